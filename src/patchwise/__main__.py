@@ -1,0 +1,3 @@
+from patchwise.cli.app import main
+
+main()

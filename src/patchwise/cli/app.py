@@ -1,0 +1,60 @@
+"""The ``patchwise`` command.
+
+Each command (group) lives in its own module under ``patchwise.cli`` and exposes
+``register(app)``; this module only assembles them and turns expected errors into one clear line
+and exit code 2 instead of a traceback. Command modules import heavy dependencies (SDKs, FastAPI)
+inside their functions so ``patchwise --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from patchwise import __version__
+
+# Order here is the order in ``patchwise --help``.
+COMMAND_MODULES: tuple[str, ...] = ("sim",)
+
+app = typer.Typer(
+    name="patchwise",
+    help="Self-hosted AI code reviewer with a bring-your-own-key model gateway.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"patchwise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """patchwise reviews changes with the models you configure (Main + Fallback)."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"patchwise.cli.{_name}").register(app)
+
+
+class UsageError(Exception):
+    """A user mistake with a one-line explanation; the CLI prints it and exits 2."""
+
+
+def main() -> None:
+    """Entry point: run the app, mapping known errors to exit code 2 with one readable line."""
+    from patchwise.gateway.errors import ConfigurationError
+
+    try:
+        app()
+    except (ConfigurationError, UsageError) as exc:
+        setting = getattr(exc, "setting", None)
+        typer.secho(f"error: {exc}" + (f" [{setting}]" if setting else ""), err=True, fg="red")
+        sys.exit(2)

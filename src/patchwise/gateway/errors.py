@@ -1,0 +1,101 @@
+"""The gateway's one error tree.
+
+Every provider failure (HTTP status, Z.AI business code, SDK exception, socket error) is
+translated exactly once, at the adapter boundary, into a :class:`ProviderError` with an
+:class:`ErrorKind`. The router decides policy from the kind alone; nothing above the adapters
+ever inspects a status code or an SDK exception.
+
+    GatewayError
+    ├── ProviderError          one failed call to one slot (has .kind, .status, .code, .reset_at)
+    ├── AllSlotsFailed         every slot failed or was skipped; carries every ProviderError
+    └── ConfigurationError     a slot/override/URL that can never work (raised before any call)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    AUTH = "auth"  # bad key, or key sent to the other plan's endpoint (401/403, 1000-1004)
+    QUOTA_WINDOW = "quota_window"  # 5-hour / weekly window exhausted (1308, 1310)
+    BALANCE = "balance"  # pay-per-token balance exhausted (1113)
+    PLAN_EXPIRED = "plan_expired"  # Coding Plan expired (1309)
+    PLAN_LACKS_MODEL = "plan_lacks_model"  # plan does not include the model (1311)
+    CONCURRENCY = "concurrency"  # too many in flight for this key (1302)
+    RATE = "rate"  # request frequency / fair-use throttle (1303, 1313, generic 429)
+    OVERLOADED = "overloaded"  # provider overloaded (1305, 1312, Anthropic 529)
+    CONTEXT_OVERFLOW = "context_overflow"  # prompt longer than the window (1261)
+    MODEL_NOT_FOUND = "model_not_found"  # unknown model id (1211, 404)
+    TRANSIENT = "transient"  # 5xx, truncated body
+    NETWORK = "network"  # DNS, refused, reset, TLS
+    TIMEOUT = "timeout"  # no answer within the slot's timeout
+    BAD_REQUEST = "bad_request"  # the provider rejected our request shape (400/422)
+
+    @property
+    def is_configuration(self) -> bool:
+        """Kinds that retrying can never fix: report them loudly to the operator."""
+        return self in _CONFIG_KINDS
+
+
+_CONFIG_KINDS = frozenset(
+    {ErrorKind.AUTH, ErrorKind.MODEL_NOT_FOUND, ErrorKind.PLAN_LACKS_MODEL, ErrorKind.PLAN_EXPIRED}
+)
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises."""
+
+
+class ConfigurationError(GatewayError):
+    """A setting that can never work. ``setting`` names it; the message says how to fix it."""
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+class ProviderError(GatewayError):
+    """One failed call, already classified."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        reset_at: datetime | None = None,
+        provider: str = "",
+        model: str = "",
+        slot: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status = status
+        self.code = code
+        self.reset_at = reset_at  # when a quota window reopens (from next_flush_time), if known
+        self.provider = provider
+        self.model = model
+        self.slot = slot
+
+    def __str__(self) -> str:
+        where = f"{self.slot}: " if self.slot else ""
+        tags = ", ".join(x for x in (str(self.status or ""), self.code or "") if x)
+        return f"{where}{self.kind.value}{f' ({tags})' if tags else ''}: {self.message}"
+
+
+class AllSlotsFailed(GatewayError):
+    """No slot could answer. ``errors`` holds every failure in order; ``attempts`` the full log."""
+
+    def __init__(self, errors: list[ProviderError], attempts: list) -> None:  # list[Attempt]
+        self.errors = errors
+        self.attempts = attempts
+        summary = "; ".join(str(e) for e in errors) or "no slot was available"
+        super().__init__(f"every configured model failed: {summary}")
+
+    @property
+    def configuration_errors(self) -> list[ProviderError]:
+        return [e for e in self.errors if e.kind.is_configuration]

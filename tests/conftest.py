@@ -1,0 +1,63 @@
+"""Shared fixtures.
+
+Every test runs with its own ``PATCHWISE_HOME`` (a temp dir) and without provider keys from the
+developer's environment, so nothing a test does touches real state or a paid API.
+Service fixtures (Postgres, Redis) skip when the service is down on a developer machine, and
+fail when ``CI=true``: CI must exercise them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_PROVIDER_ENV = (
+    "ZAI_API_KEY",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_BASE_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("patchwise-home")
+    monkeypatch.setenv("PATCHWISE_HOME", str(home))
+    for name in list(os.environ):
+        if name.startswith("PATCHWISE_") and name != "PATCHWISE_HOME" or name in _PROVIDER_ENV:
+            monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    if _reachable(host, port):
+        return
+    message = f"{name} is not reachable on {host}:{port}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (CI=true: service tests must run; .ci/run starts it)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    yield os.environ.get("PATCHWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    require_service("Redis", "127.0.0.1", 6379)
+    yield os.environ.get("PATCHWISE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
