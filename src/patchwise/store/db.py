@@ -1,0 +1,230 @@
+"""Where the store lives and how to open it: URL, engine, sessions, migrations.
+
+``PATCHWISE_DATABASE_URL`` selects the database (SQLite or PostgreSQL); by default it is the SQLite
+file ``PATCHWISE_HOME/patchwise.db``. Migrations ship inside the package and run programmatically
+(:func:`upgrade`), so an installed ``patchwise`` needs no ``alembic.ini`` in the working directory.
+
+SQLite is opened in WAL mode with a busy timeout and foreign keys on, and with the driver's own
+transaction handling switched off so that SQLAlchemy emits ``BEGIN`` itself: that makes savepoints
+work on Python 3.11 and lets writers ask for ``BEGIN IMMEDIATE`` (see :func:`write_session`), so two
+CLI processes queue for the write lock instead of failing with "database is locked" half-way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.orm import Session
+
+from patchwise.gateway.errors import ConfigurationError
+
+URL_ENV = "PATCHWISE_DATABASE_URL"
+DB_FILENAME = "patchwise.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A constant key for pg_advisory_xact_lock: serializes concurrent migrations on one database.
+_PG_MIGRATION_LOCK = 0x7061_7463_6877  # "patchw"
+
+Db = Engine | Session
+"""What repository functions accept: an engine (they open and commit their own session) or a
+session (they work inside it and leave the commit to the caller)."""
+
+
+def _patchwise_home() -> Path:
+    """The user directory; ``patchwise.config.paths`` owns the rule when it is present."""
+    try:
+        from patchwise.config.paths import patchwise_home
+    except ImportError:
+        env = os.environ.get("PATCHWISE_HOME")
+        if env:
+            return Path(env).expanduser()
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir("patchwise", appauthor=False))
+    return Path(patchwise_home())
+
+
+def default_sqlite_path() -> Path:
+    return _patchwise_home() / DB_FILENAME
+
+
+def database_url() -> str:
+    """The configured database URL (``PATCHWISE_DATABASE_URL`` or the default SQLite file)."""
+    raw = os.environ.get(URL_ENV, "").strip()
+    if not raw:
+        return f"sqlite:///{default_sqlite_path()}"
+    return str(_normalize(raw).render_as_string(hide_password=False))
+
+
+def _normalize(raw: str | URL) -> URL:
+    """Parse a URL and pick the driver we ship for PostgreSQL (psycopg 3, not psycopg2)."""
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            "the database URL is not valid; use e.g. sqlite:////path/to/patchwise.db or "
+            "postgresql+psycopg://user:password@host:5432/dbname",
+            setting=URL_ENV,
+        ) from exc
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigurationError(
+            f"unsupported database {backend!r}: patchwise supports SQLite and PostgreSQL",
+            setting=URL_ENV,
+        )
+    return url
+
+
+def is_sqlite(db: Engine | Session) -> bool:
+    bind = db.get_bind() if isinstance(db, Session) else db
+    return bind.dialect.name == "sqlite"
+
+
+def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (default: :func:`database_url`) with the SQLite settings above.
+
+    Does not migrate; call :func:`open_store` for an engine that is ready to use.
+    """
+    parsed = _normalize(url if url is not None else database_url())
+    if parsed.get_backend_name() == "sqlite":
+        _ensure_sqlite_dir(parsed)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise ConfigurationError(
+            f"the database driver for {parsed.drivername!r} is not installed; "
+            "for PostgreSQL run: pip install 'psycopg[binary]'",
+            setting=URL_ENV,
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _ensure_sqlite_dir(url: URL) -> None:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    parent = Path(database).expanduser().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot create the database directory {parent} ({exc.strerror}); "
+            "set PATCHWISE_HOME or PATCHWISE_DATABASE_URL to a writable location",
+            setting=URL_ENV,
+        ) from exc
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if engine.url.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """A session committed on success and rolled back on error.
+
+    ``write=True`` takes SQLite's write lock up front (``BEGIN IMMEDIATE``): a transaction that
+    reads and then writes could otherwise fail at once with "database is locked" when another
+    process committed in between, because SQLite cannot wait for a snapshot it has outgrown.
+    """
+    bind: Any = engine.execution_options(sqlite_begin="IMMEDIATE") if write else engine
+    with Session(bind=bind, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+@contextmanager
+def use_session(db: Db, *, write: bool = False) -> Iterator[Session]:
+    """Repository helper: our own committed session for an engine, or the caller's session as is."""
+    if isinstance(db, Session):
+        yield db
+        return
+    with session_scope(db, write=write) as session:
+        yield session
+
+
+# -- migrations -----------------------------------------------------------------------------------
+def _alembic_config(connection: Any = None) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("patchwise.store") / "migrations"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this version of patchwise."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None, "the package ships at least one migration"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (``None`` before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine_or_url: Engine | str | URL | None = None, revision: str = "head") -> None:
+    """Run the packaged migrations up to ``revision``; a no-op when already there.
+
+    Safe when several processes start at once: the whole upgrade runs in one transaction that
+    first takes a lock (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL advisory lock), so the second
+    process waits, then finds the schema current and does nothing.
+    """
+    from alembic import command
+
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
+    try:
+        with (
+            engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
+            connection.begin(),
+        ):
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+            command.upgrade(_alembic_config(connection), revision)
+    finally:
+        if engine is not engine_or_url:
+            engine.dispose()
+
+
+def open_store(url: str | URL | None = None, *, migrate: bool = True) -> Engine:
+    """An engine for the configured database, migrated to head: what commands and the server use."""
+    engine = make_engine(url)
+    if migrate:
+        upgrade(engine)
+    return engine
