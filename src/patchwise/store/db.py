@@ -228,3 +228,17 @@ def open_store(url: str | URL | None = None, *, migrate: bool = True) -> Engine:
     if migrate:
         upgrade(engine)
     return engine
+
+
+def sqlite_file_missing(url: str | URL | None = None) -> bool:
+    """True when the database is a SQLite file that does not exist yet (nothing recorded).
+
+    Read-only commands check this so that asking "what did I use?" never creates a database.
+    """
+    parsed = _normalize(url if url is not None else database_url())
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return False
+    return not Path(database).expanduser().exists()
