@@ -1,0 +1,64 @@
+"""The model gateway: send a chat to the configured slots (main, fallbacks) and get an answer.
+
+Layers above use only what is exported here. ``patchwise.config`` builds the ``Slot``s; the
+gateway never reads the environment.
+"""
+
+from __future__ import annotations
+
+from patchwise.gateway.adapters import ClientPool
+from patchwise.gateway.errors import (
+    AllSlotsFailed,
+    ConfigurationError,
+    ErrorKind,
+    GatewayError,
+    ProviderError,
+)
+from patchwise.gateway.limits import Circuit, LimitsBackend, LocalBackend
+from patchwise.gateway.policy import RetryPolicy, RouterEvent
+from patchwise.gateway.probe import Diagnosis, probe_slot, probe_slots
+from patchwise.gateway.router import Router
+from patchwise.gateway.thinking import parse_override, preview_request_body, unwrap_override
+from patchwise.gateway.types import (
+    THINKING_LEVELS,
+    Attempt,
+    ChatRequest,
+    ChatResult,
+    Message,
+    Secret,
+    Slot,
+    StreamEvent,
+    ThinkingLevel,
+    Usage,
+)
+
+__all__ = [
+    "THINKING_LEVELS",
+    "AllSlotsFailed",
+    "Attempt",
+    "ChatRequest",
+    "ChatResult",
+    "Circuit",
+    "ClientPool",
+    "ConfigurationError",
+    "Diagnosis",
+    "ErrorKind",
+    "GatewayError",
+    "LimitsBackend",
+    "LocalBackend",
+    "Message",
+    "ProviderError",
+    "RetryPolicy",
+    "Router",
+    "RouterEvent",
+    "Secret",
+    "Slot",
+    "StreamEvent",
+    "ThinkingLevel",
+    "Usage",
+    "parse_override",
+    "preview_request_body",
+    "probe_slot",
+    "probe_slots",
+    "unwrap_override",
+]

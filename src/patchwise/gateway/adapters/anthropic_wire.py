@@ -1,0 +1,133 @@
+"""The Anthropic Messages wire (Anthropic itself, or Z.AI's Anthropic-compatible endpoint).
+
+Like the OpenAI wire, the SDK gets only its required typed arguments; everything else is the
+body :func:`patchwise.gateway.thinking.build_body` computed, as ``extra_body``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from patchwise.gateway.adapters.base import ClientPool, estimate_tokens, make_usage
+from patchwise.gateway.adapters.translate import translate
+from patchwise.gateway.errors import ProviderError
+from patchwise.gateway.thinking import SlotProfile, build_body, messages_for
+from patchwise.gateway.types import ChatRequest, ChatResult, Slot, StreamEvent, Usage
+
+
+def _call_args(slot: Slot, request: ChatRequest, profile: SlotProfile) -> dict[str, Any]:
+    messages, system = messages_for("anthropic", request)
+    body = build_body(slot, request, profile)
+    if system is not None:
+        body["system"] = system
+    extra = {k: v for k, v in body.items() if k != "max_tokens"}
+    return {
+        "model": slot.model,
+        "messages": messages,
+        "max_tokens": body["max_tokens"],
+        "extra_body": extra,
+        "timeout": slot.timeout_s,
+    }
+
+
+def _usage(slot: Slot, input_tokens: int, output_tokens: int, cached: int, reasoning: str | None) -> Usage:
+    # Anthropic folds thinking into output_tokens and never reports it apart: estimate it.
+    return make_usage(
+        slot,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        reasoning_tokens=None,
+        cached_tokens=cached,
+        reasoning_text=reasoning,
+    )
+
+
+class AnthropicWire:
+    def __init__(self, clients: ClientPool) -> None:
+        self._clients = clients
+
+    async def chat(self, slot: Slot, request: ChatRequest, profile: SlotProfile) -> ChatResult:
+        client = self._clients.anthropic(slot)
+        args = _call_args(slot, request, profile)
+        try:
+            message = await client.messages.create(**args)
+            texts: list[str] = []
+            thoughts: list[str] = []
+            for block in message.content:
+                if block.type == "text":
+                    texts.append(block.text)
+                elif block.type == "thinking":
+                    thoughts.append(block.thinking)
+            usage = message.usage
+            reasoning = "".join(thoughts) or None
+            result_usage = _usage(
+                slot,
+                int(usage.input_tokens or 0),
+                int(usage.output_tokens or 0),
+                int(getattr(usage, "cache_read_input_tokens", 0) or 0),
+                reasoning,
+            )
+        except Exception as exc:
+            raise translate(exc, slot) from exc
+        return ChatResult(
+            content="".join(texts),
+            model=message.model or slot.model,
+            provider=slot.provider,
+            slot=slot.name,
+            usage=result_usage,
+            attempts=[],
+            reasoning=reasoning,
+            finish_reason=message.stop_reason,
+        )
+
+    async def stream(
+        self, slot: Slot, request: ChatRequest, profile: SlotProfile
+    ) -> AsyncIterator[StreamEvent]:
+        client = self._clients.anthropic(slot)
+        args = _call_args(slot, request, profile)
+        content: list[str] = []
+        reasoning: list[str] = []
+        input_tokens = output_tokens = cached = 0
+        model = slot.model
+        finish: str | None = None
+        try:
+            stream = await client.messages.create(stream=True, **args)
+            async with stream:
+                async for event in stream:
+                    if event.type == "message_start":
+                        model = event.message.model or model
+                        input_tokens = int(event.message.usage.input_tokens or 0)
+                        cached = int(getattr(event.message.usage, "cache_read_input_tokens", 0) or 0)
+                    elif event.type == "content_block_delta":
+                        delta = event.delta
+                        if delta.type == "text_delta":
+                            content.append(delta.text)
+                            yield StreamEvent("content", delta.text)
+                        elif delta.type == "thinking_delta":
+                            reasoning.append(delta.thinking)
+                            yield StreamEvent("reasoning", delta.thinking)
+                    elif event.type == "message_delta":
+                        output_tokens = int(event.usage.output_tokens or 0)
+                        finish = event.delta.stop_reason or finish
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise translate(exc, slot) from exc
+        text = "".join(content)
+        reasoning_text = "".join(reasoning) or None
+        if not output_tokens:
+            output_tokens = estimate_tokens(text) + estimate_tokens(reasoning_text)
+        yield StreamEvent(
+            "done",
+            result=ChatResult(
+                content=text,
+                model=model,
+                provider=slot.provider,
+                slot=slot.name,
+                usage=_usage(slot, input_tokens, output_tokens, cached, reasoning_text),
+                attempts=[],
+                reasoning=reasoning_text,
+                finish_reason=finish,
+            ),
+        )

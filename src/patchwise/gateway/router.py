@@ -1,0 +1,290 @@
+"""The policy: main -> fallbacks, retries with backoff, circuits with reset times, attempt records.
+
+Policy is decided here and only here, from :class:`ErrorKind` (see ``policy.py`` for the table).
+Adapters translate; the limits backend counts and remembers; the router chooses.
+
+Hot-path budget: the per-slot work (catalog facts, override parsing) happens once in
+``__init__``; a call does one in-memory circuit lookup, one lease and the adapter call. Nothing is
+written to disk unless a circuit opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
+from datetime import UTC, datetime
+
+from patchwise.gateway.adapters import AnthropicWire, ClientPool, OpenAIWire
+from patchwise.gateway.errors import AllSlotsFailed, ConfigurationError, ErrorKind, ProviderError
+from patchwise.gateway.limits.base import Circuit, LimitsBackend
+from patchwise.gateway.limits.local import LocalBackend
+from patchwise.gateway.policy import CIRCUIT_KINDS, RetryPolicy, RouterEvent
+from patchwise.gateway.thinking import SlotProfile, profile_for
+from patchwise.gateway.types import Attempt, ChatRequest, ChatResult, Slot, StreamEvent
+
+log = logging.getLogger("patchwise.gateway")
+
+SKIPPED_OPEN_CIRCUIT = "skipped_open_circuit"
+SKIPPED_SMALLER_CONTEXT = "skipped_smaller_context"
+# A reset time the provider gives in the past (clock skew) still pauses the slot this long.
+_MIN_CIRCUIT_S = 60.0
+
+
+class _Run:
+    """The bookkeeping of one request: every attempt and every error, in order."""
+
+    __slots__ = ("attempts", "errors", "overflow_window")
+
+    def __init__(self) -> None:
+        self.attempts: list[Attempt] = []
+        self.errors: list[ProviderError] = []
+        self.overflow_window: int | None = None  # set after a context overflow
+
+
+class Router:
+    def __init__(
+        self,
+        slots: Sequence[Slot],
+        *,
+        backend: LimitsBackend | None = None,
+        policy: RetryPolicy | None = None,
+        clients: ClientPool | None = None,
+        clock: Callable[[], float] | None = None,
+        on_event: Callable[[RouterEvent], None] | None = None,
+    ) -> None:
+        if not slots:
+            raise ConfigurationError(
+                "no model is configured: set ZAI_API_KEY (or PATCHWISE_MODEL and PATCHWISE_API_KEY)",
+                setting="model",
+            )
+        self._slots = tuple(slots)
+        self._profiles: tuple[SlotProfile, ...] = tuple(profile_for(s) for s in self._slots)
+        self._own_clients = clients is None
+        self._clients = clients if clients is not None else ClientPool()
+        self._adapters = {"openai": OpenAIWire(self._clients), "anthropic": AnthropicWire(self._clients)}
+        self._own_backend = backend is None
+        self._backend: LimitsBackend = backend if backend is not None else LocalBackend()
+        self._policy = policy or RetryPolicy()
+        self._clock = clock or time.time
+        self.on_event = on_event
+
+    @property
+    def slots(self) -> tuple[Slot, ...]:
+        return self._slots
+
+    @property
+    def backend(self) -> LimitsBackend:
+        return self._backend
+
+    async def open_circuits(self) -> list[Circuit]:
+        return await self._backend.circuits(self._clock())
+
+    # -- shared steps ------------------------------------------------------------------------------
+    def _emit(self, event: RouterEvent) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(event)
+        except Exception:  # a broken progress display must not break a review
+            log.exception("router on_event hook failed")
+
+    async def _usable(self, slot: Slot, run: _Run) -> bool:
+        """Whether to call ``slot`` now; records why not when skipping it."""
+        if run.overflow_window is not None and slot.context_window <= run.overflow_window:
+            run.attempts.append(
+                Attempt(
+                    slot.name,
+                    slot.provider,
+                    slot.model,
+                    SKIPPED_SMALLER_CONTEXT,
+                    0.0,
+                    message=f"context window {slot.context_window} is not larger than {run.overflow_window}",
+                )
+            )
+            return False
+        circuit = await self._backend.circuit(slot.credential_id, slot.model, self._clock())
+        if circuit is None:
+            return True
+        kind = ErrorKind(circuit.kind)
+        message = f"circuit open until {_fmt_epoch(circuit.until)} ({kind.value}: {circuit.reason})"
+        run.attempts.append(
+            Attempt(slot.name, slot.provider, slot.model, SKIPPED_OPEN_CIRCUIT, 0.0, message=message)
+        )
+        run.errors.append(
+            ProviderError(
+                kind,
+                message,
+                provider=slot.provider,
+                model=slot.model,
+                slot=slot.name,
+                reset_at=_dt(circuit.until),
+            )
+        )
+        self._emit(RouterEvent("skip", slot.label, kind.value, message, until=circuit.until))
+        return False
+
+    async def _decide(
+        self, slot: Slot, err: ProviderError, retry: int, run: _Run, last: bool
+    ) -> float | None:
+        """After a failed call: the delay before retrying the same slot, or ``None`` to move on."""
+        kind = err.kind
+        if kind is ErrorKind.CONCURRENCY and slot.adaptive_concurrency:
+            await self._backend.report_concurrency_error(slot.credential_id)
+        if kind in CIRCUIT_KINDS:
+            now = self._clock()
+            until = err.reset_at.timestamp() if err.reset_at else now + self._policy.circuit_default_s(kind)
+            until = max(until, now + _MIN_CIRCUIT_S)
+            await self._backend.open_circuit(
+                Circuit(slot.credential_id, slot.model, until, kind.value, err.message)
+            )
+            self._emit(RouterEvent("circuit_open", slot.label, kind.value, err.message, until=until))
+        elif kind is ErrorKind.CONTEXT_OVERFLOW:
+            run.overflow_window = max(run.overflow_window or 0, slot.context_window)
+        elif retry < self._policy.retries_for(kind):
+            delay = self._policy.backoff(retry)
+            self._emit(RouterEvent("retry", slot.label, kind.value, err.message, delay_s=delay))
+            return delay
+        if kind.is_configuration:
+            log.warning("%s: configuration error (%s): %s", slot.label, kind.value, err.message)
+            self._emit(RouterEvent("config_error", slot.label, kind.value, err.message))
+        if not last:
+            self._emit(RouterEvent("failover", slot.label, kind.value, err.message))
+        return None
+
+    @staticmethod
+    def _failed(slot: Slot, err: ProviderError, started: float, waited_ms: float) -> Attempt:
+        return Attempt(
+            slot.name,
+            slot.provider,
+            slot.model,
+            err.kind.value,
+            (time.perf_counter() - started) * 1000,
+            status=err.status,
+            code=err.code,
+            message=err.message,
+            waited_ms=waited_ms,
+        )
+
+    # -- entry points ------------------------------------------------------------------------------
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        run = _Run()
+        count = len(self._slots)
+        for index, (slot, profile) in enumerate(zip(self._slots, self._profiles, strict=True)):
+            if not await self._usable(slot, run):
+                continue
+            adapter = self._adapters[profile.wire]
+            retry = 0
+            while True:
+                lease = await self._backend.acquire(
+                    slot.credential_id, slot.max_concurrent, adaptive=slot.adaptive_concurrency
+                )
+                started = time.perf_counter()
+                try:
+                    result = await adapter.chat(slot, request, profile)
+                except ProviderError as err:
+                    error = err
+                else:
+                    error = None
+                finally:
+                    await lease.release()
+                if error is None:
+                    run.attempts.append(
+                        Attempt(
+                            slot.name,
+                            slot.provider,
+                            result.model,
+                            "ok",
+                            (time.perf_counter() - started) * 1000,
+                            waited_ms=lease.waited_ms,
+                        )
+                    )
+                    result.attempts = run.attempts
+                    if slot.adaptive_concurrency:
+                        await self._backend.report_success(slot.credential_id)
+                    return result
+                run.attempts.append(self._failed(slot, error, started, lease.waited_ms))
+                run.errors.append(error)
+                delay = await self._decide(slot, error, retry, run, last=index == count - 1)
+                if delay is None:
+                    break
+                retry += 1
+                await asyncio.sleep(delay)
+        raise AllSlotsFailed(run.errors, run.attempts)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Stream the answer; failover happens only before the first piece of text arrives."""
+        run = _Run()
+        count = len(self._slots)
+        for index, (slot, profile) in enumerate(zip(self._slots, self._profiles, strict=True)):
+            if not await self._usable(slot, run):
+                continue
+            adapter = self._adapters[profile.wire]
+            retry = 0
+            while True:
+                lease = await self._backend.acquire(
+                    slot.credential_id, slot.max_concurrent, adaptive=slot.adaptive_concurrency
+                )
+                started = time.perf_counter()
+                emitted = False
+                error: ProviderError | None = None
+                try:
+                    async with aclosing(adapter.stream(slot, request, profile)) as events:
+                        async for event in events:
+                            if event.kind == "done" and event.result is not None:
+                                run.attempts.append(
+                                    Attempt(
+                                        slot.name,
+                                        slot.provider,
+                                        event.result.model,
+                                        "ok",
+                                        (time.perf_counter() - started) * 1000,
+                                        waited_ms=lease.waited_ms,
+                                    )
+                                )
+                                event.result.attempts = run.attempts
+                                if slot.adaptive_concurrency:
+                                    await self._backend.report_success(slot.credential_id)
+                                yield event
+                                return
+                            emitted = True
+                            yield event
+                except ProviderError as err:
+                    if emitted:  # the caller already has part of this answer: no silent switch
+                        run.attempts.append(self._failed(slot, err, started, lease.waited_ms))
+                        run.errors.append(err)
+                        raise AllSlotsFailed(run.errors, run.attempts) from err
+                    error = err
+                finally:
+                    await lease.release()
+                assert error is not None
+                run.attempts.append(self._failed(slot, error, started, lease.waited_ms))
+                run.errors.append(error)
+                delay = await self._decide(slot, error, retry, run, last=index == count - 1)
+                if delay is None:
+                    break
+                retry += 1
+                await asyncio.sleep(delay)
+        raise AllSlotsFailed(run.errors, run.attempts)
+
+    async def aclose(self) -> None:
+        if self._own_clients:
+            await self._clients.aclose()
+        if self._own_backend:
+            await self._backend.aclose()
+
+    async def __aenter__(self) -> Router:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _dt(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _fmt_epoch(epoch: float) -> str:
+    return _dt(epoch).strftime("%Y-%m-%d %H:%M:%S UTC")
