@@ -61,3 +61,57 @@ def postgres_url() -> Iterator[str]:
 def redis_url() -> Iterator[str]:
     require_service("Redis", "127.0.0.1", 6379)
     yield os.environ.get("PATCHWISE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+# --- offline simulator ----------------------------------------------------------------------------
+# ``sim`` is one server per test session (starting uvicorn per test would be slow), reset before
+# every test that uses it; ``sim_factory`` starts a dedicated one with custom settings.
+
+
+def _standard_sim_keys() -> list:
+    from patchwise.sim import KeyConfig
+    import simkeys
+
+    return [
+        KeyConfig(key=simkeys.DEV_KEY, kind="developer"),
+        KeyConfig(key=simkeys.CODING_LITE_KEY, kind="coding", tier="lite"),
+        KeyConfig(key=simkeys.CODING_PRO_KEY, kind="coding", tier="pro"),
+        KeyConfig(key=simkeys.CODING_MAX_KEY, kind="coding", tier="max"),
+        KeyConfig(key=simkeys.OPENAI_KEY, kind="openai"),
+        KeyConfig(key=simkeys.ANTHROPIC_KEY, kind="anthropic"),
+    ]
+
+
+@pytest.fixture(scope="session")
+def _sim_session() -> Iterator:
+    from patchwise.sim import SimConfig, SimulatorServer
+
+    server = SimulatorServer(SimConfig(keys=_standard_sim_keys()))
+    with server:
+        yield server
+
+
+@pytest.fixture
+def sim(_sim_session):  # noqa: ANN001, ANN201 - fixture types come from patchwise.sim
+    """The shared simulator (standard keys, zero latency, no faults), freshly reset."""
+    _sim_session.reset()
+    return _sim_session
+
+
+@pytest.fixture
+def sim_factory() -> Iterator:
+    """``sim_factory(**SimConfig kwargs)`` -> a started SimulatorServer, stopped at teardown.
+    Without ``keys`` it serves the standard keys of ``tests/simkeys.py``."""
+    from patchwise.sim import SimConfig, SimulatorServer
+
+    servers: list = []
+
+    def make(**kwargs: object) -> SimulatorServer:
+        kwargs.setdefault("keys", _standard_sim_keys())
+        server = SimulatorServer(SimConfig(**kwargs)).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
