@@ -1,0 +1,118 @@
+"""The review prompt and the repository rules file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from patchwise.catalog.findings import CATEGORIES, SEVERITIES, answer_json_schema
+from patchwise.review.errors import ReviewInputError
+from patchwise.review.prompt import (
+    build_repair_request,
+    build_review_request,
+    build_system_prompt,
+    prompt_overhead_tokens,
+)
+from patchwise.review.rules import load_repo_rules, parse_repo_rules
+from patchwise.review.tokens import TokenEstimator
+
+RULES = """
+[models]              # read by other parts of patchwise: ignored here
+main = "glm-5.1"
+
+[review]
+ignore = ["docs/**"]
+include = ["vendor/ours/**"]
+max_file_lines = 1500
+min_severity = "Medium"
+max_findings = 12
+fail_on = "high"
+
+[[rules]]
+name = "authz"
+paths = ["src/api/**"]
+text = "Every handler checks the caller's permissions before touching data."
+severity = "high"
+
+[[rules]]
+paths = ["*.sql"]
+text = "Migrations must be reversible."
+"""
+
+
+def test_rules_file_parsed_and_scoped() -> None:
+    repo = parse_repo_rules(RULES)
+    s = repo.settings
+    assert (s.ignore, s.include, s.max_file_lines, s.min_severity, s.max_findings, s.fail_on) == (
+        ("docs/**",),
+        ("vendor/ours/**",),
+        1500,
+        "medium",
+        12,
+        "high",
+    )
+    assert [r.name for r in repo.rules_for(["src/api/users.py"])] == ["authz"]
+    assert [r.text for r in repo.rules_for(["db/migrations/001.sql"])] == ["Migrations must be reversible."]
+    assert repo.rules_for(["README.md"]) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[review\nignore = 1", r"not valid TOML.*line 1"),
+        ("[review]\nmin_severity = 'urgent'", "min_severity must be one of critical, high, medium, low"),
+        ("[review]\nmax_findngs = 3", "unknown key.*max_findngs"),
+        ("[review]\nmax_findings = 0", "positive integer"),
+        ("[[rules]]\npaths = ['a/**']", "needs a non-empty text"),
+        ("[[rules]]\ntext = 'x'\npaths = 3", "list of glob strings"),
+        ("rules = 3", "array of tables"),
+    ],
+)
+def test_bad_rules_file_names_the_problem(text: str, message: str) -> None:
+    with pytest.raises(ReviewInputError, match=message):
+        parse_repo_rules(text, source=".patchwise.toml")
+
+
+def test_load_repo_rules_from_disk(tmp_path: Path) -> None:
+    assert load_repo_rules(tmp_path).rules == ()
+    (tmp_path / ".patchwise.toml").write_text(RULES)
+    assert len(load_repo_rules(tmp_path).rules) == 2
+    assert len(load_repo_rules(tmp_path / ".patchwise.toml").rules) == 2
+
+
+def test_system_prompt_contents() -> None:
+    rules = parse_repo_rules(RULES).rules_for(["src/api/x.py"])
+    prompt = build_system_prompt(rules)
+    assert "review" in prompt
+    for word in (*SEVERITIES, *CATEGORIES):
+        assert word in prompt
+    assert "Every handler checks the caller's permissions" in prompt and "severity high" in prompt
+    assert "Migrations must be reversible" not in prompt  # only rules for this chunk's files
+    assert json.dumps(answer_json_schema(), separators=(",", ":"), sort_keys=True) in prompt
+    assert "No style or formatting nits" in prompt
+
+
+def test_review_and_repair_requests() -> None:
+    req = build_review_request("FILE: a.py (python)\n@@ -1 +1 @@\n     1 + x = 1", max_output_tokens=900)
+    assert req.json_mode and req.purpose == "review" and req.max_output_tokens == 900
+    assert [m.role for m in req.messages] == ["system", "user"]
+    assert req.messages[1].content.endswith("     1 + x = 1")
+    fix = build_repair_request(req, "not json" * 1000, "no JSON object or array found")
+    assert fix.purpose == "repair" and [m.role for m in fix.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+    ]
+    assert "no JSON object or array found" in fix.messages[-1].content
+    assert len(fix.messages[2].content) < 4100  # the bad answer is truncated
+
+
+def test_prompt_overhead_grows_with_rules() -> None:
+    est = TokenEstimator()
+    base = prompt_overhead_tokens(est)
+    with_rules = prompt_overhead_tokens(est, parse_repo_rules(RULES).rules)
+    assert 300 < base < with_rules
+    assert base >= est.estimate(build_system_prompt())
