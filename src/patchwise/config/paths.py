@@ -35,10 +35,15 @@ def state_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def user_config_path(env: Mapping[str, str] | None = None) -> Path:
-    """The user-level TOML config: ``PATCHWISE_CONFIG`` or ``<user config dir>/config.toml``."""
+    """The user-level TOML config: ``PATCHWISE_CONFIG``; else ``$PATCHWISE_HOME/config.toml``
+    when ``PATCHWISE_HOME`` is set (one variable moves a whole install); else
+    ``<platform user config dir>/patchwise/config.toml``."""
     value = _env(env).get("PATCHWISE_CONFIG", "").strip()
     if value:
         return Path(value).expanduser()
+    home = _env(env).get("PATCHWISE_HOME", "").strip()
+    if home:
+        return Path(home).expanduser() / "config.toml"
     from platformdirs import user_config_path as _ucp
 
     return _ucp(APP_NAME, appauthor=False) / "config.toml"

@@ -114,7 +114,9 @@ def resolve_config(
             build_slot(spec, name=slot_name, catalog=catalog, env=env, names=n, notes=notes, derived=derived)
         )
         for f in merged:
-            sources[f"{slot_name}.{f}"] = f"{origin[f]}: {names[f]}" if origin[f] != "default" else names[f]
+            sources[f"{slot_name}.{'model' if f == 'card' else f}"] = (
+                f"{origin[f]}: {names[f]}" if origin[f] != "default" else names[f]
+            )
         for f, where in derived.items():
             sources.setdefault(f"{slot_name}.{f}", where)
     return ResolvedConfig(
@@ -188,7 +190,7 @@ def _catalog_with_overrides(files: list[ConfigFile]) -> Catalog:
             catalog = catalog.with_overrides(overrides)
         except ValidationError as exc:
             err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
+            loc = _override_location(overrides, str(err["loc"][0]) if err["loc"] else "?")
             raise ConfigurationError(
                 f"catalog override {loc} in {f.path} is not valid: {err['msg']}", setting=loc
             ) from None
@@ -198,6 +200,15 @@ def _catalog_with_overrides(files: list[ConfigFile]) -> Catalog:
                 setting=str(f.path),
             ) from None
     return catalog
+
+
+def _override_location(overrides: dict[str, Any], field_name: str) -> str:
+    """pydantic only knows the field; find the ``models.<id>.<field>`` the user wrote."""
+    for section, entries in overrides.items():
+        for item, patch in entries.items():
+            if isinstance(patch, dict) and field_name in patch:
+                return f"{section}.{item}.{field_name} = {patch[field_name]!r}"
+    return field_name
 
 
 def _implied_provider(values: Mapping[str, Any], catalog: Catalog) -> str | None:

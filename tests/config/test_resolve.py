@@ -1,0 +1,283 @@
+"""resolve_config: flags > env > repo file > user file > defaults, per setting; zero-config; files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from patchwise.config.paths import find_repo_config, patchwise_home, state_path, user_config_path
+from patchwise.config.resolve import resolve_config
+from patchwise.gateway.errors import ConfigurationError
+
+KEY = "zai-key-0123456789"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "src" / "pkg").mkdir(parents=True)
+    return root
+
+
+def write(path: Path, text: str, mode: int = 0o600) -> Path:
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def env_with(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """An environment whose user config file is tmp_path/user.toml (absent unless a test writes it)."""
+    return {"PATCHWISE_HOME": str(tmp_path), "ZAI_API_KEY": KEY, **extra}
+
+
+USER = """
+profile = "team"
+[profiles.team.main]
+card = "glm-5.1"
+plan = "coding"
+tier = "pro"
+temperature = 0.1
+max_output_tokens = 1000
+api_key_env = "ZAI_CODING_KEY"
+[profiles.team.fallback]
+card = "gpt-5-mini"
+api_key_env = "OPENAI_API_KEY"
+[profiles.solo.main]
+card = "glm-4.5"
+[models."glm-5.1"]
+input_price = 1.2
+[tiers.lite]
+prompts_5h = 100
+"""
+
+REPO = """
+[profiles.team.main]
+tier = "max"
+temperature = 0.2
+[models."glm-5.1"]
+output_price = 4.0
+"""
+
+
+def test_precedence_flags_over_env_over_repo_over_user_over_defaults(tmp_path: Path, repo: Path) -> None:
+    write(tmp_path / "config.toml", USER)
+    write(repo / ".patchwise.toml", REPO, 0o644)
+    env = env_with(
+        tmp_path,
+        ZAI_CODING_KEY="coding-key-000001",
+        OPENAI_API_KEY="sk-000000001",
+        PATCHWISE_TEMPERATURE="0.3",
+    )
+    cfg = resolve_config({"max_concurrent": 7}, env=env, cwd=repo / "src" / "pkg")
+    main, fallback = cfg.slots
+    assert main.model == "glm-5.1" and main.plan == "coding"  # user file
+    assert main.tier == "max"  # repo beats user
+    assert main.temperature == 0.3  # env beats repo and user
+    assert main.max_concurrent == 7  # flag beats the tier's 30
+    assert main.max_output_tokens == 1000  # user file, untouched by higher layers
+    assert main.timeout_s == 120.0  # default
+    assert main.api_key.reveal() == "coding-key-000001"
+    assert (fallback.model, fallback.provider) == ("gpt-5-mini", "openai")
+    assert (
+        cfg.sources["main.tier"].startswith("repo:") and "profiles.team.main.tier" in cfg.sources["main.tier"]
+    )
+    assert cfg.sources["main.temperature"] == "env: PATCHWISE_TEMPERATURE"
+    assert cfg.sources["main.max_concurrent_requests"] == "flag: --max-concurrent"
+    assert cfg.sources["main.model"].startswith("user:")
+    assert cfg.sources["profile"].startswith("user file")
+    assert cfg.profile == "team" and cfg.fixed_mode is True
+    # catalog overrides from both files; repo values win field by field
+    assert (main.input_price, main.output_price) == (1.2, 4.0)
+    assert cfg.catalog.tiers["lite"].prompts_5h == 100
+
+
+def test_flag_beats_env_for_the_same_setting(tmp_path: Path) -> None:
+    env = env_with(tmp_path, PATCHWISE_PLAN="coding", PATCHWISE_TIER="lite")
+    cfg = resolve_config({"tier": "max"}, env=env, cwd=tmp_path)
+    assert (cfg.main.tier, cfg.main.max_concurrent) == ("max", 30)
+
+
+def test_profile_flag_and_env_select_profiles(tmp_path: Path, repo: Path) -> None:
+    write(tmp_path / "config.toml", USER)
+    env = env_with(tmp_path)
+    assert resolve_config(env=env, cwd=repo, profile="solo").main.model == "glm-4.5"
+    assert resolve_config(env={**env, "PATCHWISE_PROFILE": "solo"}, cwd=repo).main.model == "glm-4.5"
+    with pytest.raises(ConfigurationError, match=r"profile 'nope' .*defined profiles: solo, team"):
+        resolve_config(env=env, cwd=repo, profile="nope")
+
+
+def test_switching_provider_drops_the_lower_layers_connection_settings(tmp_path: Path, repo: Path) -> None:
+    write(tmp_path / "config.toml", USER)
+    env = env_with(tmp_path, ZAI_CODING_KEY="coding-key-000001", OPENAI_API_KEY="sk-000000001")
+    cfg = resolve_config({"model": "gpt-5"}, env=env, cwd=repo)
+    assert (cfg.main.provider, cfg.main.plan, cfg.main.tier, cfg.main.max_concurrent) == (
+        "openai",
+        None,
+        None,
+        None,
+    )
+    assert cfg.main.api_key.reveal() == "sk-000000001"
+    assert any("switch the provider from zai to openai" in n for n in cfg.notes)
+
+
+def test_zero_config_with_only_zai_key(tmp_path: Path) -> None:
+    cfg = resolve_config(env=env_with(tmp_path), cwd=tmp_path)
+    assert len(cfg.slots) == 1
+    s = cfg.main
+    assert (s.provider, s.model, s.plan, s.base_url, s.max_concurrent) == (
+        "zai",
+        "glm-5.1",
+        "developer",
+        "https://api.z.ai/api/paas/v4",
+        None,
+    )
+    assert cfg.fixed_mode is False
+    assert any("zero-config" in n and "Developer API" in n for n in cfg.notes)
+
+
+def test_zero_config_openai_key_becomes_the_fallback_and_says_so(tmp_path: Path) -> None:
+    cfg = resolve_config(env=env_with(tmp_path, OPENAI_API_KEY="sk-000000001"), cwd=tmp_path)
+    assert [s.model for s in cfg.slots] == ["glm-5.1", "gpt-5-mini"]
+    assert any(n.startswith("fallback: GPT-5 mini") and "OPENAI_API_KEY" in n for n in cfg.notes)
+    anthropic = resolve_config(env=env_with(tmp_path, ANTHROPIC_API_KEY="sk-ant-0000001"), cwd=tmp_path)
+    assert anthropic.slots[1].model == "claude-haiku-4-5"
+    off = resolve_config(
+        env=env_with(tmp_path, OPENAI_API_KEY="sk-000000001", PATCHWISE_FALLBACK_MODEL="none"), cwd=tmp_path
+    )
+    assert len(off.slots) == 1 and any("disabled" in n for n in off.notes)
+
+
+def test_zero_config_base_urls_from_env(tmp_path: Path) -> None:
+    env = env_with(
+        tmp_path,
+        ZAI_BASE_URL="http://127.0.0.1:7001/api/paas/v4",
+        OPENAI_API_KEY="sk-000000001",
+        OPENAI_BASE_URL="http://127.0.0.1:7001/v1",
+        PATCHWISE_PLAN="coding",
+    )
+    cfg = resolve_config(env=env, cwd=tmp_path)
+    assert cfg.main.base_url == "http://127.0.0.1:7001/api/coding/paas/v4"
+    assert cfg.slots[1].base_url == "http://127.0.0.1:7001/v1"
+
+
+def test_fixed_mode_fallback_slot_from_env(tmp_path: Path) -> None:
+    env = env_with(
+        tmp_path,
+        PATCHWISE_MODEL="glm-5.1",
+        PATCHWISE_PLAN="coding",
+        PATCHWISE_TIER="lite",
+        PATCHWISE_API_KEY="coding-key-000002",
+        PATCHWISE_THINKING='{"thinking": {"type": "disabled"}}',
+        PATCHWISE_FALLBACK_PROVIDER="zai",
+        PATCHWISE_FALLBACK_PLAN="developer",
+    )
+    cfg = resolve_config(env=env, cwd=tmp_path)
+    main, fallback = cfg.slots
+    assert main.api_key.reveal() == "coding-key-000002" and main.thinking == {
+        "thinking": {"type": "disabled"}
+    }
+    assert (fallback.model, fallback.plan, fallback.api_key.reveal()) == ("glm-5.1", "developer", KEY)
+    assert cfg.fixed_mode
+
+
+def test_no_slot_at_all_explains_how_to_configure(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        resolve_config(env={"PATCHWISE_HOME": str(tmp_path)}, cwd=tmp_path)
+    text = str(info.value)
+    assert "ZAI_API_KEY" in text and "PATCHWISE_MODEL" in text and "profile" in text and "--offline" in text
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "words"),
+    [
+        ("PATCHWISE_MAX_CONCURRENT", "abc", "whole number"),
+        ("PATCHWISE_TIER", "ultra", "one of lite, pro, max"),
+        ("PATCHWISE_PLAN", "gold", "one of developer, coding"),
+        ("PATCHWISE_PROVIDER", "mistral", "one of zai, openai_compatible, openai, anthropic"),
+        ("PATCHWISE_TEMPERATURE", "warm", "a number from 0 to 2"),
+        ("PATCHWISE_TIMEOUT", "0", "> 0"),
+        ("PATCHWISE_FALLBACK_MAX_OUTPUT_TOKENS", "-5", "whole number"),
+        ("PATCHWISE_BASE_URL", "https://api.z.ai/api/paas/v4/chat/completions", "remove the endpoint path"),
+        ("PATCHWISE_THINKING", "{oops", "line 1, column 2"),
+        ("PATCHWISE_MODEL", "glm-9", "not in the catalog"),
+    ],
+)
+def test_bad_env_values_name_the_variable(tmp_path: Path, var: str, value: str, words: str) -> None:
+    env = env_with(tmp_path, **{var: value})
+    if var.startswith("PATCHWISE_FALLBACK_"):
+        env["PATCHWISE_FALLBACK_MODEL"] = "glm-4.5"
+    with pytest.raises(ConfigurationError) as info:
+        resolve_config(env=env, cwd=tmp_path)
+    assert info.value.setting == var, str(info.value)
+    assert words in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_literal_key_in_the_repo_file_is_refused(tmp_path: Path, repo: Path) -> None:
+    write(repo / ".patchwise.toml", '[main]\ncard = "glm-5.1"\napi_key = "zai-literal-0001"\n', 0o644)
+    with pytest.raises(ConfigurationError, match="must not contain a key") as info:
+        resolve_config(env=env_with(tmp_path), cwd=repo)
+    assert "zai-literal-0001" not in str(info.value)
+
+
+def test_literal_key_in_the_user_file_needs_mode_0600(tmp_path: Path) -> None:
+    path = write(tmp_path / "config.toml", '[main]\ncard = "glm-5.1"\napi_key = "zai-literal-0001"\n', 0o644)
+    cfg = resolve_config(env=env_with(tmp_path), cwd=tmp_path)
+    assert cfg.main.api_key.reveal() == "zai-literal-0001"
+    assert any("chmod 600" in n for n in cfg.notes)
+    path.chmod(0o600)
+    assert not any("chmod" in n for n in resolve_config(env=env_with(tmp_path), cwd=tmp_path).notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[main\n", "not valid TOML"),
+        ('colour = "red"\n', "unknown top-level key(s) colour"),
+        ('[main]\nmodle = "glm-5.1"\n', "did you mean 'model'"),
+        ('[main]\ntier = "gold"\n', "main.tier = 'gold'"),
+        ('[models."glm-9"]\ninput_price = 1\n', "unknown model id(s) in overrides: glm-9"),
+        ('[models."glm-5.1"]\ninput_price = "cheap"\n', "glm-5.1.input_price"),
+        ("[profiles.x.primary]\n", "use [profiles.x.main]"),
+    ],
+)
+def test_bad_files_name_the_file_and_setting(tmp_path: Path, repo: Path, text: str, words: str) -> None:
+    path = write(repo / ".patchwise.toml", text)
+    with pytest.raises(ConfigurationError) as info:
+        resolve_config(env=env_with(tmp_path), cwd=repo)
+    assert words in str(info.value)
+    if "TOML" not in words:
+        assert str(path) in str(info.value) or "glm-5.1" in str(info.value)
+
+
+def test_missing_user_config_named_by_env_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="PATCHWISE_CONFIG points to"):
+        resolve_config(
+            env={"PATCHWISE_CONFIG": str(tmp_path / "missing.toml"), "ZAI_API_KEY": KEY}, cwd=tmp_path
+        )
+
+
+def test_repo_file_search_stops_at_the_git_root(tmp_path: Path, repo: Path) -> None:
+    write(tmp_path / ".patchwise.toml", "[main]\n")  # outside the repository: never read
+    assert find_repo_config(repo / "src" / "pkg") is None
+    write(repo / ".patchwise.toml", "[main]\n")
+    assert find_repo_config(repo / "src" / "pkg") == (repo / ".patchwise.toml").resolve()
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    assert find_repo_config(outside) is None
+
+
+def test_paths_follow_env(tmp_path: Path) -> None:
+    env = {"PATCHWISE_HOME": str(tmp_path / "h"), "PATCHWISE_CONFIG": str(tmp_path / "c.toml")}
+    assert patchwise_home(env) == tmp_path / "h" and state_path(env) == tmp_path / "h" / "state.db"
+    assert user_config_path(env) == tmp_path / "c.toml"
+    assert user_config_path({"PATCHWISE_HOME": str(tmp_path)}) == tmp_path / "config.toml"
+    assert state_path() == Path(os.environ["PATCHWISE_HOME"]) / "state.db"
+
+
+def test_as_dict_masks_keys(tmp_path: Path) -> None:
+    data = resolve_config(env=env_with(tmp_path), cwd=tmp_path).as_dict()
+    assert KEY not in repr(data) and data["slots"][0]["api_key"] == "••••6789"
