@@ -130,6 +130,13 @@ def resolve_config(
     )
 
 
+def resolve_catalog(*, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Catalog:
+    """The catalog after the config files' ``[models]``/``[tiers]``/``[plans]`` overrides, without
+    resolving any slot (``patchwise models`` must work before a key is configured)."""
+    env = dict(os.environ) if env is None else env
+    return _catalog_with_overrides(_read_files(env, cwd or Path.cwd()))
+
+
 def _read_files(env: Mapping[str, str], cwd: Path) -> list[ConfigFile]:
     files = []
     user = user_config_path(env)

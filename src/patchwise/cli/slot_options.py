@@ -1,0 +1,98 @@
+"""Options shared by every command that talks to the configured models (chat, test, review...).
+
+Each option is an ``Annotated`` type, so a command declares ``model: ModelOpt = None`` and the
+flag, help text and precedence (flags beat env, files and defaults) are the same everywhere.
+Values stay strings here: :mod:`patchwise.config` validates them, so ``--max-concurrent abc``
+gets the same one-line explanation as ``PATCHWISE_MAX_CONCURRENT=abc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from patchwise.config.resolve import ResolvedConfig
+
+_PANEL = "Model (main slot; flags win over env and config files)"
+
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", help="Profile from .patchwise.toml or the user config.", rich_help_panel=_PANEL
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model", "-m", help="Model id, e.g. glm-5.1 (see `patchwise models`).", rich_help_panel=_PANEL
+    ),
+]
+ProviderOpt = Annotated[
+    str | None,
+    typer.Option("--provider", help="zai, openai_compatible, openai or anthropic.", rich_help_panel=_PANEL),
+]
+PlanOpt = Annotated[
+    str | None, typer.Option("--plan", help="Z.AI plan: developer or coding.", rich_help_panel=_PANEL)
+]
+TierOpt = Annotated[
+    str | None, typer.Option("--tier", help="Coding Plan tier: lite, pro or max.", rich_help_panel=_PANEL)
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option("--base-url", help="Base URL (without /chat/completions).", rich_help_panel=_PANEL),
+]
+ApiKeyEnvOpt = Annotated[
+    str | None,
+    typer.Option("--api-key-env", help="Name of the env variable holding the key.", rich_help_panel=_PANEL),
+]
+MaxConcurrentOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-concurrent", help="Max requests in flight per key (0 = no cap).", rich_help_panel=_PANEL
+    ),
+]
+ThinkingOpt = Annotated[
+    str | None,
+    typer.Option("--thinking", help="off, low, medium, high, or a JSON override.", rich_help_panel=_PANEL),
+]
+
+
+def slot_flags(**values: Any) -> dict[str, Any]:
+    """The ``flags`` dict for :func:`patchwise.config.resolve_config` (unset options dropped)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def resolve(profile: str | None, flags: dict[str, Any]) -> ResolvedConfig:
+    from patchwise.config.resolve import resolve_config
+
+    return resolve_config(flags, profile=profile)
+
+
+def fail(message: str, setting: str | None = None, code: int = 2) -> typer.Exit:
+    """Print one red line (with the setting, when known); return the Exit to raise."""
+    typer.secho(f"error: {message}" + (f" [{setting}]" if setting else ""), err=True, fg="red")
+    return typer.Exit(code)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Bad input -> one red line and exit 2, also under ``CliRunner`` (which bypasses ``main()``)."""
+    from patchwise.cli.app import UsageError
+    from patchwise.gateway.errors import ConfigurationError
+
+    try:
+        yield
+    except ConfigurationError as exc:
+        raise fail(str(exc), exc.setting) from None
+    except UsageError as exc:
+        raise fail(str(exc)) from None
+
+
+def print_notes(notes: list[str]) -> None:
+    """Resolution notes (zero-config choices, warnings) go to stderr so --json stays parseable."""
+    for note in notes:
+        typer.secho(f"note: {note}", err=True, fg="yellow")
