@@ -178,3 +178,23 @@ def test_windows_without_coding_plan_calls(cli: typer.Typer, ledger: None) -> No
     code, out, _ = _invoke(cli, "--windows")
     assert code == 0
     assert "No Coding Plan calls in the last 7 days" in out
+
+
+def test_windows_use_the_users_tier_overrides(cli: typer.Typer, _isolated_home: Path) -> None:
+    (_isolated_home / "config.toml").write_text("[tiers.lite]\nprompts_5h = 10\nprompts_week = 20\n")
+    engine = open_store()
+    record_calls(
+        engine,
+        [
+            _call("glm-5.1", timedelta(minutes=10 + i), credential_id=CODING, plan="coding", tier="lite")
+            for i in range(10)
+        ],
+    )
+    engine.dispose()
+    code, out, _ = _invoke(cli, "--windows", "--json")
+    assert code == 0, out
+    (window,) = json.loads(out)["windows"]
+    assert window["five_hour"]["limit"] == 10 and window["five_hour"]["percent"] == 100.0
+    assert window["five_hour"]["available_at"] is not None
+    code, out, _ = _invoke(cli, "--windows")
+    assert "exhausted: 5-hour window of 0123456789abcdef (lite) is at 10/10" in out

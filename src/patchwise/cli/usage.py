@@ -79,7 +79,12 @@ def _run(since: datetime | None, by: Any, *, as_json: bool, windows: bool, now: 
     engine = open_store()
     try:
         summary = usage_summary(engine, since=since, by=by)
-        window_list = coding_plan_windows(engine, now) if windows else None
+        window_list = None
+        if windows:
+            from patchwise.config.resolve import resolve_catalog
+
+            # The user's [tiers.<name>] overrides set the ceilings, as they do for the gateway.
+            window_list = coding_plan_windows(engine, now, catalog=resolve_catalog())
     finally:
         engine.dispose()
 

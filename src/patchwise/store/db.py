@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session
 
+from patchwise.config.paths import patchwise_home
 from patchwise.gateway.errors import ConfigurationError
 
 URL_ENV = "PATCHWISE_DATABASE_URL"
@@ -37,22 +38,8 @@ Db = Engine | Session
 session (they work inside it and leave the commit to the caller)."""
 
 
-def _patchwise_home() -> Path:
-    """The user directory; ``patchwise.config.paths`` owns the rule when it is present."""
-    try:
-        from patchwise.config.paths import patchwise_home
-    except ImportError:
-        env = os.environ.get("PATCHWISE_HOME")
-        if env:
-            return Path(env).expanduser()
-        import platformdirs
-
-        return Path(platformdirs.user_data_dir("patchwise", appauthor=False))
-    return Path(patchwise_home())
-
-
 def default_sqlite_path() -> Path:
-    return _patchwise_home() / DB_FILENAME
+    return patchwise_home() / DB_FILENAME
 
 
 def database_url() -> str:
