@@ -243,3 +243,16 @@ def test_summary_rejects_unknown_grouping(engine: Engine) -> None:
 def test_naive_times_are_refused(engine: Engine) -> None:
     with pytest.raises(Exception, match="timezone-aware"):
         record_calls(engine, [_ok_call(at=datetime(2026, 1, 1))])
+
+
+def test_record_review_opens_the_default_store(_isolated_home: object) -> None:
+    from patchwise.store import open_store, record_review
+
+    run = RunRecord(source="offline", idempotency_key="cli-1")
+    first = record_review(run, [_ok_call()])
+    assert record_review(run, [_ok_call()]) == first
+    engine = open_store()
+    try:
+        assert usage_summary(engine).total.calls == 1
+    finally:
+        engine.dispose()

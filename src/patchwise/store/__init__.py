@@ -23,6 +23,7 @@ from patchwise.store.ledger import (
     UsageSummary,
     parse_since,
     record_calls,
+    record_review,
     record_run,
     usage_summary,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "open_store",
     "parse_since",
     "record_calls",
+    "record_review",
     "record_run",
     "save_ratios",
     "session_scope",

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from patchwise.store.db import Db, use_session
+from patchwise.store.db import Db, open_store, use_session
 from patchwise.store.models import ModelCall, ReviewRun, utcnow
 from patchwise.store.records import SKIPPED_OUTCOME, CallRecord, RunRecord
 
@@ -74,6 +74,17 @@ def record_run(db: Db, run: RunRecord, calls: Iterable[CallRecord]) -> int:
                 raise
             return winner
         return row.id
+
+
+def record_review(run: RunRecord, calls: Iterable[CallRecord], *, url: str | None = None) -> int:
+    """One-shot for a CLI command: open the configured store (migrating it if needed), record the
+    run, close. From async code run it in a thread (``await asyncio.to_thread(record_review, ...)``):
+    the store is synchronous because its writes are small and SQLite has no async driver here."""
+    engine = open_store(url)
+    try:
+        return record_run(engine, run, calls)
+    finally:
+        engine.dispose()
 
 
 def record_calls(db: Db, calls: Iterable[CallRecord]) -> int:
