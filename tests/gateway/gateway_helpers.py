@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from patchwise.catalog.loader import load_catalog
@@ -13,8 +12,9 @@ from patchwise.gateway import RetryPolicy, Secret, Slot
 FAST = RetryPolicy(rate_retries=4, transient_retries=1, backoff_base_s=0.01, backoff_max_s=0.05)
 
 
-def make_slot(base_url: str, key: str, *, name: str = "main", provider: str = "zai", model: str = "glm-5.1",
-              **kw: Any) -> Slot:
+def make_slot(
+    base_url: str, key: str, *, name: str = "main", provider: str = "zai", model: str = "glm-5.1", **kw: Any
+) -> Slot:
     """A slot the way config builds one: catalog facts (window, prices) copied in."""
     kw.setdefault("timeout_s", 5.0)
     card = load_catalog().card(model)

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from gateway_helpers import make_slot
-from simkeys import ANTHROPIC_KEY, CODING_LITE_KEY, DEV_KEY, OPENAI_KEY
 
 from patchwise.gateway import ChatRequest, ClientPool, ErrorKind, ProviderError, Slot
 from patchwise.gateway.adapters import adapter_for
 from patchwise.gateway.adapters.translate import parse_reset
 from patchwise.gateway.thinking import profile_for
 from patchwise.sim import KeyConfig
+from simkeys import ANTHROPIC_KEY, CODING_LITE_KEY, DEV_KEY, OPENAI_KEY
 
 
 async def _fail(slot: Slot, request: ChatRequest | None = None) -> ProviderError:
@@ -58,8 +58,9 @@ async def test_plan_lacking_model_is_1311(sim_factory: Any) -> None:
 
 
 async def test_prompt_over_the_window_is_context_overflow(sim: Any) -> None:
-    err = await _fail(make_slot(sim.zai_developer_url, DEV_KEY, model="glm-4.5"),
-                      ChatRequest.of("word " * 200_000))
+    err = await _fail(
+        make_slot(sim.zai_developer_url, DEV_KEY, model="glm-4.5"), ChatRequest.of("word " * 200_000)
+    )
     assert err.kind is ErrorKind.CONTEXT_OVERFLOW and err.code == "1261"
 
 
@@ -150,8 +151,9 @@ async def test_openai_dialect(sim_factory: Any) -> None:
     server = sim_factory()
     err = await _fail(make_slot(server.openai_url, "wrong", provider="openai", model="gpt-5"))
     assert err.kind is ErrorKind.AUTH and err.status == 401
-    err = await _fail(make_slot(server.openai_url, OPENAI_KEY, provider="openai", model="gpt-4.1",
-                                max_output_tokens=10**6))
+    err = await _fail(
+        make_slot(server.openai_url, OPENAI_KEY, provider="openai", model="gpt-4.1", max_output_tokens=10**6)
+    )
     assert err.kind is ErrorKind.BAD_REQUEST and err.status == 400
     err = await _fail(make_slot(server.openai_url, OPENAI_KEY, provider="openai", model="gpt-9"))
     assert err.kind is ErrorKind.MODEL_NOT_FOUND and err.status == 404
@@ -162,13 +164,16 @@ async def test_openai_dialect(sim_factory: Any) -> None:
 
 async def test_anthropic_dialect(sim_factory: Any) -> None:
     server = sim_factory(fault_rate=1.0, faults=("503",))
-    err = await _fail(make_slot(server.anthropic_url, ANTHROPIC_KEY, provider="anthropic",
-                                model="claude-haiku-4-5"))
+    err = await _fail(
+        make_slot(server.anthropic_url, ANTHROPIC_KEY, provider="anthropic", model="claude-haiku-4-5")
+    )
     assert err.kind is ErrorKind.OVERLOADED and err.status == 529
     err = await _fail(make_slot(server.anthropic_url, "nope", provider="anthropic", model="claude-haiku-4-5"))
     assert err.kind is ErrorKind.AUTH
-    err = await _fail(make_slot(server.anthropic_url, ANTHROPIC_KEY, provider="anthropic",
-                                model="claude-haiku-4-5"), ChatRequest.of("word " * 300_000))
+    err = await _fail(
+        make_slot(server.anthropic_url, ANTHROPIC_KEY, provider="anthropic", model="claude-haiku-4-5"),
+        ChatRequest.of("word " * 300_000),
+    )
     assert err.kind is ErrorKind.CONTEXT_OVERFLOW
 
 

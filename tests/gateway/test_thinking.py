@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from gateway_helpers import make_slot
-from simkeys import ANTHROPIC_KEY, DEV_KEY, OPENAI_KEY
 
 from patchwise.gateway import ChatRequest, ConfigurationError, Router, preview_request_body
+from simkeys import ANTHROPIC_KEY, DEV_KEY, OPENAI_KEY
 
 
 async def _sent(sim: Any, slot: Any, request: ChatRequest | None = None) -> dict[str, Any]:
@@ -50,8 +50,9 @@ async def test_glm_reasoning_text_and_tokens_come_back(sim: Any) -> None:
 
 @pytest.mark.parametrize(("level", "effort"), [("off", "minimal"), ("low", "low"), ("high", "high")])
 async def test_openai_reasoning_cards_get_reasoning_effort(sim: Any, level: str, effort: str) -> None:
-    slot = make_slot(sim.openai_url, OPENAI_KEY, provider="openai", model="gpt-5", thinking=level,
-                     max_output_tokens=500)
+    slot = make_slot(
+        sim.openai_url, OPENAI_KEY, provider="openai", model="gpt-5", thinking=level, max_output_tokens=500
+    )
     body = await _sent(sim, slot)
     assert body["reasoning_effort"] == effort
     assert "thinking" not in body
@@ -59,15 +60,23 @@ async def test_openai_reasoning_cards_get_reasoning_effort(sim: Any, level: str,
 
 
 async def test_openai_non_reasoning_card_gets_no_thinking_params(sim: Any) -> None:
-    body = await _sent(sim, make_slot(sim.openai_url, OPENAI_KEY, provider="openai", model="gpt-4.1",
-                                      thinking="high"))
+    body = await _sent(
+        sim, make_slot(sim.openai_url, OPENAI_KEY, provider="openai", model="gpt-4.1", thinking="high")
+    )
     assert "reasoning_effort" not in body and "thinking" not in body
 
 
 @pytest.mark.parametrize(("level", "budget"), [("low", 5000), ("medium", 15000), ("high", 40000)])
 async def test_anthropic_levels_send_budget_and_raise_max_tokens(sim: Any, level: str, budget: int) -> None:
-    slot = make_slot(sim.anthropic_url, ANTHROPIC_KEY, provider="anthropic", model="claude-sonnet-4-5",
-                     thinking=level, max_output_tokens=2000, temperature=0.2)
+    slot = make_slot(
+        sim.anthropic_url,
+        ANTHROPIC_KEY,
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        thinking=level,
+        max_output_tokens=2000,
+        temperature=0.2,
+    )
     body = await _sent(sim, slot)
     assert body["thinking"] == {"type": "enabled", "budget_tokens": budget}
     assert body["max_tokens"] == budget + 2000
@@ -75,8 +84,15 @@ async def test_anthropic_levels_send_budget_and_raise_max_tokens(sim: Any, level
 
 
 async def test_anthropic_off_sends_no_thinking_and_keeps_temperature(sim: Any) -> None:
-    slot = make_slot(sim.anthropic_url, ANTHROPIC_KEY, provider="anthropic", model="claude-haiku-4-5",
-                     thinking="off", temperature=0.3, max_output_tokens=1000)
+    slot = make_slot(
+        sim.anthropic_url,
+        ANTHROPIC_KEY,
+        provider="anthropic",
+        model="claude-haiku-4-5",
+        thinking="off",
+        temperature=0.3,
+        max_output_tokens=1000,
+    )
     body = await _sent(sim, slot, ChatRequest.of("hi", system="be brief"))
     assert "thinking" not in body
     assert body["temperature"] == 0.3 and body["max_tokens"] == 1000
@@ -109,16 +125,23 @@ async def test_namespaced_override_wins_over_level_and_preview_matches_wire(sim:
 
 
 async def test_anthropic_override_budget_raises_max_tokens(sim: Any) -> None:
-    slot = make_slot(sim.anthropic_url, ANTHROPIC_KEY, provider="anthropic", model="claude-sonnet-4-5",
-                     thinking='{"anthropic": {"thinking": {"type": "enabled", "budget_tokens": 2048}}}',
-                     max_output_tokens=512)
+    slot = make_slot(
+        sim.anthropic_url,
+        ANTHROPIC_KEY,
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        thinking='{"anthropic": {"thinking": {"type": "enabled", "budget_tokens": 2048}}}',
+        max_output_tokens=512,
+    )
     body = await _sent(sim, slot)
     assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
     assert body["max_tokens"] == 2048 + 512
 
 
 def test_invalid_override_json_names_line_and_column() -> None:
-    slot = make_slot("http://127.0.0.1:9/api/paas/v4", DEV_KEY, thinking='{\n  "thinking": {"type": enabled}\n}')
+    slot = make_slot(
+        "http://127.0.0.1:9/api/paas/v4", DEV_KEY, thinking='{\n  "thinking": {"type": enabled}\n}'
+    )
     with pytest.raises(ConfigurationError) as info:
         preview_request_body(slot)
     assert "line 2, column 24" in str(info.value)
@@ -133,16 +156,27 @@ def test_override_for_another_provider_names_the_active_one() -> None:
 
 def test_override_must_be_an_object_and_not_mix_namespaces() -> None:
     with pytest.raises(ConfigurationError, match="must be a JSON object, got list"):
-        preview_request_body(make_slot("http://127.0.0.1:9/v1", OPENAI_KEY, provider="openai",
-                                       model="gpt-5", thinking="[1, 2]"))
+        preview_request_body(
+            make_slot(
+                "http://127.0.0.1:9/v1", OPENAI_KEY, provider="openai", model="gpt-5", thinking="[1, 2]"
+            )
+        )
     with pytest.raises(ConfigurationError, match="mixes provider namespaces"):
-        preview_request_body(make_slot("http://127.0.0.1:9/v1", OPENAI_KEY, provider="openai", model="gpt-5",
-                                       thinking={"openai": {}, "top_p": 1}))
+        preview_request_body(
+            make_slot(
+                "http://127.0.0.1:9/v1",
+                OPENAI_KEY,
+                provider="openai",
+                model="gpt-5",
+                thinking={"openai": {}, "top_p": 1},
+            )
+        )
 
 
 def test_unknown_model_on_compatible_server_gets_toggle_only_when_asked() -> None:
     slot = make_slot("http://127.0.0.1:9/v1", "k", provider="openai_compatible", model="my-local-llm")
     assert "thinking" not in preview_request_body(slot)  # no card, no level: send nothing
-    slot = make_slot("http://127.0.0.1:9/v1", "k", provider="openai_compatible", model="my-local-llm",
-                     thinking="off")
+    slot = make_slot(
+        "http://127.0.0.1:9/v1", "k", provider="openai_compatible", model="my-local-llm", thinking="off"
+    )
     assert preview_request_body(slot)["thinking"] == {"type": "disabled"}
