@@ -65,7 +65,10 @@ def record_run(db: Db, run: RunRecord, calls: Iterable[CallRecord]) -> int:
             with session.begin_nested():
                 session.add(row)
                 session.flush()
-                session.add_all(_call_row(c, row.id, started) for c in calls)
+                # A call without a time is dated when recorded (the end of the run): later rather than
+                # earlier keeps Coding Plan window estimates on the safe side.
+                recorded = utcnow()
+                session.add_all(_call_row(c, row.id, recorded) for c in calls)
                 session.flush()
         except IntegrityError:
             # Another writer stored the same key between our check and our insert.
