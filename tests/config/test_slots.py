@@ -152,7 +152,7 @@ def test_key_sources_and_missing_key_message() -> None:
         env={"MY_KEY": "k-123456789"},
         derived=derived,
     )
-    assert s.api_key.reveal() == "k-123456789" and derived["api_key"] == "env MY_KEY"
+    assert s.api_key.reveal() == "k-123456789" and derived["api_key"] == "env: MY_KEY"
     with pytest.raises(ConfigurationError, match="names NOPE, which is not set"):
         slot({"card": "glm-5.1", "api_key_env": "NOPE"}, env={})
     with pytest.raises(ConfigurationError, match=r"no API key for zai/glm-5\.1.*ZAI_API_KEY"):

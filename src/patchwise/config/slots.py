@@ -79,7 +79,7 @@ def build_slot(
             f"{name}: {model_id!r} is not in the catalog; assuming a {UNKNOWN_MODEL_CONTEXT_WINDOW:,}-token "
             f"context window (set {n('context_window')} to use more)"
         )
-        derived["context_window"] = "default for models not in the catalog"
+        derived["context_window"] = "default: model not in the catalog"
     input_price = _first(spec.input_price, card.input_price if card else None, 0.0)
     output_price = _first(spec.output_price, card.output_price if card else None, 0.0)
     if card is None and spec.input_price is None and spec.output_price is None:
@@ -185,7 +185,7 @@ def _endpoint(
             )
         plan_id = url_plan.id if url_plan else (spec.plan if provider == "zai" else None)
         if url_plan:
-            derived["plan"] = f"identified from the base URL path {url_plan.path}"
+            derived["plan"] = f"base URL path: {url_plan.path}"
         return base, plan_id
     if provider == "openai_compatible":
         raise ConfigurationError(
@@ -198,18 +198,18 @@ def _endpoint(
     if provider == "zai":
         plan = catalog.plans[spec.plan or "developer"]
         if not spec.plan:
-            derived["plan"] = "default (Developer API)"
+            derived["plan"] = "default: Developer API"
         if env_base:
             base = validate_base_url(env_base, setting=env_name, allow_http=allow_http)
             current = catalog.plan_for_url(base)
             if current is None or current.id != plan.id:
                 base = swap_path(base, current.path if current else "", plan.path)
-            derived["base_url"] = f"{env_name} with the {plan.display_name} path"
+            derived["base_url"] = f"env: {env_name} with the {plan.display_name} path"
             return base, plan.id
         derived["base_url"] = f"catalog: {plan.display_name} endpoint"
         return validate_base_url(plan.base_url, setting=n("base_url")), plan.id
     if env_base:
-        derived["base_url"] = f"env {env_name}"
+        derived["base_url"] = f"env: {env_name}"
         return validate_base_url(env_base, setting=env_name, allow_http=allow_http), None
     derived["base_url"] = f"catalog: {catalog.providers[provider].display_name} default"
     return validate_base_url(catalog.providers[provider].default_base_url, setting=n("base_url")), None
@@ -265,18 +265,18 @@ def _api_key(
                 f"export {spec.api_key_env}=<your key>",
                 setting=n("api_key_env"),
             )
-        derived["api_key"] = f"env {spec.api_key_env}"
+        derived["api_key"] = f"env: {spec.api_key_env}"
         return Secret(value)
     default_env = catalog.providers[provider].key_env
     if default_env and env.get(default_env, "").strip():
-        derived["api_key"] = f"env {default_env}"
+        derived["api_key"] = f"env: {default_env}"
         return Secret(env[default_env].strip())
     from urllib.parse import urlsplit
 
     if provider == "openai_compatible" and is_loopback_host(urlsplit(base_url).hostname or ""):
         # Local servers (Ollama, vLLM, llama.cpp) usually ignore auth, but the SDK insists on a key.
         notes.append(f"no API key for {model_id!r} on a local server: sending a dummy key")
-        derived["api_key"] = "none (local server)"
+        derived["api_key"] = "none: local server"
         return Secret("unused-local")
     hint = f", or export {default_env}" if default_env else ""
     raise ConfigurationError(
