@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
 from patchwise.catalog.findings import CATEGORIES, SEVERITIES, answer_json_schema
 from patchwise.gateway.types import ChatRequest, Message
 from patchwise.review.rules import Rule
+from patchwise.review.tokens import TokenEstimator
 
 SEVERITY_DEFINITIONS: dict[str, str] = {
     "critical": "exploitable security hole, data loss or corruption, a crash on a main path, "
@@ -62,12 +62,6 @@ ANSWER_INSTRUCTIONS = """\
 Answer with ONE JSON object and nothing else (no prose, no code fences), matching this JSON
 schema:
 """
-
-
-class TokenCounter(Protocol):
-    """What the prompt needs from a token estimator (``patchwise.review.tokens.TokenEstimator``)."""
-
-    def estimate(self, text: str) -> int: ...
 
 
 def _scale() -> str:
@@ -130,10 +124,15 @@ def build_repair_request(original: ChatRequest, bad_answer: str, problem: str) -
     )
 
 
-def prompt_overhead_tokens(estimator: TokenCounter, rules: Iterable[Rule] = ()) -> int:
+def prompt_overhead_tokens(
+    estimator: TokenEstimator, rules: Iterable[Rule] = (), *, models: Sequence[str] = ()
+) -> int:
     """Tokens a request spends besides the chunk text: the system prompt with every rule (the
     worst case: a chunk may touch every rule's paths), the user preamble, and per-message
-    framing. The packer subtracts this from the context window."""
+    framing. The packer subtracts this from the context window. With ``models``, the estimate
+    uses the most token-hungry calibration among them, like the packer does for chunks."""
     request = build_review_request("", tuple(rules))
     framing = 8 * len(request.messages)  # role markers and separators in chat templates
-    return sum(estimator.estimate(m.content) for m in request.messages) + framing
+    chars = sum(len(m.content) for m in request.messages)
+    ratio = estimator.ratio_for(models) if models else estimator.default_ratio
+    return estimator.estimate_chars(chars, ratio) + framing

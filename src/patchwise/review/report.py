@@ -148,6 +148,8 @@ class ReviewReport:
     source: Source = "llm"
     change: dict[str, Any] = field(default_factory=dict)
     duration_s: float = 0.0
+    # model -> [prompt characters, reported prompt tokens, samples]: for the store's calibration.
+    calibration: dict[str, list[int]] = field(default_factory=dict, repr=False)
     # New-file text of the diff's lines, so reports can quote the code a finding is about.
     code: dict[str, dict[int, str]] = field(default_factory=dict, repr=False)
 

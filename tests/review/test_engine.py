@@ -1,0 +1,279 @@
+"""The review engine end to end against real servers: the simulator over loopback HTTP, and a
+tiny in-test OpenAI-compatible server for answers the simulator never gives (prose, bad JSON)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from patchwise.gateway import Router
+from patchwise.gateway.types import Secret, Slot
+from patchwise.review.engine import ChunkOutcome, ReviewOptions, run_review
+from patchwise.review.errors import CostLimitExceeded, ReviewInputError
+from patchwise.review.rules import parse_repo_rules
+from patchwise.review.tokens import TokenEstimator
+from patchwise.sim import KeyConfig
+from simkeys import DEV_KEY
+
+SAMPLE = (Path(__file__).parents[2] / "examples" / "sample.diff").read_bytes()
+EXPECTED = {
+    ("src/inventory/config.py", 10, "critical", "security"),
+    ("src/inventory/pricing.py", 12, "low", "maintainability"),
+    ("src/inventory/pricing.py", 13, "high", "security"),
+    ("src/inventory/pricing.py", 19, "medium", "error_handling"),
+}
+
+
+def zai_slot(
+    base_url: str, key: str = DEV_KEY, *, name: str = "main", plan: str = "developer", **kw: object
+) -> Slot:
+    fields: dict = {
+        "model": "glm-5.1",
+        "input_price": 1.4,
+        "output_price": 4.4,
+        "context_window": 200_000,
+    } | kw
+    return Slot(name=name, provider="zai", base_url=base_url, api_key=Secret(key), plan=plan, **fields)  # type: ignore[arg-type]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.started: tuple[int, float] | None = None
+        self.done: list[ChunkOutcome] = []
+
+    def review_started(self, chunks: int, estimated_cost_usd: float) -> None:
+        self.started = (chunks, estimated_cost_usd)
+
+    def chunk_done(self, outcome: ChunkOutcome) -> None:
+        self.done.append(outcome)
+
+
+async def test_sample_diff_findings_on_the_right_lines(sim) -> None:
+    progress = Recorder()
+    estimator = TokenEstimator()
+    async with Router([zai_slot(sim.zai_developer_url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions(estimator=estimator), progress=progress)
+    got = {(f.path, f.start_line, f.severity, f.category) for f in report.findings}
+    assert got == EXPECTED
+    assert all(f.model == "glm-5.1" for f in report.findings)
+    assert report.complete and report.exit_code() == 0 and report.exit_code("high") == 1
+    assert report.files_reviewed == 3 and report.lines_reviewed == 4 + 20 + 12
+    assert report.usage.calls == 1 and report.usage.input_tokens > 0 and report.usage.cost_usd > 0
+    assert sim.key_stats(DEV_KEY)["ok"] == 1
+    assert progress.started is not None and progress.started[0] == 1
+    assert [o.ok for o in progress.done] == [True]
+    assert report.calibration["glm-5.1"][2] == 1  # one sample from the reported prompt_tokens
+    assert report.code["src/inventory/pricing.py"][13].strip().startswith("return Decimal(eval(")
+
+
+async def test_dry_run_and_max_cost_make_no_model_call(sim) -> None:
+    async with Router([zai_slot(sim.zai_developer_url)]) as router:
+        dry = await run_review(SAMPLE, router, ReviewOptions(dry_run=True))
+        assert dry.dry_run and len(dry.plan) == 1 and dry.findings == []
+        assert dry.estimated_cost_usd > 0 and dry.plan[0].estimated_input_tokens > dry.plan[0].lines
+        with pytest.raises(CostLimitExceeded, match=r"above --max-cost \$0\.0000"):
+            await run_review(SAMPLE, router, ReviewOptions(max_cost_usd=0.00001))
+        ok = await run_review(SAMPLE, router, ReviewOptions(dry_run=True, max_cost_usd=1.0))
+        assert ok.estimated_cost_usd <= 1.0
+    assert sim.stats()["keys"][DEV_KEY]["ok"] == 0
+    assert sim.requests() == []
+
+
+async def test_filters_and_limits_from_rules(sim) -> None:
+    rules = parse_repo_rules(
+        '[review]\nignore = ["tests/**"]\n[[rules]]\npaths=["src/**"]\ntext="No eval."\n'
+    )
+    async with Router([zai_slot(sim.zai_developer_url)]) as router:
+        report = await run_review(
+            SAMPLE, router, ReviewOptions(rules=rules, min_severity="medium", max_findings=2)
+        )
+    assert [(f.start_line, f.severity) for f in report.findings] == [(10, "critical"), (13, "high")]
+    assert (report.below_min_severity, report.over_max_findings) == (1, 1)
+    assert [(s.path, s.lines, s.rule) for s in report.skipped] == [
+        ("tests/test_pricing.py", 12, "ignore:glob:tests/**")
+    ]
+    assert report.lines_reviewed == 24
+    body = sim.requests()[0]
+    assert "No eval." in json.dumps(body)  # the repository rule reached the prompt
+
+
+def many_files_diff(n: int, lines: int = 40) -> str:
+    parts = []
+    for i in range(n):
+        body = "".join(
+            f"+value_{j} = compute({j})  # step {j} of the pipeline for module {i}\n" for j in range(lines)
+        )
+        body += "+result = eval(user_input)\n"
+        parts.append(
+            f"diff --git a/pkg/mod_{i}.py b/pkg/mod_{i}.py\nnew file mode 100644\n--- /dev/null\n"
+            f"+++ b/pkg/mod_{i}.py\n@@ -0,0 +1,{lines + 1} @@\n{body}"
+        )
+    return "".join(parts)
+
+
+async def test_many_chunks_run_concurrently_and_cover_every_line(sim) -> None:
+    slot = zai_slot(sim.zai_developer_url, context_window=9_000, max_output_tokens=1_000)
+    progress = Recorder()
+    async with Router([slot]) as router:
+        report = await run_review(
+            many_files_diff(24), router, ReviewOptions(max_workers=4), progress=progress
+        )
+    assert len(report.plan) > 3
+    assert report.usage.calls == len(report.plan) == len(progress.done)
+    assert report.lines_reviewed == 24 * 41 and report.files_reviewed == 24
+    assert len(report.findings) == 24  # one eval per file, each anchored to line 41
+    assert {f.start_line for f in report.findings} == {41}
+    assert sim.key_stats(DEV_KEY)["ok"] == len(report.plan)
+
+
+async def test_failover_visible_in_report(sim_factory) -> None:
+    server = sim_factory(
+        keys=[KeyConfig(key="spent-coding-key", kind="coding", tier="lite", quota_5h=0),
+              KeyConfig(key=DEV_KEY, kind="developer")]
+    )  # fmt: skip
+    slots = [
+        zai_slot(server.zai_coding_url, "spent-coding-key", plan="coding", max_concurrent=1),
+        zai_slot(server.zai_developer_url, name="fallback", model="glm-5"),
+    ]
+    async with Router(slots) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions())
+    assert report.complete and report.failovers >= 1
+    assert set(report.models()) == {"glm-5"}
+    assert {f.model for f in report.findings} == {"glm-5"}
+    outcomes = [a.outcome for a in report.calls[0].attempts]
+    assert outcomes[0] == "quota_window" and outcomes[-1] == "ok"
+    assert report.to_json()["usage"]["failovers"] >= 1
+
+
+async def test_all_slots_failing_reports_a_failed_chunk(sim) -> None:
+    async with Router([zai_slot(sim.zai_developer_url, "not-a-valid-key")]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions())
+    assert not report.complete and report.exit_code() == 3
+    [failed] = report.failed_chunks
+    assert failed.reason == "all_slots_failed" and "auth" in failed.detail
+    assert failed.lines == 36 and report.lines_reviewed == 0
+    assert "not-a-valid-key" not in json.dumps(report.to_json())
+
+
+# --- a server that answers what the simulator never would -------------------------------------
+class FakeOpenAI:
+    """A real HTTP server speaking just enough of POST /v1/chat/completions; answers are taken
+    from ``answers`` in order (the last one repeats)."""
+
+    def __init__(self, answers: list[str]) -> None:
+        self.answers = answers
+        self.bodies: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.bodies.append(body)
+                content = outer.answers[min(len(outer.bodies), len(outer.answers)) - 1]
+                payload = json.dumps({
+                    "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": 1200, "completion_tokens": 50, "total_tokens": 1250},
+                }).encode()  # fmt: skip
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def fake_openai() -> Iterator:
+    servers: list[FakeOpenAI] = []
+
+    def make(answers: list[str]) -> FakeOpenAI:
+        servers.append(FakeOpenAI(answers))
+        return servers[-1]
+
+    yield make
+    for s in servers:
+        s.close()
+
+
+def fake_slot(url: str) -> Slot:
+    return Slot(name="main", provider="openai_compatible", base_url=url, model="fake-reviewer",
+                api_key=Secret("fake-key-123456"), input_price=1.0, output_price=2.0)  # fmt: skip
+
+
+async def test_garbage_answer_gets_one_repair_then_the_chunk_fails(fake_openai) -> None:
+    server = fake_openai(["I looked at the change and it seems fine to me!"])
+    async with Router([fake_slot(server.url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions())
+    assert len(server.bodies) == 2  # the review, then exactly one repair request
+    repair = server.bodies[1]["messages"]
+    assert repair[-2]["role"] == "assistant" and "seems fine" in repair[-2]["content"]
+    assert "no JSON object or array found" in repair[-1]["content"]
+    [failed] = report.failed_chunks
+    assert failed.reason == "invalid_output" and report.exit_code() == 3
+    assert [c.purpose for c in report.calls] == ["review", "repair"]
+    assert report.usage.calls == 2
+
+
+async def test_repair_that_works_saves_the_chunk(fake_openai) -> None:
+    good = json.dumps(
+        {
+            "findings": [
+                {
+                    "path": "src/inventory/pricing.py",
+                    "start_line": 21,
+                    "end_line": 21,
+                    "severity": "high",
+                    "category": "bug",
+                    "title": "Rounding",
+                }
+            ]
+        }
+    )
+    server = fake_openai(['```json\n{"findings": [{"path": "a.py"\n```', f"Here you go: {good}"])
+    async with Router([fake_slot(server.url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions())
+    assert report.complete and len(server.bodies) == 2
+    [f] = report.findings
+    assert (f.path, f.start_line, f.model) == ("src/inventory/pricing.py", 21, "fake-reviewer")
+
+
+async def test_unanchored_findings_are_dropped_and_counted(fake_openai) -> None:
+    answer = json.dumps({"findings": [
+        {"path": "src/inventory/pricing.py", "start_line": 4, "end_line": 4, "severity": "low",
+         "category": "style", "title": "blank line"},  # a context line next to line 3: snapped
+        {"path": "src/inventory/config.py", "start_line": 1, "end_line": 1, "severity": "low",
+         "category": "docs", "title": "outside the change"},
+        {"path": "README.md", "start_line": 1, "end_line": 1, "severity": "low", "category": "docs",
+         "title": "not in the diff"},
+    ]})  # fmt: skip
+    server = fake_openai([answer])
+    async with Router([fake_slot(server.url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions())
+    assert [(f.path, f.start_line) for f in report.findings] == [("src/inventory/pricing.py", 3)]
+    assert report.dropped_unanchored == 2
+
+
+async def test_empty_and_unreadable_diffs(sim) -> None:
+    async with Router([zai_slot(sim.zai_developer_url)]) as router:
+        empty = await run_review(b"", router, ReviewOptions())
+        assert empty.plan == [] and empty.usage.calls == 0 and empty.complete
+        with pytest.raises(ReviewInputError, match="the diff cannot be read"):
+            await run_review(b"diff --git a/x b/x\n@@ -1 +1 @@\n", router, ReviewOptions())
+    assert sim.requests() == []
