@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
+
 from simkeys import DEV_KEY
 
 HELLO = [{"role": "user", "content": "Say hello."}]

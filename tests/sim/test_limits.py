@@ -8,9 +8,9 @@ import time
 import httpx2
 import openai
 import pytest
-from simkeys import CODING_LITE_KEY, CODING_MAX_KEY
 
 from patchwise.sim import KeyConfig, SimConfig, SimulatorServer
+from simkeys import CODING_LITE_KEY, CODING_MAX_KEY
 
 HELLO = [{"role": "user", "content": "Say hello."}]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import openai
+
 from simkeys import CODING_LITE_KEY, DEV_KEY
 
 

@@ -6,9 +6,9 @@ import json
 
 import openai
 import pytest
-from simkeys import CODING_LITE_KEY, CODING_PRO_KEY, DEV_KEY
 
 from patchwise.sim import KeyConfig
+from simkeys import CODING_LITE_KEY, CODING_PRO_KEY, DEV_KEY
 
 HELLO = [{"role": "user", "content": "Say hello."}]
 

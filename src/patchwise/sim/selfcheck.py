@@ -112,7 +112,7 @@ def run_self_check() -> list[Check]:
         def anthropic_endpoint() -> str:
             client = anthropic.Anthropic(api_key=AN, base_url=sim.anthropic_url, max_retries=0, timeout=10)
             m = client.messages.create(
-                model="claude-sonnet-4-5",
+                model="claude-haiku-4-5",
                 max_tokens=4000,
                 messages=msgs,
                 thinking={"type": "enabled", "budget_tokens": 2000},
