@@ -403,6 +403,8 @@ def plan_chunks(
         chunks.append(Chunk(i, text, estimator.estimate_chars(len(text), planner.ratio), paths, assigned))
     skips = list(skipped)
     for idx, lines in sorted(planner.too_large.items()):
+        if not lines:
+            continue
         f = files[idx]
         skips.append(
             Skipped(
