@@ -281,3 +281,23 @@ def test_paths_follow_env(tmp_path: Path) -> None:
 def test_as_dict_masks_keys(tmp_path: Path) -> None:
     data = resolve_config(env=env_with(tmp_path), cwd=tmp_path).as_dict()
     assert KEY not in repr(data) and data["slots"][0]["api_key"] == "••••6789"
+
+
+def test_top_level_tables_are_the_base_of_every_profile(tmp_path: Path) -> None:
+    write(
+        tmp_path / "config.toml",
+        '[main]\nthinking = "high"\ntimeout = 30\n'
+        '[profiles.fast.main]\ncard = "glm-4.5-air"\nthinking = "off"\n',
+    )
+    cfg = resolve_config(env=env_with(tmp_path), cwd=tmp_path, profile="fast")
+    assert (cfg.main.model, cfg.main.thinking, cfg.main.timeout_s) == ("glm-4.5-air", "off", 30.0)
+    plain = resolve_config(env=env_with(tmp_path), cwd=tmp_path)
+    assert (plain.main.model, plain.main.thinking) == ("glm-5.1", "high")
+
+
+def test_fallback_flags_and_unknown_flags(tmp_path: Path) -> None:
+    env = env_with(tmp_path, OPENAI_API_KEY="sk-000000001")
+    cfg = resolve_config({"fallback_model": "gpt-4.1"}, env=env, cwd=tmp_path)
+    assert cfg.slots[1].model == "gpt-4.1" and cfg.sources["fallback.model"] == "flag: --fallback-model"
+    with pytest.raises(ConfigurationError, match="unknown option --colour"):
+        resolve_config({"colour": "red"}, env=env, cwd=tmp_path)

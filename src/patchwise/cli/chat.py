@@ -8,7 +8,6 @@ attempt and the usage.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from typing import TYPE_CHECKING, Any
@@ -73,6 +72,8 @@ def chat(
         )
         cfg = resolve(profile, flags)
         print_notes(cfg.notes)
+        import asyncio
+
         code = asyncio.run(_run(cfg, text, system=system, as_json=as_json, stream=stream))
     if code:
         raise typer.Exit(code)

@@ -8,7 +8,6 @@ plan came from PATCHWISE_PLAN".
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +66,8 @@ def test_connection(
         )
         cfg = resolve(profile, flags)
     print_notes(cfg.notes)
+    import asyncio
+
     diagnoses = asyncio.run(_probe(cfg, timeout))
     ok = all(d.ok for d in diagnoses)
     if as_json:
