@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -23,6 +25,8 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -134,4 +138,59 @@ class TokenCalibration(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-__all__ = ["Base", "ModelCall", "ReviewRun", "TokenCalibration", "UTCDateTime", "utcnow"]
+class Organization(Base):
+    """A tenant: its BYOK slots, API tokens and (through the jobs) its reviews hang off this row."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrgToken(Base):
+    """An organization's API token, stored only as a SHA-256 hash (shown once when created)."""
+
+    __tablename__ = "org_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ByokSlot(Base):
+    """One model slot (main or fallback) of an organization: the spec without its key, the key
+    encrypted (``patchwise.store.secrets``) and its last four characters for display."""
+
+    __tablename__ = "byok_slots"
+    __table_args__ = (
+        UniqueConstraint("org_id", "role", name="uq_byok_slots_org_role"),
+        CheckConstraint("role IN ('main', 'fallback')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    key_ciphertext: Mapped[str | None] = mapped_column(Text)
+    key_last4: Mapped[str | None] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:  # never show the ciphertext either: it is nobody's business
+        return f"ByokSlot(org_id={self.org_id!r}, role={self.role!r})"
+
+
+__all__ = [
+    "Base",
+    "ByokSlot",
+    "ModelCall",
+    "OrgToken",
+    "Organization",
+    "ReviewRun",
+    "TokenCalibration",
+    "UTCDateTime",
+    "utcnow",
+]
