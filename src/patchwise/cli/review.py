@@ -1,0 +1,268 @@
+"""``patchwise review``: review the current change and print (or write) the report.
+
+Exit codes: 0 done (findings never fail a run unless ``--fail-on`` says so), 1 findings at or
+above ``--fail-on``, 2 usage or configuration error, 3 review incomplete (some requests failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from patchwise.cli.slot_options import (
+    ApiKeyEnvOpt,
+    BaseUrlOpt,
+    MaxConcurrentOpt,
+    ModelOpt,
+    PlanOpt,
+    ProfileOpt,
+    ProviderOpt,
+    ThinkingOpt,
+    TierOpt,
+)
+
+if TYPE_CHECKING:
+    from patchwise.gateway.types import Slot
+    from patchwise.platforms.local_git import LocalChange
+    from patchwise.review.engine import ReviewOptions
+    from patchwise.review.report import ReviewReport
+
+FORMATS = ("text", "json", "markdown", "sarif")
+SEVERITY_HELP = "critical, high, medium or low"
+NOTHING = "nothing to review"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("review")(review)
+
+
+def review(
+    base: str | None = typer.Option(None, "--base", help="Compare against merge-base with this ref."),
+    head: str | None = typer.Option(None, "--head", help="Review this ref instead of HEAD."),
+    staged: bool = typer.Option(False, "--staged", help="Review the staged changes (the index)."),
+    diff: str | None = typer.Option(None, "--diff", help="Review a diff file; '-' reads stdin."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text, json, markdown or sarif."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    min_severity: str | None = typer.Option(
+        None, "--min-severity", help=f"Hide findings below: {SEVERITY_HELP}."
+    ),
+    max_findings: int | None = typer.Option(None, "--max-findings", help="Keep at most this many findings."),
+    fail_on: str | None = typer.Option(
+        None, "--fail-on", help=f"Exit 1 on findings at or above: {SEVERITY_HELP}."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the plan and estimated cost; call no model."
+    ),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", help="Refuse a plan estimated above this (USD)."
+    ),
+    offline: bool = typer.Option(False, "--offline", help="Use the built-in simulator: no network, no key."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display and no notes."),
+    profile: ProfileOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    plan: PlanOpt = None,
+    tier: TierOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    max_concurrent: MaxConcurrentOpt = None,
+    thinking: ThinkingOpt = None,
+) -> None:
+    """Review a change: the current branch vs its merge-base with the default branch (on the default branch: the last commit), --base/--head, --staged, or --diff FILE."""  # noqa: E501
+    from patchwise.cli.slot_options import friendly_errors, slot_flags
+
+    flags = slot_flags(
+        model=model,
+        provider=provider,
+        plan=plan,
+        tier=tier,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        max_concurrent=max_concurrent,
+        thinking=thinking,
+    )
+    with friendly_errors():
+        _check_options(fmt, min_severity, fail_on, max_findings, max_cost, diff, base, head, staged)
+        if offline and (flags or profile):
+            _usage_error(
+                "--offline reviews with the built-in simulator: drop the model options (--model, ...)"
+            )
+        change = _read_change(diff, base, head, staged)
+        options = _options(change, min_severity, max_findings, dry_run, max_cost, offline)
+        code = _run(change, options, flags, profile, fmt=fmt, output=output, quiet=quiet, fail_on=fail_on)
+    raise typer.Exit(code)
+
+
+def _usage_error(message: str) -> None:
+    from patchwise.cli.app import UsageError
+
+    raise UsageError(message)
+
+
+def _check_options(
+    fmt: str,
+    min_severity: str | None,
+    fail_on: str | None,
+    max_findings: int | None,
+    max_cost: float | None,
+    diff: str | None,
+    base: str | None,
+    head: str | None,
+    staged: bool,
+) -> None:
+    from patchwise.catalog.findings import SEVERITIES
+
+    if fmt not in FORMATS:
+        _usage_error(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    for name, value in (("--min-severity", min_severity), ("--fail-on", fail_on)):
+        if value is not None and value.lower() not in SEVERITIES:
+            _usage_error(f"{name} must be one of {', '.join(SEVERITIES)}; got {value!r}")
+    if max_findings is not None and max_findings < 1:
+        _usage_error(f"--max-findings must be at least 1; got {max_findings}")
+    if max_cost is not None and max_cost < 0:
+        _usage_error(f"--max-cost must be a positive amount in USD; got {max_cost}")
+    if diff is not None and (base or head or staged):
+        _usage_error("--diff reviews a diff file; it cannot be combined with --base, --head or --staged")
+
+
+def _read_change(diff: str | None, base: str | None, head: str | None, staged: bool) -> LocalChange:
+    from patchwise.platforms.local_git import GitInputError, read_diff_file, read_git_change
+
+    try:
+        if diff is not None:
+            return read_diff_file(diff)
+        return read_git_change(Path.cwd(), base=base, head=head, staged=staged)
+    except GitInputError as exc:
+        _usage_error(str(exc))
+        raise  # unreachable: keeps type checkers honest
+
+
+def _options(
+    change: LocalChange,
+    min_severity: str | None,
+    max_findings: int | None,
+    dry_run: bool,
+    max_cost: float | None,
+    offline: bool,
+) -> ReviewOptions:
+    from patchwise.cli.review_support import load_estimator
+    from patchwise.config.paths import find_repo_config
+    from patchwise.review.engine import ReviewOptions
+    from patchwise.review.errors import ReviewInputError
+    from patchwise.review.rules import load_repo_rules
+
+    root = Path(change.description.repo_root) if change.description.repo_root else Path.cwd()
+    try:
+        rules = load_repo_rules(find_repo_config(root))
+    except ReviewInputError as exc:
+        _usage_error(str(exc))
+    settings = rules.settings
+    return ReviewOptions(
+        rules=rules,
+        min_severity=(min_severity.lower() if min_severity else settings.min_severity),  # type: ignore[arg-type]
+        max_findings=max_findings if max_findings is not None else settings.max_findings,
+        dry_run=dry_run,
+        max_cost_usd=max_cost,
+        estimator=load_estimator(),
+        source="offline-simulator" if offline else "llm",
+        change=change.description.as_dict(),
+    )
+
+
+def _run(
+    change: LocalChange,
+    options: ReviewOptions,
+    flags: dict[str, Any],
+    profile: str | None,
+    *,
+    fmt: str,
+    output: Path | None,
+    quiet: bool,
+    fail_on: str | None,
+) -> int:
+    from patchwise.cli.review_support import offline_slots, record
+    from patchwise.cli.slot_options import print_notes, resolve
+    from patchwise.review.errors import ReviewInputError
+
+    offline = options.source == "offline-simulator"
+    fail_on = (fail_on or options.rules.settings.fail_on or "").lower() or None
+    try:
+        if offline:
+            with offline_slots() as slots:
+                report = asyncio.run(_review(change, slots, options, quiet=quiet, shared_state=False))
+        else:
+            cfg = resolve(profile, flags)
+            if not quiet:
+                print_notes(cfg.notes)
+            slots = list(cfg.slots)
+            report = asyncio.run(_review(change, slots, options, quiet=quiet, shared_state=True))
+    except ReviewInputError as exc:
+        _usage_error(str(exc))
+    if not options.dry_run and report.plan:
+        source = "offline" if offline else ("diff" if change.description.source_file else "local")
+        record(report, slots, source=source)
+    _emit(report, fmt, output, quiet=quiet)
+    return 0 if options.dry_run else report.exit_code(fail_on)  # type: ignore[arg-type]
+
+
+async def _review(
+    change: LocalChange, slots: list[Slot], options: ReviewOptions, *, quiet: bool, shared_state: bool
+) -> ReviewReport:
+    from rich.console import Console
+
+    from patchwise.cli.review_progress import ReviewProgress
+    from patchwise.gateway.limits.local import LocalBackend
+    from patchwise.gateway.router import Router
+    from patchwise.review.engine import run_review
+
+    console = Console(stderr=True)
+    progress = ReviewProgress(console) if (console.is_terminal and not quiet) else None
+    if shared_state:  # real slots share circuit state with other runs on this machine
+        from patchwise.config.paths import state_path
+
+        backend = LocalBackend(state_path())
+    else:
+        backend = LocalBackend()
+    router = Router(slots, backend=backend, on_event=progress.on_event if progress else None)
+    try:
+        return await run_review(change.diff, router, options, progress=progress)
+    finally:
+        if progress is not None:
+            progress.stop()
+        await router.aclose()
+        await backend.aclose()
+
+
+def _emit(report: ReviewReport, fmt: str, output: Path | None, *, quiet: bool) -> None:
+    from rich.console import Console
+
+    from patchwise.review.reports import render
+    from patchwise.review.reports.plan import render_plan
+
+    empty = not report.plan and not report.skipped
+    if empty and fmt == "text" and output is None:
+        typer.echo(NOTHING)
+        return
+    if empty and not quiet:
+        typer.echo(NOTHING, err=True)
+    if report.dry_run and fmt == "text":
+        text = render_plan(report)
+    else:
+        console = Console()
+        color = output is None and console.is_terminal
+        text = render(report, fmt, color=color, width=console.width if color else 100)  # type: ignore[arg-type]
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _usage_error(f"--output {output}: cannot write the report ({exc.strerror or exc})")
+    if not quiet:
+        typer.echo(f"report written to {output}", err=True)
