@@ -134,6 +134,7 @@ def run(data: bytes, budget: Budget, repeat: int) -> dict[str, float | int | str
         "cpu_s": round(best, 4),
         "coverage_assigned_pct": round(100 * assigned / total, 2),
         "coverage_pct": round(100 * (assigned + skipped) / total, 2),
+        "removed_lines_not_shown": plan.removed_lines_not_shown,
     }
 
 

@@ -149,6 +149,16 @@ def _number(line: str) -> int | None:
     return _numbered(line)[0]
 
 
+def test_removal_only_pieces_never_cost_a_request() -> None:
+    adds = [("+", "x" * 300)]
+    removals = [("-", "r" * 300) for _ in range(3)]
+    f = _file("mixed.py", [adds, removals, adds, removals])
+    plan = plan_chunks([f], Budget.fixed(120))
+    assert len(plan.chunks) == 2 and all(c.assigned_lines == 1 for c in plan.chunks)
+    assert plan.removed_lines_not_shown == 6
+    plan.coverage_check([f], check_text=True)
+
+
 def test_line_too_large_for_any_budget_is_skipped_with_the_rule() -> None:
     f = _file("wide.js", [[("+", "short"), ("+", "y" * 5_000), (" ", "z" * 5_000), ("+", "short2")]])
     plan = plan_chunks([f], Budget.fixed(200))
@@ -240,6 +250,6 @@ def test_every_added_line_is_assigned_once_or_skipped(
     for c in plan.chunks:
         assert c.estimated_tokens <= tokens
         assert c.estimated_tokens == est.estimate(c.text)
-        assert c.assigned_lines > 0 or any(ln.kind != "+" for f in files for h in f.hunks for ln in h.lines)
+        assert c.assigned_lines > 0  # no request is spent on context alone
     for s in plan.skipped:
         assert s.rule == TOO_LARGE and s.changed_lines

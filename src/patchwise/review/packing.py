@@ -169,6 +169,9 @@ class ReviewPlan:
     budget: Budget
     total_tokens: int = 0  # estimate for all reviewed files rendered whole, one copy each
     files_reviewed: list[str] = field(default_factory=list)
+    # Removed lines of removal-only pieces of split files that found no room in a chunk; they
+    # are context, not lines under the guarantee, so they never cost a request of their own.
+    removed_lines_not_shown: int = 0
 
     @property
     def lower_bound(self) -> int:
@@ -249,6 +252,7 @@ class _Planner:
         self.overlap = max(0, overlap)
         self.pieces: list[_Piece] = []
         self.too_large: dict[int, list[int]] = {}
+        self.context_dropped = 0
 
     def add_file(self, idx: int, file: FileDiff) -> int:
         """Cut one file into pieces; return its whole rendered size in characters."""
@@ -347,18 +351,25 @@ class _Planner:
         return seq
 
     def pack(self) -> list[list[_Piece]]:
-        """First-fit decreasing; ties keep file order so plans are deterministic."""
+        """First-fit decreasing; ties keep file order so plans are deterministic.
+
+        A piece with no added lines (a removal-only hunk of a split file) is context only: it
+        rides along where there is room but never costs a request of its own."""
         bins: list[list[_Piece]] = []
         free: list[int] = []
-        for p in sorted(self.pieces, key=lambda p: (-p.chars, p.file, p.seq)):
+        order = sorted(self.pieces, key=lambda p: (not p.assigned, -p.chars, p.file, p.seq))
+        for p in order:
             for b, room in enumerate(free):
                 if p.chars <= room:
                     bins[b].append(p)
                     free[b] -= p.chars
                     break
             else:
-                bins.append([p])
-                free.append(self.cap - p.chars)
+                if p.assigned:
+                    bins.append([p])
+                    free.append(self.cap - p.chars)
+                else:
+                    self.context_dropped += sum(1 for line in p.body if line.startswith("       - "))
         for b in bins:
             b.sort(key=lambda p: (p.file, p.seq))
         bins.sort(key=lambda b: (b[0].file, b[0].seq))
@@ -421,6 +432,7 @@ def plan_chunks(
         budget,
         estimator.estimate_chars(total_chars, planner.ratio),
         [f.path for f in files],
+        planner.context_dropped,
     )
 
 
