@@ -62,6 +62,8 @@ class Router:
             )
         self._slots = tuple(slots)
         self._profiles: tuple[SlotProfile, ...] = tuple(profile_for(s) for s in self._slots)
+        # credential_id hashes the key: compute it once per slot, not once per call.
+        self._creds: tuple[str, ...] = tuple(s.credential_id for s in self._slots)
         self._own_clients = clients is None
         self._clients = clients if clients is not None else ClientPool()
         self._adapters = {"openai": OpenAIWire(self._clients), "anthropic": AnthropicWire(self._clients)}
@@ -91,7 +93,7 @@ class Router:
         except Exception:  # a broken progress display must not break a review
             log.exception("router on_event hook failed")
 
-    async def _usable(self, slot: Slot, run: _Run) -> bool:
+    async def _usable(self, slot: Slot, cred: str, run: _Run) -> bool:
         """Whether to call ``slot`` now; records why not when skipping it."""
         if run.overflow_window is not None and slot.context_window <= run.overflow_window:
             run.attempts.append(
@@ -105,7 +107,7 @@ class Router:
                 )
             )
             return False
-        circuit = await self._backend.circuit(slot.credential_id, slot.model, self._clock())
+        circuit = await self._backend.circuit(cred, slot.model, self._clock())
         if circuit is None:
             return True
         kind = ErrorKind(circuit.kind)
@@ -127,19 +129,17 @@ class Router:
         return False
 
     async def _decide(
-        self, slot: Slot, err: ProviderError, retry: int, run: _Run, last: bool
+        self, slot: Slot, cred: str, err: ProviderError, retry: int, run: _Run, last: bool
     ) -> float | None:
         """After a failed call: the delay before retrying the same slot, or ``None`` to move on."""
         kind = err.kind
         if kind is ErrorKind.CONCURRENCY and slot.adaptive_concurrency:
-            await self._backend.report_concurrency_error(slot.credential_id)
+            await self._backend.report_concurrency_error(cred)
         if kind in CIRCUIT_KINDS:
             now = self._clock()
             until = err.reset_at.timestamp() if err.reset_at else now + self._policy.circuit_default_s(kind)
             until = max(until, now + _MIN_CIRCUIT_S)
-            await self._backend.open_circuit(
-                Circuit(slot.credential_id, slot.model, until, kind.value, err.message)
-            )
+            await self._backend.open_circuit(Circuit(cred, slot.model, until, kind.value, err.message))
             self._emit(RouterEvent("circuit_open", slot.label, kind.value, err.message, until=until))
         elif kind is ErrorKind.CONTEXT_OVERFLOW:
             run.overflow_window = max(run.overflow_window or 0, slot.context_window)
@@ -172,14 +172,16 @@ class Router:
     async def chat(self, request: ChatRequest) -> ChatResult:
         run = _Run()
         count = len(self._slots)
-        for index, (slot, profile) in enumerate(zip(self._slots, self._profiles, strict=True)):
-            if not await self._usable(slot, run):
+        for index, (slot, profile, cred) in enumerate(
+            zip(self._slots, self._profiles, self._creds, strict=True)
+        ):
+            if not await self._usable(slot, cred, run):
                 continue
             adapter = self._adapters[profile.wire]
             retry = 0
             while True:
                 lease = await self._backend.acquire(
-                    slot.credential_id, slot.max_concurrent, adaptive=slot.adaptive_concurrency
+                    cred, slot.max_concurrent, adaptive=slot.adaptive_concurrency
                 )
                 started = time.perf_counter()
                 try:
@@ -203,11 +205,11 @@ class Router:
                     )
                     result.attempts = run.attempts
                     if slot.adaptive_concurrency:
-                        await self._backend.report_success(slot.credential_id)
+                        await self._backend.report_success(cred)
                     return result
                 run.attempts.append(self._failed(slot, error, started, lease.waited_ms))
                 run.errors.append(error)
-                delay = await self._decide(slot, error, retry, run, last=index == count - 1)
+                delay = await self._decide(slot, cred, error, retry, run, last=index == count - 1)
                 if delay is None:
                     break
                 retry += 1
@@ -218,14 +220,16 @@ class Router:
         """Stream the answer; failover happens only before the first piece of text arrives."""
         run = _Run()
         count = len(self._slots)
-        for index, (slot, profile) in enumerate(zip(self._slots, self._profiles, strict=True)):
-            if not await self._usable(slot, run):
+        for index, (slot, profile, cred) in enumerate(
+            zip(self._slots, self._profiles, self._creds, strict=True)
+        ):
+            if not await self._usable(slot, cred, run):
                 continue
             adapter = self._adapters[profile.wire]
             retry = 0
             while True:
                 lease = await self._backend.acquire(
-                    slot.credential_id, slot.max_concurrent, adaptive=slot.adaptive_concurrency
+                    cred, slot.max_concurrent, adaptive=slot.adaptive_concurrency
                 )
                 started = time.perf_counter()
                 emitted = False
@@ -246,7 +250,7 @@ class Router:
                                 )
                                 event.result.attempts = run.attempts
                                 if slot.adaptive_concurrency:
-                                    await self._backend.report_success(slot.credential_id)
+                                    await self._backend.report_success(cred)
                                 yield event
                                 return
                             emitted = True
@@ -262,7 +266,7 @@ class Router:
                 assert error is not None
                 run.attempts.append(self._failed(slot, error, started, lease.waited_ms))
                 run.errors.append(error)
-                delay = await self._decide(slot, error, retry, run, last=index == count - 1)
+                delay = await self._decide(slot, cred, error, retry, run, last=index == count - 1)
                 if delay is None:
                     break
                 retry += 1

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from patchwise.gateway.thinking import SlotProfile
-from patchwise.gateway.types import ChatRequest, ChatResult, Slot, StreamEvent, Usage
+from patchwise.gateway.types import ChatRequest, ChatResult, Secret, Slot, StreamEvent, Usage
 
 
 class Adapter(Protocol):
@@ -53,17 +53,19 @@ def make_usage(
 
 
 class ClientPool:
-    """SDK clients reused per (wire, base URL, key fingerprint).
+    """SDK clients reused per (wire, base URL, key).
 
     Creating an SDK client builds an HTTP connection pool; doing it per call would cost a TLS
     handshake each time. Retries are off in every client: the router owns retry policy.
     """
 
     def __init__(self) -> None:
-        self._clients: dict[tuple[str, str, str], Any] = {}
+        # Keyed by the Secret itself (hashable, masked repr): hashing a fingerprint per call
+        # would cost a SHA-256 on the hot path.
+        self._clients: dict[tuple[str, str, Secret], Any] = {}
 
     def openai(self, slot: Slot) -> Any:
-        key = ("openai", slot.base_url, slot.api_key.fingerprint)
+        key = ("openai", slot.base_url, slot.api_key)
         client = self._clients.get(key)
         if client is None:
             import openai
@@ -78,7 +80,7 @@ class ClientPool:
         return client
 
     def anthropic(self, slot: Slot) -> Any:
-        key = ("anthropic", slot.base_url, slot.api_key.fingerprint)
+        key = ("anthropic", slot.base_url, slot.api_key)
         client = self._clients.get(key)
         if client is None:
             import anthropic

@@ -33,7 +33,6 @@ _CONTEXT_HINTS = (
 )
 
 
-
 @lru_cache(maxsize=1)
 def _sdk() -> dict[str, tuple[type[BaseException], ...]]:
     """SDK exception types, imported on first failure so importing the gateway stays fast."""
