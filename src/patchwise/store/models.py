@@ -183,12 +183,47 @@ class ByokSlot(Base):
         return f"ByokSlot(org_id={self.org_id!r}, role={self.role!r})"
 
 
+class ReviewJob(Base):
+    """A durable review job (``patchwise.jobs``): the queue row and, when done, its report.
+
+    ``dedupe_key`` is unique (a webhook delivery id, or ``repo#pr@sha``), so a re-delivered event
+    finds the existing job instead of creating a second one. A worker owns a running job until
+    ``lease_expires_at``; a job whose lease ran out (its worker died) is claimed again.
+    ``org`` is the organization's slug, not a foreign key: fixed mode reviews for organizations
+    that have no row.
+    """
+
+    __tablename__ = "review_jobs"
+    __table_args__ = (
+        Index("ix_review_jobs_claim", "status", "next_run_at"),
+        Index("ix_review_jobs_org_created", "org", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 __all__ = [
     "Base",
     "ByokSlot",
     "ModelCall",
     "OrgToken",
     "Organization",
+    "ReviewJob",
     "ReviewRun",
     "TokenCalibration",
     "UTCDateTime",

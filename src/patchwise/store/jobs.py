@@ -1,0 +1,218 @@
+"""Review jobs in the database: enqueue, claim with a lease, checkpoint, complete, fail.
+
+The claim is atomic on both backends with one code path: on PostgreSQL the candidate row is read
+``FOR UPDATE SKIP LOCKED`` (concurrent workers pick different rows without waiting); on SQLite
+the write transaction starts with ``BEGIN IMMEDIATE`` (SQLAlchemy renders no ``FOR UPDATE``
+there), so claimers are serialized by the database lock. Every state change after the claim is an
+``UPDATE ... WHERE lease_owner = :me AND status = 'running'``: a worker whose lease expired and
+was taken over cannot overwrite the new owner's outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from patchwise.store.db import Db, use_session
+from patchwise.store.models import ReviewJob, utcnow
+
+STATUSES = ("queued", "running", "done", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A snapshot of one job row (plain data, safe to hand across threads)."""
+
+    id: int
+    org: str
+    kind: str
+    payload: dict[str, Any]
+    dedupe_key: str
+    status: str
+    attempts: int
+    max_attempts: int
+    next_run_at: datetime
+    error: str | None
+    result: dict[str, Any] | None
+    checkpoint: dict[str, Any] | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: ReviewJob) -> Job:
+        return cls(**{name: getattr(row, name) for name in cls.__slots__})  # type: ignore[attr-defined]
+
+
+def enqueue(
+    db: Db,
+    *,
+    org: str,
+    kind: str,
+    payload: dict[str, Any],
+    dedupe_key: str,
+    max_attempts: int = 5,
+    now: datetime | None = None,
+) -> tuple[Job, bool]:
+    """Add a job, or return the existing job with the same ``dedupe_key`` (``created`` False)."""
+    now = now or utcnow()
+    with use_session(db, write=True) as session:
+        existing = session.scalar(select(ReviewJob).where(ReviewJob.dedupe_key == dedupe_key))
+        if existing is not None:
+            return Job.of(existing), False
+        row = ReviewJob(
+            org=org,
+            kind=kind,
+            payload=payload,
+            dedupe_key=dedupe_key,
+            status="queued",
+            attempts=0,
+            max_attempts=max_attempts,
+            next_run_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            winner = session.scalar(select(ReviewJob).where(ReviewJob.dedupe_key == dedupe_key))
+            if winner is None:
+                raise
+            return Job.of(winner), False
+        return Job.of(row), True
+
+
+def claim(db: Db, owner: str, *, lease_s: float, now: datetime | None = None) -> Job | None:
+    """Take the next due job: a queued job whose time has come, or a running job whose lease
+    expired (its worker died). An expired job that has used all its attempts is failed instead,
+    so a job that kills its worker every time cannot loop forever."""
+    now = now or utcnow()
+    due = or_(
+        (ReviewJob.status == "queued") & (ReviewJob.next_run_at <= now),
+        (ReviewJob.status == "running") & (ReviewJob.lease_expires_at < now),
+    )
+    with use_session(db, write=True) as session:
+        while True:
+            row = session.scalar(
+                select(ReviewJob)
+                .where(due)
+                .order_by(ReviewJob.next_run_at, ReviewJob.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if row is None:
+                return None
+            if row.status == "running" and row.attempts >= row.max_attempts:
+                row.status = "failed"
+                row.error = (
+                    f"interrupted: the worker stopped during attempt {row.attempts} of "
+                    f"{row.max_attempts}" + (f"; last error: {row.error}" if row.error else "")
+                )
+                row.lease_owner = None
+                row.lease_expires_at = None
+                row.updated_at = now
+                session.flush()
+                continue
+            row.status = "running"
+            row.attempts += 1
+            row.lease_owner = owner
+            row.lease_expires_at = now + timedelta(seconds=lease_s)
+            row.updated_at = now
+            session.flush()
+            return Job.of(row)
+
+
+def _owned(job_id: int, owner: str) -> Any:
+    return (ReviewJob.id == job_id) & (ReviewJob.lease_owner == owner) & (ReviewJob.status == "running")
+
+
+def renew(db: Db, job_id: int, owner: str, *, lease_s: float, now: datetime | None = None) -> bool:
+    """Extend our lease; False when the job is no longer ours (taken over or finished)."""
+    now = now or utcnow()
+    values = {"lease_expires_at": now + timedelta(seconds=lease_s), "updated_at": now}
+    return _update(db, job_id, owner, values)
+
+
+def save_checkpoint(db: Db, job_id: int, owner: str, checkpoint: dict[str, Any]) -> bool:
+    """Persist progress (e.g. the finished report) so a retry resumes instead of starting over."""
+    return _update(db, job_id, owner, {"checkpoint": checkpoint, "updated_at": utcnow()})
+
+
+def complete(db: Db, job_id: int, owner: str, result: dict[str, Any]) -> bool:
+    values = {
+        "status": "done",
+        "result": result,
+        "error": None,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": utcnow(),
+    }
+    return _update(db, job_id, owner, values)
+
+
+def fail(db: Db, job_id: int, owner: str, error: str, *, retry_at: datetime | None = None) -> str | None:
+    """Record a failed attempt: back to ``queued`` at ``retry_at`` while attempts remain, else
+    ``failed`` for good. The error is kept either way. Returns the new status (``None`` when the
+    job was not ours any more)."""
+    with use_session(db, write=True) as session:
+        row = session.scalar(select(ReviewJob).where(_owned(job_id, owner)).with_for_update())
+        if row is None:
+            return None
+        now = utcnow()
+        row.error = error[:4000]
+        row.lease_owner = None
+        row.lease_expires_at = None
+        row.updated_at = now
+        if retry_at is not None and row.attempts < row.max_attempts:
+            row.status = "queued"
+            row.next_run_at = retry_at
+        else:
+            row.status = "failed"
+        session.flush()
+        return row.status
+
+
+def release(db: Db, job_id: int, owner: str) -> bool:
+    """Give a claimed job back untouched (a graceful shutdown): queued again, attempt refunded."""
+    with use_session(db, write=True) as session:
+        row = session.scalar(select(ReviewJob).where(_owned(job_id, owner)).with_for_update())
+        if row is None:
+            return False
+        row.status = "queued"
+        row.attempts = max(0, row.attempts - 1)
+        row.lease_owner = None
+        row.lease_expires_at = None
+        row.next_run_at = row.updated_at = utcnow()
+        return True
+
+
+def _update(db: Db, job_id: int, owner: str, values: dict[str, Any]) -> bool:
+    with use_session(db, write=True) as session:
+        result = session.execute(update(ReviewJob).where(_owned(job_id, owner)).values(**values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def get_job(db: Db, job_id: int) -> Job | None:
+    with use_session(db) as session:
+        row = session.get(ReviewJob, job_id)
+        return Job.of(row) if row is not None else None
+
+
+def list_jobs(
+    db: Db, *, org: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+) -> list[Job]:
+    """Newest first; ``org``/``status`` filter when given."""
+    query = select(ReviewJob).order_by(ReviewJob.created_at.desc(), ReviewJob.id.desc())
+    if org is not None:
+        query = query.where(ReviewJob.org == org)
+    if status is not None:
+        query = query.where(ReviewJob.status == status)
+    with use_session(db) as session:
+        return [Job.of(r) for r in session.scalars(query.limit(limit).offset(offset))]
