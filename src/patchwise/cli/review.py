@@ -206,7 +206,26 @@ def _run(
         source = "offline" if offline else ("diff" if change.description.source_file else "local")
         record(report, slots, source=source)
     _emit(report, fmt, output, quiet=quiet)
-    return 0 if options.dry_run else report.exit_code(fail_on)  # type: ignore[arg-type]
+    if options.dry_run:
+        return 0
+    if problem := _configuration_failure(report):
+        typer.secho(f"error: {problem}", err=True, fg="red")
+        return 2
+    return report.exit_code(fail_on)  # type: ignore[arg-type]
+
+
+def _configuration_failure(report: ReviewReport) -> str | None:
+    """When no request succeeded and every failure is one retrying can never fix (a bad key, an
+    unknown model), the run is a configuration error (exit 2), not an incomplete review (3)."""
+    from patchwise.gateway.errors import ErrorKind
+
+    if not report.failed_chunks or any(c.ok for c in report.calls):
+        return None
+    kinds = {a.outcome for c in report.calls for a in c.attempts if a.outcome != "skipped_open_circuit"}
+    known = {k.value for k in ErrorKind}
+    if kinds and kinds <= known and all(ErrorKind(k).is_configuration for k in kinds):
+        return f"no request could be served: {report.failed_chunks[0].detail}"
+    return None
 
 
 async def _review(
