@@ -16,7 +16,7 @@ import typer
 from patchwise import __version__
 
 # Order here is the order in ``patchwise --help``.
-COMMAND_MODULES: tuple[str, ...] = ("review", "models", "chat", "probe", "sim", "usage")
+COMMAND_MODULES: tuple[str, ...] = ("review", "models", "chat", "probe", "sim", "usage", "serve", "secrets")
 
 app = typer.Typer(
     name="patchwise",
