@@ -39,7 +39,11 @@ def test_database_url_env_overrides_and_postgres_scheme_gets_psycopg(monkeypatch
 
 @pytest.mark.parametrize(
     ("url", "needle"),
-    [("not a url", "not valid"), ("mysql://u@h/db", "unsupported database 'mysql'")],
+    [
+        ("not a url", "not valid"),
+        ("mysql://u@h/db", "unsupported database 'mysql'"),
+        ("postgresql+psycopg2://u@h/db", "pip install 'psycopg\\[binary\\]'"),
+    ],
 )
 def test_bad_database_url_is_a_configuration_error(
     monkeypatch: pytest.MonkeyPatch, url: str, needle: str
@@ -136,3 +140,12 @@ def test_concurrent_upgrades_do_not_collide(empty_url: str) -> None:
     finally:
         for e in engines:
             e.dispose()
+
+
+def test_unreachable_database_is_one_clear_error_without_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    monkeypatch.setenv("PATCHWISE_DATABASE_URL", "postgresql://pw:hunter2-secret@127.0.0.1:1/nope")
+    with pytest.raises(ConfigurationError, match="cannot open the database") as info:
+        open_store()
+    assert "hunter2-secret" not in str(info.value)
+    assert info.value.setting == "PATCHWISE_DATABASE_URL"

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from patchwise.config.paths import patchwise_home
@@ -235,7 +235,13 @@ def open_store(url: str | URL | None = None, *, migrate: bool = True) -> Engine:
     """An engine for the configured database, migrated to head: what commands and the server use."""
     engine = make_engine(url)
     if migrate:
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            where = engine.url.render_as_string(hide_password=True)
+            raise ConfigurationError(f"cannot open the database {where}: {reason}", setting=URL_ENV) from None
     return engine
 
 
