@@ -54,7 +54,7 @@ class RetryPolicy:
         return self.quota_window_default_s
 
 
-EventType = Literal["retry", "failover", "circuit_open", "skip", "config_error", "answered"]
+EventType = Literal["retry", "failover", "circuit_open", "skip", "config_error"]
 
 
 @dataclass(frozen=True, slots=True)
