@@ -49,6 +49,15 @@ class _ReleasingStream(StreamingResponse):
             self._on_close()
 
 
+def _release_before_last(events: list[bytes], release: Callable[[], None]) -> Iterator[bytes]:
+    """Free the slot just before the final event goes out: a client that has read the whole
+    stream and sends its next request at once must find the slot free (no spurious 1302)."""
+    for i, event in enumerate(events):
+        if i == len(events) - 1:
+            release()
+        yield event
+
+
 def _credentials(request: Request, route: Route) -> str | None:
     if route.dialect == "anthropic" and (key := request.headers.get("x-api-key")):
         return key.strip() or None
@@ -131,7 +140,7 @@ def _render(
         if truncated:  # half the events, then half an event, then the connection ends
             cut = events[: max(1, len(events) // 2)]
             events = [*cut, events[len(cut)][: len(events[len(cut)]) // 2]]
-        return _ReleasingStream(iter(events), release)
+        return _ReleasingStream(_release_before_last(events, release), release)
     body = (
         anthropic_wire.message_body(c, model)
         if d == "anthropic"
