@@ -34,14 +34,14 @@ class OrgInfo:
     created_at: datetime
 
 
-def normalize_slug(slug: str) -> str:
+def normalize_slug(slug: str, *, setting: str = "org") -> str:
     """Lower-case and validate an organization slug; raises :class:`ConfigurationError`."""
     value = slug.strip().lower()
     if not _SLUG.match(value):
         raise ConfigurationError(
             f"organization {slug!r} is not a valid name: use 1-100 letters, digits, '-', '_' or '.' "
             "(your GitHub or GitLab owner name)",
-            setting="org",
+            setting=setting,
         )
     return value
 
@@ -97,7 +97,7 @@ def issue_token(session: Session, org_id: int, label: str = "") -> str:
 def create_org(db: Db, slug: str, name: str | None = None) -> tuple[OrgInfo, str]:
     """Create an organization with its first API token: ``(org, token)``. Raises
     :class:`OrgExists` when the slug is taken."""
-    value = normalize_slug(slug)
+    value = normalize_slug(slug, setting="slug")
     try:
         with use_session(db, write=True) as session:
             row, created = ensure_org(session, value, name)

@@ -1,0 +1,46 @@
+"""Server fixtures: an app over a fresh SQLite store (per test) with its own master key file.
+
+``make_client(**env)`` builds the app from an environment (admin token set), like the server's
+start-up does, and returns a TestClient speaking HTTP to it in-process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from srvkit import ADMIN
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    from patchwise.server.app import create_app
+    from patchwise.server.settings import Settings
+
+    clients: list[TestClient] = []
+
+    def make(ssrf_policy: object = None, **env: str) -> TestClient:
+        base = {
+            "PATCHWISE_HOME": os.environ["PATCHWISE_HOME"],
+            "PATCHWISE_ADMIN_TOKEN": ADMIN,
+            "PATCHWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        }
+        base.update(env)
+        app = create_app(Settings.from_env(base), ssrf_policy=ssrf_policy)  # type: ignore[arg-type]
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+        client.app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
