@@ -1,0 +1,100 @@
+"""Organizations, tokens and BYOK slots in the store, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, select, text
+
+from patchwise.config.spec import SlotSpec
+from patchwise.config.ssrf import SsrfPolicy
+from patchwise.gateway.errors import ConfigurationError
+from patchwise.store.byok import delete_byok, load_byok, save_byok, slots_for_org
+from patchwise.store.db import session_scope
+from patchwise.store.models import ByokSlot, OrgToken
+from patchwise.store.orgs import OrgExists, create_org, get_org, org_for_token
+from patchwise.store.secrets import MasterKey, SecretBox, SecretsError
+
+KEY = "zai-store-key-abcd"
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Engine]:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE byok_slots, org_tokens, organizations RESTART IDENTITY CASCADE"))
+    yield engine
+
+
+@pytest.fixture
+def box() -> SecretBox:
+    return SecretBox((MasterKey.generate(),))
+
+
+def _spec(**kw: object) -> SlotSpec:
+    return SlotSpec.model_validate({"card": "glm-5.1", "plan": "coding", "tier": "lite", **kw})
+
+
+def test_org_tokens_are_hashed_and_scoped(db: Engine) -> None:
+    org, token = create_org(db, "Acme", "Acme Inc")
+    assert org.slug == "acme" and org.name == "Acme Inc"
+    with session_scope(db) as session:
+        stored = session.scalars(select(OrgToken.token_hash)).all()
+    assert stored == [hashlib.sha256(token.encode()).hexdigest()]
+    assert org_for_token(db, token) == org
+    assert org_for_token(db, token + "x") is None and org_for_token(db, "nope") is None
+    with pytest.raises(OrgExists):
+        create_org(db, "ACME")
+    with pytest.raises(ConfigurationError, match="not a valid name"):
+        create_org(db, "a/b")
+    assert get_org(db, "ACME") == org and get_org(db, "../x") is None
+
+
+def test_byok_round_trip_keep_key_and_delete(db: Engine, box: SecretBox) -> None:
+    policy = SsrfPolicy()
+    result = save_byok(db, "acme", {"main": _spec(api_key=KEY)}, box=box, policy=policy)
+    assert result.created_org and result.built["main"].slot.max_concurrent == 1
+    (view,) = load_byok(db, "acme") or []
+    assert (view.role, view.key_last4, view.spec) == (
+        "main",
+        "abcd",
+        {"card": "glm-5.1", "plan": "coding", "tier": "lite"},
+    )
+    with session_scope(db) as session:
+        row = session.scalars(select(ByokSlot)).one()
+        assert row.key_ciphertext and KEY not in row.key_ciphertext and row.key_ciphertext.startswith("pw1.")
+        assert KEY not in repr(row)
+    save_byok(db, "acme", {"main": _spec(tier="max")}, box=box, policy=policy)  # no key: kept
+    (slot,) = slots_for_org(db, "acme", env={}, box=box, policy=policy)
+    assert slot.api_key.reveal() == KEY and slot.max_concurrent == 30
+    assert slots_for_org(db, "ghost", env={}, box=box, policy=policy) == []
+    assert delete_byok(db, "acme") and load_byok(db, "acme") == []
+    assert not delete_byok(db, "ghost")
+
+
+def test_failed_save_writes_nothing(db: Engine, box: SecretBox) -> None:
+    bad = {"main": _spec(api_key=KEY), "fallback": _spec(card="glm-404", api_key=KEY)}
+    with pytest.raises(ConfigurationError) as err:
+        save_byok(db, "acme", bad, box=box, policy=SsrfPolicy())
+    assert err.value.setting == "fallback.card"
+    assert get_org(db, "acme") is None  # not even the organization
+
+
+def test_ciphertext_is_bound_to_its_org(db: Engine, box: SecretBox) -> None:
+    policy = SsrfPolicy()
+    save_byok(db, "acme", {"main": _spec(api_key=KEY)}, box=box, policy=policy)
+    save_byok(db, "globex", {"main": _spec(api_key="globex-key-0000")}, box=box, policy=policy)
+    with session_scope(db, write=True) as session:
+        rows = {r.org_id: r for r in session.scalars(select(ByokSlot))}
+        acme, globex = sorted(rows)
+        rows[globex].key_ciphertext = rows[acme].key_ciphertext  # a copied ciphertext
+    with pytest.raises(SecretsError, match="integrity"):
+        slots_for_org(db, "globex", env={}, box=box, policy=policy)
+
+
+def test_fixed_mode_serves_every_org(db: Engine, box: SecretBox) -> None:
+    env = {"PATCHWISE_MODEL": "glm-5.1", "ZAI_API_KEY": "fixed-key-0000-1111"}
+    (slot,) = slots_for_org(db, "anyone", env=env, box=box)
+    assert slot.model == "glm-5.1" and slot.api_key.reveal() == "fixed-key-0000-1111"

@@ -1,0 +1,97 @@
+"""Master keys: generation (0600, logged once without the key), env keys, rotation round trips."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, text
+
+from patchwise.config.spec import SlotSpec
+from patchwise.config.ssrf import SsrfPolicy
+from patchwise.store.byok import save_byok, slots_for_org
+from patchwise.store.db import session_scope
+from patchwise.store.models import ByokSlot
+from patchwise.store.secrets import (
+    MasterKey,
+    SecretBox,
+    SecretsError,
+    key_file_path,
+    load_secret_box,
+    rotate_master_key,
+)
+
+KEY = "zai-rotate-key-5678"
+
+
+def _env() -> dict[str, str]:
+    return {"PATCHWISE_HOME": os.environ["PATCHWISE_HOME"]}
+
+
+def test_generated_key_file_is_private_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    box = load_secret_box(_env())
+    path = key_file_path(_env())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_secret_box(_env()).primary.key_id == box.primary.key_id
+    messages = [r.getMessage() for r in caplog.records if "master key" in r.getMessage()]
+    assert len(messages) == 1 and str(path) in messages[0]
+    assert box.primary.export() not in caplog.text and box.primary.export() not in repr(box)
+
+
+def test_env_keys_and_weak_keys() -> None:
+    key = MasterKey.generate()
+    box = load_secret_box({**_env(), "PATCHWISE_SECRET_KEY": key.export()})
+    assert box.primary.key_id == key.key_id and not key_file_path(_env()).exists()
+    assert load_secret_box({"PATCHWISE_SECRET_KEY": "x" * 40}).primary.key_id  # a long passphrase
+    with pytest.raises(SecretsError, match="too weak"):
+        load_secret_box({"PATCHWISE_SECRET_KEY": "hunter2"})
+    token = box.encrypt("plain", org_id=1, role="main")
+    other = SecretBox((MasterKey.generate(),), source="test")
+    with pytest.raises(SecretsError, match=f"master key {key.key_id}"):
+        other.decrypt(token, org_id=1, role="main")
+
+
+def _ciphertexts(engine: Engine) -> list[str]:
+    with session_scope(engine) as session:
+        return [c for c in session.scalars(select(ByokSlot.key_ciphertext)) if c]
+
+
+def test_rotation_with_key_file(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE byok_slots, org_tokens, organizations RESTART IDENTITY CASCADE"))
+    env = _env()
+    old = load_secret_box(env)
+    spec = SlotSpec(card="glm-5.1", plan="coding", tier="lite", api_key=KEY)  # type: ignore[arg-type]
+    save_byok(engine, "acme", {"main": spec, "fallback": spec}, box=old, policy=SsrfPolicy())
+    before = _ciphertexts(engine)
+    result = rotate_master_key(engine, env=env)
+    assert result.rows == 2 and result.key_file == key_file_path(env)
+    new = load_secret_box(env)
+    assert new.primary.key_id == result.new_key_id != old.primary.key_id
+    assert len(new.keys) == 1  # the old key is gone from the file
+    after = _ciphertexts(engine)
+    assert set(after).isdisjoint(before) and all(f".{result.new_key_id}." in c for c in after)
+    slots = slots_for_org(engine, "acme", env=env, box=new)
+    assert [s.api_key.reveal() for s in slots] == [KEY, KEY]
+    with pytest.raises(SecretsError):
+        slots_for_org(engine, "acme", env=env, box=old)
+
+
+def test_rotation_with_env_key_and_given_new_key(tmp_path: Path, engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE byok_slots, org_tokens, organizations RESTART IDENTITY CASCADE"))
+    old_key, new_key = MasterKey.generate(), MasterKey.generate()
+    env = {**_env(), "PATCHWISE_SECRET_KEY": old_key.export()}
+    spec = SlotSpec(card="glm-5.1", api_key=KEY)  # type: ignore[arg-type]
+    save_byok(engine, "acme", {"main": spec}, box=load_secret_box(env), policy=SsrfPolicy())
+    result = rotate_master_key(engine, env=env, new_key=new_key.export())
+    assert result.key_file is None and result.new_key_text is None and result.new_key_id == new_key.key_id
+    new_env = {**_env(), "PATCHWISE_SECRET_KEY": new_key.export()}
+    (slot,) = slots_for_org(engine, "acme", env=new_env)
+    assert slot.api_key.reveal() == KEY
