@@ -29,6 +29,7 @@ from patchwise.platforms.review_post import (
     PlatformUnavailable,
     PostResult,
     ReviewPost,
+    fold_comments,
     markers_in,
 )
 
@@ -240,15 +241,6 @@ def _inline(c: InlineComment) -> dict[str, Any]:
         out["start_line"] = c.start_line
         out["start_side"] = "RIGHT"
     return out
-
-
-def fold_comments(summary: str, comments: list[InlineComment]) -> str:
-    """The summary with refused inline comments appended as a list (markers kept)."""
-    parts = [summary, "", "### Findings that could not be placed inline", ""]
-    for c in comments:
-        where = f"{c.path}:{c.start_line}" + (f"-{c.end_line}" if c.end_line > c.start_line else "")
-        parts.append(f"**`{where}`**\n\n{c.body}\n")
-    return "\n".join(parts)
 
 
 def _path(url: str) -> str:

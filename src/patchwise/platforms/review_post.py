@@ -100,6 +100,15 @@ class PostResult:
         }
 
 
+def fold_comments(summary: str, comments: list[InlineComment]) -> str:
+    """The summary with refused inline comments appended as a list (markers kept)."""
+    parts = [summary, "", "### Findings that could not be placed inline", ""]
+    for c in comments:
+        where = f"{c.path}:{c.start_line}" + (f"-{c.end_line}" if c.end_line > c.start_line else "")
+        parts.append(f"**`{where}`**\n\n{c.body}\n")
+    return "\n".join(parts)
+
+
 # -- errors ---------------------------------------------------------------------------------------
 class PlatformError(Exception):
     """A platform API refused or failed a request. ``transient`` tells a job whether retrying

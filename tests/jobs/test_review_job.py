@@ -1,0 +1,299 @@
+"""Review jobs end to end: the worker pool on a real database, the simulator as the model over
+loopback HTTP, and a faked GitHub/GitLab recording exactly what we post."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from patchwise.gateway.types import Secret, Slot
+from patchwise.jobs.queue import DatabaseQueue
+from patchwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND, ReviewDeps, make_handlers
+from patchwise.jobs.worker import Backoff, WorkerPool
+from patchwise.platforms.github import GitHubClient
+from patchwise.platforms.github_webhooks import PullRequestEvent
+from patchwise.platforms.gitlab import GitLabClient, MergeRequestEvent
+from patchwise.store import jobs as repo
+from patchwise.store.models import ReviewRun
+from platform_fakes import FakeGitHub, FakeGitLab
+from simkeys import DEV_KEY
+
+HEAD = "c" * 40
+EXPECTED_LINES = {
+    ("src/inventory/config.py", 10),
+    ("src/inventory/pricing.py", 12),
+    ("src/inventory/pricing.py", 13),
+    ("src/inventory/pricing.py", 19),
+}
+
+
+def sim_slot(url: str) -> Slot:
+    return Slot(
+        name="main",
+        provider="zai",
+        base_url=url,
+        model="glm-5.1",
+        api_key=Secret(DEV_KEY),
+        plan="developer",
+        input_price=1.4,
+        output_price=4.4,
+        context_window=200_000,
+    )
+
+
+def pr_event(action: str = "opened", head: str = HEAD) -> PullRequestEvent:
+    return PullRequestEvent(
+        action=action,
+        owner="acme",
+        repository="acme/api",
+        number=7,
+        head_sha=head,
+        base_sha="a" * 40,
+        draft=False,
+        installation_id=None,
+        api_url="https://api.github.com",
+    )
+
+
+def deps_for(
+    engine: Engine, url: str | None, github: FakeGitHub | None = None, gitlab: FakeGitLab | None = None
+) -> ReviewDeps:
+    return ReviewDeps(
+        engine=engine,
+        slots_for_org=lambda org: [sim_slot(url)] if url and org == "acme" else [],
+        github=lambda ev: GitHubClient(Secret("ghp_test"), ev.api_url, transport=github.transport()),
+        gitlab=lambda ev: GitLabClient(Secret("glpat_test"), ev.api_url, transport=gitlab.transport()),
+    )
+
+
+def pool_for(engine: Engine, deps: ReviewDeps, **kw: object) -> WorkerPool:
+    kw.setdefault("poll_s", 0.05)
+    kw.setdefault("backoff", Backoff(base_s=0.01, factor=1.0))
+    return WorkerPool(DatabaseQueue(engine), make_handlers(deps), **kw)  # type: ignore[arg-type]
+
+
+async def wait_for(
+    engine: Engine, job_id: int, statuses: tuple[str, ...] = ("done", "failed"), deadline_s: float = 60
+) -> repo.Job:
+    for _ in range(int(deadline_s / 0.05)):
+        job = repo.get_job(engine, job_id)
+        assert job is not None
+        if job.status in statuses:
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {statuses}: {repo.get_job(engine, job_id)}")
+
+
+def enqueue(engine: Engine, event: PullRequestEvent, key: str | None = None, **kw: object) -> repo.Job:
+    job, _ = repo.enqueue(
+        engine,
+        org=event.owner,
+        kind=GITHUB_KIND,
+        payload=event.as_payload(),
+        dedupe_key=key or event.dedupe_key,
+        **kw,
+    )  # type: ignore[arg-type]
+    return job
+
+
+def runs(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count(ReviewRun.id))) or 0)
+
+
+async def test_github_job_posts_one_review_on_the_right_lines(store: Engine, sim) -> None:
+    gh = FakeGitHub()
+    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
+    job = enqueue(store, pr_event())
+    pool.start()
+    try:
+        done = await wait_for(store, job.id)
+    finally:
+        await pool.stop()
+    assert done.status == "done", done.error
+    assert len(gh.posts) == 1
+    post = gh.posts[0]
+    assert post["commit_id"] == HEAD and post["event"] == "COMMENT"
+    assert {(c["path"], c["line"]) for c in post["comments"]} == EXPECTED_LINES
+    assert all(c["side"] == "RIGHT" and "<!-- patchwise:finding:" in c["body"] for c in post["comments"])
+    body = post["body"]
+    assert "| 🛑 critical | 1 |" in body and "| 🔴 high | 1 |" in body and "`glm-5.1` (1 call(s))" in body
+    assert "**Failovers:** 0" in body and "**Cost:** $0.0" in body and "<!-- patchwise:review:" in body
+    paths = [r.url.path for r in gh.requests]
+    assert paths == [
+        "/repos/acme/api/pulls/7",
+        "/repos/acme/api/pulls/7/reviews",
+        "/repos/acme/api/pulls/7/reviews",
+    ]
+    assert done.result is not None and done.result["posted"]["posted"] is True
+    assert len(done.result["report"]["findings"]) == 4 and done.attempts == 1
+    assert runs(store) == 1 and sim.key_stats(DEV_KEY)["ok"] == 1
+
+
+async def test_redelivered_event_never_posts_twice(store: Engine, sim) -> None:
+    gh = FakeGitHub()
+    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
+    first = enqueue(store, pr_event(), key="delivery-1")
+    second = enqueue(store, pr_event("reopened"), key="delivery-2")
+    pool.start()
+    try:
+        a, b = await wait_for(store, first.id), await wait_for(store, second.id)
+    finally:
+        await pool.stop()
+    assert a.status == b.status == "done"
+    assert len(gh.posts) == 1, "the second job found the fingerprint and posted nothing"
+    assert [a.result["posted"]["posted"], b.result["posted"]["posted"]].count(True) == 1
+
+
+async def test_failed_post_is_retried_without_calling_the_model_again(store: Engine, sim) -> None:
+    gh = FakeGitHub(fail_posts=[502])
+    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
+    job = enqueue(store, pr_event())
+    pool.start()
+    try:
+        done = await wait_for(store, job.id)
+    finally:
+        await pool.stop()
+    assert done.status == "done" and done.attempts == 2
+    assert len(gh.reviews) == 1
+    assert sim.key_stats(DEV_KEY)["ok"] == 1, "the report was checkpointed: one model call in total"
+    assert runs(store) == 1, "usage recorded once"
+
+
+async def test_permanent_errors_fail_at_once_and_keep_the_reason(store: Engine, sim) -> None:
+    gh = FakeGitHub(diff_status=404)
+    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
+    missing = enqueue(store, pr_event())
+    stranger = PullRequestEvent.from_payload({**pr_event().as_payload(), "owner": "nobody"})
+    unknown_org = enqueue(store, stranger, key="other")
+    pool.start()
+    try:
+        a, b = await wait_for(store, missing.id), await wait_for(store, unknown_org.id)
+    finally:
+        await pool.stop()
+    assert a.status == "failed" and a.attempts == 1 and "404 not found" in (a.error or "")
+    assert b.status == "failed" and "has no model configuration" in (b.error or "")
+    assert gh.posts == [] and runs(store) == 0
+
+
+async def test_model_outage_is_retried_then_fails_with_the_reason(store: Engine) -> None:
+    gh = FakeGitHub()
+    pool = pool_for(store, deps_for(store, "http://127.0.0.1:9/api/paas/v4", gh))
+    job = enqueue(store, pr_event(), max_attempts=2)
+    pool.start()
+    try:
+        done = await wait_for(store, job.id)
+    finally:
+        await pool.stop()
+    assert done.status == "failed" and done.attempts == 2
+    assert (done.error or "").startswith("every model request failed")
+    assert gh.posts == []
+
+
+async def test_synchronize_reviews_only_new_commits(store: Engine, sim) -> None:
+    old = "b" * 40
+    gh = FakeGitHub(
+        compare_diff=FakeGitHub().diff.split("diff --git a/src/inventory/pricing.py")[0],
+        reviews=[{"id": 1, "body": "earlier <!-- patchwise:review:x@bbbbbbbbbbbb -->", "commit_id": old}],
+    )
+    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
+    job = enqueue(store, pr_event("synchronize"))
+    pool.start()
+    try:
+        done = await wait_for(store, job.id)
+    finally:
+        await pool.stop()
+    assert done.status == "done", done.error
+    assert any(f"/compare/{old}...{HEAD}" in r.url.path for r in gh.requests)
+    post = gh.posts[0]
+    assert {c["path"] for c in post["comments"]} == {"src/inventory/config.py"}
+    assert f"commits since `{old[:12]}`" in post["body"]
+
+
+@pytest.mark.parametrize("graceful", [True, False])
+async def test_restart_mid_job_completes_once(store: Engine, sim_factory, graceful: bool) -> None:
+    slow = sim_factory(latency_ms=1500)
+    gh = FakeGitHub()
+    deps = deps_for(store, slow.zai_developer_url, gh)
+    job = enqueue(store, pr_event())
+    first = pool_for(store, deps, lease_s=1.0 if not graceful else 60.0, name="first")
+    first.start()
+    await wait_for(store, job.id, ("running",))
+    await asyncio.sleep(0.3)  # the model request is in flight
+    if graceful:
+        await first.stop()  # hands the job back
+        assert repo.get_job(store, job.id).status == "queued"
+    else:
+        # a crash: the worker vanishes without handing the job back; its lease just expires
+        for task in first._tasks:
+            task.cancel()
+        first.queue = _Dead()  # type: ignore[assignment]
+        await asyncio.gather(*first._tasks, return_exceptions=True)
+        assert repo.get_job(store, job.id).status == "running"
+    second = pool_for(store, deps, lease_s=60.0, name="second")
+    second.start()
+    try:
+        done = await wait_for(store, job.id)
+    finally:
+        await second.stop()
+    assert done.status == "done", done.error
+    assert len(gh.reviews) == 1 and len(gh.posts) == 1
+    assert runs(store) == 1
+
+
+class _Dead:
+    """A queue that lost its database: what a killed process leaves behind (nothing)."""
+
+    async def release(self, job_id: int, owner: str) -> bool:
+        return False
+
+    async def renew(self, *a: object, **k: object) -> bool:
+        return False
+
+
+async def test_gitlab_job_posts_positioned_discussions_then_the_summary(store: Engine, sim) -> None:
+    gl = FakeGitLab(refuse_lines={19})
+    deps = deps_for(store, sim.zai_developer_url, gitlab=gl)
+    event = MergeRequestEvent(
+        action="open",
+        owner="acme",
+        project_id=42,
+        project_path="acme/api",
+        iid=3,
+        head_sha=HEAD,
+        draft=False,
+        api_url="https://gitlab.example.com/api/v4",
+    )
+    job, _ = repo.enqueue(
+        store, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
+    )
+    pool = pool_for(store, deps)
+    pool.start()
+    try:
+        done = await wait_for(store, job.id)
+        again, _ = repo.enqueue(
+            store, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key="redeliver"
+        )
+        await wait_for(store, again.id)
+    finally:
+        await pool.stop()
+    assert done.status == "done", done.error
+    posted = [r for r in gl.requests if r.method == "POST"]
+    assert [r.url.path for r in posted][-1] == "/api/v4/projects/42/merge_requests/3/notes"
+    import json
+
+    positions = [json.loads(r.content)["position"] for r in posted if r.url.path.endswith("/discussions")]
+    assert {(p["new_path"], p["new_line"]) for p in positions} == EXPECTED_LINES
+    assert all(
+        p["base_sha"] == "b" * 40
+        and p["start_sha"] == "s" * 40
+        and p["head_sha"] == "h" * 40
+        and p["position_type"] == "text"
+        for p in positions
+    )
+    assert len(gl.discussions) == 3 and len(gl.notes) == 1
+    assert "src/inventory/pricing.py:19" in gl.notes[0]["body"], "the refused line is kept in the summary"
+    assert done.result["posted"]["folded"] == 1
+    assert len(posted) == 5, "the re-delivered job posted nothing"

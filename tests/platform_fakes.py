@@ -1,0 +1,116 @@
+"""Fake GitHub and GitLab REST APIs at the HTTP level (httpx.MockTransport): they keep state
+(reviews, notes, discussions) and record every request, so tests assert the exact requests sent."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SAMPLE = (Path(__file__).parents[1] / "examples" / "sample.diff").read_text()
+
+
+@dataclass
+class FakeGitHub:
+    diff: str = SAMPLE
+    compare_diff: str | None = None  # None: compare reports "diverged"
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[httpx.Request] = field(default_factory=list)
+    fail_posts: list[int] = field(default_factory=list)  # statuses to answer the next POSTs with
+    diff_status: int = 200
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    @property
+    def posts(self) -> list[dict[str, Any]]:
+        return [json.loads(r.content) for r in self.requests if r.method == "POST"]
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        accept = request.headers.get("accept", "")
+        if path.endswith("/reviews") and request.method == "GET":
+            return httpx.Response(200, json=self.reviews)
+        if path.endswith("/reviews") and request.method == "POST":
+            if self.fail_posts:
+                return httpx.Response(self.fail_posts.pop(0), json={"message": "try later"})
+            body = json.loads(request.content)
+            review = {
+                "id": 1000 + len(self.reviews),
+                "body": body["body"],
+                "commit_id": body["commit_id"],
+                "html_url": f"https://github.com/x/pull/1#review-{len(self.reviews)}",
+            }
+            self.reviews.append(review)
+            return httpx.Response(200, json=review)
+        if "/compare/" in path:
+            if self.compare_diff is None:
+                return httpx.Response(200, json={"status": "diverged"})
+            if accept.endswith(".diff"):
+                return httpx.Response(200, text=self.compare_diff)
+            return httpx.Response(200, json={"status": "ahead"})
+        if "/pulls/" in path and accept.endswith(".diff"):
+            if self.diff_status != 200:
+                return httpx.Response(self.diff_status, json={"message": "Not Found"})
+            return httpx.Response(200, text=self.diff)
+        return httpx.Response(404, json={"message": f"fake GitHub has no {request.method} {path}"})
+
+
+def gitlab_changes(diff: str) -> list[dict[str, Any]]:
+    """Split a git diff into the changes API's per-file entries."""
+    out: list[dict[str, Any]] = []
+    for block in diff.split("diff --git ")[1:]:
+        header, _, rest = block.partition("\n@@")
+        paths = header.splitlines()[0].split(" ")
+        old, new = paths[0][2:], paths[1][2:]
+        out.append(
+            {
+                "old_path": old,
+                "new_path": new,
+                "diff": "@@" + rest,
+                "new_file": "new file mode" in header,
+                "deleted_file": False,
+                "renamed_file": old != new,
+            }
+        )
+    return out
+
+
+@dataclass
+class FakeGitLab:
+    diff: str = SAMPLE
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    discussions: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[httpx.Request] = field(default_factory=list)
+    refuse_lines: set[int] = field(default_factory=set)
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if path.endswith("/changes"):
+            refs = {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": "h" * 40}
+            return httpx.Response(200, json={"changes": gitlab_changes(self.diff), "diff_refs": refs})
+        if path.endswith("/notes") and request.method == "GET":
+            return httpx.Response(200, json=self.notes, headers={"x-next-page": ""})
+        if path.endswith("/discussions") and request.method == "GET":
+            return httpx.Response(200, json=self.discussions, headers={"x-next-page": ""})
+        if path.endswith("/notes"):
+            note = {"id": len(self.notes) + 1, "body": json.loads(request.content)["body"]}
+            self.notes.append(note)
+            return httpx.Response(201, json=note)
+        if path.endswith("/discussions"):
+            body = json.loads(request.content)
+            if body["position"]["new_line"] in self.refuse_lines:
+                return httpx.Response(
+                    400, json={"message": '400 Bad request - Note {:line_code=>["can\'t be blank"]}'}
+                )
+            self.discussions.append({"id": str(len(self.discussions)), "notes": [{"body": body["body"]}]})
+            return httpx.Response(201, json=self.discussions[-1])
+        return httpx.Response(404, json={"message": "404 Not Found"})
