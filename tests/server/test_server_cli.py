@@ -1,0 +1,85 @@
+"""``patchwise serve`` over real HTTP (uvicorn on a free port) and ``patchwise secrets rotate``."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from srvkit import ADMIN, admin_headers
+from typer.testing import CliRunner
+
+from patchwise.cli.app import app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_over_real_http(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PATCHWISE_ADMIN_TOKEN": ADMIN,
+        "PATCHWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+    }
+    cmd = [sys.executable, "-m", "patchwise", "serve", "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):  # wait for the port (not a timing assertion: just readiness)
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        body = {
+            "main": {"card": "glm-5.1", "plan": "coding", "tier": "lite", "api_key": "serve-key-0000-abcd"}
+        }
+        assert httpx.put(f"{base}/api/orgs/acme/byok", json=body, headers=admin_headers()).status_code == 200
+        got = httpx.get(f"{base}/api/orgs/acme/byok", headers=admin_headers()).json()
+        assert got["main"]["api_key"] == "••••abcd"
+        assert httpx.get(f"{base}/readyz").json()["database"] == "sqlite"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert b"serve-key-0000-abcd" not in err
+
+
+def test_serve_refuses_weak_admin_token(tmp_path: Path) -> None:
+    env = {**os.environ, "PATCHWISE_ADMIN_TOKEN": "short"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "patchwise", "serve", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "PATCHWISE_ADMIN_TOKEN is too weak" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_secrets_rotate_cli(tmp_path: Path) -> None:
+    from patchwise.config.spec import SlotSpec
+    from patchwise.config.ssrf import SsrfPolicy
+    from patchwise.store.byok import save_byok, slots_for_org
+    from patchwise.store.db import open_store
+    from patchwise.store.secrets import load_secret_box
+
+    engine = open_store()
+    box = load_secret_box()
+    spec = SlotSpec(card="glm-5.1", api_key="rotate-cli-key-0000")  # type: ignore[arg-type]
+    save_byok(engine, "acme", {"main": spec}, box=box, policy=SsrfPolicy())
+    result = CliRunner().invoke(app, ["secrets", "rotate"])
+    assert result.exit_code == 0, result.output
+    assert "re-encrypted 1 stored key(s)" in result.output
+    new = load_secret_box()
+    assert new.primary.key_id != box.primary.key_id
+    assert slots_for_org(engine, "acme", env=dict(os.environ))[0].api_key.reveal() == "rotate-cli-key-0000"
+    engine.dispose()
