@@ -19,7 +19,7 @@ DEV, LITE, OA, AN = (
     "selfcheck-openai-0001",
     "selfcheck-anthropic-0001",
 )
-LATENCY_MS = 150  # long enough for two requests on one key to overlap
+LATENCY_MS = 400  # long enough for two requests on one key to overlap, even on a busy machine
 
 _DIFF_PROMPT = """Please review this change and answer with the findings JSON.
 
