@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup review test lint bench clean
+.PHONY: setup review selfcheck test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The main job, offline: review the sample change with the built-in simulator as the model.
+# The main job, offline: review the sample change with the built-in simulator as the model
+# (no key, no network). With a key configured, `patchwise review` reviews your branch.
 review: $(STAMP)
-	$(BIN)/patchwise selfcheck
+	$(BIN)/patchwise review --offline --diff examples/sample.diff
+
+# Start the simulator, exercise it through the official SDKs, print a table of checks.
+selfcheck: $(STAMP)
+	$(BIN)/patchwise sim --self-check
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -24,6 +29,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+
+# Benchmarks print their figures; results are recorded in BENCHMARKS.md.
+bench: $(STAMP)
+	$(BIN)/python bench/packing.py
+	$(BIN)/python bench/gateway_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
