@@ -114,3 +114,46 @@ class FakeGitLab:
             self.discussions.append({"id": str(len(self.discussions)), "notes": [{"body": body["body"]}]})
             return httpx.Response(201, json=self.discussions[-1])
         return httpx.Response(404, json={"message": "404 Not Found"})
+
+
+class ServedFake:
+    """Serve a fake's ``handle(httpx.Request) -> httpx.Response`` over real loopback HTTP, for
+    code that builds its own client from a URL (the server's embedded workers)."""
+
+    def __init__(self, fake: FakeGitHub | FakeGitLab) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        outer = self
+        self.fake = fake
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                request = httpx.Request(
+                    self.command, f"{outer.url}{self.path}", headers=dict(self.headers.items()), content=body
+                )
+                response = outer.fake.handle(request)
+                content = response.content
+                self.send_response(response.status_code)
+                for name, value in response.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("content-length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

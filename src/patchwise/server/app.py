@@ -27,7 +27,7 @@ from patchwise.store.secrets import SecretBox, load_secret_box
 
 log = logging.getLogger("patchwise.server")
 
-LIFESPAN_SERVICES: tuple[str, ...] = ()
+LIFESPAN_SERVICES: tuple[str, ...] = ("patchwise.jobs.embedded:embedded_workers",)
 """``"package.module:function"`` names of ``(app) -> async context manager`` services started
 with the app and stopped with it, in order (stopped in reverse)."""
 

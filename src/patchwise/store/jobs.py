@@ -216,3 +216,16 @@ def list_jobs(
         query = query.where(ReviewJob.status == status)
     with use_session(db) as session:
         return [Job.of(r) for r in session.scalars(query.limit(limit).offset(offset))]
+
+
+def retry(db: Db, job_id: int) -> bool:
+    """Queue a failed job again with fresh attempts (a webhook redelivered after the cause was
+    fixed). The old error stays until the new run replaces it. False unless the job had failed."""
+    now = utcnow()
+    with use_session(db, write=True) as session:
+        result = session.execute(
+            update(ReviewJob)
+            .where((ReviewJob.id == job_id) & (ReviewJob.status == "failed"))
+            .values(status="queued", attempts=0, next_run_at=now, updated_at=now, checkpoint=None)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,76 @@
+"""The embedded job service: a worker pool living as long as the server app.
+
+Listed in ``patchwise.server.app.LIFESPAN_SERVICES``; it reads what it needs from
+``app.state`` (engine, settings, secret box, SSRF policy) and publishes ``app.state.job_queue``
+and ``app.state.worker_pool`` for the webhook routes. ``PATCHWISE_JOB_WORKERS`` (default 2) sets
+how many jobs run at once on this server; 0 disables the pool (a separate worker runs jobs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from patchwise.gateway.errors import ConfigurationError
+from patchwise.jobs.queue import DatabaseQueue
+from patchwise.jobs.review_job import ReviewDeps, make_handlers
+from patchwise.jobs.worker import WorkerPool
+
+WORKERS_ENV = "PATCHWISE_JOB_WORKERS"
+DEFAULT_WORKERS = 2
+
+
+def worker_count(env: dict[str, str]) -> int:
+    raw = env.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_WORKERS
+    if not raw.isdigit() or int(raw) > 64:
+        raise ConfigurationError(
+            f"{WORKERS_ENV} = {raw!r} must be a whole number from 0 to 64", setting=WORKERS_ENV
+        )
+    return int(raw)
+
+
+def review_deps(state: Any) -> ReviewDeps:
+    """The review job's dependencies from a server's ``app.state``."""
+    from patchwise.gateway.limits.local import LocalBackend
+    from patchwise.platforms.github import API_URL_ENV as GITHUB_API_ENV
+    from patchwise.platforms.github import GitHubClient
+    from patchwise.platforms.gitlab import API_URL_ENV as GITLAB_API_ENV
+    from patchwise.platforms.gitlab import GitLabClient
+    from patchwise.store.byok import slots_for_org
+
+    env: dict[str, str] = state.settings.env
+    engine = state.engine
+
+    def slots(org: str) -> list[Any]:
+        return slots_for_org(engine, org, env=env, box=state.secret_box, policy=state.ssrf_policy)
+
+    return ReviewDeps(
+        engine=engine,
+        slots_for_org=slots,
+        backend=LocalBackend(),  # one limiter/circuit state for every job of this process
+        # A configured API root wins over the (signed, but per-delivery) payload's.
+        github=lambda ev: GitHubClient.from_env(env.get(GITHUB_API_ENV) or ev.api_url, env=env),
+        gitlab=lambda ev: GitLabClient.from_env(env.get(GITLAB_API_ENV) or ev.api_url, env=env),
+    )
+
+
+@asynccontextmanager
+async def embedded_workers(app: Any) -> AsyncIterator[None]:
+    state = app.state
+    queue = DatabaseQueue(state.engine)
+    state.job_queue = queue
+    count = worker_count(state.settings.env)
+    deps = review_deps(state)
+    pool = WorkerPool(queue, make_handlers(deps), concurrency=count)
+    state.worker_pool = pool
+    if count:
+        pool.start()
+    try:
+        yield
+    finally:
+        await pool.stop()
+        if deps.backend is not None:
+            await deps.backend.aclose()
