@@ -79,7 +79,7 @@ def test_signed_opened_event_is_reviewed_and_posted_once(server: TestClient, git
     review = wait_review(server, job_id)
     assert review["status"] == "done", review["error"]
     assert review["repository"] == "Codertocat/Hello-World" and review["number"] == 2
-    assert len(review["findings"]) == 0 or isinstance(review["findings"], list)
+    assert len(review["findings"]) == 4 and review["by_severity"]["critical"] == 1
     assert review["usage"]["calls"] >= 1 and review["attempts"] == 1 and review["failovers"] == 0
     assert review["posted"]["posted"] is True
     fake: FakeGitHub = github.fake  # type: ignore[assignment]
