@@ -72,7 +72,7 @@ async def test_anthropic_levels_send_budget_and_raise_max_tokens(sim: Any, level
         sim.anthropic_url,
         ANTHROPIC_KEY,
         provider="anthropic",
-        model="claude-sonnet-4-5",
+        model="claude-sonnet-4-6",
         thinking=level,
         max_output_tokens=2000,
         temperature=0.2,
@@ -129,7 +129,7 @@ async def test_anthropic_override_budget_raises_max_tokens(sim: Any) -> None:
         sim.anthropic_url,
         ANTHROPIC_KEY,
         provider="anthropic",
-        model="claude-sonnet-4-5",
+        model="claude-sonnet-4-6",
         thinking='{"anthropic": {"thinking": {"type": "enabled", "budget_tokens": 2048}}}',
         max_output_tokens=512,
     )

@@ -68,9 +68,9 @@ def test_budget_for_glm_slot() -> None:
 def test_budget_defaults_output_and_adds_anthropic_thinking() -> None:
     plain = Budget.for_slot(_slot())
     assert plain.reserved_output == 8192  # GLM toggle thinking is inside max output
-    claude = _slot(name="fallback", provider="anthropic", model="claude-sonnet-4-5", thinking="medium")
+    claude = _slot(name="fallback", provider="anthropic", model="claude-sonnet-4-6", thinking="medium")
     assert Budget.for_slot(claude).reserved_output == 8192 + 15_000
-    off = _slot(provider="anthropic", model="claude-sonnet-4-5", thinking=None)  # card default: off
+    off = _slot(provider="anthropic", model="claude-sonnet-4-6", thinking=None)  # card default: off
     assert Budget.for_slot(off).reserved_output == 8192
     custom = _slot(thinking={"thinking": {"type": "enabled", "budget_tokens": 12_345}})
     assert Budget.for_slot(custom, default_output_tokens=1000).reserved_output == 13_345

@@ -37,8 +37,8 @@ def test_calibration_converges_and_is_per_model() -> None:
     for _ in range(40):
         est.calibrate("GLM-5.1", 30_000, 10_000)  # 3.0 chars/token observed
     assert est.ratio("glm-5.1") == pytest.approx(3.0, abs=0.01)
-    assert est.ratio("claude-sonnet-4-5") == DEFAULT_CHARS_PER_TOKEN
-    assert est.ratio_for(["glm-5.1", "claude-sonnet-4-5"]) == est.ratio("glm-5.1")
+    assert est.ratio("claude-sonnet-4-6") == DEFAULT_CHARS_PER_TOKEN
+    assert est.ratio_for(["glm-5.1", "claude-sonnet-4-6"]) == est.ratio("glm-5.1")
 
 
 def test_calibration_is_bounded_and_ignores_tiny_or_bad_samples() -> None:

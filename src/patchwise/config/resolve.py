@@ -28,7 +28,7 @@ from patchwise.gateway.errors import ConfigurationError
 from patchwise.gateway.types import Slot
 
 # Zero-config: which card a provider key alone selects, as Main and as Fallback.
-MAIN_DEFAULT_CARD = {"zai": "glm-5.1", "openai": "gpt-5", "anthropic": "claude-sonnet-4-5"}
+MAIN_DEFAULT_CARD = {"zai": "glm-5.1", "openai": "gpt-5", "anthropic": "claude-sonnet-4-6"}
 FALLBACK_DEFAULT_CARD = {"zai": "glm-5.1", "openai": "gpt-5-mini", "anthropic": "claude-haiku-4-5"}
 _ZERO_CONFIG_ORDER = ("zai", "openai", "anthropic")
 _CONNECTION_FIELDS = (
