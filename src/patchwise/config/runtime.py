@@ -2,11 +2,15 @@
 
 CLI runs on one machine share circuit state through ``state_path()`` (SQLite), so a spent
 Coding Plan window discovered by one ``patchwise review`` is skipped by the next without a call.
+A cluster sets ``PATCHWISE_LIMITS_URL=redis://...`` (or ``PATCHWISE_REDIS_URL``) and every process
+shares per-key concurrency leases, the adaptive limit and the circuits through Redis instead
+(docs/cluster.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -26,20 +30,62 @@ def build_router(
     policy: RetryPolicy | None = None,
     on_event: Callable[[RouterEvent], None] | None = None,
 ) -> Router:
-    """A router over the resolved slots with the local, persistent limits backend.
+    """A router over the resolved slots with the configured limits backend
+    (:func:`limits_backend`: Redis when ``PATCHWISE_LIMITS_URL`` is set, else local + persistent).
 
     The caller owns the backend it gets (``router.backend``): close it after ``router.aclose()``,
     or use :func:`open_router`, which does both.
     """
-    from patchwise.gateway.limits.local import LocalBackend
     from patchwise.gateway.router import Router
 
     return Router(
         resolved.slots,
-        backend=backend if backend is not None else LocalBackend(state_path()),
+        backend=backend if backend is not None else limits_backend(),
         policy=policy,
         on_event=on_event,
     )
+
+
+LIMITS_URL_ENV = ("PATCHWISE_LIMITS_URL", "PATCHWISE_REDIS_URL")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def limits_backend(environ: Mapping[str, str] | None = None) -> LimitsBackend:
+    """The limits backend the environment selects; the caller closes it (``await b.aclose()``).
+
+    ``PATCHWISE_LIMITS_URL`` (falling back to ``PATCHWISE_REDIS_URL``) = ``redis://host:6379/0``
+    -> :class:`RedisBackend`, shared by every process of a cluster; ``PATCHWISE_LIMITS_NAMESPACE``
+    (default ``patchwise``) separates deployments sharing one Redis and
+    ``PATCHWISE_LIMITS_LEASE_TTL`` (seconds, default 30) bounds how long a crashed worker's slot
+    stays taken. Unset -> :class:`LocalBackend` with circuits in ``PATCHWISE_HOME/state.db``.
+    """
+    env = os.environ if environ is None else environ
+    name, url = next(((n, env[n].strip()) for n in LIMITS_URL_ENV if env.get(n, "").strip()), ("", ""))
+    if not url:
+        from patchwise.gateway.limits.local import LocalBackend
+
+        return LocalBackend(state_path())
+    from patchwise.gateway.errors import ConfigurationError
+    from patchwise.gateway.limits.redis_backend import RedisBackend, redact_url
+
+    if not url.startswith(_REDIS_SCHEMES):
+        raise ConfigurationError(
+            f"{name}={redact_url(url)!r} is not a Redis URL: use redis://host:6379/0 "
+            "(rediss:// for TLS, unix:///path/redis.sock)",
+            setting=name,
+        )
+    raw_ttl = env.get("PATCHWISE_LIMITS_LEASE_TTL", "").strip() or "30"
+    try:
+        ttl = float(raw_ttl)
+        if not 1 <= ttl <= 3600:
+            raise ValueError
+    except ValueError:
+        raise ConfigurationError(
+            f"PATCHWISE_LIMITS_LEASE_TTL={raw_ttl!r}: expected seconds between 1 and 3600 (default 30)",
+            setting="PATCHWISE_LIMITS_LEASE_TTL",
+        ) from None
+    namespace = env.get("PATCHWISE_LIMITS_NAMESPACE", "").strip() or "patchwise"
+    return RedisBackend(url, namespace=namespace, lease_ttl_s=ttl, heartbeat_s=ttl / 3)
 
 
 @asynccontextmanager

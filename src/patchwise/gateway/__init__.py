@@ -14,7 +14,7 @@ from patchwise.gateway.errors import (
     GatewayError,
     ProviderError,
 )
-from patchwise.gateway.limits import Circuit, LimitsBackend, LocalBackend
+from patchwise.gateway.limits import Circuit, LimitsBackend, LocalBackend, RedisBackend
 from patchwise.gateway.policy import RetryPolicy, RouterEvent
 from patchwise.gateway.probe import Diagnosis, probe_slot, probe_slots
 from patchwise.gateway.router import Router
@@ -48,6 +48,7 @@ __all__ = [
     "LocalBackend",
     "Message",
     "ProviderError",
+    "RedisBackend",
     "RetryPolicy",
     "Router",
     "RouterEvent",

@@ -1,0 +1,392 @@
+"""The cluster limits backend: per-credential concurrency, adaptive limits and circuits in Redis.
+
+Several worker processes (or machines) that share one API key must together stay under the
+provider's concurrency cap; per-process limiters let N processes run N x the cap and draw 1302s.
+Here every slot is a *lease* in Redis: a ticket in a sorted set scored by its expiry, extended by
+a heartbeat while held, so a SIGKILLed holder's slot frees by itself within ``lease_ttl_s``.
+Waiters queue as tickets ordered by arrival; a Lua script (``redis_lua``) grants atomically to
+the head of the queue while live holders < the effective limit, so order is FIFO across
+processes and the limit is never exceeded. A grant is announced on a pub/sub channel, which
+wakes exactly the granted waiter; a bounded poll with backoff is the safety net for a missed
+message or an expired lease (expiry publishes nothing).
+
+Keys hold credential ids hashed once more (ids are already key fingerprints, never keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from patchwise.gateway.errors import ConfigurationError
+from patchwise.gateway.limits import redis_lua
+from patchwise.gateway.limits.base import Circuit, Lease
+from patchwise.gateway.limits.limiter import ADAPTIVE_RAISE_AFTER, NO_LEASE
+
+log = logging.getLogger("patchwise.gateway.limits")
+
+# Unused per-credential state disappears after a day; an active credential refreshes it.
+_IDLE_TTL_MS = 24 * 3600 * 1000
+
+
+def _tag(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def redact_url(url: str) -> str:
+    """``redis://user:secret@host`` -> ``redis://user:***@host``: a URL may carry a password."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://***@{host}"
+
+
+class _RedisLease:
+    __slots__ = ("_backend", "_keys", "_limit", "_released", "_ticket", "waited_ms")
+
+    def __init__(
+        self, backend: RedisBackend, keys: list[str], ticket: str, limit: int, waited_ms: float
+    ) -> None:
+        self._backend = backend
+        self._keys = keys
+        self._ticket = ticket
+        self._limit = limit
+        self._released = False
+        self.waited_ms = waited_ms
+
+    async def release(self) -> None:
+        if self._released:  # idempotent: a second release must not free someone else's slot
+            return
+        self._released = True
+        self._backend._held.pop(self._ticket, None)
+        # Shielded: a release interrupted by cancellation still gives the slot back.
+        await self._backend._leave_shielded(self._keys, self._ticket, self._limit)
+
+
+class RedisBackend:
+    """``RedisBackend("redis://127.0.0.1:6379/0")``: the :class:`LimitsBackend` for a cluster.
+
+    ``lease_ttl_s``: how long a crashed holder keeps its slot; ``heartbeat_s``: how often live
+    holders and waiters extend their tickets (must be well below the TTL).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespace: str = "patchwise",
+        lease_ttl_s: float = 30.0,
+        heartbeat_s: float = 10.0,
+    ) -> None:
+        if lease_ttl_s <= 0 or heartbeat_s <= 0 or heartbeat_s * 2 > lease_ttl_s:
+            raise ConfigurationError(
+                f"lease_ttl_s={lease_ttl_s} and heartbeat_s={heartbeat_s}: both must be positive and "
+                "the heartbeat at most half the lease TTL, or live leases expire between heartbeats",
+                setting="limits",
+            )
+        if not namespace or any(c in namespace for c in "{} \t\n"):
+            raise ConfigurationError(
+                f"limits namespace {namespace!r} must be non-empty without spaces or braces",
+                setting="limits",
+            )
+        from redis import asyncio as aioredis
+
+        self.url = redact_url(url)
+        try:
+            self._redis: Any = aioredis.from_url(url, decode_responses=True, health_check_interval=30)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"limits URL {self.url!r} is not a Redis URL ({exc}); use redis://host:6379/0",
+                setting="limits",
+            ) from None
+        self.namespace = namespace
+        self._lease_ttl_ms = int(lease_ttl_s * 1000)
+        self._heartbeat_s = heartbeat_s
+        self._poll_max_s = max(0.05, min(2.0, lease_ttl_s / 10))
+        self._channel = f"{namespace}:limits:granted"
+        self._instance = uuid.uuid4().hex[:12]
+        self._counter = itertools.count()
+        self._scripts = {
+            name: self._redis.register_script(getattr(redis_lua, name))
+            for name in ("ACQUIRE", "LEAVE", "HEARTBEAT", "LOWER", "SUCCESS")
+        }
+        self._waiting: dict[str, tuple[list[str], asyncio.Event]] = {}
+        self._held: dict[str, tuple[list[str], int]] = {}
+        self._limits: dict[str, int] = {}
+        self._effective: dict[str, int] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._cleanups: set[asyncio.Task[None]] = set()
+        self._subscribed: asyncio.Event | None = None
+        # Serialises the first enqueue of each acquire: concurrent commands travel on different
+        # pooled connections and could reach Redis out of order; this keeps local FIFO exact.
+        self._enqueue_lock = asyncio.Lock()
+        self._closed = False
+
+    # -- keys --------------------------------------------------------------------------------------
+    def _keys(self, credential_id: str) -> list[str]:
+        base = f"{self.namespace}:limits:{{{_tag(credential_id)}}}"
+        return [f"{base}:holders", f"{base}:queue", f"{base}:waiters", f"{base}:adaptive", f"{base}:seq"]
+
+    def _circuit_key(self, credential_id: str, model: str) -> str:
+        return f"{self.namespace}:circuit:{_tag(credential_id + chr(0) + model)}"
+
+    @property
+    def _circuit_index(self) -> str:
+        return f"{self.namespace}:circuits"
+
+    # -- background work ---------------------------------------------------------------------------
+    async def _ensure_started(self) -> None:
+        """Ping, subscribe and start the heartbeat; callers hold ``_enqueue_lock``."""
+        if self._tasks:
+            return
+        if self._closed:
+            raise RuntimeError("this RedisBackend is closed")
+        await self._ping()
+        self._subscribed = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="patchwise-limits-listen"),
+            asyncio.create_task(self._heartbeat(), name="patchwise-limits-heartbeat"),
+        ]
+        # Grants published before the subscription would otherwise wait for the poll.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), 5)
+
+    async def _ping(self) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            await self._redis.ping()
+        except (RedisError, OSError) as exc:
+            raise ConfigurationError(
+                f"cannot reach Redis at {self.url} for cluster limits ({type(exc).__name__}: {exc}); "
+                "start Redis or fix PATCHWISE_LIMITS_URL",
+                setting="limits",
+            ) from None
+
+    async def _listen(self) -> None:
+        """Wake the local waiters a grant names; reconnect with backoff if Redis drops us."""
+        backoff = 0.1
+        while not self._closed:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel)
+                assert self._subscribed is not None
+                self._subscribed.set()
+                backoff = 0.1
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    for ticket in str(message["data"]).split():
+                        waiting = self._waiting.get(ticket)
+                        if waiting is not None:
+                            waiting[1].set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the poll keeps waiters moving while we reconnect
+                log.warning("limits: pub/sub connection lost (%s); reconnecting", type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    async def _heartbeat(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self._heartbeat_s)
+            try:
+                await self._beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a missed beat is survivable: the TTL is several beats long
+                log.warning("limits: heartbeat failed (%s: %s)", type(exc).__name__, exc)
+
+    async def _beat(self) -> None:
+        groups: dict[str, tuple[list[str], list[str]]] = {}
+        for ticket, (keys, _) in list(self._held.items()):
+            groups.setdefault(keys[0], (keys, []))[1].append(ticket)
+        for ticket, (keys, _) in list(self._waiting.items()):
+            groups.setdefault(keys[0], (keys, []))[1].append(ticket)
+        for keys, tickets in groups.values():
+            lost = await self._scripts["HEARTBEAT"](
+                keys=keys, args=[self._lease_ttl_ms, self._lease_ttl_ms, *tickets]
+            )
+            for ticket in lost:
+                if ticket in self._held:
+                    log.warning(
+                        "limits: a lease expired before its heartbeat (event loop stalled longer than "
+                        "the lease TTL?); the cluster may briefly exceed the limit"
+                    )
+
+    # -- concurrency -------------------------------------------------------------------------------
+    async def acquire(self, credential_id: str, limit: int | None, *, adaptive: bool = False) -> Lease:
+        if limit is None:
+            return NO_LEASE
+        limit = max(1, limit)
+        self._limits[credential_id] = limit
+        keys = self._keys(credential_id)
+        ticket = f"{self._instance}-{next(self._counter)}"
+        event = asyncio.Event()
+        self._waiting[ticket] = (keys, event)
+        args = [ticket, limit, self._lease_ttl_ms, self._lease_ttl_ms, self._channel, _IDLE_TTL_MS]
+        started = time.perf_counter()
+        delay = 0.05
+        first = True
+        try:
+            while True:
+                event.clear()
+                if first:
+                    async with self._enqueue_lock:
+                        await self._ensure_started()
+                        granted, effective = await self._scripts["ACQUIRE"](keys=keys, args=args)
+                else:
+                    granted, effective = await self._scripts["ACQUIRE"](keys=keys, args=args)
+                self._effective[credential_id] = int(effective)
+                if granted:
+                    break
+                first = False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), delay)
+                delay = min(delay * 2, self._poll_max_s)
+        except BaseException:
+            # Whatever state the ticket reached (queued, granted, unknown), withdraw it.
+            self._waiting.pop(ticket, None)
+            self._spawn_leave(keys, ticket, limit)
+            raise
+        self._waiting.pop(ticket, None)
+        self._held[ticket] = (keys, limit)
+        waited = 0.0 if first else (time.perf_counter() - started) * 1000
+        return _RedisLease(self, keys, ticket, limit, waited)
+
+    def _spawn_leave(self, keys: list[str], ticket: str, limit: int) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._leave(keys, ticket, limit))
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+        return task
+
+    async def _leave(self, keys: list[str], ticket: str, limit: int) -> None:
+        try:
+            await self._scripts["LEAVE"](keys=keys, args=[ticket, limit, self._lease_ttl_ms, self._channel])
+        except Exception as exc:  # the lease TTL frees the slot anyway
+            log.warning("limits: release failed (%s); the slot frees when its lease expires", exc)
+
+    async def _leave_shielded(self, keys: list[str], ticket: str, limit: int) -> None:
+        await asyncio.shield(self._spawn_leave(keys, ticket, limit))
+
+    async def report_concurrency_error(self, credential_id: str) -> None:
+        limit = self._limits.get(credential_id, "")
+        effective = await self._scripts["LOWER"](keys=self._keys(credential_id), args=[limit])
+        if effective:
+            self._effective[credential_id] = int(effective)
+
+    async def report_success(self, credential_id: str) -> None:
+        limit = self._limits.get(credential_id, "")
+        args = [limit, ADAPTIVE_RAISE_AFTER, self._lease_ttl_ms, self._channel]
+        effective = await self._scripts["SUCCESS"](keys=self._keys(credential_id), args=args)
+        if effective:
+            self._effective[credential_id] = int(effective)
+
+    def effective_limit(self, credential_id: str) -> int | None:
+        """The cluster's effective limit as of this process's last acquire or report."""
+        return self._effective.get(credential_id)
+
+    async def shared_effective_limit(self, credential_id: str) -> int | None:
+        """The effective limit read from Redis now (what every process will use next)."""
+        value = await self._redis.hget(self._keys(credential_id)[3], "effective")
+        if value is not None:
+            self._effective[credential_id] = int(value)
+        return int(value) if value is not None else None
+
+    async def in_flight(self, credential_id: str) -> int:
+        """Live leases of this credential across the cluster (for status pages and tests)."""
+        now_s, now_us = await self._redis.time()
+        now_ms = int(now_s) * 1000 + int(now_us) // 1000
+        return int(await self._redis.zcount(self._keys(credential_id)[0], f"({now_ms}", "+inf"))
+
+    async def queued(self, credential_id: str) -> int:
+        return int(await self._redis.zcard(self._keys(credential_id)[1]))
+
+    # -- circuits ----------------------------------------------------------------------------------
+    async def open_circuit(self, circuit: Circuit) -> None:
+        key = self._circuit_key(circuit.credential_id, circuit.model)
+        value = json.dumps(
+            {
+                "credential_id": circuit.credential_id,
+                "model": circuit.model,
+                "until": circuit.until,
+                "kind": circuit.kind,
+                "reason": circuit.reason,
+            }
+        )
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, value, pxat=max(1, int(circuit.until * 1000)))
+            pipe.sadd(self._circuit_index, key)
+            await pipe.execute()
+
+    async def circuit(self, credential_id: str, model: str, now: float) -> Circuit | None:
+        raw = await self._redis.get(self._circuit_key(credential_id, model))
+        found = _parse_circuit(raw)
+        return found if found is not None and found.is_open(now) else None
+
+    async def close_circuit(self, credential_id: str, model: str) -> None:
+        key = self._circuit_key(credential_id, model)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.srem(self._circuit_index, key)
+            await pipe.execute()
+
+    async def circuits(self, now: float) -> list[Circuit]:
+        keys = sorted(await self._redis.smembers(self._circuit_index))
+        if not keys:
+            return []
+        values = await self._redis.mget(keys)
+        expired = [k for k, v in zip(keys, values, strict=True) if v is None]
+        if expired:  # Redis dropped them at their reset time; drop them from the index too
+            await self._redis.srem(self._circuit_index, *expired)
+        found = (_parse_circuit(v) for v in values)
+        return [c for c in found if c is not None and c.is_open(now)]
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for ticket, (keys, limit) in list(self._held.items()):  # nobody heartbeats them any more
+            self._held.pop(ticket, None)
+            self._spawn_leave(keys, ticket, limit)
+        if self._cleanups:
+            await asyncio.gather(*self._cleanups, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        await self._redis.aclose()
+
+    def __repr__(self) -> str:
+        return f"RedisBackend({self.url!r}, namespace={self.namespace!r})"
+
+
+def _parse_circuit(raw: str | None) -> Circuit | None:
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+        return Circuit(
+            str(data["credential_id"]),
+            str(data["model"]),
+            float(data["until"]),
+            str(data["kind"]),
+            str(data["reason"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        log.warning("limits: ignoring a malformed circuit record")
+        return None

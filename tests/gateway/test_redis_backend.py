@@ -1,0 +1,319 @@
+"""RedisBackend in one process against the real Redis: FIFO, the limit, cancellation, adaptive
+state and circuits shared between backend instances, configuration selection and bad input.
+
+Every test uses its own namespace, so tests never see each other's keys. Cross-process
+behaviour (real OS processes, SIGKILL) lives in tests/cluster/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis as redis_sync
+from gateway_helpers import FAST, make_slot
+
+from patchwise.config.runtime import limits_backend
+from patchwise.gateway import (
+    AllSlotsFailed,
+    ChatRequest,
+    Circuit,
+    ConfigurationError,
+    LimitsBackend,
+    LocalBackend,
+    RedisBackend,
+    Router,
+)
+from patchwise.gateway.limits import ADAPTIVE_RAISE_AFTER
+from patchwise.sim import KeyConfig
+from simkeys import CODING_LITE_KEY, DEV_KEY
+
+pytestmark = pytest.mark.redis
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> None:
+    """Wait for a state another task or process is about to reach (bounded; fails otherwise)."""
+    for _ in range(int(seconds / 0.01)):
+        if await check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the expected state was not reached in time")
+
+
+async def _at_least(count: Awaitable[int], n: int) -> bool:
+    return await count >= n
+
+
+@pytest.fixture
+def namespace(redis_url: str) -> Any:
+    name = f"pwtest-{uuid.uuid4().hex[:10]}"
+    yield name
+    client = redis_sync.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(f"{name}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+async def backend(redis_url: str, namespace: str) -> AsyncIterator[RedisBackend]:
+    b = RedisBackend(redis_url, namespace=namespace)
+    yield b
+    await b.aclose()
+
+
+async def test_is_a_limits_backend(backend: RedisBackend) -> None:
+    assert isinstance(backend, LimitsBackend)
+    lease = await backend.acquire("cred", None)  # no cap: nothing to wait for, nothing in Redis
+    assert lease.waited_ms == 0.0
+    await lease.release()
+
+
+async def test_fifo_within_a_process_and_never_above_the_limit(backend: RedisBackend) -> None:
+    order: list[int] = []
+    running = peak = 0
+
+    async def job(i: int) -> None:
+        nonlocal running, peak
+        lease = await backend.acquire("cred", 2)
+        running += 1
+        peak = max(peak, running)
+        order.append(i)
+        assert await backend.in_flight("cred") <= 2
+        await asyncio.sleep(0.002 * (5 - i % 5))
+        running -= 1
+        await lease.release()
+
+    tasks = []
+    for i in range(24):
+        tasks.append(asyncio.create_task(job(i)))
+        await asyncio.sleep(0)
+    await asyncio.wait_for(asyncio.gather(*tasks), 20)
+    assert order == list(range(24))
+    assert peak == 2
+    assert await backend.in_flight("cred") == 0 and await backend.queued("cred") == 0
+
+
+async def test_two_backends_share_one_limit_and_hand_over_in_arrival_order(
+    redis_url: str, namespace: str
+) -> None:
+    """Two backend instances behave like two processes: one cluster-wide queue."""
+    one = RedisBackend(redis_url, namespace=namespace)
+    two = RedisBackend(redis_url, namespace=namespace)
+    try:
+        held = await one.acquire("cred", 1)
+        order: list[str] = []
+
+        async def wait(b: RedisBackend, name: str) -> None:
+            lease = await b.acquire("cred", 1)
+            order.append(name)
+            await lease.release()
+
+        first = asyncio.create_task(wait(two, "two-first"))
+        await eventually(lambda: _at_least(two.queued("cred"), 1))
+        second = asyncio.create_task(wait(one, "one-second"))
+        await eventually(lambda: _at_least(one.queued("cred"), 2))
+        assert await one.in_flight("cred") == 1
+        await held.release()
+        await asyncio.wait_for(asyncio.gather(first, second), 10)
+        assert order == ["two-first", "one-second"]
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_waiting_time_is_reported(backend: RedisBackend) -> None:
+    first = await backend.acquire("c", 1)
+    assert first.waited_ms == 0.0
+    waiter = asyncio.create_task(backend.acquire("c", 1))
+    await asyncio.sleep(0.1)
+    await first.release()
+    second = await asyncio.wait_for(waiter, 5)
+    assert second.waited_ms >= 50
+    await second.release()
+    await second.release()  # idempotent: must not free a slot someone else holds
+    assert await backend.in_flight("c") == 0
+
+
+async def test_cancelled_waiters_and_holders_leak_nothing(backend: RedisBackend) -> None:
+    held = await backend.acquire("c", 1)
+    cancelled = asyncio.create_task(backend.acquire("c", 1))
+    behind = asyncio.create_task(backend.acquire("c", 1))
+    await eventually(lambda: _at_least(backend.queued("c"), 2))
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    await held.release()
+    lease = await asyncio.wait_for(behind, 5)
+    assert await backend.in_flight("c") == 1
+
+    async def holder() -> None:
+        inner = await backend.acquire("c", 1)
+        try:
+            await asyncio.sleep(60)
+        finally:
+            await inner.release()
+
+    holding = asyncio.create_task(holder())
+    await asyncio.sleep(0.05)
+    await lease.release()
+    await eventually(lambda: _at_least(backend.in_flight("c"), 1))
+    holding.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await holding
+    for _ in range(100):  # the shielded release finishes in the background
+        if await backend.in_flight("c") == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert await backend.in_flight("c") == 0 and await backend.queued("c") == 0
+    again = await asyncio.wait_for(backend.acquire("c", 1), 5)
+    assert again.waited_ms == 0.0
+    await again.release()
+
+
+async def test_cancellation_storm_keeps_the_books_balanced(backend: RedisBackend) -> None:
+    async def use() -> None:
+        lease = await backend.acquire("storm", 3)
+        try:
+            await asyncio.sleep(0.01)
+        finally:
+            await lease.release()
+
+    tasks = [asyncio.create_task(use()) for _ in range(40)]
+    await asyncio.sleep(0.03)
+    for task in tasks[::2]:
+        task.cancel()
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)
+    for _ in range(100):
+        if await backend.in_flight("storm") == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert await backend.in_flight("storm") == 0
+    assert await backend.queued("storm") == 0
+
+
+async def test_adaptive_limit_is_shared_and_bounded(redis_url: str, namespace: str) -> None:
+    one = RedisBackend(redis_url, namespace=namespace)
+    two = RedisBackend(redis_url, namespace=namespace)
+    try:
+        await (await one.acquire("cred", 3, adaptive=True)).release()
+        for _ in range(5):  # more 1302s than the limit: never below one
+            await one.report_concurrency_error("cred")
+        assert one.effective_limit("cred") == 1
+        assert await two.shared_effective_limit("cred") == 1
+        # The other process now runs at the lowered limit: a second lease waits.
+        first = await two.acquire("cred", 3, adaptive=True)
+        assert two.effective_limit("cred") == 1
+        blocked = asyncio.create_task(two.acquire("cred", 3, adaptive=True))
+        await asyncio.sleep(0.2)
+        assert not blocked.done()
+        for _ in range(ADAPTIVE_RAISE_AFTER):  # successes reported by the *other* process
+            await one.report_success("cred")
+        second = await asyncio.wait_for(blocked, 5)  # the raise woke the waiter
+        assert await one.shared_effective_limit("cred") == 2
+        for _ in range(ADAPTIVE_RAISE_AFTER * 4):
+            await two.report_success("cred")
+        assert await one.shared_effective_limit("cred") == 3  # never above the configured max
+        await first.release()
+        await second.release()
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_circuits_are_shared_listed_expire_and_close(redis_url: str, namespace: str) -> None:
+    one = RedisBackend(redis_url, namespace=namespace)
+    two = RedisBackend(redis_url, namespace=namespace)
+    try:
+        now = time.time()
+        await one.open_circuit(Circuit("cred-a", "glm-5.1", now + 3600, "quota_window", "5h window spent"))
+        await one.open_circuit(Circuit("cred-b", "glm-5.1", now + 1.0, "balance", "no balance"))
+        seen = await two.circuit("cred-a", "glm-5.1", now)
+        assert seen == Circuit("cred-a", "glm-5.1", now + 3600, "quota_window", "5h window spent")
+        assert await two.circuit("cred-a", "glm-5.1", now + 3601) is None  # past its reset time
+        assert await two.circuit("cred-a", "glm-4.7", now) is None
+        assert sorted(c.credential_id for c in await two.circuits(now)) == ["cred-a", "cred-b"]
+        await asyncio.sleep(1.2)  # Redis drops the short one at its PEXPIREAT
+        assert [c.credential_id for c in await two.circuits(time.time())] == ["cred-a"]
+        await two.close_circuit("cred-a", "glm-5.1")
+        assert await one.circuit("cred-a", "glm-5.1", time.time()) is None
+        assert await one.circuits(time.time()) == []
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_redis_keys_never_contain_the_api_key(sim_factory: Any, redis_url: str, namespace: str) -> None:
+    server = sim_factory(keys=[KeyConfig(key=CODING_LITE_KEY, kind="coding", quota_5h=0)])
+    slot = make_slot(server.zai_coding_url, CODING_LITE_KEY, max_concurrent=1)
+    backend = RedisBackend(redis_url, namespace=namespace)
+    async with Router([slot], backend=backend, policy=FAST) as router:
+        with pytest.raises(AllSlotsFailed):  # quota 0: the circuit opens
+            await router.chat(ChatRequest.of("hi"))
+    assert len(await backend.circuits(time.time())) == 1
+    await backend.aclose()
+    client = redis_sync.Redis.from_url(redis_url, decode_responses=True)
+    keys = list(client.scan_iter(f"{namespace}:*"))
+    assert keys
+    dump = " ".join(keys) + " ".join(str(client.dump(k)) for k in keys)
+    client.close()
+    assert CODING_LITE_KEY not in dump
+
+
+async def test_environment_selects_the_backend(redis_url: str, namespace: str) -> None:
+    local = limits_backend({})
+    assert isinstance(local, LocalBackend)
+    await local.aclose()
+    chosen = limits_backend({"PATCHWISE_LIMITS_URL": redis_url, "PATCHWISE_LIMITS_NAMESPACE": namespace})
+    assert isinstance(chosen, RedisBackend) and chosen.namespace == namespace
+    await chosen.aclose()
+    fallback = limits_backend({"PATCHWISE_REDIS_URL": redis_url, "PATCHWISE_LIMITS_LEASE_TTL": "6"})
+    assert isinstance(fallback, RedisBackend) and fallback.namespace == "patchwise"
+    await fallback.aclose()
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"PATCHWISE_LIMITS_URL": "http://user:hunter2@cache:6379"}, "is not a Redis URL"),
+        ({"PATCHWISE_LIMITS_URL": "redis://h:6379", "PATCHWISE_LIMITS_LEASE_TTL": "soon"}, "LEASE_TTL"),
+        ({"PATCHWISE_LIMITS_URL": "redis://h:6379", "PATCHWISE_LIMITS_LEASE_TTL": "0"}, "between 1"),
+        ({"PATCHWISE_LIMITS_URL": "redis://h:6379", "PATCHWISE_LIMITS_NAMESPACE": "a b"}, "namespace"),
+    ],
+)
+def test_bad_settings_are_named_and_passwords_hidden(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        limits_backend(env)
+    assert needle in str(info.value)
+    assert "hunter2" not in str(info.value)
+
+
+async def test_unreachable_redis_is_one_clear_error_without_the_password() -> None:
+    backend = RedisBackend("redis://admin:hunter2@127.0.0.1:1/0")
+    assert "hunter2" not in repr(backend)
+    with pytest.raises(ConfigurationError) as info:
+        await backend.acquire("cred", 1)
+    assert "cannot reach Redis" in str(info.value) and "hunter2" not in str(info.value)
+    await backend.aclose()
+
+
+async def test_router_through_redis_serialises_a_lite_key(
+    sim_factory: Any, redis_url: str, namespace: str
+) -> None:
+    """Many concurrent chats through one Router, limit 1: the key never sees two at once."""
+    server = sim_factory(
+        keys=[KeyConfig(key=CODING_LITE_KEY, kind="coding"), KeyConfig(key=DEV_KEY, kind="developer")],
+        latency_ms=20,
+    )
+    slot = make_slot(server.zai_coding_url, CODING_LITE_KEY, max_concurrent=1)
+    backend = RedisBackend(redis_url, namespace=namespace)
+    async with Router([slot], backend=backend, policy=FAST) as router:
+        results = await asyncio.gather(*(router.chat(ChatRequest.of(f"q{i}")) for i in range(8)))
+    await backend.aclose()
+    assert all(r.slot == "main" for r in results)
+    stats = server.key_stats(CODING_LITE_KEY)
+    assert stats["max_in_flight"] == 1 and stats["errors"] == {} and stats["ok"] == 8
