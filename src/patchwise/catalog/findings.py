@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,18 +28,8 @@ Category = Literal[
     "tests",
 ]
 
-SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
-CATEGORIES: tuple[Category, ...] = (
-    "security",
-    "bug",
-    "performance",
-    "error_handling",
-    "concurrency",
-    "maintainability",
-    "style",
-    "docs",
-    "tests",
-)
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)  # most severe first
+CATEGORIES: tuple[Category, ...] = get_args(Category)
 SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # low=0 .. critical=3
 
 
