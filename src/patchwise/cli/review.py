@@ -1,13 +1,17 @@
 """``patchwise review``: review the current change and print (or write) the report.
 
 Exit codes: 0 done (findings never fail a run unless ``--fail-on`` says so), 1 findings at or
-above ``--fail-on``, 2 usage or configuration error, 3 review incomplete (some requests failed).
+above ``--fail-on``, 2 usage or configuration error, 3 review incomplete (some requests failed,
+the platform could not be reached, or the review could not be posted).
+
+Remote inputs (``--github`` in GitHub Actions, ``--pr URL``) live in :mod:`review_remote`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +30,7 @@ from patchwise.cli.slot_options import (
 )
 
 if TYPE_CHECKING:
+    from patchwise.cli.review_remote import RemoteChange
     from patchwise.gateway.types import Slot
     from patchwise.platforms.local_git import LocalChange
     from patchwise.review.engine import ReviewOptions
@@ -62,6 +67,15 @@ def review(
     ),
     offline: bool = typer.Option(False, "--offline", help="Use the built-in simulator: no network, no key."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display and no notes."),
+    github: bool = typer.Option(
+        False, "--github", help="In GitHub Actions: review the event's pull request and post the review."
+    ),
+    pr: str | None = typer.Option(None, "--pr", help="Review a GitHub PR or GitLab MR by its URL."),
+    post: bool = typer.Option(False, "--post", help="With --pr: post the review to the PR/MR."),
+    no_post: bool = typer.Option(False, "--no-post", help="With --github: print only, post nothing."),
+    api_url: str | None = typer.Option(
+        None, "--api-url", help="With --github/--pr: the platform API base (default: from the URL/env)."
+    ),
     profile: ProfileOpt = None,
     model: ModelOpt = None,
     provider: ProviderOpt = None,
@@ -72,7 +86,7 @@ def review(
     max_concurrent: MaxConcurrentOpt = None,
     thinking: ThinkingOpt = None,
 ) -> None:
-    """Review a change: the current branch vs its merge-base with the default branch (on the default branch: the last commit), --base/--head, --staged, or --diff FILE."""  # noqa: E501
+    """Review a change: the current branch vs its merge-base with the default branch (on the default branch: the last commit), --base/--head, --staged, --diff FILE, a PR/MR URL (--pr), or the pull request of a GitHub Actions job (--github)."""  # noqa: E501
     from patchwise.cli.slot_options import friendly_errors, slot_flags
 
     flags = slot_flags(
@@ -91,9 +105,17 @@ def review(
             _usage_error(
                 "--offline reviews with the built-in simulator: drop the model options (--model, ...)"
             )
-        change = _read_change(diff, base, head, staged)
+        remote = _remote_change(github, pr, post, no_post, api_url, diff, base, head, staged)
+        change = remote.change if remote else _read_change(diff, base, head, staged)
         options = _options(change, min_severity, max_findings, dry_run, max_cost, offline)
-        code = _run(change, options, flags, profile, fmt=fmt, output=output, quiet=quiet, fail_on=fail_on)
+        after = None
+        if remote is not None:
+            options.change = remote.change_dict()
+            after = _poster(remote, quiet=quiet) if (github and not no_post) or post else None
+        code = _run(
+            change, options, flags, profile, fmt=fmt, output=output, quiet=quiet, fail_on=fail_on,
+            ledger_source=remote.target.platform if remote else None, after=after,
+        )  # fmt: skip
     raise typer.Exit(code)
 
 
@@ -127,6 +149,62 @@ def _check_options(
         _usage_error(f"--max-cost must be a positive amount in USD; got {max_cost}")
     if diff is not None and (base or head or staged):
         _usage_error("--diff reviews a diff file; it cannot be combined with --base, --head or --staged")
+
+
+def _remote_change(
+    github: bool,
+    pr: str | None,
+    post: bool,
+    no_post: bool,
+    api_url: str | None,
+    diff: str | None,
+    base: str | None,
+    head: str | None,
+    staged: bool,
+) -> RemoteChange | None:
+    """Check the remote options and fetch the pull request's diff (``None``: a local review)."""
+    if not (github or pr):
+        for flag, given in (("--post", post), ("--no-post", no_post), ("--api-url", api_url)):
+            if given:
+                _usage_error(f"{flag} applies to --github or --pr URL")
+        return None
+    if github and pr:
+        _usage_error("--github reviews the Actions event's pull request; drop --pr (or --github)")
+    if diff is not None or base or head or staged:
+        _usage_error("--github and --pr fetch the diff from the platform; drop --diff/--base/--head/--staged")
+    if pr and no_post:
+        _usage_error("--pr posts only with --post; drop --no-post")
+    if github and post:
+        _usage_error("--github posts by default (--no-post to print only); drop --post")
+    from patchwise.cli.review_remote import RemoteError, fetch, github_actions_target, target_from_url
+
+    try:
+        target = github_actions_target(api_url) if github else target_from_url(pr or "", api_url, post=post)
+        return fetch(target)
+    except RemoteError as exc:
+        if exc.code == 2:
+            _usage_error(str(exc))
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(exc.code) from None
+
+
+def _poster(remote: RemoteChange, *, quiet: bool) -> Callable[[ReviewReport, int], int]:
+    """After the report is printed: post it, and turn a posting failure into exit 3."""
+
+    def after(report: ReviewReport, code: int) -> int:
+        from patchwise.cli.review_remote import RemoteError, post, should_post
+
+        if reason := should_post(report):
+            typer.secho(f"not posted: {reason}", err=True, fg="yellow")
+            return code
+        try:
+            post(remote, report, quiet=quiet)
+        except RemoteError as exc:
+            typer.secho(f"error: {exc}", err=True, fg="red")
+            return max(code, exc.code) if code != 1 else exc.code
+        return code
+
+    return after
 
 
 def _read_change(diff: str | None, base: str | None, head: str | None, staged: bool) -> LocalChange:
@@ -183,6 +261,8 @@ def _run(
     output: Path | None,
     quiet: bool,
     fail_on: str | None,
+    ledger_source: str | None = None,
+    after: Callable[[ReviewReport, int], int] | None = None,
 ) -> int:
     from patchwise.cli.review_support import offline_slots, record
     from patchwise.cli.slot_options import print_notes, resolve
@@ -204,6 +284,7 @@ def _run(
         _usage_error(str(exc))
     if not options.dry_run and report.plan:
         source = "offline" if offline else ("diff" if change.description.source_file else "local")
+        source = ledger_source if ledger_source and not offline else source
         record(report, slots, source=source)
     _emit(report, fmt, output, quiet=quiet)
     if options.dry_run:
@@ -211,7 +292,8 @@ def _run(
     if problem := _configuration_failure(report):
         typer.secho(f"error: {problem}", err=True, fg="red")
         return 2
-    return report.exit_code(fail_on)  # type: ignore[arg-type]
+    code = report.exit_code(fail_on)  # type: ignore[arg-type]
+    return after(report, code) if after is not None else code
 
 
 def _configuration_failure(report: ReviewReport) -> str | None:

@@ -87,6 +87,14 @@ class GitHubClient:
         await self.aclose()
 
     # -- reading ----------------------------------------------------------------------------------
+    async def pull_request(self, repository: str, number: int) -> dict[str, Any]:
+        """The pull request object (``head.sha``, ``html_url``, ...): what a caller that starts
+        from a URL, not from an event, needs before it can fingerprint and post a review."""
+        data = (await self._request("GET", f"/repos/{repository}/pulls/{number}")).json()
+        if not isinstance(data, dict):
+            raise PlatformError(f"GitHub answered pull {repository}#{number} with an unexpected shape")
+        return data
+
     async def pull_diff(self, repository: str, number: int) -> str:
         """The whole pull request as a unified diff (base...head)."""
         response = await self._request(
