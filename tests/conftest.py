@@ -29,7 +29,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("patchwise-home")
     monkeypatch.setenv("PATCHWISE_HOME", str(home))
     for name in list(os.environ):
-        if name.startswith("PATCHWISE_") and name != "PATCHWISE_HOME" or name in _PROVIDER_ENV:
+        if (name.startswith("PATCHWISE_") and name != "PATCHWISE_HOME") or name in _PROVIDER_ENV:
             monkeypatch.delenv(name, raising=False)
     return home
 
@@ -69,8 +69,8 @@ def redis_url() -> Iterator[str]:
 
 
 def _standard_sim_keys() -> list:
-    from patchwise.sim import KeyConfig
     import simkeys
+    from patchwise.sim import KeyConfig
 
     return [
         KeyConfig(key=simkeys.DEV_KEY, kind="developer"),
@@ -92,7 +92,7 @@ def _sim_session() -> Iterator:
 
 
 @pytest.fixture
-def sim(_sim_session):  # noqa: ANN001, ANN201 - fixture types come from patchwise.sim
+def sim(_sim_session):
     """The shared simulator (standard keys, zero latency, no faults), freshly reset."""
     _sim_session.reset()
     return _sim_session

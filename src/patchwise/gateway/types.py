@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 ThinkingLevel = Literal["off", "low", "medium", "high"]
@@ -192,7 +193,7 @@ class ChatResult:
         """How many times the request moved to another slot before it was answered (skipping a
         slot whose circuit is open counts: the main could not serve)."""
         slots = [a.slot for a in self.attempts]
-        return sum(1 for a, b in zip(slots, slots[1:], strict=False) if a != b)
+        return sum(1 for a, b in pairwise(slots) if a != b)
 
 
 @dataclass(frozen=True, slots=True)
