@@ -67,6 +67,7 @@ async def _call(slot: Slot, clients: ClientPool, timeout_s: float) -> tuple[Prov
     """One request; returns the error (or None), the latency in ms and the answering model."""
     probe = _probe_copy(slot, timeout_s)
     profile = profile_for(probe)
+    clients.warm(profile.wire, probe)
     started = time.perf_counter()
     try:
         async with asyncio.timeout(timeout_s + 1.0):

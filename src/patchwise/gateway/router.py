@@ -67,6 +67,8 @@ class Router:
         self._own_clients = clients is None
         self._clients = clients if clients is not None else ClientPool()
         self._adapters = {"openai": OpenAIWire(self._clients), "anthropic": AnthropicWire(self._clients)}
+        for slot, profile in zip(self._slots, self._profiles, strict=True):
+            self._clients.warm(profile.wire, slot)
         self._own_backend = backend is None
         self._backend: LimitsBackend = backend if backend is not None else LocalBackend()
         self._policy = policy or RetryPolicy()

@@ -94,6 +94,11 @@ class ClientPool:
             self._clients[key] = client
         return client
 
+    def warm(self, wire: str, slot: Slot) -> None:
+        """Create the slot's client now (importing its SDK, ~1 s the first time), so that cost
+        is paid once up front and never shows up in a call's measured latency."""
+        getattr(self, wire)(slot)
+
     def __len__(self) -> int:
         return len(self._clients)
 

@@ -12,9 +12,9 @@ import json
 import re
 import socket
 import ssl
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from functools import lru_cache
 from typing import Any
 
 from patchwise.catalog.loader import load_catalog
@@ -33,19 +33,19 @@ _CONTEXT_HINTS = (
 )
 
 
-@lru_cache(maxsize=1)
 def _sdk() -> dict[str, tuple[type[BaseException], ...]]:
-    """SDK exception types, imported on first failure so importing the gateway stays fast."""
-    import anthropic
-    import openai
-
-    return {
-        "timeout": (openai.APITimeoutError, anthropic.APITimeoutError),
-        "connection": (openai.APIConnectionError, anthropic.APIConnectionError),
-        "status": (openai.APIStatusError, anthropic.APIStatusError),
-        "validation": (openai.APIResponseValidationError, anthropic.APIResponseValidationError),
-        "api": (openai.APIError, anthropic.APIError),
+    """Exception types of the SDKs this process has loaded. An SDK exception can only come from
+    an SDK that is already imported, so nothing is imported here: the first failure of an
+    OpenAI-wire call must not pay for importing the Anthropic SDK too."""
+    loaded = [sys.modules[name] for name in ("openai", "anthropic") if name in sys.modules]
+    names = {
+        "timeout": "APITimeoutError",
+        "connection": "APIConnectionError",
+        "status": "APIStatusError",
+        "validation": "APIResponseValidationError",
+        "api": "APIError",
     }
+    return {k: tuple(getattr(m, attr) for m in loaded) for k, attr in names.items()}
 
 
 def parse_reset(value: Any, *, naive_tz: timezone = _ZAI_TZ) -> datetime | None:
