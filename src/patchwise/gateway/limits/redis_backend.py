@@ -7,7 +7,8 @@ a heartbeat while held, so a SIGKILLed holder's slot frees by itself within ``le
 Waiters queue as tickets ordered by arrival; a Lua script (``redis_lua``) grants atomically to
 the head of the queue while live holders < the effective limit, so order is FIFO across
 processes and the limit is never exceeded. A grant is announced on a pub/sub channel, which
-wakes exactly the granted waiter; a bounded poll with backoff is the safety net for a missed
+wakes exactly the granted waiter (the message is the grant: no second round trip); a jittered poll
+every ``lease_ttl_s / 10`` (at most 2 s) is the safety net for a missed
 message or an expired lease (expiry publishes nothing).
 
 Keys hold credential ids hashed once more (ids are already key fingerprints, never keys).
@@ -21,6 +22,7 @@ import hashlib
 import itertools
 import json
 import logging
+import random
 import time
 import uuid
 from typing import Any
@@ -111,7 +113,8 @@ class RedisBackend:
         self.namespace = namespace
         self._lease_ttl_ms = int(lease_ttl_s * 1000)
         self._heartbeat_s = heartbeat_s
-        self._poll_max_s = max(0.05, min(2.0, lease_ttl_s / 10))
+        # How often a waiter re-checks on its own; bounds the delay after a holder crashes.
+        self._poll_s = max(0.05, min(2.0, lease_ttl_s / 10))
         self._channel = f"{namespace}:limits:granted"
         self._instance = uuid.uuid4().hex[:12]
         self._counter = itertools.count()
@@ -238,24 +241,23 @@ class RedisBackend:
         self._waiting[ticket] = (keys, event)
         args = [ticket, limit, self._lease_ttl_ms, self._lease_ttl_ms, self._channel, _IDLE_TTL_MS]
         started = time.perf_counter()
-        delay = 0.05
-        first = True
         try:
-            while True:
-                event.clear()
-                if first:
-                    async with self._enqueue_lock:
-                        await self._ensure_started()
-                        granted, effective = await self._scripts["ACQUIRE"](keys=keys, args=args)
-                else:
+            async with self._enqueue_lock:
+                await self._ensure_started()
+                granted, effective = await self._scripts["ACQUIRE"](keys=keys, args=args)
+            self._effective[credential_id] = int(effective)
+            first = bool(granted)
+            while not granted:
+                try:
+                    async with asyncio.timeout(self._poll_s * random.uniform(0.8, 1.2)):
+                        await event.wait()
+                except TimeoutError:
+                    # The safety net: a lost message, or a crashed holder's lease that expired
+                    # (expiry publishes nothing). The script prunes and grants if it can.
                     granted, effective = await self._scripts["ACQUIRE"](keys=keys, args=args)
-                self._effective[credential_id] = int(effective)
-                if granted:
-                    break
-                first = False
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), delay)
-                delay = min(delay * 2, self._poll_max_s)
+                    self._effective[credential_id] = int(effective)
+                else:
+                    granted = True  # only a grant naming this ticket sets the event
         except BaseException:
             # Whatever state the ticket reached (queued, granted, unknown), withdraw it.
             self._waiting.pop(ticket, None)
