@@ -364,3 +364,23 @@ def test_github_with_configured_models_posts_and_records_usage(github, sim) -> N
     assert simkeys.DEV_KEY not in result.output and simkeys.DEV_KEY not in json.dumps(fake.posts)
     usage = CliRunner().invoke(app, ["usage", "--json"], env={})
     assert usage.exit_code == 0 and json.loads(usage.stdout)["runs"] == 1
+
+
+def test_posting_failure_wins_over_fail_on(github) -> None:
+    fake, served = github
+    fake.fail_posts = [502]
+    result = review("--github", "--offline", "-q", "--fail-on", "high", env=actions_env(served))
+    assert result.exit_code == 3, result.output
+    assert "GitHub answered 502" in result.stderr
+
+
+def test_shipped_workflow_is_the_documented_one() -> None:
+    import yaml
+
+    shipped = (ROOT / "examples" / "github-workflow.yml").read_text()
+    assert shipped.strip() in (ROOT / "docs" / "ci.md").read_text()
+    workflow = yaml.safe_load(shipped)
+    steps = workflow["jobs"]["review"]["steps"]
+    review_step = next(s for s in steps if "patchwise review --github" in s.get("run", ""))
+    assert review_step["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
+    assert workflow["permissions"]["pull-requests"] == "write"

@@ -201,7 +201,7 @@ def _poster(remote: RemoteChange, *, quiet: bool) -> Callable[[ReviewReport, int
             post(remote, report, quiet=quiet)
         except RemoteError as exc:
             typer.secho(f"error: {exc}", err=True, fg="red")
-            return max(code, exc.code) if code != 1 else exc.code
+            return max(code, exc.code)  # 3: wins over 1, the gate must see it was not posted
         return code
 
     return after
