@@ -17,7 +17,9 @@ demand always exceeds the cap. Three systems run the same workload in the same r
 ASGI wrapper around the simulator (refused requests included while being refused);
 ``rejections_1302`` comes from the simulator's own stats; ``makespan_ratio`` = makespan /
 (ceil(200 / c) x L), where makespan runs from the moment all workers are ready (imports and
-connections done) to the last answer. Peak RSS is the largest worker's.
+connections done) to the last answer. Peak RSS is the largest worker's. ``floor`` is the same
+200 calls from one process through the bare SDK behind an ``asyncio.Semaphore(c)``: the best
+any limiter can do on this machine, so a ratio reads against it (HTTP + simulator CPU included).
 
     .venv/bin/python bench/cluster.py [--quick] [--json] [--redis redis://127.0.0.1:6379/0]
 """
@@ -254,6 +256,36 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
+async def _floor_run(url: str, cap: int) -> float:
+    """One process, the bare SDK, an ``asyncio.Semaphore(cap)``: the best makespan any limiter
+    can reach on this machine (no coordination, no router), to read the ratios against."""
+    import openai
+
+    client = openai.AsyncOpenAI(api_key=KEY, base_url=url, max_retries=0, timeout=60)
+    gate = asyncio.Semaphore(cap)
+
+    async def one(i: int) -> None:
+        async with gate:
+            await client.chat.completions.create(
+                model="glm-5.1", messages=[{"role": "user", "content": f"chunk {i}: review this hunk"}]
+            )
+
+    await one(-1)  # connect first, like the workers do
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(JOBS * CALLS_PER_JOB)))
+    elapsed = time.perf_counter() - started
+    await client.close()
+    return elapsed
+
+
+def _floor(cap: int, url: str, conn: Any) -> dict[str, Any]:
+    conn.send("reset")
+    conn.recv()
+    makespan = asyncio.run(_floor_run(url, cap))
+    ideal = math.ceil(JOBS * CALLS_PER_JOB / cap) * LATENCY_MS / 1000
+    return {"makespan_s": round(makespan, 3), "makespan_ratio": round(makespan / ideal, 3)}
+
+
 def _drop_namespace(redis_url: str, namespace: str) -> None:
     import redis
 
@@ -283,6 +315,8 @@ def run(caps: list[int], opts: dict[str, Any], log: Any) -> dict[str, Any]:
         url = parent.recv()
         row: dict[str, Any] = {"cap": cap}
         try:
+            row["floor"] = _floor(cap, url, parent)
+            log(f"cap {cap}: floor: {row['floor']}")
             for system in opts.get("systems") or SYSTEMS:
                 if system == "litellm" and skip_litellm:
                     row["litellm"] = {"skipped": skip_litellm}
@@ -331,6 +365,11 @@ def _table(report: dict[str, Any]) -> str:
                 f"{data['failed_calls']} | {data['makespan_s']:.2f} | {data['makespan_ratio']:.3f} | "
                 f"{data['mean_call_ms'] or '-'} | {data['worker_peak_rss_mb']:.1f} |"
             )
+        floor = row["floor"]
+        lines.append(
+            f"| {row['cap']} | floor (1 process, bare SDK, semaphore) | - | - | - | "
+            f"{floor['makespan_s']:.2f} | {floor['makespan_ratio']:.3f} | - | - |"
+        )
     return "\n".join(lines)
 
 

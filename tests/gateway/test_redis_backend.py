@@ -301,6 +301,17 @@ async def test_unreachable_redis_is_one_clear_error_without_the_password() -> No
     await backend.aclose()
 
 
+async def test_router_on_unreachable_redis_fails_with_the_configuration_error(sim: Any) -> None:
+    """The router's first backend call is a circuit lookup: it too must say what is wrong."""
+    backend = RedisBackend("redis://127.0.0.1:1/0")
+    slot = make_slot(sim.zai_developer_url, DEV_KEY, max_concurrent=1)
+    async with Router([slot], backend=backend, policy=FAST) as router:
+        with pytest.raises(ConfigurationError, match=r"cannot reach Redis at redis://127\.0\.0\.1:1/0"):
+            await router.chat(ChatRequest.of("hi"))
+    await backend.aclose()
+    assert sim.key_stats(DEV_KEY)["requests"] == 0
+
+
 async def test_router_through_redis_serialises_a_lite_key(
     sim_factory: Any, redis_url: str, namespace: str
 ) -> None:

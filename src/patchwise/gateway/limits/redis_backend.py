@@ -163,6 +163,13 @@ class RedisBackend:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._subscribed.wait(), 5)
 
+    async def _ready(self) -> None:
+        """Started (ping, subscriber, heartbeat), so an unreachable Redis is one clear error
+        whichever method the router calls first."""
+        if not self._tasks:
+            async with self._enqueue_lock:
+                await self._ensure_started()
+
     async def _ping(self) -> None:
         from redis.exceptions import RedisError
 
@@ -318,6 +325,7 @@ class RedisBackend:
 
     # -- circuits ----------------------------------------------------------------------------------
     async def open_circuit(self, circuit: Circuit) -> None:
+        await self._ready()
         key = self._circuit_key(circuit.credential_id, circuit.model)
         value = json.dumps(
             {
@@ -334,11 +342,13 @@ class RedisBackend:
             await pipe.execute()
 
     async def circuit(self, credential_id: str, model: str, now: float) -> Circuit | None:
+        await self._ready()
         raw = await self._redis.get(self._circuit_key(credential_id, model))
         found = _parse_circuit(raw)
         return found if found is not None and found.is_open(now) else None
 
     async def close_circuit(self, credential_id: str, model: str) -> None:
+        await self._ready()
         key = self._circuit_key(credential_id, model)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
@@ -346,6 +356,7 @@ class RedisBackend:
             await pipe.execute()
 
     async def circuits(self, now: float) -> list[Circuit]:
+        await self._ready()
         keys = sorted(await self._redis.smembers(self._circuit_index))
         if not keys:
             return []
