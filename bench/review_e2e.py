@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from packing import synthetic_diff  # noqa: E402  (a sibling bench script, not a package)
+from packing import synthetic_diff  # a sibling bench script, not a package
 
 PATCHWISE = Path(sys.executable).with_name("patchwise")
 
