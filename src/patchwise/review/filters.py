@@ -228,7 +228,7 @@ def _skip_reason(file: FileDiff, lines: list[int], config: FilterConfig) -> tupl
     if limit is not None and len(lines) > limit:
         return (
             f"size-limit:{limit}",
-            f"{len(lines)} added lines exceed the per-file limit of {limit}; raise the limit "
-            "(max_changed_lines) to review it",
+            f"{len(lines)} added lines exceed the per-file limit of {limit}; raise it with "
+            "max_file_lines under [review] in .patchwise.toml to review this file",
         )
     return None
