@@ -151,7 +151,10 @@ async def _caller(system: str, cap: int, url: str, opts: dict[str, Any]) -> tupl
     )
     if system == "ours":
         backend: Any = RedisBackend(opts["redis_url"], namespace=opts["namespace"])
-        await (await backend.acquire("bench-warm-up", 1)).release()  # connect + subscribe now
+        # A long-running worker has its Redis pool open; open it now (one connection per call
+        # in flight), as the SDK's HTTP pool is warm after the first requests.
+        await asyncio.gather(*(backend.circuit("bench-warm-up", "m", 0.0) for _ in range(2 * cap + 8)))
+        await (await backend.acquire("bench-warm-up", 1)).release()  # subscribe now
     else:
         backend = LocalBackend()
     router = Router([slot], backend=backend)
