@@ -16,7 +16,18 @@ import typer
 from patchwise import __version__
 
 # Order here is the order in ``patchwise --help``.
-COMMAND_MODULES: tuple[str, ...] = ("review", "models", "chat", "probe", "sim", "usage", "serve", "secrets")
+COMMAND_MODULES: tuple[str, ...] = (
+    "review",
+    "models",
+    "chat",
+    "probe",
+    "sim",
+    "usage",
+    "serve",
+    "secrets",
+    "worker",
+    "jobs",
+)
 
 app = typer.Typer(
     name="patchwise",

@@ -27,9 +27,10 @@ from patchwise.store.secrets import SecretBox, load_secret_box
 
 log = logging.getLogger("patchwise.server")
 
-LIFESPAN_SERVICES: tuple[str, ...] = ("patchwise.jobs.embedded:embedded_workers",)
+LIFESPAN_SERVICES: tuple[str, ...] = ("patchwise.jobs.distributed.service:job_service",)
 """``"package.module:function"`` names of ``(app) -> async context manager`` services started
-with the app and stopped with it, in order (stopped in reverse)."""
+with the app and stopped with it, in order (stopped in reverse). The job service runs the embedded
+worker pool, or publishes to the broker for ``patchwise worker`` when ``PATCHWISE_QUEUE_URL`` is set."""
 
 Service = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 

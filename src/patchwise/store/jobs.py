@@ -229,3 +229,104 @@ def retry(db: Db, job_id: int) -> bool:
             .values(status="queued", attempts=0, next_run_at=now, updated_at=now, checkpoint=None)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- the distributed engine (``patchwise.jobs.distributed``): a broker message names one job ----
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimById:
+    """What claiming one named job found.
+
+    - ``claimed``: ``job`` is ours now (attempt counted, lease taken);
+    - ``busy``: another live worker holds the lease; ask again in ``wait_s``;
+    - ``not_due``: a retry scheduled for later; ask again in ``wait_s``;
+    - ``finished``: done or failed already (a duplicate message): nothing to do;
+    - ``gave_up``: the previous holder died on the last allowed attempt; the job is failed now;
+    - ``missing``: no such row (deleted).
+    """
+
+    state: str
+    job: Job | None = None
+    wait_s: float = 0.0
+
+
+def claim_by_id(db: Db, job_id: int, owner: str, *, lease_s: float, now: datetime | None = None) -> ClaimById:
+    """Claim the job a broker message names, under the same lease rules as :func:`claim`.
+
+    Messages are delivered at least once, so a message may name a job that is finished, not yet
+    due, or running under a live lease elsewhere; each case is reported instead of raised, and
+    the row is locked (``FOR UPDATE``) so two workers holding copies of one message cannot both
+    win."""
+    now = now or utcnow()
+    with use_session(db, write=True) as session:
+        row = session.scalar(select(ReviewJob).where(ReviewJob.id == job_id).with_for_update())
+        if row is None:
+            return ClaimById("missing")
+        if row.status in ("done", "failed"):
+            return ClaimById("finished", Job.of(row))
+        if row.status == "queued" and row.next_run_at > now:
+            return ClaimById("not_due", Job.of(row), (row.next_run_at - now).total_seconds())
+        if row.status == "running":
+            expires = row.lease_expires_at
+            if expires is not None and expires >= now:
+                return ClaimById("busy", Job.of(row), (expires - now).total_seconds())
+            if row.attempts >= row.max_attempts:
+                row.status = "failed"
+                row.error = (
+                    f"interrupted: the worker stopped during attempt {row.attempts} of "
+                    f"{row.max_attempts}" + (f"; last error: {row.error}" if row.error else "")
+                )
+                row.lease_owner = None
+                row.lease_expires_at = None
+                row.updated_at = now
+                session.flush()
+                return ClaimById("gave_up", Job.of(row))
+        row.status = "running"
+        row.attempts += 1
+        row.lease_owner = owner
+        row.lease_expires_at = now + timedelta(seconds=lease_s)
+        row.updated_at = now
+        session.flush()
+        return ClaimById("claimed", Job.of(row))
+
+
+def count_by_status(db: Db) -> dict[str, int]:
+    """Jobs per status (every status present, zeros included): the metrics gauge."""
+    from sqlalchemy import func
+
+    counts = dict.fromkeys(STATUSES, 0)
+    with use_session(db) as session:
+        for status, n in session.execute(select(ReviewJob.status, func.count()).group_by(ReviewJob.status)):
+            counts[status] = int(n)
+    return counts
+
+
+def stranded(db: Db, *, idle_s: float, limit: int = 500, now: datetime | None = None) -> list[int]:
+    """Ids of jobs that should be running but may have no broker message: queued and due for
+    ``idle_s`` already, or running with a lease expired ``idle_s`` ago. The distributed sweeper
+    publishes them again (a duplicate message is harmless: claims are atomic)."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=idle_s)
+    query = (
+        select(ReviewJob.id)
+        .where(
+            ((ReviewJob.status == "queued") & (ReviewJob.next_run_at <= cutoff))
+            | ((ReviewJob.status == "running") & (ReviewJob.lease_expires_at < cutoff))
+        )
+        .order_by(ReviewJob.id)
+        .limit(limit)
+    )
+    with use_session(db) as session:
+        return list(session.scalars(query))
+
+
+def queued_since(db: Db, since: datetime) -> list[int]:
+    """Queued jobs whose row changed after ``since`` (just enqueued or retried)."""
+    query = (
+        select(ReviewJob.id)
+        .where((ReviewJob.status == "queued") & (ReviewJob.updated_at >= since))
+        .order_by(ReviewJob.id)
+    )
+    with use_session(db) as session:
+        return list(session.scalars(query))

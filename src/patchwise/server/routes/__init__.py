@@ -10,7 +10,7 @@ from importlib import import_module
 
 from fastapi import FastAPI
 
-ROUTE_MODULES: tuple[str, ...] = ("health", "orgs", "byok", "webhooks", "reviews")
+ROUTE_MODULES: tuple[str, ...] = ("health", "orgs", "byok", "webhooks", "reviews", "jobs", "metrics")
 
 
 def include_routers(app: FastAPI) -> None:

@@ -57,19 +57,22 @@ async def list_reviews(
     caller: CallerDep,
     engine: EngineDep,
     status_: Annotated[
-        str | None, Query(alias="status", description="queued, running, done or failed")
+        str | None,
+        Query(alias="status", description="queued, running, done, failed (or dead: the same as failed)"),
     ] = None,
     org: Annotated[str | None, Query(description="admin only: one organization")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
+    if status_ == "dead":  # a dead letter is a job that failed for good
+        status_ = "failed"
     if status_ is not None and status_ not in STATUSES:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [
                 {
                     "loc": ["query", "status"],
-                    "msg": f"status must be one of {', '.join(STATUSES)}",
+                    "msg": f"status must be one of {', '.join(STATUSES)} or dead",
                     "type": "value_error",
                 }
             ],

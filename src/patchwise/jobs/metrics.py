@@ -1,0 +1,115 @@
+"""Prometheus metrics for the server and the workers (``/metrics``).
+
+Two kinds of numbers:
+
+- counted where the work happens, in the process's own registry: jobs finished by outcome, model
+  calls by model and outcome, failovers, time waiting for a concurrency slot. Each worker exposes
+  its own; Prometheus sums them across the cluster.
+- read at scrape time from the shared truth: jobs by status (the database) and queue depth (the
+  broker). Every process answers the same numbers; query them with ``max`` rather than ``sum``.
+
+The model-call numbers are read back from the usage ledger rows the job just wrote, so they count
+exactly what was billed and recorded, once per review (a resumed job does not count again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, select
+
+log = logging.getLogger("patchwise.jobs")
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class JobMetrics:
+    """One registry per process (not the global one: tests build several apps in one process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.jobs = Counter(
+            "patchwise_jobs_processed",
+            "Job messages handled by this process, by outcome (done, retry, dead, handed_back, "
+            "deferred, duplicate)",
+            ["outcome"],
+            registry=r,
+        )
+        self.in_progress = Gauge("patchwise_jobs_in_progress", "Jobs running in this process now", registry=r)
+        self.duration = Histogram(
+            "patchwise_job_duration_seconds",
+            "Wall time of one job attempt",
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800),
+            registry=r,
+        )
+        self.model_calls = Counter(
+            "patchwise_model_calls", "Model calls by model and outcome", ["model", "outcome"], registry=r
+        )
+        self.failovers = Counter(
+            "patchwise_model_failovers", "Calls that went to another slot than the call before", registry=r
+        )
+        self.slot_wait = Histogram(
+            "patchwise_slot_wait_seconds",
+            "Time a model call waited for a concurrency slot (per-key limit)",
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120),
+            registry=r,
+        )
+
+    def observe_run(self, engine: Engine, run_id: int) -> None:
+        """Count the model calls the ledger recorded for one review run (blocking: a thread)."""
+        from patchwise.store.db import use_session
+        from patchwise.store.models import ModelCall
+
+        query = select(ModelCall.model, ModelCall.outcome, ModelCall.failover, ModelCall.waited_ms).where(
+            ModelCall.run_id == run_id
+        )
+        with use_session(engine) as session:
+            rows = session.execute(query).all()
+        for model, outcome, failover, waited_ms in rows:
+            self.model_calls.labels(model=model, outcome=outcome).inc()
+            if failover:
+                self.failovers.inc()
+            self.slot_wait.observe(max(0.0, float(waited_ms or 0.0)) / 1000.0)
+
+    def add_shared(self, engine: Engine | None, depth: Callable[[], dict[str, int]] | None) -> None:
+        """Expose jobs by status and queue depth, read when scraped."""
+        self.registry.register(_SharedCollector(engine, depth))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _SharedCollector(Collector):
+    def __init__(self, engine: Engine | None, depth: Callable[[], dict[str, int]] | None) -> None:
+        self.engine, self.depth = engine, depth
+
+    def describe(self) -> list[Any]:
+        return []  # collected live; nothing to check at registration
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if self.engine is not None:
+            from patchwise.store.jobs import count_by_status
+
+            family = GaugeMetricFamily(
+                "patchwise_jobs", "Jobs by status (failed = dead letter)", labels=["status"]
+            )
+            try:
+                for status, n in count_by_status(self.engine).items():
+                    family.add_metric([status], n)
+            except Exception as exc:  # a scrape must not fail because the database blinked
+                log.warning("jobs by status unavailable for /metrics: %s", type(exc).__name__)
+            yield family
+        if self.depth is not None:
+            family = GaugeMetricFamily("patchwise_queue_depth", "Broker messages waiting", labels=["queue"])
+            try:
+                for name, n in self.depth().items():
+                    family.add_metric([name], n)
+            except Exception as exc:
+                log.warning("queue depth unavailable for /metrics: %s", type(exc).__name__)
+            yield family

@@ -1,0 +1,78 @@
+"""Distributed-engine fixtures: the real RabbitMQ, PostgreSQL (a database per session) and
+simulator, the server app in-process, and ``patchwise worker`` subprocesses.
+
+Each test gets its own queue name, so leftover messages of another test (or run) never reach it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from distkit import ADMIN, SECRET, Cluster, require_service
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from platform_fakes import FakeGitHub, ServedFake
+
+
+@pytest.fixture(scope="session")
+def rabbit_url() -> str:
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    return os.environ.get("PATCHWISE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+@pytest.fixture(scope="session")
+def dist_pg_url(postgres_url: str) -> Iterator[str]:
+    from patchwise.store.db import upgrade
+
+    admin_engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    name = f"patchwise_dist_{uuid.uuid4().hex[:12]}"
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_engine.dispose()
+
+
+@pytest.fixture
+def make_cluster(tmp_path: Path, rabbit_url: str, dist_pg_url: str) -> Iterator[Callable[..., Cluster]]:
+    engine = create_engine(dist_pg_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("TRUNCATE review_jobs, model_calls, review_runs, organizations RESTART IDENTITY CASCADE")
+        )
+    engine.dispose()
+    made: list[Cluster] = []
+    served: list[ServedFake] = []
+
+    def make(**extra: str) -> Cluster:
+        github = ServedFake(FakeGitHub())
+        served.append(github)
+        env = {
+            **os.environ,
+            "PATCHWISE_ADMIN_TOKEN": ADMIN,
+            "PATCHWISE_DATABASE_URL": dist_pg_url,
+            "PATCHWISE_QUEUE_URL": rabbit_url,
+            "PATCHWISE_QUEUE_NAME": f"pw-test-{uuid.uuid4().hex[:10]}",
+            "PATCHWISE_GITHUB_WEBHOOK_SECRET": SECRET,
+            "PATCHWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
+            "GITHUB_API_URL": github.url,
+            "PATCHWISE_GITHUB_TOKEN": "ghp_distributed_test_token",
+            **extra,
+        }
+        cluster = Cluster(tmp_path, env, github)
+        made.append(cluster)
+        return cluster
+
+    yield make
+    for cluster in made:
+        cluster.close()
+    for github in served:
+        github.close()
