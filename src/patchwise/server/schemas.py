@@ -87,6 +87,17 @@ class DiagnosisPublic(BaseModel):
     advice: list[str] = Field(default_factory=list)
     detected_plan: str | None = None
     reset_at: str | None = None
+    suggestions: list[str] = Field(default_factory=list, description="close model ids (unknown model)")
+
+
+class PreviewPublic(BaseModel):
+    """What the gateway would send for a slot: the body without the messages' real content."""
+
+    provider: str
+    namespace: str = Field(description="where a custom JSON override is wrapped for this provider")
+    model: str
+    base_url: str
+    body: dict[str, Any]
 
 
 class ByokTestPublic(BaseModel):

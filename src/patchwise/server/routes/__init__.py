@@ -10,9 +10,26 @@ from importlib import import_module
 
 from fastapi import FastAPI
 
-ROUTE_MODULES: tuple[str, ...] = ("health", "orgs", "byok", "webhooks", "reviews", "jobs", "metrics")
+ROUTE_MODULES: tuple[str, ...] = (
+    "health",
+    "orgs",
+    "byok",
+    "webhooks",
+    "reviews",
+    "jobs",
+    "metrics",
+    "patchwise.server.web",
+)
+"""A bare name is ``patchwise.server.routes.<name>``; a dotted name is a full module path (the web
+console lives in its own package). A module with ``install(app)`` mounts itself (it may need
+exception handlers too); otherwise its ``router`` is included."""
 
 
 def include_routers(app: FastAPI) -> None:
     for name in ROUTE_MODULES:
-        app.include_router(import_module(f"patchwise.server.routes.{name}").router)
+        module = import_module(name if "." in name else f"patchwise.server.routes.{name}")
+        install = getattr(module, "install", None)
+        if install is not None:
+            install(app)
+        else:
+            app.include_router(module.router)

@@ -8,20 +8,31 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Response, status
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from patchwise.config.byok import build_org_slot
 from patchwise.config.resolve import ResolvedConfig
 from patchwise.config.spec import SlotSpec
+from patchwise.config.ssrf import SsrfPolicy
 from patchwise.gateway.errors import ConfigurationError
 from patchwise.gateway.types import Secret, Slot
 from patchwise.server.deps import BoxDep, EngineDep, OrgAccess, PolicyDep, SettingsDep
-from patchwise.server.schemas import ByokIn, ByokPublic, ByokSlotPublic, ByokTestPublic, DiagnosisPublic
-from patchwise.store.byok import SlotView, delete_byok, load_byok, save_byok, slots_for_org
+from patchwise.server.schemas import (
+    ByokIn,
+    ByokPublic,
+    ByokSlotIn,
+    ByokSlotPublic,
+    ByokTestPublic,
+    DiagnosisPublic,
+    PreviewPublic,
+)
+from patchwise.store.byok import SlotView, delete_byok, load_byok, save_byok, slots_for_org, stored_slots
 from patchwise.store.orgs import get_org
-from patchwise.store.secrets import SecretsError
+from patchwise.store.secrets import SecretBox, SecretsError
 
 log = logging.getLogger("patchwise.server")
 router = APIRouter(prefix="/api/orgs/{org}/byok", tags=["byok"])
@@ -152,23 +163,114 @@ async def remove(org: OrgAccess, engine: EngineDep, settings: SettingsDep) -> Re
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def unsaved_slots(
+    engine: Engine, org: str, body: ByokIn, *, box: SecretBox, policy: SsrfPolicy
+) -> list[Slot]:
+    """The slots ``body`` describes, before it is saved, so Test works before Save.
+
+    A slot without ``api_key`` borrows the stored key of the same role under the same rule as
+    saving: only while the endpoint's host is the one the key was entered for. Raises
+    :class:`ConfigurationError` with ``setting="<role>.<field>"`` (a 422 naming the field).
+    """
+    stored = {s.role: s for s in stored_slots(engine, org, box=box) or []}
+    slots: list[Slot] = []
+    for role, spec in (("main", body.main), ("fallback", body.fallback)):
+        if spec is None:
+            continue
+        typed = spec.api_key.get_secret_value().strip() if spec.api_key is not None else ""
+        key = Secret(typed) if typed else None
+        bare = spec.model_copy(update={"api_key": None})
+        if key is None and role in stored and stored[role].api_key is not None:
+            old = stored[role]
+            new_host = _host(
+                build_org_slot(role, bare, _DISPLAY_KEY, policy=policy, at_save=False).slot.base_url
+            )
+            try:
+                old_slot = build_org_slot(
+                    role, SlotSpec.model_validate(dict(old.spec)), _DISPLAY_KEY, policy=policy, at_save=False
+                ).slot
+                same_host = _host(old_slot.base_url) == new_host
+            except ConfigurationError:
+                same_host = False
+            if not same_host:
+                raise ConfigurationError(
+                    f"{role}.api_key is required because the endpoint changed (now {new_host}): a "
+                    "stored key is only reused for the host it was entered for",
+                    setting=f"{role}.api_key",
+                )
+            key = old.api_key
+        slots.append(build_org_slot(role, bare, key, policy=policy, at_save=False).slot)
+    return slots
+
+
+@router.post("/preview", response_model=PreviewPublic)
+async def preview(org: OrgAccess, body: ByokSlotIn, role: str = "main") -> PreviewPublic:
+    """The request body exactly as the gateway will send it for this (unsaved) slot: thinking
+    level or custom JSON override applied, wrapped/unwrapped under the provider's namespace.
+
+    Nothing is sent and no key is needed; the endpoint's address is not checked here (saving
+    does that), so a preview never waits on DNS.
+    """
+    return preview_slot(body, role=role)
+
+
+def preview_slot(spec: SlotSpec, *, role: str = "main") -> PreviewPublic:
+    """Shared by the JSON API and the web console. Raises :class:`ConfigurationError` (-> 422)."""
+    from patchwise.catalog.loader import load_catalog
+    from patchwise.config.slots import build_slot
+    from patchwise.gateway import preview_request_body
+
+    if role not in ("main", "fallback"):
+        raise ConfigurationError(f"unknown slot {role!r}: use main or fallback", setting="role")
+    values = spec.model_dump(exclude={"api_key", "api_key_env"}, exclude_none=True)
+    values.update(api_key="preview-needs-no-key", allow_http=True)
+    catalog = load_catalog()
+    slot = build_slot(SlotSpec.model_validate(values), name=role, catalog=catalog, env={})
+    provider = catalog.providers.get(slot.provider)
+    return PreviewPublic(
+        provider=slot.provider,
+        namespace=provider.namespace if provider else slot.provider,
+        model=slot.model,
+        base_url=slot.base_url,
+        body=preview_request_body(slot),
+    )
+
+
 @router.post("/test", response_model=ByokTestPublic)
 async def test(
-    org: OrgAccess, engine: EngineDep, settings: SettingsDep, box: BoxDep, policy: PolicyDep
+    org: OrgAccess,
+    engine: EngineDep,
+    settings: SettingsDep,
+    box: BoxDep,
+    policy: PolicyDep,
+    body: ByokIn | None = None,
 ) -> ByokTestPublic:
-    """Send one tiny request per slot and diagnose the answers (the same checks as ``patchwise test``)."""
+    """Send one tiny request per slot and diagnose the answers (the same checks as ``patchwise test``).
+
+    Without a body the stored configuration is tested. With a body (the ``PUT`` shape) that
+    configuration is tested *before* saving; a slot without ``api_key`` uses the stored key of
+    the same role when the endpoint's host is unchanged."""
     from patchwise.gateway.probe import probe_slots
+
+    if body is not None:
+        _reject_in_fixed_mode(settings)
 
     def resolve() -> tuple[bool, list[Slot]]:
         if settings.fixed() is None and get_org(engine, org) is None:
             return False, []
+        if body is not None:
+            return True, unsaved_slots(engine, org, body, box=box, policy=policy)
         return True, slots_for_org(engine, org, env=settings.env, box=box, policy=policy)
 
     try:
         exists, slots = await run_in_threadpool(resolve)
     except ConfigurationError as exc:
-        if isinstance(exc, SecretsError):
-            raise
+        if isinstance(exc, SecretsError) or body is not None:
+            raise  # an unsaved configuration's mistakes are 422s naming the field
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"the stored configuration cannot be used right now: {exc}"
         ) from None
