@@ -217,6 +217,9 @@
     if (resp.ok) {
       out.textContent = JSON.stringify(resp.data.body, null, 2);
       out.dataset.namespace = resp.data.namespace;
+      $(`${role}-preview-ns`).textContent = isCustom(role)
+        ? `Your override is read as {"${resp.data.namespace}": {…}} (the active provider's namespace) and merged below.`
+        : `Sent to ${resp.data.base_url} (provider: ${resp.data.provider}).`;
       return;
     }
     const detail = resp.data && resp.data.detail;
@@ -362,6 +365,8 @@
     const card = cards[checked(`${role}-card`)];
     $(`${role}-tier-box`).hidden = !(card && card.provider === "zai" && checked(`${role}-plan`) === "coding");
     $(`${role}-custom-box`).hidden = !isCustom(role);
+    const plan = cat.plans[checked(`${role}-plan`)];
+    if (plan) $(`${role}-plan-hint`).textContent = plan.description;
     onCard(role, true);
   }
 

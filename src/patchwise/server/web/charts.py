@@ -30,15 +30,19 @@ def colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def _nice_max(value: float) -> float:
-    """The axis top: 1, 2 or 5 times a power of ten, at least ``value``."""
+def _axis(value: float, integer: bool) -> tuple[float, int]:
+    """The axis top and its number of divisions, so every tick is a round number: tops are 1, 2
+    or 5 times a power of ten (2 -> 4 divisions, else 5); counts get whole-number ticks."""
+    if integer:
+        top = max(4, math.ceil(value / 4) * 4)
+        return float(top), 4
     if value <= 0:
-        return 1.0
+        return 1.0, 5
     magnitude = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
+        if step * magnitude >= value * (1 - 1e-9):
+            return step * magnitude, 4 if step == 2 else 5
+    return 10 * magnitude, 5
 
 
 def stacked_bars(
@@ -46,10 +50,12 @@ def stacked_bars(
     labels: Sequence[str],
     series: dict[str, Sequence[float]],
     fmt: Callable[[float], str],
+    *,
+    integer: bool = False,
 ) -> Markup:
     """One bar per label, stacked by series (e.g. days x models). ``fmt`` formats values."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
-    top = _nice_max(max(totals, default=0.0))
+    top, divisions = _axis(max(totals, default=0.0), integer)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(labels), 1)
     bar_w = max(min(slot * 0.7, 48), 2)
@@ -58,9 +64,9 @@ def stacked_bars(
         f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMidYMid meet">',
         f"<title>{escape(title)}</title>",
     ]
-    for tick in range(5):
-        value = top * tick / 4
-        y = TOP + plot_h - plot_h * tick / 4
+    for tick in range(divisions + 1):
+        value = top * tick / divisions
+        y = TOP + plot_h - plot_h * tick / divisions
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         parts.append(
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="axis">{escape(fmt(value))}</text>'

@@ -28,14 +28,16 @@ def tokens(n: int | float | None) -> str:
     n = float(n)
     for unit, size in (("M", 1e6), ("k", 1e3)):
         if abs(n) >= size:
-            return f"{n / size:.1f}{unit}"
+            return f"{n / size:.1f}".removesuffix(".0") + unit
     return f"{n:.0f}"
 
 
 def usd(value: float | None) -> str:
     if value is None:
         return "–"
-    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
+    if value == 0:
+        return "$0"
+    return f"${value:.4f}".rstrip("0").rstrip(".") if value < 1 else f"${value:,.2f}"
 
 
 def when(value: str | datetime | None) -> str:

@@ -72,7 +72,7 @@ async def usage_page(
         "tokens": stacked_bars("Tokens per day by model", data.days, data.tokens, tokens),
         "cost": stacked_bars("Cost per day by model (USD)", data.days, data.cost, usd),
         "failovers": stacked_bars(
-            "Failovers per day", data.days, {"failovers": data.failovers}, lambda v: f"{v:.0f}"
+            "Failovers per day", data.days, {"failovers": data.failovers}, lambda v: f"{v:.0f}", integer=True
         ),
     }
     legend = [(m, colour(i)) for i, m in enumerate(data.models)]

@@ -1,0 +1,55 @@
+"""Headless Chromium against the real server app on uvicorn (loopback HTTP), one browser per
+session. Skips when Chromium or Playwright is missing on a developer machine; with ``CI=true``
+that is a failure, because CI must run these (``.ci/run`` installs Chromium).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("PATCHWISE_TEST_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))  # srvkit, webkit
+
+
+def _require(condition: bool, message: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (CI=true: browser tests must run; .ci/run installs chromium)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    _require(sync_playwright is not None, "playwright is not installed (pip install -e '.[dev]')")
+    _require(Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    assert sync_playwright is not None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
