@@ -6,6 +6,7 @@ Screenshots of every page land in ``test-artifacts/`` (git-ignored).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +17,14 @@ import pytest
 from livekit import LiveServer
 from srvkit import ADMIN, admin_headers
 
+import simkeys
 from patchwise.platforms.github_webhooks import sign
 from platform_fakes import FakeGitHub, ServedFake
 from simkeys import CODING_LITE_KEY, DEV_KEY, OPENAI_KEY
 
 pytestmark = pytest.mark.browser
 SECRET = "webhook-secret-for-browser-tests"
+SPENT_KEY = "sim-coding-spent-0001"  # a Coding Plan key whose 5-hour window is used up
 WEBHOOKS = Path(__file__).resolve().parents[1] / "data" / "github-webhooks"
 
 
@@ -33,13 +36,25 @@ def github() -> Iterator[ServedFake]:
 
 
 @pytest.fixture(scope="module")
-def live(
-    tmp_path_factory: pytest.TempPathFactory, _sim_session: Any, github: ServedFake
-) -> Iterator[LiveServer]:
+def sim() -> Iterator[Any]:
+    """The standard simulator keys plus a spent Coding Plan key (answers 1308: failover)."""
+    from patchwise.sim import KeyConfig, SimConfig, SimulatorServer
+
+    keys = [
+        KeyConfig(key=simkeys.DEV_KEY, kind="developer"),
+        KeyConfig(key=simkeys.CODING_LITE_KEY, kind="coding", tier="lite"),
+        KeyConfig(key=simkeys.OPENAI_KEY, kind="openai"),
+        KeyConfig(key=SPENT_KEY, kind="coding", tier="lite", quota_5h=0),
+    ]
+    with SimulatorServer(SimConfig(keys=keys)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, github: ServedFake) -> Iterator[LiveServer]:
     from patchwise.server.app import create_app
     from patchwise.server.settings import Settings
 
-    _sim_session.reset()
     home = tmp_path_factory.mktemp("console-home")
     env = {
         "PATCHWISE_HOME": str(home),
@@ -79,11 +94,10 @@ def sign_in(browser: Any, live: LiveServer, token: str) -> Any:
 
 
 def test_models_page_plan_selector_test_save_and_custom_json(
-    browser: Any, live: LiveServer, api: httpx.Client, _sim_session: Any, artifacts: Path
+    browser: Any, live: LiveServer, api: httpx.Client, sim: Any, artifacts: Path
 ) -> None:
     from playwright.sync_api import expect
 
-    sim = _sim_session
     page = sign_in(browser, live, new_org(api, "acme"))
     page.screenshot(path=str(artifacts / "console-models-empty.png"), full_page=True)
     # Every form control has a label (screen readers, click targets).
@@ -164,25 +178,29 @@ def test_models_page_plan_selector_test_save_and_custom_json(
     page.context.close()
 
 
-def _run_review(api: httpx.Client, sim: Any) -> int:
+def _run_review(api: httpx.Client, sim: Any, main_key: str, number: int, sha: str) -> int:
+    """Configure codertocat's models, deliver a signed pull_request webhook, wait for the job."""
     byok = {
         "main": {
             "card": "glm-5.1",
             "plan": "coding",
             "tier": "lite",
             "base_url": sim.zai_coding_url,
-            "api_key": CODING_LITE_KEY,
+            "api_key": main_key,
         },
         "fallback": {"card": "gpt-5-mini", "base_url": sim.openai_url, "api_key": OPENAI_KEY},
     }
     assert api.put("/api/orgs/codertocat/byok", json=byok).status_code == 200
-    body = (WEBHOOKS / "pull_request.opened.payload.json").read_bytes()
+    event = json.loads((WEBHOOKS / "pull_request.opened.payload.json").read_bytes())
+    event["number"] = event["pull_request"]["number"] = number
+    event["pull_request"]["head"]["sha"] = sha
+    body = json.dumps(event).encode()
     resp = api.post(
         "/webhooks/github",
         content=body,
         headers={
             "X-GitHub-Event": "pull_request",
-            "X-GitHub-Delivery": "browser-1",
+            "X-GitHub-Delivery": f"browser-{number}",
             "X-Hub-Signature-256": sign(SECRET, body),
             "Content-Type": "application/json",
         },
@@ -200,21 +218,26 @@ def _run_review(api: httpx.Client, sim: Any) -> int:
 
 
 def test_reviews_and_usage_pages_show_a_real_review(
-    browser: Any, live: LiveServer, api: httpx.Client, _sim_session: Any, artifacts: Path
+    browser: Any, live: LiveServer, api: httpx.Client, sim: Any, artifacts: Path
 ) -> None:
     from playwright.sync_api import expect
 
     token = new_org(api, "codertocat")
-    job_id = _run_review(api, _sim_session)
+    job_id = _run_review(api, sim, CODING_LITE_KEY, 2, "a" * 40)
+    failover_id = _run_review(api, sim, SPENT_KEY, 3, "b" * 40)  # spent window: the fallback serves
     page = sign_in(browser, live, token)
 
     page.click("nav a:has-text('Reviews')")
-    row = page.locator("#reviews tbody tr").first
+    rows = page.locator("#reviews tbody tr")
+    expect(rows).to_have_count(2)
+    row = rows.filter(has_text="#2")
     expect(row).to_contain_text("Codertocat/Hello-World")
-    expect(row).to_contain_text("#2")
     expect(row).to_contain_text("done")
     expect(row).to_contain_text("glm-5.1")
     expect(row).to_contain_text("critical")
+    failed_over = rows.filter(has_text="#3")
+    expect(failed_over).to_contain_text("gpt-5-mini")
+    assert int(failed_over.locator("td").nth(5).inner_text()) >= 1
     page.screenshot(path=str(artifacts / "console-reviews.png"), full_page=True)
     page.goto(f"{live.url}/console/reviews?status=failed")
     expect(page.locator("main")).to_contain_text("No reviews with status failed")
@@ -227,8 +250,16 @@ def test_reviews_and_usage_pages_show_a_real_review(
     expect(page.locator("#attempts tbody tr").first).to_contain_text("glm-5.1")
     page.screenshot(path=str(artifacts / "console-review-detail.png"), full_page=True)
 
+    page.goto(f"{live.url}/console/reviews/{failover_id}")
+    attempts = page.locator("#attempts tbody")
+    expect(attempts).to_contain_text("quota_window")
+    expect(attempts).to_contain_text("gpt-5-mini")
+    page.screenshot(path=str(artifacts / "console-review-failover.png"), full_page=True)
+
     page.click("nav a:has-text('Usage')")
     expect(page.locator("svg.chart").first).to_be_visible()
+    assert int(page.locator("#total-failovers").inner_text()) >= 1
+    expect(page.locator("#windows")).to_contain_text("reported this window spent")
     assert page.locator("svg.chart rect").count() >= 2
     expect(page.locator("#windows")).to_contain_text("5-hour window")
     expect(page.locator("#windows")).to_contain_text("of 120 prompts")
