@@ -272,3 +272,54 @@ def test_reviews_and_usage_pages_show_a_real_review(
     page.goto(f"{live.url}/console/usage")
     expect(page.locator("h1")).to_have_text("Sign in")
     page.context.close()
+
+
+def test_keyboard_only_and_a_phone_sized_screen(
+    browser: Any, live: LiveServer, api: httpx.Client, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    token = new_org(api, "keyboard")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{live.url}/login")
+    page.keyboard.type(token)  # the token field has focus on arrival
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/models")
+    # Nothing is wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    # Tab to the first card, pick it with the keyboard, move through the cards with the arrows.
+    page.focus("#slot-main input[value='glm-5.1']")
+    page.keyboard.press("Space")
+    expect(page.locator("#slot-main input[value='glm-5.1']")).to_be_checked()
+    expect(page.locator("#main-plan-box")).to_be_visible()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#slot-main input[value='glm-5']")).to_be_checked()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#slot-main input[value='gpt-5']")).to_be_checked()
+    expect(page.locator("#main-plan-box")).to_be_hidden()
+    expect(page.locator("#main-base_url")).to_have_value("https://api.openai.com/v1")
+    # The plan radios follow the cards in tab order, then the fields, in reading order.
+    page.focus("#slot-main input[value='glm-5.1']")
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(page.locator("#main-plan-developer")).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#main-plan-coding")).to_be_checked()
+    expect(page.locator("#main-max_concurrent_requests")).to_have_value("1")
+    expect(page.locator("#main-base_url")).to_have_value("https://api.z.ai/api/coding/paas/v4")
+    page.keyboard.press("Tab")
+    expect(page.locator("#main-tier")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#main-base_url")).to_be_focused()
+    page.screenshot(path=str(artifacts / "console-models-phone.png"), full_page=True)
+    for path in ("/console/reviews", "/console/usage"):
+        page.goto(f"{live.url}{path}")
+        overflow = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert overflow, f"{path} is wider than a phone screen"
+    page.screenshot(path=str(artifacts / "console-usage-phone.png"), full_page=True)
+    context.close()

@@ -120,8 +120,10 @@
     if (!plan) return;
     const base = $(`${role}-base_url`);
     const current = norm(base.value);
-    const known = Object.values(cat.plans).map((p) => norm(p.base_url));
-    if (!current || known.includes(current) || current === norm(cat.providers.zai.base_url)) {
+    // A catalog endpoint (any plan's, any provider's) is replaced; a custom one is a proxy.
+    const known = [...Object.values(cat.plans), ...Object.values(cat.providers)]
+      .map((p) => norm(p.base_url)).filter(Boolean);
+    if (!current || known.includes(current)) {
       base.value = plan.base_url;
     } else {
       // A proxy (or the simulator): keep the host, swap the plan's path.
