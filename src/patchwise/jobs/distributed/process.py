@@ -141,6 +141,9 @@ class WorkerProcess:
         self.worker = dramatiq.Worker(
             self.broker, worker_threads=self.options.concurrency, worker_timeout=500
         )
+        # One message per worker thread, not Dramatiq's two: a waiting job stays "ready" on the
+        # broker, where an idle worker elsewhere can take it and the sweeper can see it.
+        self.worker.queue_prefetch = self.options.concurrency
         self.worker.start()
         self._ready = True
         sweeper = threading.Thread(target=self._sweep_loop, name="patchwise-sweeper", daemon=True)
@@ -194,7 +197,9 @@ class WorkerProcess:
 
     def sweep(self) -> int:
         """Publish due jobs that may have no message; only while the main queue is empty, so a
-        long backlog is not flooded with duplicates (a duplicate is harmless, but not free)."""
+        long backlog is not flooded with duplicates (a duplicate is harmless, but not free).
+        Workers prefetch one message per thread, so an empty main queue means every waiting job's
+        message, if it has one, is in a worker's hands (its job running) or delayed (not due)."""
         from patchwise.store.jobs import stranded
 
         if self.publisher.depth()["ready"]:
