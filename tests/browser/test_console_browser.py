@@ -136,6 +136,8 @@ def test_models_page_plan_selector_test_save_and_custom_json(
 
     page.click("#save")
     expect(page.locator("#save-status")).to_have_text("Saved.")
+    expect(page.locator("#main-saved")).to_contain_text("key ••••0001")
+    expect(page.locator("#main-api_key")).to_have_value("")
     page.reload()
     key = page.locator("#main-api_key")
     expect(key).to_have_value("")

@@ -300,6 +300,21 @@
     }
   }
 
+  // The "Saved: ..." line under a slot's heading, from the API's answer (masked key only).
+  function showSaved(role, slot) {
+    let line = $(`${role}-saved`);
+    if (!slot) { if (line) line.remove(); return; }
+    if (!line) {
+      line = document.createElement("p");
+      line.className = "saved";
+      line.id = `${role}-saved`;
+      $(`${role}-heading`).nextElementSibling.after(line);
+    }
+    const plan = slot.plan && cat.plans[slot.plan] ? cat.plans[slot.plan].name : slot.plan;
+    const bits = [slot.model, plan && `${plan}${slot.tier ? " " + slot.tier : ""}`, slot.base_url, `key ${slot.api_key}`];
+    line.textContent = "Saved: " + bits.filter(Boolean).join(" · ");
+  }
+
   async function save(event) {
     event.preventDefault();
     const status = $("save-status");
@@ -319,6 +334,7 @@
         const slot = resp.data[role];
         const key = $(`${role}-api_key`);
         key.value = "";
+        showSaved(role, slot);
         if (slot) {
           key.placeholder = slot.api_key;
           $(`${role}-api_key-hint`).textContent = `A key is stored (${slot.api_key}); leave empty to keep it.`;
