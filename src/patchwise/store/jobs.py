@@ -321,11 +321,15 @@ def stranded(db: Db, *, idle_s: float, limit: int = 500, now: datetime | None = 
         return list(session.scalars(query))
 
 
-def queued_since(db: Db, since: datetime) -> list[int]:
-    """Queued jobs whose row changed after ``since`` (just enqueued or retried)."""
+def queued_since(db: Db, since: datetime, *, now: datetime | None = None) -> list[int]:
+    """Due queued jobs whose row changed after ``since`` (just enqueued or retried); a retry
+    scheduled for later is not due and already has its delayed message."""
+    now = now or utcnow()
     query = (
         select(ReviewJob.id)
-        .where((ReviewJob.status == "queued") & (ReviewJob.updated_at >= since))
+        .where(
+            (ReviewJob.status == "queued") & (ReviewJob.updated_at >= since) & (ReviewJob.next_run_at <= now)
+        )
         .order_by(ReviewJob.id)
     )
     with use_session(db) as session:

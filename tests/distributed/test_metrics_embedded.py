@@ -1,0 +1,64 @@
+"""``/metrics`` of a server in the default (embedded) mode: it runs the jobs, so it counts their
+model calls too; the dead-letter API works the same without a broker."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from distkit import ADMIN, PAYLOAD, SECRET, admin
+from fastapi.testclient import TestClient
+
+from patchwise.platforms.github_webhooks import sign
+from platform_fakes import FakeGitHub, ServedFake
+from simkeys import DEV_KEY
+
+
+def test_embedded_server_metrics_count_jobs_and_model_calls(tmp_path: Path, sim) -> None:
+    from patchwise.server.app import create_app
+    from patchwise.server.settings import Settings
+
+    github = ServedFake(FakeGitHub())
+    env = {
+        "PATCHWISE_HOME": os.environ["PATCHWISE_HOME"],
+        "PATCHWISE_ADMIN_TOKEN": ADMIN,
+        "PATCHWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        "PATCHWISE_GITHUB_WEBHOOK_SECRET": SECRET,
+        "PATCHWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
+        "GITHUB_API_URL": github.url,
+        "PATCHWISE_GITHUB_TOKEN": "ghp_embedded_metrics_token",
+    }
+    try:
+        with TestClient(create_app(Settings.from_env(env))) as client:
+            byok = {"main": {"card": "glm-5.1", "base_url": sim.zai_developer_url, "api_key": DEV_KEY}}
+            assert client.put("/api/orgs/codertocat/byok", json=byok, headers=admin()).status_code == 200
+            before = client.get("/metrics").text
+            assert 'patchwise_jobs{status="done"} 0.0' in before
+            assert "patchwise_queue_depth" not in before  # no broker in this mode
+            body = PAYLOAD.read_bytes()
+            headers = {
+                "X-GitHub-Event": "pull_request",
+                "X-GitHub-Delivery": "embedded-1",
+                "X-Hub-Signature-256": sign(SECRET, body),
+                "Content-Type": "application/json",
+            }
+            job_id = client.post("/webhooks/github", content=body, headers=headers).json()["job_id"]
+            for _ in range(600):
+                if client.get(f"/api/reviews/{job_id}", headers=admin()).json()["status"] == "done":
+                    break
+                time.sleep(0.05)
+            text = client.get("/metrics").text
+            assert 'patchwise_jobs{status="done"} 1.0' in text
+            assert 'patchwise_model_calls_total{model="glm-5.1",outcome="ok"}' in text
+            assert (
+                "patchwise_slot_wait_seconds_count 1.0" in text or "patchwise_slot_wait_seconds_count" in text
+            )
+            assert client.get("/api/jobs/dead", headers=admin()).json() == []
+            conflict = client.post(f"/api/jobs/{job_id}/retry", headers=admin())
+            assert conflict.status_code == 409 and "only a dead" in json.loads(conflict.text)["detail"]
+            assert client.post("/api/jobs/999/retry", headers=admin()).status_code == 404
+            assert client.get("/api/jobs/dead").status_code == 401
+    finally:
+        github.close()
