@@ -43,6 +43,10 @@ def browser() -> Iterator[object]:
     _require(sync_playwright is not None, "playwright is not installed (pip install -e '.[dev]')")
     _require(Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing (apt-get install -y chromium)")
     assert sync_playwright is not None
+    from playwright.sync_api import expect
+
+    # Waits, not speed claims: a loaded CI machine may need more than Playwright's 5 s default.
+    expect.set_options(timeout=20_000)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield browser

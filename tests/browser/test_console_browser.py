@@ -172,6 +172,26 @@ def test_models_page_plan_selector_test_save_and_custom_json(
     assert "budget_tokens" in str(stored["thinking"])
     page.screenshot(path=str(artifacts / "console-models-preview.png"), full_page=True)
 
+    # A manual Fallback with a mistyped model: Test names the nearest ids; one click fixes it.
+    page.click("#slot-fallback label.model-card:has(input[value='manual'])")
+    page.select_option("#fallback-provider", "openai_compatible")
+    page.fill("#fallback-base_url", sim.zai_developer_url)
+    page.fill("#fallback-model", "glm-5.2")
+    page.fill("#fallback-api_key", DEV_KEY)
+    page.click("#test")
+    results = page.locator("#test-results .diagnosis")
+    expect(results).to_have_count(2)
+    expect(results.nth(1)).to_contain_text("model 'glm-5.2' not found")
+    page.screenshot(path=str(artifacts / "console-models-unknown-model.png"), full_page=True)
+    page.click("#test-results button.chip:has-text('glm-5.1')")
+    expect(page.locator("#fallback-model")).to_have_value("glm-5.1")
+    page.click("#test")
+    expect(page.locator("#test-results .diagnosis.ok")).to_have_count(2)
+    page.click("#save")
+    expect(page.locator("#save-status")).to_have_text("Saved.")
+    fallback = api.get("/api/orgs/acme/byok").json()["fallback"]
+    assert fallback["model"] == "glm-5.1" and fallback["api_key"] == "••••0001"
+
     # A field the server rejects is marked where it is.
     page.fill("#main-temperature", "5")
     page.click("#save")
@@ -285,7 +305,8 @@ def test_keyboard_only_and_a_phone_sized_screen(
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     page.goto(f"{live.url}/login")
-    page.keyboard.type(token)  # the token field has focus on arrival
+    expect(page.locator("#token")).to_be_focused()  # the token field has focus on arrival
+    page.keyboard.type(token)
     page.keyboard.press("Enter")
     page.wait_for_url("**/console/models")
     # Nothing is wider than the screen.

@@ -250,9 +250,20 @@
         for (const a of d.advice) { const li = document.createElement("li"); li.textContent = a; ul.append(li); }
         item.append(ul);
       }
-      if (d.suggestions && d.suggestions.length) {
+      const role = ROLES.find((r) => d.slot.startsWith(`${r}:`));
+      if (role && !state.read_only && d.suggestions && d.suggestions.length) {
         const p = document.createElement("p");
-        p.textContent = `Did you mean: ${d.suggestions.join(", ")}?`;
+        p.className = "suggestions";
+        p.append("Use instead: ");
+        for (const id of d.suggestions) {
+          const b = document.createElement("button");
+          b.type = "button";
+          b.className = "chip";
+          b.textContent = id;
+          b.setAttribute("aria-label", `Use ${id} for the ${role} model`);
+          b.addEventListener("click", () => useModel(role, id));
+          p.append(b, " ");
+        }
         item.append(p);
       }
       const meta = document.createElement("p");
@@ -266,6 +277,18 @@
       item.append(meta);
       box.append(item);
     }
+  }
+
+  // A suggested model id: typed into the manual form's model field (or its card picked).
+  function useModel(role, id) {
+    if (checked(`${role}-card`) === "manual") {
+      $(`${role}-model`).value = id;
+      $(`${role}-model`).focus();
+    } else if (cards[id]) {
+      setRadio(`${role}-card`, id);
+      onCard(role, false);
+    }
+    schedulePreview(role);
   }
 
   function showMessage(text) {
@@ -404,5 +427,14 @@
     }
     applySaved(role);
   }
-  $("byok-form").addEventListener("submit", save);
+  const form = $("byok-form");
+  form.addEventListener("submit", save);
+  // Once anything changes after a save, say so: the page no longer shows what is stored.
+  const dirty = (event) => {
+    if (event.target.closest && event.target.closest(".actions")) return;
+    const status = $("save-status");
+    if (status.textContent.startsWith("Saved")) status.textContent = "Unsaved changes.";
+  };
+  form.addEventListener("input", dirty);
+  form.addEventListener("change", dirty);
 })();
