@@ -70,7 +70,7 @@ def test_stranded_and_queued_since(store: Engine) -> None:
     assert repo.claim_by_id(store, running, "w1", lease_s=5, now=now).state == "claimed"
     assert repo.stranded(store, idle_s=30, now=now) == []  # nothing idle for 30 s yet
     assert repo.stranded(store, idle_s=30, now=now + timedelta(seconds=40)) == [old, running]
-    assert repo.queued_since(store, now - timedelta(seconds=5)) == [old]
+    assert [i for i, _ in repo.queued_since(store, now - timedelta(seconds=5))] == [old]
     assert repo.count_by_status(store) == {"queued": 1, "running": 1, "done": 0, "failed": 0}
 
 

@@ -147,3 +147,34 @@ def test_worker_refuses_sqlite_and_a_bad_broker_url(make_cluster: Callable[..., 
     assert json.loads(checked.stdout)["ok"] is True
     down = run_cli(cluster, "worker", "--check", "--queue-url", "amqp://guest:guest@127.0.0.1:1/")
     assert down.returncode == 2 and "unreachable" in down.stderr, down.stderr
+
+
+def test_permanent_failure_is_dead_at_once_and_a_redelivered_webhook_revives_it(
+    make_cluster: Callable[..., Cluster], sim
+) -> None:
+    cluster = make_cluster()
+    client = cluster.server()
+    byok(cluster, sim.zai_developer_url)
+    job_id = cluster.deliver("perm-1")  # published; no worker yet
+    assert client.delete("/api/orgs/codertocat/byok", headers=admin()).status_code == 204
+    cluster.worker("--concurrency", "1")
+    got = cluster.wait(job_id)
+    assert got["status"] == "failed" and got["attempts"] == 1  # no retry can help
+    assert got["error"].startswith("permanent failure on attempt 1: organization 'codertocat' has no model")
+    byok(cluster, sim.zai_developer_url)
+    assert cluster.deliver("perm-1-again") == job_id  # same change: the dead job is queued again
+    got = cluster.wait(job_id, ("done",))
+    assert got["attempts"] == 1
+    assert len(cluster.github.fake.reviews) == 1
+
+
+def test_redis_broker_works_too(make_cluster: Callable[..., Cluster], sim, redis_url: str) -> None:
+    cluster = make_cluster(PATCHWISE_QUEUE_URL=redis_url)
+    client = cluster.server()
+    byok(cluster, sim.zai_developer_url)
+    worker = cluster.worker("--concurrency", "1")
+    job_id = cluster.deliver("redis-1")
+    assert cluster.wait(job_id)["status"] == "done"
+    assert len(cluster.github.fake.reviews) == 1
+    assert 'patchwise_queue_depth{queue="ready"} 0.0' in client.get("/metrics").text
+    assert worker.term() == 0

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -40,7 +39,7 @@ class DistributedQueue(DatabaseQueue):
     def __init__(self, engine: Engine, publisher: Publisher) -> None:
         super().__init__(engine)
         self.publisher = publisher
-        self._recent: dict[int, float] = {}
+        self._recent: dict[int, datetime] = {}  # job id -> when we last published it
 
     async def enqueue(
         self, *, org: str, kind: str, payload: dict[str, Any], dedupe_key: str, max_attempts: int = 5
@@ -58,19 +57,21 @@ class DistributedQueue(DatabaseQueue):
         except Exception as exc:
             log.warning("job %s: publishing to the broker failed (%s); the sweeper will", job_id, exc)
             return False
-        self._recent[job_id] = time.monotonic()
+        self._recent[job_id] = utcnow()
         return True
 
     async def publish_requeued(self) -> int:
         """Publish jobs queued again in the last seconds (a webhook re-delivered for a failed job,
         ``patchwise jobs retry``) that this process did not just publish."""
         since = utcnow() - timedelta(seconds=RECENT_S)
-        now = time.monotonic()
-        self._recent = {k: t for k, t in self._recent.items() if now - t < RECENT_S}
-        ids = await asyncio.to_thread(repo.queued_since, self.engine, since)
+        self._recent = {k: t for k, t in self._recent.items() if t >= since}
+        rows = await asyncio.to_thread(repo.queued_since, self.engine, since)
         sent = 0
-        for job_id in ids:
-            if job_id not in self._recent and await self.publish(job_id):
+        for job_id, updated_at in rows:
+            published = self._recent.get(job_id)
+            if published is not None and published >= updated_at:
+                continue  # its current state was published already (a new job)
+            if await self.publish(job_id):
                 sent += 1
         return sent
 
