@@ -126,8 +126,10 @@ def test_models_page_plan_selector_test_save_and_custom_json(
     expect(diagnosis).to_contain_text("this is a Developer API key")
     page.screenshot(path=str(artifacts / "console-models-test-diagnosis.png"), full_page=True)
 
-    # Switching the plan keeps the proxy host and swaps the plan's path; Test now passes.
-    page.check("#main-plan-developer")
+    # The diagnosis offers the fix: switching the plan keeps the proxy host and swaps the
+    # plan's path; Test now passes.
+    page.click("#test-results button:has-text('Switch main to the Developer API')")
+    expect(page.locator("#main-plan-developer")).to_be_checked()
     expect(page.locator("#main-base_url")).to_have_value(sim.zai_developer_url)
     expect(page.locator("#main-tier")).to_be_hidden()
     expect(page.locator("#main-max_concurrent_requests")).to_have_value("")

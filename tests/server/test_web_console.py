@@ -331,3 +331,20 @@ def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None
     assert "acme/api" not in console.get("/console/reviews").text
     assert 'id="total-calls">0<' in console.get("/console/usage").text
     assert json.dumps(report)  # the report stayed JSON-safe
+
+
+def test_reviews_are_paged_newest_first(console: TestClient) -> None:
+    from patchwise.store import jobs as repo
+
+    engine = console.app.state.engine  # type: ignore[attr-defined]
+    sign_in(console, create_org(console))
+    for n in range(52):
+        payload = {"platform": "github", "repository": "acme/api", "number": n}
+        repo.enqueue(engine, org="acme", kind="github", payload=payload, dedupe_key=f"k{n}")
+    first = console.get("/console/reviews").text
+    assert first.count("<tr>") == 51  # header + 50
+    assert "#51<" in first and "#1<" not in first and "Older →" in first and "← Newer" not in first
+    second = console.get("/console/reviews?page=2").text
+    assert second.count("<tr>") == 3 and "#1<" in second and "#0<" in second and "← Newer" in second
+    queued = console.get("/console/reviews?status=queued&page=2").text
+    assert 'href="/console/reviews?status=queued&amp;page=1"' in queued

@@ -73,6 +73,8 @@
       const input = fieldInput(role, field);
       if (input) {
         input.setAttribute("aria-invalid", "true");
+        const described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+        if (!described.includes(box.id)) input.setAttribute("aria-describedby", [...described, box.id].join(" "));
         first = first || input;
       }
       if (field === "thinking" || field === "temperature" || field === "max_output_tokens") {
@@ -265,6 +267,20 @@
           p.append(b, " ");
         }
         item.append(p);
+      }
+      const card = role && cards[checked(`${role}-card`)];
+      const plan = d.detected_plan && cat.plans[d.detected_plan];
+      if (plan && card && card.provider === "zai" && checked(`${role}-plan`) !== plan.id && !state.read_only) {
+        const fix = document.createElement("button");
+        fix.type = "button";
+        fix.className = "chip";
+        fix.textContent = `Switch ${role} to the ${plan.name}`;
+        fix.addEventListener("click", () => {
+          setRadio(`${role}-plan`, plan.id);
+          onPlan(role, true);
+          $(`${role}-plan-${plan.id}`).focus();
+        });
+        item.append(fix);
       }
       const meta = document.createElement("p");
       meta.className = "hint";

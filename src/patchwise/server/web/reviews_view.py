@@ -89,8 +89,10 @@ def review_row(job: Job) -> ReviewRow:
     )
 
 
-def list_reviews(db: Db, *, org: str | None, status: str | None, limit: int = 100) -> list[ReviewRow]:
-    return [review_row(j) for j in repo.list_jobs(db, org=org, status=status, limit=limit)]
+def list_reviews(
+    db: Db, *, org: str | None, status: str | None, limit: int = 50, offset: int = 0
+) -> list[ReviewRow]:
+    return [review_row(j) for j in repo.list_jobs(db, org=org, status=status, limit=limit, offset=offset)]
 
 
 def _calls(db: Db, run_id: int) -> list[dict[str, Any]]:

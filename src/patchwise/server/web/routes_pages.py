@@ -18,6 +18,7 @@ from patchwise.server.web.usage_view import usage_data
 from patchwise.store.jobs import STATUSES
 
 router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
 
 _STATIC_TYPES = {
     ".css": "text/css; charset=utf-8",
@@ -46,10 +47,23 @@ async def reviews_page(
     user: ConsoleUserDep,
     engine: EngineDep,
     status_: Annotated[str | None, Query(alias="status")] = None,
+    page_: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
 ) -> Response:
     chosen = status_ if status_ in STATUSES else None
-    rows = await run_in_threadpool(lambda: list_reviews(engine, org=user.org, status=chosen))
-    return page(request, "reviews.html", user, rows=rows, statuses=STATUSES, chosen=chosen)
+    offset = (page_ - 1) * PAGE_SIZE
+    rows = await run_in_threadpool(
+        lambda: list_reviews(engine, org=user.org, status=chosen, limit=PAGE_SIZE + 1, offset=offset)
+    )
+    return page(
+        request,
+        "reviews.html",
+        user,
+        rows=rows[:PAGE_SIZE],
+        statuses=STATUSES,
+        chosen=chosen,
+        page_no=page_,
+        more=len(rows) > PAGE_SIZE,
+    )
 
 
 @router.get("/console/reviews/{review_id}", response_class=HTMLResponse)
