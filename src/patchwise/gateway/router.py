@@ -106,16 +106,18 @@ class Router:
                     SKIPPED_SMALLER_CONTEXT,
                     0.0,
                     message=f"context window {slot.context_window} is not larger than {run.overflow_window}",
+                    at=self._clock(),
                 )
             )
             return False
-        circuit = await self._backend.circuit(cred, slot.model, self._clock())
+        now = self._clock()
+        circuit = await self._backend.circuit(cred, slot.model, now)
         if circuit is None:
             return True
         kind = ErrorKind(circuit.kind)
         message = f"circuit open until {_fmt_epoch(circuit.until)} ({kind.value}: {circuit.reason})"
         run.attempts.append(
-            Attempt(slot.name, slot.provider, slot.model, SKIPPED_OPEN_CIRCUIT, 0.0, message=message)
+            Attempt(slot.name, slot.provider, slot.model, SKIPPED_OPEN_CIRCUIT, 0.0, message=message, at=now)
         )
         run.errors.append(
             ProviderError(
@@ -157,7 +159,7 @@ class Router:
         return None
 
     @staticmethod
-    def _failed(slot: Slot, err: ProviderError, started: float, waited_ms: float) -> Attempt:
+    def _failed(slot: Slot, err: ProviderError, started: float, waited_ms: float, at: float) -> Attempt:
         return Attempt(
             slot.name,
             slot.provider,
@@ -168,6 +170,7 @@ class Router:
             code=err.code,
             message=err.message,
             waited_ms=waited_ms,
+            at=at,
         )
 
     # -- entry points ------------------------------------------------------------------------------
@@ -186,6 +189,7 @@ class Router:
                     cred, slot.max_concurrent, adaptive=slot.adaptive_concurrency
                 )
                 started = time.perf_counter()
+                at = self._clock()
                 try:
                     result = await adapter.chat(slot, request, profile)
                 except ProviderError as err:
@@ -203,13 +207,14 @@ class Router:
                             "ok",
                             (time.perf_counter() - started) * 1000,
                             waited_ms=lease.waited_ms,
+                            at=at,
                         )
                     )
                     result.attempts = run.attempts
                     if slot.adaptive_concurrency:
                         await self._backend.report_success(cred)
                     return result
-                run.attempts.append(self._failed(slot, error, started, lease.waited_ms))
+                run.attempts.append(self._failed(slot, error, started, lease.waited_ms, at))
                 run.errors.append(error)
                 delay = await self._decide(slot, cred, error, retry, run, last=index == count - 1)
                 if delay is None:
@@ -234,6 +239,7 @@ class Router:
                     cred, slot.max_concurrent, adaptive=slot.adaptive_concurrency
                 )
                 started = time.perf_counter()
+                at = self._clock()
                 emitted = False
                 error: ProviderError | None = None
                 try:
@@ -248,6 +254,7 @@ class Router:
                                         "ok",
                                         (time.perf_counter() - started) * 1000,
                                         waited_ms=lease.waited_ms,
+                                        at=at,
                                     )
                                 )
                                 event.result.attempts = run.attempts
@@ -259,14 +266,14 @@ class Router:
                             yield event
                 except ProviderError as err:
                     if emitted:  # the caller already has part of this answer: no silent switch
-                        run.attempts.append(self._failed(slot, err, started, lease.waited_ms))
+                        run.attempts.append(self._failed(slot, err, started, lease.waited_ms, at))
                         run.errors.append(err)
                         raise AllSlotsFailed(run.errors, run.attempts) from err
                     error = err
                 finally:
                     await lease.release()
                 assert error is not None
-                run.attempts.append(self._failed(slot, error, started, lease.waited_ms))
+                run.attempts.append(self._failed(slot, error, started, lease.waited_ms, at))
                 run.errors.append(error)
                 delay = await self._decide(slot, cred, error, retry, run, last=index == count - 1)
                 if delay is None:

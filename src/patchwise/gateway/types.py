@@ -162,6 +162,10 @@ class Attempt:
     code: str | None = None  # provider business code, e.g. "1302"
     message: str = ""
     waited_ms: float = 0.0  # time spent waiting for a concurrency slot
+    # Epoch seconds when the call started (the router's clock); 0.0 = unknown. The usage ledger
+    # dates the call with it, so Coding Plan windows count a prompt when it was sent, not when the
+    # review that sent it was recorded minutes later.
+    at: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -174,6 +178,7 @@ class Attempt:
             "code": self.code,
             "message": self.message,
             "waited_ms": round(self.waited_ms, 1),
+            "at": self.at,
         }
 
 

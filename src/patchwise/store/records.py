@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from patchwise.gateway.types import Attempt, ChatResult, Slot, Usage
 
@@ -114,6 +114,11 @@ def calls_from_attempts(
     ``slots`` supplies what an ``Attempt`` does not carry (credential id, plan, tier), matched by
     slot name. ``usage`` (the answered request's usage) is attributed to the last successful
     attempt; failed attempts carry no tokens. Use this directly for ``AllSlotsFailed.attempts``.
+
+    Each record is dated by its attempt's own start time (``Attempt.at``) when the router set one:
+    a Coding Plan window is a count of prompts *sent* in the last hours, and a long review is
+    recorded only when it ends. ``at`` dates attempts that carry no time (built by hand, or by an
+    older router); ``None`` leaves those to the ledger's "now".
     """
     by_name = {s.name: s for s in slots}
     items = list(attempts)
@@ -143,7 +148,7 @@ def calls_from_attempts(
                 latency_ms=a.latency_ms,
                 waited_ms=a.waited_ms,
                 failover=previous is not None and a.slot != previous,
-                created_at=at,
+                created_at=datetime.fromtimestamp(a.at, UTC) if a.at > 0 else at,
             )
         )
         previous = a.slot
