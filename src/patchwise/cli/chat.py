@@ -113,35 +113,49 @@ def _on_event(event: RouterEvent) -> None:
 
 
 async def _run(cfg: ResolvedConfig, text: str, *, system: str | None, as_json: bool, stream: bool) -> int:
-    from patchwise.config.runtime import open_router
-    from patchwise.gateway import AllSlotsFailed, ChatRequest
+    from patchwise.cli.review_support import record_calls_only
+    from patchwise.gateway import AllSlotsFailed
 
-    request = ChatRequest.of(text, system=system)
-    async with open_router(cfg, on_event=None if as_json else _on_event) as router:
-        try:
-            if stream:
-                result = None
-                async for event in router.stream(request):
-                    if event.kind == "done":
-                        result = event.result
-                    elif as_json:
-                        typer.echo(json.dumps({"event": event.kind, "text": event.text}))
-                    elif event.kind == "content":
-                        typer.echo(event.text, nl=False)
-                assert result is not None
-                if as_json:
-                    typer.echo(json.dumps({"event": "done", **result_json(result)}))
-                else:
-                    typer.echo("")
-            else:
-                result = await router.chat(request)
-                typer.echo(json.dumps(result_json(result), indent=2) if as_json else result.content)
-        except AllSlotsFailed as exc:
-            _print_failure(exc, as_json)
-            return 1
+    try:
+        result = await _ask(cfg, text, system=system, as_json=as_json, stream=stream)
+    except AllSlotsFailed as exc:
+        _print_failure(exc, as_json)
+        # Failed calls are recorded too: a spent window (1308) is remembered by the ledger.
+        record_calls_only(exc.attempts, list(cfg.slots), usage=None, purpose="chat")
+        return 1
+    record_calls_only(result.attempts, list(cfg.slots), usage=result.usage, purpose="chat")
     if not as_json:
         _print_footer(result)
     return 0
+
+
+async def _ask(
+    cfg: ResolvedConfig, text: str, *, system: str | None, as_json: bool, stream: bool
+) -> ChatResult:
+    """Send the prompt and print the answer; raises ``AllSlotsFailed`` when no slot answered."""
+    from patchwise.config.runtime import open_router
+    from patchwise.gateway import ChatRequest
+
+    request = ChatRequest.of(text, system=system, purpose="chat")
+    async with open_router(cfg, on_event=None if as_json else _on_event) as router:
+        if not stream:
+            result = await router.chat(request)
+            typer.echo(json.dumps(result_json(result), indent=2) if as_json else result.content)
+            return result
+        final: ChatResult | None = None
+        async for event in router.stream(request):
+            if event.kind == "done":
+                final = event.result
+            elif as_json:
+                typer.echo(json.dumps({"event": event.kind, "text": event.text}))
+            elif event.kind == "content":
+                typer.echo(event.text, nl=False)
+        assert final is not None, "the router ended a stream without its result"
+        if as_json:
+            typer.echo(json.dumps({"event": "done", **result_json(final)}))
+        else:
+            typer.echo("")
+        return final
 
 
 def _print_footer(result: ChatResult) -> None:

@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from patchwise.gateway.types import Slot
+    from collections.abc import Iterable
+
+    from patchwise.gateway.types import Attempt, Slot, Usage
     from patchwise.review.report import ReviewReport
     from patchwise.review.tokens import TokenEstimator
 
@@ -99,4 +101,28 @@ def record(report: ReviewReport, slots: list[Slot], *, source: str) -> None:
         if ratios:
             save_ratios(engine, ratios, samples)
     except Exception as exc:  # the review itself succeeded; say so and move on
+        _warn(f"usage not recorded ({type(exc).__name__}: {exc})")
+
+
+def record_calls_only(
+    attempts: Iterable[Attempt], slots: list[Slot], *, usage: Usage | None, purpose: str
+) -> None:
+    """Store the calls of a request made outside a review (``patchwise chat``) in the ledger.
+
+    They count against Coding Plan windows like any prompt: a user chatting on the same key
+    spends the same window their reviews do. A store failure is one note on stderr, never a
+    failed command: the answer was already printed.
+    """
+    try:
+        from patchwise.store import calls_from_attempts, open_store, record_calls
+
+        calls = calls_from_attempts(attempts, slots=slots, usage=usage, purpose=purpose)
+        if not calls:
+            return
+        engine = open_store()
+        try:
+            record_calls(engine, calls)
+        finally:
+            engine.dispose()
+    except Exception as exc:
         _warn(f"usage not recorded ({type(exc).__name__}: {exc})")
