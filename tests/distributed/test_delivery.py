@@ -42,9 +42,8 @@ def test_sigkilled_workers_job_is_redelivered_and_completes_once(
     assert got["attempts"] == 2  # the killed attempt counts
     assert len(cluster.github.fake.reviews) == 1  # one review posted
     assert ledger_runs(cluster) == 1  # usage recorded once
-    metrics = survivor.metrics()
-    assert 'patchwise_jobs_processed_total{outcome="done"} 1.0' in metrics
-    assert 'patchwise_jobs_processed_total{outcome="deferred"}' in metrics  # waited for the lease
+    # The survivor ran it (usually after deferring the redelivered message until the lease ran out).
+    assert 'patchwise_jobs_processed_total{outcome="done"} 1.0' in survivor.metrics()
 
 
 def test_sigterm_finishes_the_running_job_then_exits(
