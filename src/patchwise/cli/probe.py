@@ -16,8 +16,17 @@ import typer
 from patchwise.cli.slot_options import (
     ApiKeyEnvOpt,
     BaseUrlOpt,
+    FallbackApiKeyEnvOpt,
+    FallbackBaseUrlOpt,
+    FallbackMaxConcurrentOpt,
+    FallbackModelOpt,
+    FallbackPlanOpt,
+    FallbackProviderOpt,
+    FallbackThinkingOpt,
+    FallbackTierOpt,
     MaxConcurrentOpt,
     ModelOpt,
+    NoFallbackOpt,
     PlanOpt,
     ProfileOpt,
     ProviderOpt,
@@ -46,12 +55,27 @@ def test_connection(
     api_key_env: ApiKeyEnvOpt = None,
     max_concurrent: MaxConcurrentOpt = None,
     thinking: ThinkingOpt = None,
+    fallback_model: FallbackModelOpt = None,
+    fallback_provider: FallbackProviderOpt = None,
+    fallback_plan: FallbackPlanOpt = None,
+    fallback_tier: FallbackTierOpt = None,
+    fallback_base_url: FallbackBaseUrlOpt = None,
+    fallback_api_key_env: FallbackApiKeyEnvOpt = None,
+    fallback_max_concurrent: FallbackMaxConcurrentOpt = None,
+    fallback_thinking: FallbackThinkingOpt = None,
+    no_fallback: NoFallbackOpt = False,
 ) -> None:
     """Probe each configured slot (no retries, short timeout) and diagnose failures.
 
     Exit code 0 only when every slot is usable, 1 otherwise, 2 for a configuration error.
     """
-    from patchwise.cli.slot_options import friendly_errors, print_notes, resolve, slot_flags
+    from patchwise.cli.slot_options import (
+        fallback_flags,
+        friendly_errors,
+        print_notes,
+        resolve,
+        slot_flags,
+    )
 
     with friendly_errors():
         flags = slot_flags(
@@ -63,6 +87,16 @@ def test_connection(
             api_key_env=api_key_env,
             max_concurrent=max_concurrent,
             thinking=thinking,
+        ) | fallback_flags(
+            no_fallback=no_fallback,
+            model=fallback_model,
+            provider=fallback_provider,
+            plan=fallback_plan,
+            tier=fallback_tier,
+            base_url=fallback_base_url,
+            api_key_env=fallback_api_key_env,
+            max_concurrent=fallback_max_concurrent,
+            thinking=fallback_thinking,
         )
         cfg = resolve(profile, flags)
     print_notes(cfg.notes)

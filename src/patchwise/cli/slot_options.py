@@ -60,10 +60,81 @@ ThinkingOpt = Annotated[
     typer.Option("--thinking", help="off, low, medium, high, or a JSON override.", rich_help_panel=_PANEL),
 ]
 
+_FB = "Fallback model (used when the main one cannot answer; flags win over env and config files)"
+
+FallbackModelOpt = Annotated[
+    str | None,
+    typer.Option("--fallback-model", help="Fallback model id, e.g. gpt-5-mini.", rich_help_panel=_FB),
+]
+FallbackProviderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fallback-provider", help="zai, openai_compatible, openai or anthropic.", rich_help_panel=_FB
+    ),
+]
+FallbackPlanOpt = Annotated[
+    str | None,
+    typer.Option("--fallback-plan", help="Z.AI plan: developer or coding.", rich_help_panel=_FB),
+]
+FallbackTierOpt = Annotated[
+    str | None,
+    typer.Option("--fallback-tier", help="Coding Plan tier: lite, pro or max.", rich_help_panel=_FB),
+]
+FallbackBaseUrlOpt = Annotated[
+    str | None,
+    typer.Option("--fallback-base-url", help="Base URL (without /chat/completions).", rich_help_panel=_FB),
+]
+FallbackApiKeyEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fallback-api-key-env", help="Name of the env variable holding the key.", rich_help_panel=_FB
+    ),
+]
+FallbackMaxConcurrentOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fallback-max-concurrent", help="Max requests in flight per key (0 = no cap).", rich_help_panel=_FB
+    ),
+]
+FallbackThinkingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fallback-thinking", help="off, low, medium, high, or a JSON override.", rich_help_panel=_FB
+    ),
+]
+NoFallbackOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-fallback",
+        help="Use the main model only, whatever the env and config files say about a fallback.",
+        rich_help_panel=_FB,
+    ),
+]
+
+NO_FALLBACK = "none"  # the fallback model value that disables the slot (as PATCHWISE_FALLBACK_MODEL=none)
+
 
 def slot_flags(**values: Any) -> dict[str, Any]:
     """The ``flags`` dict for :func:`patchwise.config.resolve_config` (unset options dropped)."""
     return {k: v for k, v in values.items() if v is not None}
+
+
+def fallback_flags(*, no_fallback: bool = False, **values: Any) -> dict[str, Any]:
+    """The fallback slot's part of ``flags``: ``model=...`` -> ``fallback_model=...``.
+
+    ``--no-fallback`` becomes ``fallback_model=none``, the value every other source already uses
+    to disable the slot, so one rule decides it. Combined with another ``--fallback-*`` flag it is
+    a contradiction, refused rather than silently resolved one way.
+    """
+    from patchwise.cli.app import UsageError
+
+    given = {f"fallback_{k}": v for k, v in values.items() if v is not None}
+    if not no_fallback:
+        return given
+    if given:
+        names = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise UsageError(f"--no-fallback contradicts {names}: drop one of them")
+    return {"fallback_model": NO_FALLBACK}
 
 
 def resolve(profile: str | None, flags: dict[str, Any]) -> ResolvedConfig:
