@@ -92,6 +92,11 @@ class WorkerProcess:
         # Per-key limits and circuits must hold across the cluster: the Redis backend when
         # PATCHWISE_LIMITS_URL is set (docs/cluster.md), else one local backend per process.
         self.deps = replace(deps, backend=limits_backend(state.settings.env))
+        if type(self.deps.backend).__name__ == "LocalBackend":
+            log.warning(
+                "PATCHWISE_LIMITS_URL is not set: per-key concurrency limits and circuits hold in "
+                "this process only; set it to a Redis URL so they hold across workers (docs/cluster.md)"
+            )
         backend = self.deps.backend
 
         class CloseBackend(Middleware):  # runs before the event loop stops
