@@ -1,5 +1,5 @@
 """Headless Chromium against the real server app on uvicorn (loopback HTTP), one browser per
-session. Skips when Chromium or Playwright is missing on a developer machine; with ``CI=true``
+test module (the console's tests live in one module). Skips when Chromium or Playwright is missing on a developer machine; with ``CI=true``
 that is a failure, because CI must run these (``.ci/run`` installs Chromium).
 """
 
@@ -34,8 +34,11 @@ def _require(condition: bool, message: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One Chromium per test module. Not per session: Playwright's sync API keeps an event loop
+    running in the main thread while it is open, and every later test that calls
+    ``asyncio.run`` (the CLI tests) would fail with "cannot be called from a running event loop"."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
