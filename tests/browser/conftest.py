@@ -1,6 +1,7 @@
 """Headless Chromium against the real server app on uvicorn (loopback HTTP), one browser per
-test module (the console's tests live in one module). Skips when Chromium or Playwright is missing on a developer machine; with ``CI=true``
-that is a failure, because CI must run these (``.ci/run`` installs Chromium).
+test module (the console's tests live in one module). Skips when Chromium or Playwright is
+missing on a developer machine; with ``CI=true`` that is a failure, because CI must run these
+(``.ci/run`` installs Chromium).
 """
 
 from __future__ import annotations
