@@ -1,8 +1,9 @@
 // The Models page. This script only arranges the form and shows what the server answers:
 // validation, the request-body preview, the connection test and saving are all server calls
 // (the same code paths as the JSON API and `patchwise test`).
+import { renderDiagnoses, request, showMessage } from "./diagnosis.js";
+
 (() => {
-  "use strict";
   const stateEl = document.getElementById("console-state");
   if (!stateEl) return;
   const state = JSON.parse(stateEl.textContent);
@@ -16,17 +17,7 @@
   const previewTimers = {};
   const previewState = {}; // role -> {pending: Promise, thinkingError: bool}
 
-  async function call(method, url, body) {
-    const resp = await fetch(url, {
-      method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    let data = null;
-    try { data = await resp.json(); } catch (_) { data = null; }
-    return { ok: resp.ok, status: resp.status, data };
-  }
+  const call = (method, url, body) => request(method, url, body, csrf);
 
   const checked = (name) => {
     const el = document.querySelector(`input[name="${name}"]:checked`);
@@ -237,63 +228,24 @@
   }
 
   // ---- test and save ---------------------------------------------------------------------
-  function renderDiagnoses(list) {
-    const box = $("test-results");
-    box.replaceChildren();
-    for (const d of list) {
-      const item = document.createElement("div");
-      item.className = `diagnosis ${d.ok ? "ok" : "fail"}`;
-      const summary = document.createElement("p");
-      summary.className = "summary";
-      summary.textContent = `${d.ok ? "✓" : "✗"} ${d.summary}`;
-      item.append(summary);
-      if (d.advice && d.advice.length) {
-        const ul = document.createElement("ul");
-        for (const a of d.advice) { const li = document.createElement("li"); li.textContent = a; ul.append(li); }
-        item.append(ul);
-      }
-      const role = ROLES.find((r) => d.slot.startsWith(`${r}:`));
-      if (role && !state.read_only && d.suggestions && d.suggestions.length) {
-        const p = document.createElement("p");
-        p.className = "suggestions";
-        p.append("Use instead: ");
-        for (const id of d.suggestions) {
-          const b = document.createElement("button");
-          b.type = "button";
-          b.className = "chip";
-          b.textContent = id;
-          b.setAttribute("aria-label", `Use ${id} for the ${role} model`);
-          b.addEventListener("click", () => useModel(role, id));
-          p.append(b, " ");
-        }
-        item.append(p);
-      }
-      const card = role && cards[checked(`${role}-card`)];
+  // The diagnosis names a fix this page can apply: a close model id, or the key's real plan.
+  const fixes = {
+    roleOf: (d) => (state.read_only ? null : ROLES.find((r) => d.slot.startsWith(`${r}:`)) || null),
+    useModel,
+    planFix(role, d) {
+      const card = cards[checked(`${role}-card`)];
       const plan = d.detected_plan && cat.plans[d.detected_plan];
-      if (plan && card && card.provider === "zai" && checked(`${role}-plan`) !== plan.id && !state.read_only) {
-        const fix = document.createElement("button");
-        fix.type = "button";
-        fix.className = "chip";
-        fix.textContent = `Switch ${role} to the ${plan.name}`;
-        fix.addEventListener("click", () => {
+      if (!plan || !card || card.provider !== "zai" || checked(`${role}-plan`) === plan.id) return null;
+      return {
+        label: `Switch ${role} to the ${plan.name}`,
+        apply() {
           setRadio(`${role}-plan`, plan.id);
           onPlan(role, true);
           $(`${role}-plan-${plan.id}`).focus();
-        });
-        item.append(fix);
-      }
-      const meta = document.createElement("p");
-      meta.className = "hint";
-      const bits = [`${Math.round(d.latency_ms)} ms`];
-      if (d.status) bits.push(`HTTP ${d.status}`);
-      if (d.code) bits.push(`code ${d.code}`);
-      if (d.detected_plan) bits.push(`key belongs to: ${d.detected_plan}`);
-      if (d.reset_at) bits.push(`resets at ${d.reset_at}`);
-      meta.textContent = bits.join(" · ");
-      item.append(meta);
-      box.append(item);
-    }
-  }
+        },
+      };
+    },
+  };
 
   // A suggested model id: typed into the manual form's model field (or its card picked).
   function useModel(role, id) {
@@ -307,15 +259,6 @@
     schedulePreview(role);
   }
 
-  function showMessage(text) {
-    const box = $("test-results");
-    box.replaceChildren();
-    const p = document.createElement("p");
-    p.className = "error";
-    p.textContent = text;
-    box.append(p);
-  }
-
   async function test() {
     const button = $("test");
     clearAll();
@@ -325,14 +268,14 @@
     try {
       const body = state.read_only ? undefined : collectAll();
       const resp = await call("POST", "/console/api/byok/test", body);
-      if (resp.ok) renderDiagnoses(resp.data.diagnoses);
+      if (resp.ok) renderDiagnoses($("test-results"), resp.data.diagnoses, fixes);
       else if (resp.status === 422) {
         const first = showErrors(resp.data.detail);
-        showMessage("Fix the highlighted fields, then test again.");
+        showMessage($("test-results"), "Fix the highlighted fields, then test again.");
         if (first) first.focus();
-      } else showMessage((resp.data && resp.data.detail) || `Test failed (HTTP ${resp.status}).`);
+      } else showMessage($("test-results"), (resp.data && resp.data.detail) || `Test failed (HTTP ${resp.status}).`);
     } catch (err) {
-      showMessage(`The server did not answer: ${err}`);
+      showMessage($("test-results"), `The server did not answer: ${err}`);
     } finally {
       button.disabled = false;
       button.textContent = "Test";
