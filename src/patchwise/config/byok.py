@@ -25,6 +25,7 @@ from patchwise.config.resolve import ResolvedConfig, resolve_config
 from patchwise.config.slots import build_slot
 from patchwise.config.spec import SlotSpec
 from patchwise.config.ssrf import SsrfPolicy
+from patchwise.gateway.adapters.base import ClientPool
 from patchwise.gateway.errors import ConfigurationError
 from patchwise.gateway.types import Secret, Slot
 
@@ -118,6 +119,17 @@ def build_org_slots(
     return slots
 
 
+def guarded_clients(policy: SsrfPolicy) -> ClientPool:
+    """SDK clients for an organization's slots: every connection re-checks the SSRF policy on the
+    address it dials (:mod:`patchwise.config.ssrf_connect`), so a DNS answer that changed since
+    :func:`build_org_slots` checked the host cannot reach an internal address. Pass it as
+    ``Router(..., clients=...)`` / ``probe_slots(..., clients=...)``; the router closes its clients
+    only when it created them, so close this pool after use (``await pool.aclose()``)."""
+    from patchwise.config.ssrf_connect import connect_guard
+
+    return ClientPool(transport_factory=connect_guard(policy))
+
+
 def is_fixed_mode(env: Mapping[str, str]) -> bool:
     """Fixed mode: the server's own environment names a model, which then serves everyone."""
     return bool(env.get(FIXED_MODE_ENV, "").strip())
@@ -143,6 +155,7 @@ __all__ = [
     "build_org_slot",
     "build_org_slots",
     "fixed_config",
+    "guarded_clients",
     "is_fixed_mode",
     "stored_spec",
 ]

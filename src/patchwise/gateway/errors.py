@@ -8,7 +8,9 @@ ever inspects a status code or an SDK exception.
     GatewayError
     ├── ProviderError          one failed call to one slot (has .kind, .status, .code, .reset_at)
     ├── AllSlotsFailed         every slot failed or was skipped; carries every ProviderError
-    └── ConfigurationError     a slot/override/URL that can never work (raised before any call)
+    ├── ConfigurationError     a slot/override/URL that can never work (raised before any call)
+    └── ConnectBlocked         a caller-supplied transport refused to connect (SSRF guard);
+                               adapters translate it into a ``network`` ProviderError
 """
 
 from __future__ import annotations
@@ -54,6 +56,20 @@ class ConfigurationError(GatewayError):
     def __init__(self, message: str, *, setting: str | None = None) -> None:
         super().__init__(message)
         self.setting = setting
+
+
+class ConnectBlocked(GatewayError):
+    """A transport supplied through ``ClientPool(transport_factory=...)`` refused a connection.
+
+    The gateway knows nothing of why (the server's SSRF policy, for instance); it only promises
+    that the message reaches the user unchanged, as a ``network`` error of the slot, instead of the
+    SDK's generic "Connection error."
+    """
+
+    def __init__(self, message: str, *, host: str = "", address: str = "") -> None:
+        super().__init__(message)
+        self.host = host
+        self.address = address
 
 
 class ProviderError(GatewayError):

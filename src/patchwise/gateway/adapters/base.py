@@ -7,7 +7,7 @@ that is the router's job.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from patchwise.gateway.thinking import SlotProfile
@@ -52,44 +52,53 @@ def make_usage(
     )
 
 
+TransportFactory = Callable[[Slot], Any]
+"""``factory(slot)`` -> an ``httpx2.AsyncBaseTransport`` for that slot's client, or ``None`` for the
+SDK's default. Both SDKs in this venv (openai 3.x, anthropic 2.x) speak ``httpx2``."""
+
+
 class ClientPool:
     """SDK clients reused per (wire, base URL, key).
 
     Creating an SDK client builds an HTTP connection pool; doing it per call would cost a TLS
     handshake each time. Retries are off in every client: the router owns retry policy.
+
+    ``transport_factory`` lets a caller decide how each slot's client connects (the server's
+    connect-time SSRF guard, :func:`patchwise.config.ssrf_connect.connect_guard`) without the
+    gateway knowing about organizations or policies.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, transport_factory: TransportFactory | None = None) -> None:
         # Keyed by the Secret itself (hashable, masked repr): hashing a fingerprint per call
         # would cost a SHA-256 on the hot path.
         self._clients: dict[tuple[str, str, Secret], Any] = {}
+        self._transport_factory = transport_factory
 
     def openai(self, slot: Slot) -> Any:
-        key = ("openai", slot.base_url, slot.api_key)
-        client = self._clients.get(key)
-        if client is None:
-            import openai
-
-            client = openai.AsyncOpenAI(
-                api_key=slot.api_key.reveal(),
-                base_url=slot.base_url,
-                max_retries=0,
-                timeout=slot.timeout_s,
-            )
-            self._clients[key] = client
-        return client
+        return self._client("openai", slot)
 
     def anthropic(self, slot: Slot) -> Any:
-        key = ("anthropic", slot.base_url, slot.api_key)
+        return self._client("anthropic", slot)
+
+    def _client(self, wire: str, slot: Slot) -> Any:
+        key = (wire, slot.base_url, slot.api_key)
         client = self._clients.get(key)
         if client is None:
-            import anthropic
+            import importlib
 
-            client = anthropic.AsyncAnthropic(
+            sdk = importlib.import_module(wire)
+            cls = sdk.AsyncOpenAI if wire == "openai" else sdk.AsyncAnthropic
+            extra: dict[str, Any] = {}
+            transport = self._transport_factory(slot) if self._transport_factory else None
+            if transport is not None:
+                # The SDK's own client class keeps its defaults (timeouts, limits, redirects).
+                extra["http_client"] = sdk.DefaultAsyncHttpxClient(transport=transport)
+            client = cls(
                 api_key=slot.api_key.reveal(),
                 base_url=slot.base_url,
                 max_retries=0,
                 timeout=slot.timeout_s,
+                **extra,
             )
             self._clients[key] = client
         return client

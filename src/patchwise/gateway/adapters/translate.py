@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from patchwise.catalog.loader import load_catalog
-from patchwise.gateway.errors import ErrorKind, ProviderError
+from patchwise.gateway.errors import ConnectBlocked, ErrorKind, ProviderError
 from patchwise.gateway.types import Slot
 
 # Z.AI reports window resets in China Standard Time when it writes a wall-clock time.
@@ -177,6 +177,9 @@ def translate(exc: BaseException, slot: Slot) -> ProviderError:
     where = {"provider": slot.provider, "model": slot.model, "slot": slot.name}
     if isinstance(exc, ProviderError):
         return exc
+    blocked = next((c for c in _causes(exc) if isinstance(c, ConnectBlocked)), None)
+    if blocked is not None:  # the SDK wraps it in a bare "Connection error.": say what happened
+        return ProviderError(ErrorKind.NETWORK, str(blocked), **where)
     sdk = _sdk()
     if isinstance(exc, sdk["timeout"]):
         return ProviderError(
