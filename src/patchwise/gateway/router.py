@@ -15,9 +15,11 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from patchwise.gateway.adapters import AnthropicWire, ClientPool, OpenAIWire
+from patchwise.gateway.adapters.base import Adapter
 from patchwise.gateway.errors import AllSlotsFailed, ConfigurationError, ErrorKind, ProviderError
 from patchwise.gateway.limits.base import Circuit, LimitsBackend
 from patchwise.gateway.limits.local import LocalBackend
@@ -44,6 +46,23 @@ class _Run:
         self.overflow_window: int | None = None  # set after a context overflow
 
 
+@dataclass(slots=True)
+class _Step:
+    """One call about to be made on one slot, and (set by the caller) how it failed."""
+
+    slot: Slot
+    profile: SlotProfile
+    cred: str
+    adapter: Adapter
+    waited_ms: float  # queued for a concurrency lease before the call
+    started: float  # perf_counter, for the latency
+    at: float  # the router's clock, for the attempt's timestamp
+    error: ProviderError | None = None
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
 class Router:
     def __init__(
         self,
@@ -66,7 +85,10 @@ class Router:
         self._creds: tuple[str, ...] = tuple(s.credential_id for s in self._slots)
         self._own_clients = clients is None
         self._clients = clients if clients is not None else ClientPool()
-        self._adapters = {"openai": OpenAIWire(self._clients), "anthropic": AnthropicWire(self._clients)}
+        self._adapters: dict[str, Adapter] = {
+            "openai": OpenAIWire(self._clients),
+            "anthropic": AnthropicWire(self._clients),
+        }
         for slot, profile in zip(self._slots, self._profiles, strict=True):
             self._clients.warm(profile.wire, slot)
         self._own_backend = backend is None
@@ -158,24 +180,12 @@ class Router:
             self._emit(RouterEvent("failover", slot.label, kind.value, err.message))
         return None
 
-    @staticmethod
-    def _failed(slot: Slot, err: ProviderError, started: float, waited_ms: float, at: float) -> Attempt:
-        return Attempt(
-            slot.name,
-            slot.provider,
-            slot.model,
-            err.kind.value,
-            (time.perf_counter() - started) * 1000,
-            status=err.status,
-            code=err.code,
-            message=err.message,
-            waited_ms=waited_ms,
-            at=at,
-        )
-
-    # -- entry points ------------------------------------------------------------------------------
-    async def chat(self, request: ChatRequest) -> ChatResult:
-        run = _Run()
+    async def _steps(self, run: _Run) -> AsyncIterator[_Step]:
+        """The per-slot loop both entry points share: skip unusable slots, take a concurrency
+        lease, hand the caller one call to make (a :class:`_Step`), then record its failure and
+        decide: retry the same slot after a delay, or move on. The lease is released when the
+        caller is done with the step, including when it stops early (an answer, a cancellation):
+        iterate under ``aclosing``."""
         count = len(self._slots)
         for index, (slot, profile, cred) in enumerate(
             zip(self._slots, self._profiles, self._creds, strict=True)
@@ -188,98 +198,92 @@ class Router:
                 lease = await self._backend.acquire(
                     cred, slot.max_concurrent, adaptive=slot.adaptive_concurrency
                 )
-                started = time.perf_counter()
-                at = self._clock()
+                step = _Step(
+                    slot, profile, cred, adapter, lease.waited_ms, time.perf_counter(), self._clock()
+                )
                 try:
-                    result = await adapter.chat(slot, request, profile)
-                except ProviderError as err:
-                    error = err
-                else:
-                    error = None
+                    yield step
                 finally:
                     await lease.release()
-                if error is None:
-                    run.attempts.append(
-                        Attempt(
-                            slot.name,
-                            slot.provider,
-                            result.model,
-                            "ok",
-                            (time.perf_counter() - started) * 1000,
-                            waited_ms=lease.waited_ms,
-                            at=at,
-                        )
-                    )
-                    result.attempts = run.attempts
-                    if slot.adaptive_concurrency:
-                        await self._backend.report_success(cred)
-                    return result
-                run.attempts.append(self._failed(slot, error, started, lease.waited_ms, at))
-                run.errors.append(error)
-                delay = await self._decide(slot, cred, error, retry, run, last=index == count - 1)
+                if step.error is None:
+                    return
+                self._record_failure(step, step.error, run)
+                delay = await self._decide(slot, cred, step.error, retry, run, last=index == count - 1)
                 if delay is None:
                     break
                 retry += 1
                 await asyncio.sleep(delay)
+
+    @staticmethod
+    def _record_failure(step: _Step, err: ProviderError, run: _Run) -> None:
+        slot = step.slot
+        run.attempts.append(
+            Attempt(
+                slot.name,
+                slot.provider,
+                slot.model,
+                err.kind.value,
+                step.elapsed_ms(),
+                status=err.status,
+                code=err.code,
+                message=err.message,
+                waited_ms=step.waited_ms,
+                at=step.at,
+            )
+        )
+        run.errors.append(err)
+
+    async def _answered(self, step: _Step, result: ChatResult, run: _Run) -> ChatResult:
+        slot = step.slot
+        run.attempts.append(
+            Attempt(
+                slot.name,
+                slot.provider,
+                result.model,
+                "ok",
+                step.elapsed_ms(),
+                waited_ms=step.waited_ms,
+                at=step.at,
+            )
+        )
+        result.attempts = run.attempts
+        if slot.adaptive_concurrency:
+            await self._backend.report_success(step.cred)
+        return result
+
+    # -- entry points ------------------------------------------------------------------------------
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        run = _Run()
+        async with aclosing(self._steps(run)) as steps:
+            async for step in steps:
+                try:
+                    result = await step.adapter.chat(step.slot, request, step.profile)
+                except ProviderError as err:
+                    step.error = err
+                    continue
+                return await self._answered(step, result, run)
         raise AllSlotsFailed(run.errors, run.attempts)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Stream the answer; failover happens only before the first piece of text arrives."""
         run = _Run()
-        count = len(self._slots)
-        for index, (slot, profile, cred) in enumerate(
-            zip(self._slots, self._profiles, self._creds, strict=True)
-        ):
-            if not await self._usable(slot, cred, run):
-                continue
-            adapter = self._adapters[profile.wire]
-            retry = 0
-            while True:
-                lease = await self._backend.acquire(
-                    cred, slot.max_concurrent, adaptive=slot.adaptive_concurrency
-                )
-                started = time.perf_counter()
-                at = self._clock()
+        async with aclosing(self._steps(run)) as steps:
+            async for step in steps:
                 emitted = False
-                error: ProviderError | None = None
                 try:
-                    async with aclosing(adapter.stream(slot, request, profile)) as events:
+                    async with aclosing(step.adapter.stream(step.slot, request, step.profile)) as events:
                         async for event in events:
                             if event.kind == "done" and event.result is not None:
-                                run.attempts.append(
-                                    Attempt(
-                                        slot.name,
-                                        slot.provider,
-                                        event.result.model,
-                                        "ok",
-                                        (time.perf_counter() - started) * 1000,
-                                        waited_ms=lease.waited_ms,
-                                        at=at,
-                                    )
-                                )
-                                event.result.attempts = run.attempts
-                                if slot.adaptive_concurrency:
-                                    await self._backend.report_success(cred)
+                                await self._answered(step, event.result, run)
                                 yield event
                                 return
                             emitted = True
                             yield event
                 except ProviderError as err:
                     if emitted:  # the caller already has part of this answer: no silent switch
-                        run.attempts.append(self._failed(slot, err, started, lease.waited_ms, at))
-                        run.errors.append(err)
+                        self._record_failure(step, err, run)
                         raise AllSlotsFailed(run.errors, run.attempts) from err
-                    error = err
-                finally:
-                    await lease.release()
-                assert error is not None
-                run.attempts.append(self._failed(slot, error, started, lease.waited_ms, at))
-                run.errors.append(error)
-                delay = await self._decide(slot, cred, error, retry, run, last=index == count - 1)
-                if delay is None:
-                    break
-                retry += 1
-                await asyncio.sleep(delay)
+                    step.error = err
         raise AllSlotsFailed(run.errors, run.attempts)
 
     async def aclose(self) -> None:
