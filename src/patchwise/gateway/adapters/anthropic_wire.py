@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from patchwise.gateway.adapters.base import ClientPool, estimate_tokens, make_usage
+from patchwise.gateway.adapters.base import ClientPool, answer, estimate_tokens, make_usage
 from patchwise.gateway.adapters.translate import translate
 from patchwise.gateway.errors import ProviderError
 from patchwise.gateway.thinking import SlotProfile, build_body, messages_for
@@ -70,13 +70,11 @@ class AnthropicWire:
             )
         except Exception as exc:
             raise translate(exc, slot) from exc
-        return ChatResult(
+        return answer(
+            slot,
             content="".join(texts),
-            model=message.model or slot.model,
-            provider=slot.provider,
-            slot=slot.name,
+            model=message.model,
             usage=result_usage,
-            attempts=[],
             reasoning=reasoning,
             finish_reason=message.stop_reason,
         )
@@ -120,13 +118,11 @@ class AnthropicWire:
             output_tokens = estimate_tokens(text) + estimate_tokens(reasoning_text)
         yield StreamEvent(
             "done",
-            result=ChatResult(
+            result=answer(
+                slot,
                 content=text,
                 model=model,
-                provider=slot.provider,
-                slot=slot.name,
                 usage=_usage(slot, input_tokens, output_tokens, cached, reasoning_text),
-                attempts=[],
                 reasoning=reasoning_text,
                 finish_reason=finish,
             ),

@@ -57,6 +57,28 @@ TransportFactory = Callable[[Slot], Any]
 SDK's default. Both SDKs in this venv (openai 3.x, anthropic 2.x) speak ``httpx2``."""
 
 
+def answer(
+    slot: Slot,
+    *,
+    content: str,
+    model: str | None,
+    usage: Usage,
+    reasoning: str | None,
+    finish_reason: str | None,
+) -> ChatResult:
+    """The result both wires build, answered by ``slot``; the router fills ``attempts``."""
+    return ChatResult(
+        content=content,
+        model=model or slot.model,
+        provider=slot.provider,
+        slot=slot.name,
+        usage=usage,
+        attempts=[],
+        reasoning=reasoning,
+        finish_reason=finish_reason,
+    )
+
+
 class ClientPool:
     """SDK clients reused per (wire, base URL, key).
 

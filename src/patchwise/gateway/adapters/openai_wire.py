@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from patchwise.gateway.adapters.base import ClientPool, estimate_tokens, make_usage
+from patchwise.gateway.adapters.base import ClientPool, answer, estimate_tokens, make_usage
 from patchwise.gateway.adapters.translate import translate
 from patchwise.gateway.errors import ErrorKind, ProviderError
 from patchwise.gateway.thinking import SlotProfile, build_body, messages_for
@@ -77,13 +77,11 @@ class OpenAIWire:
             usage = _usage(slot, response.usage, reasoning, content)
         except Exception as exc:
             raise translate(exc, slot) from exc
-        return ChatResult(
+        return answer(
+            slot,
             content=content,
-            model=response.model or slot.model,
-            provider=slot.provider,
-            slot=slot.name,
+            model=response.model,
             usage=usage,
-            attempts=[],
             reasoning=reasoning,
             finish_reason=choice.finish_reason,
         )
@@ -129,13 +127,11 @@ class OpenAIWire:
             raise translate(exc, slot) from exc
         text = "".join(content)
         reasoning_text = "".join(reasoning) or None
-        result = ChatResult(
+        result = answer(
+            slot,
             content=text,
             model=model,
-            provider=slot.provider,
-            slot=slot.name,
             usage=_usage(slot, usage_obj, reasoning_text, text),
-            attempts=[],
             reasoning=reasoning_text,
             finish_reason=finish,
         )
