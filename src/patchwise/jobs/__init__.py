@@ -1,5 +1,6 @@
-"""Review jobs: an embedded durable queue (database rows + an in-process worker pool) and the
-review job itself, shared with a future distributed worker.
+"""Review jobs: an embedded durable queue (database rows + an in-process worker pool), a
+distributed one (Dramatiq workers, :mod:`patchwise.jobs.distributed`), and the review job itself,
+which both run.
 
 - :mod:`patchwise.jobs.queue`: the :class:`JobQueue` interface and :class:`DatabaseQueue`.
 - :mod:`patchwise.jobs.worker`: :class:`WorkerPool` (claim, lease heartbeat, retry with backoff).
