@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from gateway_helpers import make_slot
 
+from patchwise.catalog.loader import load_catalog
 from patchwise.gateway import ChatRequest, ClientPool, ErrorKind, ProviderError, Slot
 from patchwise.gateway.adapters import adapter_for
 from patchwise.gateway.adapters.translate import parse_reset
@@ -49,6 +50,14 @@ async def test_unknown_key_is_auth(sim: Any) -> None:
 async def test_unknown_model_is_1211(sim: Any) -> None:
     err = await _fail(make_slot(sim.zai_developer_url, DEV_KEY, model="glm-9"))
     assert err.kind is ErrorKind.MODEL_NOT_FOUND and err.code == "1211"
+
+
+async def test_invalid_parameter_is_bad_request_1210(sim: Any) -> None:
+    entry = load_catalog().error_code("1210")
+    assert entry is not None and (entry.kind, entry.status) == ("bad_request", 400)
+    err = await _fail(make_slot(sim.zai_developer_url, DEV_KEY, temperature=9.0))
+    assert (err.kind, err.status, err.code) == (ErrorKind.BAD_REQUEST, 400, "1210")
+    assert "temperature" in err.message  # the simulator names the field, as Z.AI does
 
 
 async def test_plan_lacking_model_is_1311(sim_factory: Any) -> None:

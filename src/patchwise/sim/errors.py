@@ -24,11 +24,15 @@ Failure = tuple[Response, str]
 # 2026-09-09 05:38:28"), as observed in real 1308 bodies; the simulator does the same.
 ZAI_TZ = timezone(timedelta(hours=8))
 
-_ZAI_BAD_REQUEST = "1210"  # Z.AI's "invalid API parameter" code (not a policy-relevant kind)
 _BAD_GATEWAY_HTML = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
 )
+
+
+def _zai_bad_request_code() -> str:
+    """Z.AI's "invalid API parameter" code (1210), from the catalog like every other code."""
+    return next(c.code for c in load_catalog().zai_errors.values() if c.kind == "bad_request")
 
 
 def _zai(code: str, *, message: str | None = None, status: int | None = None, **extra: Any) -> Failure:
@@ -76,7 +80,7 @@ def auth(dialect: Dialect, reason: Literal["missing", "unknown", "wrong_plan"]) 
 
 def bad_request(dialect: Dialect, message: str, param: str | None = None) -> Failure:
     if dialect == "zai":
-        return _zai(_ZAI_BAD_REQUEST, message=message, status=400)
+        return _zai(_zai_bad_request_code(), message=message)
     if dialect == "openai":
         return _openai(400, message, "invalid_request_error", None, param)
     return _anthropic(400, "invalid_request_error", message)
