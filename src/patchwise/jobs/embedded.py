@@ -34,6 +34,7 @@ def worker_count(env: dict[str, str]) -> int:
 
 def review_deps(state: Any) -> ReviewDeps:
     """The review job's dependencies from a server's ``app.state``."""
+    from patchwise.config.byok import guarded_clients
     from patchwise.gateway.limits.local import LocalBackend
     from patchwise.platforms.github import API_URL_ENV as GITHUB_API_ENV
     from patchwise.platforms.github import GitHubClient
@@ -51,6 +52,9 @@ def review_deps(state: Any) -> ReviewDeps:
         engine=engine,
         slots_for_org=slots,
         backend=LocalBackend(),  # one limiter/circuit state for every job of this process
+        # BYOK: every connection re-checks the SSRF policy on the address it dials (not in fixed
+        # mode: the admin's own configuration is trusted, like the CLI's).
+        clients=None if state.settings.fixed() is not None else lambda: guarded_clients(state.ssrf_policy),
         # A configured API root wins over the (signed, but per-delivery) payload's.
         github=lambda ev: GitHubClient.from_env(env.get(GITHUB_API_ENV) or ev.api_url, env=env),
         gitlab=lambda ev: GitLabClient.from_env(env.get(GITLAB_API_ENV) or ev.api_url, env=env),

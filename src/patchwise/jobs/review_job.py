@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from patchwise.gateway.adapters.base import ClientPool
 from patchwise.gateway.errors import ConfigurationError
 from patchwise.gateway.types import Slot
 from patchwise.jobs.posting import build_post
@@ -64,6 +65,9 @@ class ReviewDeps:
     github: Callable[[PullRequestEvent], GitHubClient] = _default_github
     gitlab: Callable[[MergeRequestEvent], GitLabClient] = _default_gitlab
     options: Callable[[], ReviewOptions] = field(default=ReviewOptions)
+    # SDK clients for one job's router (BYOK: config.byok.guarded_clients, the connect-time SSRF
+    # guard); None: the gateway's default clients.
+    clients: Callable[[], ClientPool] | None = None
 
 
 def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
@@ -149,8 +153,13 @@ async def _review(
     options.change = {"platform": platform, "repository": repository, "number": number, "head_sha": head_sha}
     if since:
         options.change["since"] = since
-    async with Router(slots, backend=deps.backend) as router:
-        report = await run_review(diff, router, options)
+    pool = deps.clients() if deps.clients is not None else None
+    try:
+        async with Router(slots, backend=deps.backend, clients=pool) as router:
+            report = await run_review(diff, router, options)
+    finally:
+        if pool is not None:
+            await pool.aclose()
     if report.plan and len(report.failed_chunks) == len(report.plan):
         reasons = "; ".join(sorted({c.detail or c.reason for c in report.failed_chunks}))[:500]
         raise RetryableJobError(f"every model request failed: {reasons}")

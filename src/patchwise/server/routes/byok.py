@@ -254,6 +254,7 @@ async def test(
     Without a body the stored configuration is tested. With a body (the ``PUT`` shape) that
     configuration is tested *before* saving; a slot without ``api_key`` uses the stored key of
     the same role when the endpoint's host is unchanged."""
+    from patchwise.config.byok import guarded_clients
     from patchwise.gateway.probe import probe_slots
 
     if body is not None:
@@ -281,7 +282,13 @@ async def test(
             status.HTTP_409_CONFLICT,
             f"organization {org!r} has no models configured: PUT /api/orgs/{org}/byok first",
         )
-    diagnoses = await probe_slots(slots)
+    # BYOK slots connect through the SSRF guard (the dialled address is re-checked).
+    pool = guarded_clients(policy) if settings.fixed() is None else None
+    try:
+        diagnoses = await probe_slots(slots, clients=pool)
+    finally:
+        if pool is not None:
+            await pool.aclose()
     mode = "fixed" if settings.fixed() is not None else "byok"
     return ByokTestPublic(
         org=org,
