@@ -119,3 +119,39 @@ async def test_guarded_clients_for_org_slots(sim: Any) -> None:
         await pool.aclose()
     assert not diagnosis.ok
     assert "10.0.0.7, a private-network address" in str(diagnosis.as_dict())
+
+
+class _Settings:
+    """The two things ``review_deps`` reads from the server settings."""
+
+    def __init__(self, fixed: object | None) -> None:
+        self.env: dict[str, str] = {}
+        self._fixed = fixed
+
+    def fixed(self) -> object | None:
+        return self._fixed
+
+
+@pytest.mark.parametrize("fixed_mode", [False, True])
+async def test_review_jobs_call_byok_slots_through_the_guard(sim: Any, fixed_mode: bool) -> None:
+    from types import SimpleNamespace
+
+    from patchwise.jobs.embedded import review_deps
+
+    policy = SsrfPolicy(resolver=Resolver(["127.0.0.1"]))
+    state = SimpleNamespace(
+        settings=_Settings(object() if fixed_mode else None), engine=None, secret_box=None, ssrf_policy=policy
+    )
+    deps = review_deps(state)
+    if fixed_mode:  # the admin's own configuration is trusted, as on the CLI
+        assert deps.clients is None
+        return
+    assert deps.clients is not None
+    pool = deps.clients()
+    try:
+        async with Router([_slot(sim, "llm.example.test")], clients=pool, policy=NO_RETRY) as router:
+            with pytest.raises(AllSlotsFailed) as info:
+                await router.chat(ChatRequest.of("hello"))
+    finally:
+        await pool.aclose()
+    assert "resolves to 127.0.0.1, a loopback address" in info.value.errors[0].message
