@@ -19,7 +19,8 @@ DEV, LITE, OA, AN = (
     "selfcheck-openai-0001",
     "selfcheck-anthropic-0001",
 )
-LATENCY_MS = 400  # long enough for two requests on one key to overlap, even on a busy machine
+LATENCY_MS = 0  # the ordinary checks need no service time
+HOLD_MS = 3_000  # the concurrency check's service time: the second request surely overlaps the first
 
 _DIFF_PROMPT = """Please review this change and answer with the findings JSON.
 
@@ -60,7 +61,6 @@ def run_self_check() -> list[Check]:
     )
     with SimulatorServer(cfg) as sim:
         dev = openai.OpenAI(api_key=DEV, base_url=sim.zai_developer_url, max_retries=0, timeout=10)
-        lite = openai.OpenAI(api_key=LITE, base_url=sim.zai_coding_url, max_retries=0, timeout=10)
         msgs = [{"role": "user", "content": "Say hello."}]
 
         def completion_with_thinking() -> str:
@@ -91,22 +91,27 @@ def run_self_check() -> list[Check]:
             return "401 both ways (coding key on developer endpoint and the reverse)"
 
         def concurrency_1302() -> str:
-            first: list[object] = []
-            worker = threading.Thread(
-                target=lambda: first.append(lite.chat.completions.create(model="glm-5.1", messages=msgs))
-            )
-            worker.start()
-            while sim.key_stats(LITE)["in_flight"] < 1 and worker.is_alive():
-                pass  # the first request is admitted within milliseconds; no sleep needed
-            try:
-                lite.chat.completions.create(model="glm-5.1", messages=msgs)
-                raise AssertionError("a second concurrent request on a Lite key was accepted")
-            except openai.RateLimitError as exc:
-                code = (exc.body or {}).get("code") if isinstance(exc.body, dict) else None
-                assert code == "1302", f"expected code 1302, got {code!r}"
-            finally:
-                worker.join()
-            assert first, "the first request failed"
+            # A private simulator with a long service time, so the first request is certainly still
+            # in flight when the second arrives, however loaded the machine is.
+            slow_cfg = SimConfig(keys=[KeyConfig(key=LITE, kind="coding", tier="lite")], latency_ms=HOLD_MS)
+            with SimulatorServer(slow_cfg) as slow:
+                held = openai.OpenAI(api_key=LITE, base_url=slow.zai_coding_url, max_retries=0, timeout=30)
+                first: list[object] = []
+                worker = threading.Thread(
+                    target=lambda: first.append(held.chat.completions.create(model="glm-5.1", messages=msgs))
+                )
+                worker.start()
+                while slow.key_stats(LITE)["in_flight"] < 1 and worker.is_alive():
+                    pass  # the first request is admitted within milliseconds; no sleep needed
+                try:
+                    held.chat.completions.create(model="glm-5.1", messages=msgs)
+                    raise AssertionError("a second concurrent request on a Lite key was accepted")
+                except openai.RateLimitError as exc:
+                    code = (exc.body or {}).get("code") if isinstance(exc.body, dict) else None
+                    assert code == "1302", f"expected code 1302, got {code!r}"
+                finally:
+                    worker.join()
+                assert first, "the first request failed"
             return "second request on a Lite key -> HTTP 429, code 1302"
 
         def anthropic_endpoint() -> str:
