@@ -220,6 +220,23 @@ def test_summary_by_model_with_errors_failovers_and_skips(engine: Engine) -> Non
     assert summary.as_dict()["total"]["errors"] == {"quota_window": 1, "rate": 1, "skipped_open_circuit": 1}
 
 
+def test_no_skip_outcome_counts_as_a_call(engine: Engine) -> None:
+    """Both skips (open circuit, window too small after an overflow) made no request."""
+    record_calls(
+        engine,
+        [
+            CallRecord("main", "zai", "glm-5", "skipped_smaller_context", created_at=NOW),
+            CallRecord("fallback", "zai", "glm-5.1", "skipped_open_circuit", created_at=NOW),
+            _ok_call("glm-5.1", latency_ms=100.0),
+        ],
+    )
+    summary = usage_summary(engine, by="model")
+    rows = {r.key: r for r in summary.rows}
+    assert rows["glm-5"].calls == 0 and rows["glm-5.1"].calls == 1
+    assert summary.total.calls == 1
+    assert summary.total.avg_latency_ms == pytest.approx(100.0)
+
+
 def test_summary_by_day_and_since(engine: Engine) -> None:
     day1 = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)
     day2 = datetime(2026, 11, 21, 0, 30, tzinfo=UTC)

@@ -329,10 +329,11 @@ def _configuration_failure(report: ReviewReport) -> str | None:
     """When no request succeeded and every failure is one retrying can never fix (a bad key, an
     unknown model), the run is a configuration error (exit 2), not an incomplete review (3)."""
     from patchwise.gateway.errors import ErrorKind
+    from patchwise.gateway.types import SKIPPED_OUTCOMES
 
     if not report.failed_chunks or any(c.ok for c in report.calls):
         return None
-    kinds = {a.outcome for c in report.calls for a in c.attempts if a.outcome != "skipped_open_circuit"}
+    kinds = {a.outcome for c in report.calls for a in c.attempts if a.outcome not in SKIPPED_OUTCOMES}
     known = {k.value for k in ErrorKind}
     if kinds and kinds <= known and all(ErrorKind(k).is_configuration for k in kinds):
         return f"no request could be served: {report.failed_chunks[0].detail}"

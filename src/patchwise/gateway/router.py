@@ -25,12 +25,18 @@ from patchwise.gateway.limits.base import Circuit, LimitsBackend
 from patchwise.gateway.limits.local import LocalBackend
 from patchwise.gateway.policy import CIRCUIT_KINDS, RetryPolicy, RouterEvent
 from patchwise.gateway.thinking import SlotProfile, profile_for
-from patchwise.gateway.types import Attempt, ChatRequest, ChatResult, Slot, StreamEvent
+from patchwise.gateway.types import (
+    SKIPPED_OPEN_CIRCUIT,
+    SKIPPED_SMALLER_CONTEXT,
+    Attempt,
+    ChatRequest,
+    ChatResult,
+    Slot,
+    StreamEvent,
+)
 
 log = logging.getLogger("patchwise.gateway")
 
-SKIPPED_OPEN_CIRCUIT = "skipped_open_circuit"
-SKIPPED_SMALLER_CONTEXT = "skipped_smaller_context"
 # A reset time the provider gives in the past (clock skew) still pauses the slot this long.
 _MIN_CIRCUIT_S = 60.0
 

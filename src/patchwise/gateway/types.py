@@ -149,6 +149,12 @@ class Usage:
         }
 
 
+SKIPPED_OPEN_CIRCUIT = "skipped_open_circuit"  # the slot's circuit was open: not called
+SKIPPED_SMALLER_CONTEXT = "skipped_smaller_context"  # after a context overflow: window too small
+SKIPPED_OUTCOMES = frozenset({SKIPPED_OPEN_CIRCUIT, SKIPPED_SMALLER_CONTEXT})
+"""Attempt outcomes that made no request: never counted as calls, prompts or latency samples."""
+
+
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """One call (or one skip of an open circuit) made while serving a request."""

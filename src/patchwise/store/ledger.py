@@ -17,9 +17,10 @@ from typing import Any, Literal
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
+from patchwise.gateway.types import SKIPPED_OUTCOMES
 from patchwise.store.db import Db, open_store, use_session
 from patchwise.store.models import ModelCall, ReviewRun, utcnow
-from patchwise.store.records import SKIPPED_OUTCOME, CallRecord, RunRecord
+from patchwise.store.records import CallRecord, RunRecord
 
 GroupBy = Literal["model", "day", "slot"]
 GROUPINGS: tuple[GroupBy, ...] = ("model", "day", "slot")
@@ -187,7 +188,7 @@ def usage_summary(db: Db, since: datetime | None = None, by: GroupBy = "model") 
         "slot": ModelCall.slot,
         "day": func.date(ModelCall.created_at),
     }[by]
-    real_call = case((ModelCall.outcome != SKIPPED_OUTCOME, 1), else_=0)
+    real_call = case((ModelCall.outcome.not_in(SKIPPED_OUTCOMES), 1), else_=0)
     totals = (
         select(
             key_col.label("key"),
@@ -198,7 +199,7 @@ def usage_summary(db: Db, since: datetime | None = None, by: GroupBy = "model") 
             func.sum(ModelCall.cached_tokens),
             func.sum(ModelCall.cost_usd),
             func.sum(case((ModelCall.failover.is_(True), 1), else_=0)),
-            func.avg(case((ModelCall.outcome != SKIPPED_OUTCOME, ModelCall.latency_ms), else_=None)),
+            func.avg(case((ModelCall.outcome.not_in(SKIPPED_OUTCOMES), ModelCall.latency_ms), else_=None)),
         )
         .group_by(key_col)
         .order_by(key_col)

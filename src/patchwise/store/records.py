@@ -12,10 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from patchwise.gateway.types import Attempt, ChatResult, Slot, Usage
+from patchwise.gateway.types import SKIPPED_OUTCOMES, Attempt, ChatResult, Slot, Usage
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
-SKIPPED_OUTCOME = "skipped_open_circuit"
 """An attempt that never reached the provider (the slot's circuit was open). Recorded, because it
 explains a failover, but not counted as a call."""
 
@@ -26,7 +25,7 @@ class CallRecord:
 
     - ``slot``/``provider``/``model``: as in :class:`~patchwise.gateway.types.Attempt`.
     - ``outcome``: ``"ok"``, an ``ErrorKind`` value (``"quota_window"``, ``"rate"``, ...) or
-      ``"skipped_open_circuit"``.
+      a skip (``gateway.types.SKIPPED_OUTCOMES``: recorded, never counted as a call).
     - ``credential_id``: ``Slot.credential_id`` (provider | base URL | key fingerprint), never the key;
       the Coding Plan windows are counted per credential.
     - ``plan``/``tier``: the Z.AI plan and Coding Plan tier of the slot (``None`` elsewhere).
@@ -61,7 +60,7 @@ class CallRecord:
 
     @property
     def is_call(self) -> bool:
-        return self.outcome != SKIPPED_OUTCOME
+        return self.outcome not in SKIPPED_OUTCOMES
 
 
 @dataclass(frozen=True, slots=True)

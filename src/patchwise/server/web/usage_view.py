@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from patchwise.gateway.types import SKIPPED_OUTCOMES
 from patchwise.store.db import Db, use_session
 from patchwise.store.models import ModelCall, ReviewJob
-from patchwise.store.records import SKIPPED_OUTCOME
 from patchwise.store.windows import CODING_PLAN, WindowUsage, window_usage
 
 
@@ -76,7 +76,7 @@ def usage_data(db: Db, *, org: str | None, days: int = 14, now: datetime | None 
         if day not in index:
             continue
         i = index[day]
-        if c.outcome != SKIPPED_OUTCOME:
+        if c.outcome not in SKIPPED_OUTCOMES:
             count += 1
         tokens[c.model][i] += c.input_tokens + c.output_tokens
         cost[c.model][i] += c.cost_usd
