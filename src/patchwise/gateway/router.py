@@ -138,10 +138,14 @@ class Router:
                 )
             )
             return False
+        return not await self._circuit_open(slot, cred, run)
+
+    async def _circuit_open(self, slot: Slot, cred: str, run: _Run) -> bool:
+        """Whether ``slot``'s circuit is open now; records the skip when it is."""
         now = self._clock()
         circuit = await self._backend.circuit(cred, slot.model, now)
         if circuit is None:
-            return True
+            return False
         kind = ErrorKind(circuit.kind)
         message = f"circuit open until {_fmt_epoch(circuit.until)} ({kind.value}: {circuit.reason})"
         run.attempts.append(
@@ -158,7 +162,7 @@ class Router:
             )
         )
         self._emit(RouterEvent("skip", slot.label, kind.value, message, until=circuit.until))
-        return False
+        return True
 
     async def _decide(
         self, slot: Slot, cred: str, err: ProviderError, retry: int, run: _Run, last: bool
@@ -204,6 +208,17 @@ class Router:
                 lease = await self._backend.acquire(
                     cred, slot.max_concurrent, adaptive=slot.adaptive_concurrency
                 )
+                # Queued behind the lease or retrying: another call may have opened the circuit
+                # meanwhile (a spent quota): look again rather than call a key known to be spent.
+                if retry or lease.waited_ms:
+                    try:
+                        spent = await self._circuit_open(slot, cred, run)
+                    except BaseException:
+                        await lease.release()
+                        raise
+                    if spent:
+                        await lease.release()
+                        break
                 step = _Step(
                     slot, profile, cred, adapter, lease.waited_ms, time.perf_counter(), self._clock()
                 )
