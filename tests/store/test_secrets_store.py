@@ -21,6 +21,7 @@ from patchwise.store.secrets import (
     SecretsError,
     key_file_path,
     load_secret_box,
+    prune_old_keys,
     rotate_master_key,
 )
 
@@ -73,13 +74,66 @@ def test_rotation_with_key_file(engine: Engine) -> None:
     assert result.rows == 2 and result.key_file == key_file_path(env)
     new = load_secret_box(env)
     assert new.primary.key_id == result.new_key_id != old.primary.key_id
-    assert len(new.keys) == 1  # the old key is gone from the file
+    # the old key stays in the file (second: decrypts only) until `secrets prune`
+    assert [k.key_id for k in new.keys] == [result.new_key_id, old.primary.key_id]
+    assert result.old_key_ids == (old.primary.key_id,)
     after = _ciphertexts(engine)
     assert set(after).isdisjoint(before) and all(f".{result.new_key_id}." in c for c in after)
     slots = slots_for_org(engine, "acme", env=env, box=new)
     assert [s.api_key.reveal() for s in slots] == [KEY, KEY]
+    # a box with neither key still fails clearly
     with pytest.raises(SecretsError):
-        slots_for_org(engine, "acme", env=env, box=old)
+        slots_for_org(engine, "acme", env=env, box=SecretBox((MasterKey.generate(),)))
+
+
+def _fresh(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE byok_slots, org_tokens, organizations RESTART IDENTITY CASCADE"))
+
+
+def test_running_server_box_survives_rotation(engine: Engine) -> None:
+    """A box loaded before `secrets rotate` (a running server) keeps decrypting the re-encrypted
+    rows (it reloads the key file on an unknown key id), seals new keys under the new key, and a
+    key sealed under the old key mid-rotation still decrypts after a restart."""
+    _fresh(engine)
+    env = _env()
+    stale = load_secret_box(env)  # what server/app.py holds for the life of the process
+    spec = SlotSpec(card="glm-5.1", api_key=KEY)  # type: ignore[arg-type]
+    save_byok(engine, "acme", {"main": spec}, box=stale, policy=SsrfPolicy())
+    old_only = SecretBox(stale.keys)  # a process that has not looked at the file yet
+    result = rotate_master_key(engine, env=env)
+    (slot,) = slots_for_org(engine, "acme", env=env, box=stale)
+    assert slot.api_key.reveal() == KEY
+    assert stale.primary.key_id == result.new_key_id
+    token = stale.encrypt("after-rotation", org_id=1, role="fallback")
+    assert stale.key_id_of(token) == result.new_key_id
+    late = old_only.encrypt("sealed-by-a-stale-server", org_id=1, role="main")
+    restarted = load_secret_box(env)
+    assert restarted.decrypt(late, org_id=1, role="main") == "sealed-by-a-stale-server"
+    assert restarted.decrypt(token, org_id=1, role="fallback") == "after-rotation"
+
+
+def test_prune_reencrypts_then_drops_old_keys(engine: Engine) -> None:
+    _fresh(engine)
+    env = _env()
+    stale = load_secret_box(env)
+    spec = SlotSpec(card="glm-5.1", api_key=KEY)  # type: ignore[arg-type]
+    save_byok(engine, "acme", {"main": spec}, box=stale, policy=SsrfPolicy())
+    result = rotate_master_key(engine, env=env)
+    # a row written under the old key after the rotation (a server that had not reloaded yet)
+    save_byok(
+        engine, "acme", {"main": spec, "fallback": spec}, box=SecretBox(stale.keys), policy=SsrfPolicy()
+    )
+    assert sum(f".{stale.primary.key_id}." in c for c in _ciphertexts(engine)) == 2
+    pruned = prune_old_keys(engine, env=env)
+    assert pruned.rows == 2 and pruned.dropped_key_ids == (stale.primary.key_id,)
+    assert pruned.key_id == result.new_key_id and pruned.key_file == key_file_path(env)
+    assert all(f".{result.new_key_id}." in c for c in _ciphertexts(engine))
+    box = load_secret_box(env)
+    assert [k.key_id for k in box.keys] == [result.new_key_id]
+    assert [s.api_key.reveal() for s in slots_for_org(engine, "acme", env=env, box=box)] == [KEY, KEY]
+    assert prune_old_keys(engine, env=env).rows == 0  # idempotent
 
 
 def test_rotation_with_env_key_and_given_new_key(tmp_path: Path, engine: Engine) -> None:

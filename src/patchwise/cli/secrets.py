@@ -31,13 +31,44 @@ def rotate(
     finally:
         engine.dispose()
     typer.echo(f"re-encrypted {result.rows} stored key(s) under master key {result.new_key_id}")
+    old = ", ".join(result.old_key_ids) or "none"
     if result.key_file is not None:
-        typer.echo(f"the key file {result.key_file} now holds only the new key; back it up")
+        typer.echo(
+            f"the key file {result.key_file} holds the new key (encrypts) and the old one(s) ({old}, "
+            "still decrypt, so running servers keep working); back it up. Once every server has "
+            "picked up the new key (they reload the file on their own), run: patchwise secrets prune"
+        )
         return
     typer.secho(
-        "PATCHWISE_SECRET_KEY still holds the OLD key: set it to the new key and restart the server now",
+        'PATCHWISE_SECRET_KEY still holds the OLD key: set it to "<new key>,<old key>" (both decrypt, '
+        "the first encrypts) and restart the servers now; then run `patchwise secrets prune` and "
+        "finally keep only the new key",
         fg="yellow",
         err=True,
     )
     if result.new_key_text:
         typer.echo(f"new PATCHWISE_SECRET_KEY={result.new_key_text}")
+
+
+@secrets_app.command("prune")
+def prune() -> None:
+    """Finish a rotation: re-encrypt keys still under an old master key, then drop the old keys."""
+    from patchwise.store.db import open_store
+    from patchwise.store.secrets import prune_old_keys
+
+    engine = open_store()
+    try:
+        result = prune_old_keys(engine)
+    finally:
+        engine.dispose()
+    dropped = ", ".join(result.dropped_key_ids) or "none"
+    typer.echo(f"re-encrypted {result.rows} stored key(s) still under an old master key ({dropped})")
+    if result.key_file is not None:
+        typer.echo(f"the key file {result.key_file} now holds only master key {result.key_id}; back it up")
+        return
+    typer.secho(
+        f"every stored key is under master key {result.key_id}: remove the old key(s) from "
+        "PATCHWISE_SECRET_KEY and restart the servers",
+        fg="yellow",
+        err=True,
+    )

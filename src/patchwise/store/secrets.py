@@ -4,7 +4,8 @@ Where the master key comes from, in order: ``PATCHWISE_SECRET_KEY`` (base64 of 3
 passphrase of 32+ characters, stretched with SHA-256), else the file ``PATCHWISE_HOME/secret.key``
 (mode 0600), generated on first use and announced once in the log (its path, never its content).
 Several keys may be listed, comma- or newline-separated: the first encrypts, all decrypt. That is
-what makes rotation crash-safe (see :func:`rotate_master_key`).
+what makes rotation crash-safe and safe for running servers (see :func:`rotate_master_key` and
+:func:`prune_old_keys`).
 
 Ciphertext format: ``pw1.<key id>.<base64url(nonce || ciphertext+tag)>``. The key id is the first
 8 bytes of SHA-256 over the key, hex: enough to tell which key to use and to say clearly which key
@@ -21,7 +22,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -99,16 +100,65 @@ def _aad(org_id: int, role: str) -> bytes:
 
 @dataclass(frozen=True)
 class SecretBox:
-    """Encrypts with ``keys[0]``, decrypts with whichever key the token names."""
+    """Encrypts with ``keys[0]``, decrypts with whichever key the token names.
+
+    A box loaded from a key file (``path`` set) follows that file: a running server loaded its box
+    once, and ``patchwise secrets rotate`` rewrites the file and re-encrypts the rows under a new
+    key. So the box re-reads the file when the file changed (checked with one ``stat`` before each
+    encryption: new keys are sealed under the new primary) and always when a token names a key it
+    does not know (decryption). Rotation keeps the old key in the file until ``secrets prune``, so
+    anything a not-yet-reloaded process sealed under the old key stays decryptable.
+    """
 
     keys: tuple[MasterKey, ...]
     source: str = ""  # "env" or the key file path: where an operator looks when decryption fails
+    path: Path | None = field(default=None, compare=False)  # the key file to follow, if any
+    _stamp: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.path is not None:
+            object.__setattr__(self, "_stamp", self._file_stamp())
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat() if self.path is not None else None
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size) if st is not None else None
+
+    def reload(self, *, force: bool = False) -> bool:
+        """Re-read the key file (when it changed, or always with ``force``); True if keys changed.
+
+        Keys already in memory stay usable for decryption (appended after the file's keys), so a
+        half-finished operator edit never makes this process lose a key it had. A file that cannot
+        be read or parsed is ignored (logged): the current keys stay.
+        """
+        if self.path is None:
+            return False
+        stamp = self._file_stamp()
+        if not force and stamp == self._stamp:
+            return False
+        try:
+            loaded = _parse_many(self.path.read_text(), setting=str(self.path))
+        except (OSError, SecretsError) as exc:
+            log.warning("could not reload the master key file %s: %s", self.path, exc)
+            return False
+        ids = {k.key_id for k in loaded}
+        merged = (*loaded, *[k for k in self.keys if k.key_id not in ids])
+        changed = [k.key_id for k in merged] != [k.key_id for k in self.keys]
+        # The box is shared by every request of a server: swap the whole tuple in one assignment.
+        object.__setattr__(self, "keys", merged)
+        object.__setattr__(self, "_stamp", stamp)
+        if changed:
+            log.info("reloaded the master key file %s (current key id %s)", self.path, merged[0].key_id)
+        return changed
 
     @property
     def primary(self) -> MasterKey:
         return self.keys[0]
 
     def encrypt(self, plaintext: str, *, org_id: int, role: str) -> str:
+        self.reload()
         nonce = os.urandom(12)
         sealed = self.primary.aead().encrypt(nonce, plaintext.encode(), _aad(org_id, role))
         body = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
@@ -129,6 +179,8 @@ class SecretBox:
     def decrypt(self, token: str, *, org_id: int, role: str) -> str:
         _, key_id, body = self._split(token)
         key = next((k for k in self.keys if k.key_id == key_id), None)
+        if key is None and self.reload(force=True):
+            key = next((k for k in self.keys if k.key_id == key_id), None)
         if key is None:
             raise SecretsError(
                 f"a stored key was encrypted with master key {key_id}, which is not configured "
@@ -185,7 +237,7 @@ def load_secret_box(env: Mapping[str, str] | None = None, *, create: bool = True
     if path.exists():
         if path.stat().st_mode & 0o077:
             log.warning("the master key file %s is readable by other users; run: chmod 600 %s", path, path)
-        return SecretBox(_parse_many(path.read_text(), setting=str(path)), source=str(path))
+        return SecretBox(_parse_many(path.read_text(), setting=str(path)), source=str(path), path=path)
     if not create:
         raise SecretsError(
             f"no master key: set {SECRET_KEY_ENV} or start the server once to generate {path}",
@@ -199,16 +251,19 @@ def load_secret_box(env: Mapping[str, str] | None = None, *, create: bool = True
         path,
         key.key_id,
     )
-    return SecretBox((key,), source=str(path))
+    return SecretBox((key,), source=str(path), path=path)
 
 
-def reencrypt_all(engine: Engine, old: SecretBox, new: SecretBox) -> int:
+def reencrypt_all(engine: Engine, old: SecretBox, new: SecretBox, *, only_stale: bool = False) -> int:
     """Decrypt every stored key with ``old`` and encrypt it with ``new.primary``, in ONE
-    transaction: either every row moves to the new key or none does. Returns the row count."""
+    transaction: either every row moves to the new key or none does. Returns the row count.
+    ``only_stale``: skip rows already sealed under ``new.primary``."""
     count = 0
     with session_scope(engine, write=True) as session:
         for row in session.scalars(select(ByokSlot).where(ByokSlot.key_ciphertext.is_not(None))):
             assert row.key_ciphertext is not None
+            if only_stale and new.key_id_of(row.key_ciphertext) == new.primary.key_id:
+                continue
             plain = old.decrypt(row.key_ciphertext, org_id=row.org_id, role=row.role)
             row.key_ciphertext = new.encrypt(plain, org_id=row.org_id, role=row.role)
             count += 1
@@ -221,6 +276,7 @@ class RotationResult:
     new_key_id: str
     key_file: Path | None  # None when the key lives in PATCHWISE_SECRET_KEY (operator must update it)
     new_key_text: str | None  # only when generated for an env-configured server: printed ONCE
+    old_key_ids: tuple[str, ...] = ()  # still accepted for decryption until prune_old_keys
 
 
 def rotate_master_key(
@@ -228,35 +284,66 @@ def rotate_master_key(
 ) -> RotationResult:
     """Re-encrypt every stored key under a new master key.
 
-    Key-file installs: the file first lists ``[new, old]`` (both decrypt), then every row is
-    re-encrypted in one transaction, then the file is rewritten with the new key only. A crash at
-    any point leaves a key file that decrypts every row, and rerunning finishes the job.
+    Key-file installs: the file is rewritten as ``[new, old...]`` (new encrypts, all decrypt),
+    then every row is re-encrypted in one transaction. The old keys STAY in the file: running
+    servers loaded the old key at start-up and may still seal a key with it until they notice the
+    new file (see :class:`SecretBox`), and such a row must stay decryptable after a restart.
+    :func:`prune_old_keys` (``patchwise secrets prune``) drops them once every server has picked
+    up the new key. A crash at any point leaves a file that decrypts every row; rerun to finish.
     Env installs: rows are re-encrypted; the operator must then set ``PATCHWISE_SECRET_KEY`` to
-    the new key (returned in ``new_key_text`` when we generated it).
+    ``"new,old"`` (the new key is returned in ``new_key_text`` when we generated it), restart,
+    prune, and finally keep only the new key.
     """
     env = os.environ if env is None else env
     old = load_secret_box(env, create=False)
     key = MasterKey.parse(new_key, setting="--new-key") if new_key else MasterKey.generate()
     from_env = bool(env.get(SECRET_KEY_ENV, "").strip())
-    if from_env:
-        rows = reencrypt_all(engine, old, SecretBox((key, *old.keys)))
-        return RotationResult(rows, key.key_id, None, None if new_key else key.export())
-    path = key_file_path(env)
     both = (key, *[k for k in old.keys if k.key_id != key.key_id])
+    old_ids = tuple(k.key_id for k in both[1:])
+    if from_env:
+        rows = reencrypt_all(engine, old, SecretBox(both))
+        return RotationResult(rows, key.key_id, None, None if new_key else key.export(), old_ids)
+    path = key_file_path(env)
     write_key_file(path, both)
     rows = reencrypt_all(engine, old, SecretBox(both))
-    write_key_file(path, [key])
-    return RotationResult(rows, key.key_id, path, None)
+    return RotationResult(rows, key.key_id, path, None, old_ids)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    rows: int  # rows that were still sealed under an old key and were re-encrypted
+    key_id: str  # the key that remains
+    dropped_key_ids: tuple[str, ...]
+    key_file: Path | None  # None in env mode: the operator removes the old keys from the variable
+
+
+def prune_old_keys(engine: Engine, *, env: Mapping[str, str] | None = None) -> PruneResult:
+    """Finish a rotation: re-encrypt (one transaction) every row still sealed under an older key
+    with the current (first) key, then drop the older keys from the key file. Run it once every
+    server has picked up the rotation (any key saved or used reloads the file, a restart does too).
+    Env installs: rows are moved; the operator then removes the old keys from the variable."""
+    env = os.environ if env is None else env
+    box = load_secret_box(env, create=False)
+    primary = box.primary
+    rows = reencrypt_all(engine, box, SecretBox((primary,)), only_stale=True)
+    dropped = tuple(k.key_id for k in box.keys[1:])
+    if env.get(SECRET_KEY_ENV, "").strip():
+        return PruneResult(rows, primary.key_id, dropped, None)
+    path = key_file_path(env)
+    write_key_file(path, [primary])
+    return PruneResult(rows, primary.key_id, dropped, path)
 
 
 __all__ = [
     "SECRET_KEY_ENV",
     "MasterKey",
+    "PruneResult",
     "RotationResult",
     "SecretBox",
     "SecretsError",
     "key_file_path",
     "load_secret_box",
+    "prune_old_keys",
     "reencrypt_all",
     "rotate_master_key",
     "write_key_file",

@@ -1,0 +1,45 @@
+"""``patchwise secrets rotate`` then ``patchwise secrets prune`` through the CLI: rotation keeps the
+old key in the key file (running servers keep working), prune drops it after moving every row."""
+
+from __future__ import annotations
+
+import os
+
+from typer.testing import CliRunner
+
+from patchwise.cli.app import app
+
+
+def test_secrets_rotate_then_prune_cli() -> None:
+    from patchwise.config.spec import SlotSpec
+    from patchwise.config.ssrf import SsrfPolicy
+    from patchwise.store.byok import save_byok, slots_for_org
+    from patchwise.store.db import open_store
+    from patchwise.store.secrets import SecretBox, load_secret_box
+
+    engine = open_store()
+    try:
+        box = load_secret_box()
+        spec = SlotSpec(card="glm-5.1", api_key="rotate-prune-key-0000")  # type: ignore[arg-type]
+        save_byok(engine, "acme", {"main": spec}, box=box, policy=SsrfPolicy())
+        result = CliRunner().invoke(app, ["secrets", "rotate"])
+        assert result.exit_code == 0, result.output
+        assert "secrets prune" in result.output
+        rotated = load_secret_box()
+        assert [k.key_id for k in rotated.keys][1:] == [box.primary.key_id]
+        # the running server's box (loaded before the rotation) still reads the rows
+        assert slots_for_org(engine, "acme", env=dict(os.environ), box=box)[0].api_key.reveal() == (
+            "rotate-prune-key-0000"
+        )
+        # a key sealed by a server that had not reloaded yet
+        save_byok(engine, "acme", {"main": spec}, box=SecretBox(box.keys[-1:]), policy=SsrfPolicy())
+        result = CliRunner().invoke(app, ["secrets", "prune"])
+        assert result.exit_code == 0, result.output
+        assert "re-encrypted 1 stored key(s)" in result.output
+        pruned = load_secret_box()
+        assert [k.key_id for k in pruned.keys] == [rotated.primary.key_id]
+        assert slots_for_org(engine, "acme", env=dict(os.environ), box=pruned)[0].api_key.reveal() == (
+            "rotate-prune-key-0000"
+        )
+    finally:
+        engine.dispose()
