@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from patchwise.gateway.adapters.base import ClientPool, answer, estimate_tokens, make_usage
-from patchwise.gateway.adapters.translate import translate
+from patchwise.gateway.adapters.translate import malformed_body, translate
 from patchwise.gateway.errors import ProviderError
 from patchwise.gateway.thinking import SlotProfile, build_body, messages_for
 from patchwise.gateway.types import ChatRequest, ChatResult, Slot, StreamEvent, Usage
@@ -52,31 +52,37 @@ class AnthropicWire:
         args = _call_args(slot, request, profile)
         try:
             message = await client.messages.create(**args)
+            blocks = None if isinstance(message, (str, bytes)) else getattr(message, "content", None)
+            if not isinstance(blocks, list):
+                raise malformed_body(slot, message, "not a Messages answer")
             texts: list[str] = []
             thoughts: list[str] = []
-            for block in message.content:
-                if block.type == "text":
+            for block in blocks:
+                kind = getattr(block, "type", None)
+                if kind == "text":
                     texts.append(block.text)
-                elif block.type == "thinking":
+                elif kind == "thinking":
                     thoughts.append(block.thinking)
-            usage = message.usage
+            usage = getattr(message, "usage", None)
             reasoning = "".join(thoughts) or None
             result_usage = _usage(
                 slot,
-                int(usage.input_tokens or 0),
-                int(usage.output_tokens or 0),
+                int(getattr(usage, "input_tokens", 0) or 0),
+                int(getattr(usage, "output_tokens", 0) or 0),
                 int(getattr(usage, "cache_read_input_tokens", 0) or 0),
                 reasoning,
             )
+            model = getattr(message, "model", None)
+            stop_reason = getattr(message, "stop_reason", None)
         except Exception as exc:
             raise translate(exc, slot) from exc
         return answer(
             slot,
             content="".join(texts),
-            model=message.model,
+            model=model if isinstance(model, str) else None,
             usage=result_usage,
             reasoning=reasoning,
-            finish_reason=message.stop_reason,
+            finish_reason=stop_reason,
         )
 
     async def stream(

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from patchwise.gateway.adapters.base import ClientPool, answer, estimate_tokens, make_usage
-from patchwise.gateway.adapters.translate import translate
+from patchwise.gateway.adapters.translate import malformed_body, translate
 from patchwise.gateway.errors import ErrorKind, ProviderError
 from patchwise.gateway.thinking import SlotProfile, build_body, messages_for
 from patchwise.gateway.types import ChatRequest, ChatResult, Slot, StreamEvent, Usage
@@ -61,7 +61,9 @@ class OpenAIWire:
             response = await client.chat.completions.create(
                 model=slot.model, messages=messages, extra_body=body, timeout=slot.timeout_s
             )
-            choices = response.choices
+            choices = False if isinstance(response, (str, bytes)) else getattr(response, "choices", False)
+            if choices is False or (choices is not None and not isinstance(choices, list)):
+                raise malformed_body(slot, response, "not a chat completion")
             if not choices:
                 raise ProviderError(
                     ErrorKind.TRANSIENT,
@@ -71,19 +73,25 @@ class OpenAIWire:
                     slot=slot.name,
                 )
             choice = choices[0]
-            message = choice.message
-            content = message.content or ""
+            message = getattr(choice, "message", None)
+            if message is None:
+                raise malformed_body(slot, response, "a choice without a message")
+            content = getattr(message, "content", None) or ""
+            if not isinstance(content, str):
+                raise malformed_body(slot, response, "a message whose content is not text")
             reasoning = _extra(message, "reasoning_content") or None
-            usage = _usage(slot, response.usage, reasoning, content)
+            usage = _usage(slot, getattr(response, "usage", None), reasoning, content)
+            model = getattr(response, "model", None)
+            finish_reason = getattr(choice, "finish_reason", None)
         except Exception as exc:
             raise translate(exc, slot) from exc
         return answer(
             slot,
             content=content,
-            model=response.model,
+            model=model if isinstance(model, str) else None,
             usage=usage,
             reasoning=reasoning,
-            finish_reason=choice.finish_reason,
+            finish_reason=finish_reason,
         )
 
     async def stream(

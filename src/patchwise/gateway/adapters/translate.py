@@ -172,6 +172,24 @@ def describe_network_error(exc: BaseException, base_url: str) -> str:
     return f"network error talking to {where}: {detail}"
 
 
+def malformed_body(slot: Slot, body: Any, problem: str) -> ProviderError:
+    """A 200 whose body is not the expected answer (a captive portal's HTML, ``[]``, a null
+    message): transient, so the router retries and fails over like any invalid body."""
+    if isinstance(body, (str, bytes)):
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        shown = " ".join(text.split())[:120]
+        seen = f"text instead of JSON: {shown!r}"
+    else:
+        seen = f"got {type(body).__name__}"
+    return ProviderError(
+        ErrorKind.TRANSIENT,
+        f"the provider returned a malformed body: {problem} ({seen})",
+        provider=slot.provider,
+        model=slot.model,
+        slot=slot.name,
+    )
+
+
 def translate(exc: BaseException, slot: Slot) -> ProviderError:
     """Classify any exception raised while calling ``slot``'s provider."""
     where = {"provider": slot.provider, "model": slot.model, "slot": slot.name}
