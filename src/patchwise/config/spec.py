@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from patchwise.gateway.errors import ConfigurationError
-from patchwise.gateway.types import PlanId, ProviderId, TierId
+from patchwise.gateway.types import PlanId, ProviderId, Secret, TierId
 
 # What a valid value looks like, per field: used for every source (env, flag, TOML, JSON) so the
 # same mistake gets the same explanation wherever it was made.
@@ -132,6 +132,13 @@ def parse_spec(
             field = "max_concurrent_requests"
         setting = _setting_name(field, names)
         value = data.get(field, data.get("max_concurrent") if field == "max_concurrent_requests" else None)
+        if field == "api_key_env":  # an invalid variable name is most likely a pasted key
+            raise ConfigurationError(
+                f"{setting} = {Secret(str(value)).masked()}{suffix} is not valid: expected the NAME "
+                f"of an environment variable that holds the key, e.g. ZAI_API_KEY, not the key "
+                f"itself (shown masked)",
+                setting=setting,
+            ) from None
         shown = "(hidden)" if field == "api_key" else repr(value)
         raise ConfigurationError(
             f"{setting} = {shown}{suffix} is not valid: expected {FIELD_HELP.get(field, err['msg'])}",
