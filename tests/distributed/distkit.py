@@ -113,7 +113,10 @@ class Cluster:
 
     def deliver(self, delivery: str, *, number: int | None = None, head_sha: str | None = None) -> int:
         assert self.client is not None
-        payload = json.loads(PAYLOAD.read_bytes())
+        # the payload's API urls on the configured (fake) API host, or the server refuses it
+        payload = json.loads(
+            PAYLOAD.read_bytes().replace(b"https://api.github.com", self.github.url.encode())
+        )
         if number is not None:
             payload["number"] = payload["pull_request"]["number"] = number
         if head_sha is not None:

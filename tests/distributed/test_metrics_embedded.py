@@ -38,7 +38,7 @@ def test_embedded_server_metrics_count_jobs_and_model_calls(tmp_path: Path, sim)
             before = client.get("/metrics").text
             assert 'patchwise_jobs{status="done"} 0.0' in before
             assert "patchwise_queue_depth" not in before  # no broker in this mode
-            body = PAYLOAD.read_bytes()
+            body = PAYLOAD.read_bytes().replace(b"https://api.github.com", github.url.encode())
             headers = {
                 "X-GitHub-Event": "pull_request",
                 "X-GitHub-Delivery": "embedded-1",

@@ -10,6 +10,7 @@ import pytest
 from patchwise.platforms.github_webhooks import (
     WebhookPayloadError,
     classify,
+    configured_api_url,
     parse_json,
     sign,
     verify_signature,
@@ -86,8 +87,36 @@ def test_ping_and_other_events() -> None:
 def test_enterprise_api_url() -> None:
     data = payload("pull_request.opened.payload.json")
     data["pull_request"]["url"] = "https://ghe.example.com/api/v3/repos/a/b/pulls/2"
-    event = classify("pull_request", data).event
+    event = classify("pull_request", data, api_url="https://ghe.example.com/api/v3/").event
     assert event is not None and event.api_url == "https://ghe.example.com/api/v3"
+    assert configured_api_url({}) == "https://api.github.com"
+    assert configured_api_url({"GITHUB_API_URL": "https://a/api/v3"}) == "https://a/api/v3"
+    env = {"GITHUB_API_URL": "https://a/api/v3", "PATCHWISE_GITHUB_API_URL": "https://b/api/v3/"}
+    assert configured_api_url(env) == "https://b/api/v3"
+
+
+def test_the_api_root_is_never_taken_from_the_payload() -> None:
+    data = payload("pull_request.opened.payload.json")
+    data["pull_request"]["url"] = "https://evil.example/repos/Codertocat/Hello-World/pulls/2"
+    with pytest.raises(WebhookPayloadError, match=r"evil\.example.*configured GitHub API host"):
+        classify("pull_request", data)
+    with pytest.raises(WebhookPayloadError, match="configured GitHub API host"):
+        classify(
+            "pull_request", payload("pull_request.opened.payload.json"), api_url="https://ghe.corp/api/v3"
+        )
+    del data["pull_request"]["url"]
+    event = classify("pull_request", data, api_url="https://ghe.corp/api/v3").event
+    assert event is not None and event.api_url == "https://ghe.corp/api/v3"
+
+
+def test_the_org_comes_from_the_repository_full_name() -> None:
+    data = payload("pull_request.opened.payload.json")
+    data["repository"]["full_name"] = "attacker/Hello-World"  # owner.login still "Codertocat"
+    with pytest.raises(WebhookPayloadError, match=r"owner\.login 'Codertocat' does not match"):
+        classify("pull_request", data)
+    data["repository"]["owner"]["login"] = "Attacker"  # case differs: the same account
+    event = classify("pull_request", data).event
+    assert event is not None and event.owner == "attacker"
 
 
 def test_bad_payloads_name_the_field() -> None:

@@ -8,11 +8,19 @@ import httpx
 import pytest
 
 from patchwise.gateway.types import Secret
-from patchwise.platforms.gitlab import GitLabClient, changes_to_diff, classify, verify_token
+from patchwise.platforms.gitlab import (
+    GitLabClient,
+    GitLabPayloadError,
+    changes_to_diff,
+    classify,
+    configured_api_url,
+    verify_token,
+)
 from patchwise.platforms.review_post import PlatformAuthError, PlatformNotFound, PlatformRateLimited
 from patchwise.review.diff import parse_diff
 
 TOKEN = "glpat-canary-TOKEN-1234"
+ACME = "https://git.acme.io/api/v4"
 
 
 def mr_event(action: str = "open", **attrs: object) -> dict:
@@ -35,25 +43,41 @@ def test_token_check() -> None:
 
 
 def test_classify_merge_request_events() -> None:
-    decision = classify("Merge Request Hook", mr_event())
+    decision = classify("Merge Request Hook", mr_event(), api_url=ACME)
     assert decision.kind == "review" and decision.event is not None
     e = decision.event
     assert (e.owner, e.project_id, e.project_path, e.iid) == ("Acme", 42, "Acme/sub/api", 3)
     assert e.api_url == "https://git.acme.io/api/v4" and e.head_sha == "f" * 40
-    assert classify(None, mr_event("reopen")).kind == "review"
-    assert classify(None, mr_event("update", oldrev="e" * 40)).kind == "review"
-    assert classify(None, mr_event("update")).kind == "ignore", "an update without new commits"
-    assert classify(None, mr_event("merge")).kind == "ignore"
-    assert classify(None, mr_event(draft=True)).kind == "ignore"
-    assert classify(None, mr_event(work_in_progress=True)).kind == "ignore"
+    assert classify(None, mr_event("reopen"), api_url=ACME).kind == "review"
+    assert classify(None, mr_event("update", oldrev="e" * 40), api_url=ACME).kind == "review"
+    assert classify(None, mr_event("update"), api_url=ACME).kind == "ignore", "an update without new commits"
+    assert classify(None, mr_event("merge"), api_url=ACME).kind == "ignore"
+    assert classify(None, mr_event(draft=True), api_url=ACME).kind == "ignore"
+    assert classify(None, mr_event(work_in_progress=True), api_url=ACME).kind == "ignore"
     assert classify("Push Hook", {"object_kind": "push"}).kind == "ignore"
-    from patchwise.platforms.gitlab import GitLabPayloadError, MergeRequestEvent
+    from patchwise.platforms.gitlab import MergeRequestEvent
 
     assert MergeRequestEvent.from_payload(json.loads(json.dumps(e.as_payload()))) == e
     broken = mr_event()
     del broken["object_attributes"]["last_commit"]
     with pytest.raises(GitLabPayloadError, match="last_commit"):
-        classify(None, broken)
+        classify(None, broken, api_url=ACME)
+
+
+def test_the_api_base_is_configured_never_read_from_the_payload() -> None:
+    assert configured_api_url({}) == "https://gitlab.com/api/v4"
+    assert configured_api_url({"CI_API_V4_URL": "https://a/api/v4"}) == "https://a/api/v4"
+    env = {"CI_API_V4_URL": "https://a/api/v4", "PATCHWISE_GITLAB_API_URL": "https://b/api/v4/"}
+    assert configured_api_url(env) == "https://b/api/v4"
+    with pytest.raises(GitLabPayloadError, match=r"git\.acme\.io.*configured GitLab host 'gitlab\.com'"):
+        classify(None, mr_event())  # the default base: gitlab.com
+    evil = mr_event()
+    evil["project"]["web_url"] = "https://evil.example/Acme/sub/api"
+    with pytest.raises(GitLabPayloadError, match=r"evil\.example"):
+        classify(None, evil, api_url=ACME)
+    del evil["project"]["web_url"]
+    event = classify(None, evil, api_url=ACME + "/").event
+    assert event is not None and event.api_url == ACME
 
 
 def test_changes_become_a_parsable_diff() -> None:

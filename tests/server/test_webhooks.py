@@ -20,8 +20,11 @@ SECRET = "webhook-secret-for-tests"
 DATA = Path(__file__).parents[1] / "data" / "github-webhooks"
 
 
-def load(name: str) -> bytes:
-    return (DATA / name).read_bytes()
+def load(name: str, api_url: str | None = None) -> bytes:
+    """A fixture payload; ``api_url``: retarget its API urls (the fake's), as a GitHub Enterprise
+    at that root would send them: the server refuses a delivery from another API host."""
+    body = (DATA / name).read_bytes()
+    return body.replace(b"https://api.github.com", api_url.encode()) if api_url else body
 
 
 def deliver(
@@ -72,7 +75,7 @@ def jobs(client: TestClient) -> list[dict]:
 
 
 def test_signed_opened_event_is_reviewed_and_posted_once(server: TestClient, github: ServedFake) -> None:
-    body = load("pull_request.opened.payload.json")
+    body = load("pull_request.opened.payload.json", github.url)
     resp = deliver(server, body)
     assert resp.status_code == 202, resp.text
     job_id = resp.json()["job_id"]
@@ -95,6 +98,26 @@ def test_signed_opened_event_is_reviewed_and_posted_once(server: TestClient, git
     assert len(jobs(server)) == 1 and len(fake.posts) == 1
 
 
+def test_foreign_api_host_or_owner_is_400_and_stores_nothing(server: TestClient, github: ServedFake) -> None:
+    """A signed delivery cannot send the server's token elsewhere nor bill another org's BYOK."""
+    # as signed by anyone holding the shared secret: pull_request.url on the attacker's host
+    body = load("pull_request.opened.payload.json")  # api.github.com, not the configured fake
+    resp = deliver(server, body)
+    assert resp.status_code == 400 and "configured GitHub API host" in resp.json()["detail"]
+    evil = json.loads(load("pull_request.opened.payload.json", github.url))
+    evil["pull_request"]["url"] = "https://evil.example/repos/Codertocat/Hello-World/pulls/2"
+    resp = deliver(server, json.dumps(evil).encode(), delivery="d-2")
+    assert resp.status_code == 400 and "evil.example" in resp.json()["detail"]
+    # repository in a tenant without BYOK, owner.login naming the org that has one (codertocat)
+    victim = json.loads(load("pull_request.opened.payload.json", github.url))
+    victim["repository"]["full_name"] = "attacker/Hello-World"
+    resp = deliver(server, json.dumps(victim).encode(), delivery="d-3")
+    assert resp.status_code == 400 and "owner.login" in resp.json()["detail"]
+    assert jobs(server) == []
+    fake: FakeGitHub = github.fake  # type: ignore[assignment]
+    assert fake.requests == [] and fake.posts == []
+
+
 def test_bad_signature_is_401_and_stores_nothing(server: TestClient) -> None:
     body = load("pull_request.opened.payload.json")
     assert deliver(server, body, secret="wrong").status_code == 401
@@ -109,17 +132,18 @@ def test_unconfigured_secret_refuses_everything(make_client: Callable[..., TestC
     assert deliver(client, body, event="ping", secret="").status_code == 401
 
 
-def test_ping_draft_ignored_events_and_unknown_org(server: TestClient) -> None:
+def test_ping_draft_ignored_events_and_unknown_org(server: TestClient, github: ServedFake) -> None:
     ping = deliver(server, load("ping.payload.json"), event="ping")
     assert ping.status_code == 200 and ping.json()["status"] == "pong"
-    draft = json.loads(load("pull_request.opened.payload.json"))
+    draft = json.loads(load("pull_request.opened.payload.json", github.url))
     draft["pull_request"]["draft"] = True
     resp = deliver(server, json.dumps(draft).encode())
     assert resp.status_code == 202 and "draft" in resp.json()["reason"]
     assert deliver(server, load("pull_request.closed.payload.json")).json()["status"] == "ignored"
     assert deliver(server, b"{}", event="push").status_code == 202
-    stranger = json.loads(load("pull_request.opened.payload.json"))
+    stranger = json.loads(load("pull_request.opened.payload.json", github.url))
     stranger["repository"]["owner"]["login"] = "SomeoneElse"
+    stranger["repository"]["full_name"] = "SomeoneElse/Hello-World"
     resp = deliver(server, json.dumps(stranger).encode())
     assert resp.status_code == 202 and "no model configuration" in resp.json()["reason"]
     assert jobs(server) == []
@@ -181,6 +205,7 @@ def test_reviews_api_tenancy_and_filters(make_client: Callable[..., TestClient])
 def test_gitlab_webhook(make_client: Callable[..., TestClient]) -> None:
     client = make_client(
         PATCHWISE_GITLAB_WEBHOOK_SECRET=SECRET,
+        PATCHWISE_GITLAB_API_URL="https://gitlab.example.com/api/v4",
         PATCHWISE_JOB_WORKERS="0",
         PATCHWISE_MODEL="glm-5.1",
         ZAI_API_KEY=DEV_KEY,
@@ -212,3 +237,12 @@ def test_gitlab_webhook(make_client: Callable[..., TestClient]) -> None:
         "/webhooks/gitlab", content=json.dumps(update).encode(), headers=headers | {"X-Gitlab-Token": SECRET}
     )
     assert resp.json()["status"] == "ignored" and "without new commits" in resp.json()["reason"]
+    # a signed delivery naming another GitLab host is refused: the token goes to the configured one
+    foreign = json.loads(body)
+    foreign["project"]["web_url"] = "https://evil.example/acme/api"
+    foreign["object_attributes"]["last_commit"] = {"id": "e" * 40}
+    resp = client.post(
+        "/webhooks/gitlab", content=json.dumps(foreign).encode(), headers=headers | {"X-Gitlab-Token": SECRET}
+    )
+    assert resp.status_code == 400 and "configured GitLab host" in resp.json()["detail"]
+    assert len(jobs(client)) == 1

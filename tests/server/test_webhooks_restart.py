@@ -58,12 +58,13 @@ def test_server_restart_mid_job(tmp_path: Path, sim_factory) -> None:
         first = _app(env)
         byok = {"main": {"card": "glm-5.1", "base_url": slow.zai_developer_url, "api_key": DEV_KEY}}
         assert first.put("/api/orgs/codertocat/byok", json=byok, headers=admin_headers()).status_code == 200
+        body = BODY.replace(b"https://api.github.com", github.url.encode())  # the configured API host
         headers = {
             "X-GitHub-Event": "pull_request",
             "X-GitHub-Delivery": "r-1",
-            "X-Hub-Signature-256": sign(SECRET, BODY),
+            "X-Hub-Signature-256": sign(SECRET, body),
         }
-        job_id = first.post("/webhooks/github", content=BODY, headers=headers).json()["job_id"]
+        job_id = first.post("/webhooks/github", content=body, headers=headers).json()["job_id"]
         _until(first, job_id, ("running",))
         time.sleep(0.3)  # the model request is in flight
         first.__exit__(None, None, None)  # the server stops: the job is handed back

@@ -36,10 +36,10 @@ def review_deps(state: Any) -> ReviewDeps:
     """The review job's dependencies from a server's ``app.state``."""
     from patchwise.config.byok import guarded_clients
     from patchwise.gateway.limits.local import LocalBackend
-    from patchwise.platforms.github import API_URL_ENV as GITHUB_API_ENV
     from patchwise.platforms.github import GitHubClient
-    from patchwise.platforms.gitlab import API_URL_ENV as GITLAB_API_ENV
+    from patchwise.platforms.github_webhooks import configured_api_url as github_api_url
     from patchwise.platforms.gitlab import GitLabClient
+    from patchwise.platforms.gitlab import configured_api_url as gitlab_api_url
     from patchwise.store.byok import slots_for_org
 
     env: dict[str, str] = state.settings.env
@@ -55,9 +55,10 @@ def review_deps(state: Any) -> ReviewDeps:
         # BYOK: every connection re-checks the SSRF policy on the address it dials (not in fixed
         # mode: the admin's own configuration is trusted, like the CLI's).
         clients=None if state.settings.fixed() is not None else lambda: guarded_clients(state.ssrf_policy),
-        # A configured API root wins over the (signed, but per-delivery) payload's.
-        github=lambda ev: GitHubClient.from_env(env.get(GITHUB_API_ENV) or ev.api_url, env=env),
-        gitlab=lambda ev: GitLabClient.from_env(env.get(GITLAB_API_ENV) or ev.api_url, env=env),
+        # Always the configured API root, never a job's payload: the server's token goes only there
+        # (jobs stored before the webhook route refused foreign hosts included).
+        github=lambda ev: GitHubClient.from_env(github_api_url(env), env=env),
+        gitlab=lambda ev: GitLabClient.from_env(gitlab_api_url(env), env=env),
     )
 
 

@@ -10,14 +10,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
 SECRET_ENV = "PATCHWISE_GITHUB_WEBHOOK_SECRET"
 DEFAULT_API_URL = "https://api.github.com"
+# The API root the server talks to, first set wins. Never taken from a delivery: anyone holding
+# the (shared) webhook secret could otherwise point the server, and its token, at any host.
+API_URL_ENVS = ("PATCHWISE_GITHUB_API_URL", "GITHUB_API_URL")
 
 # The pull_request actions that change what there is to review. Everything else (labels,
 # assignments, closing) is acknowledged and ignored.
@@ -40,7 +45,7 @@ class PullRequestEvent:
     base_sha: str
     draft: bool
     installation_id: int | None
-    api_url: str  # the API root this delivery came from (GitHub Enterprise differs)
+    api_url: str  # the configured API root (the payload's must be on the same host)
     html_url: str = ""
     before_sha: str | None = None  # synchronize: the head before the push
 
@@ -104,9 +109,20 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return data
 
 
-def classify(event_name: str | None, payload: dict[str, Any]) -> Decision:
+def configured_api_url(env: Mapping[str, str]) -> str:
+    """The GitHub API root this server uses (``PATCHWISE_GITHUB_API_URL``, ``GITHUB_API_URL``,
+    else ``https://api.github.com``)."""
+    for name in API_URL_ENVS:
+        value = env.get(name, "").strip()
+        if value:
+            return value.rstrip("/")
+    return DEFAULT_API_URL
+
+
+def classify(event_name: str | None, payload: dict[str, Any], *, api_url: str = DEFAULT_API_URL) -> Decision:
     """Decide what a delivery asks of us. Raises :class:`WebhookPayloadError` only for a
-    ``pull_request`` event we would act on but cannot read."""
+    ``pull_request`` event we would act on but cannot read or must refuse (its API host is not
+    ``api_url``, the configured root; its owner disagrees with its repository)."""
     if event_name == "ping":
         return Decision("ping", "pong")
     if event_name != "pull_request":
@@ -114,13 +130,17 @@ def classify(event_name: str | None, payload: dict[str, Any]) -> Decision:
     action = str(payload.get("action") or "")
     if action not in REVIEW_ACTIONS:
         return Decision("ignore", f"pull_request action {action or '(none)'} is not reviewed")
-    event = parse_pull_request(payload)
+    event = parse_pull_request(payload, api_url=api_url)
     if event.draft:
         return Decision("ignore", "draft pull requests are reviewed when marked ready", event)
     return Decision("review", action, event)
 
 
-def parse_pull_request(payload: dict[str, Any]) -> PullRequestEvent:
+def parse_pull_request(payload: dict[str, Any], *, api_url: str | None = None) -> PullRequestEvent:
+    """The event of a ``pull_request`` payload. ``api_url``: the configured API root; a payload
+    whose ``pull_request.url`` is on another host is refused, and the event carries ``api_url``
+    (never the payload's). None (the Actions event file written by the runner, trusted): the root
+    is read from the payload."""
     pr = _obj(payload, "pull_request")
     repo = _obj(payload, "repository")
     owner = _obj(repo, "owner", where="repository.owner")
@@ -130,16 +150,28 @@ def parse_pull_request(payload: dict[str, Any]) -> PullRequestEvent:
     number = payload.get("number", pr.get("number"))
     if not isinstance(number, int):
         raise WebhookPayloadError("the payload has no pull request number")
+    full_name = _str(repo, "full_name", "repository.full_name")
+    org = full_name.split("/", 1)[0]
+    login = _str(owner, "login", "repository.owner.login")
+    if login.lower() != org.lower():
+        raise WebhookPayloadError(
+            f"repository.owner.login {login!r} does not match repository.full_name {full_name!r}"
+        )
+    if api_url is None:
+        root = _api_root(pr.get("url"))
+    else:
+        root = api_url.rstrip("/")
+        _check_api_host(pr.get("url"), root)
     return PullRequestEvent(
         action=str(payload.get("action") or ""),
-        owner=_str(owner, "login", "repository.owner.login"),
-        repository=_str(repo, "full_name", "repository.full_name"),
+        owner=org,
+        repository=full_name,
         number=number,
         head_sha=_str(head, "sha", "pull_request.head.sha"),
         base_sha=_str(base, "sha", "pull_request.base.sha"),
         draft=bool(pr.get("draft", False)),
         installation_id=installation.get("id") if isinstance(installation, dict) else None,
-        api_url=_api_root(pr.get("url")),
+        api_url=root,
         html_url=str(pr.get("html_url") or ""),
         before_sha=payload.get("before") if isinstance(payload.get("before"), str) else None,
     )
@@ -150,6 +182,18 @@ def _api_root(pr_url: Any) -> str:
     if isinstance(pr_url, str) and "/repos/" in pr_url:
         return pr_url.split("/repos/", 1)[0]
     return DEFAULT_API_URL
+
+
+def _check_api_host(pr_url: Any, api_url: str) -> None:
+    """Refuse a delivery whose ``pull_request.url`` is not on the configured API host."""
+    if not isinstance(pr_url, str) or not pr_url:
+        return
+    got, want = urlsplit(pr_url).netloc.lower(), urlsplit(api_url).netloc.lower()
+    if got != want:
+        raise WebhookPayloadError(
+            f"pull_request.url is on {got or pr_url!r}, not on the configured GitHub API host "
+            f"{want!r} (set PATCHWISE_GITHUB_API_URL for GitHub Enterprise)"
+        )
 
 
 def _obj(data: dict[str, Any], key: str, *, where: str | None = None) -> dict[str, Any]:

@@ -41,6 +41,8 @@ SECRET_ENV = "PATCHWISE_GITLAB_WEBHOOK_SECRET"
 TOKEN_ENVS = ("PATCHWISE_GITLAB_TOKEN", "GITLAB_TOKEN")
 API_URL_ENV = "CI_API_V4_URL"
 DEFAULT_API_URL = "https://gitlab.com/api/v4"
+# The API base the webhook server talks to, first set wins; never taken from a delivery.
+API_URL_ENVS = ("PATCHWISE_GITLAB_API_URL", API_URL_ENV)
 REVIEW_ACTIONS = frozenset({"open", "reopen", "update"})
 _MAX_PAGES = 50
 
@@ -87,7 +89,22 @@ class GitLabPayloadError(ValueError):
     """A merge request event we would act on lacks a field; the message names it."""
 
 
-def classify(event_name: str | None, payload: dict[str, Any]) -> GitLabDecision:
+def configured_api_url(env: Mapping[str, str]) -> str:
+    """The GitLab API base this server uses (``PATCHWISE_GITLAB_API_URL``, ``CI_API_V4_URL``,
+    else ``https://gitlab.com/api/v4``)."""
+    for name in API_URL_ENVS:
+        value = env.get(name, "").strip()
+        if value:
+            return value.rstrip("/")
+    return DEFAULT_API_URL
+
+
+def classify(
+    event_name: str | None, payload: dict[str, Any], *, api_url: str = DEFAULT_API_URL
+) -> GitLabDecision:
+    """``api_url``: the configured API base. A delivery whose ``project.web_url`` is on another
+    host is refused (:class:`GitLabPayloadError`); the event carries ``api_url``, never a root
+    read from the payload."""
     if payload.get("object_kind") != "merge_request":
         return GitLabDecision(
             "ignore", f"event {event_name or payload.get('object_kind') or '(none)'} is not reviewed"
@@ -111,6 +128,15 @@ def classify(event_name: str | None, payload: dict[str, Any]) -> GitLabDecision:
             raise GitLabPayloadError(f"the payload has no {name}")
     if not isinstance(iid, int) or not isinstance(project_id, int):
         raise GitLabPayloadError("the payload has no object_attributes.iid or project.id")
+    api_url = api_url.rstrip("/")
+    web_url = project.get("web_url")
+    if isinstance(web_url, str) and web_url:
+        got, want = urlsplit(web_url).netloc.lower(), urlsplit(api_url).netloc.lower()
+        if got != want:
+            raise GitLabPayloadError(
+                f"project.web_url is on {got or web_url!r}, not on the configured GitLab host "
+                f"{want!r} (set PATCHWISE_GITLAB_API_URL for a self-managed GitLab)"
+            )
     event = MergeRequestEvent(
         action=action,
         owner=str(path).split("/", 1)[0],
@@ -119,19 +145,12 @@ def classify(event_name: str | None, payload: dict[str, Any]) -> GitLabDecision:
         iid=iid,
         head_sha=str(head),
         draft=bool(attrs.get("draft") or attrs.get("work_in_progress")),
-        api_url=_api_root(project.get("web_url")),
+        api_url=api_url,
         oldrev=oldrev if isinstance(oldrev, str) else None,
     )
     if event.draft:
         return GitLabDecision("ignore", "draft merge requests are reviewed when marked ready", event)
     return GitLabDecision("review", action, event)
-
-
-def _api_root(web_url: Any) -> str:
-    if isinstance(web_url, str) and web_url.startswith(("http://", "https://")):
-        parts = urlsplit(web_url)
-        return f"{parts.scheme}://{parts.netloc}/api/v4"
-    return DEFAULT_API_URL
 
 
 def changes_to_diff(changes: list[dict[str, Any]]) -> str:

@@ -96,7 +96,9 @@ async def github_webhook(request: Request, settings: SettingsDep, engine: Engine
     payload = _parse(body)
     delivery = request.headers.get(gh.DELIVERY_HEADER, "")
     try:
-        decision = gh.classify(request.headers.get(gh.EVENT_HEADER), payload)
+        decision = gh.classify(
+            request.headers.get(gh.EVENT_HEADER), payload, api_url=gh.configured_api_url(settings.env)
+        )
     except gh.WebhookPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if decision.kind == "ping":
@@ -126,7 +128,9 @@ async def gitlab_webhook(request: Request, settings: SettingsDep, engine: Engine
     payload = _parse(body)
     delivery = request.headers.get(gl.DELIVERY_HEADER, "")
     try:
-        decision = gl.classify(request.headers.get(gl.EVENT_HEADER), payload)
+        decision = gl.classify(
+            request.headers.get(gl.EVENT_HEADER), payload, api_url=gl.configured_api_url(settings.env)
+        )
     except gl.GitLabPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if decision.kind == "ignore" or decision.event is None:
