@@ -242,6 +242,9 @@ class _Runner:
         self.max_output_tokens = max_output_tokens
         self.progress = progress
         self.calibration: dict[str, list[int]] = {}  # model -> [chars, reported prompt tokens, samples]
+        # The planner reads ratios by each slot's configured model: calibrate under that id, not
+        # the one the provider returned (often a dated snapshot such as gpt-5-mini-2025-08-07).
+        self._slot_models = {slot.name: slot.model for slot in router.slots}
 
     async def run_all(self, chunks: Sequence[Chunk]) -> list[_ChunkResult]:
         results: list[_ChunkResult | None] = [None] * len(chunks)
@@ -309,8 +312,9 @@ class _Runner:
         tokens = result.usage.input_tokens
         if tokens <= 0:
             return
-        self.estimator.calibrate(result.model, chars, tokens)
-        entry = self.calibration.setdefault(result.model, [0, 0, 0])
+        model = self._slot_models.get(result.slot, result.model)
+        self.estimator.calibrate(model, chars, tokens)
+        entry = self.calibration.setdefault(model, [0, 0, 0])
         entry[0] += chars
         entry[1] += tokens
         entry[2] += 1
