@@ -4,12 +4,17 @@ An organization's BYOK base URL makes *our server* open a connection and send a 
 key in it. Without a policy, anyone with an organization token could aim it at the cloud metadata
 service, the database, or an admin port on the internal network. The rules:
 
-* catalog endpoints (``api.z.ai``, ``api.openai.com``, ``api.anthropic.com``) are trusted;
+* catalog endpoints (``api.z.ai``, ``api.openai.com``, ``api.anthropic.com``) are trusted (their
+  addresses are not checked), over https only: the server sends a key to them;
 * hosts the admin named in ``PATCHWISE_ALLOW_PRIVATE_BASE_URLS`` are allowed (self-hosted
-  Ollama/vLLM, the simulator in tests), over http too;
+  Ollama/vLLM, the simulator in tests), over http too: the only plain-http endpoints;
 * everything else must be https and must resolve only to globally routable addresses: no
   loopback, private, link-local (incl. 169.254.169.254), CGNAT, multicast, reserved or unspecified
-  addresses, no IPv4 hidden in IPv6 (``::ffff:127.0.0.1``), no cloud-metadata names.
+  addresses, no IPv4 hidden in IPv6 (``::ffff:127.0.0.1``, 6to4 ``2002::/16``), no cloud-metadata
+  names.
+
+A stored key is reused only for the same endpoint origin (:func:`endpoint_origin`: scheme, host
+and port), never just the same host name.
 
 The check runs when the configuration is saved and again before each use, because DNS answers
 change (a host that did not resolve at save time is accepted with a warning).
@@ -37,6 +42,7 @@ _METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
 )
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -68,6 +74,9 @@ def blocked_reason(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return blocked_reason(str(ip.ipv4_mapped))
+    if isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None:
+        # 2002::/16 embeds an IPv4 address a 6to4 router forwards to; Python calls it global.
+        return blocked_reason(str(ip.sixtofour)) or "a 6to4 (2002::/16) address"
     if ip in _METADATA_ADDRESSES:
         return "a cloud metadata address"
     checks = (
@@ -98,6 +107,10 @@ class SsrfPolicy:
         host = host.strip("[]").lower()
         return host in self.allowed_hosts or host in trusted_hosts()
 
+    def is_allow_listed(self, host: str) -> bool:
+        """Named by the admin in ``PATCHWISE_ALLOW_PRIVATE_BASE_URLS``: may use plain http."""
+        return host.strip("[]").lower() in self.allowed_hosts
+
     def check(self, url: str, *, setting: str = "base_url", at_save: bool = True) -> list[str]:
         """Raise :class:`ConfigurationError` naming ``setting`` when ``url`` is not allowed; return
         warnings (a host that does not resolve *at save time* is accepted with one).
@@ -109,15 +122,17 @@ class SsrfPolicy:
         host = (parts.hostname or "").lower()
         if not host:
             raise ConfigurationError(f"{setting} {url!r} has no host name", setting=setting)
-        if self.is_exempt(host):
+        if self.is_allow_listed(host):
             return []
         hint = f"; an admin can allow a self-hosted server by adding {host!r} to {ALLOW_ENV}"
         if parts.scheme.lower() != "https":
             raise ConfigurationError(
                 f"{setting} must use https:// (got {parts.scheme or 'no scheme'}://): the server sends "
-                f"your API key with every request{hint}",
+                f"your API key with every request{'' if host in trusted_hosts() else hint}",
                 setting=setting,
             )
+        if host in trusted_hosts():
+            return []
         if host in _METADATA_NAMES or host == "localhost" or host.endswith(".localhost"):
             raise ConfigurationError(
                 f"{setting} points at {host!r}, an internal host the server will not call{hint}",
@@ -147,4 +162,32 @@ class SsrfPolicy:
         return []
 
 
-__all__ = ["ALLOW_ENV", "SsrfPolicy", "blocked_reason", "parse_allow_list", "trusted_hosts"]
+def endpoint_origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of ``url``, the default port filled in: what a stored key is bound
+    to (the same host over http, or on another port, is another endpoint)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
+
+
+def format_origin(origin: tuple[str, str, int | None]) -> str:
+    scheme, host, port = origin
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + (
+        f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else ""
+    )
+
+
+__all__ = [
+    "ALLOW_ENV",
+    "SsrfPolicy",
+    "blocked_reason",
+    "endpoint_origin",
+    "format_origin",
+    "parse_allow_list",
+    "trusted_hosts",
+]

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ from patchwise.config.byok import (
 )
 from patchwise.config.paths import patchwise_home
 from patchwise.config.spec import SlotSpec
-from patchwise.config.ssrf import SsrfPolicy
+from patchwise.config.ssrf import SsrfPolicy, endpoint_origin, format_origin
 from patchwise.gateway.errors import ConfigurationError
 from patchwise.gateway.types import Secret, Slot
 from patchwise.store.db import Db, use_session
@@ -60,8 +59,9 @@ def _org_row(session: Session, slug: str) -> Organization | None:
     return session.scalar(select(Organization).where(Organization.slug == normalize_slug(slug)))
 
 
-def _endpoint_host(spec: Mapping[str, Any]) -> str | None:
-    """Host a stored spec talks to (its base URL, or the catalog endpoint its card implies)."""
+def _endpoint_origin(spec: Mapping[str, Any]) -> tuple[str, str, int | None] | None:
+    """Scheme, host and port a stored spec talks to (its base URL, or the catalog endpoint its
+    card implies)."""
     from patchwise.config.slots import build_slot
 
     try:
@@ -69,7 +69,7 @@ def _endpoint_host(spec: Mapping[str, Any]) -> str | None:
         slot = build_slot(SlotSpec.model_validate(values), env={})
     except (ConfigurationError, ValueError):
         return None
-    return (urlsplit(slot.base_url).hostname or "").lower()
+    return endpoint_origin(slot.base_url)
 
 
 def save_byok(
@@ -84,7 +84,8 @@ def save_byok(
     creating the organization if needed.
 
     A slot sent without ``api_key`` keeps the stored key, but only while it still talks to the
-    same host: a stored key is never sent to an endpoint its owner did not type it in for.
+    same endpoint (scheme, host and port): a stored key is never sent to an endpoint its owner did
+    not type it in for, nor to the same host over plain http or on another port.
     Raises :class:`ConfigurationError` with ``setting="<role>.<field>"``; nothing is written then.
     """
     if slots.get("main") is None:
@@ -111,11 +112,12 @@ def save_byok(
                 ciphertext, last4 = old.key_ciphertext, old.key_last4
             built = build_org_slot(role, spec.model_copy(update={"api_key": None}), key, policy=policy)
             if not typed and old is not None and old.key_ciphertext:
-                new_host = (urlsplit(built.slot.base_url).hostname or "").lower()
-                if _endpoint_host(old.spec) != new_host:
+                new_origin = endpoint_origin(built.slot.base_url)
+                if _endpoint_origin(old.spec) != new_origin:
                     raise ConfigurationError(
-                        f"{role}.api_key is required because the endpoint changed (now {new_host}): a "
-                        "stored key is only reused for the host it was entered for",
+                        f"{role}.api_key is required because the endpoint changed (now "
+                        f"{format_origin(new_origin)}): a stored key is only reused for the endpoint "
+                        "(scheme, host and port) it was entered for",
                         setting=f"{role}.api_key",
                     )
             result.built[role] = built

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import Engine
@@ -17,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from patchwise.config.byok import build_org_slot
 from patchwise.config.resolve import ResolvedConfig
 from patchwise.config.spec import SlotSpec
-from patchwise.config.ssrf import SsrfPolicy
+from patchwise.config.ssrf import SsrfPolicy, endpoint_origin, format_origin
 from patchwise.gateway.errors import ConfigurationError
 from patchwise.gateway.types import Secret, Slot
 from patchwise.server.deps import BoxDep, EngineDep, OrgAccess, PolicyDep, SettingsDep
@@ -163,17 +162,13 @@ async def remove(org: OrgAccess, engine: EngineDep, settings: SettingsDep) -> Re
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
-
-
 def unsaved_slots(
     engine: Engine, org: str, body: ByokIn, *, box: SecretBox, policy: SsrfPolicy
 ) -> list[Slot]:
     """The slots ``body`` describes, before it is saved, so Test works before Save.
 
     A slot without ``api_key`` borrows the stored key of the same role under the same rule as
-    saving: only while the endpoint's host is the one the key was entered for. Raises
+    saving: only while the endpoint (scheme, host and port) is the one the key was entered for. Raises
     :class:`ConfigurationError` with ``setting="<role>.<field>"`` (a 422 naming the field).
     """
     stored = {s.role: s for s in stored_slots(engine, org, box=box) or []}
@@ -186,20 +181,21 @@ def unsaved_slots(
         bare = spec.model_copy(update={"api_key": None})
         if key is None and role in stored and stored[role].api_key is not None:
             old = stored[role]
-            new_host = _host(
+            new_origin = endpoint_origin(
                 build_org_slot(role, bare, _DISPLAY_KEY, policy=policy, at_save=False).slot.base_url
             )
             try:
                 old_slot = build_org_slot(
                     role, SlotSpec.model_validate(dict(old.spec)), _DISPLAY_KEY, policy=policy, at_save=False
                 ).slot
-                same_host = _host(old_slot.base_url) == new_host
+                same_endpoint = endpoint_origin(old_slot.base_url) == new_origin
             except ConfigurationError:
-                same_host = False
-            if not same_host:
+                same_endpoint = False
+            if not same_endpoint:
                 raise ConfigurationError(
-                    f"{role}.api_key is required because the endpoint changed (now {new_host}): a "
-                    "stored key is only reused for the host it was entered for",
+                    f"{role}.api_key is required because the endpoint changed (now "
+                    f"{format_origin(new_origin)}): a stored key is only reused for the endpoint "
+                    "(scheme, host and port) it was entered for",
                     setting=f"{role}.api_key",
                 )
             key = old.api_key
