@@ -251,15 +251,28 @@ def _normalise_item(item: Any) -> Any:
 
 
 # --- anchoring --------------------------------------------------------------------------------
-def normalise_path(path: str) -> str:
+def _clean_path(path: str) -> str:
+    """Quotes, backslashes, ``./`` and a leading ``/`` removed; nothing else touched."""
     path = path.strip().strip("`'\"").replace("\\", "/")
-    for prefix in ("a/", "b/"):
-        if path.startswith(prefix):
-            path = path[len(prefix) :]
-            break
     while path.startswith("./"):
         path = path[2:]
     return path.lstrip("/")
+
+
+def _strip_diff_prefix(path: str) -> str:
+    for prefix in ("a/", "b/"):
+        if path.startswith(prefix):
+            return path[len(prefix) :]
+    return path
+
+
+def normalise_path(path: str) -> str:
+    """A model's path cleaned, with a diff's ``a/``/``b/`` prefix removed. Only for a path a
+    model wrote: a repository path may really start with ``a/`` or ``b/`` (see
+    :func:`anchor_findings`, which tries the exact path first)."""
+    cleaned = _clean_path(path)
+    stripped = _strip_diff_prefix(cleaned)
+    return stripped if stripped == cleaned else _clean_path(stripped)
 
 
 @dataclass(slots=True)
@@ -282,14 +295,17 @@ def anchor_findings(
     comment lands on the change. A range within ``snap`` lines of an assigned line is moved onto
     the nearest one (models often cite the line above). Anything else is dropped and counted.
     """
-    lines_by_path = {normalise_path(p): sorted(set(ls)) for p, ls in assigned.items()}
+    # Assigned paths are repository paths: cleaned, never stripped of an ``a/``/``b/`` directory.
+    lines_by_path = {_clean_path(p): sorted(set(ls)) for p, ls in assigned.items()}
+    reported = {_clean_path(p): p for p in assigned}  # a finding names the path as assigned
     result = AnchorResult()
     for f in findings:
-        path = _resolve_path(normalise_path(f.path), lines_by_path)
-        lines = lines_by_path.get(path) if path else None
-        if not lines:
+        found = _model_path(f.path, lines_by_path)
+        lines = lines_by_path.get(found) if found is not None else None
+        if found is None or not lines:
             result.dropped_unanchored += 1
             continue
+        path = reported[found]
         start, end = sorted((f.start_line, f.end_line))
         touched = [n for n in lines if start <= n <= end]
         snapped = False
@@ -319,6 +335,25 @@ def anchor_findings(
             )
         )
     return result
+
+
+def _model_path(raw: str, known: Mapping[str, Any]) -> str | None:
+    """The assigned path a model's path means: the path exactly as written first, then without
+    a diff's ``a/``/``b/`` prefix (only when the written path is not itself assigned), then a
+    unique suffix match of either."""
+    cleaned = _clean_path(raw)
+    candidates = [cleaned]
+    stripped = normalise_path(cleaned)
+    if stripped != cleaned:
+        candidates.append(stripped)
+    for candidate in candidates:
+        if candidate in known:
+            return candidate
+    for candidate in candidates:
+        match = _resolve_path(candidate, known)
+        if match is not None:
+            return match
+    return None
 
 
 def _resolve_path(path: str, known: Mapping[str, Any]) -> str | None:
