@@ -162,6 +162,28 @@ async def test_failed_post_is_retried_without_calling_the_model_again(store: Eng
     assert runs(store) == 1, "usage recorded once"
 
 
+async def test_a_failed_job_redelivered_posts_without_calling_the_model_again(store: Engine, sim) -> None:
+    """The post failed on the last attempt; the webhook is redelivered (``retry``): the checkpointed
+    report is posted, no second model charge, usage recorded once."""
+    gh = FakeGitHub(fail_posts=[502])
+    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
+    job = enqueue(store, pr_event(), max_attempts=1)
+    pool.start()
+    try:
+        failed = await wait_for(store, job.id)
+        assert failed.status == "failed" and gh.reviews == []
+        assert sim.key_stats(DEV_KEY)["ok"] == 1
+        assert repo.retry(store, job.id)
+        pool.notify()
+        done = await wait_for(store, job.id, ("done",))
+    finally:
+        await pool.stop()
+    assert len(gh.reviews) == 1, "one review on the pull request"
+    assert sim.key_stats(DEV_KEY)["ok"] == 1, "the checkpointed report was posted: no new model call"
+    assert runs(store) == 1, "usage recorded once"
+    assert done.result is not None and done.result["posted"]["posted"] is True
+
+
 async def test_permanent_errors_fail_at_once_and_keep_the_reason(store: Engine, sim) -> None:
     gh = FakeGitHub(diff_status=404)
     pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))

@@ -220,13 +220,15 @@ def list_jobs(
 
 def retry(db: Db, job_id: int) -> bool:
     """Queue a failed job again with fresh attempts (a webhook redelivered after the cause was
-    fixed). The old error stays until the new run replaces it. False unless the job had failed."""
+    fixed). The old error stays until the new run replaces it. The checkpoint stays too: a job
+    that failed at the post resumes there instead of calling (and charging for) the models again,
+    its usage already recorded under the job's key. False unless the job had failed."""
     now = utcnow()
     with use_session(db, write=True) as session:
         result = session.execute(
             update(ReviewJob)
             .where((ReviewJob.id == job_id) & (ReviewJob.status == "failed"))
-            .values(status="queued", attempts=0, next_run_at=now, updated_at=now, checkpoint=None)
+            .values(status="queued", attempts=0, next_run_at=now, updated_at=now)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
