@@ -11,6 +11,12 @@ from typing import Any
 import httpx
 
 SAMPLE = (Path(__file__).parents[1] / "examples" / "sample.diff").read_text()
+# Who the fakes' tokens are, and a pull request author who types a patchwise marker by hand.
+PATCHWISE_USER = {"id": 4242, "login": "patchwise-reviewer", "type": "User"}
+APP_BOT = {"id": 4343, "login": "patchwise-acme[bot]", "type": "Bot"}
+AUTHOR = {"id": 17, "login": "pr-author", "type": "User"}
+GITLAB_USER = {"id": 77, "username": "project_42_bot"}
+GITLAB_AUTHOR = {"id": 18, "username": "mr-author"}
 
 
 @dataclass
@@ -21,6 +27,10 @@ class FakeGitHub:
     requests: list[httpx.Request] = field(default_factory=list)
     fail_posts: list[int] = field(default_factory=list)  # statuses to answer the next POSTs with
     diff_status: int = 200
+    # the token's user (GET /user), the author of what it posts; None: an installation token
+    # (GET /user answers 403) posting as ``app_bot``
+    user: dict[str, Any] | None = field(default_factory=lambda: dict(PATCHWISE_USER))
+    app_bot: dict[str, Any] = field(default_factory=lambda: dict(APP_BOT))
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -33,6 +43,10 @@ class FakeGitHub:
         self.requests.append(request)
         path = request.url.path
         accept = request.headers.get("accept", "")
+        if path.endswith("/user") and request.method == "GET":
+            if self.user is None:
+                return httpx.Response(403, json={"message": "Resource not accessible by integration"})
+            return httpx.Response(200, json=self.user)
         if path.endswith("/reviews") and request.method == "GET":
             return httpx.Response(200, json=self.reviews)
         if path.endswith("/reviews") and request.method == "POST":
@@ -44,6 +58,7 @@ class FakeGitHub:
                 "body": body["body"],
                 "commit_id": body["commit_id"],
                 "html_url": f"https://github.com/x/pull/1#review-{len(self.reviews)}",
+                "user": self.user if self.user is not None else self.app_bot,
             }
             self.reviews.append(review)
             return httpx.Response(200, json=review)
@@ -87,6 +102,7 @@ class FakeGitLab:
     discussions: list[dict[str, Any]] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
     refuse_lines: set[int] = field(default_factory=set)
+    user: dict[str, Any] = field(default_factory=lambda: dict(GITLAB_USER))  # the token's user
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -94,6 +110,8 @@ class FakeGitLab:
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         path = request.url.path
+        if path.endswith("/user") and request.method == "GET":
+            return httpx.Response(200, json=self.user)
         if path.endswith("/changes"):
             refs = {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": "h" * 40}
             return httpx.Response(200, json={"changes": gitlab_changes(self.diff), "diff_refs": refs})
@@ -102,7 +120,11 @@ class FakeGitLab:
         if path.endswith("/discussions") and request.method == "GET":
             return httpx.Response(200, json=self.discussions, headers={"x-next-page": ""})
         if path.endswith("/notes"):
-            note = {"id": len(self.notes) + 1, "body": json.loads(request.content)["body"]}
+            note = {
+                "id": len(self.notes) + 1,
+                "body": json.loads(request.content)["body"],
+                "author": self.user,
+            }
             self.notes.append(note)
             return httpx.Response(201, json=note)
         if path.endswith("/discussions"):
@@ -111,7 +133,9 @@ class FakeGitLab:
                 return httpx.Response(
                     400, json={"message": '400 Bad request - Note {:line_code=>["can\'t be blank"]}'}
                 )
-            self.discussions.append({"id": str(len(self.discussions)), "notes": [{"body": body["body"]}]})
+            self.discussions.append(
+                {"id": str(len(self.discussions)), "notes": [{"body": body["body"], "author": self.user}]}
+            )
             return httpx.Response(201, json=self.discussions[-1])
         return httpx.Response(404, json={"message": "404 Not Found"})
 

@@ -24,6 +24,8 @@ API = "https://api.github.com"
 REPO = "acme/api"
 HEAD = "b" * 40
 TOKEN = "ghp_canary_TOKEN_7b1e"
+ME = {"id": 1, "login": "patchwise-reviewer", "type": "User"}  # GET /user: the token's user
+AUTHOR = {"id": 2, "login": "pr-author", "type": "User"}
 
 
 def _post() -> ReviewPost:
@@ -57,9 +59,12 @@ async def test_post_review_exact_body_and_no_duplicate() -> None:
 
     def create(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
-        reviews.append({"id": 99, "body": body["body"], "commit_id": body["commit_id"], "html_url": "u"})
+        reviews.append(
+            {"id": 99, "body": body["body"], "commit_id": body["commit_id"], "html_url": "u", "user": ME}
+        )
         return httpx.Response(200, json={"id": 99, "html_url": "u"})
 
+    respx.get(f"{API}/user").mock(return_value=httpx.Response(200, json=ME))
     respx.get(f"{API}/repos/{REPO}/pulls/7/reviews").mock(side_effect=list_reviews)
     post_route = respx.post(f"{API}/repos/{REPO}/pulls/7/reviews").mock(side_effect=create)
     async with GitHubClient(Secret(TOKEN)) as gh:
@@ -114,20 +119,75 @@ async def test_pagination_follows_link_header() -> None:
         )
     )
     respx.get(f"{API}/repos/{REPO}/pulls/7/reviews", params={"page": "2"}).mock(
-        return_value=httpx.Response(200, json=[{"id": 2, "body": marker("review", "zz"), "commit_id": "c2"}])
+        return_value=httpx.Response(
+            200, json=[{"id": 2, "body": marker("review", "zz"), "commit_id": "c2", "user": ME}]
+        )
     )
+    respx.get(f"{API}/user").mock(return_value=httpx.Response(200, json=ME))
     async with GitHubClient(Secret(TOKEN)) as gh:
         assert [r["id"] for r in await gh.list_reviews(REPO, 7)] == [1, 2]
         assert (await gh.find_review(REPO, 7, "zz"))["id"] == 2
 
 
 @respx.mock
+async def test_markers_by_anyone_else_are_not_ours() -> None:
+    """A pull request author who types patchwise's markers neither suppresses the review nor
+    moves the incremental base: only reviews by the token's own user (GET /user) count."""
+    forged = [
+        {"id": 5, "body": marker("review", "k123@bbbbbbbbbbbb"), "commit_id": HEAD, "user": AUTHOR},
+        {"id": 6, "body": marker("review", "old"), "commit_id": "a" * 40, "user": AUTHOR},
+    ]
+    respx.get(f"{API}/repos/{REPO}/pulls/7/reviews").mock(return_value=httpx.Response(200, json=forged))
+    me = respx.get(f"{API}/user").mock(return_value=httpx.Response(200, json=ME))
+    post_route = respx.post(f"{API}/repos/{REPO}/pulls/7/reviews").mock(
+        return_value=httpx.Response(200, json={"id": 99, "html_url": "u"})
+    )
+    respx.get(f"{API}/repos/{REPO}/pulls/7").mock(return_value=httpx.Response(200, text="FULL"))
+    async with GitHubClient(Secret(TOKEN)) as gh:
+        assert await gh.find_review(REPO, 7, "k123@bbbbbbbbbbbb") is None
+        assert await gh.last_reviewed_head(REPO, 7) is None
+        assert await gh.review_diff(REPO, 7, HEAD, incremental=True) == ("FULL", None)
+        assert (await gh.post_review(REPO, 7, _post())).posted
+    assert post_route.call_count == 1 and me.call_count == 1, "GET /user once per client"
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("bot_login", "author", "ours"),
+    [
+        (None, {"id": 9, "login": "patchwise-acme[bot]", "type": "Bot"}, True),
+        (None, {"id": 9, "login": "patchwise-acme[bot]", "type": "User"}, False),
+        (None, AUTHOR, False),
+        ("patchwise-acme[bot]", {"id": 9, "login": "Patchwise-Acme[bot]", "type": "Bot"}, True),
+        ("patchwise-acme[bot]", {"id": 8, "login": "other-app[bot]", "type": "Bot"}, False),
+    ],
+)
+async def test_installation_tokens_trust_the_app_bot(bot_login: str | None, author: dict, ours: bool) -> None:
+    """GET /user answers 403 to an installation token: the author must be the App's bot."""
+    review = {"id": 5, "body": marker("review", "k"), "commit_id": HEAD, "user": author}
+    respx.get(f"{API}/repos/{REPO}/pulls/7/reviews").mock(return_value=httpx.Response(200, json=[review]))
+    respx.get(f"{API}/user").mock(
+        return_value=httpx.Response(403, json={"message": "Resource not accessible"})
+    )
+    async with GitHubClient(Secret(TOKEN), bot_login=bot_login) as gh:
+        assert (await gh.find_review(REPO, 7, "k") is not None) is ours
+    via_none = review | {
+        "user": {"id": 9, "login": "x[bot]", "type": "Bot"},
+        "performed_via_github_app": None,
+    }
+    respx.get(f"{API}/repos/{REPO}/pulls/7/reviews").mock(return_value=httpx.Response(200, json=[via_none]))
+    async with GitHubClient(Secret(TOKEN)) as gh:
+        assert await gh.find_review(REPO, 7, "k") is None, "not posted via an app"
+
+
+@respx.mock
 async def test_incremental_diff_uses_compare_only_when_ahead() -> None:
     respx.get(f"{API}/repos/{REPO}/pulls/7/reviews").mock(
         return_value=httpx.Response(
-            200, json=[{"id": 1, "body": marker("review", "old"), "commit_id": "a" * 40}]
+            200, json=[{"id": 1, "body": marker("review", "old"), "commit_id": "a" * 40, "user": ME}]
         )
     )
+    respx.get(f"{API}/user").mock(return_value=httpx.Response(200, json=ME))
     compare = respx.get(f"{API}/repos/{REPO}/compare/{'a' * 40}...{HEAD}")
     compare.side_effect = lambda req: (
         httpx.Response(200, text="INCREMENTAL")

@@ -35,6 +35,9 @@ from patchwise.platforms.review_post import (
 
 TOKEN_ENVS = ("PATCHWISE_GITHUB_TOKEN", "GITHUB_TOKEN")
 API_URL_ENV = "GITHUB_API_URL"
+# The App bot login whose reviews are patchwise's own when ``GET /user`` is not allowed
+# (installation tokens), e.g. ``patchwise-acme[bot]``.
+BOT_LOGIN_ENV = "PATCHWISE_GITHUB_BOT_LOGIN"
 DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
 _MAX_PAGES = 50  # 5,000 reviews is far beyond any real pull request; stops a runaway Link chain
 
@@ -56,8 +59,12 @@ class GitHubClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_s: float = 30.0,
+        bot_login: str | None = None,
     ) -> None:
         self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        self.bot_login = (bot_login or "").strip() or None
+        self._me: int | None = None  # our own user id (GET /user), looked up once
+        self._me_known = False
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
@@ -75,6 +82,7 @@ class GitHubClient:
         cls, api_url: str | None = None, *, env: Mapping[str, str] | None = None, **kwargs: Any
     ) -> GitHubClient:
         env = os.environ if env is None else env
+        kwargs.setdefault("bot_login", env.get(BOT_LOGIN_ENV))
         return cls(github_token(env), api_url or env.get(API_URL_ENV) or None, **kwargs)
 
     async def aclose(self) -> None:
@@ -123,10 +131,52 @@ class GitHubClient:
     async def list_review_comments(self, repository: str, number: int) -> list[dict[str, Any]]:
         return await self._paginate(f"/repos/{repository}/pulls/{number}/comments")
 
+    async def own_user_id(self) -> int | None:
+        """The id of the token's user (``GET /user``, once per client); None when the token may
+        not ask (a GitHub App installation token answers 403)."""
+        if not self._me_known:
+            try:
+                data = (await self._request("GET", "/user")).json()
+            except (PlatformAuthError, PlatformNotFound) as exc:
+                if exc.status == 401:
+                    raise
+                data = None
+            user_id = data.get("id") if isinstance(data, dict) else None
+            self._me = user_id if isinstance(user_id, int) else None
+            self._me_known = True
+        return self._me
+
+    async def is_own(self, review: dict[str, Any]) -> bool:
+        """Whether patchwise itself wrote ``review``: only then are its markers trusted (anyone
+        can type a marker into a review). With a user token: the author is ``GET /user``. With an
+        installation token: a ``Bot`` author whose login is ``PATCHWISE_GITHUB_BOT_LOGIN`` when
+        set, else any App bot (``…[bot]``, posted via an app)."""
+        user = review.get("user")
+        if not isinstance(user, dict):
+            return False
+        me = await self.own_user_id()
+        if me is not None:
+            return user.get("id") == me
+        login = str(user.get("login") or "")
+        if user.get("type") != "Bot":
+            return False
+        if self.bot_login is not None:
+            return login.lower() == self.bot_login.lower()
+        via_app = review.get("performed_via_github_app", True)  # absent on some review payloads
+        return login.endswith("[bot]") and bool(via_app)
+
+    async def own_reviews(self, repository: str, number: int) -> list[dict[str, Any]]:
+        """The reviews on the pull request that carry a marker and that patchwise wrote."""
+        return [
+            review
+            for review in await self.list_reviews(repository, number)
+            if markers_in(review.get("body")) and await self.is_own(review)
+        ]
+
     async def last_reviewed_head(self, repository: str, number: int) -> str | None:
         """The commit of the newest review patchwise posted on this pull request, if any."""
         head: str | None = None
-        for review in await self.list_reviews(repository, number):
+        for review in await self.own_reviews(repository, number):
             if any(kind == "review" for kind, _ in markers_in(review.get("body"))):
                 head = review.get("commit_id") or head
         return head
@@ -147,7 +197,7 @@ class GitHubClient:
 
     # -- posting ----------------------------------------------------------------------------------
     async def find_review(self, repository: str, number: int, key: str) -> dict[str, Any] | None:
-        for review in await self.list_reviews(repository, number):
+        for review in await self.own_reviews(repository, number):
             if ("review", key) in markers_in(review.get("body")):
                 return review
         return None

@@ -186,6 +186,8 @@ class GitLabClient:
         if token is not None:
             headers["PRIVATE-TOKEN"] = token.reveal()
         self._has_token = token is not None
+        self._me: int | None = None
+        self._me_known = False
         self._http = httpx.AsyncClient(
             base_url=self.api_url, headers=headers, timeout=timeout_s, transport=transport
         )
@@ -222,14 +224,35 @@ class GitLabClient:
             k: refs[k] for k in ("base_sha", "start_sha", "head_sha")
         }
 
+    async def own_user_id(self) -> int | None:
+        """The id of the token's user (``GET /user``, once per client)."""
+        if not self._me_known:
+            data = (await self._request("GET", "/user")).json()
+            user_id = data.get("id") if isinstance(data, dict) else None
+            self._me = user_id if isinstance(user_id, int) else None
+            self._me_known = True
+        return self._me
+
+    async def _own_markers(self, note: dict[str, Any]) -> set[tuple[str, str]]:
+        """The note's markers if patchwise wrote it (anyone can type a marker into a note)."""
+        found = markers_in(note.get("body"))
+        if not found:
+            return found
+        author = note.get("author")
+        me = await self.own_user_id()
+        if me is None or not isinstance(author, dict) or author.get("id") != me:
+            return set()
+        return found
+
     async def existing_markers(self, project: int | str, iid: int) -> set[tuple[str, str]]:
-        """Every patchwise fingerprint already on the merge request (notes and discussions)."""
+        """Every patchwise fingerprint already on the merge request (notes and discussions),
+        from notes authored by the token's own user only."""
         found: set[tuple[str, str]] = set()
         for note in await self._paginate(f"{self._mr(project, iid)}/notes"):
-            found |= markers_in(note.get("body"))
+            found |= await self._own_markers(note)
         for discussion in await self._paginate(f"{self._mr(project, iid)}/discussions"):
             for note in discussion.get("notes") or []:
-                found |= markers_in(note.get("body"))
+                found |= await self._own_markers(note)
         return found
 
     async def post_review(
