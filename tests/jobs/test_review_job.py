@@ -185,6 +185,44 @@ async def test_a_failed_job_redelivered_posts_without_calling_the_model_again(st
     assert done.result is not None and done.result["posted"]["posted"] is True
 
 
+async def test_a_worker_that_lost_the_job_does_not_post(store: Engine, sim) -> None:
+    """Between the models and the post the job is reclaimed by another worker: the lease is
+    checked right before posting, so this worker posts nothing and records nothing."""
+    from test_lease_loss import steal
+
+    gh = FakeGitHub(fail_posts=[502])
+    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
+    job = enqueue(store, pr_event(), max_attempts=1)
+    pool.start()
+    try:
+        assert (await wait_for(store, job.id)).status == "failed"  # the report is checkpointed
+    finally:
+        await pool.stop()
+    assert repo.retry(store, job.id)
+    deps = deps_for(store, sim.zai_developer_url, gh)
+    make_client = deps.github
+
+    def stealing(ev: PullRequestEvent) -> GitHubClient:
+        steal(store, job.id)  # the job changes hands while this worker prepares to post
+        return make_client(ev)
+
+    deps.github = stealing
+    before = len(gh.requests)
+    pool = pool_for(store, deps)
+    pool.start()
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if repo.get_job(store, job.id).lease_owner == "thief/0":  # type: ignore[union-attr]
+                break
+        await asyncio.sleep(0.5)
+    finally:
+        await pool.stop()
+    after = repo.get_job(store, job.id)
+    assert after is not None and after.status == "running" and after.lease_owner == "thief/0"
+    assert gh.reviews == [] and gh.requests[before:] == [], "not even the fingerprint check"
+
+
 async def test_permanent_errors_fail_at_once_and_keep_the_reason(store: Engine, sim) -> None:
     gh = FakeGitHub(diff_status=404)
     pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))

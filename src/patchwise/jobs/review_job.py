@@ -98,6 +98,7 @@ async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
                 job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha
             )
         post = ReviewPost.from_dict(checkpoint["post"])
+        await ctx.ensure_lease()  # a worker that lost the job never posts
         result = await gh.post_review(event.repository, event.number, post)
     return _result(checkpoint, result)
 
@@ -120,6 +121,7 @@ async def run_gitlab_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
                 job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha, extra=refs
             )
         post = ReviewPost.from_dict(checkpoint["post"])
+        await ctx.ensure_lease()  # a worker that lost the job never posts
         result = await gl.post_review(event.project_id, event.iid, post, checkpoint["diff_refs"])
     return _result(checkpoint, result)
 

@@ -36,14 +36,28 @@ class RetryableJobError(Exception):
         self.retry_after_s = retry_after_s
 
 
-class JobContext:
-    """What a running handler may do besides returning: save progress."""
+class LeaseLost(Exception):
+    """The job is no longer ours (another worker reclaimed it, or it finished elsewhere): stop
+    without any further effect; the new owner runs it."""
 
-    def __init__(self, queue: JobQueue, job: Job, owner: str) -> None:
-        self._queue, self.job, self.owner = queue, job, owner
+
+class JobContext:
+    """What a running handler may do besides returning: save progress, and make sure the job is
+    still ours before an external effect."""
+
+    def __init__(self, queue: JobQueue, job: Job, owner: str, *, lease_s: float = 120.0) -> None:
+        self._queue, self.job, self.owner, self.lease_s = queue, job, owner, lease_s
 
     async def checkpoint(self, data: dict[str, Any]) -> None:
-        await self._queue.checkpoint(self.job.id, self.owner, data)
+        """Save progress; :class:`LeaseLost` when the row is no longer ours (the save is refused)."""
+        if not await self._queue.checkpoint(self.job.id, self.owner, data):
+            raise LeaseLost(f"job {self.job.id}: lease lost, checkpoint refused")
+
+    async def ensure_lease(self) -> None:
+        """Renew the lease now; :class:`LeaseLost` when the job is no longer ours. Call right
+        before posting, so a worker that lost its lease never posts."""
+        if not await self._queue.renew(self.job.id, self.owner, lease_s=self.lease_s):
+            raise LeaseLost(f"job {self.job.id}: lease lost before posting")
 
 
 Handler = Callable[[Job, JobContext], Awaitable[dict[str, Any]]]
@@ -134,13 +148,21 @@ class WorkerPool:
         if handler is None:
             await self.queue.fail(job.id, owner, f"no handler for job kind {job.kind!r}", retry_at=None)
             return
-        heartbeat = asyncio.create_task(self._heartbeat(job.id, owner))
+        task = asyncio.create_task(handler(job, JobContext(self.queue, job, owner, lease_s=self.lease_s)))
+        lost = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(job.id, owner, task, lost))
         try:
-            result = await handler(job, JobContext(self.queue, job, owner))
+            result = await task
         except asyncio.CancelledError:
             heartbeat.cancel()
+            if lost.is_set() and task.cancelled() and not being_cancelled():
+                return  # the heartbeat stopped a job that is no longer ours: nothing to record
             await asyncio.shield(self._hand_back(job.id, owner))
             raise
+        except LeaseLost as exc:
+            heartbeat.cancel()
+            log.warning("%s; stopped without posting", exc)
+            return
         except Exception as exc:
             heartbeat.cancel()
             await self._failed(job, owner, exc)
@@ -169,11 +191,24 @@ class WorkerPool:
         else:
             log.error("job %s failed: %s", job.id, message)
 
-    async def _heartbeat(self, job_id: int, owner: str) -> None:
+    async def _heartbeat(self, job_id: int, owner: str, task: asyncio.Task[Any], lost: asyncio.Event) -> None:
+        """Renew the lease while ``task`` runs; when the job is no longer ours, cancel ``task``
+        (another worker runs it now: this one must not post)."""
         while True:
             await asyncio.sleep(self.lease_s / 3)
             try:
-                if not await self.queue.renew(job_id, owner, lease_s=self.lease_s):
-                    return
+                renewed = await self.queue.renew(job_id, owner, lease_s=self.lease_s)
             except Exception:
                 log.exception("renewing the lease of job %s failed", job_id)
+                continue
+            if not renewed:
+                log.warning("job %s: lease lost (taken over or finished elsewhere); stopping it", job_id)
+                lost.set()
+                task.cancel()
+                return
+
+
+def being_cancelled() -> bool:
+    """Whether the running task itself is being cancelled (a pool stop), not just a job it awaits."""
+    current = asyncio.current_task()
+    return current is not None and current.cancelling() > 0

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from patchwise.jobs.metrics import JobMetrics
 from patchwise.jobs.queue import DatabaseQueue
-from patchwise.jobs.worker import Backoff, Handler, JobContext, describe
+from patchwise.jobs.worker import Backoff, Handler, JobContext, LeaseLost, being_cancelled, describe
 from patchwise.store import jobs as repo
 from patchwise.store.jobs import Job
 from patchwise.store.models import utcnow
@@ -102,18 +102,26 @@ class JobRunner:
             await self.queue.fail(job.id, self.owner, reason, retry_at=None)
             return "dead"
         reviewed_here = "post" not in (job.checkpoint or {})
-        heartbeat = asyncio.create_task(self._heartbeat(job.id))
-        task = asyncio.create_task(handler(job, JobContext(self.queue, job, self.owner)))
+        task = asyncio.create_task(
+            handler(job, JobContext(self.queue, job, self.owner, lease_s=self.lease_s))
+        )
+        lost = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(job.id, task, lost))
         self._inflight[job.id] = task
         self.metrics.in_progress.inc()
         started = time.monotonic()
         try:
             result = await task
         except asyncio.CancelledError:
+            if lost.is_set() and task.cancelled() and not being_cancelled():
+                return "duplicate"  # the heartbeat stopped a job another worker owns now
             if not (self._handing_back and task.cancelled()):
                 raise
             await self._hand_back(job)
             return "handed_back"
+        except LeaseLost as exc:
+            log.warning("%s; stopped without posting", exc)
+            return "duplicate"
         except Exception as exc:
             return await self._failed(job, exc)
         finally:
@@ -171,12 +179,17 @@ class JobRunner:
     async def _publish(self, job_id: int, delay_s: float) -> None:
         await asyncio.to_thread(self.publish, job_id, delay_s)
 
-    async def _heartbeat(self, job_id: int) -> None:
+    async def _heartbeat(self, job_id: int, task: asyncio.Task[Any], lost: asyncio.Event) -> None:
+        """Renew the lease while ``task`` runs; when the job is no longer ours, cancel ``task``."""
         while True:
             await asyncio.sleep(self.lease_s / 3)
             try:
-                if not await self.queue.renew(job_id, self.owner, lease_s=self.lease_s):
-                    log.warning("job %s: lease lost (taken over or finished elsewhere)", job_id)
-                    return
+                renewed = await self.queue.renew(job_id, self.owner, lease_s=self.lease_s)
             except Exception:
                 log.exception("renewing the lease of job %s failed", job_id)
+                continue
+            if not renewed:
+                log.warning("job %s: lease lost (taken over or finished elsewhere); stopping it", job_id)
+                lost.set()
+                task.cancel()
+                return
