@@ -202,7 +202,7 @@ def test_models_page_plan_selector_test_save_and_custom_json(
     page.context.close()
 
 
-def _run_review(api: httpx.Client, sim: Any, main_key: str, number: int, sha: str) -> int:
+def _run_review(api: httpx.Client, sim: Any, github_url: str, main_key: str, number: int, sha: str) -> int:
     """Configure codertocat's models, deliver a signed pull_request webhook, wait for the job."""
     byok = {
         "main": {
@@ -218,7 +218,8 @@ def _run_review(api: httpx.Client, sim: Any, main_key: str, number: int, sha: st
     event = json.loads((WEBHOOKS / "pull_request.opened.payload.json").read_bytes())
     event["number"] = event["pull_request"]["number"] = number
     event["pull_request"]["head"]["sha"] = sha
-    body = json.dumps(event).encode()
+    # The server only accepts deliveries for the GitHub API it is configured with (the fake).
+    body = json.dumps(event).encode().replace(b"https://api.github.com", github_url.encode())
     resp = api.post(
         "/webhooks/github",
         content=body,
@@ -242,13 +243,14 @@ def _run_review(api: httpx.Client, sim: Any, main_key: str, number: int, sha: st
 
 
 def test_reviews_and_usage_pages_show_a_real_review(
-    browser: Any, live: LiveServer, api: httpx.Client, sim: Any, artifacts: Path
+    browser: Any, live: LiveServer, api: httpx.Client, sim: Any, artifacts: Path, github: ServedFake
 ) -> None:
     from playwright.sync_api import expect
 
     token = new_org(api, "codertocat")
-    job_id = _run_review(api, sim, CODING_LITE_KEY, 2, "a" * 40)
-    failover_id = _run_review(api, sim, SPENT_KEY, 3, "b" * 40)  # spent window: the fallback serves
+    job_id = _run_review(api, sim, github.url, CODING_LITE_KEY, 2, "a" * 40)
+    # A spent 5-hour window: the fallback serves.
+    failover_id = _run_review(api, sim, github.url, SPENT_KEY, 3, "b" * 40)
     page = sign_in(browser, live, token)
 
     page.click("nav a:has-text('Reviews')")
