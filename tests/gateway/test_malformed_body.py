@@ -109,3 +109,31 @@ async def test_probe_of_an_html_200_is_a_diagnosis(portal: ThreadingHTTPServer) 
     d = await probe_slot(make_slot(_url(portal), DEV_KEY))
     assert not d.ok and d.kind == "transient"
     assert "malformed body" in d.summary
+
+
+async def test_a_stream_that_is_not_an_event_stream_fails_over(portal: ThreadingHTTPServer, sim: Any) -> None:
+    """An HTML page where an SSE stream should be must not be taken for an empty answer."""
+    main = make_slot(_url(portal), DEV_KEY)
+    fallback = make_slot(sim.zai_developer_url, DEV_KEY, name="fallback")
+    async with Router([main, fallback], policy=FAST) as router:
+        events = [e async for e in router.stream(ChatRequest.of("hello"))]
+    done = events[-1]
+    assert done.kind == "done" and done.result is not None
+    assert done.result.slot == "fallback" and done.result.content
+    assert {a.outcome for a in done.result.attempts if a.slot == "main"} == {"transient"}
+
+
+@pytest.mark.parametrize("kind", ["html", "list"])
+async def test_anthropic_stream_of_a_non_event_body_is_transient(
+    portal: ThreadingHTTPServer, kind: str
+) -> None:
+    portal.kind = kind  # type: ignore[attr-defined]
+    slot = make_slot(_url(portal, ""), DEV_KEY, provider="anthropic", model="claude-sonnet-4-6")
+    pool = ClientPool()
+    try:
+        with pytest.raises(ProviderError) as info:
+            _ = [e async for e in AnthropicWire(pool).stream(slot, ChatRequest.of("hi"), profile_for(slot))]
+    finally:
+        await pool.aclose()
+    assert info.value.kind is ErrorKind.TRANSIENT
+    assert "no events" in info.value.message

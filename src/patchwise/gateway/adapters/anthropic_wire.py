@@ -118,6 +118,10 @@ class AnthropicWire:
             raise
         except Exception as exc:
             raise translate(exc, slot) from exc
+        if finish is None and not content and not reasoning:
+            # A real stream always ends with a finish/stop reason; none and no text means the body
+            # was not an event stream at all (a proxy's HTML page): fail over, never answer "".
+            raise malformed_body(slot, "", "the stream carried no events")
         text = "".join(content)
         reasoning_text = "".join(reasoning) or None
         if not output_tokens:

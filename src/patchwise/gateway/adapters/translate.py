@@ -175,7 +175,9 @@ def describe_network_error(exc: BaseException, base_url: str) -> str:
 def malformed_body(slot: Slot, body: Any, problem: str) -> ProviderError:
     """A 200 whose body is not the expected answer (a captive portal's HTML, ``[]``, a null
     message): transient, so the router retries and fails over like any invalid body."""
-    if isinstance(body, (str, bytes)):
+    if body in ("", b"", None):
+        seen = "no data"
+    elif isinstance(body, (str, bytes)):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         shown = " ".join(text.split())[:120]
         seen = f"text instead of JSON: {shown!r}"
