@@ -14,26 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from patchwise.cli.slot_options import (
-    ApiKeyEnvOpt,
-    BaseUrlOpt,
-    FallbackApiKeyEnvOpt,
-    FallbackBaseUrlOpt,
-    FallbackMaxConcurrentOpt,
-    FallbackModelOpt,
-    FallbackPlanOpt,
-    FallbackProviderOpt,
-    FallbackThinkingOpt,
-    FallbackTierOpt,
-    MaxConcurrentOpt,
-    ModelOpt,
-    NoFallbackOpt,
-    PlanOpt,
-    ProfileOpt,
-    ProviderOpt,
-    ThinkingOpt,
-    TierOpt,
-)
+from patchwise.cli.slot_options import ModelChoice, with_model_options
 
 if TYPE_CHECKING:
     from patchwise.config.resolve import ResolvedConfig
@@ -41,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("chat")(chat)
+    app.command("chat")(with_model_options(chat))
 
 
 def chat(
@@ -51,60 +32,23 @@ def chat(
     ),
     stream: bool = typer.Option(False, "--stream", help="Print the answer as it arrives."),
     system: str | None = typer.Option(None, "--system", help="A system prompt."),
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    provider: ProviderOpt = None,
-    plan: PlanOpt = None,
-    tier: TierOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key_env: ApiKeyEnvOpt = None,
-    max_concurrent: MaxConcurrentOpt = None,
-    thinking: ThinkingOpt = None,
-    fallback_model: FallbackModelOpt = None,
-    fallback_provider: FallbackProviderOpt = None,
-    fallback_plan: FallbackPlanOpt = None,
-    fallback_tier: FallbackTierOpt = None,
-    fallback_base_url: FallbackBaseUrlOpt = None,
-    fallback_api_key_env: FallbackApiKeyEnvOpt = None,
-    fallback_max_concurrent: FallbackMaxConcurrentOpt = None,
-    fallback_thinking: FallbackThinkingOpt = None,
-    no_fallback: NoFallbackOpt = False,
+    *,
+    models: ModelChoice,
 ) -> None:
     """Send one prompt to the configured models and print the answer."""
     from patchwise.cli.app import UsageError
     from patchwise.cli.slot_options import (
-        fallback_flags,
         friendly_errors,
         print_notes,
         resolve,
-        slot_flags,
     )
 
     with friendly_errors():
         text = sys.stdin.read() if prompt == "-" else prompt
         if not text.strip():
             raise UsageError("the prompt is empty: pass the text as PROMPT, or '-' to read it from stdin")
-        flags = slot_flags(
-            model=model,
-            provider=provider,
-            plan=plan,
-            tier=tier,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            max_concurrent=max_concurrent,
-            thinking=thinking,
-        ) | fallback_flags(
-            no_fallback=no_fallback,
-            model=fallback_model,
-            provider=fallback_provider,
-            plan=fallback_plan,
-            tier=fallback_tier,
-            base_url=fallback_base_url,
-            api_key_env=fallback_api_key_env,
-            max_concurrent=fallback_max_concurrent,
-            thinking=fallback_thinking,
-        )
-        cfg = resolve(profile, flags)
+        flags = models.flags()
+        cfg = resolve(models.profile, flags)
         print_notes(cfg.notes)
         import asyncio
 

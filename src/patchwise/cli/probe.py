@@ -13,26 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from patchwise.cli.slot_options import (
-    ApiKeyEnvOpt,
-    BaseUrlOpt,
-    FallbackApiKeyEnvOpt,
-    FallbackBaseUrlOpt,
-    FallbackMaxConcurrentOpt,
-    FallbackModelOpt,
-    FallbackPlanOpt,
-    FallbackProviderOpt,
-    FallbackThinkingOpt,
-    FallbackTierOpt,
-    MaxConcurrentOpt,
-    ModelOpt,
-    NoFallbackOpt,
-    PlanOpt,
-    ProfileOpt,
-    ProviderOpt,
-    ThinkingOpt,
-    TierOpt,
-)
+from patchwise.cli.slot_options import ModelChoice, with_model_options
 
 if TYPE_CHECKING:
     from patchwise.config.resolve import ResolvedConfig
@@ -40,65 +21,28 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("test")(test_connection)
+    app.command("test")(with_model_options(test_connection))
 
 
 def test_connection(
     as_json: bool = typer.Option(False, "--json", help="Print the diagnoses as JSON."),
     timeout: float = typer.Option(15.0, "--timeout", min=1.0, max=120.0, help="Seconds to wait per probe."),
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    provider: ProviderOpt = None,
-    plan: PlanOpt = None,
-    tier: TierOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key_env: ApiKeyEnvOpt = None,
-    max_concurrent: MaxConcurrentOpt = None,
-    thinking: ThinkingOpt = None,
-    fallback_model: FallbackModelOpt = None,
-    fallback_provider: FallbackProviderOpt = None,
-    fallback_plan: FallbackPlanOpt = None,
-    fallback_tier: FallbackTierOpt = None,
-    fallback_base_url: FallbackBaseUrlOpt = None,
-    fallback_api_key_env: FallbackApiKeyEnvOpt = None,
-    fallback_max_concurrent: FallbackMaxConcurrentOpt = None,
-    fallback_thinking: FallbackThinkingOpt = None,
-    no_fallback: NoFallbackOpt = False,
+    *,
+    models: ModelChoice,
 ) -> None:
     """Probe each configured slot (no retries, short timeout) and diagnose failures.
 
     Exit code 0 only when every slot is usable, 1 otherwise, 2 for a configuration error.
     """
     from patchwise.cli.slot_options import (
-        fallback_flags,
         friendly_errors,
         print_notes,
         resolve,
-        slot_flags,
     )
 
     with friendly_errors():
-        flags = slot_flags(
-            model=model,
-            provider=provider,
-            plan=plan,
-            tier=tier,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            max_concurrent=max_concurrent,
-            thinking=thinking,
-        ) | fallback_flags(
-            no_fallback=no_fallback,
-            model=fallback_model,
-            provider=fallback_provider,
-            plan=fallback_plan,
-            tier=fallback_tier,
-            base_url=fallback_base_url,
-            api_key_env=fallback_api_key_env,
-            max_concurrent=fallback_max_concurrent,
-            thinking=fallback_thinking,
-        )
-        cfg = resolve(profile, flags)
+        flags = models.flags()
+        cfg = resolve(models.profile, flags)
     print_notes(cfg.notes)
     import asyncio
 

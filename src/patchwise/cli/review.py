@@ -17,26 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from patchwise.cli.slot_options import (
-    ApiKeyEnvOpt,
-    BaseUrlOpt,
-    FallbackApiKeyEnvOpt,
-    FallbackBaseUrlOpt,
-    FallbackMaxConcurrentOpt,
-    FallbackModelOpt,
-    FallbackPlanOpt,
-    FallbackProviderOpt,
-    FallbackThinkingOpt,
-    FallbackTierOpt,
-    MaxConcurrentOpt,
-    ModelOpt,
-    NoFallbackOpt,
-    PlanOpt,
-    ProfileOpt,
-    ProviderOpt,
-    ThinkingOpt,
-    TierOpt,
-)
+from patchwise.cli.slot_options import ModelChoice, with_model_options
 
 if TYPE_CHECKING:
     from patchwise.cli.review_remote import RemoteChange
@@ -51,7 +32,7 @@ NOTHING = "nothing to review"
 
 
 def register(app: typer.Typer) -> None:
-    app.command("review")(review)
+    app.command("review")(with_model_options(review))
 
 
 def review(
@@ -85,50 +66,15 @@ def review(
     api_url: str | None = typer.Option(
         None, "--api-url", help="With --github/--pr: the platform API base (default: from the URL/env)."
     ),
-    profile: ProfileOpt = None,
-    model: ModelOpt = None,
-    provider: ProviderOpt = None,
-    plan: PlanOpt = None,
-    tier: TierOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key_env: ApiKeyEnvOpt = None,
-    max_concurrent: MaxConcurrentOpt = None,
-    thinking: ThinkingOpt = None,
-    fallback_model: FallbackModelOpt = None,
-    fallback_provider: FallbackProviderOpt = None,
-    fallback_plan: FallbackPlanOpt = None,
-    fallback_tier: FallbackTierOpt = None,
-    fallback_base_url: FallbackBaseUrlOpt = None,
-    fallback_api_key_env: FallbackApiKeyEnvOpt = None,
-    fallback_max_concurrent: FallbackMaxConcurrentOpt = None,
-    fallback_thinking: FallbackThinkingOpt = None,
-    no_fallback: NoFallbackOpt = False,
+    *,
+    models: ModelChoice,
 ) -> None:
     """Review a change: the current branch vs its merge-base with the default branch (on the default branch: the last commit), --base/--head, --staged, --diff FILE, a PR/MR URL (--pr), or the pull request of a GitHub Actions job (--github)."""  # noqa: E501
-    from patchwise.cli.slot_options import fallback_flags, friendly_errors, slot_flags
+    from patchwise.cli.slot_options import friendly_errors
 
-    flags = slot_flags(
-        model=model,
-        provider=provider,
-        plan=plan,
-        tier=tier,
-        base_url=base_url,
-        api_key_env=api_key_env,
-        max_concurrent=max_concurrent,
-        thinking=thinking,
-    )
+    profile = models.profile
     with friendly_errors():
-        flags |= fallback_flags(
-            no_fallback=no_fallback,
-            model=fallback_model,
-            provider=fallback_provider,
-            plan=fallback_plan,
-            tier=fallback_tier,
-            base_url=fallback_base_url,
-            api_key_env=fallback_api_key_env,
-            max_concurrent=fallback_max_concurrent,
-            thinking=fallback_thinking,
-        )
+        flags = models.flags()
         _check_options(fmt, min_severity, fail_on, max_findings, max_cost, diff, base, head, staged)
         if offline and (flags or profile):
             _usage_error(

@@ -8,8 +8,11 @@ gets the same one-line explanation as ``PATCHWISE_MAX_CONCURRENT=abc``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -167,3 +170,74 @@ def print_notes(notes: list[str]) -> None:
     """Resolution notes (zero-config choices, warnings) go to stderr so --json stays parseable."""
     for note in notes:
         typer.secho(f"note: {note}", err=True, fg="yellow")
+
+
+# --- one declaration of the model options for every command ------------------------------------
+_SLOT_FIELDS = ("model", "provider", "plan", "tier", "base_url", "api_key_env", "max_concurrent", "thinking")
+_MAIN_OPTS: tuple[Any, ...] = (
+    ModelOpt,
+    ProviderOpt,
+    PlanOpt,
+    TierOpt,
+    BaseUrlOpt,
+    ApiKeyEnvOpt,
+    MaxConcurrentOpt,
+    ThinkingOpt,
+)
+_FALLBACK_OPTS: tuple[Any, ...] = (
+    FallbackModelOpt,
+    FallbackProviderOpt,
+    FallbackPlanOpt,
+    FallbackTierOpt,
+    FallbackBaseUrlOpt,
+    FallbackApiKeyEnvOpt,
+    FallbackMaxConcurrentOpt,
+    FallbackThinkingOpt,
+)
+MODEL_PARAMETERS: tuple[inspect.Parameter, ...] = (
+    inspect.Parameter("profile", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ProfileOpt),
+    *(
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=opt)
+        for name, opt in zip(_SLOT_FIELDS, _MAIN_OPTS, strict=True)
+    ),
+    *(
+        inspect.Parameter(f"fallback_{name}", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=opt)
+        for name, opt in zip(_SLOT_FIELDS, _FALLBACK_OPTS, strict=True)
+    ),
+    inspect.Parameter("no_fallback", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=NoFallbackOpt),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    """What the user chose on the command line for the main and fallback slots."""
+
+    profile: str | None
+    values: dict[str, Any]
+
+    def flags(self) -> dict[str, Any]:
+        """The ``flags`` for :func:`resolve`. Raises ``UsageError`` on contradictory fallback
+        flags, so call it inside :func:`friendly_errors`."""
+        main = slot_flags(**{k: self.values[k] for k in _SLOT_FIELDS})
+        fallback = {k: self.values[f"fallback_{k}"] for k in _SLOT_FIELDS}
+        return main | fallback_flags(no_fallback=self.values["no_fallback"], **fallback)
+
+
+def with_model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give ``command`` every model option (main, fallback, profile) as one ``models: ModelChoice``
+    argument. Typer has no option groups; without this each command repeated 18 parameters."""
+    own = inspect.signature(command, eval_str=True)
+    kept = [p for name, p in own.parameters.items() if name != "models"]
+    defaults = {p.name: p.default for p in MODEL_PARAMETERS}
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        chosen = defaults | {name: kwargs.pop(name) for name in defaults if name in kwargs}
+        models = ModelChoice(chosen.pop("profile"), chosen)
+        return command(*args, models=models, **kwargs)
+
+    params = [*kept, *MODEL_PARAMETERS]
+    wrapper.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params} | {"return": own.return_annotation}
+    del wrapper.__wrapped__  # Typer must read the new signature, not the command's
+    return wrapper
