@@ -103,18 +103,7 @@ async def github_webhook(request: Request, settings: SettingsDep, engine: Engine
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if decision.kind == "ping":
         return JSONResponse({"status": "pong", "zen": payload.get("zen")}, status_code=status.HTTP_200_OK)
-    if decision.kind == "ignore" or decision.event is None:
-        log.info("GitHub delivery %s ignored: %s", delivery or "-", decision.reason)
-        return _accepted(decision.reason)
-    event = decision.event
-    org = await _organization(engine, settings, event.owner)
-    if org is None:
-        log.info(
-            "GitHub delivery %s ignored: organization %r has no model configuration", delivery, event.owner
-        )
-        return _accepted(f"organization {event.owner!r} has no model configuration")
-    payload_out = event.as_payload() | {"delivery": delivery or None}
-    return await _enqueue(request, engine, org, GITHUB_KIND, payload_out, event.dedupe_key)
+    return await _accept(request, engine, settings, "GitHub", GITHUB_KIND, decision, delivery)
 
 
 @router.post("/gitlab", status_code=202, summary="GitLab webhook (merge request events)")
@@ -133,15 +122,31 @@ async def gitlab_webhook(request: Request, settings: SettingsDep, engine: Engine
         )
     except gl.GitLabPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return await _accept(request, engine, settings, "GitLab", GITLAB_KIND, decision, delivery)
+
+
+async def _accept(
+    request: Request,
+    engine: Any,
+    settings: Any,
+    platform: str,
+    kind: str,
+    decision: Any,
+    delivery: str,
+) -> JSONResponse:
+    """The platform-neutral end of both webhooks: ignore, or find the organization and enqueue."""
     if decision.kind == "ignore" or decision.event is None:
-        log.info("GitLab delivery %s ignored: %s", delivery or "-", decision.reason)
+        log.info("%s delivery %s ignored: %s", platform, delivery or "-", decision.reason)
         return _accepted(decision.reason)
     event = decision.event
     org = await _organization(engine, settings, event.owner)
     if org is None:
         log.info(
-            "GitLab delivery %s ignored: organization %r has no model configuration", delivery, event.owner
+            "%s delivery %s ignored: organization %r has no model configuration",
+            platform,
+            delivery,
+            event.owner,
         )
         return _accepted(f"organization {event.owner!r} has no model configuration")
     payload_out = event.as_payload() | {"delivery": delivery or None}
-    return await _enqueue(request, engine, org, GITLAB_KIND, payload_out, event.dedupe_key)
+    return await _enqueue(request, engine, org, kind, payload_out, event.dedupe_key)
