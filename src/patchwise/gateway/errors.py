@@ -9,6 +9,7 @@ ever inspects a status code or an SDK exception.
     ├── ProviderError          one failed call to one slot (has .kind, .status, .code, .reset_at)
     ├── AllSlotsFailed         every slot failed or was skipped; carries every ProviderError
     ├── ConfigurationError     a slot/override/URL that can never work (raised before any call)
+    │   └── LimitsUnavailable  the cluster limits store (Redis) cannot be reached now; transient
     └── ConnectBlocked         a caller-supplied transport refused to connect (SSRF guard);
                                adapters translate it into a ``network`` ProviderError
 """
@@ -115,3 +116,32 @@ class AllSlotsFailed(GatewayError):
     @property
     def configuration_errors(self) -> list[ProviderError]:
         return [e for e in self.errors if e.kind.is_configuration]
+
+
+class LimitsUnavailable(ConfigurationError):
+    """The shared limits backend (Redis) cannot be reached: no slot can be granted or released,
+    no circuit read, so the call is refused as a whole.
+
+    Why a :class:`ConfigurationError`: like one, it would fail every call of a run the same way
+    and only the operator can fix it (start Redis, or unset the limits URL), so callers that stop
+    a whole run on a configuration error (a review, the CLI) stop on this too instead of failing
+    chunk after chunk. Unlike one it is ``transient``: a job that meets it is retried with backoff,
+    and once Redis is back the same process works again.
+
+    Why not a :class:`ProviderError`: the model did nothing wrong. It must not open a circuit, and
+    the router must not fail over to the fallback model, since that call would bypass the cluster
+    limit just the same; nor does the backend fall back to per-process limits on its own, which
+    would silently break the per-key promise across workers.
+    """
+
+    transient = True
+
+    def __init__(self, url: str, action: str, reason: str) -> None:
+        super().__init__(
+            f"cannot reach Redis at {url} for cluster limits: {action} failed ({reason}); "
+            "start Redis, or unset PATCHWISE_LIMITS_URL to use per-process limits (not cluster-safe)",
+            setting="PATCHWISE_LIMITS_URL",
+        )
+        self.url = url  # already redacted: never a password
+        self.action = action
+        self.reason = reason

@@ -2,6 +2,8 @@
 
 Policy is decided here and only here, from :class:`ErrorKind` (see ``policy.py`` for the table).
 Adapters translate; the limits backend counts and remembers; the router chooses.
+A :class:`LimitsUnavailable` from the backend (Redis down) is not a model failure: it ends the
+call as a whole, without a circuit or a failover.
 
 Hot-path budget: the per-slot work (catalog facts, override parsing) happens once in
 ``__init__``; a call does one in-memory circuit lookup, one lease and the adapter call. Nothing is
@@ -20,7 +22,13 @@ from datetime import UTC, datetime
 
 from patchwise.gateway.adapters import AnthropicWire, ClientPool, OpenAIWire
 from patchwise.gateway.adapters.base import Adapter
-from patchwise.gateway.errors import AllSlotsFailed, ConfigurationError, ErrorKind, ProviderError
+from patchwise.gateway.errors import (
+    AllSlotsFailed,
+    ConfigurationError,
+    ErrorKind,
+    LimitsUnavailable,
+    ProviderError,
+)
 from patchwise.gateway.limits.base import Circuit, LimitsBackend
 from patchwise.gateway.limits.local import LocalBackend
 from patchwise.gateway.policy import CIRCUIT_KINDS, RetryPolicy, RouterEvent
@@ -269,7 +277,14 @@ class Router:
         )
         result.attempts = run.attempts
         if slot.adaptive_concurrency:
-            await self._backend.report_success(step.cred)
+            try:
+                await self._backend.report_success(step.cred)
+            except LimitsUnavailable as exc:
+                # The answer is paid for and in hand; a lost success count only delays raising the
+                # adaptive limit. Every other backend call lets LimitsUnavailable through, unchanged:
+                # it is no ProviderError, so no circuit opens and no fallback slot is tried (the
+                # fallback's call would bypass the cluster limit just the same).
+                log.warning("%s: answer kept, success not counted: %s", slot.label, exc)
         return result
 
     # -- entry points ------------------------------------------------------------------------------

@@ -11,6 +11,12 @@ wakes exactly the granted waiter (the message is the grant: no second round trip
 every ``lease_ttl_s / 10`` (at most 2 s) is the safety net for a missed
 message or an expired lease (expiry publishes nothing).
 
+When Redis goes away every touch point (acquire and waiting, release, heartbeat, circuits, the
+adaptive limit) raises one :class:`LimitsUnavailable` naming the redacted URL, what failed and the
+fix; never the redis client's exception, and never a silent fallback to per-process limits.
+Releases during an outage only log (the lease TTL frees the slot), and the listener and heartbeat
+keep retrying, so once Redis is back new calls work without restarting the process.
+
 Keys hold credential ids hashed once more (ids are already key fingerprints, never keys).
 """
 
@@ -26,8 +32,9 @@ import random
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
-from patchwise.gateway.errors import ConfigurationError
+from patchwise.gateway.errors import ConfigurationError, LimitsUnavailable
 from patchwise.gateway.limits import redis_lua
 from patchwise.gateway.limits.base import Circuit, Lease
 from patchwise.gateway.limits.limiter import ADAPTIVE_RAISE_AFTER, NO_LEASE
@@ -101,10 +108,28 @@ class RedisBackend:
                 setting="limits",
             )
         from redis import asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialWithJitterBackoff
+        from redis.exceptions import RedisError
 
         self.url = redact_url(url)
+        # What a lost Redis raises (socket errors and timeouts are OSErrors): mapped to one
+        # LimitsUnavailable at every touch point. The password is scrubbed from its reason too.
+        self._failures: tuple[type[BaseException], ...] = (RedisError, OSError)
         try:
-            self._redis: Any = aioredis.from_url(url, decode_responses=True, health_check_interval=30)
+            self._password = urlsplit(url).password or ""
+        except ValueError:
+            self._password = ""
+        self._down = False  # an outage was reported: log it once, not once per call
+        try:
+            # A URL-built pool retries nothing: after a Redis restart every pooled connection
+            # would fail its first command. Two quick retries on a fresh connection ride that
+            # out (and a blip) while an outage still fails within milliseconds. The scripts are
+            # idempotent per ticket; LOWER/SUCCESS may count twice on a retry, which is harmless.
+            retry = Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=2)
+            self._redis: Any = aioredis.from_url(
+                url, decode_responses=True, health_check_interval=30, retry=retry
+            )
         except ValueError as exc:
             raise ConfigurationError(
                 f"limits URL {self.url!r} is not a Redis URL ({exc}); use redis://host:6379/0",
@@ -146,6 +171,22 @@ class RedisBackend:
     def _circuit_index(self) -> str:
         return f"{self.namespace}:circuits"
 
+    # -- outages ----------------------------------------------------------------------------------
+    def _unavailable(self, action: str, exc: BaseException) -> LimitsUnavailable:
+        """The one error a lost Redis becomes (the caller raises it ``from None``)."""
+        reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        if self._password:
+            reason = reason.replace(self._password, "***")
+        if not self._down:
+            self._down = True
+            log.warning("limits: Redis at %s is unreachable (%s: %s)", self.url, action, reason)
+        return LimitsUnavailable(self.url, action, reason)
+
+    def _recovered(self) -> None:
+        if self._down:
+            self._down = False
+            log.warning("limits: Redis at %s is reachable again", self.url)
+
     # -- background work ---------------------------------------------------------------------------
     async def _ensure_started(self) -> None:
         """Ping, subscribe and start the heartbeat; callers hold ``_enqueue_lock``."""
@@ -159,6 +200,8 @@ class RedisBackend:
             asyncio.create_task(self._listen(), name="patchwise-limits-listen"),
             asyncio.create_task(self._heartbeat(), name="patchwise-limits-heartbeat"),
         ]
+        for task in self._tasks:
+            task.add_done_callback(self._task_ended)
         # Grants published before the subscription would otherwise wait for the poll.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._subscribed.wait(), 5)
@@ -170,21 +213,29 @@ class RedisBackend:
             async with self._enqueue_lock:
                 await self._ensure_started()
 
-    async def _ping(self) -> None:
-        from redis.exceptions import RedisError
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        """The listener and heartbeat loop until closed; should one end anyway (a bug), say so and
+        let the next call start both again instead of running on without them."""
+        if self._closed or task not in self._tasks:
+            return
+        error = None if task.cancelled() else task.exception()
+        log.error(
+            "limits: background task %s ended (%r); restarting on the next call", task.get_name(), error
+        )
+        for other in self._tasks:
+            other.cancel()
+        self._tasks = []
 
+    async def _ping(self) -> None:
         try:
             await self._redis.ping()
-        except (RedisError, OSError) as exc:
-            raise ConfigurationError(
-                f"cannot reach Redis at {self.url} for cluster limits ({type(exc).__name__}: {exc}); "
-                "start Redis or fix PATCHWISE_LIMITS_URL",
-                setting="limits",
-            ) from None
+        except self._failures as exc:
+            raise self._unavailable("connect", exc) from None
 
     async def _listen(self) -> None:
         """Wake the local waiters a grant names; reconnect with backoff if Redis drops us."""
         backoff = 0.1
+        lost = False
         while not self._closed:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
@@ -192,6 +243,9 @@ class RedisBackend:
                 assert self._subscribed is not None
                 self._subscribed.set()
                 backoff = 0.1
+                if lost:
+                    lost = False
+                    self._recovered()
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
@@ -202,7 +256,9 @@ class RedisBackend:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the poll keeps waiters moving while we reconnect
-                log.warning("limits: pub/sub connection lost (%s); reconnecting", type(exc).__name__)
+                if not lost:  # once per outage: retries every few seconds until Redis is back
+                    log.warning("limits: pub/sub connection lost (%s); reconnecting", type(exc).__name__)
+                lost = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
@@ -217,7 +273,8 @@ class RedisBackend:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a missed beat is survivable: the TTL is several beats long
-                log.warning("limits: heartbeat failed (%s: %s)", type(exc).__name__, exc)
+                if not self._down:
+                    log.warning("limits: heartbeat failed (%s: %s)", type(exc).__name__, exc)
 
     async def _beat(self) -> None:
         groups: dict[str, tuple[list[str], list[str]]] = {}
@@ -265,10 +322,12 @@ class RedisBackend:
                     self._effective[credential_id] = int(effective)
                 else:
                     granted = True  # only a grant naming this ticket sets the event
-        except BaseException:
+        except BaseException as exc:
             # Whatever state the ticket reached (queued, granted, unknown), withdraw it.
             self._waiting.pop(ticket, None)
             self._spawn_leave(keys, ticket, limit)
+            if isinstance(exc, self._failures):
+                raise self._unavailable("acquire a concurrency slot", exc) from None
             raise
         self._waiting.pop(ticket, None)
         self._held[ticket] = (keys, limit)
@@ -284,22 +343,29 @@ class RedisBackend:
     async def _leave(self, keys: list[str], ticket: str, limit: int) -> None:
         try:
             await self._scripts["LEAVE"](keys=keys, args=[ticket, limit, self._lease_ttl_ms, self._channel])
-        except Exception as exc:  # the lease TTL frees the slot anyway
-            log.warning("limits: release failed (%s); the slot frees when its lease expires", exc)
+        except Exception as exc:  # the lease TTL frees the slot anyway; never raise into a finally
+            if not self._down:
+                log.warning("limits: release failed (%s); the slot frees when its lease expires", exc)
 
     async def _leave_shielded(self, keys: list[str], ticket: str, limit: int) -> None:
         await asyncio.shield(self._spawn_leave(keys, ticket, limit))
 
     async def report_concurrency_error(self, credential_id: str) -> None:
         limit = self._limits.get(credential_id, "")
-        effective = await self._scripts["LOWER"](keys=self._keys(credential_id), args=[limit])
+        try:
+            effective = await self._scripts["LOWER"](keys=self._keys(credential_id), args=[limit])
+        except self._failures as exc:
+            raise self._unavailable("lower the adaptive limit", exc) from None
         if effective:
             self._effective[credential_id] = int(effective)
 
     async def report_success(self, credential_id: str) -> None:
         limit = self._limits.get(credential_id, "")
         args = [limit, ADAPTIVE_RAISE_AFTER, self._lease_ttl_ms, self._channel]
-        effective = await self._scripts["SUCCESS"](keys=self._keys(credential_id), args=args)
+        try:
+            effective = await self._scripts["SUCCESS"](keys=self._keys(credential_id), args=args)
+        except self._failures as exc:
+            raise self._unavailable("count a success for the adaptive limit", exc) from None
         if effective:
             self._effective[credential_id] = int(effective)
 
@@ -309,19 +375,28 @@ class RedisBackend:
 
     async def shared_effective_limit(self, credential_id: str) -> int | None:
         """The effective limit read from Redis now (what every process will use next)."""
-        value = await self._redis.hget(self._keys(credential_id)[3], "effective")
+        try:
+            value = await self._redis.hget(self._keys(credential_id)[3], "effective")
+        except self._failures as exc:
+            raise self._unavailable("read the adaptive limit", exc) from None
         if value is not None:
             self._effective[credential_id] = int(value)
         return int(value) if value is not None else None
 
     async def in_flight(self, credential_id: str) -> int:
         """Live leases of this credential across the cluster (for status pages and tests)."""
-        now_s, now_us = await self._redis.time()
-        now_ms = int(now_s) * 1000 + int(now_us) // 1000
-        return int(await self._redis.zcount(self._keys(credential_id)[0], f"({now_ms}", "+inf"))
+        try:
+            now_s, now_us = await self._redis.time()
+            now_ms = int(now_s) * 1000 + int(now_us) // 1000
+            return int(await self._redis.zcount(self._keys(credential_id)[0], f"({now_ms}", "+inf"))
+        except self._failures as exc:
+            raise self._unavailable("count the leases in flight", exc) from None
 
     async def queued(self, credential_id: str) -> int:
-        return int(await self._redis.zcard(self._keys(credential_id)[1]))
+        try:
+            return int(await self._redis.zcard(self._keys(credential_id)[1]))
+        except self._failures as exc:
+            raise self._unavailable("count the queued calls", exc) from None
 
     # -- circuits ----------------------------------------------------------------------------------
     async def open_circuit(self, circuit: Circuit) -> None:
@@ -336,34 +411,46 @@ class RedisBackend:
                 "reason": circuit.reason,
             }
         )
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, value, pxat=max(1, int(circuit.until * 1000)))
-            pipe.sadd(self._circuit_index, key)
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(key, value, pxat=max(1, int(circuit.until * 1000)))
+                pipe.sadd(self._circuit_index, key)
+                await pipe.execute()
+        except self._failures as exc:
+            raise self._unavailable("open a circuit", exc) from None
 
     async def circuit(self, credential_id: str, model: str, now: float) -> Circuit | None:
         await self._ready()
-        raw = await self._redis.get(self._circuit_key(credential_id, model))
+        try:
+            raw = await self._redis.get(self._circuit_key(credential_id, model))
+        except self._failures as exc:
+            raise self._unavailable("read the circuit", exc) from None
         found = _parse_circuit(raw)
         return found if found is not None and found.is_open(now) else None
 
     async def close_circuit(self, credential_id: str, model: str) -> None:
         await self._ready()
         key = self._circuit_key(credential_id, model)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.srem(self._circuit_index, key)
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                pipe.srem(self._circuit_index, key)
+                await pipe.execute()
+        except self._failures as exc:
+            raise self._unavailable("close a circuit", exc) from None
 
     async def circuits(self, now: float) -> list[Circuit]:
         await self._ready()
-        keys = sorted(await self._redis.smembers(self._circuit_index))
-        if not keys:
-            return []
-        values = await self._redis.mget(keys)
-        expired = [k for k, v in zip(keys, values, strict=True) if v is None]
-        if expired:  # Redis dropped them at their reset time; drop them from the index too
-            await self._redis.srem(self._circuit_index, *expired)
+        try:
+            keys = sorted(await self._redis.smembers(self._circuit_index))
+            if not keys:
+                return []
+            values = await self._redis.mget(keys)
+            expired = [k for k, v in zip(keys, values, strict=True) if v is None]
+            if expired:  # Redis dropped them at their reset time; drop them from the index too
+                await self._redis.srem(self._circuit_index, *expired)
+        except self._failures as exc:
+            raise self._unavailable("list the circuits", exc) from None
         found = (_parse_circuit(v) for v in values)
         return [c for c in found if c is not None and c.is_open(now)]
 
