@@ -5,8 +5,12 @@ Two kinds of numbers:
 - counted where the work happens, in the process's own registry: jobs finished by outcome, model
   calls by model and outcome, failovers, time waiting for a concurrency slot. Each worker exposes
   its own; Prometheus sums them across the cluster.
-- read at scrape time from the shared truth: jobs by status (the database) and queue depth (the
-  broker). Every process answers the same numbers; query them with ``max`` rather than ``sum``.
+- read at scrape time from the shared truth: jobs by status (the database), queue depth (the
+  broker) and, from the usage ledger, the model calls of the whole cluster
+  (``patchwise_cluster_model_calls_total{model,outcome}``, ``..._failovers_total{model}``,
+  ``patchwise_cluster_slot_wait_seconds_total{model}``). Every process answers the same numbers;
+  query them with ``max`` rather than ``sum``. This is how a server in distributed mode, which
+  runs no jobs, still shows the model calls of its workers.
 
 The model-call numbers are read back from the usage ledger rows the job just wrote, so they count
 exactly what was billed and recorded, once per review (a resumed job does not count again).
@@ -19,9 +23,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, func, select
 
 log = logging.getLogger("patchwise.jobs")
 
@@ -92,8 +96,9 @@ class _SharedCollector(Collector):
     def describe(self) -> list[Any]:
         return []  # collected live; nothing to check at registration
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         if self.engine is not None:
+            yield from _cluster_model_calls(self.engine)
             from patchwise.store.jobs import count_by_status
 
             family = GaugeMetricFamily(
@@ -113,3 +118,57 @@ class _SharedCollector(Collector):
             except Exception as exc:
                 log.warning("queue depth unavailable for /metrics: %s", type(exc).__name__)
             yield family
+
+
+def _cluster_model_calls(engine: Engine) -> Iterator[CounterMetricFamily]:
+    """Model calls of every process, read from the usage ledger (one aggregate query per scrape).
+
+    Counters, not gauges: the ledger only grows (rows are never deleted), so ``rate()`` works.
+    One GROUP BY in the database, a dozen rows back. Measured on PostgreSQL 15 with a million
+    ledger rows: about 0.17 s (a parallel sequential scan); a covering index on (model, outcome)
+    measured the same, so there is no migration for it. The cost grows with the ledger, once per
+    scrape per process: scrape every 15 s or slower.
+    """
+    from patchwise.store.db import use_session
+    from patchwise.store.models import ModelCall
+
+    calls = CounterMetricFamily(
+        "patchwise_cluster_model_calls",
+        "Model calls recorded in the usage ledger by any process, by model and outcome",
+        labels=["model", "outcome"],
+    )
+    failovers = CounterMetricFamily(
+        "patchwise_cluster_model_failovers",
+        "Ledger calls that went to another slot than the call before, by the model that answered",
+        labels=["model"],
+    )
+    waited = CounterMetricFamily(
+        "patchwise_cluster_slot_wait_seconds",
+        "Time ledger calls waited for a concurrency slot (per-key limit), summed, by model",
+        labels=["model"],
+    )
+    query = select(
+        ModelCall.model,
+        ModelCall.outcome,
+        func.count(),
+        func.coalesce(func.sum(case((ModelCall.failover, 1), else_=0)), 0),
+        func.coalesce(func.sum(ModelCall.waited_ms), 0.0),
+    ).group_by(ModelCall.model, ModelCall.outcome)
+    try:
+        with use_session(engine) as session:
+            rows = session.execute(query).all()
+    except Exception as exc:  # a scrape must not fail because the database blinked
+        log.warning("cluster model calls unavailable for /metrics: %s", type(exc).__name__)
+        rows = []
+    by_model: dict[str, list[float]] = {}
+    for model, outcome, n, failed_over, waited_ms in rows:
+        calls.add_metric([model, outcome], int(n))
+        totals = by_model.setdefault(model, [0.0, 0.0])
+        totals[0] += int(failed_over or 0)
+        totals[1] += max(0.0, float(waited_ms or 0.0)) / 1000.0
+    for model, (failed_over, wait_s) in sorted(by_model.items()):
+        failovers.add_metric([model], failed_over)
+        waited.add_metric([model], wait_s)
+    yield calls
+    yield failovers
+    yield waited

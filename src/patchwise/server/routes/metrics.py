@@ -1,6 +1,7 @@
-"""``GET /metrics``: Prometheus text format (jobs by status, queue depth, and in embedded mode the
-model calls, failovers and slot waits of the jobs this server ran). Counts only, no secrets, so
-it is unauthenticated like ``/healthz``; keep it off the public listener if that matters to you."""
+"""``GET /metrics``: Prometheus text format (jobs by status, queue depth, the cluster's model calls,
+failovers and slot waits read from the usage ledger, and in embedded mode the per-process counts
+of the jobs this server ran). Counts only, no secrets, so it is unauthenticated like
+``/healthz``; keep it off the public listener if that matters to you."""
 
 from __future__ import annotations
 

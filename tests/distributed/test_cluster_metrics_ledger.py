@@ -1,0 +1,64 @@
+"""``/metrics`` of a server in distributed mode: it runs no jobs, yet it shows the model calls of
+the whole cluster, read from the usage ledger at scrape time (the workers write the ledger)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from distkit import Cluster
+
+from patchwise.store.ledger import record_run
+from patchwise.store.records import CallRecord, RunRecord
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def _value(text: str, sample: str) -> float | None:
+    match = re.search(rf"^{re.escape(sample)} (\S+)$", text, re.M)
+    return float(match.group(1)) if match else None
+
+
+def test_distributed_server_reports_ledger_calls_by_model_and_outcome(
+    make_cluster: Callable[..., Cluster],
+) -> None:
+    cluster = make_cluster()
+    client = cluster.server()
+    assert client.app.state.worker_pool.__class__.__name__ == "_Notifier"  # runs no jobs itself
+    engine = client.app.state.engine
+    before = client.get("/metrics").text
+    assert "patchwise_cluster_model_calls_total{" not in before  # an empty ledger: no samples yet
+
+    # What two workers would have recorded: a failover from glm-5.1 to gpt-5-mini, and a clean run.
+    record_run(
+        engine,
+        RunRecord(source="github", idempotency_key="worker-a-job-1"),
+        [
+            CallRecord("main", "zai", "glm-5.1", "rate", waited_ms=1500.0),
+            CallRecord("fallback", "openai", "gpt-5-mini", "ok", failover=True, waited_ms=250.0),
+        ],
+    )
+    record_run(
+        engine,
+        RunRecord(source="github", idempotency_key="worker-b-job-2"),
+        [CallRecord("main", "zai", "glm-5.1", "ok"), CallRecord("main", "zai", "glm-5.1", "ok")],
+    )
+    # A retried job records the same run again: the ledger stores it once, so it counts once.
+    record_run(
+        engine,
+        RunRecord(source="github", idempotency_key="worker-b-job-2"),
+        [CallRecord("main", "zai", "glm-5.1", "ok")],
+    )
+
+    text = client.get("/metrics").text
+    assert _value(text, 'patchwise_cluster_model_calls_total{model="glm-5.1",outcome="ok"}') == 2.0
+    assert _value(text, 'patchwise_cluster_model_calls_total{model="glm-5.1",outcome="rate"}') == 1.0
+    assert _value(text, 'patchwise_cluster_model_calls_total{model="gpt-5-mini",outcome="ok"}') == 1.0
+    assert _value(text, 'patchwise_cluster_model_failovers_total{model="gpt-5-mini"}') == 1.0
+    assert _value(text, 'patchwise_cluster_model_failovers_total{model="glm-5.1"}') == 0.0
+    assert _value(text, 'patchwise_cluster_slot_wait_seconds_total{model="glm-5.1"}') == 1.5
+    assert _value(text, 'patchwise_cluster_slot_wait_seconds_total{model="gpt-5-mini"}') == 0.25
+    assert "# TYPE patchwise_cluster_model_calls_total counter" in text
+    # The per-process counters stay per process: this server ran none of those calls.
+    assert "patchwise_model_calls_total{" not in text
