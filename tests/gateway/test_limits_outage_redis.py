@@ -105,7 +105,9 @@ async def test_outage_fails_waiting_and_new_calls_clearly_then_recovers(
     backend = RedisBackend(private_redis.url, namespace="outage", lease_ttl_s=3, heartbeat_s=1)
     main = make_slot(sim.zai_developer_url, DEV_KEY, max_concurrent=1)
     fallback = make_slot(sim.zai_developer_url, CODING_PRO_KEY, name="fallback", max_concurrent=1)
-    async with Router([main, fallback], backend=backend, policy=FAST) as router:
+    events: list[str] = []
+    router = Router([main, fallback], backend=backend, policy=FAST, on_event=lambda e: events.append(e.type))
+    async with router:
         assert (await router.chat(ChatRequest.of("warm up"))).slot == "main"
         cred = main.credential_id
         held = await backend.acquire(cred, 1)  # the only slot: the next call must queue
@@ -122,13 +124,15 @@ async def test_outage_fails_waiting_and_new_calls_clearly_then_recovers(
         _assert_clear(new_error.value, private_redis)
         assert not isinstance(new_error.value, AllSlotsFailed)
         await held.release()  # best effort: logs, never raises into the caller's finally
-        # No failover: the fallback key was never called, and the main key not again.
+        # Not a model failure: no retry, circuit or failover was even considered ...
+        assert events == []
+        # ... the fallback key was never called, and the main key not again.
         assert sim.key_stats(CODING_PRO_KEY)["requests"] == 0
         assert sim.key_stats(DEV_KEY)["requests"] == 1
 
         private_redis.start()  # same port, empty (no persistence): the cluster state restarts
 
-        assert await router.open_circuits() == []  # the outage opened no circuit
+        assert await router.open_circuits() == []  # readable again, without a restart
         answers = await asyncio.gather(*(router.chat(ChatRequest.of(f"after {i}")) for i in range(3)))
         assert [a.slot for a in answers] == ["main"] * 3
         assert sim.key_stats(DEV_KEY)["max_in_flight"] == 1  # the limit holds again
@@ -176,3 +180,25 @@ async def test_every_backend_touch_point_maps_the_outage(private_redis: PrivateR
     await granted.release()
     assert all(not task.done() for task in backend._tasks)  # listener and heartbeat still running
     await backend.aclose()
+
+
+async def test_redis_refusing_commands_is_the_same_clear_error(private_redis: PrivateRedis) -> None:
+    """Reachable but refusing writes (a read-only replica after a botched failover): the limits
+    are just as unenforceable, and the message says Redis refused rather than that it is down."""
+    import redis as redis_sync
+
+    admin = redis_sync.Redis(port=private_redis.port, password=PASSWORD)
+    admin.execute_command("REPLICAOF", "127.0.0.1", str(_free_port()))  # a master that never answers
+    backend = RedisBackend(private_redis.url, namespace="readonly", lease_ttl_s=3, heartbeat_s=1)
+    try:
+        with pytest.raises(LimitsUnavailable) as info:
+            await backend.acquire("cred", 1)
+        assert f"Redis at {private_redis.redacted} refused a command" in str(info.value)
+        assert "ReadOnlyError" in str(info.value)
+        assert PASSWORD not in str(info.value)
+        admin.execute_command("REPLICAOF", "NO", "ONE")  # the operator fixes it: no restart needed
+        lease = await backend.acquire("cred", 1)
+        await lease.release()
+    finally:
+        admin.close()
+        await backend.aclose()

@@ -136,9 +136,12 @@ class LimitsUnavailable(ConfigurationError):
 
     transient = True
 
-    def __init__(self, url: str, action: str, reason: str) -> None:
+    def __init__(self, url: str, action: str, reason: str, *, unreachable: bool = True) -> None:
+        # ``unreachable``: no connection (refused, reset, timed out); otherwise Redis answered with
+        # an error (out of memory, a read-only replica): the limits are just as unenforceable.
+        where = f"cannot reach Redis at {url}" if unreachable else f"Redis at {url} refused a command"
         super().__init__(
-            f"cannot reach Redis at {url} for cluster limits: {action} failed ({reason}); "
+            f"{where} for cluster limits: {action} failed ({reason}); "
             "start Redis, or unset PATCHWISE_LIMITS_URL to use per-process limits (not cluster-safe)",
             setting="PATCHWISE_LIMITS_URL",
         )

@@ -110,12 +110,19 @@ class RedisBackend:
         from redis import asyncio as aioredis
         from redis.asyncio.retry import Retry
         from redis.backoff import ExponentialWithJitterBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import RedisError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
 
         self.url = redact_url(url)
         # What a lost Redis raises (socket errors and timeouts are OSErrors): mapped to one
         # LimitsUnavailable at every touch point. The password is scrubbed from its reason too.
         self._failures: tuple[type[BaseException], ...] = (RedisError, OSError)
+        self._unreachable: tuple[type[BaseException], ...] = (
+            RedisConnectionError,
+            RedisTimeoutError,
+            OSError,
+        )
         try:
             self._password = urlsplit(url).password or ""
         except ValueError:
@@ -180,7 +187,7 @@ class RedisBackend:
         if not self._down:
             self._down = True
             log.warning("limits: Redis at %s is unreachable (%s: %s)", self.url, action, reason)
-        return LimitsUnavailable(self.url, action, reason)
+        return LimitsUnavailable(self.url, action, reason, unreachable=isinstance(exc, self._unreachable))
 
     def _recovered(self) -> None:
         if self._down:
@@ -272,9 +279,10 @@ class RedisBackend:
                 await self._beat()
             except asyncio.CancelledError:
                 raise
+            except self._failures as exc:  # Redis is gone: say so once, keep beating until it is back
+                self._unavailable("heartbeat", exc)
             except Exception as exc:  # a missed beat is survivable: the TTL is several beats long
-                if not self._down:
-                    log.warning("limits: heartbeat failed (%s: %s)", type(exc).__name__, exc)
+                log.warning("limits: heartbeat failed (%s: %s)", type(exc).__name__, exc)
 
     async def _beat(self) -> None:
         groups: dict[str, tuple[list[str], list[str]]] = {}
