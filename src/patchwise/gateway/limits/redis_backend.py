@@ -298,7 +298,7 @@ class RedisBackend:
                 if ticket in self._held:
                     log.warning(
                         "limits: a lease expired before its heartbeat (event loop stalled longer than "
-                        "the lease TTL?); the cluster may briefly exceed the limit"
+                        "the lease TTL, or Redis restarted empty?); the cluster may briefly exceed the limit"
                     )
 
     # -- concurrency -------------------------------------------------------------------------------
