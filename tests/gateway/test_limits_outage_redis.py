@@ -9,6 +9,7 @@ killing it disturbs nothing else.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import socket
@@ -144,32 +145,43 @@ async def _at_least(count: Any, n: int) -> bool:
     return await count >= n
 
 
-async def test_every_backend_touch_point_maps_the_outage(private_redis: PrivateRedis) -> None:
-    """Circuits, the adaptive limit and the status reads all say the same thing, and the
-    background listener and heartbeat survive the outage (new waiters are woken after it)."""
+async def _logged(caplog: pytest.LogCaptureFixture, text: str) -> bool:
+    return any(text in r.getMessage() for r in caplog.records)
+
+
+async def test_every_backend_touch_point_maps_the_outage(
+    private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Circuits, the adaptive limit and the status reads all say the same thing, the outage is
+    logged once (not once per call), and the background listener and heartbeat survive it."""
+    caplog.set_level(logging.WARNING, logger="patchwise.gateway.limits")
     backend = RedisBackend(private_redis.url, namespace="touch", lease_ttl_s=3, heartbeat_s=1)
     lease = await backend.acquire("cred", 1)
     private_redis.kill()
-    calls = {
-        "acquire": backend.acquire("cred", 1),
-        "circuit": backend.circuit("cred", "glm-5.1", time.time()),
-        "circuits": backend.circuits(time.time()),
-        "close_circuit": backend.close_circuit("cred", "glm-5.1"),
-        "report_concurrency_error": backend.report_concurrency_error("cred"),
-        "report_success": backend.report_success("cred"),
-        "in_flight": backend.in_flight("cred"),
-        "queued": backend.queued("cred"),
-        "shared_effective_limit": backend.shared_effective_limit("cred"),
-    }
-    for name, call in calls.items():
+    calls = [
+        ("acquire a concurrency slot", backend.acquire("cred", 1)),
+        ("read the circuit", backend.circuit("cred", "glm-5.1", time.time())),
+        ("list the circuits", backend.circuits(time.time())),
+        ("close a circuit", backend.close_circuit("cred", "glm-5.1")),
+        ("lower the adaptive limit", backend.report_concurrency_error("cred")),
+        ("count a success for the adaptive limit", backend.report_success("cred")),
+        ("count the leases in flight", backend.in_flight("cred")),
+        ("count the queued calls", backend.queued("cred")),
+        ("read the adaptive limit", backend.shared_effective_limit("cred")),
+    ]
+    for action, call in calls:
         with pytest.raises(LimitsUnavailable) as info:
             await call
         _assert_clear(info.value, private_redis)
-        assert info.value.action, name
+        assert info.value.action == action and f": {action} failed (" in str(info.value)
     await lease.release()
     await asyncio.sleep(1.5)  # a heartbeat and several listener reconnects fail meanwhile
+    outage_lines = [r for r in caplog.records if "is unavailable" in r.getMessage()]
+    assert len(outage_lines) == 1, [r.getMessage() for r in caplog.records]
+    assert all(PASSWORD not in r.getMessage() for r in caplog.records)
 
     private_redis.start()
+    await eventually(lambda: _logged(caplog, "is reachable again"))  # noticed while idle
 
     first = await backend.acquire("cred", 1)
     second = asyncio.create_task(backend.acquire("cred", 1))

@@ -186,7 +186,7 @@ class RedisBackend:
             reason = reason.replace(self._password, "***")
         if not self._down:
             self._down = True
-            log.warning("limits: Redis at %s is unreachable (%s: %s)", self.url, action, reason)
+            log.warning("limits: Redis at %s is unavailable (%s: %s)", self.url, action, reason)
         return LimitsUnavailable(self.url, action, reason, unreachable=isinstance(exc, self._unreachable))
 
     def _recovered(self) -> None:
@@ -277,6 +277,9 @@ class RedisBackend:
             await asyncio.sleep(self._heartbeat_s)
             try:
                 await self._beat()
+                if self._down:  # an outage was reported: notice its end even when idle
+                    await self._redis.ping()
+                    self._recovered()
             except asyncio.CancelledError:
                 raise
             except self._failures as exc:  # Redis is gone: say so once, keep beating until it is back
