@@ -19,7 +19,7 @@ from patchwise.jobs.distributed.runner import JobRunner
 from patchwise.store import jobs as repo
 from patchwise.store.db import make_engine, upgrade
 from patchwise.store.models import utcnow
-from patchwise.store.presence import RECHECK_S, Presence, registered
+from patchwise.store.presence import RECHECK_S, Presence, hold, registered
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -196,3 +196,12 @@ async def test_a_dropped_presence_is_taken_again_and_the_taken_over_job_stops(
     again = job(pg, "after-blip")
     assert repo.claim_by_id(pg, again, presence.owner, lease_s=60).state == "claimed"
     assert repo.claim_by_id(pg, again, "w3", lease_s=60).state == "busy"  # alive again
+
+
+def test_a_worker_whose_key_is_taken_picks_another_owner(pg: Engine, presences: list[Presence]) -> None:
+    first = live(pg, presences, "first")
+    owners = iter([first.owner, "second-1-abcdef"])  # the first try collides with a live key
+    second = hold(pg, lambda: next(owners), check_s=60)
+    presences.append(second)
+    assert second.owner == "second-1-abcdef+presence" and second.held
+    assert first.held and first.backend_pid != second.backend_pid
