@@ -101,7 +101,9 @@ class FakeGitHub:
         self.server.server_close()
 
 
-def payload(number: int) -> dict[str, Any]:
+def payload(number: int, api_url: str) -> dict[str, Any]:
+    """A pull_request webhook as the (fake) GitHub at ``api_url`` sends it: the server only
+    accepts pull requests on the GitHub API it is configured for."""
     sha = uuid.uuid5(uuid.NAMESPACE_URL, f"pr-{number}").hex + "00000000"
     return {
         "action": "opened",
@@ -109,7 +111,7 @@ def payload(number: int) -> dict[str, Any]:
         "pull_request": {
             "number": number,
             "draft": False,
-            "url": f"https://api.github.com/repos/{REPO}/pulls/{number}",
+            "url": f"{api_url}/repos/{REPO}/pulls/{number}",
             "html_url": f"https://github.com/{REPO}/pull/{number}",
             "head": {"sha": sha},
             "base": {"sha": "b" * 40},
@@ -182,6 +184,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     client.__enter__()
     started = time.monotonic()
     killed: int | None = None
+    killed_jobs: list[int] = []
+    killed_at = recovered_s = None
     sim_stats: dict[str, Any] = {}
     try:
         headers = {"Authorization": f"Bearer {ADMIN}"}
@@ -189,11 +193,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         assert client.put("/api/orgs/codertocat/byok", json=byok, headers=headers).status_code == 200
         for i in range(args.workers):
             cmd = [sys.executable, "-m", "patchwise", "worker", "--concurrency", str(args.concurrency)]
-            cmd += ["--lease", "5", "--backoff", "0.5", "--sweep", "5", "--metrics-port", str(free_port())]
+            cmd += ["--lease", str(args.lease), "--backoff", "0.5", "--sweep", "5"]
+            cmd += ["--metrics-port", str(free_port())]
             with (logs / f"worker-{i}.log").open("wb") as out:
                 workers.append(subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT))
         for n in range(1, args.jobs + 1):
-            body = json.dumps(payload(n)).encode()
+            body = json.dumps(payload(n, github.url)).encode()
             response = client.post(
                 "/webhooks/github",
                 content=body,
@@ -216,16 +221,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     conn.execute(text("SELECT status, count(*) FROM review_jobs GROUP BY status")).all()
                 )
                 if killed is None and counts.get("done", 0) >= args.jobs // 3:
-                    owners = conn.scalars(
-                        text("SELECT lease_owner FROM review_jobs WHERE status = 'running'")
+                    running = conn.execute(
+                        text("SELECT id, lease_owner FROM review_jobs WHERE status = 'running'")
                     ).all()
                     for w in workers:
-                        if any(o and f"-{w.pid}-" in o for o in owners):
+                        mine = [job for job, owner in running if owner and f"-{w.pid}-" in owner]
+                        if mine:
                             w.send_signal(signal.SIGKILL)
                             w.wait(10)
-                            killed = w.pid
-                            print(f"fault run: SIGKILLed worker {w.pid} mid-job", file=sys.stderr)
+                            killed, killed_jobs, killed_at = w.pid, mine, time.monotonic()
+                            print(f"fault run: SIGKILLed worker {w.pid} mid-job {mine}", file=sys.stderr)
                             break
+                if killed_jobs and recovered_s is None:
+                    ended = conn.scalar(
+                        text(
+                            "SELECT count(*) FROM review_jobs"
+                            " WHERE id = ANY(:ids) AND status IN ('done', 'failed')"
+                        ),
+                        {"ids": killed_jobs},
+                    )
+                    if ended == len(killed_jobs):
+                        assert killed_at is not None
+                        recovered_s = round(time.monotonic() - killed_at, 1)
             if counts.get("done", 0) + counts.get("failed", 0) == args.jobs:
                 break
             time.sleep(0.2)
@@ -269,6 +286,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "workers": args.workers,
         "fault_rate": args.fault_rate,
         "killed_worker": killed is not None,
+        "lease_s": args.lease,
+        # SIGKILL -> every job the killed worker held ended (done or dead), to 0.2 s.
+        "killed_jobs_recovered_s": recovered_s,
         "done": status.get("done", 0),
         "dead": len(dead),
         "dead_without_reason": len(without_reason),
@@ -315,6 +335,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--latency-ms", type=float, default=300.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--lease", type=float, default=30.0, help="worker job lease, seconds")
     parser.add_argument("--deadline-s", type=float, default=300.0)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672/")

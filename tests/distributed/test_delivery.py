@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable
 
 import pytest
@@ -25,25 +26,31 @@ def ledger_runs(cluster: Cluster) -> int:
     return int(n or 0)
 
 
-def test_sigkilled_workers_job_is_redelivered_and_completes_once(
+def test_sigkilled_workers_job_is_taken_over_at_once_and_completes_once(
     make_cluster: Callable[..., Cluster], sim_factory
 ) -> None:
     sim = sim_factory(latency_ms=2500)
     cluster = make_cluster()
     cluster.server()
     byok(cluster, sim.zai_developer_url)
-    doomed = cluster.worker("--concurrency", "1", "--lease", "4")
+    # A 60 s lease: waiting it out would blow the deadline below; the dead worker's presence lock
+    # (ended with its database session) is what frees the job.
+    doomed = cluster.worker("--concurrency", "1", "--lease", "60")
     job_id = cluster.deliver("kill-1")
     cluster.wait(job_id, ("running",), deadline_s=20)
-    survivor = cluster.worker("--concurrency", "1", "--lease", "4")
+    survivor = cluster.worker("--concurrency", "1", "--lease", "60")
     doomed.kill()  # mid-review: the model call takes 2.5 s
-    got = cluster.wait(job_id)
+    killed_at = time.monotonic()
+    got = cluster.wait(job_id, deadline_s=30)
+    taken_over_s = time.monotonic() - killed_at
     assert got["status"] == "done", got
+    assert taken_over_s < 30, taken_over_s  # well before the 60 s lease would have expired
     assert got["attempts"] == 2  # the killed attempt counts
     assert len(cluster.github.fake.reviews) == 1  # one review posted
     assert ledger_runs(cluster) == 1  # usage recorded once
-    # The survivor ran it (usually after deferring the redelivered message until the lease ran out).
+    # The survivor ran it, overriding the dead worker's live lease.
     assert 'patchwise_jobs_processed_total{outcome="done"} 1.0' in survivor.metrics()
+    assert "is gone (presence lock free), lease overridden" in survivor.log.read_text()
 
 
 def test_sigterm_finishes_the_running_job_then_exits(

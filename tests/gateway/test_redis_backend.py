@@ -8,6 +8,7 @@ behaviour (real OS processes, SIGKILL) lives in tests/cluster/.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -240,9 +241,83 @@ async def test_circuits_are_shared_listed_expire_and_close(redis_url: str, names
         await asyncio.sleep(1.2)  # Redis drops the short one at its PEXPIREAT
         assert [c.credential_id for c in await two.circuits(time.time())] == ["cred-a"]
         await two.close_circuit("cred-a", "glm-5.1")
-        assert await one.circuit("cred-a", "glm-5.1", time.time()) is None
+        # ``one`` learns of the close by message (its reads are local): a moment later.
+        await eventually(lambda: _is_closed(one, "cred-a"))
         assert await one.circuits(time.time()) == []
     finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def _is_closed(backend: RedisBackend, credential_id: str) -> bool:
+    return await backend.circuit(credential_id, "glm-5.1", time.time()) is None
+
+
+async def _is_open(backend: RedisBackend, credential_id: str) -> bool:
+    return not await _is_closed(backend, credential_id)
+
+
+def _write_circuit_like_an_old_peer(redis_url: str, namespace: str, backend: RedisBackend, cred: str) -> None:
+    """Store a circuit the way a peer that does not publish would: the key and the index only."""
+    key = backend._circuit_key(cred, "glm-5.1")
+    until = time.time() + 600
+    fields = {
+        "credential_id": cred,
+        "model": "glm-5.1",
+        "until": until,
+        "kind": "quota_window",
+        "reason": "x",
+    }
+    value = json.dumps(fields)
+    client = redis_sync.Redis.from_url(redis_url)
+    try:
+        client.set(key, value, pxat=int(until * 1000))
+        client.sadd(f"{namespace}:circuits", key)
+    finally:
+        client.close()
+
+
+async def test_circuit_reads_are_local_and_kept_current_by_messages_and_reloads(
+    redis_url: str, namespace: str
+) -> None:
+    one = RedisBackend(redis_url, namespace=namespace)
+    two = RedisBackend(redis_url, namespace=namespace)
+    try:
+        assert await _is_closed(one, "cred-a") and await _is_closed(two, "cred-a")  # both subscribed
+        await one.open_circuit(Circuit("cred-a", "glm-5.1", time.time() + 600, "quota_weekly", "spent"))
+        assert await _is_open(one, "cred-a")  # the opener sees its own circuit at once
+        await eventually(lambda: _is_open(two, "cred-a"))  # the peer by message
+        await one.close_circuit("cred-a", "glm-5.1")
+        await eventually(lambda: _is_closed(two, "cred-a"))
+        # A circuit stored without a message (a peer too old to publish) is not seen by a local
+        # read until the mirror reloads, which every heartbeat does.
+        _write_circuit_like_an_old_peer(redis_url, namespace, two, "cred-old")
+        await asyncio.sleep(0.05)
+        assert await _is_closed(two, "cred-old")
+        await two._reload_mirror()
+        assert await _is_open(two, "cred-old")
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_circuit_mirror_reloads_after_the_subscription_drops(redis_url: str, namespace: str) -> None:
+    one = RedisBackend(redis_url, namespace=namespace)
+    two = RedisBackend(redis_url, namespace=namespace)
+    admin = redis_sync.Redis.from_url(redis_url)
+    try:
+        assert await _is_closed(one, "cred-a") and await _is_closed(two, "cred-b")
+        admin.client_kill_filter(_type="pubsub")  # every subscriber loses its connection
+        # Changes made while nobody listens: one by a peer that publishes into the void, one
+        # written without a message at all. Both must be seen once the subscriber is back.
+        await one.open_circuit(Circuit("cred-a", "glm-5.1", time.time() + 600, "quota_window", "5h"))
+        _write_circuit_like_an_old_peer(redis_url, namespace, two, "cred-b")
+        await eventually(lambda: _is_open(two, "cred-a"))
+        await eventually(lambda: _is_open(two, "cred-b"))
+        await one.close_circuit("cred-a", "glm-5.1")  # and messages flow again afterwards
+        await eventually(lambda: _is_closed(two, "cred-a"))
+    finally:
+        admin.close()
         await one.aclose()
         await two.aclose()
 

@@ -95,7 +95,7 @@ class SimulatorServer:
         config = uvicorn.Config(
             self.app,
             log_level=self._log_level,
-            http="h11",
+            http="auto",
             ws="none",
             lifespan="off",
             access_log=False,

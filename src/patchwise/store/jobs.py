@@ -6,6 +6,15 @@ the write transaction starts with ``BEGIN IMMEDIATE`` (SQLAlchemy renders no ``F
 there), so claimers are serialized by the database lock. Every state change after the claim is an
 ``UPDATE ... WHERE lease_owner = :me AND status = 'running'``: a worker whose lease expired and
 was taken over cannot overwrite the new owner's outcome.
+
+A running job is free to take in two cases: its lease expired (its worker died or stalled), or,
+on PostgreSQL, its lease is live but the worker holding it is gone, which
+:mod:`patchwise.store.presence` tells by the worker's session-level advisory lock. The second case
+lets a SIGKILLed ``patchwise worker``'s job be taken over as soon as its database session ends,
+not a whole lease later. It applies only to owners registered for presence (``...+presence``);
+other owners (the embedded pool, workers of older versions during a rolling upgrade) and SQLite
+keep the lease-only rule. Either way an abandoned job on its last allowed attempt is failed
+("interrupted ...") instead of run again.
 """
 
 from __future__ import annotations
@@ -16,7 +25,9 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from patchwise.store import presence
 from patchwise.store.db import Db, use_session
 from patchwise.store.models import ReviewJob, utcnow
 
@@ -89,16 +100,48 @@ def enqueue(
         return Job.of(row), True
 
 
-def claim(db: Db, owner: str, *, lease_s: float, now: datetime | None = None) -> Job | None:
-    """Take the next due job: a queued job whose time has come, or a running job whose lease
-    expired (its worker died). An expired job that has used all its attempts is failed instead,
-    so a job that kills its worker every time cannot loop forever."""
-    now = now or utcnow()
-    due = or_(
-        (ReviewJob.status == "queued") & (ReviewJob.next_run_at <= now),
-        (ReviewJob.status == "running") & (ReviewJob.lease_expires_at < now),
+def _abandoned_owners(session: Session, now: datetime) -> set[str]:
+    """Registered owners of running jobs with a live lease whose worker is gone (PostgreSQL only;
+    one ``pg_locks`` read for all of them)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return set()
+    owners = session.scalars(
+        select(ReviewJob.lease_owner)
+        .distinct()
+        .where(
+            (ReviewJob.status == "running")
+            & (ReviewJob.lease_expires_at >= now)
+            & ReviewJob.lease_owner.endswith(presence.SUFFIX, autoescape=True)
+        )
     )
+    return presence.gone_among(session, owners)
+
+
+def _interrupted(row: ReviewJob, now: datetime) -> None:
+    """Fail a job whose worker died during its last allowed attempt."""
+    row.status = "failed"
+    row.error = f"interrupted: the worker stopped during attempt {row.attempts} of {row.max_attempts}" + (
+        f"; last error: {row.error}" if row.error else ""
+    )
+    row.lease_owner = None
+    row.lease_expires_at = None
+    row.updated_at = now
+
+
+def claim(db: Db, owner: str, *, lease_s: float, now: datetime | None = None) -> Job | None:
+    """Take the next due job: a queued job whose time has come, or a running job whose worker
+    died (its lease expired, or its presence lock is gone). A dead worker's job that has used all
+    its attempts is failed instead, so a job that kills its worker every time cannot loop
+    forever."""
+    now = now or utcnow()
     with use_session(db, write=True) as session:
+        due = or_(
+            (ReviewJob.status == "queued") & (ReviewJob.next_run_at <= now),
+            (ReviewJob.status == "running") & (ReviewJob.lease_expires_at < now),
+        )
+        abandoned = _abandoned_owners(session, now)
+        if abandoned:
+            due = or_(due, (ReviewJob.status == "running") & ReviewJob.lease_owner.in_(abandoned))
         while True:
             row = session.scalar(
                 select(ReviewJob)
@@ -110,14 +153,7 @@ def claim(db: Db, owner: str, *, lease_s: float, now: datetime | None = None) ->
             if row is None:
                 return None
             if row.status == "running" and row.attempts >= row.max_attempts:
-                row.status = "failed"
-                row.error = (
-                    f"interrupted: the worker stopped during attempt {row.attempts} of "
-                    f"{row.max_attempts}" + (f"; last error: {row.error}" if row.error else "")
-                )
-                row.lease_owner = None
-                row.lease_expires_at = None
-                row.updated_at = now
+                _interrupted(row, now)
                 session.flush()
                 continue
             row.status = "running"
@@ -241,20 +277,26 @@ class ClaimById:
     """What claiming one named job found.
 
     - ``claimed``: ``job`` is ours now (attempt counted, lease taken);
-    - ``busy``: another live worker holds the lease; ask again in ``wait_s``;
+    - ``busy``: another live worker holds the lease; ask again in ``wait_s`` (the rest of the lease,
+      or :data:`~patchwise.store.presence.RECHECK_S` when the owner's presence can be checked);
     - ``not_due``: a retry scheduled for later; ask again in ``wait_s``;
     - ``finished``: done or failed already (a duplicate message): nothing to do;
     - ``gave_up``: the previous holder died on the last allowed attempt; the job is failed now;
     - ``missing``: no such row (deleted).
+
+    ``abandoned_by`` names the dead worker whose live lease was overridden (``claimed`` or
+    ``gave_up`` by presence, see :mod:`patchwise.store.presence`), else ``None``.
     """
 
     state: str
     job: Job | None = None
     wait_s: float = 0.0
+    abandoned_by: str | None = None
 
 
 def claim_by_id(db: Db, job_id: int, owner: str, *, lease_s: float, now: datetime | None = None) -> ClaimById:
-    """Claim the job a broker message names, under the same lease rules as :func:`claim`.
+    """Claim the job a broker message names, under the same lease and presence rules as
+    :func:`claim`.
 
     Messages are delivered at least once, so a message may name a job that is finished, not yet
     due, or running under a live lease elsewhere; each case is reported instead of raised, and
@@ -269,28 +311,27 @@ def claim_by_id(db: Db, job_id: int, owner: str, *, lease_s: float, now: datetim
             return ClaimById("finished", Job.of(row))
         if row.status == "queued" and row.next_run_at > now:
             return ClaimById("not_due", Job.of(row), (row.next_run_at - now).total_seconds())
+        abandoned_by = None
         if row.status == "running":
             expires = row.lease_expires_at
             if expires is not None and expires >= now:
-                return ClaimById("busy", Job.of(row), (expires - now).total_seconds())
+                if not presence.gone(session, row.lease_owner):
+                    wait_s = (expires - now).total_seconds()
+                    if presence.checkable(session, row.lease_owner):
+                        wait_s = min(wait_s, presence.RECHECK_S)  # it may die any moment
+                    return ClaimById("busy", Job.of(row), wait_s)
+                abandoned_by = row.lease_owner
             if row.attempts >= row.max_attempts:
-                row.status = "failed"
-                row.error = (
-                    f"interrupted: the worker stopped during attempt {row.attempts} of "
-                    f"{row.max_attempts}" + (f"; last error: {row.error}" if row.error else "")
-                )
-                row.lease_owner = None
-                row.lease_expires_at = None
-                row.updated_at = now
+                _interrupted(row, now)
                 session.flush()
-                return ClaimById("gave_up", Job.of(row))
+                return ClaimById("gave_up", Job.of(row), abandoned_by=abandoned_by)
         row.status = "running"
         row.attempts += 1
         row.lease_owner = owner
         row.lease_expires_at = now + timedelta(seconds=lease_s)
         row.updated_at = now
         session.flush()
-        return ClaimById("claimed", Job.of(row))
+        return ClaimById("claimed", Job.of(row), abandoned_by=abandoned_by)
 
 
 def count_by_status(db: Db) -> dict[str, int]:
@@ -306,20 +347,23 @@ def count_by_status(db: Db) -> dict[str, int]:
 
 def stranded(db: Db, *, idle_s: float, limit: int = 500, now: datetime | None = None) -> list[int]:
     """Ids of jobs that should be running but may have no broker message: queued and due for
-    ``idle_s`` already, or running with a lease expired ``idle_s`` ago. The distributed sweeper
-    publishes them again (a duplicate message is harmless: claims are atomic)."""
+    ``idle_s`` already, running with a lease expired ``idle_s`` ago, or running for a worker that
+    is gone (presence) and not renewed for ``idle_s``. The distributed sweeper publishes them
+    again (a duplicate message is harmless: claims are atomic)."""
     now = now or utcnow()
     cutoff = now - timedelta(seconds=idle_s)
-    query = (
-        select(ReviewJob.id)
-        .where(
-            ((ReviewJob.status == "queued") & (ReviewJob.next_run_at <= cutoff))
-            | ((ReviewJob.status == "running") & (ReviewJob.lease_expires_at < cutoff))
-        )
-        .order_by(ReviewJob.id)
-        .limit(limit)
+    stale = ((ReviewJob.status == "queued") & (ReviewJob.next_run_at <= cutoff)) | (
+        (ReviewJob.status == "running") & (ReviewJob.lease_expires_at < cutoff)
     )
     with use_session(db) as session:
+        abandoned = _abandoned_owners(session, now)
+        if abandoned:
+            stale = stale | (
+                (ReviewJob.status == "running")
+                & ReviewJob.lease_owner.in_(abandoned)
+                & (ReviewJob.updated_at < cutoff)
+            )
+        query = select(ReviewJob.id).where(stale).order_by(ReviewJob.id).limit(limit)
         return list(session.scalars(query))
 
 

@@ -17,6 +17,13 @@ fix; never the redis client's exception, and never a silent fallback to per-proc
 Releases during an outage only log (the lease TTL frees the slot), and the listener and heartbeat
 keep retrying, so once Redis is back new calls work without restarting the process.
 
+Circuits are read on every call (before queueing, and again after a wait, while the granted slot
+is already held), so each process keeps a *mirror* of them: a circuit opened or closed anywhere
+is published on a second channel and applied locally, and the mirror is reloaded from Redis
+whenever the subscription (re)starts and on every heartbeat (bounding what a missed message, or
+a peer too old to publish, can hide). Reading a circuit is then a dictionary lookup instead of a
+round trip inside the slot's hold time; while the subscription is down, reads go to Redis.
+
 Keys hold credential ids hashed once more (ids are already key fingerprints, never keys).
 """
 
@@ -148,6 +155,10 @@ class RedisBackend:
         # How often a waiter re-checks on its own; bounds the delay after a holder crashes.
         self._poll_s = max(0.05, min(2.0, lease_ttl_s / 10))
         self._channel = f"{namespace}:limits:granted"
+        self._circuit_channel = f"{namespace}:limits:circuits"
+        # Circuit key -> open circuit; ``None`` while the subscription that keeps it exact is down.
+        self._mirror: dict[str, Circuit] | None = None
+        self._mirror_changes = 0  # bumped on every local change: a reload must not undo one
         self._instance = uuid.uuid4().hex[:12]
         self._counter = itertools.count()
         self._scripts = {
@@ -246,7 +257,10 @@ class RedisBackend:
         while not self._closed:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self._channel)
+                await pubsub.subscribe(self._channel, self._circuit_channel)
+                # Subscribed first, loaded second: a change made in between arrives as a message
+                # after the load and is applied on top of it.
+                self._mirror = await self._load_circuits()
                 assert self._subscribed is not None
                 self._subscribed.set()
                 backoff = 0.1
@@ -256,6 +270,9 @@ class RedisBackend:
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
+                    if message.get("channel") == self._circuit_channel:
+                        self._apply_circuit_message(str(message["data"]))
+                        continue
                     for ticket in str(message["data"]).split():
                         waiting = self._waiting.get(ticket)
                         if waiting is not None:
@@ -263,6 +280,7 @@ class RedisBackend:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the poll keeps waiters moving while we reconnect
+                self._mirror = None  # no longer kept exact: read circuits from Redis meanwhile
                 if not lost:  # once per outage: retries every few seconds until Redis is back
                     log.warning("limits: pub/sub connection lost (%s); reconnecting", type(exc).__name__)
                 lost = True
@@ -277,6 +295,7 @@ class RedisBackend:
             await asyncio.sleep(self._heartbeat_s)
             try:
                 await self._beat()
+                await self._reload_mirror()
                 if self._down:  # an outage was reported: notice its end even when idle
                     await self._redis.ping()
                     self._recovered()
@@ -426,17 +445,22 @@ class RedisBackend:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(key, value, pxat=max(1, int(circuit.until * 1000)))
                 pipe.sadd(self._circuit_index, key)
+                pipe.publish(self._circuit_channel, json.dumps({"key": key, "circuit": value}))
                 await pipe.execute()
         except self._failures as exc:
             raise self._unavailable("open a circuit", exc) from None
+        self._mirror_set(key, circuit)
 
     async def circuit(self, credential_id: str, model: str, now: float) -> Circuit | None:
         await self._ready()
-        try:
-            raw = await self._redis.get(self._circuit_key(credential_id, model))
-        except self._failures as exc:
-            raise self._unavailable("read the circuit", exc) from None
-        found = _parse_circuit(raw)
+        key = self._circuit_key(credential_id, model)
+        if self._mirror is not None:
+            found = self._mirror.get(key)
+        else:
+            try:
+                found = _parse_circuit(await self._redis.get(key))
+            except self._failures as exc:
+                raise self._unavailable("read the circuit", exc) from None
         return found if found is not None and found.is_open(now) else None
 
     async def close_circuit(self, credential_id: str, model: str) -> None:
@@ -446,9 +470,48 @@ class RedisBackend:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(key)
                 pipe.srem(self._circuit_index, key)
+                pipe.publish(self._circuit_channel, json.dumps({"key": key, "circuit": None}))
                 await pipe.execute()
         except self._failures as exc:
             raise self._unavailable("close a circuit", exc) from None
+        self._mirror_set(key, None)
+
+    async def _reload_mirror(self) -> None:
+        """Replace the mirror with what Redis holds, unless it changed while we were reading
+        (the snapshot could be older than that change; the next heartbeat tries again)."""
+        if self._mirror is None:
+            return
+        changes = self._mirror_changes
+        loaded = await self._load_circuits()
+        if self._mirror is not None and changes == self._mirror_changes:
+            self._mirror = loaded
+
+    def _mirror_set(self, key: str, circuit: Circuit | None) -> None:
+        if self._mirror is None:
+            return
+        self._mirror_changes += 1
+        if circuit is None:
+            self._mirror.pop(key, None)
+        else:
+            self._mirror[key] = circuit
+
+    async def _load_circuits(self) -> dict[str, Circuit]:
+        """Every circuit stored now, by key (expired ones included: reads check ``until``)."""
+        keys = sorted(await self._redis.smembers(self._circuit_index))
+        values = await self._redis.mget(keys) if keys else []
+        found = {k: _parse_circuit(v) for k, v in zip(keys, values, strict=True) if v is not None}
+        return {k: c for k, c in found.items() if c is not None}
+
+    def _apply_circuit_message(self, data: str) -> None:
+        if self._mirror is None:
+            return
+        try:
+            message = json.loads(data)
+            key, raw = str(message["key"]), message["circuit"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("limits: ignoring a malformed circuit message")
+            return
+        self._mirror_set(key, _parse_circuit(raw) if raw is not None else None)
 
     async def circuits(self, now: float) -> list[Circuit]:
         await self._ready()

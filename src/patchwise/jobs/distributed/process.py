@@ -10,7 +10,9 @@ Lifecycle:
 - SIGTERM/SIGINT: stop taking messages, let running jobs finish for ``grace_s``, then hand the
   rest back (row released with its attempt refunded, message re-published), and exit 0.
 - SIGKILL: nothing runs; RabbitMQ redelivers the unacknowledged messages, and the next worker
-  takes the job over when its lease expires.
+  takes the job over at once: the process held a PostgreSQL advisory lock for its whole life
+  (:mod:`patchwise.store.presence`), which ended with its database session. Were the lock not
+  visibly free (the machine vanished, the session lingers), the lease expiring still frees it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from patchwise.jobs.distributed.broker import ACTOR_NAME, Publisher, QueueSettin
 from patchwise.jobs.distributed.runner import JobRunner
 from patchwise.jobs.metrics import CONTENT_TYPE, JobMetrics
 from patchwise.jobs.worker import Backoff
+from patchwise.store.presence import Presence, hold, registered
 
 log = logging.getLogger("patchwise.worker")
 
@@ -75,6 +78,27 @@ def check(engine: Engine, publisher: Publisher) -> dict[str, Any]:
     return {"database": engine.dialect.name, "broker": publisher.settings.kind, "queue": depth}
 
 
+def new_owner() -> str:
+    """A fresh lease owner for this process, registered for presence (its lock is taken in
+    :meth:`WorkerProcess.run` before any job is claimed under it)."""
+    return registered(f"{os.uname().nodename}-{os.getpid()}-{secrets.token_hex(3)}")
+
+
+def hold_presence(engine: Engine, first_owner: str) -> Presence:
+    """Take this worker's presence lock (a readable error when the database refuses)."""
+    owners = iter([first_owner])
+    try:
+        return hold(engine, lambda: next(owners, None) or new_owner())
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        raise ConfigurationError(
+            f"the database refused the worker's presence lock ({type(exc).__name__}: "
+            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no detail'})",
+            setting="PATCHWISE_DATABASE_URL",
+        ) from None
+
+
 class WorkerProcess:
     def __init__(self, state: Any, queue: QueueSettings, options: WorkerOptions) -> None:
         from dramatiq.middleware import Middleware
@@ -86,7 +110,8 @@ class WorkerProcess:
         self.engine: Engine = state.engine
         require_postgres(self.engine)
         self.options = options
-        self.owner = f"{os.uname().nodename}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.owner = new_owner()
+        self.presence: Presence | None = None
         self.metrics = JobMetrics()
         deps = review_deps(state)
         # Per-key limits and circuits must hold across the cluster: the Redis backend when
@@ -140,6 +165,10 @@ class WorkerProcess:
         import dramatiq
 
         check(self.engine, self.publisher)
+        assert self.runner is not None
+        self.presence = hold_presence(self.engine, self.owner)
+        # A hash collision with a live worker's key makes ``hold`` pick another owner string.
+        self.owner = self.runner.owner = self.presence.owner
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self._stop.set())
         http = self._serve_http() if self.options.metrics_port is not None else None
@@ -189,6 +218,8 @@ class WorkerProcess:
         self.worker.stop(timeout=int((self.options.grace_s + 30) * 1000))
         timer.cancel()
         self.broker.close()
+        if self.presence is not None:
+            self.presence.close()  # last: the jobs are finished or handed back by now
         log.info("worker %s stopped", self.owner)
 
     def _sweep_loop(self) -> None:

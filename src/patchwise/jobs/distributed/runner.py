@@ -5,6 +5,9 @@ a lost job: a retry's message is published *before* the row is marked queued, a 
 message before the message in hand is acknowledged. Duplicates are harmless because each message
 starts with :func:`patchwise.store.jobs.claim_by_id`.
 
+A worker SIGKILLed mid-job is noticed by its presence lock (:mod:`patchwise.store.presence`): the
+redelivered message's claim takes the job over at once instead of waiting out the lease.
+
 Dead letters: a job that fails permanently, or transiently on its last attempt, or whose worker
 died on its last attempt, ends ``failed`` with a reason that says which ("permanent failure",
 "gave up after attempt 3 of 3", "interrupted") followed by the last error.
@@ -82,6 +85,12 @@ class JobRunner:
         found = await asyncio.to_thread(
             repo.claim_by_id, self.engine, job_id, self.owner, lease_s=self.lease_s
         )
+        if found.abandoned_by is not None:
+            log.warning(
+                "job %s: its worker %s is gone (presence lock free), lease overridden",
+                job_id,
+                found.abandoned_by,
+            )
         if found.state in ("missing", "finished"):
             log.info("job %s: %s, message dropped", job_id, found.state)
             return "duplicate"
