@@ -53,7 +53,9 @@ def test_job_retries_with_the_limits_message_and_succeeds_once_redis_is_back(
     try:
         cluster = make_cluster(PATCHWISE_LIMITS_URL=f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
         client = cluster.server()
-        body = {"main": {"card": "glm-5.1", "base_url": sim.zai_developer_url, "api_key": DEV_KEY}}
+        # A capped key: every call takes a cluster-wide lease (the reason the backend exists).
+        main = {"card": "glm-5.1", "base_url": sim.zai_developer_url, "api_key": DEV_KEY, "max_concurrent": 2}
+        body = {"main": main}
         assert client.put("/api/orgs/codertocat/byok", json=body, headers=admin()).status_code == 200
         worker = cluster.worker("--concurrency", "1", "--lease", "5", "--backoff", "2")
         first = cluster.wait(cluster.deliver("outage-1"))
@@ -61,6 +63,11 @@ def test_job_retries_with_the_limits_message_and_succeeds_once_redis_is_back(
 
         redis.send_signal(signal.SIGKILL)
         redis.wait(10)
+        # Wait until the worker has noticed (its circuit mirror is dropped), so the outcome below
+        # does not depend on whether the next job starts within those few milliseconds.
+        deadline = time.monotonic() + 15
+        while "pub/sub connection lost" not in worker.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
         job_id = cluster.deliver("outage-2", number=2, head_sha="b" * 40)
         deadline = time.monotonic() + 30
         got = cluster.review(job_id)
