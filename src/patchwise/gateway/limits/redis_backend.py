@@ -144,6 +144,10 @@ class RedisBackend:
             self._redis: Any = aioredis.from_url(
                 url, decode_responses=True, health_check_interval=30, retry=retry
             )
+            # The subscriber must not retry: a PubSub that retries reconnects and resubscribes
+            # inside redis-py, so the listener would never learn that messages were missed (and
+            # would not reload the circuit mirror). Its own client, default (no) retries.
+            self._subscriber: Any = aioredis.from_url(url, decode_responses=True, health_check_interval=30)
         except ValueError as exc:
             raise ConfigurationError(
                 f"limits URL {self.url!r} is not a Redis URL ({exc}); use redis://host:6379/0",
@@ -255,7 +259,7 @@ class RedisBackend:
         backoff = 0.1
         lost = False
         while not self._closed:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel, self._circuit_channel)
                 # Subscribed first, loaded second: a change made in between arrives as a message
@@ -544,6 +548,7 @@ class RedisBackend:
             with contextlib.suppress(BaseException):
                 await task
         await self._redis.aclose()
+        await self._subscriber.aclose()
 
     def __repr__(self) -> str:
         return f"RedisBackend({self.url!r}, namespace={self.namespace!r})"
