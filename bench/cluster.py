@@ -24,10 +24,10 @@ the last answer. Peak RSS is the largest worker's. ``floor`` is the same
 any limiter can do on this machine, so a ratio reads against it (HTTP + simulator CPU included).
 
 Short measurements are repeated (``--repeat``; by default 3 times when the ideal makespan is at
-most 10 s, i.e. c >= 5), interleaved system after system so a burst of load from elsewhere on the
-machine hits every system alike. A row reports the run with the median makespan, and the worst
-``max_in_flight``, ``rejections_1302`` and ``failed_calls`` seen in any run (a promise must hold
-in every run); ``runs`` lists each run's figures.
+most 10 s, i.e. c >= 5; once with ``--quick``), interleaved system after system so a burst of
+load from elsewhere on the machine hits every system alike. A row reports the run with the
+median makespan, and the worst ``max_in_flight``, ``rejections_1302`` and ``failed_calls`` seen
+in any run (a promise must hold in every run); ``runs`` lists each run's figures.
 
     .venv/bin/python bench/cluster.py [--quick] [--json] [--redis redis://127.0.0.1:6379/0]
 """
@@ -443,7 +443,9 @@ def _table(report: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="caps 1 and 5 only (under 4 minutes)")
+    parser.add_argument(
+        "--quick", action="store_true", help="caps 1 and 5, one run each (about 2 minutes here)"
+    )
     parser.add_argument("--caps", type=lambda s: [int(x) for x in s.split(",")], help="e.g. 1,5,30")
     parser.add_argument("--json", action="store_true", help="print the JSON report only")
     parser.add_argument("--redis", default=os.environ.get("PATCHWISE_LIMITS_URL", "redis://127.0.0.1:6379/0"))
@@ -463,7 +465,7 @@ def main() -> None:
         "redis_url": args.redis,
         "jobs_per_worker": args.jobs_per_worker,
         "timeout_s": args.timeout,
-        "repeat": args.repeat,
+        "repeat": args.repeat or (1 if args.quick else None),
     }
     try:
         _drop_namespace(args.redis, "bench-never-used")  # fail fast if Redis is down
