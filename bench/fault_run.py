@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     killed: int | None = None
     killed_jobs: list[int] = []
-    killed_at = recovered_s = None
+    killed_at = recovered_s = taken_over_s = None
     sim_stats: dict[str, Any] = {}
     try:
         headers = {"Authorization": f"Bearer {ADMIN}"}
@@ -232,6 +232,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             killed, killed_jobs, killed_at = w.pid, mine, time.monotonic()
                             print(f"fault run: SIGKILLed worker {w.pid} mid-job {mine}", file=sys.stderr)
                             break
+                if killed_jobs and taken_over_s is None:
+                    still_held = conn.scalar(
+                        text(
+                            "SELECT count(*) FROM review_jobs WHERE id = ANY(:ids)"
+                            " AND status = 'running' AND lease_owner LIKE :dead"
+                        ),
+                        {"ids": killed_jobs, "dead": f"%-{killed}-%"},
+                    )
+                    if still_held == 0:
+                        assert killed_at is not None
+                        taken_over_s = round(time.monotonic() - killed_at, 1)
                 if killed_jobs and recovered_s is None:
                     ended = conn.scalar(
                         text(
@@ -287,7 +298,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "fault_rate": args.fault_rate,
         "killed_worker": killed is not None,
         "lease_s": args.lease,
-        # SIGKILL -> every job the killed worker held ended (done or dead), to 0.2 s.
+        # SIGKILL -> no job is held by the dead worker any more (taken over, or ended), and ->
+        # every job it held ended (done or dead; retries with backoff included), to 0.2 s.
+        "killed_jobs_taken_over_s": taken_over_s,
         "killed_jobs_recovered_s": recovered_s,
         "done": status.get("done", 0),
         "dead": len(dead),

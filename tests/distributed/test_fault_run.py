@@ -34,4 +34,4 @@ def test_every_job_ends_done_or_dead_with_a_reason_none_lost_no_duplicate(
     # The killed worker's jobs were taken over once its database session ended, long before
     # their 30 s lease would have run out.
     assert result["lease_s"] == 30.0
-    assert result["killed_jobs_recovered_s"] is not None and result["killed_jobs_recovered_s"] < 25
+    assert result["killed_jobs_taken_over_s"] is not None and result["killed_jobs_taken_over_s"] < 25
