@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from patchwise.jobs.distributed.runner import JobRunner
+from patchwise.jobs.distributed.runner import NOT_PRESENT_DELAY_S, JobRunner
 from patchwise.store import jobs as repo
 from patchwise.store.db import make_engine, upgrade
 from patchwise.store.models import utcnow
@@ -125,14 +125,21 @@ def test_sqlite_keeps_the_lease_rule_for_registered_owners(tmp_path: Path) -> No
         engine.dispose()
 
 
-def test_a_dead_owner_on_the_last_attempt_gives_up(pg: Engine, presences: list[Presence]) -> None:
+def test_a_dead_owner_on_the_last_attempt_is_failed_by_the_lease_not_by_presence(
+    pg: Engine, presences: list[Presence]
+) -> None:
+    """A free presence lock may be a live worker whose presence connection dropped: enough to run
+    a job again, not to fail it for good. On the last attempt the lease decides."""
     doomed = live(pg, presences, "last")
     job_id = job(pg, "last", max_attempts=1)
     now = utcnow()
     assert repo.claim_by_id(pg, job_id, doomed.owner, lease_s=60, now=now).state == "claimed"
     doomed.close()
-    dead = repo.claim_by_id(pg, job_id, "w2", lease_s=60, now=now)
-    assert dead.state == "gave_up" and dead.abandoned_by == doomed.owner
+    waiting = repo.claim_by_id(pg, job_id, "w2", lease_s=60, now=now)
+    assert waiting.state == "busy" and 59 < waiting.wait_s <= 60
+    assert repo.claim(pg, "w2", lease_s=60, now=now) is None
+    dead = repo.claim_by_id(pg, job_id, "w2", lease_s=60, now=now + timedelta(seconds=61))
+    assert dead.state == "gave_up"
     assert dead.job is not None and dead.job.status == "failed"
     assert dead.job.error == "interrupted: the worker stopped during attempt 1 of 1"
 
@@ -205,3 +212,32 @@ def test_a_worker_whose_key_is_taken_picks_another_owner(pg: Engine, presences: 
     presences.append(second)
     assert second.owner == "second-1-abcdef+presence" and second.held
     assert first.held and first.backend_pid != second.backend_pid
+
+
+async def test_a_worker_without_its_presence_lock_claims_nothing(
+    pg: Engine, presences: list[Presence]
+) -> None:
+    """Claiming without the lock would look abandoned to every other worker (a second run), so
+    the message goes back to the broker for later and the job stays queued, attempt not counted.
+    (How a lost lock is noticed and taken again is the test above; here it is simply released.)"""
+    presence = live(pg, presences, "lost")
+    job_id = job(pg, "while-lost")
+    published: list[tuple[int, float]] = []
+
+    async def never(job: Any, ctx: Any) -> dict[str, Any]:
+        raise AssertionError("a worker without its presence lock ran a job")
+
+    runner = JobRunner(
+        pg,
+        {"github_review": never},
+        lambda job_id, delay: published.append((job_id, delay)),
+        owner=presence.owner,
+        lease_s=30,
+        may_claim=lambda: presence.held,
+    )
+    presence.close()
+    assert not presence.held
+    assert await runner.process(job_id) == "deferred"
+    assert published == [(job_id, NOT_PRESENT_DELAY_S)]
+    row = repo.get_job(pg, job_id)
+    assert row is not None and row.status == "queued" and row.attempts == 0

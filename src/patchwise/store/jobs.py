@@ -13,8 +13,9 @@ on PostgreSQL, its lease is live but the worker holding it is gone, which
 lets a SIGKILLed ``patchwise worker``'s job be taken over as soon as its database session ends,
 not a whole lease later. It applies only to owners registered for presence (``...+presence``);
 other owners (the embedded pool, workers of older versions during a rolling upgrade) and SQLite
-keep the lease-only rule. Either way an abandoned job on its last allowed attempt is failed
-("interrupted ...") instead of run again.
+keep the lease-only rule. A job whose lease expired on its last allowed attempt is failed
+("interrupted ...") instead of run again; presence alone never fails a job (a free presence lock
+may be a live worker whose presence connection dropped), so on the last attempt the lease decides.
 """
 
 from __future__ import annotations
@@ -141,7 +142,14 @@ def claim(db: Db, owner: str, *, lease_s: float, now: datetime | None = None) ->
         )
         abandoned = _abandoned_owners(session, now)
         if abandoned:
-            due = or_(due, (ReviewJob.status == "running") & ReviewJob.lease_owner.in_(abandoned))
+            # Presence alone never fails a job (see claim_by_id): on its last attempt an
+            # abandoned job waits for its lease, like any other.
+            due = or_(
+                due,
+                (ReviewJob.status == "running")
+                & ReviewJob.lease_owner.in_(abandoned)
+                & (ReviewJob.attempts < ReviewJob.max_attempts),
+            )
         while True:
             row = session.scalar(
                 select(ReviewJob)
@@ -315,10 +323,15 @@ def claim_by_id(db: Db, job_id: int, owner: str, *, lease_s: float, now: datetim
         if row.status == "running":
             expires = row.lease_expires_at
             if expires is not None and expires >= now:
+                wait_s = (expires - now).total_seconds()
                 if not presence.gone(session, row.lease_owner):
-                    wait_s = (expires - now).total_seconds()
                     if presence.checkable(session, row.lease_owner):
                         wait_s = min(wait_s, presence.RECHECK_S)  # it may die any moment
+                    return ClaimById("busy", Job.of(row), wait_s)
+                if row.attempts >= row.max_attempts:
+                    # A missing presence lock may be a live worker whose presence connection
+                    # dropped: enough to run the job again (at worst twice, never posted twice),
+                    # not to fail it for good. Its last attempt is judged by the lease.
                     return ClaimById("busy", Job.of(row), wait_s)
                 abandoned_by = row.lease_owner
             if row.attempts >= row.max_attempts:

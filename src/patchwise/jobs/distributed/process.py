@@ -153,6 +153,7 @@ class WorkerProcess:
             lease_s=options.lease_s,
             backoff=options.backoff,
             metrics=self.metrics,
+            may_claim=lambda: self.presence is not None and self.presence.held,
         )
         self.metrics.add_shared(self.engine, self.publisher.depth)
         self._stop = threading.Event()
@@ -270,6 +271,10 @@ class WorkerProcess:
 
                 if not process._ready:
                     self._send(503, b'{"detail": "starting or stopping"}\n', "application/json")
+                    return
+                if process.presence is None or not process.presence.held:
+                    detail = b'{"detail": "presence lock lost; reconnecting to the database"}\n'
+                    self._send(503, detail, "application/json")
                     return
                 try:
                     body = check(process.engine, process.publisher)

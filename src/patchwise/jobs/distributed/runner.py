@@ -37,6 +37,7 @@ Publish = Callable[[int, float], None]
 """``publish(job_id, delay_s)``: blocking (a broker round trip); the runner calls it in a thread."""
 
 DEFER_MARGIN_S = 0.5
+NOT_PRESENT_DELAY_S = 3.0
 
 
 class JobRunner:
@@ -52,6 +53,7 @@ class JobRunner:
         lease_s: float = 30.0,
         backoff: Backoff | None = None,
         metrics: JobMetrics | None = None,
+        may_claim: Callable[[], bool] | None = None,
     ) -> None:
         self.engine = engine
         self.queue = DatabaseQueue(engine)
@@ -61,6 +63,9 @@ class JobRunner:
         self.lease_s = lease_s
         self.backoff = backoff or Backoff()
         self.metrics = metrics or JobMetrics()
+        # False while this worker's presence lock is lost: other workers would see every job it
+        # claims as abandoned and take it over (a second run), so it claims nothing until then.
+        self.may_claim = may_claim or (lambda: True)
         self._inflight: dict[int, asyncio.Task[dict[str, Any]]] = {}
         self._handing_back = False
 
@@ -82,6 +87,14 @@ class JobRunner:
         return outcome
 
     async def _process(self, job_id: int) -> str:
+        if not self.may_claim():
+            await self._publish(job_id, NOT_PRESENT_DELAY_S)
+            log.warning(
+                "job %s handed back unclaimed: this worker's presence lock is lost (reconnecting to "
+                "the database); claiming now would look abandoned to other workers",
+                job_id,
+            )
+            return "deferred"
         found = await asyncio.to_thread(
             repo.claim_by_id, self.engine, job_id, self.owner, lease_s=self.lease_s
         )
