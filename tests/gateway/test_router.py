@@ -244,3 +244,27 @@ async def test_clients_are_reused_across_calls(sim: Any) -> None:
             await router.chat(ChatRequest.of("x"))
     assert len(pool) == 1
     await pool.aclose()
+
+
+class _CountsHoldersAtReport(LocalBackend):
+    """The real local backend, noting how many leases are held when a success is counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held_at_report: list[int] = []
+
+    async def report_success(self, credential_id: str) -> None:
+        self.held_at_report.append(self.limiter.in_flight(credential_id))
+        await super().report_success(credential_id)
+
+
+async def test_an_adaptive_success_is_counted_after_the_lease_is_released(sim: Any) -> None:
+    """With a Redis backend the count is a round trip; inside the lease it would delay the next
+    waiter, so both entry points count it once the slot is free again."""
+    backend = _CountsHoldersAtReport()
+    slot = make_slot(sim.zai_coding_url, CODING_LITE_KEY, max_concurrent=1, adaptive_concurrency=True)
+    async with Router([slot], backend=backend) as router:
+        answer = await router.chat(ChatRequest.of("hello"))
+        events = [event async for event in router.stream(ChatRequest.of("hello"))]
+    assert answer.content and events[-1].kind == "done"
+    assert backend.held_at_report == [0, 0]

@@ -319,6 +319,7 @@ class Router:
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Stream the answer; failover happens only before the first piece of text arrives."""
         run = _Run()
+        done: tuple[_Step, StreamEvent] | None = None
         async with aclosing(self._steps(run)) as steps:
             async for step in steps:
                 emitted = False
@@ -327,9 +328,8 @@ class Router:
                         async for event in events:
                             if event.kind == "done" and event.result is not None:
                                 await self._answered(step, event.result, run)
-                                await self._report_success(step)
-                                yield event
-                                return
+                                done = (step, event)
+                                break
                             emitted = True
                             yield event
                 except ProviderError as err:
@@ -337,7 +337,13 @@ class Router:
                         self._record_failure(step, err, run)
                         raise AllSlotsFailed(run.errors, run.attempts) from err
                     step.error = err
-        raise AllSlotsFailed(run.errors, run.attempts)
+                if done is not None:
+                    break
+        if done is None:
+            raise AllSlotsFailed(run.errors, run.attempts)
+        # The lease is released by now (the steps closed): count the success, then finish.
+        await self._report_success(done[0])
+        yield done[1]
 
     async def aclose(self) -> None:
         if self._own_clients:
