@@ -162,7 +162,9 @@ class RedisBackend:
         self._circuit_channel = f"{namespace}:limits:circuits"
         # Circuit key -> open circuit; ``None`` while the subscription that keeps it exact is down.
         self._mirror: dict[str, Circuit] | None = None
-        self._mirror_changes = 0  # bumped on every local change: a reload must not undo one
+        # Bumped on every change to the mirror (a message, a local change, a replacement): a
+        # slower reader that started before one must not overwrite it with older state.
+        self._mirror_changes = 0
         self._instance = uuid.uuid4().hex[:12]
         self._counter = itertools.count()
         self._scripts = {
@@ -240,7 +242,12 @@ class RedisBackend:
         let the next call start both again instead of running on without them."""
         if self._closed or task not in self._tasks:
             return
-        error = None if task.cancelled() else task.exception()
+        if task.cancelled():  # the event loop is shutting down without aclose(): nothing to report
+            for other in self._tasks:
+                other.cancel()
+            self._tasks = []
+            return
+        error = task.exception()
         log.error(
             "limits: background task %s ended (%r); restarting on the next call", task.get_name(), error
         )
@@ -264,7 +271,7 @@ class RedisBackend:
                 await pubsub.subscribe(self._channel, self._circuit_channel)
                 # Subscribed first, loaded second: a change made in between arrives as a message
                 # after the load and is applied on top of it.
-                self._mirror = await self._load_circuits()
+                self._replace_mirror(await self._load_circuits())
                 assert self._subscribed is not None
                 self._subscribed.set()
                 backoff = 0.1
@@ -284,7 +291,7 @@ class RedisBackend:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the poll keeps waiters moving while we reconnect
-                self._mirror = None  # no longer kept exact: read circuits from Redis meanwhile
+                self._replace_mirror(None)  # no longer kept exact: read circuits from Redis meanwhile
                 if not lost:  # once per outage: retries every few seconds until Redis is back
                     log.warning("limits: pub/sub connection lost (%s); reconnecting", type(exc).__name__)
                 lost = True
@@ -301,7 +308,9 @@ class RedisBackend:
                 await self._beat()
                 await self._reload_mirror()
                 if self._down:  # an outage was reported: notice its end even when idle
-                    await self._redis.ping()
+                    # A write, not a PING: a Redis that answers but refuses writes (out of memory,
+                    # a read-only replica) is still down for the limits.
+                    await self._redis.set(f"{self.namespace}:limits:probe", "1", px=60_000)
                     self._recovered()
             except asyncio.CancelledError:
                 raise
@@ -445,6 +454,7 @@ class RedisBackend:
                 "reason": circuit.reason,
             }
         )
+        before = self._mirror_changes
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(key, value, pxat=max(1, int(circuit.until * 1000)))
@@ -453,7 +463,7 @@ class RedisBackend:
                 await pipe.execute()
         except self._failures as exc:
             raise self._unavailable("open a circuit", exc) from None
-        self._mirror_set(key, circuit)
+        self._mirror_set_if_unchanged(before, key, circuit)
 
     async def circuit(self, credential_id: str, model: str, now: float) -> Circuit | None:
         await self._ready()
@@ -470,6 +480,7 @@ class RedisBackend:
     async def close_circuit(self, credential_id: str, model: str) -> None:
         await self._ready()
         key = self._circuit_key(credential_id, model)
+        before = self._mirror_changes
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(key)
@@ -478,7 +489,7 @@ class RedisBackend:
                 await pipe.execute()
         except self._failures as exc:
             raise self._unavailable("close a circuit", exc) from None
-        self._mirror_set(key, None)
+        self._mirror_set_if_unchanged(before, key, None)
 
     async def _reload_mirror(self) -> None:
         """Replace the mirror with what Redis holds, unless it changed while we were reading
@@ -488,7 +499,18 @@ class RedisBackend:
         changes = self._mirror_changes
         loaded = await self._load_circuits()
         if self._mirror is not None and changes == self._mirror_changes:
-            self._mirror = loaded
+            self._replace_mirror(loaded)
+
+    def _replace_mirror(self, mirror: dict[str, Circuit] | None) -> None:
+        self._mirror_changes += 1
+        self._mirror = mirror
+
+    def _mirror_set_if_unchanged(self, before: int, key: str, circuit: Circuit | None) -> None:
+        """Our own change, applied at once so this process sees it without waiting for its message
+        -- unless a message arrived meanwhile: it may be our own, or a later change from another
+        process that ours must not overwrite; either way the message stream has it right."""
+        if self._mirror_changes == before:
+            self._mirror_set(key, circuit)
 
     def _mirror_set(self, key: str, circuit: Circuit | None) -> None:
         if self._mirror is None:
