@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from distkit import Cluster
 
+from patchwise.jobs import metrics
 from patchwise.store.ledger import record_run
 from patchwise.store.records import CallRecord, RunRecord
 
@@ -21,7 +22,7 @@ def _value(text: str, sample: str) -> float | None:
 
 
 def test_distributed_server_reports_ledger_calls_by_model_and_outcome(
-    make_cluster: Callable[..., Cluster],
+    make_cluster: Callable[..., Cluster], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cluster = make_cluster()
     client = cluster.server()
@@ -51,6 +52,9 @@ def test_distributed_server_reports_ledger_calls_by_model_and_outcome(
         [CallRecord("main", "zai", "glm-5.1", "ok")],
     )
 
+    # Each process reads the ledger at most every CLUSTER_CALLS_TTL_S and serves that meanwhile.
+    assert "patchwise_cluster_model_calls_total{" not in client.get("/metrics").text
+    monkeypatch.setattr(metrics, "CLUSTER_CALLS_TTL_S", 0.0)
     text = client.get("/metrics").text
     assert _value(text, 'patchwise_cluster_model_calls_total{model="glm-5.1",outcome="ok"}') == 2.0
     assert _value(text, 'patchwise_cluster_model_calls_total{model="glm-5.1",outcome="rate"}') == 1.0
