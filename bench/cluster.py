@@ -24,10 +24,11 @@ the last answer. Peak RSS is the largest worker's. ``floor`` is the same
 any limiter can do on this machine, so a ratio reads against it (HTTP + simulator CPU included).
 
 Short measurements are repeated (``--repeat``; by default 3 times when the ideal makespan is at
-most 10 s, i.e. c >= 5; once with ``--quick``), interleaved system after system so a burst of
-load from elsewhere on the machine hits every system alike. A row reports the run with the
-median makespan, and the worst ``max_in_flight``, ``rejections_1302`` and ``failed_calls`` seen
-in any run (a promise must hold in every run); ``runs`` lists each run's figures.
+most 10 s, i.e. c >= 5; once with ``--quick``), interleaved system after system, in a rotated
+order on each run, so a burst of load from elsewhere on the machine hits every system alike.
+A row reports the run with the median makespan, and the worst ``max_in_flight``,
+``rejections_1302`` and ``failed_calls`` seen in any run (a promise must hold in every run);
+``runs`` lists each run's figures.
 
     .venv/bin/python bench/cluster.py [--quick] [--json] [--redis redis://127.0.0.1:6379/0]
 """
@@ -164,8 +165,9 @@ async def _caller(system: str, cap: int, url: str, opts: dict[str, Any]) -> tupl
     if system == "ours":
         backend: Any = RedisBackend(opts["redis_url"], namespace=opts["namespace"])
         # A long-running worker has its Redis pool open; open it now (one connection per call
-        # in flight), as the SDK's HTTP pool is warm after the first requests.
-        await asyncio.gather(*(backend.circuit("bench-warm-up", "m", 0.0) for _ in range(2 * cap + 8)))
+        # in flight). ``in_flight`` is a plain read; circuits are served from a local mirror and
+        # would open nothing.
+        await asyncio.gather(*(backend.in_flight("bench-warm-up") for _ in range(2 * cap + 8)))
         await (await backend.acquire("bench-warm-up", 1)).release()  # subscribe now
     else:
         backend = LocalBackend()
@@ -372,7 +374,9 @@ def run(caps: list[int], opts: dict[str, Any], log: Any) -> dict[str, Any]:
                 if cap > 1:  # at c = 1 the floor is one call after another: mean call ms / L
                     measured["floor"].append(_floor(cap, url, parent))
                     log(f"cap {cap} run {attempt + 1}: floor: {measured['floor'][-1]}")
-                for system in systems:
+                # Rotate the order on each run, so no system always goes first or last.
+                shift = attempt % len(systems)
+                for system in systems[shift:] + systems[:shift]:
                     log(f"cap {cap} run {attempt + 1}: {system} ...")
                     measured[system].append(_measure(system, cap, url, parent, opts))
                     log(f"cap {cap} run {attempt + 1}: {system}: {measured[system][-1]}")
