@@ -150,7 +150,7 @@ class WorkerPool:
             return
         task = asyncio.create_task(handler(job, JobContext(self.queue, job, owner, lease_s=self.lease_s)))
         lost = asyncio.Event()
-        heartbeat = asyncio.create_task(self._heartbeat(job.id, owner, task, lost))
+        heartbeat = asyncio.create_task(keep_lease(self.queue, job.id, owner, self.lease_s, task, lost))
         try:
             result = await task
         except asyncio.CancelledError:
@@ -191,21 +191,25 @@ class WorkerPool:
         else:
             log.error("job %s failed: %s", job.id, message)
 
-    async def _heartbeat(self, job_id: int, owner: str, task: asyncio.Task[Any], lost: asyncio.Event) -> None:
-        """Renew the lease while ``task`` runs; when the job is no longer ours, cancel ``task``
-        (another worker runs it now: this one must not post)."""
-        while True:
-            await asyncio.sleep(self.lease_s / 3)
-            try:
-                renewed = await self.queue.renew(job_id, owner, lease_s=self.lease_s)
-            except Exception:
-                log.exception("renewing the lease of job %s failed", job_id)
-                continue
-            if not renewed:
-                log.warning("job %s: lease lost (taken over or finished elsewhere); stopping it", job_id)
-                lost.set()
-                task.cancel()
-                return
+
+async def keep_lease(
+    queue: JobQueue, job_id: int, owner: str, lease_s: float, task: asyncio.Task[Any], lost: asyncio.Event
+) -> None:
+    """Renew the lease every ``lease_s / 3`` while ``task`` runs; when the job is no longer ours,
+    set ``lost`` and cancel ``task`` (another worker runs it now: this one must not post).
+    Shared by the embedded pool and the distributed runner."""
+    while True:
+        await asyncio.sleep(lease_s / 3)
+        try:
+            renewed = await queue.renew(job_id, owner, lease_s=lease_s)
+        except Exception:
+            log.exception("renewing the lease of job %s failed", job_id)
+            continue
+        if not renewed:
+            log.warning("job %s: lease lost (taken over or finished elsewhere); stopping it", job_id)
+            lost.set()
+            task.cancel()
+            return
 
 
 def being_cancelled() -> bool:

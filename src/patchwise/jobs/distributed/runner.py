@@ -26,7 +26,15 @@ from sqlalchemy import Engine
 
 from patchwise.jobs.metrics import JobMetrics
 from patchwise.jobs.queue import DatabaseQueue
-from patchwise.jobs.worker import Backoff, Handler, JobContext, LeaseLost, being_cancelled, describe
+from patchwise.jobs.worker import (
+    Backoff,
+    Handler,
+    JobContext,
+    LeaseLost,
+    being_cancelled,
+    describe,
+    keep_lease,
+)
 from patchwise.store import jobs as repo
 from patchwise.store.jobs import Job
 from patchwise.store.models import utcnow
@@ -128,7 +136,7 @@ class JobRunner:
             handler(job, JobContext(self.queue, job, self.owner, lease_s=self.lease_s))
         )
         lost = asyncio.Event()
-        heartbeat = asyncio.create_task(self._heartbeat(job.id, task, lost))
+        heartbeat = asyncio.create_task(keep_lease(self.queue, job.id, self.owner, self.lease_s, task, lost))
         self._inflight[job.id] = task
         self.metrics.in_progress.inc()
         started = time.monotonic()
@@ -200,18 +208,3 @@ class JobRunner:
 
     async def _publish(self, job_id: int, delay_s: float) -> None:
         await asyncio.to_thread(self.publish, job_id, delay_s)
-
-    async def _heartbeat(self, job_id: int, task: asyncio.Task[Any], lost: asyncio.Event) -> None:
-        """Renew the lease while ``task`` runs; when the job is no longer ours, cancel ``task``."""
-        while True:
-            await asyncio.sleep(self.lease_s / 3)
-            try:
-                renewed = await self.queue.renew(job_id, self.owner, lease_s=self.lease_s)
-            except Exception:
-                log.exception("renewing the lease of job %s failed", job_id)
-                continue
-            if not renewed:
-                log.warning("job %s: lease lost (taken over or finished elsewhere); stopping it", job_id)
-                lost.set()
-                task.cancel()
-                return
