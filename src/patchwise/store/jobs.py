@@ -118,6 +118,16 @@ def _abandoned_owners(session: Session, now: datetime) -> set[str]:
     return presence.gone_among(session, owners)
 
 
+def _take(row: ReviewJob, owner: str, lease_s: float, now: datetime) -> None:
+    """Start an attempt under ``owner``'s lease (the one way :func:`claim` and
+    :func:`claim_by_id` take a row)."""
+    row.status = "running"
+    row.attempts += 1
+    row.lease_owner = owner
+    row.lease_expires_at = now + timedelta(seconds=lease_s)
+    row.updated_at = now
+
+
 def _interrupted(row: ReviewJob, now: datetime) -> None:
     """Fail a job whose worker died during its last allowed attempt."""
     row.status = "failed"
@@ -164,11 +174,7 @@ def claim(db: Db, owner: str, *, lease_s: float, now: datetime | None = None) ->
                 _interrupted(row, now)
                 session.flush()
                 continue
-            row.status = "running"
-            row.attempts += 1
-            row.lease_owner = owner
-            row.lease_expires_at = now + timedelta(seconds=lease_s)
-            row.updated_at = now
+            _take(row, owner, lease_s, now)
             session.flush()
             return Job.of(row)
 
@@ -338,11 +344,7 @@ def claim_by_id(db: Db, job_id: int, owner: str, *, lease_s: float, now: datetim
                 _interrupted(row, now)
                 session.flush()
                 return ClaimById("gave_up", Job.of(row), abandoned_by=abandoned_by)
-        row.status = "running"
-        row.attempts += 1
-        row.lease_owner = owner
-        row.lease_expires_at = now + timedelta(seconds=lease_s)
-        row.updated_at = now
+        _take(row, owner, lease_s, now)
         session.flush()
         return ClaimById("claimed", Job.of(row), abandoned_by=abandoned_by)
 
