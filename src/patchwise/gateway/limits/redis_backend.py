@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -444,26 +445,7 @@ class RedisBackend:
     # -- circuits ----------------------------------------------------------------------------------
     async def open_circuit(self, circuit: Circuit) -> None:
         await self._ready()
-        key = self._circuit_key(circuit.credential_id, circuit.model)
-        value = json.dumps(
-            {
-                "credential_id": circuit.credential_id,
-                "model": circuit.model,
-                "until": circuit.until,
-                "kind": circuit.kind,
-                "reason": circuit.reason,
-            }
-        )
-        before = self._mirror_changes
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(key, value, pxat=max(1, int(circuit.until * 1000)))
-                pipe.sadd(self._circuit_index, key)
-                pipe.publish(self._circuit_channel, json.dumps({"key": key, "circuit": value}))
-                await pipe.execute()
-        except self._failures as exc:
-            raise self._unavailable("open a circuit", exc) from None
-        self._mirror_set_if_unchanged(before, key, circuit)
+        await self._write_circuit(self._circuit_key(circuit.credential_id, circuit.model), circuit)
 
     async def circuit(self, credential_id: str, model: str, now: float) -> Circuit | None:
         await self._ready()
@@ -479,17 +461,27 @@ class RedisBackend:
 
     async def close_circuit(self, credential_id: str, model: str) -> None:
         await self._ready()
-        key = self._circuit_key(credential_id, model)
+        await self._write_circuit(self._circuit_key(credential_id, model), None)
+
+    async def _write_circuit(self, key: str, circuit: Circuit | None) -> None:
+        """Store ``circuit`` (or delete it: ``None``), keep the index, tell every process, and
+        apply it to this process's mirror."""
+        value = json.dumps(dataclasses.asdict(circuit)) if circuit is not None else None
         before = self._mirror_changes
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.delete(key)
-                pipe.srem(self._circuit_index, key)
-                pipe.publish(self._circuit_channel, json.dumps({"key": key, "circuit": None}))
+                if circuit is not None:
+                    pipe.set(key, value, pxat=max(1, int(circuit.until * 1000)))
+                    pipe.sadd(self._circuit_index, key)
+                else:
+                    pipe.delete(key)
+                    pipe.srem(self._circuit_index, key)
+                pipe.publish(self._circuit_channel, json.dumps({"key": key, "circuit": value}))
                 await pipe.execute()
         except self._failures as exc:
-            raise self._unavailable("close a circuit", exc) from None
-        self._mirror_set_if_unchanged(before, key, None)
+            action = "open a circuit" if circuit is not None else "close a circuit"
+            raise self._unavailable(action, exc) from None
+        self._mirror_set_if_unchanged(before, key, circuit)
 
     async def _reload_mirror(self) -> None:
         """Replace the mirror with what Redis holds, unless it changed while we were reading
