@@ -61,6 +61,16 @@ class UsageError(Exception):
     """A user mistake with a one-line explanation; the CLI prints it and exits 2."""
 
 
+def configure_logging(log_level: str) -> None:
+    """``--log-level`` of the long-running commands (serve, worker): one format for both."""
+    import logging
+
+    level = log_level.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise UsageError(f"--log-level {log_level!r} is not one of debug, info, warning, error")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def main() -> None:
     """Entry point: run the app, mapping known errors to exit code 2 with one readable line."""
     from patchwise.gateway.errors import ConfigurationError

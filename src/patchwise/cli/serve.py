@@ -19,19 +19,14 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Run the review server: webhooks, organizations, BYOK and the review API (docs at /docs)."""
-    import logging
 
     import uvicorn
 
+    from patchwise.cli.app import configure_logging
     from patchwise.server.app import create_app
     from patchwise.server.settings import Settings
 
-    level = log_level.strip().upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        from patchwise.cli.app import UsageError
-
-        raise UsageError(f"--log-level {log_level!r} is not one of debug, info, warning, error")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)
     app = create_app(Settings.from_env())
     typer.secho(f"patchwise server on http://{host}:{port} (API docs: /docs)", err=True, fg="green")
     uvicorn.run(app, host=host, port=port, log_level=log_level.lower())

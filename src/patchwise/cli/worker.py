@@ -46,7 +46,7 @@ def worker(
     import logging
     from types import SimpleNamespace
 
-    from patchwise.cli.app import UsageError
+    from patchwise.cli.app import UsageError, configure_logging
     from patchwise.jobs.distributed.broker import QUEUE_URL_ENV, QueueSettings
     from patchwise.jobs.distributed.process import WorkerOptions, WorkerProcess
     from patchwise.jobs.worker import Backoff
@@ -54,10 +54,7 @@ def worker(
     from patchwise.store.db import open_store
     from patchwise.store.secrets import load_secret_box
 
-    level = log_level.strip().upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise UsageError(f"--log-level {log_level!r} is not one of debug, info, warning, error")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)
     logging.getLogger("pika").setLevel(logging.WARNING)
     settings = Settings.from_env()
     env = settings.env
