@@ -63,6 +63,23 @@ def redis_url() -> Iterator[str]:
     yield os.environ.get("PATCHWISE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+@pytest.fixture
+def namespace(redis_url: str) -> Iterator[str]:
+    """A Redis key namespace of this test's own (so tests never see each other's keys), with
+    every key under it deleted afterwards."""
+    import uuid
+
+    import redis as redis_sync
+
+    name = f"pwtest-{uuid.uuid4().hex[:10]}"
+    yield name
+    client = redis_sync.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(f"{name}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 # --- offline simulator ----------------------------------------------------------------------------
 # ``sim`` is one server per test session (starting uvicorn per test would be slow), reset before
 # every test that uses it; ``sim_factory`` starts a dedicated one with custom settings.

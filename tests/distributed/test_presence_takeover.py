@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,17 @@ def job(engine: Engine, key: str, max_attempts: int = 3) -> int:
     return created.id
 
 
+def two_running_jobs(pg: Engine, presences: list[Presence]) -> tuple[Presence, Presence, int, int, datetime]:
+    """Two live workers, each running a job under a 60 s lease: ``(alive, doomed, kept, lost, now)``."""
+    alive = live(pg, presences, "alive")
+    doomed = live(pg, presences, "doomed")
+    kept, lost = job(pg, "kept"), job(pg, "lost")
+    now = utcnow()
+    assert repo.claim_by_id(pg, kept, alive.owner, lease_s=60, now=now).state == "claimed"
+    assert repo.claim_by_id(pg, lost, doomed.owner, lease_s=60, now=now).state == "claimed"
+    return alive, doomed, kept, lost, now
+
+
 def retaken(presence: Presence, old_pid: int | None, deadline_s: float = 10) -> bool:
     """Wait until ``presence`` holds its lock on another session than ``old_pid``."""
     end = time.monotonic() + deadline_s
@@ -76,12 +87,7 @@ def terminate(pg: Engine, presence: Presence) -> None:
 def test_a_dead_owners_job_is_taken_over_at_once_a_live_ones_stays_busy(
     pg: Engine, presences: list[Presence]
 ) -> None:
-    alive = live(pg, presences, "alive")
-    doomed = live(pg, presences, "doomed")
-    kept, lost = job(pg, "kept"), job(pg, "lost")
-    now = utcnow()
-    assert repo.claim_by_id(pg, kept, alive.owner, lease_s=60, now=now).state == "claimed"
-    assert repo.claim_by_id(pg, lost, doomed.owner, lease_s=60, now=now).state == "claimed"
+    _alive, doomed, kept, lost, now = two_running_jobs(pg, presences)
 
     busy = repo.claim_by_id(pg, kept, "w2", lease_s=60, now=now)
     assert busy.state == "busy" and busy.abandoned_by is None
@@ -145,12 +151,7 @@ def test_a_dead_owner_on_the_last_attempt_is_failed_by_the_lease_not_by_presence
 
 
 def test_claim_and_the_sweeper_see_abandoned_jobs_only(pg: Engine, presences: list[Presence]) -> None:
-    alive = live(pg, presences, "alive")
-    doomed = live(pg, presences, "doomed")
-    kept, lost = job(pg, "kept"), job(pg, "lost")
-    now = utcnow()
-    assert repo.claim_by_id(pg, kept, alive.owner, lease_s=60, now=now).state == "claimed"
-    assert repo.claim_by_id(pg, lost, doomed.owner, lease_s=60, now=now).state == "claimed"
+    _alive, doomed, _kept, lost, now = two_running_jobs(pg, presences)
     assert repo.claim(pg, "w2", lease_s=60, now=now) is None
     assert repo.stranded(pg, idle_s=30, now=now + timedelta(seconds=40)) == []
     doomed.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -47,17 +46,6 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0)
 
 async def _at_least(count: Awaitable[int], n: int) -> bool:
     return await count >= n
-
-
-@pytest.fixture
-def namespace(redis_url: str) -> Any:
-    name = f"pwtest-{uuid.uuid4().hex[:10]}"
-    yield name
-    client = redis_sync.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture
