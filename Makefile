@@ -15,13 +15,13 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # The main job, offline: review the sample change with the built-in simulator as the model
-# (no key, no network). With a key configured, `patchwise review` reviews your branch.
+# (no key, no network). With a key configured, `hunkwise review` reviews your branch.
 review: $(STAMP)
-	$(BIN)/patchwise review --offline --diff examples/sample.diff
+	$(BIN)/hunkwise review --offline --diff examples/sample.diff
 
 # Start the simulator, exercise it through the official SDKs, print a table of checks.
 selfcheck: $(STAMP)
-	$(BIN)/patchwise sim --self-check
+	$(BIN)/hunkwise sim --self-check
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -57,7 +57,7 @@ SYSTEMS = ("ours", "baseline", "litellm")
 # Fresh interpreters (no inherited event loop or sockets), forked from a server that has already
 # imported the heavy modules, so a measurement does not wait for 4 cold imports.
 _SPAWN = mp.get_context("forkserver")
-_PRELOAD = ["patchwise.gateway", "patchwise.sim", "openai", "httpx", "redis.asyncio"]
+_PRELOAD = ["hunkwise.gateway", "hunkwise.sim", "openai", "httpx", "redis.asyncio"]
 
 
 # -- the provider (its own process) ---------------------------------------------------------------
@@ -86,7 +86,7 @@ class _InFlight:
 
 
 def _provider(cap: int, conn: Any) -> None:
-    from patchwise.sim import KeyConfig, SimConfig, SimulatorServer
+    from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
 
     key = KeyConfig(key=KEY, kind="coding", tier="max", concurrency=cap, quota_5h=10**6, quota_week=10**7)
     server = SimulatorServer(SimConfig(keys=[key], latency_ms=LATENCY_MS))
@@ -143,7 +143,7 @@ async def _caller(system: str, cap: int, url: str, opts: dict[str, Any]) -> tupl
 
         return call_litellm, close_litellm
 
-    from patchwise.gateway import (
+    from hunkwise.gateway import (
         AllSlotsFailed,
         ChatRequest,
         LocalBackend,
@@ -452,7 +452,7 @@ def main() -> None:
     )
     parser.add_argument("--caps", type=lambda s: [int(x) for x in s.split(",")], help="e.g. 1,5,30")
     parser.add_argument("--json", action="store_true", help="print the JSON report only")
-    parser.add_argument("--redis", default=os.environ.get("PATCHWISE_LIMITS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument("--redis", default=os.environ.get("HUNKWISE_LIMITS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--systems", type=lambda s: s.split(","), help="subset, e.g. ours,baseline")
     parser.add_argument("--jobs-per-worker", type=int, default=8)
     parser.add_argument("--repeat", type=int, help="runs per system and cap (default: 3 when c >= 5, else 1)")

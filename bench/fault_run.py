@@ -3,7 +3,7 @@
 Everything real except GitHub: the simulator (fault injection at ``--fault-rate``, default 20%,
 every fault kind: 5xx, 1305/1312, connection resets, hangs, truncated streams), PostgreSQL (a
 fresh database), RabbitMQ (a fresh queue), the server app in-process receiving signed webhooks,
-and ``--workers`` ``patchwise worker`` processes. A small fake GitHub (in-process, loopback HTTP)
+and ``--workers`` ``hunkwise worker`` processes. A small fake GitHub (in-process, loopback HTTP)
 serves one diff per pull request and records every review POST. Once a third of the jobs are done,
 the worker holding a running job is SIGKILLed.
 
@@ -142,13 +142,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from patchwise.platforms.github_webhooks import sign
-    from patchwise.server.app import create_app
-    from patchwise.server.settings import Settings
-    from patchwise.sim import KeyConfig, SimConfig, SimulatorServer
-    from patchwise.store.db import upgrade
+    from hunkwise.platforms.github_webhooks import sign
+    from hunkwise.server.app import create_app
+    from hunkwise.server.settings import Settings
+    from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
+    from hunkwise.store.db import upgrade
 
-    db_name = f"patchwise_fault_{uuid.uuid4().hex[:10]}"
+    db_name = f"hunkwise_fault_{uuid.uuid4().hex[:10]}"
     admin_engine = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
     with admin_engine.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{db_name}"')
@@ -164,18 +164,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
     ).start()
     github = FakeGitHub((ROOT / "examples" / "sample.diff").read_text())
-    home = tempfile.mkdtemp(prefix="patchwise-fault-")
+    home = tempfile.mkdtemp(prefix="hunkwise-fault-")
     env = {
         **os.environ,
-        "PATCHWISE_HOME": home,
-        "PATCHWISE_ADMIN_TOKEN": ADMIN,
-        "PATCHWISE_DATABASE_URL": db_url,
-        "PATCHWISE_QUEUE_URL": args.amqp,
-        "PATCHWISE_QUEUE_NAME": f"pw-fault-{uuid.uuid4().hex[:8]}",
-        "PATCHWISE_GITHUB_WEBHOOK_SECRET": SECRET,
-        "PATCHWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
+        "HUNKWISE_HOME": home,
+        "HUNKWISE_ADMIN_TOKEN": ADMIN,
+        "HUNKWISE_DATABASE_URL": db_url,
+        "HUNKWISE_QUEUE_URL": args.amqp,
+        "HUNKWISE_QUEUE_NAME": f"hw-fault-{uuid.uuid4().hex[:8]}",
+        "HUNKWISE_GITHUB_WEBHOOK_SECRET": SECRET,
+        "HUNKWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
         "GITHUB_API_URL": github.url,
-        "PATCHWISE_GITHUB_TOKEN": "ghp_fault_run_token",
+        "HUNKWISE_GITHUB_TOKEN": "ghp_fault_run_token",
     }
     workers: list[subprocess.Popen[bytes]] = []
     peak_rss: dict[int, int] = {}
@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         byok = {"main": {"card": "glm-5.1", "base_url": sim.zai_developer_url, "api_key": SIM_KEY}}
         assert client.put("/api/orgs/codertocat/byok", json=byok, headers=headers).status_code == 200
         for i in range(args.workers):
-            cmd = [sys.executable, "-m", "patchwise", "worker", "--concurrency", str(args.concurrency)]
+            cmd = [sys.executable, "-m", "hunkwise", "worker", "--concurrency", str(args.concurrency)]
             cmd += ["--lease", str(args.lease), "--backoff", "0.5", "--sweep", "5"]
             cmd += ["--metrics-port", str(free_port())]
             with (logs / f"worker-{i}.log").open("wb") as out:

@@ -31,7 +31,7 @@ KEY = "bench-dev-key-0001"
 # client and every call would pay thread-switch intervals that have nothing to do with either path.
 _SERVE = f"""
 import sys
-from patchwise.sim import KeyConfig, SimConfig, SimulatorServer
+from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
 server = SimulatorServer(SimConfig(keys=[KeyConfig(key={KEY!r}, kind="developer")])).start()
 print(server.zai_developer_url, flush=True)
 sys.stdin.read()
@@ -60,7 +60,7 @@ def run(calls: int, limit: int | None) -> dict[str, Any]:
 async def _measure(url: str, calls: int, limit: int | None) -> dict[str, Any]:
     import openai
 
-    from patchwise.gateway import ChatRequest, Router, Secret, Slot
+    from hunkwise.gateway import ChatRequest, Router, Secret, Slot
 
     key = KEY
     slot = Slot(
@@ -125,8 +125,8 @@ def _bookkeeping_us(calls: int = 20_000) -> float:
     """The router's own per-call work (circuit lookup, lease, body building, attempt records),
     with the adapter's network call replaced by an immediate answer: the floor the HTTP numbers
     above cannot resolve on a loaded machine."""
-    from patchwise.gateway import ChatRequest, ChatResult, Router, Secret, Slot, Usage
-    from patchwise.gateway.thinking import build_body, messages_for
+    from hunkwise.gateway import ChatRequest, ChatResult, Router, Secret, Slot, Usage
+    from hunkwise.gateway.thinking import build_body, messages_for
 
     class _Instant:
         async def chat(self, slot: Slot, request: ChatRequest, profile: object) -> ChatResult:

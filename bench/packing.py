@@ -17,11 +17,11 @@ import resource
 import sys
 import time
 
-from patchwise.gateway.types import Secret, Slot
-from patchwise.review.diff import parse_diff
-from patchwise.review.filters import FilterConfig
-from patchwise.review.packing import Budget, ReviewPlan, plan_review
-from patchwise.review.tokens import TokenEstimator
+from hunkwise.gateway.types import Secret, Slot
+from hunkwise.review.diff import parse_diff
+from hunkwise.review.filters import FilterConfig
+from hunkwise.review.packing import Budget, ReviewPlan, plan_review
+from hunkwise.review.tokens import TokenEstimator
 
 FILES = 300
 ADDED = 20_000

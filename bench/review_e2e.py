@@ -1,6 +1,6 @@
 """End-to-end review of a 20,000-changed-line diff through the real CLI: wall time and peak RSS.
 
-Runs ``patchwise review --offline --diff FILE --format json`` as a child process (the offline
+Runs ``hunkwise review --offline --diff FILE --format json`` as a child process (the offline
 simulator plays the model inside that process, so its memory counts too) on the same synthetic
 300-file change as ``bench/packing.py``, and prints: wall seconds, model calls, files and lines
 reviewed, lines skipped, findings, and the child's peak RSS. Target: peak RSS < 200 MB.
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from packing import synthetic_diff  # a sibling bench script, not a package
 
-PATCHWISE = Path(sys.executable).with_name("patchwise")
+HUNKWISE = Path(sys.executable).with_name("hunkwise")
 
 
 def _count(value: int | list) -> int:
@@ -35,10 +35,10 @@ def run(seed: int) -> dict[str, float | int]:
     with tempfile.TemporaryDirectory() as tmp:
         diff = Path(tmp, "change.diff")
         diff.write_bytes(data)
-        env = {**os.environ, "PATCHWISE_HOME": str(Path(tmp, "home"))}
+        env = {**os.environ, "HUNKWISE_HOME": str(Path(tmp, "home"))}
         started = time.perf_counter()
         proc = subprocess.run(
-            [str(PATCHWISE), "review", "--offline", "--quiet", "--diff", str(diff), "--format", "json"],
+            [str(HUNKWISE), "review", "--offline", "--quiet", "--diff", str(diff), "--format", "json"],
             capture_output=True,
             env=env,
             check=False,

@@ -1,6 +1,6 @@
 """Shared fixtures.
 
-Every test runs with its own ``PATCHWISE_HOME`` (a temp dir) and without provider keys from the
+Every test runs with its own ``HUNKWISE_HOME`` (a temp dir) and without provider keys from the
 developer's environment, so nothing a test does touches real state or a paid API.
 Service fixtures (Postgres, Redis) skip when the service is down on a developer machine, and
 fail when ``CI=true``: CI must exercise them.
@@ -26,10 +26,10 @@ _PROVIDER_ENV = (
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path_factory.mktemp("patchwise-home")
-    monkeypatch.setenv("PATCHWISE_HOME", str(home))
+    home = tmp_path_factory.mktemp("hunkwise-home")
+    monkeypatch.setenv("HUNKWISE_HOME", str(home))
     for name in list(os.environ):
-        if (name.startswith("PATCHWISE_") and name != "PATCHWISE_HOME") or name in _PROVIDER_ENV:
+        if (name.startswith("HUNKWISE_") and name != "HUNKWISE_HOME") or name in _PROVIDER_ENV:
             monkeypatch.delenv(name, raising=False)
     return home
 
@@ -54,13 +54,13 @@ def require_service(name: str, host: str, port: int) -> None:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    yield os.environ.get("PATCHWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    yield os.environ.get("HUNKWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     require_service("Redis", "127.0.0.1", 6379)
-    yield os.environ.get("PATCHWISE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    yield os.environ.get("HUNKWISE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def namespace(redis_url: str) -> Iterator[str]:
 
 def _standard_sim_keys() -> list:
     import simkeys
-    from patchwise.sim import KeyConfig
+    from hunkwise.sim import KeyConfig
 
     return [
         KeyConfig(key=simkeys.DEV_KEY, kind="developer"),
@@ -101,7 +101,7 @@ def _standard_sim_keys() -> list:
 
 @pytest.fixture(scope="session")
 def _sim_session() -> Iterator:
-    from patchwise.sim import SimConfig, SimulatorServer
+    from hunkwise.sim import SimConfig, SimulatorServer
 
     server = SimulatorServer(SimConfig(keys=_standard_sim_keys()))
     with server:
@@ -119,7 +119,7 @@ def sim(_sim_session):
 def sim_factory() -> Iterator:
     """``sim_factory(**SimConfig kwargs)`` -> a started SimulatorServer, stopped at teardown.
     Without ``keys`` it serves the standard keys of ``tests/simkeys.py``."""
-    from patchwise.sim import SimConfig, SimulatorServer
+    from hunkwise.sim import SimConfig, SimulatorServer
 
     servers: list = []
 

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 SAMPLE = (Path(__file__).parents[1] / "examples" / "sample.diff").read_text()
-# Who the fakes' tokens are, and a pull request author who types a patchwise marker by hand.
-PATCHWISE_USER = {"id": 4242, "login": "patchwise-reviewer", "type": "User"}
-APP_BOT = {"id": 4343, "login": "patchwise-acme[bot]", "type": "Bot"}
+# Who the fakes' tokens are, and a pull request author who types a hunkwise marker by hand.
+HUNKWISE_USER = {"id": 4242, "login": "hunkwise-reviewer", "type": "User"}
+APP_BOT = {"id": 4343, "login": "hunkwise-acme[bot]", "type": "Bot"}
 AUTHOR = {"id": 17, "login": "pr-author", "type": "User"}
 GITLAB_USER = {"id": 77, "username": "project_42_bot"}
 GITLAB_AUTHOR = {"id": 18, "username": "mr-author"}
@@ -29,7 +29,7 @@ class FakeGitHub:
     diff_status: int = 200
     # the token's user (GET /user), the author of what it posts; None: an installation token
     # (GET /user answers 403) posting as ``app_bot``
-    user: dict[str, Any] | None = field(default_factory=lambda: dict(PATCHWISE_USER))
+    user: dict[str, Any] | None = field(default_factory=lambda: dict(HUNKWISE_USER))
     app_bot: dict[str, Any] = field(default_factory=lambda: dict(APP_BOT))
 
     def transport(self) -> httpx.MockTransport:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "patchwise"
+SRC = Path(__file__).resolve().parents[1] / "src" / "hunkwise"
 
 BELOW: dict[str, set[str]] = {
     "catalog": set(),
@@ -28,7 +28,7 @@ BELOW: dict[str, set[str]] = {
 
 
 def _imports(path: Path) -> set[str]:
-    """First-level patchwise packages a module imports (module-level or inside functions)."""
+    """First-level hunkwise packages a module imports (module-level or inside functions)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
         names: list[str] = []
@@ -38,7 +38,7 @@ def _imports(path: Path) -> set[str]:
             names = [node.module]
         for name in names:
             parts = name.split(".")
-            if parts[0] == "patchwise" and len(parts) > 1:
+            if parts[0] == "hunkwise" and len(parts) > 1:
                 found.add(parts[1])
     return found
 
@@ -50,7 +50,7 @@ def test_imports_flow_downward_only(package: str) -> None:
     for path in sorted((SRC / package).rglob("*.py")):
         for target in _imports(path) - allowed:
             if (SRC / target).is_dir():
-                violations.append(f"{path.relative_to(SRC)} imports patchwise.{target}")
+                violations.append(f"{path.relative_to(SRC)} imports hunkwise.{target}")
     assert not violations, "upward or sideways imports:\n" + "\n".join(violations)
 
 

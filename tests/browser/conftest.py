@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("PATCHWISE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("HUNKWISE_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",

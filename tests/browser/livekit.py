@@ -1,4 +1,4 @@
-"""The app ``patchwise serve`` runs, served by uvicorn in a thread for the browser tests."""
+"""The app ``hunkwise serve`` runs, served by uvicorn in a thread for the browser tests."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    """The app ``patchwise serve`` runs, on uvicorn in a thread, on a free loopback port."""
+    """The app ``hunkwise serve`` runs, on uvicorn in a thread, on a free loopback port."""
 
     def __init__(self, app: object) -> None:
         import uvicorn

@@ -18,7 +18,7 @@ from livekit import LiveServer
 from srvkit import ADMIN, admin_headers
 
 import simkeys
-from patchwise.platforms.github_webhooks import sign
+from hunkwise.platforms.github_webhooks import sign
 from platform_fakes import FakeGitHub, ServedFake
 from simkeys import CODING_LITE_KEY, DEV_KEY, OPENAI_KEY
 
@@ -38,7 +38,7 @@ def github() -> Iterator[ServedFake]:
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Any]:
     """The standard simulator keys plus a spent Coding Plan key (answers 1308: failover)."""
-    from patchwise.sim import KeyConfig, SimConfig, SimulatorServer
+    from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
 
     keys = [
         KeyConfig(key=simkeys.DEV_KEY, kind="developer"),
@@ -52,18 +52,18 @@ def sim() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, github: ServedFake) -> Iterator[LiveServer]:
-    from patchwise.server.app import create_app
-    from patchwise.server.settings import Settings
+    from hunkwise.server.app import create_app
+    from hunkwise.server.settings import Settings
 
     home = tmp_path_factory.mktemp("console-home")
     env = {
-        "PATCHWISE_HOME": str(home),
-        "PATCHWISE_ADMIN_TOKEN": ADMIN,
-        "PATCHWISE_DATABASE_URL": f"sqlite:///{home / 'server.db'}",
-        "PATCHWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
-        "PATCHWISE_GITHUB_WEBHOOK_SECRET": SECRET,
+        "HUNKWISE_HOME": str(home),
+        "HUNKWISE_ADMIN_TOKEN": ADMIN,
+        "HUNKWISE_DATABASE_URL": f"sqlite:///{home / 'server.db'}",
+        "HUNKWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
+        "HUNKWISE_GITHUB_WEBHOOK_SECRET": SECRET,
         "GITHUB_API_URL": github.url,
-        "PATCHWISE_GITHUB_TOKEN": "ghp_browser_test_token",
+        "HUNKWISE_GITHUB_TOKEN": "ghp_browser_test_token",
     }
     app = create_app(Settings.from_env(env))
     with LiveServer(app) as server:

@@ -1,4 +1,4 @@
-"""``patchwise chat`` end to end: CLI -> config -> router -> SDK -> simulator over loopback HTTP."""
+"""``hunkwise chat`` end to end: CLI -> config -> router -> SDK -> simulator over loopback HTTP."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 import simkeys
-from patchwise.cli.app import app
-from patchwise.sim import KeyConfig
+from hunkwise.cli.app import app
+from hunkwise.sim import KeyConfig
 
 
 @pytest.fixture(autouse=True)
@@ -60,10 +60,10 @@ def test_failover_when_the_coding_window_is_exhausted(sim_factory) -> None:
         ]
     )
     env = {
-        "PATCHWISE_MODEL": "glm-5.1",
-        "PATCHWISE_PLAN": "coding",
-        "PATCHWISE_TIER": "lite",
-        "PATCHWISE_API_KEY": simkeys.CODING_LITE_KEY,
+        "HUNKWISE_MODEL": "glm-5.1",
+        "HUNKWISE_PLAN": "coding",
+        "HUNKWISE_TIER": "lite",
+        "HUNKWISE_API_KEY": simkeys.CODING_LITE_KEY,
         "ZAI_BASE_URL": server.base_url,
         "OPENAI_API_KEY": simkeys.OPENAI_KEY,
         "OPENAI_BASE_URL": server.openai_url,
@@ -75,7 +75,7 @@ def test_failover_when_the_coding_window_is_exhausted(sim_factory) -> None:
     outcomes = [(a["slot"], a["outcome"], a["code"]) for a in data["attempts"]]
     assert outcomes == [("main", "quota_window", "1308"), ("fallback", "ok", None)]
     assert data["failovers"] == 1
-    # The circuit persists in PATCHWISE_HOME: the next CLI run skips the main without calling it.
+    # The circuit persists in HUNKWISE_HOME: the next CLI run skips the main without calling it.
     calls_before = server.key_stats(simkeys.CODING_LITE_KEY)
     second = chat(env, "again")
     assert second.exit_code == 0, second.output
@@ -94,7 +94,7 @@ def test_text_mode_prints_failovers_on_stderr(sim_factory) -> None:
     env = {
         "ZAI_API_KEY": simkeys.CODING_LITE_KEY,
         "ZAI_BASE_URL": server.base_url,
-        "PATCHWISE_PLAN": "coding",
+        "HUNKWISE_PLAN": "coding",
         "ANTHROPIC_API_KEY": simkeys.ANTHROPIC_KEY,
         "ANTHROPIC_BASE_URL": server.anthropic_url,
     }
@@ -120,7 +120,7 @@ def test_every_slot_failing_is_exit_1_with_each_error(sim) -> None:
     result = chat(env, "hi")
     assert result.exit_code == 1
     assert "every configured model failed" in result.stderr and "auth" in result.stderr
-    assert "patchwise test" in result.stderr
+    assert "hunkwise test" in result.stderr
     assert "wrong-key-000000" not in result.output
 
 
@@ -134,8 +134,8 @@ def test_every_slot_failing_is_exit_1_with_each_error(sim) -> None:
         ),
         (
             [],
-            {"ZAI_API_KEY": "k-0123456789", "PATCHWISE_MAX_CONCURRENT": "abc"},
-            "PATCHWISE_MAX_CONCURRENT = 'abc'",
+            {"ZAI_API_KEY": "k-0123456789", "HUNKWISE_MAX_CONCURRENT": "abc"},
+            "HUNKWISE_MAX_CONCURRENT = 'abc'",
         ),
         (["--max-concurrent", "-1"], {"ZAI_API_KEY": "k-0123456789"}, "--max-concurrent = '-1'"),
         (
@@ -171,12 +171,12 @@ def test_empty_prompt_is_a_usage_error() -> None:
 
 
 def test_real_subprocess_bad_env_value_exits_2_with_one_line(tmp_path: Path) -> None:
-    exe = Path(sys.executable).with_name("patchwise")
+    exe = Path(sys.executable).with_name("hunkwise")
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "PATCHWISE_HOME": str(tmp_path),
+        "HUNKWISE_HOME": str(tmp_path),
         "ZAI_API_KEY": "k-0123456789",
-        "PATCHWISE_TIER": "ultra",
+        "HUNKWISE_TIER": "ultra",
     }
     proc = subprocess.run(
         [str(exe), "chat", "hi"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
@@ -184,5 +184,5 @@ def test_real_subprocess_bad_env_value_exits_2_with_one_line(tmp_path: Path) -> 
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
-        "error: PATCHWISE_TIER = 'ultra' is not valid: expected one of lite, pro, max [PATCHWISE_TIER]"
+        "error: HUNKWISE_TIER = 'ultra' is not valid: expected one of lite, pro, max [HUNKWISE_TIER]"
     ]

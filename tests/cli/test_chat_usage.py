@@ -1,4 +1,4 @@
-"""``patchwise chat`` writes its calls to the usage ledger, so Coding Plan windows count them."""
+"""``hunkwise chat`` writes its calls to the usage ledger, so Coding Plan windows count them."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 import simkeys
-from patchwise.cli.app import app
-from patchwise.store import coding_plan_windows, open_store
-from patchwise.store.models import ModelCall
+from hunkwise.cli.app import app
+from hunkwise.store import coding_plan_windows, open_store
+from hunkwise.store.models import ModelCall
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +64,7 @@ def test_a_broken_store_warns_once_and_the_chat_still_succeeds(sim, tmp_path: Pa
     env = {
         "ZAI_API_KEY": simkeys.DEV_KEY,
         "ZAI_BASE_URL": sim.base_url,
-        "PATCHWISE_DATABASE_URL": f"sqlite:///{blocker}/ledger.db",
+        "HUNKWISE_DATABASE_URL": f"sqlite:///{blocker}/ledger.db",
     }
     result = CliRunner().invoke(app, ["chat", "hi"], env=env)
     assert result.exit_code == 0, result.output

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import simkeys
-from patchwise.cli.app import app
+from hunkwise.cli.app import app
 
 ROOT = Path(__file__).parents[2]
 SAMPLE = ROOT / "examples" / "sample.diff"
@@ -36,8 +36,8 @@ def failing_main_env(sim) -> dict[str, str]:
 
 def test_fallback_flags_build_the_fallback_and_beat_the_environment(sim) -> None:
     env = failing_main_env(sim) | {
-        "PATCHWISE_FALLBACK_MODEL": "gpt-5",
-        "PATCHWISE_FALLBACK_PROVIDER": "openai",
+        "HUNKWISE_FALLBACK_MODEL": "gpt-5",
+        "HUNKWISE_FALLBACK_PROVIDER": "openai",
     }
     flags = ("--fallback-model", "gpt-5-mini", "--fallback-api-key-env", "MY_OPENAI_KEY")
     result = run(env, "chat", "hi", "--json", *flags)
@@ -49,11 +49,11 @@ def test_fallback_flags_build_the_fallback_and_beat_the_environment(sim) -> None
     probe = run(env, "test", "--json", *flags)
     fallback = json.loads(probe.stdout)["slots"][1]
     assert fallback["sources"]["model"] == "flag: --fallback-model"
-    assert fallback["sources"]["provider"] == "env: PATCHWISE_FALLBACK_PROVIDER"
+    assert fallback["sources"]["provider"] == "env: HUNKWISE_FALLBACK_PROVIDER"
 
 
 def test_fallback_plan_tier_thinking_and_cap_reach_the_slot(sim) -> None:
-    env = {"ZAI_API_KEY": simkeys.DEV_KEY, "ZAI_BASE_URL": sim.base_url, "PATCHWISE_FALLBACK_TIER": "lite"}
+    env = {"ZAI_API_KEY": simkeys.DEV_KEY, "ZAI_BASE_URL": sim.base_url, "HUNKWISE_FALLBACK_TIER": "lite"}
     args = (
         "--fallback-model", "glm-5.1", "--fallback-provider", "zai", "--fallback-plan", "coding",
         "--fallback-tier", "pro", "--fallback-thinking", "off", "--fallback-max-concurrent", "3",
@@ -64,7 +64,7 @@ def test_fallback_plan_tier_thinking_and_cap_reach_the_slot(sim) -> None:
     config = data["slots"][1]["config"]
     sources = data["slots"][1]["sources"]
     assert (config["plan"], config["tier"], config["max_concurrent"]) == ("coding", "pro", 3), config
-    assert sources["tier"] == "flag: --fallback-tier"  # beat PATCHWISE_FALLBACK_TIER=lite
+    assert sources["tier"] == "flag: --fallback-tier"  # beat HUNKWISE_FALLBACK_TIER=lite
     assert sources["thinking"] == "flag: --fallback-thinking"
 
 
@@ -83,8 +83,8 @@ def test_no_fallback_drops_a_zero_config_fallback(sim) -> None:
 
 def test_no_fallback_beats_fallback_env_in_review(sim) -> None:
     env = failing_main_env(sim) | {
-        "PATCHWISE_FALLBACK_MODEL": "gpt-5-mini",
-        "PATCHWISE_FALLBACK_API_KEY_ENV": "MY_OPENAI_KEY",
+        "HUNKWISE_FALLBACK_MODEL": "gpt-5-mini",
+        "HUNKWISE_FALLBACK_API_KEY_ENV": "MY_OPENAI_KEY",
     }
     ok = run(env, "review", "--diff", str(SAMPLE), "-f", "json")
     assert ok.exit_code == 0, ok.output

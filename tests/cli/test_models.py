@@ -1,4 +1,4 @@
-"""``patchwise models``: the catalog after config-file overrides, as a table and as JSON."""
+"""``hunkwise models``: the catalog after config-file overrides, as a table and as JSON."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from patchwise.cli.app import app
+from hunkwise.cli.app import app
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +58,7 @@ def test_user_config_overrides_prices_and_tier_limits(
     (home / "config.toml").write_text(
         '[models."glm-5.1"]\ninput_price = 1.2\n[tiers.lite]\nprompts_5h = 100\n'
     )
-    monkeypatch.setenv("PATCHWISE_HOME", str(home))
+    monkeypatch.setenv("HUNKWISE_HOME", str(home))
     data = json.loads(run("--json").stdout)
     assert data["cards"][0]["input_price"] == 1.2
     assert next(t for t in data["tiers"] if t["id"] == "lite")["prompts_5h"] == 100
@@ -66,7 +66,7 @@ def test_user_config_overrides_prices_and_tier_limits(
 
 def test_bad_override_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".git").mkdir()
-    (tmp_path / ".patchwise.toml").write_text('[models."glm-9"]\ninput_price = 1\n')
+    (tmp_path / ".hunkwise.toml").write_text('[models."glm-9"]\ninput_price = 1\n')
     result = run()
     assert result.exit_code == 2
     assert "unknown model id(s) in overrides: glm-9" in result.stderr

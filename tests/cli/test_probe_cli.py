@@ -1,4 +1,4 @@
-"""``patchwise test``: one probe per slot against the simulator; the words and the exit code."""
+"""``hunkwise test``: one probe per slot against the simulator; the words and the exit code."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 import simkeys
-from patchwise.cli.app import app
-from patchwise.sim import KeyConfig
+from hunkwise.cli.app import app
+from hunkwise.sim import KeyConfig
 
 
 @pytest.fixture(autouse=True)
@@ -45,20 +45,20 @@ def test_every_slot_usable_exits_0(sim) -> None:
 
 
 def test_developer_key_on_the_coding_plan_is_recognised(sim) -> None:
-    env = {"ZAI_API_KEY": simkeys.DEV_KEY, "ZAI_BASE_URL": sim.base_url, "PATCHWISE_PLAN": "coding"}
+    env = {"ZAI_API_KEY": simkeys.DEV_KEY, "ZAI_BASE_URL": sim.base_url, "HUNKWISE_PLAN": "coding"}
     result = probe(env)
     assert result.exit_code == 1
     assert "this is a Developer API key" in result.stdout
-    assert "PATCHWISE_PLAN=developer" in result.stdout
+    assert "HUNKWISE_PLAN=developer" in result.stdout
     assert "1 of 1 slot unusable" in result.stdout
 
 
 def test_unknown_model_gets_the_nearest_catalog_ids(sim) -> None:
     env = {
-        "PATCHWISE_PROVIDER": "openai_compatible",
-        "PATCHWISE_BASE_URL": sim.zai_developer_url,
-        "PATCHWISE_MODEL": "glm-51",
-        "PATCHWISE_API_KEY": simkeys.DEV_KEY,
+        "HUNKWISE_PROVIDER": "openai_compatible",
+        "HUNKWISE_BASE_URL": sim.zai_developer_url,
+        "HUNKWISE_MODEL": "glm-51",
+        "HUNKWISE_API_KEY": simkeys.DEV_KEY,
     }
     result = probe(env, "--json")
     assert result.exit_code == 1
@@ -66,7 +66,7 @@ def test_unknown_model_gets_the_nearest_catalog_ids(sim) -> None:
     main = data["slots"][0]
     assert (data["ok"], main["ok"], main["kind"], main["code"]) == (False, False, "model_not_found", "1211")
     assert "glm-5.1" in main["suggestions"] and "not found" in main["summary"]
-    assert main["sources"]["model"] == "env: PATCHWISE_MODEL"
+    assert main["sources"]["model"] == "env: HUNKWISE_MODEL"
     assert main["config"]["api_key"] == "••••0001" and simkeys.DEV_KEY not in result.stdout
 
 
@@ -80,8 +80,8 @@ def test_exhausted_quota_says_when_it_resets_and_who_serves(sim_factory) -> None
     env = {
         "ZAI_API_KEY": simkeys.CODING_LITE_KEY,
         "ZAI_BASE_URL": server.base_url,
-        "PATCHWISE_PLAN": "coding",
-        "PATCHWISE_TIER": "lite",
+        "HUNKWISE_PLAN": "coding",
+        "HUNKWISE_TIER": "lite",
         "OPENAI_API_KEY": simkeys.OPENAI_KEY,
         "OPENAI_BASE_URL": server.openai_url,
     }
@@ -104,6 +104,6 @@ def test_closed_port_reports_connection_refused() -> None:
 
 
 def test_bad_configuration_is_exit_2_not_a_probe() -> None:
-    result = probe({"ZAI_API_KEY": "k-0123456789", "PATCHWISE_BASE_URL": "http://example.com/v1"})
+    result = probe({"ZAI_API_KEY": "k-0123456789", "HUNKWISE_BASE_URL": "http://example.com/v1"})
     assert result.exit_code == 2
-    assert "plain http" in result.stderr and "[PATCHWISE_BASE_URL]" in result.stderr
+    assert "plain http" in result.stderr and "[HUNKWISE_BASE_URL]" in result.stderr

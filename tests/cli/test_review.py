@@ -1,4 +1,4 @@
-"""``patchwise review`` end to end: CLI -> git/diff input -> engine -> gateway -> simulator."""
+"""``hunkwise review`` end to end: CLI -> git/diff input -> engine -> gateway -> simulator."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 import simkeys
-from patchwise.cli.app import app
-from patchwise.sim import KeyConfig
+from hunkwise.cli.app import app
+from hunkwise.sim import KeyConfig
 
 ROOT = Path(__file__).parents[2]
 SAMPLE = ROOT / "examples" / "sample.diff"
@@ -74,7 +74,7 @@ def test_fail_on_with_min_severity_and_output_file(tmp_path: Path) -> None:
                     "--min-severity", "critical", "--fail-on", "high")  # fmt: skip
     assert result.exit_code == 1, result.output
     md = out.read_text()
-    assert md.startswith("## patchwise review") and "offline simulator" in md
+    assert md.startswith("## hunkwise review") and "offline simulator" in md
     assert "Hard-coded secret" in md and "eval" not in md.split("### Findings")[1]
     assert "report written to" in result.stderr
 
@@ -124,7 +124,7 @@ def test_real_config_against_the_simulator_records_usage(sim) -> None:
     ledger = json.loads(usage.stdout)
     assert ledger["runs"] == 1 and ledger["total"]["calls"] == 1
     assert ledger["total"]["input_tokens"] == doc["usage"]["input_tokens"]
-    from patchwise.store import load_ratios, open_store
+    from hunkwise.store import load_ratios, open_store
 
     assert "glm-5.1" in load_ratios(open_store())  # the estimator's calibration was stored
 
@@ -135,8 +135,8 @@ def test_failover_is_visible_in_the_report(sim_factory) -> None:
               KeyConfig(key=simkeys.OPENAI_KEY, kind="openai")]
     )  # fmt: skip
     env = {
-        "PATCHWISE_MODEL": "glm-5.1", "PATCHWISE_PLAN": "coding", "PATCHWISE_TIER": "lite",
-        "PATCHWISE_API_KEY": simkeys.CODING_LITE_KEY, "ZAI_BASE_URL": server.base_url,
+        "HUNKWISE_MODEL": "glm-5.1", "HUNKWISE_PLAN": "coding", "HUNKWISE_TIER": "lite",
+        "HUNKWISE_API_KEY": simkeys.CODING_LITE_KEY, "ZAI_BASE_URL": server.base_url,
         "OPENAI_API_KEY": simkeys.OPENAI_KEY, "OPENAI_BASE_URL": server.openai_url,
     }  # fmt: skip
     result = review("--diff", str(SAMPLE), "-f", "json", env=env)
@@ -220,7 +220,7 @@ def test_git_branch_review_and_rules_file(tmp_path: Path) -> None:
     assert review("--offline").stdout.strip() == "nothing to review"  # no commits on the branch yet
     (repo / "app.py").write_text("def main():\n    return eval(input())\n")
     (repo / "notes.txt").write_text("TODO: later\n")
-    (repo / ".patchwise.toml").write_text('[review]\nignore = ["*.txt"]\nfail_on = "high"\n')
+    (repo / ".hunkwise.toml").write_text('[review]\nignore = ["*.txt"]\nfail_on = "high"\n')
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "feature")
     result = review("--offline", "-f", "json")
@@ -270,8 +270,8 @@ def prose_url() -> Iterator[str]:
 
 
 def test_garbage_model_output_makes_the_review_incomplete(prose_url: str) -> None:
-    env = {"PATCHWISE_PROVIDER": "openai_compatible", "PATCHWISE_BASE_URL": prose_url,
-           "PATCHWISE_MODEL": "prose-7b", "PATCHWISE_API_KEY": "local-key-0000"}  # fmt: skip
+    env = {"HUNKWISE_PROVIDER": "openai_compatible", "HUNKWISE_BASE_URL": prose_url,
+           "HUNKWISE_MODEL": "prose-7b", "HUNKWISE_API_KEY": "local-key-0000"}  # fmt: skip
     result = review("--diff", str(SAMPLE), "-f", "json", env=env)
     assert result.exit_code == 3, result.output
     [failed] = json.loads(result.stdout)["summary"]["failed_chunks"]
@@ -279,11 +279,11 @@ def test_garbage_model_output_makes_the_review_incomplete(prose_url: str) -> Non
 
 
 def test_real_subprocess_offline_review(tmp_path: Path) -> None:
-    env = {**os.environ, "PATCHWISE_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "HUNKWISE_HOME": str(tmp_path / "home")}
     for name in ("ZAI_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
         env.pop(name, None)
     proc = subprocess.run(
-        [sys.executable, "-m", "patchwise", "review", "--offline", "--diff", str(SAMPLE),
+        [sys.executable, "-m", "hunkwise", "review", "--offline", "--diff", str(SAMPLE),
          "--fail-on", "critical"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
     )  # fmt: skip

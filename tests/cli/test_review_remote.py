@@ -1,4 +1,4 @@
-"""``patchwise review --github`` and ``--pr URL [--post]`` end to end: CLI -> fake GitHub/GitLab
+"""``hunkwise review --github`` and ``--pr URL [--post]`` end to end: CLI -> fake GitHub/GitLab
 REST APIs over real loopback HTTP -> engine -> simulator -> the exact review requests posted."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 import simkeys
-from patchwise.cli.app import app
-from patchwise.platforms.review_post import markers_in, review_key
+from hunkwise.cli.app import app
+from hunkwise.platforms.review_post import markers_in, review_key
 from platform_fakes import FakeGitHub, FakeGitLab, ServedFake
 
 ROOT = Path(__file__).parents[2]
@@ -110,7 +110,7 @@ def test_github_actions_posts_one_review_on_the_right_lines(github) -> None:
     assert body["commit_id"] == HEAD and body["event"] == "COMMENT"
     key = review_key("github", REPO, 2, HEAD)
     assert ("review", key) in markers_in(body["body"])
-    assert "## patchwise review" in body["body"] and "**4 finding(s)**" in body["body"]
+    assert "## hunkwise review" in body["body"] and "**4 finding(s)**" in body["body"]
     assert {(c["path"], c["line"], c["side"]) for c in body["comments"]} == {
         (p, n, "RIGHT") for p, n in EXPECTED
     }
@@ -132,7 +132,7 @@ def test_github_no_post_prints_only(github) -> None:
     fake, served = github
     result = review("--github", "--offline", "--no-post", "-f", "markdown", env=actions_env(served))
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("## patchwise review")
+    assert result.stdout.startswith("## hunkwise review")
     assert [m for m, _ in _calls(fake)] == ["GET"] and fake.posts == []
 
 
@@ -223,7 +223,7 @@ def test_pr_url_with_post_posts_once(github) -> None:
         "--offline",
         "--post",
     )
-    env = {"PATCHWISE_GITHUB_TOKEN": TOKEN}
+    env = {"HUNKWISE_GITHUB_TOKEN": TOKEN}
     first, second = review(*args, env=env), review(*args, env=env)
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
     assert len(fake.posts) == 1 and fake.posts[0]["commit_id"] == fake.head_sha
@@ -324,7 +324,7 @@ def test_malformed_pr_url_is_exit_2(url: str) -> None:
     ],
 )
 def test_url_shapes_and_api_bases(url: str, platform: str, repository: str, number: int, api: str) -> None:
-    from patchwise.cli.review_remote import target_from_url
+    from hunkwise.cli.review_remote import target_from_url
 
     t = target_from_url(url, None, post=False, env={})
     assert (t.platform, t.repository, t.number, t.api_url, t.token) == (
@@ -381,6 +381,6 @@ def test_shipped_workflow_is_the_documented_one() -> None:
     assert shipped.strip() in (ROOT / "docs" / "ci.md").read_text()
     workflow = yaml.safe_load(shipped)
     steps = workflow["jobs"]["review"]["steps"]
-    review_step = next(s for s in steps if "patchwise review --github" in s.get("run", ""))
+    review_step = next(s for s in steps if "hunkwise review --github" in s.get("run", ""))
     assert review_step["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
     assert workflow["permissions"]["pull-requests"] == "write"

@@ -1,4 +1,4 @@
-"""``patchwise usage`` through Typer's runner, against a real SQLite ledger in PATCHWISE_HOME."""
+"""``hunkwise usage`` through Typer's runner, against a real SQLite ledger in HUNKWISE_HOME."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from patchwise.cli import usage as usage_cli
-from patchwise.store import CallRecord, RunRecord, open_store, record_calls, record_run
+from hunkwise.cli import usage as usage_cli
+from hunkwise.store import CallRecord, RunRecord, open_store, record_calls, record_run
 
 CODING = "zai|https://api.z.ai/api/coding/paas/v4|0123456789abcdef"
 
@@ -74,7 +74,7 @@ def test_empty_ledger_is_friendly_and_creates_nothing(cli: typer.Typer, _isolate
     code, out, _ = _invoke(cli)
     assert code == 0
     assert "No usage recorded yet" in out
-    assert not (_isolated_home / "patchwise.db").exists()
+    assert not (_isolated_home / "hunkwise.db").exists()
 
 
 def test_empty_ledger_json_has_the_stable_shape(cli: typer.Typer) -> None:
@@ -139,10 +139,10 @@ def test_bad_options_are_one_line_and_exit_2(cli: typer.Typer, args: list[str], 
 
 
 def test_bad_database_url_is_one_line_and_exit_2(cli: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATCHWISE_DATABASE_URL", "mysql://u@h/db")
+    monkeypatch.setenv("HUNKWISE_DATABASE_URL", "mysql://u@h/db")
     code, _, err = _invoke(cli)
     assert code == 2
-    assert "unsupported database 'mysql'" in err and "[PATCHWISE_DATABASE_URL]" in err
+    assert "unsupported database 'mysql'" in err and "[HUNKWISE_DATABASE_URL]" in err
 
 
 def test_windows_warn_near_the_ceiling(cli: typer.Typer) -> None:

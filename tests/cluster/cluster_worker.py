@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from patchwise.gateway import AllSlotsFailed, ChatRequest, RedisBackend, RetryPolicy, Router, Secret, Slot
+from hunkwise.gateway import AllSlotsFailed, ChatRequest, RedisBackend, RetryPolicy, Router, Secret, Slot
 
 FAST = RetryPolicy(rate_retries=4, transient_retries=1, backoff_base_s=0.01, backoff_max_s=0.05)
 

@@ -15,8 +15,8 @@ import pytest
 import redis as redis_sync
 from cluster_helpers import result
 
-from patchwise.gateway import RedisBackend
-from patchwise.sim import KeyConfig
+from hunkwise.gateway import RedisBackend
+from hunkwise.sim import KeyConfig
 from simkeys import CODING_LITE_KEY, DEV_KEY
 
 pytestmark = pytest.mark.redis

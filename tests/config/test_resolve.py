@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from patchwise.config.paths import find_repo_config, patchwise_home, state_path, user_config_path
-from patchwise.config.resolve import resolve_config
-from patchwise.gateway.errors import ConfigurationError
+from hunkwise.config.paths import find_repo_config, hunkwise_home, state_path, user_config_path
+from hunkwise.config.resolve import resolve_config
+from hunkwise.gateway.errors import ConfigurationError
 
 KEY = "zai-key-0123456789"
 
@@ -30,7 +30,7 @@ def write(path: Path, text: str, mode: int = 0o600) -> Path:
 
 def env_with(tmp_path: Path, **extra: str) -> dict[str, str]:
     """An environment whose user config file is tmp_path/user.toml (absent unless a test writes it)."""
-    return {"PATCHWISE_HOME": str(tmp_path), "ZAI_API_KEY": KEY, **extra}
+    return {"HUNKWISE_HOME": str(tmp_path), "ZAI_API_KEY": KEY, **extra}
 
 
 USER = """
@@ -64,12 +64,12 @@ output_price = 4.0
 
 def test_precedence_flags_over_env_over_repo_over_user_over_defaults(tmp_path: Path, repo: Path) -> None:
     write(tmp_path / "config.toml", USER)
-    write(repo / ".patchwise.toml", REPO, 0o644)
+    write(repo / ".hunkwise.toml", REPO, 0o644)
     env = env_with(
         tmp_path,
         ZAI_CODING_KEY="coding-key-000001",
         OPENAI_API_KEY="sk-000000001",
-        PATCHWISE_TEMPERATURE="0.3",
+        HUNKWISE_TEMPERATURE="0.3",
     )
     cfg = resolve_config({"max_concurrent": 7}, env=env, cwd=repo / "src" / "pkg")
     main, fallback = cfg.slots
@@ -84,7 +84,7 @@ def test_precedence_flags_over_env_over_repo_over_user_over_defaults(tmp_path: P
     assert (
         cfg.sources["main.tier"].startswith("repo:") and "profiles.team.main.tier" in cfg.sources["main.tier"]
     )
-    assert cfg.sources["main.temperature"] == "env: PATCHWISE_TEMPERATURE"
+    assert cfg.sources["main.temperature"] == "env: HUNKWISE_TEMPERATURE"
     assert cfg.sources["main.max_concurrent_requests"] == "flag: --max-concurrent"
     assert cfg.sources["main.model"].startswith("user:")
     assert cfg.sources["profile"].startswith("user file")
@@ -95,7 +95,7 @@ def test_precedence_flags_over_env_over_repo_over_user_over_defaults(tmp_path: P
 
 
 def test_flag_beats_env_for_the_same_setting(tmp_path: Path) -> None:
-    env = env_with(tmp_path, PATCHWISE_PLAN="coding", PATCHWISE_TIER="lite")
+    env = env_with(tmp_path, HUNKWISE_PLAN="coding", HUNKWISE_TIER="lite")
     cfg = resolve_config({"tier": "max"}, env=env, cwd=tmp_path)
     assert (cfg.main.tier, cfg.main.max_concurrent) == ("max", 30)
 
@@ -104,7 +104,7 @@ def test_profile_flag_and_env_select_profiles(tmp_path: Path, repo: Path) -> Non
     write(tmp_path / "config.toml", USER)
     env = env_with(tmp_path)
     assert resolve_config(env=env, cwd=repo, profile="solo").main.model == "glm-4.5"
-    assert resolve_config(env={**env, "PATCHWISE_PROFILE": "solo"}, cwd=repo).main.model == "glm-4.5"
+    assert resolve_config(env={**env, "HUNKWISE_PROFILE": "solo"}, cwd=repo).main.model == "glm-4.5"
     with pytest.raises(ConfigurationError, match=r"profile 'nope' .*defined profiles: solo, team"):
         resolve_config(env=env, cwd=repo, profile="nope")
 
@@ -145,7 +145,7 @@ def test_zero_config_openai_key_becomes_the_fallback_and_says_so(tmp_path: Path)
     anthropic = resolve_config(env=env_with(tmp_path, ANTHROPIC_API_KEY="sk-ant-0000001"), cwd=tmp_path)
     assert anthropic.slots[1].model == "claude-haiku-4-5"
     off = resolve_config(
-        env=env_with(tmp_path, OPENAI_API_KEY="sk-000000001", PATCHWISE_FALLBACK_MODEL="none"), cwd=tmp_path
+        env=env_with(tmp_path, OPENAI_API_KEY="sk-000000001", HUNKWISE_FALLBACK_MODEL="none"), cwd=tmp_path
     )
     assert len(off.slots) == 1 and any("disabled" in n for n in off.notes)
 
@@ -156,7 +156,7 @@ def test_zero_config_base_urls_from_env(tmp_path: Path) -> None:
         ZAI_BASE_URL="http://127.0.0.1:7001/api/paas/v4",
         OPENAI_API_KEY="sk-000000001",
         OPENAI_BASE_URL="http://127.0.0.1:7001/v1",
-        PATCHWISE_PLAN="coding",
+        HUNKWISE_PLAN="coding",
     )
     cfg = resolve_config(env=env, cwd=tmp_path)
     assert cfg.main.base_url == "http://127.0.0.1:7001/api/coding/paas/v4"
@@ -166,13 +166,13 @@ def test_zero_config_base_urls_from_env(tmp_path: Path) -> None:
 def test_fixed_mode_fallback_slot_from_env(tmp_path: Path) -> None:
     env = env_with(
         tmp_path,
-        PATCHWISE_MODEL="glm-5.1",
-        PATCHWISE_PLAN="coding",
-        PATCHWISE_TIER="lite",
-        PATCHWISE_API_KEY="coding-key-000002",
-        PATCHWISE_THINKING='{"thinking": {"type": "disabled"}}',
-        PATCHWISE_FALLBACK_PROVIDER="zai",
-        PATCHWISE_FALLBACK_PLAN="developer",
+        HUNKWISE_MODEL="glm-5.1",
+        HUNKWISE_PLAN="coding",
+        HUNKWISE_TIER="lite",
+        HUNKWISE_API_KEY="coding-key-000002",
+        HUNKWISE_THINKING='{"thinking": {"type": "disabled"}}',
+        HUNKWISE_FALLBACK_PROVIDER="zai",
+        HUNKWISE_FALLBACK_PLAN="developer",
     )
     cfg = resolve_config(env=env, cwd=tmp_path)
     main, fallback = cfg.slots
@@ -185,30 +185,30 @@ def test_fixed_mode_fallback_slot_from_env(tmp_path: Path) -> None:
 
 def test_no_slot_at_all_explains_how_to_configure(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as info:
-        resolve_config(env={"PATCHWISE_HOME": str(tmp_path)}, cwd=tmp_path)
+        resolve_config(env={"HUNKWISE_HOME": str(tmp_path)}, cwd=tmp_path)
     text = str(info.value)
-    assert "ZAI_API_KEY" in text and "PATCHWISE_MODEL" in text and "profile" in text and "--offline" in text
+    assert "ZAI_API_KEY" in text and "HUNKWISE_MODEL" in text and "profile" in text and "--offline" in text
 
 
 @pytest.mark.parametrize(
     ("var", "value", "words"),
     [
-        ("PATCHWISE_MAX_CONCURRENT", "abc", "whole number"),
-        ("PATCHWISE_TIER", "ultra", "one of lite, pro, max"),
-        ("PATCHWISE_PLAN", "gold", "one of developer, coding"),
-        ("PATCHWISE_PROVIDER", "mistral", "one of zai, openai_compatible, openai, anthropic"),
-        ("PATCHWISE_TEMPERATURE", "warm", "a number from 0 to 2"),
-        ("PATCHWISE_TIMEOUT", "0", "> 0"),
-        ("PATCHWISE_FALLBACK_MAX_OUTPUT_TOKENS", "-5", "whole number"),
-        ("PATCHWISE_BASE_URL", "https://api.z.ai/api/paas/v4/chat/completions", "remove the endpoint path"),
-        ("PATCHWISE_THINKING", "{oops", "line 1, column 2"),
-        ("PATCHWISE_MODEL", "glm-9", "not in the catalog"),
+        ("HUNKWISE_MAX_CONCURRENT", "abc", "whole number"),
+        ("HUNKWISE_TIER", "ultra", "one of lite, pro, max"),
+        ("HUNKWISE_PLAN", "gold", "one of developer, coding"),
+        ("HUNKWISE_PROVIDER", "mistral", "one of zai, openai_compatible, openai, anthropic"),
+        ("HUNKWISE_TEMPERATURE", "warm", "a number from 0 to 2"),
+        ("HUNKWISE_TIMEOUT", "0", "> 0"),
+        ("HUNKWISE_FALLBACK_MAX_OUTPUT_TOKENS", "-5", "whole number"),
+        ("HUNKWISE_BASE_URL", "https://api.z.ai/api/paas/v4/chat/completions", "remove the endpoint path"),
+        ("HUNKWISE_THINKING", "{oops", "line 1, column 2"),
+        ("HUNKWISE_MODEL", "glm-9", "not in the catalog"),
     ],
 )
 def test_bad_env_values_name_the_variable(tmp_path: Path, var: str, value: str, words: str) -> None:
     env = env_with(tmp_path, **{var: value})
-    if var.startswith("PATCHWISE_FALLBACK_"):
-        env["PATCHWISE_FALLBACK_MODEL"] = "glm-4.5"
+    if var.startswith("HUNKWISE_FALLBACK_"):
+        env["HUNKWISE_FALLBACK_MODEL"] = "glm-4.5"
     with pytest.raises(ConfigurationError) as info:
         resolve_config(env=env, cwd=tmp_path)
     assert info.value.setting == var, str(info.value)
@@ -217,7 +217,7 @@ def test_bad_env_values_name_the_variable(tmp_path: Path, var: str, value: str, 
 
 
 def test_literal_key_in_the_repo_file_is_refused(tmp_path: Path, repo: Path) -> None:
-    write(repo / ".patchwise.toml", '[main]\ncard = "glm-5.1"\napi_key = "zai-literal-0001"\n', 0o644)
+    write(repo / ".hunkwise.toml", '[main]\ncard = "glm-5.1"\napi_key = "zai-literal-0001"\n', 0o644)
     with pytest.raises(ConfigurationError, match="must not contain a key") as info:
         resolve_config(env=env_with(tmp_path), cwd=repo)
     assert "zai-literal-0001" not in str(info.value)
@@ -245,7 +245,7 @@ def test_literal_key_in_the_user_file_needs_mode_0600(tmp_path: Path) -> None:
     ],
 )
 def test_bad_files_name_the_file_and_setting(tmp_path: Path, repo: Path, text: str, words: str) -> None:
-    path = write(repo / ".patchwise.toml", text)
+    path = write(repo / ".hunkwise.toml", text)
     with pytest.raises(ConfigurationError) as info:
         resolve_config(env=env_with(tmp_path), cwd=repo)
     assert words in str(info.value)
@@ -254,28 +254,28 @@ def test_bad_files_name_the_file_and_setting(tmp_path: Path, repo: Path, text: s
 
 
 def test_missing_user_config_named_by_env_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="PATCHWISE_CONFIG points to"):
+    with pytest.raises(ConfigurationError, match="HUNKWISE_CONFIG points to"):
         resolve_config(
-            env={"PATCHWISE_CONFIG": str(tmp_path / "missing.toml"), "ZAI_API_KEY": KEY}, cwd=tmp_path
+            env={"HUNKWISE_CONFIG": str(tmp_path / "missing.toml"), "ZAI_API_KEY": KEY}, cwd=tmp_path
         )
 
 
 def test_repo_file_search_stops_at_the_git_root(tmp_path: Path, repo: Path) -> None:
-    write(tmp_path / ".patchwise.toml", "[main]\n")  # outside the repository: never read
+    write(tmp_path / ".hunkwise.toml", "[main]\n")  # outside the repository: never read
     assert find_repo_config(repo / "src" / "pkg") is None
-    write(repo / ".patchwise.toml", "[main]\n")
-    assert find_repo_config(repo / "src" / "pkg") == (repo / ".patchwise.toml").resolve()
+    write(repo / ".hunkwise.toml", "[main]\n")
+    assert find_repo_config(repo / "src" / "pkg") == (repo / ".hunkwise.toml").resolve()
     outside = tmp_path / "plain"
     outside.mkdir()
     assert find_repo_config(outside) is None
 
 
 def test_paths_follow_env(tmp_path: Path) -> None:
-    env = {"PATCHWISE_HOME": str(tmp_path / "h"), "PATCHWISE_CONFIG": str(tmp_path / "c.toml")}
-    assert patchwise_home(env) == tmp_path / "h" and state_path(env) == tmp_path / "h" / "state.db"
+    env = {"HUNKWISE_HOME": str(tmp_path / "h"), "HUNKWISE_CONFIG": str(tmp_path / "c.toml")}
+    assert hunkwise_home(env) == tmp_path / "h" and state_path(env) == tmp_path / "h" / "state.db"
     assert user_config_path(env) == tmp_path / "c.toml"
-    assert user_config_path({"PATCHWISE_HOME": str(tmp_path)}) == tmp_path / "config.toml"
-    assert state_path() == Path(os.environ["PATCHWISE_HOME"]) / "state.db"
+    assert user_config_path({"HUNKWISE_HOME": str(tmp_path)}) == tmp_path / "config.toml"
+    assert state_path() == Path(os.environ["HUNKWISE_HOME"]) / "state.db"
 
 
 def test_as_dict_masks_keys(tmp_path: Path) -> None:

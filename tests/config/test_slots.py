@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from patchwise.catalog.loader import load_catalog
-from patchwise.config.slots import UNKNOWN_MODEL_CONTEXT_WINDOW, build_slot, slot_summary
-from patchwise.config.spec import SlotSpec, parse_spec
-from patchwise.gateway.errors import ConfigurationError
+from hunkwise.catalog.loader import load_catalog
+from hunkwise.config.slots import UNKNOWN_MODEL_CONTEXT_WINDOW, build_slot, slot_summary
+from hunkwise.config.spec import SlotSpec, parse_spec
+from hunkwise.gateway.errors import ConfigurationError
 
 ZAI = {"ZAI_API_KEY": "zai-key-0123456789"}
 
@@ -185,9 +185,9 @@ def test_malformed_thinking_json_names_line_and_column() -> None:
     with pytest.raises(ConfigurationError, match=r"line 1, column \d+") as info:
         slot(
             {"card": "glm-5.1", "thinking": '{"thinking": {"type": }'},
-            names={"thinking": "PATCHWISE_THINKING"},
+            names={"thinking": "HUNKWISE_THINKING"},
         )
-    assert info.value.setting == "PATCHWISE_THINKING"
+    assert info.value.setting == "HUNKWISE_THINKING"
 
 
 def test_override_namespaced_for_another_provider_names_the_active_one() -> None:

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 
 import simkeys
-from patchwise.config.ssrf import ALLOW_ENV, SsrfPolicy
-from patchwise.config.ssrf_connect import connect_guard
-from patchwise.gateway import (
+from hunkwise.config.ssrf import ALLOW_ENV, SsrfPolicy
+from hunkwise.config.ssrf_connect import connect_guard
+from hunkwise.gateway import (
     AllSlotsFailed,
     ChatRequest,
     ClientPool,
@@ -109,8 +109,8 @@ async def test_the_key_never_appears_in_the_refusal(sim: Any) -> None:
 
 
 async def test_guarded_clients_for_org_slots(sim: Any) -> None:
-    from patchwise.config.byok import guarded_clients
-    from patchwise.gateway import probe_slots
+    from hunkwise.config.byok import guarded_clients
+    from hunkwise.gateway import probe_slots
 
     pool = guarded_clients(SsrfPolicy(resolver=Resolver(["10.0.0.7"])))
     try:
@@ -136,7 +136,7 @@ class _Settings:
 async def test_review_jobs_call_byok_slots_through_the_guard(sim: Any, fixed_mode: bool) -> None:
     from types import SimpleNamespace
 
-    from patchwise.jobs.embedded import review_deps
+    from hunkwise.jobs.embedded import review_deps
 
     policy = SsrfPolicy(resolver=Resolver(["127.0.0.1"]))
     state = SimpleNamespace(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from patchwise.config.ssrf import SsrfPolicy, blocked_reason, endpoint_origin, format_origin
-from patchwise.gateway.errors import ConfigurationError
+from hunkwise.config.ssrf import SsrfPolicy, blocked_reason, endpoint_origin, format_origin
+from hunkwise.gateway.errors import ConfigurationError
 
 
 def _never(host: str, port: int) -> list[str]:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from patchwise.config.urls import is_loopback_host, swap_path, validate_base_url
-from patchwise.gateway.errors import ConfigurationError
+from hunkwise.config.urls import is_loopback_host, swap_path, validate_base_url
+from hunkwise.gateway.errors import ConfigurationError
 
 
 @pytest.mark.parametrize(
@@ -38,9 +38,9 @@ def test_valid_urls_are_normalised(url: str, expected: str) -> None:
 )
 def test_bad_urls_are_refused_with_the_fix(url: str, words: str) -> None:
     with pytest.raises(ConfigurationError) as info:
-        validate_base_url(url, setting="PATCHWISE_BASE_URL")
+        validate_base_url(url, setting="HUNKWISE_BASE_URL")
     assert words in str(info.value)
-    assert info.value.setting == "PATCHWISE_BASE_URL"
+    assert info.value.setting == "HUNKWISE_BASE_URL"
     assert "secret" not in str(info.value)  # a password in a URL is never echoed back
 
 

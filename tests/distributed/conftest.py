@@ -1,5 +1,5 @@
 """Distributed-engine fixtures: the real RabbitMQ, PostgreSQL (a database per session) and
-simulator, the server app in-process, and ``patchwise worker`` subprocesses.
+simulator, the server app in-process, and ``hunkwise worker`` subprocesses.
 
 Each test gets its own queue name, so leftover messages of another test (or run) never reach it.
 """
@@ -22,15 +22,15 @@ from platform_fakes import FakeGitHub, ServedFake
 @pytest.fixture(scope="session")
 def rabbit_url() -> str:
     require_service("RabbitMQ", "127.0.0.1", 5672)
-    return os.environ.get("PATCHWISE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    return os.environ.get("HUNKWISE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 @pytest.fixture(scope="session")
 def dist_pg_url(postgres_url: str) -> Iterator[str]:
-    from patchwise.store.db import upgrade
+    from hunkwise.store.db import upgrade
 
     admin_engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    name = f"patchwise_dist_{uuid.uuid4().hex[:12]}"
+    name = f"hunkwise_dist_{uuid.uuid4().hex[:12]}"
     with admin_engine.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
@@ -57,14 +57,14 @@ def make_cluster(tmp_path: Path, rabbit_url: str, dist_pg_url: str) -> Iterator[
         served.append(github)
         env = {
             **os.environ,
-            "PATCHWISE_ADMIN_TOKEN": ADMIN,
-            "PATCHWISE_DATABASE_URL": dist_pg_url,
-            "PATCHWISE_QUEUE_URL": rabbit_url,
-            "PATCHWISE_QUEUE_NAME": f"pw-test-{uuid.uuid4().hex[:10]}",
-            "PATCHWISE_GITHUB_WEBHOOK_SECRET": SECRET,
-            "PATCHWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
+            "HUNKWISE_ADMIN_TOKEN": ADMIN,
+            "HUNKWISE_DATABASE_URL": dist_pg_url,
+            "HUNKWISE_QUEUE_URL": rabbit_url,
+            "HUNKWISE_QUEUE_NAME": f"hw-test-{uuid.uuid4().hex[:10]}",
+            "HUNKWISE_GITHUB_WEBHOOK_SECRET": SECRET,
+            "HUNKWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
             "GITHUB_API_URL": github.url,
-            "PATCHWISE_GITHUB_TOKEN": "ghp_distributed_test_token",
+            "HUNKWISE_GITHUB_TOKEN": "ghp_distributed_test_token",
             **extra,
         }
         cluster = Cluster(tmp_path, env, github)

@@ -1,5 +1,5 @@
 """Helpers for the distributed tests (imported by module name, like tests/server/srvkit.py):
-the cluster under test (server app in-process + ``patchwise worker`` subprocesses)."""
+the cluster under test (server app in-process + ``hunkwise worker`` subprocesses)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from patchwise.platforms.github_webhooks import sign
+from hunkwise.platforms.github_webhooks import sign
 from platform_fakes import ServedFake
 
 ADMIN = "admin-token-for-distributed-tests-0123456789"
@@ -91,8 +91,8 @@ class Cluster:
         self.client: TestClient | None = None
 
     def server(self) -> TestClient:
-        from patchwise.server.app import create_app
-        from patchwise.server.settings import Settings
+        from hunkwise.server.app import create_app
+        from hunkwise.server.settings import Settings
 
         client = TestClient(create_app(Settings.from_env(self.env)))
         client.__enter__()
@@ -102,7 +102,7 @@ class Cluster:
     def worker(self, *args: str, wait: bool = True) -> Worker:
         port = free_port()
         log = self.tmp / f"worker-{len(self.workers)}.log"
-        cmd = [PYTHON, "-m", "patchwise", "worker", "--metrics-port", str(port), *args]
+        cmd = [PYTHON, "-m", "hunkwise", "worker", "--metrics-port", str(port), *args]
         with log.open("wb") as out:
             proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         w = Worker(proc, port, log)

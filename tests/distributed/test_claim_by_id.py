@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from patchwise.store import jobs as repo
-from patchwise.store.db import make_engine, upgrade
-from patchwise.store.models import utcnow
+from hunkwise.store import jobs as repo
+from hunkwise.store.db import make_engine, upgrade
+from hunkwise.store.models import utcnow
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pytest
 from distkit import Cluster
 
-from patchwise.jobs import metrics
-from patchwise.store.ledger import record_run
-from patchwise.store.records import CallRecord, RunRecord
+from hunkwise.jobs import metrics
+from hunkwise.store.ledger import record_run
+from hunkwise.store.records import CallRecord, RunRecord
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -29,7 +29,7 @@ def test_distributed_server_reports_ledger_calls_by_model_and_outcome(
     assert client.app.state.worker_pool.__class__.__name__ == "_Notifier"  # runs no jobs itself
     engine = client.app.state.engine
     before = client.get("/metrics").text
-    assert "patchwise_cluster_model_calls_total{" not in before  # an empty ledger: no samples yet
+    assert "hunkwise_cluster_model_calls_total{" not in before  # an empty ledger: no samples yet
 
     # What two workers would have recorded: a failover from glm-5.1 to gpt-5-mini, and a clean run.
     record_run(
@@ -53,16 +53,16 @@ def test_distributed_server_reports_ledger_calls_by_model_and_outcome(
     )
 
     # Each process reads the ledger at most every CLUSTER_CALLS_TTL_S and serves that meanwhile.
-    assert "patchwise_cluster_model_calls_total{" not in client.get("/metrics").text
+    assert "hunkwise_cluster_model_calls_total{" not in client.get("/metrics").text
     monkeypatch.setattr(metrics, "CLUSTER_CALLS_TTL_S", 0.0)
     text = client.get("/metrics").text
-    assert _value(text, 'patchwise_cluster_model_calls_total{model="glm-5.1",outcome="ok"}') == 2.0
-    assert _value(text, 'patchwise_cluster_model_calls_total{model="glm-5.1",outcome="rate"}') == 1.0
-    assert _value(text, 'patchwise_cluster_model_calls_total{model="gpt-5-mini",outcome="ok"}') == 1.0
-    assert _value(text, 'patchwise_cluster_model_failovers_total{model="gpt-5-mini"}') == 1.0
-    assert _value(text, 'patchwise_cluster_model_failovers_total{model="glm-5.1"}') == 0.0
-    assert _value(text, 'patchwise_cluster_slot_wait_seconds_total{model="glm-5.1"}') == 1.5
-    assert _value(text, 'patchwise_cluster_slot_wait_seconds_total{model="gpt-5-mini"}') == 0.25
-    assert "# TYPE patchwise_cluster_model_calls_total counter" in text
+    assert _value(text, 'hunkwise_cluster_model_calls_total{model="glm-5.1",outcome="ok"}') == 2.0
+    assert _value(text, 'hunkwise_cluster_model_calls_total{model="glm-5.1",outcome="rate"}') == 1.0
+    assert _value(text, 'hunkwise_cluster_model_calls_total{model="gpt-5-mini",outcome="ok"}') == 1.0
+    assert _value(text, 'hunkwise_cluster_model_failovers_total{model="gpt-5-mini"}') == 1.0
+    assert _value(text, 'hunkwise_cluster_model_failovers_total{model="glm-5.1"}') == 0.0
+    assert _value(text, 'hunkwise_cluster_slot_wait_seconds_total{model="glm-5.1"}') == 1.5
+    assert _value(text, 'hunkwise_cluster_slot_wait_seconds_total{model="gpt-5-mini"}') == 0.25
+    assert "# TYPE hunkwise_cluster_model_calls_total counter" in text
     # The per-process counters stay per process: this server ran none of those calls.
-    assert "patchwise_model_calls_total{" not in text
+    assert "hunkwise_model_calls_total{" not in text

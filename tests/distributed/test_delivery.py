@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(90)
 
 
 def ledger_runs(cluster: Cluster) -> int:
-    engine = create_engine(cluster.env["PATCHWISE_DATABASE_URL"])
+    engine = create_engine(cluster.env["HUNKWISE_DATABASE_URL"])
     with engine.connect() as conn:
         n = conn.scalar(text("SELECT count(*) FROM review_runs"))
     engine.dispose()
@@ -49,7 +49,7 @@ def test_sigkilled_workers_job_is_taken_over_at_once_and_completes_once(
     assert len(cluster.github.fake.reviews) == 1  # one review posted
     assert ledger_runs(cluster) == 1  # usage recorded once
     # The survivor ran it, overriding the dead worker's live lease.
-    assert 'patchwise_jobs_processed_total{outcome="done"} 1.0' in survivor.metrics()
+    assert 'hunkwise_jobs_processed_total{outcome="done"} 1.0' in survivor.metrics()
     assert "is gone (presence lock free), lease overridden" in survivor.log.read_text()
 
 
@@ -86,12 +86,12 @@ def test_sigterm_past_the_grace_hands_the_job_back(make_cluster: Callable[..., C
     # The handed-back attempt was refunded, and the 30 s lease did not have to expire.
     assert got["attempts"] == 1
     assert len(cluster.github.fake.reviews) == 1
-    assert 'patchwise_jobs_processed_total{outcome="done"} 1.0' in staying.metrics()
+    assert 'hunkwise_jobs_processed_total{outcome="done"} 1.0' in staying.metrics()
 
 
 def run_cli(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [PYTHON, "-m", "patchwise", *args], env=cluster.env, capture_output=True, text=True, timeout=60
+        [PYTHON, "-m", "hunkwise", *args], env=cluster.env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -124,8 +124,8 @@ def test_dead_letters_carry_reasons_in_api_and_cli_and_can_be_retried(
     assert bad.returncode == 2 and "not one of" in bad.stderr
 
     metrics = worker.metrics()
-    assert 'patchwise_jobs_processed_total{outcome="retry"} 4.0' in metrics
-    assert 'patchwise_jobs_processed_total{outcome="dead"} 1.0' in metrics
+    assert 'hunkwise_jobs_processed_total{outcome="retry"} 4.0' in metrics
+    assert 'hunkwise_jobs_processed_total{outcome="dead"} 1.0' in metrics
 
     byok(cluster, sim.zai_developer_url, key=DEV_KEY)  # fix the cause, then retry
     retried = run_cli(cluster, "jobs", "retry", str(job_id))
@@ -141,7 +141,7 @@ def test_dead_letters_carry_reasons_in_api_and_cli_and_can_be_retried(
 
 def test_worker_refuses_sqlite_and_a_bad_broker_url(make_cluster: Callable[..., Cluster], tmp_path) -> None:
     cluster = make_cluster()
-    on_sqlite = {**cluster.env, "PATCHWISE_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    on_sqlite = {**cluster.env, "HUNKWISE_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     sqlite = run_cli(Cluster(tmp_path, on_sqlite, cluster.github), "worker")
     assert sqlite.returncode == 2
     assert "must be PostgreSQL" in sqlite.stderr and "Traceback" not in sqlite.stderr
@@ -175,12 +175,12 @@ def test_permanent_failure_is_dead_at_once_and_a_redelivered_webhook_revives_it(
 
 
 def test_redis_broker_works_too(make_cluster: Callable[..., Cluster], sim, redis_url: str) -> None:
-    cluster = make_cluster(PATCHWISE_QUEUE_URL=redis_url)
+    cluster = make_cluster(HUNKWISE_QUEUE_URL=redis_url)
     client = cluster.server()
     byok(cluster, sim.zai_developer_url)
     worker = cluster.worker("--concurrency", "1")
     job_id = cluster.deliver("redis-1")
     assert cluster.wait(job_id)["status"] == "done"
     assert len(cluster.github.fake.reviews) == 1
-    assert 'patchwise_queue_depth{queue="ready"} 0.0' in client.get("/metrics").text
+    assert 'hunkwise_queue_depth{queue="ready"} 0.0' in client.get("/metrics").text
     assert worker.term() == 0

@@ -1,4 +1,4 @@
-"""The distributed engine end to end: the server publishes, ``patchwise worker`` processes run
+"""The distributed engine end to end: the server publishes, ``hunkwise worker`` processes run
 the review against the simulator and post to a fake GitHub, over real RabbitMQ and PostgreSQL."""
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ def test_server_enqueues_and_a_worker_process_reviews(make_cluster: Callable[...
     assert got["attempts"] == 1
     assert len(cluster.github.fake.reviews) == 1
     text = worker.metrics()
-    assert 'patchwise_jobs_processed_total{outcome="done"} 1.0' in text
-    assert 'patchwise_model_calls_total{model="glm-5.1",outcome="ok"}' in text
-    assert 'patchwise_jobs{status="done"} 1.0' in text
-    assert 'patchwise_queue_depth{queue="ready"}' in text
+    assert 'hunkwise_jobs_processed_total{outcome="done"} 1.0' in text
+    assert 'hunkwise_model_calls_total{model="glm-5.1",outcome="ok"}' in text
+    assert 'hunkwise_jobs{status="done"} 1.0' in text
+    assert 'hunkwise_queue_depth{queue="ready"}' in text
     server_metrics = client.get("/metrics")
     assert server_metrics.status_code == 200
-    assert 'patchwise_jobs{status="done"} 1.0' in server_metrics.text
-    assert 'patchwise_queue_depth{queue="ready"} 0.0' in server_metrics.text
+    assert 'hunkwise_jobs{status="done"} 1.0' in server_metrics.text
+    assert 'hunkwise_queue_depth{queue="ready"} 0.0' in server_metrics.text
     assert client.get("/readyz").status_code == 200
     assert worker.term() == 0

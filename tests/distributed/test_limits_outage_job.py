@@ -51,7 +51,7 @@ def test_job_retries_with_the_limits_message_and_succeeds_once_redis_is_back(
     port = free_port()
     redis = _redis_server(port, tmp_path)
     try:
-        cluster = make_cluster(PATCHWISE_LIMITS_URL=f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
+        cluster = make_cluster(HUNKWISE_LIMITS_URL=f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
         client = cluster.server()
         # A capped key: every call takes a cluster-wide lease (the reason the backend exists).
         main = {"card": "glm-5.1", "base_url": sim.zai_developer_url, "api_key": DEV_KEY, "max_concurrent": 2}
@@ -76,9 +76,9 @@ def test_job_retries_with_the_limits_message_and_succeeds_once_redis_is_back(
             got = cluster.review(job_id)
         assert got["status"] == "queued" and got["attempts"] == 1, got  # retry, not a dead letter
         assert f"cannot reach Redis at redis://:***@127.0.0.1:{port}/0" in got["error"]
-        assert "unset PATCHWISE_LIMITS_URL" in got["error"]
+        assert "unset HUNKWISE_LIMITS_URL" in got["error"]
         assert PASSWORD not in got["error"] and "Traceback" not in got["error"]
-        assert 'patchwise_jobs_processed_total{outcome="retry"} 1.0' in worker.metrics()
+        assert 'hunkwise_jobs_processed_total{outcome="retry"} 1.0' in worker.metrics()
 
         redis = _redis_server(port, tmp_path)  # back on the same port, empty
         done = cluster.wait(job_id, deadline_s=60)

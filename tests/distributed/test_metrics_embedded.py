@@ -12,32 +12,32 @@ from pathlib import Path
 from distkit import ADMIN, PAYLOAD, SECRET, admin
 from fastapi.testclient import TestClient
 
-from patchwise.platforms.github_webhooks import sign
+from hunkwise.platforms.github_webhooks import sign
 from platform_fakes import FakeGitHub, ServedFake
 from simkeys import DEV_KEY
 
 
 def test_embedded_server_metrics_count_jobs_and_model_calls(tmp_path: Path, sim) -> None:
-    from patchwise.server.app import create_app
-    from patchwise.server.settings import Settings
+    from hunkwise.server.app import create_app
+    from hunkwise.server.settings import Settings
 
     github = ServedFake(FakeGitHub())
     env = {
-        "PATCHWISE_HOME": os.environ["PATCHWISE_HOME"],
-        "PATCHWISE_ADMIN_TOKEN": ADMIN,
-        "PATCHWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
-        "PATCHWISE_GITHUB_WEBHOOK_SECRET": SECRET,
-        "PATCHWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
+        "HUNKWISE_HOME": os.environ["HUNKWISE_HOME"],
+        "HUNKWISE_ADMIN_TOKEN": ADMIN,
+        "HUNKWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        "HUNKWISE_GITHUB_WEBHOOK_SECRET": SECRET,
+        "HUNKWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
         "GITHUB_API_URL": github.url,
-        "PATCHWISE_GITHUB_TOKEN": "ghp_embedded_metrics_token",
+        "HUNKWISE_GITHUB_TOKEN": "ghp_embedded_metrics_token",
     }
     try:
         with TestClient(create_app(Settings.from_env(env))) as client:
             byok = {"main": {"card": "glm-5.1", "base_url": sim.zai_developer_url, "api_key": DEV_KEY}}
             assert client.put("/api/orgs/codertocat/byok", json=byok, headers=admin()).status_code == 200
             before = client.get("/metrics").text
-            assert 'patchwise_jobs{status="done"} 0.0' in before
-            assert "patchwise_queue_depth" not in before  # no broker in this mode
+            assert 'hunkwise_jobs{status="done"} 0.0' in before
+            assert "hunkwise_queue_depth" not in before  # no broker in this mode
             body = PAYLOAD.read_bytes().replace(b"https://api.github.com", github.url.encode())
             headers = {
                 "X-GitHub-Event": "pull_request",
@@ -51,12 +51,10 @@ def test_embedded_server_metrics_count_jobs_and_model_calls(tmp_path: Path, sim)
                     break
                 time.sleep(0.05)
             text = client.get("/metrics").text
-            assert 'patchwise_jobs{status="done"} 1.0' in text
-            assert 'patchwise_model_calls_total{model="glm-5.1",outcome="ok"}' in text
-            calls = sum(
-                float(v) for v in re.findall(r"^patchwise_model_calls_total\{.*\} (\S+)$", text, re.M)
-            )
-            waits = re.search(r"^patchwise_slot_wait_seconds_count (\S+)$", text, re.M)
+            assert 'hunkwise_jobs{status="done"} 1.0' in text
+            assert 'hunkwise_model_calls_total{model="glm-5.1",outcome="ok"}' in text
+            calls = sum(float(v) for v in re.findall(r"^hunkwise_model_calls_total\{.*\} (\S+)$", text, re.M))
+            waits = re.search(r"^hunkwise_slot_wait_seconds_count (\S+)$", text, re.M)
             assert calls >= 1 and waits is not None and float(waits.group(1)) == calls  # one per call
             assert client.get("/api/jobs/dead", headers=admin()).json() == []
             conflict = client.post(f"/api/jobs/{job_id}/retry", headers=admin())

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from patchwise.jobs.distributed.runner import NOT_PRESENT_DELAY_S, JobRunner
-from patchwise.store import jobs as repo
-from patchwise.store.db import make_engine, upgrade
-from patchwise.store.models import utcnow
-from patchwise.store.presence import RECHECK_S, Presence, hold, registered
+from hunkwise.jobs.distributed.runner import NOT_PRESENT_DELAY_S, JobRunner
+from hunkwise.store import jobs as repo
+from hunkwise.store.db import make_engine, upgrade
+from hunkwise.store.models import utcnow
+from hunkwise.store.presence import RECHECK_S, Presence, hold, registered
 
 pytestmark = pytest.mark.timeout(60)
 

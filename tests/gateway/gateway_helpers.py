@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from patchwise.catalog.loader import load_catalog
-from patchwise.gateway import RetryPolicy, Secret, Slot
+from hunkwise.catalog.loader import load_catalog
+from hunkwise.gateway import RetryPolicy, Secret, Slot
 
 # Retries fast enough that a bounded retry loop costs milliseconds, not seconds.
 FAST = RetryPolicy(rate_retries=4, transient_retries=1, backoff_base_s=0.01, backoff_max_s=0.05)

@@ -6,7 +6,7 @@ from typing import Any
 
 from gateway_helpers import FAST, make_slot
 
-from patchwise.gateway import ChatRequest, Router
+from hunkwise.gateway import ChatRequest, Router
 from simkeys import DEV_KEY
 
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from gateway_helpers import make_slot
 
-from patchwise.catalog.loader import load_catalog
-from patchwise.gateway import ChatRequest, ClientPool, ErrorKind, ProviderError, Slot
-from patchwise.gateway.adapters import adapter_for
-from patchwise.gateway.adapters.translate import parse_reset
-from patchwise.gateway.thinking import profile_for
-from patchwise.sim import KeyConfig
+from hunkwise.catalog.loader import load_catalog
+from hunkwise.gateway import ChatRequest, ClientPool, ErrorKind, ProviderError, Slot
+from hunkwise.gateway.adapters import adapter_for
+from hunkwise.gateway.adapters.translate import parse_reset
+from hunkwise.gateway.thinking import profile_for
+from hunkwise.sim import KeyConfig
 from simkeys import ANTHROPIC_KEY, CODING_LITE_KEY, DEV_KEY, OPENAI_KEY
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from patchwise.gateway import Circuit, LocalBackend
-from patchwise.gateway.limits import ADAPTIVE_RAISE_AFTER, ConcurrencyLimiter
+from hunkwise.gateway import Circuit, LocalBackend
+from hunkwise.gateway.limits import ADAPTIVE_RAISE_AFTER, ConcurrencyLimiter
 
 
 async def test_waiters_are_served_in_arrival_order_and_never_above_the_limit() -> None:

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from gateway_helpers import FAST, make_slot
 
-from patchwise.gateway import AllSlotsFailed, ChatRequest, ConfigurationError, RedisBackend, Router
-from patchwise.gateway.errors import LimitsUnavailable
+from hunkwise.gateway import AllSlotsFailed, ChatRequest, ConfigurationError, RedisBackend, Router
+from hunkwise.gateway.errors import LimitsUnavailable
 from simkeys import CODING_PRO_KEY, DEV_KEY
 
 PASSWORD = "hunter2-outage"
@@ -94,7 +94,7 @@ def _assert_clear(exc: BaseException, redis: PrivateRedis) -> None:
     text = str(exc)
     assert isinstance(exc, LimitsUnavailable), repr(exc)
     assert redis.redacted in text
-    assert "start Redis, or unset PATCHWISE_LIMITS_URL" in text
+    assert "start Redis, or unset HUNKWISE_LIMITS_URL" in text
     assert PASSWORD not in text and PASSWORD not in repr(exc)
     assert exc.transient is True and isinstance(exc, ConfigurationError)
     assert exc.__cause__ is None and exc.__suppress_context__  # no redis traceback chained in
@@ -154,7 +154,7 @@ async def test_every_backend_touch_point_maps_the_outage(
 ) -> None:
     """Circuits, the adaptive limit and the status reads all say the same thing, the outage is
     logged once (not once per call), and the background listener and heartbeat survive it."""
-    caplog.set_level(logging.WARNING, logger="patchwise.gateway.limits")
+    caplog.set_level(logging.WARNING, logger="hunkwise.gateway.limits")
     backend = RedisBackend(private_redis.url, namespace="touch", lease_ttl_s=3, heartbeat_s=1)
     lease = await backend.acquire("cred", 1)
     private_redis.kill()

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from gateway_helpers import FAST, make_slot
 
-from patchwise.gateway import ChatRequest, ErrorKind, ProviderError, Router, probe_slot
-from patchwise.gateway.adapters import AnthropicWire, ClientPool, OpenAIWire
-from patchwise.gateway.thinking import profile_for
+from hunkwise.gateway import ChatRequest, ErrorKind, ProviderError, Router, probe_slot
+from hunkwise.gateway.adapters import AnthropicWire, ClientPool, OpenAIWire
+from hunkwise.gateway.thinking import profile_for
 from simkeys import DEV_KEY
 
 # What a 200 that is not a chat completion can look like: a captive portal, an empty list, a

@@ -1,4 +1,4 @@
-"""`patchwise test` diagnoses, exactly as the CLI and the web console print them."""
+"""`hunkwise test` diagnoses, exactly as the CLI and the web console print them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 from gateway_helpers import SimClock, make_slot
 
-from patchwise.gateway import probe_slot, probe_slots
-from patchwise.sim import KeyConfig
+from hunkwise.gateway import probe_slot, probe_slots
+from hunkwise.sim import KeyConfig
 from simkeys import CODING_LITE_KEY, CODING_PRO_KEY, DEV_KEY, OPENAI_KEY
 
 
@@ -20,7 +20,7 @@ async def test_healthy_slot(sim: Any) -> None:
     assert d.summary.startswith("main: zai/glm-5.1: OK, glm-5.1 answered in ")
     body = sim.requests()[-1]["body"]
     assert body["max_tokens"] == 16 and body["thinking"] == {"type": "disabled"}
-    json.dumps(d.as_dict())  # JSON-able for `patchwise test --json`
+    json.dumps(d.as_dict())  # JSON-able for `hunkwise test --json`
 
 
 async def test_coding_key_on_developer_endpoint_says_which_plan(sim: Any) -> None:
@@ -28,14 +28,14 @@ async def test_coding_key_on_developer_endpoint_says_which_plan(sim: Any) -> Non
     assert not d.ok and d.kind == "auth" and d.status == 401
     assert d.detected_plan == "coding"
     assert "this is a Coding Plan key: choose the Coding Plan" in d.summary
-    assert d.advice[0].startswith("Set PATCHWISE_PLAN=coding")
+    assert d.advice[0].startswith("Set HUNKWISE_PLAN=coding")
     assert CODING_LITE_KEY not in json.dumps(d.as_dict())
 
 
 async def test_developer_key_on_coding_endpoint(sim: Any) -> None:
     d = await probe_slot(make_slot(sim.zai_coding_url, DEV_KEY, name="fallback"))
     assert "this is a Developer API key: choose the Developer API" in d.summary
-    assert d.advice[0].startswith("Set PATCHWISE_FALLBACK_PLAN=developer")
+    assert d.advice[0].startswith("Set HUNKWISE_FALLBACK_PLAN=developer")
 
 
 async def test_key_rejected_by_both_endpoints(sim: Any) -> None:
@@ -53,7 +53,7 @@ async def test_1302_names_the_tier_concurrency(sim_factory: Any) -> None:
     await busy
     assert d.kind == "concurrency" and d.code == "1302"
     assert "the Coding Plan Pro tier allows 1 at a time; set max concurrent requests to 1" in d.summary
-    assert d.advice[0].startswith("Set PATCHWISE_MAX_CONCURRENT=1")
+    assert d.advice[0].startswith("Set HUNKWISE_MAX_CONCURRENT=1")
 
 
 async def test_1308_says_when_it_resets_and_who_serves(sim_factory: Any) -> None:

@@ -17,8 +17,8 @@ import pytest
 import redis as redis_sync
 from gateway_helpers import FAST, make_slot
 
-from patchwise.config.runtime import limits_backend
-from patchwise.gateway import (
+from hunkwise.config.runtime import limits_backend
+from hunkwise.gateway import (
     AllSlotsFailed,
     ChatRequest,
     Circuit,
@@ -28,8 +28,8 @@ from patchwise.gateway import (
     RedisBackend,
     Router,
 )
-from patchwise.gateway.limits import ADAPTIVE_RAISE_AFTER
-from patchwise.sim import KeyConfig
+from hunkwise.gateway.limits import ADAPTIVE_RAISE_AFTER
+from hunkwise.sim import KeyConfig
 from simkeys import CODING_LITE_KEY, DEV_KEY
 
 pytestmark = pytest.mark.redis
@@ -331,21 +331,21 @@ async def test_environment_selects_the_backend(redis_url: str, namespace: str) -
     local = limits_backend({})
     assert isinstance(local, LocalBackend)
     await local.aclose()
-    chosen = limits_backend({"PATCHWISE_LIMITS_URL": redis_url, "PATCHWISE_LIMITS_NAMESPACE": namespace})
+    chosen = limits_backend({"HUNKWISE_LIMITS_URL": redis_url, "HUNKWISE_LIMITS_NAMESPACE": namespace})
     assert isinstance(chosen, RedisBackend) and chosen.namespace == namespace
     await chosen.aclose()
-    fallback = limits_backend({"PATCHWISE_REDIS_URL": redis_url, "PATCHWISE_LIMITS_LEASE_TTL": "6"})
-    assert isinstance(fallback, RedisBackend) and fallback.namespace == "patchwise"
+    fallback = limits_backend({"HUNKWISE_REDIS_URL": redis_url, "HUNKWISE_LIMITS_LEASE_TTL": "6"})
+    assert isinstance(fallback, RedisBackend) and fallback.namespace == "hunkwise"
     await fallback.aclose()
 
 
 @pytest.mark.parametrize(
     ("env", "needle"),
     [
-        ({"PATCHWISE_LIMITS_URL": "http://user:hunter2@cache:6379"}, "is not a Redis URL"),
-        ({"PATCHWISE_LIMITS_URL": "redis://h:6379", "PATCHWISE_LIMITS_LEASE_TTL": "soon"}, "LEASE_TTL"),
-        ({"PATCHWISE_LIMITS_URL": "redis://h:6379", "PATCHWISE_LIMITS_LEASE_TTL": "0"}, "between 1"),
-        ({"PATCHWISE_LIMITS_URL": "redis://h:6379", "PATCHWISE_LIMITS_NAMESPACE": "a b"}, "namespace"),
+        ({"HUNKWISE_LIMITS_URL": "http://user:hunter2@cache:6379"}, "is not a Redis URL"),
+        ({"HUNKWISE_LIMITS_URL": "redis://h:6379", "HUNKWISE_LIMITS_LEASE_TTL": "soon"}, "LEASE_TTL"),
+        ({"HUNKWISE_LIMITS_URL": "redis://h:6379", "HUNKWISE_LIMITS_LEASE_TTL": "0"}, "between 1"),
+        ({"HUNKWISE_LIMITS_URL": "redis://h:6379", "HUNKWISE_LIMITS_NAMESPACE": "a b"}, "namespace"),
     ],
 )
 def test_bad_settings_are_named_and_passwords_hidden(env: dict[str, str], needle: str) -> None:

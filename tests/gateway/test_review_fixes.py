@@ -7,8 +7,8 @@ from typing import Any
 
 from gateway_helpers import FAST, SimClock, make_slot
 
-from patchwise.gateway import ChatRequest, Router
-from patchwise.sim import KeyConfig
+from hunkwise.gateway import ChatRequest, Router
+from hunkwise.sim import KeyConfig
 from simkeys import CODING_LITE_KEY, DEV_KEY
 
 

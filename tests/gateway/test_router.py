@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from gateway_helpers import FAST, SimClock, make_slot
 
-from patchwise.gateway import (
+from hunkwise.gateway import (
     AllSlotsFailed,
     ChatRequest,
     ErrorKind,
@@ -18,7 +18,7 @@ from patchwise.gateway import (
     Router,
     RouterEvent,
 )
-from patchwise.sim import KeyConfig
+from hunkwise.sim import KeyConfig
 from simkeys import ANTHROPIC_KEY, CODING_LITE_KEY, CODING_MAX_KEY, DEV_KEY, OPENAI_KEY
 
 
@@ -150,7 +150,7 @@ async def test_auth_fails_over_and_is_logged_without_the_key(
     fallback = make_slot(
         sim.anthropic_url, ANTHROPIC_KEY, name="fallback", provider="anthropic", model="claude-haiku-4-5"
     )
-    with caplog.at_level(logging.WARNING, logger="patchwise.gateway"):
+    with caplog.at_level(logging.WARNING, logger="hunkwise.gateway"):
         async with Router([main, fallback], policy=FAST) as router:
             result = await router.chat(ChatRequest.of("x"))
     assert _outcomes(result.attempts) == [("main", "auth"), ("fallback", "ok")]
@@ -233,7 +233,7 @@ async def test_cancelled_call_releases_its_slot(sim_factory: Any) -> None:
 
 
 async def test_clients_are_reused_across_calls(sim: Any) -> None:
-    from patchwise.gateway import ClientPool
+    from hunkwise.gateway import ClientPool
 
     pool = ClientPool()
     main = make_slot(sim.zai_developer_url, DEV_KEY)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from gateway_helpers import make_slot
 
-from patchwise.gateway import ChatRequest, ConfigurationError, Router, preview_request_body
+from hunkwise.gateway import ChatRequest, ConfigurationError, Router, preview_request_body
 from simkeys import ANTHROPIC_KEY, DEV_KEY, OPENAI_KEY
 
 

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from patchwise.store.db import make_engine, upgrade
+from hunkwise.store.db import make_engine, upgrade
 
 
 @pytest.fixture(scope="session")
 def jobs_pg_url(postgres_url: str) -> Iterator[str]:
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    name = f"patchwise_jobs_{uuid.uuid4().hex[:12]}"
+    name = f"hunkwise_jobs_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)

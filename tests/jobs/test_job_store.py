@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from patchwise.store import jobs as repo
-from patchwise.store.db import make_engine
-from patchwise.store.models import utcnow
+from hunkwise.store import jobs as repo
+from hunkwise.store.db import make_engine
+from hunkwise.store.models import utcnow
 
 
 def _enqueue(db: Engine, key: str = "k1", **kw: object) -> repo.Job:

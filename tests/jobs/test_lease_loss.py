@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import Engine, update
 
-from patchwise.jobs.queue import DatabaseQueue
-from patchwise.jobs.worker import JobContext, WorkerPool
-from patchwise.store import jobs as repo
-from patchwise.store.jobs import Job
-from patchwise.store.models import ReviewJob, utcnow
+from hunkwise.jobs.queue import DatabaseQueue
+from hunkwise.jobs.worker import JobContext, WorkerPool
+from hunkwise.store import jobs as repo
+from hunkwise.store.jobs import Job
+from hunkwise.store.models import ReviewJob, utcnow
 
 KIND = "lease_test"
 

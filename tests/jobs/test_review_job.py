@@ -8,17 +8,17 @@ import asyncio
 import pytest
 from sqlalchemy import Engine, func, select
 
-from patchwise.gateway.types import Secret, Slot
-from patchwise.jobs.queue import DatabaseQueue
-from patchwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND, ReviewDeps, make_handlers
-from patchwise.jobs.worker import Backoff, WorkerPool
-from patchwise.platforms.github import GitHubClient
-from patchwise.platforms.github_webhooks import PullRequestEvent
-from patchwise.platforms.gitlab import GitLabClient, MergeRequestEvent
-from patchwise.platforms.review_post import marker, review_key
-from patchwise.store import jobs as repo
-from patchwise.store.models import ReviewRun
-from platform_fakes import AUTHOR, GITLAB_AUTHOR, PATCHWISE_USER, FakeGitHub, FakeGitLab
+from hunkwise.gateway.types import Secret, Slot
+from hunkwise.jobs.queue import DatabaseQueue
+from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND, ReviewDeps, make_handlers
+from hunkwise.jobs.worker import Backoff, WorkerPool
+from hunkwise.platforms.github import GitHubClient
+from hunkwise.platforms.github_webhooks import PullRequestEvent
+from hunkwise.platforms.gitlab import GitLabClient, MergeRequestEvent
+from hunkwise.platforms.review_post import marker, review_key
+from hunkwise.store import jobs as repo
+from hunkwise.store.models import ReviewRun
+from platform_fakes import AUTHOR, GITLAB_AUTHOR, HUNKWISE_USER, FakeGitHub, FakeGitLab
 from simkeys import DEV_KEY
 
 HEAD = "c" * 40
@@ -118,10 +118,10 @@ async def test_github_job_posts_one_review_on_the_right_lines(store: Engine, sim
     post = gh.posts[0]
     assert post["commit_id"] == HEAD and post["event"] == "COMMENT"
     assert {(c["path"], c["line"]) for c in post["comments"]} == EXPECTED_LINES
-    assert all(c["side"] == "RIGHT" and "<!-- patchwise:finding:" in c["body"] for c in post["comments"])
+    assert all(c["side"] == "RIGHT" and "<!-- hunkwise:finding:" in c["body"] for c in post["comments"])
     body = post["body"]
     assert "| 🛑 critical | 1 |" in body and "| 🔴 high | 1 |" in body and "`glm-5.1` (1 call(s))" in body
-    assert "**Failovers:** 0" in body and "**Cost:** $0.0" in body and "<!-- patchwise:review:" in body
+    assert "**Failovers:** 0" in body and "**Cost:** $0.0" in body and "<!-- hunkwise:review:" in body
     paths = [r.url.path for r in gh.requests]
     assert paths == [
         "/repos/acme/api/pulls/7",
@@ -260,9 +260,9 @@ async def test_synchronize_reviews_only_new_commits(store: Engine, sim) -> None:
         reviews=[
             {
                 "id": 1,
-                "body": "earlier <!-- patchwise:review:x@bbbbbbbbbbbb -->",
+                "body": "earlier <!-- hunkwise:review:x@bbbbbbbbbbbb -->",
                 "commit_id": old,
-                "user": PATCHWISE_USER,
+                "user": HUNKWISE_USER,
             }
         ],
     )
@@ -283,8 +283,8 @@ async def test_synchronize_reviews_only_new_commits(store: Engine, sim) -> None:
 async def test_a_marker_posted_by_someone_else_neither_suppresses_nor_moves_the_base(
     store: Engine, sim
 ) -> None:
-    """The pull request author types patchwise's markers: the review of this head, and an earlier
-    "review" of a later commit to hide the new commits. Neither is patchwise's: the whole pull
+    """The pull request author types hunkwise's markers: the review of this head, and an earlier
+    "review" of a later commit to hide the new commits. Neither is hunkwise's: the whole pull
     request is reviewed and posted."""
     forged_head = "d" * 40
     gh = FakeGitHub(
@@ -310,7 +310,7 @@ async def test_a_marker_posted_by_someone_else_neither_suppresses_nor_moves_the_
     assert done.result is not None and done.result["posted"]["posted"] is True
     assert not any("/compare/" in r.url.path for r in gh.requests), "the forged base was not used"
     assert len(gh.posts) == 1 and {(c["path"], c["line"]) for c in gh.posts[0]["comments"]} == EXPECTED_LINES
-    assert gh.reviews[-1]["user"] == PATCHWISE_USER
+    assert gh.reviews[-1]["user"] == HUNKWISE_USER
 
 
 async def test_gitlab_markers_by_someone_else_do_not_suppress_the_review(store: Engine, sim) -> None:

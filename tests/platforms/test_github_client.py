@@ -8,9 +8,9 @@ import httpx
 import pytest
 import respx
 
-from patchwise.gateway.types import Secret
-from patchwise.platforms.github import GitHubClient
-from patchwise.platforms.review_post import (
+from hunkwise.gateway.types import Secret
+from hunkwise.platforms.github import GitHubClient
+from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
     PlatformNotFound,
@@ -24,7 +24,7 @@ API = "https://api.github.com"
 REPO = "acme/api"
 HEAD = "b" * 40
 TOKEN = "ghp_canary_TOKEN_7b1e"
-ME = {"id": 1, "login": "patchwise-reviewer", "type": "User"}  # GET /user: the token's user
+ME = {"id": 1, "login": "hunkwise-reviewer", "type": "User"}  # GET /user: the token's user
 AUTHOR = {"id": 2, "login": "pr-author", "type": "User"}
 
 
@@ -76,16 +76,16 @@ async def test_post_review_exact_body_and_no_duplicate() -> None:
     assert post_route.call_count == 1
     sent = json.loads(post_route.calls.last.request.content)
     assert sent["commit_id"] == HEAD and sent["event"] == "COMMENT"
-    assert "<!-- patchwise:review:k123@bbbbbbbbbbbb -->" in sent["body"]
+    assert "<!-- hunkwise:review:k123@bbbbbbbbbbbb -->" in sent["body"]
     assert sent["comments"] == [
-        {"path": "src/a.py", "line": 3, "side": "RIGHT", "body": "one line<!-- patchwise:finding:f1 -->"},
+        {"path": "src/a.py", "line": 3, "side": "RIGHT", "body": "one line<!-- hunkwise:finding:f1 -->"},
         {
             "path": "src/b.py",
             "line": 12,
             "side": "RIGHT",
             "start_line": 10,
             "start_side": "RIGHT",
-            "body": "range<!-- patchwise:finding:f2 -->",
+            "body": "range<!-- hunkwise:finding:f2 -->",
         },
     ]
 
@@ -106,7 +106,7 @@ async def test_refused_inline_comments_are_folded_into_the_summary() -> None:
     assert result.posted and result.folded == 2 and result.inline == 0
     retry = json.loads(route.calls.last.request.content)
     assert retry["comments"] == []
-    assert "`src/b.py:10-12`" in retry["body"] and "patchwise:finding:f2" in retry["body"]
+    assert "`src/b.py:10-12`" in retry["body"] and "hunkwise:finding:f2" in retry["body"]
 
 
 @respx.mock
@@ -131,7 +131,7 @@ async def test_pagination_follows_link_header() -> None:
 
 @respx.mock
 async def test_markers_by_anyone_else_are_not_ours() -> None:
-    """A pull request author who types patchwise's markers neither suppresses the review nor
+    """A pull request author who types hunkwise's markers neither suppresses the review nor
     moves the incremental base: only reviews by the token's own user (GET /user) count."""
     forged = [
         {"id": 5, "body": marker("review", "k123@bbbbbbbbbbbb"), "commit_id": HEAD, "user": AUTHOR},
@@ -155,11 +155,11 @@ async def test_markers_by_anyone_else_are_not_ours() -> None:
 @pytest.mark.parametrize(
     ("bot_login", "author", "ours"),
     [
-        (None, {"id": 9, "login": "patchwise-acme[bot]", "type": "Bot"}, True),
-        (None, {"id": 9, "login": "patchwise-acme[bot]", "type": "User"}, False),
+        (None, {"id": 9, "login": "hunkwise-acme[bot]", "type": "Bot"}, True),
+        (None, {"id": 9, "login": "hunkwise-acme[bot]", "type": "User"}, False),
         (None, AUTHOR, False),
-        ("patchwise-acme[bot]", {"id": 9, "login": "Patchwise-Acme[bot]", "type": "Bot"}, True),
-        ("patchwise-acme[bot]", {"id": 8, "login": "other-app[bot]", "type": "Bot"}, False),
+        ("hunkwise-acme[bot]", {"id": 9, "login": "Hunkwise-Acme[bot]", "type": "Bot"}, True),
+        ("hunkwise-acme[bot]", {"id": 8, "login": "other-app[bot]", "type": "Bot"}, False),
     ],
 )
 async def test_installation_tokens_trust_the_app_bot(bot_login: str | None, author: dict, ours: bool) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from patchwise.platforms.github_webhooks import (
+from hunkwise.platforms.github_webhooks import (
     WebhookPayloadError,
     classify,
     configured_api_url,
@@ -46,7 +46,7 @@ def test_opened_payload_becomes_an_event() -> None:
     assert event.installation_id == 1
     assert event.api_url == "https://api.github.com"
     assert event.dedupe_key == "github:Codertocat/Hello-World#2@ec26c3e57ca3a959ca5aad62de7213c562f8c821"
-    from patchwise.platforms.github_webhooks import PullRequestEvent
+    from hunkwise.platforms.github_webhooks import PullRequestEvent
 
     assert PullRequestEvent.from_payload(json.loads(json.dumps(event.as_payload()))) == event
 
@@ -91,7 +91,7 @@ def test_enterprise_api_url() -> None:
     assert event is not None and event.api_url == "https://ghe.example.com/api/v3"
     assert configured_api_url({}) == "https://api.github.com"
     assert configured_api_url({"GITHUB_API_URL": "https://a/api/v3"}) == "https://a/api/v3"
-    env = {"GITHUB_API_URL": "https://a/api/v3", "PATCHWISE_GITHUB_API_URL": "https://b/api/v3/"}
+    env = {"GITHUB_API_URL": "https://a/api/v3", "HUNKWISE_GITHUB_API_URL": "https://b/api/v3/"}
     assert configured_api_url(env) == "https://b/api/v3"
 
 

@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from patchwise.gateway.types import Secret
-from patchwise.platforms.gitlab import (
+from hunkwise.gateway.types import Secret
+from hunkwise.platforms.gitlab import (
     GitLabClient,
     GitLabPayloadError,
     changes_to_diff,
@@ -16,8 +16,8 @@ from patchwise.platforms.gitlab import (
     configured_api_url,
     verify_token,
 )
-from patchwise.platforms.review_post import PlatformAuthError, PlatformNotFound, PlatformRateLimited
-from patchwise.review.diff import parse_diff
+from hunkwise.platforms.review_post import PlatformAuthError, PlatformNotFound, PlatformRateLimited
+from hunkwise.review.diff import parse_diff
 
 TOKEN = "glpat-canary-TOKEN-1234"
 ACME = "https://git.acme.io/api/v4"
@@ -55,7 +55,7 @@ def test_classify_merge_request_events() -> None:
     assert classify(None, mr_event(draft=True), api_url=ACME).kind == "ignore"
     assert classify(None, mr_event(work_in_progress=True), api_url=ACME).kind == "ignore"
     assert classify("Push Hook", {"object_kind": "push"}).kind == "ignore"
-    from patchwise.platforms.gitlab import MergeRequestEvent
+    from hunkwise.platforms.gitlab import MergeRequestEvent
 
     assert MergeRequestEvent.from_payload(json.loads(json.dumps(e.as_payload()))) == e
     broken = mr_event()
@@ -67,7 +67,7 @@ def test_classify_merge_request_events() -> None:
 def test_the_api_base_is_configured_never_read_from_the_payload() -> None:
     assert configured_api_url({}) == "https://gitlab.com/api/v4"
     assert configured_api_url({"CI_API_V4_URL": "https://a/api/v4"}) == "https://a/api/v4"
-    env = {"CI_API_V4_URL": "https://a/api/v4", "PATCHWISE_GITLAB_API_URL": "https://b/api/v4/"}
+    env = {"CI_API_V4_URL": "https://a/api/v4", "HUNKWISE_GITLAB_API_URL": "https://b/api/v4/"}
     assert configured_api_url(env) == "https://b/api/v4"
     with pytest.raises(GitLabPayloadError, match=r"git\.acme\.io.*configured GitLab host 'gitlab\.com'"):
         classify(None, mr_event())  # the default base: gitlab.com

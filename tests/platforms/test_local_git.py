@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from patchwise.platforms.local_git import (
+from hunkwise.platforms.local_git import (
     GitInputError,
     default_branch,
     read_diff_file,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from patchwise.gateway.types import ChatRequest, ChatResult, Secret, Slot, Usage
-from patchwise.review.engine import ReviewOptions, run_review
-from patchwise.review.tokens import TokenEstimator
+from hunkwise.gateway.types import ChatRequest, ChatResult, Secret, Slot, Usage
+from hunkwise.review.engine import ReviewOptions, run_review
+from hunkwise.review.tokens import TokenEstimator
 
 SAMPLE = (Path(__file__).parents[2] / "examples" / "sample.diff").read_bytes()
 

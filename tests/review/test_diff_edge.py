@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patchwise.review.diff import DiffParseError, parse_diff, unquote_path
+from hunkwise.review.diff import DiffParseError, parse_diff, unquote_path
 
 
 def test_empty_input_is_nothing_to_review() -> None:

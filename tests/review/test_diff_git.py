@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from patchwise.review.diff import FileDiff, parse_diff
+from hunkwise.review.diff import FileDiff, parse_diff
 
 GitRun = Callable[..., bytes]
 

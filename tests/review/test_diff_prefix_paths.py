@@ -3,7 +3,7 @@ the model's path is matched exactly first, and a finding always names the assign
 
 from __future__ import annotations
 
-from patchwise.review.findings import ModelFinding, anchor_findings
+from hunkwise.review.findings import ModelFinding, anchor_findings
 
 
 def mf(path: str, line: int) -> ModelFinding:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from patchwise.gateway import Router
-from patchwise.gateway.types import Secret, Slot
-from patchwise.review.engine import ChunkOutcome, ReviewOptions, run_review
-from patchwise.review.errors import CostLimitExceeded, ReviewInputError
-from patchwise.review.rules import parse_repo_rules
-from patchwise.review.tokens import TokenEstimator
-from patchwise.sim import KeyConfig
+from hunkwise.gateway import Router
+from hunkwise.gateway.types import Secret, Slot
+from hunkwise.review.engine import ChunkOutcome, ReviewOptions, run_review
+from hunkwise.review.errors import CostLimitExceeded, ReviewInputError
+from hunkwise.review.rules import parse_repo_rules
+from hunkwise.review.tokens import TokenEstimator
+from hunkwise.sim import KeyConfig
 from simkeys import DEV_KEY
 
 SAMPLE = (Path(__file__).parents[2] / "examples" / "sample.diff").read_bytes()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from patchwise.review.diff import FileDiff, parse_diff
-from patchwise.review.filters import FilterConfig, compile_glob, filter_files, glob_match
-from patchwise.review.languages import detect_language, language_of
+from hunkwise.review.diff import FileDiff, parse_diff
+from hunkwise.review.filters import FilterConfig, compile_glob, filter_files, glob_match
+from hunkwise.review.languages import detect_language, language_of
 
 
 def _added(path: str, lines: list[str]) -> FileDiff:

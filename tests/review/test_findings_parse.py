@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from patchwise.catalog.findings import ModelFinding
-from patchwise.review.findings import (
+from hunkwise.catalog.findings import ModelFinding
+from hunkwise.review.findings import (
     AnswerParseError,
     Finding,
     anchor_findings,

@@ -8,19 +8,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patchwise.catalog.findings import iter_added_lines
-from patchwise.gateway.errors import ConfigurationError
-from patchwise.gateway.types import Secret, Slot
-from patchwise.review.diff import DiffLine, FileDiff, Hunk, parse_diff
-from patchwise.review.filters import FilterConfig
-from patchwise.review.packing import (
+from hunkwise.catalog.findings import iter_added_lines
+from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.gateway.types import Secret, Slot
+from hunkwise.review.diff import DiffLine, FileDiff, Hunk, parse_diff
+from hunkwise.review.filters import FilterConfig
+from hunkwise.review.packing import (
     TOO_LARGE,
     Budget,
     CoverageError,
     plan_chunks,
     plan_review,
 )
-from patchwise.review.tokens import TokenEstimator
+from hunkwise.review.tokens import TokenEstimator
 
 
 def _slot(**kw: object) -> Slot:

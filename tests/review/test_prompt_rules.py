@@ -7,19 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from patchwise.catalog.findings import CATEGORIES, SEVERITIES, answer_json_schema
-from patchwise.review.errors import ReviewInputError
-from patchwise.review.prompt import (
+from hunkwise.catalog.findings import CATEGORIES, SEVERITIES, answer_json_schema
+from hunkwise.review.errors import ReviewInputError
+from hunkwise.review.prompt import (
     build_repair_request,
     build_review_request,
     build_system_prompt,
     prompt_overhead_tokens,
 )
-from patchwise.review.rules import load_repo_rules, parse_repo_rules
-from patchwise.review.tokens import TokenEstimator
+from hunkwise.review.rules import load_repo_rules, parse_repo_rules
+from hunkwise.review.tokens import TokenEstimator
 
 RULES = """
-[models]              # read by other parts of patchwise: ignored here
+[models]              # read by other parts of hunkwise: ignored here
 main = "glm-5.1"
 
 [review]
@@ -72,14 +72,14 @@ def test_rules_file_parsed_and_scoped() -> None:
 )
 def test_bad_rules_file_names_the_problem(text: str, message: str) -> None:
     with pytest.raises(ReviewInputError, match=message):
-        parse_repo_rules(text, source=".patchwise.toml")
+        parse_repo_rules(text, source=".hunkwise.toml")
 
 
 def test_load_repo_rules_from_disk(tmp_path: Path) -> None:
     assert load_repo_rules(tmp_path).rules == ()
-    (tmp_path / ".patchwise.toml").write_text(RULES)
+    (tmp_path / ".hunkwise.toml").write_text(RULES)
     assert len(load_repo_rules(tmp_path).rules) == 2
-    assert len(load_repo_rules(tmp_path / ".patchwise.toml").rules) == 2
+    assert len(load_repo_rules(tmp_path / ".hunkwise.toml").rules) == 2
 
 
 def test_system_prompt_contents() -> None:

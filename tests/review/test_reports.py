@@ -8,11 +8,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from patchwise.gateway.types import Attempt, Usage
-from patchwise.review.findings import Finding
-from patchwise.review.report import CallRecord, FailedChunk, ReviewReport, SkippedLines, compact_ranges
-from patchwise.review.reports import render
-from patchwise.review.reports.sarif import fingerprint, sarif_document
+from hunkwise.gateway.types import Attempt, Usage
+from hunkwise.review.findings import Finding
+from hunkwise.review.report import CallRecord, FailedChunk, ReviewReport, SkippedLines, compact_ranges
+from hunkwise.review.reports import render
+from hunkwise.review.reports.sarif import fingerprint, sarif_document
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "data" / "sarif-schema-2.1.0.json").read_text())
 
@@ -122,9 +122,9 @@ def test_sarif_is_valid_against_the_official_schema() -> None:
     doc = json.loads(render(report, "sarif"))
     jsonschema.validate(doc, SCHEMA)
     run = doc["runs"][0]
-    assert run["tool"]["driver"]["name"] == "patchwise"
+    assert run["tool"]["driver"]["name"] == "hunkwise"
     rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
-    assert "patchwise/security" in rule_ids and "patchwise/error_handling" in rule_ids
+    assert "hunkwise/security" in rule_ids and "hunkwise/error_handling" in rule_ids
     levels = [r["level"] for r in run["results"]]
     assert levels == ["error", "warning", "note"]
     region = run["results"][1]["locations"][0]["physicalLocation"]["region"]
@@ -133,7 +133,7 @@ def test_sarif_is_valid_against_the_official_schema() -> None:
     assert uri == "src/dir%20with%20space/%C3%BC.py"
     for r in run["results"]:
         assert rule_ids[r["ruleIndex"]] == r["ruleId"]
-        assert r["partialFingerprints"]["patchwise/v1"]
+        assert r["partialFingerprints"]["hunkwise/v1"]
     assert run["invocations"][0]["executionSuccessful"] is False
 
 
@@ -150,7 +150,7 @@ def test_fingerprint_survives_line_shifts_but_not_code_changes() -> None:
 
 def test_markdown_report() -> None:
     md = render(make_report(source="offline-simulator"), "markdown")
-    assert md.startswith("## patchwise review")
+    assert md.startswith("## hunkwise review")
     assert "offline simulator" in md
     assert "| 🔴 critical | 1 |" in md
     assert "<details>" in md and "</details>" in md

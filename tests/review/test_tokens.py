@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patchwise.review.tokens import (
+from hunkwise.review.tokens import (
     DEFAULT_CHARS_PER_TOKEN,
     MAX_CHARS_PER_TOKEN,
     MIN_CHARS_PER_TOKEN,

@@ -17,16 +17,16 @@ from srvkit import ADMIN
 
 @pytest.fixture
 def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
-    from patchwise.server.app import create_app
-    from patchwise.server.settings import Settings
+    from hunkwise.server.app import create_app
+    from hunkwise.server.settings import Settings
 
     clients: list[TestClient] = []
 
     def make(ssrf_policy: object = None, **env: str) -> TestClient:
         base = {
-            "PATCHWISE_HOME": os.environ["PATCHWISE_HOME"],
-            "PATCHWISE_ADMIN_TOKEN": ADMIN,
-            "PATCHWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+            "HUNKWISE_HOME": os.environ["HUNKWISE_HOME"],
+            "HUNKWISE_ADMIN_TOKEN": ADMIN,
+            "HUNKWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
         }
         base.update(env)
         app = create_app(Settings.from_env(base), ssrf_policy=ssrf_policy)  # type: ignore[arg-type]

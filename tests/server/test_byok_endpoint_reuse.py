@@ -54,7 +54,7 @@ def test_stored_key_not_reused_on_another_port(client: TestClient) -> None:
 
 
 def test_stored_key_not_reused_when_scheme_drops_to_http(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(PATCHWISE_ALLOW_PRIVATE_BASE_URLS="ollama.lan")
+    client = make_client(HUNKWISE_ALLOW_PRIVATE_BASE_URLS="ollama.lan")
     assert _put(client, {"main": _manual("https://ollama.lan/v1", api_key="lan-key-5555")}).status_code == 200
     downgraded = _manual("http://ollama.lan/v1")
     resp = _put(client, {"main": downgraded})

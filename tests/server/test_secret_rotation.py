@@ -1,4 +1,4 @@
-"""``patchwise secrets rotate`` then ``patchwise secrets prune`` through the CLI: rotation keeps the
+"""``hunkwise secrets rotate`` then ``hunkwise secrets prune`` through the CLI: rotation keeps the
 old key in the key file (running servers keep working), prune drops it after moving every row."""
 
 from __future__ import annotations
@@ -7,15 +7,15 @@ import os
 
 from typer.testing import CliRunner
 
-from patchwise.cli.app import app
+from hunkwise.cli.app import app
 
 
 def test_secrets_rotate_then_prune_cli() -> None:
-    from patchwise.config.spec import SlotSpec
-    from patchwise.config.ssrf import SsrfPolicy
-    from patchwise.store.byok import save_byok, slots_for_org
-    from patchwise.store.db import open_store
-    from patchwise.store.secrets import SecretBox, load_secret_box
+    from hunkwise.config.spec import SlotSpec
+    from hunkwise.config.ssrf import SsrfPolicy
+    from hunkwise.store.byok import save_byok, slots_for_org
+    from hunkwise.store.db import open_store
+    from hunkwise.store.secrets import SecretBox, load_secret_box
 
     engine = open_store()
     try:

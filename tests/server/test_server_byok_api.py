@@ -106,13 +106,13 @@ def test_failed_fallback_leaves_previous_config_untouched(client: TestClient) ->
 
 
 def test_malformed_json_is_400_and_big_body_413(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(PATCHWISE_MAX_BODY_BYTES="2048")
+    client = make_client(HUNKWISE_MAX_BODY_BYTES="2048")
     headers = {**_admin(), "Content-Type": "application/json"}
     resp = client.put("/api/orgs/acme/byok", content=b'{"main": {', headers=headers)
     assert resp.status_code == 400 and "not valid JSON" in resp.json()["detail"]
     big = b'{"main": {"card": "' + b"x" * 4000 + b'"}}'
     resp = client.put("/api/orgs/acme/byok", content=big, headers=headers)
-    assert resp.status_code == 413 and "PATCHWISE_MAX_BODY_BYTES" in resp.json()["detail"]
+    assert resp.status_code == 413 and "HUNKWISE_MAX_BODY_BYTES" in resp.json()["detail"]
 
     def chunks():
         for _ in range(10):
@@ -136,11 +136,11 @@ def test_unknown_org_is_404_and_delete(client: TestClient) -> None:
 def test_weak_admin_token_refused_outside_dev() -> None:
     import pytest
 
-    from patchwise.gateway.errors import ConfigurationError
-    from patchwise.server.settings import Settings
+    from hunkwise.gateway.errors import ConfigurationError
+    from hunkwise.server.settings import Settings
 
-    with pytest.raises(ConfigurationError, match="PATCHWISE_ADMIN_TOKEN is too weak"):
-        Settings.from_env({"PATCHWISE_ADMIN_TOKEN": "secret"})
-    assert Settings.from_env({"PATCHWISE_ADMIN_TOKEN": "secret", "PATCHWISE_DEV": "1"}).dev
-    with pytest.raises(ConfigurationError, match="PATCHWISE_MAX_BODY_BYTES"):
-        Settings.from_env({"PATCHWISE_MAX_BODY_BYTES": "lots"})
+    with pytest.raises(ConfigurationError, match="HUNKWISE_ADMIN_TOKEN is too weak"):
+        Settings.from_env({"HUNKWISE_ADMIN_TOKEN": "secret"})
+    assert Settings.from_env({"HUNKWISE_ADMIN_TOKEN": "secret", "HUNKWISE_DEV": "1"}).dev
+    with pytest.raises(ConfigurationError, match="HUNKWISE_MAX_BODY_BYTES"):
+        Settings.from_env({"HUNKWISE_MAX_BODY_BYTES": "lots"})

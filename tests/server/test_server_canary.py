@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from srvkit import admin_headers
 
 import simkeys
-from patchwise.sim import KeyConfig
+from hunkwise.sim import KeyConfig
 
 CANARY = "sk-CANARY-7f3e9b1d-c0ffee-5eed"
 
@@ -27,7 +27,7 @@ def test_canary_key_never_leaks(
         keys=[KeyConfig(key=CANARY, kind="developer"), KeyConfig(key=simkeys.DEV_KEY, kind="developer")]
     )
     caplog.set_level(logging.DEBUG)
-    client = make_client(PATCHWISE_ALLOW_PRIVATE_BASE_URLS="127.0.0.1")
+    client = make_client(HUNKWISE_ALLOW_PRIVATE_BASE_URLS="127.0.0.1")
     seen: list[str] = []
 
     def call(method: str, path: str, **kw: object) -> None:
@@ -62,7 +62,7 @@ def test_canary_key_never_leaks(
     logs = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
     assert CANARY not in logs
     needles = (CANARY.encode(), CANARY.encode("utf-16-le"))
-    home = Path(os.environ["PATCHWISE_HOME"])
+    home = Path(os.environ["HUNKWISE_HOME"])
     files = [p for p in [*tmp_path.rglob("*"), *home.rglob("*")] if p.is_file()]
     assert any(p.name == "secret.key" for p in files)
     assert any(p.name.startswith("server.db") for p in files)

@@ -1,4 +1,4 @@
-"""``patchwise serve`` over real HTTP (uvicorn on a free port) and ``patchwise secrets rotate``."""
+"""``hunkwise serve`` over real HTTP (uvicorn on a free port) and ``hunkwise secrets rotate``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import httpx
 from srvkit import ADMIN, admin_headers
 from typer.testing import CliRunner
 
-from patchwise.cli.app import app
+from hunkwise.cli.app import app
 
 
 def _free_port() -> int:
@@ -26,10 +26,10 @@ def test_serve_over_real_http(tmp_path: Path) -> None:
     port = _free_port()
     env = {
         **os.environ,
-        "PATCHWISE_ADMIN_TOKEN": ADMIN,
-        "PATCHWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "HUNKWISE_ADMIN_TOKEN": ADMIN,
+        "HUNKWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
     }
-    cmd = [sys.executable, "-m", "patchwise", "serve", "--port", str(port), "--log-level", "warning"]
+    cmd = [sys.executable, "-m", "hunkwise", "serve", "--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -53,24 +53,24 @@ def test_serve_over_real_http(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_weak_admin_token(tmp_path: Path) -> None:
-    env = {**os.environ, "PATCHWISE_ADMIN_TOKEN": "short"}
+    env = {**os.environ, "HUNKWISE_ADMIN_TOKEN": "short"}
     proc = subprocess.run(
-        [sys.executable, "-m", "patchwise", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "hunkwise", "serve", "--port", str(_free_port())],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert proc.returncode == 2
-    assert "PATCHWISE_ADMIN_TOKEN is too weak" in proc.stderr and "Traceback" not in proc.stderr
+    assert "HUNKWISE_ADMIN_TOKEN is too weak" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_secrets_rotate_cli(tmp_path: Path) -> None:
-    from patchwise.config.spec import SlotSpec
-    from patchwise.config.ssrf import SsrfPolicy
-    from patchwise.store.byok import save_byok, slots_for_org
-    from patchwise.store.db import open_store
-    from patchwise.store.secrets import load_secret_box
+    from hunkwise.config.spec import SlotSpec
+    from hunkwise.config.ssrf import SsrfPolicy
+    from hunkwise.store.byok import save_byok, slots_for_org
+    from hunkwise.store.db import open_store
+    from hunkwise.store.secrets import load_secret_box
 
     engine = open_store()
     box = load_secret_box()

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from srvkit import admin_headers
 
 import simkeys
-from patchwise.config.ssrf import SsrfPolicy
+from hunkwise.config.ssrf import SsrfPolicy
 
 
 def _manual(base_url: str, key: str = "some-key-1234") -> dict[str, object]:
@@ -39,7 +39,7 @@ def test_private_and_plain_http_base_urls_rejected(client: TestClient, url: str,
     assert resp.status_code == 422, resp.text
     detail = resp.json()["detail"][0]
     assert detail["loc"] == ["body", "main", "base_url"]
-    assert needle in detail["msg"] and "PATCHWISE_ALLOW_PRIVATE_BASE_URLS" in detail["msg"]
+    assert needle in detail["msg"] and "HUNKWISE_ALLOW_PRIVATE_BASE_URLS" in detail["msg"]
 
 
 def test_unresolvable_host_is_saved_with_a_warning(client: TestClient) -> None:
@@ -75,7 +75,7 @@ def test_request_time_check_catches_a_host_that_now_resolves_privately(
 
 
 def test_byok_test_endpoint_against_the_simulator(make_client: Callable[..., TestClient], sim) -> None:
-    client = make_client(PATCHWISE_ALLOW_PRIVATE_BASE_URLS="127.0.0.1")
+    client = make_client(HUNKWISE_ALLOW_PRIVATE_BASE_URLS="127.0.0.1")
     body = {
         "main": {
             "card": "glm-5.1",
@@ -99,7 +99,7 @@ def test_byok_test_endpoint_against_the_simulator(make_client: Callable[..., Tes
 def test_allow_list_permits_plain_http_to_named_host_only(
     make_client: Callable[..., TestClient], sim
 ) -> None:
-    client = make_client(PATCHWISE_ALLOW_PRIVATE_BASE_URLS="ollama.lan")
+    client = make_client(HUNKWISE_ALLOW_PRIVATE_BASE_URLS="ollama.lan")
     resp = client.put("/api/orgs/acme/byok", json={"main": _manual(sim.openai_url)}, headers=admin_headers())
     assert resp.status_code == 422  # 127.0.0.1 is not on this allow-list
     resp = client.put(
@@ -111,7 +111,7 @@ def test_allow_list_permits_plain_http_to_named_host_only(
 
 def test_fixed_mode_is_read_only(make_client: Callable[..., TestClient], sim) -> None:
     client = make_client(
-        PATCHWISE_MODEL="glm-5.1",
+        HUNKWISE_MODEL="glm-5.1",
         ZAI_API_KEY=simkeys.DEV_KEY,
         ZAI_BASE_URL=sim.base_url,
     )

@@ -12,13 +12,13 @@ def _org(client: TestClient, slug: str) -> str:
     resp = client.post("/api/orgs", json={"slug": slug, "name": slug.title()}, headers=admin_headers())
     assert resp.status_code == 201, resp.text
     token = resp.json()["token"]
-    assert token.startswith("pw_org_")
+    assert token.startswith("hw_org_")
     return str(token)
 
 
 def test_auth_required_and_bad_tokens_rejected(client: TestClient) -> None:
     assert client.get("/api/orgs/acme/byok").status_code == 401
-    resp = client.get("/api/orgs/acme/byok", headers=bearer("pw_org_not-a-real-token"))
+    resp = client.get("/api/orgs/acme/byok", headers=bearer("hw_org_not-a-real-token"))
     assert resp.status_code == 401 and resp.headers["www-authenticate"] == "Bearer"
     assert (
         client.get("/api/orgs", headers=bearer("admin-token-for-tests-0123456789abcdeX")).status_code == 401

@@ -18,7 +18,7 @@ SECRET_KEY = "sk-console-secret-key-9f3a"
 
 @pytest.fixture
 def console(make_client: Callable[..., TestClient]) -> TestClient:
-    return make_client(PATCHWISE_ALLOW_PRIVATE_BASE_URLS="127.0.0.1")
+    return make_client(HUNKWISE_ALLOW_PRIVATE_BASE_URLS="127.0.0.1")
 
 
 def test_pages_redirect_to_sign_in_without_a_session(console: TestClient) -> None:
@@ -35,7 +35,7 @@ def test_org_token_sign_in_sets_a_hardened_cookie_and_shows_the_models_page(cons
     csrf = CSRF_FIELD.search(form.text).group(1)  # type: ignore[union-attr]
     resp = console.post("/login", data={"token": token, "csrf": csrf}, follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"] == "/console/models"
-    cookie = next(v for k, v in resp.headers.multi_items() if k == "set-cookie" and "patchwise_session" in v)
+    cookie = next(v for k, v in resp.headers.multi_items() if k == "set-cookie" and "hunkwise_session" in v)
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
     assert token not in cookie
     page = console.get("/console/models")
@@ -67,27 +67,27 @@ def test_secure_cookie_behind_an_https_proxy(console: TestClient) -> None:
 def test_sign_in_refuses_wrong_tokens_and_forged_forms(console: TestClient) -> None:
     form = console.get("/login")
     csrf = CSRF_FIELD.search(form.text).group(1)  # type: ignore[union-attr]
-    wrong = console.post("/login", data={"token": "pw_not-a-token", "csrf": csrf}, follow_redirects=False)
+    wrong = console.post("/login", data={"token": "hw_not-a-token", "csrf": csrf}, follow_redirects=False)
     assert (
         wrong.status_code == 401
         and "not valid" in wrong.text
-        and "patchwise_session" not in wrong.headers.get("set-cookie", "")
+        and "hunkwise_session" not in wrong.headers.get("set-cookie", "")
     )
     forged = console.post("/login", data={"token": ADMIN, "csrf": "guessed"}, follow_redirects=False)
-    assert forged.status_code == 403 and "patchwise_session" not in forged.headers.get("set-cookie", "")
+    assert forged.status_code == 403 and "hunkwise_session" not in forged.headers.get("set-cookie", "")
 
 
 def test_a_tampered_or_revoked_session_is_signed_out(console: TestClient) -> None:
     token = create_org(console)
     sign_in(console, token)
-    value = console.cookies.get("patchwise_session")
+    value = console.cookies.get("hunkwise_session")
     assert value
     body, _, mac = value.partition(".")
     console.cookies.clear()
-    console.cookies.set("patchwise_session", body + "." + mac[::-1])
+    console.cookies.set("hunkwise_session", body + "." + mac[::-1])
     assert console.get("/console/models", follow_redirects=False).status_code == 303
     console.cookies.clear()
-    console.cookies.set("patchwise_session", value)
+    console.cookies.set("hunkwise_session", value)
     assert console.get("/console/models", follow_redirects=False).status_code == 200
     # Deleting the organization deletes its tokens: the session ends with them.
     assert console.delete("/api/orgs/acme", headers=admin_headers()).status_code == 204
@@ -104,7 +104,7 @@ def test_state_changing_calls_need_the_csrf_token(console: TestClient) -> None:
     csrf = page_csrf(console)
     assert console.put("/console/api/byok", json=byok, headers={"X-CSRF-Token": csrf}).status_code == 200
     out = console.post("/logout", data={"csrf": csrf}, follow_redirects=False)
-    assert out.status_code == 303 and 'patchwise_session=""' in out.headers["set-cookie"]
+    assert out.status_code == 303 and 'hunkwise_session=""' in out.headers["set-cookie"]
 
 
 def test_the_key_never_appears_in_any_page(console: TestClient) -> None:
@@ -210,17 +210,17 @@ def test_admin_picks_or_creates_an_organization(console: TestClient) -> None:
     csrf = CSRF_FIELD.search(orgs.text).group(1)  # type: ignore[union-attr]
     made = console.post("/console/orgs", data={"csrf": csrf, "action": "create", "slug": "Beta-Co"})
     assert made.status_code == 200 and "created" in made.text
-    assert "pw_" in made.text or "token" in made.text
+    assert "hw_" in made.text or "token" in made.text
     assert console.get("/console/models").status_code == 200
     bad = console.post("/console/orgs", data={"csrf": csrf, "action": "select", "slug": "missing"})
     assert bad.status_code == 422 and "does not exist" in bad.text
 
 
 def test_fixed_mode_models_page_is_read_only(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(PATCHWISE_MODEL="glm-5.1", ZAI_API_KEY=SECRET_KEY, PATCHWISE_PLAN="coding")
+    client = make_client(HUNKWISE_MODEL="glm-5.1", ZAI_API_KEY=SECRET_KEY, HUNKWISE_PLAN="coding")
     sign_in(client, create_org(client))
     html = client.get("/console/models").text
-    assert "Fixed mode: read-only" in html and "PATCHWISE_MODEL" in html
+    assert "Fixed mode: read-only" in html and "HUNKWISE_MODEL" in html
     assert 'id="byok-form"' not in html
     assert SECRET_KEY not in html and "••••9f3a" in html
     headers = {"X-CSRF-Token": page_csrf(client)}
@@ -237,9 +237,9 @@ def test_static_assets_are_served_from_the_package(console: TestClient) -> None:
 
 
 def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None:
-    from patchwise.store import jobs as repo
-    from patchwise.store.ledger import record_run
-    from patchwise.store.records import CallRecord, RunRecord
+    from hunkwise.store import jobs as repo
+    from hunkwise.store.ledger import record_run
+    from hunkwise.store.records import CallRecord, RunRecord
 
     engine = console.app.state.engine  # type: ignore[attr-defined]
     token = create_org(console)
@@ -334,7 +334,7 @@ def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None
 
 
 def test_reviews_are_paged_newest_first(console: TestClient) -> None:
-    from patchwise.store import jobs as repo
+    from hunkwise.store import jobs as repo
 
     engine = console.app.state.engine  # type: ignore[attr-defined]
     sign_in(console, create_org(console))

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from srvkit import admin_headers
 
-from patchwise.platforms.github_webhooks import sign
+from hunkwise.platforms.github_webhooks import sign
 from platform_fakes import FakeGitHub, ServedFake
 from simkeys import DEV_KEY
 
@@ -49,11 +49,11 @@ def github() -> Iterator[ServedFake]:
 @pytest.fixture
 def server(make_client: Callable[..., TestClient], sim, github: ServedFake) -> TestClient:
     client = make_client(
-        PATCHWISE_GITHUB_WEBHOOK_SECRET=SECRET,
-        PATCHWISE_GITLAB_WEBHOOK_SECRET=SECRET,
-        PATCHWISE_ALLOW_PRIVATE_BASE_URLS="127.0.0.1",
+        HUNKWISE_GITHUB_WEBHOOK_SECRET=SECRET,
+        HUNKWISE_GITLAB_WEBHOOK_SECRET=SECRET,
+        HUNKWISE_ALLOW_PRIVATE_BASE_URLS="127.0.0.1",
         GITHUB_API_URL=github.url,
-        PATCHWISE_GITHUB_TOKEN="ghp_webhook_test_token",
+        HUNKWISE_GITHUB_TOKEN="ghp_webhook_test_token",
     )
     byok = {"main": {"card": "glm-5.1", "base_url": sim.zai_developer_url, "api_key": DEV_KEY}}
     assert client.put("/api/orgs/codertocat/byok", json=byok, headers=admin_headers()).status_code == 200
@@ -127,7 +127,7 @@ def test_bad_signature_is_401_and_stores_nothing(server: TestClient) -> None:
 
 
 def test_unconfigured_secret_refuses_everything(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(PATCHWISE_JOB_WORKERS="0")
+    client = make_client(HUNKWISE_JOB_WORKERS="0")
     body = load("ping.payload.json")
     assert deliver(client, body, event="ping", secret="").status_code == 401
 
@@ -150,7 +150,7 @@ def test_ping_draft_ignored_events_and_unknown_org(server: TestClient, github: S
 
 
 def test_bad_bodies(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(PATCHWISE_GITHUB_WEBHOOK_SECRET=SECRET, PATCHWISE_JOB_WORKERS="0")
+    client = make_client(HUNKWISE_GITHUB_WEBHOOK_SECRET=SECRET, HUNKWISE_JOB_WORKERS="0")
     bad = deliver(client, b"{not json")
     assert bad.status_code == 400 and "not valid JSON" in bad.json()["detail"]
     missing = json.loads(load("pull_request.opened.payload.json"))
@@ -159,7 +159,7 @@ def test_bad_bodies(make_client: Callable[..., TestClient]) -> None:
     assert resp.status_code == 400 and "pull_request.head" in resp.json()["detail"]
     assert jobs(client) == []
     small = make_client(
-        PATCHWISE_GITHUB_WEBHOOK_SECRET=SECRET, PATCHWISE_MAX_BODY_BYTES="2048", PATCHWISE_JOB_WORKERS="0"
+        HUNKWISE_GITHUB_WEBHOOK_SECRET=SECRET, HUNKWISE_MAX_BODY_BYTES="2048", HUNKWISE_JOB_WORKERS="0"
     )
     big = deliver(small, load("pull_request.opened.payload.json"))  # ~20 KB
     assert big.status_code == 413
@@ -168,9 +168,9 @@ def test_bad_bodies(make_client: Callable[..., TestClient]) -> None:
 
 def test_reviews_api_tenancy_and_filters(make_client: Callable[..., TestClient]) -> None:
     client = make_client(
-        PATCHWISE_GITHUB_WEBHOOK_SECRET=SECRET,
-        PATCHWISE_JOB_WORKERS="0",
-        PATCHWISE_MODEL="glm-5.1",
+        HUNKWISE_GITHUB_WEBHOOK_SECRET=SECRET,
+        HUNKWISE_JOB_WORKERS="0",
+        HUNKWISE_MODEL="glm-5.1",
         ZAI_API_KEY=DEV_KEY,
     )
     tokens = {}
@@ -204,10 +204,10 @@ def test_reviews_api_tenancy_and_filters(make_client: Callable[..., TestClient])
 
 def test_gitlab_webhook(make_client: Callable[..., TestClient]) -> None:
     client = make_client(
-        PATCHWISE_GITLAB_WEBHOOK_SECRET=SECRET,
-        PATCHWISE_GITLAB_API_URL="https://gitlab.example.com/api/v4",
-        PATCHWISE_JOB_WORKERS="0",
-        PATCHWISE_MODEL="glm-5.1",
+        HUNKWISE_GITLAB_WEBHOOK_SECRET=SECRET,
+        HUNKWISE_GITLAB_API_URL="https://gitlab.example.com/api/v4",
+        HUNKWISE_JOB_WORKERS="0",
+        HUNKWISE_MODEL="glm-5.1",
         ZAI_API_KEY=DEV_KEY,
     )
     event = {

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from srvkit import ADMIN, admin_headers
 
-from patchwise.platforms.github_webhooks import sign
+from hunkwise.platforms.github_webhooks import sign
 from platform_fakes import FakeGitHub, ServedFake
 from simkeys import DEV_KEY
 
@@ -20,8 +20,8 @@ BODY = (
 
 
 def _app(env: dict[str, str]) -> TestClient:
-    from patchwise.server.app import create_app
-    from patchwise.server.settings import Settings
+    from hunkwise.server.app import create_app
+    from hunkwise.server.settings import Settings
 
     client = TestClient(create_app(Settings.from_env(env)))
     client.__enter__()
@@ -46,13 +46,13 @@ def test_server_restart_mid_job(tmp_path: Path, sim_factory) -> None:
     slow = sim_factory(latency_ms=1500)
     github = ServedFake(FakeGitHub())
     env = {
-        "PATCHWISE_HOME": os.environ["PATCHWISE_HOME"],
-        "PATCHWISE_ADMIN_TOKEN": ADMIN,
-        "PATCHWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
-        "PATCHWISE_GITHUB_WEBHOOK_SECRET": SECRET,
-        "PATCHWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
+        "HUNKWISE_HOME": os.environ["HUNKWISE_HOME"],
+        "HUNKWISE_ADMIN_TOKEN": ADMIN,
+        "HUNKWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        "HUNKWISE_GITHUB_WEBHOOK_SECRET": SECRET,
+        "HUNKWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
         "GITHUB_API_URL": github.url,
-        "PATCHWISE_GITHUB_TOKEN": "ghp_restart_test",
+        "HUNKWISE_GITHUB_TOKEN": "ghp_restart_test",
     }
     try:
         first = _app(env)

@@ -1,4 +1,4 @@
-"""``patchwise sim`` flags and config file, and the server's async entry."""
+"""``hunkwise sim`` flags and config file, and the server's async entry."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import httpx2
 import openai
 import pytest
 
-from patchwise.cli.app import UsageError
-from patchwise.cli.sim import build_sim_config
-from patchwise.sim import KeyConfig, SimConfig, SimulatorServer
+from hunkwise.cli.app import UsageError
+from hunkwise.cli.sim import build_sim_config
+from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
 
 
 def _build(config_file: Path | None = None, **kw: list[str]) -> SimConfig:
@@ -62,7 +62,7 @@ def test_bad_config_file_is_one_clear_error(tmp_path: Path) -> None:
 )
 def test_cli_bad_input_exits_2_with_one_line(args: list[str]) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "patchwise", "sim", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "hunkwise", "sim", *args], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -84,7 +84,7 @@ async def test_async_context_manager_inside_a_running_loop() -> None:
 
 
 def test_self_check_passes() -> None:
-    from patchwise.sim.selfcheck import run_self_check
+    from hunkwise.sim.selfcheck import run_self_check
 
     checks = run_self_check()
     assert [c.name for c in checks if not c.passed] == []

@@ -9,7 +9,7 @@ import httpx2
 import openai
 import pytest
 
-from patchwise.sim import KeyConfig, SimConfig, SimulatorServer
+from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
 from simkeys import CODING_LITE_KEY, CODING_MAX_KEY
 
 HELLO = [{"role": "user", "content": "Say hello."}]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import openai
 
-from patchwise.catalog.findings import ModelAnswer, render_file_header, render_line
-from patchwise.sim.model import answer, review_answer
-from patchwise.sim.tokens import count_messages, count_tokens
+from hunkwise.catalog.findings import ModelAnswer, render_file_header, render_line
+from hunkwise.sim.model import answer, review_answer
+from hunkwise.sim.tokens import count_messages, count_tokens
 from simkeys import CODING_MAX_KEY
 
 SECRET = "AKIA" + "ABCDEFGHIJKLMNOP"

@@ -6,7 +6,7 @@ import anthropic
 import openai
 import pytest
 
-from patchwise.sim import KeyConfig
+from hunkwise.sim import KeyConfig
 from simkeys import ANTHROPIC_KEY, DEV_KEY, OPENAI_KEY
 
 HELLO = [{"role": "user", "content": "Say hello."}]

@@ -7,7 +7,7 @@ import json
 import openai
 import pytest
 
-from patchwise.sim import KeyConfig
+from hunkwise.sim import KeyConfig
 from simkeys import CODING_LITE_KEY, CODING_PRO_KEY, DEV_KEY
 
 HELLO = [{"role": "user", "content": "Say hello."}]

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from patchwise.store.db import make_engine, upgrade
+from hunkwise.store.db import make_engine, upgrade
 
 _TABLES = ("model_calls", "review_runs", "token_calibration")
 
@@ -28,7 +28,7 @@ class PgDatabases:
         self.created: list[str] = []
 
     def create(self) -> str:
-        name = f"patchwise_test_{uuid.uuid4().hex[:12]}"
+        name = f"hunkwise_test_{uuid.uuid4().hex[:12]}"
         with self.admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         self.created.append(name)

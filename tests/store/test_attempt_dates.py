@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from patchwise.gateway.types import Attempt, Secret, Slot
-from patchwise.store import RunRecord, calls_from_attempts, record_run, window_usage
+from hunkwise.gateway.types import Attempt, Secret, Slot
+from hunkwise.store import RunRecord, calls_from_attempts, record_run, window_usage
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SLOT = Slot(

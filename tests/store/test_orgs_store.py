@@ -8,14 +8,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, select, text
 
-from patchwise.config.spec import SlotSpec
-from patchwise.config.ssrf import SsrfPolicy
-from patchwise.gateway.errors import ConfigurationError
-from patchwise.store.byok import delete_byok, load_byok, save_byok, slots_for_org
-from patchwise.store.db import session_scope
-from patchwise.store.models import ByokSlot, OrgToken
-from patchwise.store.orgs import OrgExists, create_org, get_org, org_for_token
-from patchwise.store.secrets import MasterKey, SecretBox, SecretsError
+from hunkwise.config.spec import SlotSpec
+from hunkwise.config.ssrf import SsrfPolicy
+from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.store.byok import delete_byok, load_byok, save_byok, slots_for_org
+from hunkwise.store.db import session_scope
+from hunkwise.store.models import ByokSlot, OrgToken
+from hunkwise.store.orgs import OrgExists, create_org, get_org, org_for_token
+from hunkwise.store.secrets import MasterKey, SecretBox, SecretsError
 
 KEY = "zai-store-key-abcd"
 
@@ -95,6 +95,6 @@ def test_ciphertext_is_bound_to_its_org(db: Engine, box: SecretBox) -> None:
 
 
 def test_fixed_mode_serves_every_org(db: Engine, box: SecretBox) -> None:
-    env = {"PATCHWISE_MODEL": "glm-5.1", "ZAI_API_KEY": "fixed-key-0000-1111"}
+    env = {"HUNKWISE_MODEL": "glm-5.1", "ZAI_API_KEY": "fixed-key-0000-1111"}
     (slot,) = slots_for_org(db, "anyone", env=env, box=box)
     assert slot.model == "glm-5.1" and slot.api_key.reveal() == "fixed-key-0000-1111"

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, text
 
-from patchwise.config.spec import SlotSpec
-from patchwise.config.ssrf import SsrfPolicy
-from patchwise.store.byok import save_byok, slots_for_org
-from patchwise.store.db import session_scope
-from patchwise.store.models import ByokSlot
-from patchwise.store.secrets import (
+from hunkwise.config.spec import SlotSpec
+from hunkwise.config.ssrf import SsrfPolicy
+from hunkwise.store.byok import save_byok, slots_for_org
+from hunkwise.store.db import session_scope
+from hunkwise.store.models import ByokSlot
+from hunkwise.store.secrets import (
     MasterKey,
     SecretBox,
     SecretsError,
@@ -29,7 +29,7 @@ KEY = "zai-rotate-key-5678"
 
 
 def _env() -> dict[str, str]:
-    return {"PATCHWISE_HOME": os.environ["PATCHWISE_HOME"]}
+    return {"HUNKWISE_HOME": os.environ["HUNKWISE_HOME"]}
 
 
 def test_generated_key_file_is_private_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -45,11 +45,11 @@ def test_generated_key_file_is_private_and_logged_once(caplog: pytest.LogCapture
 
 def test_env_keys_and_weak_keys() -> None:
     key = MasterKey.generate()
-    box = load_secret_box({**_env(), "PATCHWISE_SECRET_KEY": key.export()})
+    box = load_secret_box({**_env(), "HUNKWISE_SECRET_KEY": key.export()})
     assert box.primary.key_id == key.key_id and not key_file_path(_env()).exists()
-    assert load_secret_box({"PATCHWISE_SECRET_KEY": "x" * 40}).primary.key_id  # a long passphrase
+    assert load_secret_box({"HUNKWISE_SECRET_KEY": "x" * 40}).primary.key_id  # a long passphrase
     with pytest.raises(SecretsError, match="too weak"):
-        load_secret_box({"PATCHWISE_SECRET_KEY": "hunter2"})
+        load_secret_box({"HUNKWISE_SECRET_KEY": "hunter2"})
     token = box.encrypt("plain", org_id=1, role="main")
     other = SecretBox((MasterKey.generate(),), source="test")
     with pytest.raises(SecretsError, match=f"master key {key.key_id}"):
@@ -141,11 +141,11 @@ def test_rotation_with_env_key_and_given_new_key(tmp_path: Path, engine: Engine)
         with engine.begin() as conn:
             conn.execute(text("TRUNCATE byok_slots, org_tokens, organizations RESTART IDENTITY CASCADE"))
     old_key, new_key = MasterKey.generate(), MasterKey.generate()
-    env = {**_env(), "PATCHWISE_SECRET_KEY": old_key.export()}
+    env = {**_env(), "HUNKWISE_SECRET_KEY": old_key.export()}
     spec = SlotSpec(card="glm-5.1", api_key=KEY)  # type: ignore[arg-type]
     save_byok(engine, "acme", {"main": spec}, box=load_secret_box(env), policy=SsrfPolicy())
     result = rotate_master_key(engine, env=env, new_key=new_key.export())
     assert result.key_file is None and result.new_key_text is None and result.new_key_id == new_key.key_id
-    new_env = {**_env(), "PATCHWISE_SECRET_KEY": new_key.export()}
+    new_env = {**_env(), "HUNKWISE_SECRET_KEY": new_key.export()}
     (slot,) = slots_for_org(engine, "acme", env=new_env)
     assert slot.api_key.reveal() == KEY

@@ -7,8 +7,8 @@ import math
 import pytest
 from sqlalchemy import Engine
 
-from patchwise.store import load_calibration, load_ratios, save_ratios
-from patchwise.store.calibration import MAX_WEIGHT
+from hunkwise.store import load_calibration, load_ratios, save_ratios
+from hunkwise.store.calibration import MAX_WEIGHT
 
 
 def test_empty_store_has_no_ratios(engine: Engine) -> None:

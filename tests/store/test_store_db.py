@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from patchwise.gateway.errors import ConfigurationError
-from patchwise.store.db import (
+from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.store.db import (
     current_revision,
     database_url,
     head_revision,
@@ -22,17 +22,17 @@ from patchwise.store.db import (
 LEDGER_TABLES = {"review_runs", "model_calls", "token_calibration", "alembic_version"}
 
 
-def test_default_url_is_sqlite_file_under_patchwise_home(_isolated_home: Path) -> None:
-    assert database_url() == f"sqlite:///{_isolated_home / 'patchwise.db'}"
+def test_default_url_is_sqlite_file_under_hunkwise_home(_isolated_home: Path) -> None:
+    assert database_url() == f"sqlite:///{_isolated_home / 'hunkwise.db'}"
     assert sqlite_file_missing()
     engine = open_store()
     engine.dispose()
-    assert (_isolated_home / "patchwise.db").is_file()
+    assert (_isolated_home / "hunkwise.db").is_file()
     assert not sqlite_file_missing()
 
 
 def test_database_url_env_overrides_and_postgres_scheme_gets_psycopg(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATCHWISE_DATABASE_URL", "postgres://u:pw@db.example:5432/pw")
+    monkeypatch.setenv("HUNKWISE_DATABASE_URL", "postgres://u:pw@db.example:5432/pw")
     assert database_url() == "postgresql+psycopg://u:pw@db.example:5432/pw"
     assert not sqlite_file_missing()
 
@@ -48,17 +48,17 @@ def test_database_url_env_overrides_and_postgres_scheme_gets_psycopg(monkeypatch
 def test_bad_database_url_is_a_configuration_error(
     monkeypatch: pytest.MonkeyPatch, url: str, needle: str
 ) -> None:
-    monkeypatch.setenv("PATCHWISE_DATABASE_URL", url)
+    monkeypatch.setenv("HUNKWISE_DATABASE_URL", url)
     with pytest.raises(ConfigurationError, match=needle) as info:
         make_engine()
-    assert info.value.setting == "PATCHWISE_DATABASE_URL"
+    assert info.value.setting == "HUNKWISE_DATABASE_URL"
 
 
 def test_unwritable_sqlite_directory_is_a_configuration_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ConfigurationError, match="cannot create the database directory"):
-        make_engine(f"sqlite:///{blocker / 'sub' / 'patchwise.db'}")
+        make_engine(f"sqlite:///{blocker / 'sub' / 'hunkwise.db'}")
 
 
 def test_sqlite_pragmas(tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_upgrade_accepts_a_url(empty_url: str) -> None:
 def test_downgrade_to_base_and_back(empty_url: str) -> None:
     from alembic import command
 
-    from patchwise.store.db import _alembic_config
+    from hunkwise.store.db import _alembic_config
 
     engine = make_engine(empty_url)
     try:
@@ -144,8 +144,8 @@ def test_concurrent_upgrades_do_not_collide(empty_url: str) -> None:
 
 def test_unreachable_database_is_one_clear_error_without_password(monkeypatch: pytest.MonkeyPatch) -> None:
     # Port 1 on loopback: nothing listens, the connection is refused at once.
-    monkeypatch.setenv("PATCHWISE_DATABASE_URL", "postgresql://pw:hunter2-secret@127.0.0.1:1/nope")
+    monkeypatch.setenv("HUNKWISE_DATABASE_URL", "postgresql://pw:hunter2-secret@127.0.0.1:1/nope")
     with pytest.raises(ConfigurationError, match="cannot open the database") as info:
         open_store()
     assert "hunter2-secret" not in str(info.value)
-    assert info.value.setting == "PATCHWISE_DATABASE_URL"
+    assert info.value.setting == "HUNKWISE_DATABASE_URL"

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select, text
 
-from patchwise.gateway.types import Attempt, ChatResult, Secret, Slot, Usage
-from patchwise.store import (
+from hunkwise.gateway.types import Attempt, ChatResult, Secret, Slot, Usage
+from hunkwise.store import (
     CallRecord,
     RunRecord,
     calls_from_attempts,
@@ -20,7 +20,7 @@ from patchwise.store import (
     session_scope,
     usage_summary,
 )
-from patchwise.store.models import ModelCall, ReviewRun
+from hunkwise.store.models import ModelCall, ReviewRun
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 CANARY_KEY = "sk-canary-DO-NOT-STORE-1234567890"
@@ -263,7 +263,7 @@ def test_naive_times_are_refused(engine: Engine) -> None:
 
 
 def test_record_review_opens_the_default_store(_isolated_home: object) -> None:
-    from patchwise.store import open_store, record_review
+    from hunkwise.store import open_store, record_review
 
     run = RunRecord(source="offline", idempotency_key="cli-1")
     first = record_review(run, [_ok_call()])

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from patchwise.store import parse_since
+from hunkwise.store import parse_since
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from patchwise.catalog.loader import load_catalog
-from patchwise.store import CallRecord, RunRecord, coding_plan_windows, record_calls, record_run, window_usage
+from hunkwise.catalog.loader import load_catalog
+from hunkwise.store import CallRecord, RunRecord, coding_plan_windows, record_calls, record_run, window_usage
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 CODING = "zai|https://api.z.ai/api/coding/paas/v4|0123456789abcdef"

@@ -1,0 +1,3 @@
+from hunkwise.cli.app import main
+
+main()

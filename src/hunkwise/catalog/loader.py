@@ -1,0 +1,186 @@
+"""Typed access to the packaged catalog (``data/catalog.toml``).
+
+The catalog is read once per process and is immutable afterwards; user overrides produce a new
+``Catalog`` via :meth:`Catalog.with_overrides` rather than mutating the shared one, so two
+configurations in one process (two organizations on a server) never see each other's prices.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Wire = Literal["openai", "anthropic"]
+ThinkingStyle = Literal["toggle", "effort", "budget", "none"]
+PlanName = Literal["developer", "coding"]
+TierName = Literal["lite", "pro", "max"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Provider(_Frozen):
+    id: str
+    display_name: str
+    wire: Wire
+    namespace: str
+    default_base_url: str
+    key_env: str = ""
+    docs: str = ""
+
+
+class Plan(_Frozen):
+    id: PlanName
+    provider: str
+    display_name: str
+    description: str
+    base_url: str
+    path: str
+    billing: Literal["per_token", "subscription"]
+    default_max_concurrent: int | None = None
+    default_tier: TierName | None = None
+
+
+class Tier(_Frozen):
+    id: TierName
+    display_name: str
+    price_usd_month: float
+    api_value_multiple: float
+    max_concurrent: int
+    prompts_5h: int
+    prompts_week: int
+    source: str
+
+
+class ModelCard(_Frozen):
+    id: str
+    display_name: str
+    provider: str
+    recommended: bool = False
+    default: bool = False
+    context_window: int
+    max_output_tokens: int
+    input_price: float = Field(description="USD per 1M input tokens")
+    output_price: float = Field(description="USD per 1M output tokens")
+    price_source: str
+    price_date: str
+    thinking: ThinkingStyle
+    thinking_default: Literal["off", "low", "medium", "high"]
+    reasoning_effort: bool = False
+    json_mode: bool = True
+    plans: tuple[PlanName, ...] = ()
+    summary: str = ""
+
+    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.input_price + output_tokens * self.output_price) / 1_000_000
+
+
+class ErrorCode(_Frozen):
+    code: str
+    kind: str
+    status: int
+    message: str
+
+
+class Catalog(_Frozen):
+    version: str
+    updated: str
+    providers: dict[str, Provider]
+    plans: dict[str, Plan]
+    tiers: dict[str, Tier]
+    cards: tuple[ModelCard, ...]
+    thinking_budgets: dict[str, int]
+    zai_errors: dict[str, ErrorCode]
+
+    # -- lookups -------------------------------------------------------------------------------
+    def card(self, model_id: str) -> ModelCard | None:
+        """Find a card by id, case-insensitively (users type ``GLM-5.1`` as often as ``glm-5.1``)."""
+        wanted = model_id.strip().lower()
+        return next((c for c in self.cards if c.id == wanted), None)
+
+    def default_card(self) -> ModelCard:
+        return next(c for c in self.cards if c.default)
+
+    def cards_for(self, provider: str) -> list[ModelCard]:
+        return [c for c in self.cards if c.provider == provider]
+
+    def suggest(self, model_id: str, provider: str | None = None, n: int = 3) -> list[str]:
+        """Nearest known model ids, for "model not found" diagnoses."""
+        pool = [c.id for c in self.cards if provider is None or c.provider == provider]
+        return difflib.get_close_matches(model_id.strip().lower(), pool, n=n, cutoff=0.4)
+
+    def plan_for_url(self, base_url: str) -> Plan | None:
+        """The Z.AI plan a base URL belongs to, judged by its path so any host (a proxy, the
+        simulator) is recognised; ``None`` for a URL that is not a Z.AI plan endpoint."""
+        path = urlsplit(base_url).path.rstrip("/")
+        # Longest path first: /api/coding/paas/v4 must not be mistaken for /api/paas/v4.
+        for plan in sorted(self.plans.values(), key=lambda p: len(p.path), reverse=True):
+            if path.endswith(plan.path):
+                return plan
+        return None
+
+    def error_code(self, code: str | int | None) -> ErrorCode | None:
+        return self.zai_errors.get(str(code)) if code is not None else None
+
+    # -- overrides -----------------------------------------------------------------------------
+    def with_overrides(self, overrides: dict[str, Any]) -> Catalog:
+        """Return a copy with user overrides applied.
+
+        ``overrides`` looks like the user's config: ``{"models": {"glm-5.1": {"input_price": 1.2}},
+        "tiers": {"lite": {"prompts_5h": 100}}, "plans": {...}}``. Unknown ids or fields raise
+        ``ValueError`` naming them, so a typo never silently keeps the default.
+        """
+        models = dict(overrides.get("models", {}))
+        cards = []
+        for c in self.cards:
+            patch = models.pop(c.id, None)
+            cards.append(_patched(c, patch, f"models.{c.id}") if patch else c)
+        if models:
+            raise ValueError(f"unknown model id(s) in overrides: {', '.join(sorted(models))}")
+        tiers = _patch_map(self.tiers, overrides.get("tiers", {}), "tiers")
+        plans = _patch_map(self.plans, overrides.get("plans", {}), "plans")
+        return self.model_copy(update={"cards": tuple(cards), "tiers": tiers, "plans": plans})
+
+
+def _patched(item: _Frozen, patch: dict[str, Any], where: str) -> Any:
+    unknown = set(patch) - set(type(item).model_fields) | ({"id"} & set(patch))
+    if unknown:
+        raise ValueError(f"{where}: unknown or read-only field(s) {', '.join(sorted(unknown))}")
+    return type(item).model_validate({**item.model_dump(), **patch})
+
+
+def _patch_map(items: dict[str, Any], patches: dict[str, Any], section: str) -> dict[str, Any]:
+    unknown = set(patches) - set(items)
+    if unknown:
+        raise ValueError(f"unknown {section} in overrides: {', '.join(sorted(unknown))}")
+    return {k: _patched(v, patches[k], f"{section}.{k}") if k in patches else v for k, v in items.items()}
+
+
+def parse_catalog(raw: dict[str, Any]) -> Catalog:
+    return Catalog(
+        version=raw["version"],
+        updated=raw["updated"],
+        providers={k: Provider(id=k, **v) for k, v in raw["providers"].items()},
+        plans={
+            k: Plan(id=k, **{**v, "default_max_concurrent": v.get("default_max_concurrent") or None})
+            for k, v in raw["plans"].items()
+        },
+        tiers={k: Tier(id=k, **v) for k, v in raw["tiers"].items()},
+        cards=tuple(ModelCard(**c) for c in raw["cards"]),
+        thinking_budgets=dict(raw["thinking_budgets"]),
+        zai_errors={k: ErrorCode(code=k, **v) for k, v in raw["zai_errors"].items()},
+    )
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """The packaged catalog, parsed once per process."""
+    text = resources.files("hunkwise.catalog").joinpath("data/catalog.toml").read_text("utf-8")
+    return parse_catalog(tomllib.loads(text))

@@ -1,0 +1,83 @@
+"""The ``hunkwise`` command.
+
+Each command (group) lives in its own module under ``hunkwise.cli`` and exposes
+``register(app)``; this module only assembles them and turns expected errors into one clear line
+and exit code 2 instead of a traceback. Command modules import heavy dependencies (SDKs, FastAPI)
+inside their functions so ``hunkwise --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from hunkwise import __version__
+
+# Order here is the order in ``hunkwise --help``.
+COMMAND_MODULES: tuple[str, ...] = (
+    "review",
+    "models",
+    "chat",
+    "probe",
+    "sim",
+    "usage",
+    "serve",
+    "secrets",
+    "worker",
+    "jobs",
+)
+
+app = typer.Typer(
+    name="hunkwise",
+    help="Self-hosted AI code reviewer with a bring-your-own-key model gateway.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hunkwise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """hunkwise reviews changes with the models you configure (Main + Fallback)."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"hunkwise.cli.{_name}").register(app)
+
+
+class UsageError(Exception):
+    """A user mistake with a one-line explanation; the CLI prints it and exits 2."""
+
+
+def configure_logging(log_level: str) -> None:
+    """``--log-level`` of the long-running commands (serve, worker): one format for both."""
+    import logging
+
+    level = log_level.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise UsageError(f"--log-level {log_level!r} is not one of debug, info, warning, error")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    """Entry point: run the app, mapping known errors to exit code 2 with one readable line."""
+    from hunkwise.gateway.errors import ConfigurationError
+
+    try:
+        app()
+    except (ConfigurationError, UsageError) as exc:
+        setting = getattr(exc, "setting", None)
+        typer.secho(f"error: {exc}" + (f" [{setting}]" if setting else ""), err=True, fg="red")
+        sys.exit(2)

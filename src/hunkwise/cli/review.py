@@ -1,0 +1,345 @@
+"""``hunkwise review``: review the current change and print (or write) the report.
+
+Exit codes: 0 done (findings never fail a run unless ``--fail-on`` says so), 1 findings at or
+above ``--fail-on``, 2 usage or configuration error, 3 review incomplete (some requests failed,
+the platform could not be reached, or the review could not be posted).
+
+Remote inputs (``--github`` in GitHub Actions, ``--pr URL``) live in :mod:`review_remote`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from hunkwise.cli.slot_options import ModelChoice, with_model_options
+
+if TYPE_CHECKING:
+    from hunkwise.cli.review_remote import RemoteChange
+    from hunkwise.gateway.types import Slot
+    from hunkwise.platforms.local_git import LocalChange
+    from hunkwise.review.engine import ReviewOptions
+    from hunkwise.review.report import ReviewReport
+
+FORMATS = ("text", "json", "markdown", "sarif")
+SEVERITY_HELP = "critical, high, medium or low"
+NOTHING = "nothing to review"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("review")(with_model_options(review))
+
+
+def review(
+    base: str | None = typer.Option(None, "--base", help="Compare against merge-base with this ref."),
+    head: str | None = typer.Option(None, "--head", help="Review this ref instead of HEAD."),
+    staged: bool = typer.Option(False, "--staged", help="Review the staged changes (the index)."),
+    diff: str | None = typer.Option(None, "--diff", help="Review a diff file; '-' reads stdin."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text, json, markdown or sarif."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    min_severity: str | None = typer.Option(
+        None, "--min-severity", help=f"Hide findings below: {SEVERITY_HELP}."
+    ),
+    max_findings: int | None = typer.Option(None, "--max-findings", help="Keep at most this many findings."),
+    fail_on: str | None = typer.Option(
+        None, "--fail-on", help=f"Exit 1 on findings at or above: {SEVERITY_HELP}."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the plan and estimated cost; call no model."
+    ),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", help="Refuse a plan estimated above this (USD)."
+    ),
+    offline: bool = typer.Option(False, "--offline", help="Use the built-in simulator: no network, no key."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display and no notes."),
+    github: bool = typer.Option(
+        False, "--github", help="In GitHub Actions: review the event's pull request and post the review."
+    ),
+    pr: str | None = typer.Option(None, "--pr", help="Review a GitHub PR or GitLab MR by its URL."),
+    post: bool = typer.Option(False, "--post", help="With --pr: post the review to the PR/MR."),
+    no_post: bool = typer.Option(False, "--no-post", help="With --github: print only, post nothing."),
+    api_url: str | None = typer.Option(
+        None, "--api-url", help="With --github/--pr: the platform API base (default: from the URL/env)."
+    ),
+    *,
+    models: ModelChoice,
+) -> None:
+    """Review a change: the current branch vs its merge-base with the default branch (on the default branch: the last commit), --base/--head, --staged, --diff FILE, a PR/MR URL (--pr), or the pull request of a GitHub Actions job (--github)."""  # noqa: E501
+    from hunkwise.cli.slot_options import friendly_errors
+
+    profile = models.profile
+    with friendly_errors():
+        flags = models.flags()
+        _check_options(fmt, min_severity, fail_on, max_findings, max_cost, diff, base, head, staged)
+        if offline and (flags or profile):
+            _usage_error(
+                "--offline reviews with the built-in simulator: drop the model options (--model, ...)"
+            )
+        remote = _remote_change(github, pr, post, no_post, api_url, diff, base, head, staged)
+        change = remote.change if remote else _read_change(diff, base, head, staged)
+        options = _options(change, min_severity, max_findings, dry_run, max_cost, offline)
+        after = None
+        if remote is not None:
+            options.change = remote.change_dict()
+            after = _poster(remote, quiet=quiet) if (github and not no_post) or post else None
+        code = _run(
+            change, options, flags, profile, fmt=fmt, output=output, quiet=quiet, fail_on=fail_on,
+            ledger_source=remote.target.platform if remote else None, after=after,
+        )  # fmt: skip
+    raise typer.Exit(code)
+
+
+def _usage_error(message: str) -> None:
+    from hunkwise.cli.app import UsageError
+
+    raise UsageError(message)
+
+
+def _check_options(
+    fmt: str,
+    min_severity: str | None,
+    fail_on: str | None,
+    max_findings: int | None,
+    max_cost: float | None,
+    diff: str | None,
+    base: str | None,
+    head: str | None,
+    staged: bool,
+) -> None:
+    from hunkwise.catalog.findings import SEVERITIES
+
+    if fmt not in FORMATS:
+        _usage_error(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    for name, value in (("--min-severity", min_severity), ("--fail-on", fail_on)):
+        if value is not None and value.lower() not in SEVERITIES:
+            _usage_error(f"{name} must be one of {', '.join(SEVERITIES)}; got {value!r}")
+    if max_findings is not None and max_findings < 1:
+        _usage_error(f"--max-findings must be at least 1; got {max_findings}")
+    if max_cost is not None and max_cost < 0:
+        _usage_error(f"--max-cost must be a positive amount in USD; got {max_cost}")
+    if diff is not None and (base or head or staged):
+        _usage_error("--diff reviews a diff file; it cannot be combined with --base, --head or --staged")
+
+
+def _remote_change(
+    github: bool,
+    pr: str | None,
+    post: bool,
+    no_post: bool,
+    api_url: str | None,
+    diff: str | None,
+    base: str | None,
+    head: str | None,
+    staged: bool,
+) -> RemoteChange | None:
+    """Check the remote options and fetch the pull request's diff (``None``: a local review)."""
+    if not (github or pr):
+        for flag, given in (("--post", post), ("--no-post", no_post), ("--api-url", api_url)):
+            if given:
+                _usage_error(f"{flag} applies to --github or --pr URL")
+        return None
+    if github and pr:
+        _usage_error("--github reviews the Actions event's pull request; drop --pr (or --github)")
+    if diff is not None or base or head or staged:
+        _usage_error("--github and --pr fetch the diff from the platform; drop --diff/--base/--head/--staged")
+    if pr and no_post:
+        _usage_error("--pr posts only with --post; drop --no-post")
+    if github and post:
+        _usage_error("--github posts by default (--no-post to print only); drop --post")
+    from hunkwise.cli.review_remote import RemoteError, fetch, github_actions_target, target_from_url
+
+    try:
+        target = github_actions_target(api_url) if github else target_from_url(pr or "", api_url, post=post)
+        return fetch(target)
+    except RemoteError as exc:
+        if exc.code == 2:
+            _usage_error(str(exc))
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(exc.code) from None
+
+
+def _poster(remote: RemoteChange, *, quiet: bool) -> Callable[[ReviewReport, int], int]:
+    """After the report is printed: post it, and turn a posting failure into exit 3."""
+
+    def after(report: ReviewReport, code: int) -> int:
+        from hunkwise.cli.review_remote import RemoteError, post, should_post
+
+        if reason := should_post(report):
+            typer.secho(f"not posted: {reason}", err=True, fg="yellow")
+            return code
+        try:
+            post(remote, report, quiet=quiet)
+        except RemoteError as exc:
+            typer.secho(f"error: {exc}", err=True, fg="red")
+            return max(code, exc.code)  # 3: wins over 1, the gate must see it was not posted
+        return code
+
+    return after
+
+
+def _read_change(diff: str | None, base: str | None, head: str | None, staged: bool) -> LocalChange:
+    from hunkwise.platforms.local_git import GitInputError, read_diff_file, read_git_change
+
+    try:
+        if diff is not None:
+            return read_diff_file(diff)
+        return read_git_change(Path.cwd(), base=base, head=head, staged=staged)
+    except GitInputError as exc:
+        _usage_error(str(exc))
+        raise  # unreachable: keeps type checkers honest
+
+
+def _options(
+    change: LocalChange,
+    min_severity: str | None,
+    max_findings: int | None,
+    dry_run: bool,
+    max_cost: float | None,
+    offline: bool,
+) -> ReviewOptions:
+    from hunkwise.cli.review_support import load_estimator
+    from hunkwise.config.paths import find_repo_config
+    from hunkwise.review.engine import ReviewOptions
+    from hunkwise.review.errors import ReviewInputError
+    from hunkwise.review.rules import load_repo_rules
+
+    root = Path(change.description.repo_root) if change.description.repo_root else Path.cwd()
+    try:
+        rules = load_repo_rules(find_repo_config(root))
+    except ReviewInputError as exc:
+        _usage_error(str(exc))
+    settings = rules.settings
+    return ReviewOptions(
+        rules=rules,
+        min_severity=(min_severity.lower() if min_severity else settings.min_severity),  # type: ignore[arg-type]
+        max_findings=max_findings if max_findings is not None else settings.max_findings,
+        dry_run=dry_run,
+        max_cost_usd=max_cost,
+        estimator=load_estimator(),
+        source="offline-simulator" if offline else "llm",
+        change=change.description.as_dict(),
+    )
+
+
+def _run(
+    change: LocalChange,
+    options: ReviewOptions,
+    flags: dict[str, Any],
+    profile: str | None,
+    *,
+    fmt: str,
+    output: Path | None,
+    quiet: bool,
+    fail_on: str | None,
+    ledger_source: str | None = None,
+    after: Callable[[ReviewReport, int], int] | None = None,
+) -> int:
+    from hunkwise.cli.review_support import offline_slots, record
+    from hunkwise.cli.slot_options import print_notes, resolve
+    from hunkwise.review.errors import ReviewInputError
+
+    offline = options.source == "offline-simulator"
+    fail_on = (fail_on or options.rules.settings.fail_on or "").lower() or None
+    try:
+        if offline:
+            with offline_slots() as slots:
+                report = asyncio.run(_review(change, slots, options, quiet=quiet, shared_state=False))
+        else:
+            cfg = resolve(profile, flags)
+            if not quiet:
+                print_notes(cfg.notes)
+            slots = list(cfg.slots)
+            report = asyncio.run(_review(change, slots, options, quiet=quiet, shared_state=True))
+    except ReviewInputError as exc:
+        _usage_error(str(exc))
+    if not options.dry_run and report.plan:
+        source = "offline" if offline else ("diff" if change.description.source_file else "local")
+        source = ledger_source if ledger_source and not offline else source
+        record(report, slots, source=source)
+    _emit(report, fmt, output, quiet=quiet)
+    if options.dry_run:
+        return 0
+    if problem := _configuration_failure(report):
+        typer.secho(f"error: {problem}", err=True, fg="red")
+        return 2
+    code = report.exit_code(fail_on)  # type: ignore[arg-type]
+    return after(report, code) if after is not None else code
+
+
+def _configuration_failure(report: ReviewReport) -> str | None:
+    """When no request succeeded and every failure is one retrying can never fix (a bad key, an
+    unknown model), the run is a configuration error (exit 2), not an incomplete review (3)."""
+    from hunkwise.gateway.errors import ErrorKind
+    from hunkwise.gateway.types import SKIPPED_OUTCOMES
+
+    if not report.failed_chunks or any(c.ok for c in report.calls):
+        return None
+    kinds = {a.outcome for c in report.calls for a in c.attempts if a.outcome not in SKIPPED_OUTCOMES}
+    known = {k.value for k in ErrorKind}
+    if kinds and kinds <= known and all(ErrorKind(k).is_configuration for k in kinds):
+        return f"no request could be served: {report.failed_chunks[0].detail}"
+    return None
+
+
+async def _review(
+    change: LocalChange, slots: list[Slot], options: ReviewOptions, *, quiet: bool, shared_state: bool
+) -> ReviewReport:
+    from rich.console import Console
+
+    from hunkwise.cli.review_progress import ReviewProgress
+    from hunkwise.gateway.limits.local import LocalBackend
+    from hunkwise.gateway.router import Router
+    from hunkwise.review.engine import run_review
+
+    console = Console(stderr=True)
+    progress = ReviewProgress(console) if (console.is_terminal and not quiet) else None
+    if shared_state:  # real slots share circuit state with other runs on this machine
+        from hunkwise.config.paths import state_path
+
+        backend = LocalBackend(state_path())
+    else:
+        backend = LocalBackend()
+    router = Router(slots, backend=backend, on_event=progress.on_event if progress else None)
+    try:
+        return await run_review(change.diff, router, options, progress=progress)
+    finally:
+        if progress is not None:
+            progress.stop()
+        await router.aclose()
+        await backend.aclose()
+
+
+def _emit(report: ReviewReport, fmt: str, output: Path | None, *, quiet: bool) -> None:
+    from rich.console import Console
+
+    from hunkwise.review.reports import render
+    from hunkwise.review.reports.plan import render_plan
+
+    empty = not report.plan and not report.skipped
+    if empty and fmt == "text" and output is None:
+        typer.echo(NOTHING)
+        return
+    if empty and not quiet:
+        typer.echo(NOTHING, err=True)
+    if report.dry_run and fmt == "text":
+        text = render_plan(report)
+    else:
+        console = Console()
+        color = output is None and console.is_terminal
+        text = render(report, fmt, color=color, width=console.width if color else 100)  # type: ignore[arg-type]
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _usage_error(f"--output {output}: cannot write the report ({exc.strerror or exc})")
+    if not quiet:
+        typer.echo(f"report written to {output}", err=True)

@@ -1,0 +1,128 @@
+"""What ``hunkwise review`` needs around the engine: the offline model, the usage ledger, and
+token calibration. Kept apart from the command so the command module stays a thin
+parse-call-print layer.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from hunkwise.gateway.types import Attempt, Slot, Usage
+    from hunkwise.review.report import ReviewReport
+    from hunkwise.review.tokens import TokenEstimator
+
+OFFLINE_KEY = "hunkwise-offline-simulator-key"
+OFFLINE_MODEL = "glm-5.1"
+
+
+@contextmanager
+def offline_slots() -> Iterator[list[Slot]]:
+    """A simulator on a loopback port and one slot (GLM-5.1 on the Developer API) pointed at it.
+
+    The simulator runs in this process (a server thread); nothing leaves the machine and no key
+    is needed. Prices are the catalog's, so costs show what the review would cost for real.
+    """
+    from hunkwise.catalog import load_catalog
+    from hunkwise.gateway.types import Secret, Slot
+    from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
+
+    card = load_catalog().card(OFFLINE_MODEL)
+    assert card is not None, "the catalog lost its default GLM card"
+    server = SimulatorServer(SimConfig(keys=(KeyConfig(key=OFFLINE_KEY, kind="developer"),)))
+    with server:
+        yield [
+            Slot(
+                name="main",
+                provider="zai",
+                base_url=server.zai_developer_url,
+                model=card.id,
+                api_key=Secret(OFFLINE_KEY),
+                plan="developer",
+                context_window=card.context_window,
+                input_price=card.input_price,
+                output_price=card.output_price,
+                timeout_s=60.0,
+            )
+        ]
+
+
+def _warn(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
+def load_estimator() -> TokenEstimator:
+    """The token estimator with the calibration stored by earlier reviews (defaults if none)."""
+    from hunkwise.review.tokens import TokenEstimator
+
+    try:
+        from hunkwise.store import load_ratios, open_store
+
+        return TokenEstimator.from_ratios(load_ratios(open_store()))
+    except Exception as exc:  # the ledger is a convenience: never block a review on it
+        _warn(f"token calibration not loaded ({type(exc).__name__}: {exc}); using defaults")
+        return TokenEstimator()
+
+
+def record(report: ReviewReport, slots: list[Slot], *, source: str) -> None:
+    """Store the run, its calls and the calibration samples in the usage ledger."""
+    try:
+        from hunkwise.store import RunRecord, calls_from_attempts, open_store, record_run, save_ratios
+
+        engine = open_store()
+        calls = [
+            rec
+            for call in report.calls
+            for rec in calls_from_attempts(
+                call.attempts, slots=slots, usage=call.usage if call.ok else None, purpose=call.purpose
+            )
+        ]
+        change = report.change
+        run = RunRecord(
+            source=source,
+            status="done" if report.complete else "incomplete",
+            repository=change.get("repo_root"),
+            ref=change.get("summary"),
+            files_reviewed=report.files_reviewed,
+            lines_reviewed=report.lines_reviewed,
+            findings=report.counts_by_severity(),
+            failed_chunks=len(report.failed_chunks),
+            skipped_lines=report.skipped_lines,
+            duration_ms=int(report.duration_s * 1000),
+        )
+        record_run(engine, run, calls)
+        samples = {m: v[2] for m, v in report.calibration.items() if v[1] > 0}
+        ratios = {m: report.calibration[m][0] / report.calibration[m][1] for m in samples}
+        if ratios:
+            save_ratios(engine, ratios, samples)
+    except Exception as exc:  # the review itself succeeded; say so and move on
+        _warn(f"usage not recorded ({type(exc).__name__}: {exc})")
+
+
+def record_calls_only(
+    attempts: Iterable[Attempt], slots: list[Slot], *, usage: Usage | None, purpose: str
+) -> None:
+    """Store the calls of a request made outside a review (``hunkwise chat``) in the ledger.
+
+    They count against Coding Plan windows like any prompt: a user chatting on the same key
+    spends the same window their reviews do. A store failure is one note on stderr, never a
+    failed command: the answer was already printed.
+    """
+    try:
+        from hunkwise.store import calls_from_attempts, open_store, record_calls
+
+        calls = calls_from_attempts(attempts, slots=slots, usage=usage, purpose=purpose)
+        if not calls:
+            return
+        engine = open_store()
+        try:
+            record_calls(engine, calls)
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        _warn(f"usage not recorded ({type(exc).__name__}: {exc})")

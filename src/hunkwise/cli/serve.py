@@ -1,0 +1,32 @@
+"""``hunkwise serve``: run the review server (FastAPI under uvicorn).
+
+Settings come from the environment (see docs/server.md); they are validated, the database
+migrated and the master key loaded before the port opens, so a misconfiguration is one red line.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0 for all)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Run the review server: webhooks, organizations, BYOK and the review API (docs at /docs)."""
+
+    import uvicorn
+
+    from hunkwise.cli.app import configure_logging
+    from hunkwise.server.app import create_app
+    from hunkwise.server.settings import Settings
+
+    configure_logging(log_level)
+    app = create_app(Settings.from_env())
+    typer.secho(f"hunkwise server on http://{host}:{port} (API docs: /docs)", err=True, fg="green")
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower())

@@ -1,0 +1,247 @@
+"""``hunkwise usage``: what the configured models cost, and how close Coding Plan windows are.
+
+Thin on purpose: parse options, ask the store, print. Heavy imports (SQLAlchemy, Rich tables)
+happen inside the command so ``hunkwise --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hunkwise.store.ledger import UsageSummary
+    from hunkwise.store.windows import WindowCount, WindowUsage
+
+EMPTY_MESSAGE = (
+    "No usage recorded yet. Run `hunkwise review` (or `hunkwise review --offline`) and its "
+    "calls, tokens and cost will show up here."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("usage")(usage)
+
+
+def usage(
+    since: str | None = typer.Option(
+        None, "--since", help="Only usage since then: 7d, 24h, 30m, 2w, or a date like 2026-11-01 (UTC)."
+    ),
+    by: str = typer.Option("model", "--by", help="Group rows by model, day (UTC) or slot."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON with stable keys instead of a table."),
+    windows: bool = typer.Option(
+        False, "--windows", help="Also show Coding Plan prompts in the rolling 5-hour and weekly windows."
+    ),
+) -> None:
+    """Totals, cost and failovers from the usage ledger; Coding Plan windows with --windows."""
+    from hunkwise.gateway.errors import ConfigurationError
+    from hunkwise.store.ledger import GROUPINGS, parse_since
+
+    now = datetime.now(UTC)
+    try:
+        start = parse_since(since, now) if since is not None else None
+    except ValueError as exc:
+        _fail(str(exc))
+    if by not in GROUPINGS:
+        _fail(f"--by must be one of {', '.join(GROUPINGS)}; got {by!r}")
+    try:
+        _run(start, by, as_json=as_json, windows=windows, now=now)
+    except ConfigurationError as exc:
+        setting = f" [{exc.setting}]" if exc.setting else ""
+        _fail(f"{exc}{setting}")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", err=True, fg="red")
+    raise typer.Exit(2)
+
+
+def _run(since: datetime | None, by: Any, *, as_json: bool, windows: bool, now: datetime) -> None:
+    from rich.console import Console
+
+    from hunkwise.store.db import open_store, sqlite_file_missing
+    from hunkwise.store.ledger import usage_summary
+    from hunkwise.store.windows import coding_plan_windows
+
+    console = Console(highlight=False)
+    if sqlite_file_missing():
+        # Never create a database just to say it is empty.
+        if as_json:
+            typer.echo(json.dumps(_empty_json(since, by, windows), indent=2))
+        else:
+            console.print(EMPTY_MESSAGE)
+        return
+    engine = open_store()
+    try:
+        summary = usage_summary(engine, since=since, by=by)
+        window_list = None
+        if windows:
+            from hunkwise.config.resolve import resolve_catalog
+
+            # The user's [tiers.<name>] overrides set the ceilings, as they do for the gateway.
+            window_list = coding_plan_windows(engine, now, catalog=resolve_catalog())
+    finally:
+        engine.dispose()
+
+    if as_json:
+        payload = summary.as_dict()
+        payload["windows"] = None if window_list is None else [w.as_dict() for w in window_list]
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    if summary.empty and since is None and not window_list:
+        console.print(EMPTY_MESSAGE)
+        return
+    _print_summary(console, summary)
+    if window_list is not None:
+        _print_windows(console, window_list, now)
+
+
+def _empty_json(since: datetime | None, by: str, windows: bool) -> dict[str, Any]:
+    from hunkwise.store.ledger import UsageRow
+
+    return {
+        "since": since.isoformat() if since else None,
+        "by": by,
+        "runs": 0,
+        "rows": [],
+        "total": UsageRow(key="total").as_dict(),
+        "windows": [] if windows else None,
+    }
+
+
+def _print_summary(console: Console, summary: UsageSummary) -> None:
+    from rich.table import Table
+
+    period = f"since {_when(summary.since)}" if summary.since else "all time"
+    if summary.empty:
+        console.print(f"No usage recorded {period}.")
+        return
+    table = Table(title=f"Usage {period}, by {summary.by}", title_justify="left")
+    table.add_column(summary.by)
+    # Reasoning and cached tokens are in the JSON output; output tokens already include reasoning.
+    for name in ("calls", "input", "output", "USD", "failovers"):
+        table.add_column(name, justify="right")
+    table.add_column("errors", overflow="fold")
+    for row in [*summary.rows, summary.total]:
+        style = "bold" if row is summary.total else None
+        table.add_row(
+            row.key,
+            f"{row.calls:,}",
+            _compact(row.input_tokens),
+            _compact(row.output_tokens),
+            f"{row.cost_usd:.4f}",
+            f"{row.failovers:,}",
+            ", ".join(f"{n} {kind}" for kind, n in sorted(row.errors.items())) or "-",
+            style=style,
+            end_section=row is summary.rows[-1] if summary.rows else False,
+        )
+    console.print(table)
+    t = summary.total
+    console.print(
+        f"{summary.runs:,} review run(s), {t.calls:,} call(s), ${t.cost_usd:.4f}, {t.failovers:,} failover(s)"
+    )
+
+
+def _print_windows(console: Console, windows: list[WindowUsage], now: datetime) -> None:
+    from rich.table import Table
+
+    if not windows:
+        console.print("No Coding Plan calls in the last 7 days, so no window is in use.")
+        return
+    table = Table(title="Coding Plan windows (prompts sent from this installation)", title_justify="left")
+    table.add_column("credential", overflow="fold")
+    for name in ("tier", "5 hours", "next frees", "week", "next frees"):
+        table.add_column(name, no_wrap=True)
+    for w in windows:
+        table.add_row(
+            f"{w.fingerprint}\n{_host(w.base_url)}\n{', '.join(w.models)}",
+            w.tier,
+            _used(w.five_hour),
+            _in(w.five_hour.resets_at, now),
+            _used(w.week),
+            _in(w.week.resets_at, now),
+        )
+    console.print(table)
+    for w in windows:
+        for label, count in (("5-hour", w.five_hour), ("weekly", w.week)):
+            if count.exhausted:
+                console.print(
+                    f"[red]exhausted:[/] {label} window of {w.fingerprint} ({w.tier}) is at "
+                    f"{count.used}/{count.limit}; back under the ceiling "
+                    f"{_relative(count.available_at, now)}. Calls fail over until then."
+                )
+            elif count.warning:
+                console.print(
+                    f"[yellow]warning:[/] {label} window of {w.fingerprint} ({w.tier}) is at "
+                    f"{_percent(count)} ({count.used}/{count.limit}); the oldest prompt leaves it "
+                    f"{_relative(count.resets_at, now)}."
+                )
+        if w.last_quota_error_at:
+            console.print(
+                f"[red]note:[/] Z.AI reported a spent quota window for {w.fingerprint} "
+                f"{_relative(w.last_quota_error_at, now)}."
+            )
+    console.print(
+        "Counts cover prompts sent by hunkwise only (other tools on the same key are not seen); "
+        "ceilings come from the catalog tier and can be overridden in your config."
+    )
+
+
+def _used(count: WindowCount) -> str:
+    limit = "?" if count.limit is None else f"{count.limit:,}"
+    text = f"{count.used:,}/{limit}\n{_percent(count)}"
+    if count.exhausted:
+        return f"[red]{text}[/]"
+    return f"[yellow]{text}[/]" if count.warning else text
+
+
+def _percent(count: WindowCount) -> str:
+    return "?" if count.fraction is None else f"{count.fraction * 100:.0f}%"
+
+
+def _host(base_url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(base_url).netloc or base_url or "?"
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _compact(n: int) -> str:
+    """Token counts at a glance (1.3M, 99.8k); the JSON output keeps exact numbers."""
+    for size, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
+        if abs(n) >= size:
+            return f"{n / size:.1f}{suffix}"
+    return str(n)
+
+
+def _in(moment: datetime | None, now: datetime) -> str:
+    return "-" if moment is None else _span(moment - now)
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(abs(delta).total_seconds())
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    parts = [f"{days}d"] if days else []
+    if hours or days:
+        parts.append(f"{hours}h")
+    if not days:
+        parts.append(f"{minutes}m")
+    text = " ".join(parts)
+    return f"in {text}" if delta >= timedelta(0) else f"{text} ago"
+
+
+def _relative(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "-"
+    local = moment.astimezone().strftime("%a %H:%M")
+    return f"at {local} ({_span(moment - now)})"

@@ -1,0 +1,88 @@
+"""``hunkwise worker``: a distributed review worker consuming the broker (docs/scale-out.md).
+
+Same environment as ``hunkwise serve`` (``HUNKWISE_DATABASE_URL`` on PostgreSQL, the master
+key for BYOK secrets, fixed-mode keys, ``HUNKWISE_LIMITS_URL`` for cluster-wide limits) plus
+``HUNKWISE_QUEUE_URL``. ``--check`` verifies the database and the broker, prints one line, exits.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
+
+
+def worker(
+    concurrency: int = typer.Option(4, "--concurrency", "-c", min=1, max=64, help="Jobs run at once."),
+    queue_url: str | None = typer.Option(
+        None, "--queue-url", help="Broker URL (default: HUNKWISE_QUEUE_URL), amqp://... or redis://..."
+    ),
+    queue_name: str | None = typer.Option(None, "--queue", help="Queue name (default: HUNKWISE_QUEUE_NAME)."),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", min=0, max=65535, help="Serve /metrics, /healthz, /readyz on this port."
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Interface for --metrics-port."),
+    lease: float = typer.Option(
+        30.0, "--lease", min=2.0, max=3600.0, help="Seconds a dead worker's job stays locked."
+    ),
+    grace: float = typer.Option(
+        30.0, "--grace", min=0.0, max=3600.0, help="On SIGTERM, seconds to finish jobs before handing back."
+    ),
+    backoff: float = typer.Option(
+        10.0, "--backoff", min=0.1, max=3600.0, help="First retry delay (x3 each)."
+    ),
+    sweep: float = typer.Option(
+        30.0, "--sweep", min=1.0, max=3600.0, help="Seconds between stranded-job sweeps."
+    ),
+    check: bool = typer.Option(False, "--check", help="Check the database and the broker, then exit."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Run review jobs from the broker (HUNKWISE_QUEUE_URL) on this machine; PostgreSQL store."""
+    import json
+    import logging
+    from types import SimpleNamespace
+
+    from hunkwise.cli.app import UsageError, configure_logging
+    from hunkwise.jobs.distributed.broker import QUEUE_URL_ENV, QueueSettings
+    from hunkwise.jobs.distributed.process import WorkerOptions, WorkerProcess
+    from hunkwise.jobs.worker import Backoff
+    from hunkwise.server.settings import Settings
+    from hunkwise.store.db import open_store
+    from hunkwise.store.secrets import load_secret_box
+
+    configure_logging(log_level)
+    logging.getLogger("pika").setLevel(logging.WARNING)
+    settings = Settings.from_env()
+    env = settings.env
+    url = (queue_url or env.get(QUEUE_URL_ENV, "")).strip()
+    if not url:
+        raise UsageError(
+            f"no broker: pass --queue-url amqp://guest:guest@127.0.0.1:5672/ or set {QUEUE_URL_ENV} "
+            "(the same value as the server's)"
+        )
+    queue = QueueSettings.parse(url, queue_name or env.get("HUNKWISE_QUEUE_NAME"), setting="--queue-url")
+    engine = open_store(settings.database_url)
+    state = SimpleNamespace(
+        settings=settings, engine=engine, secret_box=load_secret_box(env), ssrf_policy=settings.ssrf_policy
+    )
+    options = WorkerOptions(
+        concurrency=concurrency,
+        lease_s=lease,
+        grace_s=grace,
+        backoff=Backoff(base_s=backoff),
+        sweep_s=sweep,
+        stale_s=max(2 * sweep, lease),
+        metrics_host=metrics_host,
+        metrics_port=metrics_port,
+    )
+    process = WorkerProcess(state, queue, options)
+    if check:
+        from hunkwise.jobs.distributed.process import check as run_check
+
+        report = run_check(engine, process.publisher)
+        typer.echo(json.dumps({"ok": True, **report}))
+        process.broker.close()
+        return
+    raise typer.Exit(process.run())

@@ -1,0 +1,146 @@
+"""``SlotSpec``: what a person (CLI, TOML, environment) or an organization (JSON API) writes to
+describe one model slot, before any catalog facts are applied.
+
+Two shapes are accepted, matching the two ways the product lets people configure a model:
+
+* a **card**: ``{"card": "glm-5.1", "plan": "coding", "tier": "lite", "api_key": "..."}``
+* a **manual** config: ``{"provider": "openai_compatible", "base_url": ..., "model": ...,
+  "api_key": ..., "max_concurrent_requests": 5, "thinking": "medium"}``
+
+Every field is optional here so that partial layers (a flag, one env var, a profile) validate on
+their own and fail naming *their* setting; cross-field rules live in :mod:`hunkwise.config.slots`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.gateway.types import PlanId, ProviderId, Secret, TierId
+
+# What a valid value looks like, per field: used for every source (env, flag, TOML, JSON) so the
+# same mistake gets the same explanation wherever it was made.
+FIELD_HELP: dict[str, str] = {
+    "card": "a catalog model id such as glm-5.1 (see `hunkwise models`)",
+    "provider": "one of zai, openai_compatible, openai, anthropic",
+    "base_url": "an https:// URL without the /chat/completions endpoint path",
+    "model": "a model id such as glm-5.1, gpt-5-mini or claude-haiku-4-5",
+    "plan": "one of developer, coding",
+    "tier": "one of lite, pro, max",
+    "api_key": "the API key text",
+    "api_key_env": "the name of an environment variable that holds the key, e.g. ZAI_API_KEY",
+    "max_concurrent_requests": "a whole number ≥ 1, or 0 for no cap",
+    "thinking": "off, low, medium, high, or a JSON object",
+    "temperature": "a number from 0 to 2",
+    "max_output_tokens": "a whole number ≥ 1",
+    "timeout": "seconds, a number > 0 and ≤ 3600",
+    "context_window": "a whole number of tokens ≥ 1024",
+    "input_price": "USD per 1M input tokens, a number ≥ 0",
+    "output_price": "USD per 1M output tokens, a number ≥ 0",
+    "allow_http": "true or false",
+    "adaptive_concurrency": "true or false",
+}
+
+
+class SlotSpec(BaseModel):
+    """One slot as configured; all fields optional (see module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+    card: str | None = None
+    provider: ProviderId | None = None
+    base_url: str | None = None
+    model: str | None = None
+    plan: PlanId | None = None
+    tier: TierId | None = None
+    api_key: SecretStr | None = None
+    api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    max_concurrent_requests: int | None = Field(
+        None, ge=0, validation_alias=AliasChoices("max_concurrent_requests", "max_concurrent")
+    )
+    thinking: str | dict[str, Any] | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_output_tokens: int | None = Field(None, ge=1)
+    timeout: float | None = Field(None, gt=0, le=3600)
+    context_window: int | None = Field(None, ge=1024)
+    input_price: float | None = Field(None, ge=0)
+    output_price: float | None = Field(None, ge=0)
+    allow_http: bool | None = None
+    adaptive_concurrency: bool | None = None
+
+    @field_validator("card", "provider", "plan", "tier", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        # People write GLM-5.1, Coding, Lite; catalog ids are lower-case. ``model`` keeps its case:
+        # a self-hosted server's model ids (``Qwen/Qwen2.5-Coder``) are case-sensitive.
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("max_concurrent_requests", mode="before")
+    @classmethod
+    def _no_cap(cls, value: Any) -> Any:
+        # "none"/"unlimited" read better than 0 in an env file; all three mean "no cap".
+        if isinstance(value, str) and value.strip().lower() in ("none", "unlimited", "no cap"):
+            return 0
+        return value
+
+    def provided(self) -> dict[str, Any]:
+        """Only the fields this layer actually set (``None`` means "not set here")."""
+        return {k: getattr(self, k) for k in self.model_fields_set if getattr(self, k) is not None}
+
+
+def _setting_name(field: str, names: Callable[[str], str] | Mapping[str, str] | None) -> str:
+    if names is None:
+        return field
+    if callable(names):
+        return names(field)
+    return names.get(field, field)
+
+
+def parse_spec(
+    data: Mapping[str, Any],
+    *,
+    names: Callable[[str], str] | Mapping[str, str] | None = None,
+    where: str = "",
+) -> SlotSpec:
+    """Validate ``data`` into a :class:`SlotSpec`, or raise one :class:`ConfigurationError` that
+    names the offending setting *as the user wrote it* (``HUNKWISE_TIER``, ``--tier``,
+    ``profiles.team.main.tier``, ``main.tier``) and says what a valid value looks like.
+
+    ``names`` maps a field name to that source-specific setting name; ``where`` is appended
+    (e.g. "in /repo/.hunkwise.toml") so the user knows which file to open.
+    """
+    cleaned = {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip() and k != "api_key")}
+    try:
+        return SlotSpec.model_validate(cleaned)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        suffix = f" {where}" if where else ""
+        if err["type"] == "extra_forbidden":
+            known = sorted(FIELD_HELP)
+            close = difflib.get_close_matches(field, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; known settings: {', '.join(known)}"
+            raise ConfigurationError(
+                f"unknown setting {_setting_name(field, names)!r}{suffix}{hint}",
+                setting=_setting_name(field, names),
+            ) from None
+        if field in ("max_concurrent", "max_concurrent_requests"):
+            field = "max_concurrent_requests"
+        setting = _setting_name(field, names)
+        value = data.get(field, data.get("max_concurrent") if field == "max_concurrent_requests" else None)
+        if field == "api_key_env":  # an invalid variable name is most likely a pasted key
+            raise ConfigurationError(
+                f"{setting} = {Secret(str(value)).masked()}{suffix} is not valid: expected the NAME "
+                f"of an environment variable that holds the key, e.g. ZAI_API_KEY, not the key "
+                f"itself (shown masked)",
+                setting=setting,
+            ) from None
+        shown = "(hidden)" if field == "api_key" else repr(value)
+        raise ConfigurationError(
+            f"{setting} = {shown}{suffix} is not valid: expected {FIELD_HELP.get(field, err['msg'])}",
+            setting=setting,
+        ) from None

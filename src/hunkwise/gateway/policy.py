@@ -1,0 +1,69 @@
+"""Retry policy knobs and the events the router reports while it serves a request.
+
+The router reads only :class:`ErrorKind`; this module says, per kind, what it does: retry the
+same slot (and how often), open the slot's circuit, or move on.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+from hunkwise.gateway.errors import ErrorKind
+
+# Retry the same slot after a backoff, then fail over.
+BACKOFF_KINDS = frozenset({ErrorKind.CONCURRENCY, ErrorKind.RATE})
+RETRY_KINDS = frozenset({ErrorKind.OVERLOADED, ErrorKind.TRANSIENT, ErrorKind.NETWORK, ErrorKind.TIMEOUT})
+# Stop using the slot until its reset time, fail over at once.
+CIRCUIT_KINDS = frozenset({ErrorKind.QUOTA_WINDOW, ErrorKind.BALANCE, ErrorKind.PLAN_EXPIRED})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounds for retries on one slot before failing over; all times in seconds."""
+
+    rate_retries: int = 4  # concurrency (1302) / rate (1303, 1313, 429) retries on the same slot
+    transient_retries: int = 1  # overloaded / 5xx / network / timeout retries on the same slot
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 8.0
+    jitter: float = 0.5  # +-50% of the computed delay, so waiting clients do not retry in step
+    # How long a circuit stays open when the provider gives no reset time.
+    quota_window_default_s: float = 5 * 3600.0
+    balance_default_s: float = 15 * 60.0
+    plan_expired_default_s: float = 3600.0
+
+    def retries_for(self, kind: ErrorKind) -> int:
+        if kind in BACKOFF_KINDS:
+            return self.rate_retries
+        if kind in RETRY_KINDS:
+            return self.transient_retries
+        return 0
+
+    def backoff(self, retry: int) -> float:
+        """Delay before retry number ``retry`` (0-based): exponential, capped, jittered."""
+        delay = min(self.backoff_max_s, self.backoff_base_s * (2**retry))
+        spread = delay * self.jitter
+        return max(0.0, delay + random.uniform(-spread, spread))
+
+    def circuit_default_s(self, kind: ErrorKind) -> float:
+        if kind is ErrorKind.BALANCE:
+            return self.balance_default_s
+        if kind is ErrorKind.PLAN_EXPIRED:
+            return self.plan_expired_default_s
+        return self.quota_window_default_s
+
+
+EventType = Literal["retry", "failover", "circuit_open", "skip", "config_error"]
+
+
+@dataclass(frozen=True, slots=True)
+class RouterEvent:
+    """Something the operator may want to see while a request is served (progress displays)."""
+
+    type: EventType
+    slot: str  # the slot's label ("main: zai/glm-5.1 (coding/lite)")
+    kind: str | None = None  # the ErrorKind value, when an error caused it
+    message: str = ""
+    delay_s: float = 0.0  # for "retry": how long the router waits first
+    until: float | None = None  # for "circuit_open"/"skip": epoch seconds the circuit reopens

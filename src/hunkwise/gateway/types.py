@@ -1,0 +1,216 @@
+"""Plain typed data that crosses the gateway boundary: slots, requests, results, usage, attempts.
+
+These are the only gateway types the layers above (config, review, jobs, server) need. They are
+dataclasses rather than pydantic models because they are built on every call and never parsed
+from untrusted input (config validates before it builds a ``Slot``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any, Literal
+
+ThinkingLevel = Literal["off", "low", "medium", "high"]
+THINKING_LEVELS: tuple[ThinkingLevel, ...] = ("off", "low", "medium", "high")
+ProviderId = Literal["zai", "openai_compatible", "openai", "anthropic"]
+PlanId = Literal["developer", "coding"]
+TierId = Literal["lite", "pro", "max"]
+Role = Literal["system", "user", "assistant"]
+
+
+class Secret:
+    """An API key that cannot leak through ``repr``, ``str``, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    @property
+    def last4(self) -> str:
+        return self._value[-4:] if len(self._value) >= 8 else ""
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable, non-reversible id for a key: names limiter/circuit state without the key."""
+        return hashlib.sha256(self._value.encode()).hexdigest()[:16]
+
+    def masked(self) -> str:
+        return f"••••{self.last4}" if self.last4 else "••••"
+
+    def __repr__(self) -> str:
+        return f"Secret({self.masked()})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One fully resolved model configuration (Main, Fallback, ...), ready to call.
+
+    Built by ``hunkwise.config``; the gateway never reads the environment itself. Catalog
+    facts (context window, prices) are copied in, already overridden by the user's config, so the
+    router needs no catalog lookups on the hot path.
+    """
+
+    name: str  # "main", "fallback", "fallback2", ...
+    provider: ProviderId
+    base_url: str
+    model: str
+    api_key: Secret = field(repr=False)
+    plan: PlanId | None = None
+    tier: TierId | None = None
+    max_concurrent: int | None = None  # None = no cap
+    thinking: ThinkingLevel | dict[str, Any] | None = None  # None = the card's default
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    timeout_s: float = 120.0
+    context_window: int = 128_000
+    input_price: float = 0.0  # USD per 1M tokens
+    output_price: float = 0.0
+    adaptive_concurrency: bool = False
+
+    @property
+    def credential_id(self) -> str:
+        """Limits and circuits are per credential: provider + base URL + key fingerprint."""
+        return f"{self.provider}|{self.base_url.rstrip('/')}|{self.api_key.fingerprint}"
+
+    @property
+    def label(self) -> str:
+        plan = f" ({self.plan}{'/' + self.tier if self.tier else ''})" if self.plan else ""
+        return f"{self.name}: {self.provider}/{self.model}{plan}"
+
+    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.input_price + output_tokens * self.output_price) / 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    messages: tuple[Message, ...]
+    json_mode: bool = False  # ask for a JSON object (response_format json_object where supported)
+    max_output_tokens: int | None = None  # overrides the slot's for this call
+    purpose: str = "chat"  # recorded with usage: "review", "repair", "probe", ...
+
+    @classmethod
+    def of(cls, prompt: str, *, system: str | None = None, **kw: Any) -> ChatRequest:
+        msgs = ([Message("system", system)] if system else []) + [Message("user", prompt)]
+        return cls(messages=tuple(msgs), **kw)
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token usage and cost; additive so a review can sum its calls."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0  # includes reasoning tokens, as providers bill them
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.calls + other.calls,
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+            self.cached_tokens + other.cached_tokens,
+            self.cost_usd + other.cost_usd,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "cached_tokens": self.cached_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+        }
+
+
+SKIPPED_OPEN_CIRCUIT = "skipped_open_circuit"  # the slot's circuit was open: not called
+SKIPPED_SMALLER_CONTEXT = "skipped_smaller_context"  # after a context overflow: window too small
+SKIPPED_OUTCOMES = frozenset({SKIPPED_OPEN_CIRCUIT, SKIPPED_SMALLER_CONTEXT})
+"""Attempt outcomes that made no request: never counted as calls, prompts or latency samples."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One call (or one skip of an open circuit) made while serving a request."""
+
+    slot: str
+    provider: str
+    model: str
+    outcome: str  # "ok", or an ErrorKind value, or "skipped_open_circuit"
+    latency_ms: float
+    status: int | None = None
+    code: str | None = None  # provider business code, e.g. "1302"
+    message: str = ""
+    waited_ms: float = 0.0  # time spent waiting for a concurrency slot
+    # Epoch seconds when the call started (the router's clock); 0.0 = unknown. The usage ledger
+    # dates the call with it, so Coding Plan windows count a prompt when it was sent, not when the
+    # review that sent it was recorded minutes later.
+    at: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "slot": self.slot,
+            "provider": self.provider,
+            "model": self.model,
+            "outcome": self.outcome,
+            "latency_ms": round(self.latency_ms, 1),
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "waited_ms": round(self.waited_ms, 1),
+            "at": self.at,
+        }
+
+
+@dataclass(slots=True)
+class ChatResult:
+    content: str
+    model: str  # the model that answered
+    provider: str
+    slot: str  # the slot that answered
+    usage: Usage
+    attempts: list[Attempt]
+    reasoning: str | None = None
+    finish_reason: str | None = None
+
+    @property
+    def failovers(self) -> int:
+        """How many times the request moved to another slot before it was answered (skipping a
+        slot whose circuit is open counts: the main could not serve)."""
+        slots = [a.slot for a in self.attempts]
+        return sum(1 for a, b in pairwise(slots) if a != b)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One piece of a streamed answer: text, reasoning text, or the final result."""
+
+    kind: Literal["content", "reasoning", "done"]
+    text: str = ""
+    result: ChatResult | None = None

@@ -1,0 +1,77 @@
+"""The job queue interface and its embedded, database-backed implementation.
+
+Workers and routes talk to :class:`JobQueue` only (enqueue / claim / renew / checkpoint /
+complete / fail / release), so the distributed engine can plug a task-queue library in behind
+the same calls without touching the review job or the routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from hunkwise.store import jobs as repo
+from hunkwise.store.jobs import Job
+
+
+class JobQueue(Protocol):
+    async def enqueue(
+        self, *, org: str, kind: str, payload: dict[str, Any], dedupe_key: str, max_attempts: int = 5
+    ) -> tuple[Job, bool]: ...
+
+    async def claim(self, owner: str, *, lease_s: float) -> Job | None: ...
+
+    async def renew(self, job_id: int, owner: str, *, lease_s: float) -> bool: ...
+
+    async def checkpoint(self, job_id: int, owner: str, data: dict[str, Any]) -> bool: ...
+
+    async def complete(self, job_id: int, owner: str, result: dict[str, Any]) -> bool: ...
+
+    async def fail(self, job_id: int, owner: str, error: str, *, retry_at: datetime | None) -> str | None: ...
+
+    async def release(self, job_id: int, owner: str) -> bool: ...
+
+
+class DatabaseQueue:
+    """:class:`JobQueue` on the store's ``review_jobs`` table (SQLite or PostgreSQL).
+
+    The store is synchronous (small writes; SQLite has no async driver here), so each call runs
+    in a thread and the event loop never blocks on the database.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def enqueue(
+        self, *, org: str, kind: str, payload: dict[str, Any], dedupe_key: str, max_attempts: int = 5
+    ) -> tuple[Job, bool]:
+        return await asyncio.to_thread(
+            repo.enqueue,
+            self.engine,
+            org=org,
+            kind=kind,
+            payload=payload,
+            dedupe_key=dedupe_key,
+            max_attempts=max_attempts,
+        )
+
+    async def claim(self, owner: str, *, lease_s: float) -> Job | None:
+        return await asyncio.to_thread(repo.claim, self.engine, owner, lease_s=lease_s)
+
+    async def renew(self, job_id: int, owner: str, *, lease_s: float) -> bool:
+        return await asyncio.to_thread(repo.renew, self.engine, job_id, owner, lease_s=lease_s)
+
+    async def checkpoint(self, job_id: int, owner: str, data: dict[str, Any]) -> bool:
+        return await asyncio.to_thread(repo.save_checkpoint, self.engine, job_id, owner, data)
+
+    async def complete(self, job_id: int, owner: str, result: dict[str, Any]) -> bool:
+        return await asyncio.to_thread(repo.complete, self.engine, job_id, owner, result)
+
+    async def fail(self, job_id: int, owner: str, error: str, *, retry_at: datetime | None) -> str | None:
+        return await asyncio.to_thread(repo.fail, self.engine, job_id, owner, error, retry_at=retry_at)
+
+    async def release(self, job_id: int, owner: str) -> bool:
+        return await asyncio.to_thread(repo.release, self.engine, job_id, owner)

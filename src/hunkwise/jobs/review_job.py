@@ -1,0 +1,225 @@
+"""The review job: slots for the organization -> router -> fetch the diff -> review -> record
+usage -> post one review. Shared by the embedded worker pool and the future distributed worker.
+
+Every external effect happens once however often the job runs:
+
+- the model calls: after the review, the report and the post are checkpointed on the job row, so
+  a retry (a failed post, a crash) resumes at "post" without calling the models again;
+- the usage: recorded with the job's dedupe key as the ledger's idempotency key;
+- the review on GitHub/GitLab: its fingerprint is checked on the pull request before posting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+
+from hunkwise.gateway.adapters.base import ClientPool
+from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.gateway.types import Slot
+from hunkwise.jobs.posting import build_post
+from hunkwise.jobs.worker import JobContext, RetryableJobError
+from hunkwise.platforms.github import GitHubClient
+from hunkwise.platforms.github_webhooks import PullRequestEvent
+from hunkwise.platforms.review_post import PostResult, ReviewPost
+from hunkwise.review.engine import ReviewOptions, run_review
+from hunkwise.review.report import ReviewReport
+from hunkwise.store.jobs import Job
+
+if TYPE_CHECKING:
+    from hunkwise.gateway.limits.base import LimitsBackend
+    from hunkwise.platforms.gitlab import GitLabClient, MergeRequestEvent
+
+log = logging.getLogger("hunkwise.jobs")
+
+GITHUB_KIND = "github_review"
+GITLAB_KIND = "gitlab_review"
+
+
+class JobFailed(Exception):
+    """A permanent failure: retrying cannot help; the message says what to fix."""
+
+
+def _default_github(event: PullRequestEvent) -> GitHubClient:
+    return GitHubClient.from_env(event.api_url)
+
+
+def _default_gitlab(event: MergeRequestEvent) -> GitLabClient:
+    from hunkwise.platforms.gitlab import GitLabClient
+
+    return GitLabClient.from_env(event.api_url)
+
+
+@dataclass
+class ReviewDeps:
+    """What the job needs from its host (the server, a worker process, a test)."""
+
+    engine: Engine
+    slots_for_org: Callable[[str], list[Slot]]  # blocking (database, DNS): run in a thread
+    backend: LimitsBackend | None = None  # shared limits/circuits across jobs; None: per job
+    github: Callable[[PullRequestEvent], GitHubClient] = _default_github
+    gitlab: Callable[[MergeRequestEvent], GitLabClient] = _default_gitlab
+    options: Callable[[], ReviewOptions] = field(default=ReviewOptions)
+    # SDK clients for one job's router (BYOK: config.byok.guarded_clients, the connect-time SSRF
+    # guard); None: the gateway's default clients.
+    clients: Callable[[], ClientPool] | None = None
+
+
+def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
+    """The worker pool's handler table for review jobs."""
+
+    async def github(job: Job, ctx: JobContext) -> dict[str, Any]:
+        return await run_github_job(job, ctx, deps)
+
+    async def gitlab(job: Job, ctx: JobContext) -> dict[str, Any]:
+        return await run_gitlab_job(job, ctx, deps)
+
+    return {GITHUB_KIND: github, GITLAB_KIND: gitlab}
+
+
+async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[str, Any]:
+    event = PullRequestEvent.from_payload(job.payload)
+    async with deps.github(event) as gh:
+        checkpoint = job.checkpoint or {}
+        if "post" not in checkpoint:
+
+            async def fetch() -> tuple[str, str | None]:
+                incremental = event.action == "synchronize"
+                return await gh.review_diff(
+                    event.repository, event.number, event.head_sha, incremental=incremental
+                )
+
+            checkpoint = await _review(
+                job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha
+            )
+        post = ReviewPost.from_dict(checkpoint["post"])
+        await ctx.ensure_lease()  # a worker that lost the job never posts
+        result = await gh.post_review(event.repository, event.number, post)
+    return _result(checkpoint, result)
+
+
+async def run_gitlab_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[str, Any]:
+    from hunkwise.platforms.gitlab import MergeRequestEvent
+
+    event = MergeRequestEvent.from_payload(job.payload)
+    async with deps.gitlab(event) as gl:
+        checkpoint = job.checkpoint or {}
+        if "post" not in checkpoint:
+            refs: dict[str, str] = {}
+
+            async def fetch() -> tuple[str, str | None]:
+                diff, diff_refs = await gl.merge_request_diff(event.project_id, event.iid)
+                refs.update(diff_refs)
+                return diff, None
+
+            checkpoint = await _review(
+                job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha, extra=refs
+            )
+        post = ReviewPost.from_dict(checkpoint["post"])
+        await ctx.ensure_lease()  # a worker that lost the job never posts
+        result = await gl.post_review(event.project_id, event.iid, post, checkpoint["diff_refs"])
+    return _result(checkpoint, result)
+
+
+async def _review(
+    job: Job,
+    ctx: JobContext,
+    deps: ReviewDeps,
+    fetch: Callable[[], Any],
+    platform: str,
+    repository: str,
+    number: int,
+    head_sha: str,
+    *,
+    extra: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run the models once and checkpoint everything posting needs."""
+    from hunkwise.gateway.router import Router
+
+    try:
+        slots = await asyncio.to_thread(deps.slots_for_org, job.org)
+    except ConfigurationError as exc:
+        raise JobFailed(f"the model configuration of organization {job.org!r} is not usable: {exc}") from exc
+    if not slots:
+        raise JobFailed(
+            f"organization {job.org!r} has no model configuration "
+            f"(PUT /api/orgs/{job.org}/byok, or run the server in fixed mode)"
+        )
+    diff, since = await fetch()
+    options = deps.options()
+    options.change = {"platform": platform, "repository": repository, "number": number, "head_sha": head_sha}
+    if since:
+        options.change["since"] = since
+    pool = deps.clients() if deps.clients is not None else None
+    try:
+        async with Router(slots, backend=deps.backend, clients=pool) as router:
+            report = await run_review(diff, router, options)
+    finally:
+        if pool is not None:
+            await pool.aclose()
+    if report.plan and len(report.failed_chunks) == len(report.plan):
+        reasons = "; ".join(sorted({c.detail or c.reason for c in report.failed_chunks}))[:500]
+        raise RetryableJobError(f"every model request failed: {reasons}")
+    post = build_post(
+        report, platform=platform, repository=repository, number=number, head_sha=head_sha, since=since
+    )
+    run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, slots, platform, repository)
+    checkpoint = {"report": report.to_json(), "post": post.as_dict(), "since": since, "run_id": run_id}
+    if extra is not None:
+        checkpoint["diff_refs"] = extra
+    await ctx.checkpoint(checkpoint)
+    return checkpoint
+
+
+def _record_usage(
+    engine: Engine, job: Job, report: ReviewReport, slots: list[Slot], platform: str, repository: str
+) -> int:
+    """Ledger entry keyed by the job: recorded once however many attempts the job takes."""
+    from hunkwise.store.calibration import save_ratios
+    from hunkwise.store.ledger import record_run
+    from hunkwise.store.records import RunRecord, calls_from_attempts
+
+    calls = [
+        rec
+        for call in report.calls
+        for rec in calls_from_attempts(
+            call.attempts, slots=slots, usage=call.usage if call.ok else None, purpose=call.purpose
+        )
+    ]
+    run = RunRecord(
+        source=platform,
+        status="done" if report.complete else "incomplete",
+        idempotency_key=f"job:{job.dedupe_key}",
+        repository=repository,
+        ref=str(report.change.get("number", "")) + "@" + str(report.change.get("head_sha", ""))[:12],
+        files_reviewed=report.files_reviewed,
+        lines_reviewed=report.lines_reviewed,
+        findings=report.counts_by_severity(),
+        failed_chunks=len(report.failed_chunks),
+        skipped_lines=report.skipped_lines,
+        duration_ms=int(report.duration_s * 1000),
+    )
+    run_id = record_run(engine, run, calls)
+    samples = {m: v[2] for m, v in report.calibration.items() if v[1] > 0}
+    if samples:
+        try:
+            save_ratios(
+                engine, {m: report.calibration[m][0] / report.calibration[m][1] for m in samples}, samples
+            )
+        except ValueError:
+            log.warning("token calibration samples were not usable; skipped")
+    return run_id
+
+
+def _result(checkpoint: dict[str, Any], posted: PostResult) -> dict[str, Any]:
+    return {
+        "report": checkpoint["report"],
+        "since": checkpoint.get("since"),
+        "run_id": checkpoint.get("run_id"),
+        "posted": posted.as_dict(),
+    }

@@ -1,0 +1,339 @@
+"""An async GitHub REST client: the few calls a reviewer needs, with errors translated once.
+
+Fetch what changed (the pull request's diff, or only the commits since the head we last reviewed),
+and post one review (a summary plus inline comments) idempotently: the review body carries a
+hidden fingerprint, and an existing review with that fingerprint means "already posted".
+
+The token is a personal access token or a GitHub App installation token
+(``HUNKWISE_GITHUB_TOKEN``, else ``GITHUB_TOKEN`` as in Actions); it is held as a
+:class:`~hunkwise.gateway.types.Secret` and never appears in an error or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from hunkwise.gateway.types import Secret
+from hunkwise.platforms.github_webhooks import DEFAULT_API_URL
+from hunkwise.platforms.review_post import (
+    InlineComment,
+    PlatformAuthError,
+    PlatformError,
+    PlatformNotFound,
+    PlatformRateLimited,
+    PlatformRejected,
+    PlatformUnavailable,
+    PostResult,
+    ReviewPost,
+    fold_comments,
+    markers_in,
+)
+
+TOKEN_ENVS = ("HUNKWISE_GITHUB_TOKEN", "GITHUB_TOKEN")
+API_URL_ENV = "GITHUB_API_URL"
+# The App bot login whose reviews are hunkwise's own when ``GET /user`` is not allowed
+# (installation tokens), e.g. ``hunkwise-acme[bot]``.
+BOT_LOGIN_ENV = "HUNKWISE_GITHUB_BOT_LOGIN"
+DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
+_MAX_PAGES = 50  # 5,000 reviews is far beyond any real pull request; stops a runaway Link chain
+
+
+def github_token(env: Mapping[str, str] | None = None) -> Secret | None:
+    env = os.environ if env is None else env
+    for name in TOKEN_ENVS:
+        value = env.get(name, "").strip()
+        if value:
+            return Secret(value)
+    return None
+
+
+class GitHubClient:
+    def __init__(
+        self,
+        token: Secret | None,
+        api_url: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = 30.0,
+        bot_login: str | None = None,
+    ) -> None:
+        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        self.bot_login = (bot_login or "").strip() or None
+        self._me: int | None = None  # our own user id (GET /user), looked up once
+        self._me_known = False
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": "hunkwise",
+        }
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
+        self._http = httpx.AsyncClient(
+            base_url=self.api_url, headers=headers, timeout=timeout_s, transport=transport
+        )
+        self._has_token = token is not None
+
+    @classmethod
+    def from_env(
+        cls, api_url: str | None = None, *, env: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> GitHubClient:
+        env = os.environ if env is None else env
+        kwargs.setdefault("bot_login", env.get(BOT_LOGIN_ENV))
+        return cls(github_token(env), api_url or env.get(API_URL_ENV) or None, **kwargs)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> GitHubClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- reading ----------------------------------------------------------------------------------
+    async def pull_request(self, repository: str, number: int) -> dict[str, Any]:
+        """The pull request object (``head.sha``, ``html_url``, ...): what a caller that starts
+        from a URL, not from an event, needs before it can fingerprint and post a review."""
+        data = (await self._request("GET", f"/repos/{repository}/pulls/{number}")).json()
+        if not isinstance(data, dict):
+            raise PlatformError(f"GitHub answered pull {repository}#{number} with an unexpected shape")
+        return data
+
+    async def pull_diff(self, repository: str, number: int) -> str:
+        """The whole pull request as a unified diff (base...head)."""
+        response = await self._request(
+            "GET", f"/repos/{repository}/pulls/{number}", headers={"Accept": DIFF_MEDIA_TYPE}
+        )
+        return response.text
+
+    async def compare_diff(self, repository: str, base: str, head: str) -> str | None:
+        """The diff of ``head`` against ``base`` when ``head`` simply extends ``base``; ``None``
+        after a force-push or rebase (the old head is not an ancestor), where only the full
+        pull request diff is meaningful."""
+        try:
+            info = (await self._request("GET", f"/repos/{repository}/compare/{base}...{head}")).json()
+        except PlatformNotFound:
+            return None  # the old head was garbage-collected or never existed
+        if info.get("status") != "ahead":
+            return None
+        response = await self._request(
+            "GET", f"/repos/{repository}/compare/{base}...{head}", headers={"Accept": DIFF_MEDIA_TYPE}
+        )
+        return response.text
+
+    async def list_reviews(self, repository: str, number: int) -> list[dict[str, Any]]:
+        return await self._paginate(f"/repos/{repository}/pulls/{number}/reviews")
+
+    async def list_review_comments(self, repository: str, number: int) -> list[dict[str, Any]]:
+        return await self._paginate(f"/repos/{repository}/pulls/{number}/comments")
+
+    async def own_user_id(self) -> int | None:
+        """The id of the token's user (``GET /user``, once per client); None when the token may
+        not ask (a GitHub App installation token answers 403)."""
+        if not self._me_known:
+            try:
+                data = (await self._request("GET", "/user")).json()
+            except (PlatformAuthError, PlatformNotFound) as exc:
+                if exc.status == 401:
+                    raise
+                data = None
+            user_id = data.get("id") if isinstance(data, dict) else None
+            self._me = user_id if isinstance(user_id, int) else None
+            self._me_known = True
+        return self._me
+
+    async def is_own(self, review: dict[str, Any]) -> bool:
+        """Whether hunkwise itself wrote ``review``: only then are its markers trusted (anyone
+        can type a marker into a review). With a user token: the author is ``GET /user``. With an
+        installation token: a ``Bot`` author whose login is ``HUNKWISE_GITHUB_BOT_LOGIN`` when
+        set, else any App bot (``…[bot]``, posted via an app)."""
+        user = review.get("user")
+        if not isinstance(user, dict):
+            return False
+        me = await self.own_user_id()
+        if me is not None:
+            return user.get("id") == me
+        login = str(user.get("login") or "")
+        if user.get("type") != "Bot":
+            return False
+        if self.bot_login is not None:
+            return login.lower() == self.bot_login.lower()
+        via_app = review.get("performed_via_github_app", True)  # absent on some review payloads
+        return login.endswith("[bot]") and bool(via_app)
+
+    async def own_reviews(self, repository: str, number: int) -> list[dict[str, Any]]:
+        """The reviews on the pull request that carry a marker and that hunkwise wrote."""
+        return [
+            review
+            for review in await self.list_reviews(repository, number)
+            if markers_in(review.get("body")) and await self.is_own(review)
+        ]
+
+    async def last_reviewed_head(self, repository: str, number: int) -> str | None:
+        """The commit of the newest review hunkwise posted on this pull request, if any."""
+        head: str | None = None
+        for review in await self.own_reviews(repository, number):
+            if any(kind == "review" for kind, _ in markers_in(review.get("body"))):
+                head = review.get("commit_id") or head
+        return head
+
+    async def review_diff(
+        self, repository: str, number: int, head_sha: str, *, incremental: bool
+    ) -> tuple[str, str | None]:
+        """What to review: ``(diff, since)``. With ``incremental`` (a synchronize event) and an
+        earlier hunkwise review of an ancestor head, only the commits since that head; otherwise
+        the whole pull request (``since`` is ``None``)."""
+        if incremental:
+            last = await self.last_reviewed_head(repository, number)
+            if last and last != head_sha:
+                diff = await self.compare_diff(repository, last, head_sha)
+                if diff is not None:
+                    return diff, last
+        return await self.pull_diff(repository, number), None
+
+    # -- posting ----------------------------------------------------------------------------------
+    async def find_review(self, repository: str, number: int, key: str) -> dict[str, Any] | None:
+        for review in await self.own_reviews(repository, number):
+            if ("review", key) in markers_in(review.get("body")):
+                return review
+        return None
+
+    async def post_review(self, repository: str, number: int, post: ReviewPost) -> PostResult:
+        """Post ``post`` as ONE review (``event: COMMENT``) unless its fingerprint is already on
+        the pull request. If GitHub refuses the inline comments (422: a line it cannot place on
+        its diff), the review is posted once more with those comments folded into the summary,
+        so findings are never lost to an anchoring disagreement."""
+        existing = await self.find_review(repository, number, post.key)
+        if existing is not None:
+            return PostResult(False, existing.get("id"), existing.get("html_url"))
+        body: dict[str, Any] = {
+            "commit_id": post.head_sha,
+            "event": "COMMENT",
+            "body": post.summary,
+            "comments": [_inline(c) for c in post.comments],
+        }
+        path = f"/repos/{repository}/pulls/{number}/reviews"
+        try:
+            created = (await self._request("POST", path, json=body)).json()
+            return PostResult(True, created.get("id"), created.get("html_url"), inline=len(post.comments))
+        except PlatformRejected:
+            if not post.comments:
+                raise
+        body["comments"] = []
+        body["body"] = fold_comments(post.summary, post.comments)
+        created = (await self._request("POST", path, json=body)).json()
+        return PostResult(True, created.get("id"), created.get("html_url"), folded=len(post.comments))
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    async def _paginate(self, path: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        url: str | None = path
+        params: dict[str, Any] | None = {"per_page": 100}
+        for _ in range(_MAX_PAGES):
+            if url is None:
+                break
+            response = await self._request("GET", url, params=params)
+            page = response.json()
+            if not isinstance(page, list):
+                raise PlatformError(f"GitHub answered GET {path} with an unexpected shape")
+            items.extend(page)
+            url = response.links.get("next", {}).get("url")
+            params = None  # the next link carries its own query
+        return items
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise PlatformUnavailable(f"GitHub did not answer {method} {_path(url)} in time") from exc
+        except httpx.TransportError as exc:
+            raise PlatformUnavailable(
+                f"cannot reach GitHub at {self.api_url} ({type(exc).__name__}); check GITHUB_API_URL "
+                "and the network"
+            ) from exc
+        if response.is_success:
+            return response
+        raise self._error(method, url, response)
+
+    def _error(self, method: str, url: str, response: httpx.Response) -> PlatformError:
+        status = response.status_code
+        where = f"GitHub {method} {_path(url)}"
+        detail = _message(response)
+        retry_after = _retry_after(response)
+        if status == 429 or (status == 403 and (retry_after is not None or "rate limit" in detail.lower())):
+            return PlatformRateLimited(
+                f"{where}: rate limited{_secs(retry_after)} ({detail})",
+                status=status,
+                retry_after_s=retry_after,
+            )
+        if status == 401:
+            hint = "set HUNKWISE_GITHUB_TOKEN" if not self._has_token else "the token is invalid or expired"
+            return PlatformAuthError(f"{where}: 401 unauthorized; {hint}", status=status)
+        if status == 403:
+            return PlatformAuthError(
+                f"{where}: 403 forbidden ({detail}); the token needs 'Pull requests: read and write' "
+                "and 'Contents: read' on this repository",
+                status=status,
+            )
+        if status == 404:
+            return PlatformNotFound(
+                f"{where}: 404 not found; check the repository and number, and that the token can "
+                "see this repository",
+                status=status,
+            )
+        if status in (400, 409, 422):
+            return PlatformRejected(f"{where}: {status} rejected ({detail})", status=status)
+        if status >= 500:
+            return PlatformUnavailable(f"{where}: GitHub answered {status}", status=status)
+        return PlatformError(f"{where}: unexpected {status} ({detail})", status=status)
+
+
+def _inline(c: InlineComment) -> dict[str, Any]:
+    """GitHub's multi-line form: ``line`` is the last line, ``start_line`` the first."""
+    out: dict[str, Any] = {"path": c.path, "line": c.end_line, "side": "RIGHT", "body": c.body}
+    if c.start_line < c.end_line:
+        out["start_line"] = c.start_line
+        out["start_side"] = "RIGHT"
+    return out
+
+
+def _path(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.reason_phrase or str(response.status_code)
+    if isinstance(data, dict):
+        msg = str(data.get("message") or response.reason_phrase)
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors:
+            msg += ": " + "; ".join(
+                str(e.get("message", e) if isinstance(e, dict) else e) for e in errors[:3]
+            )
+        return msg[:300]
+    return response.reason_phrase
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    if raw and raw.strip().isdigit():
+        return float(raw)
+    if response.headers.get("x-ratelimit-remaining") == "0":
+        reset = response.headers.get("x-ratelimit-reset", "")
+        if reset.isdigit():
+            import time
+
+            return max(0.0, float(reset) - time.time())
+        return 60.0
+    return None
+
+
+def _secs(value: float | None) -> str:
+    return f" for {value:.0f}s" if value is not None else ""

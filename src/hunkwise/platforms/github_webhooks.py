@@ -1,0 +1,210 @@
+"""GitHub webhook deliveries: signature check and ``pull_request`` payload parsing.
+
+Kept apart from the REST client so the webhook route can verify and classify a delivery without
+importing httpx, and so the parsing is testable on GitHub's own example payloads. Everything here
+is pure: bytes and headers in, a plain value out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+EVENT_HEADER = "X-GitHub-Event"
+DELIVERY_HEADER = "X-GitHub-Delivery"
+SECRET_ENV = "HUNKWISE_GITHUB_WEBHOOK_SECRET"
+DEFAULT_API_URL = "https://api.github.com"
+# The API root the server talks to, first set wins. Never taken from a delivery: anyone holding
+# the (shared) webhook secret could otherwise point the server, and its token, at any host.
+API_URL_ENVS = ("HUNKWISE_GITHUB_API_URL", "GITHUB_API_URL")
+
+# The pull_request actions that change what there is to review. Everything else (labels,
+# assignments, closing) is acknowledged and ignored.
+REVIEW_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
+
+
+class WebhookPayloadError(ValueError):
+    """The delivery is not valid JSON or lacks a field we need; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestEvent:
+    """What a review job needs from a ``pull_request`` delivery, nothing else."""
+
+    action: str
+    owner: str  # the repository owner's login: maps to the hunkwise organization
+    repository: str  # "owner/name"
+    number: int
+    head_sha: str
+    base_sha: str
+    draft: bool
+    installation_id: int | None
+    api_url: str  # the configured API root (the payload's must be on the same host)
+    html_url: str = ""
+    before_sha: str | None = None  # synchronize: the head before the push
+
+    @property
+    def dedupe_key(self) -> str:
+        """One review per pull request head, whichever delivery announced it."""
+        return f"github:{self.repository}#{self.number}@{self.head_sha}"
+
+    def as_payload(self) -> dict[str, Any]:
+        """The JSON a review job stores (plain values only)."""
+        return {
+            "platform": "github",
+            "action": self.action,
+            "owner": self.owner,
+            "repository": self.repository,
+            "number": self.number,
+            "head_sha": self.head_sha,
+            "base_sha": self.base_sha,
+            "draft": self.draft,
+            "installation_id": self.installation_id,
+            "api_url": self.api_url,
+            "html_url": self.html_url,
+            "before_sha": self.before_sha,
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> PullRequestEvent:
+        fields = {k: data.get(k) for k in cls.__slots__}  # type: ignore[attr-defined]
+        return cls(**fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with a delivery: ``review`` it, answer a ``ping``, or ``ignore`` it (and why)."""
+
+    kind: Literal["review", "ping", "ignore"]
+    reason: str = ""
+    event: PullRequestEvent | None = None
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The header value GitHub sends for ``body``: ``sha256=<hex hmac>`` (used by tests, too)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
+    """Constant-time check of ``X-Hub-Signature-256``. A missing secret verifies nothing: an
+    unconfigured server must not accept unsigned deliveries."""
+    if not secret or not header or not header.startswith("sha256="):
+        return False
+    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WebhookPayloadError(f"the body is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise WebhookPayloadError("the body must be a JSON object")
+    return data
+
+
+def configured_api_url(env: Mapping[str, str]) -> str:
+    """The GitHub API root this server uses (``HUNKWISE_GITHUB_API_URL``, ``GITHUB_API_URL``,
+    else ``https://api.github.com``)."""
+    for name in API_URL_ENVS:
+        value = env.get(name, "").strip()
+        if value:
+            return value.rstrip("/")
+    return DEFAULT_API_URL
+
+
+def classify(event_name: str | None, payload: dict[str, Any], *, api_url: str = DEFAULT_API_URL) -> Decision:
+    """Decide what a delivery asks of us. Raises :class:`WebhookPayloadError` only for a
+    ``pull_request`` event we would act on but cannot read or must refuse (its API host is not
+    ``api_url``, the configured root; its owner disagrees with its repository)."""
+    if event_name == "ping":
+        return Decision("ping", "pong")
+    if event_name != "pull_request":
+        return Decision("ignore", f"event {event_name or '(none)'} is not reviewed")
+    action = str(payload.get("action") or "")
+    if action not in REVIEW_ACTIONS:
+        return Decision("ignore", f"pull_request action {action or '(none)'} is not reviewed")
+    event = parse_pull_request(payload, api_url=api_url)
+    if event.draft:
+        return Decision("ignore", "draft pull requests are reviewed when marked ready", event)
+    return Decision("review", action, event)
+
+
+def parse_pull_request(payload: dict[str, Any], *, api_url: str | None = None) -> PullRequestEvent:
+    """The event of a ``pull_request`` payload. ``api_url``: the configured API root; a payload
+    whose ``pull_request.url`` is on another host is refused, and the event carries ``api_url``
+    (never the payload's). None (the Actions event file written by the runner, trusted): the root
+    is read from the payload."""
+    pr = _obj(payload, "pull_request")
+    repo = _obj(payload, "repository")
+    owner = _obj(repo, "owner", where="repository.owner")
+    head = _obj(pr, "head", where="pull_request.head")
+    base = _obj(pr, "base", where="pull_request.base")
+    installation = payload.get("installation")
+    number = payload.get("number", pr.get("number"))
+    if not isinstance(number, int):
+        raise WebhookPayloadError("the payload has no pull request number")
+    full_name = _str(repo, "full_name", "repository.full_name")
+    org = full_name.split("/", 1)[0]
+    login = _str(owner, "login", "repository.owner.login")
+    if login.lower() != org.lower():
+        raise WebhookPayloadError(
+            f"repository.owner.login {login!r} does not match repository.full_name {full_name!r}"
+        )
+    if api_url is None:
+        root = _api_root(pr.get("url"))
+    else:
+        root = api_url.rstrip("/")
+        _check_api_host(pr.get("url"), root)
+    return PullRequestEvent(
+        action=str(payload.get("action") or ""),
+        owner=org,
+        repository=full_name,
+        number=number,
+        head_sha=_str(head, "sha", "pull_request.head.sha"),
+        base_sha=_str(base, "sha", "pull_request.base.sha"),
+        draft=bool(pr.get("draft", False)),
+        installation_id=installation.get("id") if isinstance(installation, dict) else None,
+        api_url=root,
+        html_url=str(pr.get("html_url") or ""),
+        before_sha=payload.get("before") if isinstance(payload.get("before"), str) else None,
+    )
+
+
+def _api_root(pr_url: Any) -> str:
+    """``https://ghe.example/api/v3/repos/o/r/pulls/1`` -> ``https://ghe.example/api/v3``."""
+    if isinstance(pr_url, str) and "/repos/" in pr_url:
+        return pr_url.split("/repos/", 1)[0]
+    return DEFAULT_API_URL
+
+
+def _check_api_host(pr_url: Any, api_url: str) -> None:
+    """Refuse a delivery whose ``pull_request.url`` is not on the configured API host."""
+    if not isinstance(pr_url, str) or not pr_url:
+        return
+    got, want = urlsplit(pr_url).netloc.lower(), urlsplit(api_url).netloc.lower()
+    if got != want:
+        raise WebhookPayloadError(
+            f"pull_request.url is on {got or pr_url!r}, not on the configured GitHub API host "
+            f"{want!r} (set HUNKWISE_GITHUB_API_URL for GitHub Enterprise)"
+        )
+
+
+def _obj(data: dict[str, Any], key: str, *, where: str | None = None) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise WebhookPayloadError(f"the payload has no {where or key} object")
+    return value
+
+
+def _str(data: dict[str, Any], key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise WebhookPayloadError(f"the payload has no {where}")
+    return value

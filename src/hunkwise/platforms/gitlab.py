@@ -1,0 +1,346 @@
+"""GitLab: merge request webhooks (``X-Gitlab-Token``) and an async REST client.
+
+The client reads a merge request through the changes API (files, diffs and the ``diff_refs``
+SHAs) and posts a review as one discussion per finding, positioned on the new-file line with
+``base_sha``/``start_sha``/``head_sha``, then a summary note. GitLab has no atomic "review with
+comments", so idempotency is per body: every discussion and the summary carry a hidden
+fingerprint, existing ones are skipped, and the summary is posted last, so its presence means
+the whole review is there.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from hunkwise.gateway.types import Secret
+from hunkwise.platforms.review_post import (
+    InlineComment,
+    PlatformAuthError,
+    PlatformError,
+    PlatformNotFound,
+    PlatformRateLimited,
+    PlatformRejected,
+    PlatformUnavailable,
+    PostResult,
+    ReviewPost,
+    fold_comments,
+    markers_in,
+)
+
+TOKEN_HEADER = "X-Gitlab-Token"
+EVENT_HEADER = "X-Gitlab-Event"
+DELIVERY_HEADER = "X-Gitlab-Event-UUID"
+SECRET_ENV = "HUNKWISE_GITLAB_WEBHOOK_SECRET"
+TOKEN_ENVS = ("HUNKWISE_GITLAB_TOKEN", "GITLAB_TOKEN")
+API_URL_ENV = "CI_API_V4_URL"
+DEFAULT_API_URL = "https://gitlab.com/api/v4"
+# The API base the webhook server talks to, first set wins; never taken from a delivery.
+API_URL_ENVS = ("HUNKWISE_GITLAB_API_URL", API_URL_ENV)
+REVIEW_ACTIONS = frozenset({"open", "reopen", "update"})
+_MAX_PAGES = 50
+
+
+def verify_token(expected: str, header: str | None) -> bool:
+    """Constant-time comparison; an unconfigured secret accepts nothing."""
+    if not expected or not header:
+        return False
+    return hmac.compare_digest(expected.encode(), header.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRequestEvent:
+    action: str
+    owner: str  # top-level namespace: maps to the hunkwise organization
+    project_id: int
+    project_path: str  # "group/project"
+    iid: int
+    head_sha: str
+    draft: bool
+    api_url: str
+    oldrev: str | None = None
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"gitlab:{self.project_path}!{self.iid}@{self.head_sha}"
+
+    def as_payload(self) -> dict[str, Any]:
+        return {"platform": "gitlab", **{k: getattr(self, k) for k in self.__slots__}}  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> MergeRequestEvent:
+        return cls(**{k: data.get(k) for k in cls.__slots__})  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class GitLabDecision:
+    kind: Literal["review", "ignore"]
+    reason: str = ""
+    event: MergeRequestEvent | None = None
+
+
+class GitLabPayloadError(ValueError):
+    """A merge request event we would act on lacks a field; the message names it."""
+
+
+def configured_api_url(env: Mapping[str, str]) -> str:
+    """The GitLab API base this server uses (``HUNKWISE_GITLAB_API_URL``, ``CI_API_V4_URL``,
+    else ``https://gitlab.com/api/v4``)."""
+    for name in API_URL_ENVS:
+        value = env.get(name, "").strip()
+        if value:
+            return value.rstrip("/")
+    return DEFAULT_API_URL
+
+
+def classify(
+    event_name: str | None, payload: dict[str, Any], *, api_url: str = DEFAULT_API_URL
+) -> GitLabDecision:
+    """``api_url``: the configured API base. A delivery whose ``project.web_url`` is on another
+    host is refused (:class:`GitLabPayloadError`); the event carries ``api_url``, never a root
+    read from the payload."""
+    if payload.get("object_kind") != "merge_request":
+        return GitLabDecision(
+            "ignore", f"event {event_name or payload.get('object_kind') or '(none)'} is not reviewed"
+        )
+    attrs = payload.get("object_attributes")
+    project = payload.get("project")
+    if not isinstance(attrs, dict) or not isinstance(project, dict):
+        raise GitLabPayloadError("the payload has no object_attributes or project object")
+    action = str(attrs.get("action") or "")
+    if action not in REVIEW_ACTIONS:
+        return GitLabDecision("ignore", f"merge_request action {action or '(none)'} is not reviewed")
+    oldrev = attrs.get("oldrev")
+    if action == "update" and not oldrev:
+        return GitLabDecision("ignore", "merge_request update without new commits")
+    last_commit = attrs.get("last_commit")
+    head = last_commit.get("id") if isinstance(last_commit, dict) else None
+    path = project.get("path_with_namespace")
+    iid, project_id = attrs.get("iid"), project.get("id")
+    for value, name in ((head, "object_attributes.last_commit.id"), (path, "project.path_with_namespace")):
+        if not isinstance(value, str) or not value:
+            raise GitLabPayloadError(f"the payload has no {name}")
+    if not isinstance(iid, int) or not isinstance(project_id, int):
+        raise GitLabPayloadError("the payload has no object_attributes.iid or project.id")
+    api_url = api_url.rstrip("/")
+    web_url = project.get("web_url")
+    if isinstance(web_url, str) and web_url:
+        got, want = urlsplit(web_url).netloc.lower(), urlsplit(api_url).netloc.lower()
+        if got != want:
+            raise GitLabPayloadError(
+                f"project.web_url is on {got or web_url!r}, not on the configured GitLab host "
+                f"{want!r} (set HUNKWISE_GITLAB_API_URL for a self-managed GitLab)"
+            )
+    event = MergeRequestEvent(
+        action=action,
+        owner=str(path).split("/", 1)[0],
+        project_id=project_id,
+        project_path=str(path),
+        iid=iid,
+        head_sha=str(head),
+        draft=bool(attrs.get("draft") or attrs.get("work_in_progress")),
+        api_url=api_url,
+        oldrev=oldrev if isinstance(oldrev, str) else None,
+    )
+    if event.draft:
+        return GitLabDecision("ignore", "draft merge requests are reviewed when marked ready", event)
+    return GitLabDecision("review", action, event)
+
+
+def changes_to_diff(changes: list[dict[str, Any]]) -> str:
+    """The changes API's per-file hunks -> one git-style unified diff the parser reads."""
+    out: list[str] = []
+    for c in changes:
+        old, new = c.get("old_path") or c.get("new_path"), c.get("new_path") or c.get("old_path")
+        body = c.get("diff") or ""
+        out.append(f"diff --git a/{old} b/{new}")
+        if c.get("new_file"):
+            out.append("new file mode 100644")
+        elif c.get("deleted_file"):
+            out.append("deleted file mode 100644")
+        if not body:
+            continue
+        out.append("--- /dev/null" if c.get("new_file") else f"--- a/{old}")
+        out.append("+++ /dev/null" if c.get("deleted_file") else f"+++ b/{new}")
+        out.append(body.removesuffix("\n"))
+    return "\n".join(out) + "\n" if out else ""
+
+
+class GitLabClient:
+    def __init__(
+        self,
+        token: Secret | None,
+        api_url: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        headers = {"User-Agent": "hunkwise"}
+        if token is not None:
+            headers["PRIVATE-TOKEN"] = token.reveal()
+        self._has_token = token is not None
+        self._me: int | None = None
+        self._me_known = False
+        self._http = httpx.AsyncClient(
+            base_url=self.api_url, headers=headers, timeout=timeout_s, transport=transport
+        )
+
+    @classmethod
+    def from_env(
+        cls, api_url: str | None = None, *, env: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> GitLabClient:
+        env = os.environ if env is None else env
+        token = next((Secret(v) for n in TOKEN_ENVS if (v := env.get(n, "").strip())), None)
+        return cls(token, api_url or env.get(API_URL_ENV) or None, **kwargs)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> GitLabClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _mr(self, project: int | str, iid: int) -> str:
+        return f"/projects/{quote(str(project), safe='')}/merge_requests/{iid}"
+
+    async def merge_request_diff(self, project: int | str, iid: int) -> tuple[str, dict[str, str]]:
+        """``(unified diff, diff_refs)`` of the merge request (``base_sha``/``start_sha``/``head_sha``)."""
+        data = (await self._request("GET", f"{self._mr(project, iid)}/changes")).json()
+        refs = data.get("diff_refs") or {}
+        if not all(refs.get(k) for k in ("base_sha", "start_sha", "head_sha")):
+            raise PlatformError(
+                f"GitLab merge request {project}!{iid} has no diff_refs yet; retry when it is ready"
+            )
+        return changes_to_diff(data.get("changes") or []), {
+            k: refs[k] for k in ("base_sha", "start_sha", "head_sha")
+        }
+
+    async def own_user_id(self) -> int | None:
+        """The id of the token's user (``GET /user``, once per client)."""
+        if not self._me_known:
+            data = (await self._request("GET", "/user")).json()
+            user_id = data.get("id") if isinstance(data, dict) else None
+            self._me = user_id if isinstance(user_id, int) else None
+            self._me_known = True
+        return self._me
+
+    async def _own_markers(self, note: dict[str, Any]) -> set[tuple[str, str]]:
+        """The note's markers if hunkwise wrote it (anyone can type a marker into a note)."""
+        found = markers_in(note.get("body"))
+        if not found:
+            return found
+        author = note.get("author")
+        me = await self.own_user_id()
+        if me is None or not isinstance(author, dict) or author.get("id") != me:
+            return set()
+        return found
+
+    async def existing_markers(self, project: int | str, iid: int) -> set[tuple[str, str]]:
+        """Every hunkwise fingerprint already on the merge request (notes and discussions),
+        from notes authored by the token's own user only."""
+        found: set[tuple[str, str]] = set()
+        for note in await self._paginate(f"{self._mr(project, iid)}/notes"):
+            found |= await self._own_markers(note)
+        for discussion in await self._paginate(f"{self._mr(project, iid)}/discussions"):
+            for note in discussion.get("notes") or []:
+                found |= await self._own_markers(note)
+        return found
+
+    async def post_review(
+        self, project: int | str, iid: int, post: ReviewPost, diff_refs: Mapping[str, str]
+    ) -> PostResult:
+        existing = await self.existing_markers(project, iid)
+        if ("review", post.key) in existing:
+            return PostResult(False, None)
+        posted, refused = 0, []
+        for c in post.comments:
+            if ("finding", c.key) in existing:
+                continue
+            try:
+                await self._request(
+                    "POST", f"{self._mr(project, iid)}/discussions", json=_discussion(c, diff_refs)
+                )
+                posted += 1
+            except PlatformRejected:
+                refused.append(c)  # GitLab could not place the line: keep the finding in the summary
+        summary = fold_comments(post.summary, refused) if refused else post.summary
+        note = (await self._request("POST", f"{self._mr(project, iid)}/notes", json={"body": summary})).json()
+        return PostResult(True, note.get("id"), None, inline=posted, folded=len(refused))
+
+    async def _paginate(self, path: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        page: str | None = "1"
+        for _ in range(_MAX_PAGES):
+            if not page:
+                break
+            response = await self._request("GET", path, params={"per_page": 100, "page": page})
+            data = response.json()
+            if not isinstance(data, list):
+                raise PlatformError(f"GitLab answered GET {path} with an unexpected shape")
+            items.extend(data)
+            page = response.headers.get("x-next-page") or None
+        return items
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise PlatformUnavailable(f"GitLab did not answer {method} {url} in time") from exc
+        except httpx.TransportError as exc:
+            raise PlatformUnavailable(
+                f"cannot reach GitLab at {self.api_url} ({type(exc).__name__})"
+            ) from exc
+        if response.is_success:
+            return response
+        status, where = response.status_code, f"GitLab {method} {url}"
+        try:
+            detail = str(response.json().get("message") or response.json().get("error") or "")[:300]
+        except (ValueError, AttributeError):
+            detail = response.reason_phrase
+        if status == 429:
+            raw = response.headers.get("retry-after", "")
+            after = float(raw) if raw.isdigit() else 60.0
+            raise PlatformRateLimited(
+                f"{where}: rate limited for {after:.0f}s", status=status, retry_after_s=after
+            )
+        if status in (401, 403):
+            hint = "set HUNKWISE_GITLAB_TOKEN" if not self._has_token else "the token needs the 'api' scope"
+            raise PlatformAuthError(f"{where}: {status} ({detail}); {hint}", status=status)
+        if status == 404:
+            raise PlatformNotFound(
+                f"{where}: 404 not found; check the project and that the token can see it", status=status
+            )
+        if status in (400, 409, 422):
+            raise PlatformRejected(f"{where}: {status} rejected ({detail})", status=status)
+        if status >= 500:
+            raise PlatformUnavailable(f"{where}: GitLab answered {status}", status=status)
+        raise PlatformError(f"{where}: unexpected {status} ({detail})", status=status)
+
+
+def _discussion(c: InlineComment, refs: Mapping[str, str]) -> dict[str, Any]:
+    """A text position on the new file's line (GitLab anchors a discussion to one line; a range
+    is named in the body)."""
+    body = c.body
+    if c.end_line > c.start_line:
+        body = f"_Lines {c.start_line}-{c.end_line}_\n\n{body}"
+    return {
+        "body": body,
+        "position": {
+            "position_type": "text",
+            "base_sha": refs["base_sha"],
+            "start_sha": refs["start_sha"],
+            "head_sha": refs["head_sha"],
+            "old_path": c.path,
+            "new_path": c.path,
+            "new_line": c.start_line,
+        },
+    }

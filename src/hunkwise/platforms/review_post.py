@@ -1,0 +1,144 @@
+"""What a platform client posts, and the errors every platform client raises.
+
+A :class:`ReviewPost` is plain data (a summary, inline comments, one fingerprint), built by the
+jobs layer from a review report, so the platform clients never import the review engine and the
+same post can be stored in a job's checkpoint and re-sent verbatim after a crash.
+
+Idempotency lives in hidden HTML comments: every body we post ends with
+``<!-- hunkwise:<kind>:<key> -->``. Before posting, a client lists what is already on the pull
+request and skips anything whose marker is there, so a retried or re-delivered job never posts
+twice, even when the first attempt died between "posted" and "recorded".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_MARKER = re.compile(r"<!-- hunkwise:(review|finding):([0-9A-Za-z_.:@#/-]+) -->")
+
+
+def marker(kind: str, key: str) -> str:
+    return f"<!-- hunkwise:{kind}:{key} -->"
+
+
+def markers_in(text: str | None) -> set[tuple[str, str]]:
+    """Every ``(kind, key)`` marker in a body we (or anyone) posted."""
+    return set(_MARKER.findall(text or ""))
+
+
+def review_key(platform: str, repository: str, number: int, head_sha: str) -> str:
+    """The fingerprint of one review of one head: stable across retries and re-deliveries."""
+    raw = f"{platform}:{repository}#{number}@{head_sha}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:20] + f"@{head_sha[:12]}"
+
+
+@dataclass(frozen=True, slots=True)
+class InlineComment:
+    """A comment on new-file lines ``start_line..end_line`` of ``path`` (the right side)."""
+
+    path: str
+    start_line: int
+    end_line: int
+    body: str  # already carries its finding marker
+    key: str  # the finding's fingerprint
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "body": self.body,
+            "key": self.key,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPost:
+    key: str  # review_key(...)
+    head_sha: str
+    summary: str  # markdown, already carries the review marker
+    comments: list[InlineComment] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "head_sha": self.head_sha,
+            "summary": self.summary,
+            "comments": [c.as_dict() for c in self.comments],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReviewPost:
+        return cls(
+            key=data["key"],
+            head_sha=data["head_sha"],
+            summary=data["summary"],
+            comments=[InlineComment(**c) for c in data.get("comments", [])],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PostResult:
+    """``posted`` False means the fingerprint was already there (nothing new was posted)."""
+
+    posted: bool
+    review_id: int | str | None
+    url: str | None = None
+    inline: int = 0  # inline comments posted by this call
+    folded: int = 0  # comments the platform refused inline, moved into the summary
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "posted": self.posted,
+            "review_id": self.review_id,
+            "url": self.url,
+            "inline": self.inline,
+            "folded": self.folded,
+        }
+
+
+def fold_comments(summary: str, comments: list[InlineComment]) -> str:
+    """The summary with refused inline comments appended as a list (markers kept)."""
+    parts = [summary, "", "### Findings that could not be placed inline", ""]
+    for c in comments:
+        where = f"{c.path}:{c.start_line}" + (f"-{c.end_line}" if c.end_line > c.start_line else "")
+        parts.append(f"**`{where}`**\n\n{c.body}\n")
+    return "\n".join(parts)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+class PlatformError(Exception):
+    """A platform API refused or failed a request. ``transient`` tells a job whether retrying
+    later can help (rate limits, 5xx, network); the message says what to fix otherwise."""
+
+    transient: bool = False
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after_s: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class PlatformAuthError(PlatformError):
+    """401/403: the token is missing, wrong, or lacks a permission (message says which)."""
+
+
+class PlatformNotFound(PlatformError):
+    """404: the repository or pull request does not exist, or the token cannot see it."""
+
+
+class PlatformRejected(PlatformError):
+    """422/400: the request was understood and refused (e.g. a line outside the diff)."""
+
+
+class PlatformRateLimited(PlatformError):
+    transient = True
+
+
+class PlatformUnavailable(PlatformError):
+    """5xx or a network failure."""
+
+    transient = True

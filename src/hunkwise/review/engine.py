@@ -1,0 +1,373 @@
+"""Run a review: a diff in, a :class:`ReviewReport` out.
+
+Parse -> filter -> pack into the most constrained slot's budget -> one gateway request per chunk,
+concurrently -> tolerant parse (one repair request on bad output) -> anchor -> de-duplicate ->
+limit. The engine knows the gateway's interface (``router.chat``, ``router.slots``) and nothing
+of HTTP, the CLI or the store; what the store needs (calls, calibration samples) is on the report.
+
+Concurrency: the router's limiter enforces each key's concurrency (and waits for a free slot),
+so the engine adds no cap of its own on requests in flight; it only bounds how many worker tasks
+exist, so a 2,000-chunk review does not create 2,000 coroutines at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hunkwise.catalog.findings import Severity
+from hunkwise.gateway.errors import AllSlotsFailed, ConfigurationError
+from hunkwise.gateway.types import ChatRequest, ChatResult, Slot, Usage
+from hunkwise.review.diff import DiffParseError, FileDiff, parse_diff
+from hunkwise.review.errors import CostLimitExceeded, ReviewInputError
+from hunkwise.review.filters import FilterConfig
+from hunkwise.review.findings import (
+    SNAP_DISTANCE,
+    AnswerParseError,
+    Finding,
+    anchor_findings,
+    dedupe_findings,
+    limit_findings,
+    parse_answer,
+)
+from hunkwise.review.packing import DEFAULT_OUTPUT_TOKENS, Budget, Chunk, ReviewPlan, plan_review
+from hunkwise.review.prompt import build_repair_request, build_review_request, prompt_overhead_tokens
+from hunkwise.review.report import (
+    CallRecord,
+    FailedChunk,
+    PlannedChunk,
+    ReviewReport,
+    SkippedLines,
+    Source,
+)
+from hunkwise.review.rules import RepoRules
+from hunkwise.review.tokens import TokenEstimator
+
+DEFAULT_EXPECTED_OUTPUT_TOKENS = 2_000  # what a chunk's answer (findings + reasoning) costs, typically
+DEFAULT_MAX_WORKERS = 16
+
+
+class RouterLike(Protocol):
+    """The part of ``hunkwise.gateway.Router`` the engine uses."""
+
+    @property
+    def slots(self) -> tuple[Slot, ...]: ...
+
+    async def chat(self, request: ChatRequest) -> ChatResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkOutcome:
+    """Reported to the progress sink after each chunk (answered, repaired or failed)."""
+
+    index: int
+    ok: bool
+    model: str | None
+    slot: str | None
+    failovers: int
+    usage: Usage
+    findings: int
+
+
+class ProgressSink(Protocol):
+    def review_started(self, chunks: int, estimated_cost_usd: float) -> None: ...
+
+    def chunk_done(self, outcome: ChunkOutcome) -> None: ...
+
+
+@dataclass(slots=True)
+class ReviewOptions:
+    rules: RepoRules = field(default_factory=RepoRules)
+    filters: FilterConfig | None = None  # None: defaults + the rules file's [review] settings
+    min_severity: Severity | None = None
+    max_findings: int | None = None
+    dry_run: bool = False
+    max_cost_usd: float | None = None
+    expected_output_tokens: int = DEFAULT_EXPECTED_OUTPUT_TOKENS
+    estimator: TokenEstimator | None = None  # calibrated in place from reported prompt_tokens
+    max_workers: int = DEFAULT_MAX_WORKERS
+    snap_distance: int = SNAP_DISTANCE
+    source: Source = "llm"
+    change: dict[str, Any] = field(default_factory=dict)
+
+    def filter_config(self) -> FilterConfig:
+        if self.filters is not None:
+            return self.filters
+        s = self.rules.settings
+        base = FilterConfig()
+        return FilterConfig(
+            ignore=s.ignore,
+            include=s.include,
+            max_changed_lines=s.max_file_lines if s.max_file_lines is not None else base.max_changed_lines,
+        )
+
+
+@dataclass(slots=True)
+class _ChunkResult:
+    findings: list[Finding] = field(default_factory=list)
+    dropped: int = 0
+    calls: list[CallRecord] = field(default_factory=list)
+    failure: FailedChunk | None = None
+
+
+def _files(diff: bytes | str | Sequence[FileDiff]) -> list[FileDiff]:
+    if isinstance(diff, bytes | str):
+        try:
+            return parse_diff(diff)
+        except DiffParseError as exc:
+            raise ReviewInputError(f"the diff cannot be read: {exc}") from exc
+    return list(diff)
+
+
+def _code_map(files: Sequence[FileDiff]) -> dict[str, dict[int, str]]:
+    return {
+        f.path: {ln.new_no: ln.text for h in f.hunks for ln in h.lines if ln.new_no is not None}
+        for f in files
+    }
+
+
+def _output_cap(slots: Sequence[Slot]) -> int:
+    """One max_output_tokens for every slot a request may reach: the smallest, which the packer's
+    budget reserved in each slot's window."""
+    return min(s.max_output_tokens or DEFAULT_OUTPUT_TOKENS for s in slots)
+
+
+def plan(
+    files: Sequence[FileDiff], slots: Sequence[Slot], options: ReviewOptions, estimator: TokenEstimator
+) -> tuple[ReviewPlan, list[PlannedChunk]]:
+    """Pack the change and price each request with the main slot (failovers may cost more)."""
+    if not slots:
+        raise ConfigurationError("no model is configured", setting="model")
+    models = [s.model for s in slots]
+    overhead = prompt_overhead_tokens(estimator, options.rules.rules, models=models)
+    budget = Budget.for_slots(slots, prompt_overhead_tokens=overhead)
+    review_plan = plan_review(files, budget, estimator, filters=options.filter_config())
+    main = slots[0]
+    out_tokens = min(options.expected_output_tokens, _output_cap(slots))
+    planned = [
+        PlannedChunk(
+            index=c.index,
+            paths=tuple(c.files),
+            lines=c.assigned_lines,
+            estimated_input_tokens=c.estimated_tokens + overhead,
+            estimated_output_tokens=out_tokens,
+            estimated_cost_usd=main.cost_usd(c.estimated_tokens + overhead, out_tokens),
+        )
+        for c in review_plan.chunks
+    ]
+    return review_plan, planned
+
+
+async def run_review(
+    diff: bytes | str | Sequence[FileDiff],
+    router: RouterLike,
+    options: ReviewOptions | None = None,
+    *,
+    progress: ProgressSink | None = None,
+) -> ReviewReport:
+    """Review ``diff`` with the router's slots. Raises :class:`ReviewInputError` for an unreadable
+    diff, :class:`CostLimitExceeded` above ``max_cost_usd`` (before any call), and
+    ``ConfigurationError`` for slots that can never work; every model failure is reported on the
+    returned report (failed chunks), never raised."""
+    options = options or ReviewOptions()
+    started = time.perf_counter()
+    files = _files(diff)
+    slots = tuple(router.slots)
+    estimator = options.estimator if options.estimator is not None else TokenEstimator()
+    review_plan, planned = plan(files, slots, options, estimator)
+    skips = review_plan.skipped
+    report = ReviewReport(
+        skipped=[SkippedLines.of(s.path, list(s.changed_lines), s.rule, s.detail) for s in skips],
+        plan=planned,
+        dry_run=options.dry_run,
+        source=options.source,
+        change=dict(options.change),
+        code=_code_map(files),
+    )
+    if options.max_cost_usd is not None and report.estimated_cost_usd > options.max_cost_usd:
+        raise CostLimitExceeded(report.estimated_cost_usd, options.max_cost_usd, len(planned))
+    if options.dry_run or not review_plan.chunks:
+        report.duration_s = time.perf_counter() - started
+        return report
+
+    if progress is not None:
+        progress.review_started(len(review_plan.chunks), report.estimated_cost_usd)
+    runner = _Runner(router, options, estimator, _output_cap(slots), progress)
+    results = await runner.run_all(review_plan.chunks)
+
+    anchored: list[Finding] = []
+    reviewed: dict[str, int] = {}
+    for chunk, result in zip(review_plan.chunks, results, strict=True):
+        report.calls.extend(result.calls)
+        report.dropped_unanchored += result.dropped
+        if result.failure is not None:
+            report.failed_chunks.append(result.failure)
+            continue
+        anchored.extend(result.findings)
+        for path, lines in chunk.assigned.items():
+            if lines:
+                reviewed[path] = reviewed.get(path, 0) + len(lines)
+    unique = dedupe_findings(anchored)
+    limited = limit_findings(unique, min_severity=options.min_severity, max_findings=options.max_findings)
+    report.findings = limited.kept
+    report.duplicates_merged = len(anchored) - len(unique)
+    report.below_min_severity = limited.below_min_severity
+    report.over_max_findings = limited.over_max_findings
+    report.files_reviewed = len(reviewed)
+    report.lines_reviewed = sum(reviewed.values())
+    report.usage = sum((c.usage for c in report.calls if c.ok), Usage())
+    report.calibration = runner.calibration
+    report.duration_s = time.perf_counter() - started
+    return report
+
+
+class _Runner:
+    """Runs chunks through the router with a bounded pool of workers."""
+
+    def __init__(
+        self,
+        router: RouterLike,
+        options: ReviewOptions,
+        estimator: TokenEstimator,
+        max_output_tokens: int,
+        progress: ProgressSink | None,
+    ) -> None:
+        self.router = router
+        self.options = options
+        self.estimator = estimator
+        self.max_output_tokens = max_output_tokens
+        self.progress = progress
+        self.calibration: dict[str, list[int]] = {}  # model -> [chars, reported prompt tokens, samples]
+        # The planner reads ratios by each slot's configured model: calibrate under that id, not
+        # the one the provider returned (often a dated snapshot such as gpt-5-mini-2025-08-07).
+        self._slot_models = {slot.name: slot.model for slot in router.slots}
+
+    async def run_all(self, chunks: Sequence[Chunk]) -> list[_ChunkResult]:
+        results: list[_ChunkResult | None] = [None] * len(chunks)
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(len(chunks)):
+            queue.put_nowait(i)
+
+        async def worker() -> None:
+            while True:
+                try:
+                    i = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                results[i] = await self.guarded(chunks[i])
+
+        workers = max(1, min(self.options.max_workers, len(chunks)))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(workers):
+                    group.create_task(worker())
+        except ExceptionGroup as group_error:
+            # Only configuration errors escape a chunk; surface the first one as itself.
+            raise group_error.exceptions[0] from None
+        return [r for r in results if r is not None]
+
+    async def guarded(self, chunk: Chunk) -> _ChunkResult:
+        """A bug or an unexpected error in one chunk fails that chunk, not the review; a
+        configuration error (every chunk would hit it) stops the review."""
+        try:
+            return await self.run_chunk(chunk)
+        except (ConfigurationError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            out = _ChunkResult(failure=_failed(chunk, "error", f"{type(exc).__name__}: {exc}"))
+            self._report(chunk, out)
+            return out
+
+    async def _call(self, chunk: Chunk, request: ChatRequest, out: _ChunkResult) -> ChatResult | None:
+        """One gateway request; failures become a failed chunk, never an exception (except a
+        configuration error, which would fail every chunk the same way)."""
+        t0 = time.perf_counter()
+        try:
+            result = await self.router.chat(request)
+        except AllSlotsFailed as exc:
+            kind = exc.errors[-1].kind.value if exc.errors else None
+            out.calls.append(
+                CallRecord(
+                    chunk.index, request.purpose, False, None, None, None, Usage(),
+                    (time.perf_counter() - t0) * 1000, _failovers(exc.attempts), list(exc.attempts),
+                    kind, str(exc),
+                )
+            )  # fmt: skip
+            out.failure = _failed(chunk, "all_slots_failed", str(exc))
+            return None
+        out.calls.append(
+            CallRecord(
+                chunk.index, request.purpose, True, result.slot, result.model, result.provider, result.usage,
+                (time.perf_counter() - t0) * 1000, result.failovers, list(result.attempts),
+            )
+        )  # fmt: skip
+        return result
+
+    def _calibrate(self, request: ChatRequest, result: ChatResult) -> None:
+        chars = sum(len(m.content) for m in request.messages)
+        tokens = result.usage.input_tokens
+        if tokens <= 0:
+            return
+        model = self._slot_models.get(result.slot, result.model)
+        self.estimator.calibrate(model, chars, tokens)
+        entry = self.calibration.setdefault(model, [0, 0, 0])
+        entry[0] += chars
+        entry[1] += tokens
+        entry[2] += 1
+
+    async def run_chunk(self, chunk: Chunk) -> _ChunkResult:
+        out = _ChunkResult()
+        rules = self.options.rules.rules_for(chunk.files)
+        request = build_review_request(chunk.text, rules, max_output_tokens=self.max_output_tokens)
+        result = await self._call(chunk, request, out)
+        if result is not None:
+            self._calibrate(request, result)
+            try:
+                answer = parse_answer(result.content)
+            except AnswerParseError as first:
+                repair = build_repair_request(request, result.content, str(first))
+                result = await self._call(chunk, repair, out)
+                answer = None
+                if result is not None:
+                    try:
+                        answer = parse_answer(result.content)
+                    except AnswerParseError as second:
+                        detail = f"unusable answer, also after one repair request: {second}"
+                        out.failure = _failed(chunk, "invalid_output", detail)
+            if answer is not None and result is not None:
+                anchored = anchor_findings(
+                    answer.findings, chunk.assigned, model=result.model, chunk=chunk.index,
+                    snap=self.options.snap_distance,
+                )  # fmt: skip
+                out.findings, out.dropped = anchored.kept, anchored.dropped_unanchored
+        self._report(chunk, out)
+        return out
+
+    def _report(self, chunk: Chunk, out: _ChunkResult) -> None:
+        if self.progress is not None:
+            ok_calls = [c for c in out.calls if c.ok]
+            last = out.calls[-1] if out.calls else None
+            self.progress.chunk_done(
+                ChunkOutcome(
+                    chunk.index,
+                    out.failure is None,
+                    last.model if last else None,
+                    last.slot if last else None,
+                    sum(c.failovers for c in out.calls),
+                    sum((c.usage for c in ok_calls), Usage()),
+                    len(out.findings),
+                )
+            )
+
+
+def _failovers(attempts: Sequence[Any]) -> int:
+    names = [a.slot for a in attempts]
+    return sum(1 for a, b in itertools.pairwise(names) if a != b)
+
+
+def _failed(chunk: Chunk, reason: str, detail: str) -> FailedChunk:
+    return FailedChunk(chunk.index, tuple(chunk.files), chunk.assigned_lines, reason, detail)

@@ -1,0 +1,251 @@
+"""The result of a review, as data: what every report format renders and what the ledger records.
+
+One value object with one JSON shape (``to_json``, version 1, documented in docs/reviewing.md),
+so the CLI, the server and CI integrations agree on what a review said. Renderers in
+``review.reports`` only format it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from hunkwise.catalog.findings import SEVERITY_RANK, Severity
+from hunkwise.gateway.types import Attempt, Usage
+from hunkwise.review.findings import Finding
+
+REPORT_VERSION = 1
+Source = Literal["llm", "offline-simulator"]
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedLines:
+    """Changed lines no request covered, and the rule that skipped them (never silent)."""
+
+    path: str
+    lines: int
+    rule: str
+    detail: str = ""
+    ranges: str = ""  # "1-40, 52": which new-file lines, compactly
+
+    @classmethod
+    def of(cls, path: str, line_numbers: list[int], rule: str, detail: str = "") -> SkippedLines:
+        return cls(path, len(line_numbers), rule, detail, compact_ranges(line_numbers))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "lines": self.lines,
+            "line_ranges": self.ranges,
+            "rule": self.rule,
+            "detail": self.detail,
+        }
+
+
+def compact_ranges(numbers: list[int]) -> str:
+    """``[1, 2, 3, 7]`` -> ``"1-3, 7"``."""
+    out: list[str] = []
+    ordered = sorted(set(numbers))
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        out.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ", ".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedChunk:
+    """A request whose lines went unreviewed; the review is incomplete (exit 3)."""
+
+    index: int
+    paths: tuple[str, ...]
+    lines: int
+    reason: str  # "all_slots_failed" | "invalid_output" | "error"
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "chunk": self.index,
+            "paths": list(self.paths),
+            "lines": self.lines,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChunk:
+    index: int
+    paths: tuple[str, ...]
+    lines: int  # changed lines this chunk is responsible for
+    estimated_input_tokens: int  # chunk + prompt overhead
+    estimated_output_tokens: int
+    estimated_cost_usd: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "chunk": self.index,
+            "paths": list(self.paths),
+            "lines": self.lines,
+            "estimated_input_tokens": self.estimated_input_tokens,
+            "estimated_output_tokens": self.estimated_output_tokens,
+            "estimated_cost_usd": round(self.estimated_cost_usd, 6),
+        }
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One gateway request (a review or a repair), successful or not, for the usage ledger."""
+
+    chunk: int
+    purpose: str
+    ok: bool
+    slot: str | None
+    model: str | None
+    provider: str | None
+    usage: Usage
+    latency_ms: float
+    failovers: int
+    attempts: list[Attempt]
+    error_kind: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "chunk": self.chunk,
+            "purpose": self.purpose,
+            "ok": self.ok,
+            "slot": self.slot,
+            "model": self.model,
+            "provider": self.provider,
+            "usage": self.usage.as_dict(),
+            "latency_ms": round(self.latency_ms, 1),
+            "failovers": self.failovers,
+            "error_kind": self.error_kind,
+            "error": self.error,
+            "attempts": [a.as_dict() for a in self.attempts],
+        }
+
+
+@dataclass(slots=True)
+class ReviewReport:
+    findings: list[Finding] = field(default_factory=list)
+    files_reviewed: int = 0
+    lines_reviewed: int = 0
+    skipped: list[SkippedLines] = field(default_factory=list)
+    failed_chunks: list[FailedChunk] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    calls: list[CallRecord] = field(default_factory=list)
+    plan: list[PlannedChunk] = field(default_factory=list)
+    dropped_unanchored: int = 0
+    duplicates_merged: int = 0
+    below_min_severity: int = 0
+    over_max_findings: int = 0
+    dry_run: bool = False
+    source: Source = "llm"
+    change: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+    # model -> [prompt characters, reported prompt tokens, samples]: for the store's calibration.
+    calibration: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    # New-file text of the diff's lines, so reports can quote the code a finding is about.
+    code: dict[str, dict[int, str]] = field(default_factory=dict, repr=False)
+
+    # -- derived -------------------------------------------------------------------------------
+    @property
+    def failovers(self) -> int:
+        return sum(c.failovers for c in self.calls)
+
+    @property
+    def estimated_cost_usd(self) -> float:
+        return sum(p.estimated_cost_usd for p in self.plan)
+
+    @property
+    def estimated_input_tokens(self) -> int:
+        return sum(p.estimated_input_tokens for p in self.plan)
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed_chunks
+
+    @property
+    def skipped_lines(self) -> int:
+        return sum(s.lines for s in self.skipped)
+
+    def models(self) -> dict[str, dict[str, Any]]:
+        """Per model that answered: calls, tokens and cost (successful calls only carry usage)."""
+        out: dict[str, dict[str, Any]] = {}
+        for call in self.calls:
+            if not call.ok or not call.model:
+                continue
+            m = out.setdefault(
+                call.model,
+                {"calls": 0, "input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0, "cost_usd": 0.0},
+            )
+            m["calls"] += 1
+            m["input_tokens"] += call.usage.input_tokens
+            m["output_tokens"] += call.usage.output_tokens
+            m["reasoning_tokens"] += call.usage.reasoning_tokens
+            m["cost_usd"] = round(m["cost_usd"] + call.usage.cost_usd, 6)
+        return out
+
+    def counts_by_severity(self) -> dict[str, int]:
+        counts = {s: 0 for s in ("critical", "high", "medium", "low")}
+        for f in self.findings:
+            counts[f.severity] += 1
+        return counts
+
+    def has_findings_at_or_above(self, severity: Severity) -> bool:
+        return any(f.rank >= SEVERITY_RANK[severity] for f in self.findings)
+
+    def exit_code(self, fail_on: Severity | None = None) -> int:
+        """0 done, 1 findings at or above ``fail_on``, 3 incomplete. Incomplete wins: a gate must
+        not pass a change whose lines were not all reviewed."""
+        if self.failed_chunks:
+            return 3
+        if fail_on and self.has_findings_at_or_above(fail_on):
+            return 1
+        return 0
+
+    # -- JSON ----------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        usage = self.usage
+        out: dict[str, Any] = {
+            "version": REPORT_VERSION,
+            "source": self.source,
+            "findings": [f.as_dict() for f in self.findings],
+            "summary": {
+                "files_reviewed": self.files_reviewed,
+                "lines_reviewed": self.lines_reviewed,
+                "findings": len(self.findings),
+                "by_severity": self.counts_by_severity(),
+                "skipped": [s.as_dict() for s in self.skipped],
+                "failed_chunks": [c.as_dict() for c in self.failed_chunks],
+                "complete": self.complete,
+                "dropped_unanchored": self.dropped_unanchored,
+                "duplicates_merged": self.duplicates_merged,
+                "below_min_severity": self.below_min_severity,
+                "over_max_findings": self.over_max_findings,
+            },
+            "usage": {
+                "calls": usage.calls,
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "reasoning_tokens": usage.reasoning_tokens,
+                "cost_usd": round(usage.cost_usd, 6),
+                "failovers": self.failovers,
+                "models": self.models(),
+            },
+            "plan": {
+                "chunks": [p.as_dict() for p in self.plan],
+                "estimated_input_tokens": self.estimated_input_tokens,
+                "estimated_cost_usd": round(self.estimated_cost_usd, 6),
+                "dry_run": self.dry_run,
+            },
+        }
+        if self.change:
+            out["change"] = self.change
+        out["duration_s"] = round(self.duration_s, 3)
+        return out

@@ -1,0 +1,35 @@
+"""The ``--dry-run`` view: which requests a review would make, their size and estimated cost.
+
+Plain text on purpose (it is read before deciding to spend money, often in CI logs); the same
+numbers are in the JSON report's ``plan`` object.
+"""
+
+from __future__ import annotations
+
+from hunkwise.review.report import ReviewReport
+
+
+def render_plan(report: ReviewReport) -> str:
+    out = ["Review plan (dry run: no model was called)"]
+    if report.change.get("summary"):
+        out.append(f"Change: {report.change['summary']}")
+    if report.source == "offline-simulator":
+        out.append("Model: the offline simulator (costs show what GLM-5.1 would charge)")
+    total_lines = sum(p.lines for p in report.plan)
+    out.append(
+        f"{len(report.plan)} request(s) covering {total_lines} changed line(s); "
+        f"~{report.estimated_input_tokens:,} input tokens; estimated cost ${report.estimated_cost_usd:.4f}"
+    )
+    out.append("")
+    for p in report.plan:
+        paths = ", ".join(p.paths[:4]) + (f" (+{len(p.paths) - 4} more)" if len(p.paths) > 4 else "")
+        out.append(
+            f"  #{p.index:<3} {p.lines:>5} line(s) {p.estimated_input_tokens:>8,} in "
+            f"+ {p.estimated_output_tokens:,} out tokens  ${p.estimated_cost_usd:.4f}  {paths}"
+        )
+    if report.skipped:
+        out.append("")
+        out.append(f"Skipped {report.skipped_lines} changed line(s):")
+        for s in report.skipped:
+            out.append(f"  {s.path}: {s.lines} line(s), {s.rule}" + (f" ({s.detail})" if s.detail else ""))
+    return "\n".join(out) + "\n"

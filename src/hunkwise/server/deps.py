@@ -1,0 +1,103 @@
+"""Typed dependencies: the store, the secret box, and who is calling (admin or one organization).
+
+Authorization is decided here once: routes declare ``Admin`` or ``OrgAccess`` and never compare
+tokens themselves. An organization token that names another organization gets 403 whether or not
+that organization exists, so tokens cannot be used to enumerate tenants.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from hunkwise.config.ssrf import SsrfPolicy
+from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.server.settings import Settings
+from hunkwise.store.orgs import normalize_slug, org_for_token
+from hunkwise.store.secrets import SecretBox
+
+_bearer = HTTPBearer(auto_error=False, description="HUNKWISE_ADMIN_TOKEN or an organization's API token")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def get_box(request: Request) -> SecretBox:
+    return request.app.state.secret_box  # type: ignore[no-any-return]
+
+
+def get_policy(request: Request) -> SsrfPolicy:
+    return request.app.state.ssrf_policy  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+BoxDep = Annotated[SecretBox, Depends(get_box)]
+PolicyDep = Annotated[SsrfPolicy, Depends(get_policy)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the admin, or the organization ``org`` (its slug)."""
+
+    admin: bool
+    org: str | None = None
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def get_caller(credentials: Credentials, settings: SettingsDep, engine: EngineDep) -> Caller:
+    if credentials is None or not credentials.credentials:
+        raise _unauthorized(
+            "missing Authorization: Bearer <token> (the admin token or your organization's token)"
+        )
+    token = credentials.credentials
+    admin = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    if admin and hmac.compare_digest(token.encode(), admin.encode()):
+        return Caller(admin=True)
+    org = await run_in_threadpool(org_for_token, engine, token)
+    if org is None:
+        raise _unauthorized("the token is not valid")
+    return Caller(admin=False, org=org.slug)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def require_admin(caller: CallerDep) -> Caller:
+    if not caller.admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the admin token (HUNKWISE_ADMIN_TOKEN)")
+    return caller
+
+
+Admin = Annotated[Caller, Depends(require_admin)]
+
+
+async def org_access(caller: CallerDep, org: Annotated[str, Path(description="organization slug")]) -> str:
+    """The normalized slug of the organization in the path, if the caller may act on it."""
+    try:
+        slug = normalize_slug(org)
+    except ConfigurationError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    if not caller.admin and caller.org != slug:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "this token does not grant access to that organization"
+        )
+    return slug
+
+
+OrgAccess = Annotated[str, Depends(org_access)]

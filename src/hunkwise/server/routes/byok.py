@@ -1,0 +1,294 @@
+"""An organization's own models (BYOK): save, show (masked), test, delete.
+
+In fixed mode the server's global provider serves everyone: GET shows it read-only and writes
+answer 409, so nobody believes they changed a configuration that is not in use.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Response, status
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from hunkwise.config.byok import build_org_slot
+from hunkwise.config.resolve import ResolvedConfig
+from hunkwise.config.spec import SlotSpec
+from hunkwise.config.ssrf import SsrfPolicy, endpoint_origin, format_origin
+from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.gateway.types import Secret, Slot
+from hunkwise.server.deps import BoxDep, EngineDep, OrgAccess, PolicyDep, SettingsDep
+from hunkwise.server.schemas import (
+    ByokIn,
+    ByokPublic,
+    ByokSlotIn,
+    ByokSlotPublic,
+    ByokTestPublic,
+    DiagnosisPublic,
+    PreviewPublic,
+)
+from hunkwise.store.byok import SlotView, delete_byok, load_byok, save_byok, slots_for_org, stored_slots
+from hunkwise.store.orgs import get_org
+from hunkwise.store.secrets import SecretBox, SecretsError
+
+log = logging.getLogger("hunkwise.server")
+router = APIRouter(prefix="/api/orgs/{org}/byok", tags=["byok"])
+
+FIXED_MESSAGE = (
+    "this server runs in fixed mode (HUNKWISE_MODEL is set in its environment): one global model "
+    "configuration serves every organization and per-organization keys are disabled; ask the "
+    "administrator to unset HUNKWISE_MODEL to enable BYOK"
+)
+_CONFLICT = {409: {"description": "fixed mode: BYOK is read-only"}}
+# Resolves a stored slot for display without decrypting its key: only the key's presence matters.
+_DISPLAY_KEY = Secret("display-only-placeholder")
+
+
+def _resolved(slot: Slot) -> dict[str, Any]:
+    return {
+        "provider": slot.provider,
+        "model": slot.model,
+        "base_url": slot.base_url,
+        "plan": slot.plan,
+        "tier": slot.tier,
+        "max_concurrent": slot.max_concurrent,
+        "context_window": slot.context_window,
+    }
+
+
+def _masked(last4: str | None) -> str:
+    return f"••••{last4}" if last4 else "••••"
+
+
+def _view_public(view: SlotView, policy: PolicyDep) -> ByokSlotPublic:
+    data: dict[str, Any] = {"role": view.role, "api_key": _masked(view.key_last4), "config": view.spec}
+    try:
+        built = build_org_slot(
+            view.role,
+            SlotSpec.model_validate(view.spec),
+            _DISPLAY_KEY if view.has_key else None,
+            policy=policy,
+            at_save=False,
+        )
+        data.update(_resolved(built.slot), notes=built.notes)
+    except ConfigurationError as exc:
+        data["error"] = str(exc)
+    return ByokSlotPublic(**data, updated_at=view.updated_at)
+
+
+def _fixed_public(org: str, fixed: ResolvedConfig) -> ByokPublic:
+    out = ByokPublic(org=org, mode="fixed", read_only=True, message=FIXED_MESSAGE, warnings=list(fixed.notes))
+    for slot in fixed.slots[:2]:
+        public = ByokSlotPublic(
+            role="main" if slot.name == "main" else "fallback",
+            api_key=slot.api_key.masked(),
+            config={},
+            **_resolved(slot),
+        )
+        setattr(out, public.role, public)
+    return out
+
+
+def _reject_in_fixed_mode(settings: SettingsDep) -> None:
+    if settings.fixed() is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, FIXED_MESSAGE)
+
+
+@router.get("", response_model=ByokPublic)
+async def read(org: OrgAccess, engine: EngineDep, settings: SettingsDep, policy: PolicyDep) -> ByokPublic:
+    """The organization's slots with keys masked (last 4 characters), plus the resolved endpoint,
+    concurrency, plan and tier. In fixed mode: the global configuration, read-only."""
+    fixed = settings.fixed()
+    if fixed is not None:
+        return _fixed_public(org, fixed)
+
+    def load() -> ByokPublic | None:
+        views = load_byok(engine, org)
+        if views is None:
+            return None
+        out = ByokPublic(org=org, mode="byok")
+        for view in views:
+            setattr(out, view.role, _view_public(view, policy))
+        if not views:
+            out.message = f"no models configured yet: PUT /api/orgs/{org}/byok"
+        return out
+
+    result = await run_in_threadpool(load)
+    if result is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
+    return result
+
+
+@router.put("", response_model=ByokPublic, responses=_CONFLICT)
+async def write(
+    org: OrgAccess, body: ByokIn, engine: EngineDep, settings: SettingsDep, box: BoxDep, policy: PolicyDep
+) -> ByokPublic:
+    """Save Main (+ Fallback) for the organization, creating it if needed. A slot without
+    ``api_key`` keeps its stored key (same endpoint only). All or nothing."""
+    _reject_in_fixed_mode(settings)
+    slots: dict[str, SlotSpec | None] = {"main": body.main, "fallback": body.fallback}
+    result = await run_in_threadpool(lambda: save_byok(engine, org, slots, box=box, policy=policy))
+    log.info(
+        "saved BYOK for %s: %s",
+        org,
+        ", ".join(f"{role}={b.slot.provider}/{b.slot.model}" for role, b in result.built.items()),
+    )
+    views = {v.role: v for v in await run_in_threadpool(load_byok, engine, org) or []}
+    out = ByokPublic(org=org, mode="byok")
+    for role, built in result.built.items():
+        view = views[role]
+        public = ByokSlotPublic(
+            role=role,  # type: ignore[arg-type]
+            api_key=_masked(view.key_last4),
+            config=view.spec,
+            notes=built.notes,
+            updated_at=view.updated_at,
+            **_resolved(built.slot),
+        )
+        setattr(out, role, public)
+        out.warnings.extend(built.warnings)
+    return out
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=_CONFLICT)
+async def remove(org: OrgAccess, engine: EngineDep, settings: SettingsDep) -> Response:
+    """Remove the organization's models and stored keys (the organization and its tokens stay)."""
+    _reject_in_fixed_mode(settings)
+    if not await run_in_threadpool(delete_byok, engine, org):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
+    log.info("deleted BYOK for %s", org)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def unsaved_slots(
+    engine: Engine, org: str, body: ByokIn, *, box: SecretBox, policy: SsrfPolicy
+) -> list[Slot]:
+    """The slots ``body`` describes, before it is saved, so Test works before Save.
+
+    A slot without ``api_key`` borrows the stored key of the same role under the same rule as
+    saving: only while the endpoint (scheme, host and port) is the one the key was entered for. Raises
+    :class:`ConfigurationError` with ``setting="<role>.<field>"`` (a 422 naming the field).
+    """
+    stored = {s.role: s for s in stored_slots(engine, org, box=box) or []}
+    slots: list[Slot] = []
+    for role, spec in (("main", body.main), ("fallback", body.fallback)):
+        if spec is None:
+            continue
+        typed = spec.api_key.get_secret_value().strip() if spec.api_key is not None else ""
+        key = Secret(typed) if typed else None
+        bare = spec.model_copy(update={"api_key": None})
+        if key is None and role in stored and stored[role].api_key is not None:
+            old = stored[role]
+            new_origin = endpoint_origin(
+                build_org_slot(role, bare, _DISPLAY_KEY, policy=policy, at_save=False).slot.base_url
+            )
+            try:
+                old_slot = build_org_slot(
+                    role, SlotSpec.model_validate(dict(old.spec)), _DISPLAY_KEY, policy=policy, at_save=False
+                ).slot
+                same_endpoint = endpoint_origin(old_slot.base_url) == new_origin
+            except ConfigurationError:
+                same_endpoint = False
+            if not same_endpoint:
+                raise ConfigurationError(
+                    f"{role}.api_key is required because the endpoint changed (now "
+                    f"{format_origin(new_origin)}): a stored key is only reused for the endpoint "
+                    "(scheme, host and port) it was entered for",
+                    setting=f"{role}.api_key",
+                )
+            key = old.api_key
+        slots.append(build_org_slot(role, bare, key, policy=policy, at_save=False).slot)
+    return slots
+
+
+@router.post("/preview", response_model=PreviewPublic)
+async def preview(org: OrgAccess, body: ByokSlotIn, role: str = "main") -> PreviewPublic:
+    """The request body exactly as the gateway will send it for this (unsaved) slot: thinking
+    level or custom JSON override applied, wrapped/unwrapped under the provider's namespace.
+
+    Nothing is sent and no key is needed; the endpoint's address is not checked here (saving
+    does that), so a preview never waits on DNS.
+    """
+    return preview_slot(body, role=role)
+
+
+def preview_slot(spec: SlotSpec, *, role: str = "main") -> PreviewPublic:
+    """Shared by the JSON API and the web console. Raises :class:`ConfigurationError` (-> 422)."""
+    from hunkwise.catalog.loader import load_catalog
+    from hunkwise.config.slots import build_slot
+    from hunkwise.gateway import preview_request_body
+
+    if role not in ("main", "fallback"):
+        raise ConfigurationError(f"unknown slot {role!r}: use main or fallback", setting="role")
+    values = spec.model_dump(exclude={"api_key", "api_key_env"}, exclude_none=True)
+    values.update(api_key="preview-needs-no-key", allow_http=True)
+    catalog = load_catalog()
+    slot = build_slot(SlotSpec.model_validate(values), name=role, catalog=catalog, env={})
+    provider = catalog.providers.get(slot.provider)
+    return PreviewPublic(
+        provider=slot.provider,
+        namespace=provider.namespace if provider else slot.provider,
+        model=slot.model,
+        base_url=slot.base_url,
+        body=preview_request_body(slot),
+    )
+
+
+@router.post("/test", response_model=ByokTestPublic)
+async def test(
+    org: OrgAccess,
+    engine: EngineDep,
+    settings: SettingsDep,
+    box: BoxDep,
+    policy: PolicyDep,
+    body: ByokIn | None = None,
+) -> ByokTestPublic:
+    """Send one tiny request per slot and diagnose the answers (the same checks as ``hunkwise test``).
+
+    Without a body the stored configuration is tested. With a body (the ``PUT`` shape) that
+    configuration is tested *before* saving; a slot without ``api_key`` uses the stored key of
+    the same role when the endpoint's host is unchanged."""
+    from hunkwise.config.byok import guarded_clients
+    from hunkwise.gateway.probe import probe_slots
+
+    if body is not None:
+        _reject_in_fixed_mode(settings)
+
+    def resolve() -> tuple[bool, list[Slot]]:
+        if settings.fixed() is None and get_org(engine, org) is None:
+            return False, []
+        if body is not None:
+            return True, unsaved_slots(engine, org, body, box=box, policy=policy)
+        return True, slots_for_org(engine, org, env=settings.env, box=box, policy=policy)
+
+    try:
+        exists, slots = await run_in_threadpool(resolve)
+    except ConfigurationError as exc:
+        if isinstance(exc, SecretsError) or body is not None:
+            raise  # an unsaved configuration's mistakes are 422s naming the field
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"the stored configuration cannot be used right now: {exc}"
+        ) from None
+    if not exists:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
+    if not slots:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"organization {org!r} has no models configured: PUT /api/orgs/{org}/byok first",
+        )
+    # BYOK slots connect through the SSRF guard (the dialled address is re-checked).
+    pool = guarded_clients(policy) if settings.fixed() is None else None
+    try:
+        diagnoses = await probe_slots(slots, clients=pool)
+    finally:
+        if pool is not None:
+            await pool.aclose()
+    mode = "fixed" if settings.fixed() is not None else "byok"
+    return ByokTestPublic(
+        org=org,
+        mode=mode,
+        ok=all(d.ok for d in diagnoses),
+        diagnoses=[DiagnosisPublic(**d.as_dict()) for d in diagnoses],
+    )

@@ -1,0 +1,68 @@
+"""``GET /api/jobs/dead`` and ``POST /api/jobs/{id}/retry``: the dead-letter view.
+
+A dead letter is a job that failed for good: a permanent error, the last allowed attempt failing,
+or its worker dying on the last attempt. Its reason is the ``error``. Retrying queues it again
+with fresh attempts (and publishes it in distributed mode). Admin sees all; an organization token
+its own, as for ``/api/reviews``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from starlette.concurrency import run_in_threadpool
+
+from hunkwise.server.deps import CallerDep, EngineDep
+from hunkwise.store import jobs as repo
+
+router = APIRouter(prefix="/api/jobs", tags=["reviews"])
+
+
+def _dead(job: repo.Job) -> dict[str, Any]:
+    p = job.payload
+    return {
+        "id": job.id,
+        "org": job.org,
+        "kind": job.kind,
+        "status": "dead",
+        "repository": p.get("repository") or p.get("project_path"),
+        "number": p.get("number") if p.get("number") is not None else p.get("iid"),
+        "head_sha": p.get("head_sha"),
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "reason": job.error or "failed without a recorded reason",
+        "updated_at": job.updated_at.isoformat(),
+    }
+
+
+@router.get("/dead", summary="Dead-lettered jobs with their reasons, newest first")
+async def dead_letters(
+    caller: CallerDep,
+    engine: EngineDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    org = None if caller.admin else caller.org
+    jobs = await run_in_threadpool(
+        lambda: repo.list_jobs(engine, org=org, status="failed", limit=limit, offset=offset)
+    )
+    return [_dead(j) for j in jobs]
+
+
+@router.post("/{job_id}/retry", summary="Queue a dead-lettered job again with fresh attempts")
+async def retry_job(job_id: int, request: Request, caller: CallerDep, engine: EngineDep) -> dict[str, Any]:
+    job = await run_in_threadpool(repo.get_job, engine, job_id)
+    if job is None or (not caller.admin and job.org != caller.org):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")
+    if not await run_in_threadpool(repo.retry, engine, job_id):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"job {job_id} is {job.status}; only a dead (failed) job can be retried"
+        )
+    queue = getattr(request.app.state, "job_queue", None)
+    if hasattr(queue, "publish"):
+        await queue.publish(job_id)
+    pool = getattr(request.app.state, "worker_pool", None)
+    if pool is not None and not hasattr(queue, "publish"):
+        pool.notify()
+    return {"id": job_id, "status": "queued"}

@@ -1,0 +1,152 @@
+"""``POST /webhooks/github`` and ``POST /webhooks/gitlab``: verify, classify, enqueue one job.
+
+Order matters: the signature (or token) is checked on the raw bytes before anything is parsed or
+stored, so an unsigned request costs one HMAC and leaves no trace. A delivery we do not act on
+(another event, a draft, an organization without a model configuration) is acknowledged with 202
+so the platform does not retry it, and logged with the reason. An acted-on delivery becomes at
+most one job per pull request head (the job's dedupe key), in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.jobs.queue import DatabaseQueue, JobQueue
+from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND
+from hunkwise.platforms import github_webhooks as gh
+from hunkwise.platforms import gitlab as gl
+from hunkwise.server.deps import EngineDep, SettingsDep
+from hunkwise.store import jobs as repo
+from hunkwise.store.byok import load_byok
+from hunkwise.store.orgs import normalize_slug
+
+log = logging.getLogger("hunkwise.webhooks")
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+def _accepted(reason: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        {"status": "ignored", "reason": reason, **extra}, status_code=status.HTTP_202_ACCEPTED
+    )
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        return gh.parse_json(body)
+    except gh.WebhookPayloadError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+
+
+def _queue(request: Request) -> JobQueue:
+    queue = getattr(request.app.state, "job_queue", None)
+    return queue if queue is not None else DatabaseQueue(request.app.state.engine)
+
+
+async def _organization(engine: Any, settings: Any, owner: str) -> str | None:
+    """The organization slug for a repository owner, if it has a model configuration (its BYOK,
+    or the server's fixed mode); None otherwise."""
+    try:
+        slug = normalize_slug(owner)
+    except ConfigurationError:
+        return None
+    if settings.fixed() is not None:
+        return slug
+    views = await run_in_threadpool(load_byok, engine, slug)
+    return slug if views else None
+
+
+async def _enqueue(
+    request: Request, engine: Any, org: str, kind: str, payload: dict[str, Any], key: str
+) -> JSONResponse:
+    job, created = await _queue(request).enqueue(org=org, kind=kind, payload=payload, dedupe_key=key)
+    requeued = False
+    if not created and job.status == "failed":
+        requeued = await run_in_threadpool(repo.retry, engine, job.id)
+    pool = getattr(request.app.state, "worker_pool", None)
+    if pool is not None and (created or requeued):
+        pool.notify()
+    log.info(
+        "webhook: job %s for %s (%s)",
+        job.id,
+        key,
+        "new" if created else "requeued" if requeued else "duplicate",
+    )
+    return JSONResponse(
+        {"status": "queued", "job_id": job.id, "duplicate": not created, "requeued": requeued},
+        status_code=status.HTTP_202_ACCEPTED,
+    )
+
+
+@router.post("/github", status_code=202, summary="GitHub webhook (pull_request, ping)")
+async def github_webhook(request: Request, settings: SettingsDep, engine: EngineDep) -> JSONResponse:
+    body = await request.body()
+    secret = settings.env.get(gh.SECRET_ENV, "")
+    if not secret:
+        log.warning("GitHub webhook refused: %s is not set on the server", gh.SECRET_ENV)
+    if not gh.verify_signature(secret, body, request.headers.get(gh.SIGNATURE_HEADER)):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, f"missing or invalid {gh.SIGNATURE_HEADER} signature"
+        )
+    payload = _parse(body)
+    delivery = request.headers.get(gh.DELIVERY_HEADER, "")
+    try:
+        decision = gh.classify(
+            request.headers.get(gh.EVENT_HEADER), payload, api_url=gh.configured_api_url(settings.env)
+        )
+    except gh.WebhookPayloadError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    if decision.kind == "ping":
+        return JSONResponse({"status": "pong", "zen": payload.get("zen")}, status_code=status.HTTP_200_OK)
+    return await _accept(request, engine, settings, "GitHub", GITHUB_KIND, decision, delivery)
+
+
+@router.post("/gitlab", status_code=202, summary="GitLab webhook (merge request events)")
+async def gitlab_webhook(request: Request, settings: SettingsDep, engine: EngineDep) -> JSONResponse:
+    body = await request.body()
+    secret = settings.env.get(gl.SECRET_ENV, "")
+    if not secret:
+        log.warning("GitLab webhook refused: %s is not set on the server", gl.SECRET_ENV)
+    if not gl.verify_token(secret, request.headers.get(gl.TOKEN_HEADER)):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing or invalid {gl.TOKEN_HEADER}")
+    payload = _parse(body)
+    delivery = request.headers.get(gl.DELIVERY_HEADER, "")
+    try:
+        decision = gl.classify(
+            request.headers.get(gl.EVENT_HEADER), payload, api_url=gl.configured_api_url(settings.env)
+        )
+    except gl.GitLabPayloadError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return await _accept(request, engine, settings, "GitLab", GITLAB_KIND, decision, delivery)
+
+
+async def _accept(
+    request: Request,
+    engine: Any,
+    settings: Any,
+    platform: str,
+    kind: str,
+    decision: Any,
+    delivery: str,
+) -> JSONResponse:
+    """The platform-neutral end of both webhooks: ignore, or find the organization and enqueue."""
+    if decision.kind == "ignore" or decision.event is None:
+        log.info("%s delivery %s ignored: %s", platform, delivery or "-", decision.reason)
+        return _accepted(decision.reason)
+    event = decision.event
+    org = await _organization(engine, settings, event.owner)
+    if org is None:
+        log.info(
+            "%s delivery %s ignored: organization %r has no model configuration",
+            platform,
+            delivery,
+            event.owner,
+        )
+        return _accepted(f"organization {event.owner!r} has no model configuration")
+    payload_out = event.as_payload() | {"delivery": delivery or None}
+    return await _enqueue(request, engine, org, kind, payload_out, event.dedupe_key)

@@ -1,0 +1,134 @@
+"""What the API accepts, and what it shows: separate shapes so a stored key cannot leak out.
+
+``ByokSlotIn`` is the SlotSpec shape (with the key, write-only); ``ByokSlotPublic`` has no field
+that could hold a key, only ``api_key`` as ``"••••abcd"``. Responses are declared with
+``response_model`` so FastAPI filters every reply through these public shapes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hunkwise.config.spec import SlotSpec
+
+
+class ByokSlotIn(SlotSpec):
+    """One slot as an organization sends it (a catalog card + plan + tier, or a manual config).
+
+    ``api_key`` may be omitted to keep the stored key (same endpoint only)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [{"card": "glm-5.1", "plan": "coding", "tier": "lite", "api_key": "your-zai-key"}]
+        },
+    )
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _no_server_env(cls, value: str | None) -> str | None:
+        if value:
+            raise ValueError(
+                "api_key_env is not available for organizations (the server's environment is not "
+                "yours to read): send the key itself as api_key"
+            )
+        return value
+
+
+class ByokIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    main: ByokSlotIn
+    fallback: ByokSlotIn | None = None
+
+
+class ByokSlotPublic(BaseModel):
+    """A configured slot as anyone with access may see it. Never a key: its last 4 at most."""
+
+    role: Literal["main", "fallback"]
+    api_key: str = Field(description="masked: '••••' and the key's last 4 characters")
+    config: dict[str, Any] = Field(description="the settings as saved, without the key")
+    provider: str | None = None
+    model: str | None = None
+    base_url: str | None = Field(None, description="the resolved endpoint")
+    plan: str | None = None
+    tier: str | None = None
+    max_concurrent: int | None = Field(None, description="resolved concurrency cap (null = no cap)")
+    context_window: int | None = None
+    notes: list[str] = Field(default_factory=list)
+    error: str | None = Field(None, description="why this stored slot is not usable right now")
+    updated_at: datetime | None = None
+
+
+class ByokPublic(BaseModel):
+    org: str
+    mode: Literal["byok", "fixed"]
+    read_only: bool = False
+    main: ByokSlotPublic | None = None
+    fallback: ByokSlotPublic | None = None
+    warnings: list[str] = Field(default_factory=list)
+    message: str | None = None
+
+
+class DiagnosisPublic(BaseModel):
+    slot: str
+    ok: bool
+    kind: str | None = None
+    status: int | None = None
+    code: str | None = None
+    latency_ms: float = 0.0
+    provider_message: str = ""
+    summary: str = ""
+    advice: list[str] = Field(default_factory=list)
+    detected_plan: str | None = None
+    reset_at: str | None = None
+    suggestions: list[str] = Field(default_factory=list, description="close model ids (unknown model)")
+
+
+class PreviewPublic(BaseModel):
+    """What the gateway would send for a slot: the body without the messages' real content."""
+
+    provider: str
+    namespace: str = Field(description="where a custom JSON override is wrapped for this provider")
+    model: str
+    base_url: str
+    body: dict[str, Any]
+
+
+class ByokTestPublic(BaseModel):
+    org: str
+    mode: Literal["byok", "fixed"]
+    ok: bool
+    diagnoses: list[DiagnosisPublic]
+
+
+class OrgIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    slug: str = Field(min_length=1, max_length=100, description="the GitHub/GitLab owner name")
+    name: str | None = Field(None, max_length=200)
+
+
+class OrgPublic(BaseModel):
+    slug: str
+    name: str
+    created_at: datetime
+
+
+class OrgCreated(OrgPublic):
+    token: str = Field(description="the organization's API token: shown once, store it now")
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Ready(BaseModel):
+    status: Literal["ready"] = "ready"
+    database: str
+    mode: Literal["byok", "fixed"]

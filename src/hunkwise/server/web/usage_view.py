@@ -1,0 +1,103 @@
+"""The Usage page's numbers: tokens and cost per day per model, failovers per day, and the
+Coding Plan windows of the keys in scope.
+
+Scope: the ledger (``model_calls``) is installation-wide, so an organization sees only the
+calls of the runs its own review jobs recorded (``run_id`` in the job's checkpoint/result);
+the admin without an organization selected sees everything. That is why this groups the rows
+itself instead of calling :func:`hunkwise.store.ledger.usage_summary`, which has no scope.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from hunkwise.gateway.types import SKIPPED_OUTCOMES
+from hunkwise.store.db import Db, use_session
+from hunkwise.store.models import ModelCall, ReviewJob
+from hunkwise.store.windows import CODING_PLAN, WindowUsage, window_usage
+
+
+@dataclass
+class UsageData:
+    days: list[str]
+    models: list[str]
+    tokens: dict[str, list[float]]  # model -> per day
+    cost: dict[str, list[float]]
+    failovers: list[float]
+    calls: int
+    total_tokens: int
+    total_cost: float
+    total_failovers: int
+    windows: list[WindowUsage]
+    table: list[dict[str, Any]]  # one row per (day, model) for the accessible table
+
+
+def _run_ids(session: Any, org: str) -> set[int]:
+    ids: set[int] = set()
+    for result, checkpoint in session.execute(
+        select(ReviewJob.result, ReviewJob.checkpoint).where(ReviewJob.org == org)
+    ):
+        for source in (result, checkpoint):
+            if isinstance(source, dict) and isinstance(source.get("run_id"), int):
+                ids.add(source["run_id"])
+    return ids
+
+
+def usage_data(db: Db, *, org: str | None, days: int = 14, now: datetime | None = None) -> UsageData:
+    now = now or datetime.now(UTC)
+    start_day = (now - timedelta(days=days - 1)).date()
+    since = datetime.combine(start_day, datetime.min.time(), tzinfo=UTC)
+    with use_session(db) as session:
+        query = select(ModelCall).where(ModelCall.created_at >= since)
+        week_query = select(ModelCall.credential_id).where(
+            (ModelCall.plan == CODING_PLAN)
+            & ModelCall.credential_id.is_not(None)
+            & (ModelCall.created_at > now - timedelta(days=7))
+        )
+        if org is not None:
+            ids = _run_ids(session, org)
+            query = query.where(ModelCall.run_id.in_(ids))
+            week_query = week_query.where(ModelCall.run_id.in_(ids))
+        calls = list(session.scalars(query))
+        credentials = sorted({c for c in session.scalars(week_query.distinct()) if c})
+    day_list = [(start_day + timedelta(days=i)).isoformat() for i in range(days)]
+    index = {d: i for i, d in enumerate(day_list)}
+    tokens: dict[str, list[float]] = defaultdict(lambda: [0.0] * days)
+    cost: dict[str, list[float]] = defaultdict(lambda: [0.0] * days)
+    failovers = [0.0] * days
+    count = 0
+    for c in calls:
+        day = c.created_at.astimezone(UTC).date().isoformat()
+        if day not in index:
+            continue
+        i = index[day]
+        if c.outcome not in SKIPPED_OUTCOMES:
+            count += 1
+        tokens[c.model][i] += c.input_tokens + c.output_tokens
+        cost[c.model][i] += c.cost_usd
+        failovers[i] += 1 if c.failover else 0
+    models = sorted(tokens)
+    table = [
+        {"day": d, "model": m, "tokens": int(tokens[m][i]), "cost_usd": cost[m][i]}
+        for i, d in enumerate(day_list)
+        for m in models
+        if tokens[m][i] or cost[m][i]
+    ]
+    return UsageData(
+        days=day_list,
+        models=models,
+        tokens={m: tokens[m] for m in models},
+        cost={m: cost[m] for m in models},
+        failovers=failovers,
+        calls=count,
+        total_tokens=int(sum(sum(v) for v in tokens.values())),
+        total_cost=sum(sum(v) for v in cost.values()),
+        total_failovers=int(sum(failovers)),
+        windows=[window_usage(db, cid, now) for cid in credentials],
+        table=table,
+    )

@@ -1,0 +1,166 @@
+"""What a simulator serves: its keys, their plans and limits, and the global knobs.
+
+Limits resolve in one order everywhere: a per-key setting beats a global flag, which beats the
+catalog's tier default. Keeping that rule here (and not in each route) means the CLI, the config
+file and the tests can never disagree about which limit a key really has.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hunkwise.catalog.loader import Catalog, TierName, load_catalog
+
+KeyKind = Literal["developer", "coding", "openai", "anthropic"]
+FaultKind = Literal["500", "502", "503", "1305", "1312", "reset", "hang", "truncated"]
+ALL_FAULTS: tuple[FaultKind, ...] = ("500", "502", "503", "1305", "1312", "reset", "hang", "truncated")
+
+WINDOW_5H_SECONDS = 5 * 3600
+WINDOW_WEEK_SECONDS = 7 * 24 * 3600
+
+
+class SimConfigError(ValueError):
+    """A simulator setting that cannot work; the message names the setting and the fix."""
+
+
+class KeyConfig(BaseModel):
+    """One API key the simulator accepts. ``None`` limits fall back to the global flag, then the
+    catalog's tier default (coding keys) or "unlimited" (every other kind)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str = Field(min_length=1)
+    kind: KeyKind
+    tier: TierName | None = None
+    concurrency: int | None = Field(default=None, ge=1)
+    quota_5h: int | None = Field(default=None, ge=0)
+    quota_week: int | None = Field(default=None, ge=0)
+    balance: int | None = Field(default=None, ge=0)
+    models: tuple[str, ...] | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _no_blank_key(cls, value: str) -> str:
+        if value.strip() != value or any(c.isspace() for c in value):
+            raise ValueError("an API key must not contain whitespace")
+        return value
+
+    @model_validator(mode="after")
+    def _tier_only_for_coding(self) -> KeyConfig:
+        if self.tier is not None and self.kind != "coding":
+            raise ValueError(f"tier is only meaningful for coding keys, not {self.kind} keys")
+        return self
+
+    @property
+    def effective_tier(self) -> TierName | None:
+        return (self.tier or "lite") if self.kind == "coding" else None
+
+
+class SimConfig(BaseModel):
+    """The whole simulator configuration (CLI flags and ``sim.toml`` both produce one)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    keys: tuple[KeyConfig, ...] = ()
+    latency_ms: float = Field(default=0.0, ge=0)
+    jitter_ms: float = Field(default=0.0, ge=0)
+    fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    faults: tuple[FaultKind, ...] = ALL_FAULTS
+    seed: int = 0
+    hang_seconds: float = Field(default=300.0, gt=0)
+    # Global overrides of the tier defaults (a per-key value still wins).
+    concurrency: int | None = Field(default=None, ge=1)
+    quota_5h: int | None = Field(default=None, ge=0)
+    quota_week: int | None = Field(default=None, ge=0)
+    balance: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> SimConfig:
+        seen: set[str] = set()
+        for k in self.keys:
+            if k.key in seen:
+                raise ValueError(f"key {_mask(k.key)} is configured twice; each key needs one plan")
+            seen.add(k.key)
+        if not self.faults:
+            raise ValueError("faults must list at least one fault kind")
+        catalog = load_catalog()
+        for k in self.keys:
+            for model in k.models or ():
+                if catalog.card(model) is None:
+                    raise ValueError(f"key {_mask(k.key)}: unknown model {model!r} in models")
+        return self
+
+    # -- limit resolution --------------------------------------------------------------------
+    def limits_for(self, key: KeyConfig, catalog: Catalog | None = None) -> KeyLimits:
+        catalog = catalog or load_catalog()
+        tier = catalog.tiers[key.effective_tier] if key.effective_tier else None
+        concurrency = _first(key.concurrency, self.concurrency, tier.max_concurrent if tier else None)
+        quota_5h = _first(key.quota_5h, self.quota_5h, tier.prompts_5h if tier else None)
+        quota_week = _first(key.quota_week, self.quota_week, tier.prompts_week if tier else None)
+        balance = _first(key.balance, self.balance) if key.kind != "coding" else key.balance
+        return KeyLimits(concurrency=concurrency, quota_5h=quota_5h, quota_week=quota_week, balance=balance)
+
+
+class KeyLimits(BaseModel):
+    """Resolved limits of one key; ``None`` means unlimited."""
+
+    model_config = ConfigDict(frozen=True)
+
+    concurrency: int | None
+    quota_5h: int | None
+    quota_week: int | None
+    balance: int | None
+
+
+def _first(*values: int | None) -> int | None:
+    return next((v for v in values if v is not None), None)
+
+
+def _mask(key: str) -> str:
+    """Keys are secrets even in the simulator: show only enough to tell them apart."""
+    return f"{key[:4]}…{key[-2:]}" if len(key) > 8 else "…"
+
+
+def mask_key(key: str) -> str:
+    return _mask(key)
+
+
+def format_validation_error(exc: ValidationError, where: str) -> str:
+    """One readable line per problem, naming the setting, for the CLI and config loader."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if p != "__root__") or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def build_config(data: dict[str, Any], where: str = "simulator config") -> SimConfig:
+    try:
+        return SimConfig.model_validate(data)
+    except ValidationError as exc:
+        raise SimConfigError(format_validation_error(exc, where)) from None
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read ``sim.toml`` into the dict :func:`build_config` takes.
+
+    The file mirrors the CLI flags: top-level ``latency_ms``, ``fault_rate``... and one
+    ``[[keys]]`` table per key (``key``, ``kind``, ``tier``, ``concurrency``, ``quota_5h``,
+    ``quota_week``, ``balance``, ``models``).
+    """
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise SimConfigError(f"cannot read simulator config {path}: {exc.strerror or exc}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SimConfigError(f"simulator config {path} is not valid TOML: {exc}") from None
+    if "keys" in raw and not isinstance(raw["keys"], list):
+        raise SimConfigError(f"{path}: keys must be an array of tables ([[keys]] sections)")
+    return raw

@@ -1,0 +1,115 @@
+"""The simulator's "model": deterministic answers computed from the prompt.
+
+When a prompt carries a diff (the numbered format of :mod:`hunkwise.catalog.findings` or a raw
+``git diff``) and asks for a review, the answer is the findings JSON the review engine parses,
+built from the added lines by a few fixed rules. Everything else gets a short fixed answer.
+Every title, body and sentence is marked ``[simulator]`` so no output can pass for an LLM's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from hunkwise.catalog.findings import ModelAnswer, ModelFinding, iter_added_lines
+
+LABEL = "[simulator]"
+
+_STRING_LITERAL = re.compile(r"""(?P<q>["'`])(?P<body>(?:\\.|(?!(?P=q)).)*)(?P=q)""")
+_SECRET = re.compile(r"AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9_\-]{20,}")
+_EVAL = re.compile(r"\b(?:eval|exec)\(")
+_BARE_EXCEPT = re.compile(r"^\s*except\s*:")
+_TODO = re.compile(r"\b(?:TODO|FIXME)\b")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the model says: visible content and (when thinking is on) its reasoning."""
+
+    content: str
+    reasoning: str
+
+
+def _findings_for_line(path: str, line_no: int, text: str) -> list[ModelFinding]:
+    found: list[ModelFinding] = []
+
+    def add(severity: str, category: str, title: str, body: str, suggestion: str | None = None) -> None:
+        found.append(
+            ModelFinding(
+                path=path,
+                start_line=line_no,
+                end_line=line_no,
+                severity=severity,  # type: ignore[arg-type]
+                category=category,  # type: ignore[arg-type]
+                title=f"{LABEL} {title}",
+                body=f"{LABEL} {body}",
+                suggestion=suggestion,
+                confidence=0.9,
+            )
+        )
+
+    if any(_SECRET.search(m.group("body")) for m in _STRING_LITERAL.finditer(text)):
+        add(
+            "critical",
+            "security",
+            "Hard-coded secret in a string literal",
+            "This added line contains a string that looks like an access key (AKIA…/sk-…). "
+            "Rotate it and load it from the environment or a secret store.",
+        )
+    if _EVAL.search(text):
+        add(
+            "high",
+            "security",
+            "Use of eval()/exec() on dynamic input",
+            "eval/exec run arbitrary code; anyone controlling the input controls the process.",
+        )
+    if _BARE_EXCEPT.search(text):
+        add(
+            "medium",
+            "error_handling",
+            "Bare except swallows every error",
+            "A bare `except:` also catches KeyboardInterrupt and SystemExit and hides bugs.",
+            suggestion=text.replace("except:", "except Exception:", 1),
+        )
+    if _TODO.search(text):
+        add("low", "maintainability", "Unresolved TODO/FIXME", "This line adds a TODO/FIXME marker.")
+    return found
+
+
+def review_answer(prompt: str) -> ModelAnswer | None:
+    """Findings for a review prompt, or ``None`` when the prompt is not a review of a diff."""
+    if "review" not in prompt.lower():
+        return None
+    added = list(iter_added_lines(prompt))
+    if not added:
+        return None
+    findings = [f for path, no, text in added for f in _findings_for_line(path, no, text)]
+    return ModelAnswer(findings=findings)
+
+
+def _digest(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def answer(prompt: str, *, json_mode: bool) -> Reply:
+    """The deterministic reply to a prompt (same prompt, same reply, every time)."""
+    digest = _digest(prompt)
+    review = review_answer(prompt)
+    if review is not None:
+        files = {f.path for f in review.findings}
+        reasoning = (
+            f"{LABEL} Deterministic rule scan (no language model): checked the added lines for "
+            f"eval/exec, bare except, secret-like string literals and TODO/FIXME; "
+            f"{len(review.findings)} finding(s) in {len(files)} file(s). Prompt digest {digest}."
+        )
+        return Reply(content=review.model_dump_json(), reasoning=reasoning)
+    text = (
+        f"{LABEL} This answer comes from the hunkwise offline simulator, not a language model. "
+        f"Prompt digest {digest}."
+    )
+    reasoning = f"{LABEL} No reasoning happens here: the simulator answers every prompt the same way."
+    if json_mode:
+        return Reply(content=json.dumps({"simulated": True, "answer": text}), reasoning=reasoning)
+    return Reply(content=text, reasoning=reasoning)

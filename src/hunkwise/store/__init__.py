@@ -1,0 +1,59 @@
+"""The store: SQLAlchemy models, packaged Alembic migrations and small repository functions.
+
+Open it with :func:`open_store` (an engine migrated to head), then call the repository functions
+with that engine (they commit) or with your own session (you commit)::
+
+    engine = open_store()
+    run_id = record_run(engine, RunRecord(source="local", idempotency_key=key), calls)
+    summary = usage_summary(engine, since=parse_since("7d"), by="model")
+"""
+
+from hunkwise.store.calibration import load_calibration, load_ratios, save_ratios
+from hunkwise.store.db import (
+    current_revision,
+    database_url,
+    head_revision,
+    make_engine,
+    open_store,
+    session_scope,
+    upgrade,
+)
+from hunkwise.store.ledger import (
+    UsageRow,
+    UsageSummary,
+    parse_since,
+    record_calls,
+    record_review,
+    record_run,
+    usage_summary,
+)
+from hunkwise.store.records import CallRecord, RunRecord, calls_from_attempts, calls_from_result
+from hunkwise.store.windows import WindowCount, WindowUsage, coding_plan_windows, window_usage
+
+__all__ = [
+    "CallRecord",
+    "RunRecord",
+    "UsageRow",
+    "UsageSummary",
+    "WindowCount",
+    "WindowUsage",
+    "calls_from_attempts",
+    "calls_from_result",
+    "coding_plan_windows",
+    "current_revision",
+    "database_url",
+    "head_revision",
+    "load_calibration",
+    "load_ratios",
+    "make_engine",
+    "open_store",
+    "parse_since",
+    "record_calls",
+    "record_review",
+    "record_run",
+    "save_ratios",
+    "session_scope",
+    "upgrade",
+    "usage_summary",
+    "window_usage",
+]

@@ -1,0 +1,259 @@
+"""Where the store lives and how to open it: URL, engine, sessions, migrations.
+
+``HUNKWISE_DATABASE_URL`` selects the database (SQLite or PostgreSQL); by default it is the SQLite
+file ``HUNKWISE_HOME/hunkwise.db``. Migrations ship inside the package and run programmatically
+(:func:`upgrade`), so an installed ``hunkwise`` needs no ``alembic.ini`` in the working directory.
+
+SQLite is opened in WAL mode with a busy timeout and foreign keys on, and with the driver's own
+transaction handling switched off so that SQLAlchemy emits ``BEGIN`` itself: that makes savepoints
+work on Python 3.11 and lets writers ask for ``BEGIN IMMEDIATE`` (see :func:`write_session`), so two
+CLI processes queue for the write lock instead of failing with "database is locked" half-way.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session
+
+from hunkwise.config.paths import hunkwise_home
+from hunkwise.gateway.errors import ConfigurationError
+
+URL_ENV = "HUNKWISE_DATABASE_URL"
+DB_FILENAME = "hunkwise.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A constant key for pg_advisory_xact_lock: serializes concurrent migrations on one database.
+_PG_MIGRATION_LOCK = 0x7061_7463_6877  # "patchw"
+
+Db = Engine | Session
+"""What repository functions accept: an engine (they open and commit their own session) or a
+session (they work inside it and leave the commit to the caller)."""
+
+
+def default_sqlite_path() -> Path:
+    return hunkwise_home() / DB_FILENAME
+
+
+def database_url() -> str:
+    """The configured database URL (``HUNKWISE_DATABASE_URL`` or the default SQLite file)."""
+    raw = os.environ.get(URL_ENV, "").strip()
+    if not raw:
+        return f"sqlite:///{default_sqlite_path()}"
+    return str(_normalize(raw).render_as_string(hide_password=False))
+
+
+def _normalize(raw: str | URL) -> URL:
+    """Parse a URL and pick the driver we ship for PostgreSQL (psycopg 3, not psycopg2)."""
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            "the database URL is not valid; use e.g. sqlite:////path/to/hunkwise.db or "
+            "postgresql+psycopg://user:password@host:5432/dbname",
+            setting=URL_ENV,
+        ) from exc
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigurationError(
+            f"unsupported database {backend!r}: hunkwise supports SQLite and PostgreSQL",
+            setting=URL_ENV,
+        )
+    return url
+
+
+def is_sqlite(db: Engine | Session) -> bool:
+    bind = db.get_bind() if isinstance(db, Session) else db
+    return bind.dialect.name == "sqlite"
+
+
+def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (default: :func:`database_url`) with the SQLite settings above.
+
+    Does not migrate; call :func:`open_store` for an engine that is ready to use.
+    """
+    parsed = _normalize(url if url is not None else database_url())
+    if parsed.get_backend_name() == "sqlite":
+        _ensure_sqlite_dir(parsed)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise ConfigurationError(
+            f"the database driver for {parsed.drivername!r} is not installed; "
+            "for PostgreSQL run: pip install 'psycopg[binary]'",
+            setting=URL_ENV,
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _ensure_sqlite_dir(url: URL) -> None:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    parent = Path(database).expanduser().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot create the database directory {parent} ({exc.strerror}); "
+            "set HUNKWISE_HOME or HUNKWISE_DATABASE_URL to a writable location",
+            setting=URL_ENV,
+        ) from exc
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch a database file to WAL once (the mode is stored in the file).
+
+    Changing the journal mode needs an exclusive lock and SQLite does not wait for it through the
+    busy handler, so processes opening a brand-new database at the same moment retry here
+    instead of failing with "database is locked".
+    """
+    import sqlite3
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if engine.url.database not in (None, "", ":memory:"):
+                _enable_wal(cursor)
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """A session committed on success and rolled back on error.
+
+    ``write=True`` takes SQLite's write lock up front (``BEGIN IMMEDIATE``): a transaction that
+    reads and then writes could otherwise fail at once with "database is locked" when another
+    process committed in between, because SQLite cannot wait for a snapshot it has outgrown.
+    """
+    bind: Any = engine.execution_options(sqlite_begin="IMMEDIATE") if write else engine
+    with Session(bind=bind, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+@contextmanager
+def use_session(db: Db, *, write: bool = False) -> Iterator[Session]:
+    """Repository helper: our own committed session for an engine, or the caller's session as is."""
+    if isinstance(db, Session):
+        yield db
+        return
+    with session_scope(db, write=write) as session:
+        yield session
+
+
+# -- migrations -----------------------------------------------------------------------------------
+def _alembic_config(connection: Any = None) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("hunkwise.store") / "migrations"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this version of hunkwise."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None, "the package ships at least one migration"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (``None`` before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine_or_url: Engine | str | URL | None = None, revision: str = "head") -> None:
+    """Run the packaged migrations up to ``revision``; a no-op when already there.
+
+    Safe when several processes start at once: the whole upgrade runs in one transaction that
+    first takes a lock (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL advisory lock), so the second
+    process waits, then finds the schema current and does nothing.
+    """
+    from alembic import command
+
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
+    try:
+        with (
+            engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
+            connection.begin(),
+        ):
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+            command.upgrade(_alembic_config(connection), revision)
+    finally:
+        if engine is not engine_or_url:
+            engine.dispose()
+
+
+def open_store(url: str | URL | None = None, *, migrate: bool = True) -> Engine:
+    """An engine for the configured database, migrated to head: what commands and the server use."""
+    engine = make_engine(url)
+    if migrate:
+        try:
+            upgrade(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            where = engine.url.render_as_string(hide_password=True)
+            raise ConfigurationError(f"cannot open the database {where}: {reason}", setting=URL_ENV) from None
+    return engine
+
+
+def sqlite_file_missing(url: str | URL | None = None) -> bool:
+    """True when the database is a SQLite file that does not exist yet (nothing recorded).
+
+    Read-only commands check this so that asking "what did I use?" never creates a database.
+    """
+    parsed = _normalize(url if url is not None else database_url())
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return False
+    return not Path(database).expanduser().exists()

@@ -1,0 +1,282 @@
+"""The usage ledger: record review runs and model calls, and summarize them.
+
+Recording is idempotent per ``RunRecord.idempotency_key`` (a unique column, checked inside the
+write transaction and enforced by the database when two writers race), so a retried job or a
+re-delivered webhook never counts usage twice.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+
+from hunkwise.gateway.types import SKIPPED_OUTCOMES
+from hunkwise.store.db import Db, open_store, use_session
+from hunkwise.store.models import ModelCall, ReviewRun, utcnow
+from hunkwise.store.records import CallRecord, RunRecord
+
+GroupBy = Literal["model", "day", "slot"]
+GROUPINGS: tuple[GroupBy, ...] = ("model", "day", "slot")
+
+
+def record_run(db: Db, run: RunRecord, calls: Iterable[CallRecord]) -> int:
+    """Store a run and its calls; return the run's id.
+
+    Recording a run whose ``idempotency_key`` is already stored changes nothing and returns the
+    existing id. With an engine this commits; with a session the caller commits.
+    """
+    calls = list(calls)
+    key = run.idempotency_key or uuid.uuid4().hex
+    started = run.created_at or utcnow()
+    with use_session(db, write=True) as session:
+        existing = session.scalar(select(ReviewRun.id).where(ReviewRun.idempotency_key == key))
+        if existing is not None:
+            return existing
+        row = ReviewRun(
+            idempotency_key=key,
+            created_at=started,
+            source=run.source,
+            repository=run.repository,
+            ref=run.ref,
+            status=run.status,
+            files_reviewed=run.files_reviewed,
+            lines_reviewed=run.lines_reviewed,
+            findings_critical=run.findings.get("critical", 0),
+            findings_high=run.findings.get("high", 0),
+            findings_medium=run.findings.get("medium", 0),
+            findings_low=run.findings.get("low", 0),
+            failed_chunks=run.failed_chunks,
+            skipped_lines=run.skipped_lines,
+            calls=sum(1 for c in calls if c.is_call),
+            input_tokens=sum(c.input_tokens for c in calls),
+            output_tokens=sum(c.output_tokens for c in calls),
+            reasoning_tokens=sum(c.reasoning_tokens for c in calls),
+            cost_usd=sum(c.cost_usd for c in calls),
+            failovers=sum(1 for c in calls if c.failover),
+            duration_ms=run.duration_ms,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+                # A call without a time is dated when recorded (the end of the run): later rather than
+                # earlier keeps Coding Plan window estimates on the safe side.
+                recorded = utcnow()
+                session.add_all(_call_row(c, row.id, recorded) for c in calls)
+                session.flush()
+        except IntegrityError:
+            # Another writer stored the same key between our check and our insert.
+            winner = session.scalar(select(ReviewRun.id).where(ReviewRun.idempotency_key == key))
+            if winner is None:
+                raise
+            return winner
+        return row.id
+
+
+def record_review(run: RunRecord, calls: Iterable[CallRecord], *, url: str | None = None) -> int:
+    """One-shot for a CLI command: open the configured store (migrating it if needed), record the
+    run, close. From async code run it in a thread (``await asyncio.to_thread(record_review, ...)``):
+    the store is synchronous because its writes are small and SQLite has no async driver here."""
+    engine = open_store(url)
+    try:
+        return record_run(engine, run, calls)
+    finally:
+        engine.dispose()
+
+
+def record_calls(db: Db, calls: Iterable[CallRecord]) -> int:
+    """Store calls made outside a review run (a connection test, a probe); return how many."""
+    rows = [_call_row(c, None, utcnow()) for c in calls]
+    with use_session(db, write=True) as session:
+        session.add_all(rows)
+        session.flush()
+    return len(rows)
+
+
+def _call_row(c: CallRecord, run_id: int | None, default_time: datetime) -> ModelCall:
+    return ModelCall(
+        run_id=run_id,
+        created_at=c.created_at or default_time,
+        slot=c.slot,
+        provider=c.provider,
+        model=c.model,
+        credential_id=c.credential_id,
+        plan=c.plan,
+        tier=c.tier,
+        purpose=c.purpose,
+        outcome=c.outcome,
+        status=c.status,
+        code=c.code,
+        input_tokens=c.input_tokens,
+        output_tokens=c.output_tokens,
+        reasoning_tokens=c.reasoning_tokens,
+        cached_tokens=c.cached_tokens,
+        cost_usd=c.cost_usd,
+        latency_ms=c.latency_ms,
+        waited_ms=c.waited_ms,
+        failover=c.failover,
+    )
+
+
+# -- summaries ------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class UsageRow:
+    """Totals for one group (a model, a UTC day, a slot) or for everything (``key == "total"``)."""
+
+    key: str
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    failovers: int = 0
+    avg_latency_ms: float | None = None
+    errors: dict[str, int] = field(default_factory=dict)  # outcome -> count, "ok" excluded
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "calls": self.calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "cached_tokens": self.cached_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+            "failovers": self.failovers,
+            "avg_latency_ms": None if self.avg_latency_ms is None else round(self.avg_latency_ms, 1),
+            "errors": dict(sorted(self.errors.items())),
+        }
+
+
+@dataclass(slots=True)
+class UsageSummary:
+    since: datetime | None
+    by: GroupBy
+    runs: int
+    rows: list[UsageRow]
+    total: UsageRow
+
+    @property
+    def empty(self) -> bool:
+        return self.runs == 0 and self.total.calls == 0 and not self.total.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "by": self.by,
+            "runs": self.runs,
+            "rows": [r.as_dict() for r in self.rows],
+            "total": self.total.as_dict(),
+        }
+
+
+def usage_summary(db: Db, since: datetime | None = None, by: GroupBy = "model") -> UsageSummary:
+    """Calls, tokens, cost, failovers and errors by kind since ``since`` (all time if ``None``),
+    grouped by model, UTC day or slot, plus the number of review runs in the period."""
+    if by not in GROUPINGS:
+        raise ValueError(f"cannot group usage by {by!r}; choose one of {', '.join(GROUPINGS)}")
+    key_col: Any = {
+        "model": ModelCall.model,
+        "slot": ModelCall.slot,
+        "day": func.date(ModelCall.created_at),
+    }[by]
+    real_call = case((ModelCall.outcome.not_in(SKIPPED_OUTCOMES), 1), else_=0)
+    totals = (
+        select(
+            key_col.label("key"),
+            func.sum(real_call),
+            func.sum(ModelCall.input_tokens),
+            func.sum(ModelCall.output_tokens),
+            func.sum(ModelCall.reasoning_tokens),
+            func.sum(ModelCall.cached_tokens),
+            func.sum(ModelCall.cost_usd),
+            func.sum(case((ModelCall.failover.is_(True), 1), else_=0)),
+            func.avg(case((ModelCall.outcome.not_in(SKIPPED_OUTCOMES), ModelCall.latency_ms), else_=None)),
+        )
+        .group_by(key_col)
+        .order_by(key_col)
+    )
+    errors = (
+        select(key_col.label("key"), ModelCall.outcome, func.count())
+        .where(ModelCall.outcome != "ok")
+        .group_by(key_col, ModelCall.outcome)
+    )
+    runs = select(func.count(ReviewRun.id))
+    if since is not None:
+        totals = totals.where(ModelCall.created_at >= since)
+        errors = errors.where(ModelCall.created_at >= since)
+        runs = runs.where(ReviewRun.created_at >= since)
+
+    with use_session(db) as session:
+        rows = {
+            _key(r[0]): UsageRow(
+                key=_key(r[0]),
+                calls=int(r[1] or 0),
+                input_tokens=int(r[2] or 0),
+                output_tokens=int(r[3] or 0),
+                reasoning_tokens=int(r[4] or 0),
+                cached_tokens=int(r[5] or 0),
+                cost_usd=float(r[6] or 0.0),
+                failovers=int(r[7] or 0),
+                avg_latency_ms=None if r[8] is None else float(r[8]),
+            )
+            for r in session.execute(totals)
+        }
+        for key, outcome, count in session.execute(errors):
+            rows[_key(key)].errors[outcome] = int(count)
+        run_count = int(session.scalar(runs) or 0)
+
+    total = UsageRow(key="total")
+    weighted_latency = 0.0
+    for row in rows.values():
+        total.calls += row.calls
+        total.input_tokens += row.input_tokens
+        total.output_tokens += row.output_tokens
+        total.reasoning_tokens += row.reasoning_tokens
+        total.cached_tokens += row.cached_tokens
+        total.cost_usd += row.cost_usd
+        total.failovers += row.failovers
+        weighted_latency += (row.avg_latency_ms or 0.0) * row.calls
+        for outcome, count in row.errors.items():
+            total.errors[outcome] = total.errors.get(outcome, 0) + count
+    total.avg_latency_ms = weighted_latency / total.calls if total.calls else None
+    return UsageSummary(since=since, by=by, runs=run_count, rows=list(rows.values()), total=total)
+
+
+def _key(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+# -- periods --------------------------------------------------------------------------------------
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
+_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """``7d``, ``24h``, ``30m``, ``2w`` (ago), a date ``2026-11-01`` (midnight UTC) or an ISO
+    date-time (UTC unless it names an offset). Raises ``ValueError`` with a usable message."""
+    now = now or datetime.now(UTC)
+    value = text.strip()
+    match = _DURATION.match(value)
+    if match:
+        amount = int(match.group(1))
+        if amount <= 0:
+            raise ValueError(f"--since must be a positive duration, got {text!r}")
+        return now - timedelta(**{_UNITS[match.group(2).lower()]: amount})
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"--since expects a duration like 7d, 24h, 30m, 2w or a date like 2026-11-01; got {text!r}"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

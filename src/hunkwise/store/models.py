@@ -1,0 +1,231 @@
+"""SQLAlchemy table definitions for the store.
+
+The ORM classes mirror the Alembic migrations in ``store/migrations/versions``; the migrations are
+the source of truth for the schema (``metadata.create_all`` is never used outside tests), so a new
+table always arrives through a new numbered migration that SQLite and PostgreSQL both run.
+
+Times are stored as naive UTC and handed back timezone-aware (:class:`UTCDateTime`): SQLite has no
+timezone type, and one convention on both backends keeps window arithmetic identical.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names, so later migrations (and SQLite batch mode) can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive UTC on disk."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store times must be timezone-aware (use datetime.now(UTC))")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ReviewRun(Base):
+    """One ``hunkwise review`` (or server job) with its totals, so summaries need no joins."""
+
+    __tablename__ = "review_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(32))
+    repository: Mapped[str | None] = mapped_column(String(500))
+    ref: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(32))
+    files_reviewed: Mapped[int] = mapped_column(Integer, default=0)
+    lines_reviewed: Mapped[int] = mapped_column(Integer, default=0)
+    findings_critical: Mapped[int] = mapped_column(Integer, default=0)
+    findings_high: Mapped[int] = mapped_column(Integer, default=0)
+    findings_medium: Mapped[int] = mapped_column(Integer, default=0)
+    findings_low: Mapped[int] = mapped_column(Integer, default=0)
+    failed_chunks: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_lines: Mapped[int] = mapped_column(Integer, default=0)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    reasoning_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    failovers: Mapped[int] = mapped_column(Integer, default=0)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ModelCall(Base):
+    """One attempt against one slot. ``credential_id`` is the fingerprinted id, never a key."""
+
+    __tablename__ = "model_calls"
+    __table_args__ = (Index("ix_model_calls_credential_created", "credential_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("review_runs.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    slot: Mapped[str] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
+    credential_id: Mapped[str | None] = mapped_column(String(600))
+    plan: Mapped[str | None] = mapped_column(String(32))
+    tier: Mapped[str | None] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(32), default="review")
+    outcome: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)
+    code: Mapped[str | None] = mapped_column(String(32))
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    reasoning_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cached_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    waited_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    failover: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TokenCalibration(Base):
+    """Characters per token observed per model, so token estimates improve with every review."""
+
+    __tablename__ = "token_calibration"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    chars_per_token: Mapped[float] = mapped_column(Float)
+    samples: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Organization(Base):
+    """A tenant: its BYOK slots, API tokens and (through the jobs) its reviews hang off this row."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrgToken(Base):
+    """An organization's API token, stored only as a SHA-256 hash (shown once when created)."""
+
+    __tablename__ = "org_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ByokSlot(Base):
+    """One model slot (main or fallback) of an organization: the spec without its key, the key
+    encrypted (``hunkwise.store.secrets``) and its last four characters for display."""
+
+    __tablename__ = "byok_slots"
+    __table_args__ = (
+        UniqueConstraint("org_id", "role", name="uq_byok_slots_org_role"),
+        CheckConstraint("role IN ('main', 'fallback')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    key_ciphertext: Mapped[str | None] = mapped_column(Text)
+    key_last4: Mapped[str | None] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:  # never show the ciphertext either: it is nobody's business
+        return f"ByokSlot(org_id={self.org_id!r}, role={self.role!r})"
+
+
+class ReviewJob(Base):
+    """A durable review job (``hunkwise.jobs``): the queue row and, when done, its report.
+
+    ``dedupe_key`` is unique (a webhook delivery id, or ``repo#pr@sha``), so a re-delivered event
+    finds the existing job instead of creating a second one. A worker owns a running job until
+    ``lease_expires_at``; a job whose lease ran out (its worker died) is claimed again.
+    ``org`` is the organization's slug, not a foreign key: fixed mode reviews for organizations
+    that have no row.
+    """
+
+    __tablename__ = "review_jobs"
+    __table_args__ = (
+        Index("ix_review_jobs_claim", "status", "next_run_at"),
+        Index("ix_review_jobs_org_created", "org", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+__all__ = [
+    "Base",
+    "ByokSlot",
+    "ModelCall",
+    "OrgToken",
+    "Organization",
+    "ReviewJob",
+    "ReviewRun",
+    "TokenCalibration",
+    "UTCDateTime",
+    "utcnow",
+]

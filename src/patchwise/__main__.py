@@ -1,3 +1,0 @@
-from patchwise.cli.app import main
-
-main()

@@ -1,1 +1,0 @@
-"""The review server: FastAPI app (:func:`patchwise.server.app.create_app`), settings, routes."""
