@@ -1,0 +1,88 @@
+"""The release artefacts work as a user installs them: built, checked, installed, run.
+
+Builds the sdist and wheel the way a release does (``python -m build``, isolated), runs ``twine
+check``, looks inside the wheel for the data files the code loads at run time, then installs the
+wheel into a fresh virtualenv (no editable install, no checkout on ``sys.path``) and runs an
+offline review of the sample diff with its console script. About 20 s with a warm pip cache.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import hunkwise
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, check=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    built = _run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)])
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    return out
+
+
+def test_sdist_and_wheel_pass_twine_check(dist: Path) -> None:
+    version = hunkwise.__version__
+    files = sorted(p.name for p in dist.iterdir())
+    assert files == [f"hunkwise-{version}-py3-none-any.whl", f"hunkwise-{version}.tar.gz"]
+    checked = _run([sys.executable, "-m", "twine", "check", "--strict", *map(str, dist.iterdir())])
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_wheel_carries_the_data_the_code_loads(dist: Path) -> None:
+    wheel = next(dist.glob("*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in [
+        "hunkwise/catalog/data/catalog.toml",
+        "hunkwise/store/migrations/env.py",
+        "hunkwise/store/migrations/script.py.mako",
+        "hunkwise/server/templates/base.html",
+        "hunkwise/server/static/console.css",
+        "hunkwise/server/static/models.js",
+        "hunkwise/sim/server.py",
+        "hunkwise/py.typed",
+        f"hunkwise-{hunkwise.__version__}.dist-info/licenses/LICENSE",
+    ]:
+        assert needed in names, f"{needed} is missing from the wheel"
+    source_migrations = {p.name for p in (ROOT / "src/hunkwise/store/migrations/versions").glob("*.py")}
+    wheel_migrations = {
+        Path(n).name for n in names if n.startswith("hunkwise/store/migrations/versions/") and n.endswith(".py")
+    }
+    assert source_migrations and source_migrations <= wheel_migrations
+    top_level = {n.split("/")[0] for n in names}
+    assert top_level == {"hunkwise", f"hunkwise-{hunkwise.__version__}.dist-info"}
+
+
+def test_wheel_installed_in_a_fresh_virtualenv_reviews_offline(dist: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    wheel = next(dist.glob("*.whl"))
+    installed = _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)])
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    clean_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("HUNKWISE_", "PYTHON", "VIRTUAL_ENV"))
+    }
+    clean_env |= {"HUNKWISE_HOME": str(tmp_path / "home"), "HOME": str(tmp_path), "NO_COLOR": "1"}
+    where = _run([str(python), "-c", "import hunkwise; print(hunkwise.__file__)"], env=clean_env, cwd=tmp_path)
+    assert str(env_dir) in where.stdout, "the import did not come from the fresh virtualenv"
+    review = _run(
+        [str(env_dir / "bin" / "hunkwise"), "review", "--offline", "--diff", str(ROOT / "examples/sample.diff")],
+        env=clean_env,
+        cwd=tmp_path,
+    )
+    assert review.returncode == 0, review.stdout[-3000:] + review.stderr[-3000:]
+    assert "Findings" in review.stdout and "simulator" in review.stdout.lower()
