@@ -59,7 +59,9 @@ def test_wheel_carries_the_data_the_code_loads(dist: Path) -> None:
         assert needed in names, f"{needed} is missing from the wheel"
     source_migrations = {p.name for p in (ROOT / "src/hunkwise/store/migrations/versions").glob("*.py")}
     wheel_migrations = {
-        Path(n).name for n in names if n.startswith("hunkwise/store/migrations/versions/") and n.endswith(".py")
+        Path(n).name
+        for n in names
+        if n.startswith("hunkwise/store/migrations/versions/") and n.endswith(".py")
     }
     assert source_migrations and source_migrations <= wheel_migrations
     top_level = {n.split("/")[0] for n in names}
@@ -71,16 +73,26 @@ def test_wheel_installed_in_a_fresh_virtualenv_reviews_offline(dist: Path, tmp_p
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     wheel = next(dist.glob("*.whl"))
-    installed = _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)])
+    installed = _run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)]
+    )
     assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
     clean_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("HUNKWISE_", "PYTHON", "VIRTUAL_ENV"))
     }
     clean_env |= {"HUNKWISE_HOME": str(tmp_path / "home"), "HOME": str(tmp_path), "NO_COLOR": "1"}
-    where = _run([str(python), "-c", "import hunkwise; print(hunkwise.__file__)"], env=clean_env, cwd=tmp_path)
+    where = _run(
+        [str(python), "-c", "import hunkwise; print(hunkwise.__file__)"], env=clean_env, cwd=tmp_path
+    )
     assert str(env_dir) in where.stdout, "the import did not come from the fresh virtualenv"
     review = _run(
-        [str(env_dir / "bin" / "hunkwise"), "review", "--offline", "--diff", str(ROOT / "examples/sample.diff")],
+        [
+            str(env_dir / "bin" / "hunkwise"),
+            "review",
+            "--offline",
+            "--diff",
+            str(ROOT / "examples/sample.diff"),
+        ],
         env=clean_env,
         cwd=tmp_path,
     )
