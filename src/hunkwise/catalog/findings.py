@@ -9,6 +9,7 @@ own beyond formatting and parsing that data.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Literal, get_args
@@ -75,14 +76,39 @@ def answer_json_schema() -> dict:
 #
 FILE_HEADER = "FILE: "
 _NUM_WIDTH = 6
-_FILE_RE = re.compile(r"^FILE: (?P<path>.+?)(?: \((?P<lang>[^()]*)\))?\s*$")
-_NUMBERED_RE = re.compile(r"^\s*(?P<no>\d+) (?P<mark>[+ ]) (?P<text>.*)$")
-_HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(?P<start>\d+)(?:,\d+)? @@")
+# A path that would not read back the same from its header line (empty, padded with spaces, ending
+# in ")" like a language tag, or holding a character str.splitlines() breaks at) is shown as a
+# JSON string literal, which every model reads and the parser below decodes.
+_FILE_RE = re.compile(r'^FILE: (?P<path>"(?:[^"\\]|\\.)*"|.+?)(?: \((?P<lang>[^()]*)\))?\s*$')
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# Line numbers are bounded: a pasted diff with a 5,000-digit number is text, not a crash.
+_NUMBERED_RE = re.compile(r"^\s*(?P<no>\d{1,12}) (?P<mark>[+ ]) (?P<text>.*)$")
+_HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(?P<start>\d{1,12})(?:,\d+)? @@")
 _GIT_NEW_FILE_RE = re.compile(r"^\+\+\+ (?:b/)?(?P<path>.+?)\s*$")
 
 
+def display_path(path: str) -> str:
+    """``path`` as shown after ``FILE:``: as is, or quoted when it would not read back the same."""
+    plain = path and path == path.strip() and path[-1] != ")" and path[0] != '"'
+    if plain and not _LINE_BREAKS.intersection(path):
+        return path
+    quoted = json.dumps(path, ensure_ascii=False)
+    return quoted.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _read_path(shown: str) -> str:
+    if len(shown) >= 2 and shown[0] == '"' and shown[-1] == '"':
+        try:
+            value = json.loads(shown)
+        except ValueError:
+            return shown
+        return value if isinstance(value, str) else shown
+    return shown
+
+
 def render_file_header(path: str, language: str | None = None) -> str:
-    return f"{FILE_HEADER}{path} ({language})" if language else f"{FILE_HEADER}{path}"
+    shown = display_path(path)
+    return f"{FILE_HEADER}{shown} ({language})" if language else f"{FILE_HEADER}{shown}"
 
 
 def render_line(marker: Literal["+", "-", " "], text: str, new_line: int | None) -> str:
@@ -102,7 +128,7 @@ def iter_added_lines(prompt: str) -> Iterator[tuple[str, int, str]]:
     raw_mode = False
     for line in prompt.splitlines():
         if m := _FILE_RE.match(line):
-            path, raw_mode, new_no = m.group("path"), False, None
+            path, raw_mode, new_no = _read_path(m.group("path")), False, None
             continue
         if line.startswith("diff --git "):
             raw_mode, path, new_no = True, None, None
