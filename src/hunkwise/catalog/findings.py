@@ -63,6 +63,113 @@ def answer_json_schema() -> dict:
     return ModelAnswer.model_json_schema()
 
 
+# --- Spellings real models use for the same fields --------------------------------------------
+# Models trained on other review tools answer in those tools' shapes (pr-agent's ``relevant_file``
+# / ``relevant_lines_start``, Kodus' ``codeSuggestions`` / ``relevantFile`` / ``suggestionContent``
+# / ``label``, generic ``file`` / ``line`` / ``message``). This is the one table the answer parser
+# reads; keys are compared case-insensitively with ``_``, ``-`` and spaces removed.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "path": ("path", "file", "filename", "file_path", "file_name", "relevant_file", "source_file"),
+    "start_line": (
+        "start_line",
+        "line",
+        "line_start",
+        "start",
+        "line_number",
+        "lineno",
+        "from_line",
+        "first_line",
+        "relevant_lines_start",
+        "relevant_line_start",
+    ),
+    "end_line": (
+        "end_line",
+        "line_end",
+        "end",
+        "to_line",
+        "last_line",
+        "relevant_lines_end",
+        "relevant_line_end",
+    ),
+    "title": ("title", "one_sentence_summary", "summary", "headline", "issue", "problem"),
+    "body": (
+        "body",
+        "message",
+        "description",
+        "suggestion_content",
+        "explanation",
+        "details",
+        "detail",
+        "comment",
+        "rationale",
+        "reason",
+        "text",
+    ),
+    "suggestion": ("suggestion", "improved_code", "suggested_code", "suggested_fix", "fix", "replacement"),
+    "severity": ("severity", "priority", "level", "importance"),
+    "category": ("category", "label", "type", "kind"),
+    "confidence": ("confidence",),
+}
+# Keys under which a list of findings arrives (``{"codeSuggestions": [...]}`` and friends).
+LIST_KEYS: tuple[str, ...] = (
+    "findings",
+    "issues",
+    "comments",
+    "code_suggestions",
+    "suggestions",
+    "review_comments",
+    "results",
+    "problems",
+    "bugs",
+    "review",
+)
+SEVERITY_ALIASES: dict[str, Severity] = {
+    "blocker": "critical",
+    "major": "high",
+    "error": "high",
+    "moderate": "medium",
+    "warning": "medium",
+    "minor": "low",
+    "info": "low",
+    "note": "low",
+    "nit": "low",
+}
+CATEGORY_ALIASES: dict[str, Category] = {
+    "error-handling": "error_handling",
+    "errors": "error_handling",
+    "error handling": "error_handling",
+    "perf": "performance",
+    "performance_and_optimization": "performance",
+    "doc": "docs",
+    "documentation": "docs",
+    "documentation_and_comments": "docs",
+    "test": "tests",
+    "testing": "tests",
+    "bugs": "bug",
+    "correctness": "bug",
+    "logic": "bug",
+    "possible bug": "bug",
+    "possible issue": "bug",
+    "potential_issues": "bug",
+    "breaking_changes": "bug",
+    "race": "concurrency",
+    "readability": "maintainability",
+    "refactoring": "maintainability",
+    "enhancement": "maintainability",
+    "best practice": "maintainability",
+    "code_style": "style",
+}
+
+
+def alias_key(name: str) -> str:
+    """The comparable form of a key: ``relevantLinesStart`` and ``relevant_lines_start`` agree."""
+    return name.lower().replace("_", "").replace("-", "").replace(" ", "")
+
+
+FIELD_BY_ALIAS: dict[str, str] = {alias_key(a): f for f, names in FIELD_ALIASES.items() for a in names}
+LIST_KEY_ALIASES: frozenset[str] = frozenset(alias_key(k) for k in LIST_KEYS)
+
+
 # --- How diff lines are rendered in a review prompt -------------------------------------------
 # A file section starts with a header line; every diff line carries its new-file line number so
 # the model can cite lines without counting (models count badly). Removed lines have no new

@@ -414,10 +414,16 @@ class _Parser:
         sec, bad = _decode(section)
         cur.undecodable |= bad
         hunk = Hunk(o_start, old_left, n_start, new_left, sec)
-        cur.hunks.append(hunk)
         # A side of length 0 is numbered from the line *before* the change.
         old_no = o_start if old_left else o_start + 1
         new_no = n_start if new_left else n_start + 1
+        if cur.hunks and new_no < (prev := cur.hunks[-1]).new_start + prev.new_len + (prev.new_len == 0):
+            # Two hunks numbering the same new lines (diffs joined, or a count edited): each line
+            # must have one number, or the review could not say which line it covered.
+            raise DiffParseError(
+                no, f"hunk {_show(raw)} overlaps the previous hunk '{prev.header}'; hunks must be in order"
+            )
+        cur.hunks.append(hunk)
         out = hunk.lines
         lines, n = self.lines, len(self.lines)
         last: DiffLine | None = None

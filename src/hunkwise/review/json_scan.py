@@ -1,0 +1,239 @@
+"""Find the JSON values in a model's free-form answer, in linear time and without recursion.
+
+A model's answer is prose, Markdown fences and JSON in any mix; prose holds brackets of its own
+(``files[0]``, ``useEffect(() => {...}, []);``) and JSON strings hold code. Trying ``json.loads``
+at every bracket is quadratic and takes the first stray ``[]`` as the answer; a regex for
+balanced brackets backtracks; a recursive descent dies on 500 nested brackets. Instead one
+scanner walks the text once, aware of JSON strings and escapes only *inside* a bracket (a quote
+in prose means nothing), and records every balanced ``{...}``/``[...]`` with its nesting depth and
+the kinds of keys written directly in it. When prose leaves a bracket open (a stray ``{``), the
+scan restarts just after it, within a fixed budget, so the JSON that follows is read with the
+right string state; the budget keeps the work linear whatever the input.
+
+Fenced blocks are scanned on their own as well, since a fence is where a careful model puts its
+answer. Which value *is* the answer is decided by the caller (:mod:`hunkwise.review.answer`),
+which knows the findings contract; this module knows only JSON's shape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# Inside a bracket, after optional whitespace: a whole string (possessive, so never backtracking;
+# a string cut off by the end of the text matches to the end without its closing quote) with an
+# optional ':' after it (then it is a key), or a run of opening or of closing brackets.
+_TOKEN_RE = re.compile(
+    r'\s*+(?:(?P<quote>")(?:[^"\\]++|\\.)*+(?:(?P<closed>")(?P<colon>\s*+:)?|\\?\Z)'
+    r"|(?P<open>[{\[](?:\s*+[{\[])*+)|(?P<close>[}\]](?:\s*+[}\]])*+))",
+    re.DOTALL,
+)
+# Where a value may start: an opening bracket followed by what JSON allows next (a key or the
+# end for an object, a value or the end for an array), so prose such as "{{" or "{...}" is not.
+_OPEN_RE = re.compile(r'\{(?=\s*+["}])|\[(?=\s*+[\[{"\d\-tfn\]])')
+# What JSON allows between strings and brackets: separators, numbers, literals.
+_GAP_RE = re.compile(r"(?:[\s,:]++|-?\d++(?:\.\d++)?(?:[eE][+-]?\d++)?|true|false|null|NaN|-?Infinity)*+")
+# A fence line: up to three spaces, three or more backticks or tildes, an optional info string.
+_FENCE_RE = re.compile(r"^[ \t]{0,3}(?P<marker>`{3,}|~{3,})(?P<info>[^`\n]*)$", re.MULTILINE)
+_MATCHING = {"}": "{", "]": "["}
+_RESTART_ALLOWANCE = 4_096  # characters a scan may re-read after prose left a bracket open
+# Values this many levels inside others are not recorded (no answer is nested so deep in prose);
+# their keys still count as seen. Nesting past _MAX_NESTING is not JSON anyone means: the scan
+# drops those values and carries on after them, so a megabyte of "[[[[" stays cheap.
+_MAX_RECORDED_LEVEL = 64
+_MAX_NESTING = 4_096
+
+
+@dataclass(slots=True)
+class Span:
+    """A balanced ``{...}`` or ``[...]``: ``text[start:end]``."""
+
+    start: int
+    end: int
+    depth: int  # nesting levels: 1 for ``[]`` or ``{"a": 1}``
+    keys: int  # the caller's key flags for keys written directly in this object
+    fenced: bool = False  # found in a fenced block
+    whole: bool = False  # the whole answer, or a fenced block's whole body
+    children: list[Span] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Scan:
+    """Every balanced value found, as a forest ordered by position."""
+
+    roots: list[Span]
+    # Key flags of values still open when the text ended (an answer cut off mid-way), per value.
+    open_at_end: list[int]
+    # Key flags of every object found, closed or not: what the text visibly contains.
+    all_keys: list[int]
+    overnested: bool = False  # a value nested past _MAX_NESTING was dropped
+
+
+def scan_json(text: str, classify_key: Callable[[str], int]) -> Scan:
+    """Find the balanced JSON-looking values of ``text`` and fenced blocks' values.
+
+    ``classify_key`` maps a key (the raw text between the quotes) to the caller's flag bits."""
+    found: dict[tuple[int, int], Span] = {}
+    open_at_end: list[int] = []
+    all_keys: list[int] = []
+    overnested: list[bool] = []
+    stripped_lo = len(text) - len(text.lstrip())
+    stripped_hi = len(text.rstrip())
+    for lo, hi in _fence_bodies(text):  # a fence's end is not the answer's: no open_at_end there
+        _scan(text, lo, hi, classify_key, found, [], all_keys, overnested, fenced=True)
+    _scan(text, 0, len(text), classify_key, found, open_at_end, all_keys, overnested, fenced=False)
+    whole = {(stripped_lo, stripped_hi)} | {_trim(text, lo, hi) for lo, hi in _fence_bodies(text)}
+    for key, span in found.items():
+        span.whole = key in whole
+    return Scan(_forest(list(found.values())), open_at_end, all_keys, bool(overnested))
+
+
+def _trim(text: str, lo: int, hi: int) -> tuple[int, int]:
+    body = text[lo:hi]
+    return lo + (len(body) - len(body.lstrip())), lo + len(body.rstrip())
+
+
+def _fence_bodies(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each fenced block's body. A fence opened in prose and never closed does
+    not swallow the answer's own fence: a fence line *with* an info string (```` ```json ````)
+    inside an open block starts a new block, as a model means it to."""
+    bodies: list[tuple[int, int]] = []
+    opened: tuple[str, int] | None = None  # (marker, body start)
+    for m in _FENCE_RE.finditer(text):
+        marker, info = m.group("marker"), m.group("info").strip()
+        if opened is not None and not info and marker[0] == opened[0][0] and len(marker) >= len(opened[0]):
+            bodies.append((opened[1], m.start()))
+            opened = None
+        elif opened is None or info:
+            opened = (marker, min(m.end() + 1, len(text)))
+    return bodies
+
+
+def _scan(
+    text: str,
+    lo: int,
+    hi: int,
+    classify_key: Callable[[str], int],
+    found: dict[tuple[int, int], Span],
+    open_at_end: list[int],
+    all_keys: list[int],
+    overnested: list[bool],
+    *,
+    fenced: bool,
+) -> None:
+    """One left-to-right pass over ``text[lo:hi]``, re-reading (within a budget) after prose that
+    looked like the start of a value.
+
+    A value read with the wrong string state shows itself by prose between its tokens (``junk``)
+    or by brackets that never match up. The usual culprit is a quote in prose: the string token
+    before the first junk began there, so reading resumes just after it; otherwise just after
+    the value's first bracket. Stack entries are ``[start, bracket, key flags, depth]`` lists:
+    this loop is the hot path."""
+    stack: list[list[Any]] = []
+    pos = lo
+    budget = (hi - lo) // 2 + _RESTART_ALLOWANCE
+    token_iter, open_search, gap_match = _TOKEN_RE.finditer, _OPEN_RE.search, _GAP_RE.fullmatch
+
+    def retry(restart: int, resume: int, at_end: bool = False) -> int:
+        """Give up the open values; read again from ``restart`` if the budget allows, else go on
+        from ``resume``."""
+        nonlocal budget
+        for entry in stack:
+            if entry[1] == "{":
+                all_keys.append(entry[2])
+                if at_end:
+                    open_at_end.append(entry[2])
+        stack.clear()
+        if restart < resume and resume - restart <= budget:
+            budget -= resume - restart
+            return restart
+        return resume
+
+    while pos < hi:
+        opener = open_search(text, pos, hi)  # outside any value, only a value's start matters
+        if opener is None:
+            return
+        root = prev = last_string = opener.start()
+        restart = -1  # where to read again if this value turns out to be prose
+        for m in token_iter(text, root, hi):
+            if restart < 0 and m.start() > prev and gap_match(text, prev, m.start()) is None:
+                restart = last_string + 1  # prose between the brackets: whatever closes them is not JSON
+            prev = m.end()
+            kind = m.lastgroup
+            if kind == "closed":  # a string value
+                last_string = m.start("quote")
+                continue
+            if kind == "colon":  # a key
+                last_string = m.start("quote")
+                if stack[-1][1] == "{":
+                    stack[-1][2] |= classify_key(text[last_string + 1 : m.start("closed")])
+                continue
+            if kind == "open":
+                start, end = m.span("open")
+                if len(stack) + end - start > _MAX_NESTING:
+                    overnested.append(True)
+                    pos = retry(hi, end)
+                    break
+                for k in range(start, end):
+                    if text[k] in "{[":
+                        stack.append([k, text[k], 0, 1])
+                continue
+            if kind == "quote":  # the text ends inside a string
+                pos = retry(max(restart, root + 1), hi, at_end=True)
+                break
+            pos = _close_run(text, m.start("close"), m.end(), stack, found, all_keys, fenced)
+            if pos < 0:  # a closer of the other kind: the open values were prose brackets
+                pos = retry(max(restart, root + 1), -pos)
+                break
+            if not stack:  # closed; if it held prose, the real JSON may be inside: read again
+                if restart >= 0:
+                    pos = retry(restart, pos)
+                break
+        else:  # the text ends inside a value
+            pos = retry(max(restart, root + 1), hi, at_end=True)
+
+
+def _close_run(
+    text: str,
+    start: int,
+    end: int,
+    stack: list[list[Any]],
+    found: dict[tuple[int, int], Span],
+    all_keys: list[int],
+    fenced: bool,
+) -> int:
+    """Apply a run of closing brackets; return where scanning goes on, negated on a mismatch."""
+    for k in range(start, end):
+        if text[k] not in "}]":
+            continue
+        if not stack:  # closers in prose after a value: nothing to match
+            return k
+        entry = stack[-1]
+        if entry[1] != _MATCHING[text[k]]:
+            return -(k + 1)
+        stack.pop()
+        if entry[1] == "{":
+            all_keys.append(entry[2])
+        if len(stack) < _MAX_RECORDED_LEVEL and (entry[0], k + 1) not in found:
+            found[(entry[0], k + 1)] = Span(entry[0], k + 1, entry[3], entry[2], fenced)
+        if stack and stack[-1][3] <= entry[3]:
+            stack[-1][3] = entry[3] + 1
+    return end
+
+
+def _forest(spans: list[Span]) -> list[Span]:
+    """Nest spans by position (a span inside another becomes its child); return the roots."""
+    spans.sort(key=lambda s: (s.start, -s.end))
+    roots: list[Span] = []
+    stack: list[Span] = []
+    for span in spans:
+        while stack and not (span.start >= stack[-1].start and span.end <= stack[-1].end):
+            stack.pop()
+        if stack:
+            stack[-1].children.append(span)
+        else:
+            roots.append(span)
+        stack.append(span)
+    return roots
