@@ -105,3 +105,15 @@ def test_line_breaks_never_shift_what_a_chunk_shows(diff: bytes) -> None:
 def test_a_file_header_reads_back_the_path_it_shows(path: str) -> None:
     text = render_file_header(path, "python") + "\n     1 + code"
     assert [p for p, _, _ in iter_added_lines(text)] == [path]
+
+
+def test_hunks_numbering_the_same_new_lines_twice_are_a_parse_error() -> None:
+    diff = "--- a/x\n+++ b/x\n@@ -1,0 +1,2 @@\n+a\n+b\n@@ -1,0 +2 @@\n+c\n"
+    with pytest.raises(DiffParseError, match="overlaps the previous hunk") as info:
+        parse_diff(diff)
+    assert info.value.line_no == 6
+    # Adjacent hunks (git -U0) and a deletion followed by a change are fine.
+    (f,) = parse_diff("--- a/x\n+++ b/x\n@@ -1,2 +0,0 @@\n-a\n-b\n@@ -5 +1 @@\n-x\n+c\n")
+    assert f.changed_lines() == [1]
+    (f,) = parse_diff("--- a/x\n+++ b/x\n@@ -2 +2 @@\n-a\n+A\n@@ -3 +3 @@\n-b\n+B\n")
+    assert f.changed_lines() == [2, 3]

@@ -53,7 +53,8 @@ _TOO_DEEP = f"a JSON value is nested deeper than {MAX_VALUE_DEPTH} levels; a fin
 PATH, LINE, MESSAGE, LIST = 1, 2, 4, 8
 SHAPE = PATH | LINE | MESSAGE
 _FIELD_KIND = {"path": PATH, "start_line": LINE, "end_line": LINE, "title": MESSAGE, "body": MESSAGE}
-_DEFAULTS = {"severity": "medium", "category": "maintainability"}  # when a model leaves them out
+# For a field a model left out, or filled with another tool's word we do not know.
+_DEFAULTS = {"severity": "medium", "category": "maintainability"}
 _CONFIDENCE_WORDS = {"high": 0.9, "medium": 0.6, "low": 0.3}
 _LINE_RANGE_RE = re.compile(r"L?(\d{1,9})(?:\s*(?:-|–|:|\.\.)\s*L?(\d{1,9}))?")
 _TRAILING_COMMA_RE = re.compile(r'("(?:[^"\\]++|\\.)*+")|,(?=[ \t\r\n]*+[}\]])', re.DOTALL)
@@ -251,7 +252,7 @@ def _collect(value: Any, span: Span, lists: list[_Candidate], loose: _Candidate)
             if _kinds(node) & SHAPE == SHAPE:
                 loose.start = max(loose.start, span.start)
                 loose.fenced |= span.fenced
-                _validate([node], loose, f"the finding at character {span.start}")
+                _validate([node], loose, f"the finding at character {span.start}", indexed=False)
                 continue
             for key, item in node.items():
                 if isinstance(key, str) and alias_key(key) in LIST_KEY_ALIASES:
@@ -276,12 +277,12 @@ def _collect(value: Any, span: Span, lists: list[_Candidate], loose: _Candidate)
                 todo.extend((item, depth + 1) for item in reversed(node) if isinstance(item, dict | list))
 
 
-def _validate(items: list[Any], into: _Candidate, where: str) -> _Candidate:
-    """Validate members into ``into``; problems are named ``where.i.field`` (``where`` alone for
-    a single loose finding)."""
+def _validate(items: list[Any], into: _Candidate, where: str, *, indexed: bool = True) -> _Candidate:
+    """Validate members into ``into``; problems are named ``where.i.field`` as the model wrote
+    them (``where.field`` for a finding standing alone)."""
     for i, item in enumerate(items):
         into.size += 1
-        at = where if len(items) == 1 and not where.isidentifier() else f"{where}.{i}"
+        at = f"{where}.{i}" if indexed else where
         if not isinstance(item, dict):
             into.problems.append(f"{at}: expected an object, got {type(item).__name__}")
             continue

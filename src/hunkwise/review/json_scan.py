@@ -6,9 +6,10 @@ at every bracket is quadratic and takes the first stray ``[]`` as the answer; a 
 balanced brackets backtracks; a recursive descent dies on 500 nested brackets. Instead one
 scanner walks the text once, aware of JSON strings and escapes only *inside* a bracket (a quote
 in prose means nothing), and records every balanced ``{...}``/``[...]`` with its nesting depth and
-the kinds of keys written directly in it. When prose leaves a bracket open (a stray ``{``), the
-scan restarts just after it, within a fixed budget, so the JSON that follows is read with the
-right string state; the budget keeps the work linear whatever the input.
+the kinds of keys written directly in it. When prose turns out to have opened a value (a stray
+``{``, a quote that flipped which text is inside strings), the scan reads again just after the
+culprit, within a fixed budget, so the JSON that follows is read with the right string state; the
+budget keeps the work linear whatever the input.
 
 Fenced blocks are scanned on their own as well, since a fence is where a careful model puts its
 answer. Which value *is* the answer is decided by the caller (:mod:`hunkwise.review.answer`),
@@ -72,22 +73,20 @@ class Scan:
 
 
 def scan_json(text: str, classify_key: Callable[[str], int]) -> Scan:
-    """Find the balanced JSON-looking values of ``text`` and fenced blocks' values.
+    """Find the balanced JSON-looking values of ``text`` and of its fenced blocks.
 
     ``classify_key`` maps a key (the raw text between the quotes) to the caller's flag bits."""
-    found: dict[tuple[int, int], Span] = {}
-    open_at_end: list[int] = []
-    all_keys: list[int] = []
-    overnested: list[bool] = []
-    stripped_lo = len(text) - len(text.lstrip())
-    stripped_hi = len(text.rstrip())
-    for lo, hi in _fence_bodies(text):  # a fence's end is not the answer's: no open_at_end there
-        _scan(text, lo, hi, classify_key, found, [], all_keys, overnested, fenced=True)
-    _scan(text, 0, len(text), classify_key, found, open_at_end, all_keys, overnested, fenced=False)
-    whole = {(stripped_lo, stripped_hi)} | {_trim(text, lo, hi) for lo, hi in _fence_bodies(text)}
-    for key, span in found.items():
+    scanner = _Scanner(text, classify_key)
+    bodies = _fence_bodies(text)
+    for lo, hi in bodies:
+        scanner.scan(lo, hi, fenced=True)
+    scanner.scan(0, len(text), fenced=False)
+    whole = {_trim(text, 0, len(text))} | {_trim(text, lo, hi) for lo, hi in bodies}
+    for key, span in scanner.found.items():
         span.whole = key in whole
-    return Scan(_forest(list(found.values())), open_at_end, all_keys, bool(overnested))
+    return Scan(
+        _forest(list(scanner.found.values())), scanner.open_at_end, scanner.all_keys, scanner.overnested
+    )
 
 
 def _trim(text: str, lo: int, hi: int) -> tuple[int, int]:
@@ -111,88 +110,90 @@ def _fence_bodies(text: str) -> list[tuple[int, int]]:
     return bodies
 
 
-def _scan(
-    text: str,
-    lo: int,
-    hi: int,
-    classify_key: Callable[[str], int],
-    found: dict[tuple[int, int], Span],
-    open_at_end: list[int],
-    all_keys: list[int],
-    overnested: list[bool],
-    *,
-    fenced: bool,
-) -> None:
-    """One left-to-right pass over ``text[lo:hi]``, re-reading (within a budget) after prose that
-    looked like the start of a value.
+class _Scanner:
+    """What the passes over one text found: values by ``(start, end)``, and key flags."""
 
-    A value read with the wrong string state shows itself by prose between its tokens (``junk``)
-    or by brackets that never match up. The usual culprit is a quote in prose: the string token
-    before the first junk began there, so reading resumes just after it; otherwise just after
-    the value's first bracket. Stack entries are ``[start, bracket, key flags, depth]`` lists:
-    this loop is the hot path."""
-    stack: list[list[Any]] = []
-    pos = lo
-    budget = (hi - lo) // 2 + _RESTART_ALLOWANCE
-    token_iter, open_search, gap_match = _TOKEN_RE.finditer, _OPEN_RE.search, _GAP_RE.fullmatch
+    def __init__(self, text: str, classify_key: Callable[[str], int]) -> None:
+        self.text = text
+        self.classify_key = classify_key
+        self.found: dict[tuple[int, int], Span] = {}
+        self.open_at_end: list[int] = []
+        self.all_keys: list[int] = []
+        self.overnested = False
 
-    def retry(restart: int, resume: int, at_end: bool = False) -> int:
-        """Give up the open values; read again from ``restart`` if the budget allows, else go on
-        from ``resume``."""
-        nonlocal budget
-        for entry in stack:
-            if entry[1] == "{":
-                all_keys.append(entry[2])
-                if at_end:
-                    open_at_end.append(entry[2])
-        stack.clear()
-        if restart < resume and resume - restart <= budget:
-            budget -= resume - restart
-            return restart
-        return resume
+    def scan(self, lo: int, hi: int, *, fenced: bool) -> None:
+        """One left-to-right pass over ``text[lo:hi]``, re-reading (within a budget) after prose
+        that looked like the start of a value.
 
-    while pos < hi:
-        opener = open_search(text, pos, hi)  # outside any value, only a value's start matters
-        if opener is None:
-            return
-        root = prev = last_string = opener.start()
-        restart = -1  # where to read again if this value turns out to be prose
-        for m in token_iter(text, root, hi):
-            if restart < 0 and m.start() > prev and gap_match(text, prev, m.start()) is None:
-                restart = last_string + 1  # prose between the brackets: whatever closes them is not JSON
-            prev = m.end()
-            kind = m.lastgroup
-            if kind == "closed":  # a string value
-                last_string = m.start("quote")
-                continue
-            if kind == "colon":  # a key
-                last_string = m.start("quote")
-                if stack[-1][1] == "{":
-                    stack[-1][2] |= classify_key(text[last_string + 1 : m.start("closed")])
-                continue
-            if kind == "open":
-                start, end = m.span("open")
-                if len(stack) + end - start > _MAX_NESTING:
-                    overnested.append(True)
-                    pos = retry(hi, end)
+        A value read with the wrong string state shows itself by prose between its tokens or by
+        brackets that never match up. The usual culprit is a quote in prose: the string token
+        before the first prose began there, so reading resumes just after it; otherwise just
+        after the value's first bracket. A fenced block's end is not the answer's end, so only
+        the whole-text pass reports values left open. Stack entries are ``[start, bracket, key
+        flags, depth]`` lists: this loop is the hot path."""
+        text, classify_key, found, all_keys = self.text, self.classify_key, self.found, self.all_keys
+        stack: list[list[Any]] = []
+        pos = lo
+        budget = (hi - lo) // 2 + _RESTART_ALLOWANCE
+        token_iter, open_search, gap_match = _TOKEN_RE.finditer, _OPEN_RE.search, _GAP_RE.fullmatch
+
+        def retry(restart: int, resume: int, at_end: bool = False) -> int:
+            """Give up the open values; read again from ``restart`` if the budget allows, else
+            go on from ``resume``."""
+            nonlocal budget
+            for entry in stack:
+                if entry[1] == "{":
+                    all_keys.append(entry[2])
+                    if at_end and not fenced:
+                        self.open_at_end.append(entry[2])
+            stack.clear()
+            if restart < resume and resume - restart <= budget:
+                budget -= resume - restart
+                return restart
+            return resume
+
+        while pos < hi:
+            opener = open_search(text, pos, hi)  # outside any value, only a value's start matters
+            if opener is None:
+                return
+            root = prev = last_string = opener.start()
+            restart = -1  # where to read again if this value turns out to be prose
+            for m in token_iter(text, root, hi):
+                if restart < 0 and m.start() > prev and gap_match(text, prev, m.start()) is None:
+                    restart = last_string + 1  # prose between the brackets: what closes them is not JSON
+                prev = m.end()
+                kind = m.lastgroup
+                if kind == "closed":  # a string value
+                    last_string = m.start("quote")
+                    continue
+                if kind == "colon":  # a key
+                    last_string = m.start("quote")
+                    if stack[-1][1] == "{":
+                        stack[-1][2] |= classify_key(text[last_string + 1 : m.start("closed")])
+                    continue
+                if kind == "open":
+                    start, end = m.span("open")
+                    if len(stack) + end - start > _MAX_NESTING:
+                        self.overnested = True
+                        pos = retry(hi, end)
+                        break
+                    for k in range(start, end):
+                        if text[k] in "{[":
+                            stack.append([k, text[k], 0, 1])
+                    continue
+                if kind == "quote":  # the text ends inside a string
+                    pos = retry(max(restart, root + 1), hi, at_end=True)
                     break
-                for k in range(start, end):
-                    if text[k] in "{[":
-                        stack.append([k, text[k], 0, 1])
-                continue
-            if kind == "quote":  # the text ends inside a string
+                pos = _close_run(text, m.start("close"), m.end(), stack, found, all_keys, fenced)
+                if pos < 0:  # a closer of the other kind: the open values were prose brackets
+                    pos = retry(max(restart, root + 1), -pos)
+                    break
+                if not stack:  # closed; if it held prose, the real JSON may be inside: read again
+                    if restart >= 0:
+                        pos = retry(restart, pos)
+                    break
+            else:  # the text ends inside a value
                 pos = retry(max(restart, root + 1), hi, at_end=True)
-                break
-            pos = _close_run(text, m.start("close"), m.end(), stack, found, all_keys, fenced)
-            if pos < 0:  # a closer of the other kind: the open values were prose brackets
-                pos = retry(max(restart, root + 1), -pos)
-                break
-            if not stack:  # closed; if it held prose, the real JSON may be inside: read again
-                if restart >= 0:
-                    pos = retry(restart, pos)
-                break
-        else:  # the text ends inside a value
-            pos = retry(max(restart, root + 1), hi, at_end=True)
 
 
 def _close_run(
