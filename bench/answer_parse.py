@@ -43,6 +43,8 @@ SHAPES: dict[str, Callable[[], str]] = {
     "3 MB of '['": lambda: "[" * 3_000_000,
     "3 MB of '{\"a\": '": lambda: '{"a": ' * 500_000,
     "3 MB of escaped quotes": lambda: '["a\\"' * 600_000,
+    "3 MB of '[]'": lambda: "[]" * 1_500_000,
+    "3 MB of '\\{\"a\": [[['": lambda: '\\{"a": [[[' * 300_000,
     "3 MB of prose": lambda: "word " * 600_000,
 }
 

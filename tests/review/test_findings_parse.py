@@ -300,3 +300,10 @@ def test_an_oversized_answer_is_cut_and_reported() -> None:
     with pytest.raises(AnswerParseError, match=f"longer than {MAX_ANSWER_CHARS:,} characters") as info:
         parse_answer(text)
     assert [f.start_line for f in info.value.salvaged[:3]] == [1, 2, 3]
+
+
+def test_lone_surrogates_in_an_answer_become_replacement_characters() -> None:
+    text = _answer(_finding("a.py", 1, "bad \\ud800 title", body="pair \\ud83d\\ude00 ok"))
+    [f] = parse_answer(text.replace("\\\\u", "\\u")).findings
+    assert f.title == "bad \ufffd title" and f.body == "pair \U0001f600 ok"
+    f.title.encode()  # printable and storable: a lone surrogate would raise UnicodeEncodeError

@@ -60,6 +60,7 @@ _LINE_RANGE_RE = re.compile(r"L?(\d{1,9})(?:\s*(?:-|–|:|\.\.)\s*L?(\d{1,9}))?"
 _TRAILING_COMMA_RE = re.compile(r'("(?:[^"\\]++|\\.)*+")|,(?=[ \t\r\n]*+[}\]])', re.DOTALL)
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s|\n")
 _SCORE_RE = re.compile(r"(\d{1,2})\s*/\s*10")
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _SCORE_SEVERITY = ((9, "critical"), (7, "high"), (4, "medium"), (0, "low"))
 
 
@@ -308,7 +309,10 @@ def normalise_finding(item: dict[str, Any]) -> dict[str, Any]:
         rank = [alias_key(a) for a in FIELD_ALIASES[name]].index(alias_key(key))
         if name not in picked or rank < picked[name][0]:
             picked[name] = (rank, value)
-    out: dict[str, Any] = {name: value for name, (_, value) in picked.items()}
+    out: dict[str, Any] = {
+        name: _LONE_SURROGATE_RE.sub("\ufffd", value) if isinstance(value, str) else value
+        for name, (_, value) in picked.items()
+    }  # JSON may escape a lone surrogate ("\ud800"): not text, and fatal to print or encode
     _lines(out)
     out["severity"] = _severity_score(out.get("severity"))
     for name, table, known in (

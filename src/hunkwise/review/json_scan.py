@@ -40,11 +40,13 @@ _GAP_RE = re.compile(r"(?:[\s,:]++|-?\d++(?:\.\d++)?(?:[eE][+-]?\d++)?|true|fals
 _FENCE_RE = re.compile(r"^[ \t]{0,3}(?P<marker>`{3,}|~{3,})(?P<info>[^`\n]*)$", re.MULTILINE)
 _MATCHING = {"}": "{", "]": "["}
 _RESTART_ALLOWANCE = 4_096  # characters a scan may re-read after prose left a bracket open
-# Values this many levels inside others are not recorded (no answer is nested so deep in prose);
-# their keys still count as seen. Nesting past _MAX_NESTING is not JSON anyone means: the scan
-# drops those values and carries on after them, so a megabyte of "[[[[" stays cheap.
-_MAX_RECORDED_LEVEL = 64
+# Nesting past _MAX_NESTING is not JSON anyone means: the scan drops those values and carries on
+# after them, so a megabyte of "[[[[" stays cheap. A pass reads at most _MAX_ROOTS top-level
+# values (prose with code has dozens), so a megabyte of "[][][]" is not 500,000 candidates, and
+# records at most _MAX_VALUES values inside them (an answer's top-level value is always kept).
 _MAX_NESTING = 4_096
+_MAX_ROOTS = 10_000
+_MAX_VALUES = 10_000
 
 
 @dataclass(slots=True)
@@ -125,21 +127,24 @@ class _Scanner:
         """One left-to-right pass over ``text[lo:hi]``, re-reading (within a budget) after prose
         that looked like the start of a value.
 
-        A value read with the wrong string state shows itself by prose between its tokens or by
-        brackets that never match up. The usual culprit is a quote in prose: the string token
-        before the first prose began there, so reading resumes just after it; otherwise just
-        after the value's first bracket. A fenced block's end is not the answer's end, so only
+        A value read with the wrong string state shows itself by prose between its tokens (then
+        its brackets may close, never match up, or stay open). The usual culprit is a quote in
+        prose: the string token before the first prose began there, so reading resumes just
+        after it (just after the value's first bracket if no string came before). A value
+        without prose that stays open was cut off: what it holds is recorded already, nothing is
+        read twice. A fenced block's end is not the answer's end, so only
         the whole-text pass reports values left open. Stack entries are ``[start, bracket, key
         flags, depth]`` lists: this loop is the hot path."""
         text, classify_key, found, all_keys = self.text, self.classify_key, self.found, self.all_keys
         stack: list[list[Any]] = []
         pos = lo
-        budget = (hi - lo) // 2 + _RESTART_ALLOWANCE
+        budget = (hi - lo) + _RESTART_ALLOWANCE  # at most one more read of the text
         token_iter, open_search, gap_match = _TOKEN_RE.finditer, _OPEN_RE.search, _GAP_RE.fullmatch
 
         def retry(restart: int, resume: int, at_end: bool = False) -> int:
-            """Give up the open values; read again from ``restart`` if the budget allows, else
-            go on from ``resume``."""
+            """Give up the open values; read again from ``restart`` (-1: prose was never seen in
+            them, so the reading was right and they were only cut off or mismatched) if the
+            budget allows, else go on from ``resume``."""
             nonlocal budget
             for entry in stack:
                 if entry[1] == "{":
@@ -147,12 +152,12 @@ class _Scanner:
                     if at_end and not fenced:
                         self.open_at_end.append(entry[2])
             stack.clear()
-            if restart < resume and resume - restart <= budget:
+            if 0 <= restart < resume and resume - restart <= budget:
                 budget -= resume - restart
                 return restart
             return resume
 
-        while pos < hi:
+        for _ in range(_MAX_ROOTS):
             opener = open_search(text, pos, hi)  # outside any value, only a value's start matters
             if opener is None:
                 return
@@ -182,18 +187,18 @@ class _Scanner:
                             stack.append([k, text[k], 0, 1])
                     continue
                 if kind == "quote":  # the text ends inside a string
-                    pos = retry(max(restart, root + 1), hi, at_end=True)
+                    pos = retry(restart, hi, at_end=True)
                     break
                 pos = _close_run(text, m.start("close"), m.end(), stack, found, all_keys, fenced)
                 if pos < 0:  # a closer of the other kind: the open values were prose brackets
-                    pos = retry(max(restart, root + 1), -pos)
+                    pos = retry(restart, -pos)
                     break
                 if not stack:  # closed; if it held prose, the real JSON may be inside: read again
                     if restart >= 0:
                         pos = retry(restart, pos)
                     break
             else:  # the text ends inside a value
-                pos = retry(max(restart, root + 1), hi, at_end=True)
+                pos = retry(restart, hi, at_end=True)
 
 
 def _close_run(
@@ -217,7 +222,7 @@ def _close_run(
         stack.pop()
         if entry[1] == "{":
             all_keys.append(entry[2])
-        if len(stack) < _MAX_RECORDED_LEVEL and (entry[0], k + 1) not in found:
+        if (not stack or len(found) < _MAX_VALUES) and (entry[0], k + 1) not in found:
             found[(entry[0], k + 1)] = Span(entry[0], k + 1, entry[3], entry[2], fenced)
         if stack and stack[-1][3] <= entry[3]:
             stack[-1][3] = entry[3] + 1
