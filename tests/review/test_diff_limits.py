@@ -4,9 +4,12 @@ breaks hidden in paths, line texts and hunk sections."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hunkwise.catalog.findings import iter_added_lines, render_file_header
+from hunkwise.platforms.gitlab import changes_to_diff
 from hunkwise.review.diff import DiffParseError, parse_diff
 from hunkwise.review.filters import NO_PATH, REPEATED_FILE, filter_files
 from hunkwise.review.packing import Budget, plan_review
@@ -117,3 +120,13 @@ def test_hunks_numbering_the_same_new_lines_twice_are_a_parse_error() -> None:
     assert f.changed_lines() == [1]
     (f,) = parse_diff("--- a/x\n+++ b/x\n@@ -2 +2 @@\n-a\n+A\n@@ -3 +3 @@\n-b\n+B\n")
     assert f.changed_lines() == [2, 3]
+
+
+def test_a_gitlab_diff_with_a_lone_surrogate_is_reviewed() -> None:
+    # GitLab's changes API returns each file's diff as a JSON string; "\ud800" decodes to a lone
+    # surrogate, and the joined diff reaches the parser as str.
+    changes = json.loads(
+        '[{"old_path": "a.py", "new_path": "a.py", "diff": "@@ -1 +1,2 @@\\n x\\n+y\\ud800\\n"}]'
+    )
+    files, plan = _plan(changes_to_diff(changes))
+    assert files[0].has_undecodable_bytes and [c.assigned for c in plan.chunks] == [{"a.py": {2}}]
