@@ -78,18 +78,19 @@ class QueueSettings:
         return cls.parse(url, env.get(QUEUE_NAME_ENV)) if url else None
 
 
-def make_broker(settings: QueueSettings, *, worker: bool = False, before_loop: tuple[Any, ...] = ()) -> Any:
+def make_broker(settings: QueueSettings, *, worker: bool = False, on_loop: tuple[Any, ...] = ()) -> Any:
     """A Dramatiq broker with only the middleware we rely on (no Prometheus exporter of its own,
     no time limit that would interrupt a long review). ``worker`` adds what consuming needs;
-    ``before_loop`` middleware runs its shutdown hooks while the event loop still runs."""
+    ``on_loop`` middleware runs its ``after_worker_shutdown`` hook while the event loop still
+    runs (Dramatiq calls "after" hooks in reverse order, so it goes after ``AsyncIO``)."""
     from dramatiq.middleware import AsyncIO, Retries
 
     # Retries covers failures of the message handler itself (the database down): the job's own
     # retries and dead letters live on the job row, decided by the runner.
     middleware: list[Any] = [Retries(max_retries=8, min_backoff=1_000, max_backoff=60_000)]
     if worker:
-        middleware.extend(before_loop)
         middleware.append(AsyncIO())
+        middleware.extend(on_loop)
     if settings.kind == "rabbitmq":
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

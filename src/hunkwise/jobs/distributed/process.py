@@ -124,7 +124,7 @@ class WorkerProcess:
             )
         backend = self.deps.backend
 
-        class CloseBackend(Middleware):  # runs before the event loop stops
+        class CloseBackend(Middleware):  # its after_worker_shutdown runs before the loop stops
             def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
                 from dramatiq.asyncio import get_event_loop_thread
 
@@ -135,7 +135,7 @@ class WorkerProcess:
                     except Exception:
                         log.exception("closing the limits backend failed")
 
-        self.broker = make_broker(queue, worker=True, before_loop=(CloseBackend(),))
+        self.broker = make_broker(queue, worker=True, on_loop=(CloseBackend(),))
         self.runner: JobRunner | None = None
 
         async def hunkwise_review(job_id: int) -> None:
