@@ -22,7 +22,6 @@ from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND
 from hunkwise.platforms import github_webhooks as gh
 from hunkwise.platforms import gitlab as gl
 from hunkwise.server.deps import EngineDep, SettingsDep
-from hunkwise.store import jobs as repo
 from hunkwise.store.byok import load_byok
 from hunkwise.store.orgs import normalize_slug
 
@@ -61,13 +60,12 @@ async def _organization(engine: Any, settings: Any, owner: str) -> str | None:
     return slug if views else None
 
 
-async def _enqueue(
-    request: Request, engine: Any, org: str, kind: str, payload: dict[str, Any], key: str
-) -> JSONResponse:
-    job, created = await _queue(request).enqueue(org=org, kind=kind, payload=payload, dedupe_key=key)
+async def _enqueue(request: Request, org: str, kind: str, payload: dict[str, Any], key: str) -> JSONResponse:
+    queue = _queue(request)
+    job, created = await queue.enqueue(org=org, kind=kind, payload=payload, dedupe_key=key)
     requeued = False
     if not created and job.status == "failed":
-        requeued = await run_in_threadpool(repo.retry, engine, job.id)
+        requeued = await queue.requeue(job.id)
     pool = getattr(request.app.state, "worker_pool", None)
     if pool is not None and (created or requeued):
         pool.notify()
@@ -149,4 +147,4 @@ async def _accept(
         )
         return _accepted(f"organization {event.owner!r} has no model configuration")
     payload_out = event.as_payload() | {"delivery": delivery or None}
-    return await _enqueue(request, engine, org, kind, payload_out, event.dedupe_key)
+    return await _enqueue(request, org, kind, payload_out, event.dedupe_key)
