@@ -47,7 +47,7 @@ def worker(
     from hunkwise.cli.app import UsageError, configure_logging
     from hunkwise.jobs.distributed.broker import QUEUE_URL_ENV, QueueSettings
     from hunkwise.jobs.distributed.process import WorkerOptions, WorkerProcess
-    from hunkwise.jobs.worker import Backoff
+    from hunkwise.jobs.retry import Backoff
     from hunkwise.server.settings import Settings
     from hunkwise.store.db import open_store
     from hunkwise.store.secrets import load_secret_box

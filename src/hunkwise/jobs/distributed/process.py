@@ -32,7 +32,7 @@ from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.jobs.distributed.broker import ACTOR_NAME, Publisher, QueueSettings, declare_actor, make_broker
 from hunkwise.jobs.distributed.runner import JobRunner
 from hunkwise.jobs.metrics import CONTENT_TYPE, JobMetrics
-from hunkwise.jobs.worker import Backoff
+from hunkwise.jobs.retry import Backoff
 from hunkwise.store.presence import Presence, hold, registered
 
 log = logging.getLogger("hunkwise.worker")
