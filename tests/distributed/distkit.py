@@ -99,12 +99,14 @@ class Cluster:
         self.client = client
         return client
 
-    def worker(self, *args: str, wait: bool = True) -> Worker:
+    def worker(self, *args: str, wait: bool = True, env: dict[str, str] | None = None) -> Worker:
+        """A ``hunkwise worker`` process; ``env`` adds to (or, with "", removes from) the cluster's."""
         port = free_port()
         log = self.tmp / f"worker-{len(self.workers)}.log"
         cmd = [PYTHON, "-m", "hunkwise", "worker", "--metrics-port", str(port), *args]
+        merged = {k: v for k, v in {**self.env, **(env or {})}.items() if v != ""}
         with log.open("wb") as out:
-            proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, env=merged, stdout=out, stderr=subprocess.STDOUT)
         w = Worker(proc, port, log)
         self.workers.append(w)
         if wait:

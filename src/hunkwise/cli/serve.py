@@ -23,10 +23,18 @@ def serve(
     import uvicorn
 
     from hunkwise.cli.app import configure_logging
+    from hunkwise.jobs.distributed.service import describe_jobs
+    from hunkwise.jobs.mode import describe
     from hunkwise.server.app import create_app
     from hunkwise.server.settings import Settings
 
     configure_logging(log_level)
-    app = create_app(Settings.from_env())
-    typer.secho(f"hunkwise server on http://{host}:{port} (API docs: /docs)", err=True, fg="green")
+    settings = Settings.from_env()
+    app = create_app(settings)
+    typer.secho(
+        f"hunkwise server on http://{host}:{port} (API docs: /docs); mode: {describe(settings.fixed())}; "
+        f"jobs: {describe_jobs(settings.env)}",
+        err=True,
+        fg="green",
+    )
     uvicorn.run(app, host=host, port=port, log_level=log_level.lower())

@@ -22,6 +22,8 @@ from sqlalchemy import Engine
 from hunkwise.gateway.adapters.base import ClientPool
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.gateway.types import SKIPPED_OPEN_CIRCUIT, SKIPPED_OUTCOMES, Slot
+from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
+from hunkwise.jobs.mode import mismatch
 from hunkwise.jobs.posting import build_post
 from hunkwise.jobs.retry import ModelsFailed, configuration_only
 from hunkwise.jobs.worker import JobContext
@@ -69,6 +71,9 @@ class ReviewDeps:
     # SDK clients for one job's router (BYOK: config.byok.guarded_clients, the connect-time SSRF
     # guard); None: the gateway's default clients.
     clients: Callable[[], ClientPool] | None = None
+    # This host's mode (jobs.mode.mode_record): a job the server recorded in the other mode is
+    # refused with a "mode mismatch" error. None: no check (the embedded pool is the server).
+    mode: dict[str, str] | None = None
 
 
 def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
@@ -142,6 +147,8 @@ async def _review(
     """Run the models once and checkpoint everything posting needs."""
     from hunkwise.gateway.router import Router
 
+    if deps.mode is not None and (wrong := mismatch(job.payload.get(MODE_KEY), deps.mode)):
+        raise JobFailed(wrong)
     try:
         slots = await asyncio.to_thread(deps.slots_for_org, job.org)
     except ConfigurationError as exc:

@@ -32,6 +32,7 @@ from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.jobs.distributed.broker import ACTOR_NAME, Publisher, QueueSettings, declare_actor, make_broker
 from hunkwise.jobs.distributed.runner import JobRunner
 from hunkwise.jobs.metrics import CONTENT_TYPE, JobMetrics
+from hunkwise.jobs.mode import describe
 from hunkwise.jobs.retry import Backoff
 from hunkwise.store.presence import Presence, hold, registered
 
@@ -60,6 +61,15 @@ def require_postgres(engine: Engine) -> None:
             f"worker (the store is {engine.dialect.name} now)",
             setting="HUNKWISE_DATABASE_URL",
         )
+
+
+def describe_limits(backend: Any) -> str:
+    """The limits backend for the start-up line (a Redis password is masked)."""
+    from hunkwise.gateway.limits.redis_backend import RedisBackend
+
+    if isinstance(backend, RedisBackend):
+        return f"Redis {backend.url} namespace {backend.namespace}, shared by every worker"
+    return "per process (HUNKWISE_LIMITS_URL unset)"
 
 
 def check(engine: Engine, publisher: Publisher) -> dict[str, Any]:
@@ -109,6 +119,7 @@ class WorkerProcess:
 
         self.engine: Engine = state.engine
         require_postgres(self.engine)
+        self.mode = describe(state.settings.fixed())
         self.options = options
         self.owner = new_owner()
         self.presence: Presence | None = None
@@ -184,12 +195,14 @@ class WorkerProcess:
         sweeper = threading.Thread(target=self._sweep_loop, name="hunkwise-sweeper", daemon=True)
         sweeper.start()
         log.info(
-            "worker %s consuming %s on %s (concurrency %s, lease %.0f s)",
+            "worker %s consuming queue %s on %s (concurrency %s, lease %.0f s); mode: %s; limits: %s",
             self.owner,
             self.publisher.settings.queue_name,
             self.publisher.settings.shown,
             self.options.concurrency,
             self.options.lease_s,
+            self.mode,
+            describe_limits(self.deps.backend),
         )
         self._stop.wait()
         self._ready = False

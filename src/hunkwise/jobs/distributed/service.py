@@ -18,6 +18,8 @@ from sqlalchemy import Engine
 
 from hunkwise.jobs.distributed.broker import Publisher, QueueSettings
 from hunkwise.jobs.metrics import JobMetrics
+from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
+from hunkwise.jobs.mode import mode_record
 from hunkwise.jobs.queue import DatabaseQueue
 from hunkwise.jobs.worker import Handler
 from hunkwise.store.jobs import Job
@@ -34,15 +36,20 @@ class DistributedQueue(DatabaseQueue):
     A failed publish is logged, not raised: the row is committed, and the workers' sweeper
     publishes due jobs that have no message, so the webhook is still answered 202."""
 
-    def __init__(self, engine: Engine, publisher: Publisher) -> None:
+    def __init__(self, engine: Engine, publisher: Publisher, mode: dict[str, str]) -> None:
         super().__init__(engine)
         self.publisher = publisher
+        self.mode = mode  # recorded on every job, so a worker in the other mode can say so
 
     async def enqueue(
         self, *, org: str, kind: str, payload: dict[str, Any], dedupe_key: str, max_attempts: int = 5
     ) -> tuple[Job, bool]:
         job, created = await super().enqueue(
-            org=org, kind=kind, payload=payload, dedupe_key=dedupe_key, max_attempts=max_attempts
+            org=org,
+            kind=kind,
+            payload={**payload, MODE_KEY: self.mode},
+            dedupe_key=dedupe_key,
+            max_attempts=max_attempts,
         )
         if created:
             await self.publish(job.id)
@@ -61,6 +68,19 @@ class DistributedQueue(DatabaseQueue):
             log.warning("job %s: publishing to the broker failed (%s); the sweeper will", job_id, exc)
             return False
         return True
+
+
+def describe_jobs(env: Mapping[str, str]) -> str:
+    """Where this server's jobs run, for its start-up line (a broker password is masked)."""
+    from hunkwise.jobs.embedded import WORKERS_ENV, worker_count
+
+    queue = QueueSettings.from_env(env)
+    if queue is not None:
+        return f"published to {queue.shown} queue {queue.queue_name} for `hunkwise worker` processes"
+    count = worker_count(env)
+    if not count:
+        return f"queued only ({WORKERS_ENV}=0: this server runs none)"
+    return f"run here, {count} at once (limits per process)"
 
 
 def observed(handlers: Mapping[str, Handler], metrics: JobMetrics, engine: Engine) -> dict[str, Handler]:
@@ -104,7 +124,7 @@ async def job_service(app: Any) -> AsyncIterator[None]:
 
     require_postgres(state.engine)
     publisher = await asyncio.to_thread(Publisher, queue_settings)
-    queue = DistributedQueue(state.engine, publisher)
+    queue = DistributedQueue(state.engine, publisher, mode_record(state.settings.fixed(), state.settings.env))
     state.job_queue = queue
     state.worker_pool = None  # this server runs no jobs: `hunkwise worker` processes do
     state.job_publisher = publisher
