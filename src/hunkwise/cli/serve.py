@@ -1,7 +1,8 @@
 """``hunkwise serve``: run the review server (FastAPI under uvicorn).
 
 Settings come from the environment (see docs/server.md); they are validated, the database
-migrated and the master key loaded before the port opens, so a misconfiguration is one red line.
+migrated, the master key loaded and the broker (``HUNKWISE_QUEUE_URL``) checked before the port
+opens, so a misconfiguration is one red line. The start-up line states the mode and where jobs go.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def serve(
     import uvicorn
 
     from hunkwise.cli.app import configure_logging
-    from hunkwise.jobs.distributed.service import describe_jobs
+    from hunkwise.jobs.distributed.service import describe_jobs, preflight
     from hunkwise.jobs.mode import describe
     from hunkwise.server.app import create_app
     from hunkwise.server.settings import Settings
@@ -31,6 +32,7 @@ def serve(
     configure_logging(log_level)
     settings = Settings.from_env()
     app = create_app(settings)
+    preflight(settings.env, app.state.engine)
     typer.secho(
         f"hunkwise server on http://{host}:{port} (API docs: /docs); mode: {describe(settings.fixed())}; "
         f"jobs: {describe_jobs(settings.env)}",

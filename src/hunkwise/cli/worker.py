@@ -79,10 +79,14 @@ def worker(
     )
     process = WorkerProcess(state, queue, options)
     if check:
+        from hunkwise.jobs.distributed.broker import quiet_libraries
         from hunkwise.jobs.distributed.process import check as run_check
 
-        report = run_check(engine, process.publisher)
+        try:
+            report = run_check(engine, process.publisher, quiet=True)
+        finally:
+            with quiet_libraries():
+                process.broker.close()
         typer.echo(json.dumps({"ok": True, **report}))
-        process.broker.close()
         return
     raise typer.Exit(process.run())

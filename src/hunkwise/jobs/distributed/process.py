@@ -72,19 +72,15 @@ def describe_limits(backend: Any) -> str:
     return "per process (HUNKWISE_LIMITS_URL unset)"
 
 
-def check(engine: Engine, publisher: Publisher) -> dict[str, Any]:
-    """Readiness: the database answers and the broker answers (raises with a readable reason)."""
+def check(engine: Engine, publisher: Publisher, *, quiet: bool = False) -> dict[str, Any]:
+    """Readiness: the database answers and the broker answers (raises with a readable reason).
+    ``quiet``: at start-up, the broker libraries' own error logs are held back."""
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
         raise ConfigurationError(f"the database is unreachable ({type(exc).__name__})") from None
-    try:
-        depth = publisher.depth()
-    except Exception as exc:
-        raise ConfigurationError(
-            f"the broker {publisher.settings.shown} is unreachable ({type(exc).__name__})"
-        ) from None
+    depth = publisher.check(quiet=quiet)
     return {"database": engine.dialect.name, "broker": publisher.settings.kind, "queue": depth}
 
 
@@ -176,7 +172,7 @@ class WorkerProcess:
     def run(self) -> int:
         import dramatiq
 
-        check(self.engine, self.publisher)
+        check(self.engine, self.publisher, quiet=True)
         assert self.runner is not None
         self.presence = hold_presence(self.engine, self.owner)
         # A hash collision with a live worker's key makes ``hold`` pick another owner string.

@@ -70,6 +70,25 @@ class DistributedQueue(DatabaseQueue):
         return True
 
 
+def preflight(env: Mapping[str, str], engine: Engine) -> None:
+    """What :func:`job_service` needs, checked before the server's port opens, so a misconfigured
+    broker is one line (exit 2) instead of a failed start-up's traceback: a PostgreSQL store and
+    a broker that accepts our credentials."""
+    from hunkwise.jobs.distributed.broker import quiet_libraries
+    from hunkwise.jobs.distributed.process import require_postgres
+
+    queue = QueueSettings.from_env(env)
+    if queue is None:
+        return
+    require_postgres(engine)
+    publisher = Publisher(queue)
+    try:
+        publisher.check(quiet=True)
+    finally:
+        with quiet_libraries():
+            publisher.close()
+
+
 def describe_jobs(env: Mapping[str, str]) -> str:
     """Where this server's jobs run, for its start-up line (a broker password is masked)."""
     from hunkwise.jobs.embedded import WORKERS_ENV, worker_count
