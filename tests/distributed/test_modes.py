@@ -41,8 +41,9 @@ def test_fixed_server_and_byok_worker_is_named_a_mode_mismatch(
 
 
 def test_byok_server_and_fixed_worker_is_named_a_mode_mismatch(
-    make_cluster: Callable[..., Cluster], sim, redis_url: str, namespace: str
+    redis_url: str, namespace: str, make_cluster: Callable[..., Cluster], sim
 ) -> None:
+    # (``namespace`` first: its keys are deleted after the cluster's workers are gone)
     cluster = make_cluster()
     cluster.server()
     byok(cluster, sim.zai_developer_url)

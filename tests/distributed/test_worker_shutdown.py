@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(90)
 
 
 def test_sigterm_after_using_redis_limits_leaves_no_pending_task_or_traceback(
-    make_cluster: Callable[..., Cluster], sim, redis_url: str, namespace: str
+    redis_url: str, namespace: str, make_cluster: Callable[..., Cluster], sim
 ) -> None:
     cluster = make_cluster(HUNKWISE_LIMITS_URL=redis_url, HUNKWISE_LIMITS_NAMESPACE=namespace)
     cluster.server()
