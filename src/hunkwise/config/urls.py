@@ -96,12 +96,16 @@ def validate_base_url(url: str, *, setting: str = "base_url", allow_http: bool =
     if port is not None:
         netloc = f"{netloc}:{port}"
     url = urlunsplit((scheme, netloc, path, parts.query, ""))
-    import httpx2  # the SDKs' HTTP client: what it cannot parse could only fail at request time
+    if not host.isascii():
+        # An international name must encode (IDNA) the way the SDKs' HTTP client encodes it, or
+        # the request could only fail when it is built. Imported here: ASCII hosts never pay for it.
+        import httpx2
 
-    try:
-        httpx2.URL(url)
-    except httpx2.InvalidURL as exc:
-        raise ConfigurationError(f"{setting} {raw!r} is not a usable URL: {exc}", setting=setting) from None
+        try:
+            httpx2.URL(url)
+        except httpx2.InvalidURL as exc:
+            message = f"{setting} {raw!r} is not a usable URL: {exc}"
+            raise ConfigurationError(message, setting=setting) from None
     return url
 
 
