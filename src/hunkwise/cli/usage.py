@@ -159,10 +159,12 @@ def _print_summary(console: Console, summary: UsageSummary) -> None:
             )
     console.print(table)
     t = summary.total
-    console.print(
+    shown = summary.include_simulated and summary.has_simulated
+    line = (
         f"{summary.runs:,} review run(s), {t.calls:,} call(s), ${t.cost_usd:.4f}, {t.failovers:,} failover(s)"
     )
-    if summary.include_simulated and summary.has_simulated:
+    console.print(f"real: {line}" if shown else line)
+    if shown:
         s = summary.simulated
         console.print(
             f"simulated (no money spent, not in the totals above): {summary.simulated_runs:,} review "
@@ -177,9 +179,9 @@ _SIM_MARK = " (simulated)"
 
 def _label(row: UsageRow) -> str:
     """Simulated rows carry their mark in the first column, where the eye starts."""
-    if row.key == "simulated" or not row.simulated:
+    if not row.simulated:
         return row.key
-    return row.key + _SIM_MARK
+    return "total" + _SIM_MARK if row.key == "simulated" else row.key + _SIM_MARK
 
 
 def _period_phrase(summary: UsageSummary) -> str:
