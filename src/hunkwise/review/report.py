@@ -167,6 +167,17 @@ class ReviewReport:
         return sum(p.estimated_input_tokens for p in self.plan)
 
     @property
+    def simulated(self) -> bool:
+        """Served by the offline simulator: the cost is what the catalog's prices would charge,
+        and no money was spent. Every report format says so next to the cost."""
+        return self.source == "offline-simulator"
+
+    def cost_label(self) -> str:
+        """The spent cost as reports print it; an offline review says its cost is not money."""
+        cost = f"${self.usage.cost_usd:.4f}"
+        return f"{cost} simulated (no money spent)" if self.simulated else cost
+
+    @property
     def complete(self) -> bool:
         return not self.failed_chunks
 
@@ -235,6 +246,7 @@ class ReviewReport:
                 "output_tokens": usage.output_tokens,
                 "reasoning_tokens": usage.reasoning_tokens,
                 "cost_usd": round(usage.cost_usd, 6),
+                "simulated": self.simulated,
                 "failovers": self.failovers,
                 "models": self.models(),
             },

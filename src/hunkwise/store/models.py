@@ -96,6 +96,8 @@ class ReviewRun(Base):
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     failovers: Mapped[int] = mapped_column(Integer, default=0)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # Served by hunkwise's simulator (``review --offline``): no money was spent.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ModelCall(Base):
@@ -125,6 +127,8 @@ class ModelCall(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     waited_ms: Mapped[float] = mapped_column(Float, default=0.0)
     failover: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The slot was hunkwise's simulator: summaries and windows leave the call out unless asked.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TokenCalibration(Base):
