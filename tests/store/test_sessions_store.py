@@ -125,12 +125,14 @@ def test_tokens_list_create_revoke_with_last_use(db: Engine) -> None:
     assert first not in hashes and second not in hashes
     assert list_tokens(db, "nobody") is None and create_token(db, "nobody") is None
 
-    revoked = revoke_token(db, "acme", first_id, now=T0 + timedelta(minutes=1))
-    assert revoked is not None and revoked.revoked_at == T0 + timedelta(minutes=1)
+    done = revoke_token(db, "acme", first_id, now=T0 + timedelta(minutes=1))
+    assert done is not None
+    revoked, changed = done
+    assert changed and revoked.revoked_at == T0 + timedelta(minutes=1)
     assert token_owner(db, first) is None  # at once
     assert load_session(db, session_id, admin_fp=None, now=T0 + timedelta(minutes=1)) is None
     assert token_owner(db, second) is not None
-    assert revoke_token(db, "acme", first_id) == revoked  # again: unchanged
+    assert revoke_token(db, "acme", first_id) == (revoked, False)  # again: unchanged
     assert revoke_token(db, "acme", 999) is None
 
 

@@ -206,11 +206,11 @@ class LastActiveToken(Exception):
 
 def revoke_token(
     db: Db, slug: str, token_id: int, *, allow_last: bool = False, now: datetime | None = None
-) -> TokenInfo | None:
+) -> tuple[TokenInfo, bool] | None:
     """Revoke one of the organization's tokens and end the console sessions opened with it.
 
-    Returns the revoked token (unchanged when it already was revoked), or None when the
-    organization has no token with this id. Raises :class:`LastActiveToken` when it is the
+    Returns ``(the token, whether this call revoked it)`` (False: it already was revoked), or
+    None when the organization has no token with this id. Raises :class:`LastActiveToken` when it is the
     organization's last working token and ``allow_last`` is false: without a token nobody but
     the admin can reach the organization any more.
     """
@@ -227,7 +227,7 @@ def revoke_token(
         if row is None:
             return None
         if row.revoked_at is not None:
-            return _token_info(row)
+            return _token_info(row), False
         others = session.scalar(
             select(func.count())
             .select_from(OrgToken)
@@ -242,7 +242,7 @@ def revoke_token(
         row.revoked_at = now
         end_token_sessions(session, row.id, now=now)
         session.flush()
-        return _token_info(row)
+        return _token_info(row), True
 
 
 def delete_org(db: Db, slug: str) -> bool:

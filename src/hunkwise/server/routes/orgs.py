@@ -40,6 +40,10 @@ def _public(org: object) -> OrgPublic:
     return OrgPublic.model_validate(org, from_attributes=True)
 
 
+def _no_org(org: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
+
+
 @router.post("", response_model=OrgCreated, status_code=status.HTTP_201_CREATED)
 async def create(body: OrgIn, engine: EngineDep, _: Admin) -> OrgCreated:
     """Create an organization (admin). The response carries its API token: the only time it is shown."""
@@ -59,16 +63,12 @@ async def list_all(engine: EngineDep, _: Admin) -> list[OrgPublic]:
 async def read(org: OrgAccess, engine: EngineDep) -> OrgPublic:
     found = await run_in_threadpool(get_org, engine, org)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
+        raise _no_org(org)
     return _public(found)
 
 
 def _token_public(info: TokenInfo) -> OrgTokenPublic:
     return OrgTokenPublic.model_validate(info, from_attributes=True)
-
-
-def _no_org(org: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
 
 
 @router.get("/{org}/tokens", response_model=list[OrgTokenPublic], summary="List tokens")
@@ -118,11 +118,12 @@ async def revoke(
         ) from None
     if done is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} has no token {token_id}")
-    log.info("organization %s: token %d revoked by %s", org, token_id, caller.describe())
+    if done[1]:
+        log.info("organization %s: token %d revoked by %s", org, token_id, caller.describe())
 
 
 @router.delete("/{org}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove(org: OrgAccess, engine: EngineDep, _: Admin) -> None:
     """Delete an organization with its tokens and stored keys (admin)."""
     if not await run_in_threadpool(delete_org, engine, org):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
+        raise _no_org(org)

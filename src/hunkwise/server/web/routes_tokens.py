@@ -82,7 +82,8 @@ async def tokens_action(
         )
     if done is None:
         return await _render(request, user, engine, 404, error=f"{org} has no token #{token_id}.")
-    log.info("organization %s: token %d revoked by %s", org, token_id, _who(user))
+    if done[1]:
+        log.info("organization %s: token %d revoked by %s", org, token_id, _who(user))
     if token_id == user.org_token_id:  # this session was opened with it: it has just ended
         signed_out = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
         signed_out.delete_cookie(COOKIE, path="/")
