@@ -123,8 +123,7 @@ class Settings(BaseModel):
             except ValueError:
                 raise ConfigurationError(
                     f"{TRUSTED_PROXIES_ENV}: {entry!r} is not an IP address or network; list your "
-                    "reverse proxies' addresses, e.g. 127.0.0.1,10.0.0.0/24 (or * behind a proxy "
-                    "that every request must pass)",
+                    "reverse proxies' addresses, e.g. 127.0.0.1,10.0.0.0/24",
                     setting=TRUSTED_PROXIES_ENV,
                 ) from None
 
