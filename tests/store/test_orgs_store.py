@@ -14,7 +14,7 @@ from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.store.byok import delete_byok, load_byok, save_byok, slots_for_org
 from hunkwise.store.db import session_scope
 from hunkwise.store.models import ByokSlot, OrgToken
-from hunkwise.store.orgs import OrgExists, create_org, get_org, org_for_token
+from hunkwise.store.orgs import OrgExists, create_org, get_org, token_owner
 from hunkwise.store.secrets import MasterKey, SecretBox, SecretsError
 
 KEY = "zai-store-key-abcd"
@@ -43,8 +43,9 @@ def test_org_tokens_are_hashed_and_scoped(db: Engine) -> None:
     with session_scope(db) as session:
         stored = session.scalars(select(OrgToken.token_hash)).all()
     assert stored == [hashlib.sha256(token.encode()).hexdigest()]
-    assert org_for_token(db, token) == org
-    assert org_for_token(db, token + "x") is None and org_for_token(db, "nope") is None
+    owner = token_owner(db, token)
+    assert owner is not None and owner.org == org
+    assert token_owner(db, token + "x") is None and token_owner(db, "nope") is None
     with pytest.raises(OrgExists):
         create_org(db, "ACME")
     with pytest.raises(ConfigurationError, match="not a valid name"):

@@ -124,6 +124,32 @@ class OrgCreated(OrgPublic):
     token: str = Field(description="the organization's API token: shown once, store it now")
 
 
+class OrgTokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    label: str = Field("", max_length=200, description="what the token is for, e.g. 'CI' or 'Alice'")
+
+
+class OrgTokenPublic(BaseModel):
+    """A token as it may be listed: never the token, never its hash."""
+
+    id: int
+    label: str
+    prefix: str | None = Field(
+        description="the token's first characters, to tell tokens apart (null for older tokens)"
+    )
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        description="when it was last presented to the API or the sign-in form (to the minute)"
+    )
+    revoked_at: datetime | None = Field(description="null while the token works")
+
+
+class OrgTokenCreated(OrgTokenPublic):
+    org: str
+    token: str = Field(description="the new API token: shown once, store it now")
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
