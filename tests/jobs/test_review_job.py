@@ -227,7 +227,9 @@ async def test_permanent_errors_fail_at_once_and_keep_the_reason(store: Engine, 
     gh = FakeGitHub(diff_status=404)
     pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
     missing = enqueue(store, pr_event())
-    stranger = PullRequestEvent.from_payload({**pr_event().as_payload(), "owner": "nobody"})
+    stranger = PullRequestEvent.from_payload(
+        {**pr_event().as_payload(), "owner": "nobody", "repository": "nobody/api"}
+    )
     unknown_org = enqueue(store, stranger, key="other")
     pool.start()
     try:
