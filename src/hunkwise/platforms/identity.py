@@ -57,7 +57,7 @@ def shown(value: object) -> str:
 
 def _text(value: object, field: str) -> str:
     if not isinstance(value, str) or not value:
-        raise IdentityError(field, value, "is missing or not a string")
+        raise IdentityError(field, value, "is empty or not a string")
     return value
 
 
