@@ -96,7 +96,7 @@ def _event(job: Job, parse: Callable[[dict[str, Any]], Any]) -> Any:
         event = parse(dict(job.payload or {}))
         if normalize_slug(event.owner) != job.org:
             raise IdentityError("owner", event.owner, f"is not organization {job.org!r} of this job")
-    except (IdentityError, ConfigurationError, TypeError) as exc:
+    except (IdentityError, ConfigurationError) as exc:
         raise JobFailed(f"the job's stored pull request is not acceptable: {exc}") from None
     return event
 
