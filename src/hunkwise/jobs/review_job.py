@@ -7,6 +7,12 @@ Every external effect happens once however often the job runs:
   a retry (a failed post, a crash) resumes at "post" without calling the models again;
 - the usage: recorded with the job's dedupe key as the ledger's idempotency key;
 - the review on GitHub/GitLab: its fingerprint is checked on the pull request before posting.
+
+What a job reads from its row is re-validated before any URL is built (the events check their
+identities when made, and the repository's owner must be the job's organization), and a GitLab
+job asks GitLab that its project id is its project path before any request about the merge
+request: a row written before identities were validated, or by a future code path, cannot send
+the server's token anywhere else.
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ from hunkwise.jobs.posting import build_post
 from hunkwise.jobs.worker import JobContext, RetryableJobError
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
+from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.review_post import PostResult, ReviewPost
 from hunkwise.review.engine import ReviewOptions, run_review
 from hunkwise.review.report import ReviewReport
 from hunkwise.store.jobs import Job
+from hunkwise.store.orgs import normalize_slug
 
 if TYPE_CHECKING:
     from hunkwise.gateway.limits.base import LimitsBackend
@@ -82,8 +90,19 @@ def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
     return {GITHUB_KIND: github, GITLAB_KIND: gitlab}
 
 
+def _event(job: Job, parse: Callable[[dict[str, Any]], Any]) -> Any:
+    """The job's event, its identities checked again and its owner the job's organization."""
+    try:
+        event = parse(dict(job.payload or {}))
+        if normalize_slug(event.owner) != job.org:
+            raise IdentityError("owner", event.owner, f"is not organization {job.org!r} of this job")
+    except (IdentityError, ConfigurationError) as exc:
+        raise JobFailed(f"the job's stored pull request is not acceptable: {exc}") from None
+    return event
+
+
 async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[str, Any]:
-    event = PullRequestEvent.from_payload(job.payload)
+    event: PullRequestEvent = _event(job, PullRequestEvent.from_payload)
     async with deps.github(event) as gh:
         checkpoint = job.checkpoint or {}
         if "post" not in checkpoint:
@@ -106,8 +125,12 @@ async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
 async def run_gitlab_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[str, Any]:
     from hunkwise.platforms.gitlab import MergeRequestEvent
 
-    event = MergeRequestEvent.from_payload(job.payload)
+    event: MergeRequestEvent = _event(job, MergeRequestEvent.from_payload)
     async with deps.gitlab(event) as gl:
+        try:
+            await gl.verify_project(event.project_id, event.project_path)
+        except IdentityError as exc:
+            raise JobFailed(str(exc)) from None
         checkpoint = job.checkpoint or {}
         if "post" not in checkpoint:
             refs: dict[str, str] = {}
