@@ -29,11 +29,11 @@ def render_plan(report: ReviewReport) -> str:
     )
     if report.max_cost is not None:
         verdict = (
-            "above it: a real run would stop before the first request"
+            "the estimate is above it: a real run would stop before the first request"
             if report.over_max_cost
-            else "within it"
+            else "the estimate is within it"
         )
-        out.append(f"Cost ceiling {report.max_cost.describe()}: {verdict}")
+        out.append(f"Cost ceiling {report.max_cost.describe()}; {verdict}")
     out.append("")
     for p in report.plan:
         paths = ", ".join(p.paths[:4]) + (f" (+{len(p.paths) - 4} more)" if len(p.paths) > 4 else "")
