@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hunkwise.config.review_settings import CostCeiling, org_cost_ceiling
+from hunkwise.config.schema import COST_OFF, MaxCost, parse_max_cost
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.models import Organization, OrgToken
@@ -32,6 +34,7 @@ class OrgInfo:
     slug: str
     name: str
     created_at: datetime
+    max_cost: MaxCost | None = None  # the review cost ceiling; None: the server's default
 
 
 def normalize_slug(slug: str, *, setting: str = "org") -> str:
@@ -51,7 +54,9 @@ def hash_token(token: str) -> str:
 
 
 def _info(row: Organization) -> OrgInfo:
-    return OrgInfo(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at)
+    # Stored values were validated when written; reading them back uses the same parser.
+    max_cost = parse_max_cost(row.max_cost) if row.max_cost is not None else None
+    return OrgInfo(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at, max_cost=max_cost)
 
 
 def get_org(db: Db, slug: str) -> OrgInfo | None:
@@ -120,6 +125,26 @@ def org_for_token(db: Db, token: str) -> OrgInfo | None:
         return _info(row) if row else None
 
 
+def set_org_max_cost(db: Db, slug: str, value: MaxCost | None) -> OrgInfo | None:
+    """Set the organization's review cost ceiling (``None``: back to the server's default).
+    None when the organization does not exist."""
+    stored = None if value is None else (COST_OFF if value == COST_OFF else format(float(value), ".10g"))
+    with use_session(db, write=True) as session:
+        row = session.scalar(select(Organization).where(Organization.slug == normalize_slug(slug)))
+        if row is None:
+            return None
+        row.max_cost = stored
+        session.flush()
+        return _info(row)
+
+
+def cost_ceiling_for_org(db: Db, slug: str, server_default: MaxCost) -> CostCeiling:
+    """The ceiling the organization's review jobs run under: its own setting, else the server's
+    default (``Settings.max_cost``: ``HUNKWISE_MAX_COST``, else $2.00)."""
+    org = get_org(db, slug)
+    return org_cost_ceiling(slug, org.max_cost if org else None, server_default)
+
+
 def delete_org(db: Db, slug: str) -> bool:
     """Delete an organization with its tokens and BYOK slots (cascade). False when unknown."""
     with use_session(db, write=True) as session:
@@ -134,6 +159,7 @@ __all__ = [
     "TOKEN_PREFIX",
     "OrgExists",
     "OrgInfo",
+    "cost_ceiling_for_org",
     "create_org",
     "delete_org",
     "ensure_org",
@@ -143,4 +169,5 @@ __all__ = [
     "list_orgs",
     "normalize_slug",
     "org_for_token",
+    "set_org_max_cost",
 ]
