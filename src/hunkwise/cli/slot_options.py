@@ -151,6 +151,15 @@ def resolve(
     return resolve_config(flags, profile=profile, files=files, require_key=require_key)
 
 
+def error_lines(exc: Exception) -> list[str]:
+    """What to print for a configuration error: one self-contained line per config file problem,
+    else the message with the setting it names."""
+    if problems := getattr(exc, "problems", None):
+        return [p.message for p in problems]
+    setting = getattr(exc, "setting", None)
+    return [str(exc) + (f" [{setting}]" if setting else "")]
+
+
 def fail(message: str, setting: str | None = None, code: int = 2) -> typer.Exit:
     """Print one red line (with the setting, when known); return the Exit to raise."""
     typer.secho(f"error: {message}" + (f" [{setting}]" if setting else ""), err=True, fg="red")
@@ -177,8 +186,8 @@ def friendly_errors(no_model_hint: str = SIMULATOR_HINT) -> Iterator[None]:
     try:
         yield
     except ConfigFileError as exc:
-        for problem in exc.problems:
-            typer.secho(f"error: {problem.message}", err=True, fg="red")
+        for line in error_lines(exc):
+            typer.secho(f"error: {line}", err=True, fg="red")
         raise typer.Exit(2) from None
     except NoModelConfigured as exc:
         raise fail(f"{exc}; {no_model_hint}", exc.setting) from None

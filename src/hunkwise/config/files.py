@@ -152,51 +152,60 @@ def parse_config_text(text: str, path: Path, kind: str = "repo") -> ConfigFile:
         # tomllib's message already carries "(at line L, column C)".
         problem = Problem(f"{path} is not valid TOML: {exc}; fix the syntax there", str(path))
         raise ConfigFileError([problem]) from None
+    problems = _key_problems(raw, path, kind) + _override_problems(raw, path)
     try:
         data = ConfigFileSchema.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigFileError(schema_problems(exc, raw, path)) from None
-    config = ConfigFile(path=path, kind=kind, data=data, raw=raw)
-    problems = _key_problems(config) + _override_problems(config)
+        found = schema_problems(exc, raw, path) or [Problem(f"{path}: {exc.errors()[0]['msg']}", str(path))]
+        raise ConfigFileError(found + problems) from None
     if problems:
         raise ConfigFileError(problems)
-    return config
+    notes = _key_notes(raw, path) if kind == "user" else []
+    return ConfigFile(path=path, kind=kind, data=data, raw=raw, notes=notes)
 
 
-def _key_problems(config: ConfigFile) -> list[Problem]:
-    """A literal key: refused in a committed repository file, a warning in a readable user file."""
-    tables = [(loc, spec) for _, loc, spec in config.slot_tables(None)]
-    tables += [
-        (("profiles", name, slot), getattr(entry, slot))
-        for name, entry in config.data.profiles.items()
-        for slot in SLOT_NAMES
-        if getattr(entry, slot) is not None
-    ]
-    keyed = [loc for loc, spec in tables if spec.api_key is not None]
-    if not keyed:
+def _keyed_tables(raw: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The slot tables (as written) that hold a literal ``api_key``."""
+    tables: list[tuple[tuple[str, ...], Any]] = [((slot,), raw.get(slot)) for slot in SLOT_NAMES]
+    profiles = raw.get("profiles")
+    if isinstance(profiles, dict):
+        for name, entry in profiles.items():
+            if isinstance(entry, dict):
+                tables += [(("profiles", str(name), slot), entry.get(slot)) for slot in SLOT_NAMES]
+    return [loc for loc, table in tables if isinstance(table, dict) and "api_key" in table]
+
+
+def _key_problems(raw: dict[str, Any], path: Path, kind: str) -> list[Problem]:
+    """A literal key is refused in a committed repository file."""
+    if kind != "repo":
         return []
-    if config.kind == "repo":
-        return [
-            Problem(
-                f"api_key in {section_name(loc)} of {config.path}: a repository config is committed, so "
-                'it must not contain a key; remove it and use api_key_env = "ZAI_API_KEY" (the name of '
-                "an environment variable that holds the key)",
-                ".".join((*loc, "api_key")),
-            )
-            for loc in keyed
-        ]
-    if os.name == "posix":
-        mode = stat.S_IMODE(config.path.stat().st_mode)
-        if mode & 0o077:
-            config.notes.append(
-                f"warning: {config.path} holds an API key but is readable by others (mode "
-                f"{mode:o}); run: chmod 600 {config.path}"
-            )
-    return []
+    return [
+        Problem(
+            f"api_key in {section_name(loc)} of {path}: a repository config is committed, so it must not "
+            'contain a key; remove it and use api_key_env = "ZAI_API_KEY" (the name of an environment '
+            "variable that holds the key)",
+            ".".join((*loc, "api_key")),
+        )
+        for loc in _keyed_tables(raw)
+    ]
 
 
-def _override_problems(config: ConfigFile) -> list[Problem]:
-    """Catalog overrides name real ids and real fields, with values the catalog accepts."""
+def _key_notes(raw: dict[str, Any], path: Path) -> list[str]:
+    """A literal key in a user file that others can read: a warning, not an error."""
+    if os.name != "posix" or not _keyed_tables(raw):
+        return []
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return []
+    return [
+        f"warning: {path} holds an API key but is readable by others (mode {mode:o}); run: chmod 600 {path}"
+    ]
+
+
+def _override_problems(raw: dict[str, Any], path: Path) -> list[Problem]:
+    """Catalog overrides name real ids and real fields, with values the catalog accepts. Read
+    from the raw file so they are reported with the schema's problems (tables that are not
+    tables are the schema's to report)."""
     catalog = load_catalog()
     pools: dict[str, dict[str, Any]] = {
         "models": {c.id: c for c in catalog.cards},
@@ -204,21 +213,26 @@ def _override_problems(config: ConfigFile) -> list[Problem]:
         "plans": dict(catalog.plans),
     }
     problems: list[Problem] = []
-    for section, patches in config.overrides().items():
+    for section in OVERRIDE_SECTIONS:
+        patches = raw.get(section)
+        if not isinstance(patches, dict):
+            continue
         for item_id, patch in patches.items():
             target = pools[section].get(item_id)
+            if not isinstance(patch, dict):
+                continue
             if target is None:
                 close = difflib.get_close_matches(item_id, list(pools[section]), n=1, cutoff=0.6)
                 hint = f"; did you mean `{close[0]}`?" if close else f"; known: {', '.join(pools[section])}"
                 problems.append(
                     Problem(
-                        f"unknown {_OVERRIDE_NOUN[section]} `{item_id}` in [{section}] of {config.path}"
+                        f"unknown {_OVERRIDE_NOUN[section]} `{item_id}` in [{section}] of {path}"
                         f"{hint} (`hunkwise models` lists them)",
                         f"{section}.{item_id}",
                     )
                 )
                 continue
-            problems += _patch_problems(config.path, (section, item_id), target, patch)
+            problems += _patch_problems(path, (section, item_id), target, patch)
     return problems
 
 

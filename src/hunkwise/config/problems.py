@@ -29,6 +29,9 @@ from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.gateway.types import Secret
 
 Loc = tuple[str | int, ...]
+API_KEY_ENV_HELP = (
+    "expected the NAME of an environment variable, e.g. ZAI_API_KEY, not the key itself (shown masked)"
+)
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -117,6 +120,8 @@ def schema_problems(exc: ValidationError, raw: dict[str, Any], path: Path) -> li
             continue
         if err["type"] == "value_error":
             reason = str(err.get("ctx", {}).get("error", err["msg"]))
+        elif key == "api_key_env":  # an invalid variable name is most likely a pasted key
+            reason = API_KEY_ENV_HELP
         else:
             reason = f"expected {help_text}" if help_text else err["msg"]
         problems.append(bad_value(key, _lookup(raw, core), section, path, reason))
