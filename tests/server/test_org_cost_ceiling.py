@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from srvkit import admin_headers, bearer
+from webkit import create_org, page_csrf, sign_in
 
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.platforms.github_webhooks import sign
@@ -144,3 +145,25 @@ def test_a_job_above_the_org_ceiling_fails_for_good_before_any_request(
     done = wait_review(client, job_id)
     assert done["status"] == "done", done["error"]
     assert len(fake.posts) == 1 and sim.key_stats(DEV_KEY)["ok"] == 1
+
+
+# --- the console field ---------------------------------------------------------------------------
+def test_console_sets_the_ceiling_through_the_api_rules(make_client: Callable[..., TestClient]) -> None:
+    client = make_client()
+    token = create_org(client)
+    sign_in(client, token)
+    html = client.get("/console/models").text
+    assert "Cost ceiling" in html and "$2.00 (server default)" in html
+    csrf = page_csrf(client)
+    assert client.post("/console/cost-ceiling", data={"max_cost": "7.5"}).status_code == 403  # no CSRF
+    saved = client.post(
+        "/console/cost-ceiling", data={"max_cost": "7.5", "csrf": csrf}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    assert client.get("/api/orgs/acme", headers=bearer(token)).json()["max_cost"] == 7.5
+    assert "$7.50 (organization setting)" in client.get("/console/models").text
+    bad = client.post("/console/cost-ceiling", data={"max_cost": "0", "csrf": csrf})
+    assert bad.status_code == 422 and "write &#34;off&#34; to disable the ceiling" in bad.text
+    assert client.get("/api/orgs/acme", headers=bearer(token)).json()["max_cost"] == 7.5  # unchanged
+    client.post("/console/cost-ceiling", data={"max_cost": "", "csrf": csrf})  # empty: the server default
+    assert client.get("/api/orgs/acme", headers=bearer(token)).json()["max_cost"] is None

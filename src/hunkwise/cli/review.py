@@ -53,7 +53,7 @@ def review(
         None, "--fail-on", help=f"Exit 1 on findings at or above: {SEVERITY_HELP}."
     ),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Print the plan and estimated cost; call no model."
+        False, "--dry-run", help="Print the plan and estimated cost; call no model (no key needed)."
     ),
     max_cost: str | None = typer.Option(
         None,
