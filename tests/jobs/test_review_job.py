@@ -4,6 +4,7 @@ loopback HTTP, and a faked GitHub/GitLab recording exactly what we post."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -17,7 +18,9 @@ from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.gitlab import GitLabClient, MergeRequestEvent
 from hunkwise.platforms.review_post import marker, review_key
 from hunkwise.store import jobs as repo
+from hunkwise.store.db import use_session
 from hunkwise.store.models import ReviewRun
+from hunkwise.store.orgs import cost_ceiling_for_org, ensure_org, set_org_max_cost
 from platform_fakes import AUTHOR, GITLAB_AUTHOR, HUNKWISE_USER, FakeGitHub, FakeGitLab
 from simkeys import DEV_KEY
 
@@ -239,6 +242,28 @@ async def test_permanent_errors_fail_at_once_and_keep_the_reason(store: Engine, 
     assert a.status == "failed" and a.attempts == 1 and "404 not found" in (a.error or "")
     assert b.status == "failed" and "has no model configuration" in (b.error or "")
     assert gh.posts == [] and runs(store) == 0
+
+
+async def test_a_review_above_the_org_ceiling_fails_at_once_without_a_request(store: Engine, sim) -> None:
+    gh = FakeGitHub()
+    with use_session(store, write=True) as session:
+        ensure_org(session, "acme")
+    set_org_max_cost(store, "acme", 0.001)
+    deps = replace(
+        deps_for(store, sim.zai_developer_url, gh),
+        max_cost_for_org=lambda org: cost_ceiling_for_org(store, org, 2.0),
+    )
+    pool = pool_for(store, deps)
+    job = enqueue(store, pr_event())
+    pool.start()
+    try:
+        failed = await wait_for(store, job.id)
+    finally:
+        await pool.stop()
+        set_org_max_cost(store, "acme", None)
+    assert failed.status == "failed" and failed.attempts == 1, failed.error
+    assert "above this organization's ceiling of $0.0010 (organization setting)" in (failed.error or "")
+    assert sim.stats()["keys"][DEV_KEY]["requests"] == 0 and gh.posts == [] and runs(store) == 0
 
 
 async def test_model_outage_is_retried_then_fails_with_the_reason(store: Engine) -> None:

@@ -60,8 +60,12 @@ def usage(
     try:
         _run(start, by, as_json=as_json, windows=windows, include_simulated=include_simulated, now=now)
     except ConfigurationError as exc:
-        setting = f" [{exc.setting}]" if exc.setting else ""
-        _fail(f"{exc}{setting}")
+        from hunkwise.cli.slot_options import error_lines
+
+        *first, last = error_lines(exc)
+        for line in first:
+            typer.secho(f"error: {line}", err=True, fg="red")
+        _fail(last)
 
 
 def _fail(message: str) -> NoReturn:

@@ -39,8 +39,12 @@ def build_slot(
     names: Callable[[str], str] | Mapping[str, str] | None = None,
     notes: list[str] | None = None,
     derived: dict[str, str] | None = None,
+    require_key: bool = True,
 ) -> Slot:
     """Resolve one slot. Raises :class:`ConfigurationError` naming the setting and the fix.
+
+    ``require_key=False`` (planning only, e.g. ``review --dry-run``): a missing key leaves the
+    slot with an empty one and a note instead of an error; such a slot must never be called.
 
     ``names`` maps a field to the setting name the user wrote (default ``<name>.<field>``);
     ``notes`` collects things the user should know (assumed defaults, warnings); ``derived``
@@ -73,7 +77,14 @@ def build_slot(
     max_concurrent = _concurrency(spec, plan_id, catalog, n, notes, derived)
     thinking = parse_thinking(spec.thinking, provider, setting=n("thinking"))
     _check_output(spec, thinking, provider, card, n)
-    api_key = _api_key(spec, provider, model_id, base_url, catalog, env, n, notes, derived)
+    try:
+        api_key = _api_key(spec, provider, model_id, base_url, catalog, env, n, notes, derived)
+    except ConfigurationError as exc:
+        if require_key:
+            raise
+        api_key = Secret("")
+        notes.append(f"{name}: planning without a key (a real run needs one: {exc})")
+        derived["api_key"] = "none: planning only"
 
     context_window = spec.context_window or (card.context_window if card else None)
     if context_window is None:

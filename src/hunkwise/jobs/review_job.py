@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
 from hunkwise.gateway.adapters.base import ClientPool
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.gateway.types import Slot
@@ -35,6 +36,7 @@ from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.review_post import PostResult, ReviewPost
 from hunkwise.review.engine import ReviewOptions, run_review
+from hunkwise.review.errors import CostLimitExceeded
 from hunkwise.review.report import ReviewReport
 from hunkwise.store.jobs import Job
 from hunkwise.store.orgs import normalize_slug
@@ -51,6 +53,10 @@ GITLAB_KIND = "gitlab_review"
 
 class JobFailed(Exception):
     """A permanent failure: retrying cannot help; the message says what to fix."""
+
+
+def _default_ceiling(org: str) -> CostCeiling:
+    return org_cost_ceiling(org, None, DEFAULT_MAX_COST_USD)
 
 
 def _default_github(event: PullRequestEvent) -> GitHubClient:
@@ -76,6 +82,8 @@ class ReviewDeps:
     # SDK clients for one job's router (BYOK: config.byok.guarded_clients, the connect-time SSRF
     # guard); None: the gateway's default clients.
     clients: Callable[[], ClientPool] | None = None
+    # The organization's review cost ceiling (blocking: database); default: the $2 default.
+    max_cost_for_org: Callable[[str], CostCeiling] = _default_ceiling
 
 
 def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
@@ -173,8 +181,10 @@ async def _review(
             f"organization {job.org!r} has no model configuration "
             f"(PUT /api/orgs/{job.org}/byok, or run the server in fixed mode)"
         )
+    ceiling = await asyncio.to_thread(deps.max_cost_for_org, job.org)
     diff, since = await fetch()
     options = deps.options()
+    options.max_cost = ceiling
     options.change = {"platform": platform, "repository": repository, "number": number, "head_sha": head_sha}
     if since:
         options.change["since"] = since
@@ -182,6 +192,8 @@ async def _review(
     try:
         async with Router(slots, backend=deps.backend, clients=pool) as router:
             report = await run_review(diff, router, options)
+    except CostLimitExceeded as exc:  # nothing was sent; the same diff would stop again: permanent
+        raise JobFailed(f"review not started: {exc}") from None
     finally:
         if pool is not None:
             await pool.aclose()

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hunkwise.config.schema import parse_max_cost
 from hunkwise.config.spec import SlotSpec
 
 
@@ -114,10 +115,36 @@ class OrgIn(BaseModel):
     name: str | None = Field(None, max_length=200)
 
 
+class CostCeilingPublic(BaseModel):
+    usd: float | None = Field(description="the ceiling review jobs run under; null: no ceiling")
+    source: Literal["organization setting", "server default"]
+
+
 class OrgPublic(BaseModel):
     slug: str
     name: str
     created_at: datetime
+    max_cost: float | Literal["off"] | None = Field(
+        None, description='the organization\'s own review cost ceiling in USD, "off", or null (the default)'
+    )
+    cost_ceiling: CostCeilingPublic
+
+
+class OrgSettingsIn(BaseModel):
+    """``PATCH /api/orgs/{org}``: only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_cost: float | Literal["off"] | None = Field(
+        None,
+        description='review cost ceiling: an amount in USD greater than 0, "off" for none, or null to use '
+        "the server's default (HUNKWISE_MAX_COST, else 2.00)",
+    )
+
+    @field_validator("max_cost", mode="before")
+    @classmethod
+    def _ceiling(cls, value: Any) -> Any:
+        return None if value is None else parse_max_cost(value)
 
 
 class OrgCreated(OrgPublic):

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from hunkwise.config.byok import fixed_config
 from hunkwise.config.paths import hunkwise_home
 from hunkwise.config.resolve import ResolvedConfig
+from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, server_cost_ceiling
+from hunkwise.config.schema import MaxCost
 from hunkwise.config.ssrf import ALLOW_ENV, SsrfPolicy, parse_allow_list
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.store.signin import SigninLimits
@@ -55,6 +57,7 @@ class Settings(BaseModel):
     database_url: str | None = None
     allow_private_base_urls: frozenset[str] = frozenset()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_cost: MaxCost = DEFAULT_MAX_COST_USD  # the review cost ceiling of orgs without their own
     dev: bool = False
     trusted_proxies: tuple[str, ...] = ()
     """Addresses (or networks, or ``*``) of reverse proxies whose X-Forwarded-For/-Proto are
@@ -79,6 +82,7 @@ class Settings(BaseModel):
             "database_url": env.get("HUNKWISE_DATABASE_URL", "").strip() or None,
             "allow_private_base_urls": parse_allow_list(env.get(ALLOW_ENV)),
             "max_body_bytes": limit,
+            "max_cost": server_cost_ceiling(env),
             "dev": env.get("HUNKWISE_DEV", "").strip().lower() in _TRUE,
             "trusted_proxies": proxies,
             "signin_max_failures": _whole(env, SIGNIN_CLIENT_ENV, 10, "failures"),

@@ -151,6 +151,8 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The review cost ceiling: NULL = the server's default, "off", or USD as a decimal string.
+    max_cost: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class OrgToken(Base):

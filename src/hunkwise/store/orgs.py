@@ -20,6 +20,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hunkwise.config.review_settings import CostCeiling, org_cost_ceiling
+from hunkwise.config.schema import COST_OFF, MaxCost, parse_max_cost
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.models import Organization, OrgToken, utcnow
@@ -39,6 +41,7 @@ class OrgInfo:
     slug: str
     name: str
     created_at: datetime
+    max_cost: MaxCost | None = None  # the review cost ceiling; None: the server's default
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,9 @@ def hash_token(token: str) -> str:
 
 
 def _info(row: Organization) -> OrgInfo:
-    return OrgInfo(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at)
+    # Stored values were validated when written; reading them back uses the same parser.
+    max_cost = parse_max_cost(row.max_cost) if row.max_cost is not None else None
+    return OrgInfo(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at, max_cost=max_cost)
 
 
 def _token_info(row: OrgToken) -> TokenInfo:
@@ -245,6 +250,26 @@ def revoke_token(
         return _token_info(row), True
 
 
+def set_org_max_cost(db: Db, slug: str, value: MaxCost | None) -> OrgInfo | None:
+    """Set the organization's review cost ceiling (``None``: back to the server's default).
+    None when the organization does not exist."""
+    stored = None if value is None else (COST_OFF if value == COST_OFF else format(float(value), ".10g"))
+    with use_session(db, write=True) as session:
+        row = session.scalar(select(Organization).where(Organization.slug == normalize_slug(slug)))
+        if row is None:
+            return None
+        row.max_cost = stored
+        session.flush()
+        return _info(row)
+
+
+def cost_ceiling_for_org(db: Db, slug: str, server_default: MaxCost) -> CostCeiling:
+    """The ceiling the organization's review jobs run under: its own setting, else the server's
+    default (``Settings.max_cost``: ``HUNKWISE_MAX_COST``, else $2.00)."""
+    org = get_org(db, slug)
+    return org_cost_ceiling(slug, org.max_cost if org else None, server_default)
+
+
 def delete_org(db: Db, slug: str) -> bool:
     """Delete an organization with its tokens and BYOK slots (cascade). False when unknown."""
     with use_session(db, write=True) as session:
@@ -262,6 +287,7 @@ __all__ = [
     "OrgInfo",
     "TokenInfo",
     "TokenOwner",
+    "cost_ceiling_for_org",
     "create_org",
     "create_token",
     "delete_org",
@@ -274,4 +300,5 @@ __all__ = [
     "normalize_slug",
     "revoke_token",
     "token_owner",
+    "set_org_max_cost",
 ]

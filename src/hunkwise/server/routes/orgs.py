@@ -17,11 +17,23 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess
-from hunkwise.server.schemas import OrgCreated, OrgIn, OrgPublic, OrgTokenCreated, OrgTokenIn, OrgTokenPublic
+from hunkwise.config.review_settings import org_cost_ceiling
+from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess, SettingsDep
+from hunkwise.server.schemas import (
+    CostCeilingPublic,
+    OrgCreated,
+    OrgIn,
+    OrgPublic,
+    OrgSettingsIn,
+    OrgTokenCreated,
+    OrgTokenIn,
+    OrgTokenPublic,
+)
+from hunkwise.server.settings import Settings
 from hunkwise.store.orgs import (
     LastActiveToken,
     OrgExists,
+    OrgInfo,
     TokenInfo,
     create_org,
     create_token,
@@ -30,14 +42,27 @@ from hunkwise.store.orgs import (
     list_orgs,
     list_tokens,
     revoke_token,
+    set_org_max_cost,
 )
 
 router = APIRouter(prefix="/api/orgs", tags=["organizations"])
 log = logging.getLogger("hunkwise.server")
 
+FIXED_CEILING_MESSAGE = (
+    "this server runs in fixed mode: its own key pays for every review, so only the administrator "
+    "(the admin token) sets an organization's cost ceiling; the server-wide default is HUNKWISE_MAX_COST"
+)
 
-def _public(org: object) -> OrgPublic:
-    return OrgPublic.model_validate(org, from_attributes=True)
+
+def _public(org: OrgInfo, settings: Settings) -> OrgPublic:
+    ceiling = org_cost_ceiling(org.slug, org.max_cost, settings.max_cost)
+    return OrgPublic(
+        slug=org.slug,
+        name=org.name,
+        created_at=org.created_at,
+        max_cost=org.max_cost,
+        cost_ceiling=CostCeilingPublic(usd=ceiling.usd, source=ceiling.source),  # type: ignore[arg-type]
+    )
 
 
 def _no_org(org: str) -> HTTPException:
@@ -45,26 +70,47 @@ def _no_org(org: str) -> HTTPException:
 
 
 @router.post("", response_model=OrgCreated, status_code=status.HTTP_201_CREATED)
-async def create(body: OrgIn, engine: EngineDep, _: Admin) -> OrgCreated:
+async def create(body: OrgIn, engine: EngineDep, settings: SettingsDep, _: Admin) -> OrgCreated:
     """Create an organization (admin). The response carries its API token: the only time it is shown."""
     try:
         org, token = await run_in_threadpool(create_org, engine, body.slug, body.name)
     except OrgExists as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return OrgCreated(slug=org.slug, name=org.name, created_at=org.created_at, token=token)
+    return OrgCreated(**_public(org, settings).model_dump(), token=token)
 
 
 @router.get("", response_model=list[OrgPublic])
-async def list_all(engine: EngineDep, _: Admin) -> list[OrgPublic]:
-    return [_public(o) for o in await run_in_threadpool(list_orgs, engine)]
+async def list_all(engine: EngineDep, settings: SettingsDep, _: Admin) -> list[OrgPublic]:
+    return [_public(o, settings) for o in await run_in_threadpool(list_orgs, engine)]
 
 
 @router.get("/{org}", response_model=OrgPublic)
-async def read(org: OrgAccess, engine: EngineDep) -> OrgPublic:
+async def read(org: OrgAccess, engine: EngineDep, settings: SettingsDep) -> OrgPublic:
     found = await run_in_threadpool(get_org, engine, org)
     if found is None:
         raise _no_org(org)
-    return _public(found)
+    return _public(found, settings)
+
+
+@router.patch(
+    "/{org}", response_model=OrgPublic, responses={409: {"description": "fixed mode: the admin sets it"}}
+)
+async def update(
+    body: OrgSettingsIn, org: OrgAccess, caller: CallerDep, engine: EngineDep, settings: SettingsDep
+) -> OrgPublic:
+    """Change the organization's settings. ``max_cost``: the most a review may be estimated to
+    cost before its first request (USD), ``"off"``, or ``null`` for the server's default; a job
+    above it fails with the estimate and how to raise it. With BYOK the organization's own key
+    pays, so its token may change it; in fixed mode only the admin may."""
+    if "max_cost" in body.model_fields_set and settings.fixed() is not None and not caller.admin:
+        raise HTTPException(status.HTTP_409_CONFLICT, FIXED_CEILING_MESSAGE)
+    if "max_cost" in body.model_fields_set:
+        found = await run_in_threadpool(set_org_max_cost, engine, org, body.max_cost)
+    else:
+        found = await run_in_threadpool(get_org, engine, org)
+    if found is None:
+        raise _no_org(org)
+    return _public(found, settings)
 
 
 def _token_public(info: TokenInfo) -> OrgTokenPublic:

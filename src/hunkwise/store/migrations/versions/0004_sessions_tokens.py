@@ -31,10 +31,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("org_tokens") as batch:
-        batch.add_column(sa.Column("prefix", sa.String(16), nullable=True))
-        batch.add_column(sa.Column("last_used_at", sa.DateTime(timezone=False), nullable=True))
-        batch.add_column(sa.Column("revoked_at", sa.DateTime(timezone=False), nullable=True))
+    # Plain ALTER TABLE, not a batch: a batch rebuilds the table on SQLite, and dropping a table
+    # with foreign keys on cascades to the rows that point at it.
+    op.add_column("org_tokens", sa.Column("prefix", sa.String(16), nullable=True))
+    op.add_column("org_tokens", sa.Column("last_used_at", sa.DateTime(timezone=False), nullable=True))
+    op.add_column("org_tokens", sa.Column("revoked_at", sa.DateTime(timezone=False), nullable=True))
 
     op.create_table(
         "console_sessions",
@@ -80,7 +81,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_console_sessions_expires_at"), table_name="console_sessions")
     op.drop_index(op.f("ix_console_sessions_org_token_id"), table_name="console_sessions")
     op.drop_table("console_sessions")
-    with op.batch_alter_table("org_tokens") as batch:
-        batch.drop_column("revoked_at")
-        batch.drop_column("last_used_at")
-        batch.drop_column("prefix")
+    for column in ("revoked_at", "last_used_at", "prefix"):
+        op.drop_column("org_tokens", column)  # SQLite >= 3.35

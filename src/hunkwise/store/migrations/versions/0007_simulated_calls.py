@@ -1,7 +1,7 @@
 """Mark calls and runs served by hunkwise's own simulator (``review --offline``).
 
 Revision ID: 0007_simulated_calls
-Revises: 0004_sessions_tokens
+Revises: 0005_cost_ceiling
 Create Date: 2026-12-14
 
 A simulated call spent no money, so summaries, Coding Plan windows and the console leave it out
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_simulated_calls"
-down_revision: str | None = "0004_sessions_tokens"
+down_revision: str | None = "0005_cost_ceiling"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
