@@ -19,8 +19,8 @@ from hunkwise.store.orgs import (
     cost_ceiling_for_org,
     create_org,
     get_org,
-    token_owner,
     set_org_max_cost,
+    token_owner,
 )
 from hunkwise.store.secrets import MasterKey, SecretBox, SecretsError
 

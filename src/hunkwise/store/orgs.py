@@ -299,6 +299,6 @@ __all__ = [
     "list_tokens",
     "normalize_slug",
     "revoke_token",
-    "token_owner",
     "set_org_max_cost",
+    "token_owner",
 ]
