@@ -190,8 +190,8 @@ def test_webhook_naming_another_tenants_repository_is_refused(
         if r.url.path != "/user" and not repo_path(r.url.path).lower().startswith("/repos/codertocat/")
     ]
     assert outside == [], f"the server called the fake GitHub outside codertocat's repositories: {outside}"
-    assert resp.status_code == 400, f"{resp.status_code} {resp.text}"
-    assert "repository.full_name" in resp.text, resp.text
+    assert resp.status_code == 422, f"{resp.status_code} {resp.text}"  # docs/webhooks.md, Identities
+    assert resp.json()["detail"][0]["loc"] == ["body", "repository", "full_name"], resp.text
     jobs = admin.get("/api/reviews", params={"org": "codertocat"}).json()
     assert not [j for j in jobs if ".." in str(j["repository"])], jobs
 
