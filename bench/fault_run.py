@@ -116,7 +116,7 @@ def payload(number: int, api_url: str) -> dict[str, Any]:
             "head": {"sha": sha},
             "base": {"sha": "b" * 40},
         },
-        "repository": {"full_name": REPO, "owner": {"login": "codertocat"}},
+        "repository": {"full_name": REPO, "name": REPO.split("/")[1], "owner": {"login": REPO.split("/")[0]}},
     }
 
 

@@ -209,6 +209,11 @@ def test_github_dry_run_posts_nothing(github) -> None:
         ("ping.payload.json", {"GITHUB_EVENT_NAME": ""}, "is not a pull_request event"),
         ("pull_request.opened.payload.json", {"GITHUB_EVENT_NAME": "push"}, "runs on a 'push' event"),
         ("does-not-exist.json", {}, "cannot read GITHUB_EVENT_PATH"),
+        (
+            "pull_request.opened.payload.json",
+            {"GITHUB_REPOSITORY": "Codertocat/../../repos/beta/secret-repo"},
+            "GITHUB_REPOSITORY 'Codertocat/../../repos/beta/secret-repo' is not a GitHub repository",
+        ),
     ],
 )
 def test_github_bad_environment_is_exit_2(github, event: str, env: dict[str, str], message: str) -> None:
@@ -327,6 +332,33 @@ def test_malformed_pr_url_is_exit_2(url: str) -> None:
     assert result.exit_code == 2, result.output
     assert "--pr expects https://github.com/OWNER/REPO/pull/N" in result.stderr
     assert "/-/merge_requests/N" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://github.com/%2e%2e/r/pull/1", "the owner in the URL '%2e%2e' is not a GitHub login"),
+        (
+            "https://github.com/o/%2e%2e/pull/1",
+            "the repository in the URL '%2e%2e' is not a GitHub repository",
+        ),
+        ("https://github.com/o/../pull/1", "the repository in the URL '..' is not a GitHub repository"),
+        ("https://github.com/o/r%2F..%2F..%2Fbeta/pull/1", "the repository in the URL 'r%2F..%2F..%2Fbeta'"),
+        ("https://github.com/o/r\\..\\x/pull/1", "the repository in the URL"),
+        ("https://github.com/o/r/pull/99999999999", "the pull request number in the URL 99999999999"),
+        ("https://gitlab.com/g/../beta/p/-/merge_requests/1", "the project path in the URL 'g/../beta/p'"),
+        ("https://gitlab.com/g/%2e%2e/p/-/merge_requests/1", "the project path in the URL 'g/%2e%2e/p'"),
+        ("https://gitlab.com/solo/-/merge_requests/1", "expected GROUP[/SUBGROUP...]/PROJECT"),
+        ("https://gitlab.com/g/p\u2024\u2024/-/merge_requests/1", "is not a GitLab project path"),
+    ],
+)
+def test_pr_url_with_a_name_that_is_not_one_is_exit_2(url: str, message: str) -> None:
+    """The owner, repository or project path of ``--pr`` becomes API URL segments: an encoded,
+    dotted or backslashed one is refused, not decoded, before any request."""
+    result = review("--pr", url, "--offline", env={"GITHUB_API_URL": "http://127.0.0.1:9"})
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: --pr: ")
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

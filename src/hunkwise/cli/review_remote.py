@@ -122,6 +122,7 @@ def github_actions_target(api_url: str | None, env: Mapping[str, str] | None = N
     """The pull request of the running GitHub Actions job, from ``GITHUB_EVENT_PATH``."""
     from hunkwise.platforms.github import github_token
     from hunkwise.platforms.github_webhooks import REVIEW_ACTIONS, WebhookPayloadError, parse_pull_request
+    from hunkwise.platforms.identity import IdentityError, github_repository
 
     env = os.environ if env is None else env
     name = env.get("GITHUB_EVENT_NAME", "").strip()
@@ -149,7 +150,7 @@ def github_actions_target(api_url: str | None, env: Mapping[str, str] | None = N
         )
     try:
         event = parse_pull_request(payload)
-    except WebhookPayloadError as exc:
+    except (WebhookPayloadError, IdentityError) as exc:
         raise RemoteError(f"GITHUB_EVENT_PATH {path}: {exc}") from None
     if event.action not in REVIEW_ACTIONS:
         action, reviewed = event.action or "(none)", ", ".join(sorted(REVIEW_ACTIONS))
@@ -161,6 +162,10 @@ def github_actions_target(api_url: str | None, env: Mapping[str, str] | None = N
             "(or set HUNKWISE_GITHUB_TOKEN)"
         )
     repository = env.get("GITHUB_REPOSITORY", "").strip() or event.repository
+    try:
+        github_repository(repository, "GITHUB_REPOSITORY")
+    except IdentityError as exc:
+        raise RemoteError(str(exc)) from None
     base = api_url or env.get("GITHUB_API_URL", "").strip() or event.api_url
     return RemoteTarget(
         "github", repository, event.number, base, token, head_sha=event.head_sha, action=event.action
@@ -171,27 +176,38 @@ def target_from_url(
     url: str, api_url: str | None, *, post: bool, env: Mapping[str, str] | None = None
 ) -> RemoteTarget:
     """A pull request or merge request from its web URL. The shape decides the platform, so
-    GitHub Enterprise and self-hosted GitLab hosts work without configuration."""
+    GitHub Enterprise and self-hosted GitLab hosts work without configuration. The owner,
+    repository or project path must be one as the platform spells it (the clients build API URLs
+    from these parts only): an encoded or dotted segment is refused, not decoded."""
+    from hunkwise.platforms import identity
+
     env = os.environ if env is None else env
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RemoteError(f"--pr expects {PR_SHAPES}; got {url!r}")
     origin = f"{parts.scheme}://{parts.netloc}"
     path = parts.path.rstrip("/")
-    if m := _GITLAB_PATH.match(path):
-        platform: Platform = "gitlab"
-        repository, number = m.group(1), int(m.group(2))
+    try:
+        if m := _GITLAB_PATH.match(path):
+            platform: Platform = "gitlab"
+            repository = identity.gitlab_path(m.group(1), "the project path in the URL")
+            number = identity.positive_int(int(m.group(2)), "the merge request number in the URL")
+        elif m := _GITHUB_PATH.match(path):
+            platform = "github"
+            owner = identity.github_owner(m.group(1), "the owner in the URL")
+            name = identity.github_repo_name(m.group(2), "the repository in the URL")
+            repository = f"{owner}/{name}"
+            number = identity.positive_int(int(m.group(3)), "the pull request number in the URL")
+        else:
+            raise RemoteError(f"--pr expects {PR_SHAPES}; got {identity.shown(url)}")
+    except identity.IdentityError as exc:
+        raise RemoteError(f"--pr: {exc}") from None
+    if platform == "gitlab":
         default_api = f"{origin}/api/v4"
-    elif m := _GITHUB_PATH.match(path):
-        platform = "github"
-        repository, number = f"{m.group(1)}/{m.group(2)}", int(m.group(3))
+    else:
         host = (parts.hostname or "").lower()
         public = host in ("github.com", "www.github.com")
         default_api = "https://api.github.com" if public else f"{origin}/api/v3"
-    else:
-        raise RemoteError(f"--pr expects {PR_SHAPES}; got {url!r}")
-    if number < 1:
-        raise RemoteError(f"--pr: {number} is not a pull request number; got {url!r}")
     token = _token(platform, env)
     if token is None and post:
         names = _token_envs(platform)

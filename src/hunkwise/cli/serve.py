@@ -39,4 +39,6 @@ def serve(
         err=True,
         fg="green",
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower())
+    # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app decides instead,
+    # from HUNKWISE_TRUSTED_PROXIES (sign-in throttling counts per client address).
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), proxy_headers=False)

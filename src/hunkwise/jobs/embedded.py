@@ -42,6 +42,7 @@ def review_deps(state: Any) -> ReviewDeps:
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.gitlab import configured_api_url as gitlab_api_url
     from hunkwise.store.byok import slots_for_org
+    from hunkwise.store.orgs import cost_ceiling_for_org
 
     env: dict[str, str] = state.settings.env
     engine = state.engine
@@ -61,6 +62,7 @@ def review_deps(state: Any) -> ReviewDeps:
         github=lambda ev: GitHubClient.from_env(github_api_url(env), env=env),
         gitlab=lambda ev: GitLabClient.from_env(gitlab_api_url(env), env=env),
         mode=mode_record(state.settings.fixed(), env),
+        max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, state.settings.max_cost),
     )
 
 
