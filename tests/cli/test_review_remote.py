@@ -125,7 +125,37 @@ def test_github_actions_rerun_posts_nothing_new(github) -> None:
     again = review("--github", "--offline", env=actions_env(served))
     assert again.exit_code == 0, again.output
     assert len(fake.posts) == 1 and len(fake.reviews) == 1
-    assert "already posted" in again.stderr
+    assert again.stderr == f"already reviewed {HEAD[:12]} on github {REPO}#2; nothing to do\n"
+    assert again.stdout == ""
+
+
+def test_github_rerun_checks_first_and_calls_no_model(github, sim) -> None:
+    fake, served = github
+    env = actions_env(served, ZAI_API_KEY=simkeys.DEV_KEY, ZAI_BASE_URL=sim.base_url)
+    assert review("--github", "-q", env=env).exit_code == 0
+    reviewed = len(sim.requests())
+    assert reviewed >= 1 and len(fake.posts) == 1
+    before = len(fake.requests)
+    again = review("--github", "-f", "json", env=env)
+    assert again.exit_code == 0, again.output
+    assert "already reviewed" in again.stderr and again.stdout == ""
+    assert len(sim.requests()) == reviewed  # no model request: the check came first
+    # Only the look-up (our reviews, and who "we" are): no diff fetched, nothing posted.
+    assert _calls(fake)[before:] == [("GET", f"/repos/{REPO}/pulls/2/reviews"), ("GET", "/user")]
+    no_post = review("--github", "--no-post", "-q", env=env)  # printing only: reviewed as asked
+    assert no_post.exit_code == 0 and len(sim.requests()) > reviewed
+
+
+@pytest.mark.parametrize("event", ["closed", "labeled"])
+def test_github_event_that_is_not_reviewed_exits_0_without_a_review(github, sim, event: str) -> None:
+    fake, served = github
+    path = EVENTS / f"pull_request.{event}.payload.json"
+    env = actions_env(served, path, ZAI_API_KEY=simkeys.DEV_KEY, ZAI_BASE_URL=sim.base_url)
+    result = review("--github", env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"pull_request action '{event}' is not reviewed (only opened, ")
+    assert result.stderr.endswith("; nothing to do\n") and result.stdout == ""
+    assert sim.requests() == [] and fake.requests == []
 
 
 def test_github_no_post_prints_only(github) -> None:
@@ -141,8 +171,10 @@ def test_github_synchronize_with_no_earlier_review_reviews_the_whole_pr(github) 
     event = EVENTS / "pull_request.synchronize.payload.json"
     result = review("--github", "--offline", "-q", env=actions_env(served, event))
     assert result.exit_code == 0, result.output
-    # looked for our last reviewed head first (incremental), found none, fetched the whole diff
-    assert _calls(fake)[:2] == [("GET", f"/repos/{REPO}/pulls/2/reviews"), ("GET", f"/repos/{REPO}/pulls/2")]
+    # looked for a review of this head (none), then for our last reviewed head (incremental),
+    # found none, fetched the whole diff
+    reviews, diff = ("GET", f"/repos/{REPO}/pulls/2/reviews"), ("GET", f"/repos/{REPO}/pulls/2")
+    assert _calls(fake)[:3] == [reviews, reviews, diff]
     assert len(fake.posts) == 1
 
 
@@ -235,7 +267,7 @@ def test_pr_url_with_post_posts_once(github) -> None:
     assert ("review", review_key("github", "octo/widgets", 7, fake.head_sha)) in markers_in(
         fake.posts[0]["body"]
     )
-    assert "already posted" in second.stderr
+    assert f"already reviewed {fake.head_sha[:12]} on github octo/widgets#7; nothing to do" in second.stderr
 
 
 def test_pr_post_without_token_is_exit_2(github) -> None:
@@ -281,6 +313,7 @@ def test_gitlab_mr_url_posts_positioned_discussions_once(gitlab) -> None:
     assert all(r.headers["private-token"] == "glpat-canary-9876" for r in fake.requests)
     second = review(*args, env=env)
     assert second.exit_code == 0 and sum(r.method == "POST" for r in fake.requests) == len(posts)
+    assert "already reviewed hhhhhhhhhhhh on gitlab group/sub/proj!12; nothing to do" in second.stderr
 
 
 @pytest.mark.parametrize(

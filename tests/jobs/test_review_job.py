@@ -11,8 +11,9 @@ from sqlalchemy import Engine, func, select
 
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.jobs.queue import DatabaseQueue
+from hunkwise.jobs.retry import Backoff
 from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND, ReviewDeps, make_handlers
-from hunkwise.jobs.worker import Backoff, WorkerPool
+from hunkwise.jobs.worker import WorkerPool
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.gitlab import GitLabClient, MergeRequestEvent

@@ -157,11 +157,20 @@ def _remote_change(
         _usage_error("--pr posts only with --post; drop --no-post")
     if github and post:
         _usage_error("--github posts by default (--no-post to print only); drop --post")
-    from hunkwise.cli.review_remote import RemoteError, fetch, github_actions_target, target_from_url
+    from hunkwise.cli.review_remote import (
+        NothingToDo,
+        RemoteError,
+        fetch,
+        github_actions_target,
+        target_from_url,
+    )
 
     try:
         target = github_actions_target(api_url) if github else target_from_url(pr or "", api_url, post=post)
-        return fetch(target)
+        return fetch(target, unless_posted=(github and not no_post) or post)
+    except NothingToDo as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(0) from None
     except RemoteError as exc:
         if exc.code == 2:
             _usage_error(str(exc))

@@ -28,9 +28,12 @@ from sqlalchemy import Engine
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
 from hunkwise.gateway.adapters.base import ClientPool
 from hunkwise.gateway.errors import ConfigurationError
-from hunkwise.gateway.types import Slot
+from hunkwise.gateway.types import SKIPPED_OPEN_CIRCUIT, SKIPPED_OUTCOMES, Slot
+from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
+from hunkwise.jobs.mode import mismatch
 from hunkwise.jobs.posting import build_post
-from hunkwise.jobs.worker import JobContext, RetryableJobError
+from hunkwise.jobs.retry import ModelsFailed, configuration_only
+from hunkwise.jobs.worker import JobContext
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.identity import IdentityError
@@ -82,6 +85,9 @@ class ReviewDeps:
     # SDK clients for one job's router (BYOK: config.byok.guarded_clients, the connect-time SSRF
     # guard); None: the gateway's default clients.
     clients: Callable[[], ClientPool] | None = None
+    # This host's mode (jobs.mode.mode_record): a job the server recorded in the other mode is
+    # refused with a "mode mismatch" error. None: no check (the embedded pool is the server).
+    mode: dict[str, str] | None = None
     # The organization's review cost ceiling (blocking: database); default: the $2 default.
     max_cost_for_org: Callable[[str], CostCeiling] = _default_ceiling
 
@@ -172,6 +178,8 @@ async def _review(
     """Run the models once and checkpoint everything posting needs."""
     from hunkwise.gateway.router import Router
 
+    if deps.mode is not None and (wrong := mismatch(job.payload.get(MODE_KEY), deps.mode)):
+        raise JobFailed(wrong)
     try:
         slots = await asyncio.to_thread(deps.slots_for_org, job.org)
     except ConfigurationError as exc:
@@ -198,8 +206,7 @@ async def _review(
         if pool is not None:
             await pool.aclose()
     if report.plan and len(report.failed_chunks) == len(report.plan):
-        reasons = "; ".join(sorted({c.detail or c.reason for c in report.failed_chunks}))[:500]
-        raise RetryableJobError(f"every model request failed: {reasons}")
+        raise _models_failed(job, report)
     post = build_post(
         report, platform=platform, repository=repository, number=number, head_sha=head_sha, since=since
     )
@@ -209,6 +216,42 @@ async def _review(
         checkpoint["diff_refs"] = extra
     await ctx.checkpoint(checkpoint)
     return checkpoint
+
+
+def _models_failed(job: Job, report: ReviewReport) -> ModelsFailed:
+    """Every request failed: why, and whether another attempt could do better (not when every
+    failure was a configuration error: an invalid key, an unknown model, a plan lacking it)."""
+    reasons = "; ".join(sorted({c.detail or c.reason for c in report.failed_chunks}))[:500]
+    kinds = _failure_kinds(report)
+    if not configuration_only(kinds):
+        return ModelsFailed(f"every model request failed: {reasons}", kinds)
+    return ModelsFailed(
+        f"the model configuration of organization {job.org!r} is refused by the provider, which "
+        f"retrying cannot fix: {reasons}. Fix the key or model (PUT /api/orgs/{job.org}/byok, or the "
+        f"server's and workers' HUNKWISE_* settings in fixed mode), then retry the job",
+        kinds,
+    )
+
+
+def _failure_kinds(report: ReviewReport) -> frozenset[str]:
+    """What the failed chunks met: the error kind of every failed model call attempt, or the
+    chunk's reason when no call failed (an unreadable answer). A slot skipped for an open circuit
+    leaves its kind only as the call's last error, so an earlier skip counts as ``skipped``:
+    unknown, and unknown is never taken for a configuration error."""
+    kinds: set[str] = set()
+    for chunk in report.failed_chunks:
+        failed = [c for c in report.calls if c.chunk == chunk.index and not c.ok]
+        if not failed:
+            kinds.add(chunk.reason)
+        for call in failed:
+            outcomes = [a.outcome for a in call.attempts if a.outcome != "ok"]
+            for i, outcome in enumerate(outcomes):
+                if outcome == SKIPPED_OPEN_CIRCUIT and i == len(outcomes) - 1:
+                    outcome = call.error_kind or "skipped"
+                kinds.add("skipped" if outcome in SKIPPED_OUTCOMES else outcome)
+            if not outcomes:
+                kinds.add(call.error_kind or "no_attempt")
+    return frozenset(kinds)
 
 
 def _record_usage(

@@ -27,7 +27,6 @@ from hunkwise.platforms import gitlab as gl
 from hunkwise.platforms.identity import IdentityError, shown
 from hunkwise.platforms.review_post import PlatformError, PlatformNotFound
 from hunkwise.server.deps import EngineDep, SettingsDep
-from hunkwise.store import jobs as repo
 from hunkwise.store.byok import load_byok
 from hunkwise.store.orgs import normalize_slug
 
@@ -74,13 +73,12 @@ async def _organization(engine: Any, settings: Any, owner: str) -> str | None:
     return slug if views else None
 
 
-async def _enqueue(
-    request: Request, engine: Any, org: str, kind: str, payload: dict[str, Any], key: str
-) -> JSONResponse:
-    job, created = await _queue(request).enqueue(org=org, kind=kind, payload=payload, dedupe_key=key)
+async def _enqueue(request: Request, org: str, kind: str, payload: dict[str, Any], key: str) -> JSONResponse:
+    queue = _queue(request)
+    job, created = await queue.enqueue(org=org, kind=kind, payload=payload, dedupe_key=key)
     requeued = False
     if not created and job.status == "failed":
-        requeued = await run_in_threadpool(repo.retry, engine, job.id)
+        requeued = await queue.requeue(job.id)
     pool = getattr(request.app.state, "worker_pool", None)
     if pool is not None and (created or requeued):
         pool.notify()
@@ -171,7 +169,7 @@ async def _accept(
         except IdentityError as exc:
             return _refused(platform, delivery, exc)
     payload_out = event.as_payload() | {"delivery": delivery or None}
-    return await _enqueue(request, engine, org, kind, payload_out, event.dedupe_key)
+    return await _enqueue(request, org, kind, payload_out, event.dedupe_key)
 
 
 async def _verify_gitlab_project(settings: Any, event: gl.MergeRequestEvent) -> None:
