@@ -116,7 +116,7 @@ def payload(number: int, api_url: str) -> dict[str, Any]:
             "head": {"sha": sha},
             "base": {"sha": "b" * 40},
         },
-        "repository": {"full_name": REPO, "owner": {"login": "codertocat"}},
+        "repository": {"full_name": REPO, "name": REPO.split("/")[1], "owner": {"login": REPO.split("/")[0]}},
     }
 
 
@@ -149,6 +149,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from hunkwise.store.db import upgrade
 
     db_name = f"hunkwise_fault_{uuid.uuid4().hex[:10]}"
+    queue = args.queue or f"hw-fault-{uuid.uuid4().hex[:8]}"
     admin_engine = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
     with admin_engine.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{db_name}"')
@@ -171,7 +172,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "HUNKWISE_ADMIN_TOKEN": ADMIN,
         "HUNKWISE_DATABASE_URL": db_url,
         "HUNKWISE_QUEUE_URL": args.amqp,
-        "HUNKWISE_QUEUE_NAME": f"hw-fault-{uuid.uuid4().hex[:8]}",
+        "HUNKWISE_QUEUE_NAME": queue,
         "HUNKWISE_GITHUB_WEBHOOK_SECRET": SECRET,
         "HUNKWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
         "GITHUB_API_URL": github.url,
@@ -286,6 +287,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with admin_engine.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         admin_engine.dispose()
+        drop_queue(args.amqp, queue)
 
     status = Counter(r.status for r in rows)
     dead = [r for r in rows if r.status == "failed"]
@@ -338,6 +340,19 @@ def ok(result: dict[str, Any]) -> bool:
     )
 
 
+def drop_queue(amqp_url: str, queue: str) -> None:
+    """Delete the run's queue and the delay and dead-letter queues Dramatiq made beside it."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+            channel.queue_delete(name)
+    finally:
+        connection.close()
+
+
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -350,8 +365,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--lease", type=float, default=30.0, help="worker job lease, seconds")
     parser.add_argument("--deadline-s", type=float, default=300.0)
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        help="a server to create (and drop) the run's database on",
+    )
     parser.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672/")
+    parser.add_argument(
+        "--queue", default=None, help="queue name (default: hw-fault-<random>; deleted after)"
+    )
     parser.add_argument("--json", action="store_true")
     return parser.parse_args(argv)
 

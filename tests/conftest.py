@@ -2,16 +2,21 @@
 
 Every test runs with its own ``HUNKWISE_HOME`` (a temp dir) and without provider keys from the
 developer's environment, so nothing a test does touches real state or a paid API.
-Service fixtures (Postgres, Redis) skip when the service is down on a developer machine, and
-fail when ``CI=true``: CI must exercise them.
+Service fixtures (PostgreSQL, Redis, RabbitMQ) skip when the service is down on a developer
+machine, and fail when ``CI=true``: CI must exercise them. They use dedicated names (a
+``hunkwise_test`` database to connect to, Redis database 15, ``hw-test-<session>-*`` queues),
+delete what they create, and the session ends by checking that nothing it named is left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -34,6 +39,22 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
+# --- services -------------------------------------------------------------------------------------
+# PostgreSQL, Redis and RabbitMQ, for the tests that need them (README "Development" says what each
+# creates). The URLs are read once, here: the per-test clean-up above removes every HUNKWISE_*
+# variable from the environment.
+POSTGRES_URL = os.environ.get(
+    "HUNKWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/hunkwise_test"
+)
+REDIS_URL = os.environ.get("HUNKWISE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+AMQP_URL = os.environ.get("HUNKWISE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+# In every Redis key and RabbitMQ queue this session creates, so the end-of-session check (and a
+# developer reading `rabbitmqctl list_queues`) tells this run's leftovers from another run's.
+SESSION = uuid.uuid4().hex[:6]
+DRAMATIQ_REDIS_NAMESPACE = "hunkwise-dramatiq"  # hunkwise.jobs.distributed.broker's
+_PORTS = {"postgresql": 5432, "redis": 6379, "amqp": 5672}
+
+
 def _reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -42,7 +63,10 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
-def require_service(name: str, host: str, port: int) -> None:
+def require_service(name: str, url: str) -> None:
+    """Skip when the service at ``url`` is down on a developer machine; fail under CI=true."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or _PORTS[parts.scheme.split("+")[0]]
     if _reachable(host, port):
         return
     message = f"{name} is not reachable on {host}:{port}"
@@ -51,33 +75,178 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
+class SharedState:
+    """What this session made in the shared services, for the end-of-session check."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+        self.queues: list[tuple[str, str]] = []  # (broker URL, queue name)
+        self.heartbeats: set[str] = set()  # Dramatiq worker ids our processes added in Redis
+
+
+@pytest.fixture(scope="session")
+def shared_state() -> Iterator[SharedState]:
+    """At the end of the session: nothing this session named remains in Redis or RabbitMQ (the
+    fixtures below delete it; this catches a fixture or a test that stops doing so)."""
+    state = SharedState()
+    yield state
+    left: list[str] = []
+    if "redis" in state.used:
+        import redis as redis_sync
+
+        client = redis_sync.Redis.from_url(REDIS_URL, decode_responses=True)
+        left += sorted(client.scan_iter(f"*{SESSION}*"))
+        beats = client.zrange(f"{DRAMATIQ_REDIS_NAMESPACE}:__heartbeats__", 0, -1)
+        left += [f"heartbeat {b}" for b in sorted(state.heartbeats & set(beats))]
+        client.close()
+    for url, name in state.queues:
+        if url.startswith("amqp"):
+            left += [f"queue {q}" for q in _rabbit_queues_present(url, name)]
+    if left:
+        pytest.fail(f"the test session left {len(left)} thing(s) behind: {', '.join(left[:20])}")
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    yield os.environ.get("HUNKWISE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    """A server to create test databases on (each fixture creates and drops its own); the URL's
+    database, ``hunkwise_test`` by default, is created when missing and only used to connect."""
+    require_service("PostgreSQL", POSTGRES_URL)
+    _ensure_database(POSTGRES_URL)
+    yield POSTGRES_URL
+
+
+def _ensure_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ProgrammingError
+
+    name = make_url(url).database
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                with contextlib.suppress(ProgrammingError):  # another session created it just now
+                    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    require_service("Redis", "127.0.0.1", 6379)
-    yield os.environ.get("HUNKWISE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+def redis_url(shared_state: SharedState) -> Iterator[str]:
+    """Redis database 15 by default, never the database 0 an application would use."""
+    require_service("Redis", REDIS_URL)
+    shared_state.used.add("redis")
+    yield REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def rabbit_url(shared_state: SharedState) -> str:
+    require_service("RabbitMQ", AMQP_URL)
+    shared_state.used.add("rabbitmq")
+    return AMQP_URL
 
 
 @pytest.fixture
 def namespace(redis_url: str) -> Iterator[str]:
     """A Redis key namespace of this test's own (so tests never see each other's keys), with
     every key under it deleted afterwards."""
-    import uuid
-
     import redis as redis_sync
 
-    name = f"pwtest-{uuid.uuid4().hex[:10]}"
+    name = f"hwtest-{SESSION}-{uuid.uuid4().hex[:8]}"
     yield name
     client = redis_sync.Redis.from_url(redis_url)
     keys = list(client.scan_iter(f"{name}:*"))
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def broker_queue(shared_state: SharedState) -> Iterator[Callable[[str], str]]:
+    """``broker_queue(url)`` -> a queue name of this test's own on the broker at ``url``
+    (RabbitMQ or Redis), deleted at teardown with everything Dramatiq made for it: the ``.DQ``
+    (delayed) and ``.XQ`` (dead letter) queues, and on Redis the message hashes, the
+    acknowledgement sets and the heartbeats of the processes that used it."""
+    made: list[tuple[str, str, set[str]]] = []
+
+    def make(url: str) -> str:
+        name = f"hw-test-{SESSION}-{uuid.uuid4().hex[:8]}"
+        before = _heartbeats(url) if url.startswith("redis") else set()
+        made.append((url, name, before))
+        shared_state.queues.append((url, name))
+        shared_state.used.add("redis" if url.startswith("redis") else "rabbitmq")
+        return name
+
+    yield make
+    for url, name, before in made:
+        if url.startswith("redis"):
+            added = _heartbeats(url) - before  # this test's processes (recorded for the final check)
+            shared_state.heartbeats |= added
+            _drop_dramatiq_redis(url, name, added)
+        else:
+            _drop_rabbit_queues(url, name)
+
+
+def _companions(name: str) -> list[str]:
+    return [name, f"{name}.DQ", f"{name}.XQ"]
+
+
+def _drop_rabbit_queues(url: str, name: str) -> None:
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        for queue in _companions(name):
+            channel.queue_delete(queue)  # a queue never declared is no error
+    finally:
+        connection.close()
+
+
+def _rabbit_queues_present(url: str, name: str) -> list[str]:
+    import pika
+    from pika.exceptions import ChannelClosedByBroker
+
+    present = []
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        for queue in _companions(name):
+            channel = connection.channel()
+            try:
+                channel.queue_declare(queue, passive=True)
+            except ChannelClosedByBroker:  # 404: gone, as it should be (the channel is closed)
+                continue
+            present.append(queue)
+            channel.close()
+    finally:
+        connection.close()
+    return present
+
+
+def _heartbeats(url: str) -> set[str]:
+    import redis as redis_sync
+
+    client = redis_sync.Redis.from_url(url, decode_responses=True)
+    try:
+        return set(client.zrange(f"{DRAMATIQ_REDIS_NAMESPACE}:__heartbeats__", 0, -1))
+    finally:
+        client.close()
+
+
+def _drop_dramatiq_redis(url: str, name: str, heartbeats: set[str]) -> None:
+    """Delete the queue's keys and the given heartbeats (a heartbeat of another run's process
+    removed by mistake is harmless: that process adds it again on its next fetch)."""
+    import redis as redis_sync
+
+    client = redis_sync.Redis.from_url(url, decode_responses=True)
+    try:
+        keys = list(client.scan_iter(f"{DRAMATIQ_REDIS_NAMESPACE}:*{name}*"))
+        if keys:
+            client.delete(*keys)
+        if heartbeats:
+            client.zrem(f"{DRAMATIQ_REDIS_NAMESPACE}:__heartbeats__", *heartbeats)
+    finally:
+        client.close()
 
 
 # --- offline simulator ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,15 +104,34 @@ class FakeGitLab:
     requests: list[httpx.Request] = field(default_factory=list)
     refuse_lines: set[int] = field(default_factory=set)
     user: dict[str, Any] = field(default_factory=lambda: dict(GITLAB_USER))  # the token's user
+    # the projects the token can see: id -> path_with_namespace (GET /projects/:id)
+    projects: dict[int, str] = field(default_factory=lambda: {42: "acme/api"})
+    fail_projects: list[int] = field(default_factory=list)  # statuses for the next GET /projects/:id
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
+
+    def merge_request_reads(self, project: int | str) -> list[httpx.Request]:
+        """The requests about a merge request of ``project`` (its id or its encoded path)."""
+        marker = f"/projects/{project}/merge_requests/"
+        return [r for r in self.requests if marker in r.url.raw_path.decode()]
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         path = request.url.path
         if path.endswith("/user") and request.method == "GET":
             return httpx.Response(200, json=self.user)
+        if (found := re.search(r"/projects/([0-9]+)$", path)) and request.method == "GET":
+            project_id = int(found.group(1))
+            if self.fail_projects:
+                return httpx.Response(self.fail_projects.pop(0), json={"message": "try later"})
+            if project_id not in self.projects:
+                return httpx.Response(404, json={"message": "404 Project Not Found"})
+            full_path = self.projects[project_id]
+            return httpx.Response(
+                200,
+                json={"id": project_id, "path_with_namespace": full_path, "path": full_path.split("/")[-1]},
+            )
         if path.endswith("/changes"):
             refs = {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": "h" * 40}
             return httpx.Response(200, json={"changes": gitlab_changes(self.diff), "diff_refs": refs})

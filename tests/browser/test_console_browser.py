@@ -350,3 +350,40 @@ def test_keyboard_only_and_a_phone_sized_screen(
         assert overflow, f"{path} is wider than a phone screen"
     page.screenshot(path=str(artifacts / "console-usage-phone.png"), full_page=True)
     context.close()
+
+
+def test_pasted_mistakes_are_marked_at_their_field_and_dns_is_diagnosed(
+    browser: Any, live: LiveServer, api: httpx.Client, artifacts: Path
+) -> None:
+    """A key pasted from a word processor, an override that would replace the model, a host that
+    does not resolve: each is said where it happened, and nothing is saved."""
+    from playwright.sync_api import expect
+
+    page = sign_in(browser, live, new_org(api, "pasted"))
+    page.click("#slot-main label.model-card:has(input[value='manual'])")
+    page.select_option("#main-provider", "openai_compatible")
+    page.fill("#main-base_url", "https://llm.hunkwise-test.invalid/v1")
+    page.fill("#main-model", "glm-5.1")
+    page.fill("#main-api_key", "sk-pasted\u201dkey-0001")
+    page.click("#save")
+    error = page.locator("#main-api_key-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("U+201D RIGHT DOUBLE QUOTATION MARK")
+    assert error.inner_text().startswith("the API key contains")  # no "Value error, " prefix
+    expect(page.locator("#main-api_key")).to_be_focused()
+    expect(page.locator("#save-status")).to_contain_text("Not saved")
+    assert api.get("/api/orgs/pasted/byok").json()["main"] is None
+
+    page.fill("#main-api_key", "sk-pasted-key-0001")
+    page.click("#main-advanced summary")
+    page.select_option("#main-thinking", "custom")
+    page.fill("#main-custom", '{"model": "glm-4.5-air"}')
+    thinking = page.locator("#main-thinking-error")
+    expect(thinking).to_contain_text('may not set "model"')
+    page.screenshot(path=str(artifacts / "console-models-pasted-mistakes.png"), full_page=True)
+
+    page.select_option("#main-thinking", "")
+    page.click("#test")
+    diagnosis = page.locator("#test-results .diagnosis")
+    expect(diagnosis).to_contain_text("DNS lookup failed for llm.hunkwise-test.invalid")
+    page.context.close()

@@ -69,5 +69,5 @@ def test_bad_override_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest
     (tmp_path / ".hunkwise.toml").write_text('[models."glm-9"]\ninput_price = 1\n')
     result = run()
     assert result.exit_code == 2
-    assert "unknown model id(s) in overrides: glm-9" in result.stderr
+    assert "unknown model id `glm-9` in [models] of " in result.stderr and "did you mean" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -107,7 +107,8 @@ def test_dry_run_makes_no_model_call(sim) -> None:
 def test_max_cost_refuses_before_any_call(sim) -> None:
     result = review("--diff", str(SAMPLE), "--max-cost", "0.0001", env=sim_env(sim))
     assert result.exit_code == 2
-    assert "above --max-cost $0.0001" in result.stderr and "nothing was sent" in result.stderr
+    assert "above the cost ceiling of $0.0001 (--max-cost)" in result.stderr
+    assert "nothing was sent" in result.stderr and "--max-cost 0.02" in result.stderr
     assert sim.requests() == []
     ok = review("--diff", str(SAMPLE), "--max-cost", "5", "-f", "json", env=sim_env(sim))
     assert ok.exit_code == 0, ok.output

@@ -125,7 +125,37 @@ def test_github_actions_rerun_posts_nothing_new(github) -> None:
     again = review("--github", "--offline", env=actions_env(served))
     assert again.exit_code == 0, again.output
     assert len(fake.posts) == 1 and len(fake.reviews) == 1
-    assert "already posted" in again.stderr
+    assert again.stderr == f"already reviewed {HEAD[:12]} on github {REPO}#2; nothing to do\n"
+    assert again.stdout == ""
+
+
+def test_github_rerun_checks_first_and_calls_no_model(github, sim) -> None:
+    fake, served = github
+    env = actions_env(served, ZAI_API_KEY=simkeys.DEV_KEY, ZAI_BASE_URL=sim.base_url)
+    assert review("--github", "-q", env=env).exit_code == 0
+    reviewed = len(sim.requests())
+    assert reviewed >= 1 and len(fake.posts) == 1
+    before = len(fake.requests)
+    again = review("--github", "-f", "json", env=env)
+    assert again.exit_code == 0, again.output
+    assert "already reviewed" in again.stderr and again.stdout == ""
+    assert len(sim.requests()) == reviewed  # no model request: the check came first
+    # Only the look-up (our reviews, and who "we" are): no diff fetched, nothing posted.
+    assert _calls(fake)[before:] == [("GET", f"/repos/{REPO}/pulls/2/reviews"), ("GET", "/user")]
+    no_post = review("--github", "--no-post", "-q", env=env)  # printing only: reviewed as asked
+    assert no_post.exit_code == 0 and len(sim.requests()) > reviewed
+
+
+@pytest.mark.parametrize("event", ["closed", "labeled"])
+def test_github_event_that_is_not_reviewed_exits_0_without_a_review(github, sim, event: str) -> None:
+    fake, served = github
+    path = EVENTS / f"pull_request.{event}.payload.json"
+    env = actions_env(served, path, ZAI_API_KEY=simkeys.DEV_KEY, ZAI_BASE_URL=sim.base_url)
+    result = review("--github", env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"pull_request action '{event}' is not reviewed (only opened, ")
+    assert result.stderr.endswith("; nothing to do\n") and result.stdout == ""
+    assert sim.requests() == [] and fake.requests == []
 
 
 def test_github_no_post_prints_only(github) -> None:
@@ -141,8 +171,10 @@ def test_github_synchronize_with_no_earlier_review_reviews_the_whole_pr(github) 
     event = EVENTS / "pull_request.synchronize.payload.json"
     result = review("--github", "--offline", "-q", env=actions_env(served, event))
     assert result.exit_code == 0, result.output
-    # looked for our last reviewed head first (incremental), found none, fetched the whole diff
-    assert _calls(fake)[:2] == [("GET", f"/repos/{REPO}/pulls/2/reviews"), ("GET", f"/repos/{REPO}/pulls/2")]
+    # looked for a review of this head (none), then for our last reviewed head (incremental),
+    # found none, fetched the whole diff
+    reviews, diff = ("GET", f"/repos/{REPO}/pulls/2/reviews"), ("GET", f"/repos/{REPO}/pulls/2")
+    assert _calls(fake)[:3] == [reviews, reviews, diff]
     assert len(fake.posts) == 1
 
 
@@ -177,6 +209,11 @@ def test_github_dry_run_posts_nothing(github) -> None:
         ("ping.payload.json", {"GITHUB_EVENT_NAME": ""}, "is not a pull_request event"),
         ("pull_request.opened.payload.json", {"GITHUB_EVENT_NAME": "push"}, "runs on a 'push' event"),
         ("does-not-exist.json", {}, "cannot read GITHUB_EVENT_PATH"),
+        (
+            "pull_request.opened.payload.json",
+            {"GITHUB_REPOSITORY": "Codertocat/../../repos/beta/secret-repo"},
+            "GITHUB_REPOSITORY 'Codertocat/../../repos/beta/secret-repo' is not a GitHub repository",
+        ),
     ],
 )
 def test_github_bad_environment_is_exit_2(github, event: str, env: dict[str, str], message: str) -> None:
@@ -230,7 +267,7 @@ def test_pr_url_with_post_posts_once(github) -> None:
     assert ("review", review_key("github", "octo/widgets", 7, fake.head_sha)) in markers_in(
         fake.posts[0]["body"]
     )
-    assert "already posted" in second.stderr
+    assert f"already reviewed {fake.head_sha[:12]} on github octo/widgets#7; nothing to do" in second.stderr
 
 
 def test_pr_post_without_token_is_exit_2(github) -> None:
@@ -276,6 +313,7 @@ def test_gitlab_mr_url_posts_positioned_discussions_once(gitlab) -> None:
     assert all(r.headers["private-token"] == "glpat-canary-9876" for r in fake.requests)
     second = review(*args, env=env)
     assert second.exit_code == 0 and sum(r.method == "POST" for r in fake.requests) == len(posts)
+    assert "already reviewed hhhhhhhhhhhh on gitlab group/sub/proj!12; nothing to do" in second.stderr
 
 
 @pytest.mark.parametrize(
@@ -294,6 +332,33 @@ def test_malformed_pr_url_is_exit_2(url: str) -> None:
     assert result.exit_code == 2, result.output
     assert "--pr expects https://github.com/OWNER/REPO/pull/N" in result.stderr
     assert "/-/merge_requests/N" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://github.com/%2e%2e/r/pull/1", "the owner in the URL '%2e%2e' is not a GitHub login"),
+        (
+            "https://github.com/o/%2e%2e/pull/1",
+            "the repository in the URL '%2e%2e' is not a GitHub repository",
+        ),
+        ("https://github.com/o/../pull/1", "the repository in the URL '..' is not a GitHub repository"),
+        ("https://github.com/o/r%2F..%2F..%2Fbeta/pull/1", "the repository in the URL 'r%2F..%2F..%2Fbeta'"),
+        ("https://github.com/o/r\\..\\x/pull/1", "the repository in the URL"),
+        ("https://github.com/o/r/pull/99999999999", "the pull request number in the URL 99999999999"),
+        ("https://gitlab.com/g/../beta/p/-/merge_requests/1", "the project path in the URL 'g/../beta/p'"),
+        ("https://gitlab.com/g/%2e%2e/p/-/merge_requests/1", "the project path in the URL 'g/%2e%2e/p'"),
+        ("https://gitlab.com/solo/-/merge_requests/1", "expected GROUP[/SUBGROUP...]/PROJECT"),
+        ("https://gitlab.com/g/p\u2024\u2024/-/merge_requests/1", "is not a GitLab project path"),
+    ],
+)
+def test_pr_url_with_a_name_that_is_not_one_is_exit_2(url: str, message: str) -> None:
+    """The owner, repository or project path of ``--pr`` becomes API URL segments: an encoded,
+    dotted or backslashed one is refused, not decoded, before any request."""
+    result = review("--pr", url, "--offline", env={"GITHUB_API_URL": "http://127.0.0.1:9"})
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: --pr: ")
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

@@ -81,8 +81,9 @@ def test_empty_ledger_json_has_the_stable_shape(cli: typer.Typer) -> None:
     code, out, _ = _invoke(cli, "--json", "--windows")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"since", "by", "runs", "rows", "total", "windows"}
+    assert set(data) == {"since", "by", "runs", "rows", "total", "simulated", "windows"}
     assert data["rows"] == [] and data["windows"] == [] and data["total"]["calls"] == 0
+    assert data["simulated"] == {"included": False, "runs": 0, "calls": 0, "total": None}
 
 
 def test_table_by_model(cli: typer.Typer, ledger: None) -> None:
@@ -105,6 +106,7 @@ def test_json_since_and_by_day(cli: typer.Typer, ledger: None) -> None:
     assert all(len(r["key"]) == 10 for r in data["rows"])  # YYYY-MM-DD
     assert set(data["total"]) == {
         "key",
+        "simulated",
         "calls",
         "input_tokens",
         "output_tokens",

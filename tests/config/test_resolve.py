@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from hunkwise.config.paths import find_repo_config, hunkwise_home, state_path, user_config_path
-from hunkwise.config.resolve import resolve_config
+from hunkwise.config.problems import ConfigFileError
+from hunkwise.config.resolve import NoModelConfigured, resolve_config
 from hunkwise.gateway.errors import ConfigurationError
 
 KEY = "zai-key-0123456789"
@@ -187,7 +188,9 @@ def test_no_slot_at_all_explains_how_to_configure(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as info:
         resolve_config(env={"HUNKWISE_HOME": str(tmp_path)}, cwd=tmp_path)
     text = str(info.value)
-    assert "ZAI_API_KEY" in text and "HUNKWISE_MODEL" in text and "profile" in text and "--offline" in text
+    assert isinstance(info.value, NoModelConfigured)  # each command adds what it offers instead
+    assert "ZAI_API_KEY" in text and "HUNKWISE_MODEL" in text and "profile" in text
+    assert "--offline" not in text  # review has that flag; chat and test do not
 
 
 @pytest.mark.parametrize(
@@ -235,22 +238,42 @@ def test_literal_key_in_the_user_file_needs_mode_0600(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("[main\n", "not valid TOML"),
-        ('colour = "red"\n', "unknown top-level key(s) colour"),
-        ('[main]\nmodle = "glm-5.1"\n', "did you mean 'model'"),
-        ('[main]\ntier = "gold"\n', "main.tier = 'gold'"),
-        ('[models."glm-9"]\ninput_price = 1\n', "unknown model id(s) in overrides: glm-9"),
-        ('[models."glm-5.1"]\ninput_price = "cheap"\n', "glm-5.1.input_price"),
-        ("[profiles.x.primary]\n", "use [profiles.x.main]"),
+        ("[main\n", "{path} is not valid TOML"),
+        ('colour = "red"\n', "unknown key `colour` at the top level of {path}; allowed here: fallback, main"),
+        ("[colours]\nx = 1\n", "unknown section [colours] in {path}; allowed: fallback, main"),
+        ('[main]\nmodle = "glm-5.1"\n', "unknown key `modle` in [main] of {path}; did you mean `model`?"),
+        ('[main]\ntier = "gold"\n', 'tier = "gold" in [main] of {path}: expected one of lite, pro, max'),
+        ('[models."glm-9"]\ninput_price = 1\n', "unknown model id `glm-9` in [models] of {path}"),
+        ('[models."glm-5.1"]\ninput_price = "x"\n', 'input_price = "x" in [models."glm-5.1"] of {path}'),
+        ('[models."glm-5.1"]\ninput_prise = 1\n', "did you mean `input_price`?"),
+        ('[tiers.lite]\nid = "x"\n', "unknown key `id` in [tiers.lite]"),
+        ("[profiles.x.primary]\n", "unknown key `primary` in [profiles.x] of {path}; allowed here: fallback"),
+        ('[profiles.x.main]\nplan = "gold"\n', 'plan = "gold" in [profiles.x.main] of {path}: expected'),
+        ("profiles = 3\n", "profiles = 3 at the top level of {path}: expected tables like [profiles.team"),
+        ('[main]\napi_key_env = "sk-abc-1234"\n', "api_key_env = ••••1234 in [main]"),
     ],
-)
+)  # fmt: skip
 def test_bad_files_name_the_file_and_setting(tmp_path: Path, repo: Path, text: str, words: str) -> None:
     path = write(repo / ".hunkwise.toml", text)
-    with pytest.raises(ConfigurationError) as info:
+    with pytest.raises(ConfigFileError) as info:
         resolve_config(env=env_with(tmp_path), cwd=repo)
-    assert words in str(info.value)
-    if "TOML" not in words:
-        assert str(path) in str(info.value) or "glm-5.1" in str(info.value)
+    [problem] = info.value.problems
+    assert words.format(path=path) in problem.message
+    assert "sk-abc-1234" not in problem.message
+
+
+def test_every_problem_of_every_file_is_one_line(tmp_path: Path, repo: Path) -> None:
+    user = write(tmp_path / "config.toml", '[main]\nthinkng = "high"\n')
+    path = write(repo / ".hunkwise.toml", '[reviw]\n[main]\nmodle = "x"\nplan = "gold"\n')
+    with pytest.raises(ConfigFileError) as info:
+        resolve_config(env=env_with(tmp_path), cwd=repo)
+    assert [p.message for p in info.value.problems] == [
+        f"unknown key `thinkng` in [main] of {user}; did you mean `thinking`?",
+        f'plan = "gold" in [main] of {path}: expected one of developer, coding',
+        f"unknown key `modle` in [main] of {path}; did you mean `model`?",
+        f"unknown section [reviw] in {path}; did you mean [review]?",
+    ]
+    assert str(info.value).splitlines() == [p.message for p in info.value.problems]
 
 
 def test_missing_user_config_named_by_env_is_an_error(tmp_path: Path) -> None:

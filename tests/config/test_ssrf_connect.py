@@ -121,6 +121,33 @@ async def test_guarded_clients_for_org_slots(sim: Any) -> None:
     assert "10.0.0.7, a private-network address" in str(diagnosis.as_dict())
 
 
+def _no_such_host(host: str, port: int) -> list[str]:
+    import socket
+
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+async def test_a_name_that_does_not_resolve_is_a_dns_network_error(sim: Any) -> None:
+    """A resolver failure behind the guard used to escape as ``socket.gaierror`` (a 500 from the
+    test endpoint, a crashed review); it is the same ``network`` error an unguarded client gives."""
+    from hunkwise.config.byok import guarded_clients
+    from hunkwise.gateway import probe_slots
+
+    policy = SsrfPolicy(resolver=_no_such_host)
+    with pytest.raises(AllSlotsFailed) as info:
+        await _chat(_slot(sim, "gone.example.test"), policy)
+    [err] = info.value.errors
+    assert err.kind is ErrorKind.NETWORK
+    assert err.message.startswith("DNS lookup failed for gone.example.test: ")
+    assert err.message.endswith("Name or service not known")
+    pool = guarded_clients(SsrfPolicy(resolver=Resolver([])))  # an answer without addresses
+    try:
+        [diagnosis] = await probe_slots([_slot(sim, "empty.example.test")], clients=pool)
+    finally:
+        await pool.aclose()
+    assert diagnosis.kind == "network" and "empty.example.test has no address" in diagnosis.provider_message
+
+
 class _Settings:
     """The two things ``review_deps`` reads from the server settings."""
 

@@ -1,7 +1,8 @@
 """Distributed-engine fixtures: the real RabbitMQ, PostgreSQL (a database per session) and
 simulator, the server app in-process, and ``hunkwise worker`` subprocesses.
 
-Each test gets its own queue name, so leftover messages of another test (or run) never reach it.
+Each test gets its own queue name, so leftover messages of another test (or run) never reach it,
+and the queue is deleted when the test ends (``broker_queue`` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -12,17 +13,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from distkit import ADMIN, SECRET, Cluster, require_service
+from distkit import ADMIN, SECRET, Cluster
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from platform_fakes import FakeGitHub, ServedFake
-
-
-@pytest.fixture(scope="session")
-def rabbit_url() -> str:
-    require_service("RabbitMQ", "127.0.0.1", 5672)
-    return os.environ.get("HUNKWISE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +37,11 @@ def dist_pg_url(postgres_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def make_cluster(tmp_path: Path, rabbit_url: str, dist_pg_url: str) -> Iterator[Callable[..., Cluster]]:
+def make_cluster(
+    tmp_path: Path, rabbit_url: str, dist_pg_url: str, broker_queue: Callable[[str], str]
+) -> Iterator[Callable[..., Cluster]]:
+    """``make_cluster(**env)`` -> a :class:`Cluster` on its own queue (deleted at teardown, on
+    RabbitMQ or, with ``HUNKWISE_QUEUE_URL=redis://...``, on Redis)."""
     engine = create_engine(dist_pg_url)
     with engine.begin() as conn:
         conn.execute(
@@ -55,12 +54,13 @@ def make_cluster(tmp_path: Path, rabbit_url: str, dist_pg_url: str) -> Iterator[
     def make(**extra: str) -> Cluster:
         github = ServedFake(FakeGitHub())
         served.append(github)
+        queue_url = extra.get("HUNKWISE_QUEUE_URL", rabbit_url)
         env = {
             **os.environ,
             "HUNKWISE_ADMIN_TOKEN": ADMIN,
             "HUNKWISE_DATABASE_URL": dist_pg_url,
-            "HUNKWISE_QUEUE_URL": rabbit_url,
-            "HUNKWISE_QUEUE_NAME": f"hw-test-{uuid.uuid4().hex[:10]}",
+            "HUNKWISE_QUEUE_URL": queue_url,
+            "HUNKWISE_QUEUE_NAME": broker_queue(queue_url),
             "HUNKWISE_GITHUB_WEBHOOK_SECRET": SECRET,
             "HUNKWISE_ALLOW_PRIVATE_BASE_URLS": "127.0.0.1",
             "GITHUB_API_URL": github.url,

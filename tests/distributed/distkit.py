@@ -4,7 +4,6 @@ the cluster under test (server app in-process + ``hunkwise worker`` subprocesses
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 
 from hunkwise.platforms.github_webhooks import sign
@@ -24,19 +22,6 @@ ADMIN = "admin-token-for-distributed-tests-0123456789"
 SECRET = "webhook-secret-for-distributed-tests"
 PAYLOAD = Path(__file__).parents[1] / "data" / "github-webhooks" / "pull_request.opened.payload.json"
 PYTHON = sys.executable
-
-
-def require_service(name: str, host: str, port: int) -> None:
-    """Skip when a service is down on a developer machine; fail under CI=true (.ci/run starts it)."""
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return
-    except OSError:
-        pass
-    message = f"{name} is not reachable on {host}:{port}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message} (CI=true: service tests must run; .ci/run starts it)")
-    pytest.skip(message)
 
 
 def admin() -> dict[str, str]:
@@ -99,12 +84,14 @@ class Cluster:
         self.client = client
         return client
 
-    def worker(self, *args: str, wait: bool = True) -> Worker:
+    def worker(self, *args: str, wait: bool = True, env: dict[str, str] | None = None) -> Worker:
+        """A ``hunkwise worker`` process; ``env`` adds to (or, with "", removes from) the cluster's."""
         port = free_port()
         log = self.tmp / f"worker-{len(self.workers)}.log"
         cmd = [PYTHON, "-m", "hunkwise", "worker", "--metrics-port", str(port), *args]
+        merged = {k: v for k, v in {**self.env, **(env or {})}.items() if v != ""}
         with log.open("wb") as out:
-            proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, env=merged, stdout=out, stderr=subprocess.STDOUT)
         w = Worker(proc, port, log)
         self.workers.append(w)
         if wait:

@@ -96,11 +96,12 @@ def run_cli(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_dead_letters_carry_reasons_in_api_and_cli_and_can_be_retried(
-    make_cluster: Callable[..., Cluster], sim
+    make_cluster: Callable[..., Cluster], sim, sim_factory
 ) -> None:
+    overloaded = sim_factory(fault_rate=1.0, faults=("1305",))  # transient: retried with backoff
     cluster = make_cluster()
     client = cluster.server()
-    byok(cluster, sim.zai_developer_url, key="sk-this-key-is-unknown-to-the-simulator")
+    byok(cluster, overloaded.zai_developer_url)
     worker = cluster.worker("--concurrency", "2", "--backoff", "0.2")
     job_id = cluster.deliver("dead-1")
     got = cluster.wait(job_id)
@@ -127,7 +128,7 @@ def test_dead_letters_carry_reasons_in_api_and_cli_and_can_be_retried(
     assert 'hunkwise_jobs_processed_total{outcome="retry"} 4.0' in metrics
     assert 'hunkwise_jobs_processed_total{outcome="dead"} 1.0' in metrics
 
-    byok(cluster, sim.zai_developer_url, key=DEV_KEY)  # fix the cause, then retry
+    byok(cluster, sim.zai_developer_url, key=DEV_KEY)  # "fix the cause" (a healthy provider), retry
     retried = run_cli(cluster, "jobs", "retry", str(job_id))
     assert retried.returncode == 0, retried.stderr
     assert "published" in retried.stdout
@@ -137,6 +138,23 @@ def test_dead_letters_carry_reasons_in_api_and_cli_and_can_be_retried(
     again = run_cli(cluster, "jobs", "retry", str(job_id))
     assert again.returncode == 2 and "only a dead" in again.stderr
     assert client.get("/api/jobs/dead", headers=admin()).json() == []
+
+
+def test_a_rejected_key_is_a_dead_letter_at_once_with_the_diagnosis(
+    make_cluster: Callable[..., Cluster], sim
+) -> None:
+    cluster = make_cluster()
+    cluster.server()
+    byok(cluster, sim.zai_developer_url, key="sk-this-key-is-unknown-to-the-simulator")
+    worker = cluster.worker("--concurrency", "1", "--backoff", "0.2")
+    got = cluster.wait(cluster.deliver("bad-key-1"))
+    assert got["status"] == "failed" and got["attempts"] == 1, got  # no retry can fix a key
+    assert got["error"].startswith("permanent failure on attempt 1: the model configuration of organization")
+    assert "auth (401, 1002): Invalid API key" in got["error"] and "retrying cannot fix" in got["error"]
+    assert "sk-this-key" not in got["error"]
+    assert len(sim.requests()) == 1
+    assert 'hunkwise_jobs_processed_total{outcome="dead"} 1.0' in worker.metrics()
+    assert cluster.github.fake.reviews == []
 
 
 def test_worker_refuses_sqlite_and_a_bad_broker_url(make_cluster: Callable[..., Cluster], tmp_path) -> None:

@@ -14,14 +14,14 @@ BENCH = Path(__file__).parents[2] / "bench" / "fault_run.py"
 
 
 def test_every_job_ends_done_or_dead_with_a_reason_none_lost_no_duplicate(
-    rabbit_url: str, postgres_url: str
+    rabbit_url: str, postgres_url: str, broker_queue
 ) -> None:
     spec = importlib.util.spec_from_file_location("fault_run", BENCH)
     assert spec is not None and spec.loader is not None
     fault_run = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fault_run)
     args = ["--jobs", "12", "--workers", "3", "--fault-rate", "0.2", "--deadline-s", "180"]
-    args += ["--postgres", postgres_url, "--amqp", rabbit_url]
+    args += ["--postgres", postgres_url, "--amqp", rabbit_url, "--queue", broker_queue(rabbit_url)]
     result = fault_run.run(fault_run.parse(args))
     assert result["killed_worker"] is True
     assert result["lost"] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -184,6 +185,59 @@ async def test_anthropic_dialect(sim_factory: Any) -> None:
         ChatRequest.of("word " * 300_000),
     )
     assert err.kind is ErrorKind.CONTEXT_OVERFLOW
+
+
+class _RaisingTransport:
+    """A caller-supplied transport (``ClientPool(transport_factory=...)``) that fails the way a
+    custom network backend can: with a bare socket-level error the SDK does not wrap."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    async def handle_async_request(self, request: Any) -> Any:
+        raise self.exc
+
+    async def aclose(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "start"),
+    [
+        (
+            socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+            ErrorKind.NETWORK,
+            "DNS lookup failed for llm.example.test",
+        ),
+        (
+            ConnectionRefusedError(111, "Connection refused"),
+            ErrorKind.NETWORK,
+            "connection refused by llm.example.test",
+        ),
+        (
+            ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"),
+            ErrorKind.NETWORK,
+            "TLS handshake with llm.example.test failed",
+        ),
+        (OSError(113, "No route to host"), ErrorKind.NETWORK, "network error talking to llm.example.test"),
+        (TimeoutError(), ErrorKind.TIMEOUT, "no answer within"),
+    ],
+)
+@pytest.mark.parametrize("provider", ["zai", "anthropic"])
+async def test_a_bare_socket_error_from_a_transport_is_a_network_error(
+    exc: BaseException, kind: ErrorKind, start: str, provider: str
+) -> None:
+    """It used to escape the adapter unclassified (a 500 from the server's test endpoint)."""
+    model = "glm-5.1" if provider == "zai" else "claude-haiku-4-5"
+    slot = make_slot("https://llm.example.test/api/paas/v4", DEV_KEY, provider=provider, model=model)
+    pool = ClientPool(transport_factory=lambda s: _RaisingTransport(exc))
+    profile = profile_for(slot)
+    try:
+        with pytest.raises(ProviderError) as info:
+            await adapter_for(profile.wire, pool).chat(slot, ChatRequest.of("hi"), profile)
+    finally:
+        await pool.aclose()
+    assert info.value.kind is kind and info.value.message.startswith(start), info.value.message
 
 
 # -- reset time parsing ----------------------------------------------------------------------------

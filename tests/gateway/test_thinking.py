@@ -173,6 +173,43 @@ def test_override_must_be_an_object_and_not_mix_namespaces() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    "override",
+    [
+        '{"model": "glm-4.5-air"}',
+        {"openaiCompatible": {"messages": [{"role": "user", "content": "something else"}]}},
+        '{"stream": true, "stream_options": {"include_usage": false}}',
+        {"n": 3},
+        {"openaiCompatible": {"tools": [], "thinking": {"type": "enabled"}}},
+    ],
+)
+def test_an_override_may_not_replace_what_the_gateway_sends(override: str | dict[str, Any]) -> None:
+    """Before, ``extra_body`` silently replaced the model, the prompt or streaming on the wire."""
+    slot = make_slot("http://127.0.0.1:9/api/paas/v4", DEV_KEY, thinking=override)
+    with pytest.raises(ConfigurationError, match="may not set") as info:
+        Router([slot])
+    assert info.value.setting == "thinking"
+    with pytest.raises(ConfigurationError, match="the gateway"):
+        preview_request_body(slot)
+
+
+async def test_a_sizing_override_still_reaches_the_wire(sim: Any) -> None:
+    override = {"openaiCompatible": {"max_tokens": 64, "top_p": 0.5, "response_format": {"type": "text"}}}
+    body = await _sent(sim, make_slot(sim.zai_developer_url, DEV_KEY, thinking=override))
+    assert (body["max_tokens"], body["top_p"], body["response_format"]) == (64, 0.5, {"type": "text"})
+    assert body["model"] == "glm-5.1"
+
+
+def test_an_override_is_capped_in_size_and_depth() -> None:
+    big = '{"thinking": {"type": "enabled"}, "note": "' + "x" * 20_000 + '"}'
+    deep = {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": 1}}}}}}}}}}}
+    runaway = '{"a": ' + "[" * 5000 + "]" * 5000 + "}"  # past the JSON parser's recursion limit
+    for override, needle in ((big, "at most 16,384"), (deep, "10 levels"), (runaway, "10 levels")):
+        slot = make_slot("http://127.0.0.1:9/api/paas/v4", DEV_KEY, thinking=override)
+        with pytest.raises(ConfigurationError, match=needle):
+            Router([slot])
+
+
 def test_unknown_model_on_compatible_server_gets_toggle_only_when_asked() -> None:
     slot = make_slot("http://127.0.0.1:9/v1", "k", provider="openai_compatible", model="my-local-llm")
     assert "thinking" not in preview_request_body(slot)  # no card, no level: send nothing

@@ -4,20 +4,24 @@ loopback HTTP, and a faked GitHub/GitLab recording exactly what we post."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.jobs.queue import DatabaseQueue
+from hunkwise.jobs.retry import Backoff
 from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND, ReviewDeps, make_handlers
-from hunkwise.jobs.worker import Backoff, WorkerPool
+from hunkwise.jobs.worker import WorkerPool
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.gitlab import GitLabClient, MergeRequestEvent
 from hunkwise.platforms.review_post import marker, review_key
 from hunkwise.store import jobs as repo
+from hunkwise.store.db import use_session
 from hunkwise.store.models import ReviewRun
+from hunkwise.store.orgs import cost_ceiling_for_org, ensure_org, set_org_max_cost
 from platform_fakes import AUTHOR, GITLAB_AUTHOR, HUNKWISE_USER, FakeGitHub, FakeGitLab
 from simkeys import DEV_KEY
 
@@ -227,7 +231,9 @@ async def test_permanent_errors_fail_at_once_and_keep_the_reason(store: Engine, 
     gh = FakeGitHub(diff_status=404)
     pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
     missing = enqueue(store, pr_event())
-    stranger = PullRequestEvent.from_payload({**pr_event().as_payload(), "owner": "nobody"})
+    stranger = PullRequestEvent.from_payload(
+        {**pr_event().as_payload(), "owner": "nobody", "repository": "nobody/api"}
+    )
     unknown_org = enqueue(store, stranger, key="other")
     pool.start()
     try:
@@ -237,6 +243,28 @@ async def test_permanent_errors_fail_at_once_and_keep_the_reason(store: Engine, 
     assert a.status == "failed" and a.attempts == 1 and "404 not found" in (a.error or "")
     assert b.status == "failed" and "has no model configuration" in (b.error or "")
     assert gh.posts == [] and runs(store) == 0
+
+
+async def test_a_review_above_the_org_ceiling_fails_at_once_without_a_request(store: Engine, sim) -> None:
+    gh = FakeGitHub()
+    with use_session(store, write=True) as session:
+        ensure_org(session, "acme")
+    set_org_max_cost(store, "acme", 0.001)
+    deps = replace(
+        deps_for(store, sim.zai_developer_url, gh),
+        max_cost_for_org=lambda org: cost_ceiling_for_org(store, org, 2.0),
+    )
+    pool = pool_for(store, deps)
+    job = enqueue(store, pr_event())
+    pool.start()
+    try:
+        failed = await wait_for(store, job.id)
+    finally:
+        await pool.stop()
+        set_org_max_cost(store, "acme", None)
+    assert failed.status == "failed" and failed.attempts == 1, failed.error
+    assert "above this organization's ceiling of $0.0010 (organization setting)" in (failed.error or "")
+    assert sim.stats()["keys"][DEV_KEY]["requests"] == 0 and gh.posts == [] and runs(store) == 0
 
 
 async def test_model_outage_is_retried_then_fails_with_the_reason(store: Engine) -> None:
@@ -426,3 +454,62 @@ async def test_gitlab_job_posts_positioned_discussions_then_the_summary(store: E
     assert "src/inventory/pricing.py:19" in gl.notes[0]["body"], "the refused line is kept in the summary"
     assert done.result["posted"]["folded"] == 1
     assert len(posted) == 5, "the re-delivered job posted nothing"
+
+
+# -- identities read back from a job row (one stored before they were validated) -----------------
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"repository": "acme/../../repos/beta/secret-repo"},
+            "repository 'acme/../../repos/beta/secret-repo'",
+        ),
+        ({"head_sha": "../../../etc/passwd"}, "head_sha '../../../etc/passwd' is not a commit id"),
+        ({"number": "7/../../../beta"}, "number '7/../../../beta'"),
+        ({"owner": "beta", "repository": "beta/secret-repo"}, "owner 'beta' is not organization 'acme'"),
+    ],
+)
+async def test_github_job_revalidates_its_stored_identity(
+    store: Engine, sim, changes: dict[str, object], message: str
+) -> None:
+    gh = FakeGitHub()
+    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
+    job, _ = repo.enqueue(
+        store, org="acme", kind=GITHUB_KIND, payload=pr_event().as_payload() | changes, dedupe_key="pre-fix"
+    )
+    pool.start()
+    try:
+        done = await wait_for(store, job.id)
+    finally:
+        await pool.stop()
+    assert done.status == "failed" and done.attempts == 1
+    assert "stored pull request is not acceptable" in (done.error or "") and message in (done.error or "")
+    assert gh.requests == [] and runs(store) == 0
+
+
+async def test_gitlab_job_verifies_the_project_before_reading_the_merge_request(store: Engine, sim) -> None:
+    gl = FakeGitLab(projects={42: "acme/api", 999: "beta/secret-repo"})
+    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gitlab=gl))
+    row = MergeRequestEvent(
+        action="open",
+        owner="acme",
+        project_id=999,
+        project_path="acme/anything",
+        iid=3,
+        head_sha=HEAD,
+        draft=False,
+        api_url="https://gitlab.example.com/api/v4",
+    )
+    job, _ = repo.enqueue(
+        store, org="acme", kind=GITLAB_KIND, payload=row.as_payload(), dedupe_key=row.dedupe_key
+    )
+    pool.start()
+    try:
+        done = await wait_for(store, job.id)
+    finally:
+        await pool.stop()
+    assert done.status == "failed" and done.attempts == 1
+    assert "project.id 999 is not project 'acme/anything'" in (done.error or "")
+    assert "beta" not in (done.error or "")
+    assert [r.url.path for r in gl.requests] == ["/api/v4/projects/999"]
+    assert gl.merge_request_reads(999) == [] and gl.notes == [] and runs(store) == 0

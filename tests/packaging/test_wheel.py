@@ -8,6 +8,7 @@ offline review of the sample diff with its console script. About 20 s with a war
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import hunkwise
+from hunkwise.server.routes.docs import ASSETS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,6 +87,15 @@ def test_wheel_installed_in_a_fresh_virtualenv_reviews_offline(dist: Path, tmp_p
         [str(python), "-c", "import hunkwise; print(hunkwise.__file__)"], env=clean_env, cwd=tmp_path
     )
     assert str(env_dir) in where.stdout, "the import did not come from the fresh virtualenv"
+    # /docs and /redoc serve Swagger UI and ReDoc from an installed dependency, not a CDN.
+    present = (
+        "import json; from importlib import resources; from hunkwise.server.routes.docs import ASSETS\n"
+        "static = resources.files('fastapi_offline') / 'static'\n"
+        "print(json.dumps(sorted(n for n in ASSETS if (static / n).is_file())))"
+    )
+    docs = _run([str(python), "-c", present], env=clean_env, cwd=tmp_path)
+    assert docs.returncode == 0, docs.stderr[-3000:]
+    assert json.loads(docs.stdout) == sorted(ASSETS)
     review = _run(
         [
             str(env_dir / "bin" / "hunkwise"),

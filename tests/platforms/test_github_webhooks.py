@@ -15,6 +15,7 @@ from hunkwise.platforms.github_webhooks import (
     sign,
     verify_signature,
 )
+from hunkwise.platforms.identity import IdentityError
 
 DATA = Path(__file__).parent.parent / "data" / "github-webhooks"
 
@@ -112,7 +113,9 @@ def test_the_api_root_is_never_taken_from_the_payload() -> None:
 def test_the_org_comes_from_the_repository_full_name() -> None:
     data = payload("pull_request.opened.payload.json")
     data["repository"]["full_name"] = "attacker/Hello-World"  # owner.login still "Codertocat"
-    with pytest.raises(WebhookPayloadError, match=r"owner\.login 'Codertocat' does not match"):
+    with pytest.raises(
+        IdentityError, match=r"full_name 'attacker/Hello-World' must be repository\.owner\.login"
+    ):
         classify("pull_request", data)
     data["repository"]["owner"]["login"] = "Attacker"  # case differs: the same account
     event = classify("pull_request", data).event

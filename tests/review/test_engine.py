@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from hunkwise.config.review_settings import CostCeiling
 from hunkwise.gateway import Router
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.review.engine import ChunkOutcome, ReviewOptions, run_review
 from hunkwise.review.errors import CostLimitExceeded, ReviewInputError
-from hunkwise.review.rules import parse_repo_rules
 from hunkwise.review.tokens import TokenEstimator
 from hunkwise.sim import KeyConfig
+from rulesfile import repo_rules
 from simkeys import DEV_KEY
 
 SAMPLE = (Path(__file__).parents[2] / "examples" / "sample.diff").read_bytes()
@@ -76,18 +77,19 @@ async def test_dry_run_and_max_cost_make_no_model_call(sim) -> None:
         dry = await run_review(SAMPLE, router, ReviewOptions(dry_run=True))
         assert dry.dry_run and len(dry.plan) == 1 and dry.findings == []
         assert dry.estimated_cost_usd > 0 and dry.plan[0].estimated_input_tokens > dry.plan[0].lines
-        with pytest.raises(CostLimitExceeded, match=r"above --max-cost \$0\.0000"):
-            await run_review(SAMPLE, router, ReviewOptions(max_cost_usd=0.00001))
-        ok = await run_review(SAMPLE, router, ReviewOptions(dry_run=True, max_cost_usd=1.0))
-        assert ok.estimated_cost_usd <= 1.0
+        tiny = CostCeiling(0.00001, source="--max-cost")
+        with pytest.raises(CostLimitExceeded, match=r"above the cost ceiling of \$0\.0000 \(--max-cost\)"):
+            await run_review(SAMPLE, router, ReviewOptions(max_cost=tiny))
+        over = await run_review(SAMPLE, router, ReviewOptions(dry_run=True, max_cost=tiny))
+        assert over.over_max_cost and over.to_json()["plan"]["over_max_cost"] is True  # shown, not stopped
+        ok = await run_review(SAMPLE, router, ReviewOptions(dry_run=True, max_cost=CostCeiling(1.0)))
+        assert ok.estimated_cost_usd <= 1.0 and not ok.over_max_cost
     assert sim.stats()["keys"][DEV_KEY]["ok"] == 0
     assert sim.requests() == []
 
 
 async def test_filters_and_limits_from_rules(sim) -> None:
-    rules = parse_repo_rules(
-        '[review]\nignore = ["tests/**"]\n[[rules]]\npaths=["src/**"]\ntext="No eval."\n'
-    )
+    rules = repo_rules('[review]\nignore = ["tests/**"]\n[[rules]]\npaths=["src/**"]\ntext="No eval."\n')
     async with Router([zai_slot(sim.zai_developer_url)]) as router:
         report = await run_review(
             SAMPLE, router, ReviewOptions(rules=rules, min_severity="medium", max_findings=2)

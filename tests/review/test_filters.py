@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hunkwise.config.globs import compile_glob, glob_match
 from hunkwise.review.diff import FileDiff, parse_diff
-from hunkwise.review.filters import FilterConfig, compile_glob, filter_files, glob_match
+from hunkwise.review.filters import FilterConfig, filter_files
 from hunkwise.review.languages import detect_language, language_of
 
 

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from hunkwise.catalog.findings import CATEGORIES, SEVERITIES, answer_json_schema
-from hunkwise.review.errors import ReviewInputError
+from hunkwise.config.files import load_config_files
+from hunkwise.config.problems import ConfigFileError
+from hunkwise.config.review_settings import review_config
 from hunkwise.review.prompt import (
     build_repair_request,
     build_review_request,
     build_system_prompt,
     prompt_overhead_tokens,
 )
-from hunkwise.review.rules import load_repo_rules, parse_repo_rules
 from hunkwise.review.tokens import TokenEstimator
+from rulesfile import repo_rules
 
 RULES = """
-[models]              # read by other parts of hunkwise: ignored here
-main = "glm-5.1"
+[main]                # model settings share the file and its one schema
+model = "glm-5.1"
 
 [review]
 ignore = ["docs/**"]
@@ -43,7 +46,7 @@ text = "Migrations must be reversible."
 
 
 def test_rules_file_parsed_and_scoped() -> None:
-    repo = parse_repo_rules(RULES)
+    repo = repo_rules(RULES)
     s = repo.settings
     assert (s.ignore, s.include, s.max_file_lines, s.min_severity, s.max_findings, s.fail_on) == (
         ("docs/**",),
@@ -62,28 +65,41 @@ def test_rules_file_parsed_and_scoped() -> None:
     ("text", "message"),
     [
         ("[review\nignore = 1", r"not valid TOML.*line 1"),
-        ("[review]\nmin_severity = 'urgent'", "min_severity must be one of critical, high, medium, low"),
-        ("[review]\nmax_findngs = 3", "unknown key.*max_findngs"),
-        ("[review]\nmax_findings = 0", "positive integer"),
-        ("[[rules]]\npaths = ['a/**']", "needs a non-empty text"),
-        ("[[rules]]\ntext = 'x'\npaths = 3", "list of glob strings"),
-        ("rules = 3", "array of tables"),
+        ("[review]\nmin_severity = 'urgent'", r'min_severity = "urgent" in \[review\] of .*: expected one of '
+         "critical, high, medium, low"),
+        ("[review]\nmax_findngs = 3", r"unknown key `max_findngs` in \[review\] .*`max_findings`\?"),
+        ("[review]\nmax_findings = 0", r"max_findings = 0 in \[review\] .*whole number ≥ 1"),
+        ("[review]\nmax_findings = true", r"max_findings = true in \[review\] .*whole number ≥ 1"),
+        ("[[rules]]\npaths = ['a/**']", r"missing key `text` in \[\[rules\]\] #1 .*non-empty string"),
+        ("[[rules]]\ntext = 'x'\npaths = 3", r"paths = 3 in \[\[rules\]\] #1 .*list of glob strings"),
+        ("[[rules]]\ntext = 'x'\npaths = ['a[z-b]']", r"bad glob 'a\[z-b\]': bad character range z-b$"),
+        ("rules = 3", r"rules = 3 at the top level .*array of tables"),
     ],
-)
+)  # fmt: skip
 def test_bad_rules_file_names_the_problem(text: str, message: str) -> None:
-    with pytest.raises(ReviewInputError, match=message):
-        parse_repo_rules(text, source=".hunkwise.toml")
+    with pytest.raises(ConfigFileError) as info:
+        repo_rules(text)
+    assert len(info.value.problems) == 1
+    assert re.search(message, info.value.problems[0].message), info.value.problems[0].message
 
 
-def test_load_repo_rules_from_disk(tmp_path: Path) -> None:
-    assert load_repo_rules(tmp_path).rules == ()
+def test_load_rules_from_disk_with_the_user_file(tmp_path: Path) -> None:
+    env = {"HUNKWISE_HOME": str(tmp_path / "home")}
+    assert load_config_files(env, tmp_path).files == []
     (tmp_path / ".hunkwise.toml").write_text(RULES)
-    assert len(load_repo_rules(tmp_path).rules) == 2
-    assert len(load_repo_rules(tmp_path / ".hunkwise.toml").rules) == 2
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "config.toml").write_text(
+        '[review]\nmax_findings = 3\nmin_severity = "low"\n[[rules]]\ntext = "Mine."\n'
+    )
+    config = review_config(load_config_files(env, tmp_path), env=env)
+    texts = [r.text for r in config.rules]  # the user's rules first, then the repository's
+    assert texts == ["Mine.", "Every handler checks the caller's permissions before touching data.",
+                     "Migrations must be reversible."]  # fmt: skip
+    assert (config.settings.max_findings, config.settings.min_severity) == (12, "medium")  # repo wins
 
 
 def test_system_prompt_contents() -> None:
-    rules = parse_repo_rules(RULES).rules_for(["src/api/x.py"])
+    rules = repo_rules(RULES).rules_for(["src/api/x.py"])
     prompt = build_system_prompt(rules)
     assert "review" in prompt
     for word in (*SEVERITIES, *CATEGORIES):
@@ -113,6 +129,6 @@ def test_review_and_repair_requests() -> None:
 def test_prompt_overhead_grows_with_rules() -> None:
     est = TokenEstimator()
     base = prompt_overhead_tokens(est)
-    with_rules = prompt_overhead_tokens(est, parse_repo_rules(RULES).rules)
+    with_rules = prompt_overhead_tokens(est, repo_rules(RULES).rules)
     assert 300 < base < with_rules
     assert base >= est.estimate(build_system_prompt())

@@ -50,6 +50,9 @@ def test_serve_over_real_http(tmp_path: Path) -> None:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert b"serve-key-0000-abcd" not in err
+    start = next(line for line in err.decode().splitlines() if line.startswith("hunkwise server on"))
+    assert "mode: BYOK (each organization's models and keys, from the database)" in start
+    assert "jobs: run here, 2 at once (limits per process)" in start
 
 
 def test_serve_refuses_weak_admin_token(tmp_path: Path) -> None:

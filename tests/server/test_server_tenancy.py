@@ -50,11 +50,19 @@ def test_admin_only_operations(client: TestClient) -> None:
     acme = _org(client, "acme")
     assert client.post("/api/orgs", json={"slug": "evil"}, headers=bearer(acme)).status_code == 403
     assert client.get("/api/orgs", headers=bearer(acme)).status_code == 403
-    assert client.post("/api/orgs/acme/tokens", headers=bearer(acme)).status_code == 403
+    assert client.delete("/api/orgs/acme", headers=bearer(acme)).status_code == 403
+    # An organization's token manages that organization's tokens (docs/server.md), no other's.
+    _org(client, "globex")
+    for method, path in [
+        ("GET", "/api/orgs/globex/tokens"),
+        ("POST", "/api/orgs/globex/tokens"),
+        ("DELETE", "/api/orgs/globex/tokens/2"),
+    ]:
+        assert client.request(method, path, headers=bearer(acme)).status_code == 403, (method, path)
     assert client.post("/api/orgs", json={"slug": "acme"}, headers=admin_headers()).status_code == 409
     second = client.post("/api/orgs/acme/tokens", headers=admin_headers()).json()["token"]
     assert client.get("/api/orgs/acme/byok", headers=bearer(second)).status_code == 200
-    assert [o["slug"] for o in client.get("/api/orgs", headers=admin_headers()).json()] == ["acme"]
+    assert [o["slug"] for o in client.get("/api/orgs", headers=admin_headers()).json()] == ["acme", "globex"]
     assert client.delete("/api/orgs/acme", headers=admin_headers()).status_code == 204
     assert client.get("/api/orgs/acme/byok", headers=bearer(acme)).status_code == 401  # token gone too
 

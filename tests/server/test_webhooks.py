@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from srvkit import admin_headers
 
 from hunkwise.platforms.github_webhooks import sign
-from platform_fakes import FakeGitHub, ServedFake
+from platform_fakes import FakeGitHub, FakeGitLab, ServedFake
 from simkeys import DEV_KEY
 
 SECRET = "webhook-secret-for-tests"
@@ -98,7 +98,7 @@ def test_signed_opened_event_is_reviewed_and_posted_once(server: TestClient, git
     assert len(jobs(server)) == 1 and len(fake.posts) == 1
 
 
-def test_foreign_api_host_or_owner_is_400_and_stores_nothing(server: TestClient, github: ServedFake) -> None:
+def test_foreign_api_host_400_or_owner_422_stores_nothing(server: TestClient, github: ServedFake) -> None:
     """A signed delivery cannot send the server's token elsewhere nor bill another org's BYOK."""
     # as signed by anyone holding the shared secret: pull_request.url on the attacker's host
     body = load("pull_request.opened.payload.json")  # api.github.com, not the configured fake
@@ -112,7 +112,9 @@ def test_foreign_api_host_or_owner_is_400_and_stores_nothing(server: TestClient,
     victim = json.loads(load("pull_request.opened.payload.json", github.url))
     victim["repository"]["full_name"] = "attacker/Hello-World"
     resp = deliver(server, json.dumps(victim).encode(), delivery="d-3")
-    assert resp.status_code == 400 and "owner.login" in resp.json()["detail"]
+    assert resp.status_code == 422, resp.text
+    [error] = resp.json()["detail"]
+    assert error["loc"] == ["body", "repository", "full_name"] and "owner.login" in error["msg"]
     assert jobs(server) == []
     fake: FakeGitHub = github.fake  # type: ignore[assignment]
     assert fake.requests == [] and fake.posts == []
@@ -202,10 +204,18 @@ def test_reviews_api_tenancy_and_filters(make_client: Callable[..., TestClient])
     assert client.get("/api/reviews").status_code == 401
 
 
-def test_gitlab_webhook(make_client: Callable[..., TestClient]) -> None:
+@pytest.fixture
+def gitlab() -> Iterator[ServedFake]:
+    served = ServedFake(FakeGitLab())
+    yield served
+    served.close()
+
+
+def test_gitlab_webhook(make_client: Callable[..., TestClient], gitlab: ServedFake) -> None:
     client = make_client(
         HUNKWISE_GITLAB_WEBHOOK_SECRET=SECRET,
-        HUNKWISE_GITLAB_API_URL="https://gitlab.example.com/api/v4",
+        HUNKWISE_GITLAB_API_URL=f"{gitlab.url}/api/v4",
+        HUNKWISE_GITLAB_TOKEN="glpat_webhook_test_token",
         HUNKWISE_JOB_WORKERS="0",
         HUNKWISE_MODEL="glm-5.1",
         ZAI_API_KEY=DEV_KEY,
@@ -215,7 +225,7 @@ def test_gitlab_webhook(make_client: Callable[..., TestClient]) -> None:
         "project": {
             "id": 42,
             "path_with_namespace": "acme/api",
-            "web_url": "https://gitlab.example.com/acme/api",
+            "web_url": f"{gitlab.url}/acme/api",
         },
         "object_attributes": {"iid": 3, "action": "open", "last_commit": {"id": "f" * 40}, "draft": False},
     }

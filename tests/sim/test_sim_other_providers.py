@@ -66,7 +66,7 @@ def test_openai_errors_have_openai_shape(sim) -> None:
 
 
 def test_openai_concurrency_and_balance(sim_factory) -> None:
-    server = sim_factory(keys=[KeyConfig(key="oa-b", kind="openai", balance=1)])
+    server = sim_factory(keys=[KeyConfig(key="oa-b", kind="openai", balance=0.000001)])  # USD: one answer
     client = oa(server, key="oa-b")
     client.chat.completions.create(model="gpt-4.1", messages=HELLO)
     with pytest.raises(openai.RateLimitError) as info:

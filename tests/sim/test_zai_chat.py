@@ -7,6 +7,7 @@ import json
 import openai
 import pytest
 
+from hunkwise.catalog import load_catalog
 from hunkwise.sim import KeyConfig
 from simkeys import CODING_LITE_KEY, CODING_PRO_KEY, DEV_KEY
 
@@ -154,11 +155,19 @@ def test_prompt_beyond_the_context_window_is_1261(sim) -> None:
     assert sim.key_stats(DEV_KEY)["window_5h_prompts"] == 0  # rejected prompts cost nothing
 
 
-def test_developer_balance_runs_out_with_1113(sim_factory) -> None:
-    server = sim_factory(keys=[KeyConfig(key="dev-b", kind="developer", balance=2)])
+def test_developer_balance_is_spent_at_catalog_prices_then_1113(sim_factory) -> None:
+    """A Developer API balance is money: each answer costs its tokens at the catalog's price, and
+    a request is admitted while anything is left (the last one may overdraw)."""
+    card = load_catalog().card("glm-5.1")
+    assert card is not None
+    server = sim_factory(keys=[KeyConfig(key="dev-b", kind="developer", balance=0.00001)])
     c = client("dev-b", server.zai_developer_url)
-    for _ in range(2):
-        c.chat.completions.create(model="glm-5.1", messages=HELLO)
+    r = c.chat.completions.create(model="glm-5.1", messages=HELLO)
+    assert r.usage is not None
+    price = card.cost_usd(r.usage.prompt_tokens, r.usage.completion_tokens)
+    assert price > 0.00001  # one answer is enough to overdraw this balance
+    assert server.key_stats("dev-b")["spent_usd"] == pytest.approx(price, abs=1e-6)
     with pytest.raises(openai.RateLimitError) as info:
         c.chat.completions.create(model="glm-5.1", messages=HELLO)
     assert error_code(info.value) == "1113"
+    assert server.key_stats("dev-b")["spent_usd"] == pytest.approx(price, abs=1e-6)  # refusals are free

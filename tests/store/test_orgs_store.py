@@ -14,7 +14,14 @@ from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.store.byok import delete_byok, load_byok, save_byok, slots_for_org
 from hunkwise.store.db import session_scope
 from hunkwise.store.models import ByokSlot, OrgToken
-from hunkwise.store.orgs import OrgExists, create_org, get_org, org_for_token
+from hunkwise.store.orgs import (
+    OrgExists,
+    cost_ceiling_for_org,
+    create_org,
+    get_org,
+    set_org_max_cost,
+    token_owner,
+)
 from hunkwise.store.secrets import MasterKey, SecretBox, SecretsError
 
 KEY = "zai-store-key-abcd"
@@ -43,8 +50,9 @@ def test_org_tokens_are_hashed_and_scoped(db: Engine) -> None:
     with session_scope(db) as session:
         stored = session.scalars(select(OrgToken.token_hash)).all()
     assert stored == [hashlib.sha256(token.encode()).hexdigest()]
-    assert org_for_token(db, token) == org
-    assert org_for_token(db, token + "x") is None and org_for_token(db, "nope") is None
+    owner = token_owner(db, token)
+    assert owner is not None and owner.org == org
+    assert token_owner(db, token + "x") is None and token_owner(db, "nope") is None
     with pytest.raises(OrgExists):
         create_org(db, "ACME")
     with pytest.raises(ConfigurationError, match="not a valid name"):
@@ -98,3 +106,20 @@ def test_fixed_mode_serves_every_org(db: Engine, box: SecretBox) -> None:
     env = {"HUNKWISE_MODEL": "glm-5.1", "ZAI_API_KEY": "fixed-key-0000-1111"}
     (slot,) = slots_for_org(db, "anyone", env=env, box=box)
     assert slot.model == "glm-5.1" and slot.api_key.reveal() == "fixed-key-0000-1111"
+
+
+def test_org_cost_ceiling_round_trip(db: Engine) -> None:
+    create_org(db, "acme")
+    default = cost_ceiling_for_org(db, "acme", 2.0)
+    assert (default.usd, default.source) == (2.0, "server default")
+    assert set_org_max_cost(db, "ACME", 12.345) is not None
+    assert get_org(db, "acme").max_cost == 12.345  # type: ignore[union-attr]
+    own = cost_ceiling_for_org(db, "acme", 2.0)
+    assert (own.usd, own.source) == (12.345, "organization setting")
+    assert own.subject == "this organization's ceiling"
+    set_org_max_cost(db, "acme", "off")
+    assert get_org(db, "acme").max_cost == "off"  # type: ignore[union-attr]
+    assert cost_ceiling_for_org(db, "acme", 2.0).usd is None
+    set_org_max_cost(db, "acme", None)
+    assert cost_ceiling_for_org(db, "acme", "off").usd is None  # back to the server's default, here "off"
+    assert set_org_max_cost(db, "nobody", 1.0) is None

@@ -42,7 +42,7 @@ def test_database_url_env_overrides_and_postgres_scheme_gets_psycopg(monkeypatch
     [
         ("not a url", "not valid"),
         ("mysql://u@h/db", "unsupported database 'mysql'"),
-        ("postgresql+psycopg2://u@h/db", "pip install 'psycopg\\[binary\\]'"),
+        ("postgresql+psycopg2://u@h/db", "pip install 'hunkwise\\[postgres\\]'"),
     ],
 )
 def test_bad_database_url_is_a_configuration_error(

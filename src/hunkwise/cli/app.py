@@ -78,6 +78,8 @@ def main() -> None:
     try:
         app()
     except (ConfigurationError, UsageError) as exc:
-        setting = getattr(exc, "setting", None)
-        typer.secho(f"error: {exc}" + (f" [{setting}]" if setting else ""), err=True, fg="red")
+        from hunkwise.cli.slot_options import error_lines
+
+        for line in error_lines(exc):
+            typer.secho(f"error: {line}", err=True, fg="red")
         sys.exit(2)

@@ -21,6 +21,8 @@ from hunkwise.cli.slot_options import ModelChoice, with_model_options
 
 if TYPE_CHECKING:
     from hunkwise.cli.review_remote import RemoteChange
+    from hunkwise.config.files import ConfigFiles
+    from hunkwise.config.review_settings import ReviewConfig
     from hunkwise.gateway.types import Slot
     from hunkwise.platforms.local_git import LocalChange
     from hunkwise.review.engine import ReviewOptions
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "markdown", "sarif")
 SEVERITY_HELP = "critical, high, medium or low"
 NOTHING = "nothing to review"
+OFFLINE_HINT = "to review without a model, use --offline; --dry-run plans without a key"
 
 
 def register(app: typer.Typer) -> None:
@@ -50,10 +53,12 @@ def review(
         None, "--fail-on", help=f"Exit 1 on findings at or above: {SEVERITY_HELP}."
     ),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Print the plan and estimated cost; call no model."
+        False, "--dry-run", help="Print the plan and estimated cost; call no model (no key needed)."
     ),
-    max_cost: float | None = typer.Option(
-        None, "--max-cost", help="Refuse a plan estimated above this (USD)."
+    max_cost: str | None = typer.Option(
+        None,
+        "--max-cost",
+        help="Stop before the first request when the estimate is above this (USD; default 2.00; 'off').",
     ),
     offline: bool = typer.Option(False, "--offline", help="Use the built-in simulator: no network, no key."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display and no notes."),
@@ -71,24 +76,28 @@ def review(
 ) -> None:
     """Review a change: the current branch vs its merge-base with the default branch (on the default branch: the last commit), --base/--head, --staged, --diff FILE, a PR/MR URL (--pr), or the pull request of a GitHub Actions job (--github)."""  # noqa: E501
     from hunkwise.cli.slot_options import friendly_errors
+    from hunkwise.config.files import load_config_files
+    from hunkwise.config.review_settings import review_config
 
     profile = models.profile
-    with friendly_errors():
+    with friendly_errors(no_model_hint=OFFLINE_HINT):
         flags = models.flags()
-        _check_options(fmt, min_severity, fail_on, max_findings, max_cost, diff, base, head, staged)
+        _check_options(fmt, min_severity, fail_on, max_findings, diff, base, head, staged)
         if offline and (flags or profile):
             _usage_error(
                 "--offline reviews with the built-in simulator: drop the model options (--model, ...)"
             )
+        files = load_config_files()  # the same validation with and without --offline
+        config = review_config(files, max_cost_flag=max_cost)
         remote = _remote_change(github, pr, post, no_post, api_url, diff, base, head, staged)
         change = remote.change if remote else _read_change(diff, base, head, staged)
-        options = _options(change, min_severity, max_findings, dry_run, max_cost, offline)
+        options = _options(change, config, min_severity, max_findings, dry_run, offline)
         after = None
         if remote is not None:
             options.change = remote.change_dict()
             after = _poster(remote, quiet=quiet) if (github and not no_post) or post else None
         code = _run(
-            change, options, flags, profile, fmt=fmt, output=output, quiet=quiet, fail_on=fail_on,
+            change, options, flags, profile, files, fmt=fmt, output=output, quiet=quiet, fail_on=fail_on,
             ledger_source=remote.target.platform if remote else None, after=after,
         )  # fmt: skip
     raise typer.Exit(code)
@@ -105,7 +114,6 @@ def _check_options(
     min_severity: str | None,
     fail_on: str | None,
     max_findings: int | None,
-    max_cost: float | None,
     diff: str | None,
     base: str | None,
     head: str | None,
@@ -120,8 +128,6 @@ def _check_options(
             _usage_error(f"{name} must be one of {', '.join(SEVERITIES)}; got {value!r}")
     if max_findings is not None and max_findings < 1:
         _usage_error(f"--max-findings must be at least 1; got {max_findings}")
-    if max_cost is not None and max_cost < 0:
-        _usage_error(f"--max-cost must be a positive amount in USD; got {max_cost}")
     if diff is not None and (base or head or staged):
         _usage_error("--diff reviews a diff file; it cannot be combined with --base, --head or --staged")
 
@@ -151,11 +157,20 @@ def _remote_change(
         _usage_error("--pr posts only with --post; drop --no-post")
     if github and post:
         _usage_error("--github posts by default (--no-post to print only); drop --post")
-    from hunkwise.cli.review_remote import RemoteError, fetch, github_actions_target, target_from_url
+    from hunkwise.cli.review_remote import (
+        NothingToDo,
+        RemoteError,
+        fetch,
+        github_actions_target,
+        target_from_url,
+    )
 
     try:
         target = github_actions_target(api_url) if github else target_from_url(pr or "", api_url, post=post)
-        return fetch(target)
+        return fetch(target, unless_posted=(github and not no_post) or post)
+    except NothingToDo as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(0) from None
     except RemoteError as exc:
         if exc.code == 2:
             _usage_error(str(exc))
@@ -196,30 +211,25 @@ def _read_change(diff: str | None, base: str | None, head: str | None, staged: b
 
 def _options(
     change: LocalChange,
+    config: ReviewConfig,
     min_severity: str | None,
     max_findings: int | None,
     dry_run: bool,
-    max_cost: float | None,
     offline: bool,
 ) -> ReviewOptions:
     from hunkwise.cli.review_support import load_estimator
-    from hunkwise.config.paths import find_repo_config
     from hunkwise.review.engine import ReviewOptions
-    from hunkwise.review.errors import ReviewInputError
-    from hunkwise.review.rules import load_repo_rules
+    from hunkwise.review.rules import RepoRules
 
-    root = Path(change.description.repo_root) if change.description.repo_root else Path.cwd()
-    try:
-        rules = load_repo_rules(find_repo_config(root))
-    except ReviewInputError as exc:
-        _usage_error(str(exc))
+    rules = RepoRules.from_config(config)
     settings = rules.settings
     return ReviewOptions(
         rules=rules,
         min_severity=(min_severity.lower() if min_severity else settings.min_severity),  # type: ignore[arg-type]
         max_findings=max_findings if max_findings is not None else settings.max_findings,
         dry_run=dry_run,
-        max_cost_usd=max_cost,
+        # Offline too: it rehearses the real run, which would stop at the same estimate.
+        max_cost=config.max_cost,
         estimator=load_estimator(),
         source="offline-simulator" if offline else "llm",
         change=change.description.as_dict(),
@@ -231,6 +241,7 @@ def _run(
     options: ReviewOptions,
     flags: dict[str, Any],
     profile: str | None,
+    files: ConfigFiles,
     *,
     fmt: str,
     output: Path | None,
@@ -248,13 +259,15 @@ def _run(
     try:
         if offline:
             with offline_slots() as slots:
-                report = asyncio.run(_review(change, slots, options, quiet=quiet, shared_state=False))
+                report = _execute(change, slots, options, quiet=quiet, shared_state=False)
         else:
-            cfg = resolve(profile, flags)
+            # A dry run calls nothing, so it plans without a key (and without any model configured:
+            # for the default card); the notes say which model it planned for.
+            cfg = resolve(profile, flags, files=files, require_key=not options.dry_run)
             if not quiet:
                 print_notes(cfg.notes)
             slots = list(cfg.slots)
-            report = asyncio.run(_review(change, slots, options, quiet=quiet, shared_state=True))
+            report = _execute(change, slots, options, quiet=quiet, shared_state=True)
     except ReviewInputError as exc:
         _usage_error(str(exc))
     if not options.dry_run and report.plan:
@@ -284,6 +297,17 @@ def _configuration_failure(report: ReviewReport) -> str | None:
     if kinds and kinds <= known and all(ErrorKind(k).is_configuration for k in kinds):
         return f"no request could be served: {report.failed_chunks[0].detail}"
     return None
+
+
+def _execute(
+    change: LocalChange, slots: list[Slot], options: ReviewOptions, *, quiet: bool, shared_state: bool
+) -> ReviewReport:
+    """A dry run plans without a router (no client is built, so no key is needed)."""
+    if options.dry_run:
+        from hunkwise.review.engine import plan_only
+
+        return plan_only(change.diff, slots, options)
+    return asyncio.run(_review(change, slots, options, quiet=quiet, shared_state=shared_state))
 
 
 async def _review(

@@ -7,6 +7,10 @@ post is built by :func:`hunkwise.jobs.posting.build_post` with the same fingerpr
 server uses, so a re-run job, a second ``--post``, or the server reviewing the same head never
 posts a duplicate.
 
+Before a review that will be posted, the pull request is checked for hunkwise's review of its head
+commit: a re-run finds it and exits 0 ("already reviewed <sha>; nothing to do") without calling a
+model, and so does an Actions event that is not reviewed (``closed``, ``labeled``, ...).
+
 Exit codes (see ``docs/ci.md``): a bad event, URL or token is a usage error (2); the platform
 being down or rate limiting while fetching is an incomplete review (3); a review that could not
 be posted is 3 as well: the report was printed, but it did not reach the pull request.
@@ -43,6 +47,11 @@ PR_SHAPES = (
 PR_EVENTS = ("pull_request", "pull_request_target")
 _GITHUB_PATH = re.compile(r"^/([^/]+)/([^/]+)/pulls?/(\d+)(?:/.*)?$")
 _GITLAB_PATH = re.compile(r"^/(.+?)/-/merge_requests/(\d+)(?:/.*)?$")
+
+
+class NothingToDo(Exception):
+    """The run has nothing to review: a closed pull request's event, a head already reviewed and
+    posted. The CLI prints the message (one line) and exits 0 without calling a model."""
 
 
 class RemoteError(Exception):
@@ -112,7 +121,8 @@ class RemoteChange:
 def github_actions_target(api_url: str | None, env: Mapping[str, str] | None = None) -> RemoteTarget:
     """The pull request of the running GitHub Actions job, from ``GITHUB_EVENT_PATH``."""
     from hunkwise.platforms.github import github_token
-    from hunkwise.platforms.github_webhooks import WebhookPayloadError, parse_pull_request
+    from hunkwise.platforms.github_webhooks import REVIEW_ACTIONS, WebhookPayloadError, parse_pull_request
+    from hunkwise.platforms.identity import IdentityError, github_repository
 
     env = os.environ if env is None else env
     name = env.get("GITHUB_EVENT_NAME", "").strip()
@@ -140,8 +150,11 @@ def github_actions_target(api_url: str | None, env: Mapping[str, str] | None = N
         )
     try:
         event = parse_pull_request(payload)
-    except WebhookPayloadError as exc:
+    except (WebhookPayloadError, IdentityError) as exc:
         raise RemoteError(f"GITHUB_EVENT_PATH {path}: {exc}") from None
+    if event.action not in REVIEW_ACTIONS:
+        action, reviewed = event.action or "(none)", ", ".join(sorted(REVIEW_ACTIONS))
+        raise NothingToDo(f"pull_request action {action!r} is not reviewed (only {reviewed}); nothing to do")
     token = github_token(env)
     if token is None:
         raise RemoteError(
@@ -149,6 +162,10 @@ def github_actions_target(api_url: str | None, env: Mapping[str, str] | None = N
             "(or set HUNKWISE_GITHUB_TOKEN)"
         )
     repository = env.get("GITHUB_REPOSITORY", "").strip() or event.repository
+    try:
+        github_repository(repository, "GITHUB_REPOSITORY")
+    except IdentityError as exc:
+        raise RemoteError(str(exc)) from None
     base = api_url or env.get("GITHUB_API_URL", "").strip() or event.api_url
     return RemoteTarget(
         "github", repository, event.number, base, token, head_sha=event.head_sha, action=event.action
@@ -159,27 +176,38 @@ def target_from_url(
     url: str, api_url: str | None, *, post: bool, env: Mapping[str, str] | None = None
 ) -> RemoteTarget:
     """A pull request or merge request from its web URL. The shape decides the platform, so
-    GitHub Enterprise and self-hosted GitLab hosts work without configuration."""
+    GitHub Enterprise and self-hosted GitLab hosts work without configuration. The owner,
+    repository or project path must be one as the platform spells it (the clients build API URLs
+    from these parts only): an encoded or dotted segment is refused, not decoded."""
+    from hunkwise.platforms import identity
+
     env = os.environ if env is None else env
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RemoteError(f"--pr expects {PR_SHAPES}; got {url!r}")
     origin = f"{parts.scheme}://{parts.netloc}"
     path = parts.path.rstrip("/")
-    if m := _GITLAB_PATH.match(path):
-        platform: Platform = "gitlab"
-        repository, number = m.group(1), int(m.group(2))
+    try:
+        if m := _GITLAB_PATH.match(path):
+            platform: Platform = "gitlab"
+            repository = identity.gitlab_path(m.group(1), "the project path in the URL")
+            number = identity.positive_int(int(m.group(2)), "the merge request number in the URL")
+        elif m := _GITHUB_PATH.match(path):
+            platform = "github"
+            owner = identity.github_owner(m.group(1), "the owner in the URL")
+            name = identity.github_repo_name(m.group(2), "the repository in the URL")
+            repository = f"{owner}/{name}"
+            number = identity.positive_int(int(m.group(3)), "the pull request number in the URL")
+        else:
+            raise RemoteError(f"--pr expects {PR_SHAPES}; got {identity.shown(url)}")
+    except identity.IdentityError as exc:
+        raise RemoteError(f"--pr: {exc}") from None
+    if platform == "gitlab":
         default_api = f"{origin}/api/v4"
-    elif m := _GITHUB_PATH.match(path):
-        platform = "github"
-        repository, number = f"{m.group(1)}/{m.group(2)}", int(m.group(3))
+    else:
         host = (parts.hostname or "").lower()
         public = host in ("github.com", "www.github.com")
         default_api = "https://api.github.com" if public else f"{origin}/api/v3"
-    else:
-        raise RemoteError(f"--pr expects {PR_SHAPES}; got {url!r}")
-    if number < 1:
-        raise RemoteError(f"--pr: {number} is not a pull request number; got {url!r}")
     token = _token(platform, env)
     if token is None and post:
         names = _token_envs(platform)
@@ -203,18 +231,34 @@ def _token(platform: Platform, env: Mapping[str, str]) -> Secret | None:
 
 
 # -- fetch ------------------------------------------------------------------------------------------
-def fetch(target: RemoteTarget) -> RemoteChange:
-    """The diff to review, through the platform's API (one thin sync entry for the CLI)."""
+def fetch(target: RemoteTarget, *, unless_posted: bool = False) -> RemoteChange:
+    """The diff to review, through the platform's API (one thin sync entry for the CLI).
+
+    ``unless_posted``: first look for hunkwise's review of this head on the pull request, and
+    raise :class:`NothingToDo` when it is there, so a re-run costs API reads, not a review."""
     try:
-        return asyncio.run(_fetch(target))
+        return asyncio.run(_fetch(target, unless_posted))
+    except NothingToDo:
+        raise
     except Exception as exc:
         raise _platform_error(exc, f"cannot fetch {target.label}") from None
 
 
-async def _fetch(target: RemoteTarget) -> RemoteChange:
+def _already_reviewed(target: RemoteTarget, head: str) -> NothingToDo:
+    return NothingToDo(f"already reviewed {head[:12]} on {target.label}; nothing to do")
+
+
+async def _fetch(target: RemoteTarget, unless_posted: bool) -> RemoteChange:
+    from hunkwise.platforms.review_post import review_key
+
     if target.platform == "gitlab":
         async with target.gitlab() as gl:
             diff, refs = await gl.merge_request_diff(target.repository, target.number)
+            key = review_key("gitlab", target.repository, target.number, refs["head_sha"])
+            if unless_posted and ("review", key) in await gl.existing_markers(
+                target.repository, target.number
+            ):
+                raise _already_reviewed(target, refs["head_sha"])
         return _remote(target, diff, refs["head_sha"], diff_refs=refs)
     async with target.github() as gh:
         head = target.head_sha
@@ -223,6 +267,9 @@ async def _fetch(target: RemoteTarget) -> RemoteChange:
             head = str((pull.get("head") or {}).get("sha") or "")
             if not head:
                 raise RemoteError(f"GitHub did not report the head commit of {target.label}", 3)
+        key = review_key("github", target.repository, target.number, head)
+        if unless_posted and await gh.find_review(target.repository, target.number, key) is not None:
+            raise _already_reviewed(target, head)
         diff, since = await gh.review_diff(
             target.repository, target.number, head, incremental=target.action == "synchronize"
         )

@@ -26,7 +26,8 @@ def offline_slots() -> Iterator[list[Slot]]:
     """A simulator on a loopback port and one slot (GLM-5.1 on the Developer API) pointed at it.
 
     The simulator runs in this process (a server thread); nothing leaves the machine and no key
-    is needed. Prices are the catalog's, so costs show what the review would cost for real.
+    is needed. Prices are the catalog's, so costs show what the review would cost for real; the
+    slot says ``simulated`` so the ledger records those costs as simulated, never as spend.
     """
     from hunkwise.catalog import load_catalog
     from hunkwise.gateway.types import Secret, Slot
@@ -48,6 +49,7 @@ def offline_slots() -> Iterator[list[Slot]]:
                 input_price=card.input_price,
                 output_price=card.output_price,
                 timeout_s=60.0,
+                simulated=True,
             )
         ]
 
@@ -94,6 +96,7 @@ def record(report: ReviewReport, slots: list[Slot], *, source: str) -> None:
             failed_chunks=len(report.failed_chunks),
             skipped_lines=report.skipped_lines,
             duration_ms=int(report.duration_s * 1000),
+            simulated=report.simulated,
         )
         record_run(engine, run, calls)
         samples = {m: v[2] for m, v in report.calibration.items() if v[1] > 0}

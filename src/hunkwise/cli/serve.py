@@ -1,7 +1,8 @@
 """``hunkwise serve``: run the review server (FastAPI under uvicorn).
 
 Settings come from the environment (see docs/server.md); they are validated, the database
-migrated and the master key loaded before the port opens, so a misconfiguration is one red line.
+migrated, the master key loaded and the broker (``HUNKWISE_QUEUE_URL``) checked before the port
+opens, so a misconfiguration is one red line. The start-up line states the mode and where jobs go.
 """
 
 from __future__ import annotations
@@ -23,10 +24,21 @@ def serve(
     import uvicorn
 
     from hunkwise.cli.app import configure_logging
+    from hunkwise.jobs.distributed.service import describe_jobs, preflight
+    from hunkwise.jobs.mode import describe
     from hunkwise.server.app import create_app
     from hunkwise.server.settings import Settings
 
     configure_logging(log_level)
-    app = create_app(Settings.from_env())
-    typer.secho(f"hunkwise server on http://{host}:{port} (API docs: /docs)", err=True, fg="green")
-    uvicorn.run(app, host=host, port=port, log_level=log_level.lower())
+    settings = Settings.from_env()
+    app = create_app(settings)
+    preflight(settings.env, app.state.engine)
+    typer.secho(
+        f"hunkwise server on http://{host}:{port} (API docs: /docs); mode: {describe(settings.fixed())}; "
+        f"jobs: {describe_jobs(settings.env)}",
+        err=True,
+        fg="green",
+    )
+    # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app decides instead,
+    # from HUNKWISE_TRUSTED_PROXIES (sign-in throttling counts per client address).
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), proxy_headers=False)

@@ -6,6 +6,8 @@ run. Everything heavy (FastAPI, uvicorn, SDKs) is imported inside the command.
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,24 @@ def _coding_key(spec: str) -> dict[str, Any]:
     return {"key": key, "kind": "coding", "tier": tier}
 
 
+def _developer_key(spec: str) -> dict[str, Any]:
+    """``KEY`` or ``KEY:USD``: a Developer API key, optionally with its own prepaid balance."""
+    key, sep, amount = spec.rpartition(":")
+    if not sep:
+        return {"key": spec, "kind": "developer"}
+    if not key:
+        raise _usage_error(f"--developer-key {spec!r}: the key before ':' is empty")
+    try:
+        balance = float(amount)
+    except ValueError:
+        balance = math.nan
+    if not 0 <= balance < math.inf:
+        raise _usage_error(
+            f"--developer-key {spec!r}: the balance after ':' must be an amount in USD like 5 or 2.50"
+        )
+    return {"key": key, "kind": "developer", "balance": balance}
+
+
 def build_sim_config(
     *,
     config_file: Path | None,
@@ -72,7 +92,7 @@ def build_sim_config(
         except SimConfigError as exc:
             raise _usage_error(str(exc)) from None
     keys = list(data.get("keys", []))
-    keys += [{"key": k, "kind": "developer"} for k in developer_keys]
+    keys += [_developer_key(spec) for spec in developer_keys]
     keys += [_coding_key(spec) for spec in coding_keys]
     keys += [{"key": k, "kind": "openai"} for k in openai_keys]
     keys += [{"key": k, "kind": "anthropic"} for k in anthropic_keys]
@@ -87,7 +107,8 @@ def build_sim_config(
     except SimConfigError as exc:
         message = str(exc)
         for field, flag in _FLAG_FOR.items():
-            message = message.replace(f"{field}: ", f"{flag}: ")
+            # Top-level settings only: "keys.0.balance" is the config file's, not a flag.
+            message = re.sub(rf"(?<![.\w]){field}: ", f"{flag}: ", message)
         raise _usage_error(message) from None
 
 
@@ -106,20 +127,23 @@ def _print_served(server: Any, demo: bool) -> None:
         ("introspection     ", server.base_url + "/_sim/stats", "no key"),
     ):
         console.print(f"  {label}  {url}  [dim]({kind})[/dim]", soft_wrap=True)
-    keys = Table("key (simulator only, not a secret)", "kind", "tier", "concurrency", "5h / week", "balance")
+    keys = Table(
+        "key (simulator only, not a secret)", "kind", "tier", "concurrency", "prompts 5h / week", "balance"
+    )
+
+    def show(value: int | None) -> str:
+        return "unlimited" if value is None else str(value)
+
     for key in server.config.keys:
         limits = server.config.limits_for(key)
-
-        def show(value: int | None) -> str:
-            return "unlimited" if value is None else str(value)
-
+        coding = key.kind == "coding"  # windows for a subscription, a balance for pay-per-token
         keys.add_row(
             key.key,
             key.kind,
             key.effective_tier or "-",
             show(limits.concurrency),
-            f"{show(limits.quota_5h)} / {show(limits.quota_week)}",
-            show(limits.balance),
+            f"{show(limits.quota_5h)} / {show(limits.quota_week)}" if coding else "-",
+            "-" if coding else ("unlimited" if limits.balance is None else f"${limits.balance:,.2f}"),
         )
     console.print(keys)
     if demo:
@@ -127,6 +151,10 @@ def _print_served(server: Any, demo: bool) -> None:
     cfg = server.config
     console.print(
         f"latency {cfg.latency_ms:g}±{cfg.jitter_ms:g} ms, fault rate {cfg.fault_rate:g}, seed {cfg.seed}"
+    )
+    console.print(
+        "[dim]hunkwise pointed at this URL records its calls as real usage (a server is a server); "
+        "`hunkwise review --offline` records them as simulated. See docs/simulator.md.[/dim]"
     )
 
 
@@ -154,7 +182,9 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
         port: int = typer.Option(8765, "--port", help="Port to listen on (0 = any free port)."),
         developer_key: list[str] = typer.Option(
-            [], "--developer-key", help="Z.AI Developer API key (repeatable)."
+            [],
+            "--developer-key",
+            help="Z.AI Developer API key as KEY[:USD], USD its own prepaid balance (repeatable).",
         ),
         coding_key: list[str] = typer.Option(
             [], "--coding-key", help="Z.AI Coding Plan key as KEY[:TIER], TIER lite|pro|max (repeatable)."
@@ -177,13 +207,16 @@ def register(app: typer.Typer) -> None:
             None, "--concurrency", help="Override every key's concurrency."
         ),
         quota_5h: int | None = typer.Option(
-            None, "--quota-5h", help="Prompts per rolling 5 hours (coding keys)."
+            None, "--quota-5h", help="Prompts per rolling 5 hours, for every Coding Plan key (only)."
         ),
         quota_week: int | None = typer.Option(
-            None, "--quota-week", help="Prompts per rolling week (coding keys)."
+            None, "--quota-week", help="Prompts per rolling week, for every Coding Plan key (only)."
         ),
-        balance: int | None = typer.Option(
-            None, "--balance", help="Requests a developer key may make before 1113."
+        balance: float | None = typer.Option(
+            None,
+            "--balance",
+            help="Prepaid USD of every pay-per-token key (developer, OpenAI, Anthropic), spent at "
+            "catalog prices; then 1113 / insufficient_quota.",
         ),
         config: Path | None = typer.Option(None, "--config", help="sim.toml with the same settings per key."),
         self_check: bool = typer.Option(

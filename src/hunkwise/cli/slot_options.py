@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from hunkwise.config.files import ConfigFiles
     from hunkwise.config.resolve import ResolvedConfig
 
 _PANEL = "Model (main slot; flags win over env and config files)"
@@ -138,10 +139,25 @@ def fallback_flags(*, no_fallback: bool = False, **values: Any) -> dict[str, Any
     return {"fallback_model": NO_FALLBACK}
 
 
-def resolve(profile: str | None, flags: dict[str, Any]) -> ResolvedConfig:
+def resolve(
+    profile: str | None,
+    flags: dict[str, Any],
+    *,
+    files: ConfigFiles | None = None,
+    require_key: bool = True,
+) -> ResolvedConfig:
     from hunkwise.config.resolve import resolve_config
 
-    return resolve_config(flags, profile=profile)
+    return resolve_config(flags, profile=profile, files=files, require_key=require_key)
+
+
+def error_lines(exc: Exception) -> list[str]:
+    """What to print for a configuration error: one self-contained line per config file problem,
+    else the message with the setting it names."""
+    if problems := getattr(exc, "problems", None):
+        return [p.message for p in problems]
+    setting = getattr(exc, "setting", None)
+    return [str(exc) + (f" [{setting}]" if setting else "")]
 
 
 def fail(message: str, setting: str | None = None, code: int = 2) -> typer.Exit:
@@ -150,14 +166,31 @@ def fail(message: str, setting: str | None = None, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+# What a command without --offline offers someone who has no key yet (chat, test).
+SIMULATOR_HINT = (
+    "to try hunkwise without a real key, start the simulator (`hunkwise sim`) and export "
+    "ZAI_BASE_URL=http://127.0.0.1:8765 ZAI_API_KEY=sim-dev-key-0001 (docs/simulator.md)"
+)
+
+
 @contextmanager
-def friendly_errors() -> Iterator[None]:
-    """Bad input -> one red line and exit 2, also under ``CliRunner`` (which bypasses ``main()``)."""
+def friendly_errors(no_model_hint: str = SIMULATOR_HINT) -> Iterator[None]:
+    """Bad input -> one red line per problem and exit 2, also under ``CliRunner`` (which
+    bypasses ``main()``). ``no_model_hint`` ends the "no model is configured" message with what
+    this command offers instead (``review`` has ``--offline``; ``chat`` and ``test`` do not)."""
     from hunkwise.cli.app import UsageError
+    from hunkwise.config.problems import ConfigFileError
+    from hunkwise.config.resolve import NoModelConfigured
     from hunkwise.gateway.errors import ConfigurationError
 
     try:
         yield
+    except ConfigFileError as exc:
+        for line in error_lines(exc):
+            typer.secho(f"error: {line}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    except NoModelConfigured as exc:
+        raise fail(f"{exc}; {no_model_hint}", exc.setting) from None
     except ConfigurationError as exc:
         raise fail(str(exc), exc.setting) from None
     except UsageError as exc:

@@ -15,7 +15,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from hunkwise.store.ledger import UsageSummary
+    from hunkwise.store.ledger import UsageRow, UsageSummary
     from hunkwise.store.windows import WindowCount, WindowUsage
 
 EMPTY_MESSAGE = (
@@ -37,8 +37,16 @@ def usage(
     windows: bool = typer.Option(
         False, "--windows", help="Also show Coding Plan prompts in the rolling 5-hour and weekly windows."
     ),
+    include_simulated: bool = typer.Option(
+        False,
+        "--include-simulated",
+        help="Also show calls served by the simulator (review --offline), labelled, apart from real spend.",
+    ),
 ) -> None:
-    """Totals, cost and failovers from the usage ledger; Coding Plan windows with --windows."""
+    """Totals, cost and failovers from the usage ledger; Coding Plan windows with --windows.
+
+    Calls served by hunkwise's simulator cost nothing and are left out unless --include-simulated.
+    """
     from hunkwise.gateway.errors import ConfigurationError
     from hunkwise.store.ledger import GROUPINGS, parse_since
 
@@ -50,10 +58,14 @@ def usage(
     if by not in GROUPINGS:
         _fail(f"--by must be one of {', '.join(GROUPINGS)}; got {by!r}")
     try:
-        _run(start, by, as_json=as_json, windows=windows, now=now)
+        _run(start, by, as_json=as_json, windows=windows, include_simulated=include_simulated, now=now)
     except ConfigurationError as exc:
-        setting = f" [{exc.setting}]" if exc.setting else ""
-        _fail(f"{exc}{setting}")
+        from hunkwise.cli.slot_options import error_lines
+
+        *first, last = error_lines(exc)
+        for line in first:
+            typer.secho(f"error: {line}", err=True, fg="red")
+        _fail(last)
 
 
 def _fail(message: str) -> NoReturn:
@@ -61,7 +73,9 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _run(since: datetime | None, by: Any, *, as_json: bool, windows: bool, now: datetime) -> None:
+def _run(
+    since: datetime | None, by: Any, *, as_json: bool, windows: bool, include_simulated: bool, now: datetime
+) -> None:
     from rich.console import Console
 
     from hunkwise.store.db import open_store, sqlite_file_missing
@@ -72,19 +86,21 @@ def _run(since: datetime | None, by: Any, *, as_json: bool, windows: bool, now: 
     if sqlite_file_missing():
         # Never create a database just to say it is empty.
         if as_json:
-            typer.echo(json.dumps(_empty_json(since, by, windows), indent=2))
+            typer.echo(json.dumps(_empty_json(since, by, windows, include_simulated), indent=2))
         else:
             console.print(EMPTY_MESSAGE)
         return
     engine = open_store()
     try:
-        summary = usage_summary(engine, since=since, by=by)
+        summary = usage_summary(engine, since=since, by=by, include_simulated=include_simulated)
         window_list = None
         if windows:
             from hunkwise.config.resolve import resolve_catalog
 
             # The user's [tiers.<name>] overrides set the ceilings, as they do for the gateway.
-            window_list = coding_plan_windows(engine, now, catalog=resolve_catalog())
+            window_list = coding_plan_windows(
+                engine, now, catalog=resolve_catalog(), include_simulated=include_simulated
+            )
     finally:
         engine.dispose()
 
@@ -93,7 +109,7 @@ def _run(since: datetime | None, by: Any, *, as_json: bool, windows: bool, now: 
         payload["windows"] = None if window_list is None else [w.as_dict() for w in window_list]
         typer.echo(json.dumps(payload, indent=2))
         return
-    if summary.empty and since is None and not window_list:
+    if summary.empty and not summary.has_simulated and since is None and not window_list:
         console.print(EMPTY_MESSAGE)
         return
     _print_summary(console, summary)
@@ -101,25 +117,25 @@ def _run(since: datetime | None, by: Any, *, as_json: bool, windows: bool, now: 
         _print_windows(console, window_list, now)
 
 
-def _empty_json(since: datetime | None, by: str, windows: bool) -> dict[str, Any]:
-    from hunkwise.store.ledger import UsageRow
+def _empty_json(since: datetime | None, by: Any, windows: bool, include_simulated: bool) -> dict[str, Any]:
+    from hunkwise.store.ledger import UsageRow, UsageSummary
 
-    return {
-        "since": since.isoformat() if since else None,
-        "by": by,
-        "runs": 0,
-        "rows": [],
-        "total": UsageRow(key="total").as_dict(),
-        "windows": [] if windows else None,
-    }
+    empty = UsageSummary(
+        since=since, by=by, runs=0, rows=[], total=UsageRow(key="total"), include_simulated=include_simulated
+    )
+    return {**empty.as_dict(), "windows": [] if windows else None}
 
 
 def _print_summary(console: Console, summary: UsageSummary) -> None:
     from rich.table import Table
 
     period = f"since {_when(summary.since)}" if summary.since else "all time"
-    if summary.empty:
-        console.print(f"No usage recorded {period}.")
+    hidden = summary.has_simulated and not summary.include_simulated
+    if summary.empty and not (summary.include_simulated and summary.has_simulated):
+        if hidden:
+            console.print(f"No real calls {_period_phrase(summary)}; {_hidden(summary)}.")
+        else:
+            console.print(f"No usage recorded {period}.")
         return
     table = Table(title=f"Usage {period}, by {summary.by}", title_justify="left")
     table.add_column(summary.by)
@@ -127,24 +143,58 @@ def _print_summary(console: Console, summary: UsageSummary) -> None:
     for name in ("calls", "input", "output", "USD", "failovers"):
         table.add_column(name, justify="right")
     table.add_column("errors", overflow="fold")
-    for row in [*summary.rows, summary.total]:
-        style = "bold" if row is summary.total else None
-        table.add_row(
-            row.key,
-            f"{row.calls:,}",
-            _compact(row.input_tokens),
-            _compact(row.output_tokens),
-            f"{row.cost_usd:.4f}",
-            f"{row.failovers:,}",
-            ", ".join(f"{n} {kind}" for kind, n in sorted(row.errors.items())) or "-",
-            style=style,
-            end_section=row is summary.rows[-1] if summary.rows else False,
-        )
+    real = [r for r in summary.rows if not r.simulated]
+    blocks = [(real, summary.total)]
+    if summary.include_simulated and summary.has_simulated:
+        # Their own block under their own total: never summed into what was really spent.
+        blocks.append(([r for r in summary.rows if r.simulated], summary.simulated))
+    for rows, total in blocks:
+        for row in [*rows, total]:
+            table.add_row(
+                _label(row),
+                f"{row.calls:,}",
+                _compact(row.input_tokens),
+                _compact(row.output_tokens),
+                f"{row.cost_usd:.4f}",
+                f"{row.failovers:,}",
+                ", ".join(f"{n} {kind}" for kind, n in sorted(row.errors.items())) or "-",
+                style="bold" if row is total else None,
+                end_section=row is total or (bool(rows) and row is rows[-1]),
+            )
     console.print(table)
     t = summary.total
-    console.print(
+    shown = summary.include_simulated and summary.has_simulated
+    line = (
         f"{summary.runs:,} review run(s), {t.calls:,} call(s), ${t.cost_usd:.4f}, {t.failovers:,} failover(s)"
     )
+    console.print(f"real: {line}" if shown else line)
+    if shown:
+        s = summary.simulated
+        console.print(
+            f"simulated (no money spent, not in the totals above): {summary.simulated_runs:,} review "
+            f"run(s), {s.calls:,} call(s), ${s.cost_usd:.4f} at catalog prices"
+        )
+    elif hidden:
+        console.print(f"[dim]{_hidden(summary)}[/dim]")
+
+
+_SIM_MARK = " (simulated)"
+
+
+def _label(row: UsageRow) -> str:
+    """Simulated rows carry their mark in the first column, where the eye starts."""
+    if not row.simulated:
+        return row.key
+    return "total" + _SIM_MARK if row.key == "simulated" else row.key + _SIM_MARK
+
+
+def _period_phrase(summary: UsageSummary) -> str:
+    return f"since {_when(summary.since)}" if summary.since else "recorded"
+
+
+def _hidden(summary: UsageSummary) -> str:
+    runs = f" from {summary.simulated_runs:,} offline review run(s)" if summary.simulated_runs else ""
+    return f"{summary.simulated.calls:,} simulated call(s){runs} hidden (--include-simulated to show them)"
 
 
 def _print_windows(console: Console, windows: list[WindowUsage], now: datetime) -> None:
@@ -159,7 +209,7 @@ def _print_windows(console: Console, windows: list[WindowUsage], now: datetime) 
         table.add_column(name, no_wrap=True)
     for w in windows:
         table.add_row(
-            f"{w.fingerprint}\n{_host(w.base_url)}\n{', '.join(w.models)}",
+            f"{w.fingerprint}{_SIM_MARK if w.simulated else ''}\n{_host(w.base_url)}\n{', '.join(w.models)}",
             w.tier,
             _used(w.five_hour),
             _in(w.five_hour.resets_at, now),

@@ -47,7 +47,7 @@ def worker(
     from hunkwise.cli.app import UsageError, configure_logging
     from hunkwise.jobs.distributed.broker import QUEUE_URL_ENV, QueueSettings
     from hunkwise.jobs.distributed.process import WorkerOptions, WorkerProcess
-    from hunkwise.jobs.worker import Backoff
+    from hunkwise.jobs.retry import Backoff
     from hunkwise.server.settings import Settings
     from hunkwise.store.db import open_store
     from hunkwise.store.secrets import load_secret_box
@@ -79,10 +79,14 @@ def worker(
     )
     process = WorkerProcess(state, queue, options)
     if check:
+        from hunkwise.jobs.distributed.broker import quiet_libraries
         from hunkwise.jobs.distributed.process import check as run_check
 
-        report = run_check(engine, process.publisher)
+        try:
+            report = run_check(engine, process.publisher, quiet=True)
+        finally:
+            with quiet_libraries():
+                process.broker.close()
         typer.echo(json.dumps({"ok": True, **report}))
-        process.broker.close()
         return
     raise typer.Exit(process.run())

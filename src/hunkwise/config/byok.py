@@ -23,8 +23,9 @@ from typing import Any
 from hunkwise.catalog.loader import Catalog, load_catalog
 from hunkwise.config.resolve import ResolvedConfig, resolve_config
 from hunkwise.config.slots import build_slot
-from hunkwise.config.spec import SlotSpec
+from hunkwise.config.spec import SlotSpec, parse_spec
 from hunkwise.config.ssrf import SsrfPolicy
+from hunkwise.config.urls import validate_base_url
 from hunkwise.gateway.adapters.base import ClientPool
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.gateway.types import Secret, Slot
@@ -57,6 +58,17 @@ def stored_spec(spec: SlotSpec) -> dict[str, Any]:
     return spec.model_dump(mode="json", exclude={"api_key"}, exclude_none=True)
 
 
+def parse_stored_spec(role: str, data: Mapping[str, Any]) -> SlotSpec:
+    """A slot's settings as stored (or with its decrypted key added), validated by today's rules.
+
+    A row saved before a rule existed (a key with a smart quote, a base URL with a line break, a
+    concurrency of 10^9) raises :class:`ConfigurationError` naming ``<role>.<field>``: a
+    permanent configuration error for the job that uses it, a 409 from the test endpoint, the
+    ``error`` line of the stored slot; never a validation traceback.
+    """
+    return parse_spec(data, names=lambda field: f"{role}.{field}")
+
+
 def build_org_slot(
     role: str,
     spec: SlotSpec,
@@ -79,6 +91,9 @@ def build_org_slot(
     warnings: list[str] = []
     values = spec.model_dump(exclude={"api_key"}, exclude_none=True)
     if spec.base_url:
+        # The URL's form first (a bad port, an unclosed IPv6 bracket), so the policy reads a real URL;
+        # plain http is the policy's to judge.
+        validate_base_url(spec.base_url, setting=f"{role}.base_url", allow_http=True)
         warnings += policy.check(spec.base_url, setting=f"{role}.base_url", at_save=at_save)
         from urllib.parse import urlsplit
 
@@ -90,7 +105,7 @@ def build_org_slot(
     notes: list[str] = []
     derived: dict[str, str] = {}
     slot = build_slot(
-        SlotSpec.model_validate(values),
+        parse_stored_spec(role, values),
         name=role,
         catalog=catalog or load_catalog(),
         env={},
@@ -112,7 +127,7 @@ def build_org_slots(
         item = by_role.get(role)
         if item is None:
             continue
-        spec = SlotSpec.model_validate(dict(item.spec))
+        spec = parse_stored_spec(role, item.spec)
         slots.append(
             build_org_slot(role, spec, item.api_key, policy=policy, catalog=catalog, at_save=False).slot
         )
@@ -157,5 +172,6 @@ __all__ = [
     "fixed_config",
     "guarded_clients",
     "is_fixed_mode",
+    "parse_stored_spec",
     "stored_spec",
 ]

@@ -2,7 +2,7 @@
 
 Each layer is validated on its own, so a bad value fails naming the setting *as written in that
 layer* (``HUNKWISE_TIER``, ``--max-concurrent``); :mod:`hunkwise.config.resolve` merges them.
-TOML files are read in :mod:`hunkwise.config.files` into the same shape.
+TOML files are validated by :mod:`hunkwise.config.files` and added with :meth:`Layer.add_spec`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hunkwise.config.spec import parse_spec
+from hunkwise.config.spec import SlotSpec, parse_spec
 
 SLOT_NAMES = ("main", "fallback")
 
@@ -81,7 +81,10 @@ class Layer:
     names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add(self, slot: str, data: Mapping[str, Any], names: Mapping[str, str], where: str = "") -> None:
-        spec = parse_spec(data, names=names, where=where)
+        self.add_spec(slot, parse_spec(data, names=names, where=where), names, where)
+
+    def add_spec(self, slot: str, spec: SlotSpec, names: Mapping[str, str], where: str = "") -> None:
+        """Add settings already validated (a config file's table, checked by its schema)."""
         provided = spec.provided()
         if not provided:
             return

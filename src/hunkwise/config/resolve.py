@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from hunkwise.catalog.loader import Catalog, load_catalog
-from hunkwise.config.files import ConfigFile, read_config_file
+from hunkwise.config.files import ConfigFiles, load_config_files
 from hunkwise.config.layers import SLOT_NAMES, Layer, env_layer, env_name, flags_layer
-from hunkwise.config.paths import find_repo_config, user_config_path
+from hunkwise.config.paths import user_config_path
 from hunkwise.config.slots import build_slot, slot_summary
 from hunkwise.config.spec import SlotSpec
 from hunkwise.gateway.errors import ConfigurationError
@@ -42,6 +40,11 @@ _CONNECTION_FIELDS = (
     "allow_http",
 )
 NO_FALLBACK = "none"
+
+
+class NoModelConfigured(ConfigurationError):
+    """No source names a model and no provider key is set. Each command adds what it offers
+    instead (``review --offline``, the simulator), so the hint never names a flag it lacks."""
 
 
 @dataclass
@@ -80,13 +83,22 @@ def resolve_config(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     profile: str | None = None,
+    files: ConfigFiles | None = None,
+    require_key: bool = True,
 ) -> ResolvedConfig:
     """Read every source and build the slots. Raises :class:`ConfigurationError` (one line,
-    naming the setting) on any bad value, and when no model is configured at all."""
+    naming the setting) on any bad value, and :class:`NoModelConfigured` when no model is
+    configured at all.
+
+    ``files``: the already loaded config files (a command that also needs their ``[review]``
+    reads them once). ``require_key=False`` is for planning without calling (``review
+    --dry-run``): a slot without a key gets an empty one, and with nothing configured the
+    catalog's default card is planned for; such slots must never be called.
+    """
     env = dict(os.environ) if env is None else env
     cwd = cwd or Path.cwd()
     notes: list[str] = []
-    files = _read_files(env, cwd)
+    files = files if files is not None else load_config_files(env, cwd)
     selected = _select_profile(profile, env, files)
     catalog = _catalog_with_overrides(files)
     layers: list[Layer] = [f.layer(selected) for f in files]  # user first, then repo
@@ -102,7 +114,9 @@ def resolve_config(
     for slot_name in SLOT_NAMES:
         merged, names, origin = _merge(slot_name, layers, catalog, notes)
         main_provider = slots[0].provider if slots else None
-        if not _apply_defaults(slot_name, merged, names, origin, catalog, env, notes, main_provider):
+        if not _apply_defaults(
+            slot_name, merged, names, origin, catalog, env, notes, main_provider, require_key=require_key
+        ):
             continue
         spec = SlotSpec.model_validate(merged)
         derived: dict[str, str] = {}
@@ -111,7 +125,16 @@ def resolve_config(
             return _names.get(f) or env_name(_slot, f)
 
         slots.append(
-            build_slot(spec, name=slot_name, catalog=catalog, env=env, names=n, notes=notes, derived=derived)
+            build_slot(
+                spec,
+                name=slot_name,
+                catalog=catalog,
+                env=env,
+                names=n,
+                notes=notes,
+                derived=derived,
+                require_key=require_key,
+            )
         )
         for f in merged:
             sources[f"{slot_name}.{'model' if f == 'card' else f}"] = (
@@ -126,7 +149,7 @@ def resolve_config(
         catalog=catalog,
         fixed_mode=bool(env_l.values),
         profile=selected,
-        files=[f.path for f in files],
+        files=files.paths,
     )
 
 
@@ -134,31 +157,15 @@ def resolve_catalog(*, env: Mapping[str, str] | None = None, cwd: Path | None = 
     """The catalog after the config files' ``[models]``/``[tiers]``/``[plans]`` overrides, without
     resolving any slot (``hunkwise models`` must work before a key is configured)."""
     env = dict(os.environ) if env is None else env
-    return _catalog_with_overrides(_read_files(env, cwd or Path.cwd()))
+    return _catalog_with_overrides(load_config_files(env, cwd or Path.cwd()))
 
 
-def _read_files(env: Mapping[str, str], cwd: Path) -> list[ConfigFile]:
-    files = []
-    user = user_config_path(env)
-    if user.is_file():
-        files.append(read_config_file(user, "user"))
-    elif env.get("HUNKWISE_CONFIG", "").strip():
-        raise ConfigurationError(
-            f"HUNKWISE_CONFIG points to {user}, which does not exist: create it or unset the variable",
-            setting="HUNKWISE_CONFIG",
-        )
-    repo = find_repo_config(cwd)
-    if repo is not None and repo.resolve() != user.resolve():
-        files.append(read_config_file(repo, "repo"))
-    return files
-
-
-def _select_profile(explicit: str | None, env: Mapping[str, str], files: list[ConfigFile]) -> str | None:
+def _select_profile(explicit: str | None, env: Mapping[str, str], files: ConfigFiles) -> str | None:
     """--profile > HUNKWISE_PROFILE > repo file's ``profile`` > user file's ``profile``."""
     chosen = explicit or env.get("HUNKWISE_PROFILE", "").strip() or None
     setting = "--profile" if explicit else "HUNKWISE_PROFILE"
     if chosen is None:
-        for f in reversed(files):
+        for f in reversed(files.files):
             if f.default_profile:
                 chosen, setting = f.default_profile, f"profile in {f.path}"
                 break
@@ -166,7 +173,7 @@ def _select_profile(explicit: str | None, env: Mapping[str, str], files: list[Co
         return None
     known = sorted({name for f in files for name in f.profiles})
     if chosen not in known:
-        where = ", ".join(str(f.path) for f in files) or "no config file was found"
+        where = ", ".join(str(p) for p in files.paths) or "no config file was found"
         listed = f"defined profiles: {', '.join(known)}" if known else "no profiles are defined"
         raise ConfigurationError(
             f"profile {chosen!r} (from {setting}) does not exist ({listed}; files read: {where}): "
@@ -176,46 +183,23 @@ def _select_profile(explicit: str | None, env: Mapping[str, str], files: list[Co
     return chosen
 
 
-def _profile_source(
-    explicit: str | None, env: Mapping[str, str], files: list[ConfigFile], chosen: str
-) -> str:
+def _profile_source(explicit: str | None, env: Mapping[str, str], files: ConfigFiles, chosen: str) -> str:
     if explicit:
         return f"flag: --profile {chosen}"
     if env.get("HUNKWISE_PROFILE", "").strip():
         return f"env: HUNKWISE_PROFILE={chosen}"
-    f = next(f for f in reversed(files) if f.default_profile)
+    f = next(f for f in reversed(files.files) if f.default_profile)
     return f"{f.kind} file: profile in {f.path}"
 
 
-def _catalog_with_overrides(files: list[ConfigFile]) -> Catalog:
+def _catalog_with_overrides(files: ConfigFiles) -> Catalog:
+    """The files' overrides were checked against the catalog when they were loaded."""
     catalog = load_catalog()
     for f in files:  # user first, then repo: the repo's numbers win
         overrides = f.overrides()
-        if not overrides:
-            continue
-        try:
+        if overrides:
             catalog = catalog.with_overrides(overrides)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = _override_location(overrides, str(err["loc"][0]) if err["loc"] else "?")
-            raise ConfigurationError(
-                f"catalog override {loc} in {f.path} is not valid: {err['msg']}", setting=loc
-            ) from None
-        except ValueError as exc:
-            raise ConfigurationError(
-                f"{exc} in {f.path} (`hunkwise models` lists the ids and fields you can override)",
-                setting=str(f.path),
-            ) from None
     return catalog
-
-
-def _override_location(overrides: dict[str, Any], field_name: str) -> str:
-    """pydantic only knows the field; find the ``models.<id>.<field>`` the user wrote."""
-    for section, entries in overrides.items():
-        for item, patch in entries.items():
-            if isinstance(patch, dict) and field_name in patch:
-                return f"{section}.{item}.{field_name} = {patch[field_name]!r}"
-    return field_name
 
 
 def _implied_provider(values: Mapping[str, Any], catalog: Catalog) -> str | None:
@@ -269,6 +253,8 @@ def _apply_defaults(
     env: Mapping[str, str],
     notes: list[str],
     main_provider: str | None,
+    *,
+    require_key: bool = True,
 ) -> bool:
     """Fill the model when no source set it (zero-config). False = this slot does not exist."""
 
@@ -286,12 +272,16 @@ def _apply_defaults(
                     return True  # openai_compatible: build_slot explains that a model is needed
                 default(MAIN_DEFAULT_CARD[provider], f"default: {MAIN_DEFAULT_CARD[provider]}")
             return True
+        if not keyed and not require_key:
+            card = catalog.default_card()
+            default(card.id, f"default: {card.id} (no model configured)")
+            notes.append(f"main: no model or key configured; planning for {card.display_name} (the default)")
+            return True
         if not keyed:
-            raise ConfigurationError(
+            raise NoModelConfigured(
                 "no model is configured: export ZAI_API_KEY (GLM-5.1 on the Z.AI Developer API), or set "
                 "HUNKWISE_MODEL and HUNKWISE_API_KEY, or define a profile in .hunkwise.toml or "
-                f"{user_config_path(env)} (see docs/configuration.md); "
-                "to review without a model, use --offline",
+                f"{user_config_path(env)} (see docs/configuration.md)",
                 setting="ZAI_API_KEY",
             )
         provider = keyed[0]

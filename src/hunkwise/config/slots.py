@@ -18,7 +18,9 @@ from hunkwise.catalog.loader import Catalog, ModelCard, load_catalog
 from hunkwise.config.spec import SlotSpec, _setting_name
 from hunkwise.config.thinking import parse_thinking
 from hunkwise.config.urls import is_loopback_host, swap_path, validate_base_url
+from hunkwise.config.validation import MAX_OUTPUT_TOKENS, api_key_problem
 from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.gateway.thinking import unwrap_override
 from hunkwise.gateway.types import Secret, Slot
 
 # Used for a model the catalog does not know when the user gives no context_window: small enough
@@ -37,8 +39,12 @@ def build_slot(
     names: Callable[[str], str] | Mapping[str, str] | None = None,
     notes: list[str] | None = None,
     derived: dict[str, str] | None = None,
+    require_key: bool = True,
 ) -> Slot:
     """Resolve one slot. Raises :class:`ConfigurationError` naming the setting and the fix.
+
+    ``require_key=False`` (planning only, e.g. ``review --dry-run``): a missing key leaves the
+    slot with an empty one and a note instead of an error; such a slot must never be called.
 
     ``names`` maps a field to the setting name the user wrote (default ``<name>.<field>``);
     ``notes`` collects things the user should know (assumed defaults, warnings); ``derived``
@@ -70,7 +76,15 @@ def build_slot(
         )
     max_concurrent = _concurrency(spec, plan_id, catalog, n, notes, derived)
     thinking = parse_thinking(spec.thinking, provider, setting=n("thinking"))
-    api_key = _api_key(spec, provider, model_id, base_url, catalog, env, n, notes, derived)
+    _check_output(spec, thinking, provider, card, n)
+    try:
+        api_key = _api_key(spec, provider, model_id, base_url, catalog, env, n, notes, derived)
+    except ConfigurationError as exc:
+        if require_key:
+            raise
+        api_key = Secret("")
+        notes.append(f"{name}: planning without a key (a real run needs one: {exc})")
+        derived["api_key"] = "none: planning only"
 
     context_window = spec.context_window or (card.context_window if card else None)
     if context_window is None:
@@ -86,11 +100,6 @@ def build_slot(
         notes.append(
             f"{name}: no price known for {model_id!r}; costs are reported as $0 "
             "(set input_price and output_price)"
-        )
-    if card and spec.max_output_tokens and spec.max_output_tokens > card.max_output_tokens:
-        notes.append(
-            f"{name}: {n('max_output_tokens')} = {spec.max_output_tokens} exceeds {card.display_name}'s "
-            f"documented maximum of {card.max_output_tokens}; the provider may reject it"
         )
 
     return Slot(
@@ -256,7 +265,7 @@ def _api_key(
     derived: dict[str, str],
 ) -> Secret:
     if spec.api_key is not None and spec.api_key.get_secret_value().strip():
-        return Secret(spec.api_key.get_secret_value().strip())
+        return _sendable(spec.api_key.get_secret_value().strip(), n("api_key"))
     if spec.api_key_env:
         value = env.get(spec.api_key_env, "").strip()
         if not value:
@@ -266,11 +275,11 @@ def _api_key(
                 setting=n("api_key_env"),
             )
         derived["api_key"] = f"env: {spec.api_key_env}"
-        return Secret(value)
+        return _sendable(value, spec.api_key_env)
     default_env = catalog.providers[provider].key_env
     if default_env and env.get(default_env, "").strip():
         derived["api_key"] = f"env: {default_env}"
-        return Secret(env[default_env].strip())
+        return _sendable(env[default_env].strip(), default_env)
     from urllib.parse import urlsplit
 
     if provider == "openai_compatible" and is_loopback_host(urlsplit(base_url).hostname or ""):
@@ -284,6 +293,50 @@ def _api_key(
         'or api_key_env = "VAR" in a profile',
         setting=n("api_key"),
     )
+
+
+def _sendable(key: str, setting: str) -> Secret:
+    """The key, once it is known to fit in an HTTP header (the rule of
+    :func:`hunkwise.config.validation.api_key_problem`, for keys read from the environment too)."""
+    problem = api_key_problem(key)
+    if problem:
+        raise ConfigurationError(f"{setting} is not valid: {problem}", setting=setting)
+    return Secret(key)
+
+
+def _output_bound(card: ModelCard | None) -> tuple[int, str]:
+    """The most output tokens a request for this model may ask for, and whose limit that is."""
+    if card is not None:
+        return card.max_output_tokens, f"{card.display_name}'s maximum output"
+    return MAX_OUTPUT_TOKENS, "the limit for a model not in the catalog"
+
+
+def _check_output(
+    spec: SlotSpec, thinking: Any, provider: str, card: ModelCard | None, n: Callable[[str], str]
+) -> None:
+    """``max_output_tokens`` and an override's ``max_tokens`` / ``max_completion_tokens`` (the same
+    quantity on the wire) are bounded by what the model can produce."""
+    bound, whose = _output_bound(card)
+    hint = " (a catalog override can raise a card's limit when the provider does)" if card else ""
+    if spec.max_output_tokens is not None and spec.max_output_tokens > bound:
+        raise ConfigurationError(
+            f"{n('max_output_tokens')} = {spec.max_output_tokens:,} is above {whose} of {bound:,} "
+            f"tokens: use at most {bound}{hint}",
+            setting=n("max_output_tokens"),
+        )
+    if not isinstance(thinking, dict):
+        return
+    body = unwrap_override(thinking, provider, setting=n("thinking"))
+    for key in ("max_tokens", "max_completion_tokens"):
+        value = body.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= bound:
+            raise ConfigurationError(
+                f"{n('thinking')}: {key} = {value!r} is not valid: use a whole number from 1 to "
+                f"{bound:,} ({whose}){hint}",
+                setting=n("thinking"),
+            )
 
 
 def slot_summary(slot: Slot) -> dict[str, Any]:

@@ -19,6 +19,15 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from hunkwise.config.validation import (
+    MAX_API_KEY_CHARS,
+    MAX_BASE_URL_CHARS,
+    MAX_CONCURRENT_REQUESTS,
+    MAX_CONTEXT_WINDOW,
+    MAX_OUTPUT_TOKENS,
+    api_key_problem,
+    url_text_problem,
+)
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.gateway.types import PlanId, ProviderId, Secret, TierId
 
@@ -27,18 +36,18 @@ from hunkwise.gateway.types import PlanId, ProviderId, Secret, TierId
 FIELD_HELP: dict[str, str] = {
     "card": "a catalog model id such as glm-5.1 (see `hunkwise models`)",
     "provider": "one of zai, openai_compatible, openai, anthropic",
-    "base_url": "an https:// URL without the /chat/completions endpoint path",
+    "base_url": f"an https:// URL without the /chat/completions path, ≤ {MAX_BASE_URL_CHARS:,} characters",
     "model": "a model id such as glm-5.1, gpt-5-mini or claude-haiku-4-5",
     "plan": "one of developer, coding",
     "tier": "one of lite, pro, max",
-    "api_key": "the API key text",
+    "api_key": f"the API key text: printable ASCII without spaces, at most {MAX_API_KEY_CHARS:,} characters",
     "api_key_env": "the name of an environment variable that holds the key, e.g. ZAI_API_KEY",
-    "max_concurrent_requests": "a whole number ≥ 1, or 0 for no cap",
+    "max_concurrent_requests": f"a whole number from 1 to {MAX_CONCURRENT_REQUESTS:,}, or 0 for no cap",
     "thinking": "off, low, medium, high, or a JSON object",
     "temperature": "a number from 0 to 2",
-    "max_output_tokens": "a whole number ≥ 1",
+    "max_output_tokens": f"a whole number from 1 to {MAX_OUTPUT_TOKENS:,}, at most the model's own maximum",
     "timeout": "seconds, a number > 0 and ≤ 3600",
-    "context_window": "a whole number of tokens ≥ 1024",
+    "context_window": f"a whole number of tokens from 1,024 to {MAX_CONTEXT_WINDOW:,}",
     "input_price": "USD per 1M input tokens, a number ≥ 0",
     "output_price": "USD per 1M output tokens, a number ≥ 0",
     "allow_http": "true or false",
@@ -60,13 +69,16 @@ class SlotSpec(BaseModel):
     api_key: SecretStr | None = None
     api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     max_concurrent_requests: int | None = Field(
-        None, ge=0, validation_alias=AliasChoices("max_concurrent_requests", "max_concurrent")
+        None,
+        ge=0,
+        le=MAX_CONCURRENT_REQUESTS,
+        validation_alias=AliasChoices("max_concurrent_requests", "max_concurrent"),
     )
     thinking: str | dict[str, Any] | None = None
     temperature: float | None = Field(None, ge=0, le=2)
-    max_output_tokens: int | None = Field(None, ge=1)
+    max_output_tokens: int | None = Field(None, ge=1, le=MAX_OUTPUT_TOKENS)
     timeout: float | None = Field(None, gt=0, le=3600)
-    context_window: int | None = Field(None, ge=1024)
+    context_window: int | None = Field(None, ge=1024, le=MAX_CONTEXT_WINDOW)
     input_price: float | None = Field(None, ge=0)
     output_price: float | None = Field(None, ge=0)
     allow_http: bool | None = None
@@ -85,6 +97,26 @@ class SlotSpec(BaseModel):
         # "none"/"unlimited" read better than 0 in an env file; all three mean "no cap".
         if isinstance(value, str) and value.strip().lower() in ("none", "unlimited", "no cap"):
             return 0
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _sendable_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # Surrounding whitespace (a pasted trailing newline) is already stripped; what is left
+        # must fit in an HTTP header, or the first request crashes instead of failing clearly.
+        problem = api_key_problem(value.get_secret_value()) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _url_text(cls, value: str | None) -> str | None:
+        # A URL parser silently drops CR/LF and tabs: refuse them rather than store one URL and
+        # call another.
+        problem = url_text_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     def provided(self) -> dict[str, Any]:
@@ -139,8 +171,17 @@ def parse_spec(
                 f"itself (shown masked)",
                 setting=setting,
             ) from None
-        shown = "(hidden)" if field == "api_key" else repr(value)
+        if field == "api_key":
+            shown = "(hidden)"
+        elif isinstance(value, str) and len(value) > 80:
+            shown = f"{value[:60]!r}… ({len(value):,} characters)"
+        else:
+            shown = repr(value)
+        # A rule of ours (config.validation) says exactly what is wrong; pydantic's own checks
+        # (a type, a bound) are explained by what a valid value looks like.
+        reason = err.get("ctx", {}).get("error") if err["type"] == "value_error" else None
+        expected = str(reason) if reason else f"expected {FIELD_HELP.get(field, err['msg'])}"
         raise ConfigurationError(
-            f"{setting} = {shown}{suffix} is not valid: expected {FIELD_HELP.get(field, err['msg'])}",
+            f"{setting} = {shown}{suffix} is not valid: {expected}",
             setting=setting,
         ) from None

@@ -30,6 +30,7 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from hunkwise.catalog.loader import load_catalog
+from hunkwise.config.urls import split_url
 from hunkwise.gateway.errors import ConfigurationError
 
 ALLOW_ENV = "HUNKWISE_ALLOW_PRIVATE_BASE_URLS"
@@ -118,7 +119,7 @@ class SsrfPolicy:
         At request time (``at_save=False``) a host that does not resolve is let through: the
         connection cannot reach anything then, and a proxy in front of the server resolves it.
         """
-        parts = urlsplit(url.strip())
+        parts = split_url(url.strip(), setting=setting)
         host = (parts.hostname or "").lower()
         if not host:
             raise ConfigurationError(f"{setting} {url!r} has no host name", setting=setting)

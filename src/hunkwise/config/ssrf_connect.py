@@ -46,8 +46,15 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
         try:
             addresses = [str(ipaddress.ip_address(host))]
         except ValueError:
-            # getaddrinfo blocks: off the event loop. A failure surfaces as the usual DNS error.
-            addresses = await asyncio.to_thread(self._policy.resolver, host, port)
+            addresses = []
+        if not addresses:
+            # getaddrinfo blocks: off the event loop. A failure must look exactly like an unguarded
+            # client's (httpcore's ConnectError caused by the resolver's error), so the gateway
+            # diagnoses it as a network error ("DNS lookup failed for <host>") instead of a crash.
+            try:
+                addresses = await asyncio.to_thread(self._policy.resolver, host, port)
+            except (OSError, UnicodeError) as exc:
+                raise httpcore2.ConnectError(f"DNS lookup failed for {host}: {exc}") from exc
         if self._policy.is_exempt(host):
             return addresses
         for address in addresses:

@@ -1,15 +1,16 @@
 """Base URL validation: catch the classic copy-paste mistakes before any request is sent.
 
-The three mistakes people actually make: pasting the full endpoint (``.../chat/completions``),
-using plain http to a remote host (the key would travel in clear text), and putting credentials
-in the URL (they would end up in logs). Each gets a message that says how to fix it.
+The mistakes people actually make: a line break or a space pasted into the URL, the full endpoint
+(``.../chat/completions``), plain http to a remote host (the key would travel in clear text), and
+credentials in the URL (they would end up in logs). Each gets a message that says how to fix it.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+from hunkwise.config.validation import url_text_problem
 from hunkwise.gateway.errors import ConfigurationError
 
 # Endpoint suffixes the SDKs append themselves; a base URL that already ends in one doubles it.
@@ -27,6 +28,17 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def split_url(url: str, *, setting: str = "base_url") -> SplitResult:
+    """``urlsplit``, with its ValueError (an unclosed ``[`` of an IPv6 host) as a
+    :class:`ConfigurationError` naming ``setting``."""
+    try:
+        return urlsplit(url)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{setting} {url!r} is not a valid URL ({exc}): write it as https://host/path", setting=setting
+        ) from None
+
+
 def validate_base_url(url: str, *, setting: str = "base_url", allow_http: bool = False) -> str:
     """Return the normalised URL (lower-case scheme/host, no trailing slash) or raise
     :class:`ConfigurationError` naming ``setting`` and the fix."""
@@ -35,7 +47,10 @@ def validate_base_url(url: str, *, setting: str = "base_url", allow_http: bool =
         raise ConfigurationError(
             f"{setting} is empty: give a URL such as https://api.z.ai/api/paas/v4", setting=setting
         )
-    parts = urlsplit(raw)
+    problem = url_text_problem(raw)
+    if problem:  # before parsing: urlsplit silently drops CR, LF and tabs
+        raise ConfigurationError(f"{setting} is not valid: {problem}", setting=setting)
+    parts = split_url(raw, setting=setting)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         shown = f"'{parts.scheme}://'" if parts.scheme else "no scheme"
@@ -80,7 +95,18 @@ def validate_base_url(url: str, *, setting: str = "base_url", allow_http: bool =
     netloc = host if ":" not in host else f"[{host}]"
     if port is not None:
         netloc = f"{netloc}:{port}"
-    return urlunsplit((scheme, netloc, path, parts.query, ""))
+    url = urlunsplit((scheme, netloc, path, parts.query, ""))
+    if not host.isascii():
+        # An international name must encode (IDNA) the way the SDKs' HTTP client encodes it, or
+        # the request could only fail when it is built. Imported here: ASCII hosts never pay for it.
+        import httpx2
+
+        try:
+            httpx2.URL(url)
+        except httpx2.InvalidURL as exc:
+            message = f"{setting} {raw!r} is not a usable URL: {exc}"
+            raise ConfigurationError(message, setting=setting) from None
+    return url
 
 
 def swap_path(base_url: str, old_path: str, new_path: str) -> str:

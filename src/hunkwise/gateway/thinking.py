@@ -38,6 +38,31 @@ ANTHROPIC_DEFAULT_OUTPUT = 8192
 _EFFORT = {"off": "minimal", "low": "low", "medium": "medium", "high": "high"}
 
 
+# A custom override is a handful of provider parameters. Anything bigger or deeper is a mistake,
+# or a way to make every request of an organization carry a megabyte.
+MAX_OVERRIDE_BYTES = 16 * 1024
+MAX_OVERRIDE_DEPTH = 10
+_GATEWAY_PROMPT = "the gateway sends the review prompt itself"
+_GATEWAY_STREAM = "the gateway decides per call whether to stream, and reads the answer accordingly"
+_GATEWAY_TEXT = "the gateway reads a text answer; tool calls would leave the review empty"
+# Request keys the gateway sets itself (or whose answer it could not read): an override that
+# replaced them would change which model is billed, what it is asked, or the answer's shape.
+# Sampling and sizing parameters (temperature, max_tokens, response_format, ...) stay overridable.
+GATEWAY_OWNED_KEYS: dict[str, str] = {
+    "model": "the gateway sends the slot's model id; choose the model with the model (or card) setting",
+    "messages": _GATEWAY_PROMPT,
+    "system": _GATEWAY_PROMPT,
+    "stream": _GATEWAY_STREAM,
+    "stream_options": _GATEWAY_STREAM,
+    "n": "the gateway reads one answer; more choices would be billed and thrown away",
+    "tools": _GATEWAY_TEXT,
+    "tool_choice": _GATEWAY_TEXT,
+    "functions": _GATEWAY_TEXT,
+    "function_call": _GATEWAY_TEXT,
+}
+_EXAMPLE = 'write a JSON object such as {"thinking": {"type": "enabled"}}'
+
+
 @dataclass(frozen=True, slots=True)
 class SlotProfile:
     """Everything about a slot that does not change per call, computed once."""
@@ -52,25 +77,80 @@ class SlotProfile:
     reasoning_effort: bool  # a toggle-style model that also takes reasoning_effort
 
 
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in ``value`` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_OVERRIDE_DEPTH:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _too_big(setting: str, size: int) -> ConfigurationError:
+    return ConfigurationError(
+        f"{setting}: the custom override is {size:,} bytes; at most {MAX_OVERRIDE_BYTES:,} are allowed "
+        "(an override holds a few provider parameters)",
+        setting=setting,
+    )
+
+
+def _too_deep(setting: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{setting}: the custom override nests objects or arrays more than {MAX_OVERRIDE_DEPTH} "
+        "levels deep; provider parameters are a few levels at most",
+        setting=setting,
+    )
+
+
 def parse_override(raw: str | dict[str, Any], *, setting: str = "thinking") -> dict[str, Any]:
-    """Parse a custom JSON override; invalid JSON names its line and column."""
+    """Parse a custom JSON override; invalid JSON names its line and column. An override over
+    :data:`MAX_OVERRIDE_BYTES` or nested deeper than :data:`MAX_OVERRIDE_DEPTH` is refused."""
     if isinstance(raw, dict):
-        return raw
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(
-            f"{setting}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}; "
-            'write a JSON object such as {"thinking": {"type": "enabled"}}',
-            setting=setting,
-        ) from None
+        try:
+            size = len(json.dumps(raw).encode())
+        except (TypeError, ValueError, RecursionError):
+            raise ConfigurationError(
+                f"{setting}: the custom override holds values JSON cannot express; {_EXAMPLE}",
+                setting=setting,
+            ) from None
+        if size > MAX_OVERRIDE_BYTES:
+            raise _too_big(setting, size)
+        value: Any = raw
+    else:
+        size = len(raw.encode("utf-8", "surrogatepass"))
+        if size > MAX_OVERRIDE_BYTES:
+            raise _too_big(setting, size)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(
+                f"{setting}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}; {_EXAMPLE}",
+                setting=setting,
+            ) from None
+        except RecursionError:  # nested past the parser's limit: far past ours
+            raise _too_deep(setting) from None
     if not isinstance(value, dict):
         raise ConfigurationError(
-            f"{setting}: the custom override must be a JSON object, got {type(value).__name__}; "
-            'write a JSON object such as {"thinking": {"type": "enabled"}}',
+            f"{setting}: the custom override must be a JSON object, got {type(value).__name__}; {_EXAMPLE}",
             setting=setting,
         )
+    if _depth(value) > MAX_OVERRIDE_DEPTH:
+        raise _too_deep(setting)
     return value
+
+
+def _refuse_owned(body: dict[str, Any], setting: str) -> None:
+    owned = [k for k in body if k in GATEWAY_OWNED_KEYS]
+    if owned:
+        keys = " or ".join(f'"{k}" ({GATEWAY_OWNED_KEYS[k]})' for k in owned)
+        which = "it" if len(owned) == 1 else "them"
+        raise ConfigurationError(
+            f"{setting}: the custom override may not set {keys}; remove {which}", setting=setting
+        )
 
 
 def unwrap_override(override: dict[str, Any], provider: str, *, setting: str = "thinking") -> dict[str, Any]:
@@ -85,6 +165,7 @@ def unwrap_override(override: dict[str, Any], provider: str, *, setting: str = "
     active = catalog.providers[provider].namespace
     named = [k for k in override if k in namespaces]
     if not named:
+        _refuse_owned(override, setting)
         return override
     if len(named) != len(override):
         others = sorted(set(override) - set(named))
@@ -105,6 +186,7 @@ def unwrap_override(override: dict[str, Any], provider: str, *, setting: str = "
         raise ConfigurationError(
             f'{setting}: "{active}" must hold a JSON object of request parameters', setting=setting
         )
+    _refuse_owned(inner, setting)
     return inner
 
 

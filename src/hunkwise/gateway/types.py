@@ -83,6 +83,11 @@ class Slot:
     input_price: float = 0.0  # USD per 1M tokens
     output_price: float = 0.0
     adaptive_concurrency: bool = False
+    # Served by hunkwise's own simulator (``review --offline`` sets it where it builds the slot).
+    # Its calls spend nothing, so the usage ledger records them as simulated and keeps them out of
+    # real spend and Coding Plan windows. Never inferred from a URL or a response: a server that
+    # merely looks like the simulator is still a server that may bill.
+    simulated: bool = False
 
     @property
     def credential_id(self) -> str:

@@ -36,11 +36,13 @@ def review_deps(state: Any) -> ReviewDeps:
     """The review job's dependencies from a server's ``app.state``."""
     from hunkwise.config.byok import guarded_clients
     from hunkwise.gateway.limits.local import LocalBackend
+    from hunkwise.jobs.mode import mode_record
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.gitlab import configured_api_url as gitlab_api_url
     from hunkwise.store.byok import slots_for_org
+    from hunkwise.store.orgs import cost_ceiling_for_org
 
     env: dict[str, str] = state.settings.env
     engine = state.engine
@@ -59,6 +61,8 @@ def review_deps(state: Any) -> ReviewDeps:
         # (jobs stored before the webhook route refused foreign hosts included).
         github=lambda ev: GitHubClient.from_env(github_api_url(env), env=env),
         gitlab=lambda ev: GitLabClient.from_env(gitlab_api_url(env), env=env),
+        mode=mode_record(state.settings.fixed(), env),
+        max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, state.settings.max_cost),
     )
 
 

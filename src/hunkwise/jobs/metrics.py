@@ -144,7 +144,8 @@ class _SharedCollector(Collector):
 
 def _read_cluster_calls(engine: Engine) -> list[Any]:
     """Model calls of every process, read from the usage ledger: one aggregate query,
-    ``(model, outcome, calls, failovers, waited_ms)`` rows.
+    ``(model, outcome, calls, failovers, waited_ms)`` rows. Calls served by hunkwise's simulator
+    (an offline review recorded in the same database) are left out: they reached no provider.
 
     Counters, not gauges: the ledger only grows (rows are never deleted), so ``rate()`` works.
     One GROUP BY in the database, a dozen rows back. Measured on PostgreSQL 15 with a million
@@ -161,7 +162,8 @@ def _read_cluster_calls(engine: Engine) -> list[Any]:
         func.count(),
         func.coalesce(func.sum(case((ModelCall.failover, 1), else_=0)), 0),
         func.coalesce(func.sum(ModelCall.waited_ms), 0.0),
-    ).group_by(ModelCall.model, ModelCall.outcome)
+    )
+    query = query.where(ModelCall.simulated.is_(False)).group_by(ModelCall.model, ModelCall.outcome)
     with use_session(engine) as session:
         return list(session.execute(query).all())
 

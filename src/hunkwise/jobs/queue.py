@@ -1,7 +1,7 @@
 """The job queue interface and its embedded, database-backed implementation.
 
-Workers and routes talk to :class:`JobQueue` only (enqueue / claim / renew / checkpoint /
-complete / fail / release), so the distributed engine can plug a task-queue library in behind
+Workers and routes talk to :class:`JobQueue` only (enqueue / requeue / claim / renew / checkpoint
+/ complete / fail / release), so the distributed engine can plug a task-queue library in behind
 the same calls without touching the review job or the routes.
 """
 
@@ -21,6 +21,8 @@ class JobQueue(Protocol):
     async def enqueue(
         self, *, org: str, kind: str, payload: dict[str, Any], dedupe_key: str, max_attempts: int = 5
     ) -> tuple[Job, bool]: ...
+
+    async def requeue(self, job_id: int) -> bool: ...
 
     async def claim(self, owner: str, *, lease_s: float) -> Job | None: ...
 
@@ -57,6 +59,10 @@ class DatabaseQueue:
             dedupe_key=dedupe_key,
             max_attempts=max_attempts,
         )
+
+    async def requeue(self, job_id: int) -> bool:
+        """Queue a dead (failed) job again with fresh attempts; False unless it had failed."""
+        return await asyncio.to_thread(repo.retry, self.engine, job_id)
 
     async def claim(self, owner: str, *, lease_s: float) -> Job | None:
         return await asyncio.to_thread(repo.claim, self.engine, owner, lease_s=lease_s)

@@ -7,6 +7,12 @@ Every external effect happens once however often the job runs:
   a retry (a failed post, a crash) resumes at "post" without calling the models again;
 - the usage: recorded with the job's dedupe key as the ledger's idempotency key;
 - the review on GitHub/GitLab: its fingerprint is checked on the pull request before posting.
+
+What a job reads from its row is re-validated before any URL is built (the events check their
+identities when made, and the repository's owner must be the job's organization), and a GitLab
+job asks GitLab that its project id is its project path before any request about the merge
+request: a row written before identities were validated, or by a future code path, cannot send
+the server's token anywhere else.
 """
 
 from __future__ import annotations
@@ -19,17 +25,24 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
 from hunkwise.gateway.adapters.base import ClientPool
 from hunkwise.gateway.errors import ConfigurationError
-from hunkwise.gateway.types import Slot
+from hunkwise.gateway.types import SKIPPED_OPEN_CIRCUIT, SKIPPED_OUTCOMES, Slot
+from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
+from hunkwise.jobs.mode import mismatch
 from hunkwise.jobs.posting import build_post
-from hunkwise.jobs.worker import JobContext, RetryableJobError
+from hunkwise.jobs.retry import ModelsFailed, configuration_only
+from hunkwise.jobs.worker import JobContext
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
+from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.review_post import PostResult, ReviewPost
 from hunkwise.review.engine import ReviewOptions, run_review
+from hunkwise.review.errors import CostLimitExceeded
 from hunkwise.review.report import ReviewReport
 from hunkwise.store.jobs import Job
+from hunkwise.store.orgs import normalize_slug
 
 if TYPE_CHECKING:
     from hunkwise.gateway.limits.base import LimitsBackend
@@ -43,6 +56,10 @@ GITLAB_KIND = "gitlab_review"
 
 class JobFailed(Exception):
     """A permanent failure: retrying cannot help; the message says what to fix."""
+
+
+def _default_ceiling(org: str) -> CostCeiling:
+    return org_cost_ceiling(org, None, DEFAULT_MAX_COST_USD)
 
 
 def _default_github(event: PullRequestEvent) -> GitHubClient:
@@ -68,6 +85,11 @@ class ReviewDeps:
     # SDK clients for one job's router (BYOK: config.byok.guarded_clients, the connect-time SSRF
     # guard); None: the gateway's default clients.
     clients: Callable[[], ClientPool] | None = None
+    # This host's mode (jobs.mode.mode_record): a job the server recorded in the other mode is
+    # refused with a "mode mismatch" error. None: no check (the embedded pool is the server).
+    mode: dict[str, str] | None = None
+    # The organization's review cost ceiling (blocking: database); default: the $2 default.
+    max_cost_for_org: Callable[[str], CostCeiling] = _default_ceiling
 
 
 def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
@@ -82,8 +104,19 @@ def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
     return {GITHUB_KIND: github, GITLAB_KIND: gitlab}
 
 
+def _event(job: Job, parse: Callable[[dict[str, Any]], Any]) -> Any:
+    """The job's event, its identities checked again and its owner the job's organization."""
+    try:
+        event = parse(dict(job.payload or {}))
+        if normalize_slug(event.owner) != job.org:
+            raise IdentityError("owner", event.owner, f"is not organization {job.org!r} of this job")
+    except (IdentityError, ConfigurationError) as exc:
+        raise JobFailed(f"the job's stored pull request is not acceptable: {exc}") from None
+    return event
+
+
 async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[str, Any]:
-    event = PullRequestEvent.from_payload(job.payload)
+    event: PullRequestEvent = _event(job, PullRequestEvent.from_payload)
     async with deps.github(event) as gh:
         checkpoint = job.checkpoint or {}
         if "post" not in checkpoint:
@@ -106,8 +139,12 @@ async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
 async def run_gitlab_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[str, Any]:
     from hunkwise.platforms.gitlab import MergeRequestEvent
 
-    event = MergeRequestEvent.from_payload(job.payload)
+    event: MergeRequestEvent = _event(job, MergeRequestEvent.from_payload)
     async with deps.gitlab(event) as gl:
+        try:
+            await gl.verify_project(event.project_id, event.project_path)
+        except IdentityError as exc:
+            raise JobFailed(str(exc)) from None
         checkpoint = job.checkpoint or {}
         if "post" not in checkpoint:
             refs: dict[str, str] = {}
@@ -141,6 +178,8 @@ async def _review(
     """Run the models once and checkpoint everything posting needs."""
     from hunkwise.gateway.router import Router
 
+    if deps.mode is not None and (wrong := mismatch(job.payload.get(MODE_KEY), deps.mode)):
+        raise JobFailed(wrong)
     try:
         slots = await asyncio.to_thread(deps.slots_for_org, job.org)
     except ConfigurationError as exc:
@@ -150,8 +189,10 @@ async def _review(
             f"organization {job.org!r} has no model configuration "
             f"(PUT /api/orgs/{job.org}/byok, or run the server in fixed mode)"
         )
+    ceiling = await asyncio.to_thread(deps.max_cost_for_org, job.org)
     diff, since = await fetch()
     options = deps.options()
+    options.max_cost = ceiling
     options.change = {"platform": platform, "repository": repository, "number": number, "head_sha": head_sha}
     if since:
         options.change["since"] = since
@@ -159,12 +200,13 @@ async def _review(
     try:
         async with Router(slots, backend=deps.backend, clients=pool) as router:
             report = await run_review(diff, router, options)
+    except CostLimitExceeded as exc:  # nothing was sent; the same diff would stop again: permanent
+        raise JobFailed(f"review not started: {exc}") from None
     finally:
         if pool is not None:
             await pool.aclose()
     if report.plan and len(report.failed_chunks) == len(report.plan):
-        reasons = "; ".join(sorted({c.detail or c.reason for c in report.failed_chunks}))[:500]
-        raise RetryableJobError(f"every model request failed: {reasons}")
+        raise _models_failed(job, report)
     post = build_post(
         report, platform=platform, repository=repository, number=number, head_sha=head_sha, since=since
     )
@@ -174,6 +216,42 @@ async def _review(
         checkpoint["diff_refs"] = extra
     await ctx.checkpoint(checkpoint)
     return checkpoint
+
+
+def _models_failed(job: Job, report: ReviewReport) -> ModelsFailed:
+    """Every request failed: why, and whether another attempt could do better (not when every
+    failure was a configuration error: an invalid key, an unknown model, a plan lacking it)."""
+    reasons = "; ".join(sorted({c.detail or c.reason for c in report.failed_chunks}))[:500]
+    kinds = _failure_kinds(report)
+    if not configuration_only(kinds):
+        return ModelsFailed(f"every model request failed: {reasons}", kinds)
+    return ModelsFailed(
+        f"the model configuration of organization {job.org!r} is refused by the provider, which "
+        f"retrying cannot fix: {reasons}. Fix the key or model (PUT /api/orgs/{job.org}/byok, or the "
+        f"server's and workers' HUNKWISE_* settings in fixed mode), then retry the job",
+        kinds,
+    )
+
+
+def _failure_kinds(report: ReviewReport) -> frozenset[str]:
+    """What the failed chunks met: the error kind of every failed model call attempt, or the
+    chunk's reason when no call failed (an unreadable answer). A slot skipped for an open circuit
+    leaves its kind only as the call's last error, so an earlier skip counts as ``skipped``:
+    unknown, and unknown is never taken for a configuration error."""
+    kinds: set[str] = set()
+    for chunk in report.failed_chunks:
+        failed = [c for c in report.calls if c.chunk == chunk.index and not c.ok]
+        if not failed:
+            kinds.add(chunk.reason)
+        for call in failed:
+            outcomes = [a.outcome for a in call.attempts if a.outcome != "ok"]
+            for i, outcome in enumerate(outcomes):
+                if outcome == SKIPPED_OPEN_CIRCUIT and i == len(outcomes) - 1:
+                    outcome = call.error_kind or "skipped"
+                kinds.add("skipped" if outcome in SKIPPED_OUTCOMES else outcome)
+            if not outcomes:
+                kinds.add(call.error_kind or "no_attempt")
+    return frozenset(kinds)
 
 
 def _record_usage(

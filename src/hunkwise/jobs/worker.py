@@ -1,10 +1,11 @@
 """The embedded worker pool: asyncio tasks in the server process that run queued jobs.
 
 Each worker claims a job with a lease, renews the lease while the job runs (a heartbeat), and
-records the outcome. A failure whose exception says ``transient`` (rate limits, 5xx, network, a
-provider outage) is retried with exponential backoff; anything else fails the job at once with
-its message kept. A graceful stop hands in-flight jobs back (attempt refunded); a crash leaves
-them leased, and the next pool to start reclaims them when the lease expires.
+records the outcome. A transient failure (rate limits, 5xx, network, a provider outage) is
+retried with exponential backoff; anything else, a configuration error first of all, fails the job
+at once with its message kept (:mod:`hunkwise.jobs.retry` decides which is which). A graceful
+stop hands in-flight jobs back (attempt refunded); a crash leaves them leased, and the next pool
+to start reclaims them when the lease expires.
 """
 
 from __future__ import annotations
@@ -15,25 +16,15 @@ import logging
 import os
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from hunkwise.jobs.queue import JobQueue
+from hunkwise.jobs.retry import Backoff, retry_delay
 from hunkwise.store.jobs import Job
 from hunkwise.store.models import utcnow
 
 log = logging.getLogger("hunkwise.jobs")
-
-
-class RetryableJobError(Exception):
-    """Raise from a handler when trying again later can succeed."""
-
-    transient = True
-
-    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
 
 
 class LeaseLost(Exception):
@@ -61,19 +52,6 @@ class JobContext:
 
 
 Handler = Callable[[Job, JobContext], Awaitable[dict[str, Any]]]
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    base_s: float = 10.0
-    factor: float = 3.0
-    max_s: float = 15 * 60.0
-
-    def delay(self, attempt: int, hint_s: float | None = None) -> float:
-        """``attempt`` is the attempt that just failed (1-based); a server hint (Retry-After)
-        wins when it asks for longer."""
-        computed = min(self.max_s, self.base_s * self.factor ** max(0, attempt - 1))
-        return max(computed, min(hint_s, self.max_s)) if hint_s else computed
 
 
 def describe(exc: BaseException) -> str:
@@ -181,10 +159,8 @@ class WorkerPool:
 
     async def _failed(self, job: Job, owner: str, exc: Exception) -> None:
         message = describe(exc)
-        retry_at = None
-        if getattr(exc, "transient", False) and job.attempts < job.max_attempts:
-            delay = self.backoff.delay(job.attempts, getattr(exc, "retry_after_s", None))
-            retry_at = utcnow() + timedelta(seconds=delay)
+        delay = retry_delay(exc, job.attempts, job.max_attempts, self.backoff)
+        retry_at = None if delay is None else utcnow() + timedelta(seconds=delay)
         status = await self.queue.fail(job.id, owner, message, retry_at=retry_at)
         if status == "queued":
             log.warning("job %s attempt %s failed, retrying: %s", job.id, job.attempts, message)

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from hunkwise.gateway.types import Secret
+from hunkwise.platforms import identity
 from hunkwise.platforms.github_webhooks import DEFAULT_API_URL
 from hunkwise.platforms.review_post import (
     InlineComment,
@@ -62,6 +63,8 @@ class GitHubClient:
         bot_login: str | None = None,
     ) -> None:
         self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        # Every request URL is this root joined with a path of validated, quoted segments.
+        self._root = httpx.URL(self.api_url + "/")
         self.bot_login = (bot_login or "").strip() or None
         self._me: int | None = None  # our own user id (GET /user), looked up once
         self._me_known = False
@@ -72,9 +75,7 @@ class GitHubClient:
         }
         if token is not None:
             headers["Authorization"] = f"Bearer {token.reveal()}"
-        self._http = httpx.AsyncClient(
-            base_url=self.api_url, headers=headers, timeout=timeout_s, transport=transport
-        )
+        self._http = httpx.AsyncClient(headers=headers, timeout=timeout_s, transport=transport)
         self._has_token = token is not None
 
     @classmethod
@@ -94,11 +95,24 @@ class GitHubClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    # -- URLs -------------------------------------------------------------------------------------
+    def _url(self, *segments: str | int) -> httpx.URL:
+        return self._root.join(identity.api_path(*segments))
+
+    def _repo(self, repository: str, *rest: str | int) -> httpx.URL:
+        """``/repos/{owner}/{name}/...`` of a validated ``owner/name``: the only way this client
+        names a repository, so a caller's string never reaches a URL unchecked."""
+        owner, name = identity.github_repository(repository)
+        return self._url("repos", owner, name, *rest)
+
+    def _pull(self, repository: str, number: int, *rest: str) -> httpx.URL:
+        return self._repo(repository, "pulls", identity.positive_int(number, "pull request number"), *rest)
+
     # -- reading ----------------------------------------------------------------------------------
     async def pull_request(self, repository: str, number: int) -> dict[str, Any]:
         """The pull request object (``head.sha``, ``html_url``, ...): what a caller that starts
         from a URL, not from an event, needs before it can fingerprint and post a review."""
-        data = (await self._request("GET", f"/repos/{repository}/pulls/{number}")).json()
+        data = (await self._request("GET", self._pull(repository, number))).json()
         if not isinstance(data, dict):
             raise PlatformError(f"GitHub answered pull {repository}#{number} with an unexpected shape")
         return data
@@ -106,7 +120,7 @@ class GitHubClient:
     async def pull_diff(self, repository: str, number: int) -> str:
         """The whole pull request as a unified diff (base...head)."""
         response = await self._request(
-            "GET", f"/repos/{repository}/pulls/{number}", headers={"Accept": DIFF_MEDIA_TYPE}
+            "GET", self._pull(repository, number), headers={"Accept": DIFF_MEDIA_TYPE}
         )
         return response.text
 
@@ -114,29 +128,29 @@ class GitHubClient:
         """The diff of ``head`` against ``base`` when ``head`` simply extends ``base``; ``None``
         after a force-push or rebase (the old head is not an ancestor), where only the full
         pull request diff is meaningful."""
+        base, head = identity.commit_sha(base, "base commit"), identity.commit_sha(head, "head commit")
+        url = self._repo(repository, "compare", f"{base}...{head}")
         try:
-            info = (await self._request("GET", f"/repos/{repository}/compare/{base}...{head}")).json()
+            info = (await self._request("GET", url)).json()
         except PlatformNotFound:
             return None  # the old head was garbage-collected or never existed
         if info.get("status") != "ahead":
             return None
-        response = await self._request(
-            "GET", f"/repos/{repository}/compare/{base}...{head}", headers={"Accept": DIFF_MEDIA_TYPE}
-        )
+        response = await self._request("GET", url, headers={"Accept": DIFF_MEDIA_TYPE})
         return response.text
 
     async def list_reviews(self, repository: str, number: int) -> list[dict[str, Any]]:
-        return await self._paginate(f"/repos/{repository}/pulls/{number}/reviews")
+        return await self._paginate(self._pull(repository, number, "reviews"))
 
     async def list_review_comments(self, repository: str, number: int) -> list[dict[str, Any]]:
-        return await self._paginate(f"/repos/{repository}/pulls/{number}/comments")
+        return await self._paginate(self._pull(repository, number, "comments"))
 
     async def own_user_id(self) -> int | None:
         """The id of the token's user (``GET /user``, once per client); None when the token may
         not ask (a GitHub App installation token answers 403)."""
         if not self._me_known:
             try:
-                data = (await self._request("GET", "/user")).json()
+                data = (await self._request("GET", self._url("user"))).json()
             except (PlatformAuthError, PlatformNotFound) as exc:
                 if exc.status == 401:
                     raise
@@ -174,11 +188,15 @@ class GitHubClient:
         ]
 
     async def last_reviewed_head(self, repository: str, number: int) -> str | None:
-        """The commit of the newest review hunkwise posted on this pull request, if any."""
+        """The commit of the newest review hunkwise posted on this pull request, if any (a
+        ``commit_id`` that is not a commit id is no head: it would end up in a compare URL)."""
         head: str | None = None
         for review in await self.own_reviews(repository, number):
             if any(kind == "review" for kind, _ in markers_in(review.get("body"))):
-                head = review.get("commit_id") or head
+                try:
+                    head = identity.commit_sha(review.get("commit_id"), "commit_id")
+                except identity.IdentityError:
+                    continue
         return head
 
     async def review_diff(
@@ -211,12 +229,12 @@ class GitHubClient:
         if existing is not None:
             return PostResult(False, existing.get("id"), existing.get("html_url"))
         body: dict[str, Any] = {
-            "commit_id": post.head_sha,
+            "commit_id": identity.commit_sha(post.head_sha, "head commit"),
             "event": "COMMENT",
             "body": post.summary,
             "comments": [_inline(c) for c in post.comments],
         }
-        path = f"/repos/{repository}/pulls/{number}/reviews"
+        path = self._pull(repository, number, "reviews")
         try:
             created = (await self._request("POST", path, json=body)).json()
             return PostResult(True, created.get("id"), created.get("html_url"), inline=len(post.comments))
@@ -229,9 +247,9 @@ class GitHubClient:
         return PostResult(True, created.get("id"), created.get("html_url"), folded=len(post.comments))
 
     # -- plumbing ---------------------------------------------------------------------------------
-    async def _paginate(self, path: str) -> list[dict[str, Any]]:
+    async def _paginate(self, path: httpx.URL) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        url: str | None = path
+        url: httpx.URL | None = path
         params: dict[str, Any] | None = {"per_page": 100}
         for _ in range(_MAX_PAGES):
             if url is None:
@@ -239,13 +257,23 @@ class GitHubClient:
             response = await self._request("GET", url, params=params)
             page = response.json()
             if not isinstance(page, list):
-                raise PlatformError(f"GitHub answered GET {path} with an unexpected shape")
+                raise PlatformError(f"GitHub answered GET {path.path} with an unexpected shape")
             items.extend(page)
-            url = response.links.get("next", {}).get("url")
+            url = self._next_page(response, path)
             params = None  # the next link carries its own query
         return items
 
-    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _next_page(self, response: httpx.Response, path: httpx.URL) -> httpx.URL | None:
+        """The ``Link: rel=next`` URL, only on the configured API host: the token goes nowhere else."""
+        link = response.links.get("next", {}).get("url")
+        if not link:
+            return None
+        url = self._root.join(link)
+        if (url.scheme, url.host, url.port) != (self._root.scheme, self._root.host, self._root.port):
+            raise PlatformError(f"GitHub answered GET {path.path} with a next page on another host")
+        return url
+
+    async def _request(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
@@ -259,7 +287,7 @@ class GitHubClient:
             return response
         raise self._error(method, url, response)
 
-    def _error(self, method: str, url: str, response: httpx.Response) -> PlatformError:
+    def _error(self, method: str, url: httpx.URL, response: httpx.Response) -> PlatformError:
         status = response.status_code
         where = f"GitHub {method} {_path(url)}"
         detail = _message(response)
@@ -301,8 +329,8 @@ def _inline(c: InlineComment) -> dict[str, Any]:
     return out
 
 
-def _path(url: str) -> str:
-    return url.split("?", 1)[0]
+def _path(url: httpx.URL) -> str:
+    return url.path
 
 
 def _message(response: httpx.Response) -> str:

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from hunkwise.platforms import identity
+from hunkwise.platforms.identity import IdentityError
+
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
@@ -30,7 +33,8 @@ REVIEW_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_revi
 
 
 class WebhookPayloadError(ValueError):
-    """The delivery is not valid JSON or lacks a field we need; the message names it."""
+    """The delivery is not valid JSON or lacks a field we need; the message names it. (A field
+    that is there but not an acceptable identity raises :class:`IdentityError` instead.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,21 @@ class PullRequestEvent:
     api_url: str  # the configured API root (the payload's must be on the same host)
     html_url: str = ""
     before_sha: str | None = None  # synchronize: the head before the push
+
+    def __post_init__(self) -> None:
+        """Every event is checked, however it was made: parsed from a delivery, or read back from
+        a job row (one stored before identities were validated, or by a future code path) right
+        before its URLs are built. Raises :class:`IdentityError`."""
+        owner, _ = identity.github_repository(self.repository, "repository")
+        if owner != self.owner:
+            raise IdentityError("owner", self.owner, f"is not the owner of repository {self.repository!r}")
+        identity.positive_int(self.number, "number")
+        identity.commit_sha(self.head_sha, "head_sha")
+        identity.commit_sha(self.base_sha, "base_sha")
+        if self.before_sha is not None:
+            identity.commit_sha(self.before_sha, "before_sha")
+        if self.installation_id is not None:
+            identity.positive_int(self.installation_id, "installation_id", maximum=identity.MAX_ID)
 
     @property
     def dedupe_key(self) -> str:
@@ -120,9 +139,10 @@ def configured_api_url(env: Mapping[str, str]) -> str:
 
 
 def classify(event_name: str | None, payload: dict[str, Any], *, api_url: str = DEFAULT_API_URL) -> Decision:
-    """Decide what a delivery asks of us. Raises :class:`WebhookPayloadError` only for a
-    ``pull_request`` event we would act on but cannot read or must refuse (its API host is not
-    ``api_url``, the configured root; its owner disagrees with its repository)."""
+    """Decide what a delivery asks of us. Raises only for a ``pull_request`` event we would act
+    on: :class:`WebhookPayloadError` when we cannot read it or its API host is not ``api_url`` (the
+    configured root), :class:`IdentityError` when its owner, repository, number or commits are
+    not acceptable (see :func:`parse_pull_request`)."""
     if event_name == "ping":
         return Decision("ping", "pong")
     if event_name != "pull_request":
@@ -140,40 +160,52 @@ def parse_pull_request(payload: dict[str, Any], *, api_url: str | None = None) -
     """The event of a ``pull_request`` payload. ``api_url``: the configured API root; a payload
     whose ``pull_request.url`` is on another host is refused, and the event carries ``api_url``
     (never the payload's). None (the Actions event file written by the runner, trusted): the root
-    is read from the payload."""
+    is read from the payload.
+
+    Raises :class:`WebhookPayloadError` for a missing object or field, :class:`IdentityError` for an
+    owner, repository, number or commit that is not one: ``repository.full_name`` must be exactly
+    ``repository.owner.login + "/" + repository.name`` (case aside: logins are case-insensitive),
+    each part a valid GitHub name, and the commits full hex ids."""
     pr = _obj(payload, "pull_request")
     repo = _obj(payload, "repository")
     owner = _obj(repo, "owner", where="repository.owner")
     head = _obj(pr, "head", where="pull_request.head")
     base = _obj(pr, "base", where="pull_request.base")
     installation = payload.get("installation")
-    number = payload.get("number", pr.get("number"))
-    if not isinstance(number, int):
-        raise WebhookPayloadError("the payload has no pull request number")
-    full_name = _str(repo, "full_name", "repository.full_name")
-    org = full_name.split("/", 1)[0]
-    login = _str(owner, "login", "repository.owner.login")
-    if login.lower() != org.lower():
-        raise WebhookPayloadError(
-            f"repository.owner.login {login!r} does not match repository.full_name {full_name!r}"
+    number = identity.positive_int(_field(payload, "number", "number", fallback=pr), "number")
+    if pr.get("number") is not None and pr["number"] != number:
+        raise IdentityError("pull_request.number", pr["number"], f"differs from number {number}")
+    login = identity.github_owner(_field(owner, "login", "repository.owner.login"), "repository.owner.login")
+    name = identity.github_repo_name(_field(repo, "name", "repository.name"), "repository.name")
+    full_name = _field(repo, "full_name", "repository.full_name")
+    if not isinstance(full_name, str) or full_name.lower() != f"{login}/{name}".lower():
+        raise IdentityError(
+            "repository.full_name",
+            full_name,
+            f"must be repository.owner.login + '/' + repository.name ({login}/{name})",
         )
     if api_url is None:
         root = _api_root(pr.get("url"))
     else:
         root = api_url.rstrip("/")
         _check_api_host(pr.get("url"), root)
+    before = payload.get("before")
     return PullRequestEvent(
         action=str(payload.get("action") or ""),
-        owner=org,
+        owner=identity.owner_of(full_name),
         repository=full_name,
         number=number,
-        head_sha=_str(head, "sha", "pull_request.head.sha"),
-        base_sha=_str(base, "sha", "pull_request.base.sha"),
+        head_sha=identity.commit_sha(_field(head, "sha", "pull_request.head.sha"), "pull_request.head.sha"),
+        base_sha=identity.commit_sha(_field(base, "sha", "pull_request.base.sha"), "pull_request.base.sha"),
         draft=bool(pr.get("draft", False)),
-        installation_id=installation.get("id") if isinstance(installation, dict) else None,
+        installation_id=(
+            identity.positive_int(installation.get("id"), "installation.id", maximum=identity.MAX_ID)
+            if isinstance(installation, dict) and installation.get("id") is not None
+            else None
+        ),
         api_url=root,
         html_url=str(pr.get("html_url") or ""),
-        before_sha=payload.get("before") if isinstance(payload.get("before"), str) else None,
+        before_sha=identity.commit_sha(before, "before") if before is not None else None,
     )
 
 
@@ -191,7 +223,7 @@ def _check_api_host(pr_url: Any, api_url: str) -> None:
     got, want = urlsplit(pr_url).netloc.lower(), urlsplit(api_url).netloc.lower()
     if got != want:
         raise WebhookPayloadError(
-            f"pull_request.url is on {got or pr_url!r}, not on the configured GitHub API host "
+            f"pull_request.url is on {identity.shown(got or pr_url)}, not on the configured GitHub API host "
             f"{want!r} (set HUNKWISE_GITHUB_API_URL for GitHub Enterprise)"
         )
 
@@ -203,8 +235,12 @@ def _obj(data: dict[str, Any], key: str, *, where: str | None = None) -> dict[st
     return value
 
 
-def _str(data: dict[str, Any], key: str, where: str) -> str:
+def _field(data: dict[str, Any], key: str, where: str, *, fallback: dict[str, Any] | None = None) -> Any:
+    """A field that must be there (its value is validated by the caller): absent or empty is an
+    unreadable delivery (400), present but not acceptable an identity error (422)."""
     value = data.get(key)
-    if not isinstance(value, str) or not value:
+    if value is None and fallback is not None:
+        value = fallback.get(key)
+    if value is None or value == "":
         raise WebhookPayloadError(f"the payload has no {where}")
     return value

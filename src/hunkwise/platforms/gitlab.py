@@ -15,11 +15,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from hunkwise.gateway.types import Secret
+from hunkwise.platforms import identity
+from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
@@ -66,6 +68,20 @@ class MergeRequestEvent:
     api_url: str
     oldrev: str | None = None
 
+    def __post_init__(self) -> None:
+        """Checked however the event was made: parsed from a delivery or read back from a job
+        row (see :class:`~hunkwise.platforms.github_webhooks.PullRequestEvent`). Raises
+        :class:`IdentityError`. Whether ``project_id`` IS ``project_path`` only GitLab knows:
+        :meth:`GitLabClient.verify_project` asks it before any review."""
+        path = identity.gitlab_path(self.project_path, "project_path")
+        if identity.owner_of(path) != self.owner:
+            raise IdentityError("owner", self.owner, f"is not the namespace of project {path!r}")
+        identity.positive_int(self.project_id, "project_id", maximum=identity.MAX_ID)
+        identity.positive_int(self.iid, "iid")
+        identity.commit_sha(self.head_sha, "head_sha")
+        if self.oldrev is not None:
+            identity.commit_sha(self.oldrev, "oldrev")
+
     @property
     def dedupe_key(self) -> str:
         return f"gitlab:{self.project_path}!{self.iid}@{self.head_sha}"
@@ -104,7 +120,8 @@ def classify(
 ) -> GitLabDecision:
     """``api_url``: the configured API base. A delivery whose ``project.web_url`` is on another
     host is refused (:class:`GitLabPayloadError`); the event carries ``api_url``, never a root
-    read from the payload."""
+    read from the payload. A project path, id, iid or commit that is not one raises
+    :class:`IdentityError` naming the field."""
     if payload.get("object_kind") != "merge_request":
         return GitLabDecision(
             "ignore", f"event {event_name or payload.get('object_kind') or '(none)'} is not reviewed"
@@ -120,33 +137,38 @@ def classify(
     if action == "update" and not oldrev:
         return GitLabDecision("ignore", "merge_request update without new commits")
     last_commit = attrs.get("last_commit")
-    head = last_commit.get("id") if isinstance(last_commit, dict) else None
-    path = project.get("path_with_namespace")
-    iid, project_id = attrs.get("iid"), project.get("id")
-    for value, name in ((head, "object_attributes.last_commit.id"), (path, "project.path_with_namespace")):
-        if not isinstance(value, str) or not value:
+    fields = {
+        "object_attributes.last_commit.id": last_commit.get("id") if isinstance(last_commit, dict) else None,
+        "project.path_with_namespace": project.get("path_with_namespace"),
+        "object_attributes.iid": attrs.get("iid"),
+        "project.id": project.get("id"),
+    }
+    for name, value in fields.items():  # absent: unreadable (400); present but wrong: IdentityError
+        if value is None or value == "":
             raise GitLabPayloadError(f"the payload has no {name}")
-    if not isinstance(iid, int) or not isinstance(project_id, int):
-        raise GitLabPayloadError("the payload has no object_attributes.iid or project.id")
+    head = identity.commit_sha(fields["object_attributes.last_commit.id"], "object_attributes.last_commit.id")
+    path = identity.gitlab_path(fields["project.path_with_namespace"], "project.path_with_namespace")
+    iid = identity.positive_int(fields["object_attributes.iid"], "object_attributes.iid")
+    project_id = identity.positive_int(fields["project.id"], "project.id", maximum=identity.MAX_ID)
     api_url = api_url.rstrip("/")
     web_url = project.get("web_url")
     if isinstance(web_url, str) and web_url:
         got, want = urlsplit(web_url).netloc.lower(), urlsplit(api_url).netloc.lower()
         if got != want:
             raise GitLabPayloadError(
-                f"project.web_url is on {got or web_url!r}, not on the configured GitLab host "
+                f"project.web_url is on {identity.shown(got or web_url)}, not on the configured GitLab host "
                 f"{want!r} (set HUNKWISE_GITLAB_API_URL for a self-managed GitLab)"
             )
     event = MergeRequestEvent(
         action=action,
-        owner=str(path).split("/", 1)[0],
+        owner=identity.owner_of(path),
         project_id=project_id,
-        project_path=str(path),
+        project_path=path,
         iid=iid,
-        head_sha=str(head),
+        head_sha=head,
         draft=bool(attrs.get("draft") or attrs.get("work_in_progress")),
         api_url=api_url,
-        oldrev=oldrev if isinstance(oldrev, str) else None,
+        oldrev=identity.commit_sha(oldrev, "object_attributes.oldrev") if oldrev else None,
     )
     if event.draft:
         return GitLabDecision("ignore", "draft merge requests are reviewed when marked ready", event)
@@ -182,15 +204,15 @@ class GitLabClient:
         timeout_s: float = 30.0,
     ) -> None:
         self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        # Every request URL is this root joined with a path of validated, quoted segments.
+        self._root = httpx.URL(self.api_url + "/")
         headers = {"User-Agent": "hunkwise"}
         if token is not None:
             headers["PRIVATE-TOKEN"] = token.reveal()
         self._has_token = token is not None
         self._me: int | None = None
         self._me_known = False
-        self._http = httpx.AsyncClient(
-            base_url=self.api_url, headers=headers, timeout=timeout_s, transport=transport
-        )
+        self._http = httpx.AsyncClient(headers=headers, timeout=timeout_s, transport=transport)
 
     @classmethod
     def from_env(
@@ -209,12 +231,36 @@ class GitLabClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    def _mr(self, project: int | str, iid: int) -> str:
-        return f"/projects/{quote(str(project), safe='')}/merge_requests/{iid}"
+    def _url(self, *segments: str | int) -> httpx.URL:
+        return self._root.join(identity.api_path(*segments))
+
+    def _mr(self, project: int | str, iid: int, *rest: str) -> httpx.URL:
+        """``/projects/{id or url-encoded path}/merge_requests/{iid}/...``, from validated parts."""
+        project = identity.gitlab_project(project)
+        return self._url("projects", project, "merge_requests", identity.positive_int(iid, "iid"), *rest)
+
+    async def verify_project(self, project_id: int, path: str) -> None:
+        """Make sure project ``project_id`` IS ``path`` before anything is read from it: a webhook
+        names both, and only the path says which organization it belongs to, so a delivery under
+        ``acme/anything`` with another tenant's project id would otherwise be reviewed (and its
+        code sent to acme's models). :class:`IdentityError` when GitLab disagrees (the message
+        never shows the project the id really is); :class:`PlatformNotFound` when the token
+        cannot see the id."""
+        project_id = identity.positive_int(project_id, "project.id", maximum=identity.MAX_ID)
+        path = identity.gitlab_path(path, "project.path_with_namespace")
+        data = (await self._request("GET", self._url("projects", project_id))).json()
+        if (
+            not isinstance(data, dict)
+            or data.get("id") != project_id
+            or data.get("path_with_namespace") != path
+        ):
+            raise IdentityError(
+                "project.id", project_id, f"is not project {path!r} on GitLab; refusing to review it"
+            )
 
     async def merge_request_diff(self, project: int | str, iid: int) -> tuple[str, dict[str, str]]:
         """``(unified diff, diff_refs)`` of the merge request (``base_sha``/``start_sha``/``head_sha``)."""
-        data = (await self._request("GET", f"{self._mr(project, iid)}/changes")).json()
+        data = (await self._request("GET", self._mr(project, iid, "changes"))).json()
         refs = data.get("diff_refs") or {}
         if not all(refs.get(k) for k in ("base_sha", "start_sha", "head_sha")):
             raise PlatformError(
@@ -227,7 +273,7 @@ class GitLabClient:
     async def own_user_id(self) -> int | None:
         """The id of the token's user (``GET /user``, once per client)."""
         if not self._me_known:
-            data = (await self._request("GET", "/user")).json()
+            data = (await self._request("GET", self._url("user"))).json()
             user_id = data.get("id") if isinstance(data, dict) else None
             self._me = user_id if isinstance(user_id, int) else None
             self._me_known = True
@@ -248,9 +294,9 @@ class GitLabClient:
         """Every hunkwise fingerprint already on the merge request (notes and discussions),
         from notes authored by the token's own user only."""
         found: set[tuple[str, str]] = set()
-        for note in await self._paginate(f"{self._mr(project, iid)}/notes"):
+        for note in await self._paginate(self._mr(project, iid, "notes")):
             found |= await self._own_markers(note)
-        for discussion in await self._paginate(f"{self._mr(project, iid)}/discussions"):
+        for discussion in await self._paginate(self._mr(project, iid, "discussions")):
             for note in discussion.get("notes") or []:
                 found |= await self._own_markers(note)
         return found
@@ -267,16 +313,16 @@ class GitLabClient:
                 continue
             try:
                 await self._request(
-                    "POST", f"{self._mr(project, iid)}/discussions", json=_discussion(c, diff_refs)
+                    "POST", self._mr(project, iid, "discussions"), json=_discussion(c, diff_refs)
                 )
                 posted += 1
             except PlatformRejected:
                 refused.append(c)  # GitLab could not place the line: keep the finding in the summary
         summary = fold_comments(post.summary, refused) if refused else post.summary
-        note = (await self._request("POST", f"{self._mr(project, iid)}/notes", json={"body": summary})).json()
+        note = (await self._request("POST", self._mr(project, iid, "notes"), json={"body": summary})).json()
         return PostResult(True, note.get("id"), None, inline=posted, folded=len(refused))
 
-    async def _paginate(self, path: str) -> list[dict[str, Any]]:
+    async def _paginate(self, path: httpx.URL) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         page: str | None = "1"
         for _ in range(_MAX_PAGES):
@@ -285,23 +331,23 @@ class GitLabClient:
             response = await self._request("GET", path, params={"per_page": 100, "page": page})
             data = response.json()
             if not isinstance(data, list):
-                raise PlatformError(f"GitLab answered GET {path} with an unexpected shape")
+                raise PlatformError(f"GitLab answered GET {_where(path)} with an unexpected shape")
             items.extend(data)
             page = response.headers.get("x-next-page") or None
         return items
 
-    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def _request(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
-            raise PlatformUnavailable(f"GitLab did not answer {method} {url} in time") from exc
+            raise PlatformUnavailable(f"GitLab did not answer {method} {_where(url)} in time") from exc
         except httpx.TransportError as exc:
             raise PlatformUnavailable(
                 f"cannot reach GitLab at {self.api_url} ({type(exc).__name__})"
             ) from exc
         if response.is_success:
             return response
-        status, where = response.status_code, f"GitLab {method} {url}"
+        status, where = response.status_code, f"GitLab {method} {_where(url)}"
         try:
             detail = str(response.json().get("message") or response.json().get("error") or "")[:300]
         except (ValueError, AttributeError):
@@ -324,6 +370,11 @@ class GitLabClient:
         if status >= 500:
             raise PlatformUnavailable(f"{where}: GitLab answered {status}", status=status)
         raise PlatformError(f"{where}: unexpected {status} ({detail})", status=status)
+
+
+def _where(url: httpx.URL) -> str:
+    """The request path as sent (a project path stays one ``%2F``-encoded segment), no query."""
+    return url.raw_path.decode("ascii").split("?", 1)[0]
 
 
 def _discussion(c: InlineComment, refs: Mapping[str, str]) -> dict[str, Any]:

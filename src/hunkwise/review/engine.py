@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hunkwise.catalog.findings import ModelFinding, Severity
+from hunkwise.config.review_settings import CostCeiling
 from hunkwise.gateway.errors import AllSlotsFailed, ConfigurationError
 from hunkwise.gateway.types import ChatRequest, ChatResult, Slot, Usage
 from hunkwise.review.answer import AnswerParseError, parse_answer
@@ -85,7 +86,7 @@ class ReviewOptions:
     min_severity: Severity | None = None
     max_findings: int | None = None
     dry_run: bool = False
-    max_cost_usd: float | None = None
+    max_cost: CostCeiling | None = None  # None: no ceiling (callers pass the configured one)
     expected_output_tokens: int = DEFAULT_EXPECTED_OUTPUT_TOKENS
     estimator: TokenEstimator | None = None  # calibrated in place from reported prompt_tokens
     max_workers: int = DEFAULT_MAX_WORKERS
@@ -137,7 +138,7 @@ def _output_cap(slots: Sequence[Slot]) -> int:
 
 def plan(
     files: Sequence[FileDiff], slots: Sequence[Slot], options: ReviewOptions, estimator: TokenEstimator
-) -> tuple[ReviewPlan, list[PlannedChunk]]:
+) -> tuple[ReviewPlan, list[PlannedChunk], Budget]:
     """Pack the change and price each request with the main slot (failovers may cost more)."""
     if not slots:
         raise ConfigurationError("no model is configured", setting="model")
@@ -158,7 +159,56 @@ def plan(
         )
         for c in review_plan.chunks
     ]
-    return review_plan, planned
+    return review_plan, planned, budget
+
+
+def _planned_for(slots: Sequence[Slot], budget: Budget) -> dict[str, Any]:
+    """Which slot's window sized the requests (the tightest) and whose prices the estimate uses."""
+    tightest = next((s for s in slots if s.name == budget.slot), slots[0])
+    return {
+        "slot": tightest.name,
+        "model": tightest.model,
+        "context_window": budget.context_window,
+        "diff_tokens_per_request": budget.tokens,
+        "priced_with": slots[0].model,
+    }
+
+
+def plan_only(
+    diff: bytes | str | Sequence[FileDiff], slots: Sequence[Slot], options: ReviewOptions | None = None
+) -> ReviewReport:
+    """The dry run: the plan and its estimated cost for ``slots``, without a router. Nothing is
+    called, so the slots need no key (``hunkwise review --dry-run`` before a key is set). The cost
+    ceiling is reported on the plan, not enforced: seeing the estimate is the point."""
+    options = options or ReviewOptions()
+    started = time.perf_counter()
+    estimator = options.estimator if options.estimator is not None else TokenEstimator()
+    report, _ = _prepare(diff, slots, options, estimator)
+    report.dry_run = True
+    report.duration_s = time.perf_counter() - started
+    return report
+
+
+def _prepare(
+    diff: bytes | str | Sequence[FileDiff],
+    slots: Sequence[Slot],
+    options: ReviewOptions,
+    estimator: TokenEstimator,
+) -> tuple[ReviewReport, ReviewPlan]:
+    files = _files(diff)
+    review_plan, planned, budget = plan(files, slots, options, estimator)
+    skips = review_plan.skipped
+    report = ReviewReport(
+        skipped=[SkippedLines.of(s.path, list(s.changed_lines), s.rule, s.detail) for s in skips],
+        plan=planned,
+        dry_run=options.dry_run,
+        source=options.source,
+        change=dict(options.change),
+        code=_code_map(files),
+        planned_for=_planned_for(slots, budget),
+        max_cost=options.max_cost,
+    )
+    return report, review_plan
 
 
 async def run_review(
@@ -169,26 +219,17 @@ async def run_review(
     progress: ProgressSink | None = None,
 ) -> ReviewReport:
     """Review ``diff`` with the router's slots. Raises :class:`ReviewInputError` for an unreadable
-    diff, :class:`CostLimitExceeded` above ``max_cost_usd`` (before any call), and
-    ``ConfigurationError`` for slots that can never work; every model failure is reported on the
-    returned report (failed chunks), never raised."""
+    diff, :class:`CostLimitExceeded` when the estimate is above ``options.max_cost`` (before any
+    call; a dry run only reports it), and ``ConfigurationError`` for slots that can never work;
+    every model failure is reported on the returned report (failed chunks), never raised."""
     options = options or ReviewOptions()
     started = time.perf_counter()
-    files = _files(diff)
     slots = tuple(router.slots)
     estimator = options.estimator if options.estimator is not None else TokenEstimator()
-    review_plan, planned = plan(files, slots, options, estimator)
-    skips = review_plan.skipped
-    report = ReviewReport(
-        skipped=[SkippedLines.of(s.path, list(s.changed_lines), s.rule, s.detail) for s in skips],
-        plan=planned,
-        dry_run=options.dry_run,
-        source=options.source,
-        change=dict(options.change),
-        code=_code_map(files),
-    )
-    if options.max_cost_usd is not None and report.estimated_cost_usd > options.max_cost_usd:
-        raise CostLimitExceeded(report.estimated_cost_usd, options.max_cost_usd, len(planned))
+    report, review_plan = _prepare(diff, slots, options, estimator)
+    ceiling = options.max_cost
+    if not options.dry_run and ceiling is not None and ceiling.exceeded_by(report.estimated_cost_usd):
+        raise CostLimitExceeded(report.estimated_cost_usd, ceiling, len(report.plan))
     if options.dry_run or not review_plan.chunks:
         report.duration_s = time.perf_counter() - started
         return report

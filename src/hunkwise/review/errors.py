@@ -7,20 +7,22 @@ import the CLI's ``UsageError`` (imports flow downward), hence its own small tre
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hunkwise.config.review_settings import CostCeiling
+
 
 class ReviewInputError(ValueError):
     """The change, the rules file or an option cannot be used as given."""
 
 
 class CostLimitExceeded(ReviewInputError):
-    """The plan's estimated cost is above ``--max-cost``; nothing was sent."""
+    """The plan's estimated cost is above the cost ceiling; nothing was sent. The message names
+    the estimate, the ceiling and where it came from, and how to raise it."""
 
-    def __init__(self, estimated_usd: float, limit_usd: float, chunks: int) -> None:
+    def __init__(self, estimated_usd: float, ceiling: CostCeiling, chunks: int) -> None:
         self.estimated_usd = estimated_usd
-        self.limit_usd = limit_usd
+        self.ceiling = ceiling
         self.chunks = chunks
-        super().__init__(
-            f"estimated cost ${estimated_usd:.4f} for {chunks} request(s) is above --max-cost "
-            f"${limit_usd:.4f}; nothing was sent. Raise --max-cost, narrow the change (--base/--head), "
-            "or ignore files in .hunkwise.toml [review] ignore"
-        )
+        super().__init__(ceiling.refusal(estimated_usd, chunks))

@@ -8,11 +8,14 @@ so the CLI, the server and CI integrations agree on what a review said. Renderer
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from hunkwise.catalog.findings import SEVERITY_RANK, Severity
 from hunkwise.gateway.types import Attempt, Usage
 from hunkwise.review.findings import Finding
+
+if TYPE_CHECKING:
+    from hunkwise.config.review_settings import CostCeiling
 
 REPORT_VERSION = 1
 Source = Literal["llm", "offline-simulator"]
@@ -152,6 +155,13 @@ class ReviewReport:
     calibration: dict[str, list[int]] = field(default_factory=dict, repr=False)
     # New-file text of the diff's lines, so reports can quote the code a finding is about.
     code: dict[str, dict[int, str]] = field(default_factory=dict, repr=False)
+    # The slot whose context window sized the requests (slot, model, context_window, ...).
+    planned_for: dict[str, Any] = field(default_factory=dict)
+    max_cost: CostCeiling | None = None  # the ceiling the plan was checked against
+
+    @property
+    def over_max_cost(self) -> bool:
+        return self.max_cost is not None and self.max_cost.exceeded_by(self.estimated_cost_usd)
 
     # -- derived -------------------------------------------------------------------------------
     @property
@@ -165,6 +175,17 @@ class ReviewReport:
     @property
     def estimated_input_tokens(self) -> int:
         return sum(p.estimated_input_tokens for p in self.plan)
+
+    @property
+    def simulated(self) -> bool:
+        """Served by the offline simulator: the cost is what the catalog's prices would charge,
+        and no money was spent. Every report format says so next to the cost."""
+        return self.source == "offline-simulator"
+
+    def cost_label(self) -> str:
+        """The spent cost as reports print it; an offline review says its cost is not money."""
+        cost = f"${self.usage.cost_usd:.4f}"
+        return f"{cost} simulated (no money spent)" if self.simulated else cost
 
     @property
     def complete(self) -> bool:
@@ -235,6 +256,7 @@ class ReviewReport:
                 "output_tokens": usage.output_tokens,
                 "reasoning_tokens": usage.reasoning_tokens,
                 "cost_usd": round(usage.cost_usd, 6),
+                "simulated": self.simulated,
                 "failovers": self.failovers,
                 "models": self.models(),
             },
@@ -243,6 +265,9 @@ class ReviewReport:
                 "estimated_input_tokens": self.estimated_input_tokens,
                 "estimated_cost_usd": round(self.estimated_cost_usd, 6),
                 "dry_run": self.dry_run,
+                "planned_for": self.planned_for,
+                "max_cost_usd": self.max_cost.usd if self.max_cost is not None else None,
+                "over_max_cost": self.over_max_cost,
             },
         }
         if self.change:

@@ -1,10 +1,11 @@
 """The FastAPI application factory.
 
 ``create_app(settings)`` wires settings, the store (migrated at start-up), the secret box and
-the SSRF policy into ``app.state``, installs the error handlers and the body-size limit, and
-mounts the routers listed in :mod:`hunkwise.server.routes`. Long-running services that live as
-long as the app (the embedded job workers) are async context managers listed in
-``LIFESPAN_SERVICES`` as ``"module:function"``; each receives the app.
+the SSRF policy into ``app.state``, installs the error handlers, the body-size limit, the security
+headers and (only when ``HUNKWISE_TRUSTED_PROXIES`` lists them) belief in reverse proxies'
+``X-Forwarded-*`` headers, and mounts the routers listed in :mod:`hunkwise.server.routes`.
+Long-running services that live as long as the app (the embedded job workers) are async context
+managers listed in ``LIFESPAN_SERVICES`` as ``"module:function"``; each receives the app.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from importlib import import_module
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hunkwise import __version__
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.server.errors import BodyLimitMiddleware, install_error_handlers
+from hunkwise.server.headers import SecurityHeadersMiddleware
 from hunkwise.server.routes import include_routers
 from hunkwise.server.settings import Settings
 from hunkwise.store.db import open_store
@@ -76,6 +79,8 @@ def create_app(
         version=__version__,
         description="Self-hosted AI code review server: organizations, BYOK model slots, reviews.",
         lifespan=lifespan,
+        docs_url=None,  # served by hunkwise.server.routes.docs, without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -83,7 +88,11 @@ def create_app(
     app.state.ssrf_policy = policy
     install_error_handlers(app)
     include_routers(app)
+    # The last added runs first: headers outermost, then the client address, then the body limit.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

@@ -2,7 +2,9 @@
 
 Authorization is decided here once: routes declare ``Admin`` or ``OrgAccess`` and never compare
 tokens themselves. An organization token that names another organization gets 403 whether or not
-that organization exists, so tokens cannot be used to enumerate tenants.
+that organization exists, so tokens cannot be used to enumerate tenants. Wrong tokens are counted
+per client address and overall (:mod:`hunkwise.server.signin`): past the limit, every Bearer call
+from that client (or from everyone) gets 429 with ``Retry-After``, right token or not.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.server.settings import Settings
-from hunkwise.store.orgs import normalize_slug, org_for_token
+from hunkwise.server.signin import count_failure, current_lockout, too_many
+from hunkwise.store.orgs import normalize_slug, token_owner
 from hunkwise.store.secrets import SecretBox
 
 _bearer = HTTPBearer(auto_error=False, description="HUNKWISE_ADMIN_TOKEN or an organization's API token")
@@ -50,29 +53,39 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the admin, or the organization ``org`` (its slug)."""
+    """Who is calling: the admin, or the organization ``org`` (its slug) with token ``token_id``."""
 
     admin: bool
     org: str | None = None
+    token_id: int | None = None
+
+    def describe(self) -> str:
+        return "the admin" if self.admin else f"token {self.token_id} of {self.org}"
 
 
 def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def get_caller(credentials: Credentials, settings: SettingsDep, engine: EngineDep) -> Caller:
+async def get_caller(
+    request: Request, credentials: Credentials, settings: SettingsDep, engine: EngineDep
+) -> Caller:
     if credentials is None or not credentials.credentials:
         raise _unauthorized(
             "missing Authorization: Bearer <token> (the admin token or your organization's token)"
         )
+    locked = await current_lockout(request, settings, engine)
+    if locked is not None:
+        raise too_many(locked)
     token = credentials.credentials
     admin = settings.admin_token.get_secret_value() if settings.admin_token else ""
     if admin and hmac.compare_digest(token.encode(), admin.encode()):
         return Caller(admin=True)
-    org = await run_in_threadpool(org_for_token, engine, token)
-    if org is None:
-        raise _unauthorized("the token is not valid")
-    return Caller(admin=False, org=org.slug)
+    owner = await run_in_threadpool(token_owner, engine, token)
+    if owner is None:
+        await count_failure(request, settings, engine)
+        raise _unauthorized("the token is not valid (unknown or revoked)")
+    return Caller(admin=False, org=owner.org.slug, token_id=owner.token_id)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

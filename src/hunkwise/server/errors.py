@@ -33,7 +33,8 @@ def config_error_detail(
 def _clean(errors: Any) -> list[dict[str, Any]]:
     out = []
     for err in errors:
-        msg = str(err.get("msg", "invalid value"))
+        # pydantic prefixes a validator's own sentence with "Value error, ": the sentence is the message.
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         out.append({"loc": list(err.get("loc", ())), "msg": msg, "type": err.get("type", "value_error")})
     return out
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hunkwise.config.schema import parse_max_cost
 from hunkwise.config.spec import SlotSpec
 
 
@@ -114,14 +115,66 @@ class OrgIn(BaseModel):
     name: str | None = Field(None, max_length=200)
 
 
+class CostCeilingPublic(BaseModel):
+    usd: float | None = Field(description="the ceiling review jobs run under; null: no ceiling")
+    source: Literal["organization setting", "server default"]
+
+
 class OrgPublic(BaseModel):
     slug: str
     name: str
     created_at: datetime
+    max_cost: float | Literal["off"] | None = Field(
+        None, description='the organization\'s own review cost ceiling in USD, "off", or null (the default)'
+    )
+    cost_ceiling: CostCeilingPublic
+
+
+class OrgSettingsIn(BaseModel):
+    """``PATCH /api/orgs/{org}``: only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_cost: float | Literal["off"] | None = Field(
+        None,
+        description='review cost ceiling: an amount in USD greater than 0, "off" for none, or null to use '
+        "the server's default (HUNKWISE_MAX_COST, else 2.00)",
+    )
+
+    @field_validator("max_cost", mode="before")
+    @classmethod
+    def _ceiling(cls, value: Any) -> Any:
+        return None if value is None else parse_max_cost(value)
 
 
 class OrgCreated(OrgPublic):
     token: str = Field(description="the organization's API token: shown once, store it now")
+
+
+class OrgTokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    label: str = Field("", max_length=200, description="what the token is for, e.g. 'CI' or 'Alice'")
+
+
+class OrgTokenPublic(BaseModel):
+    """A token as it may be listed: never the token, never its hash."""
+
+    id: int
+    label: str
+    prefix: str | None = Field(
+        description="the token's first characters, to tell tokens apart (null for older tokens)"
+    )
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        description="when it was last presented to the API or the sign-in form (to the minute)"
+    )
+    revoked_at: datetime | None = Field(description="null while the token works")
+
+
+class OrgTokenCreated(OrgTokenPublic):
+    org: str
+    token: str = Field(description="the new API token: shown once, store it now")
 
 
 class Health(BaseModel):

@@ -3,6 +3,12 @@
 Limits resolve in one order everywhere: a per-key setting beats a global flag, which beats the
 catalog's tier default. Keeping that rule here (and not in each route) means the CLI, the config
 file and the tests can never disagree about which limit a key really has.
+
+Each kind of key has the limits its real counterpart has: a Coding Plan key is a subscription
+with rolling prompt windows (5 hours, week) and no balance; a pay-per-token key (Z.AI Developer
+API, OpenAI, Anthropic) has no prompt window but a prepaid balance in USD, spent at the catalog's
+prices. So the global ``quota_5h``/``quota_week`` apply to coding keys only and ``balance`` to the
+others, and a per-key setting of the wrong kind is refused.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ class SimConfigError(ValueError):
 
 class KeyConfig(BaseModel):
     """One API key the simulator accepts. ``None`` limits fall back to the global flag, then the
-    catalog's tier default (coding keys) or "unlimited" (every other kind)."""
+    catalog's tier default (coding keys) or "unlimited" (every other kind). ``balance`` is USD."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -39,7 +45,7 @@ class KeyConfig(BaseModel):
     concurrency: int | None = Field(default=None, ge=1)
     quota_5h: int | None = Field(default=None, ge=0)
     quota_week: int | None = Field(default=None, ge=0)
-    balance: int | None = Field(default=None, ge=0)
+    balance: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     models: tuple[str, ...] | None = None
 
     @field_validator("key")
@@ -50,9 +56,22 @@ class KeyConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _tier_only_for_coding(self) -> KeyConfig:
-        if self.tier is not None and self.kind != "coding":
+    def _limits_of_its_kind(self) -> KeyConfig:
+        if self.kind == "coding":
+            if self.balance is not None:
+                raise ValueError(
+                    "balance is for pay-per-token keys (developer, openai, anthropic); a coding key "
+                    "has prompt windows instead (quota_5h, quota_week)"
+                )
+            return self
+        if self.tier is not None:
             raise ValueError(f"tier is only meaningful for coding keys, not {self.kind} keys")
+        for name in ("quota_5h", "quota_week"):
+            if getattr(self, name) is not None:
+                raise ValueError(
+                    f"{name} is a Coding Plan prompt window; {self.kind} keys have none "
+                    "(limit their spending with balance, in USD, instead)"
+                )
         return self
 
     @property
@@ -72,11 +91,12 @@ class SimConfig(BaseModel):
     faults: tuple[FaultKind, ...] = ALL_FAULTS
     seed: int = 0
     hang_seconds: float = Field(default=300.0, gt=0)
-    # Global overrides of the tier defaults (a per-key value still wins).
+    # Global overrides of the tier defaults (a per-key value still wins). The windows apply to
+    # coding keys only, the balance (USD) to pay-per-token keys only.
     concurrency: int | None = Field(default=None, ge=1)
     quota_5h: int | None = Field(default=None, ge=0)
     quota_week: int | None = Field(default=None, ge=0)
-    balance: int | None = Field(default=None, ge=0)
+    balance: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _check(self) -> SimConfig:
@@ -99,21 +119,24 @@ class SimConfig(BaseModel):
         catalog = catalog or load_catalog()
         tier = catalog.tiers[key.effective_tier] if key.effective_tier else None
         concurrency = _first(key.concurrency, self.concurrency, tier.max_concurrent if tier else None)
-        quota_5h = _first(key.quota_5h, self.quota_5h, tier.prompts_5h if tier else None)
-        quota_week = _first(key.quota_week, self.quota_week, tier.prompts_week if tier else None)
-        balance = _first(key.balance, self.balance) if key.kind != "coding" else key.balance
-        return KeyLimits(concurrency=concurrency, quota_5h=quota_5h, quota_week=quota_week, balance=balance)
+        if tier is not None:  # a Coding Plan key: prompt windows, no balance
+            quota_5h = _first(key.quota_5h, self.quota_5h, tier.prompts_5h)
+            quota_week = _first(key.quota_week, self.quota_week, tier.prompts_week)
+            return KeyLimits(concurrency=concurrency, quota_5h=quota_5h, quota_week=quota_week, balance=None)
+        balance = key.balance if key.balance is not None else self.balance
+        return KeyLimits(concurrency=concurrency, quota_5h=None, quota_week=None, balance=balance)
 
 
 class KeyLimits(BaseModel):
-    """Resolved limits of one key; ``None`` means unlimited."""
+    """Resolved limits of one key; ``None`` means unlimited (or, for a kind of key that has no such
+    limit, not applicable). ``balance`` is in USD."""
 
     model_config = ConfigDict(frozen=True)
 
     concurrency: int | None
     quota_5h: int | None
     quota_week: int | None
-    balance: int | None
+    balance: float | None
 
 
 def _first(*values: int | None) -> int | None:

@@ -30,7 +30,7 @@ class KeyStats:
     max_in_flight: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    spent: int = 0  # requests charged against ``balance``
+    spent_usd: float = 0.0  # answered requests at the catalog's prices, against ``balance``
     prompts: deque[float] = field(default_factory=deque)  # sim-clock times of admitted prompts
     seen_prefixes: set[str] = field(default_factory=set)  # for prompt_tokens_details.cached_tokens
 
@@ -91,7 +91,7 @@ class SimState:
         """A quota or balance that forbids one more prompt now, if any."""
         limits, stats, now = self.limits[key], self.stats[key], self.now()
         self._prune(stats, now)
-        if limits.balance is not None and stats.spent >= limits.balance:
+        if limits.balance is not None and stats.spent_usd >= limits.balance:
             return Denial("balance", None)
         if limits.quota_week is not None:
             used, reset_at = self._window_count(stats, WINDOW_WEEK_SECONDS, now)
@@ -116,17 +116,19 @@ class SimState:
         self.stats[key].in_flight -= 1
 
     def charge(self, key: str) -> None:
-        """Count one admitted prompt against the windows and the balance."""
-        stats = self.stats[key]
-        stats.prompts.append(self.now())
-        stats.spent += 1
+        """Count one admitted prompt against the windows."""
+        self.stats[key].prompts.append(self.now())
 
     def refund(self, key: str) -> None:
         """Undo :meth:`charge` for a request the server itself failed (an injected fault)."""
         stats = self.stats[key]
         if stats.prompts:
             stats.prompts.pop()
-        stats.spent = max(0, stats.spent - 1)
+
+    def bill(self, key: str, usd: float) -> None:
+        """Take an answered request's price from the key's balance. A request is admitted while
+        anything is left, so the last one may take the balance below zero; the next gets 1113."""
+        self.stats[key].spent_usd += usd
 
     def latency_seconds(self) -> float:
         cfg = self.config
@@ -154,6 +156,7 @@ class SimState:
                 "week_prompts": self._window_count(s, WINDOW_WEEK_SECONDS, now)[0],
                 "input_tokens": s.input_tokens,
                 "output_tokens": s.output_tokens,
+                "spent_usd": round(s.spent_usd, 6),
                 "limits": limits.model_dump(),
             }
         return {"keys": keys, "clock": now, "offset_seconds": self.offset}

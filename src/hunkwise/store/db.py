@@ -90,15 +90,26 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_pre_ping", True)
     try:
         engine = create_engine(parsed, **kwargs)
-    except (NoSuchModuleError, ModuleNotFoundError) as exc:
-        raise ConfigurationError(
-            f"the database driver for {parsed.drivername!r} is not installed; "
-            "for PostgreSQL run: pip install 'psycopg[binary]'",
-            setting=URL_ENV,
-        ) from exc
+    except (NoSuchModuleError, ImportError) as exc:
+        # ImportError, not only ModuleNotFoundError: psycopg installed without a usable libpq
+        # ("no pq wrapper available") raises the plain one.
+        raise ConfigurationError(_driver_missing(parsed, exc), setting=URL_ENV) from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
+
+
+def _driver_missing(url: URL, exc: Exception) -> str:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if url.drivername == "postgresql+psycopg":
+        return (
+            f"the PostgreSQL driver (psycopg) is not installed or cannot load ({reason}); "
+            "install it with: pip install 'hunkwise[postgres]'"
+        )
+    return (
+        f"the database driver for {url.drivername!r} is not installed ({reason}); hunkwise ships "
+        "psycopg for PostgreSQL: use postgresql+psycopg://... and pip install 'hunkwise[postgres]'"
+    )
 
 
 def _ensure_sqlite_dir(url: URL) -> None:

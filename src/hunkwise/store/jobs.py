@@ -380,18 +380,3 @@ def stranded(db: Db, *, idle_s: float, limit: int = 500, now: datetime | None = 
             )
         query = select(ReviewJob.id).where(stale).order_by(ReviewJob.id).limit(limit)
         return list(session.scalars(query))
-
-
-def queued_since(db: Db, since: datetime, *, now: datetime | None = None) -> list[tuple[int, datetime]]:
-    """Due queued jobs whose row changed after ``since`` (just enqueued or retried); a retry
-    scheduled for later is not due and already has its delayed message. ``(id, updated_at)``."""
-    now = now or utcnow()
-    query = (
-        select(ReviewJob.id, ReviewJob.updated_at)
-        .where(
-            (ReviewJob.status == "queued") & (ReviewJob.updated_at >= since) & (ReviewJob.next_run_at <= now)
-        )
-        .order_by(ReviewJob.id)
-    )
-    with use_session(db) as session:
-        return [(job_id, updated) for job_id, updated in session.execute(query)]

@@ -61,6 +61,7 @@ def record_run(db: Db, run: RunRecord, calls: Iterable[CallRecord]) -> int:
             cost_usd=sum(c.cost_usd for c in calls),
             failovers=sum(1 for c in calls if c.failover),
             duration_ms=run.duration_ms,
+            simulated=run.simulated or (bool(calls) and all(c.simulated for c in calls)),
         )
         try:
             with session.begin_nested():
@@ -122,13 +123,17 @@ def _call_row(c: CallRecord, run_id: int | None, default_time: datetime) -> Mode
         latency_ms=c.latency_ms,
         waited_ms=c.waited_ms,
         failover=c.failover,
+        simulated=c.simulated,
     )
 
 
 # -- summaries ------------------------------------------------------------------------------------
 @dataclass(slots=True)
 class UsageRow:
-    """Totals for one group (a model, a UTC day, a slot) or for everything (``key == "total"``)."""
+    """Totals for one group (a model, a UTC day, a slot) or for everything (``key == "total"``).
+
+    ``simulated`` rows hold calls served by hunkwise's simulator: they never add to real totals.
+    """
 
     key: str
     calls: int = 0
@@ -140,10 +145,26 @@ class UsageRow:
     failovers: int = 0
     avg_latency_ms: float | None = None
     errors: dict[str, int] = field(default_factory=dict)  # outcome -> count, "ok" excluded
+    simulated: bool = False
+
+    def add(self, other: UsageRow) -> None:
+        """Fold ``other`` into this row (latency weighted by calls)."""
+        weighted = (self.avg_latency_ms or 0.0) * self.calls + (other.avg_latency_ms or 0.0) * other.calls
+        self.calls += other.calls
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+        self.cached_tokens += other.cached_tokens
+        self.cost_usd += other.cost_usd
+        self.failovers += other.failovers
+        self.avg_latency_ms = weighted / self.calls if self.calls else None
+        for outcome, count in other.errors.items():
+            self.errors[outcome] = self.errors.get(outcome, 0) + count
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
+            "simulated": self.simulated,
             "calls": self.calls,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
@@ -158,15 +179,31 @@ class UsageRow:
 
 @dataclass(slots=True)
 class UsageSummary:
+    """Real usage (``runs``, ``total``) and, apart, what the simulator served in the same period.
+
+    Simulated calls are always counted (``simulated_runs``, ``simulated``) so a caller can say how
+    many it hides; their rows are in ``rows`` only when ``include_simulated`` was asked for, and
+    they never add to ``total``.
+    """
+
     since: datetime | None
     by: GroupBy
     runs: int
     rows: list[UsageRow]
     total: UsageRow
+    simulated_runs: int = 0
+    simulated: UsageRow = field(default_factory=lambda: UsageRow(key="simulated", simulated=True))
+    include_simulated: bool = False
 
     @property
     def empty(self) -> bool:
+        """No real usage in the period (simulated calls do not make it non-empty)."""
         return self.runs == 0 and self.total.calls == 0 and not self.total.errors
+
+    @property
+    def has_simulated(self) -> bool:
+        s = self.simulated
+        return self.simulated_runs > 0 or s.calls > 0 or bool(s.errors)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -175,12 +212,24 @@ class UsageSummary:
             "runs": self.runs,
             "rows": [r.as_dict() for r in self.rows],
             "total": self.total.as_dict(),
+            "simulated": {
+                "included": self.include_simulated,
+                "runs": self.simulated_runs,
+                "calls": self.simulated.calls,
+                "total": self.simulated.as_dict() if self.include_simulated else None,
+            },
         }
 
 
-def usage_summary(db: Db, since: datetime | None = None, by: GroupBy = "model") -> UsageSummary:
+def usage_summary(
+    db: Db, since: datetime | None = None, by: GroupBy = "model", *, include_simulated: bool = False
+) -> UsageSummary:
     """Calls, tokens, cost, failovers and errors by kind since ``since`` (all time if ``None``),
-    grouped by model, UTC day or slot, plus the number of review runs in the period."""
+    grouped by model, UTC day or slot, plus the number of review runs in the period.
+
+    Calls served by the simulator are kept apart: counted in ``simulated``/``simulated_runs``,
+    listed as their own rows (``simulated=True``) only with ``include_simulated``.
+    """
     if by not in GROUPINGS:
         raise ValueError(f"cannot group usage by {by!r}; choose one of {', '.join(GROUPINGS)}")
     key_col: Any = {
@@ -192,6 +241,7 @@ def usage_summary(db: Db, since: datetime | None = None, by: GroupBy = "model") 
     totals = (
         select(
             key_col.label("key"),
+            ModelCall.simulated,
             func.sum(real_call),
             func.sum(ModelCall.input_tokens),
             func.sum(ModelCall.output_tokens),
@@ -201,15 +251,15 @@ def usage_summary(db: Db, since: datetime | None = None, by: GroupBy = "model") 
             func.sum(case((ModelCall.failover.is_(True), 1), else_=0)),
             func.avg(case((ModelCall.outcome.not_in(SKIPPED_OUTCOMES), ModelCall.latency_ms), else_=None)),
         )
-        .group_by(key_col)
+        .group_by(key_col, ModelCall.simulated)
         .order_by(key_col)
     )
     errors = (
-        select(key_col.label("key"), ModelCall.outcome, func.count())
+        select(key_col.label("key"), ModelCall.simulated, ModelCall.outcome, func.count())
         .where(ModelCall.outcome != "ok")
-        .group_by(key_col, ModelCall.outcome)
+        .group_by(key_col, ModelCall.simulated, ModelCall.outcome)
     )
-    runs = select(func.count(ReviewRun.id))
+    runs = select(ReviewRun.simulated, func.count(ReviewRun.id)).group_by(ReviewRun.simulated)
     if since is not None:
         totals = totals.where(ModelCall.created_at >= since)
         errors = errors.where(ModelCall.created_at >= since)
@@ -217,38 +267,42 @@ def usage_summary(db: Db, since: datetime | None = None, by: GroupBy = "model") 
 
     with use_session(db) as session:
         rows = {
-            _key(r[0]): UsageRow(
+            (_key(r[0]), bool(r[1])): UsageRow(
                 key=_key(r[0]),
-                calls=int(r[1] or 0),
-                input_tokens=int(r[2] or 0),
-                output_tokens=int(r[3] or 0),
-                reasoning_tokens=int(r[4] or 0),
-                cached_tokens=int(r[5] or 0),
-                cost_usd=float(r[6] or 0.0),
-                failovers=int(r[7] or 0),
-                avg_latency_ms=None if r[8] is None else float(r[8]),
+                simulated=bool(r[1]),
+                calls=int(r[2] or 0),
+                input_tokens=int(r[3] or 0),
+                output_tokens=int(r[4] or 0),
+                reasoning_tokens=int(r[5] or 0),
+                cached_tokens=int(r[6] or 0),
+                cost_usd=float(r[7] or 0.0),
+                failovers=int(r[8] or 0),
+                avg_latency_ms=None if r[9] is None else float(r[9]),
             )
             for r in session.execute(totals)
         }
-        for key, outcome, count in session.execute(errors):
-            rows[_key(key)].errors[outcome] = int(count)
-        run_count = int(session.scalar(runs) or 0)
+        for key, simulated, outcome, count in session.execute(errors):
+            rows[(_key(key), bool(simulated))].errors[outcome] = int(count)
+        run_counts = {bool(sim): int(n or 0) for sim, n in session.execute(runs)}
 
+    real = [r for r in rows.values() if not r.simulated]
+    simulated = [r for r in rows.values() if r.simulated]
     total = UsageRow(key="total")
-    weighted_latency = 0.0
-    for row in rows.values():
-        total.calls += row.calls
-        total.input_tokens += row.input_tokens
-        total.output_tokens += row.output_tokens
-        total.reasoning_tokens += row.reasoning_tokens
-        total.cached_tokens += row.cached_tokens
-        total.cost_usd += row.cost_usd
-        total.failovers += row.failovers
-        weighted_latency += (row.avg_latency_ms or 0.0) * row.calls
-        for outcome, count in row.errors.items():
-            total.errors[outcome] = total.errors.get(outcome, 0) + count
-    total.avg_latency_ms = weighted_latency / total.calls if total.calls else None
-    return UsageSummary(since=since, by=by, runs=run_count, rows=list(rows.values()), total=total)
+    for row in real:
+        total.add(row)
+    simulated_total = UsageRow(key="simulated", simulated=True)
+    for row in simulated:
+        simulated_total.add(row)
+    return UsageSummary(
+        since=since,
+        by=by,
+        runs=run_counts.get(False, 0),
+        rows=real + simulated if include_simulated else real,
+        total=total,
+        simulated_runs=run_counts.get(True, 0),
+        simulated=simulated_total,
+        include_simulated=include_simulated,
+    )
 
 
 def _key(value: Any) -> str:

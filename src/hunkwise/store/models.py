@@ -96,6 +96,8 @@ class ReviewRun(Base):
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     failovers: Mapped[int] = mapped_column(Integer, default=0)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # Served by hunkwise's simulator (``review --offline``): no money was spent.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ModelCall(Base):
@@ -125,6 +127,8 @@ class ModelCall(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     waited_ms: Mapped[float] = mapped_column(Float, default=0.0)
     failover: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The slot was hunkwise's simulator: summaries and windows leave the call out unless asked.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TokenCalibration(Base):
@@ -147,6 +151,8 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The review cost ceiling: NULL = the server's default, "off", or USD as a decimal string.
+    max_cost: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class OrgToken(Base):
@@ -158,7 +164,44 @@ class OrgToken(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(200), default="")
+    prefix: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a random id; only its SHA-256 is stored here.
+
+    An admin session records a fingerprint of the admin token it was opened with (changing
+    ``HUNKWISE_ADMIN_TOKEN`` ends it) and the organization it is managing (``org_id``); an
+    organization session points at its token and is deleted with it.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    admin: Mapped[bool] = mapped_column(Boolean)
+    admin_token_fp: Mapped[str | None] = mapped_column(String(64))
+    org_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("org_tokens.id", ondelete="CASCADE"), index=True
+    )
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SigninFailure(Base):
+    """Wrong tokens counted in one fixed window for one scope (a client address, or ``*``)."""
+
+    __tablename__ = "signin_failures"
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ByokSlot(Base):
@@ -220,11 +263,13 @@ class ReviewJob(Base):
 __all__ = [
     "Base",
     "ByokSlot",
+    "ConsoleSession",
     "ModelCall",
     "OrgToken",
     "Organization",
     "ReviewJob",
     "ReviewRun",
+    "SigninFailure",
     "TokenCalibration",
     "UTCDateTime",
     "utcnow",

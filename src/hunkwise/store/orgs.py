@@ -4,6 +4,8 @@ An organization is named by a *slug*: its GitHub/GitLab owner login, lower-cased
 case-insensitive on both platforms, so ``Acme`` and ``acme`` are one tenant). API tokens are
 random, shown once, and stored as SHA-256 hashes: a database dump does not let anyone call the
 API. The tokens carry a recognisable prefix (``hw_org_``) so secret scanners can spot a leaked one.
+An organization may hold several tokens; each is listed with its first few characters, its label,
+when it was created and last used, and can be revoked on its own (revoked rows stay, marked).
 """
 
 from __future__ import annotations
@@ -12,17 +14,24 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hunkwise.config.review_settings import CostCeiling, org_cost_ceiling
+from hunkwise.config.schema import COST_OFF, MaxCost, parse_max_cost
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.store.db import Db, use_session
-from hunkwise.store.models import Organization, OrgToken
+from hunkwise.store.models import Organization, OrgToken, utcnow
+from hunkwise.store.sessions import end_token_sessions
 
 TOKEN_PREFIX = "hw_org_"
+PREFIX_CHARS = 4
+"""Random characters kept after ``hw_org_`` to tell tokens apart in a list (43 are generated)."""
+TOUCH_EVERY = timedelta(minutes=1)
+"""How stale ``last_used_at`` may get before the next use records it again."""
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9_])?$")
 
 
@@ -32,6 +41,25 @@ class OrgInfo:
     slug: str
     name: str
     created_at: datetime
+    max_cost: MaxCost | None = None  # the review cost ceiling; None: the server's default
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What may be shown about a token: never the token or its hash."""
+
+    id: int
+    label: str
+    prefix: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    org: OrgInfo
+    token_id: int
 
 
 def normalize_slug(slug: str, *, setting: str = "org") -> str:
@@ -51,7 +79,20 @@ def hash_token(token: str) -> str:
 
 
 def _info(row: Organization) -> OrgInfo:
-    return OrgInfo(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at)
+    # Stored values were validated when written; reading them back uses the same parser.
+    max_cost = parse_max_cost(row.max_cost) if row.max_cost is not None else None
+    return OrgInfo(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at, max_cost=max_cost)
+
+
+def _token_info(row: OrgToken) -> TokenInfo:
+    return TokenInfo(
+        id=row.id,
+        label=row.label,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 def get_org(db: Db, slug: str) -> OrgInfo | None:
@@ -86,12 +127,20 @@ class OrgExists(ConfigurationError):
     """``create_org`` for a slug that is taken."""
 
 
-def issue_token(session: Session, org_id: int, label: str = "") -> str:
-    """A new API token for the organization; the plaintext is returned once and never stored."""
+def issue_token(session: Session, org_id: int, label: str = "") -> tuple[TokenInfo, str]:
+    """A new API token for the organization: ``(its record, the token)``. The token is returned
+    this once; only its hash and its first few characters (``prefix``) are stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(OrgToken(org_id=org_id, token_hash=hash_token(token), label=label[:200]))
+    row = OrgToken(
+        org_id=org_id,
+        token_hash=hash_token(token),
+        label=label.strip()[:200],
+        prefix=token[: len(TOKEN_PREFIX) + PREFIX_CHARS],
+        created_at=utcnow(),
+    )
+    session.add(row)
     session.flush()
-    return token
+    return _token_info(row), token
 
 
 def create_org(db: Db, slug: str, name: str | None = None) -> tuple[OrgInfo, str]:
@@ -103,21 +152,122 @@ def create_org(db: Db, slug: str, name: str | None = None) -> tuple[OrgInfo, str
             row, created = ensure_org(session, value, name)
             if not created:
                 raise OrgExists(f"organization {value!r} already exists", setting="slug")
-            token = issue_token(session, row.id, label="created with the organization")
+            _, token = issue_token(session, row.id, label="created with the organization")
             return _info(row), token
     except IntegrityError:  # a concurrent create won the race
         raise OrgExists(f"organization {value!r} already exists", setting="slug") from None
 
 
-def org_for_token(db: Db, token: str) -> OrgInfo | None:
-    """The organization an API token belongs to (None for an unknown token)."""
+def token_owner(db: Db, token: str, *, now: datetime | None = None) -> TokenOwner | None:
+    """Who an API token belongs to, or None for an unknown or revoked token.
+
+    Records when the token was last presented, at most once per :data:`TOUCH_EVERY` per token,
+    so a busy API client costs one small write a minute, not one per request.
+    """
     if not token.startswith(TOKEN_PREFIX):
         return None
+    now = now or utcnow()
     with use_session(db) as session:
-        row = session.scalar(
-            select(Organization).join(OrgToken).where(OrgToken.token_hash == hash_token(token))
+        found = session.execute(
+            select(OrgToken.id, OrgToken.last_used_at, Organization)
+            .join(Organization, OrgToken.org_id == Organization.id)
+            .where((OrgToken.token_hash == hash_token(token)) & OrgToken.revoked_at.is_(None))
+        ).first()
+        if found is None:
+            return None
+        token_id, last_used, org = found
+        owner = TokenOwner(org=_info(org), token_id=token_id)
+    if last_used is None or now - last_used >= TOUCH_EVERY:
+        with use_session(db, write=True) as session:
+            stale = OrgToken.last_used_at.is_(None) | (OrgToken.last_used_at <= now - TOUCH_EVERY)
+            session.execute(
+                update(OrgToken).where((OrgToken.id == token_id) & stale).values(last_used_at=now)
+            )
+    return owner
+
+
+def list_tokens(db: Db, slug: str) -> list[TokenInfo] | None:
+    """The organization's tokens, newest first, revoked ones included (None: no such org)."""
+    with use_session(db) as session:
+        org = session.scalar(select(Organization).where(Organization.slug == normalize_slug(slug)))
+        if org is None:
+            return None
+        rows = session.scalars(select(OrgToken).where(OrgToken.org_id == org.id).order_by(OrgToken.id.desc()))
+        return [_token_info(r) for r in rows]
+
+
+def create_token(db: Db, slug: str, label: str = "") -> tuple[TokenInfo, str] | None:
+    """Another API token for the organization (None: no such org); existing tokens keep working."""
+    with use_session(db, write=True) as session:
+        org = session.scalar(select(Organization).where(Organization.slug == normalize_slug(slug)))
+        if org is None:
+            return None
+        return issue_token(session, org.id, label)
+
+
+class LastActiveToken(Exception):
+    """Revoking this token would leave its organization without any working token."""
+
+
+def revoke_token(
+    db: Db, slug: str, token_id: int, *, allow_last: bool = False, now: datetime | None = None
+) -> tuple[TokenInfo, bool] | None:
+    """Revoke one of the organization's tokens and end the console sessions opened with it.
+
+    Returns ``(the token, whether this call revoked it)`` (False: it already was revoked), or
+    None when the organization has no token with this id. Raises :class:`LastActiveToken` when it is the
+    organization's last working token and ``allow_last`` is false: without a token nobody but
+    the admin can reach the organization any more.
+    """
+    now = now or utcnow()
+    with use_session(db, write=True) as session:
+        # Lock the organization (PostgreSQL; SQLite's write transaction is already exclusive) so
+        # two concurrent revocations cannot both see "one other token left".
+        org = session.scalar(
+            select(Organization).where(Organization.slug == normalize_slug(slug)).with_for_update()
         )
-        return _info(row) if row else None
+        if org is None:
+            return None
+        row = session.scalar(select(OrgToken).where((OrgToken.id == token_id) & (OrgToken.org_id == org.id)))
+        if row is None:
+            return None
+        if row.revoked_at is not None:
+            return _token_info(row), False
+        others = session.scalar(
+            select(func.count())
+            .select_from(OrgToken)
+            .where((OrgToken.org_id == org.id) & (OrgToken.id != row.id) & OrgToken.revoked_at.is_(None))
+        )
+        if not others and not allow_last:
+            raise LastActiveToken(
+                f"token {row.id} is the last working token of {org.slug!r}: revoking it locks the "
+                "organization out of the API and the console until the admin issues a new one. "
+                "Create a new token first, or confirm that you want no working token left"
+            )
+        row.revoked_at = now
+        end_token_sessions(session, row.id, now=now)
+        session.flush()
+        return _token_info(row), True
+
+
+def set_org_max_cost(db: Db, slug: str, value: MaxCost | None) -> OrgInfo | None:
+    """Set the organization's review cost ceiling (``None``: back to the server's default).
+    None when the organization does not exist."""
+    stored = None if value is None else (COST_OFF if value == COST_OFF else format(float(value), ".10g"))
+    with use_session(db, write=True) as session:
+        row = session.scalar(select(Organization).where(Organization.slug == normalize_slug(slug)))
+        if row is None:
+            return None
+        row.max_cost = stored
+        session.flush()
+        return _info(row)
+
+
+def cost_ceiling_for_org(db: Db, slug: str, server_default: MaxCost) -> CostCeiling:
+    """The ceiling the organization's review jobs run under: its own setting, else the server's
+    default (``Settings.max_cost``: ``HUNKWISE_MAX_COST``, else $2.00)."""
+    org = get_org(db, slug)
+    return org_cost_ceiling(slug, org.max_cost if org else None, server_default)
 
 
 def delete_org(db: Db, slug: str) -> bool:
@@ -132,15 +282,23 @@ def delete_org(db: Db, slug: str) -> bool:
 
 __all__ = [
     "TOKEN_PREFIX",
+    "LastActiveToken",
     "OrgExists",
     "OrgInfo",
+    "TokenInfo",
+    "TokenOwner",
+    "cost_ceiling_for_org",
     "create_org",
+    "create_token",
     "delete_org",
     "ensure_org",
     "get_org",
     "hash_token",
     "issue_token",
     "list_orgs",
+    "list_tokens",
     "normalize_slug",
-    "org_for_token",
+    "revoke_token",
+    "set_org_max_cost",
+    "token_owner",
 ]

@@ -35,6 +35,8 @@ class CallRecord:
       ``output_tokens`` includes reasoning tokens, as providers bill them.
     - ``latency_ms``/``waited_ms``: time on the wire and time queued for a concurrency slot.
     - ``failover``: this attempt went to a different slot than the attempt before it.
+    - ``simulated``: the slot was hunkwise's simulator (``Slot.simulated``): no money was spent,
+      so summaries and Coding Plan windows leave the call out unless asked to include it.
     - ``created_at``: when the call was made (aware datetime); ``None`` means "now".
     """
 
@@ -56,6 +58,7 @@ class CallRecord:
     latency_ms: float = 0.0
     waited_ms: float = 0.0
     failover: bool = False
+    simulated: bool = False
     created_at: datetime | None = None
 
     @property
@@ -75,6 +78,8 @@ class RunRecord:
       re-sent webhook). ``None`` generates a fresh key: every call records a new run.
     - ``repository``/``ref``: e.g. ``"acme/api"`` and ``"feature-x..main"`` or a PR URL.
     - ``findings``: counts per severity (``critical``, ``high``, ``medium``, ``low``).
+    - ``simulated``: the run was served by hunkwise's simulator (``review --offline``). The ledger
+      also marks a run simulated when every one of its calls is, so a caller cannot forget it.
     - ``created_at``: start of the run (aware datetime); ``None`` means "now".
     """
 
@@ -89,6 +94,7 @@ class RunRecord:
     failed_chunks: int = 0
     skipped_lines: int = 0
     duration_ms: int = 0
+    simulated: bool = False
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:
@@ -110,9 +116,10 @@ def calls_from_attempts(
 ) -> list[CallRecord]:
     """Turn a gateway attempt log into call records.
 
-    ``slots`` supplies what an ``Attempt`` does not carry (credential id, plan, tier), matched by
-    slot name. ``usage`` (the answered request's usage) is attributed to the last successful
-    attempt; failed attempts carry no tokens. Use this directly for ``AllSlotsFailed.attempts``.
+    ``slots`` supplies what an ``Attempt`` does not carry (credential id, plan, tier, whether the
+    slot is the simulator), matched by slot name. ``usage`` (the answered request's usage) is
+    attributed to the last successful attempt; failed attempts carry no tokens. Use this directly
+    for ``AllSlotsFailed.attempts``.
 
     Each record is dated by its attempt's own start time (``Attempt.at``) when the router set one:
     a Coding Plan window is a count of prompts *sent* in the last hours, and a long review is
@@ -147,6 +154,7 @@ def calls_from_attempts(
                 latency_ms=a.latency_ms,
                 waited_ms=a.waited_ms,
                 failover=previous is not None and a.slot != previous,
+                simulated=slot.simulated if slot else False,
                 created_at=datetime.fromtimestamp(a.at, UTC) if a.at > 0 else at,
             )
         )

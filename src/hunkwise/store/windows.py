@@ -10,6 +10,9 @@ What counts as a prompt: every call on the credential that reached the model and
 quota). Rejected calls (rate limits, quota errors, auth) did not consume a prompt. This is an
 estimate from our side only: other tools using the same key, and Z.AI's reported 2-3x peak-hour
 weighting for GLM-5.x, are invisible to us, so treat the numbers as a floor.
+
+Calls served by hunkwise's simulator (``model_calls.simulated``) consumed no real window, so they
+are left out unless a caller asks for them; a credential counted that way says so (``simulated``).
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ class WindowUsage:
     five_hour: WindowCount
     week: WindowCount
     last_quota_error_at: datetime | None  # the provider said a window was spent (1308/1310)
+    simulated: bool = False  # the credential's calls were served by hunkwise's simulator
 
     @property
     def provider(self) -> str:
@@ -109,6 +113,7 @@ class WindowUsage:
             "week": self.week.as_dict(),
             "warning": self.warning,
             "last_quota_error_at": _iso(self.last_quota_error_at),
+            "simulated": self.simulated,
         }
 
 
@@ -119,20 +124,21 @@ def window_usage(
     *,
     tier: str | None = None,
     catalog: Catalog | None = None,
+    include_simulated: bool = False,
 ) -> WindowUsage:
     """Prompts on ``credential_id`` in the rolling 5-hour and weekly windows ending at ``now``.
 
     ``tier`` defaults to the tier recorded with the credential's latest call, then to the Coding
-    Plan's default tier. ``catalog`` lets a caller pass its user-overridden catalog.
+    Plan's default tier. ``catalog`` lets a caller pass its user-overridden catalog. Simulated
+    calls count only with ``include_simulated``.
     """
     now = now or datetime.now(UTC)
     catalog = catalog or load_catalog()
     week_start = now - WEEK
-    in_week = (
-        (ModelCall.credential_id == credential_id)
-        & (ModelCall.created_at > week_start)
-        & (ModelCall.created_at <= now)
-    )
+    mine = ModelCall.credential_id == credential_id
+    if not include_simulated:
+        mine = mine & ModelCall.simulated.is_(False)
+    in_week = mine & (ModelCall.created_at > week_start) & (ModelCall.created_at <= now)
     with use_session(db) as session:
         times = list(
             session.scalars(
@@ -145,8 +151,8 @@ def window_usage(
             session.scalars(select(ModelCall.model).where(in_week).distinct().order_by(ModelCall.model))
         )
         last = session.execute(
-            select(ModelCall.tier, ModelCall.plan)
-            .where(ModelCall.credential_id == credential_id)
+            select(ModelCall.tier, ModelCall.plan, ModelCall.simulated)
+            .where(mine)
             .order_by(ModelCall.created_at.desc(), ModelCall.id.desc())
             .limit(1)
         ).first()
@@ -171,29 +177,34 @@ def window_usage(
         five_hour=_count([t for t in times if t > five_start], FIVE_HOURS, limit_5h),
         week=_count(times, WEEK, limit_week),
         last_quota_error_at=quota_error,
+        simulated=bool(last.simulated) if last else False,
     )
 
 
 def coding_plan_windows(
-    db: Db, now: datetime | None = None, *, catalog: Catalog | None = None
+    db: Db, now: datetime | None = None, *, catalog: Catalog | None = None, include_simulated: bool = False
 ) -> list[WindowUsage]:
-    """Windows for every Coding Plan credential that made a call in the last week."""
+    """Windows for every Coding Plan credential that made a call in the last week (real calls only,
+    unless ``include_simulated``)."""
     now = now or datetime.now(UTC)
+    recent = (
+        (ModelCall.plan == CODING_PLAN)
+        & ModelCall.credential_id.is_not(None)
+        & (ModelCall.created_at > now - WEEK)
+        & (ModelCall.created_at <= now)
+    )
+    if not include_simulated:
+        recent = recent & ModelCall.simulated.is_(False)
     with use_session(db) as session:
         credentials = list(
             session.scalars(
-                select(ModelCall.credential_id)
-                .where(
-                    (ModelCall.plan == CODING_PLAN)
-                    & ModelCall.credential_id.is_not(None)
-                    & (ModelCall.created_at > now - WEEK)
-                    & (ModelCall.created_at <= now)
-                )
-                .distinct()
-                .order_by(ModelCall.credential_id)
+                select(ModelCall.credential_id).where(recent).distinct().order_by(ModelCall.credential_id)
             )
         )
-        return [window_usage(session, c, now, catalog=catalog) for c in credentials]
+        return [
+            window_usage(session, c, now, catalog=catalog, include_simulated=include_simulated)
+            for c in credentials
+        ]
 
 
 def _count(times: list[datetime], span: timedelta, limit: int | None) -> WindowCount:

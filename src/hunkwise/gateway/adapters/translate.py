@@ -152,6 +152,7 @@ def describe_network_error(exc: BaseException, base_url: str) -> str:
             "temporary failure in name",
             "getaddrinfo failed",
             "no address associated",
+            "dns lookup failed",
         )
     ):
         return f"DNS lookup failed for {host}: {detail}"
@@ -192,6 +193,16 @@ def malformed_body(slot: Slot, body: Any, problem: str) -> ProviderError:
     )
 
 
+def _timeout(slot: Slot) -> ProviderError:
+    return ProviderError(
+        ErrorKind.TIMEOUT,
+        f"no answer within {slot.timeout_s:g} s from {slot.base_url}",
+        provider=slot.provider,
+        model=slot.model,
+        slot=slot.name,
+    )
+
+
 def translate(exc: BaseException, slot: Slot) -> ProviderError:
     """Classify any exception raised while calling ``slot``'s provider."""
     where = {"provider": slot.provider, "model": slot.model, "slot": slot.name}
@@ -202,10 +213,10 @@ def translate(exc: BaseException, slot: Slot) -> ProviderError:
         return ProviderError(ErrorKind.NETWORK, str(blocked), **where)
     sdk = _sdk()
     if isinstance(exc, sdk["timeout"]):
-        return ProviderError(
-            ErrorKind.TIMEOUT, f"no answer within {slot.timeout_s:g} s from {slot.base_url}", **where
-        )
+        return _timeout(slot)
     if isinstance(exc, sdk["connection"]):
+        if any(isinstance(c, TimeoutError) for c in _causes(exc)):  # wrapped by the SDK
+            return _timeout(slot)
         chain = " ".join(str(c).lower() for c in _causes(exc))
         if "incomplete" in chain or "peer closed connection without sending complete" in chain:
             return ProviderError(ErrorKind.TRANSIENT, f"truncated response body: {chain[:200]}", **where)
@@ -224,10 +235,14 @@ def translate(exc: BaseException, slot: Slot) -> ProviderError:
         if "incomplete" in chain or "complete message body" in chain:
             return ProviderError(ErrorKind.TRANSIENT, f"truncated response body: {exc}", **where)
         return ProviderError(ErrorKind.NETWORK, describe_network_error(exc, slot.base_url), **where)
-    if name in ("ReadTimeout", "ConnectTimeout", "PoolTimeout", "WriteTimeout", "TimeoutException"):
-        return ProviderError(
-            ErrorKind.TIMEOUT, f"no answer within {slot.timeout_s:g} s from {slot.base_url}", **where
-        )
+    if name in ("ReadTimeout", "ConnectTimeout", "PoolTimeout", "WriteTimeout", "TimeoutException") or (
+        isinstance(exc, TimeoutError)
+    ):
+        return _timeout(slot)
+    if isinstance(exc, OSError):
+        # A socket-level error a transport let through unwrapped (a resolver's socket.gaierror, a
+        # refused connection, a TLS failure): still the provider's side, never a crash upstream.
+        return ProviderError(ErrorKind.NETWORK, describe_network_error(exc, slot.base_url), **where)
     raise exc
 
 

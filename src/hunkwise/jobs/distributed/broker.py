@@ -9,12 +9,15 @@ broker did not take raises instead of vanishing.
 
 from __future__ import annotations
 
+import logging
 import re
+import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from hunkwise.gateway.errors import ConfigurationError
 
@@ -78,18 +81,19 @@ class QueueSettings:
         return cls.parse(url, env.get(QUEUE_NAME_ENV)) if url else None
 
 
-def make_broker(settings: QueueSettings, *, worker: bool = False, before_loop: tuple[Any, ...] = ()) -> Any:
+def make_broker(settings: QueueSettings, *, worker: bool = False, on_loop: tuple[Any, ...] = ()) -> Any:
     """A Dramatiq broker with only the middleware we rely on (no Prometheus exporter of its own,
     no time limit that would interrupt a long review). ``worker`` adds what consuming needs;
-    ``before_loop`` middleware runs its shutdown hooks while the event loop still runs."""
+    ``on_loop`` middleware runs its ``after_worker_shutdown`` hook while the event loop still
+    runs (Dramatiq calls "after" hooks in reverse order, so it goes after ``AsyncIO``)."""
     from dramatiq.middleware import AsyncIO, Retries
 
     # Retries covers failures of the message handler itself (the database down): the job's own
     # retries and dead letters live on the job row, decided by the runner.
     middleware: list[Any] = [Retries(max_retries=8, min_backoff=1_000, max_backoff=60_000)]
     if worker:
-        middleware.extend(before_loop)
         middleware.append(AsyncIO())
+        middleware.extend(on_loop)
     if settings.kind == "rabbitmq":
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
@@ -138,8 +142,83 @@ class Publisher:
                 "dead": int(client.zcard(f"{ns}:{q}.XQ")),
             }
 
+    def check(self, *, quiet: bool = False) -> dict[str, int]:
+        """:meth:`depth`, or one readable :class:`ConfigurationError` when the broker refuses or
+        cannot be reached. ``quiet``: the client libraries' own error logs (a dozen lines and a
+        traceback for one refused login) are held back meanwhile; for start-up checks, whose
+        error says it all."""
+        try:
+            with quiet_libraries(quiet):
+                return self.depth()
+        except Exception as exc:
+            raise unavailable(self.settings, exc) from None
+
     def close(self) -> None:
         self.broker.close()
+
+
+@contextmanager
+def quiet_libraries(quiet: bool = True) -> Iterator[None]:
+    """Hold back pika's and Dramatiq's log records below CRITICAL while the block runs."""
+    loggers = [logging.getLogger(name) for name in ("pika", "dramatiq")] if quiet else []
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def unavailable(settings: QueueSettings, exc: BaseException) -> ConfigurationError:
+    """A broker failure -> one line saying which of: refused login, refused virtual host, refused
+    queue, unreachable; and what to check. Never the password, never the library's traceback."""
+    import pika.exceptions as amqp
+    from redis import exceptions as redis_errors
+
+    name = "RabbitMQ" if settings.kind == "rabbitmq" else "Redis"
+    where = f"{name} at {settings.shown}"
+    if isinstance(exc, (amqp.ProbableAuthenticationError, amqp.AuthenticationError)):
+        return ConfigurationError(
+            f"{where} refused the credentials (ACCESS_REFUSED): check {QUEUE_URL_ENV}'s user and password"
+        )
+    if isinstance(exc, redis_errors.AuthenticationError):
+        return ConfigurationError(f"{where} refused the credentials: check {QUEUE_URL_ENV}'s password")
+    if isinstance(exc, amqp.ProbableAccessDeniedError):
+        path = urlsplit(settings.url).path
+        vhost = unquote(path[1:]) if path not in ("", "/") else "/"
+        return ConfigurationError(
+            f"{where} refused the virtual host {vhost!r} ({_amqp_reply(exc)}): the virtual host is the "
+            f"path of {QUEUE_URL_ENV} (%2F for the default '/'); create it, or give the user access "
+            "(rabbitmqctl set_permissions -p VHOST USER '.*' '.*' '.*')"
+        )
+    if isinstance(exc, amqp.ChannelClosedByBroker):
+        return ConfigurationError(
+            f"{where} refused queue {settings.queue_name!r} ({exc.reply_code} {exc.reply_text}): give the "
+            f"user configure, write and read permissions on it, or choose another {QUEUE_NAME_ENV}"
+        )
+    return ConfigurationError(
+        f"{where} is unreachable ({_unreachable_reason(exc)}): check the host and port in "
+        f"{QUEUE_URL_ENV} and that {name} is running"
+    )
+
+
+def _amqp_reply(exc: BaseException) -> str:
+    """RabbitMQ's own reason ("NOT_ALLOWED - vhost x not found"), which pika keeps only as text."""
+    found = re.search(r"'([A-Z_]+ - [^']*)'", str(exc))
+    return found.group(1) if found else type(exc).__name__
+
+
+def _unreachable_reason(exc: BaseException) -> str:
+    text = f"{exc} {exc!r}".lower()  # pika keeps the socket error only in its repr
+    if isinstance(exc, socket.gaierror) or "name or service not known" in text:
+        return "host not found"
+    if "connection refused" in text:
+        return "connection refused"
+    if isinstance(exc, TimeoutError) or "timed out" in text:
+        return "timed out"
+    return type(exc).__name__
 
 
 def _never_called(job_id: int) -> None:  # pragma: no cover - producers only send

@@ -32,7 +32,8 @@ from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.jobs.distributed.broker import ACTOR_NAME, Publisher, QueueSettings, declare_actor, make_broker
 from hunkwise.jobs.distributed.runner import JobRunner
 from hunkwise.jobs.metrics import CONTENT_TYPE, JobMetrics
-from hunkwise.jobs.worker import Backoff
+from hunkwise.jobs.mode import describe
+from hunkwise.jobs.retry import Backoff
 from hunkwise.store.presence import Presence, hold, registered
 
 log = logging.getLogger("hunkwise.worker")
@@ -62,19 +63,24 @@ def require_postgres(engine: Engine) -> None:
         )
 
 
-def check(engine: Engine, publisher: Publisher) -> dict[str, Any]:
-    """Readiness: the database answers and the broker answers (raises with a readable reason)."""
+def describe_limits(backend: Any) -> str:
+    """The limits backend for the start-up line (a Redis password is masked)."""
+    from hunkwise.gateway.limits.redis_backend import RedisBackend
+
+    if isinstance(backend, RedisBackend):
+        return f"Redis {backend.url} namespace {backend.namespace}, shared by every worker"
+    return "per process (HUNKWISE_LIMITS_URL unset)"
+
+
+def check(engine: Engine, publisher: Publisher, *, quiet: bool = False) -> dict[str, Any]:
+    """Readiness: the database answers and the broker answers (raises with a readable reason).
+    ``quiet``: at start-up, the broker libraries' own error logs are held back."""
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
         raise ConfigurationError(f"the database is unreachable ({type(exc).__name__})") from None
-    try:
-        depth = publisher.depth()
-    except Exception as exc:
-        raise ConfigurationError(
-            f"the broker {publisher.settings.shown} is unreachable ({type(exc).__name__})"
-        ) from None
+    depth = publisher.check(quiet=quiet)
     return {"database": engine.dialect.name, "broker": publisher.settings.kind, "queue": depth}
 
 
@@ -109,6 +115,7 @@ class WorkerProcess:
 
         self.engine: Engine = state.engine
         require_postgres(self.engine)
+        self.mode = describe(state.settings.fixed())
         self.options = options
         self.owner = new_owner()
         self.presence: Presence | None = None
@@ -124,7 +131,7 @@ class WorkerProcess:
             )
         backend = self.deps.backend
 
-        class CloseBackend(Middleware):  # runs before the event loop stops
+        class CloseBackend(Middleware):  # its after_worker_shutdown runs before the loop stops
             def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
                 from dramatiq.asyncio import get_event_loop_thread
 
@@ -135,7 +142,7 @@ class WorkerProcess:
                     except Exception:
                         log.exception("closing the limits backend failed")
 
-        self.broker = make_broker(queue, worker=True, before_loop=(CloseBackend(),))
+        self.broker = make_broker(queue, worker=True, on_loop=(CloseBackend(),))
         self.runner: JobRunner | None = None
 
         async def hunkwise_review(job_id: int) -> None:
@@ -165,7 +172,7 @@ class WorkerProcess:
     def run(self) -> int:
         import dramatiq
 
-        check(self.engine, self.publisher)
+        check(self.engine, self.publisher, quiet=True)
         assert self.runner is not None
         self.presence = hold_presence(self.engine, self.owner)
         # A hash collision with a live worker's key makes ``hold`` pick another owner string.
@@ -184,12 +191,14 @@ class WorkerProcess:
         sweeper = threading.Thread(target=self._sweep_loop, name="hunkwise-sweeper", daemon=True)
         sweeper.start()
         log.info(
-            "worker %s consuming %s on %s (concurrency %s, lease %.0f s)",
+            "worker %s consuming queue %s on %s (concurrency %s, lease %.0f s); mode: %s; limits: %s",
             self.owner,
             self.publisher.settings.queue_name,
             self.publisher.settings.shown,
             self.options.concurrency,
             self.options.lease_s,
+            self.mode,
+            describe_limits(self.deps.backend),
         )
         self._stop.wait()
         self._ready = False

@@ -26,8 +26,8 @@ from sqlalchemy import Engine
 
 from hunkwise.jobs.metrics import JobMetrics
 from hunkwise.jobs.queue import DatabaseQueue
+from hunkwise.jobs.retry import Backoff, is_transient, retry_delay
 from hunkwise.jobs.worker import (
-    Backoff,
     Handler,
     JobContext,
     LeaseLost,
@@ -173,9 +173,8 @@ class JobRunner:
 
     async def _failed(self, job: Job, exc: Exception) -> str:
         message = describe(exc)
-        transient = bool(getattr(exc, "transient", False))
-        if transient and job.attempts < job.max_attempts:
-            delay = self.backoff.delay(job.attempts, getattr(exc, "retry_after_s", None))
+        delay = retry_delay(exc, job.attempts, job.max_attempts, self.backoff)
+        if delay is not None:
             await self._publish(job.id, delay)  # first: a crash now leaves a duplicate, not a loss
             retry_at = utcnow() + timedelta(seconds=delay)
             await self.queue.fail(job.id, self.owner, message, retry_at=retry_at)
@@ -188,7 +187,7 @@ class JobRunner:
                 message,
             )
             return "retry"
-        if transient:
+        if is_transient(exc):
             reason = f"gave up after attempt {job.attempts} of {job.max_attempts}: {message}"
         else:
             reason = f"permanent failure on attempt {job.attempts}: {message}"

@@ -12,44 +12,54 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
 from hunkwise.jobs.distributed.broker import Publisher, QueueSettings
 from hunkwise.jobs.metrics import JobMetrics
+from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
+from hunkwise.jobs.mode import mode_record
 from hunkwise.jobs.queue import DatabaseQueue
 from hunkwise.jobs.worker import Handler
-from hunkwise.store import jobs as repo
 from hunkwise.store.jobs import Job
-from hunkwise.store.models import utcnow
 
 log = logging.getLogger("hunkwise.jobs")
 
-RECENT_S = 30.0
-
 
 class DistributedQueue(DatabaseQueue):
-    """The database queue whose ``enqueue`` also publishes the new job's id.
+    """The database queue that publishes a job's id whenever it makes the job runnable: a new
+    job (``enqueue``) and a dead job queued again (``requeue``). Exactly one message per such
+    change, sent by the request that made it; re-publishing anything else is the workers'
+    sweeper's job (a lost message), never a guess made here.
 
     A failed publish is logged, not raised: the row is committed, and the workers' sweeper
     publishes due jobs that have no message, so the webhook is still answered 202."""
 
-    def __init__(self, engine: Engine, publisher: Publisher) -> None:
+    def __init__(self, engine: Engine, publisher: Publisher, mode: dict[str, str]) -> None:
         super().__init__(engine)
         self.publisher = publisher
-        self._recent: dict[int, datetime] = {}  # job id -> when we last published it
+        self.mode = mode  # recorded on every job, so a worker in the other mode can say so
 
     async def enqueue(
         self, *, org: str, kind: str, payload: dict[str, Any], dedupe_key: str, max_attempts: int = 5
     ) -> tuple[Job, bool]:
         job, created = await super().enqueue(
-            org=org, kind=kind, payload=payload, dedupe_key=dedupe_key, max_attempts=max_attempts
+            org=org,
+            kind=kind,
+            payload={**payload, MODE_KEY: self.mode},
+            dedupe_key=dedupe_key,
+            max_attempts=max_attempts,
         )
         if created:
             await self.publish(job.id)
         return job, created
+
+    async def requeue(self, job_id: int) -> bool:
+        requeued = await super().requeue(job_id)
+        if requeued:
+            await self.publish(job_id)
+        return requeued
 
     async def publish(self, job_id: int) -> bool:
         try:
@@ -57,39 +67,39 @@ class DistributedQueue(DatabaseQueue):
         except Exception as exc:
             log.warning("job %s: publishing to the broker failed (%s); the sweeper will", job_id, exc)
             return False
-        self._recent[job_id] = utcnow()
         return True
 
-    async def publish_requeued(self) -> int:
-        """Publish jobs queued again in the last seconds (a webhook re-delivered for a failed job,
-        ``hunkwise jobs retry``) that this process did not just publish."""
-        since = utcnow() - timedelta(seconds=RECENT_S)
-        self._recent = {k: t for k, t in self._recent.items() if t >= since}
-        rows = await asyncio.to_thread(repo.queued_since, self.engine, since)
-        sent = 0
-        for job_id, updated_at in rows:
-            published = self._recent.get(job_id)
-            if published is not None and published >= updated_at:
-                continue  # its current state was published already (a new job)
-            if await self.publish(job_id):
-                sent += 1
-        return sent
+
+def preflight(env: Mapping[str, str], engine: Engine) -> None:
+    """What :func:`job_service` needs, checked before the server's port opens, so a misconfigured
+    broker is one line (exit 2) instead of a failed start-up's traceback: a PostgreSQL store and
+    a broker that accepts our credentials."""
+    from hunkwise.jobs.distributed.broker import quiet_libraries
+    from hunkwise.jobs.distributed.process import require_postgres
+
+    queue = QueueSettings.from_env(env)
+    if queue is None:
+        return
+    require_postgres(engine)
+    publisher = Publisher(queue)
+    try:
+        publisher.check(quiet=True)
+    finally:
+        with quiet_libraries():
+            publisher.close()
 
 
-class _Notifier:
-    """Stands in for the embedded pool's ``notify()`` that the webhook route calls."""
+def describe_jobs(env: Mapping[str, str]) -> str:
+    """Where this server's jobs run, for its start-up line (a broker password is masked)."""
+    from hunkwise.jobs.embedded import WORKERS_ENV, worker_count
 
-    def __init__(self, queue: DistributedQueue) -> None:
-        self.queue = queue
-        self._tasks: set[asyncio.Task[int]] = set()
-
-    def notify(self) -> None:
-        task = asyncio.get_running_loop().create_task(self.queue.publish_requeued())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def stop(self) -> None:
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    queue = QueueSettings.from_env(env)
+    if queue is not None:
+        return f"published to {queue.shown} queue {queue.queue_name} for `hunkwise worker` processes"
+    count = worker_count(env)
+    if not count:
+        return f"queued only ({WORKERS_ENV}=0: this server runs none)"
+    return f"run here, {count} at once (limits per process)"
 
 
 def observed(handlers: Mapping[str, Handler], metrics: JobMetrics, engine: Engine) -> dict[str, Handler]:
@@ -133,15 +143,13 @@ async def job_service(app: Any) -> AsyncIterator[None]:
 
     require_postgres(state.engine)
     publisher = await asyncio.to_thread(Publisher, queue_settings)
-    queue = DistributedQueue(state.engine, publisher)
-    notifier = _Notifier(queue)
+    queue = DistributedQueue(state.engine, publisher, mode_record(state.settings.fixed(), state.settings.env))
     state.job_queue = queue
-    state.worker_pool = notifier
+    state.worker_pool = None  # this server runs no jobs: `hunkwise worker` processes do
     state.job_publisher = publisher
     metrics.add_shared(state.engine, publisher.depth)
     log.info("jobs go to %s, queue %s (HUNKWISE_QUEUE_URL)", queue_settings.shown, queue_settings.queue_name)
     try:
         yield
     finally:
-        await notifier.stop()
         await asyncio.to_thread(publisher.close)

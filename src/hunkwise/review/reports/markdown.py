@@ -111,7 +111,7 @@ def render_markdown(report: ReviewReport) -> str:
     models = ", ".join(report.models()) or "none"
     footer = (
         f"<sub>{u.calls} call(s) · {u.input_tokens:,} in / {u.output_tokens:,} out tokens · "
-        f"${u.cost_usd:.4f} · models: {html.escape(models)}"
+        f"{report.cost_label()} · models: {html.escape(models)}"
     )
     if report.failovers:
         footer += f" · {report.failovers} failover(s)"

@@ -15,11 +15,25 @@ def render_plan(report: ReviewReport) -> str:
         out.append(f"Change: {report.change['summary']}")
     if report.source == "offline-simulator":
         out.append("Model: the offline simulator (costs show what GLM-5.1 would charge)")
+    if target := report.planned_for:
+        priced = "" if target["priced_with"] == target["model"] else f"; priced with {target['priced_with']}"
+        out.append(
+            f"Planned for {target['model']} ({target['slot']} slot): context window "
+            f"{target['context_window']:,} tokens, up to {target['diff_tokens_per_request']:,} diff tokens "
+            f"per request{priced}"
+        )
     total_lines = sum(p.lines for p in report.plan)
     out.append(
         f"{len(report.plan)} request(s) covering {total_lines} changed line(s); "
         f"~{report.estimated_input_tokens:,} input tokens; estimated cost ${report.estimated_cost_usd:.4f}"
     )
+    if report.max_cost is not None:
+        verdict = (
+            "the estimate is above it: a real run would stop before the first request"
+            if report.over_max_cost
+            else "the estimate is within it"
+        )
+        out.append(f"Cost ceiling {report.max_cost.describe()}; {verdict}")
     out.append("")
     for p in report.plan:
         paths = ", ".join(p.paths[:4]) + (f" (+{len(p.paths) - 4} more)" if len(p.paths) > 4 else "")

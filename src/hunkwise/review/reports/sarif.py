@@ -128,6 +128,7 @@ def sarif_document(report: ReviewReport) -> dict[str, Any]:
             "filesReviewed": report.files_reviewed,
             "linesReviewed": report.lines_reviewed,
             "costUsd": round(report.usage.cost_usd, 6),
+            "costSimulated": report.simulated,
             "failovers": report.failovers,
         },
     }

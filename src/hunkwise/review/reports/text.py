@@ -95,7 +95,7 @@ def _summary(report: ReviewReport) -> Table:
         "Usage",
         f"{u.calls} call(s), {u.input_tokens:,} input / {u.output_tokens:,} output tokens"
         + (f" ({u.reasoning_tokens:,} reasoning)" if u.reasoning_tokens else "")
-        + f", ${u.cost_usd:.4f}",
+        + f", {report.cost_label()}",
     )
     models = report.models()
     if models:

@@ -18,6 +18,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "reviews",
     "jobs",
     "metrics",
+    "docs",
     "hunkwise.server.web",
 )
 """A bare name is ``hunkwise.server.routes.<name>``; a dotted name is a full module path (the web

@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.byok import build_org_slot
+from hunkwise.config.byok import build_org_slot, parse_stored_spec
 from hunkwise.config.resolve import ResolvedConfig
 from hunkwise.config.spec import SlotSpec
 from hunkwise.config.ssrf import SsrfPolicy, endpoint_origin, format_origin
@@ -67,7 +67,7 @@ def _view_public(view: SlotView, policy: PolicyDep) -> ByokSlotPublic:
     try:
         built = build_org_slot(
             view.role,
-            SlotSpec.model_validate(view.spec),
+            parse_stored_spec(view.role, view.spec),
             _DISPLAY_KEY if view.has_key else None,
             policy=policy,
             at_save=False,
@@ -186,7 +186,7 @@ def unsaved_slots(
             )
             try:
                 old_slot = build_org_slot(
-                    role, SlotSpec.model_validate(dict(old.spec)), _DISPLAY_KEY, policy=policy, at_save=False
+                    role, parse_stored_spec(role, old.spec), _DISPLAY_KEY, policy=policy, at_save=False
                 ).slot
                 same_endpoint = endpoint_origin(old_slot.base_url) == new_origin
             except ConfigurationError:

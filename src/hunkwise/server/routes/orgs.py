@@ -1,65 +1,175 @@
-"""Organizations: created by the admin, each with an API token shown once."""
+"""Organizations (created by the admin) and their API tokens.
+
+An organization may hold several tokens. The admin manages any organization's tokens; an
+organization's own token manages that organization's tokens (list, create, revoke), so a team
+can rotate a token without the admin. That is no escalation: the token already controls the
+organization's models and keys. It also means a leaked token can mint another one, so after a
+leak revoke every token you do not recognise (the list shows labels, creation and last use).
+Revoking the organization's last working token needs ``confirm_last=true``: afterwards only the
+admin can issue a new one. Creation and revocation are logged with who did it.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.server.deps import Admin, EngineDep, OrgAccess
-from hunkwise.server.schemas import OrgCreated, OrgIn, OrgPublic
-from hunkwise.store.db import use_session
-from hunkwise.store.orgs import OrgExists, create_org, delete_org, get_org, issue_token, list_orgs
+from hunkwise.config.review_settings import org_cost_ceiling
+from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess, SettingsDep
+from hunkwise.server.schemas import (
+    CostCeilingPublic,
+    OrgCreated,
+    OrgIn,
+    OrgPublic,
+    OrgSettingsIn,
+    OrgTokenCreated,
+    OrgTokenIn,
+    OrgTokenPublic,
+)
+from hunkwise.server.settings import Settings
+from hunkwise.store.orgs import (
+    LastActiveToken,
+    OrgExists,
+    OrgInfo,
+    TokenInfo,
+    create_org,
+    create_token,
+    delete_org,
+    get_org,
+    list_orgs,
+    list_tokens,
+    revoke_token,
+    set_org_max_cost,
+)
 
 router = APIRouter(prefix="/api/orgs", tags=["organizations"])
+log = logging.getLogger("hunkwise.server")
+
+FIXED_CEILING_MESSAGE = (
+    "this server runs in fixed mode: its own key pays for every review, so only the administrator "
+    "(the admin token) sets an organization's cost ceiling; the server-wide default is HUNKWISE_MAX_COST"
+)
 
 
-def _public(org: object) -> OrgPublic:
-    return OrgPublic.model_validate(org, from_attributes=True)
+def _public(org: OrgInfo, settings: Settings) -> OrgPublic:
+    ceiling = org_cost_ceiling(org.slug, org.max_cost, settings.max_cost)
+    return OrgPublic(
+        slug=org.slug,
+        name=org.name,
+        created_at=org.created_at,
+        max_cost=org.max_cost,
+        cost_ceiling=CostCeilingPublic(usd=ceiling.usd, source=ceiling.source),  # type: ignore[arg-type]
+    )
+
+
+def _no_org(org: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
 
 
 @router.post("", response_model=OrgCreated, status_code=status.HTTP_201_CREATED)
-async def create(body: OrgIn, engine: EngineDep, _: Admin) -> OrgCreated:
+async def create(body: OrgIn, engine: EngineDep, settings: SettingsDep, _: Admin) -> OrgCreated:
     """Create an organization (admin). The response carries its API token: the only time it is shown."""
     try:
         org, token = await run_in_threadpool(create_org, engine, body.slug, body.name)
     except OrgExists as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return OrgCreated(slug=org.slug, name=org.name, created_at=org.created_at, token=token)
+    return OrgCreated(**_public(org, settings).model_dump(), token=token)
 
 
 @router.get("", response_model=list[OrgPublic])
-async def list_all(engine: EngineDep, _: Admin) -> list[OrgPublic]:
-    return [_public(o) for o in await run_in_threadpool(list_orgs, engine)]
+async def list_all(engine: EngineDep, settings: SettingsDep, _: Admin) -> list[OrgPublic]:
+    return [_public(o, settings) for o in await run_in_threadpool(list_orgs, engine)]
 
 
 @router.get("/{org}", response_model=OrgPublic)
-async def read(org: OrgAccess, engine: EngineDep) -> OrgPublic:
+async def read(org: OrgAccess, engine: EngineDep, settings: SettingsDep) -> OrgPublic:
     found = await run_in_threadpool(get_org, engine, org)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
-    return _public(found)
+        raise _no_org(org)
+    return _public(found, settings)
 
 
-@router.post("/{org}/tokens", response_model=OrgCreated, status_code=status.HTTP_201_CREATED)
-async def new_token(org: OrgAccess, engine: EngineDep, _: Admin) -> OrgCreated:
-    """Issue another API token for the organization (admin); existing tokens keep working."""
+@router.patch(
+    "/{org}", response_model=OrgPublic, responses={409: {"description": "fixed mode: the admin sets it"}}
+)
+async def update(
+    body: OrgSettingsIn, org: OrgAccess, caller: CallerDep, engine: EngineDep, settings: SettingsDep
+) -> OrgPublic:
+    """Change the organization's settings. ``max_cost``: the most a review may be estimated to
+    cost before its first request (USD), ``"off"``, or ``null`` for the server's default; a job
+    above it fails with the estimate and how to raise it. With BYOK the organization's own key
+    pays, so its token may change it; in fixed mode only the admin may."""
+    if "max_cost" in body.model_fields_set and settings.fixed() is not None and not caller.admin:
+        raise HTTPException(status.HTTP_409_CONFLICT, FIXED_CEILING_MESSAGE)
+    if "max_cost" in body.model_fields_set:
+        found = await run_in_threadpool(set_org_max_cost, engine, org, body.max_cost)
+    else:
+        found = await run_in_threadpool(get_org, engine, org)
+    if found is None:
+        raise _no_org(org)
+    return _public(found, settings)
 
-    def issue() -> OrgCreated | None:
-        found = get_org(engine, org)
-        if found is None:
-            return None
-        with use_session(engine, write=True) as session:
-            token = issue_token(session, found.id, label="issued by the admin")
-        return OrgCreated(slug=found.slug, name=found.name, created_at=found.created_at, token=token)
 
-    created = await run_in_threadpool(issue)
-    if created is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
-    return created
+def _token_public(info: TokenInfo) -> OrgTokenPublic:
+    return OrgTokenPublic.model_validate(info, from_attributes=True)
+
+
+@router.get("/{org}/tokens", response_model=list[OrgTokenPublic], summary="List tokens")
+async def tokens(org: OrgAccess, engine: EngineDep) -> list[OrgTokenPublic]:
+    """The organization's tokens, newest first, revoked ones included (marked by ``revoked_at``)."""
+    found = await run_in_threadpool(list_tokens, engine, org)
+    if found is None:
+        raise _no_org(org)
+    return [_token_public(t) for t in found]
+
+
+@router.post(
+    "/{org}/tokens",
+    response_model=OrgTokenCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a token",
+)
+async def new_token(
+    org: OrgAccess, engine: EngineDep, caller: CallerDep, body: OrgTokenIn | None = None
+) -> OrgTokenCreated:
+    """Issue another API token (the response is the only time it is shown); others keep working."""
+    made = await run_in_threadpool(create_token, engine, org, body.label if body else "")
+    if made is None:
+        raise _no_org(org)
+    info, token = made
+    log.info("organization %s: token %d created by %s", org, info.id, caller.describe())
+    return OrgTokenCreated(**_token_public(info).model_dump(), org=org, token=token)
+
+
+@router.delete("/{org}/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a token")
+async def revoke(
+    org: OrgAccess,
+    token_id: int,
+    engine: EngineDep,
+    caller: CallerDep,
+    confirm_last: Annotated[
+        bool, Query(description="allow revoking the organization's last working token")
+    ] = False,
+) -> None:
+    """Revoke a token: it stops working at once, and the console sessions opened with it end.
+    Revoking an already revoked token changes nothing (204)."""
+    try:
+        done = await run_in_threadpool(lambda: revoke_token(engine, org, token_id, allow_last=confirm_last))
+    except LastActiveToken as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"{exc} (repeat with ?confirm_last=true to revoke it anyway)"
+        ) from None
+    if done is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} has no token {token_id}")
+    if done[1]:
+        log.info("organization %s: token %d revoked by %s", org, token_id, caller.describe())
 
 
 @router.delete("/{org}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove(org: OrgAccess, engine: EngineDep, _: Admin) -> None:
     """Delete an organization with its tokens and stored keys (admin)."""
     if not await run_in_threadpool(delete_org, engine, org):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
+        raise _no_org(org)

@@ -1,7 +1,10 @@
 """``POST /webhooks/github`` and ``POST /webhooks/gitlab``: verify, classify, enqueue one job.
 
 Order matters: the signature (or token) is checked on the raw bytes before anything is parsed or
-stored, so an unsigned request costs one HMAC and leaves no trace. A delivery we do not act on
+stored, so an unsigned request costs one HMAC and leaves no trace. The secret is shared by every
+tenant, so a signed delivery's identities are still untrusted: an owner, repository, project path,
+number or commit that is not one is refused with 422 naming the field (nothing stored), and a GitLab
+project id must be the project its path names, which GitLab is asked. A delivery we do not act on
 (another event, a draft, an organization without a model configuration) is acknowledged with 202
 so the platform does not retry it, and logged with the reason. An acted-on delivery becomes at
 most one job per pull request head (the job's dedupe key), in one transaction.
@@ -21,8 +24,9 @@ from hunkwise.jobs.queue import DatabaseQueue, JobQueue
 from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND
 from hunkwise.platforms import github_webhooks as gh
 from hunkwise.platforms import gitlab as gl
+from hunkwise.platforms.identity import IdentityError, shown
+from hunkwise.platforms.review_post import PlatformError, PlatformNotFound
 from hunkwise.server.deps import EngineDep, SettingsDep
-from hunkwise.store import jobs as repo
 from hunkwise.store.byok import load_byok
 from hunkwise.store.orgs import normalize_slug
 
@@ -34,6 +38,14 @@ def _accepted(reason: str, **extra: Any) -> JSONResponse:
     return JSONResponse(
         {"status": "ignored", "reason": reason, **extra}, status_code=status.HTTP_202_ACCEPTED
     )
+
+
+def _refused(platform: str, delivery: str, exc: IdentityError) -> JSONResponse:
+    """422 naming the field, in the API's validation shape (``loc`` is the payload field); logged
+    once (the message shows a cut-down value, never a whole payload string)."""
+    log.warning("%s delivery %s refused: %s", platform, shown(delivery), exc)
+    detail = [{"loc": ["body", *exc.field.split(".")], "msg": str(exc), "type": "value_error"}]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -61,13 +73,12 @@ async def _organization(engine: Any, settings: Any, owner: str) -> str | None:
     return slug if views else None
 
 
-async def _enqueue(
-    request: Request, engine: Any, org: str, kind: str, payload: dict[str, Any], key: str
-) -> JSONResponse:
-    job, created = await _queue(request).enqueue(org=org, kind=kind, payload=payload, dedupe_key=key)
+async def _enqueue(request: Request, org: str, kind: str, payload: dict[str, Any], key: str) -> JSONResponse:
+    queue = _queue(request)
+    job, created = await queue.enqueue(org=org, kind=kind, payload=payload, dedupe_key=key)
     requeued = False
     if not created and job.status == "failed":
-        requeued = await run_in_threadpool(repo.retry, engine, job.id)
+        requeued = await queue.requeue(job.id)
     pool = getattr(request.app.state, "worker_pool", None)
     if pool is not None and (created or requeued):
         pool.notify()
@@ -99,6 +110,8 @@ async def github_webhook(request: Request, settings: SettingsDep, engine: Engine
         decision = gh.classify(
             request.headers.get(gh.EVENT_HEADER), payload, api_url=gh.configured_api_url(settings.env)
         )
+    except IdentityError as exc:
+        return _refused("GitHub", delivery, exc)
     except gh.WebhookPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if decision.kind == "ping":
@@ -120,6 +133,8 @@ async def gitlab_webhook(request: Request, settings: SettingsDep, engine: Engine
         decision = gl.classify(
             request.headers.get(gl.EVENT_HEADER), payload, api_url=gl.configured_api_url(settings.env)
         )
+    except IdentityError as exc:
+        return _refused("GitLab", delivery, exc)
     except gl.GitLabPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     return await _accept(request, engine, settings, "GitLab", GITLAB_KIND, decision, delivery)
@@ -148,5 +163,30 @@ async def _accept(
             event.owner,
         )
         return _accepted(f"organization {event.owner!r} has no model configuration")
+    if isinstance(event, gl.MergeRequestEvent):
+        try:
+            await _verify_gitlab_project(settings, event)
+        except IdentityError as exc:
+            return _refused(platform, delivery, exc)
     payload_out = event.as_payload() | {"delivery": delivery or None}
-    return await _enqueue(request, engine, org, kind, payload_out, event.dedupe_key)
+    return await _enqueue(request, org, kind, payload_out, event.dedupe_key)
+
+
+async def _verify_gitlab_project(settings: Any, event: gl.MergeRequestEvent) -> None:
+    """Ask GitLab, with the server's token, whether ``project.id`` is ``path_with_namespace``
+    (the path chose the organization). A mismatch or an id the token cannot see is refused
+    (:class:`IdentityError`). When GitLab cannot answer now (down, rate limited, a token problem)
+    the delivery is still queued: the job asks again before it reads anything, and keeps the
+    error the operator has to see."""
+    client = gl.GitLabClient.from_env(gl.configured_api_url(settings.env), env=settings.env)
+    async with client:
+        try:
+            await client.verify_project(event.project_id, event.project_path)
+        except PlatformNotFound:
+            raise IdentityError(
+                "project.id", event.project_id, "is not a project the server's GitLab token can see"
+            ) from None
+        except PlatformError as exc:
+            log.warning(
+                "GitLab project %s not verified at delivery (the job will): %s", event.project_id, exc
+            )

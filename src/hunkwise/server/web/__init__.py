@@ -2,7 +2,7 @@
 
 ``router`` is mounted by :mod:`hunkwise.server.routes` (listed in ``ROUTE_MODULES``). Pages
 need a console session (:mod:`.session`); a page request without one is redirected to
-``/login``. Modules: ``session`` (signed cookie, CSRF), ``auth`` (dependencies), ``render``
+``/login``. Modules: ``session`` (opaque cookie, CSRF), ``auth`` (dependencies), ``render``
 (templates, formatting), ``routes_*`` (pages and the Models page's calls), ``*_view`` (what a
 page shows, read from the catalog and the store), ``charts`` (SVG).
 """
@@ -12,13 +12,14 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from hunkwise.server.web import routes_auth, routes_models, routes_pages
+from hunkwise.server.web import routes_auth, routes_models, routes_pages, routes_tokens
 from hunkwise.server.web.auth import NeedsSignIn
 
 router = APIRouter(include_in_schema=False)
 router.include_router(routes_auth.router)
 router.include_router(routes_models.router)
 router.include_router(routes_pages.router)
+router.include_router(routes_tokens.router)
 
 
 async def _to_login(request: Request, exc: Exception) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
@@ -11,21 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hunkwise.gateway.errors import ConfigurationError
-from hunkwise.server.deps import BoxDep, EngineDep, SettingsDep
-from hunkwise.server.web.auth import ConsoleUser, ConsoleUserDep, SessionDep
+from hunkwise.server.deps import EngineDep, SettingsDep
+from hunkwise.server.signin import count_failure, current_lockout, lockout_message
+from hunkwise.server.web.auth import ConsoleUserDep, SessionDep
 from hunkwise.server.web.render import page
-from hunkwise.server.web.session import (
-    COOKIE,
-    LOGIN_COOKIE,
-    MAX_AGE_S,
-    Session,
-    csrf_ok,
-    new_session,
-    set_cookie,
-    sign,
-    signing_key,
-)
-from hunkwise.store.orgs import OrgExists, create_org, get_org, list_orgs, normalize_slug, org_for_token
+from hunkwise.server.web.session import COOKIE, LOGIN_COOKIE, MAX_AGE_S, csrf_ok, set_cookie
+from hunkwise.store.orgs import OrgExists, create_org, get_org, list_orgs, normalize_slug, token_owner
+from hunkwise.store.sessions import admin_fingerprint, end_session, open_session, select_org
 
 router = APIRouter(include_in_schema=False)
 HOME = "/console/models"
@@ -64,7 +57,6 @@ async def login(
     request: Request,
     settings: SettingsDep,
     engine: EngineDep,
-    box: BoxDep,
     token: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = HOME,
@@ -77,32 +69,51 @@ async def login(
     token = token.strip()
     if not token:
         return _login_page(request, "Enter your organization's API token or the admin token.", next_url, 422)
+    locked = await current_lockout(request, settings, engine)
+    if locked is not None:
+        wait = locked.retry_after()
+        message = lockout_message(locked, wait).capitalize() + "."
+        refused = _login_page(request, message, next_url, status.HTTP_429_TOO_MANY_REQUESTS)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     admin = settings.admin_token.get_secret_value() if settings.admin_token else ""
-    session: Session
     if admin and hmac.compare_digest(token.encode(), admin.encode()):
         orgs = await run_in_threadpool(list_orgs, engine)
-        session = new_session(admin=True, org=orgs[0].slug if len(orgs) == 1 else None, token=token)
-        if session.org is None:
+        chosen = orgs[0] if len(orgs) == 1 else None
+        session_id = await run_in_threadpool(
+            lambda: open_session(
+                engine, admin_fp=admin_fingerprint(admin), org_id=chosen.id if chosen else None
+            )
+        )
+        if chosen is None:
             next_url = "/console/orgs"
     else:
-        org = await run_in_threadpool(org_for_token, engine, token)
-        if org is None:
+        owner = await run_in_threadpool(token_owner, engine, token)
+        if owner is None:
+            await count_failure(request, settings, engine)
             return _login_page(
                 request,
                 "That token is not valid. Use the organization token the administrator gave you "
-                "(it starts with the prefix shown when it was created), or the admin token.",
+                "(it starts with hw_org_), or the admin token. A revoked token no longer works.",
                 next_url,
                 status.HTTP_401_UNAUTHORIZED,
             )
-        session = new_session(admin=False, org=org.slug, token=token)
+        session_id = await run_in_threadpool(
+            lambda: open_session(engine, org_token_id=owner.token_id, org_id=owner.org.id)
+        )
+    previous = request.cookies.get(COOKIE)
+    if previous:  # signing in again replaces the old session instead of leaving it alive
+        await run_in_threadpool(end_session, engine, previous)
     response = RedirectResponse(next_url, status_code=status.HTTP_303_SEE_OTHER)
-    set_cookie(response, request, COOKIE, sign(session, signing_key(box)), MAX_AGE_S)
+    set_cookie(response, request, COOKIE, session_id, MAX_AGE_S)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, user: ConsoleUserDep) -> Response:
+async def logout(request: Request, user: ConsoleUserDep, engine: EngineDep) -> Response:
+    """End the session on the server (the cookie alone would outlive a deleted copy)."""
+    await run_in_threadpool(end_session, engine, request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -121,7 +132,6 @@ async def orgs_action(
     request: Request,
     user: ConsoleUserDep,
     engine: EngineDep,
-    box: BoxDep,
     action: Annotated[str, Form()] = "select",
     slug: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
@@ -136,28 +146,20 @@ async def orgs_action(
         if action == "create":
             info, org_token = await run_in_threadpool(create_org, engine, clean, name.strip() or None)
             created = {"slug": info.slug, "token": org_token}
-        elif await run_in_threadpool(get_org, engine, clean) is None:
-            raise ConfigurationError(
-                f"organization {clean!r} does not exist: create it first", setting="slug"
-            )
+        else:
+            found = await run_in_threadpool(get_org, engine, clean)
+            if found is None:
+                raise ConfigurationError(
+                    f"organization {clean!r} does not exist: create it first", setting="slug"
+                )
+            info = found
     except (ConfigurationError, OrgExists) as exc:
         error = str(exc)
     if error is not None:
         orgs = await run_in_threadpool(list_orgs, engine)
         return page(request, "orgs.html", user, status_code=422, orgs=orgs, created=None, error=error)
-    chosen = Session(
-        admin=True,
-        org=clean,
-        token_hash=user.session.token_hash,
-        csrf=user.session.csrf,
-        issued_at=user.session.issued_at,
-    )
-    if created is not None:
-        orgs = await run_in_threadpool(list_orgs, engine)
-        response: Response = page(
-            request, "orgs.html", ConsoleUser(chosen), orgs=orgs, created=created, error=None
-        )
-    else:
-        response = RedirectResponse(HOME, status_code=status.HTTP_303_SEE_OTHER)
-    set_cookie(response, request, COOKIE, sign(chosen, signing_key(box)), MAX_AGE_S)
-    return response
+    await run_in_threadpool(select_org, engine, user.session_id, info.id)
+    if created is None:
+        return RedirectResponse(HOME, status_code=status.HTTP_303_SEE_OTHER)
+    orgs = await run_in_threadpool(list_orgs, engine)
+    return page(request, "orgs.html", replace(user, org=info.slug), orgs=orgs, created=created, error=None)

@@ -1,4 +1,5 @@
-"""The Models page (BYOK) and the three calls its script makes: save, test, preview.
+"""The Models page (BYOK) and the three calls its script makes: save, test, preview; and the
+organization's review cost ceiling, a plain form on the same page.
 
 The calls reuse the JSON API's route functions (:mod:`hunkwise.server.routes.byok`) with the
 console session standing in for the Bearer token, so validation, key handling, fixed-mode
@@ -7,15 +8,29 @@ refusal and the 422 ``loc`` shapes are the API's, byte for byte.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from typing import Annotated
 
-from hunkwise.server.deps import BoxDep, EngineDep, PolicyDep, SettingsDep
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from hunkwise.config.review_settings import org_cost_ceiling
+from hunkwise.server.deps import BoxDep, Caller, EngineDep, PolicyDep, SettingsDep
 from hunkwise.server.routes import byok as api
-from hunkwise.server.schemas import ByokIn, ByokPublic, ByokSlotIn, ByokTestPublic, PreviewPublic
+from hunkwise.server.routes import orgs as orgs_api
+from hunkwise.server.schemas import (
+    ByokIn,
+    ByokPublic,
+    ByokSlotIn,
+    ByokTestPublic,
+    OrgSettingsIn,
+    PreviewPublic,
+)
 from hunkwise.server.web.auth import ConsoleApiDep, ConsoleUser, ConsoleUserDep
 from hunkwise.server.web.models_view import models_state
 from hunkwise.server.web.render import page
+from hunkwise.store.orgs import get_org
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,8 +47,53 @@ async def models_page(
 ) -> Response:
     if user.org is None:
         return RedirectResponse("/console/orgs", status_code=status.HTTP_303_SEE_OTHER)
-    byok = await api.read(user.org, engine, settings, policy)
-    return page(request, "models.html", user, byok=byok, state=models_state(byok))
+    return await _models(request, user, user.org, engine, settings, policy)
+
+
+async def _models(
+    request: Request,
+    user: ConsoleUser,
+    org: str,
+    engine: EngineDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    *,
+    ceiling_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    byok = await api.read(org, engine, settings, policy)
+    found = await run_in_threadpool(get_org, engine, org)
+    own = found.max_cost if found is not None else None
+    ceiling = org_cost_ceiling(org, own, settings.max_cost)
+    return page(
+        request, "models.html", user, status_code=status_code, byok=byok, state=models_state(byok),
+        ceiling=ceiling, ceiling_own="" if own is None else own, ceiling_error=ceiling_error,
+        ceiling_locked=settings.fixed() is not None and not user.admin,
+    )  # fmt: skip
+
+
+@router.post("/console/cost-ceiling", response_class=HTMLResponse)
+async def cost_ceiling(
+    request: Request,
+    user: ConsoleUserDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    max_cost: Annotated[str, Form()] = "",
+) -> Response:
+    """The organization's review cost ceiling, through the JSON API's rules (``PATCH
+    /api/orgs/{org}``): empty means the server's default."""
+    org = _org(user)
+    try:
+        body = OrgSettingsIn(max_cost=max_cost.strip() or None)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        message = f"{max_cost!r}: {err.get('ctx', {}).get('error', err['msg'])}"
+        return await _models(
+            request, user, org, engine, settings, policy, ceiling_error=message, status_code=422
+        )
+    await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), engine, settings)
+    return RedirectResponse("/console/models", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.put("/console/api/byok", response_model=ByokPublic)

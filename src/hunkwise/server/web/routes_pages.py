@@ -80,8 +80,11 @@ async def usage_page(
     user: ConsoleUserDep,
     engine: EngineDep,
     days: Annotated[int, Query(ge=1, le=90)] = 14,
+    include_simulated: Annotated[bool, Query()] = False,
 ) -> Response:
-    data = await run_in_threadpool(lambda: usage_data(engine, org=user.org, days=days))
+    data = await run_in_threadpool(
+        lambda: usage_data(engine, org=user.org, days=days, include_simulated=include_simulated)
+    )
     charts = {
         "tokens": stacked_bars("Tokens per day by model", data.days, data.tokens, tokens),
         "cost": stacked_bars("Cost per day by model (USD)", data.days, data.cost, usd),

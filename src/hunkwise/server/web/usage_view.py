@@ -5,6 +5,10 @@ Scope: the ledger (``model_calls``) is installation-wide, so an organization see
 calls of the runs its own review jobs recorded (``run_id`` in the job's checkpoint/result);
 the admin without an organization selected sees everything. That is why this groups the rows
 itself instead of calling :func:`hunkwise.store.ledger.usage_summary`, which has no scope.
+
+Calls served by hunkwise's simulator (an offline review recorded in the same database) spent
+nothing: they are counted but not shown unless asked for, and then as their own series
+("glm-5.1 (simulated)") that never adds to the totals.
 """
 
 from __future__ import annotations
@@ -35,6 +39,12 @@ class UsageData:
     total_failovers: int
     windows: list[WindowUsage]
     table: list[dict[str, Any]]  # one row per (day, model) for the accessible table
+    include_simulated: bool = False
+    simulated_calls: int = 0  # in the period, shown or not
+    simulated_cost: float = 0.0
+
+
+SIMULATED_SUFFIX = " (simulated)"
 
 
 def _run_ids(session: Any, org: str) -> set[int]:
@@ -48,7 +58,9 @@ def _run_ids(session: Any, org: str) -> set[int]:
     return ids
 
 
-def usage_data(db: Db, *, org: str | None, days: int = 14, now: datetime | None = None) -> UsageData:
+def usage_data(
+    db: Db, *, org: str | None, days: int = 14, now: datetime | None = None, include_simulated: bool = False
+) -> UsageData:
     now = now or datetime.now(UTC)
     start_day = (now - timedelta(days=days - 1)).date()
     since = datetime.combine(start_day, datetime.min.time(), tzinfo=UTC)
@@ -59,6 +71,8 @@ def usage_data(db: Db, *, org: str | None, days: int = 14, now: datetime | None 
             & ModelCall.credential_id.is_not(None)
             & (ModelCall.created_at > now - timedelta(days=7))
         )
+        if not include_simulated:
+            week_query = week_query.where(ModelCall.simulated.is_(False))
         if org is not None:
             ids = _run_ids(session, org)
             query = query.where(ModelCall.run_id.in_(ids))
@@ -70,20 +84,40 @@ def usage_data(db: Db, *, org: str | None, days: int = 14, now: datetime | None 
     tokens: dict[str, list[float]] = defaultdict(lambda: [0.0] * days)
     cost: dict[str, list[float]] = defaultdict(lambda: [0.0] * days)
     failovers = [0.0] * days
-    count = 0
+    count = total_tokens = 0
+    total_cost = 0.0
+    simulated_calls, simulated_cost = 0, 0.0
+    simulated_series: set[str] = set()
     for c in calls:
         day = c.created_at.astimezone(UTC).date().isoformat()
         if day not in index:
             continue
         i = index[day]
-        if c.outcome not in SKIPPED_OUTCOMES:
-            count += 1
-        tokens[c.model][i] += c.input_tokens + c.output_tokens
-        cost[c.model][i] += c.cost_usd
-        failovers[i] += 1 if c.failover else 0
+        counted = c.outcome not in SKIPPED_OUTCOMES
+        if c.simulated:
+            simulated_calls += counted
+            simulated_cost += c.cost_usd
+            if not include_simulated:
+                continue
+            series = c.model + SIMULATED_SUFFIX
+            simulated_series.add(series)
+        else:
+            series = c.model
+            count += counted
+            total_tokens += c.input_tokens + c.output_tokens
+            total_cost += c.cost_usd
+            failovers[i] += 1 if c.failover else 0
+        tokens[series][i] += c.input_tokens + c.output_tokens
+        cost[series][i] += c.cost_usd
     models = sorted(tokens)
     table = [
-        {"day": d, "model": m, "tokens": int(tokens[m][i]), "cost_usd": cost[m][i]}
+        {
+            "day": d,
+            "model": m,
+            "tokens": int(tokens[m][i]),
+            "cost_usd": cost[m][i],
+            "simulated": m in simulated_series,
+        }
         for i, d in enumerate(day_list)
         for m in models
         if tokens[m][i] or cost[m][i]
@@ -95,9 +129,12 @@ def usage_data(db: Db, *, org: str | None, days: int = 14, now: datetime | None 
         cost={m: cost[m] for m in models},
         failovers=failovers,
         calls=count,
-        total_tokens=int(sum(sum(v) for v in tokens.values())),
-        total_cost=sum(sum(v) for v in cost.values()),
+        total_tokens=total_tokens,
+        total_cost=total_cost,
         total_failovers=int(sum(failovers)),
-        windows=[window_usage(db, cid, now) for cid in credentials],
+        windows=[window_usage(db, cid, now, include_simulated=include_simulated) for cid in credentials],
         table=table,
+        include_simulated=include_simulated,
+        simulated_calls=simulated_calls,
+        simulated_cost=simulated_cost,
     )

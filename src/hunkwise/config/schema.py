@@ -1,0 +1,196 @@
+"""The one schema of hunkwise's TOML files: the repository's ``.hunkwise.toml`` and the user's
+``config.toml`` accept the same sections, validated once, the same way for every command.
+
+::
+
+    profile = "team"                 # the default profile
+    [main] / [fallback]              # slot settings every profile starts from (SlotSpec)
+    [profiles.<name>.main|fallback]  # named profiles (SlotSpec)
+    [models."<id>"] [tiers.<id>] [plans.<id>]   # catalog overrides (checked against the catalog)
+    [review]                         # review defaults: ignore/include globs, thresholds, max_cost
+    [[rules]]                        # plain-language rules scoped by path globs
+
+Every level forbids unknown keys, so a typo (``[reviw]``, ``modle``) is an error that names it
+instead of silently keeping a default. The per-file rules that depend on *which* file it is (a
+committed repository file must not hold a literal key) and on the catalog (override ids) are
+checked by :mod:`hunkwise.config.files`, which turns every problem into one line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
+
+from hunkwise.catalog.findings import SEVERITIES, Severity
+from hunkwise.config.globs import compile_glob
+from hunkwise.config.spec import SlotSpec
+
+COST_OFF = "off"
+MaxCost = float | Literal["off"]
+MAX_COST_HELP = 'an amount in USD greater than 0, such as 2.50, or "off" to disable the ceiling'
+
+
+def parse_max_cost(value: Any) -> MaxCost:
+    """A cost ceiling as written in a flag, the environment, TOML or JSON: a positive amount in
+    USD (``2.5``, ``"2.50"``, ``"$2.50"``) or ``"off"``. Raises ``ValueError`` saying why.
+
+    ``0`` is refused rather than read as "off": a $0 ceiling would stop every review, and "no
+    ceiling" deserves a word that cannot be mistaken for an amount.
+    """
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == COST_OFF:
+            return COST_OFF
+        try:
+            value = float(text.removeprefix("$"))
+        except ValueError:
+            raise ValueError(f"expected {MAX_COST_HELP}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"expected {MAX_COST_HELP}")
+    if value <= 0:
+        raise ValueError(f'{value:g} would stop every review: write "off" to disable the ceiling')
+    return float(value)
+
+
+def _severity(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _glob(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        compile_glob(value)
+    except re.error as exc:  # its position is in the translated regex, not in the glob: leave it out
+        raise ValueError(f"bad glob {value!r}: {exc.msg}") from None
+    except ValueError as exc:
+        raise ValueError(f"bad glob {value!r}: {exc}") from None
+    return value.strip()
+
+
+def _one_or_many(value: Any) -> Any:
+    """``ignore = "docs/**"`` is read as a list of one, as people write it."""
+    return [value] if isinstance(value, str) else value
+
+
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def _drop_blank(value: Any) -> Any:
+    """A blank string means "not set here" in a slot table, as in the environment."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k == "api_key" or not _blank(v)}
+    return value
+
+
+Glob = Annotated[str, BeforeValidator(_glob)]
+Globs = Annotated[tuple[Glob, ...], BeforeValidator(_one_or_many)]
+SeverityValue = Annotated[Severity, BeforeValidator(_severity)]
+MaxCostValue = Annotated[MaxCost, BeforeValidator(parse_max_cost)]
+FileSlot = Annotated[SlotSpec, BeforeValidator(_drop_blank)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ReviewSection(_Strict):
+    """``[review]``: defaults for ``hunkwise review``; a command-line flag wins over each."""
+
+    ignore: Globs = ()
+    include: Globs = ()
+    max_file_lines: StrictInt | None = Field(None, ge=1)
+    min_severity: SeverityValue | None = None
+    max_findings: StrictInt | None = Field(None, ge=1)
+    fail_on: SeverityValue | None = None
+    max_cost: MaxCostValue | None = None
+
+
+class RuleEntry(_Strict):
+    """One ``[[rules]]`` block: a plain-language rule for the files its ``paths`` globs match."""
+
+    text: str = Field(min_length=1)
+    paths: Globs = ("**",)
+    severity: SeverityValue | None = None
+    name: str | None = None
+
+    @field_validator("paths")
+    @classmethod
+    def _everywhere_when_empty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return value or ("**",)
+
+
+class ProfileEntry(_Strict):
+    main: FileSlot | None = None
+    fallback: FileSlot | None = None
+
+
+class ConfigFileSchema(_Strict):
+    """A whole file. Catalog overrides are tables here; their ids and fields are checked against
+    the catalog by :mod:`hunkwise.config.files` (the schema cannot know the catalog's ids)."""
+
+    profile: str | None = None
+    main: FileSlot | None = None
+    fallback: FileSlot | None = None
+    profiles: dict[str, ProfileEntry] = Field(default_factory=dict)
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tiers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    plans: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    review: ReviewSection | None = None
+    rules: tuple[RuleEntry, ...] = ()
+
+
+# What a valid value looks like, for the keys outside slot tables (those use spec.FIELD_HELP).
+SEVERITY_HELP = f"one of {', '.join(SEVERITIES)}"
+GLOBS_HELP = 'a list of glob strings, e.g. ["src/**/*.py"]'
+FILE_HELP: dict[str, str] = {
+    "profile": "the name of a profile defined under [profiles.<name>]",
+    "main": "a table: [main] with model settings",
+    "fallback": "a table: [fallback] with model settings",
+    "profiles": "tables like [profiles.team.main]",
+    "models": 'tables like [models."glm-5.1"] with catalog fields to override',
+    "tiers": "tables like [tiers.lite] with catalog fields to override",
+    "plans": "tables like [plans.coding] with catalog fields to override",
+    "review": "a table: [review]",
+    "rules": 'an array of tables: write [[rules]] blocks with text = "..."',
+    "ignore": GLOBS_HELP,
+    "include": GLOBS_HELP,
+    "paths": GLOBS_HELP,
+    "max_file_lines": "a whole number ≥ 1",
+    "max_findings": "a whole number ≥ 1",
+    "min_severity": SEVERITY_HELP,
+    "fail_on": SEVERITY_HELP,
+    "severity": SEVERITY_HELP,
+    "max_cost": MAX_COST_HELP,
+    "text": "a non-empty string saying what to check",
+    "name": "a string",
+}
+
+
+def model_at(section: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The schema class of the table at ``section`` (a pydantic error location without its key),
+    so an unknown key can be compared with the keys that table does allow."""
+    if not section:
+        return ConfigFileSchema
+    head, depth = section[0], len(section)
+    if head in ("main", "fallback") and depth == 1:
+        return SlotSpec
+    if head == "profiles":
+        return {2: ProfileEntry, 3: SlotSpec}.get(depth)
+    if head == "review" and depth == 1:
+        return ReviewSection
+    if head == "rules" and depth == 2:
+        return RuleEntry
+    return None
+
+
+def keys_of(model: type[BaseModel]) -> list[str]:
+    """The keys a table accepts, as people write them (``max_concurrent`` as well)."""
+    keys = set(model.model_fields)
+    if model is SlotSpec:
+        keys.add("max_concurrent")
+    return sorted(keys)

@@ -1,0 +1,66 @@
+"""A BYOK row stored before today's input rules (a key with a smart quote, a runaway concurrency)
+fails its review job at once, permanently, naming the setting: not a crash retried as transient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select, update
+from test_review_job import enqueue, pool_for, pr_event, wait_for
+
+from hunkwise.config.spec import SlotSpec
+from hunkwise.config.ssrf import SsrfPolicy
+from hunkwise.gateway.types import Secret
+from hunkwise.jobs.review_job import ReviewDeps
+from hunkwise.platforms.github import GitHubClient
+from hunkwise.store.byok import save_byok, slots_for_org
+from hunkwise.store.models import ByokSlot, Organization
+from hunkwise.store.secrets import load_secret_box
+from platform_fakes import FakeGitHub
+from simkeys import DEV_KEY
+
+SMART_KEY = DEV_KEY[:4] + "\u201d" + DEV_KEY[4:]
+
+
+@pytest.mark.parametrize(
+    ("spec_change", "key", "needle"),
+    [
+        ({}, SMART_KEY, "main.api_key = (hidden) is not valid: the API key contains"),
+        ({"max_concurrent_requests": 10**9}, None, "main.max_concurrent_requests"),
+        ({"thinking": '{"stream": true}'}, None, 'may not set "stream"'),
+    ],
+)
+async def test_a_stored_row_that_breaks_a_rule_fails_the_job_permanently(
+    store: Engine, sim: Any, spec_change: dict[str, Any], key: str | None, needle: str
+) -> None:
+    box = load_secret_box()
+    policy = SsrfPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
+    good = SlotSpec(provider="openai_compatible", base_url=sim.zai_developer_url, model="glm-5.1")
+    keyed = SlotSpec.model_validate({**good.model_dump(exclude_none=True), "api_key": DEV_KEY})
+    save_byok(store, "acme", {"main": keyed}, box=box, policy=policy)
+    with store.begin() as conn:  # what an older version could have stored
+        org_id = conn.scalar(select(Organization.id).where(Organization.slug == "acme"))
+        values: dict[str, Any] = {"spec": {**good.model_dump(exclude_none=True), **spec_change}}
+        if key is not None:
+            values["key_ciphertext"] = box.encrypt(key, org_id=org_id, role="main")
+        conn.execute(update(ByokSlot).where(ByokSlot.org_id == org_id).values(**values))
+    gh = FakeGitHub()
+    deps = ReviewDeps(
+        engine=store,
+        slots_for_org=lambda org: slots_for_org(store, org, env={}, box=box, policy=policy),
+        github=lambda ev: GitHubClient(Secret("ghp_test"), ev.api_url, transport=gh.transport()),
+    )
+    before = len(sim.requests())
+    pool = pool_for(store, deps)
+    job = enqueue(store, pr_event(), max_attempts=3)
+    pool.start()
+    try:
+        done = await wait_for(store, job.id)
+    finally:
+        await pool.stop()
+    assert done.status == "failed" and done.attempts == 1, done
+    assert "model configuration of organization 'acme' is not usable" in (done.error or "")
+    assert needle in (done.error or ""), done.error
+    assert SMART_KEY not in (done.error or "")
+    assert len(sim.requests()) == before and gh.posts == []  # nothing was sent anywhere
