@@ -33,6 +33,7 @@ lint: $(STAMP)
 # Benchmarks print their figures; results are recorded in BENCHMARKS.md.
 bench: $(STAMP)
 	$(BIN)/python bench/packing.py
+	$(BIN)/python bench/answer_parse.py
 	$(BIN)/python bench/review_e2e.py
 	$(BIN)/python bench/gateway_overhead.py
 

@@ -279,3 +279,60 @@ async def test_empty_and_unreadable_diffs(sim) -> None:
         with pytest.raises(ReviewInputError, match="the diff cannot be read"):
             await run_review(b"diff --git a/x b/x\n@@ -1 +1 @@\n", router, ReviewOptions())
     assert sim.requests() == []
+
+
+# --- answers that used to lose findings silently (issue 11, item 7) ----------------------------
+def _sample_finding(line: int, title: str) -> dict[str, object]:
+    return {"path": "src/inventory/pricing.py", "start_line": line, "end_line": line, "severity": "high",
+            "category": "security", "title": title}  # fmt: skip
+
+
+async def test_json_after_prose_with_code_is_read_without_a_repair(fake_openai) -> None:
+    answer = (
+        "The loader is wrapped in `useEffect(() => { load(); }, []);` and resets with `setItems([]);`.\n"
+        + json.dumps({"findings": [_sample_finding(13, "eval on a price string")]})
+    )
+    server = fake_openai([answer])
+    async with Router([fake_slot(server.url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions())
+    assert len(server.bodies) == 1 and report.complete
+    assert [(f.path, f.start_line) for f in report.findings] == [("src/inventory/pricing.py", 13)]
+
+
+async def test_finding_like_text_that_cannot_be_read_gets_the_repair_request(fake_openai) -> None:
+    unreadable = (
+        "Looks fine overall (`[]` is the default).\n"
+        '{"path": "src/inventory/pricing.py", "line": 13 "message": "eval on a price string"}'
+    )
+    repaired = json.dumps({"findings": [_sample_finding(13, "eval on a price string")]})
+    server = fake_openai([unreadable, repaired])
+    async with Router([fake_slot(server.url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions())
+    assert len(server.bodies) == 2  # never an empty review: the model was asked again
+    assert "look like findings" in server.bodies[1]["messages"][-1]["content"]
+    assert report.complete and [f.start_line for f in report.findings] == [13]
+
+
+async def test_a_cut_off_answer_keeps_its_complete_findings_and_fails_the_chunk(fake_openai) -> None:
+    full = json.dumps({"findings": [_sample_finding(13, "eval"), _sample_finding(19, "bare except"),
+                                    _sample_finding(12, "third one")]})  # fmt: skip
+    cut = full[: full.index('"third one"') - 20]
+    server = fake_openai([cut, cut])  # the repair is cut off as well
+    async with Router([fake_slot(server.url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions())
+    assert len(server.bodies) == 2 and "incomplete" in server.bodies[1]["messages"][-1]["content"]
+    [failed] = report.failed_chunks
+    assert failed.reason == "invalid_output" and "finding(s) read from the answers are kept" in failed.detail
+    assert not report.complete and report.exit_code() == 3  # the lines count as not reviewed
+    assert sorted(f.start_line for f in report.findings) == [13, 19]  # twins merged, none lost
+
+
+async def test_a_cut_off_answer_and_its_repair_are_merged(fake_openai) -> None:
+    full = json.dumps({"findings": [_sample_finding(13, "eval"), _sample_finding(19, "bare except")]})
+    cut = full[: full.index('"bare except"') - 20]
+    repaired = json.dumps({"findings": [_sample_finding(19, "bare except")]})
+    server = fake_openai([cut, repaired])
+    async with Router([fake_slot(server.url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions())
+    assert report.complete and len(server.bodies) == 2
+    assert sorted(f.start_line for f in report.findings) == [13, 19]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hunkwise.catalog.findings import ModelFinding
+from hunkwise.review.answer import MAX_ANSWER_CHARS, AnswerParseError, parse_answer
 from hunkwise.review.findings import (
-    AnswerParseError,
     Finding,
     anchor_findings,
     dedupe_findings,
     limit_findings,
     normalise_path,
-    parse_answer,
 )
 
 ONE = (
@@ -83,7 +84,8 @@ def test_empty_findings_is_valid() -> None:
     [
         ("", "empty"),
         ("I could not find any problems, the code is great.", "no JSON"),
-        ('{"findings": [{"path": "a.py"', "invalid JSON"),
+        ('{"findings": [{"path": "a.py"', "incomplete: it ends inside its JSON"),
+        ('{"findings": [{"path": "a.py", "line": 3, "title": "x" "body": "y"}]}', "look like findings"),
         ('{"verdict": "ok"}', 'no "findings"'),
         (
             '{"findings": [{"path": "a.py", "start_line": 1, "end_line": 1, "severity": "urgent", '
@@ -189,3 +191,119 @@ def test_limits_keep_most_severe_then_most_confident() -> None:
     assert [(f.start_line, f.severity) for f in res.kept] == [(3, "medium"), (4, "critical")]
     assert (res.below_min_severity, res.over_max_findings) == (1, 1)
     assert len(limit_findings(items).kept) == 4
+
+
+# --- issue 11 item 7: answers that used to lose findings silently ------------------------------
+def _finding(path: str, line: int, title: str = "t", **kw: object) -> dict[str, object]:
+    return (
+        {"path": path, "start_line": line, "end_line": line, "severity": "high", "category": "bug"}
+        | {"title": title}
+        | kw
+    )
+
+
+def _answer(*findings: dict[str, object]) -> str:
+    return json.dumps({"findings": list(findings)})
+
+
+def test_a_stray_empty_list_in_prose_is_not_the_answer() -> None:
+    text = "The effect is `useEffect(() => {...}, []);` and it calls `setResults([]);`.\n" + _answer(
+        _finding("a.ts", 16, "Missing dependency")
+    )
+    assert [(f.path, f.start_line) for f in parse_answer(text).findings] == [("a.ts", 16)]
+
+
+def test_prose_that_fails_validation_does_not_end_the_search() -> None:
+    text = "Reading files[0] and [{'a': 1}] first, then:\n" + _answer(_finding("a.py", 3))
+    assert [f.start_line for f in parse_answer(text).findings] == [3]
+
+
+def test_an_unclosed_fence_in_prose_does_not_swallow_the_answer() -> None:
+    text = (
+        "Fix it like this:\n```js\nsetResults([]);\n\n```json\n" + _answer(_finding("a.ts", 10)) + "\n```\n"
+    )
+    assert [f.start_line for f in parse_answer(text).findings] == [10]
+
+
+def test_a_truncated_answer_salvages_every_complete_finding_and_says_so() -> None:
+    full = _answer(_finding("a.py", 1), _finding("a.py", 2), _finding("a.py", 3, "third"))
+    cut = full[: full.index('"third"') - 10]
+    with pytest.raises(AnswerParseError, match="incomplete") as info:
+        parse_answer(cut)
+    assert [f.start_line for f in info.value.salvaged] == [1, 2]
+
+
+def test_visible_findings_are_never_an_empty_review() -> None:
+    text = (
+        "Looks mostly fine, `setResults([]);` is ok. But:\n"
+        '{"path": "a.py", "line": 3 "message": "off by one"}'  # a finding with a missing comma
+    )
+    with pytest.raises(AnswerParseError, match="look like findings"):
+        parse_answer(text)
+
+
+def test_an_empty_list_is_no_findings_only_when_it_is_the_answer() -> None:
+    assert parse_answer("[]").findings == []
+    assert parse_answer("No issues.\n```json\n[]\n```").findings == []
+    with pytest.raises(AnswerParseError, match="not an answer"):
+        parse_answer("Nothing to add, `setResults([]);` is fine.")
+
+
+def test_other_review_tools_field_names_are_read() -> None:
+    text = json.dumps(
+        {
+            "codeSuggestions": [
+                {
+                    "relevantFile": "src/x.ts",
+                    "relevantLinesStart": "12",
+                    "relevantLinesEnd": 14,
+                    "suggestionContent": "Null dereference when the list is empty. Guard it.",
+                    "improvedCode": "if (!xs.length) return;",
+                    "label": "potential_issues",
+                }
+            ]
+        }
+    )
+    [f] = parse_answer(text).findings
+    assert (f.path, f.start_line, f.end_line, f.severity, f.category) == ("src/x.ts", 12, 14, "medium", "bug")
+    assert f.title == "Null dereference when the list is empty." and f.suggestion == "if (!xs.length) return;"
+    assert f.body.startswith("Null dereference")
+
+
+def test_our_own_field_keeps_its_strict_vocabulary() -> None:
+    with pytest.raises(AnswerParseError, match="category"):
+        parse_answer(_answer(_finding("a.py", 1, category="kody_rules")))
+    [f] = parse_answer(
+        json.dumps({"issues": [{"file": "a.py", "line": 1, "message": "m", "label": "kody_rules"}]})
+    ).findings
+    assert f.category == "maintainability"  # another tool's label we do not know is not an error
+
+
+@pytest.mark.parametrize("depth", [1_000, 5_000])
+def test_deep_nesting_is_a_parse_error_not_a_recursion_error(depth: int) -> None:
+    with pytest.raises(AnswerParseError, match="nested deeper"):
+        parse_answer("[" * depth + "]" * depth)
+    wrapped = "[" * depth + "]" * depth + "\n" + _answer(_finding("a.py", 7))
+    assert [f.start_line for f in parse_answer(wrapped).findings] == [7]
+
+
+def test_a_huge_number_is_a_validation_error_of_its_finding() -> None:
+    text = _answer(_finding("a.py", 1)).replace('"start_line": 1', '"start_line": ' + "9" * 5000)
+    with pytest.raises(AnswerParseError, match=r"findings\.0\.start_line"):
+        parse_answer(text)
+
+
+def test_an_oversized_answer_is_cut_and_reported() -> None:
+    head = _answer(_finding("a.py", 1), _finding("a.py", 2))[:-2]  # the list is still open
+    text = head + ", " + ", ".join([json.dumps(_finding("a.py", 3))] * 20_000) + "]}"
+    assert len(text) > MAX_ANSWER_CHARS
+    with pytest.raises(AnswerParseError, match=f"longer than {MAX_ANSWER_CHARS:,} characters") as info:
+        parse_answer(text)
+    assert [f.start_line for f in info.value.salvaged[:3]] == [1, 2, 3]
+
+
+def test_lone_surrogates_in_an_answer_become_replacement_characters() -> None:
+    text = _answer(_finding("a.py", 1, "bad \\ud800 title", body="pair \\ud83d\\ude00 ok"))
+    [f] = parse_answer(text.replace("\\\\u", "\\u")).findings
+    assert f.title == "bad \ufffd title" and f.body == "pair \U0001f600 ok"
+    f.title.encode()  # printable and storable: a lone surrogate would raise UnicodeEncodeError

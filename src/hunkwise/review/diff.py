@@ -21,6 +21,9 @@ LineKind = Literal["+", "-", " "]
 FileStatus = Literal["added", "deleted", "modified", "renamed", "copied", "mode_changed", "binary"]
 
 _HUNK_RE = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
+# Line numbers and counts longer than this are not a real file (and int() refuses over 4,300
+# digits): the hunk header is reported as malformed instead.
+_MAX_NUMBER_DIGITS = 9
 _BINARY_RE = re.compile(rb"^Binary files (.+) and (.+) differ$")
 _INDEX_RE = re.compile(rb"^index [0-9a-fA-F]+\.\.[0-9a-fA-F]+(?: (\d+))?$")
 _ESCAPES = {
@@ -265,8 +268,19 @@ def parse_diff(data: bytes | str) -> list[FileDiff]:
     :class:`DiffParseError`. Text before the first file (a commit message, ``git
     format-patch`` mail headers) is ignored."""
     if isinstance(data, str):
-        data = data.encode("utf-8", "surrogateescape")
+        data = _encode(data)
     return _Parser(data).run()
+
+
+def _encode(text: str) -> bytes:
+    """``str`` diffs (GitLab's API, a decoded file) back to bytes. Undecodable bytes that Python
+    carried as surrogate escapes become those bytes again; any other lone surrogate (JSON allows
+    ``"\\ud800"``) is not text at all, so its UTF-8 form is kept and the line decodes with
+    replacement characters and ``has_undecodable_bytes``, like any invalid byte."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 class _Parser:
@@ -388,16 +402,28 @@ class _Parser:
         if m is None:
             raise DiffParseError(no, f"malformed hunk header {_show(raw)}; expected '@@ -A,B +C,D @@'")
         os_, ol, ns, nl, section = m.groups()
+        if any(g is not None and len(g) > _MAX_NUMBER_DIGITS for g in (os_, ol, ns, nl)):
+            raise DiffParseError(
+                no,
+                f"malformed hunk header {_show(raw)}: a line number or count has more than "
+                f"{_MAX_NUMBER_DIGITS} digits",
+            )
         o_start, n_start = int(os_), int(ns)
         old_left = 1 if ol is None else int(ol)
         new_left = 1 if nl is None else int(nl)
         sec, bad = _decode(section)
         cur.undecodable |= bad
         hunk = Hunk(o_start, old_left, n_start, new_left, sec)
-        cur.hunks.append(hunk)
         # A side of length 0 is numbered from the line *before* the change.
         old_no = o_start if old_left else o_start + 1
         new_no = n_start if new_left else n_start + 1
+        if cur.hunks and new_no < (prev := cur.hunks[-1]).new_start + prev.new_len + (prev.new_len == 0):
+            # Two hunks numbering the same new lines (diffs joined, or a count edited): each line
+            # must have one number, or the review could not say which line it covered.
+            raise DiffParseError(
+                no, f"hunk {_show(raw)} overlaps the previous hunk '{prev.header}'; hunks must be in order"
+            )
+        cur.hunks.append(hunk)
         out = hunk.lines
         lines, n = self.lines, len(self.lines)
         last: DiffLine | None = None
@@ -473,8 +499,10 @@ def _git_header(cur: _Builder, raw: bytes, no: int) -> bool:
         cur.new_path = _path_arg(raw.split(b" ", 2)[2], no)
     elif raw.startswith((b"similarity index ", b"dissimilarity index ")):
         pct = raw.rsplit(b" ", 1)[1].rstrip(b"%")
-        if not pct.isdigit():
-            raise DiffParseError(no, f"bad similarity {_show(raw)}; expected 'similarity index N%'")
+        if not (pct.isdigit() and len(pct) <= 3 and int(pct) <= 100):
+            raise DiffParseError(
+                no, f"bad similarity {_show(raw)}; expected 'similarity index N%' with N from 0 to 100"
+            )
         cur.similarity = int(pct) if raw.startswith(b"similarity") else 100 - int(pct)
     elif m := _INDEX_RE.match(raw):
         if m.group(1):

@@ -19,21 +19,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hunkwise.catalog.findings import Severity
+from hunkwise.catalog.findings import ModelFinding, Severity
 from hunkwise.config.review_settings import CostCeiling
 from hunkwise.gateway.errors import AllSlotsFailed, ConfigurationError
 from hunkwise.gateway.types import ChatRequest, ChatResult, Slot, Usage
+from hunkwise.review.answer import AnswerParseError, parse_answer
 from hunkwise.review.diff import DiffParseError, FileDiff, parse_diff
 from hunkwise.review.errors import CostLimitExceeded, ReviewInputError
 from hunkwise.review.filters import FilterConfig
 from hunkwise.review.findings import (
     SNAP_DISTANCE,
-    AnswerParseError,
     Finding,
     anchor_findings,
     dedupe_findings,
     limit_findings,
-    parse_answer,
 )
 from hunkwise.review.packing import DEFAULT_OUTPUT_TOKENS, Budget, Chunk, ReviewPlan, plan_review
 from hunkwise.review.prompt import build_repair_request, build_review_request, prompt_overhead_tokens
@@ -245,10 +244,10 @@ async def run_review(
     for chunk, result in zip(review_plan.chunks, results, strict=True):
         report.calls.extend(result.calls)
         report.dropped_unanchored += result.dropped
+        anchored.extend(result.findings)  # a failed chunk keeps what its answers did say
         if result.failure is not None:
             report.failed_chunks.append(result.failure)
             continue
-        anchored.extend(result.findings)
         for path, lines in chunk.assigned.items():
             if lines:
                 reviewed[path] = reviewed.get(path, 0) + len(lines)
@@ -367,26 +366,39 @@ class _Runner:
         result = await self._call(chunk, request, out)
         if result is not None:
             self._calibrate(request, result)
-            try:
-                answer = parse_answer(result.content)
-            except AnswerParseError as first:
-                repair = build_repair_request(request, result.content, str(first))
-                result = await self._call(chunk, repair, out)
-                answer = None
-                if result is not None:
-                    try:
-                        answer = parse_answer(result.content)
-                    except AnswerParseError as second:
-                        detail = f"unusable answer, also after one repair request: {second}"
-                        out.failure = _failed(chunk, "invalid_output", detail)
-            if answer is not None and result is not None:
+            for findings, model in await self._answers(chunk, request, result, out):
                 anchored = anchor_findings(
-                    answer.findings, chunk.assigned, model=result.model, chunk=chunk.index,
-                    snap=self.options.snap_distance,
-                )  # fmt: skip
-                out.findings, out.dropped = anchored.kept, anchored.dropped_unanchored
+                    findings, chunk.assigned, model=model, chunk=chunk.index, snap=self.options.snap_distance
+                )
+                out.findings.extend(anchored.kept)
+                out.dropped += anchored.dropped_unanchored
         self._report(chunk, out)
         return out
+
+    async def _answers(
+        self, chunk: Chunk, request: ChatRequest, result: ChatResult, out: _ChunkResult
+    ) -> list[tuple[list[ModelFinding], str]]:
+        """The findings of the answer, with the model that wrote them. An answer that is not a
+        clean findings answer (no findings JSON, a cut-off answer, invalid members, finding-like
+        objects that cannot be read) gets one repair request; findings readable from a flawed
+        answer are kept either way, and if the repair fails too the chunk is failed, so its lines
+        count as not reviewed."""
+        try:
+            return [(parse_answer(result.content).findings, result.model)]
+        except AnswerParseError as first:
+            answers = [(first.salvaged, result.model)]
+            repair = build_repair_request(request, result.content, str(first))
+            repaired = await self._call(chunk, repair, out)
+            if repaired is None:
+                return answers
+            try:
+                return [*answers, (parse_answer(repaired.content).findings, repaired.model)]
+            except AnswerParseError as second:
+                kept = len(first.salvaged) + len(second.salvaged)
+                note = f" ({kept} finding(s) read from the answers are kept)" if kept else ""
+                detail = f"unusable answer, also after one repair request: {second}{note}"
+                out.failure = _failed(chunk, "invalid_output", detail)
+                return [*answers, (second.salvaged, repaired.model)]
 
     def _report(self, chunk: Chunk, out: _ChunkResult) -> None:
         if self.progress is not None:

@@ -19,6 +19,8 @@ from hunkwise.config.globs import compile_glob, glob_match
 from hunkwise.review.diff import FileDiff
 
 DEFAULT_MAX_CHANGED_LINES = 2000
+REPEATED_FILE = "repeated-file"
+NO_PATH = "no-path"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +141,23 @@ def filter_files(files: Sequence[FileDiff], config: FilterConfig | None = None) 
             f"max_changed_lines must be at least 1 (or None for no limit), got {config.max_changed_lines}"
         )
     result = FilterResult()
+    repeated = _repeated(files)
     for file in files:
         lines = file.changed_lines()
+        if file.path in repeated and lines:
+            if (entry := repeated[file.path]) is not None:  # one record, at the first section
+                repeated[file.path] = None
+                result.skipped.append(
+                    Skipped(
+                        file.path,
+                        entry[1],
+                        REPEATED_FILE,
+                        f"the diff adds lines to this file in {entry[0]} separate sections (several "
+                        "commits or diffs joined?), so its line numbers belong to different versions "
+                        "of the file; review one range instead, e.g. 'git diff BASE..HEAD'",
+                    )
+                )
+            continue
         skip = _skip_reason(file, lines, config)
         if skip is None:
             result.kept.append(file)
@@ -149,7 +166,25 @@ def filter_files(files: Sequence[FileDiff], config: FilterConfig | None = None) 
     return result
 
 
+def _repeated(files: Sequence[FileDiff]) -> dict[str, tuple[int, list[int]] | None]:
+    """Paths with added lines in more than one section -> (sections, all those lines).
+
+    git repeats a path only for a type change (a deletion, then an addition), which adds lines in
+    one section; more than one such section means diffs of different versions were joined."""
+    sections: dict[str, list[list[int]]] = {}
+    for f in files:
+        if lines := f.changed_lines():
+            sections.setdefault(f.path, []).append(lines)
+    return {
+        path: (len(parts), sorted({n for part in parts for n in part}))
+        for path, parts in sections.items()
+        if len(parts) > 1
+    }
+
+
 def _skip_reason(file: FileDiff, lines: list[int], config: FilterConfig) -> tuple[str, str] | None:
+    if not file.path.strip():
+        return NO_PATH, "the diff names no path for this file ('+++ ' with nothing after it)"
     if file.status == "deleted":
         return "deleted", "file deleted: nothing to review on the new side"
     if file.binary:

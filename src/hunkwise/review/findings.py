@@ -1,29 +1,21 @@
-"""From a model's answer to findings a reviewer can trust: parse, anchor, de-duplicate, limit.
+"""From a model's findings to findings a reviewer can trust: anchor, de-duplicate, limit.
 
-Models wrap JSON in prose and code fences, leave trailing commas, answer with a bare list, and cite
-lines a few off from the change or outside it entirely. Parsing is tolerant so a usable answer is
-never thrown away; anchoring is strict so every reported finding sits on a line this change
-added or modified (an inline PR comment elsewhere is noise, or rejected by the platform).
+Models cite lines a few off from the change or outside it entirely. Reading the answer is
+tolerant (:mod:`hunkwise.review.answer`) so a usable answer is never thrown away; anchoring is
+strict so every reported finding sits on a line this change added or modified (an inline PR
+comment elsewhere is noise, or rejected by the platform).
 """
 
 from __future__ import annotations
 
 import difflib
-import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
-from hunkwise.catalog.findings import SEVERITY_RANK, ModelAnswer, ModelFinding, Severity
+from hunkwise.catalog.findings import SEVERITY_RANK, ModelFinding, Severity
 
 SNAP_DISTANCE = 3  # lines: a finding this close to a changed line is moved onto it
-
-
-class AnswerParseError(ValueError):
-    """The answer holds no valid findings JSON; the message is sent back in the repair request."""
 
 
 @dataclass(slots=True)
@@ -62,192 +54,6 @@ class Finding:
     @property
     def rank(self) -> int:
         return SEVERITY_RANK[self.severity]
-
-
-# --- parsing ----------------------------------------------------------------------------------
-_FENCE_RE = re.compile(r"```[ \t]*(?:json|JSON|javascript|js)?[ \t]*\n(.*?)```", re.DOTALL)
-_CATEGORY_ALIASES = {
-    "error-handling": "error_handling",
-    "errors": "error_handling",
-    "error handling": "error_handling",
-    "perf": "performance",
-    "doc": "docs",
-    "documentation": "docs",
-    "test": "tests",
-    "testing": "tests",
-    "bugs": "bug",
-    "correctness": "bug",
-    "logic": "bug",
-    "race": "concurrency",
-    "readability": "maintainability",
-}
-_SEVERITY_ALIASES = {
-    "blocker": "critical",
-    "major": "high",
-    "moderate": "medium",
-    "minor": "low",
-    "info": "low",
-}
-
-
-def parse_answer(text: str) -> ModelAnswer:
-    """Find and validate the findings JSON in ``text``; raise :class:`AnswerParseError` saying
-    precisely what is wrong (the model reads it in the repair request)."""
-    if not text or not text.strip():
-        raise AnswerParseError('the answer was empty; expected a JSON object {"findings": [...]}')
-    last_error = "no JSON object or array found in the answer"
-    for candidate in _candidates(text):
-        try:
-            data = json.loads(_strip_trailing_commas(candidate))
-        except json.JSONDecodeError as exc:
-            last_error = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            continue
-        data = _normalise(data)
-        if data is None:
-            last_error = 'the JSON has no "findings" list'
-            continue
-        try:
-            return ModelAnswer.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
-            )
-            raise AnswerParseError(f"the findings do not match the schema: {problems}") from exc
-    raise AnswerParseError(last_error)
-
-
-_MAX_SCANS = 64
-
-
-def _candidates(text: str) -> Iterable[str]:
-    """JSON-looking substrings, most likely first: fenced blocks, then balanced {...}/[...] runs."""
-    seen: set[str] = set()
-    for m in _FENCE_RE.finditer(text):
-        block = m.group(1).strip()
-        if block and block not in seen:
-            seen.add(block)
-            yield block
-    stripped = text.strip()
-    if stripped[:1] in ("{", "[") and stripped not in seen:
-        seen.add(stripped)
-        yield stripped
-    tried = 0
-    for start, ch in enumerate(text):
-        if ch in "{[":
-            tried += 1
-            if tried > _MAX_SCANS:  # bounded work on a huge, bracket-heavy non-answer
-                return
-            end = _balanced_end(text, start)
-            if end is not None:
-                block = text[start : end + 1]
-                if block not in seen:
-                    seen.add(block)
-                    yield block
-
-
-def _balanced_end(text: str, start: int) -> int | None:
-    """Index of the bracket closing the one at ``start``, skipping brackets inside strings."""
-    depth = 0
-    in_string = escaped = False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
-
-
-def _strip_trailing_commas(text: str) -> str:
-    """Remove commas before ``}``/``]`` outside strings (the most common model JSON slip)."""
-    out: list[str] = []
-    in_string = escaped = False
-    pending_comma: int | None = None
-    for ch in text:
-        if in_string:
-            out.append(ch)
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            continue
-        if ch == ",":
-            pending_comma = len(out)
-            out.append(ch)
-            continue
-        if ch in "}]" and pending_comma is not None:
-            del out[pending_comma]
-        if not ch.isspace():
-            pending_comma = None
-        if ch == '"':
-            in_string = True
-        out.append(ch)
-    return "".join(out)
-
-
-def _normalise(data: Any) -> dict[str, Any] | None:
-    """Accept the shapes models actually produce, coercing spellings the schema is strict about."""
-    if isinstance(data, list):
-        data = {"findings": data}
-    if not isinstance(data, dict):
-        return None
-    if "findings" not in data:
-        for key in ("issues", "comments", "results", "review"):
-            if isinstance(data.get(key), list):
-                data = {"findings": data[key]}
-                break
-        else:
-            if {"path", "title"} <= set(data):  # a single finding on its own
-                data = {"findings": [data]}
-            else:
-                return None
-    items = data.get("findings")
-    if not isinstance(items, list):
-        return None
-    return {"findings": [_normalise_item(i) for i in items]}
-
-
-def _normalise_item(item: Any) -> Any:
-    if not isinstance(item, dict):
-        return item
-    item = dict(item)
-    if "path" not in item:
-        for key in ("file", "filename", "file_path"):
-            if key in item:
-                item["path"] = item.pop(key)
-                break
-    if "start_line" not in item:
-        for key in ("line", "line_start", "start"):
-            if key in item:
-                item["start_line"] = item.pop(key)
-                break
-    if "end_line" not in item and "start_line" in item:
-        item["end_line"] = item.pop("line_end", item["start_line"])
-    for key in ("severity", "category"):
-        if isinstance(item.get(key), str):
-            item[key] = item[key].strip().lower()
-    if isinstance(item.get("severity"), str):
-        item["severity"] = _SEVERITY_ALIASES.get(item["severity"], item["severity"])
-    if isinstance(item.get("category"), str):
-        item["category"] = _CATEGORY_ALIASES.get(item["category"], item["category"].replace("-", "_"))
-    if isinstance(item.get("title"), str) and len(item["title"]) > 200:
-        item["title"] = item["title"][:197] + "..."
-    if item.get("suggestion") == "":
-        item["suggestion"] = None
-    return item
 
 
 # --- anchoring --------------------------------------------------------------------------------

@@ -38,9 +38,10 @@ DEFAULT_OUTPUT_TOKENS = 8192
 DEFAULT_MARGIN = 0.10
 DEFAULT_OVERLAP_LINES = 3
 TOO_LARGE = "too-large-for-context"
-# Characters str.splitlines() treats as line breaks: inside a rendered line they would split it
-# and shift every number after it, so they are shown escaped.
-_BREAKS_RE = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# Characters str.splitlines() treats as line breaks: inside a rendered line (a lone CR in a line's
+# text, a hunk header's section) they would split it and shift every number after it, so they are
+# shown escaped.
+_BREAKS_RE = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
 # --- budget -----------------------------------------------------------------------------------
@@ -281,7 +282,7 @@ class _Planner:
 
     @staticmethod
     def _render_hunk(h: Hunk) -> list[str]:
-        out = [h.header]
+        out = [_clean(h.header)]
         for ln in h.lines:
             out.append(render_line(ln.kind, _clean(ln.text), ln.new_no))
             if ln.no_newline_at_eof:
@@ -308,7 +309,7 @@ class _Planner:
             new_pos.append(n)
             o += ln.kind != "+"
             n += ln.kind != "-"
-        tail = f" {hunk.section}" if hunk.section else ""
+        tail = f" {_clean(hunk.section)}" if hunk.section else ""
         fixed = hcost + len(f"@@ -{o},{hunk.old_len} +{n},{hunk.new_len} @@{tail}") + 1  # upper bound
         avail = self.cap - fixed
         s, count = 0, len(lines)
