@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import Engine, func, select
 
+from hunkwise.errors import Backoff
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.jobs.queue import DatabaseQueue
-from hunkwise.jobs.retry import Backoff
 from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND, ReviewDeps, make_handlers
 from hunkwise.jobs.worker import WorkerPool
 from hunkwise.platforms.github import GitHubClient
@@ -75,7 +75,7 @@ def deps_for(
 
 def pool_for(engine: Engine, deps: ReviewDeps, **kw: object) -> WorkerPool:
     kw.setdefault("poll_s", 0.05)
-    kw.setdefault("backoff", Backoff(base_s=0.01, factor=1.0))
+    kw.setdefault("backoff", Backoff(base_s=0.01, max_s=0.01, factor=1.0))
     return WorkerPool(DatabaseQueue(engine), make_handlers(deps), **kw)  # type: ignore[arg-type]
 
 

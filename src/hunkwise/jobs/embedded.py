@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.jobs.queue import DatabaseQueue
 from hunkwise.jobs.review_job import ReviewDeps, make_handlers
 from hunkwise.jobs.worker import WorkerPool

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
+from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.gateway.adapters.base import ClientPool
-from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.gateway.types import SKIPPED_OPEN_CIRCUIT, SKIPPED_OUTCOMES, Slot
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
@@ -54,7 +54,7 @@ GITHUB_KIND = "github_review"
 GITLAB_KIND = "gitlab_review"
 
 
-class JobFailed(Exception):
+class JobFailed(PermanentError):
     """A permanent failure: retrying cannot help; the message says what to fix."""
 
 

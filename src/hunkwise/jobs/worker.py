@@ -19,17 +19,19 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from hunkwise.errors import Backoff, HunkwiseError
 from hunkwise.jobs.queue import JobQueue
-from hunkwise.jobs.retry import Backoff, retry_delay
+from hunkwise.jobs.retry import JOB_BACKOFF, retry_delay
 from hunkwise.store.jobs import Job
 from hunkwise.store.models import utcnow
 
 log = logging.getLogger("hunkwise.jobs")
 
 
-class LeaseLost(Exception):
+class LeaseLost(HunkwiseError):
     """The job is no longer ours (another worker reclaimed it, or it finished elsewhere): stop
-    without any further effect; the new owner runs it."""
+    without any further effect; the new owner runs it. Control flow of the pool, which ends the
+    attempt quietly: it never reaches the retry decision."""
 
 
 class JobContext:
@@ -76,7 +78,7 @@ class WorkerPool:
         self.concurrency = concurrency
         self.poll_s = poll_s
         self.lease_s = lease_s
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or JOB_BACKOFF
         self.name = name or f"{os.uname().nodename}-{os.getpid()}-{secrets.token_hex(3)}"
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 from hunkwise.catalog.findings import ModelFinding, Severity
 from hunkwise.config.review_settings import CostCeiling
-from hunkwise.gateway.errors import AllSlotsFailed, ConfigurationError
+from hunkwise.errors import ConfigurationError
+from hunkwise.gateway.errors import AllSlotsFailed
 from hunkwise.gateway.types import ChatRequest, ChatResult, Slot, Usage
 from hunkwise.review.answer import AnswerParseError, parse_answer
 from hunkwise.review.diff import DiffParseError, FileDiff, parse_diff

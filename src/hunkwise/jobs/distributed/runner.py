@@ -24,9 +24,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from hunkwise.errors import Backoff
 from hunkwise.jobs.metrics import JobMetrics
 from hunkwise.jobs.queue import DatabaseQueue
-from hunkwise.jobs.retry import Backoff, is_transient, retry_delay
+from hunkwise.jobs.retry import JOB_BACKOFF, dead_reason, retry_delay
 from hunkwise.jobs.worker import (
     Handler,
     JobContext,
@@ -69,7 +70,7 @@ class JobRunner:
         self.publish = publish
         self.owner = owner
         self.lease_s = lease_s
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or JOB_BACKOFF
         self.metrics = metrics or JobMetrics()
         # False while this worker's presence lock is lost: other workers would see every job it
         # claims as abandoned and take it over (a second run), so it claims nothing until then.
@@ -187,10 +188,7 @@ class JobRunner:
                 message,
             )
             return "retry"
-        if is_transient(exc):
-            reason = f"gave up after attempt {job.attempts} of {job.max_attempts}: {message}"
-        else:
-            reason = f"permanent failure on attempt {job.attempts}: {message}"
+        reason = dead_reason(exc, message, job.attempts, job.max_attempts)
         await self.queue.fail(job.id, self.owner, reason, retry_at=None)
         log.error("job %s dead: %s", job.id, reason)
         return "dead"
