@@ -29,11 +29,11 @@ from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, o
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.gateway.adapters.base import ClientPool
 from hunkwise.gateway.types import SKIPPED_OPEN_CIRCUIT, SKIPPED_OUTCOMES, Slot
+from hunkwise.jobs.engine import JobContext
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
 from hunkwise.jobs.posting import build_post
 from hunkwise.jobs.retry import ModelsFailed, configuration_only
-from hunkwise.jobs.worker import JobContext
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.identity import IdentityError
