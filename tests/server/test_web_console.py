@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from srvkit import ADMIN, admin_headers
 from webkit import CSRF_FIELD, create_org, page_csrf, sign_in
 
+from call_records import call_record
 from simkeys import CODING_LITE_KEY, DEV_KEY
 
 SECRET_KEY = "sk-console-secret-key-9f3a"
@@ -238,12 +239,12 @@ def test_static_assets_are_served_from_the_package(console: TestClient) -> None:
 def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None:
     from hunkwise.store import jobs as repo
     from hunkwise.store.ledger import record_run
-    from hunkwise.store.records import CallRecord, RunRecord
+    from hunkwise.store.records import RunRecord
 
     engine = console.app.state.engine  # type: ignore[attr-defined]
     token = create_org(console)
     calls = [
-        CallRecord(
+        call_record(
             slot="main",
             provider="zai",
             model="glm-5.1",
@@ -254,7 +255,7 @@ def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None
             plan="coding",
             tier="lite",
         ),
-        CallRecord(
+        call_record(
             slot="fallback",
             provider="openai",
             model="gpt-5-mini",
@@ -264,7 +265,7 @@ def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None
             cost_usd=0.0009,
             failover=True,
         ),
-        CallRecord(
+        call_record(
             slot="main",
             provider="zai",
             model="glm-5.1",
