@@ -312,7 +312,9 @@ def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None
         },
         "duration_s": 3.2,
     }
-    assert repo.complete(engine, job.id, "w1", {"report": report, "run_id": run_id, "posted": None})
+    # As a review job stores it: the report once, in the checkpoint; the result is the post's.
+    assert repo.save_checkpoint(engine, job.id, "w1", {"report": report, "run_id": run_id, "post": {}})
+    assert repo.complete(engine, job.id, "w1", {"posted": None})
     sign_in(console, token)
     listing = console.get("/console/reviews").text
     assert "acme/api" in listing and "#7" in listing and "1 high" in listing and "gpt-5-mini" in listing

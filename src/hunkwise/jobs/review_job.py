@@ -4,7 +4,9 @@ usage -> post one review. Shared by the embedded worker pool and the future dist
 Every external effect happens once however often the job runs:
 
 - the model calls: after the review, the report and the post are checkpointed on the job row, so
-  a retry (a failed post, a crash) resumes at "post" without calling the models again;
+  a retry (a failed post, a crash) resumes at "post" without calling the models again. That
+  checkpoint is the report's one copy (:func:`stored_review`); the job's result holds what
+  posting did and the id of the ledger run;
 - the usage: recorded with the job's dedupe key as the ledger's idempotency key;
 - the review on GitHub/GitLab: its fingerprint is checked on the pull request before posting.
 
@@ -275,9 +277,16 @@ def _record_usage(engine: Engine, job: Job, report: ReviewReport, platform: str,
 
 
 def _result(checkpoint: dict[str, Any], posted: PostResult) -> dict[str, Any]:
-    return {
-        "report": checkpoint["report"],
-        "since": checkpoint.get("since"),
-        "run_id": checkpoint.get("run_id"),
-        "posted": posted.as_dict(),
-    }
+    """The job's result: what posting did, and the ledger run the review recorded (the job
+    engines count that run's model calls for ``/metrics``). The review itself (report, post,
+    ``since``) stays where it was written once, in the checkpoint: :func:`stored_review`."""
+    return {"run_id": checkpoint.get("run_id"), "posted": posted.as_dict()}
+
+
+def stored_review(job: Job) -> dict[str, Any]:
+    """What a review job's review produced (``report``, ``post``, ``since``, ``run_id``), or
+    ``{}`` before it has reviewed. Stored once per job, in its checkpoint: written when the
+    models have answered, read by a retry (which posts without calling the models again), the
+    reviews API and the console."""
+    checkpoint = job.checkpoint or {}
+    return checkpoint if isinstance(checkpoint.get("report"), dict) else {}
