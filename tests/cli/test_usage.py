@@ -10,8 +10,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from call_records import call_record
 from hunkwise.cli import usage as usage_cli
-from hunkwise.store import CallRecord, RunRecord, open_store, record_calls, record_run
+from hunkwise.gateway.types import Attempt
+from hunkwise.store import RunRecord, open_store, record_calls, record_run
 
 CODING = "zai|https://api.z.ai/api/coding/paas/v4|0123456789abcdef"
 
@@ -34,7 +36,7 @@ def _invoke(cli: typer.Typer, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def _call(model: str, ago: timedelta, outcome: str = "ok", **kw: object) -> CallRecord:
+def _call(model: str, ago: timedelta, outcome: str = "ok", **kw: object) -> Attempt:
     fields: dict[str, object] = {
         "slot": "main",
         "provider": "zai",
@@ -47,7 +49,7 @@ def _call(model: str, ago: timedelta, outcome: str = "ok", **kw: object) -> Call
         "created_at": datetime.now(UTC) - ago,
     }
     fields.update(kw)
-    return CallRecord(**fields)  # type: ignore[arg-type]
+    return call_record(**fields)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -99,9 +99,9 @@ async def _run(cfg: ResolvedConfig, text: str, *, system: str | None, as_json: b
     except AllSlotsFailed as exc:
         _print_failure(exc, as_json)
         # Failed calls are recorded too: a spent window (1308) is remembered by the ledger.
-        record_calls_only(exc.attempts, list(cfg.slots), usage=None, purpose="chat")
+        record_calls_only(exc.attempts)
         return 1
-    record_calls_only(result.attempts, list(cfg.slots), usage=result.usage, purpose="chat")
+    record_calls_only(result.attempts)
     if not as_json:
         _print_footer(result)
     return 0
