@@ -159,11 +159,11 @@ def _zai_slot(base_url: str) -> Slot:
     )
 
 
-async def _provider_error(status: int) -> ProviderError:
-    """What the gateway makes of ``status`` (an empty body), through the real SDK and adapter."""
-    answer = httpx2.MockTransport(lambda request: httpx2.Response(status))
-    pool = ClientPool(transport_factory=lambda slot: answer)
-    slot = _zai_slot("https://llm.example.test/v1")
+async def _provider_error(base_url: str, answer: httpx2.AsyncBaseTransport | None = None) -> ProviderError:
+    """What the gateway makes of a failed call (through the real SDK and adapter), the provider's
+    side answered by ``answer`` when given."""
+    pool = ClientPool(transport_factory=(lambda slot: answer) if answer is not None else None)
+    slot = _zai_slot(base_url)
     profile = profile_for(slot)
     try:
         with pytest.raises(ProviderError) as info:
@@ -188,7 +188,9 @@ STATUSES = (400, 401, 403, 404, 405, 408, 409, 410, 413, 418, 422, 429, 500, 502
 
 @pytest.mark.parametrize("status", STATUSES)
 async def test_a_status_means_the_same_to_the_gateway_and_the_platform_clients(status: int) -> None:
-    provider, platform = await _provider_error(status), await _platform_error(status)
+    answer = httpx2.MockTransport(lambda request: httpx2.Response(status))  # an empty body
+    provider = await _provider_error("https://llm.example.test/v1", answer)
+    platform = await _platform_error(status)
     expected = classify_status(status).family.__name__.removesuffix("Error").lower()
     assert _family(provider) == expected, (status, provider.kind)
     assert _family(platform) == expected, (status, type(platform).__name__)
@@ -232,21 +234,9 @@ async def test_an_unreachable_platform_is_described_like_an_unreachable_provider
             await gl.verify_project(42, "acme/api")
     assert isinstance(info.value, TransientError)
     assert f"connection refused by 127.0.0.1:{port}: nothing is listening there" in str(info.value)
-    provider = await _unreachable_provider(port)
+    provider = await _provider_error(f"http://127.0.0.1:{port}/api/paas/v4")
     assert provider.kind is ErrorKind.NETWORK
     assert f"connection refused by 127.0.0.1:{port}: nothing is listening there" in provider.message
-
-
-async def _unreachable_provider(port: int) -> ProviderError:
-    pool = ClientPool()
-    slot = _zai_slot(f"http://127.0.0.1:{port}/api/paas/v4")
-    profile = profile_for(slot)
-    try:
-        with pytest.raises(ProviderError) as info:
-            await adapter_for(profile.wire, pool).chat(slot, ChatRequest.of("hi"), profile)
-    finally:
-        await pool.aclose()
-    return info.value
 
 
 async def test_gitlab_pages_are_followed_by_the_shared_loop() -> None:

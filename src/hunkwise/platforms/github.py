@@ -54,6 +54,7 @@ def github_token(env: Mapping[str, str] | None = None) -> Secret | None:
 
 class GitHubClient(RestClient):
     platform = "GitHub"
+    default_api_url = DEFAULT_API_URL
     url_hint = "check GITHUB_API_URL and the network"
     not_found_hint = "check the repository and number, and that the token can see this repository"
 
@@ -66,23 +67,8 @@ class GitHubClient(RestClient):
         timeout_s: float = 30.0,
         bot_login: str | None = None,
     ) -> None:
-        headers = {
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": "hunkwise",
-        }
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token.reveal()}"
-        super().__init__(
-            api_url or DEFAULT_API_URL,
-            headers,
-            has_token=token is not None,
-            transport=transport,
-            timeout_s=timeout_s,
-        )
+        super().__init__(token, api_url, transport=transport, timeout_s=timeout_s)
         self.bot_login = (bot_login or "").strip() or None
-        self._me: int | None = None  # our own user id (GET /user), looked up once
-        self._me_known = False
 
     @classmethod
     def from_env(
@@ -241,6 +227,12 @@ class GitHubClient(RestClient):
         return PostResult(True, created.get("id"), created.get("html_url"), folded=len(post.comments))
 
     # -- what GitHub says on top of the shared classification --------------------------------------
+    def _headers(self, token: Secret | None) -> dict[str, str]:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
+        return headers
+
     def _auth_hint(self, status: int) -> str:
         if status == 403:
             return "the token needs 'Pull requests: read and write' and 'Contents: read' on this repository"

@@ -193,29 +193,9 @@ def changes_to_diff(changes: list[dict[str, Any]]) -> str:
 
 class GitLabClient(RestClient):
     platform = "GitLab"
+    default_api_url = DEFAULT_API_URL
     url_hint = "check the GitLab API URL (HUNKWISE_GITLAB_API_URL, CI_API_V4_URL) and the network"
     not_found_hint = "check the project and that the token can see it"
-
-    def __init__(
-        self,
-        token: Secret | None,
-        api_url: str | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_s: float = 30.0,
-    ) -> None:
-        headers = {"User-Agent": "hunkwise"}
-        if token is not None:
-            headers["PRIVATE-TOKEN"] = token.reveal()
-        super().__init__(
-            api_url or DEFAULT_API_URL,
-            headers,
-            has_token=token is not None,
-            transport=transport,
-            timeout_s=timeout_s,
-        )
-        self._me: int | None = None
-        self._me_known = False
 
     @classmethod
     def from_env(
@@ -314,6 +294,9 @@ class GitLabClient(RestClient):
         return PostResult(True, note.get("id"), None, inline=posted, folded=len(refused))
 
     # -- what GitLab says on top of the shared classification --------------------------------------
+    def _headers(self, token: Secret | None) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": token.reveal()} if token is not None else {}
+
     def _auth_hint(self, status: int) -> str:
         return "the token needs the 'api' scope" if self._has_token else "set HUNKWISE_GITLAB_TOKEN"
 

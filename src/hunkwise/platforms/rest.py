@@ -23,6 +23,7 @@ from hunkwise.errors import (
     describe_transport,
     retry_after,
 )
+from hunkwise.gateway.types import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.review_post import (
     PlatformAuthError,
@@ -38,25 +39,29 @@ PER_PAGE = 100
 
 
 class RestClient(ABC):
-    """An httpx client on one API root; the GitHub and GitLab clients subclass it."""
+    """An httpx client on one API root with one token; the GitHub and GitLab clients subclass it.
+    The token is a :class:`~hunkwise.gateway.types.Secret`, revealed once, into a header."""
 
     platform: ClassVar[str]  # "GitHub": how messages name the other side
+    default_api_url: ClassVar[str]
     url_hint: ClassVar[str]  # what to check when the API cannot be reached
     not_found_hint: ClassVar[str]
 
     def __init__(
         self,
-        api_url: str,
-        headers: dict[str, str],
+        token: Secret | None,
+        api_url: str | None = None,
         *,
-        has_token: bool,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_s: float = 30.0,
     ) -> None:
-        self.api_url = api_url.rstrip("/")
+        self.api_url = (api_url or self.default_api_url).rstrip("/")
         # Every request URL is this root joined with a path of validated, quoted segments.
         self._root = httpx.URL(self.api_url + "/")
-        self._has_token = has_token
+        self._has_token = token is not None
+        self._me: int | None = None  # the token's own user id (GET /user), looked up once
+        self._me_known = False
+        headers = {"User-Agent": "hunkwise", **self._headers(token)}
         self._http = httpx.AsyncClient(headers=headers, timeout=timeout_s, transport=transport)
 
     async def aclose(self) -> None:
@@ -72,6 +77,10 @@ class RestClient(ABC):
         return self._root.join(identity.api_path(*segments))
 
     # -- what a platform says on top of the shared classification ---------------------------------
+    @abstractmethod
+    def _headers(self, token: Secret | None) -> dict[str, str]:
+        """The platform's request headers, the token's included."""
+
     @abstractmethod
     def _auth_hint(self, status: int) -> str:
         """What to fix when the API refuses the token (401) or its permissions (403)."""
