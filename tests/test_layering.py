@@ -25,6 +25,10 @@ BELOW: dict[str, set[str]] = {
     "server": {"jobs", "review", "platforms", "store", "config", "gateway", "catalog"},
     "cli": {"server", "jobs", "review", "platforms", "store", "config", "gateway", "catalog", "sim"},
 }
+# Root modules every package may import. ``hunkwise.errors`` is the one error vocabulary (the
+# tree, the HTTP classifier, the backoff): every layer raises and catches it, so it depends on
+# nothing of hunkwise.
+ANYWHERE = {"errors"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -43,15 +47,30 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
+def _placed(target: str) -> bool:
+    """Whether ``hunkwise.<target>`` is a package or a root module (what the rules are about)."""
+    return (SRC / target).is_dir() or (SRC / f"{target}.py").is_file()
+
+
 @pytest.mark.parametrize("package", sorted(BELOW))
 def test_imports_flow_downward_only(package: str) -> None:
-    allowed = BELOW[package] | {package, "__init__"}
+    allowed = BELOW[package] | {package, "__init__"} | ANYWHERE
     violations = []
     for path in sorted((SRC / package).rglob("*.py")):
         for target in _imports(path) - allowed:
-            if (SRC / target).is_dir():
+            if _placed(target):
                 violations.append(f"{path.relative_to(SRC)} imports hunkwise.{target}")
     assert not violations, "upward or sideways imports:\n" + "\n".join(violations)
+
+
+def test_the_error_vocabulary_depends_on_nothing() -> None:
+    for name in sorted(ANYWHERE):
+        assert _imports(SRC / f"{name}.py") == set(), f"hunkwise/{name}.py imports other hunkwise modules"
+
+
+def test_every_root_module_is_placed() -> None:
+    modules = {p.stem for p in SRC.glob("*.py")} - {"__init__", "__main__"}
+    assert modules <= ANYWHERE, f"root modules missing from the layering map: {modules - ANYWHERE}"
 
 
 def test_every_package_is_placed() -> None:

@@ -13,9 +13,10 @@ import json
 import sys
 from typing import Any
 
+from hunkwise.errors import Backoff
 from hunkwise.gateway import AllSlotsFailed, ChatRequest, RedisBackend, RetryPolicy, Router, Secret, Slot
 
-FAST = RetryPolicy(rate_retries=4, transient_retries=1, backoff_base_s=0.01, backoff_max_s=0.05)
+FAST = RetryPolicy(rate_retries=4, transient_retries=1, backoff=Backoff(base_s=0.01, max_s=0.05, jitter=0.5))
 
 
 def _slots(cfg: dict[str, Any]) -> list[Slot]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hunkwise.config.spec import parse_spec
-from hunkwise.gateway import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 KEYS = [
     "0123456789abcdef0123456789abcdef.AbCdEfGhIjKlMnOp",  # a Z.AI-shaped key

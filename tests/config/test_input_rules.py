@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from hunkwise.cli.app import app
 from hunkwise.config.resolve import resolve_config
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 SMART_KEY = "zai-key\u201c0123456789"
 

@@ -10,7 +10,7 @@ import pytest
 from hunkwise.config.paths import find_repo_config, hunkwise_home, state_path, user_config_path
 from hunkwise.config.problems import ConfigFileError
 from hunkwise.config.resolve import NoModelConfigured, resolve_config
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 KEY = "zai-key-0123456789"
 

@@ -9,7 +9,7 @@ import pytest
 from hunkwise.config.files import ConfigFiles, parse_config_text
 from hunkwise.config.problems import ConfigFileError
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, cost_ceiling, review_config
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 PATH = Path("/repo/.hunkwise.toml")
 

@@ -7,7 +7,7 @@ import pytest
 from hunkwise.catalog.loader import load_catalog
 from hunkwise.config.slots import UNKNOWN_MODEL_CONTEXT_WINDOW, build_slot, slot_summary
 from hunkwise.config.spec import SlotSpec, parse_spec
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 ZAI = {"ZAI_API_KEY": "zai-key-0123456789"}
 

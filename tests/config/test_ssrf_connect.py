@@ -14,6 +14,7 @@ import pytest
 import simkeys
 from hunkwise.config.ssrf import ALLOW_ENV, SsrfPolicy
 from hunkwise.config.ssrf_connect import connect_guard
+from hunkwise.errors import Backoff
 from hunkwise.gateway import (
     AllSlotsFailed,
     ChatRequest,
@@ -25,7 +26,9 @@ from hunkwise.gateway import (
     Slot,
 )
 
-NO_RETRY = RetryPolicy(rate_retries=0, transient_retries=0, backoff_base_s=0.01, backoff_max_s=0.01)
+NO_RETRY = RetryPolicy(
+    rate_retries=0, transient_retries=0, backoff=Backoff(base_s=0.01, max_s=0.01, jitter=0.5)
+)
 
 
 class Resolver:

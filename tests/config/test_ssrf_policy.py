@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hunkwise.config.ssrf import SsrfPolicy, blocked_reason, endpoint_origin, format_origin
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 
 def _never(host: str, port: int) -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hunkwise.config.urls import is_loopback_host, swap_path, validate_base_url
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,10 @@ def test_embedded_server_metrics_count_jobs_and_model_calls(tmp_path: Path, sim)
             calls = sum(float(v) for v in re.findall(r"^hunkwise_model_calls_total\{.*\} (\S+)$", text, re.M))
             waits = re.search(r"^hunkwise_slot_wait_seconds_count (\S+)$", text, re.M)
             assert calls >= 1 and waits is not None and float(waits.group(1)) == calls  # one per call
+            # The pool runs the workers' job engine, hooks included: every attempt is counted.
+            assert 'hunkwise_jobs_processed_total{outcome="done"} 1.0' in text
+            assert "hunkwise_job_duration_seconds_count 1.0" in text
+            assert "hunkwise_jobs_in_progress 0.0" in text
             assert client.get("/api/jobs/dead", headers=admin()).json() == []
             conflict = client.post(f"/api/jobs/{job_id}/retry", headers=admin())
             assert conflict.status_code == 409 and "only a dead" in json.loads(conflict.text)["detail"]

@@ -6,10 +6,11 @@ import time
 from typing import Any
 
 from hunkwise.catalog.loader import load_catalog
+from hunkwise.errors import Backoff
 from hunkwise.gateway import RetryPolicy, Secret, Slot
 
 # Retries fast enough that a bounded retry loop costs milliseconds, not seconds.
-FAST = RetryPolicy(rate_retries=4, transient_retries=1, backoff_base_s=0.01, backoff_max_s=0.05)
+FAST = RetryPolicy(rate_retries=4, transient_retries=1, backoff=Backoff(base_s=0.01, max_s=0.05, jitter=0.5))
 
 
 def make_slot(

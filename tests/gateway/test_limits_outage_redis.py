@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from gateway_helpers import FAST, make_slot
 
-from hunkwise.gateway import AllSlotsFailed, ChatRequest, ConfigurationError, RedisBackend, Router
+from hunkwise.errors import ConfigurationError, TransientError
+from hunkwise.gateway import AllSlotsFailed, ChatRequest, RedisBackend, Router
 from hunkwise.gateway.errors import LimitsUnavailable
 from simkeys import CODING_PRO_KEY, DEV_KEY
 
@@ -96,7 +97,7 @@ def _assert_clear(exc: BaseException, redis: PrivateRedis) -> None:
     assert redis.redacted in text
     assert "start Redis, or unset HUNKWISE_LIMITS_URL" in text
     assert PASSWORD not in text and PASSWORD not in repr(exc)
-    assert exc.transient is True and isinstance(exc, ConfigurationError)
+    assert isinstance(exc, TransientError) and isinstance(exc, ConfigurationError)
     assert exc.__cause__ is None and exc.__suppress_context__  # no redis traceback chained in
 
 

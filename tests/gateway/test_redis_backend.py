@@ -18,11 +18,11 @@ import redis as redis_sync
 from gateway_helpers import FAST, make_slot
 
 from hunkwise.config.runtime import limits_backend
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway import (
     AllSlotsFailed,
     ChatRequest,
     Circuit,
-    ConfigurationError,
     LimitsBackend,
     LocalBackend,
     RedisBackend,

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from gateway_helpers import FAST, SimClock, make_slot
 
+from hunkwise.errors import Backoff
 from hunkwise.gateway import (
     AllSlotsFailed,
     ChatRequest,
@@ -107,7 +108,7 @@ async def test_1302_waits_and_retries_without_exceeding_the_limit(sim_factory: A
     # max_concurrent unset: the router does not queue, so the provider refuses some calls (1302)
     # and the router backs off and retries them on the same slot until they fit.
     slot = make_slot(server.zai_coding_url, CODING_LITE_KEY)
-    policy = FAST.__class__(rate_retries=40, backoff_base_s=0.01, backoff_max_s=0.03)
+    policy = FAST.__class__(rate_retries=40, backoff=Backoff(base_s=0.01, max_s=0.03, jitter=0.5))
     async with Router([slot], policy=policy) as router:
         results = await asyncio.gather(*(router.chat(ChatRequest.of(f"p{i}")) for i in range(5)))
     assert all(r.slot == "main" for r in results)
@@ -128,7 +129,8 @@ async def test_limiter_queues_so_the_provider_never_refuses(sim_factory: Any) ->
 async def test_adaptive_mode_learns_the_real_limit(sim_factory: Any) -> None:
     server = sim_factory(latency_ms=20)
     slot = make_slot(server.zai_coding_url, CODING_LITE_KEY, max_concurrent=4, adaptive_concurrency=True)
-    async with Router([slot], policy=FAST.__class__(rate_retries=40, backoff_base_s=0.01)) as router:
+    policy = FAST.__class__(rate_retries=40, backoff=Backoff(base_s=0.01, max_s=8.0, jitter=0.5))
+    async with Router([slot], policy=policy) as router:
         await asyncio.gather(*(router.chat(ChatRequest.of(f"p{i}")) for i in range(8)))
         assert router.backend.effective_limit(slot.credential_id) < 4
 

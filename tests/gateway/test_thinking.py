@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from gateway_helpers import make_slot
 
-from hunkwise.gateway import ChatRequest, ConfigurationError, Router, preview_request_body
+from hunkwise.errors import ConfigurationError
+from hunkwise.gateway import ChatRequest, Router, preview_request_body
 from simkeys import ANTHROPIC_KEY, DEV_KEY, OPENAI_KEY
 
 

@@ -28,6 +28,7 @@ async def test_a_rejected_key_is_dead_on_the_first_attempt_with_the_diagnosis(st
         await pool.stop()
     assert done.status == "failed" and done.attempts == 1, done
     error = done.error or ""
+    assert error.startswith("permanent failure on attempt 1: the model configuration of organization 'acme'")
     assert "auth (401, 1002): Invalid API key" in error
     assert "retrying cannot fix" in error and "PUT /api/orgs/acme/byok" in error
     assert "sk-unknown" not in error
@@ -54,5 +55,5 @@ async def test_an_overloaded_or_silent_provider_is_retried(
     finally:
         await pool.stop()
     assert done.status == "failed" and done.attempts == 2, done  # retried, then out of attempts
-    assert (done.error or "").startswith("every model request failed")
+    assert (done.error or "").startswith("gave up after attempt 2 of 2: every model request failed")
     assert gh.posts == []

@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import Engine, func, select
 
+from hunkwise.errors import Backoff
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.jobs.queue import DatabaseQueue
-from hunkwise.jobs.retry import Backoff
 from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND, ReviewDeps, make_handlers
 from hunkwise.jobs.worker import WorkerPool
 from hunkwise.platforms.github import GitHubClient
@@ -75,7 +75,7 @@ def deps_for(
 
 def pool_for(engine: Engine, deps: ReviewDeps, **kw: object) -> WorkerPool:
     kw.setdefault("poll_s", 0.05)
-    kw.setdefault("backoff", Backoff(base_s=0.01, factor=1.0))
+    kw.setdefault("backoff", Backoff(base_s=0.01, max_s=0.01, factor=1.0))
     return WorkerPool(DatabaseQueue(engine), make_handlers(deps), **kw)  # type: ignore[arg-type]
 
 
@@ -279,7 +279,8 @@ async def test_model_outage_is_retried_then_fails_with_the_reason(store: Engine)
     finally:
         await pool.stop()
     assert done.status == "failed" and done.attempts == 2
-    assert (done.error or "").startswith("every model request failed")
+    # The dead letter says which rule ended the job, as in the distributed engine (one engine).
+    assert (done.error or "").startswith("gave up after attempt 2 of 2: every model request failed")
     assert gh.posts == []
 
 
@@ -388,7 +389,7 @@ async def test_restart_mid_job_completes_once(store: Engine, sim_factory, gracef
         # a crash: the worker vanishes without handing the job back; its lease just expires
         for task in first._tasks:
             task.cancel()
-        first.queue = _Dead()  # type: ignore[assignment]
+        first.job_engine.queue = _Dead()  # type: ignore[assignment]
         await asyncio.gather(*first._tasks, return_exceptions=True)
         assert repo.get_job(store, job.id).status == "running"
     second = pool_for(store, deps, lease_s=60.0, name="second")

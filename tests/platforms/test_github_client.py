@@ -8,6 +8,7 @@ import httpx
 import pytest
 import respx
 
+from hunkwise.errors import TransientError
 from hunkwise.gateway.types import Secret
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.review_post import (
@@ -232,7 +233,7 @@ async def test_errors_are_translated_without_the_token(
         with pytest.raises(error, match=text) as info:
             await gh.pull_diff(REPO, 7)
     assert TOKEN not in str(info.value)
-    assert info.value.transient == (error in (PlatformRateLimited, PlatformUnavailable))
+    assert isinstance(info.value, TransientError) == (error in (PlatformRateLimited, PlatformUnavailable))
 
 
 async def test_unreachable_github_is_transient() -> None:

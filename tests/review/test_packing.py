@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hunkwise.catalog.findings import iter_added_lines
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.review.diff import DiffLine, FileDiff, Hunk, parse_diff
 from hunkwise.review.filters import FilterConfig

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from srvkit import admin_headers, bearer
 from webkit import create_org, page_csrf, sign_in
 
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.platforms.github_webhooks import sign
 from platform_fakes import FakeGitHub, ServedFake
 from simkeys import DEV_KEY

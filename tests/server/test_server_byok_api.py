@@ -136,7 +136,7 @@ def test_unknown_org_is_404_and_delete(client: TestClient) -> None:
 def test_weak_admin_token_refused_outside_dev() -> None:
     import pytest
 
-    from hunkwise.gateway.errors import ConfigurationError
+    from hunkwise.errors import ConfigurationError
     from hunkwise.server.settings import Settings
 
     with pytest.raises(ConfigurationError, match="HUNKWISE_ADMIN_TOKEN is too weak"):

@@ -143,7 +143,7 @@ def test_behind_a_trusted_proxy_clients_are_counted_apart_and_together(
 
 
 def test_trusted_proxy_setting_is_validated(make_client: Callable[..., TestClient]) -> None:
-    from hunkwise.gateway.errors import ConfigurationError
+    from hunkwise.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match=r"HUNKWISE_TRUSTED_PROXIES: 'proxy\.lan'"):
         make_client(HUNKWISE_TRUSTED_PROXIES="10.0.0.1,proxy.lan")

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select, text
 
 from hunkwise.config.spec import SlotSpec
 from hunkwise.config.ssrf import SsrfPolicy
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.store.byok import delete_byok, load_byok, save_byok, slots_for_org
 from hunkwise.store.db import session_scope
 from hunkwise.store.models import ByokSlot, OrgToken

@@ -14,6 +14,7 @@ import sys
 import typer
 
 from hunkwise import __version__
+from hunkwise.errors import ConfigurationError, HunkwiseError, TransientError
 
 # Order here is the order in ``hunkwise --help``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -57,8 +58,17 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"hunkwise.cli.{_name}").register(app)
 
 
-class UsageError(Exception):
+class UsageError(ConfigurationError):
     """A user mistake with a one-line explanation; the CLI prints it and exits 2."""
+
+
+def exit_code(exc: HunkwiseError) -> int:
+    """The exit code of a command stopped by ``exc``: 3 when trying again later can succeed (a
+    transient error), else 2 (change a setting or the input first). An error that is both a
+    configuration and a transient one (the cluster limits store down) asks the user to act: 2."""
+    if isinstance(exc, TransientError) and not isinstance(exc, ConfigurationError):
+        return 3
+    return 2
 
 
 def configure_logging(log_level: str) -> None:
@@ -72,14 +82,13 @@ def configure_logging(log_level: str) -> None:
 
 
 def main() -> None:
-    """Entry point: run the app, mapping known errors to exit code 2 with one readable line."""
-    from hunkwise.gateway.errors import ConfigurationError
-
+    """Entry point: run the app; any error of hunkwise's tree that a command let through is one
+    readable line and exit code 2 or 3 (:func:`exit_code`), never a traceback."""
     try:
         app()
-    except (ConfigurationError, UsageError) as exc:
+    except HunkwiseError as exc:
         from hunkwise.cli.slot_options import error_lines
 
         for line in error_lines(exc):
             typer.secho(f"error: {line}", err=True, fg="red")
-        sys.exit(2)
+        sys.exit(exit_code(exc))

@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 import typer
 
+from hunkwise.errors import HunkwiseError, TransientError
+
 if TYPE_CHECKING:
     import httpx
 
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.local_git import LocalChange
-    from hunkwise.platforms.review_post import PlatformError, PostResult
+    from hunkwise.platforms.review_post import PostResult
     from hunkwise.review.report import ReviewReport
 
 Platform = Literal["github", "gitlab"]
@@ -54,7 +56,7 @@ class NothingToDo(Exception):
     posted. The CLI prints the message (one line) and exits 0 without calling a model."""
 
 
-class RemoteError(Exception):
+class RemoteError(HunkwiseError):
     """A remote input or post failed; ``code`` is the exit code (2 fix something, 3 retry)."""
 
     def __init__(self, message: str, code: int = 2) -> None:
@@ -343,9 +345,8 @@ def _platform_error(exc: Exception, what: str, *, always: int | None = None) -> 
         return RemoteError(f"{what}: unexpected answer ({type(exc).__name__}: {exc})"[:400], 3)
     if not isinstance(exc, PlatformError):
         raise exc
-    err: PlatformError = exc
-    code = always if always is not None else (3 if err.transient else 2)
-    return RemoteError(f"{what}: {err}", code)
+    code = always if always is not None else (3 if isinstance(exc, TransientError) else 2)
+    return RemoteError(f"{what}: {exc}", code)
 
 
 def should_post(report: ReviewReport) -> str | None:

@@ -178,10 +178,9 @@ def friendly_errors(no_model_hint: str = SIMULATOR_HINT) -> Iterator[None]:
     """Bad input -> one red line per problem and exit 2, also under ``CliRunner`` (which
     bypasses ``main()``). ``no_model_hint`` ends the "no model is configured" message with what
     this command offers instead (``review`` has ``--offline``; ``chat`` and ``test`` do not)."""
-    from hunkwise.cli.app import UsageError
     from hunkwise.config.problems import ConfigFileError
     from hunkwise.config.resolve import NoModelConfigured
-    from hunkwise.gateway.errors import ConfigurationError
+    from hunkwise.errors import ConfigurationError
 
     try:
         yield
@@ -191,10 +190,8 @@ def friendly_errors(no_model_hint: str = SIMULATOR_HINT) -> Iterator[None]:
         raise typer.Exit(2) from None
     except NoModelConfigured as exc:
         raise fail(f"{exc}; {no_model_hint}", exc.setting) from None
-    except ConfigurationError as exc:
+    except ConfigurationError as exc:  # a UsageError too
         raise fail(str(exc), exc.setting) from None
-    except UsageError as exc:
-        raise fail(str(exc)) from None
 
 
 def print_notes(notes: list[str]) -> None:

@@ -47,7 +47,7 @@ def usage(
 
     Calls served by hunkwise's simulator cost nothing and are left out unless --include-simulated.
     """
-    from hunkwise.gateway.errors import ConfigurationError
+    from hunkwise.errors import ConfigurationError
     from hunkwise.store.ledger import GROUPINGS, parse_since
 
     now = datetime.now(UTC)

@@ -42,12 +42,13 @@ def worker(
     """Run review jobs from the broker (HUNKWISE_QUEUE_URL) on this machine; PostgreSQL store."""
     import json
     import logging
+    from dataclasses import replace
     from types import SimpleNamespace
 
     from hunkwise.cli.app import UsageError, configure_logging
     from hunkwise.jobs.distributed.broker import QUEUE_URL_ENV, QueueSettings
     from hunkwise.jobs.distributed.process import WorkerOptions, WorkerProcess
-    from hunkwise.jobs.retry import Backoff
+    from hunkwise.jobs.retry import JOB_BACKOFF
     from hunkwise.server.settings import Settings
     from hunkwise.store.db import open_store
     from hunkwise.store.secrets import load_secret_box
@@ -71,7 +72,7 @@ def worker(
         concurrency=concurrency,
         lease_s=lease,
         grace_s=grace,
-        backoff=Backoff(base_s=backoff),
+        backoff=replace(JOB_BACKOFF, base_s=backoff),
         sweep_s=sweep,
         stale_s=max(2 * sweep, lease),
         metrics_host=metrics_host,

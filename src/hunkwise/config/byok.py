@@ -26,8 +26,8 @@ from hunkwise.config.slots import build_slot
 from hunkwise.config.spec import SlotSpec, parse_spec
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.config.urls import validate_base_url
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.adapters.base import ClientPool
-from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.gateway.types import Secret, Slot
 
 ROLES: tuple[str, ...] = ("main", "fallback")

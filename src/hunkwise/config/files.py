@@ -36,7 +36,7 @@ from hunkwise.config.problems import (
 )
 from hunkwise.config.schema import ConfigFileSchema
 from hunkwise.config.spec import SlotSpec
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 OVERRIDE_SECTIONS = ("models", "tiers", "plans")
 _OVERRIDE_NOUN = {"models": "model id", "tiers": "tier", "plans": "plan"}

@@ -109,7 +109,7 @@ def env_layer(env: Mapping[str, str]) -> Layer:
 
 def flags_layer(flags: Mapping[str, Any] | None) -> Layer:
     """``flags`` keys are FLAG_FIELDS names for the main slot, or ``fallback_<name>``."""
-    from hunkwise.gateway.errors import ConfigurationError
+    from hunkwise.errors import ConfigurationError
 
     layer = Layer("flag")
     per_slot: dict[str, dict[str, Any]] = {}

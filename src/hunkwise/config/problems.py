@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from hunkwise.config.schema import FILE_HELP, keys_of, model_at
 from hunkwise.config.spec import FIELD_HELP as SLOT_HELP
 from hunkwise.config.spec import SlotSpec
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Secret
 
 Loc = tuple[str | int, ...]

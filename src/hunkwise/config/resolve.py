@@ -22,7 +22,7 @@ from hunkwise.config.layers import SLOT_NAMES, Layer, env_layer, env_name, flags
 from hunkwise.config.paths import user_config_path
 from hunkwise.config.slots import build_slot, slot_summary
 from hunkwise.config.spec import SlotSpec
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Slot
 
 # Zero-config: which card a provider key alone selects, as Main and as Fallback.

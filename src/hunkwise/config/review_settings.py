@@ -19,7 +19,7 @@ from typing import Any
 
 from hunkwise.config.files import ConfigFiles
 from hunkwise.config.schema import COST_OFF, MaxCost, ReviewSection, RuleEntry, parse_max_cost
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 # A typical pull request (a few hundred changed lines) costs cents with GLM-5.1; $2 is far above
 # that and still small next to a mistaken review of a whole vendored tree (docs/reviewing.md).

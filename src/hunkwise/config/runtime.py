@@ -65,7 +65,7 @@ def limits_backend(environ: Mapping[str, str] | None = None) -> LimitsBackend:
         from hunkwise.gateway.limits.local import LocalBackend
 
         return LocalBackend(state_path())
-    from hunkwise.gateway.errors import ConfigurationError
+    from hunkwise.errors import ConfigurationError
     from hunkwise.gateway.limits.redis_backend import RedisBackend, redact_url
 
     if not url.startswith(_REDIS_SCHEMES):

@@ -19,7 +19,7 @@ from hunkwise.config.spec import SlotSpec, _setting_name
 from hunkwise.config.thinking import parse_thinking
 from hunkwise.config.urls import is_loopback_host, swap_path, validate_base_url
 from hunkwise.config.validation import MAX_OUTPUT_TOKENS, api_key_problem
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.thinking import unwrap_override
 from hunkwise.gateway.types import Secret, Slot
 

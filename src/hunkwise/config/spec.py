@@ -28,7 +28,7 @@ from hunkwise.config.validation import (
     api_key_problem,
     url_text_problem,
 )
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import PlanId, ProviderId, Secret, TierId
 
 # What a valid value looks like, per field: used for every source (env, flag, TOML, JSON) so the

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from hunkwise.catalog.loader import load_catalog
 from hunkwise.config.urls import split_url
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 ALLOW_ENV = "HUNKWISE_ALLOW_PRIVATE_BASE_URLS"
 

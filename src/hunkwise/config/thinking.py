@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.thinking import parse_override, unwrap_override
 from hunkwise.gateway.types import THINKING_LEVELS, ThinkingLevel
 

@@ -11,7 +11,7 @@ import ipaddress
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from hunkwise.config.validation import url_text_problem
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 # Endpoint suffixes the SDKs append themselves; a base URL that already ends in one doubles it.
 _ENDPOINT_SUFFIXES = ("/chat/completions", "/completions", "/v1/messages", "/messages", "/responses")

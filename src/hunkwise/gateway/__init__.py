@@ -1,19 +1,14 @@
 """The model gateway: send a chat to the configured slots (main, fallbacks) and get an answer.
 
 Layers above use only what is exported here. ``hunkwise.config`` builds the ``Slot``s; the
-gateway never reads the environment.
+gateway never reads the environment. A setting that can never work raises
+:class:`hunkwise.errors.ConfigurationError`, the one class every layer raises and catches.
 """
 
 from __future__ import annotations
 
 from hunkwise.gateway.adapters import ClientPool
-from hunkwise.gateway.errors import (
-    AllSlotsFailed,
-    ConfigurationError,
-    ErrorKind,
-    GatewayError,
-    ProviderError,
-)
+from hunkwise.gateway.errors import AllSlotsFailed, ErrorKind, GatewayError, ProviderError
 from hunkwise.gateway.limits import Circuit, LimitsBackend, LocalBackend, RedisBackend
 from hunkwise.gateway.policy import RetryPolicy, RouterEvent
 from hunkwise.gateway.probe import Diagnosis, probe_slot, probe_slots
@@ -40,7 +35,6 @@ __all__ = [
     "ChatResult",
     "Circuit",
     "ClientPool",
-    "ConfigurationError",
     "Diagnosis",
     "ErrorKind",
     "GatewayError",

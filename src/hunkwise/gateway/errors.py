@@ -1,23 +1,39 @@
-"""The gateway's one error tree.
+"""The gateway's one error tree, placed in hunkwise's families (:mod:`hunkwise.errors`).
 
 Every provider failure (HTTP status, Z.AI business code, SDK exception, socket error) is
 translated exactly once, at the adapter boundary, into a :class:`ProviderError` with an
 :class:`ErrorKind`. The router decides policy from the kind alone; nothing above the adapters
 ever inspects a status code or an SDK exception.
 
-    GatewayError
-    ├── ProviderError          one failed call to one slot (has .kind, .status, .code, .reset_at)
-    ├── AllSlotsFailed         every slot failed or was skipped; carries every ProviderError
-    ├── ConfigurationError     a slot/override/URL that can never work (raised before any call)
-    │   └── LimitsUnavailable  the cluster limits store (Redis) cannot be reached now; transient
+    GatewayError                      (every one is also a ConfigurationError, TransientError or
+    │                                  PermanentError of hunkwise.errors)
+    ├── ProviderError          one failed call to one slot (has .kind, .status, .code, .reset_at);
+    │                          its family follows its kind (ErrorKind.family)
+    ├── AllSlotsFailed         every slot failed or was skipped; carries every ProviderError;
+    │                          configuration when every failure was, else transient
+    ├── LimitsUnavailable      the cluster limits store (Redis) cannot be reached now: transient,
+    │                          and a configuration error too (see its docstring)
     └── ConnectBlocked         a caller-supplied transport refused to connect (SSRF guard);
                                adapters translate it into a ``network`` ProviderError
+
+A setting that can never work (a bad override, an unknown wire) is a plain
+:class:`hunkwise.errors.ConfigurationError`, the same class every layer raises.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+from hunkwise.errors import (
+    ConfigurationError,
+    Family,
+    HunkwiseError,
+    PermanentError,
+    TransientError,
+    in_family,
+)
 
 
 class ErrorKind(StrEnum):
@@ -41,30 +57,36 @@ class ErrorKind(StrEnum):
         """Kinds that retrying can never fix: report them loudly to the operator."""
         return self in _CONFIG_KINDS
 
+    @property
+    def family(self) -> Family:
+        """Configuration for the kinds above; permanent for a request the provider refuses as
+        such (too long, malformed); transient for the rest: limits, windows and balances reopen,
+        overloads and networks pass."""
+        if self in _CONFIG_KINDS:
+            return ConfigurationError
+        if self in (ErrorKind.CONTEXT_OVERFLOW, ErrorKind.BAD_REQUEST):
+            return PermanentError
+        return TransientError
+
 
 _CONFIG_KINDS = frozenset(
     {ErrorKind.AUTH, ErrorKind.MODEL_NOT_FOUND, ErrorKind.PLAN_LACKS_MODEL, ErrorKind.PLAN_EXPIRED}
 )
 
 
-class GatewayError(Exception):
-    """Base of every error the gateway raises."""
+class GatewayError(HunkwiseError):
+    """Base of every error the gateway raises besides a plain :class:`ConfigurationError`."""
 
 
-class ConfigurationError(GatewayError):
-    """A setting that can never work. ``setting`` names it; the message says how to fix it."""
-
-    def __init__(self, message: str, *, setting: str | None = None) -> None:
-        super().__init__(message)
-        self.setting = setting
-
-
-class ConnectBlocked(GatewayError):
+class ConnectBlocked(GatewayError, ConfigurationError):
     """A transport supplied through ``ClientPool(transport_factory=...)`` refused a connection.
 
     The gateway knows nothing of why (the server's SSRF policy, for instance); it only promises
     that the message reaches the user unchanged, as a ``network`` error of the slot, instead of the
     SDK's generic "Connection error."
+
+    A configuration error: the address is refused by policy, so the base URL (or the allow-list)
+    must change; as a provider call's failure it still reaches the router as ``network``.
     """
 
     def __init__(self, message: str, *, host: str = "", address: str = "") -> None:
@@ -74,7 +96,11 @@ class ConnectBlocked(GatewayError):
 
 
 class ProviderError(GatewayError):
-    """One failed call, already classified."""
+    """One failed call, already classified. ``ProviderError(kind, ...)`` is an instance of the
+    family of ``kind`` (``isinstance(err, TransientError)`` for a rate limit)."""
+
+    def __new__(cls, kind: ErrorKind, *args: Any, **kwargs: Any) -> ProviderError:
+        return super().__new__(in_family(cls, kind.family), kind, *args)
 
     def __init__(
         self,
@@ -105,7 +131,15 @@ class ProviderError(GatewayError):
 
 
 class AllSlotsFailed(GatewayError):
-    """No slot could answer. ``errors`` holds every failure in order; ``attempts`` the full log."""
+    """No slot could answer. ``errors`` holds every failure in order; ``attempts`` the full log.
+    A configuration error when every failure was one (nothing will answer until the settings
+    change), else transient: the other failures may pass."""
+
+    def __new__(cls, errors: list[ProviderError], *args: Any, **kwargs: Any) -> AllSlotsFailed:
+        family = (
+            ConfigurationError if errors and all(e.kind.is_configuration for e in errors) else TransientError
+        )
+        return super().__new__(in_family(cls, family), errors, *args)
 
     def __init__(self, errors: list[ProviderError], attempts: list) -> None:  # list[Attempt]
         self.errors = errors
@@ -118,23 +152,22 @@ class AllSlotsFailed(GatewayError):
         return [e for e in self.errors if e.kind.is_configuration]
 
 
-class LimitsUnavailable(ConfigurationError):
+class LimitsUnavailable(GatewayError, ConfigurationError, TransientError):
     """The shared limits backend (Redis) cannot be reached: no slot can be granted or released,
     no circuit read, so the call is refused as a whole.
 
-    Why a :class:`ConfigurationError`: like one, it would fail every call of a run the same way
-    and only the operator can fix it (start Redis, or unset the limits URL), so callers that stop
-    a whole run on a configuration error (a review, the CLI) stop on this too instead of failing
-    chunk after chunk. Unlike one it is ``transient``: a job that meets it is retried with backoff,
-    and once Redis is back the same process works again.
+    The one error in two families. A :class:`ConfigurationError`: like one, it would fail every
+    call of a run the same way and only the operator can fix it (start Redis, or unset the limits
+    URL), so callers that stop a whole run on a configuration error (a review, the CLI) stop on
+    this too instead of failing chunk after chunk. A :class:`TransientError` too: a job that meets
+    it is retried with backoff (the job engines ask only whether an error is transient), and once
+    Redis is back the same process works again.
 
     Why not a :class:`ProviderError`: the model did nothing wrong. It must not open a circuit, and
     the router must not fail over to the fallback model, since that call would bypass the cluster
     limit just the same; nor does the backend fall back to per-process limits on its own, which
     would silently break the per-key promise across workers.
     """
-
-    transient = True
 
     def __init__(self, url: str, action: str, reason: str, *, unreachable: bool = True) -> None:
         # ``unreachable``: no connection (refused, reset, timed out); otherwise Redis answered with

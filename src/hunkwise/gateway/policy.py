@@ -6,10 +6,10 @@ same slot (and how often), open the slot's circuit, or move on.
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from hunkwise.errors import Backoff
 from hunkwise.gateway.errors import ErrorKind
 
 # Retry the same slot after a backoff, then fail over.
@@ -25,9 +25,9 @@ class RetryPolicy:
 
     rate_retries: int = 4  # concurrency (1302) / rate (1303, 1313, 429) retries on the same slot
     transient_retries: int = 1  # overloaded / 5xx / network / timeout retries on the same slot
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 8.0
-    jitter: float = 0.5  # +-50% of the computed delay, so waiting clients do not retry in step
+    # Before retry n on the same slot: 0.5 s doubling, capped at 8 s, +-50 % so waiting clients do
+    # not retry in step (the job engines use the same formula with minutes: jobs/retry.py).
+    backoff: Backoff = field(default_factory=lambda: Backoff(base_s=0.5, max_s=8.0, factor=2.0, jitter=0.5))
     # How long a circuit stays open when the provider gives no reset time.
     quota_window_default_s: float = 5 * 3600.0
     balance_default_s: float = 15 * 60.0
@@ -39,12 +39,6 @@ class RetryPolicy:
         if kind in RETRY_KINDS:
             return self.transient_retries
         return 0
-
-    def backoff(self, retry: int) -> float:
-        """Delay before retry number ``retry`` (0-based): exponential, capped, jittered."""
-        delay = min(self.backoff_max_s, self.backoff_base_s * (2**retry))
-        spread = delay * self.jitter
-        return max(0.0, delay + random.uniform(-spread, spread))
 
     def circuit_default_s(self, kind: ErrorKind) -> float:
         if kind is ErrorKind.BALANCE:

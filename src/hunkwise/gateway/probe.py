@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from hunkwise.catalog.loader import load_catalog
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.adapters import ClientPool, adapter_for
-from hunkwise.gateway.errors import ConfigurationError, ErrorKind, ProviderError
+from hunkwise.gateway.errors import ErrorKind, ProviderError
 from hunkwise.gateway.probe_text import advise
 from hunkwise.gateway.thinking import profile_for
 from hunkwise.gateway.types import ChatRequest, Slot

@@ -20,15 +20,10 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.adapters import AnthropicWire, ClientPool, OpenAIWire
 from hunkwise.gateway.adapters.base import Adapter
-from hunkwise.gateway.errors import (
-    AllSlotsFailed,
-    ConfigurationError,
-    ErrorKind,
-    LimitsUnavailable,
-    ProviderError,
-)
+from hunkwise.gateway.errors import AllSlotsFailed, ErrorKind, LimitsUnavailable, ProviderError
 from hunkwise.gateway.limits.base import Circuit, LimitsBackend
 from hunkwise.gateway.limits.local import LocalBackend
 from hunkwise.gateway.policy import CIRCUIT_KINDS, RetryPolicy, RouterEvent
@@ -218,7 +213,7 @@ class Router:
         elif kind is ErrorKind.CONTEXT_OVERFLOW:
             run.overflow_window = max(run.overflow_window or 0, slot.context_window)
         elif retry < self._policy.retries_for(kind):
-            delay = self._policy.backoff(retry)
+            delay = self._policy.backoff.delay(retry)
             self._emit(RouterEvent("retry", slot.label, kind.value, err.message, delay_s=delay))
             return delay
         if kind.is_configuration:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from hunkwise.catalog.loader import ModelCard, load_catalog
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import THINKING_LEVELS, ChatRequest, Slot, ThinkingLevel
 
 Style = Literal["toggle", "effort", "budget", "none"]

@@ -8,11 +8,12 @@ how many jobs run at once on this server; 0 disables the pool (a separate worker
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
+from hunkwise.jobs.engine import JobHooks
 from hunkwise.jobs.queue import DatabaseQueue
 from hunkwise.jobs.review_job import ReviewDeps, make_handlers
 from hunkwise.jobs.worker import WorkerPool
@@ -67,13 +68,14 @@ def review_deps(state: Any) -> ReviewDeps:
 
 
 @asynccontextmanager
-async def embedded_workers(app: Any) -> AsyncIterator[None]:
+async def embedded_workers(app: Any, *, hooks: Sequence[JobHooks] = ()) -> AsyncIterator[None]:
+    """The pool for the app's lifetime; ``hooks`` go to its job engine (the server's metrics)."""
     state = app.state
     queue = DatabaseQueue(state.engine)
     state.job_queue = queue
     count = worker_count(state.settings.env)
     deps = review_deps(state)
-    pool = WorkerPool(queue, make_handlers(deps), concurrency=count)
+    pool = WorkerPool(queue, make_handlers(deps), concurrency=count, hooks=hooks)
     state.worker_pool = pool
     if count:
         pool.start()

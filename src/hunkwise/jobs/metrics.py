@@ -18,6 +18,7 @@ exactly what was billed and recorded, once per review (a resumed job does not co
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -28,6 +29,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, case, func, select
+
+from hunkwise.jobs.engine import JobHooks, Outcome
+from hunkwise.store.jobs import Job
 
 log = logging.getLogger("hunkwise.jobs")
 
@@ -89,6 +93,36 @@ class JobMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class MetricsHooks(JobHooks):
+    """The job engine's hooks that count for ``/metrics``: every delivery by outcome, the jobs in
+    progress and their duration, and the model calls of a review that ran in this attempt (read
+    back from the usage ledger, so a resumed job that only posts does not count them again)."""
+
+    def __init__(self, metrics: JobMetrics, engine: Engine) -> None:
+        self.metrics = metrics
+        self.engine = engine
+        self._started: dict[int, float] = {}
+
+    async def before_job(self, job: Job) -> None:
+        self.metrics.in_progress.inc()
+        self._started[job.id] = time.monotonic()
+
+    async def after_job(self, job: Job, outcome: Outcome | None, result: dict[str, Any] | None) -> None:
+        self.metrics.in_progress.dec()
+        self.metrics.duration.observe(time.monotonic() - self._started.pop(job.id, time.monotonic()))
+        if outcome is not None:
+            self.metrics.jobs.labels(outcome=outcome).inc()
+        run_id = (result or {}).get("run_id")
+        if outcome == "done" and "post" not in (job.checkpoint or {}) and isinstance(run_id, int):
+            try:
+                await asyncio.to_thread(self.metrics.observe_run, self.engine, run_id)
+            except Exception:
+                log.exception("counting the model calls of job %s failed", job.id)
+
+    async def after_skip_job(self, job_id: int, outcome: Outcome) -> None:
+        self.metrics.jobs.labels(outcome=outcome).inc()
 
 
 CLUSTER_CALLS_TTL_S = 30.0

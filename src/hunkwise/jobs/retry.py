@@ -1,46 +1,43 @@
-"""The one retry decision of both job engines (the embedded pool and the distributed runner).
+"""The one retry decision of the job engine (the embedded pool and the distributed runner).
 
 A failed attempt is either *transient* (trying again later can succeed: a rate limit, an
 overloaded provider, a 5xx, the network, the cluster limits store down) and is retried with
 exponential backoff, or *permanent* and dead-lettered at once with its message, which says what
-to fix. A configuration error is permanent whatever its shape: an invalid key, an unknown model, a
-plan that lacks the model or has expired, a setting that can never work, a server and worker
-that disagree on the mode. Retrying those only delays the diagnosis (five attempts with the
-default backoff took about seven minutes) and spends the provider's patience.
+to fix. The question is asked of the error's family in :mod:`hunkwise.errors`, the one tree every
+layer's errors belong to: ``isinstance(exc, TransientError)``. A configuration error is never
+transient (an invalid key, an unknown model, a plan that lacks the model or has expired, a
+setting that can never work, a server and worker that disagree on the mode): retrying those only
+delays the diagnosis (five attempts with the default backoff took about seven minutes) and spends
+the provider's patience. The one error in both families, the cluster limits store down, passes.
 
-Anything the engines do not know to be transient is permanent: an unexpected exception is a bug
-or bad data, which the next attempt would meet again.
+Anything outside the tree is permanent: an unexpected exception is a bug or bad data, which the
+next attempt would meet again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from hunkwise.errors import Backoff, ConfigurationError, HunkwiseError, TransientError, in_family
+from hunkwise.gateway.errors import ErrorKind
 
-from hunkwise.gateway.errors import ErrorKind, LimitsUnavailable
-from hunkwise.platforms.review_post import PlatformError
+JOB_BACKOFF = Backoff(base_s=10.0, max_s=15 * 60.0, factor=3.0)
+"""Between attempts of a job: 10 s, 30 s, 90 s, ... capped at 15 minutes (``--backoff`` sets the
+first); a server's Retry-After wins when it asks for longer."""
 
 _KINDS = frozenset(k.value for k in ErrorKind)
 
 
-class RetryableJobError(Exception):
-    """Raise from a handler when trying again later can succeed."""
-
-    transient = True
-
-    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
-class ModelsFailed(RetryableJobError):
+class ModelsFailed(HunkwiseError):
     """Every model request of a review failed. ``kinds`` are the :class:`ErrorKind` values met
-    (anything else, e.g. an unreadable answer, as its own name): transient unless every one of
-    them is a configuration error."""
+    (anything else, e.g. an unreadable answer, as its own name). A configuration error when every
+    one of them is (nothing will answer until the settings change), else transient."""
+
+    def __new__(cls, message: str, kinds: frozenset[str]) -> ModelsFailed:
+        family = ConfigurationError if configuration_only(kinds) else TransientError
+        return super().__new__(in_family(cls, family), message, kinds)
 
     def __init__(self, message: str, kinds: frozenset[str]) -> None:
         super().__init__(message)
         self.kinds = kinds
-        self.transient = not configuration_only(kinds)
 
 
 def configuration_only(kinds: frozenset[str]) -> bool:
@@ -48,30 +45,16 @@ def configuration_only(kinds: frozenset[str]) -> bool:
     return bool(kinds) and all(k in _KINDS and ErrorKind(k).is_configuration for k in kinds)
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Whether another attempt of the job can succeed where this one failed."""
-    if isinstance(exc, (RetryableJobError, PlatformError)):
-        return bool(exc.transient)
-    # A ConfigurationError, except this one: Redis down for the cluster limits, back any moment.
-    return isinstance(exc, LimitsUnavailable)
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    base_s: float = 10.0
-    factor: float = 3.0
-    max_s: float = 15 * 60.0
-
-    def delay(self, attempt: int, hint_s: float | None = None) -> float:
-        """``attempt`` is the attempt that just failed (1-based); a server hint (Retry-After)
-        wins when it asks for longer."""
-        computed = min(self.max_s, self.base_s * self.factor ** max(0, attempt - 1))
-        return max(computed, min(hint_s, self.max_s)) if hint_s else computed
-
-
 def retry_delay(exc: BaseException, attempts: int, max_attempts: int, backoff: Backoff) -> float | None:
     """Seconds until the next attempt, or ``None``: the job is dead now (a permanent failure, or
-    a transient one on its last allowed attempt)."""
-    if not is_transient(exc) or attempts >= max_attempts:
+    a transient one on its last allowed attempt). ``attempts`` counts the one that just failed."""
+    if not isinstance(exc, TransientError) or attempts >= max_attempts:
         return None
-    return backoff.delay(attempts, getattr(exc, "retry_after_s", None))
+    return backoff.delay(attempts - 1, exc.retry_after_s)
+
+
+def dead_reason(exc: BaseException, message: str, attempts: int, max_attempts: int) -> str:
+    """A dead letter's error: which rule ended the job, then the last error."""
+    if isinstance(exc, TransientError):
+        return f"gave up after attempt {attempts} of {max_attempts}: {message}"
+    return f"permanent failure on attempt {attempts}: {message}"

@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
+from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.gateway.adapters.base import ClientPool
-from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.gateway.types import Slot
+from hunkwise.jobs.engine import JobContext
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
 from hunkwise.jobs.posting import build_post
 from hunkwise.jobs.retry import ModelsFailed, configuration_only
-from hunkwise.jobs.worker import JobContext
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.identity import IdentityError
@@ -56,7 +56,7 @@ GITHUB_KIND = "github_review"
 GITLAB_KIND = "gitlab_review"
 
 
-class JobFailed(Exception):
+class JobFailed(PermanentError):
     """A permanent failure: retrying cannot help; the message says what to fix."""
 
 

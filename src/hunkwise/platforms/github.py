@@ -12,22 +12,23 @@ The token is a personal access token or a GitHub App installation token
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from hunkwise.errors import HttpFailure
 from hunkwise.gateway.types import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.github_webhooks import DEFAULT_API_URL
+from hunkwise.platforms.rest import RestClient
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
     PlatformError,
     PlatformNotFound,
-    PlatformRateLimited,
     PlatformRejected,
-    PlatformUnavailable,
     PostResult,
     ReviewPost,
     fold_comments,
@@ -40,7 +41,6 @@ API_URL_ENV = "GITHUB_API_URL"
 # (installation tokens), e.g. ``hunkwise-acme[bot]``.
 BOT_LOGIN_ENV = "HUNKWISE_GITHUB_BOT_LOGIN"
 DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
-_MAX_PAGES = 50  # 5,000 reviews is far beyond any real pull request; stops a runaway Link chain
 
 
 def github_token(env: Mapping[str, str] | None = None) -> Secret | None:
@@ -52,7 +52,12 @@ def github_token(env: Mapping[str, str] | None = None) -> Secret | None:
     return None
 
 
-class GitHubClient:
+class GitHubClient(RestClient):
+    platform = "GitHub"
+    default_api_url = DEFAULT_API_URL
+    url_hint = "check GITHUB_API_URL and the network"
+    not_found_hint = "check the repository and number, and that the token can see this repository"
+
     def __init__(
         self,
         token: Secret | None,
@@ -62,21 +67,8 @@ class GitHubClient:
         timeout_s: float = 30.0,
         bot_login: str | None = None,
     ) -> None:
-        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
-        # Every request URL is this root joined with a path of validated, quoted segments.
-        self._root = httpx.URL(self.api_url + "/")
+        super().__init__(token, api_url, transport=transport, timeout_s=timeout_s)
         self.bot_login = (bot_login or "").strip() or None
-        self._me: int | None = None  # our own user id (GET /user), looked up once
-        self._me_known = False
-        headers = {
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": "hunkwise",
-        }
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token.reveal()}"
-        self._http = httpx.AsyncClient(headers=headers, timeout=timeout_s, transport=transport)
-        self._has_token = token is not None
 
     @classmethod
     def from_env(
@@ -86,19 +78,7 @@ class GitHubClient:
         kwargs.setdefault("bot_login", env.get(BOT_LOGIN_ENV))
         return cls(github_token(env), api_url or env.get(API_URL_ENV) or None, **kwargs)
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> GitHubClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
     # -- URLs -------------------------------------------------------------------------------------
-    def _url(self, *segments: str | int) -> httpx.URL:
-        return self._root.join(identity.api_path(*segments))
-
     def _repo(self, repository: str, *rest: str | int) -> httpx.URL:
         """``/repos/{owner}/{name}/...`` of a validated ``owner/name``: the only way this client
         names a repository, so a caller's string never reaches a URL unchecked."""
@@ -246,78 +226,52 @@ class GitHubClient:
         created = (await self._request("POST", path, json=body)).json()
         return PostResult(True, created.get("id"), created.get("html_url"), folded=len(post.comments))
 
-    # -- plumbing ---------------------------------------------------------------------------------
-    async def _paginate(self, path: httpx.URL) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        url: httpx.URL | None = path
-        params: dict[str, Any] | None = {"per_page": 100}
-        for _ in range(_MAX_PAGES):
-            if url is None:
-                break
-            response = await self._request("GET", url, params=params)
-            page = response.json()
-            if not isinstance(page, list):
-                raise PlatformError(f"GitHub answered GET {path.path} with an unexpected shape")
-            items.extend(page)
-            url = self._next_page(response, path)
-            params = None  # the next link carries its own query
-        return items
+    # -- what GitHub says on top of the shared classification --------------------------------------
+    def _headers(self, token: Secret | None) -> dict[str, str]:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
+        return headers
 
-    def _next_page(self, response: httpx.Response, path: httpx.URL) -> httpx.URL | None:
-        """The ``Link: rel=next`` URL, only on the configured API host: the token goes nowhere else."""
+    def _auth_hint(self, status: int) -> str:
+        if status == 403:
+            return "the token needs 'Pull requests: read and write' and 'Contents: read' on this repository"
+        return "the token is invalid or expired" if self._has_token else "set HUNKWISE_GITHUB_TOKEN"
+
+    def _failure(self, response: httpx.Response, detail: str) -> HttpFailure:
+        """GitHub answers a spent rate limit with 403 (primary limit: no requests left; secondary
+        limit: a ``Retry-After``), not only with 429."""
+        if response.status_code == 403 and (
+            self._retry_after(response) is not None or "rate limit" in detail.lower()
+        ):
+            return HttpFailure.RATE_LIMITED
+        return super()._failure(response, detail)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """``Retry-After``, else the primary limit's reset time (``x-ratelimit-reset``) once no
+        requests are left, else a minute."""
+        after = super()._retry_after(response)
+        if after is not None or response.headers.get("x-ratelimit-remaining") != "0":
+            return after
+        reset = response.headers.get("x-ratelimit-reset", "")
+        return max(0.0, float(reset) - time.time()) if reset.isdigit() else 60.0
+
+    def _next_page(
+        self, response: httpx.Response, url: httpx.URL, params: dict[str, Any] | None
+    ) -> tuple[httpx.URL, dict[str, Any] | None] | None:
+        """The ``Link: rel=next`` URL (it carries its own query), only on the configured API host:
+        the token goes nowhere else."""
         link = response.links.get("next", {}).get("url")
         if not link:
             return None
-        url = self._root.join(link)
-        if (url.scheme, url.host, url.port) != (self._root.scheme, self._root.host, self._root.port):
-            raise PlatformError(f"GitHub answered GET {path.path} with a next page on another host")
-        return url
-
-    async def _request(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self._http.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise PlatformUnavailable(f"GitHub did not answer {method} {_path(url)} in time") from exc
-        except httpx.TransportError as exc:
-            raise PlatformUnavailable(
-                f"cannot reach GitHub at {self.api_url} ({type(exc).__name__}); check GITHUB_API_URL "
-                "and the network"
-            ) from exc
-        if response.is_success:
-            return response
-        raise self._error(method, url, response)
-
-    def _error(self, method: str, url: httpx.URL, response: httpx.Response) -> PlatformError:
-        status = response.status_code
-        where = f"GitHub {method} {_path(url)}"
-        detail = _message(response)
-        retry_after = _retry_after(response)
-        if status == 429 or (status == 403 and (retry_after is not None or "rate limit" in detail.lower())):
-            return PlatformRateLimited(
-                f"{where}: rate limited{_secs(retry_after)} ({detail})",
-                status=status,
-                retry_after_s=retry_after,
-            )
-        if status == 401:
-            hint = "set HUNKWISE_GITHUB_TOKEN" if not self._has_token else "the token is invalid or expired"
-            return PlatformAuthError(f"{where}: 401 unauthorized; {hint}", status=status)
-        if status == 403:
-            return PlatformAuthError(
-                f"{where}: 403 forbidden ({detail}); the token needs 'Pull requests: read and write' "
-                "and 'Contents: read' on this repository",
-                status=status,
-            )
-        if status == 404:
-            return PlatformNotFound(
-                f"{where}: 404 not found; check the repository and number, and that the token can "
-                "see this repository",
-                status=status,
-            )
-        if status in (400, 409, 422):
-            return PlatformRejected(f"{where}: {status} rejected ({detail})", status=status)
-        if status >= 500:
-            return PlatformUnavailable(f"{where}: GitHub answered {status}", status=status)
-        return PlatformError(f"{where}: unexpected {status} ({detail})", status=status)
+        following = self._root.join(link)
+        if (following.scheme, following.host, following.port) != (
+            self._root.scheme,
+            self._root.host,
+            self._root.port,
+        ):
+            raise PlatformError(f"GitHub answered GET {url.path} with a next page on another host")
+        return following, None
 
 
 def _inline(c: InlineComment) -> dict[str, Any]:
@@ -327,41 +281,3 @@ def _inline(c: InlineComment) -> dict[str, Any]:
         out["start_line"] = c.start_line
         out["start_side"] = "RIGHT"
     return out
-
-
-def _path(url: httpx.URL) -> str:
-    return url.path
-
-
-def _message(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.reason_phrase or str(response.status_code)
-    if isinstance(data, dict):
-        msg = str(data.get("message") or response.reason_phrase)
-        errors = data.get("errors")
-        if isinstance(errors, list) and errors:
-            msg += ": " + "; ".join(
-                str(e.get("message", e) if isinstance(e, dict) else e) for e in errors[:3]
-            )
-        return msg[:300]
-    return response.reason_phrase
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after")
-    if raw and raw.strip().isdigit():
-        return float(raw)
-    if response.headers.get("x-ratelimit-remaining") == "0":
-        reset = response.headers.get("x-ratelimit-reset", "")
-        if reset.isdigit():
-            import time
-
-            return max(0.0, float(reset) - time.time())
-        return 60.0
-    return None
-
-
-def _secs(value: float | None) -> str:
-    return f" for {value:.0f}s" if value is not None else ""

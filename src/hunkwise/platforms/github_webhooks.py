@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from hunkwise.errors import PermanentError
 from hunkwise.platforms import identity
 from hunkwise.platforms.identity import IdentityError
 
@@ -32,7 +33,7 @@ API_URL_ENVS = ("HUNKWISE_GITHUB_API_URL", "GITHUB_API_URL")
 REVIEW_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
 
 
-class WebhookPayloadError(ValueError):
+class WebhookPayloadError(PermanentError, ValueError):
     """The delivery is not valid JSON or lacks a field we need; the message names it. (A field
     that is there but not an acceptable identity raises :class:`IdentityError` instead.)"""
 

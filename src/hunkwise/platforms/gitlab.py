@@ -19,17 +19,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from hunkwise.errors import PermanentError
 from hunkwise.gateway.types import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.identity import IdentityError
+from hunkwise.platforms.rest import RestClient
 from hunkwise.platforms.review_post import (
     InlineComment,
-    PlatformAuthError,
     PlatformError,
-    PlatformNotFound,
-    PlatformRateLimited,
     PlatformRejected,
-    PlatformUnavailable,
     PostResult,
     ReviewPost,
     fold_comments,
@@ -46,7 +44,6 @@ DEFAULT_API_URL = "https://gitlab.com/api/v4"
 # The API base the webhook server talks to, first set wins; never taken from a delivery.
 API_URL_ENVS = ("HUNKWISE_GITLAB_API_URL", API_URL_ENV)
 REVIEW_ACTIONS = frozenset({"open", "reopen", "update"})
-_MAX_PAGES = 50
 
 
 def verify_token(expected: str, header: str | None) -> bool:
@@ -101,7 +98,7 @@ class GitLabDecision:
     event: MergeRequestEvent | None = None
 
 
-class GitLabPayloadError(ValueError):
+class GitLabPayloadError(PermanentError, ValueError):
     """A merge request event we would act on lacks a field; the message names it."""
 
 
@@ -194,25 +191,11 @@ def changes_to_diff(changes: list[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n" if out else ""
 
 
-class GitLabClient:
-    def __init__(
-        self,
-        token: Secret | None,
-        api_url: str | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_s: float = 30.0,
-    ) -> None:
-        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
-        # Every request URL is this root joined with a path of validated, quoted segments.
-        self._root = httpx.URL(self.api_url + "/")
-        headers = {"User-Agent": "hunkwise"}
-        if token is not None:
-            headers["PRIVATE-TOKEN"] = token.reveal()
-        self._has_token = token is not None
-        self._me: int | None = None
-        self._me_known = False
-        self._http = httpx.AsyncClient(headers=headers, timeout=timeout_s, transport=transport)
+class GitLabClient(RestClient):
+    platform = "GitLab"
+    default_api_url = DEFAULT_API_URL
+    url_hint = "check the GitLab API URL (HUNKWISE_GITLAB_API_URL, CI_API_V4_URL) and the network"
+    not_found_hint = "check the project and that the token can see it"
 
     @classmethod
     def from_env(
@@ -221,18 +204,6 @@ class GitLabClient:
         env = os.environ if env is None else env
         token = next((Secret(v) for n in TOKEN_ENVS if (v := env.get(n, "").strip())), None)
         return cls(token, api_url or env.get(API_URL_ENV) or None, **kwargs)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> GitLabClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    def _url(self, *segments: str | int) -> httpx.URL:
-        return self._root.join(identity.api_path(*segments))
 
     def _mr(self, project: int | str, iid: int, *rest: str) -> httpx.URL:
         """``/projects/{id or url-encoded path}/merge_requests/{iid}/...``, from validated parts."""
@@ -322,59 +293,24 @@ class GitLabClient:
         note = (await self._request("POST", self._mr(project, iid, "notes"), json={"body": summary})).json()
         return PostResult(True, note.get("id"), None, inline=posted, folded=len(refused))
 
-    async def _paginate(self, path: httpx.URL) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        page: str | None = "1"
-        for _ in range(_MAX_PAGES):
-            if not page:
-                break
-            response = await self._request("GET", path, params={"per_page": 100, "page": page})
-            data = response.json()
-            if not isinstance(data, list):
-                raise PlatformError(f"GitLab answered GET {_where(path)} with an unexpected shape")
-            items.extend(data)
-            page = response.headers.get("x-next-page") or None
-        return items
+    # -- what GitLab says on top of the shared classification --------------------------------------
+    def _headers(self, token: Secret | None) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": token.reveal()} if token is not None else {}
 
-    async def _request(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self._http.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise PlatformUnavailable(f"GitLab did not answer {method} {_where(url)} in time") from exc
-        except httpx.TransportError as exc:
-            raise PlatformUnavailable(
-                f"cannot reach GitLab at {self.api_url} ({type(exc).__name__})"
-            ) from exc
-        if response.is_success:
-            return response
-        status, where = response.status_code, f"GitLab {method} {_where(url)}"
-        try:
-            detail = str(response.json().get("message") or response.json().get("error") or "")[:300]
-        except (ValueError, AttributeError):
-            detail = response.reason_phrase
-        if status == 429:
-            raw = response.headers.get("retry-after", "")
-            after = float(raw) if raw.isdigit() else 60.0
-            raise PlatformRateLimited(
-                f"{where}: rate limited for {after:.0f}s", status=status, retry_after_s=after
-            )
-        if status in (401, 403):
-            hint = "set HUNKWISE_GITLAB_TOKEN" if not self._has_token else "the token needs the 'api' scope"
-            raise PlatformAuthError(f"{where}: {status} ({detail}); {hint}", status=status)
-        if status == 404:
-            raise PlatformNotFound(
-                f"{where}: 404 not found; check the project and that the token can see it", status=status
-            )
-        if status in (400, 409, 422):
-            raise PlatformRejected(f"{where}: {status} rejected ({detail})", status=status)
-        if status >= 500:
-            raise PlatformUnavailable(f"{where}: GitLab answered {status}", status=status)
-        raise PlatformError(f"{where}: unexpected {status} ({detail})", status=status)
+    def _auth_hint(self, status: int) -> str:
+        return "the token needs the 'api' scope" if self._has_token else "set HUNKWISE_GITLAB_TOKEN"
 
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """``Retry-After``, else a minute (GitLab's throttles count per minute)."""
+        after = super()._retry_after(response)
+        return 60.0 if after is None else after
 
-def _where(url: httpx.URL) -> str:
-    """The request path as sent (a project path stays one ``%2F``-encoded segment), no query."""
-    return url.raw_path.decode("ascii").split("?", 1)[0]
+    def _next_page(
+        self, response: httpx.Response, url: httpx.URL, params: dict[str, Any] | None
+    ) -> tuple[httpx.URL, dict[str, Any] | None] | None:
+        """``X-Next-Page``: the number of the next page of the same listing, empty after the last."""
+        page = response.headers.get("x-next-page")
+        return (url, {**(params or {}), "page": page}) if page else None
 
 
 def _discussion(c: InlineComment, refs: Mapping[str, str]) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from hunkwise.errors import PermanentError
+
 # GitHub documents logins as 1-39 letters, digits and single inner hyphens. Existing accounts are
 # laxer (legacy logins end in or double a hyphen; Enterprise Managed Users carry an ``_shortcode``
 # suffix), so the rule is the character set, the length and an alphanumeric first character.
@@ -37,7 +39,7 @@ MAX_ID = 2**63 - 1  # project ids: a 64-bit column at most
 _SHOWN = 60  # characters of a refused value echoed in an error (payload strings can be huge)
 
 
-class IdentityError(ValueError):
+class IdentityError(PermanentError, ValueError):
     """A platform identity is not acceptable. ``field`` names where it came from (the payload
     field, the URL part), the message says what is wrong and which shape is expected."""
 

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from hunkwise.errors import PermanentError
+
 DEFAULT_CONTEXT_LINES = 5
 DEFAULT_BRANCH_CANDIDATES = ("main", "master", "trunk")
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree object
@@ -35,7 +37,7 @@ _DIFF_OPTIONS = (
 ChangeKind = Literal["branch", "last_commit", "range", "staged", "file", "stdin"]
 
 
-class GitInputError(ValueError):
+class GitInputError(PermanentError, ValueError):
     """The change cannot be read (not a repository, unknown ref, unreadable file). The message
     says what to do; the CLI prints it and exits 2."""
 

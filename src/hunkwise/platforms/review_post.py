@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from hunkwise.errors import ConfigurationError, HunkwiseError, PermanentError, TransientError
+
 _MARKER = re.compile(r"<!-- hunkwise:(review|finding):([0-9A-Za-z_.:@#/-]+) -->")
 
 
@@ -110,11 +112,10 @@ def fold_comments(summary: str, comments: list[InlineComment]) -> str:
 
 
 # -- errors ---------------------------------------------------------------------------------------
-class PlatformError(Exception):
-    """A platform API refused or failed a request. ``transient`` tells a job whether retrying
-    later can help (rate limits, 5xx, network); the message says what to fix otherwise."""
-
-    transient: bool = False
+class PlatformError(HunkwiseError):
+    """A platform API refused or failed a request; the message says what to fix. Each subclass
+    is in the family its status means (:class:`hunkwise.errors.HttpFailure`); a bare
+    ``PlatformError`` is an answer we do not understand: permanent."""
 
     def __init__(self, message: str, *, status: int | None = None, retry_after_s: float | None = None):
         super().__init__(message)
@@ -122,23 +123,21 @@ class PlatformError(Exception):
         self.retry_after_s = retry_after_s
 
 
-class PlatformAuthError(PlatformError):
+class PlatformAuthError(PlatformError, ConfigurationError):
     """401/403: the token is missing, wrong, or lacks a permission (message says which)."""
 
 
-class PlatformNotFound(PlatformError):
+class PlatformNotFound(PlatformError, ConfigurationError):
     """404: the repository or pull request does not exist, or the token cannot see it."""
 
 
-class PlatformRejected(PlatformError):
+class PlatformRejected(PlatformError, PermanentError):
     """422/400: the request was understood and refused (e.g. a line outside the diff)."""
 
 
-class PlatformRateLimited(PlatformError):
-    transient = True
+class PlatformRateLimited(PlatformError, TransientError):
+    """429 (or GitHub's rate-limit 403); ``retry_after_s`` when the platform said how long."""
 
 
-class PlatformUnavailable(PlatformError):
+class PlatformUnavailable(PlatformError, TransientError):
     """5xx or a network failure."""
-
-    transient = True

@@ -41,6 +41,7 @@ from hunkwise.catalog.findings import (
     ModelFinding,
     alias_key,
 )
+from hunkwise.errors import TransientError
 from hunkwise.review.json_scan import Span, scan_json
 
 MAX_ANSWER_CHARS = 1_000_000  # far above any model's output limit; more is junk or an attack
@@ -64,9 +65,10 @@ _LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _SCORE_SEVERITY = ((9, "critical"), (7, "high"), (4, "medium"), (0, "low"))
 
 
-class AnswerParseError(ValueError):
+class AnswerParseError(TransientError, ValueError):
     """The answer is not a clean findings answer. The message says precisely why (the model reads
-    it in the repair request); ``salvaged`` holds the findings that could be read all the same."""
+    it in the repair request); ``salvaged`` holds the findings that could be read all the same.
+    Transient: the next answer (the repair request, another attempt) may be a clean one."""
 
     def __init__(self, message: str, salvaged: Sequence[ModelFinding] = ()) -> None:
         super().__init__(message)

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hunkwise.errors import PermanentError
+
 LineKind = Literal["+", "-", " "]
 FileStatus = Literal["added", "deleted", "modified", "renamed", "copied", "mode_changed", "binary"]
 
@@ -39,7 +41,7 @@ _ESCAPES = {
 }
 
 
-class DiffParseError(ValueError):
+class DiffParseError(PermanentError, ValueError):
     """The input is not a unified diff we can account for line by line.
 
     ``line_no`` is 1-based in the input; the message says what was expected there, so a user

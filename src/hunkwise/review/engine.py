@@ -20,7 +20,8 @@ from typing import Any, Protocol
 
 from hunkwise.catalog.findings import ModelFinding, Severity
 from hunkwise.config.review_settings import CostCeiling
-from hunkwise.gateway.errors import AllSlotsFailed, ConfigurationError
+from hunkwise.errors import ConfigurationError
+from hunkwise.gateway.errors import AllSlotsFailed
 from hunkwise.gateway.types import (
     SKIPPED_OPEN_CIRCUIT,
     SKIPPED_OUTCOMES,

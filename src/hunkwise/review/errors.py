@@ -1,19 +1,21 @@
 """Errors the review layer raises for bad input.
 
-They carry a message fit to print as one line (what is wrong, how to fix it). The CLI maps them to
-exit code 2; the server maps them to a failed job with that message. The review layer cannot
-import the CLI's ``UsageError`` (imports flow downward), hence its own small tree.
+They carry a message fit to print as one line (what is wrong, how to fix it). They are
+configuration errors of :mod:`hunkwise.errors` (the input or an option must change): the CLI
+maps them to exit code 2; the server maps them to a failed job with that message.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hunkwise.errors import ConfigurationError
+
 if TYPE_CHECKING:
     from hunkwise.config.review_settings import CostCeiling
 
 
-class ReviewInputError(ValueError):
+class ReviewInputError(ConfigurationError, ValueError):
     """The change, the rules file or an option cannot be used as given."""
 
 

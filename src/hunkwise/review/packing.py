@@ -27,7 +27,7 @@ from typing import Any
 
 from hunkwise.catalog.findings import iter_added_lines, render_file_header, render_line
 from hunkwise.catalog.loader import Catalog, load_catalog
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Slot
 from hunkwise.review.diff import FileDiff, Hunk
 from hunkwise.review.filters import FilterConfig, Skipped, filter_files

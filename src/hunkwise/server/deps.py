@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from hunkwise.config.ssrf import SsrfPolicy
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.server.settings import Settings
 from hunkwise.server.signin import count_failure, current_lockout, too_many
 from hunkwise.store.orgs import normalize_slug, token_owner

@@ -24,7 +24,7 @@ from hunkwise.config.resolve import ResolvedConfig
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, server_cost_ceiling
 from hunkwise.config.schema import MaxCost
 from hunkwise.config.ssrf import ALLOW_ENV, SsrfPolicy, parse_allow_list
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.store.signin import SigninLimits
 
 ADMIN_TOKEN_ENV = "HUNKWISE_ADMIN_TOKEN"

@@ -29,7 +29,7 @@ from hunkwise.config.byok import (
 from hunkwise.config.paths import hunkwise_home
 from hunkwise.config.spec import SlotSpec
 from hunkwise.config.ssrf import SsrfPolicy, endpoint_origin, format_origin
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.models import ByokSlot, Organization, utcnow

@@ -26,7 +26,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from hunkwise.config.paths import hunkwise_home
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 URL_ENV = "HUNKWISE_DATABASE_URL"
 DB_FILENAME = "hunkwise.db"

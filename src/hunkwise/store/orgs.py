@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from hunkwise.config.review_settings import CostCeiling, org_cost_ceiling
 from hunkwise.config.schema import COST_OFF, MaxCost, parse_max_cost
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.models import Organization, OrgToken, utcnow
 from hunkwise.store.sessions import end_token_sessions
@@ -205,7 +205,7 @@ def create_token(db: Db, slug: str, label: str = "") -> tuple[TokenInfo, str] | 
         return issue_token(session, org.id, label)
 
 
-class LastActiveToken(Exception):
+class LastActiveToken(PermanentError):
     """Revoking this token would leave its organization without any working token."""
 
 

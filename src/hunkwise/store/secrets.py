@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, select
 
 from hunkwise.config.paths import hunkwise_home
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.store.db import session_scope
 from hunkwise.store.models import ByokSlot
 

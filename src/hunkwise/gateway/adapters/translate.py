@@ -1,23 +1,27 @@
 """SDK exceptions, HTTP statuses and provider business codes -> :class:`ProviderError`.
 
-This is the one place that inspects a status code, an error body or an SDK exception type; the
-router and everything above read only :class:`ErrorKind`. Both SDKs share the same exception
-shapes (``APIStatusError`` with ``status_code``/``body``/``response``, ``APITimeoutError`` a
-subclass of ``APIConnectionError``), so one translator serves both wires.
+This is the gateway's one place that inspects a status code, an error body or an SDK exception
+type; the router and everything above read only :class:`ErrorKind`. Both SDKs share the same
+exception shapes (``APIStatusError`` with ``status_code``/``body``/``response``,
+``APITimeoutError`` a subclass of ``APIConnectionError``), so one translator serves both wires.
+
+What a status or a transport failure means is decided by hunkwise's one classifier
+(:func:`hunkwise.errors.classify_status`, :func:`~hunkwise.errors.classify_transport`), shared
+with the platform clients; this module adds only what the providers say on top of it: Z.AI's
+business codes (1302, 1308, ... from the catalog), error types and texts in the body (a context
+overflow, a billing error), and reset times.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import socket
-import ssl
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from hunkwise.catalog.loader import load_catalog
+from hunkwise.errors import HttpFailure, causes, classify_status, classify_transport, describe_transport
 from hunkwise.gateway.errors import ConnectBlocked, ErrorKind, ProviderError
 from hunkwise.gateway.types import Slot
 
@@ -101,76 +105,40 @@ def _find_reset(full: Any, err: dict[str, Any], message: str) -> datetime | None
     return parse_reset(message)
 
 
+# The shared classes as kinds. A status no API documents for an error (a 3xx, 405, 410) is a
+# request this provider refuses as made: fail over, as for a 400.
+_KIND_OF_FAILURE = {
+    HttpFailure.AUTH: ErrorKind.AUTH,
+    HttpFailure.NOT_FOUND: ErrorKind.MODEL_NOT_FOUND,
+    HttpFailure.REJECTED: ErrorKind.BAD_REQUEST,
+    HttpFailure.RATE_LIMITED: ErrorKind.RATE,
+    HttpFailure.TIMEOUT: ErrorKind.TIMEOUT,
+    HttpFailure.OVERLOADED: ErrorKind.OVERLOADED,
+    HttpFailure.SERVER: ErrorKind.TRANSIENT,
+    HttpFailure.NETWORK: ErrorKind.NETWORK,
+    HttpFailure.TRUNCATED: ErrorKind.TRANSIENT,
+    HttpFailure.UNEXPECTED: ErrorKind.BAD_REQUEST,
+}
+
+
 def _status_kind(status: int, code: str, etype: str, message: str) -> ErrorKind:
+    """The shared meaning of ``status``, refined by what the body says (an error type or text is
+    more precise than a status: a context overflow is a 400, a spent balance may be a 429)."""
     text = f"{code} {etype} {message}".lower()
+    failure = classify_status(status) if status else None
     if any(h in text for h in _CONTEXT_HINTS):
         return ErrorKind.CONTEXT_OVERFLOW
-    if status in (401, 403) or etype in ("authentication_error", "permission_error"):
+    if failure is HttpFailure.AUTH or etype in ("authentication_error", "permission_error"):
         return ErrorKind.AUTH
-    if status == 404 or "model_not_found" in text or etype == "not_found_error":
+    if failure is HttpFailure.NOT_FOUND or "model_not_found" in text or etype == "not_found_error":
         return ErrorKind.MODEL_NOT_FOUND
     if status == 402 or "insufficient_quota" in text or "billing" in etype or "credit balance" in text:
         return ErrorKind.BALANCE
-    if status == 429:
-        return ErrorKind.RATE
-    if status == 529 or etype == "overloaded_error":
+    if failure is not HttpFailure.RATE_LIMITED and etype == "overloaded_error":
         return ErrorKind.OVERLOADED
-    if status == 408:
-        return ErrorKind.TIMEOUT
-    if status >= 500:
+    if failure is None:  # an error event inside a stream, without a status or a known code
         return ErrorKind.TRANSIENT
-    if status in (400, 409, 413, 422):
-        return ErrorKind.BAD_REQUEST
-    return ErrorKind.TRANSIENT
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def describe_network_error(exc: BaseException, base_url: str) -> str:
-    """The underlying cause in plain words: DNS, refused, TLS, reset, or the raw text."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(base_url)
-    host = parts.hostname or base_url
-    where = f"{host}:{parts.port}" if parts.port else host
-    chain = list(_causes(exc))
-    texts = " | ".join(str(c) for c in chain if str(c))
-    low = texts.lower()
-    detail = next((str(c) for c in reversed(chain) if str(c)), type(exc).__name__)
-    if any(isinstance(c, socket.gaierror) for c in chain) or any(
-        s in low
-        for s in (
-            "name or service not known",
-            "nodename nor servname",
-            "temporary failure in name",
-            "getaddrinfo failed",
-            "no address associated",
-            "dns lookup failed",
-        )
-    ):
-        return f"DNS lookup failed for {host}: {detail}"
-    if (
-        any(isinstance(c, ConnectionRefusedError) for c in chain)
-        or "connection refused" in low
-        or ("connect call failed" in low)
-    ):
-        return f"connection refused by {where}: nothing is listening there ({detail})"
-    if any(isinstance(c, ssl.SSLError) for c in chain) or any(
-        s in low for s in ("ssl", "certificate", "tls")
-    ):
-        return f"TLS handshake with {where} failed: {detail}"
-    if any(isinstance(c, ConnectionResetError) for c in chain) or "reset by peer" in low:
-        return f"connection to {where} was reset by the peer: {detail}"
-    if "disconnected" in low or "closed" in low:
-        return f"{where} closed the connection without answering: {detail}"
-    return f"network error talking to {where}: {detail}"
+    return _KIND_OF_FAILURE[failure]
 
 
 def malformed_body(slot: Slot, body: Any, problem: str) -> ProviderError:
@@ -208,19 +176,14 @@ def translate(exc: BaseException, slot: Slot) -> ProviderError:
     where = {"provider": slot.provider, "model": slot.model, "slot": slot.name}
     if isinstance(exc, ProviderError):
         return exc
-    blocked = next((c for c in _causes(exc) if isinstance(c, ConnectBlocked)), None)
+    blocked = next((c for c in causes(exc) if isinstance(c, ConnectBlocked)), None)
     if blocked is not None:  # the SDK wraps it in a bare "Connection error.": say what happened
         return ProviderError(ErrorKind.NETWORK, str(blocked), **where)
     sdk = _sdk()
     if isinstance(exc, sdk["timeout"]):
         return _timeout(slot)
-    if isinstance(exc, sdk["connection"]):
-        if any(isinstance(c, TimeoutError) for c in _causes(exc)):  # wrapped by the SDK
-            return _timeout(slot)
-        chain = " ".join(str(c).lower() for c in _causes(exc))
-        if "incomplete" in chain or "peer closed connection without sending complete" in chain:
-            return ProviderError(ErrorKind.TRANSIENT, f"truncated response body: {chain[:200]}", **where)
-        return ProviderError(ErrorKind.NETWORK, describe_network_error(exc, slot.base_url), **where)
+    if isinstance(exc, sdk["connection"]):  # whatever its cause, the request was not answered
+        return _transport(exc, classify_transport(exc) or HttpFailure.NETWORK, slot)
     if isinstance(exc, sdk["validation"]):
         return ProviderError(ErrorKind.TRANSIENT, "the provider returned a malformed response body", **where)
     if isinstance(exc, sdk["status"]):
@@ -229,21 +192,23 @@ def translate(exc: BaseException, slot: Slot) -> ProviderError:
         return _from_body(getattr(exc, "body", None), None, str(exc), slot)
     if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
         return ProviderError(ErrorKind.TRANSIENT, f"invalid JSON in the provider's answer: {exc}", **where)
-    name = type(exc).__name__
-    if name in ("RemoteProtocolError", "ReadError", "WriteError", "ConnectError", "NetworkError"):
-        chain = " ".join(str(c).lower() for c in _causes(exc))
-        if "incomplete" in chain or "complete message body" in chain:
-            return ProviderError(ErrorKind.TRANSIENT, f"truncated response body: {exc}", **where)
-        return ProviderError(ErrorKind.NETWORK, describe_network_error(exc, slot.base_url), **where)
-    if name in ("ReadTimeout", "ConnectTimeout", "PoolTimeout", "WriteTimeout", "TimeoutException") or (
-        isinstance(exc, TimeoutError)
-    ):
+    # A transport error the SDK let through unwrapped (an httpx error, a resolver's
+    # socket.gaierror, a refused connection, a TLS failure): still the provider's side, never a
+    # crash upstream. Anything else is a bug of ours: let it through.
+    failure = classify_transport(exc)
+    if failure is None:
+        raise exc
+    return _transport(exc, failure, slot)
+
+
+def _transport(exc: BaseException, failure: HttpFailure, slot: Slot) -> ProviderError:
+    if failure is HttpFailure.TIMEOUT:
         return _timeout(slot)
-    if isinstance(exc, OSError):
-        # A socket-level error a transport let through unwrapped (a resolver's socket.gaierror, a
-        # refused connection, a TLS failure): still the provider's side, never a crash upstream.
-        return ProviderError(ErrorKind.NETWORK, describe_network_error(exc, slot.base_url), **where)
-    raise exc
+    where = {"provider": slot.provider, "model": slot.model, "slot": slot.name}
+    if failure is HttpFailure.TRUNCATED:
+        chain = " ".join(str(c) for c in causes(exc))
+        return ProviderError(ErrorKind.TRANSIENT, f"truncated response body: {chain[:200]}", **where)
+    return ProviderError(ErrorKind.NETWORK, describe_transport(exc, slot.base_url), **where)
 
 
 def _from_status(exc: Any, slot: Slot) -> ProviderError:

@@ -42,7 +42,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from hunkwise.gateway.errors import ConfigurationError, LimitsUnavailable
+from hunkwise.errors import ConfigurationError
+from hunkwise.gateway.errors import LimitsUnavailable
 from hunkwise.gateway.limits import redis_lua
 from hunkwise.gateway.limits.base import Circuit, Lease
 from hunkwise.gateway.limits.limiter import ADAPTIVE_RAISE_AFTER, NO_LEASE

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 
 QUEUE_URL_ENV = "HUNKWISE_QUEUE_URL"
 QUEUE_NAME_ENV = "HUNKWISE_QUEUE_NAME"

@@ -22,18 +22,18 @@ import os
 import secrets
 import signal
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from sqlalchemy import Engine, text
 
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import Backoff, ConfigurationError
 from hunkwise.jobs.distributed.broker import ACTOR_NAME, Publisher, QueueSettings, declare_actor, make_broker
 from hunkwise.jobs.distributed.runner import JobRunner
 from hunkwise.jobs.metrics import CONTENT_TYPE, JobMetrics
 from hunkwise.jobs.mode import describe
-from hunkwise.jobs.retry import Backoff
+from hunkwise.jobs.retry import JOB_BACKOFF
 from hunkwise.store.presence import Presence, hold, registered
 
 log = logging.getLogger("hunkwise.worker")
@@ -46,7 +46,7 @@ class WorkerOptions:
     concurrency: int = 4
     lease_s: float = 30.0
     grace_s: float = 30.0
-    backoff: Backoff = field(default_factory=Backoff)
+    backoff: Backoff = JOB_BACKOFF
     sweep_s: float = 30.0
     stale_s: float = 60.0
     metrics_host: str = "127.0.0.1"

@@ -1,5 +1,10 @@
 """One broker message -> one job attempt, with every outcome recorded on the job row.
 
+A message names a job; :func:`hunkwise.store.jobs.claim_by_id` takes it (or says why not: a
+duplicate, not due yet, busy elsewhere), and the attempt runs through the one job engine
+(:mod:`hunkwise.jobs.engine`), the embedded pool's too. What this host adds are two hooks: a
+message for every job that becomes runnable again (:class:`Republish`) and the metrics.
+
 The order of effects is chosen so a crash at any point leaves at worst a duplicate message, never
 a lost job: a retry's message is published *before* the row is marked queued, a handed-back job's
 message before the message in hand is acknowledged. Duplicates are harmless because each message
@@ -17,27 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping
-from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Engine
 
-from hunkwise.jobs.metrics import JobMetrics
+from hunkwise.errors import Backoff
+from hunkwise.jobs.engine import Handler, JobEngine, JobHooks, Outcome
+from hunkwise.jobs.metrics import JobMetrics, MetricsHooks
 from hunkwise.jobs.queue import DatabaseQueue
-from hunkwise.jobs.retry import Backoff, is_transient, retry_delay
-from hunkwise.jobs.worker import (
-    Handler,
-    JobContext,
-    LeaseLost,
-    being_cancelled,
-    describe,
-    keep_lease,
-)
+from hunkwise.jobs.retry import JOB_BACKOFF
 from hunkwise.store import jobs as repo
 from hunkwise.store.jobs import Job
-from hunkwise.store.models import utcnow
 
 log = logging.getLogger("hunkwise.jobs")
 
@@ -46,6 +41,20 @@ Publish = Callable[[int, float], None]
 
 DEFER_MARGIN_S = 0.5
 NOT_PRESENT_DELAY_S = 3.0
+
+
+class Republish(JobHooks):
+    """A job that becomes runnable again gets a message: a retry's before its row is queued, a
+    handed-back job's after its row is released."""
+
+    def __init__(self, publish: Publish) -> None:
+        self.publish = publish
+
+    async def before_retry(self, job: Job, delay_s: float) -> None:
+        await asyncio.to_thread(self.publish, job.id, delay_s)
+
+    async def after_hand_back(self, job: Job) -> None:
+        await asyncio.to_thread(self.publish, job.id, 0.0)
 
 
 class JobRunner:
@@ -59,42 +68,38 @@ class JobRunner:
         *,
         owner: str,
         lease_s: float = 30.0,
-        backoff: Backoff | None = None,
+        backoff: Backoff = JOB_BACKOFF,
         metrics: JobMetrics | None = None,
         may_claim: Callable[[], bool] | None = None,
     ) -> None:
         self.engine = engine
-        self.queue = DatabaseQueue(engine)
-        self.handlers = dict(handlers)
         self.publish = publish
         self.owner = owner
         self.lease_s = lease_s
-        self.backoff = backoff or Backoff()
         self.metrics = metrics or JobMetrics()
+        self.job_engine = JobEngine(
+            DatabaseQueue(engine),
+            handlers,
+            lease_s=lease_s,
+            backoff=backoff,
+            hooks=(Republish(publish), MetricsHooks(self.metrics, engine)),
+        )
         # False while this worker's presence lock is lost: other workers would see every job it
         # claims as abandoned and take it over (a second run), so it claims nothing until then.
         self.may_claim = may_claim or (lambda: True)
-        self._inflight: dict[int, asyncio.Task[dict[str, Any]]] = {}
-        self._handing_back = False
 
     @property
     def inflight(self) -> list[int]:
-        return sorted(self._inflight)
+        return self.job_engine.inflight
 
     def hand_back_all(self) -> None:
         """Shutdown ran out of patience: cancel running jobs; each is released and re-published.
         Call on the runner's event loop (``loop.call_soon_threadsafe``)."""
-        self._handing_back = True
-        for task in self._inflight.values():
-            task.cancel()
+        self.job_engine.hand_back_all()
 
-    async def process(self, job_id: int) -> str:
-        """Handle one message; returns the outcome (also counted in the metrics)."""
-        outcome = await self._process(job_id)
-        self.metrics.jobs.labels(outcome=outcome).inc()
-        return outcome
-
-    async def _process(self, job_id: int) -> str:
+    async def process(self, job_id: int) -> Outcome:
+        """Handle one message: claim the job it names, run it (or say why not); returns the
+        outcome, also counted in the metrics."""
         if not self.may_claim():
             await self._publish(job_id, NOT_PRESENT_DELAY_S)
             log.warning(
@@ -102,7 +107,7 @@ class JobRunner:
                 "the database); claiming now would look abandoned to other workers",
                 job_id,
             )
-            return "deferred"
+            return await self.job_engine.skipped(job_id, "deferred")
         found = await asyncio.to_thread(
             repo.claim_by_id, self.engine, job_id, self.owner, lease_s=self.lease_s
         )
@@ -114,96 +119,16 @@ class JobRunner:
             )
         if found.state in ("missing", "finished"):
             log.info("job %s: %s, message dropped", job_id, found.state)
-            return "duplicate"
+            return await self.job_engine.skipped(job_id, "duplicate")
         if found.state == "gave_up":
             log.error("job %s dead: %s", job_id, found.job.error if found.job else "")
-            return "dead"
+            return await self.job_engine.skipped(job_id, "dead")
         if found.state in ("busy", "not_due"):
             await self._publish(job_id, found.wait_s + DEFER_MARGIN_S)
             log.info("job %s %s; looking again in %.1f s", job_id, found.state, found.wait_s)
-            return "deferred"
+            return await self.job_engine.skipped(job_id, "deferred")
         assert found.job is not None
-        return await self._run(found.job)
-
-    async def _run(self, job: Job) -> str:
-        handler = self.handlers.get(job.kind)
-        if handler is None:
-            reason = f"permanent failure: no handler for job kind {job.kind!r} (is this worker up to date?)"
-            await self.queue.fail(job.id, self.owner, reason, retry_at=None)
-            return "dead"
-        reviewed_here = "post" not in (job.checkpoint or {})
-        task = asyncio.create_task(
-            handler(job, JobContext(self.queue, job, self.owner, lease_s=self.lease_s))
-        )
-        lost = asyncio.Event()
-        heartbeat = asyncio.create_task(keep_lease(self.queue, job.id, self.owner, self.lease_s, task, lost))
-        self._inflight[job.id] = task
-        self.metrics.in_progress.inc()
-        started = time.monotonic()
-        try:
-            result = await task
-        except asyncio.CancelledError:
-            if lost.is_set() and task.cancelled() and not being_cancelled():
-                return "duplicate"  # the heartbeat stopped a job another worker owns now
-            if not (self._handing_back and task.cancelled()):
-                raise
-            await self._hand_back(job)
-            return "handed_back"
-        except LeaseLost as exc:
-            log.warning("%s; stopped without posting", exc)
-            return "duplicate"
-        except Exception as exc:
-            return await self._failed(job, exc)
-        finally:
-            heartbeat.cancel()
-            self._inflight.pop(job.id, None)
-            self.metrics.in_progress.dec()
-            self.metrics.duration.observe(time.monotonic() - started)
-        if not await self.queue.complete(job.id, self.owner, result):
-            log.warning("job %s finished after its lease was taken over; result dropped", job.id)
-            return "duplicate"
-        log.info("job %s done (attempt %s of %s)", job.id, job.attempts, job.max_attempts)
-        run_id = result.get("run_id")
-        if reviewed_here and isinstance(run_id, int):
-            try:
-                await asyncio.to_thread(self.metrics.observe_run, self.engine, run_id)
-            except Exception:
-                log.exception("counting the model calls of job %s failed", job.id)
-        return "done"
-
-    async def _failed(self, job: Job, exc: Exception) -> str:
-        message = describe(exc)
-        delay = retry_delay(exc, job.attempts, job.max_attempts, self.backoff)
-        if delay is not None:
-            await self._publish(job.id, delay)  # first: a crash now leaves a duplicate, not a loss
-            retry_at = utcnow() + timedelta(seconds=delay)
-            await self.queue.fail(job.id, self.owner, message, retry_at=retry_at)
-            log.warning(
-                "job %s attempt %s of %s failed, retrying in %.0f s: %s",
-                job.id,
-                job.attempts,
-                job.max_attempts,
-                delay,
-                message,
-            )
-            return "retry"
-        if is_transient(exc):
-            reason = f"gave up after attempt {job.attempts} of {job.max_attempts}: {message}"
-        else:
-            reason = f"permanent failure on attempt {job.attempts}: {message}"
-        await self.queue.fail(job.id, self.owner, reason, retry_at=None)
-        log.error("job %s dead: %s", job.id, reason)
-        return "dead"
-
-    async def _hand_back(self, job: Job) -> None:
-        try:
-            # Release first, so the new message finds the job free; were we to die in between,
-            # the sweeper would publish it again.
-            await self.queue.release(job.id, self.owner)
-            await self._publish(job.id, 0.0)
-            log.info("job %s handed back (attempt refunded)", job.id)
-        except Exception:
-            log.exception("could not hand job %s back; it resumes when its lease expires", job.id)
+        return await self.job_engine.run(found.job, self.owner)
 
     async def _publish(self, job_id: int, delay_s: float) -> None:
         await asyncio.to_thread(self.publish, job_id, delay_s)

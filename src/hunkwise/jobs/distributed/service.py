@@ -17,11 +17,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from hunkwise.jobs.distributed.broker import Publisher, QueueSettings
-from hunkwise.jobs.metrics import JobMetrics
+from hunkwise.jobs.metrics import JobMetrics, MetricsHooks
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mode_record
 from hunkwise.jobs.queue import DatabaseQueue
-from hunkwise.jobs.worker import Handler
 from hunkwise.store.jobs import Job
 
 log = logging.getLogger("hunkwise.jobs")
@@ -102,27 +101,6 @@ def describe_jobs(env: Mapping[str, str]) -> str:
     return f"run here, {count} at once (limits per process)"
 
 
-def observed(handlers: Mapping[str, Handler], metrics: JobMetrics, engine: Engine) -> dict[str, Handler]:
-    """Handlers that count the model calls of the reviews they run (the embedded pool's)."""
-
-    def wrap(handler: Handler) -> Handler:
-        async def run(job: Job, ctx: Any) -> dict[str, Any]:
-            reviewed_here = "post" not in (job.checkpoint or {})
-            result = await handler(job, ctx)
-            run_id = result.get("run_id")
-            if reviewed_here and isinstance(run_id, int):
-                try:
-                    await asyncio.to_thread(metrics.observe_run, engine, run_id)
-                except Exception:
-                    log.exception("counting the model calls of job %s failed", job.id)
-            metrics.jobs.labels(outcome="done").inc()
-            return result
-
-        return run
-
-    return {kind: wrap(h) for kind, h in handlers.items()}
-
-
 @asynccontextmanager
 async def job_service(app: Any) -> AsyncIterator[None]:
     state = app.state
@@ -133,10 +111,7 @@ async def job_service(app: Any) -> AsyncIterator[None]:
         from hunkwise.jobs.embedded import embedded_workers
 
         metrics.add_shared(state.engine, None)
-        async with embedded_workers(app):
-            pool = getattr(state, "worker_pool", None)
-            if pool is not None:
-                pool.handlers = observed(pool.handlers, metrics, state.engine)
+        async with embedded_workers(app, hooks=(MetricsHooks(metrics, state.engine),)):
             yield
         return
     from hunkwise.jobs.distributed.process import require_postgres

@@ -17,7 +17,7 @@ from hunkwise.config.byok import build_org_slot, parse_stored_spec
 from hunkwise.config.resolve import ResolvedConfig
 from hunkwise.config.spec import SlotSpec
 from hunkwise.config.ssrf import SsrfPolicy, endpoint_origin, format_origin
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.server.deps import BoxDep, EngineDep, OrgAccess, PolicyDep, SettingsDep
 from hunkwise.server.schemas import (

@@ -19,7 +19,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.jobs.queue import DatabaseQueue, JobQueue
 from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND
 from hunkwise.platforms import github_webhooks as gh

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.errors import ConfigurationError
 from hunkwise.server.deps import EngineDep, SettingsDep
 from hunkwise.server.signin import count_failure, current_lockout, lockout_message
 from hunkwise.server.web.auth import ConsoleUserDep, SessionDep

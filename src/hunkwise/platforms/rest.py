@@ -1,0 +1,183 @@
+"""What the GitHub and GitLab clients share: one request, its failures translated once, one
+pagination loop.
+
+A failed request becomes a :class:`~hunkwise.platforms.review_post.PlatformError` whose class
+(and so whose family: configuration, transient or permanent) comes from hunkwise's one HTTP
+classifier (:func:`hunkwise.errors.classify_status`, :func:`~hunkwise.errors.classify_transport`),
+the same the model gateway's adapters start from. A client adds only its platform's own words:
+the hint for a refused token, GitHub's 403 that is a rate limit, where the next page is.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Self
+
+import httpx
+
+from hunkwise.errors import (
+    HttpFailure,
+    TransientError,
+    classify_status,
+    classify_transport,
+    describe_transport,
+    retry_after,
+)
+from hunkwise.gateway.types import Secret
+from hunkwise.platforms import identity
+from hunkwise.platforms.review_post import (
+    PlatformAuthError,
+    PlatformError,
+    PlatformNotFound,
+    PlatformRateLimited,
+    PlatformRejected,
+    PlatformUnavailable,
+)
+
+MAX_PAGES = 50  # 5,000 items is far beyond any real pull request; stops a runaway next-page chain
+PER_PAGE = 100
+
+
+class RestClient(ABC):
+    """An httpx client on one API root with one token; the GitHub and GitLab clients subclass it.
+    The token is a :class:`~hunkwise.gateway.types.Secret`, revealed once, into a header."""
+
+    platform: ClassVar[str]  # "GitHub": how messages name the other side
+    default_api_url: ClassVar[str]
+    url_hint: ClassVar[str]  # what to check when the API cannot be reached
+    not_found_hint: ClassVar[str]
+
+    def __init__(
+        self,
+        token: Secret | None,
+        api_url: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.api_url = (api_url or self.default_api_url).rstrip("/")
+        # Every request URL is this root joined with a path of validated, quoted segments.
+        self._root = httpx.URL(self.api_url + "/")
+        self._has_token = token is not None
+        self._me: int | None = None  # the token's own user id (GET /user), looked up once
+        self._me_known = False
+        headers = {"User-Agent": "hunkwise", **self._headers(token)}
+        self._http = httpx.AsyncClient(headers=headers, timeout=timeout_s, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _url(self, *segments: str | int) -> httpx.URL:
+        return self._root.join(identity.api_path(*segments))
+
+    # -- what a platform says on top of the shared classification ---------------------------------
+    @abstractmethod
+    def _headers(self, token: Secret | None) -> dict[str, str]:
+        """The platform's request headers, the token's included."""
+
+    @abstractmethod
+    def _auth_hint(self, status: int) -> str:
+        """What to fix when the API refuses the token (401) or its permissions (403)."""
+
+    def _failure(self, response: httpx.Response, detail: str) -> HttpFailure:
+        """The meaning of a failed response; a platform refines the shared one here."""
+        return classify_status(response.status_code)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds a rate-limited response asks us to wait, if it says."""
+        return retry_after(response.headers)
+
+    @staticmethod
+    def _detail(response: httpx.Response) -> str:
+        """The error text of an answer (``message``, then ``error``; GitHub's ``errors`` list)."""
+        try:
+            data = response.json()
+        except ValueError:
+            return response.reason_phrase or str(response.status_code)
+        if not isinstance(data, dict):
+            return response.reason_phrase
+        text = str(data.get("message") or data.get("error") or response.reason_phrase)
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors:
+            text += ": " + "; ".join(
+                str(e.get("message", e) if isinstance(e, dict) else e) for e in errors[:3]
+            )
+        return text[:300]
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    async def _request(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
+        where = f"{self.platform} {method} {_where(url)}"
+        try:
+            response = await self._http.request(method, url, **kwargs)
+        except Exception as exc:
+            failure = classify_transport(exc)
+            if failure is None:
+                raise
+            if failure is HttpFailure.TIMEOUT:
+                raise PlatformUnavailable(
+                    f"{self.platform} did not answer {method} {_where(url)} in time"
+                ) from exc
+            if failure is HttpFailure.TRUNCATED:
+                raise PlatformUnavailable(f"{where}: the answer was cut short; retry later") from exc
+            reason = describe_transport(exc, self.api_url)
+            raise PlatformUnavailable(
+                f"cannot reach {self.platform} at {self.api_url} ({reason}); {self.url_hint}"
+            ) from exc
+        if response.is_success:
+            return response
+        raise self._error(where, response)
+
+    def _error(self, where: str, response: httpx.Response) -> PlatformError:
+        status = response.status_code
+        detail = self._detail(response)
+        failure = self._failure(response, detail)
+        if failure is HttpFailure.RATE_LIMITED:
+            after = self._retry_after(response)
+            wait = f" for {after:.0f}s" if after is not None else ""
+            return PlatformRateLimited(
+                f"{where}: rate limited{wait} ({detail})", status=status, retry_after_s=after
+            )
+        if failure is HttpFailure.AUTH:
+            said = "unauthorized" if status == 401 else "forbidden"
+            return PlatformAuthError(
+                f"{where}: {status} {said} ({detail}); {self._auth_hint(status)}", status=status
+            )
+        if failure is HttpFailure.NOT_FOUND:
+            return PlatformNotFound(f"{where}: 404 not found; {self.not_found_hint}", status=status)
+        if failure is HttpFailure.REJECTED:
+            return PlatformRejected(f"{where}: {status} rejected ({detail})", status=status)
+        if failure.family is TransientError:  # 5xx, 529, 408
+            return PlatformUnavailable(f"{where}: {self.platform} answered {status}", status=status)
+        return PlatformError(f"{where}: unexpected {status} ({detail})", status=status)
+
+    @abstractmethod
+    def _next_page(
+        self, response: httpx.Response, url: httpx.URL, params: dict[str, Any] | None
+    ) -> tuple[httpx.URL, dict[str, Any] | None] | None:
+        """Where the page after ``response`` is (URL and query), or ``None`` after the last."""
+
+    async def _paginate(self, url: httpx.URL) -> list[dict[str, Any]]:
+        """Every item of a listing, page after page (at most :data:`MAX_PAGES`)."""
+        items: list[dict[str, Any]] = []
+        page: tuple[httpx.URL, dict[str, Any] | None] | None = (url, {"per_page": PER_PAGE})
+        for _ in range(MAX_PAGES):
+            if page is None:
+                break
+            response = await self._request("GET", page[0], params=page[1])
+            data = response.json()
+            if not isinstance(data, list):
+                raise PlatformError(f"{self.platform} answered GET {_where(url)} with an unexpected shape")
+            items.extend(data)
+            page = self._next_page(response, url, page[1])
+        return items
+
+
+def _where(url: httpx.URL) -> str:
+    """The request path as sent (a GitLab project path stays one ``%2F``-encoded segment), no query."""
+    return url.raw_path.decode("ascii").split("?", 1)[0]
