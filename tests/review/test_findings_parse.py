@@ -307,3 +307,21 @@ def test_lone_surrogates_in_an_answer_become_replacement_characters() -> None:
     [f] = parse_answer(text.replace("\\\\u", "\\u")).findings
     assert f.title == "bad \ufffd title" and f.body == "pair \U0001f600 ok"
     f.title.encode()  # printable and storable: a lone surrogate would raise UnicodeEncodeError
+
+
+def test_an_answer_after_a_run_of_prose_brackets_and_a_stray_quote_is_read_whole() -> None:
+    """Found by the fuzzer: ten ``[`` and a quote in prose made the scanner re-read from each
+    bracket in turn until its budget ran out, so it kept one finding of four (or none)."""
+    import json
+
+    from hunkwise.catalog.findings import ModelFinding
+    from hunkwise.review.answer import parse_answer
+
+    findings = [
+        ModelFinding(
+            path="src/app.py", start_line=n, end_line=n, severity="high", category="security", title=title
+        )
+        for n, title in enumerate(["x", "y", '"', "z"], start=1)
+    ]
+    answer = json.dumps({"findings": [f.model_dump() for f in findings]})
+    assert parse_answer('[[[[[[[[[[Looking at the diff, "' + answer).findings == findings

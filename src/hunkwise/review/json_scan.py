@@ -165,7 +165,11 @@ class _Scanner:
             restart = -1  # where to read again if this value turns out to be prose
             for m in token_iter(text, root, hi):
                 if restart < 0 and m.start() > prev and gap_match(text, prev, m.start()) is None:
-                    restart = last_string + 1  # prose between the brackets: what closes them is not JSON
+                    # Prose between the brackets: what closes them is not JSON. A quote before it
+                    # may have flipped the string state, so read again just after that quote;
+                    # with no string before it, only brackets came before the prose (none of them
+                    # can start the answer), so read again where the prose starts.
+                    restart = last_string + 1 if last_string > root else prev
                 prev = m.end()
                 kind = m.lastgroup
                 if kind == "closed":  # a string value
