@@ -164,17 +164,24 @@ async def test_review_jobs_call_byok_slots_through_the_guard(sim: Any, fixed_mod
     from types import SimpleNamespace
 
     from hunkwise.jobs.embedded import review_deps
+    from hunkwise.jobs.resolver import SlotResolver
 
     policy = SsrfPolicy(resolver=Resolver(["127.0.0.1"]))
+    fixed: Any = object() if fixed_mode else None
     state = SimpleNamespace(
-        settings=_Settings(object() if fixed_mode else None), engine=None, secret_box=None, ssrf_policy=policy
+        settings=_Settings(fixed),
+        engine=None,
+        secret_box=None,
+        ssrf_policy=policy,
+        slot_resolver=SlotResolver(None, box=None, policy=policy, fixed=fixed),  # type: ignore[arg-type]
     )
     deps = review_deps(state)
-    if fixed_mode:  # the admin's own configuration is trusted, as on the CLI
-        assert deps.clients is None
-        return
     assert deps.clients is not None
     pool = deps.clients()
+    if fixed_mode:  # the admin's own configuration is trusted, as on the CLI
+        assert pool is None
+        return
+    assert pool is not None
     try:
         async with Router([_slot(sim, "llm.example.test")], clients=pool, policy=NO_RETRY) as router:
             with pytest.raises(AllSlotsFailed) as info:

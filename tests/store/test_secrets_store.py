@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, text
 
-from hunkwise.config.spec import SlotSpec
+from hunkwise.config.spec import SlotEntry, SlotSpec
 from hunkwise.config.ssrf import SsrfPolicy
-from hunkwise.store.byok import save_byok, slots_for_org
+from hunkwise.gateway.types import Secret, Slot
+from hunkwise.jobs.resolver import SlotResolver
+from hunkwise.store.byok import save_byok
 from hunkwise.store.db import session_scope
 from hunkwise.store.models import ByokSlot
 from hunkwise.store.secrets import (
@@ -32,9 +34,13 @@ def _env() -> dict[str, str]:
     return {"HUNKWISE_HOME": os.environ["HUNKWISE_HOME"]}
 
 
+def _slots(engine: Engine, box: SecretBox) -> list[Slot]:
+    return SlotResolver(engine, box=box, policy=SsrfPolicy(), fixed=None).slots_for("acme")
+
+
 def test_generated_key_file_is_private_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    box = load_secret_box(_env())
+    box = load_secret_box(_env(), create=True)
     path = key_file_path(_env())
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_secret_box(_env()).primary.key_id == box.primary.key_id
@@ -66,8 +72,8 @@ def test_rotation_with_key_file(engine: Engine) -> None:
         with engine.begin() as conn:
             conn.execute(text("TRUNCATE byok_slots, org_tokens, organizations RESTART IDENTITY CASCADE"))
     env = _env()
-    old = load_secret_box(env)
-    spec = SlotSpec(card="glm-5.1", plan="coding", tier="lite", api_key=KEY)  # type: ignore[arg-type]
+    old = load_secret_box(env, create=True)
+    spec = SlotEntry(SlotSpec(card="glm-5.1", plan="coding", tier="lite"), Secret(KEY))  # type: ignore[arg-type]
     save_byok(engine, "acme", {"main": spec, "fallback": spec}, box=old, policy=SsrfPolicy())
     before = _ciphertexts(engine)
     result = rotate_master_key(engine, env=env)
@@ -79,11 +85,10 @@ def test_rotation_with_key_file(engine: Engine) -> None:
     assert result.old_key_ids == (old.primary.key_id,)
     after = _ciphertexts(engine)
     assert set(after).isdisjoint(before) and all(f".{result.new_key_id}." in c for c in after)
-    slots = slots_for_org(engine, "acme", env=env, box=new)
-    assert [s.api_key.reveal() for s in slots] == [KEY, KEY]
+    assert [s.api_key.reveal() for s in _slots(engine, new)] == [KEY, KEY]
     # a box with neither key still fails clearly
     with pytest.raises(SecretsError):
-        slots_for_org(engine, "acme", env=env, box=SecretBox((MasterKey.generate(),)))
+        _slots(engine, SecretBox((MasterKey.generate(),)))
 
 
 def _fresh(engine: Engine) -> None:
@@ -98,12 +103,12 @@ def test_running_server_box_survives_rotation(engine: Engine) -> None:
     key sealed under the old key mid-rotation still decrypts after a restart."""
     _fresh(engine)
     env = _env()
-    stale = load_secret_box(env)  # what server/app.py holds for the life of the process
-    spec = SlotSpec(card="glm-5.1", api_key=KEY)  # type: ignore[arg-type]
+    stale = load_secret_box(env, create=True)  # what server/app.py holds for the life of the process
+    spec = SlotEntry(SlotSpec(card="glm-5.1"), Secret(KEY))
     save_byok(engine, "acme", {"main": spec}, box=stale, policy=SsrfPolicy())
     old_only = SecretBox(stale.keys)  # a process that has not looked at the file yet
     result = rotate_master_key(engine, env=env)
-    (slot,) = slots_for_org(engine, "acme", env=env, box=stale)
+    (slot,) = _slots(engine, stale)
     assert slot.api_key.reveal() == KEY
     assert stale.primary.key_id == result.new_key_id
     token = stale.encrypt("after-rotation", org_id=1, role="fallback")
@@ -117,8 +122,8 @@ def test_running_server_box_survives_rotation(engine: Engine) -> None:
 def test_prune_reencrypts_then_drops_old_keys(engine: Engine) -> None:
     _fresh(engine)
     env = _env()
-    stale = load_secret_box(env)
-    spec = SlotSpec(card="glm-5.1", api_key=KEY)  # type: ignore[arg-type]
+    stale = load_secret_box(env, create=True)
+    spec = SlotEntry(SlotSpec(card="glm-5.1"), Secret(KEY))
     save_byok(engine, "acme", {"main": spec}, box=stale, policy=SsrfPolicy())
     result = rotate_master_key(engine, env=env)
     # a row written under the old key after the rotation (a server that had not reloaded yet)
@@ -132,7 +137,7 @@ def test_prune_reencrypts_then_drops_old_keys(engine: Engine) -> None:
     assert all(f".{result.new_key_id}." in c for c in _ciphertexts(engine))
     box = load_secret_box(env)
     assert [k.key_id for k in box.keys] == [result.new_key_id]
-    assert [s.api_key.reveal() for s in slots_for_org(engine, "acme", env=env, box=box)] == [KEY, KEY]
+    assert [s.api_key.reveal() for s in _slots(engine, box)] == [KEY, KEY]
     assert prune_old_keys(engine, env=env).rows == 0  # idempotent
 
 
@@ -142,10 +147,10 @@ def test_rotation_with_env_key_and_given_new_key(tmp_path: Path, engine: Engine)
             conn.execute(text("TRUNCATE byok_slots, org_tokens, organizations RESTART IDENTITY CASCADE"))
     old_key, new_key = MasterKey.generate(), MasterKey.generate()
     env = {**_env(), "HUNKWISE_SECRET_KEY": old_key.export()}
-    spec = SlotSpec(card="glm-5.1", api_key=KEY)  # type: ignore[arg-type]
+    spec = SlotEntry(SlotSpec(card="glm-5.1"), Secret(KEY))
     save_byok(engine, "acme", {"main": spec}, box=load_secret_box(env), policy=SsrfPolicy())
     result = rotate_master_key(engine, env=env, new_key=new_key.export())
     assert result.key_file is None and result.new_key_text is None and result.new_key_id == new_key.key_id
     new_env = {**_env(), "HUNKWISE_SECRET_KEY": new_key.export()}
-    (slot,) = slots_for_org(engine, "acme", env=new_env)
+    (slot,) = _slots(engine, load_secret_box(new_env))
     assert slot.api_key.reveal() == KEY

@@ -47,6 +47,7 @@ def worker(
     from hunkwise.cli.app import UsageError, configure_logging
     from hunkwise.jobs.distributed.broker import QUEUE_URL_ENV, QueueSettings
     from hunkwise.jobs.distributed.process import WorkerOptions, WorkerProcess
+    from hunkwise.jobs.resolver import SlotResolver
     from hunkwise.jobs.retry import Backoff
     from hunkwise.server.settings import Settings
     from hunkwise.store.db import open_store
@@ -64,8 +65,14 @@ def worker(
         )
     queue = QueueSettings.parse(url, queue_name or env.get("HUNKWISE_QUEUE_NAME"), setting="--queue-url")
     engine = open_store(settings.database_url)
+    box = load_secret_box(env, create=False)
+    policy = settings.ssrf_policy
     state = SimpleNamespace(
-        settings=settings, engine=engine, secret_box=load_secret_box(env), ssrf_policy=settings.ssrf_policy
+        settings=settings,
+        engine=engine,
+        secret_box=box,
+        ssrf_policy=policy,
+        slot_resolver=SlotResolver(engine, box=box, policy=policy, fixed=settings.fixed()),
     )
     options = WorkerOptions(
         concurrency=concurrency,

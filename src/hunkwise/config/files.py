@@ -35,7 +35,7 @@ from hunkwise.config.problems import (
     unknown_key,
 )
 from hunkwise.config.schema import ConfigFileSchema
-from hunkwise.config.spec import SlotSpec
+from hunkwise.config.spec import SlotInput
 from hunkwise.gateway.errors import ConfigurationError
 
 OVERRIDE_SECTIONS = ("models", "tiers", "plans")
@@ -65,7 +65,7 @@ class ConfigFile:
     def overrides(self) -> dict[str, Any]:
         return {k: getattr(self.data, k) for k in OVERRIDE_SECTIONS if getattr(self.data, k)}
 
-    def slot_tables(self, profile: str | None) -> Iterator[tuple[str, tuple[str, ...], SlotSpec]]:
+    def slot_tables(self, profile: str | None) -> Iterator[tuple[str, tuple[str, ...], SlotInput]]:
         """``(slot, location, spec)`` for top-level [main]/[fallback], then the profile's tables."""
         for slot in SLOT_NAMES:
             spec = getattr(self.data, slot)

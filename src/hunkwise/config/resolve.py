@@ -118,7 +118,8 @@ def resolve_config(
             slot_name, merged, names, origin, catalog, env, notes, main_provider, require_key=require_key
         ):
             continue
-        spec = SlotSpec.model_validate(merged)
+        key = merged.get("api_key")
+        spec = SlotSpec.model_validate({f: v for f, v in merged.items() if f != "api_key"})
         derived: dict[str, str] = {}
 
         def n(f: str, _names: dict[str, str] = names, _slot: str = slot_name) -> str:
@@ -127,6 +128,7 @@ def resolve_config(
         slots.append(
             build_slot(
                 spec,
+                key,
                 name=slot_name,
                 catalog=catalog,
                 env=env,

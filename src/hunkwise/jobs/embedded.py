@@ -34,29 +34,25 @@ def worker_count(env: dict[str, str]) -> int:
 
 def review_deps(state: Any) -> ReviewDeps:
     """The review job's dependencies from a server's ``app.state``."""
-    from hunkwise.config.byok import guarded_clients
     from hunkwise.gateway.limits.local import LocalBackend
     from hunkwise.jobs.mode import mode_record
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.gitlab import configured_api_url as gitlab_api_url
-    from hunkwise.store.byok import slots_for_org
     from hunkwise.store.orgs import cost_ceiling_for_org
 
     env: dict[str, str] = state.settings.env
     engine = state.engine
-
-    def slots(org: str) -> list[Any]:
-        return slots_for_org(engine, org, env=env, box=state.secret_box, policy=state.ssrf_policy)
+    resolver = state.slot_resolver
 
     return ReviewDeps(
         engine=engine,
-        slots_for_org=slots,
+        slots_for_org=resolver.slots_for,
         backend=LocalBackend(),  # one limiter/circuit state for every job of this process
         # BYOK: every connection re-checks the SSRF policy on the address it dials (not in fixed
         # mode: the admin's own configuration is trusted, like the CLI's).
-        clients=None if state.settings.fixed() is not None else lambda: guarded_clients(state.ssrf_policy),
+        clients=resolver.clients,
         # Always the configured API root, never a job's payload: the server's token goes only there
         # (jobs stored before the webhook route refused foreign hosts included).
         github=lambda ev: GitHubClient.from_env(github_api_url(env), env=env),

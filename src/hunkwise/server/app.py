@@ -21,6 +21,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hunkwise import __version__
 from hunkwise.config.ssrf import SsrfPolicy
+from hunkwise.jobs.resolver import SlotResolver
 from hunkwise.server.errors import BodyLimitMiddleware, install_error_handlers
 from hunkwise.server.headers import SecurityHeadersMiddleware
 from hunkwise.server.routes import include_routers
@@ -59,7 +60,7 @@ def create_app(
     settings = settings or Settings.from_env()
     fixed = settings.fixed()
     engine = engine or open_store(settings.database_url)
-    box = secret_box or load_secret_box(settings.env)
+    box = secret_box or load_secret_box(settings.env, create=True)  # set-up: the one place that creates it
     policy = ssrf_policy or settings.ssrf_policy
     extra = services if services is not None else tuple(_load_service(n) for n in LIFESPAN_SERVICES)
 
@@ -86,6 +87,7 @@ def create_app(
     app.state.engine = engine
     app.state.secret_box = box
     app.state.ssrf_policy = policy
+    app.state.slot_resolver = SlotResolver(engine, box=box, policy=policy, fixed=fixed)
     install_error_handlers(app)
     include_routers(app)
     # The last added runs first: headers outermost, then the client address, then the body limit.

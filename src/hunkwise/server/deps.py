@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway.errors import ConfigurationError
+from hunkwise.jobs.resolver import SlotResolver
 from hunkwise.server.settings import Settings
 from hunkwise.server.signin import count_failure, current_lockout, too_many
 from hunkwise.store.orgs import normalize_slug, token_owner
@@ -44,10 +45,15 @@ def get_policy(request: Request) -> SsrfPolicy:
     return request.app.state.ssrf_policy  # type: ignore[no-any-return]
 
 
+def get_resolver(request: Request) -> SlotResolver:
+    return request.app.state.slot_resolver  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 BoxDep = Annotated[SecretBox, Depends(get_box)]
 PolicyDep = Annotated[SsrfPolicy, Depends(get_policy)]
+ResolverDep = Annotated[SlotResolver, Depends(get_resolver)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 

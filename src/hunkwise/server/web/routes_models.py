@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hunkwise.config.review_settings import org_cost_ceiling
-from hunkwise.server.deps import BoxDep, Caller, EngineDep, PolicyDep, SettingsDep
+from hunkwise.server.deps import BoxDep, Caller, EngineDep, PolicyDep, ResolverDep, SettingsDep
 from hunkwise.server.routes import byok as api
 from hunkwise.server.routes import orgs as orgs_api
 from hunkwise.server.schemas import (
@@ -115,11 +115,12 @@ async def test(
     settings: SettingsDep,
     box: BoxDep,
     policy: PolicyDep,
+    resolver: ResolverDep,
     body: ByokIn | None = None,
 ) -> ByokTestPublic:
     """Test what is on the screen (saved or not); in fixed mode, the server's own models."""
     fixed = settings.fixed() is not None
-    return await api.test(_org(user), engine, settings, box, policy, None if fixed else body)
+    return await api.test(_org(user), engine, settings, box, policy, resolver, None if fixed else body)
 
 
 @router.post("/console/api/byok/preview", response_model=PreviewPublic)
