@@ -9,12 +9,14 @@ import pytest
 from sqlalchemy import Engine, select, update
 from test_review_job import enqueue, pool_for, pr_event, wait_for
 
+from hunkwise.config.settings import Settings
 from hunkwise.config.spec import SlotEntry, SlotSpec
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway.types import Secret
 from hunkwise.jobs.resolver import SlotResolver
 from hunkwise.jobs.review_job import ReviewDeps
 from hunkwise.platforms.github import GitHubClient
+from hunkwise.platforms.gitlab import GitLabClient
 from hunkwise.store.byok import save_byok
 from hunkwise.store.models import ByokSlot, Organization
 from hunkwise.store.secrets import load_secret_box
@@ -35,7 +37,7 @@ SMART_KEY = DEV_KEY[:4] + "\u201d" + DEV_KEY[4:]
 async def test_a_stored_row_that_breaks_a_rule_fails_the_job_permanently(
     store: Engine, sim: Any, spec_change: dict[str, Any], key: str | None, needle: str
 ) -> None:
-    box = load_secret_box(create=True)
+    box = load_secret_box(Settings.from_env(), create=True)
     policy = SsrfPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
     good = SlotSpec(provider="openai_compatible", base_url=sim.zai_developer_url, model="glm-5.1")
     save_byok(store, "acme", {"main": SlotEntry(good, Secret(DEV_KEY))}, box=box, policy=policy)
@@ -50,6 +52,7 @@ async def test_a_stored_row_that_breaks_a_rule_fails_the_job_permanently(
         engine=store,
         slots_for_org=SlotResolver(store, box=box, policy=policy, fixed=None).slots_for,
         github=lambda ev: GitHubClient(Secret("ghp_test"), ev.api_url, transport=gh.transport()),
+        gitlab=lambda ev: GitLabClient(Secret("glpat_test"), ev.api_url),
     )
     before = len(sim.requests())
     pool = pool_for(store, deps)

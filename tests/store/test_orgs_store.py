@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from hunkwise.config.resolve import resolve_config
+from hunkwise.config.settings import Settings
 from hunkwise.config.spec import SlotEntry, SlotSpec
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway.errors import ConfigurationError
@@ -112,7 +113,7 @@ def test_ciphertext_is_bound_to_its_org(db: Engine, box: SecretBox) -> None:
 
 def test_fixed_mode_serves_every_org(db: Engine, box: SecretBox, tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = {"HUNKWISE_MODEL": "glm-5.1", "ZAI_API_KEY": "fixed-key-0000-1111"}
-    fixed = resolve_config(env=env, cwd=tmp_path)
+    fixed = resolve_config(settings=Settings.from_env(env), cwd=tmp_path)
     (slot,) = SlotResolver(db, box=box, policy=SsrfPolicy(), fixed=fixed).slots_for("anyone")
     assert slot.model == "glm-5.1" and slot.api_key.reveal() == "fixed-key-0000-1111"
 

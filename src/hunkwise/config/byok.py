@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hunkwise.catalog.loader import Catalog, load_catalog
@@ -34,6 +34,9 @@ from hunkwise.config.urls import validate_base_url
 from hunkwise.gateway.adapters.base import ClientPool
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.gateway.types import Secret, Slot
+
+if TYPE_CHECKING:
+    from hunkwise.config.settings import Settings
 
 ROLES: tuple[str, ...] = ("main", "fallback")
 FIXED_MODE_ENV = "HUNKWISE_MODEL"
@@ -232,21 +235,23 @@ def guarded_clients(policy: SsrfPolicy) -> ClientPool:
     return ClientPool(transport_factory=connect_guard(policy))
 
 
-def is_fixed_mode(env: Mapping[str, str]) -> bool:
-    """Fixed mode: the server's own environment names a model, which then serves everyone."""
-    return bool(env.get(FIXED_MODE_ENV, "").strip())
+def fixed_model(settings: Settings) -> str | None:
+    """Fixed mode: the server's own environment names a model (``HUNKWISE_MODEL``), which then
+    serves every organization. That name, or None in BYOK mode."""
+    return settings.environ.get(FIXED_MODE_ENV, "").strip() or None
 
 
-def fixed_config(env: Mapping[str, str], *, home: Path | None = None) -> ResolvedConfig | None:
+def fixed_config(settings: Settings) -> ResolvedConfig | None:
     """The single global configuration of a fixed-mode server (None when not in fixed mode).
+    Resolve it once per process (the composition root does) and pass it on.
 
     Resolved from the environment and the server's user config; the working directory is the
     data directory so a stray ``.hunkwise.toml`` where the server happened to start is ignored.
     """
-    if not is_fixed_mode(env):
+    if fixed_model(settings) is None:
         return None
-    cwd = home if home is not None and home.is_dir() else Path("/")
-    return resolve_config(env=dict(env), cwd=cwd)
+    home = settings.home
+    return resolve_config(settings=settings, cwd=home if home.is_dir() else Path("/"))
 
 
 __all__ = [
@@ -259,8 +264,8 @@ __all__ = [
     "build_org_slots",
     "configure_org",
     "fixed_config",
+    "fixed_model",
     "guarded_clients",
-    "is_fixed_mode",
     "key_env_problem",
     "parse_stored_spec",
     "reusable_key",

@@ -11,8 +11,6 @@ The token is a personal access token or a GitHub App installation token
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -34,22 +32,10 @@ from hunkwise.platforms.review_post import (
     markers_in,
 )
 
+# Where the settings read a token from, first set wins (named in messages).
 TOKEN_ENVS = ("HUNKWISE_GITHUB_TOKEN", "GITHUB_TOKEN")
-API_URL_ENV = "GITHUB_API_URL"
-# The App bot login whose reviews are hunkwise's own when ``GET /user`` is not allowed
-# (installation tokens), e.g. ``hunkwise-acme[bot]``.
-BOT_LOGIN_ENV = "HUNKWISE_GITHUB_BOT_LOGIN"
 DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
 _MAX_PAGES = 50  # 5,000 reviews is far beyond any real pull request; stops a runaway Link chain
-
-
-def github_token(env: Mapping[str, str] | None = None) -> Secret | None:
-    env = os.environ if env is None else env
-    for name in TOKEN_ENVS:
-        value = env.get(name, "").strip()
-        if value:
-            return Secret(value)
-    return None
 
 
 class GitHubClient:
@@ -77,14 +63,6 @@ class GitHubClient:
             headers["Authorization"] = f"Bearer {token.reveal()}"
         self._http = httpx.AsyncClient(headers=headers, timeout=timeout_s, transport=transport)
         self._has_token = token is not None
-
-    @classmethod
-    def from_env(
-        cls, api_url: str | None = None, *, env: Mapping[str, str] | None = None, **kwargs: Any
-    ) -> GitHubClient:
-        env = os.environ if env is None else env
-        kwargs.setdefault("bot_login", env.get(BOT_LOGIN_ENV))
-        return cls(github_token(env), api_url or env.get(API_URL_ENV) or None, **kwargs)
 
     async def aclose(self) -> None:
         await self._http.aclose()

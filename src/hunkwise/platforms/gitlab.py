@@ -11,7 +11,6 @@ the whole review is there.
 from __future__ import annotations
 
 import hmac
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -40,11 +39,10 @@ TOKEN_HEADER = "X-Gitlab-Token"
 EVENT_HEADER = "X-Gitlab-Event"
 DELIVERY_HEADER = "X-Gitlab-Event-UUID"
 SECRET_ENV = "HUNKWISE_GITLAB_WEBHOOK_SECRET"
+# Where the settings read a token from, first set wins (named in messages).
 TOKEN_ENVS = ("HUNKWISE_GITLAB_TOKEN", "GITLAB_TOKEN")
-API_URL_ENV = "CI_API_V4_URL"
+# The API base the webhook server talks to when none is configured; never taken from a delivery.
 DEFAULT_API_URL = "https://gitlab.com/api/v4"
-# The API base the webhook server talks to, first set wins; never taken from a delivery.
-API_URL_ENVS = ("HUNKWISE_GITLAB_API_URL", API_URL_ENV)
 REVIEW_ACTIONS = frozenset({"open", "reopen", "update"})
 _MAX_PAGES = 50
 
@@ -105,14 +103,10 @@ class GitLabPayloadError(ValueError):
     """A merge request event we would act on lacks a field; the message names it."""
 
 
-def configured_api_url(env: Mapping[str, str]) -> str:
-    """The GitLab API base this server uses (``HUNKWISE_GITLAB_API_URL``, ``CI_API_V4_URL``,
-    else ``https://gitlab.com/api/v4``)."""
-    for name in API_URL_ENVS:
-        value = env.get(name, "").strip()
-        if value:
-            return value.rstrip("/")
-    return DEFAULT_API_URL
+def configured_api_url(configured: str | None) -> str:
+    """The GitLab API base this server uses: the configured one (``HUNKWISE_GITLAB_API_URL``,
+    else ``CI_API_V4_URL``, read by the settings), else ``https://gitlab.com/api/v4``."""
+    return configured.strip().rstrip("/") if configured and configured.strip() else DEFAULT_API_URL
 
 
 def classify(
@@ -213,14 +207,6 @@ class GitLabClient:
         self._me: int | None = None
         self._me_known = False
         self._http = httpx.AsyncClient(headers=headers, timeout=timeout_s, transport=transport)
-
-    @classmethod
-    def from_env(
-        cls, api_url: str | None = None, *, env: Mapping[str, str] | None = None, **kwargs: Any
-    ) -> GitLabClient:
-        env = os.environ if env is None else env
-        token = next((Secret(v) for n in TOKEN_ENVS if (v := env.get(n, "").strip())), None)
-        return cls(token, api_url or env.get(API_URL_ENV) or None, **kwargs)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -23,18 +23,21 @@ import hashlib
 import logging
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, select
 
-from hunkwise.config.paths import hunkwise_home
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.store.db import session_scope
 from hunkwise.store.models import ByokSlot
+
+if TYPE_CHECKING:
+    from hunkwise.config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +213,9 @@ class SecretBox:
             ) from None
 
 
-def key_file_path(env: Mapping[str, str] | None = None) -> Path:
-    return hunkwise_home(env) / KEY_FILENAME
+def key_file_path(home: Path) -> Path:
+    """The master key file of the data directory ``home`` (``HUNKWISE_HOME``)."""
+    return home / KEY_FILENAME
 
 
 def _parse_many(text: str, *, setting: str) -> tuple[MasterKey, ...]:
@@ -237,18 +241,21 @@ def write_key_file(path: Path, keys: Sequence[MasterKey]) -> None:
             tmp.unlink()
 
 
-def load_secret_box(env: Mapping[str, str] | None = None, *, create: bool = False) -> SecretBox:
-    """The master key(s) from ``HUNKWISE_SECRET_KEY`` or the key file. Raises
-    :class:`SecretsError` naming the setting when a key is unusable.
+def _env_key(settings: Settings) -> str:
+    return settings.secret_key.get_secret_value() if settings.secret_key is not None else ""
+
+
+def load_secret_box(settings: Settings, *, create: bool = False) -> SecretBox:
+    """The master key(s) from ``HUNKWISE_SECRET_KEY`` or the key file in ``HUNKWISE_HOME``.
+    Raises :class:`SecretsError` naming the setting when a key is unusable.
 
     A missing key file is generated only with ``create`` (the server's start-up: the one set-up
     path); otherwise the box starts empty and follows the file, so a read never creates a key
     and a worker started first picks up the key the server generates."""
-    env = os.environ if env is None else env
-    raw = env.get(SECRET_KEY_ENV, "").strip()
+    raw = _env_key(settings)
     if raw:
         return SecretBox(_parse_many(raw, setting=SECRET_KEY_ENV), source=f"env {SECRET_KEY_ENV}")
-    path = key_file_path(env)
+    path = key_file_path(settings.home)
     if path.exists():
         if path.stat().st_mode & 0o077:
             log.warning("the master key file %s is readable by other users; run: chmod 600 %s", path, path)
@@ -291,9 +298,7 @@ class RotationResult:
     old_key_ids: tuple[str, ...] = ()  # still accepted for decryption until prune_old_keys
 
 
-def rotate_master_key(
-    engine: Engine, *, new_key: str | None = None, env: Mapping[str, str] | None = None
-) -> RotationResult:
+def rotate_master_key(engine: Engine, settings: Settings, *, new_key: str | None = None) -> RotationResult:
     """Re-encrypt every stored key under a new master key.
 
     Key-file installs: the file is rewritten as ``[new, old...]`` (new encrypts, all decrypt),
@@ -306,17 +311,16 @@ def rotate_master_key(
     ``"new,old"`` (the new key is returned in ``new_key_text`` when we generated it), restart,
     prune, and finally keep only the new key.
     """
-    env = os.environ if env is None else env
-    old = load_secret_box(env)
+    old = load_secret_box(settings)
     old.require_key()
     key = MasterKey.parse(new_key, setting="--new-key") if new_key else MasterKey.generate()
-    from_env = bool(env.get(SECRET_KEY_ENV, "").strip())
+    from_env = bool(_env_key(settings))
     both = (key, *[k for k in old.keys if k.key_id != key.key_id])
     old_ids = tuple(k.key_id for k in both[1:])
     if from_env:
         rows = reencrypt_all(engine, old, SecretBox(both))
         return RotationResult(rows, key.key_id, None, None if new_key else key.export(), old_ids)
-    path = key_file_path(env)
+    path = key_file_path(settings.home)
     write_key_file(path, both)
     rows = reencrypt_all(engine, old, SecretBox(both))
     return RotationResult(rows, key.key_id, path, None, old_ids)
@@ -330,19 +334,18 @@ class PruneResult:
     key_file: Path | None  # None in env mode: the operator removes the old keys from the variable
 
 
-def prune_old_keys(engine: Engine, *, env: Mapping[str, str] | None = None) -> PruneResult:
+def prune_old_keys(engine: Engine, settings: Settings) -> PruneResult:
     """Finish a rotation: re-encrypt (one transaction) every row still sealed under an older key
     with the current (first) key, then drop the older keys from the key file. Run it once every
     server has picked up the rotation (any key saved or used reloads the file, a restart does too).
     Env installs: rows are moved; the operator then removes the old keys from the variable."""
-    env = os.environ if env is None else env
-    box = load_secret_box(env)
+    box = load_secret_box(settings)
     primary = box.primary
     rows = reencrypt_all(engine, box, SecretBox((primary,)), only_stale=True)
     dropped = tuple(k.key_id for k in box.keys[1:])
-    if env.get(SECRET_KEY_ENV, "").strip():
+    if _env_key(settings):
         return PruneResult(rows, primary.key_id, dropped, None)
-    path = key_file_path(env)
+    path = key_file_path(settings.home)
     write_key_file(path, [primary])
     return PruneResult(rows, primary.key_id, dropped, path)
 

@@ -19,7 +19,7 @@ from hunkwise.config.spec import SlotEntry, SlotInput
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway.errors import ConfigurationError
 from hunkwise.gateway.types import Slot
-from hunkwise.server.deps import BoxDep, EngineDep, OrgAccess, PolicyDep, ResolverDep, SettingsDep
+from hunkwise.server.deps import OrgAccess, RuntimeDep
 from hunkwise.server.schemas import (
     ByokIn,
     ByokPublic,
@@ -60,7 +60,7 @@ def _masked(last4: str | None) -> str:
     return f"••••{last4}" if last4 else "••••"
 
 
-def _view_public(view: SlotView, policy: PolicyDep) -> ByokSlotPublic:
+def _view_public(view: SlotView, policy: SsrfPolicy) -> ByokSlotPublic:
     data: dict[str, Any] = {"role": view.role, "api_key": _masked(view.key_last4), "config": view.spec}
     try:
         # Shown without decrypting the key: only whether one is stored matters here.
@@ -91,18 +91,18 @@ def _fixed_public(org: str, fixed: ResolvedConfig) -> ByokPublic:
     return out
 
 
-def _reject_in_fixed_mode(settings: SettingsDep) -> None:
-    if settings.fixed() is not None:
+def _reject_in_fixed_mode(runtime: RuntimeDep) -> None:
+    if runtime.fixed is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, FIXED_MESSAGE)
 
 
 @router.get("", response_model=ByokPublic)
-async def read(org: OrgAccess, engine: EngineDep, settings: SettingsDep, policy: PolicyDep) -> ByokPublic:
+async def read(org: OrgAccess, runtime: RuntimeDep) -> ByokPublic:
     """The organization's slots with keys masked (last 4 characters), plus the resolved endpoint,
     concurrency, plan and tier. In fixed mode: the global configuration, read-only."""
-    fixed = settings.fixed()
-    if fixed is not None:
-        return _fixed_public(org, fixed)
+    if runtime.fixed is not None:
+        return _fixed_public(org, runtime.fixed)
+    engine, policy = runtime.engine, runtime.policy
 
     def load() -> ByokPublic | None:
         views = load_byok(engine, org)
@@ -122,14 +122,14 @@ async def read(org: OrgAccess, engine: EngineDep, settings: SettingsDep, policy:
 
 
 @router.put("", response_model=ByokPublic, responses=_CONFLICT)
-async def write(
-    org: OrgAccess, body: ByokIn, engine: EngineDep, settings: SettingsDep, box: BoxDep, policy: PolicyDep
-) -> ByokPublic:
+async def write(org: OrgAccess, body: ByokIn, runtime: RuntimeDep) -> ByokPublic:
     """Save Main (+ Fallback) for the organization, creating it if needed. A slot without
     ``api_key`` keeps its stored key (same endpoint only). All or nothing."""
-    _reject_in_fixed_mode(settings)
-    slots = _entries(body)
-    result = await run_in_threadpool(lambda: save_byok(engine, org, slots, box=box, policy=policy))
+    _reject_in_fixed_mode(runtime)
+    engine, slots = runtime.engine, _entries(body)
+    result = await run_in_threadpool(
+        lambda: save_byok(engine, org, slots, box=runtime.box, policy=runtime.policy)
+    )
     log.info(
         "saved BYOK for %s: %s",
         org,
@@ -153,10 +153,10 @@ async def write(
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=_CONFLICT)
-async def remove(org: OrgAccess, engine: EngineDep, settings: SettingsDep) -> Response:
+async def remove(org: OrgAccess, runtime: RuntimeDep) -> Response:
     """Remove the organization's models and stored keys (the organization and its tokens stay)."""
-    _reject_in_fixed_mode(settings)
-    if not await run_in_threadpool(delete_byok, engine, org):
+    _reject_in_fixed_mode(runtime)
+    if not await run_in_threadpool(delete_byok, runtime.engine, org):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
     log.info("deleted BYOK for %s", org)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -215,15 +215,7 @@ def preview_slot(item: SlotInput, *, role: str = "main") -> PreviewPublic:
 
 
 @router.post("/test", response_model=ByokTestPublic)
-async def test(
-    org: OrgAccess,
-    engine: EngineDep,
-    settings: SettingsDep,
-    box: BoxDep,
-    policy: PolicyDep,
-    resolver: ResolverDep,
-    body: ByokIn | None = None,
-) -> ByokTestPublic:
+async def test(org: OrgAccess, runtime: RuntimeDep, body: ByokIn | None = None) -> ByokTestPublic:
     """Send one tiny request per slot and diagnose the answers (the same checks as ``hunkwise test``).
 
     Without a body the stored configuration is tested. With a body (the ``PUT`` shape) that
@@ -232,13 +224,14 @@ async def test(
     from hunkwise.gateway.probe import probe_slots
 
     if body is not None:
-        _reject_in_fixed_mode(settings)
+        _reject_in_fixed_mode(runtime)
+    engine, resolver = runtime.engine, runtime.slots
 
     def resolve() -> tuple[bool, list[Slot]]:
-        if settings.fixed() is None and get_org(engine, org) is None:
+        if resolver.fixed is None and get_org(engine, org) is None:
             return False, []
         if body is not None:
-            return True, unsaved_slots(engine, org, body, box=box, policy=policy)
+            return True, unsaved_slots(engine, org, body, box=runtime.box, policy=runtime.policy)
         return True, resolver.slots_for(org)
 
     try:
