@@ -10,9 +10,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from call_records import call_record
 from hunkwise.cli import usage as usage_cli
 from hunkwise.config.settings import Settings
-from hunkwise.store import CallRecord, RunRecord, database_url, open_store, record_calls, record_run
+from hunkwise.gateway.types import Attempt
+from hunkwise.store import RunRecord, database_url, open_store, record_calls, record_run
 
 CODING = "zai|https://api.z.ai/api/coding/paas/v4|0123456789abcdef"
 
@@ -35,7 +37,7 @@ def _invoke(cli: typer.Typer, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def _call(model: str, ago: timedelta, outcome: str = "ok", **kw: object) -> CallRecord:
+def _call(model: str, ago: timedelta, outcome: str = "ok", **kw: object) -> Attempt:
     fields: dict[str, object] = {
         "slot": "main",
         "provider": "zai",
@@ -48,7 +50,7 @@ def _call(model: str, ago: timedelta, outcome: str = "ok", **kw: object) -> Call
         "created_at": datetime.now(UTC) - ago,
     }
     fields.update(kw)
-    return CallRecord(**fields)  # type: ignore[arg-type]
+    return call_record(**fields)  # type: ignore[arg-type]
 
 
 @pytest.fixture

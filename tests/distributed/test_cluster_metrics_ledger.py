@@ -9,9 +9,10 @@ from collections.abc import Callable
 import pytest
 from distkit import Cluster
 
+from call_records import call_record
 from hunkwise.jobs import metrics
 from hunkwise.store.ledger import record_run
-from hunkwise.store.records import CallRecord, RunRecord
+from hunkwise.store.records import RunRecord
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -36,20 +37,20 @@ def test_distributed_server_reports_ledger_calls_by_model_and_outcome(
         engine,
         RunRecord(source="github", idempotency_key="worker-a-job-1"),
         [
-            CallRecord("main", "zai", "glm-5.1", "rate", waited_ms=1500.0),
-            CallRecord("fallback", "openai", "gpt-5-mini", "ok", failover=True, waited_ms=250.0),
+            call_record("main", "zai", "glm-5.1", "rate", waited_ms=1500.0),
+            call_record("fallback", "openai", "gpt-5-mini", "ok", failover=True, waited_ms=250.0),
         ],
     )
     record_run(
         engine,
         RunRecord(source="github", idempotency_key="worker-b-job-2"),
-        [CallRecord("main", "zai", "glm-5.1", "ok"), CallRecord("main", "zai", "glm-5.1", "ok")],
+        [call_record("main", "zai", "glm-5.1", "ok"), call_record("main", "zai", "glm-5.1", "ok")],
     )
     # A retried job records the same run again: the ledger stores it once, so it counts once.
     record_run(
         engine,
         RunRecord(source="github", idempotency_key="worker-b-job-2"),
-        [CallRecord("main", "zai", "glm-5.1", "ok")],
+        [call_record("main", "zai", "glm-5.1", "ok")],
     )
 
     # Each process reads the ledger at most every CLUSTER_CALLS_TTL_S and serves that meanwhile.

@@ -10,7 +10,7 @@ import pytest
 
 from hunkwise.gateway.types import Attempt, Usage
 from hunkwise.review.findings import Finding
-from hunkwise.review.report import CallRecord, FailedChunk, ReviewReport, SkippedLines, compact_ranges
+from hunkwise.review.report import FailedChunk, ReviewReport, SkippedLines, compact_ranges
 from hunkwise.review.reports import render
 from hunkwise.review.reports.sarif import fingerprint, sarif_document
 
@@ -38,32 +38,16 @@ def make_report(**kw: object) -> ReviewReport:
     ]
     usage = Usage(calls=2, input_tokens=1500, output_tokens=300, reasoning_tokens=120, cost_usd=0.0034)
     calls = [
-        CallRecord(
-            0,
-            "review",
-            True,
-            "main",
-            "glm-5.1",
-            "zai",
-            Usage(1, 1000, 200, 100, 0, 0.002),
-            120.0,
-            0,
-            [Attempt("main", "zai", "glm-5.1", "ok", 120.0)],
-        ),
-        CallRecord(
-            1,
-            "review",
-            True,
+        Attempt("main", "zai", "glm-5.1", "ok", 120.0, usage=Usage(1, 1000, 200, 100, 0, 0.002)),
+        Attempt("main", "zai", "glm-5.1", "quota_window", 5.0, 429, "1308"),
+        Attempt(
             "fallback",
-            "glm-4.5-air",
             "zai",
-            Usage(1, 500, 100, 20, 0, 0.0014),
-            90.0,
-            1,
-            [
-                Attempt("main", "zai", "glm-5.1", "quota_window", 5.0, 429, "1308"),
-                Attempt("fallback", "zai", "glm-4.5-air", "ok", 85.0),
-            ],
+            "glm-4.5-air",
+            "ok",
+            85.0,
+            usage=Usage(1, 500, 100, 20, 0, 0.0014),
+            failover=True,
         ),
     ]
     base = dict(

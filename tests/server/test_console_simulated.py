@@ -13,9 +13,10 @@ from srvkit import ADMIN
 from typer.testing import CliRunner
 from webkit import sign_in
 
+from call_records import call_record
 from hunkwise.cli.app import app as cli_app
 from hunkwise.store.ledger import record_run
-from hunkwise.store.records import CallRecord, RunRecord
+from hunkwise.store.records import RunRecord
 
 SIM_CODING = "zai|http://127.0.0.1:40404/api/coding/paas/v4|5151515151515151"
 
@@ -24,11 +25,11 @@ SIM_CODING = "zai|http://127.0.0.1:40404/api/coding/paas/v4|5151515151515151"
 def console(make_client: Callable[..., TestClient]) -> TestClient:
     client = make_client()
     engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
-    real = CallRecord(
+    real = call_record(
         slot="main", provider="openai", model="gpt-5-mini", outcome="ok",
         input_tokens=1200, output_tokens=300, cost_usd=0.0009,
     )  # fmt: skip
-    simulated = CallRecord(
+    simulated = call_record(
         slot="main", provider="zai", model="glm-5.1", outcome="ok", input_tokens=5000, output_tokens=1000,
         cost_usd=0.75, credential_id=SIM_CODING, plan="coding", tier="lite", simulated=True,
     )  # fmt: skip

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from srvkit import ADMIN, admin_headers
 from webkit import CSRF_FIELD, create_org, page_csrf, sign_in
 
+from call_records import call_record
 from simkeys import CODING_LITE_KEY, DEV_KEY
 
 SECRET_KEY = "sk-console-secret-key-9f3a"
@@ -238,12 +239,12 @@ def test_static_assets_are_served_from_the_package(console: TestClient) -> None:
 def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None:
     from hunkwise.store import jobs as repo
     from hunkwise.store.ledger import record_run
-    from hunkwise.store.records import CallRecord, RunRecord
+    from hunkwise.store.records import RunRecord
 
     engine = console.app.state.runtime.engine  # type: ignore[attr-defined]
     token = create_org(console)
     calls = [
-        CallRecord(
+        call_record(
             slot="main",
             provider="zai",
             model="glm-5.1",
@@ -254,7 +255,7 @@ def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None
             plan="coding",
             tier="lite",
         ),
-        CallRecord(
+        call_record(
             slot="fallback",
             provider="openai",
             model="gpt-5-mini",
@@ -264,7 +265,7 @@ def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None
             cost_usd=0.0009,
             failover=True,
         ),
-        CallRecord(
+        call_record(
             slot="main",
             provider="zai",
             model="glm-5.1",
@@ -311,7 +312,9 @@ def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None
         },
         "duration_s": 3.2,
     }
-    assert repo.complete(engine, job.id, "w1", {"report": report, "run_id": run_id, "posted": None})
+    # As a review job stores it: the report once, in the checkpoint; the result is the post's.
+    assert repo.save_checkpoint(engine, job.id, "w1", {"report": report, "run_id": run_id, "post": {}})
+    assert repo.complete(engine, job.id, "w1", {"posted": None})
     sign_in(console, token)
     listing = console.get("/console/reviews").text
     assert "acme/api" in listing and "#7" in listing and "1 high" in listing and "gpt-5-mini" in listing

@@ -9,12 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select, text
 
-from hunkwise.gateway.types import Attempt, ChatResult, Secret, Slot, Usage
+from hunkwise.gateway.types import Attempt, Secret, Slot, Usage
 from hunkwise.store import (
-    CallRecord,
     RunRecord,
-    calls_from_attempts,
-    calls_from_result,
     record_calls,
     record_run,
     session_scope,
@@ -43,63 +40,42 @@ MAIN = _slot("main", "glm-5.1", "coding", "lite")
 FALLBACK = _slot("fallback", "glm-5", "developer")
 
 
-def _failover_result() -> ChatResult:
-    """Main hit its quota window, fallback answered after one rate-limited retry."""
-    return ChatResult(
-        content="{}",
-        model="glm-5",
-        provider="zai",
-        slot="fallback",
-        usage=Usage(calls=1, input_tokens=1000, output_tokens=200, reasoning_tokens=50, cost_usd=0.0016),
-        attempts=[
-            Attempt("main", "zai", "glm-5.1", "quota_window", 40.0, status=429, code="1308"),
-            Attempt("fallback", "zai", "glm-5", "rate", 30.0, status=429, code="1303"),
-            Attempt("fallback", "zai", "glm-5", "ok", 900.0, waited_ms=12.0),
-        ],
-    )
+def _failover_calls() -> list[Attempt]:
+    """The router's records of one request: main hit its quota window, fallback answered after
+    one rate-limited retry."""
+    at = NOW.timestamp()
+    usage = Usage(calls=1, input_tokens=1000, output_tokens=200, reasoning_tokens=50, cost_usd=0.0016)
+    main = {
+        "credential_id": MAIN.credential_id,
+        "plan": "coding",
+        "tier": "lite",
+        "purpose": "review",
+        "at": at,
+    }
+    fallback = {"credential_id": FALLBACK.credential_id, "plan": "developer", "purpose": "review", "at": at}
+    return [
+        Attempt("main", "zai", "glm-5.1", "quota_window", 40.0, status=429, code="1308", **main),  # type: ignore[arg-type]
+        Attempt("fallback", "zai", "glm-5", "rate", 30.0, status=429, code="1303", failover=True, **fallback),  # type: ignore[arg-type]
+        Attempt("fallback", "zai", "glm-5", "ok", 900.0, waited_ms=12.0, usage=usage, **fallback),  # type: ignore[arg-type]
+    ]
 
 
-def _ok_call(model: str = "glm-5.1", at: datetime = NOW, **kw: object) -> CallRecord:
+def _ok_call(model: str = "glm-5.1", at: datetime = NOW, **kw: object) -> Attempt:
     fields: dict[str, object] = {
         "slot": "main",
         "provider": "zai",
         "model": model,
         "outcome": "ok",
-        "input_tokens": 100,
-        "output_tokens": 10,
-        "cost_usd": 0.001,
+        "usage": Usage(calls=1, input_tokens=100, output_tokens=10, cost_usd=0.001),
         "latency_ms": 500.0,
-        "created_at": at,
+        "at": at.timestamp(),
     }
     fields.update(kw)
-    return CallRecord(**fields)  # type: ignore[arg-type]
-
-
-def test_calls_from_result_attributes_usage_and_failover() -> None:
-    calls = calls_from_result(_failover_result(), slots=[MAIN, FALLBACK], purpose="review", at=NOW)
-    assert [c.outcome for c in calls] == ["quota_window", "rate", "ok"]
-    assert [c.failover for c in calls] == [False, True, False]
-    assert [c.input_tokens for c in calls] == [0, 0, 1000]
-    assert calls[2].reasoning_tokens == 50 and calls[2].cost_usd == pytest.approx(0.0016)
-    assert calls[0].credential_id == MAIN.credential_id and calls[0].plan == "coding"
-    assert calls[0].tier == "lite" and calls[0].code == "1308" and calls[0].status == 429
-    assert calls[2].waited_ms == 12.0 and calls[2].created_at == NOW
-    assert all(CANARY_KEY not in (c.credential_id or "") for c in calls)
-
-
-def test_calls_from_attempts_without_usage_or_slots() -> None:
-    attempts = [
-        Attempt("main", "zai", "glm-5.1", "skipped_open_circuit", 0.0),
-        Attempt("fallback", "openai", "gpt-x", "auth", 10.0, status=401),
-    ]
-    calls = calls_from_attempts(attempts)
-    assert [c.failover for c in calls] == [False, True]
-    assert all(c.input_tokens == 0 and c.credential_id is None for c in calls)
-    assert not calls[0].is_call and calls[1].is_call
+    return Attempt(**fields)  # type: ignore[arg-type]
 
 
 def test_record_run_stores_run_with_totals_from_calls(engine: Engine) -> None:
-    calls = calls_from_result(_failover_result(), slots=[MAIN, FALLBACK], at=NOW)
+    calls = _failover_calls()
     run = RunRecord(
         source="local",
         status="done",
@@ -122,7 +98,12 @@ def test_record_run_stores_run_with_totals_from_calls(engine: Engine) -> None:
         assert row.created_at == NOW and row.repository == "acme/api" and row.skipped_lines == 4
         stored = s.scalars(select(ModelCall).where(ModelCall.run_id == run_id).order_by(ModelCall.id)).all()
         assert [c.outcome for c in stored] == ["quota_window", "rate", "ok"]
-        assert stored[0].credential_id == MAIN.credential_id
+        assert [c.failover for c in stored] == [False, True, False]
+        assert [c.input_tokens for c in stored] == [0, 0, 1000]
+        assert stored[2].reasoning_tokens == 50 and stored[2].cost_usd == pytest.approx(0.0016)
+        assert stored[0].credential_id == MAIN.credential_id and stored[0].plan == "coding"
+        assert stored[0].tier == "lite" and stored[0].code == "1308" and stored[0].status == 429
+        assert stored[2].waited_ms == 12.0 and stored[2].created_at == NOW and stored[2].purpose == "review"
     with engine.connect() as conn:
         dump = repr(conn.execute(text("SELECT * FROM model_calls")).all())
         dump += repr(conn.execute(text("SELECT * FROM review_runs")).all())
@@ -195,12 +176,12 @@ def test_record_calls_outside_a_run(engine: Engine) -> None:
 
 
 def test_summary_by_model_with_errors_failovers_and_skips(engine: Engine) -> None:
-    record_run(engine, RunRecord(source="local"), calls_from_result(_failover_result(), at=NOW))
+    record_run(engine, RunRecord(source="local"), _failover_calls())
     record_run(
         engine,
         RunRecord(source="local"),
         [
-            CallRecord("main", "zai", "glm-5.1", "skipped_open_circuit", created_at=NOW),
+            Attempt("main", "zai", "glm-5.1", "skipped_open_circuit", at=NOW.timestamp()),
             _ok_call("glm-5", failover=True, latency_ms=300.0),
         ],
     )
@@ -225,8 +206,8 @@ def test_no_skip_outcome_counts_as_a_call(engine: Engine) -> None:
     record_calls(
         engine,
         [
-            CallRecord("main", "zai", "glm-5", "skipped_smaller_context", created_at=NOW),
-            CallRecord("fallback", "zai", "glm-5.1", "skipped_open_circuit", created_at=NOW),
+            Attempt("main", "zai", "glm-5", "skipped_smaller_context", at=NOW.timestamp()),
+            Attempt("fallback", "zai", "glm-5.1", "skipped_open_circuit", at=NOW.timestamp()),
             _ok_call("glm-5.1", latency_ms=100.0),
         ],
     )
@@ -259,7 +240,7 @@ def test_summary_rejects_unknown_grouping(engine: Engine) -> None:
 
 def test_naive_times_are_refused(engine: Engine) -> None:
     with pytest.raises(Exception, match="timezone-aware"):
-        record_calls(engine, [_ok_call(at=datetime(2026, 1, 1))])
+        record_run(engine, RunRecord(source="local", created_at=datetime(2026, 1, 1)), [_ok_call()])
 
 
 def test_record_review_opens_the_default_store(_isolated_home: object) -> None:

@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select, text
 
-from hunkwise.gateway.types import Attempt, Secret, Slot, Usage
+from call_records import call_record
+from hunkwise.gateway.types import Attempt
 from hunkwise.store import (
-    CallRecord,
     RunRecord,
-    calls_from_attempts,
     coding_plan_windows,
     record_calls,
     record_run,
@@ -27,7 +26,7 @@ CODING = "zai|https://api.z.ai/api/coding/paas/v4|0123456789abcdef"
 SIM_CODING = "zai|http://127.0.0.1:41234/api/coding/paas/v4|5151515151515151"
 
 
-def _call(model: str = "glm-5.1", *, simulated: bool = False, **kw: object) -> CallRecord:
+def _call(model: str = "glm-5.1", *, simulated: bool = False, **kw: object) -> Attempt:
     fields: dict[str, object] = {
         "slot": "main",
         "provider": "zai",
@@ -41,7 +40,7 @@ def _call(model: str = "glm-5.1", *, simulated: bool = False, **kw: object) -> C
         "created_at": NOW - timedelta(hours=1),
     }
     fields.update(kw)
-    return CallRecord(**fields)  # type: ignore[arg-type]
+    return call_record(**fields)  # type: ignore[arg-type]
 
 
 def _runs(engine: Engine) -> dict[str, bool]:
@@ -92,22 +91,6 @@ def test_a_run_is_simulated_when_marked_or_when_all_its_calls_are(engine: Engine
     record_run(engine, RunRecord(source="local", idempotency_key="mixed"), [_call(), _call(simulated=True)])
     record_run(engine, RunRecord(source="local", idempotency_key="real"), [_call()])
     assert _runs(engine) == {"all-sim": True, "marked": True, "mixed": False, "real": False}
-
-
-def test_calls_from_attempts_carry_the_slot_mark() -> None:
-    def slot(name: str, simulated: bool) -> Slot:
-        return Slot(
-            name, "zai", "http://127.0.0.1:1/api/paas/v4", "glm-5.1", Secret("k" * 12), simulated=simulated
-        )
-
-    attempts = [
-        Attempt("main", "zai", "glm-5.1", "rate", 10.0),
-        Attempt("fallback", "zai", "glm-5.1", "ok", 10.0),
-    ]
-    calls = calls_from_attempts(
-        attempts, slots=[slot("main", False), slot("fallback", True)], usage=Usage(1, 10, 5, 0, 0, 0.1)
-    )
-    assert [c.simulated for c in calls] == [False, True]
 
 
 def test_coding_plan_windows_leave_simulated_prompts_out(engine: Engine) -> None:

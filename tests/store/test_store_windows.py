@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from call_records import call_record
 from hunkwise.catalog.loader import load_catalog
-from hunkwise.store import CallRecord, RunRecord, coding_plan_windows, record_calls, record_run, window_usage
+from hunkwise.gateway.types import Attempt
+from hunkwise.store import RunRecord, coding_plan_windows, record_calls, record_run, window_usage
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 CODING = "zai|https://api.z.ai/api/coding/paas/v4|0123456789abcdef"
@@ -15,7 +17,7 @@ OTHER_CODING = "zai|https://proxy.local/api/coding/paas/v4|fedcba9876543210"
 DEVELOPER = "zai|https://api.z.ai/api/paas/v4|aaaaaaaaaaaaaaaa"
 
 
-def _call(ago: timedelta, outcome: str = "ok", credential: str = CODING, **kw: object) -> CallRecord:
+def _call(ago: timedelta, outcome: str = "ok", credential: str = CODING, **kw: object) -> Attempt:
     plan = "developer" if credential == DEVELOPER else "coding"
     fields: dict[str, object] = {
         "slot": "main",
@@ -28,7 +30,7 @@ def _call(ago: timedelta, outcome: str = "ok", credential: str = CODING, **kw: o
         "created_at": NOW - ago,
     }
     fields.update(kw)
-    return CallRecord(**fields)  # type: ignore[arg-type]
+    return call_record(**fields)  # type: ignore[arg-type]
 
 
 H = timedelta(hours=1)

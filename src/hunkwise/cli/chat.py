@@ -104,9 +104,9 @@ async def _run(
     except AllSlotsFailed as exc:
         _print_failure(exc, as_json)
         # Failed calls are recorded too: a spent window (1308) is remembered by the ledger.
-        record_calls_only(exc.attempts, list(cfg.slots), usage=None, purpose="chat", settings=settings)
+        record_calls_only(exc.attempts, settings=settings)
         return 1
-    record_calls_only(result.attempts, list(cfg.slots), usage=result.usage, purpose="chat", settings=settings)
+    record_calls_only(result.attempts, settings=settings)
     if not as_json:
         _print_footer(result)
     return 0

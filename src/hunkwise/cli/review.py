@@ -281,7 +281,7 @@ def _run(
     if not options.dry_run and report.plan:
         source = "offline" if offline else ("diff" if change.description.source_file else "local")
         source = ledger_source if ledger_source and not offline else source
-        record(report, slots, source=source, settings=settings)
+        record(report, source=source, settings=settings)
     _emit(report, fmt, output, quiet=quiet)
     if options.dry_run:
         return 0
@@ -300,7 +300,7 @@ def _configuration_failure(report: ReviewReport) -> str | None:
 
     if not report.failed_chunks or any(c.ok for c in report.calls):
         return None
-    kinds = {a.outcome for c in report.calls for a in c.attempts if a.outcome not in SKIPPED_OUTCOMES}
+    kinds = {c.outcome for c in report.calls if c.outcome not in SKIPPED_OUTCOMES}
     known = {k.value for k in ErrorKind}
     if kinds and kinds <= known and all(ErrorKind(k).is_configuration for k in kinds):
         return f"no request could be served: {report.failed_chunks[0].detail}"

@@ -3,7 +3,8 @@
 It is both the engine's :class:`~hunkwise.review.engine.ProgressSink` and the router's event
 hook, so one line shows chunks done/total, the model serving, failovers, tokens and cost so far,
 and failovers are also printed as they happen (the moment a Coding Plan window closes is worth
-seeing, not only counting).
+seeing, not only counting). The figures come from the chunks' call records, as the report's do
+(a router event is a notice, not a count), so the line and the report agree.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class ReviewProgress:
             self.model = outcome.model
         self.tokens += outcome.usage.input_tokens + outcome.usage.output_tokens
         self.cost += outcome.usage.cost_usd
+        self.failovers += outcome.failovers
         if not outcome.ok:
             self.console.print(f"[red]chunk {outcome.index} failed[/] (see the report)")
         if self.task is not None:
@@ -64,7 +66,6 @@ class ReviewProgress:
         from rich.markup import escape
 
         if event.type == "failover":
-            self.failovers += 1
             why = f" ({event.kind})" if event.kind else ""
             self.console.print(f"[yellow]failover[/] from {escape(event.slot)}{escape(why)}")
         elif event.type == "circuit_open":

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from hunkwise.config.settings import Settings
-    from hunkwise.gateway.types import Attempt, Slot, Usage
+    from hunkwise.gateway.types import Attempt, Slot
     from hunkwise.review.report import ReviewReport
     from hunkwise.review.tokens import TokenEstimator
 
@@ -72,26 +72,12 @@ def load_estimator(settings: Settings) -> TokenEstimator:
         return TokenEstimator()
 
 
-def record(report: ReviewReport, slots: list[Slot], *, source: str, settings: Settings) -> None:
+def record(report: ReviewReport, *, source: str, settings: Settings) -> None:
     """Store the run, its calls and the calibration samples in the usage ledger."""
     try:
-        from hunkwise.store import (
-            RunRecord,
-            calls_from_attempts,
-            database_url,
-            open_store,
-            record_run,
-            save_ratios,
-        )
+        from hunkwise.store import RunRecord, database_url, open_store, record_run, save_ratios
 
         engine = open_store(database_url(settings))
-        calls = [
-            rec
-            for call in report.calls
-            for rec in calls_from_attempts(
-                call.attempts, slots=slots, usage=call.usage if call.ok else None, purpose=call.purpose
-            )
-        ]
         change = report.change
         run = RunRecord(
             source=source,
@@ -106,7 +92,7 @@ def record(report: ReviewReport, slots: list[Slot], *, source: str, settings: Se
             duration_ms=int(report.duration_s * 1000),
             simulated=report.simulated,
         )
-        record_run(engine, run, calls)
+        record_run(engine, run, report.calls)
         samples = {m: v[2] for m, v in report.calibration.items() if v[1] > 0}
         ratios = {m: report.calibration[m][0] / report.calibration[m][1] for m in samples}
         if ratios:
@@ -115,9 +101,7 @@ def record(report: ReviewReport, slots: list[Slot], *, source: str, settings: Se
         _warn(f"usage not recorded ({type(exc).__name__}: {exc})")
 
 
-def record_calls_only(
-    attempts: Iterable[Attempt], slots: list[Slot], *, usage: Usage | None, purpose: str, settings: Settings
-) -> None:
+def record_calls_only(attempts: Iterable[Attempt], *, settings: Settings) -> None:
     """Store the calls of a request made outside a review (``hunkwise chat``) in the ledger.
 
     They count against Coding Plan windows like any prompt: a user chatting on the same key
@@ -125,9 +109,9 @@ def record_calls_only(
     failed command: the answer was already printed.
     """
     try:
-        from hunkwise.store import calls_from_attempts, database_url, open_store, record_calls
+        from hunkwise.store import database_url, open_store, record_calls
 
-        calls = calls_from_attempts(attempts, slots=slots, usage=usage, purpose=purpose)
+        calls = list(attempts)
         if not calls:
             return
         engine = open_store(database_url(settings))

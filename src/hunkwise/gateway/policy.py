@@ -59,7 +59,10 @@ EventType = Literal["retry", "failover", "circuit_open", "skip", "config_error"]
 
 @dataclass(frozen=True, slots=True)
 class RouterEvent:
-    """Something the operator may want to see while a request is served (progress displays)."""
+    """Something the operator may want to see while a request is served (progress displays).
+
+    A notice, not a count: figures (failovers, calls) come from the request's call records
+    (``gateway.types.Attempt``), which say what happened once the request is served."""
 
     type: EventType
     slot: str  # the slot's label ("main: zai/glm-5.1 (coding/lite)")

@@ -1,4 +1,4 @@
-"""The policy: main -> fallbacks, retries with backoff, circuits with reset times, attempt records.
+"""The policy: main -> fallbacks, retries with backoff, circuits with reset times, call records.
 
 Policy is decided here and only here, from :class:`ErrorKind` (see ``policy.py`` for the table).
 Adapters translate; the limits backend counts and remembers; the router chooses.
@@ -41,6 +41,7 @@ from hunkwise.gateway.types import (
     ChatResult,
     Slot,
     StreamEvent,
+    Usage,
 )
 
 log = logging.getLogger("hunkwise.gateway")
@@ -52,12 +53,52 @@ _MIN_CIRCUIT_S = 60.0
 class _Run:
     """The bookkeeping of one request: every attempt and every error, in order."""
 
-    __slots__ = ("attempts", "errors", "overflow_window")
+    __slots__ = ("attempts", "errors", "overflow_window", "purpose")
 
-    def __init__(self) -> None:
+    def __init__(self, purpose: str) -> None:
         self.attempts: list[Attempt] = []
         self.errors: list[ProviderError] = []
         self.overflow_window: int | None = None  # set after a context overflow
+        self.purpose = purpose
+
+    def record(
+        self,
+        slot: Slot,
+        cred: str,
+        outcome: str,
+        at: float,
+        *,
+        latency_ms: float = 0.0,
+        waited_ms: float = 0.0,
+        error: ProviderError | None = None,
+        message: str = "",
+        model: str | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        """Append the record of one call (or skip) on ``slot``. The one place a failover is
+        decided: a record on another slot than the record before it."""
+        failover = bool(self.attempts) and self.attempts[-1].slot != slot.name
+        self.attempts.append(
+            Attempt(
+                slot.name,
+                slot.provider,
+                model or slot.model,
+                outcome,
+                latency_ms,
+                error.status if error else None,
+                error.code if error else None,
+                error.message if error else message,
+                waited_ms,
+                at,
+                self.purpose,
+                cred,
+                slot.plan,
+                slot.tier,
+                usage if usage is not None else Usage(),
+                failover,
+                slot.simulated,
+            )
+        )
 
 
 @dataclass(slots=True)
@@ -134,17 +175,8 @@ class Router:
     async def _usable(self, slot: Slot, cred: str, run: _Run) -> bool:
         """Whether to call ``slot`` now; records why not when skipping it."""
         if run.overflow_window is not None and slot.context_window <= run.overflow_window:
-            run.attempts.append(
-                Attempt(
-                    slot.name,
-                    slot.provider,
-                    slot.model,
-                    SKIPPED_SMALLER_CONTEXT,
-                    0.0,
-                    message=f"context window {slot.context_window} is not larger than {run.overflow_window}",
-                    at=self._clock(),
-                )
-            )
+            message = f"context window {slot.context_window} is not larger than {run.overflow_window}"
+            run.record(slot, cred, SKIPPED_SMALLER_CONTEXT, self._clock(), message=message)
             return False
         return not await self._circuit_open(slot, cred, run)
 
@@ -156,9 +188,7 @@ class Router:
             return False
         kind = ErrorKind(circuit.kind)
         message = f"circuit open until {_fmt_epoch(circuit.until)} ({kind.value}: {circuit.reason})"
-        run.attempts.append(
-            Attempt(slot.name, slot.provider, slot.model, SKIPPED_OPEN_CIRCUIT, 0.0, message=message, at=now)
-        )
+        run.record(slot, cred, SKIPPED_OPEN_CIRCUIT, now, message=message)
         run.errors.append(
             ProviderError(
                 kind,
@@ -245,35 +275,27 @@ class Router:
 
     @staticmethod
     def _record_failure(step: _Step, err: ProviderError, run: _Run) -> None:
-        slot = step.slot
-        run.attempts.append(
-            Attempt(
-                slot.name,
-                slot.provider,
-                slot.model,
-                err.kind.value,
-                step.elapsed_ms(),
-                status=err.status,
-                code=err.code,
-                message=err.message,
-                waited_ms=step.waited_ms,
-                at=step.at,
-            )
+        run.record(
+            step.slot,
+            step.cred,
+            err.kind.value,
+            step.at,
+            latency_ms=step.elapsed_ms(),
+            waited_ms=step.waited_ms,
+            error=err,
         )
         run.errors.append(err)
 
     async def _answered(self, step: _Step, result: ChatResult, run: _Run) -> ChatResult:
-        slot = step.slot
-        run.attempts.append(
-            Attempt(
-                slot.name,
-                slot.provider,
-                result.model,
-                "ok",
-                step.elapsed_ms(),
-                waited_ms=step.waited_ms,
-                at=step.at,
-            )
+        run.record(
+            step.slot,
+            step.cred,
+            "ok",
+            step.at,
+            latency_ms=step.elapsed_ms(),
+            waited_ms=step.waited_ms,
+            model=result.model,
+            usage=result.usage,
         )
         result.attempts = run.attempts
         return result
@@ -294,7 +316,7 @@ class Router:
 
     # -- entry points ------------------------------------------------------------------------------
     async def chat(self, request: ChatRequest) -> ChatResult:
-        run = _Run()
+        run = _Run(request.purpose)
         answer: ChatResult | None = None
         answered: _Step | None = None
         steps = self._steps(run)
@@ -318,7 +340,7 @@ class Router:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Stream the answer; failover happens only before the first piece of text arrives."""
-        run = _Run()
+        run = _Run(request.purpose)
         done: tuple[_Step, StreamEvent] | None = None
         async with aclosing(self._steps(run)) as steps:
             async for step in steps:

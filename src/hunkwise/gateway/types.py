@@ -8,8 +8,8 @@ from untrusted input (config validates before it builds a ``Slot``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any, Literal
 
 ThinkingLevel = Literal["off", "low", "medium", "high"]
@@ -162,21 +162,60 @@ SKIPPED_OUTCOMES = frozenset({SKIPPED_OPEN_CIRCUIT, SKIPPED_SMALLER_CONTEXT})
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One call (or one skip of an open circuit) made while serving a request."""
+    """One model call (or one skip of a slot that could not be called) made while serving a
+    request: the one record of a call, from the router to the usage ledger.
+
+    The router fills every field when it makes the call, because only it knows them all (the
+    slot's credential and plan, the request's purpose, the answer's usage, which slot it moved
+    from). The review report carries these records unchanged and the store writes each as one
+    ``model_calls`` row (``store.models.ModelCall``, the stored shape); :meth:`as_dict` is the
+    public shape ``chat --json`` prints. Nothing on the way re-derives a field.
+
+    - ``outcome``: ``"ok"``, an ``ErrorKind`` value, or a skip (:data:`SKIPPED_OUTCOMES`:
+      recorded because it explains a failover, never counted as a call).
+    - ``model``: the slot's model; on the answering call, the model the provider says answered.
+    - ``status``/``code``/``message``: HTTP status, provider business code and text of a failure.
+    - ``latency_ms``/``waited_ms``: time on the wire and time queued for a concurrency slot.
+    - ``at``: epoch seconds when the call started (the router's clock); 0.0 = unknown. The ledger
+      dates the call with it, so Coding Plan windows count a prompt when it was sent, not when the
+      review that sent it was recorded minutes later.
+    - ``purpose``: ``ChatRequest.purpose`` (``"review"``, ``"repair"``, ``"chat"``, ...).
+    - ``credential_id``: ``Slot.credential_id`` (provider | base URL | key fingerprint), never the
+      key; Coding Plan windows are counted per credential. ``plan``/``tier``: the slot's.
+    - ``usage``: what the provider reported for the answering call; zero for every other record.
+    - ``failover``: the router moved to this slot from a different one while serving the request.
+      Decided here, once; every failover figure (a request's, a report's, a run row's, the usage
+      summaries, the console, ``/metrics``) is the number of records with this flag.
+    - ``simulated``: the slot was hunkwise's simulator (``Slot.simulated``): no money was spent.
+    """
 
     slot: str
     provider: str
     model: str
-    outcome: str  # "ok", or an ErrorKind value, or "skipped_open_circuit"
-    latency_ms: float
+    outcome: str
+    latency_ms: float = 0.0
     status: int | None = None
-    code: str | None = None  # provider business code, e.g. "1302"
+    code: str | None = None
     message: str = ""
-    waited_ms: float = 0.0  # time spent waiting for a concurrency slot
-    # Epoch seconds when the call started (the router's clock); 0.0 = unknown. The usage ledger
-    # dates the call with it, so Coding Plan windows count a prompt when it was sent, not when the
-    # review that sent it was recorded minutes later.
+    waited_ms: float = 0.0
     at: float = 0.0
+    purpose: str = "chat"
+    credential_id: str | None = None
+    plan: str | None = None
+    tier: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    failover: bool = False
+    simulated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """This call answered the request."""
+        return self.outcome == "ok"
+
+    @property
+    def is_call(self) -> bool:
+        """A request reached the provider (a skip did not): counted as a call and a latency sample."""
+        return self.outcome not in SKIPPED_OUTCOMES
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -190,7 +229,14 @@ class Attempt:
             "message": self.message,
             "waited_ms": round(self.waited_ms, 1),
             "at": self.at,
+            "failover": self.failover,
         }
+
+
+def count_failovers(attempts: Iterable[Attempt]) -> int:
+    """How many times a request moved to another slot: the records flagged by the router
+    (skipping a slot whose circuit is open counts: the slot before it could not serve)."""
+    return sum(1 for a in attempts if a.failover)
 
 
 @dataclass(slots=True)
@@ -206,10 +252,8 @@ class ChatResult:
 
     @property
     def failovers(self) -> int:
-        """How many times the request moved to another slot before it was answered (skipping a
-        slot whose circuit is open counts: the main could not serve)."""
-        slots = [a.slot for a in self.attempts]
-        return sum(1 for a, b in pairwise(slots) if a != b)
+        """How many times the request moved to another slot before it was answered."""
+        return count_failovers(self.attempts)
 
 
 @dataclass(frozen=True, slots=True)

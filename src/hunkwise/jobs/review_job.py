@@ -4,7 +4,9 @@ usage -> post one review. Shared by the embedded worker pool and the future dist
 Every external effect happens once however often the job runs:
 
 - the model calls: after the review, the report and the post are checkpointed on the job row, so
-  a retry (a failed post, a crash) resumes at "post" without calling the models again;
+  a retry (a failed post, a crash) resumes at "post" without calling the models again. That
+  checkpoint is the report's one copy (:func:`stored_review`); the job's result holds what
+  posting did and the id of the ledger run;
 - the usage: recorded with the job's dedupe key as the ledger's idempotency key;
 - the review on GitHub/GitLab: its fingerprint is checked on the pull request before posting.
 
@@ -28,7 +30,7 @@ from sqlalchemy import Engine
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
 from hunkwise.gateway.adapters.base import ClientPool
 from hunkwise.gateway.errors import ConfigurationError
-from hunkwise.gateway.types import SKIPPED_OPEN_CIRCUIT, SKIPPED_OUTCOMES, Slot
+from hunkwise.gateway.types import Slot
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
 from hunkwise.jobs.posting import build_post
@@ -202,7 +204,7 @@ async def _review(
     post = build_post(
         report, platform=platform, repository=repository, number=number, head_sha=head_sha, since=since
     )
-    run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, slots, platform, repository)
+    run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, platform, repository)
     checkpoint = {"report": report.to_json(), "post": post.as_dict(), "since": since, "run_id": run_id}
     if extra is not None:
         checkpoint["diff_refs"] = extra
@@ -226,41 +228,21 @@ def _models_failed(job: Job, report: ReviewReport) -> ModelsFailed:
 
 
 def _failure_kinds(report: ReviewReport) -> frozenset[str]:
-    """What the failed chunks met: the error kind of every failed model call attempt, or the
-    chunk's reason when no call failed (an unreadable answer). A slot skipped for an open circuit
-    leaves its kind only as the call's last error, so an earlier skip counts as ``skipped``:
-    unknown, and unknown is never taken for a configuration error."""
+    """What the failed chunks met (``FailedChunk.kinds``), or a chunk's reason when no model
+    request of it failed (an unreadable answer). An unknown kind is never taken for a
+    configuration error."""
     kinds: set[str] = set()
     for chunk in report.failed_chunks:
-        failed = [c for c in report.calls if c.chunk == chunk.index and not c.ok]
-        if not failed:
-            kinds.add(chunk.reason)
-        for call in failed:
-            outcomes = [a.outcome for a in call.attempts if a.outcome != "ok"]
-            for i, outcome in enumerate(outcomes):
-                if outcome == SKIPPED_OPEN_CIRCUIT and i == len(outcomes) - 1:
-                    outcome = call.error_kind or "skipped"
-                kinds.add("skipped" if outcome in SKIPPED_OUTCOMES else outcome)
-            if not outcomes:
-                kinds.add(call.error_kind or "no_attempt")
+        kinds |= chunk.kinds or {chunk.reason}
     return frozenset(kinds)
 
 
-def _record_usage(
-    engine: Engine, job: Job, report: ReviewReport, slots: list[Slot], platform: str, repository: str
-) -> int:
+def _record_usage(engine: Engine, job: Job, report: ReviewReport, platform: str, repository: str) -> int:
     """Ledger entry keyed by the job: recorded once however many attempts the job takes."""
     from hunkwise.store.calibration import save_ratios
     from hunkwise.store.ledger import record_run
-    from hunkwise.store.records import RunRecord, calls_from_attempts
+    from hunkwise.store.records import RunRecord
 
-    calls = [
-        rec
-        for call in report.calls
-        for rec in calls_from_attempts(
-            call.attempts, slots=slots, usage=call.usage if call.ok else None, purpose=call.purpose
-        )
-    ]
     run = RunRecord(
         source=platform,
         status="done" if report.complete else "incomplete",
@@ -274,7 +256,7 @@ def _record_usage(
         skipped_lines=report.skipped_lines,
         duration_ms=int(report.duration_s * 1000),
     )
-    run_id = record_run(engine, run, calls)
+    run_id = record_run(engine, run, report.calls)
     samples = {m: v[2] for m, v in report.calibration.items() if v[1] > 0}
     if samples:
         try:
@@ -287,9 +269,16 @@ def _record_usage(
 
 
 def _result(checkpoint: dict[str, Any], posted: PostResult) -> dict[str, Any]:
-    return {
-        "report": checkpoint["report"],
-        "since": checkpoint.get("since"),
-        "run_id": checkpoint.get("run_id"),
-        "posted": posted.as_dict(),
-    }
+    """The job's result: what posting did, and the ledger run the review recorded (the job
+    engines count that run's model calls for ``/metrics``). The review itself (report, post,
+    ``since``) stays where it was written once, in the checkpoint: :func:`stored_review`."""
+    return {"run_id": checkpoint.get("run_id"), "posted": posted.as_dict()}
+
+
+def stored_review(job: Job) -> dict[str, Any]:
+    """What a review job's review produced (``report``, ``post``, ``since``, ``run_id``), or
+    ``{}`` before it has reviewed. Stored once per job, in its checkpoint: written when the
+    models have answered, read by a retry (which posts without calling the models again), the
+    reviews API and the console."""
+    checkpoint = job.checkpoint or {}
+    return checkpoint if isinstance(checkpoint.get("report"), dict) else {}

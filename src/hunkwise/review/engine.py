@@ -13,7 +13,6 @@ exist, so a 2,000-chunk review does not create 2,000 coroutines at once.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,16 @@ from typing import Any, Protocol
 from hunkwise.catalog.findings import ModelFinding, Severity
 from hunkwise.config.review_settings import CostCeiling
 from hunkwise.gateway.errors import AllSlotsFailed, ConfigurationError
-from hunkwise.gateway.types import ChatRequest, ChatResult, Slot, Usage
+from hunkwise.gateway.types import (
+    SKIPPED_OPEN_CIRCUIT,
+    SKIPPED_OUTCOMES,
+    Attempt,
+    ChatRequest,
+    ChatResult,
+    Slot,
+    Usage,
+    count_failovers,
+)
 from hunkwise.review.answer import AnswerParseError, parse_answer
 from hunkwise.review.diff import DiffParseError, FileDiff, parse_diff
 from hunkwise.review.errors import CostLimitExceeded, ReviewInputError
@@ -37,7 +45,6 @@ from hunkwise.review.findings import (
 from hunkwise.review.packing import DEFAULT_OUTPUT_TOKENS, Budget, Chunk, ReviewPlan, plan_review
 from hunkwise.review.prompt import build_repair_request, build_review_request, prompt_overhead_tokens
 from hunkwise.review.report import (
-    CallRecord,
     FailedChunk,
     PlannedChunk,
     ReviewReport,
@@ -110,7 +117,7 @@ class ReviewOptions:
 class _ChunkResult:
     findings: list[Finding] = field(default_factory=list)
     dropped: int = 0
-    calls: list[CallRecord] = field(default_factory=list)
+    calls: list[Attempt] = field(default_factory=list)
     failure: FailedChunk | None = None
 
 
@@ -259,7 +266,7 @@ async def run_review(
     report.over_max_findings = limited.over_max_findings
     report.files_reviewed = len(reviewed)
     report.lines_reviewed = sum(reviewed.values())
-    report.usage = sum((c.usage for c in report.calls if c.ok), Usage())
+    report.usage = sum((c.usage for c in report.calls), Usage())
     report.calibration = runner.calibration
     report.duration_s = time.perf_counter() - started
     return report
@@ -324,27 +331,15 @@ class _Runner:
 
     async def _call(self, chunk: Chunk, request: ChatRequest, out: _ChunkResult) -> ChatResult | None:
         """One gateway request; failures become a failed chunk, never an exception (except a
-        configuration error, which would fail every chunk the same way)."""
-        t0 = time.perf_counter()
+        configuration error, which would fail every chunk the same way). The router's call records
+        go into the report as they are."""
         try:
             result = await self.router.chat(request)
         except AllSlotsFailed as exc:
-            kind = exc.errors[-1].kind.value if exc.errors else None
-            out.calls.append(
-                CallRecord(
-                    chunk.index, request.purpose, False, None, None, None, Usage(),
-                    (time.perf_counter() - t0) * 1000, _failovers(exc.attempts), list(exc.attempts),
-                    kind, str(exc),
-                )
-            )  # fmt: skip
-            out.failure = _failed(chunk, "all_slots_failed", str(exc))
+            out.calls.extend(exc.attempts)
+            out.failure = _failed(chunk, "all_slots_failed", str(exc), _failure_kinds(exc))
             return None
-        out.calls.append(
-            CallRecord(
-                chunk.index, request.purpose, True, result.slot, result.model, result.provider, result.usage,
-                (time.perf_counter() - t0) * 1000, result.failovers, list(result.attempts),
-            )
-        )  # fmt: skip
+        out.calls.extend(result.attempts)
         return result
 
     def _calibrate(self, request: ChatRequest, result: ChatResult) -> None:
@@ -402,25 +397,35 @@ class _Runner:
 
     def _report(self, chunk: Chunk, out: _ChunkResult) -> None:
         if self.progress is not None:
-            ok_calls = [c for c in out.calls if c.ok]
-            last = out.calls[-1] if out.calls else None
+            answered = [c for c in out.calls if c.ok]
+            last = answered[-1] if answered else None
             self.progress.chunk_done(
                 ChunkOutcome(
                     chunk.index,
                     out.failure is None,
                     last.model if last else None,
                     last.slot if last else None,
-                    sum(c.failovers for c in out.calls),
-                    sum((c.usage for c in ok_calls), Usage()),
+                    count_failovers(out.calls),
+                    sum((c.usage for c in out.calls), Usage()),
                     len(out.findings),
                 )
             )
 
 
-def _failovers(attempts: Sequence[Any]) -> int:
-    names = [a.slot for a in attempts]
-    return sum(1 for a, b in itertools.pairwise(names) if a != b)
+def _failure_kinds(exc: AllSlotsFailed) -> frozenset[str]:
+    """What a failed request met (see :class:`FailedChunk`): a skip record does not say why its
+    slot's circuit is open; the request's last error does, so only a last skip is known."""
+    last_error = exc.errors[-1].kind.value if exc.errors else None
+    outcomes = [a.outcome for a in exc.attempts if a.outcome != "ok"]
+    kinds: set[str] = set()
+    for i, outcome in enumerate(outcomes):
+        if outcome == SKIPPED_OPEN_CIRCUIT and i == len(outcomes) - 1:
+            outcome = last_error or "skipped"
+        kinds.add("skipped" if outcome in SKIPPED_OUTCOMES else outcome)
+    if not outcomes:
+        kinds.add(last_error or "no_attempt")
+    return frozenset(kinds)
 
 
-def _failed(chunk: Chunk, reason: str, detail: str) -> FailedChunk:
-    return FailedChunk(chunk.index, tuple(chunk.files), chunk.assigned_lines, reason, detail)
+def _failed(chunk: Chunk, reason: str, detail: str, kinds: frozenset[str] = frozenset()) -> FailedChunk:
+    return FailedChunk(chunk.index, tuple(chunk.files), chunk.assigned_lines, reason, detail, kinds)

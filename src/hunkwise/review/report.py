@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from hunkwise.catalog.findings import SEVERITY_RANK, Severity
-from hunkwise.gateway.types import Attempt, Usage
+from hunkwise.gateway.types import Attempt, Usage, count_failovers
 from hunkwise.review.findings import Finding
 
 if TYPE_CHECKING:
@@ -61,13 +61,21 @@ def compact_ranges(numbers: list[int]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FailedChunk:
-    """A request whose lines went unreviewed; the review is incomplete (exit 3)."""
+    """A request whose lines went unreviewed; the review is incomplete (exit 3).
+
+    ``kinds``: what the chunk's failed model request met, for a caller deciding whether trying
+    again can help: the outcome of each of its failed calls (an ``ErrorKind`` value); a slot
+    skipped for an open circuit counts as the circuit's kind when it was the last slot tried
+    (the request's last error names it), else as ``"skipped"`` (unknown). Empty when no request
+    failed (an unreadable answer, an error in hunkwise): ``reason`` says what happened then.
+    """
 
     index: int
     paths: tuple[str, ...]
     lines: int
     reason: str  # "all_slots_failed" | "invalid_output" | "error"
     detail: str
+    kinds: frozenset[str] = frozenset()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,48 +108,16 @@ class PlannedChunk:
 
 
 @dataclass(slots=True)
-class CallRecord:
-    """One gateway request (a review or a repair), successful or not, for the usage ledger."""
-
-    chunk: int
-    purpose: str
-    ok: bool
-    slot: str | None
-    model: str | None
-    provider: str | None
-    usage: Usage
-    latency_ms: float
-    failovers: int
-    attempts: list[Attempt]
-    error_kind: str | None = None
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "chunk": self.chunk,
-            "purpose": self.purpose,
-            "ok": self.ok,
-            "slot": self.slot,
-            "model": self.model,
-            "provider": self.provider,
-            "usage": self.usage.as_dict(),
-            "latency_ms": round(self.latency_ms, 1),
-            "failovers": self.failovers,
-            "error_kind": self.error_kind,
-            "error": self.error,
-            "attempts": [a.as_dict() for a in self.attempts],
-        }
-
-
-@dataclass(slots=True)
 class ReviewReport:
     findings: list[Finding] = field(default_factory=list)
     files_reviewed: int = 0
     lines_reviewed: int = 0
     skipped: list[SkippedLines] = field(default_factory=list)
     failed_chunks: list[FailedChunk] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    calls: list[CallRecord] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)  # the sum of the calls' usage
+    # Every model call the review made (``gateway.types.Attempt``, as the router recorded it), in
+    # the order the chunks were planned: what the ledger stores, and where failovers are counted.
+    calls: list[Attempt] = field(default_factory=list)
     plan: list[PlannedChunk] = field(default_factory=list)
     dropped_unanchored: int = 0
     duplicates_merged: int = 0
@@ -166,7 +142,7 @@ class ReviewReport:
     # -- derived -------------------------------------------------------------------------------
     @property
     def failovers(self) -> int:
-        return sum(c.failovers for c in self.calls)
+        return count_failovers(self.calls)
 
     @property
     def estimated_cost_usd(self) -> float:
@@ -199,7 +175,7 @@ class ReviewReport:
         """Per model that answered: calls, tokens and cost (successful calls only carry usage)."""
         out: dict[str, dict[str, Any]] = {}
         for call in self.calls:
-            if not call.ok or not call.model:
+            if not call.ok:
                 continue
             m = out.setdefault(
                 call.model,

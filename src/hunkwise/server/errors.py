@@ -5,7 +5,6 @@ the input of a BYOK request contains an API key.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -100,7 +99,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     declared = 0
                 if declared > self.limit:
-                    await self._reject(send)
+                    await self._reject(scope, receive, send)
                     return
         seen = 0
         started = False
@@ -124,18 +123,7 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._reject(send)
+                await self._reject(scope, receive, send)
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps({"detail": _too_large_message(self.limit)}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await JSONResponse({"detail": _too_large_message(self.limit)}, 413)(scope, receive, send)

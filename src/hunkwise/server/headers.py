@@ -13,9 +13,8 @@ a stricter script policy, the API docs pages the one Swagger UI and ReDoc need.
 
 from __future__ import annotations
 
-import json
-
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULTS: tuple[tuple[str, str], ...] = (
@@ -52,18 +51,8 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, with_headers)
         except Exception:
             if not started:
-                body = json.dumps({"detail": "internal server error (see the server log)"}).encode()
-                await with_headers(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                answer = JSONResponse({"detail": "internal server error (see the server log)"}, 500)
+                await answer(scope, receive, with_headers)
             raise
 
 

@@ -4,7 +4,7 @@ Open it with :func:`open_store` (an engine migrated to head), then call the repo
 with that engine (they commit) or with your own session (you commit)::
 
     engine = open_store(database_url(settings))
-    run_id = record_run(engine, RunRecord(source="local", idempotency_key=key), calls)
+    run_id = record_run(engine, RunRecord(source="local", idempotency_key=key), report.calls)
     summary = usage_summary(engine, since=parse_since("7d"), by="model")
 """
 
@@ -27,18 +27,15 @@ from hunkwise.store.ledger import (
     record_run,
     usage_summary,
 )
-from hunkwise.store.records import CallRecord, RunRecord, calls_from_attempts, calls_from_result
+from hunkwise.store.records import RunRecord
 from hunkwise.store.windows import WindowCount, WindowUsage, coding_plan_windows, window_usage
 
 __all__ = [
-    "CallRecord",
     "RunRecord",
     "UsageRow",
     "UsageSummary",
     "WindowCount",
     "WindowUsage",
-    "calls_from_attempts",
-    "calls_from_result",
     "coding_plan_windows",
     "current_revision",
     "database_url",

@@ -1,5 +1,9 @@
 """The usage ledger: record review runs and model calls, and summarize them.
 
+A model call arrives as the router's own record (:class:`~hunkwise.gateway.types.Attempt`) and is
+stored as one ``model_calls`` row (:class:`~hunkwise.store.models.ModelCall`); every total here
+(a run's calls, tokens, cost and failovers, the summaries) is a sum over those rows.
+
 Recording is idempotent per ``RunRecord.idempotency_key`` (a unique column, checked inside the
 write transaction and enforced by the database when two writers race), so a retried job or a
 re-delivered webhook never counts usage twice.
@@ -17,17 +21,18 @@ from typing import Any, Literal
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from hunkwise.gateway.types import SKIPPED_OUTCOMES
+from hunkwise.gateway.types import SKIPPED_OUTCOMES, Attempt, count_failovers
 from hunkwise.store.db import Db, open_store, use_session
 from hunkwise.store.models import ModelCall, ReviewRun, utcnow
-from hunkwise.store.records import CallRecord, RunRecord
+from hunkwise.store.records import RunRecord
 
 GroupBy = Literal["model", "day", "slot"]
 GROUPINGS: tuple[GroupBy, ...] = ("model", "day", "slot")
 
 
-def record_run(db: Db, run: RunRecord, calls: Iterable[CallRecord]) -> int:
-    """Store a run and its calls; return the run's id.
+def record_run(db: Db, run: RunRecord, calls: Iterable[Attempt]) -> int:
+    """Store a run and its calls (the router's records, e.g. ``ReviewReport.calls``); return the
+    run's id.
 
     Recording a run whose ``idempotency_key`` is already stored changes nothing and returns the
     existing id. With an engine this commits; with a session the caller commits.
@@ -55,11 +60,11 @@ def record_run(db: Db, run: RunRecord, calls: Iterable[CallRecord]) -> int:
             failed_chunks=run.failed_chunks,
             skipped_lines=run.skipped_lines,
             calls=sum(1 for c in calls if c.is_call),
-            input_tokens=sum(c.input_tokens for c in calls),
-            output_tokens=sum(c.output_tokens for c in calls),
-            reasoning_tokens=sum(c.reasoning_tokens for c in calls),
-            cost_usd=sum(c.cost_usd for c in calls),
-            failovers=sum(1 for c in calls if c.failover),
+            input_tokens=sum(c.usage.input_tokens for c in calls),
+            output_tokens=sum(c.usage.output_tokens for c in calls),
+            reasoning_tokens=sum(c.usage.reasoning_tokens for c in calls),
+            cost_usd=sum(c.usage.cost_usd for c in calls),
+            failovers=count_failovers(calls),
             duration_ms=run.duration_ms,
             simulated=run.simulated or (bool(calls) and all(c.simulated for c in calls)),
         )
@@ -81,7 +86,7 @@ def record_run(db: Db, run: RunRecord, calls: Iterable[CallRecord]) -> int:
         return row.id
 
 
-def record_review(run: RunRecord, calls: Iterable[CallRecord], *, url: str) -> int:
+def record_review(run: RunRecord, calls: Iterable[Attempt], *, url: str) -> int:
     """One-shot for a CLI command: open the configured store (migrating it if needed), record the
     run, close. From async code run it in a thread (``await asyncio.to_thread(record_review, ...)``):
     the store is synchronous because its writes are small and SQLite has no async driver here."""
@@ -92,8 +97,8 @@ def record_review(run: RunRecord, calls: Iterable[CallRecord], *, url: str) -> i
         engine.dispose()
 
 
-def record_calls(db: Db, calls: Iterable[CallRecord]) -> int:
-    """Store calls made outside a review run (a connection test, a probe); return how many."""
+def record_calls(db: Db, calls: Iterable[Attempt]) -> int:
+    """Store calls made outside a review run (``hunkwise chat``); return how many."""
     rows = [_call_row(c, None, utcnow()) for c in calls]
     with use_session(db, write=True) as session:
         session.add_all(rows)
@@ -101,10 +106,13 @@ def record_calls(db: Db, calls: Iterable[CallRecord]) -> int:
     return len(rows)
 
 
-def _call_row(c: CallRecord, run_id: int | None, default_time: datetime) -> ModelCall:
+def _call_row(c: Attempt, run_id: int | None, default_time: datetime) -> ModelCall:
+    """The stored shape of a call record. It is dated by the call's own start (``Attempt.at``):
+    a Coding Plan window counts prompts *sent* in the last hours, and a long review is recorded
+    only when it ends. A record without a time (built by hand) gets ``default_time``."""
     return ModelCall(
         run_id=run_id,
-        created_at=c.created_at or default_time,
+        created_at=datetime.fromtimestamp(c.at, UTC) if c.at > 0 else default_time,
         slot=c.slot,
         provider=c.provider,
         model=c.model,
@@ -115,11 +123,11 @@ def _call_row(c: CallRecord, run_id: int | None, default_time: datetime) -> Mode
         outcome=c.outcome,
         status=c.status,
         code=c.code,
-        input_tokens=c.input_tokens,
-        output_tokens=c.output_tokens,
-        reasoning_tokens=c.reasoning_tokens,
-        cached_tokens=c.cached_tokens,
-        cost_usd=c.cost_usd,
+        input_tokens=c.usage.input_tokens,
+        output_tokens=c.usage.output_tokens,
+        reasoning_tokens=c.usage.reasoning_tokens,
+        cached_tokens=c.usage.cached_tokens,
+        cost_usd=c.usage.cost_usd,
         latency_ms=c.latency_ms,
         waited_ms=c.waited_ms,
         failover=c.failover,

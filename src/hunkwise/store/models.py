@@ -101,7 +101,9 @@ class ReviewRun(Base):
 
 
 class ModelCall(Base):
-    """One attempt against one slot. ``credential_id`` is the fingerprinted id, never a key."""
+    """The stored shape of one model call: a router's call record (``gateway.types.Attempt``),
+    its usage spread into columns, its message left out. ``credential_id`` is the fingerprinted
+    id, never a key."""
 
     __tablename__ = "model_calls"
     __table_args__ = (Index("ix_model_calls_credential_created", "credential_id", "created_at"),)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
+from hunkwise.jobs.review_job import stored_review
 from hunkwise.server.deps import CallerDep, EngineDep
 from hunkwise.store import jobs as repo
 from hunkwise.store.jobs import STATUSES, Job
@@ -19,11 +20,9 @@ router = APIRouter(prefix="/api/reviews", tags=["reviews"])
 
 
 def _report(job: Job) -> dict[str, Any]:
-    """The finished report, or the checkpointed one of a job that reviewed but has not posted."""
-    for source in (job.result, job.checkpoint):
-        if source and isinstance(source.get("report"), dict):
-            return source["report"]
-    return {}
+    """The job's report (stored once, whether the review has been posted yet or not)."""
+    report: dict[str, Any] = stored_review(job).get("report") or {}
+    return report
 
 
 def _summary(job: Job) -> dict[str, Any]:
@@ -103,7 +102,7 @@ async def get_review(review_id: int, caller: CallerDep, engine: EngineDep) -> di
             "findings": report.get("findings", []),
             "summary": report.get("summary"),
             "usage": report.get("usage"),
-            "since": (job.result or job.checkpoint or {}).get("since"),
+            "since": stored_review(job).get("since"),
             "posted": (job.result or {}).get("posted"),
             "next_run_at": job.next_run_at.isoformat() if job.status == "queued" else None,
         }

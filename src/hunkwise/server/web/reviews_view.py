@@ -2,7 +2,7 @@
 the model calls (attempts) the ledger recorded for the job's run.
 
 Reads only: jobs from :mod:`hunkwise.store.jobs`, attempts from the ledger's ``model_calls``
-rows of the run the job recorded (``run_id`` in its checkpoint/result).
+rows of the run the job recorded (``run_id`` beside the report, :func:`stored_review`).
 """
 
 from __future__ import annotations
@@ -13,18 +13,11 @@ from typing import Any
 from sqlalchemy import select
 
 from hunkwise.catalog.findings import SEVERITIES
+from hunkwise.jobs.review_job import stored_review
 from hunkwise.store import jobs as repo
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.jobs import Job
 from hunkwise.store.models import ModelCall
-
-
-def _stage(job: Job) -> dict[str, Any]:
-    """The finished result, else the checkpoint of a job that reviewed but has not posted."""
-    for source in (job.result, job.checkpoint):
-        if source and isinstance(source.get("report"), dict):
-            return source
-    return {}
 
 
 @dataclass
@@ -59,8 +52,7 @@ class ReviewDetail:
 
 
 def review_row(job: Job) -> ReviewRow:
-    stage = _stage(job)
-    report = stage.get("report") or {}
+    report = stored_review(job).get("report") or {}
     usage = report.get("usage") or {}
     summary = report.get("summary") or {}
     p = job.payload
@@ -125,7 +117,7 @@ def review_detail(db: Db, review_id: int, *, org: str | None) -> ReviewDetail | 
     job = repo.get_job(db, review_id)
     if job is None or (org is not None and job.org != org):
         return None
-    stage = _stage(job)
+    stage = stored_review(job)
     report = stage.get("report") or {}
     run_id = stage.get("run_id")
     order = {s: i for i, s in enumerate(SEVERITIES)}

@@ -2,7 +2,7 @@
 Coding Plan windows of the keys in scope.
 
 Scope: the ledger (``model_calls``) is installation-wide, so an organization sees only the
-calls of the runs its own review jobs recorded (``run_id`` in the job's checkpoint/result);
+calls of the runs its own review jobs recorded (``run_id`` beside the job's report, in its checkpoint);
 the admin without an organization selected sees everything. That is why this groups the rows
 itself instead of calling :func:`hunkwise.store.ledger.usage_summary`, which has no scope.
 
@@ -49,12 +49,9 @@ SIMULATED_SUFFIX = " (simulated)"
 
 def _run_ids(session: Any, org: str) -> set[int]:
     ids: set[int] = set()
-    for result, checkpoint in session.execute(
-        select(ReviewJob.result, ReviewJob.checkpoint).where(ReviewJob.org == org)
-    ):
-        for source in (result, checkpoint):
-            if isinstance(source, dict) and isinstance(source.get("run_id"), int):
-                ids.add(source["run_id"])
+    for checkpoint in session.scalars(select(ReviewJob.checkpoint).where(ReviewJob.org == org)):
+        if isinstance(checkpoint, dict) and isinstance(checkpoint.get("run_id"), int):
+            ids.add(checkpoint["run_id"])
     return ids
 
 
