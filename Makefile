@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/answer_parse.py
 	$(BIN)/python bench/review_e2e.py
 	$(BIN)/python bench/gateway_overhead.py
+	$(BIN)/python bench/key_hops.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

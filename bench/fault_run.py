@@ -142,9 +142,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
+    from hunkwise.config.settings import Settings
     from hunkwise.platforms.github_webhooks import sign
     from hunkwise.server.app import create_app
-    from hunkwise.server.settings import Settings
     from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
     from hunkwise.store.db import upgrade
 
@@ -281,7 +281,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 w.kill()
         client.__exit__(None, None, None)
-        client.app.state.engine.dispose()
+        client.app.state.runtime.engine.dispose()
         sim.stop()
         github.close()
         with admin_engine.connect() as conn:

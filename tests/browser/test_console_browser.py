@@ -52,8 +52,8 @@ def sim() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, github: ServedFake) -> Iterator[LiveServer]:
+    from hunkwise.config.settings import Settings
     from hunkwise.server.app import create_app
-    from hunkwise.server.settings import Settings
 
     home = tmp_path_factory.mktemp("console-home")
     env = {
@@ -68,7 +68,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, github: ServedFake) -> Iterat
     app = create_app(Settings.from_env(env))
     with LiveServer(app) as server:
         yield server
-    app.state.engine.dispose()
+    app.state.runtime.engine.dispose()
 
 
 @pytest.fixture(scope="module")

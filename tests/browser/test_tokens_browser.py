@@ -19,8 +19,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    from hunkwise.config.settings import Settings
     from hunkwise.server.app import create_app
-    from hunkwise.server.settings import Settings
 
     home = tmp_path_factory.mktemp("tokens-home")
     env = {
@@ -31,7 +31,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     app = create_app(Settings.from_env(env))
     with LiveServer(app) as server:
         yield server
-    app.state.engine.dispose()
+    app.state.runtime.engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 import simkeys
 from hunkwise.cli.app import app
-from hunkwise.store import coding_plan_windows, open_store
+from hunkwise.config.settings import Settings
+from hunkwise.store import coding_plan_windows, database_url, open_store
 from hunkwise.store.models import ModelCall
 
 
@@ -23,7 +24,7 @@ def _ledger_rows() -> list[ModelCall]:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    engine = open_store()
+    engine = open_store(database_url(Settings.from_env()))
     try:
         with Session(engine) as session:
             return list(session.scalars(select(ModelCall).order_by(ModelCall.id)))
@@ -39,7 +40,7 @@ def test_chat_calls_count_in_the_coding_plan_window(sim) -> None:
     rows = _ledger_rows()
     assert [(r.purpose, r.outcome, r.plan, r.tier) for r in rows] == [("chat", "ok", "coding", "pro")] * 2
     assert rows[0].input_tokens > 0 and rows[0].run_id is None
-    engine = open_store()
+    engine = open_store(database_url(Settings.from_env()))
     try:
         windows = coding_plan_windows(engine)
     finally:

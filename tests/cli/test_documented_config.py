@@ -15,6 +15,7 @@ import pytest
 import simkeys
 from hunkwise.config.files import ConfigFiles, parse_config_text
 from hunkwise.config.review_settings import review_config
+from hunkwise.config.settings import Settings
 
 ROOT = Path(__file__).parents[2]
 SAMPLE = ROOT / "examples" / "sample.diff"
@@ -48,7 +49,7 @@ def test_the_docs_have_the_examples_we_promise() -> None:
 def test_documented_example_loads(name: str, text: str, kind: str, tmp_path: Path) -> None:
     path = tmp_path / ("config.toml" if kind == "user" else ".hunkwise.toml")
     config = parse_config_text(text, path, kind)
-    review_config(ConfigFiles([config]), env={})
+    review_config(ConfigFiles([config]), settings=Settings.from_env({}))
 
 
 def hunkwise(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

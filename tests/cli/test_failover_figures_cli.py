@@ -19,12 +19,13 @@ from typer.testing import CliRunner
 import simkeys
 from hunkwise.cli.app import app
 from hunkwise.cli.review_progress import ReviewProgress
+from hunkwise.config.settings import Settings
 from hunkwise.gateway import Router
 from hunkwise.gateway.limits.local import LocalBackend
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.review.engine import ReviewOptions, run_review
 from hunkwise.sim import KeyConfig
-from hunkwise.store import open_store
+from hunkwise.store import database_url, open_store
 from hunkwise.store.db import use_session
 from hunkwise.store.models import ReviewRun
 
@@ -60,7 +61,7 @@ def test_text_json_usage_and_run_rows_show_one_failover_count(sim_factory: Any, 
     assert shown is not None, as_text.stdout
     assert int(shown.group(1)) == failovers
 
-    engine = open_store()
+    engine = open_store(database_url(Settings.from_env()))
     try:
         with use_session(engine) as session:
             rows = list(session.scalars(select(ReviewRun.failovers).order_by(ReviewRun.id)))

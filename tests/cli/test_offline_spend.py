@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 import simkeys
 from hunkwise.cli.app import app
-from hunkwise.store import open_store, usage_summary
+from hunkwise.config.settings import Settings
+from hunkwise.store import database_url, open_store, usage_summary
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "sample.diff"
 
@@ -92,7 +93,7 @@ def test_real_calls_stay_visible_next_to_hidden_simulated_ones(sim: Any) -> None
     assert "1 simulated call(s) from 1 offline review run(s) hidden (--include-simulated to show them)" in (
         result.stdout
     )
-    engine = open_store()
+    engine = open_store(database_url(Settings.from_env()))
     try:
         summary = usage_summary(engine)
     finally:

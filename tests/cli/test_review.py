@@ -125,9 +125,12 @@ def test_real_config_against_the_simulator_records_usage(sim) -> None:
     ledger = json.loads(usage.stdout)
     assert ledger["runs"] == 1 and ledger["total"]["calls"] == 1
     assert ledger["total"]["input_tokens"] == doc["usage"]["input_tokens"]
-    from hunkwise.store import load_ratios, open_store
+    from hunkwise.config.settings import Settings
+    from hunkwise.store import database_url, load_ratios, open_store
 
-    assert "glm-5.1" in load_ratios(open_store())  # the estimator's calibration was stored
+    assert "glm-5.1" in load_ratios(
+        open_store(database_url(Settings.from_env()))
+    )  # the estimator's calibration was stored
 
 
 def test_failover_is_visible_in_the_report(sim_factory) -> None:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import simkeys
 from hunkwise.cli.app import app
+from hunkwise.config.settings import Settings
 from hunkwise.platforms.review_post import markers_in, review_key
 from platform_fakes import FakeGitHub, FakeGitLab, ServedFake
 
@@ -391,7 +392,7 @@ def test_pr_url_with_a_name_that_is_not_one_is_exit_2(url: str, message: str) ->
 def test_url_shapes_and_api_bases(url: str, platform: str, repository: str, number: int, api: str) -> None:
     from hunkwise.cli.review_remote import target_from_url
 
-    t = target_from_url(url, None, post=False, env={})
+    t = target_from_url(url, None, post=False, settings=Settings.from_env({}))
     assert (t.platform, t.repository, t.number, t.api_url, t.token) == (
         platform,
         repository,

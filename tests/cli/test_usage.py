@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from call_records import call_record
 from hunkwise.cli import usage as usage_cli
+from hunkwise.config.settings import Settings
 from hunkwise.gateway.types import Attempt
-from hunkwise.store import RunRecord, open_store, record_calls, record_run
+from hunkwise.store import RunRecord, database_url, open_store, record_calls, record_run
 
 CODING = "zai|https://api.z.ai/api/coding/paas/v4|0123456789abcdef"
 
@@ -54,7 +55,7 @@ def _call(model: str, ago: timedelta, outcome: str = "ok", **kw: object) -> Atte
 
 @pytest.fixture
 def ledger() -> None:
-    engine = open_store()
+    engine = open_store(database_url(Settings.from_env()))
     record_run(
         engine,
         RunRecord(source="local", idempotency_key="old", created_at=datetime.now(UTC) - timedelta(days=10)),
@@ -150,7 +151,7 @@ def test_bad_database_url_is_one_line_and_exit_2(cli: typer.Typer, monkeypatch: 
 
 
 def test_windows_warn_near_the_ceiling(cli: typer.Typer) -> None:
-    engine = open_store()
+    engine = open_store(database_url(Settings.from_env()))
     # Lite allows 120 prompts per 5 hours: 100 (83%) must warn; the week (960) must not.
     record_calls(
         engine,
@@ -186,7 +187,7 @@ def test_windows_without_coding_plan_calls(cli: typer.Typer, ledger: None) -> No
 
 def test_windows_use_the_users_tier_overrides(cli: typer.Typer, _isolated_home: Path) -> None:
     (_isolated_home / "config.toml").write_text("[tiers.lite]\nprompts_5h = 10\nprompts_week = 20\n")
-    engine = open_store()
+    engine = open_store(database_url(Settings.from_env()))
     record_calls(
         engine,
         [

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from hunkwise.cli.app import app
 from hunkwise.config.resolve import resolve_config
+from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
 
 SMART_KEY = "zai-key\u201c0123456789"
@@ -23,7 +24,7 @@ def _outside_any_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _error(env: dict[str, str], cwd: Path) -> ConfigurationError:
     with pytest.raises(ConfigurationError) as caught:
-        resolve_config(env=env, cwd=cwd)
+        resolve_config(settings=Settings.from_env(env), cwd=cwd)
     return caught.value
 
 

@@ -7,10 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from hunkwise.config.paths import find_repo_config, hunkwise_home, state_path, user_config_path
+from hunkwise.config.paths import find_repo_config
 from hunkwise.config.problems import ConfigFileError
-from hunkwise.config.resolve import NoModelConfigured, resolve_config
+from hunkwise.config.resolve import NoModelConfigured, ResolvedConfig
+from hunkwise.config.resolve import resolve_config as _resolve_config
+from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
+
+
+def resolve_config(flags: dict | None = None, *, env: dict[str, str], **kw: object) -> ResolvedConfig:
+    """The settings a process would read from ``env``, then the resolution."""
+    return _resolve_config(flags, settings=Settings.from_env(env), **kw)  # type: ignore[arg-type]
+
 
 KEY = "zai-key-0123456789"
 
@@ -295,10 +303,11 @@ def test_repo_file_search_stops_at_the_git_root(tmp_path: Path, repo: Path) -> N
 
 def test_paths_follow_env(tmp_path: Path) -> None:
     env = {"HUNKWISE_HOME": str(tmp_path / "h"), "HUNKWISE_CONFIG": str(tmp_path / "c.toml")}
-    assert hunkwise_home(env) == tmp_path / "h" and state_path(env) == tmp_path / "h" / "state.db"
-    assert user_config_path(env) == tmp_path / "c.toml"
-    assert user_config_path({"HUNKWISE_HOME": str(tmp_path)}) == tmp_path / "config.toml"
-    assert state_path() == Path(os.environ["HUNKWISE_HOME"]) / "state.db"
+    settings = Settings.from_env(env)
+    assert settings.home == tmp_path / "h" and settings.state_path == tmp_path / "h" / "state.db"
+    assert settings.user_config == tmp_path / "c.toml"
+    assert Settings.from_env({"HUNKWISE_HOME": str(tmp_path)}).user_config == tmp_path / "config.toml"
+    assert Settings.from_env().state_path == Path(os.environ["HUNKWISE_HOME"]) / "state.db"
 
 
 def test_as_dict_masks_keys(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from hunkwise.config.files import ConfigFiles, parse_config_text
 from hunkwise.config.problems import ConfigFileError
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, cost_ceiling, review_config
+from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
 
 PATH = Path("/repo/.hunkwise.toml")
@@ -62,7 +63,7 @@ def test_the_user_file_may_hold_a_key_and_the_same_review_sections(tmp_path: Pat
     path.chmod(0o644)
     config = parse_config_text(path.read_text(), path, "user")
     assert any("chmod 600" in n for n in config.notes)
-    ceiling = review_config(ConfigFiles([config]), env={}).max_cost
+    ceiling = review_config(ConfigFiles([config]), settings=Settings.from_env({})).max_cost
     assert ceiling.usd is None and ceiling.source == f"max_cost in [review] of {path}"
 
 
@@ -85,13 +86,15 @@ def test_cost_ceiling_precedence(
     flag: str | None, env: dict[str, str], usd: float | None, source: str
 ) -> None:
     ceiling = cost_ceiling(
-        flag, env=env, files=ConfigFiles([parse_config_text("[review]\nmax_cost = 9\n", PATH)])
+        flag,
+        settings=Settings.from_env(env),
+        files=ConfigFiles([parse_config_text("[review]\nmax_cost = 9\n", PATH)]),
     )
     assert (ceiling.usd, ceiling.source) == (usd, source)
 
 
 def test_a_refusal_says_how_to_raise_it() -> None:
-    ceiling = cost_ceiling(None, env={})
+    ceiling = cost_ceiling(None, settings=Settings.from_env({}))
     assert (ceiling.usd, ceiling.source) == (DEFAULT_MAX_COST_USD, "default")
     text = ceiling.refusal(25.113, 812)
     assert text.startswith(
@@ -99,4 +102,4 @@ def test_a_refusal_says_how_to_raise_it() -> None:
     )
     assert "--max-cost 25.12 " in text and "HUNKWISE_MAX_COST=25.12" in text and "max_cost = 25.12" in text
     with pytest.raises(ConfigurationError, match=r"HUNKWISE_MAX_COST = '0' is not valid: 0 would stop"):
-        cost_ceiling(None, env={"HUNKWISE_MAX_COST": "0"})
+        cost_ceiling(None, settings=Settings.from_env({"HUNKWISE_MAX_COST": "0"}))

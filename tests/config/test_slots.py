@@ -6,14 +6,14 @@ import pytest
 
 from hunkwise.catalog.loader import load_catalog
 from hunkwise.config.slots import UNKNOWN_MODEL_CONTEXT_WINDOW, build_slot, slot_summary
-from hunkwise.config.spec import SlotSpec, parse_spec
+from hunkwise.config.spec import SlotInput, parse_input, parse_spec
 from hunkwise.errors import ConfigurationError
 
 ZAI = {"ZAI_API_KEY": "zai-key-0123456789"}
 
 
 def slot(data: dict, env: dict | None = None, **kw):
-    return build_slot(parse_spec(data), env=env if env is not None else ZAI, **kw)
+    return build_slot(*parse_input(data).split(), env=env if env is not None else ZAI, **kw)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_manual_openai_compatible_model_gets_a_conservative_window_and_says_so()
     assert s.context_window == UNKNOWN_MODEL_CONTEXT_WINDOW
     assert any("32,768-token" in n for n in notes) and any("costs are reported as $0" in n for n in notes)
     explicit = build_slot(
-        parse_spec(
+        *parse_input(
             {
                 "provider": "openai_compatible",
                 "base_url": "https://llm.example.com/v1",
@@ -121,7 +121,7 @@ def test_manual_openai_compatible_model_gets_a_conservative_window_and_says_so()
                 "max_concurrent_requests": 5,
                 "thinking": "medium",
             }
-        )
+        ).split()
     )
     assert (explicit.context_window, explicit.max_concurrent, explicit.thinking) == (65536, 5, "medium")
 
@@ -219,18 +219,29 @@ def test_field_errors_name_the_field(data, setting, words) -> None:
 
 
 def test_api_key_never_appears_in_reprs_errors_or_summaries() -> None:
-    spec = parse_spec({"card": "glm-5.1", "api_key": "sk-very-secret-0001", "temperature": 0.2})
-    s = build_slot(spec)
-    assert "very-secret" not in repr(spec) and "very-secret" not in repr(s)
+    typed = parse_input({"card": "glm-5.1", "api_key": "sk-very-secret-0001", "temperature": 0.2})
+    s = build_slot(*typed.split())
+    assert "very-secret" not in repr(typed) and "very-secret" not in repr(s)
+    assert "very-secret" not in typed.model_dump_json()
     assert slot_summary(s)["api_key"] == "••••0001"
     with pytest.raises(ConfigurationError) as info:
-        parse_spec({"api_key": 123})
+        parse_input({"api_key": 123})
     assert "hidden" in str(info.value)
 
 
+def test_a_spec_never_carries_a_key() -> None:
+    """The key travels beside the spec (build_slot's own argument), never inside it."""
+    with pytest.raises(ConfigurationError, match="unknown setting 'api_key'"):
+        parse_spec({"card": "glm-5.1", "api_key": "sk-very-secret-0001"})
+    spec, key = parse_input({"card": "glm-5.1", "api_key": " sk-very-secret-0001\n"}).split()
+    assert "api_key" not in type(spec).model_fields and "api_key" not in spec.model_fields_set
+    assert key is not None and key.reveal() == "sk-very-secret-0001"  # a Secret from the moment it is read
+    assert build_slot(spec, key, env={}).api_key is key  # put into the slot as it is, not re-wrapped
+
+
 def test_slot_spec_is_a_json_api_model() -> None:
-    spec = SlotSpec.model_validate_json(
+    spec, key = SlotInput.model_validate_json(
         '{"card": "GLM-5.1", "plan": "Coding", "tier": "Lite", "api_key": "abcd1234xyz"}'
-    )
-    s = build_slot(spec, name="main")
+    ).split()
+    s = build_slot(spec, key, name="main")
     assert (s.model, s.plan, s.tier, s.max_concurrent) == ("glm-5.1", "coding", "lite", 1)

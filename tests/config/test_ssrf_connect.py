@@ -151,33 +151,34 @@ async def test_a_name_that_does_not_resolve_is_a_dns_network_error(sim: Any) -> 
     assert diagnosis.kind == "network" and "empty.example.test has no address" in diagnosis.provider_message
 
 
-class _Settings:
-    """The two things ``review_deps`` reads from the server settings."""
-
-    def __init__(self, fixed: object | None) -> None:
-        self.env: dict[str, str] = {}
-        self._fixed = fixed
-
-    def fixed(self) -> object | None:
-        return self._fixed
-
-
 @pytest.mark.parametrize("fixed_mode", [False, True])
 async def test_review_jobs_call_byok_slots_through_the_guard(sim: Any, fixed_mode: bool) -> None:
-    from types import SimpleNamespace
-
+    from hunkwise.config.settings import Settings
+    from hunkwise.gateway.limits.local import LocalBackend
     from hunkwise.jobs.embedded import review_deps
+    from hunkwise.jobs.resolver import SlotResolver
+    from hunkwise.jobs.runtime import Runtime
+    from hunkwise.store.secrets import SecretBox
 
     policy = SsrfPolicy(resolver=Resolver(["127.0.0.1"]))
-    state = SimpleNamespace(
-        settings=_Settings(object() if fixed_mode else None), engine=None, secret_box=None, ssrf_policy=policy
+    fixed: Any = object() if fixed_mode else None
+    box = SecretBox(())
+    runtime = Runtime(
+        settings=Settings.from_env({}),
+        engine=None,  # type: ignore[arg-type]  # not used before a job runs
+        box=box,
+        policy=policy,
+        limits=LocalBackend(),
+        fixed=fixed,
+        slots=SlotResolver(None, box=box, policy=policy, fixed=fixed),  # type: ignore[arg-type]
     )
-    deps = review_deps(state)
-    if fixed_mode:  # the admin's own configuration is trusted, as on the CLI
-        assert deps.clients is None
-        return
+    deps = review_deps(runtime)
     assert deps.clients is not None
     pool = deps.clients()
+    if fixed_mode:  # the admin's own configuration is trusted, as on the CLI
+        assert pool is None
+        return
+    assert pool is not None
     try:
         async with Router([_slot(sim, "llm.example.test")], clients=pool, policy=NO_RETRY) as router:
             with pytest.raises(AllSlotsFailed) as info:

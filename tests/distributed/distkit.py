@@ -76,8 +76,8 @@ class Cluster:
         self.client: TestClient | None = None
 
     def server(self) -> TestClient:
+        from hunkwise.config.settings import Settings
         from hunkwise.server.app import create_app
-        from hunkwise.server.settings import Settings
 
         client = TestClient(create_app(Settings.from_env(self.env)))
         client.__enter__()
@@ -143,4 +143,4 @@ class Cluster:
                 w.proc.wait(10)
         if self.client is not None:
             self.client.__exit__(None, None, None)
-            self.client.app.state.engine.dispose()  # type: ignore[attr-defined]
+            self.client.app.state.runtime.engine.dispose()  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ def test_distributed_server_reports_ledger_calls_by_model_and_outcome(
     cluster = make_cluster()
     client = cluster.server()
     assert client.app.state.worker_pool is None  # runs no jobs itself
-    engine = client.app.state.engine
+    engine = client.app.state.runtime.engine
     before = client.get("/metrics").text
     assert "hunkwise_cluster_model_calls_total{" not in before  # an empty ledger: no samples yet
 

@@ -18,8 +18,8 @@ from simkeys import DEV_KEY
 
 
 def test_embedded_server_metrics_count_jobs_and_model_calls(tmp_path: Path, sim) -> None:
+    from hunkwise.config.settings import Settings
     from hunkwise.server.app import create_app
-    from hunkwise.server.settings import Settings
 
     github = ServedFake(FakeGitHub())
     env = {

@@ -47,6 +47,6 @@ def test_simultaneous_webhooks_publish_each_job_once(make_cluster: Callable[...,
     assert cluster.deliver("burst-2-again", number=2, head_sha=f"{2:040x}") == ids[1]
     assert cluster.client is not None
     cluster.client.__exit__(None, None, None)  # the server's lifespan ends: nothing left to send
-    cluster.client.app.state.engine.dispose()  # type: ignore[attr-defined]
+    cluster.client.app.state.runtime.engine.dispose()  # type: ignore[attr-defined]
     cluster.client = None
     assert ready_messages(cluster) == 11

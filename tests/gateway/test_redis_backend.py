@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -18,6 +19,7 @@ import redis as redis_sync
 from gateway_helpers import FAST, make_slot
 
 from hunkwise.config.runtime import limits_backend
+from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway import (
     AllSlotsFailed,
@@ -327,14 +329,21 @@ async def test_redis_keys_never_contain_the_api_key(sim_factory: Any, redis_url:
     assert CODING_LITE_KEY not in dump
 
 
+def _settings(env: dict[str, str]) -> Settings:
+    """The settings a process with ``env`` reads (its data directory the test's own)."""
+    return Settings.from_env({"HUNKWISE_HOME": os.environ["HUNKWISE_HOME"], **env})
+
+
 async def test_environment_selects_the_backend(redis_url: str, namespace: str) -> None:
-    local = limits_backend({})
+    local = limits_backend(_settings({}))
     assert isinstance(local, LocalBackend)
     await local.aclose()
-    chosen = limits_backend({"HUNKWISE_LIMITS_URL": redis_url, "HUNKWISE_LIMITS_NAMESPACE": namespace})
+    chosen = limits_backend(
+        _settings({"HUNKWISE_LIMITS_URL": redis_url, "HUNKWISE_LIMITS_NAMESPACE": namespace})
+    )
     assert isinstance(chosen, RedisBackend) and chosen.namespace == namespace
     await chosen.aclose()
-    fallback = limits_backend({"HUNKWISE_REDIS_URL": redis_url, "HUNKWISE_LIMITS_LEASE_TTL": "6"})
+    fallback = limits_backend(_settings({"HUNKWISE_REDIS_URL": redis_url, "HUNKWISE_LIMITS_LEASE_TTL": "6"}))
     assert isinstance(fallback, RedisBackend) and fallback.namespace == "hunkwise"
     await fallback.aclose()
 
@@ -350,7 +359,7 @@ async def test_environment_selects_the_backend(redis_url: str, namespace: str) -
 )
 def test_bad_settings_are_named_and_passwords_hidden(env: dict[str, str], needle: str) -> None:
     with pytest.raises(ConfigurationError) as info:
-        limits_backend(env)
+        limits_backend(_settings(env))
     assert needle in str(info.value)
     assert "hunter2" not in str(info.value)
 

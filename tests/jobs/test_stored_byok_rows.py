@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy import Engine, select, update
 from test_review_job import enqueue, pool_for, pr_event, wait_for
 
-from hunkwise.config.spec import SlotSpec
+from hunkwise.config.settings import Settings
+from hunkwise.config.spec import SlotEntry, SlotSpec
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway.types import Secret
+from hunkwise.jobs.resolver import SlotResolver
 from hunkwise.jobs.review_job import ReviewDeps
 from hunkwise.platforms.github import GitHubClient
-from hunkwise.store.byok import save_byok, slots_for_org
+from hunkwise.platforms.gitlab import GitLabClient
+from hunkwise.store.byok import save_byok
 from hunkwise.store.models import ByokSlot, Organization
 from hunkwise.store.secrets import load_secret_box
 from platform_fakes import FakeGitHub
@@ -34,11 +37,10 @@ SMART_KEY = DEV_KEY[:4] + "\u201d" + DEV_KEY[4:]
 async def test_a_stored_row_that_breaks_a_rule_fails_the_job_permanently(
     store: Engine, sim: Any, spec_change: dict[str, Any], key: str | None, needle: str
 ) -> None:
-    box = load_secret_box()
+    box = load_secret_box(Settings.from_env(), create=True)
     policy = SsrfPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
     good = SlotSpec(provider="openai_compatible", base_url=sim.zai_developer_url, model="glm-5.1")
-    keyed = SlotSpec.model_validate({**good.model_dump(exclude_none=True), "api_key": DEV_KEY})
-    save_byok(store, "acme", {"main": keyed}, box=box, policy=policy)
+    save_byok(store, "acme", {"main": SlotEntry(good, Secret(DEV_KEY))}, box=box, policy=policy)
     with store.begin() as conn:  # what an older version could have stored
         org_id = conn.scalar(select(Organization.id).where(Organization.slug == "acme"))
         values: dict[str, Any] = {"spec": {**good.model_dump(exclude_none=True), **spec_change}}
@@ -48,8 +50,9 @@ async def test_a_stored_row_that_breaks_a_rule_fails_the_job_permanently(
     gh = FakeGitHub()
     deps = ReviewDeps(
         engine=store,
-        slots_for_org=lambda org: slots_for_org(store, org, env={}, box=box, policy=policy),
+        slots_for_org=SlotResolver(store, box=box, policy=policy, fixed=None).slots_for,
         github=lambda ev: GitHubClient(Secret("ghp_test"), ev.api_url, transport=gh.transport()),
+        gitlab=lambda ev: GitLabClient(Secret("glpat_test"), ev.api_url),
     )
     before = len(sim.requests())
     pool = pool_for(store, deps)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hunkwise.config.settings import Settings
 from hunkwise.platforms.github_webhooks import (
     WebhookPayloadError,
     classify,
@@ -90,10 +91,13 @@ def test_enterprise_api_url() -> None:
     data["pull_request"]["url"] = "https://ghe.example.com/api/v3/repos/a/b/pulls/2"
     event = classify("pull_request", data, api_url="https://ghe.example.com/api/v3/").event
     assert event is not None and event.api_url == "https://ghe.example.com/api/v3"
-    assert configured_api_url({}) == "https://api.github.com"
-    assert configured_api_url({"GITHUB_API_URL": "https://a/api/v3"}) == "https://a/api/v3"
+    assert configured_api_url(Settings.from_env({}).github_api_url) == "https://api.github.com"
+    assert (
+        configured_api_url(Settings.from_env({"GITHUB_API_URL": "https://a/api/v3"}).github_api_url)
+        == "https://a/api/v3"
+    )
     env = {"GITHUB_API_URL": "https://a/api/v3", "HUNKWISE_GITHUB_API_URL": "https://b/api/v3/"}
-    assert configured_api_url(env) == "https://b/api/v3"
+    assert configured_api_url(Settings.from_env(env).github_api_url) == "https://b/api/v3"
 
 
 def test_the_api_root_is_never_taken_from_the_payload() -> None:

@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from hunkwise.config.settings import Settings
 from hunkwise.gateway.types import Secret
 from hunkwise.platforms.gitlab import (
     GitLabClient,
@@ -65,10 +66,13 @@ def test_classify_merge_request_events() -> None:
 
 
 def test_the_api_base_is_configured_never_read_from_the_payload() -> None:
-    assert configured_api_url({}) == "https://gitlab.com/api/v4"
-    assert configured_api_url({"CI_API_V4_URL": "https://a/api/v4"}) == "https://a/api/v4"
+    assert configured_api_url(Settings.from_env({}).gitlab_api_url) == "https://gitlab.com/api/v4"
+    assert (
+        configured_api_url(Settings.from_env({"CI_API_V4_URL": "https://a/api/v4"}).gitlab_api_url)
+        == "https://a/api/v4"
+    )
     env = {"CI_API_V4_URL": "https://a/api/v4", "HUNKWISE_GITLAB_API_URL": "https://b/api/v4/"}
-    assert configured_api_url(env) == "https://b/api/v4"
+    assert configured_api_url(Settings.from_env(env).gitlab_api_url) == "https://b/api/v4"
     with pytest.raises(GitLabPayloadError, match=r"git\.acme\.io.*configured GitLab host 'gitlab\.com'"):
         classify(None, mr_event())  # the default base: gitlab.com
     evil = mr_event()

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hunkwise.cli.review_remote import RemoteError, target_from_url
+from hunkwise.config.settings import Settings
 from hunkwise.gateway.types import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.github import GitHubClient
@@ -261,7 +262,7 @@ def test_pr_url_names_are_refused_or_the_urls_own_segments(owner: str, repo: str
         (f"https://gitlab.com/{gitlab}/-/merge_requests/7", "gitlab"),
     ):
         try:
-            target = target_from_url(url, None, post=False, env={})
+            target = target_from_url(url, None, post=False, settings=Settings.from_env({}))
         except RemoteError as exc:
             assert exc.code == 2 and len(str(exc)) < 800
             hypothesis.event(f"{platform} refused")

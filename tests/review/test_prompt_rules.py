@@ -12,6 +12,7 @@ from hunkwise.catalog.findings import CATEGORIES, SEVERITIES, answer_json_schema
 from hunkwise.config.files import load_config_files
 from hunkwise.config.problems import ConfigFileError
 from hunkwise.config.review_settings import review_config
+from hunkwise.config.settings import Settings
 from hunkwise.review.prompt import (
     build_repair_request,
     build_review_request,
@@ -85,13 +86,15 @@ def test_bad_rules_file_names_the_problem(text: str, message: str) -> None:
 
 def test_load_rules_from_disk_with_the_user_file(tmp_path: Path) -> None:
     env = {"HUNKWISE_HOME": str(tmp_path / "home")}
-    assert load_config_files(env, tmp_path).files == []
+    assert load_config_files(Settings.from_env(env), tmp_path).files == []
     (tmp_path / ".hunkwise.toml").write_text(RULES)
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / "config.toml").write_text(
         '[review]\nmax_findings = 3\nmin_severity = "low"\n[[rules]]\ntext = "Mine."\n'
     )
-    config = review_config(load_config_files(env, tmp_path), env=env)
+    config = review_config(
+        load_config_files(Settings.from_env(env), tmp_path), settings=Settings.from_env(env)
+    )
     texts = [r.text for r in config.rules]  # the user's rules first, then the repository's
     assert texts == ["Mine.", "Every handler checks the caller's permissions before touching data.",
                      "Migrations must be reversible."]  # fmt: skip

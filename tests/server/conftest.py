@@ -17,8 +17,8 @@ from srvkit import ADMIN
 
 @pytest.fixture
 def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    from hunkwise.config.settings import Settings
     from hunkwise.server.app import create_app
-    from hunkwise.server.settings import Settings
 
     clients: list[TestClient] = []
 
@@ -38,7 +38,7 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
-        client.app.state.engine.dispose()  # type: ignore[attr-defined]
+        client.app.state.runtime.engine.dispose()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

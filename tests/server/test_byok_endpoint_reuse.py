@@ -62,3 +62,25 @@ def test_stored_key_not_reused_when_scheme_drops_to_http(make_client: Callable[.
     assert _loc(_test(client, {"main": downgraded})) == ["body", "main", "api_key"]
     # an allow-listed host may use plain http with a key typed for it
     assert _put(client, {"main": {**downgraded, "api_key": "lan-key-6666"}}).status_code == 200
+
+
+def test_allow_listed_http_server_keeps_its_key_on_save_as_on_test(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """The same-endpoint rule is one rule for Save and Test: a slot on an allow-listed self-hosted
+    server over plain http, sent again without its key, keeps the stored key on both. (Save had its
+    own copy of the rule that re-resolved the stored endpoint without the allow-list, found it
+    "changed", and asked for the key again while Test reused it.)"""
+    client = make_client(HUNKWISE_ALLOW_PRIVATE_BASE_URLS="ollama.lan")
+    lan = _manual("http://ollama.lan:11434/v1")
+    assert _put(client, {"main": {**lan, "api_key": "lan-key-7777"}}).status_code == 200
+    tested = _test(client, {"main": {**lan, "temperature": "0.2"}})
+    assert tested.status_code == 200, tested.text  # the stored key was lent (the host does not resolve)
+    saved = _put(client, {"main": {**lan, "temperature": "0.2"}})
+    assert saved.status_code == 200, saved.text
+    shown = client.get("/api/orgs/acme/byok", headers=_admin()).json()["main"]
+    assert shown["api_key"] == "••••7777" and shown["config"]["temperature"] == 0.2
+    # another port on the same host is another endpoint, on both
+    moved = _manual("http://ollama.lan:8080/v1")
+    assert _loc(_put(client, {"main": moved})) == ["body", "main", "api_key"]
+    assert _loc(_test(client, {"main": moved})) == ["body", "main", "api_key"]

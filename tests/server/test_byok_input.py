@@ -156,7 +156,7 @@ def test_the_console_form_gets_the_same_422s(local: TestClient) -> None:
 
 def _store_raw(client: TestClient, *, spec: dict[str, Any] | None = None, key: str | None = None) -> None:
     """Overwrite the saved main slot the way an older version could have stored it."""
-    engine, box = client.app.state.engine, client.app.state.secret_box  # type: ignore[attr-defined]
+    engine, box = client.app.state.runtime.engine, client.app.state.runtime.box  # type: ignore[attr-defined]
     with engine.begin() as conn:
         org_id = conn.scalar(select(Organization.id).where(Organization.slug == "acme"))
         values: dict[str, Any] = {}

@@ -24,7 +24,7 @@ SIM_CODING = "zai|http://127.0.0.1:40404/api/coding/paas/v4|5151515151515151"
 @pytest.fixture
 def console(make_client: Callable[..., TestClient]) -> TestClient:
     client = make_client()
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
     real = call_record(
         slot="main", provider="openai", model="gpt-5-mini", outcome="ok",
         input_tokens=1200, output_tokens=300, cost_usd=0.0009,
@@ -86,7 +86,7 @@ def test_an_offline_review_sharing_the_servers_database_is_not_usage(
     client = make_client()
     monkeypatch.chdir(tmp_path)
     sample = Path(__file__).parents[2] / "examples" / "sample.diff"
-    database = {"HUNKWISE_DATABASE_URL": str(client.app.state.engine.url)}  # type: ignore[attr-defined]
+    database = {"HUNKWISE_DATABASE_URL": str(client.app.state.runtime.engine.url)}  # type: ignore[attr-defined]
     result = CliRunner().invoke(cli_app, ["review", "--offline", "--diff", str(sample), "-q"], env=database)
     assert result.exit_code == 0, result.output
     sign_in(client, ADMIN)

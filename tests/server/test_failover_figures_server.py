@@ -71,7 +71,7 @@ def test_a_failover_is_one_figure_in_the_api_the_run_row_metrics_and_console(
     assert failovers >= 1 and review["usage"]["failovers"] == failovers
     assert set(review["usage"]["models"]) == {"gpt-5-mini"}  # the fallback answered every request
 
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
     with use_session(engine) as session:
         assert list(session.scalars(select(ReviewRun.failovers))) == [failovers]
 

@@ -136,11 +136,16 @@ def test_unknown_org_is_404_and_delete(client: TestClient) -> None:
 def test_weak_admin_token_refused_outside_dev() -> None:
     import pytest
 
+    from hunkwise.config.settings import Settings
     from hunkwise.errors import ConfigurationError
-    from hunkwise.server.settings import Settings
+    from hunkwise.server.app import check_admin_token
 
+    # The server's start-up check (create_app and `hunkwise serve` run it): the CLI's commands
+    # read the same settings without serving anyone's keys.
     with pytest.raises(ConfigurationError, match="HUNKWISE_ADMIN_TOKEN is too weak"):
-        Settings.from_env({"HUNKWISE_ADMIN_TOKEN": "secret"})
-    assert Settings.from_env({"HUNKWISE_ADMIN_TOKEN": "secret", "HUNKWISE_DEV": "1"}).dev
+        check_admin_token(Settings.from_env({"HUNKWISE_ADMIN_TOKEN": "secret"}))
+    dev = Settings.from_env({"HUNKWISE_ADMIN_TOKEN": "secret", "HUNKWISE_DEV": "1"})
+    check_admin_token(dev)
+    assert dev.dev
     with pytest.raises(ConfigurationError, match="HUNKWISE_MAX_BODY_BYTES"):
         Settings.from_env({"HUNKWISE_MAX_BODY_BYTES": "lots"})

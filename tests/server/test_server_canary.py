@@ -55,7 +55,7 @@ def test_canary_key_never_leaks(
     call("GET", "/openapi.json")
     call("DELETE", "/api/orgs/acme/byok")
     call("PUT", "/api/orgs/acme/byok", json={"main": good})
-    client.app.state.engine.dispose()  # type: ignore[attr-defined]
+    client.app.state.runtime.engine.dispose()  # type: ignore[attr-defined]
 
     for text in seen:
         assert CANARY not in text, text

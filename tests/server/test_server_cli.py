@@ -69,20 +69,24 @@ def test_serve_refuses_weak_admin_token(tmp_path: Path) -> None:
 
 
 def test_secrets_rotate_cli(tmp_path: Path) -> None:
-    from hunkwise.config.spec import SlotSpec
+    from hunkwise.config.settings import Settings
+    from hunkwise.config.spec import SlotEntry, SlotSpec
     from hunkwise.config.ssrf import SsrfPolicy
-    from hunkwise.store.byok import save_byok, slots_for_org
-    from hunkwise.store.db import open_store
+    from hunkwise.gateway.types import Secret
+    from hunkwise.jobs.resolver import SlotResolver
+    from hunkwise.store.byok import save_byok
+    from hunkwise.store.db import database_url, open_store
     from hunkwise.store.secrets import load_secret_box
 
-    engine = open_store()
-    box = load_secret_box()
-    spec = SlotSpec(card="glm-5.1", api_key="rotate-cli-key-0000")  # type: ignore[arg-type]
+    engine = open_store(database_url(Settings.from_env()))
+    box = load_secret_box(Settings.from_env(), create=True)
+    spec = SlotEntry(SlotSpec(card="glm-5.1"), Secret("rotate-cli-key-0000"))
     save_byok(engine, "acme", {"main": spec}, box=box, policy=SsrfPolicy())
     result = CliRunner().invoke(app, ["secrets", "rotate"])
     assert result.exit_code == 0, result.output
     assert "re-encrypted 1 stored key(s)" in result.output
-    new = load_secret_box()
+    new = load_secret_box(Settings.from_env())
     assert new.primary.key_id != box.primary.key_id
-    assert slots_for_org(engine, "acme", env=dict(os.environ))[0].api_key.reveal() == "rotate-cli-key-0000"
+    resolver = SlotResolver(engine, box=new, policy=SsrfPolicy(), fixed=None)
+    assert resolver.slots_for("acme")[0].api_key.reveal() == "rotate-cli-key-0000"
     engine.dispose()

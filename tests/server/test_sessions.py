@@ -56,7 +56,7 @@ def test_the_cookie_is_opaque_and_the_database_cannot_replay_it(client: TestClie
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", value), value  # one random id, nothing else
     from hunkwise.store.models import ConsoleSession
 
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
     with session_scope(engine) as s:
         stored = [tuple(str(v) for v in row) for row in s.execute(select(ConsoleSession.__table__))]
     assert stored and not any(value in cell for row in stored for cell in row)

@@ -241,7 +241,7 @@ def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None
     from hunkwise.store.ledger import record_run
     from hunkwise.store.records import RunRecord
 
-    engine = console.app.state.engine  # type: ignore[attr-defined]
+    engine = console.app.state.runtime.engine  # type: ignore[attr-defined]
     token = create_org(console)
     calls = [
         call_record(
@@ -338,7 +338,7 @@ def test_reviews_and_usage_pages_show_recorded_jobs(console: TestClient) -> None
 def test_reviews_are_paged_newest_first(console: TestClient) -> None:
     from hunkwise.store import jobs as repo
 
-    engine = console.app.state.engine  # type: ignore[attr-defined]
+    engine = console.app.state.runtime.engine  # type: ignore[attr-defined]
     sign_in(console, create_org(console))
     for n in range(52):
         payload = {"platform": "github", "repository": "acme/api", "number": n}

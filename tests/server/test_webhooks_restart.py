@@ -20,8 +20,8 @@ BODY = (
 
 
 def _app(env: dict[str, str]) -> TestClient:
+    from hunkwise.config.settings import Settings
     from hunkwise.server.app import create_app
-    from hunkwise.server.settings import Settings
 
     client = TestClient(create_app(Settings.from_env(env)))
     client.__enter__()
@@ -68,14 +68,14 @@ def test_server_restart_mid_job(tmp_path: Path, sim_factory) -> None:
         _until(first, job_id, ("running",))
         time.sleep(0.3)  # the model request is in flight
         first.__exit__(None, None, None)  # the server stops: the job is handed back
-        first.app.state.engine.dispose()  # type: ignore[attr-defined]
+        first.app.state.runtime.engine.dispose()  # type: ignore[attr-defined]
 
         second = _app(env)
         try:
             done = _until(second, job_id, ("done", "failed"))
         finally:
             second.__exit__(None, None, None)
-            second.app.state.engine.dispose()  # type: ignore[attr-defined]
+            second.app.state.runtime.engine.dispose()  # type: ignore[attr-defined]
         assert done["status"] == "done", done["error"]
         assert done["attempts"] == 1, "a graceful stop refunds the interrupted attempt"
         fake: FakeGitHub = github.fake  # type: ignore[assignment]

@@ -8,10 +8,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, select, text
 
-from hunkwise.config.spec import SlotSpec
+from hunkwise.config.resolve import resolve_config
+from hunkwise.config.settings import Settings
+from hunkwise.config.spec import SlotEntry, SlotSpec
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.errors import ConfigurationError
-from hunkwise.store.byok import delete_byok, load_byok, save_byok, slots_for_org
+from hunkwise.gateway.types import Secret
+from hunkwise.jobs.resolver import SlotResolver
+from hunkwise.store.byok import delete_byok, load_byok, save_byok
 from hunkwise.store.db import session_scope
 from hunkwise.store.models import ByokSlot, OrgToken
 from hunkwise.store.orgs import (
@@ -40,8 +44,13 @@ def box() -> SecretBox:
     return SecretBox((MasterKey.generate(),))
 
 
-def _spec(**kw: object) -> SlotSpec:
-    return SlotSpec.model_validate({"card": "glm-5.1", "plan": "coding", "tier": "lite", **kw})
+def _spec(api_key: str | None = None, **kw: object) -> SlotEntry:
+    spec = SlotSpec.model_validate({"card": "glm-5.1", "plan": "coding", "tier": "lite", **kw})
+    return SlotEntry(spec, Secret(api_key) if api_key else None)
+
+
+def _byok(db: Engine, box: SecretBox, policy: SsrfPolicy) -> SlotResolver:
+    return SlotResolver(db, box=box, policy=policy, fixed=None)
 
 
 def test_org_tokens_are_hashed_and_scoped(db: Engine) -> None:
@@ -75,9 +84,9 @@ def test_byok_round_trip_keep_key_and_delete(db: Engine, box: SecretBox) -> None
         assert row.key_ciphertext and KEY not in row.key_ciphertext and row.key_ciphertext.startswith("pw1.")
         assert KEY not in repr(row)
     save_byok(db, "acme", {"main": _spec(tier="max")}, box=box, policy=policy)  # no key: kept
-    (slot,) = slots_for_org(db, "acme", env={}, box=box, policy=policy)
+    (slot,) = _byok(db, box, policy).slots_for("acme")
     assert slot.api_key.reveal() == KEY and slot.max_concurrent == 30
-    assert slots_for_org(db, "ghost", env={}, box=box, policy=policy) == []
+    assert _byok(db, box, policy).slots_for("ghost") == []
     assert delete_byok(db, "acme") and load_byok(db, "acme") == []
     assert not delete_byok(db, "ghost")
 
@@ -99,12 +108,13 @@ def test_ciphertext_is_bound_to_its_org(db: Engine, box: SecretBox) -> None:
         acme, globex = sorted(rows)
         rows[globex].key_ciphertext = rows[acme].key_ciphertext  # a copied ciphertext
     with pytest.raises(SecretsError, match="integrity"):
-        slots_for_org(db, "globex", env={}, box=box, policy=policy)
+        _byok(db, box, policy).slots_for("globex")
 
 
-def test_fixed_mode_serves_every_org(db: Engine, box: SecretBox) -> None:
+def test_fixed_mode_serves_every_org(db: Engine, box: SecretBox, tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = {"HUNKWISE_MODEL": "glm-5.1", "ZAI_API_KEY": "fixed-key-0000-1111"}
-    (slot,) = slots_for_org(db, "anyone", env=env, box=box)
+    fixed = resolve_config(settings=Settings.from_env(env), cwd=tmp_path)
+    (slot,) = SlotResolver(db, box=box, policy=SsrfPolicy(), fixed=fixed).slots_for("anyone")
     assert slot.model == "glm-5.1" and slot.api_key.reveal() == "fixed-key-0000-1111"
 
 

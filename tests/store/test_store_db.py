@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect, text
 
+from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
 from hunkwise.store.db import (
     current_revision,
@@ -22,19 +23,24 @@ from hunkwise.store.db import (
 LEDGER_TABLES = {"review_runs", "model_calls", "token_calibration", "alembic_version"}
 
 
+def configured_url() -> str:
+    """What a command opens: the settings read from this process's environment."""
+    return database_url(Settings.from_env())
+
+
 def test_default_url_is_sqlite_file_under_hunkwise_home(_isolated_home: Path) -> None:
-    assert database_url() == f"sqlite:///{_isolated_home / 'hunkwise.db'}"
-    assert sqlite_file_missing()
-    engine = open_store()
+    assert configured_url() == f"sqlite:///{_isolated_home / 'hunkwise.db'}"
+    assert sqlite_file_missing(configured_url())
+    engine = open_store(configured_url())
     engine.dispose()
     assert (_isolated_home / "hunkwise.db").is_file()
-    assert not sqlite_file_missing()
+    assert not sqlite_file_missing(configured_url())
 
 
 def test_database_url_env_overrides_and_postgres_scheme_gets_psycopg(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUNKWISE_DATABASE_URL", "postgres://u:pw@db.example:5432/pw")
-    assert database_url() == "postgresql+psycopg://u:pw@db.example:5432/pw"
-    assert not sqlite_file_missing()
+    assert configured_url() == "postgresql+psycopg://u:pw@db.example:5432/pw"
+    assert not sqlite_file_missing(configured_url())
 
 
 @pytest.mark.parametrize(
@@ -48,9 +54,8 @@ def test_database_url_env_overrides_and_postgres_scheme_gets_psycopg(monkeypatch
 def test_bad_database_url_is_a_configuration_error(
     monkeypatch: pytest.MonkeyPatch, url: str, needle: str
 ) -> None:
-    monkeypatch.setenv("HUNKWISE_DATABASE_URL", url)
     with pytest.raises(ConfigurationError, match=needle) as info:
-        make_engine()
+        make_engine(url)
     assert info.value.setting == "HUNKWISE_DATABASE_URL"
 
 
@@ -146,6 +151,6 @@ def test_unreachable_database_is_one_clear_error_without_password(monkeypatch: p
     # Port 1 on loopback: nothing listens, the connection is refused at once.
     monkeypatch.setenv("HUNKWISE_DATABASE_URL", "postgresql://pw:hunter2-secret@127.0.0.1:1/nope")
     with pytest.raises(ConfigurationError, match="cannot open the database") as info:
-        open_store()
+        open_store(configured_url())
     assert "hunter2-secret" not in str(info.value)
     assert info.value.setting == "HUNKWISE_DATABASE_URL"

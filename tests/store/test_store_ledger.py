@@ -244,12 +244,14 @@ def test_naive_times_are_refused(engine: Engine) -> None:
 
 
 def test_record_review_opens_the_default_store(_isolated_home: object) -> None:
-    from hunkwise.store import open_store, record_review
+    from hunkwise.config.settings import Settings
+    from hunkwise.store import database_url, open_store, record_review
 
+    url = database_url(Settings.from_env())
     run = RunRecord(source="offline", idempotency_key="cli-1")
-    first = record_review(run, [_ok_call()])
-    assert record_review(run, [_ok_call()]) == first
-    engine = open_store()
+    first = record_review(run, [_ok_call()], url=url)
+    assert record_review(run, [_ok_call()], url=url) == first
+    engine = open_store(url)
     try:
         assert usage_summary(engine).total.calls == 1
     finally:

@@ -1,34 +1,24 @@
 """The ``hunkwise`` command.
 
 Each command (group) lives in its own module under ``hunkwise.cli`` and exposes
-``register(app)``; this module only assembles them and turns expected errors into one clear line
-and exit code 2 instead of a traceback. Command modules import heavy dependencies (SDKs, FastAPI)
-inside their functions so ``hunkwise --help`` stays fast.
+``register(app)``; this module only assembles them (plain imports, so the layering test sees
+them) and turns expected errors into one clear line and exit code 2 instead of a traceback.
+Command modules import heavy dependencies (SDKs, FastAPI, SQLAlchemy, Dramatiq) inside their
+functions, so importing every command module stays cheap and ``hunkwise --help`` fast.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import typer
 
 from hunkwise import __version__
+from hunkwise.cli import chat, jobs, models, probe, review, secrets, serve, sim, usage, worker
 from hunkwise.errors import ConfigurationError, HunkwiseError, TransientError
 
 # Order here is the order in ``hunkwise --help``.
-COMMAND_MODULES: tuple[str, ...] = (
-    "review",
-    "models",
-    "chat",
-    "probe",
-    "sim",
-    "usage",
-    "serve",
-    "secrets",
-    "worker",
-    "jobs",
-)
+COMMANDS = (review, models, chat, probe, sim, usage, serve, secrets, worker, jobs)
 
 app = typer.Typer(
     name="hunkwise",
@@ -54,8 +44,8 @@ def _root(
     """hunkwise reviews changes with the models you configure (Main + Fallback)."""
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"hunkwise.cli.{_name}").register(app)
+for _command in COMMANDS:
+    _command.register(app)
 
 
 class UsageError(ConfigurationError):

@@ -18,6 +18,7 @@ from hunkwise.cli.slot_options import ModelChoice, with_model_options
 
 if TYPE_CHECKING:
     from hunkwise.config.resolve import ResolvedConfig
+    from hunkwise.config.settings import Settings
     from hunkwise.gateway import AllSlotsFailed, ChatResult, RouterEvent
 
 
@@ -40,19 +41,21 @@ def chat(
     from hunkwise.cli.slot_options import (
         friendly_errors,
         print_notes,
+        read_settings,
         resolve,
     )
 
     with friendly_errors():
+        settings = read_settings()
         text = sys.stdin.read() if prompt == "-" else prompt
         if not text.strip():
             raise UsageError("the prompt is empty: pass the text as PROMPT, or '-' to read it from stdin")
         flags = models.flags()
-        cfg = resolve(models.profile, flags)
+        cfg = resolve(models.profile, flags, settings=settings)
         print_notes(cfg.notes)
         import asyncio
 
-        code = asyncio.run(_run(cfg, text, system=system, as_json=as_json, stream=stream))
+        code = asyncio.run(_run(cfg, settings, text, system=system, as_json=as_json, stream=stream))
     if code:
         raise typer.Exit(code)
 
@@ -90,32 +93,34 @@ def _on_event(event: RouterEvent) -> None:
     typer.secho(line, err=True, fg="yellow")
 
 
-async def _run(cfg: ResolvedConfig, text: str, *, system: str | None, as_json: bool, stream: bool) -> int:
+async def _run(
+    cfg: ResolvedConfig, settings: Settings, text: str, *, system: str | None, as_json: bool, stream: bool
+) -> int:
     from hunkwise.cli.review_support import record_calls_only
     from hunkwise.gateway import AllSlotsFailed
 
     try:
-        result = await _ask(cfg, text, system=system, as_json=as_json, stream=stream)
+        result = await _ask(cfg, settings, text, system=system, as_json=as_json, stream=stream)
     except AllSlotsFailed as exc:
         _print_failure(exc, as_json)
         # Failed calls are recorded too: a spent window (1308) is remembered by the ledger.
-        record_calls_only(exc.attempts)
+        record_calls_only(exc.attempts, settings=settings)
         return 1
-    record_calls_only(result.attempts)
+    record_calls_only(result.attempts, settings=settings)
     if not as_json:
         _print_footer(result)
     return 0
 
 
 async def _ask(
-    cfg: ResolvedConfig, text: str, *, system: str | None, as_json: bool, stream: bool
+    cfg: ResolvedConfig, settings: Settings, text: str, *, system: str | None, as_json: bool, stream: bool
 ) -> ChatResult:
     """Send the prompt and print the answer; raises ``AllSlotsFailed`` when no slot answered."""
     from hunkwise.config.runtime import open_router
     from hunkwise.gateway import ChatRequest
 
     request = ChatRequest.of(text, system=system, purpose="chat")
-    async with open_router(cfg, on_event=None if as_json else _on_event) as router:
+    async with open_router(cfg, settings=settings, on_event=None if as_json else _on_event) as router:
         if not stream:
             result = await router.chat(request)
             typer.echo(json.dumps(result_json(result), indent=2) if as_json else result.content)

@@ -33,13 +33,14 @@ def list_jobs(
     import json
 
     from hunkwise.cli.app import UsageError
+    from hunkwise.config.settings import Settings
     from hunkwise.store import jobs as repo
-    from hunkwise.store.db import open_store
+    from hunkwise.store.db import database_url, open_store
 
     wanted = status.strip().lower() if status else None
     if wanted is not None and wanted not in STATUS_CHOICES:
         raise UsageError(f"--status {status!r} is not one of {', '.join(STATUS_CHOICES)}")
-    engine = open_store()
+    engine = open_store(database_url(Settings.from_env()))
     rows = repo.list_jobs(
         engine,
         org=org.lower() if org else None,
@@ -74,20 +75,20 @@ def list_jobs(
 @jobs_app.command("retry")
 def retry(job_id: int = typer.Argument(..., help="The id of a dead (failed) job.")) -> None:
     """Queue a dead job again with fresh attempts (after fixing its cause)."""
-    import os
-
     from hunkwise.cli.app import UsageError
+    from hunkwise.config.settings import Settings
     from hunkwise.jobs.distributed.broker import Publisher, QueueSettings
     from hunkwise.store import jobs as repo
-    from hunkwise.store.db import open_store
+    from hunkwise.store.db import database_url, open_store
 
-    engine = open_store()
+    settings = Settings.from_env()
+    engine = open_store(database_url(settings))
     job = repo.get_job(engine, job_id)
     if job is None:
         raise UsageError(f"no job {job_id} (see `hunkwise jobs --status dead`)")
     if not repo.retry(engine, job_id):
         raise UsageError(f"job {job_id} is {job.status}; only a dead (failed) job can be retried")
-    queue = QueueSettings.from_env(os.environ)
+    queue = QueueSettings.configured(settings)
     if queue is not None:
         publisher = Publisher(queue)
         try:

@@ -26,11 +26,11 @@ def models(
     as_json: bool = typer.Option(False, "--json", help="Print the catalog as JSON."),
 ) -> None:
     """Model cards, Z.AI plans with their endpoints, context windows, prices and tier limits."""
-    from hunkwise.cli.slot_options import friendly_errors
+    from hunkwise.cli.slot_options import friendly_errors, read_settings
     from hunkwise.config.resolve import resolve_catalog
 
     with friendly_errors():
-        catalog = resolve_catalog()
+        catalog = resolve_catalog(settings=read_settings())
     if as_json:
         typer.echo(json.dumps(catalog_json(catalog), indent=2))
         return

@@ -37,12 +37,13 @@ def test_connection(
     from hunkwise.cli.slot_options import (
         friendly_errors,
         print_notes,
+        read_settings,
         resolve,
     )
 
     with friendly_errors():
         flags = models.flags()
-        cfg = resolve(models.profile, flags)
+        cfg = resolve(models.profile, flags, settings=read_settings())
     print_notes(cfg.notes)
     import asyncio
 

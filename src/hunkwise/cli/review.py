@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hunkwise.cli.review_remote import RemoteChange
     from hunkwise.config.files import ConfigFiles
     from hunkwise.config.review_settings import ReviewConfig
+    from hunkwise.config.settings import Settings
     from hunkwise.gateway.types import Slot
     from hunkwise.platforms.local_git import LocalChange
     from hunkwise.review.engine import ReviewOptions
@@ -75,30 +76,31 @@ def review(
     models: ModelChoice,
 ) -> None:
     """Review a change: the current branch vs its merge-base with the default branch (on the default branch: the last commit), --base/--head, --staged, --diff FILE, a PR/MR URL (--pr), or the pull request of a GitHub Actions job (--github)."""  # noqa: E501
-    from hunkwise.cli.slot_options import friendly_errors
+    from hunkwise.cli.slot_options import friendly_errors, read_settings
     from hunkwise.config.files import load_config_files
     from hunkwise.config.review_settings import review_config
 
     profile = models.profile
     with friendly_errors(no_model_hint=OFFLINE_HINT):
+        settings = read_settings()
         flags = models.flags()
         _check_options(fmt, min_severity, fail_on, max_findings, diff, base, head, staged)
         if offline and (flags or profile):
             _usage_error(
                 "--offline reviews with the built-in simulator: drop the model options (--model, ...)"
             )
-        files = load_config_files()  # the same validation with and without --offline
-        config = review_config(files, max_cost_flag=max_cost)
-        remote = _remote_change(github, pr, post, no_post, api_url, diff, base, head, staged)
+        files = load_config_files(settings)  # the same validation with and without --offline
+        config = review_config(files, settings=settings, max_cost_flag=max_cost)
+        remote = _remote_change(settings, github, pr, post, no_post, api_url, diff, base, head, staged)
         change = remote.change if remote else _read_change(diff, base, head, staged)
-        options = _options(change, config, min_severity, max_findings, dry_run, offline)
+        options = _options(settings, change, config, min_severity, max_findings, dry_run, offline)
         after = None
         if remote is not None:
             options.change = remote.change_dict()
             after = _poster(remote, quiet=quiet) if (github and not no_post) or post else None
         code = _run(
-            change, options, flags, profile, files, fmt=fmt, output=output, quiet=quiet, fail_on=fail_on,
-            ledger_source=remote.target.platform if remote else None, after=after,
+            settings, change, options, flags, profile, files, fmt=fmt, output=output, quiet=quiet,
+            fail_on=fail_on, ledger_source=remote.target.platform if remote else None, after=after,
         )  # fmt: skip
     raise typer.Exit(code)
 
@@ -133,6 +135,7 @@ def _check_options(
 
 
 def _remote_change(
+    settings: Settings,
     github: bool,
     pr: str | None,
     post: bool,
@@ -166,7 +169,10 @@ def _remote_change(
     )
 
     try:
-        target = github_actions_target(api_url) if github else target_from_url(pr or "", api_url, post=post)
+        if github:
+            target = github_actions_target(api_url, settings)
+        else:
+            target = target_from_url(pr or "", api_url, post=post, settings=settings)
         return fetch(target, unless_posted=(github and not no_post) or post)
     except NothingToDo as exc:
         typer.echo(str(exc), err=True)
@@ -210,6 +216,7 @@ def _read_change(diff: str | None, base: str | None, head: str | None, staged: b
 
 
 def _options(
+    settings: Settings,
     change: LocalChange,
     config: ReviewConfig,
     min_severity: str | None,
@@ -222,21 +229,22 @@ def _options(
     from hunkwise.review.rules import RepoRules
 
     rules = RepoRules.from_config(config)
-    settings = rules.settings
+    section = rules.settings  # [review] of the config files
     return ReviewOptions(
         rules=rules,
-        min_severity=(min_severity.lower() if min_severity else settings.min_severity),  # type: ignore[arg-type]
-        max_findings=max_findings if max_findings is not None else settings.max_findings,
+        min_severity=(min_severity.lower() if min_severity else section.min_severity),  # type: ignore[arg-type]
+        max_findings=max_findings if max_findings is not None else section.max_findings,
         dry_run=dry_run,
         # Offline too: it rehearses the real run, which would stop at the same estimate.
         max_cost=config.max_cost,
-        estimator=load_estimator(),
+        estimator=load_estimator(settings),
         source="offline-simulator" if offline else "llm",
         change=change.description.as_dict(),
     )
 
 
 def _run(
+    settings: Settings,
     change: LocalChange,
     options: ReviewOptions,
     flags: dict[str, Any],
@@ -259,21 +267,21 @@ def _run(
     try:
         if offline:
             with offline_slots() as slots:
-                report = _execute(change, slots, options, quiet=quiet, shared_state=False)
+                report = _execute(change, slots, options, quiet=quiet, state=None)
         else:
             # A dry run calls nothing, so it plans without a key (and without any model configured:
             # for the default card); the notes say which model it planned for.
-            cfg = resolve(profile, flags, files=files, require_key=not options.dry_run)
+            cfg = resolve(profile, flags, settings=settings, files=files, require_key=not options.dry_run)
             if not quiet:
                 print_notes(cfg.notes)
             slots = list(cfg.slots)
-            report = _execute(change, slots, options, quiet=quiet, shared_state=True)
+            report = _execute(change, slots, options, quiet=quiet, state=settings.state_path)
     except ReviewInputError as exc:
         _usage_error(str(exc))
     if not options.dry_run and report.plan:
         source = "offline" if offline else ("diff" if change.description.source_file else "local")
         source = ledger_source if ledger_source and not offline else source
-        record(report, source=source)
+        record(report, source=source, settings=settings)
     _emit(report, fmt, output, quiet=quiet)
     if options.dry_run:
         return 0
@@ -300,19 +308,21 @@ def _configuration_failure(report: ReviewReport) -> str | None:
 
 
 def _execute(
-    change: LocalChange, slots: list[Slot], options: ReviewOptions, *, quiet: bool, shared_state: bool
+    change: LocalChange, slots: list[Slot], options: ReviewOptions, *, quiet: bool, state: Path | None
 ) -> ReviewReport:
     """A dry run plans without a router (no client is built, so no key is needed)."""
     if options.dry_run:
         from hunkwise.review.engine import plan_only
 
         return plan_only(change.diff, slots, options)
-    return asyncio.run(_review(change, slots, options, quiet=quiet, shared_state=shared_state))
+    return asyncio.run(_review(change, slots, options, quiet=quiet, state=state))
 
 
 async def _review(
-    change: LocalChange, slots: list[Slot], options: ReviewOptions, *, quiet: bool, shared_state: bool
+    change: LocalChange, slots: list[Slot], options: ReviewOptions, *, quiet: bool, state: Path | None
 ) -> ReviewReport:
+    """``state``: where circuit state is shared with other runs on this machine (real slots);
+    None keeps it in memory (the offline simulator's)."""
     from rich.console import Console
 
     from hunkwise.cli.review_progress import ReviewProgress
@@ -322,12 +332,7 @@ async def _review(
 
     console = Console(stderr=True)
     progress = ReviewProgress(console) if (console.is_terminal and not quiet) else None
-    if shared_state:  # real slots share circuit state with other runs on this machine
-        from hunkwise.config.paths import state_path
-
-        backend = LocalBackend(state_path())
-    else:
-        backend = LocalBackend()
+    backend = LocalBackend(state)
     router = Router(slots, backend=backend, on_event=progress.on_event if progress else None)
     try:
         return await run_review(change.diff, router, options, progress=progress)

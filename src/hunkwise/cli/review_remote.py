@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -34,6 +32,7 @@ from hunkwise.errors import HunkwiseError, TransientError
 if TYPE_CHECKING:
     import httpx
 
+    from hunkwise.config.settings import Settings
     from hunkwise.gateway.types import Secret
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.gitlab import GitLabClient
@@ -120,20 +119,18 @@ class RemoteChange:
 
 
 # -- where ------------------------------------------------------------------------------------------
-def github_actions_target(api_url: str | None, env: Mapping[str, str] | None = None) -> RemoteTarget:
+def github_actions_target(api_url: str | None, settings: Settings) -> RemoteTarget:
     """The pull request of the running GitHub Actions job, from ``GITHUB_EVENT_PATH``."""
-    from hunkwise.platforms.github import github_token
     from hunkwise.platforms.github_webhooks import REVIEW_ACTIONS, WebhookPayloadError, parse_pull_request
     from hunkwise.platforms.identity import IdentityError, github_repository
 
-    env = os.environ if env is None else env
-    name = env.get("GITHUB_EVENT_NAME", "").strip()
+    name = settings.github_event_name or ""
     if name and name not in PR_EVENTS:
         raise RemoteError(
             f"--github reviews pull requests, but this job runs on a {name!r} event; trigger the "
             "workflow with 'on: pull_request' (or pass --pr URL)"
         )
-    path = env.get("GITHUB_EVENT_PATH", "").strip()
+    path = settings.github_event_path or ""
     if not path:
         raise RemoteError(
             "--github needs GITHUB_EVENT_PATH (set by GitHub Actions); outside Actions use --pr URL"
@@ -157,33 +154,30 @@ def github_actions_target(api_url: str | None, env: Mapping[str, str] | None = N
     if event.action not in REVIEW_ACTIONS:
         action, reviewed = event.action or "(none)", ", ".join(sorted(REVIEW_ACTIONS))
         raise NothingToDo(f"pull_request action {action!r} is not reviewed (only {reviewed}); nothing to do")
-    token = github_token(env)
+    token = settings.github_token
     if token is None:
         raise RemoteError(
             "--github needs a token: add 'env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}' to the step "
             "(or set HUNKWISE_GITHUB_TOKEN)"
         )
-    repository = env.get("GITHUB_REPOSITORY", "").strip() or event.repository
+    repository = settings.github_repository or event.repository
     try:
         github_repository(repository, "GITHUB_REPOSITORY")
     except IdentityError as exc:
         raise RemoteError(str(exc)) from None
-    base = api_url or env.get("GITHUB_API_URL", "").strip() or event.api_url
+    base = api_url or settings.github_api_url or event.api_url
     return RemoteTarget(
         "github", repository, event.number, base, token, head_sha=event.head_sha, action=event.action
     )
 
 
-def target_from_url(
-    url: str, api_url: str | None, *, post: bool, env: Mapping[str, str] | None = None
-) -> RemoteTarget:
+def target_from_url(url: str, api_url: str | None, *, post: bool, settings: Settings) -> RemoteTarget:
     """A pull request or merge request from its web URL. The shape decides the platform, so
     GitHub Enterprise and self-hosted GitLab hosts work without configuration. The owner,
     repository or project path must be one as the platform spells it (the clients build API URLs
     from these parts only): an encoded or dotted segment is refused, not decoded."""
     from hunkwise.platforms import identity
 
-    env = os.environ if env is None else env
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RemoteError(f"--pr expects {PR_SHAPES}; got {url!r}")
@@ -210,7 +204,7 @@ def target_from_url(
         host = (parts.hostname or "").lower()
         public = host in ("github.com", "www.github.com")
         default_api = "https://api.github.com" if public else f"{origin}/api/v3"
-    token = _token(platform, env)
+    token = settings.github_token if platform == "github" else settings.gitlab_token
     if token is None and post:
         names = _token_envs(platform)
         raise RemoteError(f"--post needs a token with write access: set {names[1]} (or {names[0]})")
@@ -221,15 +215,6 @@ def _token_envs(platform: Platform) -> tuple[str, ...]:
     from hunkwise.platforms import github, gitlab
 
     return github.TOKEN_ENVS if platform == "github" else gitlab.TOKEN_ENVS
-
-
-def _token(platform: Platform, env: Mapping[str, str]) -> Secret | None:
-    from hunkwise.gateway.types import Secret
-
-    for name in _token_envs(platform):
-        if value := env.get(name, "").strip():
-            return Secret(value)
-    return None
 
 
 # -- fetch ------------------------------------------------------------------------------------------

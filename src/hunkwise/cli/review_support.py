@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from hunkwise.config.settings import Settings
     from hunkwise.gateway.types import Attempt, Slot
     from hunkwise.review.report import ReviewReport
     from hunkwise.review.tokens import TokenEstimator
@@ -58,25 +59,25 @@ def _warn(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
-def load_estimator() -> TokenEstimator:
+def load_estimator(settings: Settings) -> TokenEstimator:
     """The token estimator with the calibration stored by earlier reviews (defaults if none)."""
     from hunkwise.review.tokens import TokenEstimator
 
     try:
-        from hunkwise.store import load_ratios, open_store
+        from hunkwise.store import database_url, load_ratios, open_store
 
-        return TokenEstimator.from_ratios(load_ratios(open_store()))
+        return TokenEstimator.from_ratios(load_ratios(open_store(database_url(settings))))
     except Exception as exc:  # the ledger is a convenience: never block a review on it
         _warn(f"token calibration not loaded ({type(exc).__name__}: {exc}); using defaults")
         return TokenEstimator()
 
 
-def record(report: ReviewReport, *, source: str) -> None:
+def record(report: ReviewReport, *, source: str, settings: Settings) -> None:
     """Store the run, its calls and the calibration samples in the usage ledger."""
     try:
-        from hunkwise.store import RunRecord, open_store, record_run, save_ratios
+        from hunkwise.store import RunRecord, database_url, open_store, record_run, save_ratios
 
-        engine = open_store()
+        engine = open_store(database_url(settings))
         change = report.change
         run = RunRecord(
             source=source,
@@ -100,7 +101,7 @@ def record(report: ReviewReport, *, source: str) -> None:
         _warn(f"usage not recorded ({type(exc).__name__}: {exc})")
 
 
-def record_calls_only(attempts: Iterable[Attempt]) -> None:
+def record_calls_only(attempts: Iterable[Attempt], *, settings: Settings) -> None:
     """Store the calls of a request made outside a review (``hunkwise chat``) in the ledger.
 
     They count against Coding Plan windows like any prompt: a user chatting on the same key
@@ -108,12 +109,12 @@ def record_calls_only(attempts: Iterable[Attempt]) -> None:
     failed command: the answer was already printed.
     """
     try:
-        from hunkwise.store import open_store, record_calls
+        from hunkwise.store import database_url, open_store, record_calls
 
         calls = list(attempts)
         if not calls:
             return
-        engine = open_store()
+        engine = open_store(database_url(settings))
         try:
             record_calls(engine, calls)
         finally:

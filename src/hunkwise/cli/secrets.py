@@ -16,18 +16,24 @@ def rotate(
     new_key: str | None = typer.Option(
         None,
         "--new-key",
-        envvar="HUNKWISE_NEW_SECRET_KEY",
-        help="The new master key (base64 of 32 bytes, or a 32+ character passphrase). Default: generate one.",
+        help=(
+            "The new master key (base64 of 32 bytes, or a 32+ character passphrase; default: "
+            "HUNKWISE_NEW_SECRET_KEY, else generate one)."
+        ),
         show_default=False,
     ),
 ) -> None:
     """Re-encrypt every stored API key under a new master key, in one transaction."""
-    from hunkwise.store.db import open_store
+    from hunkwise.config.settings import Settings
+    from hunkwise.store.db import database_url, open_store
     from hunkwise.store.secrets import rotate_master_key
 
-    engine = open_store()
+    settings = Settings.from_env()
+    if new_key is None and settings.new_secret_key is not None:
+        new_key = settings.new_secret_key.get_secret_value()
+    engine = open_store(database_url(settings))
     try:
-        result = rotate_master_key(engine, new_key=new_key)
+        result = rotate_master_key(engine, settings, new_key=new_key)
     finally:
         engine.dispose()
     typer.echo(f"re-encrypted {result.rows} stored key(s) under master key {result.new_key_id}")
@@ -53,12 +59,14 @@ def rotate(
 @secrets_app.command("prune")
 def prune() -> None:
     """Finish a rotation: re-encrypt keys still under an old master key, then drop the old keys."""
-    from hunkwise.store.db import open_store
+    from hunkwise.config.settings import Settings
+    from hunkwise.store.db import database_url, open_store
     from hunkwise.store.secrets import prune_old_keys
 
-    engine = open_store()
+    settings = Settings.from_env()
+    engine = open_store(database_url(settings))
     try:
-        result = prune_old_keys(engine)
+        result = prune_old_keys(engine, settings)
     finally:
         engine.dispose()
     dropped = ", ".join(result.dropped_key_ids) or "none"

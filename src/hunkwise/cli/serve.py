@@ -1,8 +1,9 @@
 """``hunkwise serve``: run the review server (FastAPI under uvicorn).
 
-Settings come from the environment (see docs/server.md); they are validated, the database
-migrated, the master key loaded and the broker (``HUNKWISE_QUEUE_URL``) checked before the port
-opens, so a misconfiguration is one red line. The start-up line states the mode and where jobs go.
+Settings come from the environment (see docs/server.md), read once into the server's runtime:
+they are validated, the database migrated, the master key loaded and the broker
+(``HUNKWISE_QUEUE_URL``) checked before the port opens, so a misconfiguration is one red line. The
+start-up line states the mode and where jobs go.
 """
 
 from __future__ import annotations
@@ -24,18 +25,21 @@ def serve(
     import uvicorn
 
     from hunkwise.cli.app import configure_logging
+    from hunkwise.config.settings import Settings
     from hunkwise.jobs.distributed.service import describe_jobs, preflight
     from hunkwise.jobs.mode import describe
-    from hunkwise.server.app import create_app
-    from hunkwise.server.settings import Settings
+    from hunkwise.jobs.runtime import Runtime
+    from hunkwise.server.app import check_admin_token, create_app
 
     configure_logging(log_level)
     settings = Settings.from_env()
-    app = create_app(settings)
-    preflight(settings.env, app.state.engine)
+    check_admin_token(settings)
+    runtime = Runtime.for_server(settings)
+    app = create_app(runtime=runtime)
+    preflight(runtime)
     typer.secho(
-        f"hunkwise server on http://{host}:{port} (API docs: /docs); mode: {describe(settings.fixed())}; "
-        f"jobs: {describe_jobs(settings.env)}",
+        f"hunkwise server on http://{host}:{port} (API docs: /docs); mode: {describe(runtime.fixed)}; "
+        f"jobs: {describe_jobs(runtime)}",
         err=True,
         fg="green",
     )

@@ -20,6 +20,7 @@ import typer
 if TYPE_CHECKING:
     from hunkwise.config.files import ConfigFiles
     from hunkwise.config.resolve import ResolvedConfig
+    from hunkwise.config.settings import Settings
 
 _PANEL = "Model (main slot; flags win over env and config files)"
 
@@ -143,12 +144,21 @@ def resolve(
     profile: str | None,
     flags: dict[str, Any],
     *,
+    settings: Settings,
     files: ConfigFiles | None = None,
     require_key: bool = True,
 ) -> ResolvedConfig:
     from hunkwise.config.resolve import resolve_config
 
-    return resolve_config(flags, profile=profile, files=files, require_key=require_key)
+    return resolve_config(flags, settings=settings, profile=profile, files=files, require_key=require_key)
+
+
+def read_settings() -> Settings:
+    """The process's settings, read once per command (inside :func:`friendly_errors`, so a bad
+    variable is one red line naming it)."""
+    from hunkwise.config.settings import Settings
+
+    return Settings.from_env()
 
 
 def error_lines(exc: Exception) -> list[str]:

@@ -78,19 +78,22 @@ def _run(
 ) -> None:
     from rich.console import Console
 
-    from hunkwise.store.db import open_store, sqlite_file_missing
+    from hunkwise.config.settings import Settings
+    from hunkwise.store.db import database_url, open_store, sqlite_file_missing
     from hunkwise.store.ledger import usage_summary
     from hunkwise.store.windows import coding_plan_windows
 
     console = Console(highlight=False)
-    if sqlite_file_missing():
+    settings = Settings.from_env()
+    url = database_url(settings)
+    if sqlite_file_missing(url):
         # Never create a database just to say it is empty.
         if as_json:
             typer.echo(json.dumps(_empty_json(since, by, windows, include_simulated), indent=2))
         else:
             console.print(EMPTY_MESSAGE)
         return
-    engine = open_store()
+    engine = open_store(url)
     try:
         summary = usage_summary(engine, since=since, by=by, include_simulated=include_simulated)
         window_list = None
@@ -99,7 +102,7 @@ def _run(
 
             # The user's [tiers.<name>] overrides set the ceilings, as they do for the gateway.
             window_list = coding_plan_windows(
-                engine, now, catalog=resolve_catalog(), include_simulated=include_simulated
+                engine, now, catalog=resolve_catalog(settings=settings), include_simulated=include_simulated
             )
     finally:
         engine.dispose()

@@ -43,31 +43,25 @@ def worker(
     import json
     import logging
     from dataclasses import replace
-    from types import SimpleNamespace
 
     from hunkwise.cli.app import UsageError, configure_logging
+    from hunkwise.config.settings import Settings
     from hunkwise.jobs.distributed.broker import QUEUE_URL_ENV, QueueSettings
     from hunkwise.jobs.distributed.process import WorkerOptions, WorkerProcess
     from hunkwise.jobs.retry import JOB_BACKOFF
-    from hunkwise.server.settings import Settings
-    from hunkwise.store.db import open_store
-    from hunkwise.store.secrets import load_secret_box
+    from hunkwise.jobs.runtime import Runtime
 
     configure_logging(log_level)
     logging.getLogger("pika").setLevel(logging.WARNING)
     settings = Settings.from_env()
-    env = settings.env
-    url = (queue_url or env.get(QUEUE_URL_ENV, "")).strip()
+    url = (queue_url or settings.queue_url or "").strip()
     if not url:
         raise UsageError(
             f"no broker: pass --queue-url amqp://guest:guest@127.0.0.1:5672/ or set {QUEUE_URL_ENV} "
             "(the same value as the server's)"
         )
-    queue = QueueSettings.parse(url, queue_name or env.get("HUNKWISE_QUEUE_NAME"), setting="--queue-url")
-    engine = open_store(settings.database_url)
-    state = SimpleNamespace(
-        settings=settings, engine=engine, secret_box=load_secret_box(env), ssrf_policy=settings.ssrf_policy
-    )
+    queue = QueueSettings.parse(url, queue_name or settings.queue_name, setting="--queue-url")
+    runtime = Runtime.for_worker(settings)
     options = WorkerOptions(
         concurrency=concurrency,
         lease_s=lease,
@@ -78,13 +72,13 @@ def worker(
         metrics_host=metrics_host,
         metrics_port=metrics_port,
     )
-    process = WorkerProcess(state, queue, options)
+    process = WorkerProcess(runtime, queue, options)
     if check:
         from hunkwise.jobs.distributed.broker import quiet_libraries
         from hunkwise.jobs.distributed.process import check as run_check
 
         try:
-            report = run_check(engine, process.publisher, quiet=True)
+            report = run_check(runtime.engine, process.publisher, quiet=True)
         finally:
             with quiet_libraries():
                 process.broker.close()

@@ -1,16 +1,20 @@
-"""Per-organization model configuration (BYOK) and fixed mode, from plain data to gateway slots.
+"""Per-organization model configuration (BYOK): its rules, written once, from plain data to slots.
 
-Both the server (saving and testing a configuration) and the job runner (reviewing a pull
-request) need "the slots this organization reviews with"; this module answers it from plain data
-(stored specs and decrypted keys, the server's environment) so it sits below the store and the
-server. :func:`hunkwise.store.byok.slots_for_org` reads the database and calls it.
-
-Two rules beyond :func:`hunkwise.config.slots.build_slot`:
+Saving (:func:`hunkwise.store.byok.save_byok`), testing a configuration before it is saved (the
+server's Test), showing a stored one, and using one for a review
+(:class:`hunkwise.jobs.resolver.SlotResolver`) all go through the functions here, so each rule
+has one text and one behaviour:
 
 * an organization's slot is built with an *empty* environment and may not name ``api_key_env``:
-  the server's environment is not the organization's to read;
+  the server's environment is not the organization's to read (:func:`key_env_problem`);
 * its base URL passes the SSRF policy (:mod:`hunkwise.config.ssrf`) at save time and again at
-  every use.
+  every use; an allow-listed self-hosted server may use plain http;
+* a slot sent without a key keeps the stored key of its role, but only while it talks to the
+  endpoint (scheme, host and port) the key was entered for (:func:`reusable_key`);
+* Main is required (:func:`configure_org`).
+
+Keys arrive as :class:`~hunkwise.gateway.types.Secret` (typed, or decrypted by the store) and go
+into the slot as they are.
 """
 
 from __future__ import annotations
@@ -18,20 +22,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from hunkwise.catalog.loader import Catalog, load_catalog
 from hunkwise.config.resolve import ResolvedConfig, resolve_config
-from hunkwise.config.slots import build_slot
-from hunkwise.config.spec import SlotSpec, parse_spec
-from hunkwise.config.ssrf import SsrfPolicy
+from hunkwise.config.slots import build_slot, plan_slot
+from hunkwise.config.spec import SlotEntry, SlotSpec, parse_spec
+from hunkwise.config.ssrf import SsrfPolicy, endpoint_origin, format_origin
 from hunkwise.config.urls import validate_base_url
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.adapters.base import ClientPool
 from hunkwise.gateway.types import Secret, Slot
 
+if TYPE_CHECKING:
+    from hunkwise.config.settings import Settings
+
 ROLES: tuple[str, ...] = ("main", "fallback")
 FIXED_MODE_ENV = "HUNKWISE_MODEL"
+KEY_ENV_REFUSAL = (
+    "api_key_env is not available for organizations (the server's environment is not yours to "
+    "read): send the key itself as api_key"
+)
 
 
 @dataclass(frozen=True)
@@ -54,67 +66,145 @@ class BuiltSlot:
 
 
 def stored_spec(spec: SlotSpec) -> dict[str, Any]:
-    """What goes into the database for a slot: every set field except the key, JSON-safe."""
-    return spec.model_dump(mode="json", exclude={"api_key"}, exclude_none=True)
+    """What goes into the database for a slot: every set field, JSON-safe (a spec has no key)."""
+    return spec.model_dump(mode="json", exclude_none=True)
 
 
 def parse_stored_spec(role: str, data: Mapping[str, Any]) -> SlotSpec:
-    """A slot's settings as stored (or with its decrypted key added), validated by today's rules.
+    """A slot's settings as stored, validated by today's rules.
 
-    A row saved before a rule existed (a key with a smart quote, a base URL with a line break, a
-    concurrency of 10^9) raises :class:`ConfigurationError` naming ``<role>.<field>``: a
-    permanent configuration error for the job that uses it, a 409 from the test endpoint, the
-    ``error`` line of the stored slot; never a validation traceback.
+    A row saved before a rule existed (a base URL with a line break, a concurrency of 10^9)
+    raises :class:`ConfigurationError` naming ``<role>.<field>``: a permanent configuration error
+    for the job that uses it, a 409 from the test endpoint, the ``error`` line of the stored slot;
+    never a validation traceback.
     """
     return parse_spec(data, names=lambda field: f"{role}.{field}")
+
+
+def key_env_problem(api_key_env: str | None) -> str | None:
+    """Why an organization's slot may not name ``api_key_env`` (None when it does not)."""
+    return KEY_ENV_REFUSAL if api_key_env else None
+
+
+def _prepared(role: str, spec: SlotSpec, policy: SsrfPolicy) -> SlotSpec:
+    """The spec as an organization's slot is built from: the role and ``api_key_env`` refused,
+    the base URL's form checked, plain http allowed for an allow-listed self-hosted server."""
+    if role not in ROLES:
+        raise ConfigurationError(f"unknown slot {role!r}: use main or fallback", setting=role)
+    problem = key_env_problem(spec.api_key_env)
+    if problem:
+        raise ConfigurationError(f"{role}.{problem}", setting=f"{role}.api_key_env")
+    if not spec.base_url:
+        return spec
+    # The URL's form first (a bad port, an unclosed IPv6 bracket), so the policy reads a real URL;
+    # plain http is the policy's to judge.
+    validate_base_url(spec.base_url, setting=f"{role}.base_url", allow_http=True)
+    if policy.is_exempt(urlsplit(spec.base_url.strip()).hostname or ""):
+        return spec.model_copy(update={"allow_http": True})
+    return spec
 
 
 def build_org_slot(
     role: str,
     spec: SlotSpec,
-    api_key: Secret | None,
+    key: Secret | None,
     *,
     policy: SsrfPolicy,
     catalog: Catalog | None = None,
     at_save: bool = True,
+    stored: StoredSlot | None = None,
+    key_stored: bool = False,
 ) -> BuiltSlot:
     """Validate one organization slot into a gateway slot. Raises :class:`ConfigurationError`
-    whose ``setting`` is ``"<role>.<field>"`` (the server turns that into a 422 ``loc``)."""
-    if role not in ROLES:
-        raise ConfigurationError(f"unknown slot {role!r}: use main or fallback", setting=role)
-    if spec.api_key_env:
-        raise ConfigurationError(
-            f"{role}.api_key_env is not available for organizations (the server's environment is "
-            "not yours to read): send the key itself as api_key",
-            setting=f"{role}.api_key_env",
-        )
-    warnings: list[str] = []
-    values = spec.model_dump(exclude={"api_key"}, exclude_none=True)
-    if spec.base_url:
-        # The URL's form first (a bad port, an unclosed IPv6 bracket), so the policy reads a real URL;
-        # plain http is the policy's to judge.
-        validate_base_url(spec.base_url, setting=f"{role}.base_url", allow_http=True)
-        warnings += policy.check(spec.base_url, setting=f"{role}.base_url", at_save=at_save)
-        from urllib.parse import urlsplit
+    whose ``setting`` is ``"<role>.<field>"`` (the server turns that into a 422 ``loc``).
 
-        # An allow-listed self-hosted server may speak plain http on the admin's network.
-        if policy.is_exempt(urlsplit(spec.base_url.strip()).hostname or ""):
-            values["allow_http"] = True
-    if api_key is not None:
-        values["api_key"] = api_key.reveal()
+    Without a ``key``: ``stored``, the decrypted stored slot of this role, lends its key under
+    the rule of :func:`reusable_key`; ``key_stored`` says a key is stored but was not decrypted
+    (showing a stored configuration): every other fact is resolved, and the slot has no key."""
+    catalog = catalog or load_catalog()
+    prepared = _prepared(role, spec, policy)
+    warnings: list[str] = []
+    if prepared.base_url:
+        warnings += policy.check(prepared.base_url, setting=f"{role}.base_url", at_save=at_save)
+    if not key and stored is not None:
+        key = reusable_key(role, prepared, stored, policy=policy, catalog=catalog)
     notes: list[str] = []
     derived: dict[str, str] = {}
-    slot = build_slot(
-        parse_stored_spec(role, values),
-        name=role,
-        catalog=catalog or load_catalog(),
-        env={},
-        notes=notes,
-        derived=derived,
-    )
-    if not spec.base_url:  # a catalog endpoint; still checked, in case a catalog override moved it
+    if not key and key_stored:
+        slot = plan_slot(prepared, name=role, catalog=catalog, notes=notes, derived=derived)
+    else:
+        slot = build_slot(prepared, key, name=role, catalog=catalog, env={}, notes=notes, derived=derived)
+    if not prepared.base_url:  # a catalog endpoint; still checked, in case a catalog override moved it
         warnings += policy.check(slot.base_url, setting=f"{role}.base_url", at_save=at_save)
     return BuiltSlot(slot=slot, notes=notes, warnings=warnings, derived=derived)
+
+
+def _origin(role: str, spec: SlotSpec, policy: SsrfPolicy, catalog: Catalog) -> tuple[str, str, int | None]:
+    slot = plan_slot(_prepared(role, spec, policy), name=role, catalog=catalog)
+    return endpoint_origin(slot.base_url)
+
+
+def reusable_key(
+    role: str,
+    spec: SlotSpec,
+    stored: StoredSlot | None,
+    *,
+    policy: SsrfPolicy,
+    catalog: Catalog | None = None,
+) -> Secret | None:
+    """The stored key for a slot sent without one: only while the slot talks to the endpoint
+    (scheme, host and port) the key was entered for, so a stored key is never sent to an endpoint
+    its owner did not type it in for, nor to the same host over plain http or on another port.
+    None when no key is stored. Raises :class:`ConfigurationError` (``<role>.api_key``) when
+    the endpoint changed, and what resolving ``spec`` raises."""
+    if stored is None or stored.api_key is None:
+        return None
+    catalog = catalog or load_catalog()
+    now = _origin(role, spec, policy, catalog)
+    try:
+        same = _origin(role, parse_stored_spec(role, stored.spec), policy, catalog) == now
+    except ConfigurationError:  # a stored spec today's rules refuse: its endpoint is unknown
+        same = False
+    if not same:
+        raise ConfigurationError(
+            f"{role}.api_key is required because the endpoint changed (now {format_origin(now)}): a "
+            "stored key is only reused for the endpoint (scheme, host and port) it was entered for",
+            setting=f"{role}.api_key",
+        )
+    return stored.api_key
+
+
+def configure_org(
+    entries: Mapping[str, SlotEntry | None],
+    stored: Mapping[str, StoredSlot],
+    *,
+    policy: SsrfPolicy,
+    catalog: Catalog | None = None,
+    at_save: bool = True,
+) -> dict[str, BuiltSlot]:
+    """What an organization sent per role (``None`` or absent: no such slot; a key beside the
+    spec when one was typed), validated into slots with the key each one uses: the typed key, or
+    the stored key of its role (:func:`reusable_key`).
+    ``stored`` holds the decrypted stored slots of the roles sent without a key. Raises
+    :class:`ConfigurationError` naming ``<role>.<field>``; nothing should be written then."""
+    if entries.get("main") is None:
+        raise ConfigurationError("main is required: an organization needs a Main model", setting="main")
+    catalog = catalog or load_catalog()
+    built: dict[str, BuiltSlot] = {}
+    for role in ROLES:
+        entry = entries.get(role)
+        if entry is None:
+            continue
+        built[role] = build_org_slot(
+            role,
+            entry.spec,
+            entry.key,
+            policy=policy,
+            catalog=catalog,
+            at_save=at_save,
+            stored=None if entry.key else stored.get(role),
+        )
+    return built
 
 
 def build_org_slots(
@@ -145,33 +235,39 @@ def guarded_clients(policy: SsrfPolicy) -> ClientPool:
     return ClientPool(transport_factory=connect_guard(policy))
 
 
-def is_fixed_mode(env: Mapping[str, str]) -> bool:
-    """Fixed mode: the server's own environment names a model, which then serves everyone."""
-    return bool(env.get(FIXED_MODE_ENV, "").strip())
+def fixed_model(settings: Settings) -> str | None:
+    """Fixed mode: the server's own environment names a model (``HUNKWISE_MODEL``), which then
+    serves every organization. That name, or None in BYOK mode."""
+    return settings.environ.get(FIXED_MODE_ENV, "").strip() or None
 
 
-def fixed_config(env: Mapping[str, str], *, home: Path | None = None) -> ResolvedConfig | None:
+def fixed_config(settings: Settings) -> ResolvedConfig | None:
     """The single global configuration of a fixed-mode server (None when not in fixed mode).
+    Resolve it once per process (the composition root does) and pass it on.
 
     Resolved from the environment and the server's user config; the working directory is the
     data directory so a stray ``.hunkwise.toml`` where the server happened to start is ignored.
     """
-    if not is_fixed_mode(env):
+    if fixed_model(settings) is None:
         return None
-    cwd = home if home is not None and home.is_dir() else Path("/")
-    return resolve_config(env=dict(env), cwd=cwd)
+    home = settings.home
+    return resolve_config(settings=settings, cwd=home if home.is_dir() else Path("/"))
 
 
 __all__ = [
     "FIXED_MODE_ENV",
+    "KEY_ENV_REFUSAL",
     "ROLES",
     "BuiltSlot",
     "StoredSlot",
     "build_org_slot",
     "build_org_slots",
+    "configure_org",
     "fixed_config",
+    "fixed_model",
     "guarded_clients",
-    "is_fixed_mode",
+    "key_env_problem",
     "parse_stored_spec",
+    "reusable_key",
     "stored_spec",
 ]

@@ -16,16 +16,16 @@ import difflib
 import os
 import stat
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from hunkwise.catalog.loader import load_catalog
 from hunkwise.config.layers import SLOT_NAMES, Layer
-from hunkwise.config.paths import find_repo_config, user_config_path
+from hunkwise.config.paths import find_repo_config
 from hunkwise.config.problems import (
     ConfigFileError,
     Problem,
@@ -35,8 +35,11 @@ from hunkwise.config.problems import (
     unknown_key,
 )
 from hunkwise.config.schema import ConfigFileSchema
-from hunkwise.config.spec import SlotSpec
+from hunkwise.config.spec import SlotInput
 from hunkwise.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from hunkwise.config.settings import Settings
 
 OVERRIDE_SECTIONS = ("models", "tiers", "plans")
 _OVERRIDE_NOUN = {"models": "model id", "tiers": "tier", "plans": "plan"}
@@ -65,7 +68,7 @@ class ConfigFile:
     def overrides(self) -> dict[str, Any]:
         return {k: getattr(self.data, k) for k in OVERRIDE_SECTIONS if getattr(self.data, k)}
 
-    def slot_tables(self, profile: str | None) -> Iterator[tuple[str, tuple[str, ...], SlotSpec]]:
+    def slot_tables(self, profile: str | None) -> Iterator[tuple[str, tuple[str, ...], SlotInput]]:
         """``(slot, location, spec)`` for top-level [main]/[fallback], then the profile's tables."""
         for slot in SLOT_NAMES:
             spec = getattr(self.data, slot)
@@ -106,16 +109,15 @@ class ConfigFiles:
         return [f.path for f in self.files]
 
 
-def load_config_files(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> ConfigFiles:
-    """Find and validate the user file and the nearest repository file. Raises
-    :class:`ConfigFileError` listing every problem of every file."""
-    env = dict(os.environ) if env is None else env
+def load_config_files(settings: Settings, cwd: Path | None = None) -> ConfigFiles:
+    """Find and validate the user file (``settings.user_config``) and the nearest repository
+    file. Raises :class:`ConfigFileError` listing every problem of every file."""
     cwd = cwd or Path.cwd()
     paths: list[tuple[Path, str]] = []
-    user = user_config_path(env)
+    user = settings.user_config
     if user.is_file():
         paths.append((user, "user"))
-    elif env.get("HUNKWISE_CONFIG", "").strip():
+    elif settings.config_file is not None:
         raise ConfigurationError(
             f"HUNKWISE_CONFIG points to {user}, which does not exist: create it or unset the variable",
             setting="HUNKWISE_CONFIG",

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hunkwise.config.spec import SlotSpec, parse_spec
+from hunkwise.config.spec import SlotInput, parse_input
 
 SLOT_NAMES = ("main", "fallback")
 
-# Environment suffix -> SlotSpec field. The same suffixes follow HUNKWISE_FALLBACK_ for the
+# Environment suffix -> SlotInput field. The same suffixes follow HUNKWISE_FALLBACK_ for the
 # fallback slot. Listed explicitly (no prefix scanning) so HUNKWISE_FALLBACK_MODEL can never be
 # read as a main-slot setting named FALLBACK_MODEL.
 ENV_FIELDS: dict[str, str] = {
@@ -37,7 +37,7 @@ ENV_FIELDS: dict[str, str] = {
 }
 _FIELD_ENV = {v: k for k, v in ENV_FIELDS.items()}
 
-# Flag name (the key in the ``flags`` dict, as the CLI passes it) -> SlotSpec field.
+# Flag name (the key in the ``flags`` dict, as the CLI passes it) -> SlotInput field.
 FLAG_FIELDS: dict[str, str] = {
     "model": "model",
     "card": "card",
@@ -81,9 +81,9 @@ class Layer:
     names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add(self, slot: str, data: Mapping[str, Any], names: Mapping[str, str], where: str = "") -> None:
-        self.add_spec(slot, parse_spec(data, names=names, where=where), names, where)
+        self.add_spec(slot, parse_input(data, names=names, where=where), names, where)
 
-    def add_spec(self, slot: str, spec: SlotSpec, names: Mapping[str, str], where: str = "") -> None:
+    def add_spec(self, slot: str, spec: SlotInput, names: Mapping[str, str], where: str = "") -> None:
         """Add settings already validated (a config file's table, checked by its schema)."""
         provided = spec.provided()
         if not provided:

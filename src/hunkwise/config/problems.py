@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from hunkwise.config.schema import FILE_HELP, keys_of, model_at
 from hunkwise.config.spec import FIELD_HELP as SLOT_HELP
-from hunkwise.config.spec import SlotSpec
+from hunkwise.config.spec import SlotInput
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Secret
 
@@ -112,7 +112,7 @@ def schema_problems(exc: ValidationError, raw: dict[str, Any], path: Path) -> li
             allowed = keys_of(model) if model is not None else []
             problems.append(unknown_key(key, section, path, allowed, table=isinstance(value, dict | list)))
             continue
-        help_text = (SLOT_HELP.get(_slot_field(key)) if model is SlotSpec else None) or FILE_HELP.get(key)
+        help_text = (SLOT_HELP.get(_slot_field(key)) if model is SlotInput else None) or FILE_HELP.get(key)
         if err["type"] == "missing":
             reason = f"expected {help_text}" if help_text else err["msg"]
             text = f"missing key `{key}` {where(section, path)}: {reason}"

@@ -10,20 +10,21 @@ tier, key, concurrency) are dropped, because they belonged to the other provider
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hunkwise.catalog.loader import Catalog, load_catalog
 from hunkwise.config.files import ConfigFiles, load_config_files
 from hunkwise.config.layers import SLOT_NAMES, Layer, env_layer, env_name, flags_layer
-from hunkwise.config.paths import user_config_path
 from hunkwise.config.slots import build_slot, slot_summary
 from hunkwise.config.spec import SlotSpec
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Slot
+
+if TYPE_CHECKING:
+    from hunkwise.config.settings import Settings
 
 # Zero-config: which card a provider key alone selects, as Main and as Fallback.
 MAIN_DEFAULT_CARD = {"zai": "glm-5.1", "openai": "gpt-5", "anthropic": "claude-sonnet-4-6"}
@@ -80,7 +81,7 @@ class ResolvedConfig:
 def resolve_config(
     flags: Mapping[str, Any] | None = None,
     *,
-    env: Mapping[str, str] | None = None,
+    settings: Settings,
     cwd: Path | None = None,
     profile: str | None = None,
     files: ConfigFiles | None = None,
@@ -94,12 +95,15 @@ def resolve_config(
     reads them once). ``require_key=False`` is for planning without calling (``review
     --dry-run``): a slot without a key gets an empty one, and with nothing configured the
     catalog's default card is planned for; such slots must never be called.
+
+    ``settings`` are the process's: the slot variables (``HUNKWISE_MODEL``, ``HUNKWISE_FALLBACK_*``),
+    the providers' variables and ``api_key_env`` names are read from ``settings.environ``.
     """
-    env = dict(os.environ) if env is None else env
+    env = settings.environ
     cwd = cwd or Path.cwd()
     notes: list[str] = []
-    files = files if files is not None else load_config_files(env, cwd)
-    selected = _select_profile(profile, env, files)
+    files = files if files is not None else load_config_files(settings, cwd)
+    selected = _select_profile(profile, settings.profile, files)
     catalog = _catalog_with_overrides(files)
     layers: list[Layer] = [f.layer(selected) for f in files]  # user first, then repo
     for f in files:
@@ -109,16 +113,17 @@ def resolve_config(
 
     sources: dict[str, str] = {}
     if selected:
-        sources["profile"] = _profile_source(profile, env, files, selected)
+        sources["profile"] = _profile_source(profile, settings.profile, files, selected)
     slots: list[Slot] = []
     for slot_name in SLOT_NAMES:
         merged, names, origin = _merge(slot_name, layers, catalog, notes)
         main_provider = slots[0].provider if slots else None
         if not _apply_defaults(
-            slot_name, merged, names, origin, catalog, env, notes, main_provider, require_key=require_key
+            slot_name, merged, names, origin, catalog, settings, notes, main_provider, require_key=require_key
         ):
             continue
-        spec = SlotSpec.model_validate(merged)
+        key = merged.get("api_key")
+        spec = SlotSpec.model_validate({f: v for f, v in merged.items() if f != "api_key"})
         derived: dict[str, str] = {}
 
         def n(f: str, _names: dict[str, str] = names, _slot: str = slot_name) -> str:
@@ -127,6 +132,7 @@ def resolve_config(
         slots.append(
             build_slot(
                 spec,
+                key,
                 name=slot_name,
                 catalog=catalog,
                 env=env,
@@ -153,16 +159,15 @@ def resolve_config(
     )
 
 
-def resolve_catalog(*, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Catalog:
+def resolve_catalog(*, settings: Settings, cwd: Path | None = None) -> Catalog:
     """The catalog after the config files' ``[models]``/``[tiers]``/``[plans]`` overrides, without
     resolving any slot (``hunkwise models`` must work before a key is configured)."""
-    env = dict(os.environ) if env is None else env
-    return _catalog_with_overrides(load_config_files(env, cwd or Path.cwd()))
+    return _catalog_with_overrides(load_config_files(settings, cwd or Path.cwd()))
 
 
-def _select_profile(explicit: str | None, env: Mapping[str, str], files: ConfigFiles) -> str | None:
+def _select_profile(explicit: str | None, from_env: str | None, files: ConfigFiles) -> str | None:
     """--profile > HUNKWISE_PROFILE > repo file's ``profile`` > user file's ``profile``."""
-    chosen = explicit or env.get("HUNKWISE_PROFILE", "").strip() or None
+    chosen = explicit or from_env
     setting = "--profile" if explicit else "HUNKWISE_PROFILE"
     if chosen is None:
         for f in reversed(files.files):
@@ -183,10 +188,10 @@ def _select_profile(explicit: str | None, env: Mapping[str, str], files: ConfigF
     return chosen
 
 
-def _profile_source(explicit: str | None, env: Mapping[str, str], files: ConfigFiles, chosen: str) -> str:
+def _profile_source(explicit: str | None, from_env: str | None, files: ConfigFiles, chosen: str) -> str:
     if explicit:
         return f"flag: --profile {chosen}"
-    if env.get("HUNKWISE_PROFILE", "").strip():
+    if from_env:
         return f"env: HUNKWISE_PROFILE={chosen}"
     f = next(f for f in reversed(files.files) if f.default_profile)
     return f"{f.kind} file: profile in {f.path}"
@@ -250,7 +255,7 @@ def _apply_defaults(
     names: dict[str, str],
     origin: dict[str, str],
     catalog: Catalog,
-    env: Mapping[str, str],
+    settings: Settings,
     notes: list[str],
     main_provider: str | None,
     *,
@@ -263,6 +268,7 @@ def _apply_defaults(
         names["model"] = why
         origin["model"] = "default"
 
+    env = settings.environ
     keyed = [p for p in _ZERO_CONFIG_ORDER if env.get(catalog.providers[p].key_env, "").strip()]
     if slot == "main":
         if merged:
@@ -281,7 +287,7 @@ def _apply_defaults(
             raise NoModelConfigured(
                 "no model is configured: export ZAI_API_KEY (GLM-5.1 on the Z.AI Developer API), or set "
                 "HUNKWISE_MODEL and HUNKWISE_API_KEY, or define a profile in .hunkwise.toml or "
-                f"{user_config_path(env)} (see docs/configuration.md)",
+                f"{settings.user_config} (see docs/configuration.md)",
                 setting="ZAI_API_KEY",
             )
         provider = keyed[0]

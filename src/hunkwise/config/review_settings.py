@@ -12,14 +12,15 @@ the organization's own setting, else ``HUNKWISE_MAX_COST`` in its environment, e
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hunkwise.config.files import ConfigFiles
 from hunkwise.config.schema import COST_OFF, MaxCost, ReviewSection, RuleEntry, parse_max_cost
 from hunkwise.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from hunkwise.config.settings import Settings
 
 # A typical pull request (a few hundred changed lines) costs cents with GLM-5.1; $2 is far above
 # that and still small next to a mistaken review of a whole vendored tree (docs/reviewing.md).
@@ -81,25 +82,23 @@ def parse_max_cost_setting(value: str, setting: str) -> MaxCost:
 
 
 def cost_ceiling(
-    flag: str | None = None, *, env: Mapping[str, str] | None = None, files: ConfigFiles | None = None
+    flag: str | None = None, *, settings: Settings, files: ConfigFiles | None = None
 ) -> CostCeiling:
     """The CLI's ceiling: ``--max-cost`` > ``HUNKWISE_MAX_COST`` > the files > the default."""
     if flag is not None and flag.strip():
         return _ceiling(parse_max_cost_setting(flag, "--max-cost"), source="--max-cost")
-    raw = (os.environ if env is None else env).get(MAX_COST_ENV, "").strip()
-    if raw:
-        return _ceiling(parse_max_cost_setting(raw, MAX_COST_ENV), source=MAX_COST_ENV)
+    if settings.max_cost is not None:
+        return _ceiling(settings.max_cost, source=MAX_COST_ENV)
     for f in reversed(list(files or ())):  # the repository file wins over the user file
         if f.data.review is not None and f.data.review.max_cost is not None:
             return _ceiling(f.data.review.max_cost, source=f"max_cost in [review] of {f.path}")
     return CostCeiling(DEFAULT_MAX_COST_USD)
 
 
-def server_cost_ceiling(env: Mapping[str, str]) -> MaxCost:
-    """A server's default for organizations without their own: ``HUNKWISE_MAX_COST`` or $2.00.
-    Validated at start-up, so a typo stops the server instead of every review."""
-    raw = env.get(MAX_COST_ENV, "").strip()
-    return parse_max_cost_setting(raw, MAX_COST_ENV) if raw else DEFAULT_MAX_COST_USD
+def server_cost_ceiling(settings: Settings) -> MaxCost:
+    """A server's default for organizations without their own: ``HUNKWISE_MAX_COST`` or $2.00
+    (validated when the settings are read, so a typo stops the server instead of every review)."""
+    return settings.max_cost if settings.max_cost is not None else DEFAULT_MAX_COST_USD
 
 
 def org_cost_ceiling(org: str, own: MaxCost | None, server_default: MaxCost) -> CostCeiling:
@@ -128,7 +127,7 @@ class ReviewConfig:
 
 
 def review_config(
-    files: ConfigFiles, *, max_cost_flag: str | None = None, env: Mapping[str, str] | None = None
+    files: ConfigFiles, *, settings: Settings, max_cost_flag: str | None = None
 ) -> ReviewConfig:
     merged: dict[str, Any] = {}
     rules: list[RuleEntry] = []
@@ -139,6 +138,6 @@ def review_config(
     return ReviewConfig(
         settings=ReviewSection.model_validate(merged),
         rules=tuple(rules),
-        max_cost=cost_ceiling(max_cost_flag, env=env, files=files),
+        max_cost=cost_ceiling(max_cost_flag, settings=settings, files=files),
         source=", ".join(str(p) for p in files.paths) or None,
     )

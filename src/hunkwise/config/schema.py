@@ -4,8 +4,8 @@
 ::
 
     profile = "team"                 # the default profile
-    [main] / [fallback]              # slot settings every profile starts from (SlotSpec)
-    [profiles.<name>.main|fallback]  # named profiles (SlotSpec)
+    [main] / [fallback]              # slot settings every profile starts from (SlotInput)
+    [profiles.<name>.main|fallback]  # named profiles (SlotInput)
     [models."<id>"] [tiers.<id>] [plans.<id>]   # catalog overrides (checked against the catalog)
     [review]                         # review defaults: ignore/include globs, thresholds, max_cost
     [[rules]]                        # plain-language rules scoped by path globs
@@ -26,7 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, f
 
 from hunkwise.catalog.findings import SEVERITIES, Severity
 from hunkwise.config.globs import compile_glob
-from hunkwise.config.spec import SlotSpec
+from hunkwise.config.spec import SlotInput
 
 COST_OFF = "off"
 MaxCost = float | Literal["off"]
@@ -91,7 +91,7 @@ Glob = Annotated[str, BeforeValidator(_glob)]
 Globs = Annotated[tuple[Glob, ...], BeforeValidator(_one_or_many)]
 SeverityValue = Annotated[Severity, BeforeValidator(_severity)]
 MaxCostValue = Annotated[MaxCost, BeforeValidator(parse_max_cost)]
-FileSlot = Annotated[SlotSpec, BeforeValidator(_drop_blank)]
+FileSlot = Annotated[SlotInput, BeforeValidator(_drop_blank)]
 
 
 class _Strict(BaseModel):
@@ -178,9 +178,9 @@ def model_at(section: tuple[str | int, ...]) -> type[BaseModel] | None:
         return ConfigFileSchema
     head, depth = section[0], len(section)
     if head in ("main", "fallback") and depth == 1:
-        return SlotSpec
+        return SlotInput
     if head == "profiles":
-        return {2: ProfileEntry, 3: SlotSpec}.get(depth)
+        return {2: ProfileEntry, 3: SlotInput}.get(depth)
     if head == "review" and depth == 1:
         return ReviewSection
     if head == "rules" and depth == 2:
@@ -191,6 +191,6 @@ def model_at(section: tuple[str | int, ...]) -> type[BaseModel] | None:
 def keys_of(model: type[BaseModel]) -> list[str]:
     """The keys a table accepts, as people write them (``max_concurrent`` as well)."""
     keys = set(model.model_fields)
-    if model is SlotSpec:
+    if model is SlotInput:
         keys.add("max_concurrent")
     return sorted(keys)

@@ -3,7 +3,8 @@
 This is the one place that knows that a Coding Plan key lives on another path than a Developer
 key, that a Lite tier means one request at a time, and that a model unknown to the catalog is
 fine on a self-hosted server but a typo on Z.AI. The CLI (via :mod:`hunkwise.config.resolve`)
-and the server's per-organization BYOK both call :func:`build_slot`.
+and the server's per-organization BYOK both call :func:`build_slot` with the spec and the key
+apart; :func:`plan_slot` resolves the same facts when no key is needed.
 
 ``env`` is explicit and defaults to *empty*: a server building an organization's slot must never
 let ``api_key_env = "DATABASE_PASSWORD"`` read its own environment.
@@ -15,10 +16,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hunkwise.catalog.loader import Catalog, ModelCard, load_catalog
-from hunkwise.config.spec import SlotSpec, _setting_name
+from hunkwise.config.spec import SlotSpec, _setting_name, key_from_text
 from hunkwise.config.thinking import parse_thinking
 from hunkwise.config.urls import is_loopback_host, swap_path, validate_base_url
-from hunkwise.config.validation import MAX_OUTPUT_TOKENS, api_key_problem
+from hunkwise.config.validation import MAX_OUTPUT_TOKENS
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.thinking import unwrap_override
 from hunkwise.gateway.types import Secret, Slot
@@ -30,8 +31,13 @@ DEFAULT_TIMEOUT_S = 120.0
 _BASE_URL_ENV = {"zai": "ZAI_BASE_URL", "openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
 
 
+NO_KEY = Secret("")
+"""The key of a slot that is planned, shown or previewed and never called (:func:`plan_slot`)."""
+
+
 def build_slot(
     spec: SlotSpec,
+    key: Secret | None = None,
     *,
     name: str = "main",
     catalog: Catalog | None = None,
@@ -41,10 +47,17 @@ def build_slot(
     derived: dict[str, str] | None = None,
     require_key: bool = True,
 ) -> Slot:
-    """Resolve one slot. Raises :class:`ConfigurationError` naming the setting and the fix.
+    """Resolve one slot, ready to call. Raises :class:`ConfigurationError` naming the setting and
+    the fix.
+
+    ``key`` is the key typed for this slot (the API, the console, a config file,
+    ``HUNKWISE_API_KEY``, a stored row), already a :class:`Secret` checked where it entered; it is
+    put into the slot as it is and revealed only by the SDK client. Without one (``None`` or empty)
+    the key comes from ``env``: the variable ``api_key_env`` names, else the provider's own
+    (``ZAI_API_KEY``); a server passes an empty ``env``, so an organization's slot never reads it.
 
     ``require_key=False`` (planning only, e.g. ``review --dry-run``): a missing key leaves the
-    slot with an empty one and a note instead of an error; such a slot must never be called.
+    slot without one and a note instead of an error; such a slot must never be called.
 
     ``names`` maps a field to the setting name the user wrote (default ``<name>.<field>``);
     ``notes`` collects things the user should know (assumed defaults, warnings); ``derived``
@@ -55,6 +68,58 @@ def build_slot(
     notes = notes if notes is not None else []
     derived = derived if derived is not None else {}
 
+    def with_key(provider: str, model_id: str, base_url: str, n: Callable[[str], str]) -> Secret:
+        try:
+            return _api_key(spec, key, provider, model_id, base_url, catalog, env, n, notes, derived)
+        except ConfigurationError as exc:
+            if require_key:
+                raise
+            notes.append(f"{name}: planning without a key (a real run needs one: {exc})")
+            derived["api_key"] = "none: planning only"
+            return NO_KEY
+
+    return _resolve(spec, name, catalog, env, names, notes, derived, with_key)
+
+
+def plan_slot(
+    spec: SlotSpec,
+    *,
+    name: str = "main",
+    catalog: Catalog | None = None,
+    env: Mapping[str, str] | None = None,
+    names: Callable[[str], str] | Mapping[str, str] | None = None,
+    notes: list[str] | None = None,
+    derived: dict[str, str] | None = None,
+) -> Slot:
+    """Every fact of the slot (endpoint, plan, concurrency, window, prices) and no key: for
+    showing a stored configuration without decrypting its key, previewing a request body, or
+    comparing endpoints. Raises what :func:`build_slot` raises, except about the key. The slot's
+    key is :data:`NO_KEY`: never call it."""
+    return _resolve(
+        spec,
+        name,
+        catalog or load_catalog(),
+        env or {},
+        names,
+        notes if notes is not None else [],
+        derived if derived is not None else {},
+        lambda *_: NO_KEY,
+    )
+
+
+KeyStep = Callable[[str, str, str, Callable[[str], str]], Secret]
+
+
+def _resolve(
+    spec: SlotSpec,
+    name: str,
+    catalog: Catalog,
+    env: Mapping[str, str],
+    names: Callable[[str], str] | Mapping[str, str] | None,
+    notes: list[str],
+    derived: dict[str, str],
+    key_step: KeyStep,
+) -> Slot:
     def n(field: str) -> str:
         return _setting_name(field, names) if names is not None else f"{name}.{field}"
 
@@ -77,14 +142,7 @@ def build_slot(
     max_concurrent = _concurrency(spec, plan_id, catalog, n, notes, derived)
     thinking = parse_thinking(spec.thinking, provider, setting=n("thinking"))
     _check_output(spec, thinking, provider, card, n)
-    try:
-        api_key = _api_key(spec, provider, model_id, base_url, catalog, env, n, notes, derived)
-    except ConfigurationError as exc:
-        if require_key:
-            raise
-        api_key = Secret("")
-        notes.append(f"{name}: planning without a key (a real run needs one: {exc})")
-        derived["api_key"] = "none: planning only"
+    api_key = key_step(provider, model_id, base_url, n)
 
     context_window = spec.context_window or (card.context_window if card else None)
     if context_window is None:
@@ -255,6 +313,7 @@ def _concurrency(
 
 def _api_key(
     spec: SlotSpec,
+    key: Secret | None,
     provider: str,
     model_id: str,
     base_url: str,
@@ -264,22 +323,22 @@ def _api_key(
     notes: list[str],
     derived: dict[str, str],
 ) -> Secret:
-    if spec.api_key is not None and spec.api_key.get_secret_value().strip():
-        return _sendable(spec.api_key.get_secret_value().strip(), n("api_key"))
+    if key:
+        return key
     if spec.api_key_env:
-        value = env.get(spec.api_key_env, "").strip()
-        if not value:
+        value = env.get(spec.api_key_env, "")
+        if not value.strip():
             raise ConfigurationError(
                 f"{n('api_key_env')} names {spec.api_key_env}, which is not set or empty: "
                 f"export {spec.api_key_env}=<your key>",
                 setting=n("api_key_env"),
             )
         derived["api_key"] = f"env: {spec.api_key_env}"
-        return _sendable(value, spec.api_key_env)
+        return key_from_text(value, spec.api_key_env)
     default_env = catalog.providers[provider].key_env
     if default_env and env.get(default_env, "").strip():
         derived["api_key"] = f"env: {default_env}"
-        return _sendable(env[default_env].strip(), default_env)
+        return key_from_text(env[default_env], default_env)
     from urllib.parse import urlsplit
 
     if provider == "openai_compatible" and is_loopback_host(urlsplit(base_url).hostname or ""):
@@ -293,15 +352,6 @@ def _api_key(
         'or api_key_env = "VAR" in a profile',
         setting=n("api_key"),
     )
-
-
-def _sendable(key: str, setting: str) -> Secret:
-    """The key, once it is known to fit in an HTTP header (the rule of
-    :func:`hunkwise.config.validation.api_key_problem`, for keys read from the environment too)."""
-    problem = api_key_problem(key)
-    if problem:
-        raise ConfigurationError(f"{setting} is not valid: {problem}", setting=setting)
-    return Secret(key)
 
 
 def _output_bound(card: ModelCard | None) -> tuple[int, str]:

@@ -9,15 +9,31 @@ Two shapes are accepted, matching the two ways the product lets people configure
 
 Every field is optional here so that partial layers (a flag, one env var, a profile) validate on
 their own and fail naming *their* setting; cross-field rules live in :mod:`hunkwise.config.slots`.
+
+The key is not part of a spec. Where a key may be typed next to the settings (the JSON API, the
+console, a user config file, ``HUNKWISE_API_KEY``) the input is a :class:`SlotInput`, and the key
+becomes a :class:`~hunkwise.gateway.types.Secret` right there (:data:`ApiKey`), checked by the one
+rule of :func:`~hunkwise.config.validation.api_key_problem`; :meth:`SlotInput.split` then hands
+the spec and the key on separately, so the key is never turned back into text before the client.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any, NamedTuple, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 
 from hunkwise.config.validation import (
     MAX_API_KEY_CHARS,
@@ -55,8 +71,43 @@ FIELD_HELP: dict[str, str] = {
 }
 
 
+def _typed_key(value: Any) -> Secret:
+    """Text -> :class:`Secret`, once, where a key is typed. Surrounding whitespace (a pasted
+    trailing newline) is dropped; what is left must fit in an HTTP header, or the first request
+    would crash instead of failing clearly. An empty key means "not given here"."""
+    if isinstance(value, Secret):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected {FIELD_HELP['api_key']}")
+    key = value.strip()
+    problem = api_key_problem(key)
+    if problem:
+        raise ValueError(problem)
+    return Secret(key)
+
+
+ApiKey = Annotated[
+    Secret,
+    PlainValidator(_typed_key),
+    PlainSerializer(lambda key: key.masked(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "password", "writeOnly": True}),
+]
+"""An API key as an input field: validated into a :class:`Secret`, shown masked if ever dumped."""
+
+
+def key_from_text(text: str, setting: str) -> Secret:
+    """A key read from somewhere else than an input model (an environment variable, a stored row
+    decrypted for use) through the same rule, or :class:`ConfigurationError` naming ``setting``.
+    The key is never quoted back."""
+    key = text.strip()
+    problem = api_key_problem(key)
+    if problem:
+        raise ConfigurationError(f"{setting} = (hidden) is not valid: {problem}", setting=setting)
+    return Secret(key)
+
+
 class SlotSpec(BaseModel):
-    """One slot as configured; all fields optional (see module docstring)."""
+    """One slot as configured, without its key; all fields optional (see module docstring)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
 
@@ -66,7 +117,6 @@ class SlotSpec(BaseModel):
     model: str | None = None
     plan: PlanId | None = None
     tier: TierId | None = None
-    api_key: SecretStr | None = None
     api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     max_concurrent_requests: int | None = Field(
         None,
@@ -99,16 +149,6 @@ class SlotSpec(BaseModel):
             return 0
         return value
 
-    @field_validator("api_key")
-    @classmethod
-    def _sendable_key(cls, value: SecretStr | None) -> SecretStr | None:
-        # Surrounding whitespace (a pasted trailing newline) is already stripped; what is left
-        # must fit in an HTTP header, or the first request crashes instead of failing clearly.
-        problem = api_key_problem(value.get_secret_value()) if value is not None else None
-        if problem:
-            raise ValueError(problem)
-        return value
-
     @field_validator("base_url")
     @classmethod
     def _url_text(cls, value: str | None) -> str | None:
@@ -122,6 +162,33 @@ class SlotSpec(BaseModel):
     def provided(self) -> dict[str, Any]:
         """Only the fields this layer actually set (``None`` means "not set here")."""
         return {k: getattr(self, k) for k in self.model_fields_set if getattr(self, k) is not None}
+
+
+class SlotInput(SlotSpec):
+    """A slot as typed where its key may be typed too: the JSON API and the console, a user config
+    file's slot table, the ``HUNKWISE_[FALLBACK_]*`` variables. ``api_key`` is already a
+    :class:`Secret`; an empty one means "no key here" (the API keeps the stored key, a layer
+    leaves the key to ``api_key_env`` or the provider's variable)."""
+
+    api_key: ApiKey | None = None
+
+    def split(self) -> SlotEntry:
+        """The spec and the key, apart: what :func:`hunkwise.config.slots.build_slot` takes.
+        The spec keeps which fields were set (layers merge by it) and is not validated again."""
+        fields = {name: getattr(self, name) for name in SlotSpec.model_fields}
+        return SlotEntry(
+            SlotSpec.model_construct(self.model_fields_set - {"api_key"}, **fields), self.api_key
+        )
+
+
+class SlotEntry(NamedTuple):
+    """A slot's settings and, beside them, its key if one was typed (``None`` or empty: none)."""
+
+    spec: SlotSpec
+    key: Secret | None = None
+
+
+Spec = TypeVar("Spec", bound=SlotSpec)
 
 
 def _setting_name(field: str, names: Callable[[str], str] | Mapping[str, str] | None) -> str:
@@ -143,17 +210,38 @@ def parse_spec(
     ``profiles.team.main.tier``, ``main.tier``) and says what a valid value looks like.
 
     ``names`` maps a field name to that source-specific setting name; ``where`` is appended
-    (e.g. "in /repo/.hunkwise.toml") so the user knows which file to open.
+    (e.g. "in /repo/.hunkwise.toml") so the user knows which file to open. A spec has no key:
+    ``api_key`` is an unknown setting here (use :func:`parse_input` where a key may be typed).
     """
+    return _parse(SlotSpec, data, names=names, where=where)
+
+
+def parse_input(
+    data: Mapping[str, Any],
+    *,
+    names: Callable[[str], str] | Mapping[str, str] | None = None,
+    where: str = "",
+) -> SlotInput:
+    """:func:`parse_spec` for a source where the key may be typed too (see :class:`SlotInput`)."""
+    return _parse(SlotInput, data, names=names, where=where)
+
+
+def _parse(
+    model: type[Spec],
+    data: Mapping[str, Any],
+    *,
+    names: Callable[[str], str] | Mapping[str, str] | None,
+    where: str,
+) -> Spec:
     cleaned = {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip() and k != "api_key")}
     try:
-        return SlotSpec.model_validate(cleaned)
+        return model.model_validate(cleaned)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
         suffix = f" {where}" if where else ""
         if err["type"] == "extra_forbidden":
-            known = sorted(FIELD_HELP)
+            known = sorted(k for k in FIELD_HELP if k in model.model_fields)
             close = difflib.get_close_matches(field, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f"; known settings: {', '.join(known)}"
             raise ConfigurationError(

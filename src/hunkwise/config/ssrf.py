@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import urlsplit
@@ -99,10 +99,6 @@ class SsrfPolicy:
 
     allowed_hosts: frozenset[str] = frozenset()
     resolver: Resolver = field(default=_system_resolve, repr=False, compare=False)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SsrfPolicy:
-        return cls(allowed_hosts=parse_allow_list(env.get(ALLOW_ENV)))
 
     def is_exempt(self, host: str) -> bool:
         host = host.strip("[]").lower()

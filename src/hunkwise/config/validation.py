@@ -3,10 +3,10 @@
 A value that breaks one of these can never work, but it used to be accepted and fail later, far
 from where it was typed: a key with a pasted smart quote was saved, then crashed the request when
 the HTTP client tried to put it in the ``Authorization`` header. These rules run where the value
-enters (``SlotSpec`` for the JSON API, the console, flags, environment and TOML; the key and
-base-URL environment variables in :mod:`hunkwise.config.slots`) and again when a stored
-configuration is used, so a row saved before a rule existed fails as a configuration error naming
-the setting, never as a crash.
+enters (``SlotSpec`` / ``SlotInput`` for the JSON API, the console, flags, environment and TOML;
+:func:`hunkwise.config.spec.key_from_text` for a key read from a variable or decrypted from a
+stored row) and again when a stored configuration is used, so a row saved before a rule existed
+fails as a configuration error naming the setting, never as a crash.
 
 Each ``*_problem`` function returns a sentence saying what is wrong and how to fix it, or None;
 callers prefix the setting's name as the user wrote it. A key is never quoted back.

@@ -1,87 +1,71 @@
 """The embedded job service: a worker pool living as long as the server app.
 
-Listed in ``hunkwise.server.app.LIFESPAN_SERVICES``; it reads what it needs from
-``app.state`` (engine, settings, secret box, SSRF policy) and publishes ``app.state.job_queue``
-and ``app.state.worker_pool`` for the webhook routes. ``HUNKWISE_JOB_WORKERS`` (default 2) sets
-how many jobs run at once on this server; 0 disables the pool (a separate worker runs jobs).
+Started by :func:`hunkwise.jobs.distributed.service.job_service` with the server's
+:class:`~hunkwise.jobs.runtime.Runtime`; it yields the queue and the pool, which the server
+publishes for its webhook routes. ``HUNKWISE_JOB_WORKERS`` (default 2) sets how many jobs run at
+once on this server; 0 disables the pool (a separate worker runs jobs).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
-from hunkwise.errors import ConfigurationError
 from hunkwise.jobs.engine import JobHooks
 from hunkwise.jobs.queue import DatabaseQueue
 from hunkwise.jobs.review_job import ReviewDeps, make_handlers
+from hunkwise.jobs.runtime import Runtime
 from hunkwise.jobs.worker import WorkerPool
 
 WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
-DEFAULT_WORKERS = 2
 
 
-def worker_count(env: dict[str, str]) -> int:
-    raw = env.get(WORKERS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_WORKERS
-    if not raw.isdigit() or int(raw) > 64:
-        raise ConfigurationError(
-            f"{WORKERS_ENV} = {raw!r} must be a whole number from 0 to 64", setting=WORKERS_ENV
-        )
-    return int(raw)
-
-
-def review_deps(state: Any) -> ReviewDeps:
-    """The review job's dependencies from a server's ``app.state``."""
-    from hunkwise.config.byok import guarded_clients
-    from hunkwise.gateway.limits.local import LocalBackend
+def review_deps(runtime: Runtime) -> ReviewDeps:
+    """The review job's dependencies from the process's runtime."""
+    from hunkwise.config.review_settings import server_cost_ceiling
     from hunkwise.jobs.mode import mode_record
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.gitlab import configured_api_url as gitlab_api_url
-    from hunkwise.store.byok import slots_for_org
     from hunkwise.store.orgs import cost_ceiling_for_org
 
-    env: dict[str, str] = state.settings.env
-    engine = state.engine
-
-    def slots(org: str) -> list[Any]:
-        return slots_for_org(engine, org, env=env, box=state.secret_box, policy=state.ssrf_policy)
-
+    settings, engine = runtime.settings, runtime.engine
+    # Always the configured API root, never a job's payload: the server's token goes only there
+    # (jobs stored before the webhook route refused foreign hosts included).
+    github_root, gitlab_root = (
+        github_api_url(settings.github_api_url),
+        gitlab_api_url(settings.gitlab_api_url),
+    )
+    max_cost = server_cost_ceiling(settings)
     return ReviewDeps(
         engine=engine,
-        slots_for_org=slots,
-        backend=LocalBackend(),  # one limiter/circuit state for every job of this process
+        slots_for_org=runtime.slots.slots_for,
+        github=lambda ev: GitHubClient(
+            settings.github_token, github_root, bot_login=settings.github_bot_login
+        ),
+        gitlab=lambda ev: GitLabClient(settings.gitlab_token, gitlab_root),
+        backend=runtime.limits,  # one limiter/circuit state for every job of this process
         # BYOK: every connection re-checks the SSRF policy on the address it dials (not in fixed
         # mode: the admin's own configuration is trusted, like the CLI's).
-        clients=None if state.settings.fixed() is not None else lambda: guarded_clients(state.ssrf_policy),
-        # Always the configured API root, never a job's payload: the server's token goes only there
-        # (jobs stored before the webhook route refused foreign hosts included).
-        github=lambda ev: GitHubClient.from_env(github_api_url(env), env=env),
-        gitlab=lambda ev: GitLabClient.from_env(gitlab_api_url(env), env=env),
-        mode=mode_record(state.settings.fixed(), env),
-        max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, state.settings.max_cost),
+        clients=runtime.clients,
+        mode=mode_record(runtime.fixed, settings),
+        max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, max_cost),
     )
 
 
 @asynccontextmanager
-async def embedded_workers(app: Any, *, hooks: Sequence[JobHooks] = ()) -> AsyncIterator[None]:
-    """The pool for the app's lifetime; ``hooks`` go to its job engine (the server's metrics)."""
-    state = app.state
-    queue = DatabaseQueue(state.engine)
-    state.job_queue = queue
-    count = worker_count(state.settings.env)
-    deps = review_deps(state)
-    pool = WorkerPool(queue, make_handlers(deps), concurrency=count, hooks=hooks)
-    state.worker_pool = pool
+async def embedded_workers(
+    runtime: Runtime, *, hooks: Sequence[JobHooks] = ()
+) -> AsyncIterator[tuple[DatabaseQueue, WorkerPool]]:
+    """The database queue and ``HUNKWISE_JOB_WORKERS`` workers running its jobs here; ``hooks``
+    go to their job engine (the server's metrics)."""
+    queue = DatabaseQueue(runtime.engine)
+    count = runtime.settings.job_workers
+    pool = WorkerPool(queue, make_handlers(review_deps(runtime)), concurrency=count, hooks=hooks)
     if count:
         pool.start()
     try:
-        yield
+        yield queue, pool
     finally:
         await pool.stop()
-        if deps.backend is not None:
-            await deps.backend.aclose()

@@ -13,18 +13,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hunkwise.config.byok import FIXED_MODE_ENV
+from hunkwise.config.byok import FIXED_MODE_ENV, fixed_model
 from hunkwise.config.resolve import ResolvedConfig
+from hunkwise.config.settings import Settings
 
 PAYLOAD_KEY = "server_mode"
 FIX = "give the server and every worker the same HUNKWISE_* model settings (docs/scale-out.md)"
 
 
-def mode_record(fixed: ResolvedConfig | None, env: Mapping[str, str]) -> dict[str, str]:
+def mode_record(fixed: ResolvedConfig | None, settings: Settings) -> dict[str, str]:
     """What a job carries: ``{"kind": "byok"}`` or ``{"kind": "fixed", "model": <HUNKWISE_MODEL>}``."""
     if fixed is None:
         return {"kind": "byok"}
-    return {"kind": "fixed", "model": env.get(FIXED_MODE_ENV, "").strip()}
+    return {"kind": "fixed", "model": fixed_model(settings) or ""}
 
 
 def describe(fixed: ResolvedConfig | None) -> str:

@@ -64,29 +64,21 @@ def _default_ceiling(org: str) -> CostCeiling:
     return org_cost_ceiling(org, None, DEFAULT_MAX_COST_USD)
 
 
-def _default_github(event: PullRequestEvent) -> GitHubClient:
-    return GitHubClient.from_env(event.api_url)
-
-
-def _default_gitlab(event: MergeRequestEvent) -> GitLabClient:
-    from hunkwise.platforms.gitlab import GitLabClient
-
-    return GitLabClient.from_env(event.api_url)
-
-
 @dataclass
 class ReviewDeps:
-    """What the job needs from its host (the server, a worker process, a test)."""
+    """What the job needs from its host, built from the process's Runtime
+    (:func:`hunkwise.jobs.embedded.review_deps`) or by a test."""
 
     engine: Engine
     slots_for_org: Callable[[str], list[Slot]]  # blocking (database, DNS): run in a thread
+    # Platform clients for an event (the configured API root and token, never the payload's).
+    github: Callable[[PullRequestEvent], GitHubClient]
+    gitlab: Callable[[MergeRequestEvent], GitLabClient]
     backend: LimitsBackend | None = None  # shared limits/circuits across jobs; None: per job
-    github: Callable[[PullRequestEvent], GitHubClient] = _default_github
-    gitlab: Callable[[MergeRequestEvent], GitLabClient] = _default_gitlab
     options: Callable[[], ReviewOptions] = field(default=ReviewOptions)
     # SDK clients for one job's router (BYOK: config.byok.guarded_clients, the connect-time SSRF
-    # guard); None: the gateway's default clients.
-    clients: Callable[[], ClientPool] | None = None
+    # guard); None, or a callable answering None: the gateway's default clients.
+    clients: Callable[[], ClientPool | None] | None = None
     # This host's mode (jobs.mode.mode_record): a job the server recorded in the other mode is
     # refused with a "mode mismatch" error. None: no check (the embedded pool is the server).
     mode: dict[str, str] | None = None

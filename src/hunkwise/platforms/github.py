@@ -11,9 +11,7 @@ The token is a personal access token or a GitHub App installation token
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -35,21 +33,9 @@ from hunkwise.platforms.review_post import (
     markers_in,
 )
 
+# Where the settings read a token from, first set wins (named in messages).
 TOKEN_ENVS = ("HUNKWISE_GITHUB_TOKEN", "GITHUB_TOKEN")
-API_URL_ENV = "GITHUB_API_URL"
-# The App bot login whose reviews are hunkwise's own when ``GET /user`` is not allowed
-# (installation tokens), e.g. ``hunkwise-acme[bot]``.
-BOT_LOGIN_ENV = "HUNKWISE_GITHUB_BOT_LOGIN"
 DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
-
-
-def github_token(env: Mapping[str, str] | None = None) -> Secret | None:
-    env = os.environ if env is None else env
-    for name in TOKEN_ENVS:
-        value = env.get(name, "").strip()
-        if value:
-            return Secret(value)
-    return None
 
 
 class GitHubClient(RestClient):
@@ -69,14 +55,6 @@ class GitHubClient(RestClient):
     ) -> None:
         super().__init__(token, api_url, transport=transport, timeout_s=timeout_s)
         self.bot_login = (bot_login or "").strip() or None
-
-    @classmethod
-    def from_env(
-        cls, api_url: str | None = None, *, env: Mapping[str, str] | None = None, **kwargs: Any
-    ) -> GitHubClient:
-        env = os.environ if env is None else env
-        kwargs.setdefault("bot_login", env.get(BOT_LOGIN_ENV))
-        return cls(github_token(env), api_url or env.get(API_URL_ENV) or None, **kwargs)
 
     # -- URLs -------------------------------------------------------------------------------------
     def _repo(self, repository: str, *rest: str | int) -> httpx.URL:

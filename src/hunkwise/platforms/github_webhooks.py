@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -23,10 +22,9 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
 SECRET_ENV = "HUNKWISE_GITHUB_WEBHOOK_SECRET"
+# The API root the server talks to when none is configured. Never taken from a delivery: anyone
+# holding the (shared) webhook secret could otherwise point the server, and its token, at any host.
 DEFAULT_API_URL = "https://api.github.com"
-# The API root the server talks to, first set wins. Never taken from a delivery: anyone holding
-# the (shared) webhook secret could otherwise point the server, and its token, at any host.
-API_URL_ENVS = ("HUNKWISE_GITHUB_API_URL", "GITHUB_API_URL")
 
 # The pull_request actions that change what there is to review. Everything else (labels,
 # assignments, closing) is acknowledged and ignored.
@@ -129,14 +127,10 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return data
 
 
-def configured_api_url(env: Mapping[str, str]) -> str:
-    """The GitHub API root this server uses (``HUNKWISE_GITHUB_API_URL``, ``GITHUB_API_URL``,
-    else ``https://api.github.com``)."""
-    for name in API_URL_ENVS:
-        value = env.get(name, "").strip()
-        if value:
-            return value.rstrip("/")
-    return DEFAULT_API_URL
+def configured_api_url(configured: str | None) -> str:
+    """The GitHub API root this server uses: the configured one (``HUNKWISE_GITHUB_API_URL``,
+    else ``GITHUB_API_URL``, read by the settings), else ``https://api.github.com``."""
+    return configured.strip().rstrip("/") if configured and configured.strip() else DEFAULT_API_URL
 
 
 def classify(event_name: str | None, payload: dict[str, Any], *, api_url: str = DEFAULT_API_URL) -> Decision:

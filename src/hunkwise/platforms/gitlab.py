@@ -11,7 +11,6 @@ the whole review is there.
 from __future__ import annotations
 
 import hmac
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -38,11 +37,10 @@ TOKEN_HEADER = "X-Gitlab-Token"
 EVENT_HEADER = "X-Gitlab-Event"
 DELIVERY_HEADER = "X-Gitlab-Event-UUID"
 SECRET_ENV = "HUNKWISE_GITLAB_WEBHOOK_SECRET"
+# Where the settings read a token from, first set wins (named in messages).
 TOKEN_ENVS = ("HUNKWISE_GITLAB_TOKEN", "GITLAB_TOKEN")
-API_URL_ENV = "CI_API_V4_URL"
+# The API base the webhook server talks to when none is configured; never taken from a delivery.
 DEFAULT_API_URL = "https://gitlab.com/api/v4"
-# The API base the webhook server talks to, first set wins; never taken from a delivery.
-API_URL_ENVS = ("HUNKWISE_GITLAB_API_URL", API_URL_ENV)
 REVIEW_ACTIONS = frozenset({"open", "reopen", "update"})
 
 
@@ -102,14 +100,10 @@ class GitLabPayloadError(PermanentError, ValueError):
     """A merge request event we would act on lacks a field; the message names it."""
 
 
-def configured_api_url(env: Mapping[str, str]) -> str:
-    """The GitLab API base this server uses (``HUNKWISE_GITLAB_API_URL``, ``CI_API_V4_URL``,
-    else ``https://gitlab.com/api/v4``)."""
-    for name in API_URL_ENVS:
-        value = env.get(name, "").strip()
-        if value:
-            return value.rstrip("/")
-    return DEFAULT_API_URL
+def configured_api_url(configured: str | None) -> str:
+    """The GitLab API base this server uses: the configured one (``HUNKWISE_GITLAB_API_URL``,
+    else ``CI_API_V4_URL``, read by the settings), else ``https://gitlab.com/api/v4``."""
+    return configured.strip().rstrip("/") if configured and configured.strip() else DEFAULT_API_URL
 
 
 def classify(
@@ -196,14 +190,6 @@ class GitLabClient(RestClient):
     default_api_url = DEFAULT_API_URL
     url_hint = "check the GitLab API URL (HUNKWISE_GITLAB_API_URL, CI_API_V4_URL) and the network"
     not_found_hint = "check the project and that the token can see it"
-
-    @classmethod
-    def from_env(
-        cls, api_url: str | None = None, *, env: Mapping[str, str] | None = None, **kwargs: Any
-    ) -> GitLabClient:
-        env = os.environ if env is None else env
-        token = next((Secret(v) for n in TOKEN_ENVS if (v := env.get(n, "").strip())), None)
-        return cls(token, api_url or env.get(API_URL_ENV) or None, **kwargs)
 
     def _mr(self, project: int | str, iid: int, *rest: str) -> httpx.URL:
         """``/projects/{id or url-encoded path}/merge_requests/{iid}/...``, from validated parts."""

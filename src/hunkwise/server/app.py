@@ -1,78 +1,90 @@
 """The FastAPI application factory.
 
-``create_app(settings)`` wires settings, the store (migrated at start-up), the secret box and
-the SSRF policy into ``app.state``, installs the error handlers, the body-size limit, the security
-headers and (only when ``HUNKWISE_TRUSTED_PROXIES`` lists them) belief in reverse proxies'
-``X-Forwarded-*`` headers, and mounts the routers listed in :mod:`hunkwise.server.routes`.
-Long-running services that live as long as the app (the embedded job workers) are async context
-managers listed in ``LIFESPAN_SERVICES`` as ``"module:function"``; each receives the app.
+``create_app(settings)`` builds the server's :class:`~hunkwise.jobs.runtime.Runtime` (the store
+opened and migrated, the master key loaded or generated, the fixed configuration resolved) unless
+it is given one, keeps it in ``app.state.runtime`` for the routes' typed dependencies, installs
+the error handlers, the body-size limit, the security headers and (only when
+``HUNKWISE_TRUSTED_PROXIES`` lists them) belief in reverse proxies' ``X-Forwarded-*`` headers,
+and mounts the routers of :mod:`hunkwise.server.routes`. The job service
+(:func:`hunkwise.jobs.distributed.service.job_service`) lives as long as the app: the embedded
+worker pool, or the publisher for ``hunkwise worker`` processes when ``HUNKWISE_QUEUE_URL`` is set.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from importlib import import_module
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hunkwise import __version__
+from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import SsrfPolicy
+from hunkwise.errors import ConfigurationError
+from hunkwise.jobs.distributed.service import job_service
+from hunkwise.jobs.runtime import Runtime
 from hunkwise.server.errors import BodyLimitMiddleware, install_error_handlers
 from hunkwise.server.headers import SecurityHeadersMiddleware
 from hunkwise.server.routes import include_routers
-from hunkwise.server.settings import Settings
-from hunkwise.store.db import open_store
-from hunkwise.store.secrets import SecretBox, load_secret_box
 
 log = logging.getLogger("hunkwise.server")
 
-LIFESPAN_SERVICES: tuple[str, ...] = ("hunkwise.jobs.distributed.service:job_service",)
-"""``"package.module:function"`` names of ``(app) -> async context manager`` services started
-with the app and stopped with it, in order (stopped in reverse). The job service runs the embedded
-worker pool, or publishes to the broker for ``hunkwise worker`` when ``HUNKWISE_QUEUE_URL`` is set."""
-
-Service = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+ADMIN_TOKEN_ENV = "HUNKWISE_ADMIN_TOKEN"
+MIN_ADMIN_TOKEN = 24
 
 
-def _load_service(name: str) -> Service:
-    module, _, attr = name.partition(":")
-    return getattr(import_module(module), attr)  # type: ignore[no-any-return]
+def check_admin_token(settings: Settings) -> None:
+    """A server holds other people's API keys: refuse a guessable admin token outside development
+    (``HUNKWISE_DEV=1``), naming the variable to fix."""
+    if settings.admin_token is None or settings.dev:
+        return
+    token = settings.admin_token.get_secret_value()
+    if len(token) < MIN_ADMIN_TOKEN or len(set(token)) < 8:
+        raise ConfigurationError(
+            f"{ADMIN_TOKEN_ENV} is too weak: use at least {MIN_ADMIN_TOKEN} random characters "
+            '(python -c "import secrets; print(secrets.token_urlsafe(32))"), or set HUNKWISE_DEV=1 '
+            "on a development machine",
+            setting=ADMIN_TOKEN_ENV,
+        )
 
 
 def create_app(
     settings: Settings | None = None,
     *,
-    engine: Engine | None = None,
-    secret_box: SecretBox | None = None,
     ssrf_policy: SsrfPolicy | None = None,
-    services: tuple[Service, ...] | None = None,
+    runtime: Runtime | None = None,
 ) -> FastAPI:
-    """Build the app. Everything not given is derived from ``settings`` (default: the environment).
+    """Build the app over ``runtime``, or over a server runtime built here from ``settings``
+    (default: read from the environment) and ``ssrf_policy`` (default: the settings' allow-list).
 
-    The store is opened and migrated, and the master key loaded (or generated), right here, so a
-    bad database URL or secret key fails before the server accepts a connection.
+    Everything is checked right here, so a weak admin token, a bad database URL or secret key, or
+    a typo in the fixed-mode settings fails before the server accepts a connection.
     """
-    settings = settings or Settings.from_env()
-    fixed = settings.fixed()
-    engine = engine or open_store(settings.database_url)
-    box = secret_box or load_secret_box(settings.env)
-    policy = ssrf_policy or settings.ssrf_policy
-    extra = services if services is not None else tuple(_load_service(n) for n in LIFESPAN_SERVICES)
+    if runtime is None:
+        settings = settings if settings is not None else Settings.from_env()
+        check_admin_token(settings)
+        runtime = Runtime.for_server(settings, policy=ssrf_policy)
+    else:
+        check_admin_token(runtime.settings)
+    settings = runtime.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        fixed = runtime.fixed
         mode = f"fixed mode ({fixed.main.label})" if fixed else "per-organization BYOK"
-        log.info("hunkwise server %s on %s, %s", __version__, engine.dialect.name, mode)
+        log.info("hunkwise server %s on %s, %s", __version__, runtime.engine.dialect.name, mode)
         if settings.admin_token is None:
             log.warning("HUNKWISE_ADMIN_TOKEN is not set: admin API calls are refused")
-        async with AsyncExitStack() as stack:
-            for service in extra:
-                await stack.enter_async_context(service(app))
-            yield
+        try:
+            async with job_service(runtime) as jobs:
+                state = app.state
+                state.job_queue, state.worker_pool, state.job_metrics = jobs.queue, jobs.pool, jobs.metrics
+                state.job_publisher = jobs.publisher
+                yield
+        finally:
+            await runtime.aclose()
 
     app = FastAPI(
         title="hunkwise",
@@ -82,10 +94,7 @@ def create_app(
         docs_url=None,  # served by hunkwise.server.routes.docs, without a CDN
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.secret_box = box
-    app.state.ssrf_policy = policy
+    app.state.runtime = runtime
     install_error_handlers(app)
     include_routers(app)
     # The last added runs first: headers outermost, then the client address, then the body limit.
@@ -96,4 +105,4 @@ def create_app(
     return app
 
 
-__all__ = ["LIFESPAN_SERVICES", "create_app"]
+__all__ = ["check_admin_token", "create_app"]

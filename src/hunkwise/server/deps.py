@@ -1,4 +1,5 @@
-"""Typed dependencies: the store, the secret box, and who is calling (admin or one organization).
+"""Typed dependencies: the process's runtime (settings, store, secret box, SSRF policy, slot
+resolver), and who is calling (admin or one organization).
 
 Authorization is decided here once: routes declare ``Admin`` or ``OrgAccess`` and never compare
 tokens themselves. An organization token that names another organization gets 403 whether or not
@@ -18,36 +19,33 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.ssrf import SsrfPolicy
+from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
-from hunkwise.server.settings import Settings
+from hunkwise.jobs.runtime import Runtime
 from hunkwise.server.signin import count_failure, current_lockout, too_many
 from hunkwise.store.orgs import normalize_slug, token_owner
-from hunkwise.store.secrets import SecretBox
 
 _bearer = HTTPBearer(auto_error=False, description="HUNKWISE_ADMIN_TOKEN or an organization's API token")
 
 
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+def get_runtime(request: Request) -> Runtime:
+    """The runtime :func:`hunkwise.server.app.create_app` was given (or built), once per process."""
+    return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def get_engine(request: Request) -> Engine:
-    return request.app.state.engine  # type: ignore[no-any-return]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_box(request: Request) -> SecretBox:
-    return request.app.state.secret_box  # type: ignore[no-any-return]
+def get_settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
 
 
-def get_policy(request: Request) -> SsrfPolicy:
-    return request.app.state.ssrf_policy  # type: ignore[no-any-return]
+def get_engine(runtime: RuntimeDep) -> Engine:
+    return runtime.engine
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
-BoxDep = Annotated[SecretBox, Depends(get_box)]
-PolicyDep = Annotated[SsrfPolicy, Depends(get_policy)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 

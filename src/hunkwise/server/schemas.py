@@ -1,6 +1,7 @@
 """What the API accepts, and what it shows: separate shapes so a stored key cannot leak out.
 
-``ByokSlotIn`` is the SlotSpec shape (with the key, write-only); ``ByokSlotPublic`` has no field
+``ByokSlotIn`` is the SlotInput shape (the key write-only, a ``Secret`` from the moment it is
+parsed); ``ByokSlotPublic`` has no field
 that could hold a key, only ``api_key`` as ``"••••abcd"``. Responses are declared with
 ``response_model`` so FastAPI filters every reply through these public shapes.
 """
@@ -12,11 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hunkwise.config.byok import key_env_problem
 from hunkwise.config.schema import parse_max_cost
-from hunkwise.config.spec import SlotSpec
+from hunkwise.config.spec import SlotInput
 
 
-class ByokSlotIn(SlotSpec):
+class ByokSlotIn(SlotInput):
     """One slot as an organization sends it (a catalog card + plan + tier, or a manual config).
 
     ``api_key`` may be omitted to keep the stored key (same endpoint only)."""
@@ -33,11 +35,10 @@ class ByokSlotIn(SlotSpec):
     @field_validator("api_key_env")
     @classmethod
     def _no_server_env(cls, value: str | None) -> str | None:
-        if value:
-            raise ValueError(
-                "api_key_env is not available for organizations (the server's environment is not "
-                "yours to read): send the key itself as api_key"
-            )
+        # The rule of config.byok, refused as the body is read so the 422 comes first.
+        problem = key_env_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 

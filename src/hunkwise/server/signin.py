@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from datetime import timedelta
 
 from fastapi import HTTPException, Request, status
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.server.settings import Settings
-from hunkwise.store.signin import Lockout, lockout, record_failure
+from hunkwise.config.settings import Settings
+from hunkwise.store.signin import Lockout, SigninLimits, lockout, record_failure
 
 log = logging.getLogger("hunkwise.server")
 
@@ -39,14 +40,23 @@ def client_address(request: Request) -> str:
     return str(ip)
 
 
+def signin_limits(settings: Settings) -> SigninLimits:
+    """``HUNKWISE_SIGNIN_MAX_FAILURES`` per client address and ``..._GLOBAL`` overall, per window."""
+    return SigninLimits(
+        per_client=settings.signin_max_failures,
+        overall=settings.signin_max_failures_global,
+        window=timedelta(seconds=settings.signin_window_s),
+    )
+
+
 async def current_lockout(request: Request, settings: Settings, engine: Engine) -> Lockout | None:
-    return await run_in_threadpool(lockout, engine, client_address(request), settings.signin_limits)
+    return await run_in_threadpool(lockout, engine, client_address(request), signin_limits(settings))
 
 
 async def count_failure(request: Request, settings: Settings, engine: Engine) -> None:
     """Count a wrong token; log the lockouts it starts (once per scope and window)."""
     client = client_address(request)
-    limits = settings.signin_limits
+    limits = signin_limits(settings)
     for started in await run_in_threadpool(record_failure, engine, client, limits):
         if started.scope == "client":
             log.warning(

@@ -3,7 +3,7 @@
 Open it with :func:`open_store` (an engine migrated to head), then call the repository functions
 with that engine (they commit) or with your own session (you commit)::
 
-    engine = open_store()
+    engine = open_store(database_url(settings))
     run_id = record_run(engine, RunRecord(source="local", idempotency_key=key), report.calls)
     summary = usage_summary(engine, since=parse_since("7d"), by="model")
 """

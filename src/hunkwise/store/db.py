@@ -12,21 +12,22 @@ CLI processes queue for the write lock instead of failing with "database is lock
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
-from hunkwise.config.paths import hunkwise_home
 from hunkwise.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from hunkwise.config.settings import Settings
 
 URL_ENV = "HUNKWISE_DATABASE_URL"
 DB_FILENAME = "hunkwise.db"
@@ -39,16 +40,11 @@ Db = Engine | Session
 session (they work inside it and leave the commit to the caller)."""
 
 
-def default_sqlite_path() -> Path:
-    return hunkwise_home() / DB_FILENAME
-
-
-def database_url() -> str:
-    """The configured database URL (``HUNKWISE_DATABASE_URL`` or the default SQLite file)."""
-    raw = os.environ.get(URL_ENV, "").strip()
-    if not raw:
-        return f"sqlite:///{default_sqlite_path()}"
-    return str(_normalize(raw).render_as_string(hide_password=False))
+def database_url(settings: Settings) -> str:
+    """The configured database URL (``HUNKWISE_DATABASE_URL`` or ``HUNKWISE_HOME/hunkwise.db``)."""
+    if not settings.database_url:
+        return f"sqlite:///{settings.home / DB_FILENAME}"
+    return str(_normalize(settings.database_url).render_as_string(hide_password=False))
 
 
 def _normalize(raw: str | URL) -> URL:
@@ -77,12 +73,12 @@ def is_sqlite(db: Engine | Session) -> bool:
     return bind.dialect.name == "sqlite"
 
 
-def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
-    """Create an engine for ``url`` (default: :func:`database_url`) with the SQLite settings above.
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (:func:`database_url`) with the SQLite settings above.
 
     Does not migrate; call :func:`open_store` for an engine that is ready to use.
     """
-    parsed = _normalize(url if url is not None else database_url())
+    parsed = _normalize(url)
     if parsed.get_backend_name() == "sqlite":
         _ensure_sqlite_dir(parsed)
         kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
@@ -219,7 +215,7 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine_or_url: Engine | str | URL | None = None, revision: str = "head") -> None:
+def upgrade(engine_or_url: Engine | str | URL, revision: str = "head") -> None:
     """Run the packaged migrations up to ``revision``; a no-op when already there.
 
     Safe when several processes start at once: the whole upgrade runs in one transaction that
@@ -242,8 +238,9 @@ def upgrade(engine_or_url: Engine | str | URL | None = None, revision: str = "he
             engine.dispose()
 
 
-def open_store(url: str | URL | None = None, *, migrate: bool = True) -> Engine:
-    """An engine for the configured database, migrated to head: what commands and the server use."""
+def open_store(url: str | URL, *, migrate: bool = True) -> Engine:
+    """An engine for the database at ``url`` (:func:`database_url`), migrated to head: what
+    commands and the server use."""
     engine = make_engine(url)
     if migrate:
         try:
@@ -256,12 +253,12 @@ def open_store(url: str | URL | None = None, *, migrate: bool = True) -> Engine:
     return engine
 
 
-def sqlite_file_missing(url: str | URL | None = None) -> bool:
+def sqlite_file_missing(url: str | URL) -> bool:
     """True when the database is a SQLite file that does not exist yet (nothing recorded).
 
     Read-only commands check this so that asking "what did I use?" never creates a database.
     """
-    parsed = _normalize(url if url is not None else database_url())
+    parsed = _normalize(url)
     if parsed.get_backend_name() != "sqlite":
         return False
     database = parsed.database or ""

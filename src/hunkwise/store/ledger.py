@@ -86,7 +86,7 @@ def record_run(db: Db, run: RunRecord, calls: Iterable[Attempt]) -> int:
         return row.id
 
 
-def record_review(run: RunRecord, calls: Iterable[Attempt], *, url: str | None = None) -> int:
+def record_review(run: RunRecord, calls: Iterable[Attempt], *, url: str) -> int:
     """One-shot for a CLI command: open the configured store (migrating it if needed), record the
     run, close. From async code run it in a thread (``await asyncio.to_thread(record_review, ...)``):
     the store is synchronous because its writes are small and SQLite has no async driver here."""

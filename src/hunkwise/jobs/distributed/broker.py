@@ -13,13 +13,16 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from hunkwise.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from hunkwise.config.settings import Settings
 
 QUEUE_URL_ENV = "HUNKWISE_QUEUE_URL"
 QUEUE_NAME_ENV = "HUNKWISE_QUEUE_NAME"
@@ -75,10 +78,10 @@ class QueueSettings:
         return cls(url=url, queue_name=name)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> QueueSettings | None:
-        """``None`` when ``HUNKWISE_QUEUE_URL`` is unset: the embedded queue is in charge."""
-        url = env.get(QUEUE_URL_ENV, "").strip()
-        return cls.parse(url, env.get(QUEUE_NAME_ENV)) if url else None
+    def configured(cls, settings: Settings) -> QueueSettings | None:
+        """``HUNKWISE_QUEUE_URL`` and ``HUNKWISE_QUEUE_NAME``; ``None`` when the URL is unset:
+        the embedded queue is in charge."""
+        return cls.parse(settings.queue_url, settings.queue_name) if settings.queue_url else None
 
 
 def make_broker(settings: QueueSettings, *, worker: bool = False, on_loop: tuple[Any, ...] = ()) -> Any:

@@ -22,9 +22,9 @@ import os
 import secrets
 import signal
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 
@@ -35,6 +35,9 @@ from hunkwise.jobs.metrics import CONTENT_TYPE, JobMetrics
 from hunkwise.jobs.mode import describe
 from hunkwise.jobs.retry import JOB_BACKOFF
 from hunkwise.store.presence import Presence, hold, registered
+
+if TYPE_CHECKING:
+    from hunkwise.jobs.runtime import Runtime
 
 log = logging.getLogger("hunkwise.worker")
 
@@ -106,24 +109,22 @@ def hold_presence(engine: Engine, first_owner: str) -> Presence:
 
 
 class WorkerProcess:
-    def __init__(self, state: Any, queue: QueueSettings, options: WorkerOptions) -> None:
+    def __init__(self, runtime: Runtime, queue: QueueSettings, options: WorkerOptions) -> None:
         from dramatiq.middleware import Middleware
 
-        from hunkwise.config.runtime import limits_backend
         from hunkwise.jobs.embedded import review_deps
         from hunkwise.jobs.review_job import make_handlers
 
-        self.engine: Engine = state.engine
+        self.engine: Engine = runtime.engine
         require_postgres(self.engine)
-        self.mode = describe(state.settings.fixed())
+        self.mode = describe(runtime.fixed)
         self.options = options
         self.owner = new_owner()
         self.presence: Presence | None = None
         self.metrics = JobMetrics()
-        deps = review_deps(state)
-        # Per-key limits and circuits must hold across the cluster: the Redis backend when
-        # HUNKWISE_LIMITS_URL is set (docs/cluster.md), else one local backend per process.
-        self.deps = replace(deps, backend=limits_backend(state.settings.env))
+        # Per-key limits and circuits must hold across the cluster: the runtime's backend is Redis
+        # when HUNKWISE_LIMITS_URL is set (docs/cluster.md), else one local backend per process.
+        self.deps = review_deps(runtime)
         if type(self.deps.backend).__name__ == "LocalBackend":
             log.warning(
                 "HUNKWISE_LIMITS_URL is not set: per-key concurrency limits and circuits hold in "

@@ -1,17 +1,19 @@
 """The server's job service: the embedded pool by default, the broker when configured.
 
-Listed in ``hunkwise.server.app.LIFESPAN_SERVICES``. With ``HUNKWISE_QUEUE_URL`` unset it is the
-embedded worker pool exactly as before; set, the server runs no jobs itself: a webhook's job row is
-written as before and its id published to the broker for ``hunkwise worker`` processes. Either
-way it publishes ``app.state.job_metrics`` for ``/metrics``.
+Started by the server app's lifespan with the server's :class:`~hunkwise.jobs.runtime.Runtime`.
+With ``HUNKWISE_QUEUE_URL`` unset it is the embedded worker pool; set, the server runs no jobs
+itself: a webhook's job row is written as before and its id published to the broker for
+``hunkwise worker`` processes. Either way it yields a :class:`JobHost`: the queue the webhook
+routes enqueue on, the pool (or None), the metrics for ``/metrics``, the publisher (or None).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
@@ -21,6 +23,8 @@ from hunkwise.jobs.metrics import JobMetrics, MetricsHooks
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mode_record
 from hunkwise.jobs.queue import DatabaseQueue
+from hunkwise.jobs.runtime import Runtime
+from hunkwise.jobs.worker import WorkerPool
 from hunkwise.store.jobs import Job
 
 log = logging.getLogger("hunkwise.jobs")
@@ -69,17 +73,17 @@ class DistributedQueue(DatabaseQueue):
         return True
 
 
-def preflight(env: Mapping[str, str], engine: Engine) -> None:
+def preflight(runtime: Runtime) -> None:
     """What :func:`job_service` needs, checked before the server's port opens, so a misconfigured
     broker is one line (exit 2) instead of a failed start-up's traceback: a PostgreSQL store and
     a broker that accepts our credentials."""
     from hunkwise.jobs.distributed.broker import quiet_libraries
     from hunkwise.jobs.distributed.process import require_postgres
 
-    queue = QueueSettings.from_env(env)
+    queue = QueueSettings.configured(runtime.settings)
     if queue is None:
         return
-    require_postgres(engine)
+    require_postgres(runtime.engine)
     publisher = Publisher(queue)
     try:
         publisher.check(quiet=True)
@@ -88,43 +92,49 @@ def preflight(env: Mapping[str, str], engine: Engine) -> None:
             publisher.close()
 
 
-def describe_jobs(env: Mapping[str, str]) -> str:
+def describe_jobs(runtime: Runtime) -> str:
     """Where this server's jobs run, for its start-up line (a broker password is masked)."""
-    from hunkwise.jobs.embedded import WORKERS_ENV, worker_count
+    from hunkwise.jobs.embedded import WORKERS_ENV
 
-    queue = QueueSettings.from_env(env)
+    queue = QueueSettings.configured(runtime.settings)
     if queue is not None:
         return f"published to {queue.shown} queue {queue.queue_name} for `hunkwise worker` processes"
-    count = worker_count(env)
+    count = runtime.settings.job_workers
     if not count:
         return f"queued only ({WORKERS_ENV}=0: this server runs none)"
     return f"run here, {count} at once (limits per process)"
 
 
+@dataclass(frozen=True)
+class JobHost:
+    """What the running job service offers the server's routes."""
+
+    queue: DatabaseQueue
+    pool: WorkerPool | None  # None: this server runs no jobs (`hunkwise worker` processes do)
+    metrics: JobMetrics
+    publisher: Publisher | None = None
+
+
 @asynccontextmanager
-async def job_service(app: Any) -> AsyncIterator[None]:
-    state = app.state
+async def job_service(runtime: Runtime) -> AsyncIterator[JobHost]:
+    engine = runtime.engine
     metrics = JobMetrics()
-    state.job_metrics = metrics
-    queue_settings = QueueSettings.from_env(state.settings.env)
+    queue_settings = QueueSettings.configured(runtime.settings)
     if queue_settings is None:
         from hunkwise.jobs.embedded import embedded_workers
 
-        metrics.add_shared(state.engine, None)
-        async with embedded_workers(app, hooks=(MetricsHooks(metrics, state.engine),)):
-            yield
+        metrics.add_shared(engine, None)
+        async with embedded_workers(runtime, hooks=(MetricsHooks(metrics, engine),)) as (queue, pool):
+            yield JobHost(queue, pool, metrics)
         return
     from hunkwise.jobs.distributed.process import require_postgres
 
-    require_postgres(state.engine)
+    require_postgres(engine)
     publisher = await asyncio.to_thread(Publisher, queue_settings)
-    queue = DistributedQueue(state.engine, publisher, mode_record(state.settings.fixed(), state.settings.env))
-    state.job_queue = queue
-    state.worker_pool = None  # this server runs no jobs: `hunkwise worker` processes do
-    state.job_publisher = publisher
-    metrics.add_shared(state.engine, publisher.depth)
+    queue = DistributedQueue(engine, publisher, mode_record(runtime.fixed, runtime.settings))
+    metrics.add_shared(engine, publisher.depth)
     log.info("jobs go to %s, queue %s (HUNKWISE_QUEUE_URL)", queue_settings.shown, queue_settings.queue_name)
     try:
-        yield
+        yield JobHost(queue, None, metrics, publisher)
     finally:
         await asyncio.to_thread(publisher.close)

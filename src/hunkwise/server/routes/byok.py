@@ -13,13 +13,13 @@ from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.byok import build_org_slot, parse_stored_spec
+from hunkwise.config.byok import build_org_slot, configure_org, parse_stored_spec
 from hunkwise.config.resolve import ResolvedConfig
-from hunkwise.config.spec import SlotSpec
-from hunkwise.config.ssrf import SsrfPolicy, endpoint_origin, format_origin
+from hunkwise.config.spec import SlotEntry, SlotInput
+from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.types import Secret, Slot
-from hunkwise.server.deps import BoxDep, EngineDep, OrgAccess, PolicyDep, SettingsDep
+from hunkwise.gateway.types import Slot
+from hunkwise.server.deps import OrgAccess, RuntimeDep
 from hunkwise.server.schemas import (
     ByokIn,
     ByokPublic,
@@ -29,7 +29,7 @@ from hunkwise.server.schemas import (
     DiagnosisPublic,
     PreviewPublic,
 )
-from hunkwise.store.byok import SlotView, delete_byok, load_byok, save_byok, slots_for_org, stored_slots
+from hunkwise.store.byok import SlotView, delete_byok, load_byok, save_byok, stored_slots
 from hunkwise.store.orgs import get_org
 from hunkwise.store.secrets import SecretBox, SecretsError
 
@@ -42,8 +42,6 @@ FIXED_MESSAGE = (
     "administrator to unset HUNKWISE_MODEL to enable BYOK"
 )
 _CONFLICT = {409: {"description": "fixed mode: BYOK is read-only"}}
-# Resolves a stored slot for display without decrypting its key: only the key's presence matters.
-_DISPLAY_KEY = Secret("display-only-placeholder")
 
 
 def _resolved(slot: Slot) -> dict[str, Any]:
@@ -62,15 +60,17 @@ def _masked(last4: str | None) -> str:
     return f"••••{last4}" if last4 else "••••"
 
 
-def _view_public(view: SlotView, policy: PolicyDep) -> ByokSlotPublic:
+def _view_public(view: SlotView, policy: SsrfPolicy) -> ByokSlotPublic:
     data: dict[str, Any] = {"role": view.role, "api_key": _masked(view.key_last4), "config": view.spec}
     try:
+        # Shown without decrypting the key: only whether one is stored matters here.
         built = build_org_slot(
             view.role,
             parse_stored_spec(view.role, view.spec),
-            _DISPLAY_KEY if view.has_key else None,
+            None,
             policy=policy,
             at_save=False,
+            key_stored=view.has_key,
         )
         data.update(_resolved(built.slot), notes=built.notes)
     except ConfigurationError as exc:
@@ -91,18 +91,18 @@ def _fixed_public(org: str, fixed: ResolvedConfig) -> ByokPublic:
     return out
 
 
-def _reject_in_fixed_mode(settings: SettingsDep) -> None:
-    if settings.fixed() is not None:
+def _reject_in_fixed_mode(runtime: RuntimeDep) -> None:
+    if runtime.fixed is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, FIXED_MESSAGE)
 
 
 @router.get("", response_model=ByokPublic)
-async def read(org: OrgAccess, engine: EngineDep, settings: SettingsDep, policy: PolicyDep) -> ByokPublic:
+async def read(org: OrgAccess, runtime: RuntimeDep) -> ByokPublic:
     """The organization's slots with keys masked (last 4 characters), plus the resolved endpoint,
     concurrency, plan and tier. In fixed mode: the global configuration, read-only."""
-    fixed = settings.fixed()
-    if fixed is not None:
-        return _fixed_public(org, fixed)
+    if runtime.fixed is not None:
+        return _fixed_public(org, runtime.fixed)
+    engine, policy = runtime.engine, runtime.policy
 
     def load() -> ByokPublic | None:
         views = load_byok(engine, org)
@@ -122,14 +122,14 @@ async def read(org: OrgAccess, engine: EngineDep, settings: SettingsDep, policy:
 
 
 @router.put("", response_model=ByokPublic, responses=_CONFLICT)
-async def write(
-    org: OrgAccess, body: ByokIn, engine: EngineDep, settings: SettingsDep, box: BoxDep, policy: PolicyDep
-) -> ByokPublic:
+async def write(org: OrgAccess, body: ByokIn, runtime: RuntimeDep) -> ByokPublic:
     """Save Main (+ Fallback) for the organization, creating it if needed. A slot without
     ``api_key`` keeps its stored key (same endpoint only). All or nothing."""
-    _reject_in_fixed_mode(settings)
-    slots: dict[str, SlotSpec | None] = {"main": body.main, "fallback": body.fallback}
-    result = await run_in_threadpool(lambda: save_byok(engine, org, slots, box=box, policy=policy))
+    _reject_in_fixed_mode(runtime)
+    engine, slots = runtime.engine, _entries(body)
+    result = await run_in_threadpool(
+        lambda: save_byok(engine, org, slots, box=runtime.box, policy=runtime.policy)
+    )
     log.info(
         "saved BYOK for %s: %s",
         org,
@@ -153,54 +153,31 @@ async def write(
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=_CONFLICT)
-async def remove(org: OrgAccess, engine: EngineDep, settings: SettingsDep) -> Response:
+async def remove(org: OrgAccess, runtime: RuntimeDep) -> Response:
     """Remove the organization's models and stored keys (the organization and its tokens stay)."""
-    _reject_in_fixed_mode(settings)
-    if not await run_in_threadpool(delete_byok, engine, org):
+    _reject_in_fixed_mode(runtime)
+    if not await run_in_threadpool(delete_byok, runtime.engine, org):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"organization {org!r} not found")
     log.info("deleted BYOK for %s", org)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+def _entries(body: ByokIn) -> dict[str, SlotEntry | None]:
+    """Per role, the settings and the typed key apart (the key already a ``Secret``)."""
+    return {"main": body.main.split(), "fallback": body.fallback.split() if body.fallback else None}
+
+
 def unsaved_slots(
     engine: Engine, org: str, body: ByokIn, *, box: SecretBox, policy: SsrfPolicy
 ) -> list[Slot]:
-    """The slots ``body`` describes, before it is saved, so Test works before Save.
-
-    A slot without ``api_key`` borrows the stored key of the same role under the same rule as
-    saving: only while the endpoint (scheme, host and port) is the one the key was entered for. Raises
+    """The slots ``body`` describes, before it is saved, so Test works before Save: validated by
+    the same rules as saving (:func:`hunkwise.config.byok.configure_org`), a slot without
+    ``api_key`` borrowing the stored key of its role for the same endpoint only. Raises
     :class:`ConfigurationError` with ``setting="<role>.<field>"`` (a 422 naming the field).
     """
     stored = {s.role: s for s in stored_slots(engine, org, box=box) or []}
-    slots: list[Slot] = []
-    for role, spec in (("main", body.main), ("fallback", body.fallback)):
-        if spec is None:
-            continue
-        typed = spec.api_key.get_secret_value().strip() if spec.api_key is not None else ""
-        key = Secret(typed) if typed else None
-        bare = spec.model_copy(update={"api_key": None})
-        if key is None and role in stored and stored[role].api_key is not None:
-            old = stored[role]
-            new_origin = endpoint_origin(
-                build_org_slot(role, bare, _DISPLAY_KEY, policy=policy, at_save=False).slot.base_url
-            )
-            try:
-                old_slot = build_org_slot(
-                    role, parse_stored_spec(role, old.spec), _DISPLAY_KEY, policy=policy, at_save=False
-                ).slot
-                same_endpoint = endpoint_origin(old_slot.base_url) == new_origin
-            except ConfigurationError:
-                same_endpoint = False
-            if not same_endpoint:
-                raise ConfigurationError(
-                    f"{role}.api_key is required because the endpoint changed (now "
-                    f"{format_origin(new_origin)}): a stored key is only reused for the endpoint "
-                    "(scheme, host and port) it was entered for",
-                    setting=f"{role}.api_key",
-                )
-            key = old.api_key
-        slots.append(build_org_slot(role, bare, key, policy=policy, at_save=False).slot)
-    return slots
+    built = configure_org(_entries(body), stored, policy=policy, at_save=False)
+    return [b.slot for b in built.values()]
 
 
 @router.post("/preview", response_model=PreviewPublic)
@@ -214,18 +191,19 @@ async def preview(org: OrgAccess, body: ByokSlotIn, role: str = "main") -> Previ
     return preview_slot(body, role=role)
 
 
-def preview_slot(spec: SlotSpec, *, role: str = "main") -> PreviewPublic:
+def preview_slot(item: SlotInput, *, role: str = "main") -> PreviewPublic:
     """Shared by the JSON API and the web console. Raises :class:`ConfigurationError` (-> 422)."""
     from hunkwise.catalog.loader import load_catalog
-    from hunkwise.config.slots import build_slot
+    from hunkwise.config.slots import plan_slot
     from hunkwise.gateway import preview_request_body
 
     if role not in ("main", "fallback"):
         raise ConfigurationError(f"unknown slot {role!r}: use main or fallback", setting="role")
-    values = spec.model_dump(exclude={"api_key", "api_key_env"}, exclude_none=True)
-    values.update(api_key="preview-needs-no-key", allow_http=True)
+    spec = item.split().spec
     catalog = load_catalog()
-    slot = build_slot(SlotSpec.model_validate(values), name=role, catalog=catalog, env={})
+    # The body does not depend on the key or on where it is read from; plain http is saving's to judge.
+    spec = spec.model_copy(update={"api_key_env": None, "allow_http": True})
+    slot = plan_slot(spec, name=role, catalog=catalog)
     provider = catalog.providers.get(slot.provider)
     return PreviewPublic(
         provider=slot.provider,
@@ -237,31 +215,24 @@ def preview_slot(spec: SlotSpec, *, role: str = "main") -> PreviewPublic:
 
 
 @router.post("/test", response_model=ByokTestPublic)
-async def test(
-    org: OrgAccess,
-    engine: EngineDep,
-    settings: SettingsDep,
-    box: BoxDep,
-    policy: PolicyDep,
-    body: ByokIn | None = None,
-) -> ByokTestPublic:
+async def test(org: OrgAccess, runtime: RuntimeDep, body: ByokIn | None = None) -> ByokTestPublic:
     """Send one tiny request per slot and diagnose the answers (the same checks as ``hunkwise test``).
 
     Without a body the stored configuration is tested. With a body (the ``PUT`` shape) that
     configuration is tested *before* saving; a slot without ``api_key`` uses the stored key of
     the same role when the endpoint's host is unchanged."""
-    from hunkwise.config.byok import guarded_clients
     from hunkwise.gateway.probe import probe_slots
 
     if body is not None:
-        _reject_in_fixed_mode(settings)
+        _reject_in_fixed_mode(runtime)
+    engine, resolver = runtime.engine, runtime.slots
 
     def resolve() -> tuple[bool, list[Slot]]:
-        if settings.fixed() is None and get_org(engine, org) is None:
+        if resolver.fixed is None and get_org(engine, org) is None:
             return False, []
         if body is not None:
-            return True, unsaved_slots(engine, org, body, box=box, policy=policy)
-        return True, slots_for_org(engine, org, env=settings.env, box=box, policy=policy)
+            return True, unsaved_slots(engine, org, body, box=runtime.box, policy=runtime.policy)
+        return True, resolver.slots_for(org)
 
     try:
         exists, slots = await run_in_threadpool(resolve)
@@ -279,16 +250,15 @@ async def test(
             f"organization {org!r} has no models configured: PUT /api/orgs/{org}/byok first",
         )
     # BYOK slots connect through the SSRF guard (the dialled address is re-checked).
-    pool = guarded_clients(policy) if settings.fixed() is None else None
+    pool = resolver.clients()
     try:
         diagnoses = await probe_slots(slots, clients=pool)
     finally:
         if pool is not None:
             await pool.aclose()
-    mode = "fixed" if settings.fixed() is not None else "byok"
     return ByokTestPublic(
         org=org,
-        mode=mode,
+        mode=resolver.mode,
         ok=all(d.ok for d in diagnoses),
         diagnoses=[DiagnosisPublic(**d.as_dict()) for d in diagnoses],
     )

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.server.deps import EngineDep, SettingsDep
+from hunkwise.server.deps import RuntimeDep
 from hunkwise.server.schemas import Health, Ready
 
 router = APIRouter(tags=["health"])
@@ -24,7 +24,9 @@ async def healthz() -> Health:
     response_model=Ready,
     responses={503: {"description": "the database (or the job broker) is unreachable"}},
 )
-async def readyz(request: Request, engine: EngineDep, settings: SettingsDep) -> Ready:
+async def readyz(request: Request, runtime: RuntimeDep) -> Ready:
+    engine = runtime.engine
+
     def ping() -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -43,4 +45,4 @@ async def readyz(request: Request, engine: EngineDep, settings: SettingsDep) -> 
             raise HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE, f"the job broker is unreachable ({type(exc).__name__})"
             ) from None
-    return Ready(database=engine.dialect.name, mode="fixed" if settings.fixed() is not None else "byok")
+    return Ready(database=engine.dialect.name, mode=runtime.slots.mode)

@@ -18,7 +18,7 @@ async def metrics(request: Request) -> Response:
     registry = getattr(request.app.state, "job_metrics", None)
     if registry is None:  # an app built without the job service (tests): the shared numbers only
         registry = JobMetrics()
-        registry.add_shared(request.app.state.engine, None)
+        registry.add_shared(request.app.state.runtime.engine, None)
         request.app.state.job_metrics = registry
     body = await run_in_threadpool(registry.render)  # reads the database and the broker
     return Response(body, media_type=CONTENT_TYPE)

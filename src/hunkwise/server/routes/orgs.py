@@ -17,8 +17,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling
-from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess, SettingsDep
+from hunkwise.config.review_settings import org_cost_ceiling, server_cost_ceiling
+from hunkwise.config.settings import Settings
+from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess, RuntimeDep, SettingsDep
 from hunkwise.server.schemas import (
     CostCeilingPublic,
     OrgCreated,
@@ -29,7 +30,6 @@ from hunkwise.server.schemas import (
     OrgTokenIn,
     OrgTokenPublic,
 )
-from hunkwise.server.settings import Settings
 from hunkwise.store.orgs import (
     LastActiveToken,
     OrgExists,
@@ -55,7 +55,7 @@ FIXED_CEILING_MESSAGE = (
 
 
 def _public(org: OrgInfo, settings: Settings) -> OrgPublic:
-    ceiling = org_cost_ceiling(org.slug, org.max_cost, settings.max_cost)
+    ceiling = org_cost_ceiling(org.slug, org.max_cost, server_cost_ceiling(settings))
     return OrgPublic(
         slug=org.slug,
         name=org.name,
@@ -95,22 +95,20 @@ async def read(org: OrgAccess, engine: EngineDep, settings: SettingsDep) -> OrgP
 @router.patch(
     "/{org}", response_model=OrgPublic, responses={409: {"description": "fixed mode: the admin sets it"}}
 )
-async def update(
-    body: OrgSettingsIn, org: OrgAccess, caller: CallerDep, engine: EngineDep, settings: SettingsDep
-) -> OrgPublic:
+async def update(body: OrgSettingsIn, org: OrgAccess, caller: CallerDep, runtime: RuntimeDep) -> OrgPublic:
     """Change the organization's settings. ``max_cost``: the most a review may be estimated to
     cost before its first request (USD), ``"off"``, or ``null`` for the server's default; a job
     above it fails with the estimate and how to raise it. With BYOK the organization's own key
     pays, so its token may change it; in fixed mode only the admin may."""
-    if "max_cost" in body.model_fields_set and settings.fixed() is not None and not caller.admin:
+    if "max_cost" in body.model_fields_set and runtime.fixed is not None and not caller.admin:
         raise HTTPException(status.HTTP_409_CONFLICT, FIXED_CEILING_MESSAGE)
     if "max_cost" in body.model_fields_set:
-        found = await run_in_threadpool(set_org_max_cost, engine, org, body.max_cost)
+        found = await run_in_threadpool(set_org_max_cost, runtime.engine, org, body.max_cost)
     else:
-        found = await run_in_threadpool(get_org, engine, org)
+        found = await run_in_threadpool(get_org, runtime.engine, org)
     if found is None:
         raise _no_org(org)
-    return _public(found, settings)
+    return _public(found, runtime.settings)
 
 
 def _token_public(info: TokenInfo) -> OrgTokenPublic:

@@ -17,16 +17,19 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
+from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
+from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
 from hunkwise.jobs.queue import DatabaseQueue, JobQueue
 from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND
+from hunkwise.jobs.runtime import Runtime
 from hunkwise.platforms import github_webhooks as gh
 from hunkwise.platforms import gitlab as gl
 from hunkwise.platforms.identity import IdentityError, shown
 from hunkwise.platforms.review_post import PlatformError, PlatformNotFound
-from hunkwise.server.deps import EngineDep, SettingsDep
+from hunkwise.server.deps import RuntimeDep
 from hunkwise.store.byok import load_byok
 from hunkwise.store.orgs import normalize_slug
 
@@ -57,19 +60,19 @@ def _parse(body: bytes) -> dict[str, Any]:
 
 def _queue(request: Request) -> JobQueue:
     queue = getattr(request.app.state, "job_queue", None)
-    return queue if queue is not None else DatabaseQueue(request.app.state.engine)
+    return queue if queue is not None else DatabaseQueue(request.app.state.runtime.engine)
 
 
-async def _organization(engine: Any, settings: Any, owner: str) -> str | None:
+async def _organization(runtime: Runtime, owner: str) -> str | None:
     """The organization slug for a repository owner, if it has a model configuration (its BYOK,
     or the server's fixed mode); None otherwise."""
     try:
         slug = normalize_slug(owner)
     except ConfigurationError:
         return None
-    if settings.fixed() is not None:
+    if runtime.fixed is not None:
         return slug
-    views = await run_in_threadpool(load_byok, engine, slug)
+    views = await run_in_threadpool(load_byok, runtime.engine, slug)
     return slug if views else None
 
 
@@ -95,9 +98,10 @@ async def _enqueue(request: Request, org: str, kind: str, payload: dict[str, Any
 
 
 @router.post("/github", status_code=202, summary="GitHub webhook (pull_request, ping)")
-async def github_webhook(request: Request, settings: SettingsDep, engine: EngineDep) -> JSONResponse:
+async def github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     body = await request.body()
-    secret = settings.env.get(gh.SECRET_ENV, "")
+    settings = runtime.settings
+    secret = _secret(settings.github_webhook_secret)
     if not secret:
         log.warning("GitHub webhook refused: %s is not set on the server", gh.SECRET_ENV)
     if not gh.verify_signature(secret, body, request.headers.get(gh.SIGNATURE_HEADER)):
@@ -108,7 +112,9 @@ async def github_webhook(request: Request, settings: SettingsDep, engine: Engine
     delivery = request.headers.get(gh.DELIVERY_HEADER, "")
     try:
         decision = gh.classify(
-            request.headers.get(gh.EVENT_HEADER), payload, api_url=gh.configured_api_url(settings.env)
+            request.headers.get(gh.EVENT_HEADER),
+            payload,
+            api_url=gh.configured_api_url(settings.github_api_url),
         )
     except IdentityError as exc:
         return _refused("GitHub", delivery, exc)
@@ -116,13 +122,14 @@ async def github_webhook(request: Request, settings: SettingsDep, engine: Engine
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if decision.kind == "ping":
         return JSONResponse({"status": "pong", "zen": payload.get("zen")}, status_code=status.HTTP_200_OK)
-    return await _accept(request, engine, settings, "GitHub", GITHUB_KIND, decision, delivery)
+    return await _accept(request, runtime, "GitHub", GITHUB_KIND, decision, delivery)
 
 
 @router.post("/gitlab", status_code=202, summary="GitLab webhook (merge request events)")
-async def gitlab_webhook(request: Request, settings: SettingsDep, engine: EngineDep) -> JSONResponse:
+async def gitlab_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     body = await request.body()
-    secret = settings.env.get(gl.SECRET_ENV, "")
+    settings = runtime.settings
+    secret = _secret(settings.gitlab_webhook_secret)
     if not secret:
         log.warning("GitLab webhook refused: %s is not set on the server", gl.SECRET_ENV)
     if not gl.verify_token(secret, request.headers.get(gl.TOKEN_HEADER)):
@@ -131,19 +138,24 @@ async def gitlab_webhook(request: Request, settings: SettingsDep, engine: Engine
     delivery = request.headers.get(gl.DELIVERY_HEADER, "")
     try:
         decision = gl.classify(
-            request.headers.get(gl.EVENT_HEADER), payload, api_url=gl.configured_api_url(settings.env)
+            request.headers.get(gl.EVENT_HEADER),
+            payload,
+            api_url=gl.configured_api_url(settings.gitlab_api_url),
         )
     except IdentityError as exc:
         return _refused("GitLab", delivery, exc)
     except gl.GitLabPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    return await _accept(request, engine, settings, "GitLab", GITLAB_KIND, decision, delivery)
+    return await _accept(request, runtime, "GitLab", GITLAB_KIND, decision, delivery)
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
 
 
 async def _accept(
     request: Request,
-    engine: Any,
-    settings: Any,
+    runtime: Runtime,
     platform: str,
     kind: str,
     decision: Any,
@@ -154,7 +166,7 @@ async def _accept(
         log.info("%s delivery %s ignored: %s", platform, delivery or "-", decision.reason)
         return _accepted(decision.reason)
     event = decision.event
-    org = await _organization(engine, settings, event.owner)
+    org = await _organization(runtime, event.owner)
     if org is None:
         log.info(
             "%s delivery %s ignored: organization %r has no model configuration",
@@ -165,20 +177,20 @@ async def _accept(
         return _accepted(f"organization {event.owner!r} has no model configuration")
     if isinstance(event, gl.MergeRequestEvent):
         try:
-            await _verify_gitlab_project(settings, event)
+            await _verify_gitlab_project(runtime.settings, event)
         except IdentityError as exc:
             return _refused(platform, delivery, exc)
     payload_out = event.as_payload() | {"delivery": delivery or None}
     return await _enqueue(request, org, kind, payload_out, event.dedupe_key)
 
 
-async def _verify_gitlab_project(settings: Any, event: gl.MergeRequestEvent) -> None:
+async def _verify_gitlab_project(settings: Settings, event: gl.MergeRequestEvent) -> None:
     """Ask GitLab, with the server's token, whether ``project.id`` is ``path_with_namespace``
     (the path chose the organization). A mismatch or an id the token cannot see is refused
     (:class:`IdentityError`). When GitLab cannot answer now (down, rate limited, a token problem)
     the delivery is still queued: the job asks again before it reads anything, and keeps the
     error the operator has to see."""
-    client = gl.GitLabClient.from_env(gl.configured_api_url(settings.env), env=settings.env)
+    client = gl.GitLabClient(settings.gitlab_token, gl.configured_api_url(settings.gitlab_api_url))
     async with client:
         try:
             await client.verify_project(event.project_id, event.project_path)

@@ -14,8 +14,8 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
+from hunkwise.config.settings import Settings
 from hunkwise.server.deps import EngineDep, SettingsDep
-from hunkwise.server.settings import Settings
 from hunkwise.server.web.session import COOKIE, CSRF_HEADER, csrf_for, csrf_ok
 from hunkwise.store.sessions import admin_fingerprint, load_session
 

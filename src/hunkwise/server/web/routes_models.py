@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling
-from hunkwise.server.deps import BoxDep, Caller, EngineDep, PolicyDep, SettingsDep
+from hunkwise.config.review_settings import org_cost_ceiling, server_cost_ceiling
+from hunkwise.server.deps import Caller, RuntimeDep
 from hunkwise.server.routes import byok as api
 from hunkwise.server.routes import orgs as orgs_api
 from hunkwise.server.schemas import (
@@ -42,33 +42,29 @@ def _org(user: ConsoleUser) -> str:
 
 
 @router.get("/console/models", response_class=HTMLResponse)
-async def models_page(
-    request: Request, user: ConsoleUserDep, engine: EngineDep, settings: SettingsDep, policy: PolicyDep
-) -> Response:
+async def models_page(request: Request, user: ConsoleUserDep, runtime: RuntimeDep) -> Response:
     if user.org is None:
         return RedirectResponse("/console/orgs", status_code=status.HTTP_303_SEE_OTHER)
-    return await _models(request, user, user.org, engine, settings, policy)
+    return await _models(request, user, user.org, runtime)
 
 
 async def _models(
     request: Request,
     user: ConsoleUser,
     org: str,
-    engine: EngineDep,
-    settings: SettingsDep,
-    policy: PolicyDep,
+    runtime: RuntimeDep,
     *,
     ceiling_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    byok = await api.read(org, engine, settings, policy)
-    found = await run_in_threadpool(get_org, engine, org)
+    byok = await api.read(org, runtime)
+    found = await run_in_threadpool(get_org, runtime.engine, org)
     own = found.max_cost if found is not None else None
-    ceiling = org_cost_ceiling(org, own, settings.max_cost)
+    ceiling = org_cost_ceiling(org, own, server_cost_ceiling(runtime.settings))
     return page(
         request, "models.html", user, status_code=status_code, byok=byok, state=models_state(byok),
         ceiling=ceiling, ceiling_own="" if own is None else own, ceiling_error=ceiling_error,
-        ceiling_locked=settings.fixed() is not None and not user.admin,
+        ceiling_locked=runtime.fixed is not None and not user.admin,
     )  # fmt: skip
 
 
@@ -76,9 +72,7 @@ async def _models(
 async def cost_ceiling(
     request: Request,
     user: ConsoleUserDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    policy: PolicyDep,
+    runtime: RuntimeDep,
     max_cost: Annotated[str, Form()] = "",
 ) -> Response:
     """The organization's review cost ceiling, through the JSON API's rules (``PATCH
@@ -89,37 +83,20 @@ async def cost_ceiling(
     except ValidationError as exc:
         err = exc.errors()[0]
         message = f"{max_cost!r}: {err.get('ctx', {}).get('error', err['msg'])}"
-        return await _models(
-            request, user, org, engine, settings, policy, ceiling_error=message, status_code=422
-        )
-    await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), engine, settings)
+        return await _models(request, user, org, runtime, ceiling_error=message, status_code=422)
+    await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), runtime)
     return RedirectResponse("/console/models", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.put("/console/api/byok", response_model=ByokPublic)
-async def save(
-    body: ByokIn,
-    user: ConsoleApiDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    box: BoxDep,
-    policy: PolicyDep,
-) -> ByokPublic:
-    return await api.write(_org(user), body, engine, settings, box, policy)
+async def save(body: ByokIn, user: ConsoleApiDep, runtime: RuntimeDep) -> ByokPublic:
+    return await api.write(_org(user), body, runtime)
 
 
 @router.post("/console/api/byok/test", response_model=ByokTestPublic)
-async def test(
-    user: ConsoleApiDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    box: BoxDep,
-    policy: PolicyDep,
-    body: ByokIn | None = None,
-) -> ByokTestPublic:
+async def test(user: ConsoleApiDep, runtime: RuntimeDep, body: ByokIn | None = None) -> ByokTestPublic:
     """Test what is on the screen (saved or not); in fixed mode, the server's own models."""
-    fixed = settings.fixed() is not None
-    return await api.test(_org(user), engine, settings, box, policy, None if fixed else body)
+    return await api.test(_org(user), runtime, None if runtime.fixed is not None else body)
 
 
 @router.post("/console/api/byok/preview", response_model=PreviewPublic)

@@ -31,9 +31,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from hunkwise.store.db import make_engine
+    from hunkwise.config.settings import Settings
+    from hunkwise.store.db import database_url, make_engine
 
-    engine = make_engine()
+    engine = make_engine(database_url(Settings.from_env()))
     try:
         with engine.connect() as conn, conn.begin():
             _run(conn)

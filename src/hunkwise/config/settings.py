@@ -1,0 +1,353 @@
+"""Every setting hunkwise reads from its environment: one class, one read, at start-up.
+
+:class:`Settings` is the only code that looks at the process environment. ``hunkwise serve``,
+``hunkwise worker`` and each CLI command build it once (:meth:`Settings.from_env`) and pass it, or
+the values it holds, to whatever needs them: the store gets a database URL, a platform client a
+token and an API root, the limits backend a Redis URL. Nothing below reads a variable itself.
+
+Each ``HUNKWISE_*`` variable with a fixed name is a typed field, checked here with an error
+that names the variable and says what a valid value looks like; so are the platform variables
+(``GITHUB_TOKEN``, ``CI_API_V4_URL``, the Actions event). The model-slot variables
+(``HUNKWISE_MODEL``, ``HUNKWISE_FALLBACK_*``), the providers' key and base URL variables
+(``ZAI_API_KEY``, ``OPENAI_BASE_URL``) and whatever a profile's ``api_key_env`` names are read
+from :attr:`Settings.environ`, the snapshot taken in the same read, by the slot layers of
+:mod:`hunkwise.config.layers` and :mod:`hunkwise.config.slots`: each is validated with the name
+the user wrote, by the same rules as a flag or a TOML key (flags > environment > repository file
+> user file > defaults).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, PlainValidator, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from hunkwise.config.paths import APP_NAME
+from hunkwise.config.review_settings import MAX_COST_ENV, parse_max_cost_setting
+from hunkwise.config.schema import MaxCost
+from hunkwise.config.ssrf import ALLOW_ENV, parse_allow_list
+from hunkwise.errors import ConfigurationError
+from hunkwise.gateway.types import Secret
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_JOB_WORKERS = 2
+MAX_JOB_WORKERS = 64
+_TRUE = ("1", "true", "yes", "on")
+
+# The environment a Settings is being built from (None: the process environment).
+_SOURCE: ContextVar[Mapping[str, str] | None] = ContextVar("hunkwise_settings_source", default=None)
+
+
+def _token(value: Any) -> Secret | None:
+    """A token from a variable: surrounding whitespace dropped, empty means unset."""
+    if isinstance(value, Secret) or value is None:
+        return value
+    text = str(value).strip()
+    return Secret(text) if text else None
+
+
+Token = Annotated[Secret | None, PlainValidator(_token)]
+
+
+def _whole(name: str, value: Any, what: str, low: int, high: int | None = None) -> int:
+    text = str(value).strip()
+    try:
+        number = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} = {text!r} is not a whole number of {what}", setting=name) from None
+    if number < low or (high is not None and number > high):
+        bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise ConfigurationError(f"{name} must be {bound} (got {number})", setting=name)
+    return number
+
+
+class _Environ(EnvSettingsSource):
+    """pydantic-settings' environment source over an explicit mapping (the process environment
+    when none is given): the one place the environment is read. Only the variables a field names
+    are seen (a field without a variable, such as ``environ``, is never read from it), and a
+    blank one means "not set"."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        names: set[str] = set()
+        for info in settings_cls.model_fields.values():
+            alias = info.validation_alias
+            if isinstance(alias, str):
+                names.add(alias)
+            elif isinstance(alias, AliasChoices):
+                names.update(a for a in alias.choices if isinstance(a, str))
+        self._environ = {k: v for k, v in environ.items() if k in names and v.strip()}
+        super().__init__(settings_cls, case_sensitive=True)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._environ
+
+
+class Settings(BaseSettings):
+    """Everything read from the environment. Build with :meth:`from_env`; frozen."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, frozen=True, extra="ignore", populate_by_name=True)
+
+    # -- where files live (docs/configuration.md) -------------------------------------------------
+    home_dir: Path | None = Field(None, validation_alias="HUNKWISE_HOME")
+    """``HUNKWISE_HOME``: moves everything a run writes; see :attr:`home`."""
+    config_file: Path | None = Field(None, validation_alias="HUNKWISE_CONFIG")
+    """``HUNKWISE_CONFIG``: the user config file; see :attr:`user_config`."""
+    profile: str | None = Field(None, validation_alias="HUNKWISE_PROFILE")
+    max_cost: MaxCost | None = Field(None, validation_alias="HUNKWISE_MAX_COST")
+    """``HUNKWISE_MAX_COST``: the CLI's cost ceiling, a server's default for organizations."""
+
+    # -- the store --------------------------------------------------------------------------------
+    database_url: str | None = Field(None, validation_alias="HUNKWISE_DATABASE_URL")
+    secret_key: SecretStr | None = Field(None, validation_alias="HUNKWISE_SECRET_KEY")
+    new_secret_key: SecretStr | None = Field(None, validation_alias="HUNKWISE_NEW_SECRET_KEY")
+
+    # -- the server (docs/server.md) --------------------------------------------------------------
+    admin_token: SecretStr | None = Field(None, validation_alias="HUNKWISE_ADMIN_TOKEN")
+    dev: bool = Field(False, validation_alias="HUNKWISE_DEV")
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, validation_alias="HUNKWISE_MAX_BODY_BYTES")
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), validation_alias="HUNKWISE_TRUSTED_PROXIES"
+    )
+    """Addresses (or networks, or ``*``) of reverse proxies whose X-Forwarded-For/-Proto are
+    believed. Empty: the client address is the TCP peer, whatever the headers say."""
+    signin_max_failures: int = Field(10, validation_alias="HUNKWISE_SIGNIN_MAX_FAILURES")
+    """Wrong tokens one client address may send per window before it gets 429."""
+    signin_max_failures_global: int = Field(200, validation_alias="HUNKWISE_SIGNIN_MAX_FAILURES_GLOBAL")
+    """Wrong tokens all clients together may send per window before everyone gets 429."""
+    signin_window_s: int = 300
+    allow_private_base_urls: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(), validation_alias=ALLOW_ENV
+    )
+    github_webhook_secret: SecretStr | None = Field(None, validation_alias="HUNKWISE_GITHUB_WEBHOOK_SECRET")
+    gitlab_webhook_secret: SecretStr | None = Field(None, validation_alias="HUNKWISE_GITLAB_WEBHOOK_SECRET")
+
+    # -- jobs (docs/scale-out.md, docs/cluster.md) ------------------------------------------------
+    job_workers: int = Field(DEFAULT_JOB_WORKERS, validation_alias="HUNKWISE_JOB_WORKERS")
+    queue_url: str | None = Field(None, validation_alias="HUNKWISE_QUEUE_URL")
+    queue_name: str | None = Field(None, validation_alias="HUNKWISE_QUEUE_NAME")
+    limits_url: str | None = Field(None, validation_alias="HUNKWISE_LIMITS_URL")
+    redis_url: str | None = Field(None, validation_alias="HUNKWISE_REDIS_URL")
+    limits_namespace: str = Field("hunkwise", validation_alias="HUNKWISE_LIMITS_NAMESPACE")
+    limits_lease_ttl: float = Field(30.0, validation_alias="HUNKWISE_LIMITS_LEASE_TTL")
+
+    # -- GitHub and GitLab (docs/ci.md, docs/server.md) -------------------------------------------
+    github_token: Token = Field(None, validation_alias=AliasChoices("HUNKWISE_GITHUB_TOKEN", "GITHUB_TOKEN"))
+    github_api_url: str | None = Field(
+        None, validation_alias=AliasChoices("HUNKWISE_GITHUB_API_URL", "GITHUB_API_URL")
+    )
+    github_bot_login: str | None = Field(None, validation_alias="HUNKWISE_GITHUB_BOT_LOGIN")
+    github_event_name: str | None = Field(None, validation_alias="GITHUB_EVENT_NAME")
+    github_event_path: str | None = Field(None, validation_alias="GITHUB_EVENT_PATH")
+    github_repository: str | None = Field(None, validation_alias="GITHUB_REPOSITORY")
+    gitlab_token: Token = Field(None, validation_alias=AliasChoices("HUNKWISE_GITLAB_TOKEN", "GITLAB_TOKEN"))
+    gitlab_api_url: str | None = Field(
+        None, validation_alias=AliasChoices("HUNKWISE_GITLAB_API_URL", "CI_API_V4_URL")
+    )
+
+    # -- everything else, for the slot layers (see the module docstring) --------------------------
+    environ: Mapping[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``env`` (default: the process environment) once. Raises
+        :class:`ConfigurationError` naming the first variable that is not valid."""
+        snapshot = MappingProxyType(dict(os.environ if env is None else env))
+        token = _SOURCE.set(snapshot)
+        try:
+            return cls(environ=snapshot, **overrides)
+        finally:
+            _SOURCE.reset(token)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        source = _SOURCE.get()
+        return init_settings, _Environ(settings_cls, os.environ if source is None else source)
+
+    # -- checks: each names its variable ----------------------------------------------------------
+    @field_validator(
+        "profile",
+        "database_url",
+        "queue_url",
+        "queue_name",
+        "limits_url",
+        "redis_url",
+        "github_api_url",
+        "github_bot_login",
+        "github_event_name",
+        "github_event_path",
+        "github_repository",
+        "gitlab_api_url",
+        mode="before",
+    )
+    @classmethod
+    def _stripped(cls, value: Any) -> Any:
+        # A blank variable means "not set", as in the slot layers.
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("home_dir", "config_file", mode="before")
+    @classmethod
+    def _path(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return Path(value.strip()).expanduser() if value.strip() else None
+        return value
+
+    @field_validator("secret_key", "new_secret_key", "admin_token", mode="before")
+    @classmethod
+    def _secret(cls, value: Any) -> Any:
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("github_webhook_secret", "gitlab_webhook_secret", mode="before")
+    @classmethod
+    def _shared_secret(cls, value: Any) -> Any:
+        # Compared byte for byte with what the platform sends: kept as written.
+        return value or None
+
+    @field_validator("max_cost", mode="before")
+    @classmethod
+    def _max_cost(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return parse_max_cost_setting(value.strip(), MAX_COST_ENV) if value.strip() else None
+
+    @field_validator("dev", mode="before")
+    @classmethod
+    def _dev(cls, value: Any) -> Any:
+        return value.strip().lower() in _TRUE if isinstance(value, str) else value
+
+    @field_validator("max_body_bytes", mode="before")
+    @classmethod
+    def _body(cls, value: Any) -> Any:
+        return _whole("HUNKWISE_MAX_BODY_BYTES", value, "bytes", 1024) if isinstance(value, str) else value
+
+    @field_validator("signin_max_failures", mode="before")
+    @classmethod
+    def _signin(cls, value: Any) -> Any:
+        return (
+            _whole("HUNKWISE_SIGNIN_MAX_FAILURES", value, "failures", 1) if isinstance(value, str) else value
+        )
+
+    @field_validator("signin_max_failures_global", mode="before")
+    @classmethod
+    def _signin_global(cls, value: Any) -> Any:
+        name = "HUNKWISE_SIGNIN_MAX_FAILURES_GLOBAL"
+        return _whole(name, value, "failures", 1) if isinstance(value, str) else value
+
+    @field_validator("job_workers", mode="before")
+    @classmethod
+    def _workers(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text.isdigit() or int(text) > MAX_JOB_WORKERS:
+            raise ConfigurationError(
+                f"HUNKWISE_JOB_WORKERS = {text!r} must be a whole number from 0 to {MAX_JOB_WORKERS}",
+                setting="HUNKWISE_JOB_WORKERS",
+            )
+        return int(text)
+
+    @field_validator("limits_lease_ttl", mode="before")
+    @classmethod
+    def _ttl(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            ttl = float(value.strip())
+            if not 1 <= ttl <= 3600:
+                raise ValueError
+        except ValueError:
+            raise ConfigurationError(
+                f"HUNKWISE_LIMITS_LEASE_TTL={value.strip()!r}: expected seconds between 1 and 3600 "
+                "(default 30)",
+                setting="HUNKWISE_LIMITS_LEASE_TTL",
+            ) from None
+        return ttl
+
+    @field_validator("limits_namespace", mode="before")
+    @classmethod
+    def _namespace(cls, value: Any) -> Any:
+        return (value.strip() or "hunkwise") if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        entries = tuple(p.strip() for p in value.split(",") if p.strip())
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigurationError(
+                    f"HUNKWISE_TRUSTED_PROXIES: {entry!r} is not an IP address or network; list your "
+                    "reverse proxies' addresses, e.g. 127.0.0.1,10.0.0.0/24",
+                    setting="HUNKWISE_TRUSTED_PROXIES",
+                ) from None
+        return entries
+
+    @field_validator("allow_private_base_urls", mode="before")
+    @classmethod
+    def _allowed(cls, value: Any) -> Any:
+        return parse_allow_list(value) if isinstance(value, str) else value
+
+    # -- derived ----------------------------------------------------------------------------------
+    @property
+    def home(self) -> Path:
+        """The data directory: ``HUNKWISE_HOME`` or the platform's user data dir."""
+        if self.home_dir is not None:
+            return self.home_dir
+        from platformdirs import user_data_path
+
+        return user_data_path(APP_NAME, appauthor=False)
+
+    @property
+    def state_path(self) -> Path:
+        """The local state store (circuits, cooldowns) shared by every CLI run on this machine."""
+        return self.home / "state.db"
+
+    @property
+    def user_config(self) -> Path:
+        """The user-level TOML config: ``HUNKWISE_CONFIG``; else ``$HUNKWISE_HOME/config.toml``
+        when ``HUNKWISE_HOME`` is set (one variable moves a whole install); else
+        ``<platform user config dir>/hunkwise/config.toml``."""
+        if self.config_file is not None:
+            return self.config_file
+        if self.home_dir is not None:
+            return self.home_dir / "config.toml"
+        from platformdirs import user_config_path
+
+        return user_config_path(APP_NAME, appauthor=False) / "config.toml"
+
+    @property
+    def limits(self) -> tuple[str, str] | None:
+        """``(variable, URL)`` of the cluster limits store: ``HUNKWISE_LIMITS_URL``, else
+        ``HUNKWISE_REDIS_URL``; None when neither is set (limits stay in the process)."""
+        if self.limits_url:
+            return "HUNKWISE_LIMITS_URL", self.limits_url
+        if self.redis_url:
+            return "HUNKWISE_REDIS_URL", self.redis_url
+        return None
+
+
+__all__ = ["DEFAULT_JOB_WORKERS", "DEFAULT_MAX_BODY_BYTES", "Settings"]

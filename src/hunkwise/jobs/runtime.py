@@ -1,0 +1,95 @@
+"""The composition root of a process that serves or runs review jobs: built once, passed on.
+
+``hunkwise serve`` builds a :class:`Runtime` with :meth:`Runtime.for_server` and hands it to the
+app (``app.state.runtime``; the routes read it through typed dependencies) and to the job
+service; ``hunkwise worker`` builds one with :meth:`Runtime.for_worker` and hands it to the
+worker process. Everything below receives what it needs from here (an engine, a box, a policy, a
+resolver) and reads no environment and no ``app.state`` of its own.
+
+The two differ only where the processes differ: the server is the set-up path, so it creates
+the master key file when there is none; a worker only reads it. The server's embedded workers
+keep per-key limits in memory; a worker uses the cluster backend (``HUNKWISE_LIMITS_URL``) so
+limits and circuits hold across workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hunkwise.config.byok import fixed_config
+from hunkwise.config.resolve import ResolvedConfig
+from hunkwise.config.settings import Settings
+from hunkwise.config.ssrf import SsrfPolicy
+from hunkwise.gateway.adapters.base import ClientPool
+from hunkwise.jobs.resolver import SlotResolver
+from hunkwise.store.secrets import SecretBox, load_secret_box
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from hunkwise.gateway.limits.base import LimitsBackend
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a serving or working process holds for its whole life, each made once."""
+
+    settings: Settings
+    engine: Engine
+    box: SecretBox
+    policy: SsrfPolicy
+    limits: LimitsBackend  # per-key concurrency and circuits for every job of this process
+    fixed: ResolvedConfig | None  # fixed mode's global configuration, resolved once; None: BYOK
+    slots: SlotResolver
+
+    @classmethod
+    def for_server(
+        cls, settings: Settings, *, engine: Engine | None = None, policy: SsrfPolicy | None = None
+    ) -> Runtime:
+        """The server's: the fixed configuration is resolved and the store opened (migrated)
+        first, so a typo or a bad database URL fails before a port opens; the master key file
+        is created when missing (the one set-up path)."""
+        from hunkwise.gateway.limits.local import LocalBackend
+
+        return cls._build(settings, engine=engine, policy=policy, create_key=True, limits=LocalBackend())
+
+    @classmethod
+    def for_worker(cls, settings: Settings) -> Runtime:
+        """A ``hunkwise worker``'s: it reads the master key (an empty box follows the key file
+        until the server creates it), and its limits backend is the cluster's."""
+        from hunkwise.config.runtime import limits_backend
+
+        return cls._build(
+            settings, engine=None, policy=None, create_key=False, limits=limits_backend(settings)
+        )
+
+    @classmethod
+    def _build(
+        cls,
+        settings: Settings,
+        *,
+        engine: Engine | None,
+        policy: SsrfPolicy | None,
+        create_key: bool,
+        limits: LimitsBackend,
+    ) -> Runtime:
+        from hunkwise.store.db import database_url, open_store
+
+        fixed = fixed_config(settings)
+        engine = engine if engine is not None else open_store(database_url(settings))
+        box = load_secret_box(settings, create=create_key)
+        policy = policy if policy is not None else SsrfPolicy(allowed_hosts=settings.allow_private_base_urls)
+        slots = SlotResolver(engine, box=box, policy=policy, fixed=fixed)
+        return cls(settings, engine, box, policy, limits, fixed, slots)
+
+    def clients(self) -> ClientPool | None:
+        """SDK clients for one job's router, as :meth:`SlotResolver.clients` decides them."""
+        return self.slots.clients()
+
+    async def aclose(self) -> None:
+        """Release what the runtime holds open besides the engine (its owner disposes that)."""
+        await self.limits.aclose()
+
+
+__all__ = ["Runtime"]
