@@ -9,9 +9,11 @@ memory is not mixed with another's).
 Cases: ``--version``, ``--help``, and ``review --offline --diff`` of a one-file change (the first
 file of ``examples/sample.diff``). Target (issue 12): the offline one-file review in 0.5 s.
 
-    .venv/bin/python bench/startup.py [--runs 7] [--hunkwise PATH] [--json]
+    .venv/bin/python bench/startup.py [--runs 7] [--hunkwise PATH ...] [--json]
 
-The machine is shared and noisy: the median is the figure to quote; the RSS is stable.
+Several ``--hunkwise`` scripts (say, a checkout of main's and this branch's) are run interleaved,
+run by run, so that a before/after comparison sees the same machine load. The machine is shared
+and noisy: the median is the figure to quote; the RSS is stable.
 """
 
 from __future__ import annotations
@@ -37,27 +39,26 @@ def one_file_diff() -> str:
     return "diff --git " + parts[1]
 
 
-def measure(argv: list[str], env: dict[str, str], runs: int) -> dict[str, float | int]:
-    """Median and best wall seconds over ``runs`` runs, and the largest peak RSS (MB) of one run."""
-    walls: list[float] = []
-    rss_kib = 0
-    for _ in range(runs):
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        walls.append(time.perf_counter() - started)
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one run of ``argv``; exits on a failed run."""
+    started = time.perf_counter()
+    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env) as proc:
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not all children's
+        wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        if proc.stderr:
-            proc.stderr.close()
-        if proc.returncode not in (0, 1):
-            sys.exit(f"{' '.join(argv)} exited {proc.returncode}: {stderr[-2000:]}")
-        rss_kib = max(rss_kib, usage.ru_maxrss)  # KiB on Linux
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{' '.join(argv)} exited {proc.returncode}: {stderr[-2000:]}")
+    return wall, usage.ru_maxrss  # KiB on Linux
+
+
+def summary(samples: list[tuple[float, int]]) -> dict[str, float | int]:
+    walls = [w for w, _ in samples]
     return {
         "median_s": round(statistics.median(walls), 3),
         "best_s": round(min(walls), 3),
-        "peak_rss_mb": round(rss_kib / 1024, 1),
-        "runs": runs,
+        "peak_rss_mb": round(max(r for _, r in samples) / 1024, 1),
+        "runs": len(samples),
     }
 
 
@@ -66,32 +67,45 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=7, help="Runs per case (default 7).")
     ap.add_argument(
         "--hunkwise",
-        default=str(Path(sys.executable).with_name("hunkwise")),
-        help="The console script to time (default: the one next to this Python).",
+        action="append",
+        help="A console script to time; repeat to compare (default: the one next to this Python).",
     )
     ap.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
     args = ap.parse_args(argv)
-    exe = args.hunkwise
+    exes = args.hunkwise or [str(Path(sys.executable).with_name("hunkwise"))]
+    results: dict[str, dict[str, dict[str, float | int]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         diff = Path(tmp, "one-file.diff")
         diff.write_text(one_file_diff())
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUNKWISE_")}
-        env |= {"HUNKWISE_HOME": str(Path(tmp, "home")), "NO_COLOR": "1"}
+        env["NO_COLOR"] = "1"
         cases = {
-            "--version": [exe, "--version"],
-            "--help": [exe, "--help"],
-            "review --offline (1 file)": [exe, "review", "--offline", "--quiet", "--diff", str(diff)],
+            "--version": ["--version"],
+            "--help": ["--help"],
+            "review --offline (1 file)": ["review", "--offline", "--quiet", "--diff", str(diff)],
         }
-        results = {name: measure(cmd, env, args.runs) for name, cmd in cases.items()}
+        for exe_no, exe in enumerate(exes):  # one ledger per script: a warm one, as in daily use
+            home = {**env, "HUNKWISE_HOME": str(Path(tmp, f"home{exe_no}"))}
+            run_once([exe, *cases["review --offline (1 file)"]], home)
+        for name, case in cases.items():
+            samples: dict[str, list[tuple[float, int]]] = {exe: [] for exe in exes}
+            for _ in range(args.runs):
+                for exe_no, exe in enumerate(exes):
+                    home = {**env, "HUNKWISE_HOME": str(Path(tmp, f"home{exe_no}"))}
+                    samples[exe].append(run_once([exe, *case], home))
+            for exe in exes:
+                results.setdefault(exe, {})[name] = summary(samples[exe])
     if args.json:
         print(json.dumps(results))
         return 0
-    print(f"{'case':<28}{'median s':>10}{'best s':>9}{'peak RSS MB':>13}")
-    for name, r in results.items():
-        print(f"{name:<28}{r['median_s']:>10.3f}{r['best_s']:>9.3f}{r['peak_rss_mb']:>13.1f}")
-    review = results["review --offline (1 file)"]["median_s"]
-    verdict = "OK" if review <= TARGET_S else "OVER"
-    print(f"target: review --offline (1 file) median <= {TARGET_S} s: {verdict} ({args.runs} runs each)")
+    for exe, cases_done in results.items():
+        print(exe)
+        print(f"  {'case':<28}{'median s':>10}{'best s':>9}{'peak RSS MB':>13}")
+        for name, r in cases_done.items():
+            print(f"  {name:<28}{r['median_s']:>10.3f}{r['best_s']:>9.3f}{r['peak_rss_mb']:>13.1f}")
+        review = cases_done["review --offline (1 file)"]["median_s"]
+        verdict = "OK" if review <= TARGET_S else "OVER"
+        print(f"  target: review --offline (1 file) median <= {TARGET_S} s: {verdict} ({args.runs} runs)")
     return 0
 
 

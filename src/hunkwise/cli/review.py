@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hunkwise.config.files import ConfigFiles
     from hunkwise.config.review_settings import ReviewConfig
     from hunkwise.config.settings import Settings
+    from hunkwise.gateway.adapters.base import ClientPool
     from hunkwise.gateway.types import Slot
     from hunkwise.platforms.local_git import LocalChange
     from hunkwise.review.engine import ReviewOptions
@@ -258,7 +259,7 @@ def _run(
     ledger_source: str | None = None,
     after: Callable[[ReviewReport, int], int] | None = None,
 ) -> int:
-    from hunkwise.cli.review_support import offline_slots, record
+    from hunkwise.cli.review_support import offline_model, record
     from hunkwise.cli.slot_options import print_notes, resolve
     from hunkwise.review.errors import ReviewInputError
 
@@ -266,8 +267,8 @@ def _run(
     fail_on = (fail_on or options.rules.settings.fail_on or "").lower() or None
     try:
         if offline:
-            with offline_slots() as slots:
-                report = _execute(change, slots, options, quiet=quiet, state=None)
+            model = offline_model()
+            report = _execute(change, model.slots, options, quiet=quiet, state=None, clients=model.clients)
         else:
             # A dry run calls nothing, so it plans without a key (and without any model configured:
             # for the default card); the notes say which model it planned for.
@@ -308,21 +309,34 @@ def _configuration_failure(report: ReviewReport) -> str | None:
 
 
 def _execute(
-    change: LocalChange, slots: list[Slot], options: ReviewOptions, *, quiet: bool, state: Path | None
+    change: LocalChange,
+    slots: list[Slot],
+    options: ReviewOptions,
+    *,
+    quiet: bool,
+    state: Path | None,
+    clients: ClientPool | None = None,
 ) -> ReviewReport:
     """A dry run plans without a router (no client is built, so no key is needed)."""
     if options.dry_run:
         from hunkwise.review.engine import plan_only
 
         return plan_only(change.diff, slots, options)
-    return asyncio.run(_review(change, slots, options, quiet=quiet, state=state))
+    return asyncio.run(_review(change, slots, options, quiet=quiet, state=state, clients=clients))
 
 
 async def _review(
-    change: LocalChange, slots: list[Slot], options: ReviewOptions, *, quiet: bool, state: Path | None
+    change: LocalChange,
+    slots: list[Slot],
+    options: ReviewOptions,
+    *,
+    quiet: bool,
+    state: Path | None,
+    clients: ClientPool | None = None,
 ) -> ReviewReport:
     """``state``: where circuit state is shared with other runs on this machine (real slots);
-    None keeps it in memory (the offline simulator's)."""
+    None keeps it in memory (the offline simulator's). ``clients``: the SDK clients to use (the
+    offline simulator's, in process); None lets the router build and close its own."""
     from rich.console import Console
 
     from hunkwise.cli.review_progress import ReviewProgress
@@ -333,7 +347,8 @@ async def _review(
     console = Console(stderr=True)
     progress = ReviewProgress(console) if (console.is_terminal and not quiet) else None
     backend = LocalBackend(state)
-    router = Router(slots, backend=backend, on_event=progress.on_event if progress else None)
+    on_event = progress.on_event if progress else None
+    router = Router(slots, backend=backend, clients=clients, on_event=on_event)
     try:
         return await run_review(change.diff, router, options, progress=progress)
     finally:
@@ -341,6 +356,8 @@ async def _review(
             progress.stop()
         await router.aclose()
         await backend.aclose()
+        if clients is not None:  # the router closes only the clients it built itself
+            await clients.aclose()
 
 
 def _emit(report: ReviewReport, fmt: str, output: Path | None, *, quiet: bool) -> None:

@@ -6,14 +6,14 @@ parse-call-print layer.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from hunkwise.config.settings import Settings
+    from hunkwise.gateway.adapters.base import ClientPool
     from hunkwise.gateway.types import Attempt, Slot
     from hunkwise.review.report import ReviewReport
     from hunkwise.review.tokens import TokenEstimator
@@ -22,37 +22,57 @@ OFFLINE_KEY = "hunkwise-offline-simulator-key"
 OFFLINE_MODEL = "glm-5.1"
 
 
-@contextmanager
-def offline_slots() -> Iterator[list[Slot]]:
-    """A simulator on a loopback port and one slot (GLM-5.1 on the Developer API) pointed at it.
+OFFLINE_BASE_URL = "http://hunkwise-simulator/api/paas/v4"
+"""Where the offline slot points: a name only, never resolved; the SDK client's transport is the
+simulator app itself (:func:`offline_model`)."""
 
-    The simulator runs in this process (a server thread); nothing leaves the machine and no key
-    is needed. Prices are the catalog's, so costs show what the review would cost for real; the
-    slot says ``simulated`` so the ledger records those costs as simulated, never as spend.
+
+@dataclass(frozen=True)
+class OfflineModel:
+    """The slot ``review --offline`` reviews with, and the SDK clients that reach the simulator."""
+
+    slots: list[Slot]
+    clients: ClientPool
+
+
+def offline_model() -> OfflineModel:
+    """One slot (GLM-5.1 on the Developer API) answered by the simulator app, in this process.
+
+    The SDK client is the real one (the request goes through the gateway's wire, the SDK and its
+    HTTP client, as any review's does), but its transport hands each request to the simulator's
+    ASGI app instead of a socket: no server thread, no port, nothing leaves the process, no key is
+    needed. Before, a uvicorn server on a loopback port was started for every run, which cost
+    start-up time in pre-commit hooks (BENCHMARKS.md, "Start-up"). Prices are the catalog's, so
+    costs show what the review would cost for real; the slot says ``simulated`` so the ledger
+    records those costs as simulated, never as spend.
     """
+    import httpx2
+
     from hunkwise.catalog import load_catalog
+    from hunkwise.gateway.adapters.base import ClientPool
     from hunkwise.gateway.types import Secret, Slot
-    from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
+    from hunkwise.sim import KeyConfig, SimConfig, create_app
 
     card = load_catalog().card(OFFLINE_MODEL)
     assert card is not None, "the catalog lost its default GLM card"
-    server = SimulatorServer(SimConfig(keys=(KeyConfig(key=OFFLINE_KEY, kind="developer"),)))
-    with server:
-        yield [
-            Slot(
-                name="main",
-                provider="zai",
-                base_url=server.zai_developer_url,
-                model=card.id,
-                api_key=Secret(OFFLINE_KEY),
-                plan="developer",
-                context_window=card.context_window,
-                input_price=card.input_price,
-                output_price=card.output_price,
-                timeout_s=60.0,
-                simulated=True,
-            )
-        ]
+    app = create_app(SimConfig(keys=(KeyConfig(key=OFFLINE_KEY, kind="developer"),)))
+    # A transport per client (the pool builds one client for the one slot); env proxies are
+    # ignored by an HTTP client given its own transport, so nothing can be routed off the machine.
+    clients = ClientPool(transport_factory=lambda slot: httpx2.ASGITransport(app=app))
+    slot = Slot(
+        name="main",
+        provider="zai",
+        base_url=OFFLINE_BASE_URL,
+        model=card.id,
+        api_key=Secret(OFFLINE_KEY),
+        plan="developer",
+        context_window=card.context_window,
+        input_price=card.input_price,
+        output_price=card.output_price,
+        timeout_s=60.0,
+        simulated=True,
+    )
+    return OfflineModel(slots=[slot], clients=clients)
 
 
 def _warn(message: str) -> None:

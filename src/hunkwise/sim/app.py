@@ -1,11 +1,13 @@
 """The simulator's ASGI app: provider endpoints plus ``/_sim/*`` introspection.
 
-``create_app`` returns a plain Starlette app, usable in-process (httpx ASGITransport, which is
-how ``review --offline`` talks to it) or served by uvicorn (:class:`hunkwise.sim.server.SimulatorServer`).
+``create_app`` returns a plain Starlette app, usable in-process (an ASGI transport, which is how
+``review --offline`` talks to it) or served by uvicorn (:class:`hunkwise.sim.server.SimulatorServer`).
 Starlette, not FastAPI: the simulator publishes no schema and validates its bodies itself, and
-FastAPI's import alone was a third of an offline review's start-up (BENCHMARKS.md, "Start-up"). The app never lets an exception escape a
-request: anything unexpected becomes a provider-shaped 500 and is counted, because a simulator
-that crashes under garbage input would hide the client bugs it exists to find.
+FastAPI's import alone was a third of an offline review's start-up (BENCHMARKS.md, "Start-up").
+
+The app never lets an exception escape a request: anything unexpected becomes a provider-shaped
+500 and is counted, because a simulator that crashes under garbage input would hide the client
+bugs it exists to find.
 """
 
 from __future__ import annotations
