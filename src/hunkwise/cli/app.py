@@ -73,9 +73,19 @@ def configure_logging(log_level: str) -> None:
 
 def main() -> None:
     """Entry point: run the app; any error of hunkwise's tree that a command let through is one
-    readable line and exit code 2 or 3 (:func:`exit_code`), never a traceback."""
+    readable line and exit code 2 or 3 (:func:`exit_code`), never a traceback. So is a command
+    whose optional dependencies are not installed (``hunkwise serve`` on a core install): the
+    line names the extra to install (:mod:`hunkwise.cli.extras`), exit code 2."""
     try:
         app()
+    except ModuleNotFoundError as exc:
+        from hunkwise.cli.extras import missing_extra_line
+
+        line = missing_extra_line(exc)
+        if line is None:
+            raise
+        typer.secho(f"error: {line}", err=True, fg="red")
+        sys.exit(2)
     except HunkwiseError as exc:
         from hunkwise.cli.slot_options import error_lines
 
