@@ -24,7 +24,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from hunkwise.cli.extras import extras_providing
+from hunkwise.cli.extras import extras_providing, missing_extra_line
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "hunkwise"
@@ -137,6 +137,33 @@ def test_a_missing_extra_is_named_from_the_installed_metadata() -> None:
                 continue
             offered = set(extras_providing(module))
             assert offered & area, f"{module} ({rel}): the CLI would suggest {sorted(offered)}, not {area}"
+
+
+@pytest.mark.parametrize(
+    ("module", "argv", "extra"),
+    [
+        ("fastapi", ["serve"], "server"),
+        ("prometheus_client", ["serve", "--port", "8000"], "server"),
+        ("prometheus_client", ["worker"], "worker"),
+        ("dramatiq", ["serve"], "worker"),  # the server publishing to HUNKWISE_QUEUE_URL
+        ("cryptography", ["secrets", "rotate"], "server"),
+        ("psycopg", ["usage"], "postgres"),
+        ("redis", ["serve"], "redis"),  # HUNKWISE_LIMITS_URL on a server without workers
+        ("multipart", ["serve"], "server"),
+    ],
+)
+def test_the_missing_extra_line_names_a_declared_extra(module: str, argv: list[str], extra: str) -> None:
+    line = missing_extra_line(ModuleNotFoundError(f"No module named {module!r}", name=module), argv)
+    assert line is not None
+    assert line.endswith(f"pip install 'hunkwise[{extra}]'"), line
+    assert extra in PROJECT["optional-dependencies"]
+    assert f"`hunkwise {argv[0]}`" in line and "\n" not in line
+
+
+def test_a_missing_core_module_is_not_blamed_on_an_extra() -> None:
+    """A core module missing is a broken install or a bug: the traceback stays."""
+    assert missing_extra_line(ModuleNotFoundError("x", name="openai"), ["review"]) is None
+    assert missing_extra_line(ModuleNotFoundError("x", name="nonexistent_mod"), ["serve"]) is None
 
 
 def test_sdk_floors_are_the_first_releases_on_httpx2() -> None:
