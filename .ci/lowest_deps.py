@@ -6,7 +6,7 @@ virtualenv in which every direct dependency of the core and of the runtime extra
 worker, postgres, redis) is pinned to its lower bound through a pip constraints file generated
 from pyproject.toml, installs the project into it (the test tools stay unpinned), prints what it
 got, and runs the suites that exercise those dependencies: gateway, review, cli, config, sim,
-store and packaging's dependency declarations.
+store, server and packaging's dependency declarations.
 
     python3 .ci/lowest_deps.py [--venv DIR] [--keep] [--pytest-args "..."]
 
@@ -38,6 +38,7 @@ SUITES = [
     "tests/config",
     "tests/sim",
     "tests/store",
+    "tests/server",
     "tests/packaging/test_dependencies.py",
 ]
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;]*?)\s*(;.*)?$")

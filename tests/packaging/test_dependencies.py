@@ -81,9 +81,12 @@ DISTRIBUTIONS = packages_distributions()
 
 
 def _distribution(module: str) -> str:
-    dists = DISTRIBUTIONS.get(module)
+    """The distribution providing ``module``; when several do (typer 0.12 shipped ``typer`` as
+    ``typer`` and ``typer-slim``), the declared one."""
+    dists = [canonicalize_name(d) for d in DISTRIBUTIONS.get(module, [])]
     assert dists, f"{module!r} is imported but no installed distribution provides it"
-    return canonicalize_name(dists[0])
+    declared = CORE.union(*EXTRAS.values())
+    return next((d for d in dists if d in declared), dists[0])
 
 
 def _area(rel: str) -> set[str]:
