@@ -3,8 +3,9 @@
 ``hunkwise review --offline`` runs in pre-commit hooks, where every commit waits for it, so its
 start-up (interpreter, imports, simulator) is most of what the user feels. Each case runs the
 installed console script as a child process N times and prints the median and the fastest wall
-time, and the child's peak RSS (``os.wait4`` gives each child's own ``ru_maxrss``, so one case's
-memory is not mixed with another's).
+time, the median CPU time (user + system: steadier than wall time when other processes share the
+cores), and the child's peak RSS (``os.wait4`` gives each child's own rusage, so one case's memory
+is not mixed with another's).
 
 Cases: ``--version``, ``--help``, and ``review --offline --diff`` of a one-file change (the first
 file of ``examples/sample.diff``). Target (issue 12): the offline one-file review in 0.5 s.
@@ -39,8 +40,9 @@ def one_file_diff() -> str:
     return "diff --git " + parts[1]
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one run of ``argv``; exits on a failed run."""
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (KiB) of one run of ``argv``;
+    exits on a failed run."""
     started = time.perf_counter()
     with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env) as proc:
         _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not all children's
@@ -49,15 +51,16 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
         stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode not in (0, 1):
         sys.exit(f"{' '.join(argv)} exited {proc.returncode}: {stderr[-2000:]}")
-    return wall, usage.ru_maxrss  # KiB on Linux
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss  # KiB on Linux
 
 
-def summary(samples: list[tuple[float, int]]) -> dict[str, float | int]:
-    walls = [w for w, _ in samples]
+def summary(samples: list[tuple[float, float, int]]) -> dict[str, float | int]:
+    walls = [w for w, _, _ in samples]
     return {
         "median_s": round(statistics.median(walls), 3),
         "best_s": round(min(walls), 3),
-        "peak_rss_mb": round(max(r for _, r in samples) / 1024, 1),
+        "cpu_s": round(statistics.median(c for _, c, _ in samples), 3),
+        "peak_rss_mb": round(max(r for _, _, r in samples) / 1024, 1),
         "runs": len(samples),
     }
 
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             home = {**env, "HUNKWISE_HOME": str(Path(tmp, f"home{exe_no}"))}
             run_once([exe, *cases["review --offline (1 file)"]], home)
         for name, case in cases.items():
-            samples: dict[str, list[tuple[float, int]]] = {exe: [] for exe in exes}
+            samples: dict[str, list[tuple[float, float, int]]] = {exe: [] for exe in exes}
             for _ in range(args.runs):
                 for exe_no, exe in enumerate(exes):
                     home = {**env, "HUNKWISE_HOME": str(Path(tmp, f"home{exe_no}"))}
@@ -100,9 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for exe, cases_done in results.items():
         print(exe)
-        print(f"  {'case':<28}{'median s':>10}{'best s':>9}{'peak RSS MB':>13}")
+        print(f"  {'case':<28}{'median s':>10}{'best s':>9}{'CPU s':>8}{'peak RSS MB':>13}")
         for name, r in cases_done.items():
-            print(f"  {name:<28}{r['median_s']:>10.3f}{r['best_s']:>9.3f}{r['peak_rss_mb']:>13.1f}")
+            wall = f"{r['median_s']:>10.3f}{r['best_s']:>9.3f}"
+            print(f"  {name:<28}{wall}{r['cpu_s']:>8.3f}{r['peak_rss_mb']:>13.1f}")
         review = cases_done["review --offline (1 file)"]["median_s"]
         verdict = "OK" if review <= TARGET_S else "OVER"
         print(f"  target: review --offline (1 file) median <= {TARGET_S} s: {verdict} ({args.runs} runs)")
