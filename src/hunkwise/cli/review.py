@@ -121,7 +121,7 @@ def _check_options(
     head: str | None,
     staged: bool,
 ) -> None:
-    from hunkwise.catalog.findings import SEVERITIES
+    from hunkwise.catalog.findings_contract import SEVERITIES
 
     if fmt not in FORMATS:
         _usage_error(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")

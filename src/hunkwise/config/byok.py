@@ -1,6 +1,6 @@
 """Per-organization model configuration (BYOK): its rules, written once, from plain data to slots.
 
-Saving (:func:`hunkwise.store.byok.save_byok`), testing a configuration before it is saved (the
+Saving (:func:`hunkwise.store.byok_slots.save_byok`), testing a configuration before it is saved (the
 server's Test), showing a stored one, and using one for a review
 (:class:`hunkwise.jobs.resolver.SlotResolver`) all go through the functions here, so each rule
 has one text and one behaviour:

@@ -17,7 +17,7 @@ from typing import Any
 
 from hunkwise.catalog.loader import Catalog, ModelCard, load_catalog
 from hunkwise.config.spec import SlotSpec, _setting_name, key_from_text
-from hunkwise.config.thinking import parse_thinking
+from hunkwise.config.thinking_setting import parse_thinking
 from hunkwise.config.urls import is_loopback_host, swap_path, validate_base_url
 from hunkwise.config.validation import MAX_OUTPUT_TOKENS
 from hunkwise.errors import ConfigurationError

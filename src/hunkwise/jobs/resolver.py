@@ -20,7 +20,7 @@ from hunkwise.config.resolve import ResolvedConfig
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway.adapters.base import ClientPool
 from hunkwise.gateway.types import Slot
-from hunkwise.store.byok import stored_slots
+from hunkwise.store.byok_slots import stored_slots
 from hunkwise.store.secrets import SecretBox
 
 

@@ -58,7 +58,7 @@ class Runtime:
     def for_worker(cls, settings: Settings) -> Runtime:
         """A ``hunkwise worker``'s: it reads the master key (an empty box follows the key file
         until the server creates it), and its limits backend is the cluster's."""
-        from hunkwise.config.runtime import limits_backend
+        from hunkwise.config.gateway_wiring import limits_backend
 
         return cls._build(
             settings, engine=None, policy=None, create_key=False, limits=limits_backend(settings)

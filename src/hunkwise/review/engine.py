@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hunkwise.catalog.findings import ModelFinding, Severity
+from hunkwise.catalog.findings_contract import ModelFinding, Severity
 from hunkwise.config.review_settings import CostCeiling
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.errors import AllSlotsFailed

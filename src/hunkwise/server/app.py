@@ -25,7 +25,7 @@ from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.errors import ConfigurationError
 from hunkwise.jobs.distributed.service import job_service
 from hunkwise.jobs.runtime import Runtime
-from hunkwise.server.errors import BodyLimitMiddleware, install_error_handlers
+from hunkwise.server.error_handlers import BodyLimitMiddleware, install_error_handlers
 from hunkwise.server.headers import SecurityHeadersMiddleware
 from hunkwise.server.routes import include_routers
 

@@ -29,7 +29,7 @@ from hunkwise.server.schemas import (
     DiagnosisPublic,
     PreviewPublic,
 )
-from hunkwise.store.byok import SlotView, delete_byok, load_byok, save_byok, stored_slots
+from hunkwise.store.byok_slots import SlotView, delete_byok, load_byok, save_byok, stored_slots
 from hunkwise.store.orgs import get_org
 from hunkwise.store.secrets import SecretBox, SecretsError
 
