@@ -32,8 +32,7 @@ from hunkwise.config.spec import SlotEntry, SlotSpec, parse_spec
 from hunkwise.config.ssrf import SsrfPolicy, endpoint_origin, format_origin
 from hunkwise.config.urls import validate_base_url
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.adapters.base import ClientPool
-from hunkwise.gateway.types import Secret, Slot
+from hunkwise.gateway import ClientPool, Secret, Slot
 
 if TYPE_CHECKING:
     from hunkwise.config.settings import Settings

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from hunkwise.catalog.findings_contract import CATEGORIES, SEVERITIES, answer_json_schema
-from hunkwise.gateway.types import ChatRequest, Message
+from hunkwise.gateway import ChatRequest, Message
 from hunkwise.review.rules import Rule
 from hunkwise.review.tokens import TokenEstimator
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from hunkwise.catalog.findings_contract import SEVERITY_RANK, Severity
-from hunkwise.gateway.types import Attempt, Usage, count_failovers
+from hunkwise.gateway import Attempt, Usage, count_failovers
 from hunkwise.review.findings import Finding
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from hunkwise.gateway.types import SKIPPED_OUTCOMES, Attempt, count_failovers
+from hunkwise.gateway import SKIPPED_OUTCOMES, Attempt, count_failovers
 from hunkwise.store.db import Db, open_store, use_session
 from hunkwise.store.records import RunRecord
 from hunkwise.store.tables import ModelCall, ReviewRun, utcnow
