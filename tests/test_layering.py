@@ -107,6 +107,17 @@ def test_the_gateway_surface_is_declared_and_is_what_callers_use() -> None:
     assert not hidden, f"names imported from hunkwise.gateway but missing from its __all__: {hidden}"
 
 
+def test_every_import_names_a_module_of_the_tree() -> None:
+    # A rename that missed an import (or a merge that brought one back) fails here, not at run time.
+    missing = [
+        f"{imp.where(TREE)} imports {imp.target}"
+        for module in TREE.modules
+        for imp in TREE.imports(module)
+        if imp.target not in TREE.modules
+    ]
+    assert not missing, "imports of modules that do not exist:\n" + "\n".join(missing)
+
+
 def test_no_module_level_import_cycles() -> None:
     cycles = import_cycles(TREE.graph())
     assert not cycles, "module-level import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
