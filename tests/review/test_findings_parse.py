@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hunkwise.catalog.findings import ModelFinding
+from hunkwise.catalog.findings_contract import ModelFinding
 from hunkwise.review.answer import MAX_ANSWER_CHARS, AnswerParseError, parse_answer
 from hunkwise.review.findings import (
     Finding,
@@ -332,7 +332,7 @@ def test_an_answer_after_a_run_of_prose_brackets_and_a_stray_quote_is_read_whole
     bracket in turn until its budget ran out, so it kept one finding of four (or none)."""
     import json
 
-    from hunkwise.catalog.findings import ModelFinding
+    from hunkwise.catalog.findings_contract import ModelFinding
     from hunkwise.review.answer import parse_answer
 
     findings = [

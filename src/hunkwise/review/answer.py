@@ -35,7 +35,7 @@ from typing import Any
 import json_repair
 from pydantic import ValidationError
 
-from hunkwise.catalog.findings import (
+from hunkwise.catalog.findings_contract import (
     CATEGORIES,
     CATEGORY_ALIASES,
     FIELD_ALIASES,
@@ -352,7 +352,7 @@ def _validate(items: list[Any], into: _Candidate, where: str, *, indexed: bool =
 # --- one finding --------------------------------------------------------------------------------
 def normalise_finding(item: dict[str, Any]) -> dict[str, Any]:
     """Map a finding as a model wrote it onto the contract's fields: alias names (the table in
-    :mod:`hunkwise.catalog.findings`), spellings of severity and category, a line range written
+    :mod:`hunkwise.catalog.findings_contract`), spellings of severity and category, a line range written
     as ``"12-14"``, a 0-10 confidence; a missing title is taken from the body."""
     picked: dict[str, tuple[int, Any]] = {}
     for key, value in item.items():
