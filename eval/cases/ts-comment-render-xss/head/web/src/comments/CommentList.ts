@@ -15,6 +15,12 @@ export function renderComments(container: HTMLElement, comments: Comment[]): voi
     const meta = document.createElement("div");
     meta.className = "comment-meta";
     meta.innerHTML = `<strong>${c.authorName}</strong> · ${new Date(c.createdAt).toLocaleString()}`;
+    if (c.editedAt) {
+      const edited = document.createElement("span");
+      edited.className = "comment-edited";
+      edited.textContent = " (edited)";
+      meta.append(edited);
+    }
     const body = document.createElement("div");
     body.className = "comment-body";
     renderBody(body, c.body);
