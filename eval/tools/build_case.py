@@ -117,9 +117,7 @@ def _git(cwd: Path, *args: str) -> str:
         "GIT_CONFIG_NOSYSTEM": "1",
         "HOME": str(cwd),
     }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    ).stdout
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
 def make_diff(src: CaseSource) -> str:

@@ -79,7 +79,9 @@ def test_case_is_well_formed(case_dir: Path) -> None:
     assert doc["title"].strip() and doc["description"].strip()
     assert len(doc["expected"]) <= 3, "a case expects one to three issues, or none (a clean change)"
     diff_paths = {f.path for f in files}
-    head_paths = {str(p.relative_to(case_dir / "head")) for p in (case_dir / "head").rglob("*") if p.is_file()}
+    head_paths = {
+        str(p.relative_to(case_dir / "head")) for p in (case_dir / "head").rglob("*") if p.is_file()
+    }
     assert diff_paths == head_paths, "head/ must hold exactly the files the diff changes"
     changed = sum(f.added + f.removed for f in files)
     assert 10 <= changed <= 120, f"{changed} changed lines; a case's diff has 10-120"
@@ -92,7 +94,9 @@ def test_case_is_well_formed(case_dir: Path) -> None:
         added = set(fd.changed_lines())
         start, end = issue["start_line"], issue["end_line"]
         assert start <= end
-        assert start in added and end in added, f"{issue['path']}:{start}-{end} must start and end on added lines"
+        assert start in added and end in added, (
+            f"{issue['path']}:{start}-{end} must start and end on added lines"
+        )
         shown = {ln.new_no for h in fd.hunks for ln in h.lines if ln.new_no is not None}
         assert set(range(start, end + 1)) <= shown, "the whole range must be visible in the diff"
 
@@ -158,7 +162,10 @@ def test_case_matches_its_source(case_dir: Path) -> None:
 def test_dataset_meets_the_issue_minimums() -> None:
     docs = [_load(d)[0] for d in _case_dirs()]
     assert len(docs) >= 40
-    langs = Counter("typescript/javascript" if d["language"] in {"typescript", "javascript"} else d["language"] for d in docs)
+    langs = Counter(
+        "typescript/javascript" if d["language"] in {"typescript", "javascript"} else d["language"]
+        for d in docs
+    )
     for lang in ("python", "typescript/javascript", "go", "java"):
         assert langs[lang] >= 8, f"{lang}: {langs[lang]} cases, the dataset needs at least 8"
     categories = Counter(e["category"] for d in docs for e in d["expected"])
