@@ -18,7 +18,7 @@ type upload struct {
 }
 
 type Handler struct {
-	dir string
+	dir     string
 	uploads map[string]*upload
 	mu      sync.Mutex
 }

@@ -59,7 +59,8 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-// AccessLog logs method, path, status, duration and request id once per request.
+// AccessLog logs method, path, status, duration and request id once per request. Chain it inside
+// RequestID (Chain(h, RequestID, AccessLog(logger))) so the request it sees carries the id.
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

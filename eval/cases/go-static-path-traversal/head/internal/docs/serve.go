@@ -15,7 +15,7 @@ type Server struct {
 
 func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /docs/", s.index)
-	mux.HandleFunc("GET /docs/{version}/{file...}", s.file)
+	mux.HandleFunc("GET /docs/raw", s.file)
 }
 
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
@@ -35,7 +35,8 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) file(w http.ResponseWriter, r *http.Request) {
-	p := filepath.Join(s.Root, r.PathValue("version"), r.PathValue("file"))
+	q := r.URL.Query()
+	p := filepath.Join(s.Root, q.Get("version"), q.Get("file"))
 	f, err := os.Open(p)
 	if err != nil {
 		http.NotFound(w, r)

@@ -27,7 +27,7 @@ type Repo interface {
 }
 
 type Service struct {
-	repo Repo
+	repo  Repo
 	plans map[string]*Plan
 }
 

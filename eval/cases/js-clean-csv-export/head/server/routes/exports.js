@@ -11,7 +11,7 @@ const COLUMNS = ["number", "customer", "issued_on", "total", "currency", "status
 /** Quote a CSV field (RFC 4180) and neutralise spreadsheet formulas (=, +, -, @ at the start). */
 function csvField(value) {
   if (value === null || value === undefined) return "";
-  let s = value instanceof Date ? value.toISOString().slice(0, 10) : String(value);
+  let s = String(value);
   if (typeof value === "string" && /^[=+\-@\t\r]/.test(s)) s = "'" + s;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
