@@ -205,3 +205,23 @@ def test_manifest_lists_every_case_with_a_permissive_licence() -> None:
             assert all(doc["source"].get(k) for k in ("repository", "path", "commit"))
         else:
             assert doc["source"] == {"kind": "original"} and e["license"] == "MIT"
+
+
+def test_build_tool_names_the_line_of_a_bad_source(tmp_path: Path) -> None:
+    """An author's mistake (a mark on a line the change does not add, a mark with no issue)
+    is reported with the file and line, never written into a case with wrong numbers."""
+    tool = _build_tool()
+    header = {"id": "x", "language": "go", "title": "t", "description": "d", "expected": []}
+    bad = tmp_path / "x.case"
+    bad.write_text(json.dumps(header) + "\n@@@ file a.go\npackage a\nvar x = 1  «A»\n")
+    with pytest.raises(tool.CaseSourceError, match=r"x\.case:4: mark «A» on a line the change does not add"):
+        tool.parse_source(bad)
+    bad.write_text(json.dumps(header) + "\n@@@ file a.go\npackage a\n+|var x = 1  «A»\n")
+    with pytest.raises(tool.CaseSourceError, match=r"marks \['A'\] have no expected issue"):
+        tool.case_json(tool.parse_source(bad), "x")
+    src = tool.parse_source(bad)
+    assert (src.files[0].base, src.files[0].head, src.files[0].marks) == (
+        ["package a"],
+        ["package a", "var x = 1"],
+        {"A": [2]},
+    )
