@@ -13,8 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from hunkwise.config.settings import Settings
-    from hunkwise.gateway.adapters.base import ClientPool
-    from hunkwise.gateway.types import Attempt, Slot
+    from hunkwise.gateway import Attempt, ClientPool, Slot
     from hunkwise.review.report import ReviewReport
     from hunkwise.review.tokens import TokenEstimator
 
@@ -49,8 +48,7 @@ def offline_model() -> OfflineModel:
     import httpx2
 
     from hunkwise.catalog import load_catalog
-    from hunkwise.gateway.adapters.base import ClientPool
-    from hunkwise.gateway.types import Secret, Slot
+    from hunkwise.gateway import ClientPool, Secret, Slot
     from hunkwise.sim import KeyConfig, SimConfig, create_app
 
     card = load_catalog().card(OFFLINE_MODEL)

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 from starlette.types import Receive, Scope, Send
 
-from hunkwise.sim import errors
+from hunkwise.sim import error_responses
 from hunkwise.sim.config import SimConfig
 from hunkwise.sim.faults import RAW_SEND
 from hunkwise.sim.pipeline import Route, handle_chat
@@ -66,7 +66,7 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
                 raise
             except Exception:  # the simulator must never crash on a request
                 log.exception("simulator bug while serving %s", request.url.path)
-                return errors.http_fault(route.dialect, "500")
+                return error_responses.http_fault(route.dialect, "500")
 
         return chat
 
@@ -105,7 +105,7 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         key = sim.keys.get(token)
         if key is None or key.kind != "coding":
-            return errors.auth("zai", "unknown" if key is None else "wrong_plan")[0]
+            return error_responses.auth("zai", "unknown" if key is None else "wrong_plan")[0]
         windows = sim.usage_windows(token)
         limits = [
             {"type": "PROMPTS_5H", "unit": 3, "number": 5, **_window(windows["5h"])},
@@ -121,7 +121,7 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
         )
 
     async def unknown(request: Request) -> Response:
-        return errors.not_found("/" + request.path_params["path"])
+        return error_responses.not_found("/" + request.path_params["path"])
 
     routes = [HttpRoute(path, make_chat_handler(r), methods=["POST"]) for path, r in ROUTES.items()]
     routes += [
