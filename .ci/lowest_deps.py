@@ -46,12 +46,14 @@ _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(
 
 def lowest_pins(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
     """``name==lower`` (with the requirement's marker) for every direct runtime dependency that
-    has a ``>=`` bound; the extras' self-references and the test tools are left out."""
+    has a ``>=`` bound; the extras' self-references and the test tools are left out. A
+    distribution with a floor in the core and a higher one in an extra (starlette: the simulator
+    needs less than the server) is pinned to the higher one."""
     project = tomllib.loads(pyproject.read_text())["project"]
     specs = list(project["dependencies"])
     for extra in RUNTIME_EXTRAS:
         specs += project["optional-dependencies"].get(extra, [])
-    pins: dict[str, str] = {}
+    pins: dict[str, tuple[str, str, str]] = {}
     for spec in specs:
         match = _REQUIREMENT.match(spec)
         if match is None:
@@ -62,12 +64,16 @@ def lowest_pins(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
         lower = re.search(r">=\s*([^,\s]+)", versions or "")
         if lower is None:
             continue
-        line = f"{name}=={lower.group(1)}" + (f" {marker}" if marker else "")
         key = re.sub(r"[-_.]+", "-", name).lower()
-        if key in pins and pins[key] != line:
-            raise SystemExit(f"{name} has two different lower bounds in pyproject.toml")
-        pins[key] = line
-    return sorted(pins.values())
+        version = lower.group(1)
+        if key in pins and _release(pins[key][1]) >= _release(version):
+            continue  # a part with a higher floor wins: it is what an install of every part needs
+        pins[key] = (name, version, marker or "")
+    return sorted(f"{n}=={v}" + (f" {m}" if m else "") for n, v, m in pins.values())
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version))
 
 
 def _run(cmd: list[str], **kwargs: object) -> int:
