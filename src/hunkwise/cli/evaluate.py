@@ -192,12 +192,8 @@ def _configs(
     out: list[ConfigUnderTest] = []
     for name, path, files in zip(names, paths or [None], all_files, strict=True):
         reviewing = review_config(files, settings=settings)
-        rules = RepoRules.from_config(reviewing)
-        section = rules.settings
         options = ReviewOptions(
-            rules=rules,
-            min_severity=section.min_severity,
-            max_findings=section.max_findings,
+            rules=RepoRules.from_config(reviewing),  # [review] and [[rules]], as `review` applies them
             max_cost=reviewing.max_cost,
             source="offline-simulator" if mode == "simulator" else "llm",
         )

@@ -91,7 +91,8 @@ def report_misses(recordings: Recordings, *, quiet: bool) -> None:
     recording, say where the answers went."""
     if recordings.mode == "record":
         if not quiet:
-            _warn(f"recorded {recordings.recorded} answer(s) in {recordings.directory}")
+            distinct = len(recordings.keys)
+            _warn(f"recorded {recordings.recorded} answer(s) ({distinct} distinct) in {recordings.directory}")
         return
     misses = recordings.misses
     if not misses:

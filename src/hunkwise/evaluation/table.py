@@ -104,4 +104,4 @@ def render_markdown(result: EvalResult, *, width: int = 160) -> str:
     console.print(table)
     for c in configs:
         console.print(f"{c['name']}: {', '.join(c['models'])} (config {c['config_hash']})", markup=False)
-    return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())

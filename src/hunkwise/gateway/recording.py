@@ -92,6 +92,7 @@ class Recordings:
         self.directory = Path(directory)
         self.mode: Mode = mode
         self.recorded = 0  # answers written (record mode)
+        self.keys: set[str] = set()  # distinct requests recorded or served
         self.served = 0  # answers served (replay mode)
         self.misses: list[Miss] = []
         if mode == "replay":
@@ -142,6 +143,7 @@ class Recordings:
             json.dump(doc, fh, indent=1, ensure_ascii=False)
         os.replace(tmp, target)  # atomic: a concurrent reader never sees half a file
         self.recorded += 1
+        self.keys.add(key)
 
     def read(self, endpoint: str, body: Any) -> dict[str, Any]:
         key = request_key(endpoint, body)
@@ -166,6 +168,7 @@ class Recordings:
                 setting="--replay",
             ) from None
         self.served += 1
+        self.keys.add(key)
         return response
 
 
