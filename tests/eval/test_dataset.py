@@ -126,7 +126,7 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"change\.diff: missing"):
         load_dataset(root)
     (root / "js-hardcoded-key" / "change.diff").write_text("this is not a diff\n")
-    with pytest.raises(DatasetError, match="change.diff"):
+    with pytest.raises(DatasetError, match=r"change\.diff"):
         load_dataset(root)
     (root / "js-hardcoded-key" / "case.json").write_text("{not json")
     with pytest.raises(DatasetError, match=r"case\.json: not valid JSON"):
@@ -149,7 +149,7 @@ def test_jsonl_errors_name_the_line(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"cases\.jsonl line 2: field 'diff' is missing"):
         load_dataset(path)
     path.write_text(json.dumps(good) + "\n" + json.dumps(good) + "\n")
-    with pytest.raises(DatasetError, match="line 2: id 'a' is already used by .*line 1"):
+    with pytest.raises(DatasetError, match=r"line 2: id 'a' is already used by .*line 1"):
         load_dataset(path)
     path.write_text("[1, 2]\n")
     with pytest.raises(DatasetError, match="line 1: a case must be a JSON object"):
