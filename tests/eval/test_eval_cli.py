@@ -95,8 +95,10 @@ def test_two_configs_side_by_side_with_the_judge(tmp_path: Path) -> None:
     assert table.exit_code == 0, table.output
     text = table.stdout
     assert "offline simulator" in text and "not a language model" in text
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in text.splitlines()
-            if line.startswith("|") and not line.startswith("|--")}  # fmt: skip
+    cells = [
+        [c.strip() for c in line.split("|")[1:-1]] for line in text.splitlines() if line.startswith("| ")
+    ]
+    rows = {row[0]: row[1:] for row in cells}
     assert rows["figure"] == ["base", "strict"]
     assert rows["precision"] == ["0.600", "1.000"] and rows["F1"] == ["0.750", "0.800"]
     assert rows["judged F1"] == ["0.500", "0.800"]
