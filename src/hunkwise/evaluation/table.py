@@ -100,8 +100,7 @@ def render_markdown(result: EvalResult, *, width: int = 160) -> str:
         markup=False,
         soft_wrap=True,
     )
-    console.print()
-    console.print(table)
+    console.print(table)  # its (empty) top edge is the blank line under the heading
     for c in configs:
         console.print(f"{c['name']}: {', '.join(c['models'])} (config {c['config_hash']})", markup=False)
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
