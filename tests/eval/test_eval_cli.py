@@ -153,6 +153,14 @@ def test_the_cli_reuses_its_cache_and_no_cache_does_not() -> None:
     assert Path(".hunkwise-eval-cache").is_dir()
 
 
+def test_cases_reviewed_at_once_give_the_same_figures_in_dataset_order() -> None:
+    one = json.loads(run(str(DATA), "--offline", "--json", "--no-cache").stdout)["configs"][0]
+    three = json.loads(run(str(DATA), "--offline", "--json", "--no-cache", "--jobs", "3").stdout)["configs"][0]
+    assert figures(one) == figures(three)
+    assert [c["case"] for c in one["per_case"]] == [c["case"] for c in three["per_case"]]
+    assert one["tokens"] == three["tokens"] and one["findings"] == three["findings"]
+
+
 def test_record_then_replay_gives_identical_figures_without_network(
     tmp_path: Path, sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -218,6 +226,7 @@ def test_record_then_replay_gives_identical_figures_without_network(
         ([str(DATA), "--replay", "no-recordings"], "--replay no-recordings: no such directory"),
         ([str(DATA), "--record", "a", "--replay", "b"], "--record and --replay exclude each other"),
         ([str(DATA), "--offline", "--judge-config", "j.toml"], "add --judge"),
+        ([str(DATA), "--offline", "--jobs", "0"], "--jobs is how many cases are reviewed at once"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(args: list[str], expected: str) -> None:

@@ -62,6 +62,9 @@ def eval_command(
         Path(".hunkwise-eval-cache"), "--cache", help="Where results are cached, so a run resumes."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Review every case again; cache nothing."),
+    jobs: int = typer.Option(
+        1, "--jobs", "-j", help="Cases reviewed at once per config (1 keeps each latency its own)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no notes."),
 ) -> None:
     """Review every case of DATASET with each --config and compare precision, recall, F1, noise, tokens, cost and latency side by side."""  # noqa: E501
@@ -72,6 +75,8 @@ def eval_command(
     with friendly_errors(no_model_hint=OFFLINE_HINT):
         settings = read_settings()
         _check(offline, replay_dir, tolerance, judge, judge_config)
+        if jobs < 1:
+            _usage_error(f"--jobs is how many cases are reviewed at once, 1 or more; got {jobs}")
         data = load_dataset(dataset)
         recordings = open_recordings(record_dir, replay_dir)
         mode = "simulator" if offline else ("replay" if replay_dir is not None else "llm")
@@ -79,12 +84,12 @@ def eval_command(
         judge_files = _judge_files(settings, judge_config) if judge else None
         with ExitStack() as stack:
             sim_slots = stack.enter_context(_offline()) if offline else None
-            configs = _configs(settings, config, files, mode, sim_slots)
+            configs = _configs(settings, config, files, mode, sim_slots, quiet=quiet or as_json)
             cache = None if (no_cache or recordings is not None) else _cache(cache_dir)
             result = asyncio.run(
                 _evaluate(
                     data, configs, mode, tolerance, cache, recordings, judge_files, settings,
-                    sim_slots, quiet=quiet or as_json,
+                    sim_slots, quiet=quiet or as_json, jobs=jobs,
                 )
             )  # fmt: skip
     if recordings is not None:
@@ -165,15 +170,27 @@ def _names(paths: list[Path]) -> list[str]:
     return [s if stems.count(s) == 1 else str(p) for s, p in zip(stems, paths, strict=True)]
 
 
-def _slots(settings: Settings, files: ConfigFiles, mode: str, sim_slots: list[Slot] | None) -> list[Slot]:
+def _slots(
+    settings: Settings,
+    files: ConfigFiles,
+    mode: str,
+    sim_slots: list[Slot] | None,
+    *,
+    name: str = "",
+    quiet: bool = True,
+) -> list[Slot]:
     from hunkwise.cli.review_support import keyed_for_replay
-    from hunkwise.cli.slot_options import resolve
+    from hunkwise.cli.slot_options import print_notes, resolve
 
     if mode == "simulator":
         assert sim_slots is not None
         return list(sim_slots)
     cfg = resolve(None, {}, settings=settings, files=files, require_key=mode != "replay")
-    return keyed_for_replay(cfg.slots) if mode == "replay" else list(cfg.slots)
+    if mode == "replay":  # its notes would only say that no key is set, which a replay needs not
+        return keyed_for_replay(cfg.slots)
+    if not quiet:
+        print_notes([f"{name}: {note}" for note in cfg.notes])
+    return list(cfg.slots)
 
 
 def _configs(
@@ -182,6 +199,8 @@ def _configs(
     all_files: list[ConfigFiles],
     mode: str,
     sim_slots: list[Slot] | None,
+    *,
+    quiet: bool,
 ) -> list[ConfigUnderTest]:
     from hunkwise.config.review_settings import review_config
     from hunkwise.evaluation.runner import ConfigUnderTest, config_digest
@@ -197,7 +216,7 @@ def _configs(
             max_cost=reviewing.max_cost,
             source="offline-simulator" if mode == "simulator" else "llm",
         )
-        slots = _slots(settings, files, mode, sim_slots)
+        slots = _slots(settings, files, mode, sim_slots, name=name, quiet=quiet)
         digest = config_digest([f.raw for f in files], slots, mode)
         out.append(ConfigUnderTest(name, tuple(slots), options, digest, str(path) if path else None))
     return out
@@ -221,6 +240,7 @@ async def _evaluate(
     sim_slots: list[Slot] | None,
     *,
     quiet: bool,
+    jobs: int,
 ) -> Any:
     from hunkwise.evaluation.runner import evaluate
     from hunkwise.gateway.adapters import ClientPool
@@ -234,7 +254,7 @@ async def _evaluate(
         with progress if progress is not None else _nothing():
             return await evaluate(
                 data, configs, source=mode, tolerance=tolerance, cache=cache, clients=clients,
-                judge=judge, judge_label=judge_label, progress=progress,
+                judge=judge, judge_label=judge_label, progress=progress, jobs=jobs,
             )  # fmt: skip
     finally:
         if judge_router is not None:

@@ -7,12 +7,15 @@ are the ones users get. Nothing here knows of the command line: the caller build
 configurations (and, for ``--offline``, points their slots at the simulator), and may pass a
 ``ClientPool`` whose transport records or replays (:mod:`hunkwise.gateway.recording`).
 
-Cases run one after another per configuration: each review already sends its chunks
+Cases run one after another per configuration by default: each review already sends its chunks
 concurrently, and a case's latency is only meaningful when cases do not queue behind each other.
+``jobs`` > 1 reviews several cases at once (faster on a large dataset; latency then includes the
+wait for the key's concurrency).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -142,8 +145,12 @@ async def evaluate(
     judge: Judge | None = None,
     judge_label: str | None = None,
     progress: EvalProgress | None = None,
+    jobs: int = 1,
 ) -> EvalResult:
-    """Review every case with every configuration (cached results are reused) and score them."""
+    """Review every case with every configuration (cached results are reused) and score them.
+    ``jobs``: cases reviewed at once per configuration (1: latency is each review's own)."""
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
     if progress is not None:
         progress.started(len(configs) * len(dataset))
     results: list[ConfigResult] = []
@@ -152,16 +159,40 @@ async def evaluate(
         router = Router(config.slots, backend=backend, clients=clients)
         try:
             result = ConfigResult(config, Score(judged=Counts() if judge is not None else None))
-            for case in dataset:
-                run = await _run_case(case, config, router, cache)
+            runs = await _run_cases(dataset, config, router, cache, jobs, progress)
+            for case, run in zip(dataset, runs, strict=True):  # in dataset order: same figures
                 await _score_case(result, case, run, tolerance, judge)
-                if progress is not None:
-                    progress.case_done(config.name, case.id, cached=run.cached)
             results.append(result)
         finally:
             await router.aclose()
             await backend.aclose()
     return EvalResult(str(dataset.path), len(dataset), tolerance, source, results, judge_label)
+
+
+async def _run_cases(
+    dataset: Dataset,
+    config: ConfigUnderTest,
+    router: Router,
+    cache: ResultCache | None,
+    jobs: int,
+    progress: EvalProgress | None,
+) -> list[CaseRun]:
+    """Every case's run, at most ``jobs`` at a time; each is cached as soon as it is done, so an
+    interruption loses at most the reviews in flight."""
+    gate = asyncio.Semaphore(jobs)
+
+    async def one(case: Case) -> CaseRun:
+        async with gate:
+            run = await _run_case(case, config, router, cache)
+        if progress is not None:
+            progress.case_done(config.name, case.id, cached=run.cached)
+        return run
+
+    if jobs == 1:
+        return [await one(case) for case in dataset]
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(case)) for case in dataset]
+    return [t.result() for t in tasks]
 
 
 async def _run_case(
