@@ -155,7 +155,8 @@ def test_the_cli_reuses_its_cache_and_no_cache_does_not() -> None:
 
 def test_cases_reviewed_at_once_give_the_same_figures_in_dataset_order() -> None:
     one = json.loads(run(str(DATA), "--offline", "--json", "--no-cache").stdout)["configs"][0]
-    three = json.loads(run(str(DATA), "--offline", "--json", "--no-cache", "--jobs", "3").stdout)["configs"][0]
+    at_once = run(str(DATA), "--offline", "--json", "--no-cache", "--jobs", "3")
+    three = json.loads(at_once.stdout)["configs"][0]
     assert figures(one) == figures(three)
     assert [c["case"] for c in one["per_case"]] == [c["case"] for c in three["per_case"]]
     assert one["tokens"] == three["tokens"] and one["findings"] == three["findings"]
