@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/review_e2e.py
 	$(BIN)/python bench/gateway_overhead.py
 	$(BIN)/python bench/key_hops.py
+	$(BIN)/python bench/eval_replay.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
