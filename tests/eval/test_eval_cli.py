@@ -253,6 +253,17 @@ def test_a_malformed_case_and_a_bad_config_name_what_to_fix(tmp_path: Path) -> N
     assert "typo.toml" in bad.stderr and "reviw" in bad.stderr and "Traceback" not in bad.output
 
 
+def test_a_key_the_provider_refuses_stops_at_the_first_case(tmp_path: Path, sim: Any) -> None:
+    (tmp_path / "bad.toml").write_text(
+        f'[main]\nprovider = "zai"\nmodel = "glm-5.1"\nbase_url = "{sim.zai_developer_url}"\n'
+        'api_key_env = "SIM_KEY"\n'
+    )
+    result = run(str(DATA), "-c", "bad.toml", env={"SIM_KEY": "not-a-simulator-key"})
+    assert result.exit_code == 2, result.output
+    assert "configuration 'bad': no request could be served" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_no_key_without_offline_says_what_to_do() -> None:
     result = run(str(DATA))
     assert result.exit_code == 2
