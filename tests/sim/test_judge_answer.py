@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hunkwise.catalog.judge import Described, judge_prompt, parse_judge_answer, read_judge_prompt
+from hunkwise.catalog.judge_contract import Described, judge_prompt, parse_judge_answer, read_judge_prompt
 from hunkwise.sim.model import answer, judge_verdict
 
 FINDING = Described(

@@ -25,9 +25,7 @@ if TYPE_CHECKING:
     from hunkwise.config.settings import Settings
     from hunkwise.evaluation.judge import Judge
     from hunkwise.evaluation.runner import ConfigUnderTest
-    from hunkwise.gateway.adapters import ClientPool
-    from hunkwise.gateway.recording import Recordings
-    from hunkwise.gateway.types import Slot
+    from hunkwise.gateway import ClientPool, Recordings, Slot
 
 OFFLINE_HINT = "to measure the pipeline without a model, use --offline; --replay DIR needs no key"
 
@@ -243,7 +241,7 @@ async def _evaluate(
     jobs: int,
 ) -> Any:
     from hunkwise.evaluation.runner import evaluate
-    from hunkwise.gateway.adapters import ClientPool
+    from hunkwise.gateway import ClientPool
 
     clients = ClientPool(transport_factory=recordings.transport_factory()) if recordings else None
     progress = _progress(quiet)
@@ -273,7 +271,7 @@ def _judge(
 ) -> tuple[Judge, Any, str]:
     from hunkwise.evaluation.judge import Judge
     from hunkwise.evaluation.runner import config_digest
-    from hunkwise.gateway.router import Router
+    from hunkwise.gateway import Router
 
     slots = _slots(settings, files, mode, sim_slots)
     router = Router(slots, clients=clients)

@@ -15,8 +15,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from hunkwise.config.settings import Settings
-    from hunkwise.gateway.recording import Recordings
-    from hunkwise.gateway.types import Attempt, Slot
+    from hunkwise.gateway import Attempt, Recordings, Slot
     from hunkwise.review.report import ReviewReport
     from hunkwise.review.tokens import TokenEstimator
 
@@ -35,7 +34,7 @@ def offline_slots() -> Iterator[list[Slot]]:
     slot says ``simulated`` so the ledger records those costs as simulated, never as spend.
     """
     from hunkwise.catalog import load_catalog
-    from hunkwise.gateway.types import Secret, Slot
+    from hunkwise.gateway import Secret, Slot
     from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
 
     card = load_catalog().card(OFFLINE_MODEL)
@@ -62,7 +61,7 @@ def offline_slots() -> Iterator[list[Slot]]:
 def open_recordings(record_dir: Path | None, replay_dir: Path | None) -> Recordings | None:
     """``--record DIR`` / ``--replay DIR`` of ``review`` and ``eval``: one of them, opened."""
     from hunkwise.errors import ConfigurationError
-    from hunkwise.gateway.recording import Recordings
+    from hunkwise.gateway import Recordings
 
     if record_dir is not None and replay_dir is not None:
         raise ConfigurationError(
@@ -81,7 +80,7 @@ def keyed_for_replay(slots: Iterable[Slot]) -> list[Slot]:
     (nor any request), but the SDK client will not be built without some key."""
     import dataclasses
 
-    from hunkwise.gateway.types import Secret
+    from hunkwise.gateway import Secret
 
     return [s if s.api_key else dataclasses.replace(s, api_key=Secret(REPLAY_PLACEHOLDER_KEY)) for s in slots]
 

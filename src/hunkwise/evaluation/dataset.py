@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hunkwise.catalog.findings import SEVERITIES, Severity
+from hunkwise.catalog.findings_contract import SEVERITIES, Severity
 from hunkwise.errors import ConfigurationError
 from hunkwise.review.diff import DiffParseError, parse_diff
 

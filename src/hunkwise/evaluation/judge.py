@@ -5,7 +5,7 @@ that happens to sit next to the SQL injection the case expects. The judge is ask
 pairs location already allows (few per case), one request each, and its verdicts are cached like
 review results; both scores are reported, so the judge's effect is visible rather than trusted.
 
-The question and the verdict's format are :mod:`hunkwise.catalog.judge`'s, which the offline
+The question and the verdict's format are :mod:`hunkwise.catalog.judge_contract`'s, which the offline
 simulator also reads, so ``--judge --offline`` is deterministic and testable.
 """
 
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hunkwise.catalog.judge import JUDGE_SYSTEM, Described, judge_prompt, parse_judge_answer
+from hunkwise.catalog.judge_contract import JUDGE_SYSTEM, Described, judge_prompt, parse_judge_answer
 from hunkwise.evaluation.cache import ResultCache, digest_of
 from hunkwise.evaluation.dataset import ExpectedIssue
 from hunkwise.evaluation.runs import FoundIssue
-from hunkwise.gateway.errors import AllSlotsFailed
-from hunkwise.gateway.types import ChatRequest, Usage
+from hunkwise.gateway import AllSlotsFailed, ChatRequest, Usage
 from hunkwise.review.engine import RouterLike
 
 JUDGE_MAX_OUTPUT_TOKENS = 300

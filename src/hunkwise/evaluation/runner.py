@@ -29,11 +29,7 @@ from hunkwise.evaluation.judge import Judge
 from hunkwise.evaluation.matching import DEFAULT_TOLERANCE, match, within
 from hunkwise.evaluation.runs import CaseRun
 from hunkwise.evaluation.scoring import Counts, Score
-from hunkwise.gateway.adapters import ClientPool
-from hunkwise.gateway.errors import ErrorKind
-from hunkwise.gateway.limits.local import LocalBackend
-from hunkwise.gateway.router import Router
-from hunkwise.gateway.types import SKIPPED_OUTCOMES, Slot
+from hunkwise.gateway import SKIPPED_OUTCOMES, ClientPool, ErrorKind, LocalBackend, Router, Slot
 from hunkwise.review.engine import ReviewOptions, run_review
 from hunkwise.review.errors import CostLimitExceeded
 from hunkwise.review.report import ReviewReport

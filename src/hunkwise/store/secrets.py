@@ -34,7 +34,7 @@ from sqlalchemy import Engine, select
 
 from hunkwise.errors import ConfigurationError
 from hunkwise.store.db import session_scope
-from hunkwise.store.models import ByokSlot
+from hunkwise.store.tables import ByokSlot
 
 if TYPE_CHECKING:
     from hunkwise.config.settings import Settings

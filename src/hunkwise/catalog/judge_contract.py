@@ -1,7 +1,7 @@
 """The judge contract: how ``hunkwise eval --judge`` asks a model whether a review finding and a
 known issue describe the same problem, and how the answer reads.
 
-Shared, like :mod:`hunkwise.catalog.findings`, by the caller (the evaluation, which writes the
+Shared, like :mod:`hunkwise.catalog.findings_contract`, by the caller (the evaluation, which writes the
 question and reads the verdict) and the offline simulator (which recognises the question and
 answers it deterministically), so the two cannot drift apart.
 """
