@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 
     from hunkwise.config.files import ConfigFile, ConfigFiles
     from hunkwise.config.settings import Settings
+    from hunkwise.evaluation.cache import ResultCache
+    from hunkwise.evaluation.dataset import Dataset
     from hunkwise.evaluation.judge import Judge
-    from hunkwise.evaluation.runner import ConfigUnderTest
-    from hunkwise.gateway import ClientPool, Recordings, Slot
+    from hunkwise.evaluation.runner import ConfigUnderTest, EvalResult
+    from hunkwise.gateway import ClientPool, Recordings, Router, Slot
 
 OFFLINE_HINT = "to measure the pipeline without a model, use --offline; --replay DIR needs no key"
 
@@ -220,18 +222,18 @@ def _configs(
     return out
 
 
-def _cache(directory: Path) -> Any:
+def _cache(directory: Path) -> ResultCache:
     from hunkwise.evaluation.cache import ResultCache
 
     return ResultCache(directory)
 
 
 async def _evaluate(
-    data: Any,
+    data: Dataset,
     configs: list[ConfigUnderTest],
     mode: str,
     tolerance: int,
-    cache: Any,
+    cache: ResultCache | None,
     recordings: Recordings | None,
     judge_files: ConfigFiles | None,
     settings: Settings,
@@ -239,13 +241,15 @@ async def _evaluate(
     *,
     quiet: bool,
     jobs: int,
-) -> Any:
+) -> EvalResult:
     from hunkwise.evaluation.runner import evaluate
     from hunkwise.gateway import ClientPool
 
     clients = ClientPool(transport_factory=recordings.transport_factory()) if recordings else None
     progress = _progress(quiet)
-    judge, judge_router, judge_label = None, None, None
+    judge: Judge | None = None
+    judge_router: Router | None = None
+    judge_label: str | None = None
     try:
         if judge_files is not None:
             judge, judge_router, judge_label = _judge(settings, judge_files, mode, sim_slots, clients, cache)
@@ -267,8 +271,8 @@ def _judge(
     mode: str,
     sim_slots: list[Slot] | None,
     clients: ClientPool | None,
-    cache: Any,
-) -> tuple[Judge, Any, str]:
+    cache: ResultCache | None,
+) -> tuple[Judge, Router, str]:
     from hunkwise.evaluation.judge import Judge
     from hunkwise.evaluation.runner import config_digest
     from hunkwise.gateway import Router
