@@ -1,10 +1,11 @@
 """The simulator's "model": deterministic answers computed from the prompt.
 
-When a prompt carries a diff (the numbered format of :mod:`hunkwise.catalog.findings_contract` or a raw
-``git diff``) and asks for a review, the answer is the findings JSON the review engine parses,
-built from the added lines by a few fixed rules. A judge question of ``hunkwise eval --judge``
-(:mod:`hunkwise.catalog.judge_contract`) gets a verdict computed from the two descriptions by a fixed rule
-(:func:`judge_verdict`). Everything else gets a short fixed answer.
+When a prompt carries a diff (the numbered format of :mod:`hunkwise.catalog.findings_contract`
+or a raw ``git diff``) and asks for a review, the answer is the findings JSON the review engine
+parses, built from the added lines by a few fixed rules. A judge question of ``hunkwise eval
+--judge`` (:mod:`hunkwise.catalog.judge_contract`) gets a verdict computed from the two
+descriptions by a fixed rule (:func:`judge_verdict`); a verification request gets fixed scores
+(:func:`verify_answer`). Everything else gets a short fixed answer.
 Every title, body and sentence is marked ``[simulator]`` so no output can pass for an LLM's.
 """
 
@@ -98,16 +99,57 @@ def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.replace(LABEL, " ").lower()))
 
 
+def _category(name: str) -> str:
+    """``error-handling`` (as datasets write it) and ``error_handling`` (the findings contract's)."""
+    return name.strip().lower().replace("-", "_")
+
+
 def judge_verdict(finding: Described, issue: Described) -> tuple[bool, str]:
     """[simulator] The same problem when both name the same category, or when their texts share
     at least :data:`JUDGE_OVERLAP` of their words (Jaccard, words of four letters or more). A
     fixed rule, not judgement: it makes ``--judge`` testable offline, nothing more."""
-    same_category = bool(finding.category) and finding.category.lower() == issue.category.lower()
+    same_category = bool(finding.category) and _category(finding.category) == _category(issue.category)
     a, b = _words(finding.text), _words(issue.text)
     similarity = len(a & b) / len(a | b) if a | b else 0.0
     same = same_category or similarity >= JUDGE_OVERLAP
     why = "same category" if same_category else f"word overlap {similarity:.2f}"
     return same, f"{LABEL} {why} ({'same' if same else 'different'} problem by a fixed rule)"
+
+
+# The verification pass's prompt heading (hunkwise.review.verification.CANDIDATES_HEADING; the
+# simulator sits below the review layer, so the text is repeated and a test keeps them equal).
+VERIFY_HEADING = "## Candidate findings to verify"
+VERIFY_SYSTEM_START = "You are hunkwise's verifier."  # its system prompt's first words
+_CANDIDATE = re.compile(
+    r"^### Candidate (\d+)\n(?P<body>.*?)(?=^### Candidate \d+\n|\Z)", re.DOTALL | re.MULTILINE
+)
+_SEVERITY_LINE = re.compile(r"^severity: (\w+)", re.MULTILINE)
+_CITED_LINE = re.compile(r"^\s*\d+ > (?P<code>.*)$", re.MULTILINE)
+_COMMENT = re.compile(r"^\s*(?:#|//|/\*|\*|--)")
+# A fixed score per severity: the mechanism (batching, thresholds, drop or summary) is what the
+# simulator lets a test exercise, not a judgement.
+_SEVERITY_SCORE = {"critical": 9, "high": 8, "medium": 6, "low": 3}
+
+
+def verify_answer(prompt: str) -> str | None:
+    """Scores for a verification prompt, or ``None`` when the prompt is not one. A candidate
+    whose cited lines are all comments scores 2 (a finding about a comment is rarely a bug)."""
+    # By where the prompt starts (the system prompt), never by what it contains: a review of a
+    # diff that quotes the heading (hunkwise's own, say) is still a review.
+    if not prompt.startswith(VERIFY_SYSTEM_START) or VERIFY_HEADING not in prompt:
+        return None
+    scores = []
+    for m in _CANDIDATE.finditer(prompt[prompt.index(VERIFY_HEADING) :]):
+        body = m.group("body")
+        severity = _SEVERITY_LINE.search(body)
+        cited = [c.group("code") for c in _CITED_LINE.finditer(body)]
+        if cited and all(_COMMENT.match(code) for code in cited):
+            score, why = 2, "the cited lines are comments only"
+        else:
+            level = severity.group(1) if severity else "medium"
+            score, why = _SEVERITY_SCORE.get(level, 5), f"fixed score for severity {level}"
+        scores.append({"id": int(m.group(1)), "score": score, "reason": f"{LABEL} {why}"})
+    return json.dumps({"scores": scores})
 
 
 def _digest(prompt: str) -> str:
@@ -121,6 +163,8 @@ def answer(prompt: str, *, json_mode: bool) -> Reply:
     if question is not None:
         same, reason = judge_verdict(*question)
         return Reply(content=judge_answer(same, reason), reasoning=f"{LABEL} Fixed judge rule. {reason}")
+    if (scores := verify_answer(prompt)) is not None:
+        return Reply(content=scores, reasoning=f"{LABEL} Fixed scores by severity. Prompt digest {digest}.")
     review = review_answer(prompt)
     if review is not None:
         files = {f.path for f in review.findings}
