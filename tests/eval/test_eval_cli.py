@@ -153,6 +153,19 @@ def test_the_cli_reuses_its_cache_and_no_cache_does_not() -> None:
     assert Path(".hunkwise-eval-cache").is_dir()
 
 
+def test_the_verification_pass_is_measured_with_its_own_tokens(tmp_path: Path) -> None:
+    (tmp_path / "plain.toml").write_text("# no verification\n")
+    (tmp_path / "verified.toml").write_text("[review]\nverify = true\nmin_score = 6\n")
+    args = [str(DATA), "--offline", "-c", "plain.toml", "-c", "verified.toml"]
+    plain, verified = json.loads(run(*args, "--json").stdout)["configs"]
+    assert plain["verification"]["tokens"] == {"input": 0, "output": 0}
+    extra = verified["verification"]["tokens"]
+    assert extra["input"] > 0 and verified["tokens"]["input"] == plain["tokens"]["input"] + extra["input"]
+    assert verified["calls"] > plain["calls"]
+    text = run(*args).stdout
+    assert "of which verification, in / out" in text
+
+
 def test_cases_reviewed_at_once_give_the_same_figures_in_dataset_order() -> None:
     one = json.loads(run(str(DATA), "--offline", "--json", "--no-cache").stdout)["configs"][0]
     at_once = run(str(DATA), "--offline", "--json", "--no-cache", "--jobs", "3")

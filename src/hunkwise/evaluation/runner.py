@@ -276,5 +276,8 @@ async def _score_case(
     score.calls += run.calls
     score.failovers += run.failovers
     score.latencies_s.append(run.latency_s)
+    score.verify_input_tokens += run.verify_input_tokens
+    score.verify_output_tokens += run.verify_output_tokens
+    score.verify_cost_usd += run.verify_cost_usd
     result.runs.append(run)
     result.per_case.append(entry)

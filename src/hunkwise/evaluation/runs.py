@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hunkwise.gateway import Usage
 from hunkwise.review.report import ReviewReport
 
 
@@ -33,6 +34,10 @@ class CaseRun:
     calls: int = 0
     failovers: int = 0
     latency_s: float = 0.0
+    # The verification pass's share of the above (its calls are review calls too).
+    verify_input_tokens: int = 0
+    verify_output_tokens: int = 0
+    verify_cost_usd: float = 0.0
     cached: bool = False
 
     @classmethod
@@ -41,6 +46,7 @@ class CaseRun:
         if report.failed_chunks:
             first = report.failed_chunks[0]
             failure = f"{len(report.failed_chunks)} chunk(s) failed: {first.detail}"
+        verify = sum((c.usage for c in report.calls if c.purpose == "verify"), Usage())
         return cls(
             case_id=case_id,
             findings=[
@@ -55,6 +61,9 @@ class CaseRun:
             calls=sum(1 for c in report.calls if c.is_call),
             failovers=report.failovers,
             latency_s=report.duration_s,
+            verify_input_tokens=verify.input_tokens,
+            verify_output_tokens=verify.output_tokens,
+            verify_cost_usd=verify.cost_usd,
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -89,6 +89,9 @@ class Score:
     calls: int = 0
     failovers: int = 0
     latencies_s: list[float] = field(default_factory=list)
+    verify_input_tokens: int = 0  # the verification pass's share of the tokens and cost above
+    verify_output_tokens: int = 0
+    verify_cost_usd: float = 0.0
     judge_calls: int = 0
     judge_input_tokens: int = 0
     judge_output_tokens: int = 0
@@ -123,6 +126,10 @@ class Score:
                 "p95": _round(percentile(self.latencies_s, 0.95), 3),
             },
             "failovers": self.failovers,
+            "verification": {
+                "tokens": {"input": self.verify_input_tokens, "output": self.verify_output_tokens},
+                "cost_usd": round(self.verify_cost_usd, 6),
+            },
             "judged": None,
         }
         if self.judged is not None:

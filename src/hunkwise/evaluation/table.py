@@ -63,6 +63,11 @@ def _rows(simulated: bool) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
     ]
 
 
+def _verification(c: dict[str, Any]) -> str:
+    tokens = c["verification"]["tokens"]
+    return f"{tokens['input']:,} / {tokens['output']:,}"
+
+
 def _judge_calls(c: dict[str, Any]) -> str:
     return f"{c['judged']['calls']} ({c['judged']['unreadable_verdicts']})"
 
@@ -88,7 +93,10 @@ def render_markdown(result: EvalResult, *, width: int = 160) -> str:
     table.add_column("figure")
     for c in configs:
         table.add_column(c["name"], justify="right")
-    rows = _rows(simulated) + (_judged_rows() if result.judge else [])
+    rows = _rows(simulated)
+    if any(c["verification"]["tokens"]["input"] for c in configs):
+        rows.insert(8, ("of which verification, in / out", _verification))
+    rows += _judged_rows() if result.judge else []
     for label, cell in rows:
         table.add_row(label, *(cell(c) for c in configs))
     buffer = io.StringIO()
