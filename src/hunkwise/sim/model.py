@@ -92,6 +92,7 @@ def review_answer(prompt: str) -> ModelAnswer | None:
 # The verification pass's prompt heading (hunkwise.review.verification.CANDIDATES_HEADING; the
 # simulator sits below the review layer, so the text is repeated and a test keeps them equal).
 VERIFY_HEADING = "## Candidate findings to verify"
+VERIFY_SYSTEM_START = "You are hunkwise's verifier."  # its system prompt's first words
 _CANDIDATE = re.compile(
     r"^### Candidate (\d+)\n(?P<body>.*?)(?=^### Candidate \d+\n|\Z)", re.DOTALL | re.MULTILINE
 )
@@ -106,7 +107,9 @@ _SEVERITY_SCORE = {"critical": 9, "high": 8, "medium": 6, "low": 3}
 def verify_answer(prompt: str) -> str | None:
     """Scores for a verification prompt, or ``None`` when the prompt is not one. A candidate
     whose cited lines are all comments scores 2 (a finding about a comment is rarely a bug)."""
-    if VERIFY_HEADING not in prompt:
+    # By where the prompt starts (the system prompt), never by what it contains: a review of a
+    # diff that quotes the heading (hunkwise's own, say) is still a review.
+    if not prompt.startswith(VERIFY_SYSTEM_START) or VERIFY_HEADING not in prompt:
         return None
     scores = []
     for m in _CANDIDATE.finditer(prompt[prompt.index(VERIFY_HEADING) :]):
