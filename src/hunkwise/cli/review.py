@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from hunkwise.config.settings import Settings
     from hunkwise.gateway import Slot
     from hunkwise.platforms.local_git import LocalChange
+    from hunkwise.review.context import ContextMode
     from hunkwise.review.engine import ReviewOptions
     from hunkwise.review.report import ReviewReport
-    from hunkwise.review.context import ContextMode
     from hunkwise.review.verification import VerifyOptions
 
 FORMATS = ("text", "json", "markdown", "sarif")

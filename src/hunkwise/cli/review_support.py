@@ -14,11 +14,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
 
-    from hunkwise.platforms.local_git import LocalChange
-    from hunkwise.review.context import HeadFiles
-
     from hunkwise.config.settings import Settings
     from hunkwise.gateway import Attempt, Slot
+    from hunkwise.platforms.local_git import LocalChange
+    from hunkwise.review.context import HeadFiles
     from hunkwise.review.report import ReviewReport
     from hunkwise.review.tokens import TokenEstimator
 

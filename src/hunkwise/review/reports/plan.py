@@ -24,9 +24,9 @@ def render_plan(report: ReviewReport) -> str:
         )
     ctx = report.context
     if ctx["mode"] in ("function", "file"):
-        what = "enclosing functions and classes" if ctx["mode"] == "function" else "whole files"
+        what = "enclosing definitions" if ctx["mode"] == "function" else "whole files"
         left = f"; {ctx['left_out']:,} left out for lack of room" if ctx["left_out"] else ""
-        out.append(f"Code context ({ctx['mode']}): {ctx['lines']:,} unchanged line(s) of {what}{left}")
+        out.append(f"Code context ({ctx['mode']}): {ctx['lines']:,} line(s) of {what}{left}")
     elif ctx["mode"] == "none":
         out.append("Code context (none): changed lines only, without the diff's unchanged lines")
     total_lines = sum(p.lines for p in report.plan)
