@@ -166,6 +166,31 @@ def test_the_verification_pass_is_measured_with_its_own_tokens(tmp_path: Path) -
     assert "of which verification, in / out" in text
 
 
+def test_a_cases_head_files_are_where_code_context_comes_from(tmp_path: Path) -> None:
+    head = "".join(f"def helper_{i}(value):\n    return value + {i}\n\n\n" for i in range(30))
+    head += "def changed(value):\n    return value * 3\n"
+    lines = head.splitlines()
+    n = len(lines)
+    diff = (
+        "diff --git a/src/m.py b/src/m.py\nindex 1111111..2222222 100644\n--- a/src/m.py\n+++ b/src/m.py\n"
+        f"@@ -{n - 1},2 +{n - 1},2 @@\n {lines[-2]}\n-    return value * 2\n+{lines[-1]}\n"
+    )
+    case = {"id": "ctx", "language": "python", "expected": [], "diff": diff}
+    (tmp_path / "with-head.jsonl").write_text(json.dumps({**case, "head": {"src/m.py": head}}) + "\n")
+    (tmp_path / "without-head.jsonl").write_text(json.dumps(case) + "\n")
+    (tmp_path / "hunk.toml").write_text('[review]\ncontext = "hunk"\n')
+    (tmp_path / "file.toml").write_text('[review]\ncontext = "file"\n')
+
+    def tokens(dataset: str) -> list[int]:
+        result = run(dataset, "--offline", "--json", "-c", "hunk.toml", "-c", "file.toml")
+        assert result.exit_code == 0, result.output
+        return [c["tokens"]["input"] for c in json.loads(result.stdout)["configs"]]
+
+    hunk, whole_file = tokens("with-head.jsonl")
+    assert whole_file > hunk + 200  # the 30 other functions of the head file were sent as context
+    assert tokens("without-head.jsonl") == [hunk, hunk]
+
+
 def test_cases_reviewed_at_once_give_the_same_figures_in_dataset_order() -> None:
     one = json.loads(run(str(DATA), "--offline", "--json", "--no-cache").stdout)["configs"][0]
     at_once = run(str(DATA), "--offline", "--json", "--no-cache", "--jobs", "3")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from hunkwise.config.settings import Settings
     from hunkwise.gateway import Recordings, Slot
     from hunkwise.platforms.local_git import LocalChange
+    from hunkwise.review.context import ContextMode
     from hunkwise.review.engine import ReviewOptions
     from hunkwise.review.report import ReviewReport
     from hunkwise.review.verification import VerifyOptions
@@ -55,6 +56,11 @@ def review(
     ),
     min_confidence: float | None = typer.Option(
         None, "--min-confidence", help="Hide findings the model is less sure of (0 to 1, such as 0.6)."
+    ),
+    context: str | None = typer.Option(
+        None,
+        "--context",
+        help="Code sent around each change: none, hunk (the diff's, default), function, file.",
     ),
     verify: bool | None = typer.Option(
         None,
@@ -118,6 +124,11 @@ def review(
             settings, change, config, min_severity, max_findings, min_confidence, dry_run, offline
         )
         options.verify = _verify_options(options, verify, min_score)
+        options.context = _context_mode(context)
+        if options.context_mode() in ("function", "file"):
+            from hunkwise.cli.review_support import head_files
+
+            options.head = head_files(change, Path.cwd())
         after = None
         if remote is not None:
             options.change = remote.change_dict()
@@ -128,6 +139,17 @@ def review(
             recordings=recordings,
         )  # fmt: skip
     raise typer.Exit(code)
+
+
+def _context_mode(value: str | None) -> ContextMode | None:
+    from hunkwise.review.context import CONTEXT_MODES
+
+    if value is None:
+        return None
+    mode = value.strip().lower()
+    if mode not in CONTEXT_MODES:
+        _usage_error(f"--context must be one of {', '.join(CONTEXT_MODES)}; got {value!r}")
+    return mode  # type: ignore[return-value]
 
 
 def _verify_options(

@@ -30,6 +30,7 @@ from hunkwise.evaluation.matching import DEFAULT_TOLERANCE, match, within
 from hunkwise.evaluation.runs import CaseRun
 from hunkwise.evaluation.scoring import Counts, Score
 from hunkwise.gateway import SKIPPED_OUTCOMES, ClientPool, ErrorKind, LocalBackend, Router, Slot
+from hunkwise.review.context import MappingHead
 from hunkwise.review.engine import ReviewOptions, run_review
 from hunkwise.review.errors import CostLimitExceeded
 from hunkwise.review.report import ReviewReport
@@ -198,7 +199,11 @@ async def _run_case(
         cached = CaseRun.from_dict(hit)
         if cached is not None:
             return cached
-    options = dataclasses.replace(config.options, change={"case": case.id, "language": case.language})
+    # The case's head files are where code context is read ([review] context = "function"/"file").
+    head = MappingHead(dict(case.head)) if case.head else None
+    options = dataclasses.replace(
+        config.options, change={"case": case.id, "language": case.language}, head=head
+    )
     try:
         report = await run_review(case.diff, router, options)
     except CostLimitExceeded as exc:
