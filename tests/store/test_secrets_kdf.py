@@ -59,9 +59,12 @@ def _scrypt_reference(passphrase: str) -> bytes:
     return hashlib.scrypt(passphrase.encode(), salt=SCRYPT_SALT, n=2**15, r=8, p=1, maxmem=64 << 20, dklen=32)
 
 
-def _legacy_token(passphrase: str, plaintext: str, *, org_id: int, role: str) -> str:
-    """What hunkwise wrote before scrypt: ``pw1.<id of sha256(passphrase)>.<nonce||sealed>``."""
-    key = hashlib.sha256(passphrase.encode()).digest()
+def _legacy_token(
+    passphrase: str, plaintext: str, *, org_id: int, role: str, key: bytes | None = None
+) -> str:
+    """What hunkwise wrote before scrypt: ``pw1.<id of sha256(passphrase)>.<nonce||sealed>``
+    (or, with ``key``, under that random key, as key-file installations did)."""
+    key = key if key is not None else hashlib.sha256(passphrase.encode()).digest()
     nonce = os.urandom(12)
     sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), f"hunkwise-byok:{org_id}:{role}".encode())
     return f"pw1.{_key_id(key)}.{base64.urlsafe_b64encode(nonce + sealed).decode().rstrip('=')}"
@@ -192,3 +195,23 @@ def test_an_upgrade_never_overwrites_a_key_saved_meanwhile(engine: Engine) -> No
         assert _reseal(session, read["main"], stale) is False
     assert _rows(engine) == {"main": newer}
     assert _revealed(engine, box) == ["zai-saved-meanwhile-9999"]
+
+
+def test_a_key_file_installation_moves_its_pw1_rows_to_pw2_under_the_same_key(engine: Engine) -> None:
+    """The default installation (a random key in the key file) has nothing to re-derive; its rows
+    only change format, so every row left in the database is ``pw2`` after the first start."""
+    _fresh(engine)
+    box = load_secret_box(_settings(None), create=True)
+    raw = base64.urlsafe_b64decode(box.primary.export())
+    _store_legacy(engine)
+    with session_scope(engine, write=True) as session:
+        for row in session.scalars(select(ByokSlot)):
+            row.key_ciphertext = _legacy_token("", KEY, org_id=row.org_id, role=row.role, key=raw)
+        damaged = ByokSlot(org_id=1, role="fallback", spec={}, key_ciphertext=f"pw1.{box.primary.key_id}.%%%")
+        session.delete(session.scalars(select(ByokSlot).where(ByokSlot.role == "fallback")).one())
+        session.flush()
+        session.add(damaged)
+    result = upgrade_legacy_rows(engine, box)
+    assert (result.rows, result.unreadable) == (1, 1)  # a damaged row does not stop the start-up
+    rows = _rows(engine)
+    assert rows["main"].startswith(f"pw2.{box.primary.key_id}.") and rows["fallback"].startswith("pw1.")

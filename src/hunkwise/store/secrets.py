@@ -257,10 +257,10 @@ class SecretBox:
                 "file, or re-enter the organization's key",
                 setting=SECRET_KEY_ENV,
             )
-        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         try:
+            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
             return key.aead().decrypt(raw[:12], raw[12:], _aad(org_id, role)).decode()
-        except InvalidTag:
+        except (InvalidTag, ValueError):  # ValueError: not base64, or too short to hold a nonce
             raise SecretsError(
                 f"a stored key for organization #{org_id} ({role}) failed its integrity check: "
                 "it was altered or copied from another organization; re-enter the key",
