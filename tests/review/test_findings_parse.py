@@ -12,7 +12,6 @@ from hunkwise.review.findings import (
     Finding,
     anchor_findings,
     dedupe_findings,
-    limit_findings,
     normalise_path,
 )
 
@@ -178,19 +177,6 @@ def test_dedupe_across_chunks_keeps_the_most_severe() -> None:
         ("a.py", 40, "high", "SQL injection in query"),
         ("b.py", 11, "high", "SQL injection in query"),
     ]
-
-
-def test_limits_keep_most_severe_then_most_confident() -> None:
-    items = [
-        fd("a.py", 1, 1, "low"),
-        fd("a.py", 2, 2, "medium", conf=0.5),
-        fd("a.py", 3, 3, "medium", conf=0.9),
-        fd("a.py", 4, 4, "critical"),
-    ]
-    res = limit_findings(items, min_severity="medium", max_findings=2)
-    assert [(f.start_line, f.severity) for f in res.kept] == [(3, "medium"), (4, "critical")]
-    assert (res.below_min_severity, res.over_max_findings) == (1, 1)
-    assert len(limit_findings(items).kept) == 4
 
 
 # --- issue 11 item 7: answers that used to lose findings silently ------------------------------

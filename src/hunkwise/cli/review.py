@@ -49,7 +49,12 @@ def review(
     min_severity: str | None = typer.Option(
         None, "--min-severity", help=f"Hide findings below: {SEVERITY_HELP}."
     ),
-    max_findings: int | None = typer.Option(None, "--max-findings", help="Keep at most this many findings."),
+    max_findings: int | None = typer.Option(
+        None, "--max-findings", help="Show at most this many (the rest are listed in the summary)."
+    ),
+    min_confidence: float | None = typer.Option(
+        None, "--min-confidence", help="Hide findings the model is less sure of (0 to 1, such as 0.6)."
+    ),
     fail_on: str | None = typer.Option(
         None, "--fail-on", help=f"Exit 1 on findings at or above: {SEVERITY_HELP}."
     ),
@@ -84,7 +89,7 @@ def review(
     with friendly_errors(no_model_hint=OFFLINE_HINT):
         settings = read_settings()
         flags = models.flags()
-        _check_options(fmt, min_severity, fail_on, max_findings, diff, base, head, staged)
+        _check_options(fmt, min_severity, fail_on, max_findings, min_confidence, diff, base, head, staged)
         if offline and (flags or profile):
             _usage_error(
                 "--offline reviews with the built-in simulator: drop the model options (--model, ...)"
@@ -93,7 +98,9 @@ def review(
         config = review_config(files, settings=settings, max_cost_flag=max_cost)
         remote = _remote_change(settings, github, pr, post, no_post, api_url, diff, base, head, staged)
         change = remote.change if remote else _read_change(diff, base, head, staged)
-        options = _options(settings, change, config, min_severity, max_findings, dry_run, offline)
+        options = _options(
+            settings, change, config, min_severity, max_findings, min_confidence, dry_run, offline
+        )
         after = None
         if remote is not None:
             options.change = remote.change_dict()
@@ -116,6 +123,7 @@ def _check_options(
     min_severity: str | None,
     fail_on: str | None,
     max_findings: int | None,
+    min_confidence: float | None,
     diff: str | None,
     base: str | None,
     head: str | None,
@@ -130,6 +138,8 @@ def _check_options(
             _usage_error(f"{name} must be one of {', '.join(SEVERITIES)}; got {value!r}")
     if max_findings is not None and max_findings < 1:
         _usage_error(f"--max-findings must be at least 1; got {max_findings}")
+    if min_confidence is not None and not 0 <= min_confidence <= 1:
+        _usage_error(f"--min-confidence must be a number from 0 to 1, such as 0.6; got {min_confidence:g}")
     if diff is not None and (base or head or staged):
         _usage_error("--diff reviews a diff file; it cannot be combined with --base, --head or --staged")
 
@@ -221,6 +231,7 @@ def _options(
     config: ReviewConfig,
     min_severity: str | None,
     max_findings: int | None,
+    min_confidence: float | None,
     dry_run: bool,
     offline: bool,
 ) -> ReviewOptions:
@@ -228,12 +239,11 @@ def _options(
     from hunkwise.review.engine import ReviewOptions
     from hunkwise.review.rules import RepoRules
 
-    rules = RepoRules.from_config(config)
-    section = rules.settings  # [review] of the config files
     return ReviewOptions(
-        rules=rules,
-        min_severity=(min_severity.lower() if min_severity else section.min_severity),  # type: ignore[arg-type]
-        max_findings=max_findings if max_findings is not None else section.max_findings,
+        rules=RepoRules.from_config(config),  # its [review] settings apply where a flag is not given
+        min_severity=min_severity.lower() if min_severity else None,  # type: ignore[arg-type]
+        max_findings=max_findings,
+        min_confidence=min_confidence,
         dry_run=dry_run,
         # Offline too: it rehearses the real run, which would stop at the same estimate.
         max_cost=config.max_cost,

@@ -41,8 +41,8 @@ from hunkwise.review.findings import (
     Finding,
     anchor_findings,
     dedupe_findings,
-    limit_findings,
 )
+from hunkwise.review.noise import NoiseControls, apply_noise_controls
 from hunkwise.review.packing import DEFAULT_OUTPUT_TOKENS, Budget, Chunk, ReviewPlan, plan_review
 from hunkwise.review.prompt import build_repair_request, build_review_request, prompt_overhead_tokens
 from hunkwise.review.report import (
@@ -91,8 +91,10 @@ class ProgressSink(Protocol):
 class ReviewOptions:
     rules: RepoRules = field(default_factory=RepoRules)
     filters: FilterConfig | None = None  # None: defaults + the rules file's [review] settings
+    # Flags of the command; ``None``: the ``[review]`` setting of the rules file, else no limit.
     min_severity: Severity | None = None
     max_findings: int | None = None
+    min_confidence: float | None = None
     dry_run: bool = False
     max_cost: CostCeiling | None = None  # None: no ceiling (callers pass the configured one)
     expected_output_tokens: int = DEFAULT_EXPECTED_OUTPUT_TOKENS
@@ -111,6 +113,20 @@ class ReviewOptions:
             ignore=s.ignore,
             include=s.include,
             max_changed_lines=s.max_file_lines if s.max_file_lines is not None else base.max_changed_lines,
+            skip_tests=s.test_paths if s.tests == "skip" else (),
+        )
+
+    def noise_controls(self) -> NoiseControls:
+        """The flags over the rules file's ``[review]`` settings (:mod:`hunkwise.review.noise`)."""
+        s = self.rules.settings
+        return NoiseControls(
+            min_severity=self.min_severity if self.min_severity is not None else s.min_severity,
+            min_confidence=self.min_confidence if self.min_confidence is not None else s.min_confidence,
+            max_findings=self.max_findings if self.max_findings is not None else s.max_findings,
+            severity_floor=s.severity_floor,
+            tests=s.tests,
+            test_paths=s.test_paths,
+            merge_repeats=s.merge_repeats,
         )
 
 
@@ -260,11 +276,14 @@ async def run_review(
             if lines:
                 reviewed[path] = reviewed.get(path, 0) + len(lines)
     unique = dedupe_findings(anchored)
-    limited = limit_findings(unique, min_severity=options.min_severity, max_findings=options.max_findings)
-    report.findings = limited.kept
+    shown = apply_noise_controls(unique, options.noise_controls())
+    report.findings = shown.kept
+    report.held_back = shown.held_back
     report.duplicates_merged = len(anchored) - len(unique)
-    report.below_min_severity = limited.below_min_severity
-    report.over_max_findings = limited.over_max_findings
+    report.below_min_severity = shown.below_min_severity
+    report.below_severity_floor = shown.below_severity_floor
+    report.below_min_confidence = shown.below_min_confidence
+    report.repeats_merged = shown.repeats_merged
     report.files_reviewed = len(reviewed)
     report.lines_reviewed = sum(reviewed.values())
     report.usage = sum((c.usage for c in report.calls), Usage())

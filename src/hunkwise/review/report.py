@@ -121,8 +121,12 @@ class ReviewReport:
     plan: list[PlannedChunk] = field(default_factory=list)
     dropped_unanchored: int = 0
     duplicates_merged: int = 0
+    # What the noise controls (review/noise.py) did not show, by control; never silent.
     below_min_severity: int = 0
-    over_max_findings: int = 0
+    below_severity_floor: int = 0
+    below_min_confidence: int = 0
+    repeats_merged: int = 0
+    held_back: list[Finding] = field(default_factory=list)  # over max_findings: summary only
     dry_run: bool = False
     source: Source = "llm"
     change: dict[str, Any] = field(default_factory=dict)
@@ -140,6 +144,23 @@ class ReviewReport:
         return self.max_cost is not None and self.max_cost.exceeded_by(self.estimated_cost_usd)
 
     # -- derived -------------------------------------------------------------------------------
+    @property
+    def over_max_findings(self) -> int:
+        return len(self.held_back)
+
+    def not_shown(self) -> list[str]:
+        """One phrase per noise control that removed findings, for every report's summary."""
+        parts = [
+            (self.below_min_severity, "below min_severity"),
+            (self.below_severity_floor, "below a path's severity floor"),
+            (self.below_min_confidence, "below min_confidence"),
+            (self.over_max_findings, "over max_findings (listed below)"),
+            (self.dropped_unanchored, "not on a changed line"),
+            (self.duplicates_merged, "duplicate(s) merged"),
+            (self.repeats_merged, "repeat(s) merged into one finding"),
+        ]
+        return [f"{n} {what}" for n, what in parts if n]
+
     @property
     def failovers(self) -> int:
         return count_failovers(self.calls)
@@ -224,7 +245,11 @@ class ReviewReport:
                 "dropped_unanchored": self.dropped_unanchored,
                 "duplicates_merged": self.duplicates_merged,
                 "below_min_severity": self.below_min_severity,
+                "below_severity_floor": self.below_severity_floor,
+                "below_min_confidence": self.below_min_confidence,
+                "repeats_merged": self.repeats_merged,
                 "over_max_findings": self.over_max_findings,
+                "held_back": [f.as_dict() for f in self.held_back],
             },
             "usage": {
                 "calls": usage.calls,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from hunkwise.catalog.findings import Severity
 from hunkwise.config.globs import glob_match
 from hunkwise.config.review_settings import ReviewConfig
+from hunkwise.review.noise import DEFAULT_TEST_PATHS, TestsPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,11 @@ class ReviewSettings:
     min_severity: Severity | None = None
     max_findings: int | None = None
     fail_on: Severity | None = None
+    min_confidence: float | None = None
+    severity_floor: tuple[tuple[str, Severity], ...] = ()
+    tests: TestsPolicy = "review"
+    test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
+    merge_repeats: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,11 @@ class RepoRules:
                 min_severity=s.min_severity,
                 max_findings=s.max_findings,
                 fail_on=s.fail_on,
+                min_confidence=s.min_confidence,
+                severity_floor=tuple(s.severity_floor.items()),
+                tests=s.tests,
+                test_paths=s.test_paths if s.test_paths is not None else DEFAULT_TEST_PATHS,
+                merge_repeats=s.merge_repeats,
             ),
             rules=tuple(Rule(r.text, r.paths, r.severity, r.name) for r in config.rules),
             source=config.source,

@@ -89,6 +89,16 @@ def render_markdown(report: ReviewReport) -> str:
         for path in dict.fromkeys(f.path for f in report.findings):
             out += [f"#### `{path}`", ""]
             out += [_finding(f, report) + "\n" for f in report.findings if f.path == path]
+    if report.held_back:
+        out += [f"<details>\n<summary>{len(report.held_back)} more finding(s) over max_findings</summary>\n"]
+        out += [
+            f"- {ICONS[f.severity]} `{_cell(f.path)}:{_lines(f)}` **{_cell(f.title)}** "
+            f"(confidence {f.confidence:.0%})"
+            for f in report.held_back
+        ]
+        out += ["", "</details>", ""]
+    if hidden := report.not_shown():
+        out += [f"Not shown: {', '.join(hidden)}.", ""]
     if report.failed_chunks:
         out += ["### Not reviewed", "", "| Files | Lines | Reason |", "|---|---:|---|"]
         out += [

@@ -69,17 +69,13 @@ def _summary(report: ReviewReport) -> Table:
     by_sev = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s]) or "none"
     table.add_row("Reviewed", f"{report.files_reviewed} file(s), {report.lines_reviewed} changed line(s)")
     table.add_row("Findings", f"{len(report.findings)} ({by_sev})")
-    hidden = []
-    if report.below_min_severity:
-        hidden.append(f"{report.below_min_severity} below --min-severity")
-    if report.over_max_findings:
-        hidden.append(f"{report.over_max_findings} over --max-findings")
-    if report.dropped_unanchored:
-        hidden.append(f"{report.dropped_unanchored} not on a changed line")
-    if report.duplicates_merged:
-        hidden.append(f"{report.duplicates_merged} duplicate(s) merged")
-    if hidden:
+    if hidden := report.not_shown():
         table.add_row("Not shown", ", ".join(hidden))
+    for f in report.held_back:
+        table.add_row(
+            "Held back",
+            escape(f"{f.severity} {f.path}:{f.start_line} {f.title} (confidence {f.confidence:.0%})"),
+        )
     for s in report.skipped:
         table.add_row(
             "Skipped",
