@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from hunkwise.store import jobs as repo
 from hunkwise.store.db import make_engine, upgrade
-from hunkwise.store.models import utcnow
+from hunkwise.store.tables import utcnow
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

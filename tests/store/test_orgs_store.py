@@ -15,9 +15,8 @@ from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Secret
 from hunkwise.jobs.resolver import SlotResolver
-from hunkwise.store.byok import delete_byok, load_byok, save_byok
+from hunkwise.store.byok_slots import delete_byok, load_byok, save_byok
 from hunkwise.store.db import session_scope
-from hunkwise.store.models import ByokSlot, OrgToken
 from hunkwise.store.orgs import (
     OrgExists,
     cost_ceiling_for_org,
@@ -27,6 +26,7 @@ from hunkwise.store.orgs import (
     token_owner,
 )
 from hunkwise.store.secrets import MasterKey, SecretBox, SecretsError
+from hunkwise.store.tables import ByokSlot, OrgToken
 
 KEY = "zai-store-key-abcd"
 

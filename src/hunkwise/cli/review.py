@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from hunkwise.config.files import ConfigFiles
     from hunkwise.config.review_settings import ReviewConfig
     from hunkwise.config.settings import Settings
-    from hunkwise.gateway.types import Slot
+    from hunkwise.gateway import Slot
     from hunkwise.platforms.local_git import LocalChange
     from hunkwise.review.engine import ReviewOptions
     from hunkwise.review.report import ReviewReport
@@ -129,7 +129,7 @@ def _check_options(
     head: str | None,
     staged: bool,
 ) -> None:
-    from hunkwise.catalog.findings import SEVERITIES
+    from hunkwise.catalog.findings_contract import SEVERITIES
 
     if fmt not in FORMATS:
         _usage_error(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
@@ -305,8 +305,7 @@ def _run(
 def _configuration_failure(report: ReviewReport) -> str | None:
     """When no request succeeded and every failure is one retrying can never fix (a bad key, an
     unknown model), the run is a configuration error (exit 2), not an incomplete review (3)."""
-    from hunkwise.gateway.errors import ErrorKind
-    from hunkwise.gateway.types import SKIPPED_OUTCOMES
+    from hunkwise.gateway import SKIPPED_OUTCOMES, ErrorKind
 
     if not report.failed_chunks or any(c.ok for c in report.calls):
         return None
@@ -336,8 +335,7 @@ async def _review(
     from rich.console import Console
 
     from hunkwise.cli.review_progress import ReviewProgress
-    from hunkwise.gateway.limits.local import LocalBackend
-    from hunkwise.gateway.router import Router
+    from hunkwise.gateway import LocalBackend, Router
     from hunkwise.review.engine import run_review
 
     console = Console(stderr=True)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from hunkwise.config.settings import Settings
-    from hunkwise.gateway.types import Attempt, Slot
+    from hunkwise.gateway import Attempt, Slot
     from hunkwise.review.report import ReviewReport
     from hunkwise.review.tokens import TokenEstimator
 
@@ -31,7 +31,7 @@ def offline_slots() -> Iterator[list[Slot]]:
     slot says ``simulated`` so the ledger records those costs as simulated, never as spend.
     """
     from hunkwise.catalog import load_catalog
-    from hunkwise.gateway.types import Secret, Slot
+    from hunkwise.gateway import Secret, Slot
     from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
 
     card = load_catalog().card(OFFLINE_MODEL)

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
-from hunkwise.catalog.findings import SEVERITIES, Severity
+from hunkwise.catalog.findings_contract import SEVERITIES, Severity
 from hunkwise.config.globs import compile_glob
 from hunkwise.config.spec import SlotInput
 

@@ -27,8 +27,7 @@ import httpcore2
 import httpx2
 
 from hunkwise.config.ssrf import ALLOW_ENV, SsrfPolicy, blocked_reason
-from hunkwise.gateway.errors import ConnectBlocked
-from hunkwise.gateway.types import Slot
+from hunkwise.gateway import ConnectBlocked, Slot
 
 # The openai SDK's defaults for its own pool, kept for the guarded one.
 _LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)

@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hunkwise.catalog.findings import ModelFinding, Severity
+from hunkwise.catalog.findings_contract import ModelFinding, Severity
 from hunkwise.config.review_settings import CostCeiling
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.errors import AllSlotsFailed
-from hunkwise.gateway.types import (
+from hunkwise.gateway import (
     SKIPPED_OPEN_CIRCUIT,
     SKIPPED_OUTCOMES,
+    AllSlotsFailed,
     Attempt,
     ChatRequest,
     ChatResult,

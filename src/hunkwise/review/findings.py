@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hunkwise.catalog.findings import SEVERITY_RANK, ModelFinding, Severity
+from hunkwise.catalog.findings_contract import SEVERITY_RANK, ModelFinding, Severity
 
 SNAP_DISTANCE = 3  # lines: a finding this close to a changed line is moved onto it
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, get_args
 
-from hunkwise.catalog.findings import SEVERITY_RANK, Severity
+from hunkwise.catalog.findings_contract import SEVERITY_RANK, Severity
 from hunkwise.config.globs import glob_match
 from hunkwise.review.findings import Finding, sort_for_report
 

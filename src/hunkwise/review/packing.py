@@ -25,10 +25,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hunkwise.catalog.findings import iter_added_lines, render_file_header, render_line
+from hunkwise.catalog.findings_contract import iter_added_lines, render_file_header, render_line
 from hunkwise.catalog.loader import Catalog, load_catalog
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.types import Slot
+from hunkwise.gateway import Slot
 from hunkwise.review.diff import FileDiff, Hunk
 from hunkwise.review.filters import FilterConfig, Skipped, filter_files
 from hunkwise.review.languages import language_of

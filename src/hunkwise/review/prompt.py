@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from hunkwise.catalog.findings import CATEGORIES, SEVERITIES, answer_json_schema
-from hunkwise.gateway.types import ChatRequest, Message
+from hunkwise.catalog.findings_contract import CATEGORIES, SEVERITIES, answer_json_schema
+from hunkwise.gateway import ChatRequest, Message
 from hunkwise.review.rules import Rule
 from hunkwise.review.tokens import TokenEstimator
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from hunkwise.catalog.findings import SEVERITY_RANK, Severity
-from hunkwise.gateway.types import Attempt, Usage, count_failovers
+from hunkwise.catalog.findings_contract import SEVERITY_RANK, Severity
+from hunkwise.gateway import Attempt, Usage, count_failovers
 from hunkwise.review.findings import Finding
 
 if TYPE_CHECKING:

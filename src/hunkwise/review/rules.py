@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from hunkwise.catalog.findings import Severity
+from hunkwise.catalog.findings_contract import Severity
 from hunkwise.config.globs import glob_match
 from hunkwise.config.review_settings import ReviewConfig
 from hunkwise.review.noise import DEFAULT_TEST_PATHS, TestsPolicy

@@ -1,6 +1,6 @@
 """The simulator's "model": deterministic answers computed from the prompt.
 
-When a prompt carries a diff (the numbered format of :mod:`hunkwise.catalog.findings` or a raw
+When a prompt carries a diff (the numbered format of :mod:`hunkwise.catalog.findings_contract` or a raw
 ``git diff``) and asks for a review, the answer is the findings JSON the review engine parses,
 built from the added lines by a few fixed rules. Everything else gets a short fixed answer.
 Every title, body and sentence is marked ``[simulator]`` so no output can pass for an LLM's.
@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from hunkwise.catalog.findings import ModelAnswer, ModelFinding, iter_added_lines
+from hunkwise.catalog.findings_contract import ModelAnswer, ModelFinding, iter_added_lines
 
 LABEL = "[simulator]"
 

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from hunkwise.errors import ConfigurationError
 from hunkwise.store.db import session_scope
-from hunkwise.store.models import ByokSlot
+from hunkwise.store.tables import ByokSlot
 
 if TYPE_CHECKING:
     from hunkwise.config.settings import Settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from hunkwise.catalog.findings import SEVERITIES
+from hunkwise.catalog.findings_contract import SEVERITIES
 from hunkwise.review.findings import Finding
 from hunkwise.review.report import ReviewReport
 

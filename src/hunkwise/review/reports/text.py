@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from hunkwise.catalog.findings import SEVERITIES
+from hunkwise.catalog.findings_contract import SEVERITIES
 from hunkwise.review.findings import Finding
 from hunkwise.review.report import ReviewReport
 

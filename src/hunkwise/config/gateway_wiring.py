@@ -17,9 +17,7 @@ from hunkwise.config.resolve import ResolvedConfig
 
 if TYPE_CHECKING:
     from hunkwise.config.settings import Settings
-    from hunkwise.gateway.limits.base import LimitsBackend
-    from hunkwise.gateway.policy import RetryPolicy, RouterEvent
-    from hunkwise.gateway.router import Router
+    from hunkwise.gateway import LimitsBackend, RetryPolicy, Router, RouterEvent
 
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -35,12 +33,12 @@ def limits_backend(settings: Settings) -> LimitsBackend:
     stays taken. Unset -> :class:`LocalBackend` with circuits in ``HUNKWISE_HOME/state.db``.
     """
     if settings.limits is None:
-        from hunkwise.gateway.limits.local import LocalBackend
+        from hunkwise.gateway import LocalBackend
 
         return LocalBackend(settings.state_path)
     name, url = settings.limits
     from hunkwise.errors import ConfigurationError
-    from hunkwise.gateway.limits.redis_backend import RedisBackend, redact_url
+    from hunkwise.gateway import RedisBackend, redact_url
 
     if not url.startswith(_REDIS_SCHEMES):
         raise ConfigurationError(
@@ -62,7 +60,7 @@ async def open_router(
 ) -> AsyncIterator[Router]:
     """``async with open_router(cfg, settings=...) as router:`` over the resolved slots with the
     configured limits backend (:func:`limits_backend`); closes the clients and the backend."""
-    from hunkwise.gateway.router import Router
+    from hunkwise.gateway import Router
 
     router = Router(resolved.slots, backend=limits_backend(settings), policy=policy, on_event=on_event)
     try:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.thinking import parse_override, unwrap_override
-from hunkwise.gateway.types import THINKING_LEVELS, ThinkingLevel
+from hunkwise.gateway import THINKING_LEVELS, ThinkingLevel, parse_override, unwrap_override
 
 
 def parse_thinking(

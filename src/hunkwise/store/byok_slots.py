@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from hunkwise.config.byok import ROLES, BuiltSlot, StoredSlot, configure_org, stored_spec
 from hunkwise.config.spec import SlotEntry, key_from_text
 from hunkwise.config.ssrf import SsrfPolicy
-from hunkwise.gateway.types import Secret
+from hunkwise.gateway import Secret
 from hunkwise.store.db import Db, use_session
-from hunkwise.store.models import ByokSlot, Organization, utcnow
 from hunkwise.store.orgs import OrgInfo, ensure_org, normalize_slug
 from hunkwise.store.secrets import SecretBox
+from hunkwise.store.tables import ByokSlot, Organization, utcnow
 
 
 @dataclass
