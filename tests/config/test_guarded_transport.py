@@ -19,7 +19,7 @@ import pytest
 
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.config.ssrf_connect import GuardedTransport
-from hunkwise.gateway.errors import ConnectBlocked
+from hunkwise.gateway import ConnectBlocked
 
 HOST = "stream.example.test"
 

@@ -24,9 +24,8 @@ from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway.types import Secret
 from hunkwise.jobs.resolver import SlotResolver
 from hunkwise.jobs.runtime import Runtime
-from hunkwise.store.byok import save_byok
+from hunkwise.store.byok_slots import save_byok
 from hunkwise.store.db import session_scope
-from hunkwise.store.models import ByokSlot
 from hunkwise.store.secrets import (
     SCRYPT_SALT,
     MasterKey,
@@ -38,6 +37,7 @@ from hunkwise.store.secrets import (
     rotate_master_key,
     upgrade_legacy_rows,
 )
+from hunkwise.store.tables import ByokSlot
 
 PASSPHRASE = "correct horse battery staple and then some more"
 OTHER_PASSPHRASE = "a different passphrase of at least thirty-two chars"
