@@ -56,19 +56,10 @@ from hunkwise.review.report import (
 )
 from hunkwise.review.rules import RepoRules
 from hunkwise.review.tokens import TokenEstimator
-from hunkwise.review.verification import VerifyOptions, estimate_cost_usd, verify_findings
+from hunkwise.review.verification import RouterLike, VerifyOptions, estimate_cost_usd, verify_findings
 
 DEFAULT_EXPECTED_OUTPUT_TOKENS = 2_000  # what a chunk's answer (findings + reasoning) costs, typically
 DEFAULT_MAX_WORKERS = 16
-
-
-class RouterLike(Protocol):
-    """The part of ``hunkwise.gateway.Router`` the engine uses."""
-
-    @property
-    def slots(self) -> tuple[Slot, ...]: ...
-
-    async def chat(self, request: ChatRequest) -> ChatResult: ...
 
 
 @dataclass(frozen=True, slots=True)
