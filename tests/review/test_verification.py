@@ -14,6 +14,7 @@ from hunkwise.cli.app import app
 from hunkwise.review.findings import Finding
 from hunkwise.review.verification import (
     CANDIDATES_HEADING,
+    SYSTEM_PROMPT,
     VerifyOptions,
     build_verify_request,
     parse_scores,
@@ -72,6 +73,7 @@ def test_options_name_what_is_wrong() -> None:
 
 def test_the_simulator_recognises_the_request_and_scores_by_severity() -> None:
     assert sim_model.VERIFY_HEADING == CANDIDATES_HEADING  # the simulator repeats the heading
+    assert SYSTEM_PROMPT.startswith(sim_model.VERIFY_SYSTEM_START)
     request = build_verify_request([finding(5, "critical"), finding(20, "high"), finding(7, "low")], CODE)
     prompt = "\n".join(m.content for m in request.messages)
     reply = json.loads(sim_model.answer(prompt, json_mode=True).content)
@@ -126,3 +128,18 @@ def test_bad_verify_settings_are_one_line_errors(
 ) -> None:
     result = review(tmp_path, *args, config=config)
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_a_review_of_a_diff_quoting_the_heading_is_still_a_review() -> None:
+    """Reviewing hunkwise's own change (which contains the heading) once got scores back."""
+    diff = (
+        "diff --git a/v.py b/v.py\n--- a/v.py\n+++ b/v.py\n@@ -1,1 +1,3 @@\n x = 1\n"
+        f'+HEADING = "{CANDIDATES_HEADING}"\n+y = eval(x)\n'
+    )
+    from hunkwise.review.prompt import build_review_request
+
+    request = build_review_request(diff)
+    reply = json.loads(
+        sim_model.answer("\n\n".join(m.content for m in request.messages), json_mode=True).content
+    )
+    assert [f["start_line"] for f in reply["findings"]] == [3]

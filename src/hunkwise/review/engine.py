@@ -33,6 +33,7 @@ from hunkwise.gateway import (
     count_failovers,
 )
 from hunkwise.review.answer import AnswerParseError, parse_answer
+from hunkwise.review.context import ContextMode, HeadFiles
 from hunkwise.review.diff import DiffParseError, FileDiff, parse_diff
 from hunkwise.review.errors import CostLimitExceeded, ReviewInputError
 from hunkwise.review.filters import FilterConfig
@@ -55,19 +56,10 @@ from hunkwise.review.report import (
 )
 from hunkwise.review.rules import RepoRules
 from hunkwise.review.tokens import TokenEstimator
-from hunkwise.review.verification import VerifyOptions, estimate_cost_usd, verify_findings
+from hunkwise.review.verification import RouterLike, VerifyOptions, estimate_cost_usd, verify_findings
 
 DEFAULT_EXPECTED_OUTPUT_TOKENS = 2_000  # what a chunk's answer (findings + reasoning) costs, typically
 DEFAULT_MAX_WORKERS = 16
-
-
-class RouterLike(Protocol):
-    """The part of ``hunkwise.gateway.Router`` the engine uses."""
-
-    @property
-    def slots(self) -> tuple[Slot, ...]: ...
-
-    async def chat(self, request: ChatRequest) -> ChatResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +90,8 @@ class ReviewOptions:
     max_findings: int | None = None
     min_confidence: float | None = None
     verify: VerifyOptions | None = None  # None: the rules file's [review] verify settings
+    context: ContextMode | None = None  # None: the rules file's [review] context, else "hunk"
+    head: HeadFiles | None = None  # where code context is read (review/context.py)
     dry_run: bool = False
     max_cost: CostCeiling | None = None  # None: no ceiling (callers pass the configured one)
     expected_output_tokens: int = DEFAULT_EXPECTED_OUTPUT_TOKENS
@@ -118,6 +112,9 @@ class ReviewOptions:
             max_changed_lines=s.max_file_lines if s.max_file_lines is not None else base.max_changed_lines,
             skip_tests=s.test_paths if s.tests == "skip" else (),
         )
+
+    def context_mode(self) -> ContextMode:
+        return self.context if self.context is not None else self.rules.settings.context
 
     def verify_options(self) -> VerifyOptions:
         """The flags' verification settings, else the rules file's ``[review]`` ones."""
@@ -179,7 +176,14 @@ def plan(
     models = [s.model for s in slots]
     overhead = prompt_overhead_tokens(estimator, options.rules.rules, models=models)
     budget = Budget.for_slots(slots, prompt_overhead_tokens=overhead)
-    review_plan = plan_review(files, budget, estimator, filters=options.filter_config())
+    review_plan = plan_review(
+        files,
+        budget,
+        estimator,
+        filters=options.filter_config(),
+        context=options.context_mode(),
+        head=options.head,
+    )
     main = slots[0]
     out_tokens = min(options.expected_output_tokens, _output_cap(slots))
     planned = [
@@ -241,6 +245,11 @@ def _prepare(
         code=_code_map(files),
         planned_for=_planned_for(slots, budget),
         max_cost=options.max_cost,
+        context={
+            "mode": review_plan.context,
+            "lines": review_plan.context_lines,
+            "left_out": review_plan.context_lines_left_out,
+        },
     )
     return report, review_plan
 

@@ -143,6 +143,8 @@ class ReviewReport:
     code: dict[str, dict[int, str]] = field(default_factory=dict, repr=False)
     # The slot whose context window sized the requests (slot, model, context_window, ...).
     planned_for: dict[str, Any] = field(default_factory=dict)
+    # Code context around the changes (review/context.py): mode, lines sent, lines left out.
+    context: dict[str, Any] = field(default_factory=lambda: {"mode": "hunk", "lines": 0, "left_out": 0})
     max_cost: CostCeiling | None = None  # the ceiling the plan was checked against
 
     @property
@@ -291,6 +293,7 @@ class ReviewReport:
                 "estimated_cost_usd": round(self.estimated_cost_usd, 6),
                 "dry_run": self.dry_run,
                 "planned_for": self.planned_for,
+                "context": self.context,
                 "max_cost_usd": self.max_cost.usd if self.max_cost is not None else None,
                 "over_max_cost": self.over_max_cost,
             },

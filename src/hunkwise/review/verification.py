@@ -53,8 +53,9 @@ Answer with ONE JSON object and nothing else:
 with exactly one entry per candidate id."""
 
 
-class ChatRouter(Protocol):
-    """What the pass needs of the gateway's router: its slots (for prices) and one call."""
+class RouterLike(Protocol):
+    """The part of ``hunkwise.gateway.Router`` a review uses (the engine's chunks and this pass):
+    its slots, for prices and windows, and one call."""
 
     @property
     def slots(self) -> tuple[Slot, ...]: ...
@@ -181,7 +182,7 @@ def estimate_cost_usd(
 
 
 async def verify_findings(
-    router: ChatRouter,
+    router: RouterLike,
     findings: Sequence[Finding],
     code: Mapping[str, Mapping[int, str]],
     options: VerifyOptions,
@@ -214,6 +215,7 @@ async def verify_findings(
 __all__ = [
     "CANDIDATES_HEADING",
     "DEFAULT_MIN_SCORE",
+    "RouterLike",
     "VerifyAction",
     "VerifyOptions",
     "VerifyResult",
