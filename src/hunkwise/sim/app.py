@@ -3,7 +3,7 @@
 ``create_app`` returns a plain Starlette app, usable in-process (an ASGI transport, which is how
 ``review --offline`` talks to it) or served by uvicorn (:class:`hunkwise.sim.server.SimulatorServer`).
 Starlette, not FastAPI: the simulator publishes no schema and validates its bodies itself, and
-FastAPI's import alone was a third of an offline review's start-up (BENCHMARKS.md, "Start-up").
+FastAPI's import alone was about a fifth of an offline review's start-up (BENCHMARKS.md).
 
 The app never lets an exception escape a request: anything unexpected becomes a provider-shaped
 500 and is counted, because a simulator that crashes under garbage input would hide the client
