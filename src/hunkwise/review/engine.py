@@ -8,6 +8,9 @@ of HTTP, the CLI or the store; what the store needs (calls, calibration samples)
 Concurrency: the router's limiter enforces each key's concurrency (and waits for a free slot),
 so the engine adds no cap of its own on requests in flight; it only bounds how many worker tasks
 exist, so a 2,000-chunk review does not create 2,000 coroutines at once.
+
+Named like :mod:`hunkwise.jobs.engine` on purpose: each package's engine runs what the package is
+about (a review here, a job there, which runs this engine).
 """
 
 from __future__ import annotations
@@ -63,9 +66,13 @@ class RouterLike(Protocol):
     """The part of ``hunkwise.gateway.Router`` the engine uses."""
 
     @property
-    def slots(self) -> tuple[Slot, ...]: ...
+    def slots(self) -> tuple[Slot, ...]:
+        """The configured slots, read to size chunks for the most constrained one."""
 
-    async def chat(self, request: ChatRequest) -> ChatResult: ...
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        """One chat through the gateway's policy (limits, retries, failover); the engine never calls a
+        provider itself.
+        """
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +89,27 @@ class ChunkOutcome:
 
 
 class ProgressSink(Protocol):
-    def review_started(self, chunks: int, estimated_cost_usd: float) -> None: ...
+    """Where the engine reports progress, so the CLI can draw a progress line and the server can stay
+    silent without the engine knowing either.
+    """
 
-    def chunk_done(self, outcome: ChunkOutcome) -> None: ...
+    def review_started(self, chunks: int, estimated_cost_usd: float) -> None:
+        """Called once the plan is known, so a progress display can show the chunk count and the estimated
+        cost before the first call.
+        """
+
+    def chunk_done(self, outcome: ChunkOutcome) -> None:
+        """Called as each chunk finishes (in completion order), so progress moves while slow chunks are still
+        running.
+        """
 
 
 @dataclass(slots=True)
 class ReviewOptions:
+    """Everything a review run may be told besides the diff, in one value the CLI, the server and the
+    benchmarks build the same way.
+    """
+
     rules: RepoRules = field(default_factory=RepoRules)
     filters: FilterConfig | None = None  # None: defaults + the rules file's [review] settings
     # Flags of the command; ``None``: the ``[review]`` setting of the rules file, else no limit.
@@ -105,6 +126,9 @@ class ReviewOptions:
     change: dict[str, Any] = field(default_factory=dict)
 
     def filter_config(self) -> FilterConfig:
+        """The filters in force: explicit ones if given, else the defaults overlaid with the rules file's
+        ``[review]`` settings, so both callers resolve them the same way.
+        """
         if self.filters is not None:
             return self.filters
         s = self.rules.settings

@@ -89,6 +89,9 @@ class NoiseControls:
             raise ValueError(f"tests must be one of {', '.join(TESTS_POLICIES)}, got {self.tests!r}")
 
     def is_test_file(self, path: str) -> bool:
+        """Whether the test-file policy (skip or lower the severity of
+        findings in tests) applies to a path.
+        """
         return any(glob_match(pattern, path) for pattern in self.test_paths)
 
     def floor_for(self, path: str) -> tuple[Severity | None, str]:
@@ -116,6 +119,7 @@ class NoiseResult:
 
     @property
     def over_max_findings(self) -> int:
+        """How many findings the cap held back: reported, so a capped review never looks clean."""
         return len(self.held_back)
 
 
