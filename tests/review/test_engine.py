@@ -299,10 +299,22 @@ async def test_json_after_prose_with_code_is_read_without_a_repair(fake_openai) 
     assert [(f.path, f.start_line) for f in report.findings] == [("src/inventory/pricing.py", 13)]
 
 
+async def test_near_json_costs_no_repair_request(fake_openai) -> None:
+    near = (
+        "Found one:\n```json\n{findings: [{path: 'src/inventory/pricing.py', line: 13, "
+        "message: 'eval on a price string', severity: 'high', category: 'security',},]} // done\n```"
+    )
+    server = fake_openai([near])
+    async with Router([fake_slot(server.url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions())
+    assert len(server.bodies) == 1  # read as near-JSON: no second call
+    assert report.complete and [(f.start_line, f.severity) for f in report.findings] == [(13, "high")]
+
+
 async def test_finding_like_text_that_cannot_be_read_gets_the_repair_request(fake_openai) -> None:
     unreadable = (
         "Looks fine overall (`[]` is the default).\n"
-        '{"path": "src/inventory/pricing.py", "line": 13 "message": "eval on a price string"}'
+        '{"path": "src/inventory/pricing.py", "line": 13, "message": "eval on a price string", "see": [}'
     )
     repaired = json.dumps({"findings": [_sample_finding(13, "eval on a price string")]})
     server = fake_openai([unreadable, repaired])
