@@ -95,7 +95,7 @@ class MasterKey:
         return base64.urlsafe_b64encode(self._key).decode()
 
     def aead(self) -> AESGCM:
-        """The AES-256-GCM cipher for this key, built per use: the raw key is held in one object only."""
+        """The AES-256-GCM cipher for this key, made when needed and not kept, so one object holds the key."""
         return AESGCM(self._key)
 
     def __repr__(self) -> str:

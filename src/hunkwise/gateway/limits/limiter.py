@@ -76,8 +76,8 @@ class ConcurrencyLimiter:
         return state
 
     async def acquire(self, key: str, limit: int | None, *, adaptive: bool = False) -> _Lease | _NoLease:
-        """Wait in FIFO order for a slot under ``limit``; FIFO so a long
-        review cannot starve a short call.
+        """Wait for a slot under ``limit`` in arrival order, so no caller waits behind
+        later arrivals however busy the key is.
         """
         if limit is None:
             return NO_LEASE
