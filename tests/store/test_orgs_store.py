@@ -81,7 +81,7 @@ def test_byok_round_trip_keep_key_and_delete(db: Engine, box: SecretBox) -> None
     )
     with session_scope(db) as session:
         row = session.scalars(select(ByokSlot)).one()
-        assert row.key_ciphertext and KEY not in row.key_ciphertext and row.key_ciphertext.startswith("pw1.")
+        assert row.key_ciphertext and KEY not in row.key_ciphertext and row.key_ciphertext.startswith("pw2.")
         assert KEY not in repr(row)
     save_byok(db, "acme", {"main": _spec(tier="max")}, box=box, policy=policy)  # no key: kept
     (slot,) = _byok(db, box, policy).slots_for("acme")

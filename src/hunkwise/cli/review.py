@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from hunkwise.config.settings import Settings
     from hunkwise.gateway import Slot
     from hunkwise.platforms.local_git import LocalChange
+    from hunkwise.review.context import ContextMode
     from hunkwise.review.engine import ReviewOptions
     from hunkwise.review.report import ReviewReport
+    from hunkwise.review.verification import VerifyOptions
 
 FORMATS = ("text", "json", "markdown", "sarif")
 SEVERITY_HELP = "critical, high, medium or low"
@@ -54,6 +56,19 @@ def review(
     ),
     min_confidence: float | None = typer.Option(
         None, "--min-confidence", help="Hide findings the model is less sure of (0 to 1, such as 0.6)."
+    ),
+    context: str | None = typer.Option(
+        None,
+        "--context",
+        help="Code sent around each change: none, hunk (the diff's, default), function, file.",
+    ),
+    verify: bool | None = typer.Option(
+        None,
+        "--verify/--no-verify",
+        help="A second request scores each finding 0-10 (default: [review] verify).",
+    ),
+    min_score: int | None = typer.Option(
+        None, "--min-score", help="With --verify: drop findings scored below this (0-10, default 5)."
     ),
     fail_on: str | None = typer.Option(
         None, "--fail-on", help=f"Exit 1 on findings at or above: {SEVERITY_HELP}."
@@ -101,6 +116,12 @@ def review(
         options = _options(
             settings, change, config, min_severity, max_findings, min_confidence, dry_run, offline
         )
+        options.verify = _verify_options(options, verify, min_score)
+        options.context = _context_mode(context)
+        if options.context_mode() in ("function", "file"):
+            from hunkwise.cli.review_support import head_files
+
+            options.head = head_files(change, Path.cwd())
         after = None
         if remote is not None:
             options.change = remote.change_dict()
@@ -110,6 +131,35 @@ def review(
             fail_on=fail_on, ledger_source=remote.target.platform if remote else None, after=after,
         )  # fmt: skip
     raise typer.Exit(code)
+
+
+def _context_mode(value: str | None) -> ContextMode | None:
+    from hunkwise.review.context import CONTEXT_MODES
+
+    if value is None:
+        return None
+    mode = value.strip().lower()
+    if mode not in CONTEXT_MODES:
+        _usage_error(f"--context must be one of {', '.join(CONTEXT_MODES)}; got {value!r}")
+    return mode  # type: ignore[return-value]
+
+
+def _verify_options(
+    options: ReviewOptions, verify: bool | None, min_score: int | None
+) -> VerifyOptions | None:
+    """``--verify``/``--no-verify`` and ``--min-score`` over the rules file's settings."""
+    if verify is None and min_score is None:
+        return None
+    if min_score is not None and not 0 <= min_score <= 10:
+        _usage_error(f"--min-score must be a whole number from 0 to 10; got {min_score}")
+    from dataclasses import replace
+
+    base = options.verify_options()
+    return replace(
+        base,
+        enabled=verify if verify is not None else True,  # --min-score alone asks for the pass
+        min_score=base.min_score if min_score is None else min_score,
+    )
 
 
 def _usage_error(message: str) -> None:

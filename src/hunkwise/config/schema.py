@@ -115,6 +115,11 @@ class ReviewSection(_Strict):
     tests: Literal["review", "relaxed", "skip"] = "review"
     test_paths: Globs | None = None  # None: hunkwise.review.noise.DEFAULT_TEST_PATHS
     merge_repeats: StrictBool = False
+    # The verification pass (hunkwise.review.verification): a second request scores findings 0-10.
+    context: Literal["none", "hunk", "function", "file"] = "hunk"  # hunkwise.review.context
+    verify: StrictBool = False
+    min_score: StrictInt = Field(5, ge=0, le=10)
+    verify_action: Literal["drop", "summary"] = "drop"
 
     @field_validator("min_confidence", mode="before")
     @classmethod
@@ -181,6 +186,10 @@ FILE_HELP: dict[str, str] = {
     "tests": 'one of "review" (like other files), "relaxed" (only high and critical), "skip"',
     "test_paths": GLOBS_HELP,
     "merge_repeats": "true or false",
+    "verify": "true or false",
+    "context": 'one of "none", "hunk", "function", "file"',
+    "min_score": "a whole number from 0 to 10",
+    "verify_action": 'one of "drop" (leave them out) or "summary" (list them in the summary)',
     "min_severity": SEVERITY_HELP,
     "fail_on": SEVERITY_HELP,
     "severity": SEVERITY_HELP,

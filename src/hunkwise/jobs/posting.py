@@ -76,6 +76,15 @@ def summary_body(report: ReviewReport, *, key: str, since: str | None, extra: li
         lines += ["", "<details><summary>Not reviewed (rules)</summary>", ""]
         lines += [f"- `{s.path}` {s.ranges or ''}: {s.rule}" for s in report.skipped[:30]]
         lines += ["", "</details>"]
+    if report.low_score:
+        lines += [
+            "",
+            f"<details><summary>{len(report.low_score)} scored low by the verification</summary>",
+            "",
+        ]
+        for f in report.low_score:
+            lines.append(f"- {f.verification_score}/10 `{f.path}:{f.start_line}` **{f.title}**")
+        lines += ["", "</details>"]
     if extra:
         lines += ["", f"<details><summary>{len(extra)} more finding(s)</summary>", ""]
         for f in extra:

@@ -23,7 +23,7 @@ from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway import ClientPool
 from hunkwise.jobs.resolver import SlotResolver
-from hunkwise.store.secrets import SecretBox, load_secret_box
+from hunkwise.store.secrets import SecretBox, load_secret_box, upgrade_legacy_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -49,10 +49,13 @@ class Runtime:
     ) -> Runtime:
         """The server's: the fixed configuration is resolved and the store opened (migrated)
         first, so a typo or a bad database URL fails before a port opens; the master key file
-        is created when missing (the one set-up path)."""
+        is created when missing and stored keys in the pre-scrypt ``pw1`` format are re-sealed
+        (the one set-up path: upgrading hunkwise needs no command of its own)."""
         from hunkwise.gateway import LocalBackend
 
-        return cls._build(settings, engine=engine, policy=policy, create_key=True, limits=LocalBackend())
+        runtime = cls._build(settings, engine=engine, policy=policy, create_key=True, limits=LocalBackend())
+        upgrade_legacy_rows(runtime.engine, runtime.box)
+        return runtime
 
     @classmethod
     def for_worker(cls, settings: Settings) -> Runtime:

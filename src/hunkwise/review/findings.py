@@ -35,6 +35,9 @@ class Finding:
     confidence: float = 0.8
     chunk: int | None = None
     snapped: bool = False
+    # Set by the verification pass (review/verification.py): 0-10, and the verifier's reason.
+    verification_score: int | None = None
+    verification_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of a finding in the report, shared by the JSON
@@ -53,6 +56,8 @@ class Finding:
             out["suggestion"] = self.suggestion
         out["model"] = self.model
         out["confidence"] = round(self.confidence, 3)
+        if self.verification_score is not None:
+            out["verification"] = {"score": self.verification_score, "reason": self.verification_reason}
         return out
 
     @property

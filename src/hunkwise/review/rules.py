@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from hunkwise.catalog.findings_contract import Severity
 from hunkwise.config.globs import glob_match
 from hunkwise.config.review_settings import ReviewConfig
+from hunkwise.review.context import ContextMode
 from hunkwise.review.noise import DEFAULT_TEST_PATHS, TestsPolicy
+from hunkwise.review.verification import DEFAULT_MIN_SCORE, VerifyAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,10 @@ class ReviewSettings:
     tests: TestsPolicy = "review"
     test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
     merge_repeats: bool = False
+    context: ContextMode = "hunk"
+    verify: bool = False
+    min_score: int = DEFAULT_MIN_SCORE
+    verify_action: VerifyAction = "drop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,10 @@ class RepoRules:
                 tests=s.tests,
                 test_paths=s.test_paths if s.test_paths is not None else DEFAULT_TEST_PATHS,
                 merge_repeats=s.merge_repeats,
+                context=s.context,
+                verify=s.verify,
+                min_score=s.min_score,
+                verify_action=s.verify_action,
             ),
             rules=tuple(Rule(r.text, r.paths, r.severity, r.name) for r in config.rules),
             source=config.source,

@@ -98,6 +98,17 @@ def render_markdown(report: ReviewReport) -> str:
             for f in report.held_back
         ]
         out += ["", "</details>", ""]
+    if report.low_score:
+        out += [
+            f"<details>\n<summary>{len(report.low_score)} finding(s) the verification scored under "
+            "min_score</summary>\n"
+        ]
+        out += [
+            f"- {f.verification_score}/10 `{_cell(f.path)}:{_lines(f)}` **{_cell(f.title)}**: "
+            f"{_cell(f.verification_reason)}"
+            for f in report.low_score
+        ]
+        out += ["", "</details>", ""]
     if hidden := report.not_shown():
         out += [f"Not shown: {', '.join(hidden)}.", ""]
     if report.failed_chunks:

@@ -61,6 +61,18 @@ def _finding(f: Finding, report: ReviewReport) -> Group:
     return Group(*parts)
 
 
+def _verification(report: ReviewReport) -> str:
+    """The verification pass's line: its own calls, tokens and cost, or why it did not run."""
+    if report.verification_skipped:
+        return f"{report.verification_skipped}"
+    v = report.verification_usage()
+    if not v["calls"]:
+        return ""
+    line = f"{v['calls']} call(s), {v['input_tokens']:,} input / {v['output_tokens']:,} output tokens, "
+    line += f"${v['cost_usd']:.4f}" + (" simulated" if report.simulated else "")
+    return line + (f"; {report.unverified} finding(s) not scored" if report.unverified else "")
+
+
 def _summary(report: ReviewReport) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -76,6 +88,13 @@ def _summary(report: ReviewReport) -> Table:
             "Held back",
             escape(f"{f.severity} {f.path}:{f.start_line} {f.title} (confidence {f.confidence:.0%})"),
         )
+    for f in report.low_score:
+        table.add_row(
+            "Low score",
+            escape(f"{f.verification_score}/10 {f.path}:{f.start_line} {f.title}: {f.verification_reason}"),
+        )
+    if verification := _verification(report):
+        table.add_row("Verification", escape(verification))
     for s in report.skipped:
         table.add_row(
             "Skipped",
