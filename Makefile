@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup review selfcheck test lint bench clean
+.PHONY: setup review selfcheck eval test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ review: $(STAMP)
 selfcheck: $(STAMP)
 	$(BIN)/hunkwise sim --self-check
 
+# Measure the review pipeline on the bundled dataset, offline (the simulator's figures, labelled
+# as such; docs/eval.md). Skipped, saying so, until the dataset is there.
+eval: $(STAMP)
+	@if [ -d eval/cases ]; then $(BIN)/hunkwise eval eval/cases --offline; \
+	else echo "eval/cases does not exist: no bundled dataset to measure (docs/eval.md)"; fi
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
@@ -38,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/review_e2e.py
 	$(BIN)/python bench/gateway_overhead.py
 	$(BIN)/python bench/key_hops.py
+	$(BIN)/python bench/eval_replay.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

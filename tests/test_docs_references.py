@@ -25,6 +25,9 @@ LAYERS = "catalog|sim|gateway|config|store|review|platforms|jobs|server|cli|erro
 NOT_OURS = {
     ".github/workflows/hunkwise.yml": "the workflow file a user adds to their own repository (docs/ci.md)",
     "_exceptions.py": "httpx's module, named as the model of the error tree (docs/errors.md)",
+    "head/src/db.py": "a file of the example evaluation case in docs/eval.md, not of this repository",
+    "src/db.py": "the same example case's file, as its case.json names it (docs/eval.md)",
+    "eval/cases/x/case.json": "the case 'x' of an example error message (docs/eval.md)",
 }
 
 _SPAN = re.compile(r"`([^`\n]+)`")

@@ -66,6 +66,10 @@ ALLOWED_REPEATS: dict[str, tuple[set[str], str]] = {
         {"review/tokens.py", "sim/tokens.py"},
         "the review's token estimate, and the simulator's stand-in for a provider's tokenizer",
     ),
+    "runner.py": (
+        {"evaluation/runner.py", "jobs/distributed/runner.py"},
+        "each package's runner runs its unit of work: an evaluation over a dataset, a job per message",
+    ),
     "anthropic_wire.py": (
         {"gateway/adapters/anthropic_wire.py", "sim/anthropic_wire.py"},
         "the client and the simulated server side of one wire",
