@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from hunkwise.catalog.findings_contract import ModelFinding, Severity
@@ -47,7 +47,7 @@ from hunkwise.review.findings import (
     dedupe_findings,
     sort_for_report,
 )
-from hunkwise.review.noise import NoiseControls, apply_noise_controls
+from hunkwise.review.noise import NoiseControls, apply_noise_controls, hold_back
 from hunkwise.review.packing import DEFAULT_OUTPUT_TOKENS, Budget, Chunk, ReviewPlan, plan_review
 from hunkwise.review.prompt import build_repair_request, build_review_request, prompt_overhead_tokens
 from hunkwise.review.report import (
@@ -318,12 +318,15 @@ async def run_review(
             if lines:
                 reviewed[path] = reviewed.get(path, 0) + len(lines)
     unique = dedupe_findings(anchored)
+    # The noise controls' floors, confidence and repeats first (nothing to verify that they hide),
+    # then the verification pass, then max_findings over what is left (review/noise.py).
+    controls = options.noise_controls()
+    shown = apply_noise_controls(unique, replace(controls, max_findings=None))
+    kept = shown.kept
     verify = options.verify_options()
-    if verify.enabled and unique:
-        unique = await _verified(unique, router, slots, options, verify, estimator, report)
-    shown = apply_noise_controls(unique, options.noise_controls())
-    report.findings = shown.kept
-    report.held_back = shown.held_back
+    if verify.enabled and kept:
+        kept = await _verified(kept, router, slots, options, verify, estimator, report)
+    report.findings, report.held_back = hold_back(kept, controls.max_findings)
     report.duplicates_merged = len(anchored) - len(unique)
     report.below_min_severity = shown.below_min_severity
     report.below_severity_floor = shown.below_severity_floor
