@@ -5,6 +5,9 @@ Each command (group) lives in its own module under ``hunkwise.cli`` and exposes
 them) and turns expected errors into one clear line and exit code 2 instead of a traceback.
 Command modules import heavy dependencies (SDKs, FastAPI, SQLAlchemy, Dramatiq) inside their
 functions, so importing every command module stays cheap and ``hunkwise --help`` fast.
+
+Named like :mod:`hunkwise.server.app` and :mod:`hunkwise.sim.app` on purpose: in each runnable
+package, ``app`` is the application object that package runs (here the Typer command).
 """
 
 from __future__ import annotations

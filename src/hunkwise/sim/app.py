@@ -8,6 +8,9 @@ FastAPI's import alone was about a fifth of an offline review's start-up (BENCHM
 The app never lets an exception escape a request: anything unexpected becomes a provider-shaped
 500 and is counted, because a simulator that crashes under garbage input would hide the client
 bugs it exists to find.
+
+Named like :mod:`hunkwise.server.app` and :mod:`hunkwise.cli.app` on purpose: in each runnable
+package, ``app`` is the application object that package runs (here the simulator's ASGI app).
 """
 
 from __future__ import annotations

@@ -70,6 +70,9 @@ def _normalize(raw: str | URL) -> URL:
 
 
 def is_sqlite(db: Engine | Session) -> bool:
+    """SQLite and PostgreSQL need different upsert dialects; callers ask this instead of comparing dialect
+    names themselves.
+    """
     bind = db.get_bind() if isinstance(db, Session) else db
     return bind.dialect.name == "sqlite"
 
