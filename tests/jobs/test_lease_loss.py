@@ -43,12 +43,12 @@ async def run_until(engine: Engine, handler: Any, done: asyncio.Event, *, lease_
     return after
 
 
-async def test_a_stolen_lease_cancels_the_handler_and_nothing_is_posted(store: Engine) -> None:
+async def test_a_stolen_lease_cancels_the_handler_and_nothing_is_posted(engine: Engine) -> None:
     posted: list[int] = []
     cancelled = asyncio.Event()
 
     async def handler(job: Job, ctx: JobContext) -> dict[str, Any]:
-        steal(store, job.id)  # mid-job: the models are still answering
+        steal(engine, job.id)  # mid-job: the models are still answering
         try:
             await asyncio.sleep(30)
         except asyncio.CancelledError:
@@ -58,18 +58,18 @@ async def test_a_stolen_lease_cancels_the_handler_and_nothing_is_posted(store: E
         posted.append(job.id)
         return {}
 
-    after = await run_until(store, handler, cancelled, lease_s=0.6)  # heartbeat every 0.2 s
+    after = await run_until(engine, handler, cancelled, lease_s=0.6)  # heartbeat every 0.2 s
     assert cancelled.is_set() and posted == []
     assert after.status == "running" and after.lease_owner == "thief/0", "the new owner's job, untouched"
     assert after.error is None
 
 
-async def test_the_lease_is_checked_right_before_posting(store: Engine) -> None:
+async def test_the_lease_is_checked_right_before_posting(engine: Engine) -> None:
     posted: list[int] = []
     stopped = asyncio.Event()
 
     async def handler(job: Job, ctx: JobContext) -> dict[str, Any]:
-        steal(store, job.id)  # between two heartbeats (every 20 s here)
+        steal(engine, job.id)  # between two heartbeats (every 20 s here)
         try:
             await ctx.ensure_lease()
         finally:
@@ -77,17 +77,17 @@ async def test_the_lease_is_checked_right_before_posting(store: Engine) -> None:
         posted.append(job.id)
         return {}
 
-    after = await run_until(store, handler, stopped, lease_s=60.0)
+    after = await run_until(engine, handler, stopped, lease_s=60.0)
     assert posted == []
     assert after.status == "running" and after.lease_owner == "thief/0" and after.error is None
 
 
-async def test_a_refused_checkpoint_aborts_the_job(store: Engine) -> None:
+async def test_a_refused_checkpoint_aborts_the_job(engine: Engine) -> None:
     posted: list[int] = []
     stopped = asyncio.Event()
 
     async def handler(job: Job, ctx: JobContext) -> dict[str, Any]:
-        steal(store, job.id)
+        steal(engine, job.id)
         try:
             await ctx.checkpoint({"post": "the finished review"})
         finally:
@@ -95,6 +95,6 @@ async def test_a_refused_checkpoint_aborts_the_job(store: Engine) -> None:
         posted.append(job.id)
         return {}
 
-    after = await run_until(store, handler, stopped, lease_s=60.0)
+    after = await run_until(engine, handler, stopped, lease_s=60.0)
     assert posted == []
     assert after.checkpoint is None and after.lease_owner == "thief/0" and after.error is None
