@@ -15,6 +15,7 @@ from hunkwise.jobs.worker import WorkerPool
 from hunkwise.store import jobs as repo
 from hunkwise.store.jobs import Job
 from hunkwise.store.models import ReviewJob, utcnow
+from waiting import attempt_ended
 
 KIND = "lease_test"
 
@@ -31,11 +32,14 @@ def steal(engine: Engine, job_id: int) -> None:
 
 async def run_until(engine: Engine, handler: Any, done: asyncio.Event, *, lease_s: float) -> Job:
     job, _ = repo.enqueue(engine, org="acme", kind=KIND, payload={}, dedupe_key="lease-1")
-    pool = WorkerPool(DatabaseQueue(engine), {KIND: handler}, concurrency=1, poll_s=0.05, lease_s=lease_s)
+    hook = attempt_ended()
+    pool = WorkerPool(
+        DatabaseQueue(engine), {KIND: handler}, concurrency=1, poll_s=0.05, lease_s=lease_s, hooks=(hook,)
+    )
     pool.start()
     try:
         await asyncio.wait_for(done.wait(), timeout=20)
-        await asyncio.sleep(0.2)  # let the pool record whatever it would record
+        await asyncio.wait_for(hook.ended.wait(), timeout=20)  # the pool recorded all it would
     finally:
         await pool.stop()
     after = repo.get_job(engine, job.id)

@@ -24,6 +24,7 @@ from hunkwise.store.models import ReviewRun
 from hunkwise.store.orgs import cost_ceiling_for_org, ensure_org, set_org_max_cost
 from platform_fakes import AUTHOR, GITLAB_AUTHOR, HUNKWISE_USER, FakeGitHub, FakeGitLab
 from simkeys import DEV_KEY
+from waiting import attempt_ended, eventually, sim_in_flight
 
 HEAD = "c" * 40
 EXPECTED_LINES = {
@@ -214,14 +215,11 @@ async def test_a_worker_that_lost_the_job_does_not_post(engine: Engine, sim) -> 
 
     deps.github = stealing
     before = len(gh.requests)
-    pool = pool_for(engine, deps)
+    hook = attempt_ended()
+    pool = pool_for(engine, deps, hooks=(hook,))
     pool.start()
     try:
-        for _ in range(100):
-            await asyncio.sleep(0.05)
-            if repo.get_job(engine, job.id).lease_owner == "thief/0":  # type: ignore[union-attr]
-                break
-        await asyncio.sleep(0.5)
+        await asyncio.wait_for(hook.ended.wait(), 20)  # the attempt is over, all it did is done
     finally:
         await pool.stop()
     after = repo.get_job(engine, job.id)
@@ -381,7 +379,7 @@ async def test_restart_mid_job_completes_once(engine: Engine, sim_factory, grace
     first = pool_for(engine, deps, lease_s=1.0 if not graceful else 60.0, name="first")
     first.start()
     await wait_for(engine, job.id, ("running",))
-    await asyncio.sleep(0.3)  # the model request is in flight
+    await eventually(sim_in_flight(slow, DEV_KEY), "the model request in flight")
     if graceful:
         await first.stop()  # hands the job back
         assert repo.get_job(engine, job.id).status == "queued"

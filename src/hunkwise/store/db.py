@@ -12,6 +12,7 @@ CLI processes queue for the write lock instead of failing with "database is lock
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -198,8 +199,10 @@ def _alembic_config(connection: Any = None) -> Any:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest migration shipped with this version of hunkwise."""
+    """The newest migration shipped with this version of hunkwise (read once per process: alembic
+    compiles every revision file to find it, a few milliseconds each)."""
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
@@ -226,6 +229,10 @@ def upgrade(engine_or_url: Engine | str | URL, revision: str = "head") -> None:
 
     engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
     try:
+        # Every command and server start opens the store: when the schema is current, one read of
+        # alembic_version answers, instead of loading every revision under the migration lock.
+        if revision == "head" and current_revision(engine) == head_revision():
+            return
         with (
             engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
             connection.begin(),
