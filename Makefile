@@ -23,8 +23,10 @@ review: $(STAMP)
 selfcheck: $(STAMP)
 	$(BIN)/hunkwise sim --self-check
 
+# In parallel (pytest-xdist), one process per core up to four; tests/conftest.py says what keeps the
+# workers apart.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

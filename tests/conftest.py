@@ -41,6 +41,22 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
+# --- parallel runs (pytest-xdist) ---------------------------------------------------------------
+# ``make test`` runs the suite on several processes (``-n auto --dist loadgroup``). Each worker is
+# a session of its own: its own SESSION, databases, simulator, Redis keys and queues. The tests of
+# a module that share a module-scoped service (a ``hunkwise serve`` process, a browser, the built
+# wheel) are one group, so one worker runs them, in order, and starts that service once.
+_GROUPED_BY_MODULE = ("journeys", "browser", "packaging")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        where = item.path.relative_to(tests_dir)
+        if where.parts[0] in _GROUPED_BY_MODULE:
+            item.add_marker(pytest.mark.xdist_group(where.as_posix()))
+
+
 # --- services -------------------------------------------------------------------------------------
 # PostgreSQL, Redis and RabbitMQ, for the tests that need them (README "Development" says what each
 # creates). The URLs are read once, here: the per-test clean-up above removes every HUNKWISE_*

@@ -304,12 +304,18 @@ async def test_circuit_reads_are_local_and_kept_current_by_messages_and_reloads(
 
 
 async def test_circuit_mirror_reloads_after_the_subscription_drops(redis_url: str, namespace: str) -> None:
-    one = RedisBackend(redis_url, namespace=namespace)
-    two = RedisBackend(redis_url, namespace=namespace)
+    # Named connections, so the kill below reaches this test's subscribers only, not those of a
+    # test running beside it (pytest-xdist) or of another run on the same server.
+    named = f"{redis_url}?client_name={namespace}"
+    one = RedisBackend(named, namespace=namespace)
+    two = RedisBackend(named, namespace=namespace)
     admin = redis_sync.Redis.from_url(redis_url)
     try:
         assert await _is_closed(one, "cred-a") and await _is_closed(two, "cred-b")
-        admin.client_kill_filter(_type="pubsub")  # every subscriber loses its connection
+        ours = [c["id"] for c in admin.client_list(_type="pubsub") if c["name"] == namespace]
+        assert len(ours) == 2, ours
+        for client_id in ours:  # every subscriber of ours loses its connection
+            admin.client_kill_filter(_id=client_id)
         # Changes made while nobody listens: one by a peer that publishes into the void, one
         # written without a message at all. Both must be seen once the subscriber is back.
         await one.open_circuit(Circuit("cred-a", "glm-5.1", time.time() + 600, "quota_window", "5h"))
