@@ -36,6 +36,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/packing.py
 	$(BIN)/python bench/answer_parse.py
+	$(BIN)/python bench/repair_rate.py
 	$(BIN)/python bench/review_e2e.py
 	$(BIN)/python bench/gateway_overhead.py
 	$(BIN)/python bench/key_hops.py

@@ -46,6 +46,12 @@ SHAPES: dict[str, Callable[[], str]] = {
     "3 MB of '[]'": lambda: "[]" * 1_500_000,
     "3 MB of '\\{\"a\": [[['": lambda: '\\{"a": [[[' * 300_000,
     "3 MB of prose": lambda: "word " * 600_000,
+    "1 MB of near-JSON findings (each one repaired)": lambda: (
+        '{"path": "a.py", "line": 3 "message": "missing comma"} ' * 18_000
+    ),
+    "1 MB near-JSON list (one 1 MB value, too big to repair)": lambda: (
+        '{"findings": [' + '{"path": "a.py", "line": 3 "message": "missing comma"},' * 18_000 + "]}"
+    ),
 }
 
 

@@ -45,7 +45,7 @@ REPO = "octo/hello"
 NOT_ERRORS = {
     "hunkwise.cli.review_remote.NothingToDo",  # "already reviewed": exit 0
     "hunkwise.server.web.auth.NeedsSignIn",  # a redirect to the sign-in page
-    "hunkwise.server.errors._TooLarge",  # FastAPI's HTTPException, answered 413 as it is
+    "hunkwise.server.error_handlers._TooLarge",  # FastAPI's HTTPException, answered 413 as it is
     "hunkwise.review.packing.CoverageError",  # an AssertionError: the packer lost a line (a bug)
 }
 

@@ -12,7 +12,7 @@ import simkeys
 from hunkwise.cli.app import app
 from hunkwise.config.settings import Settings
 from hunkwise.store import coding_plan_windows, database_url, open_store
-from hunkwise.store.models import ModelCall
+from hunkwise.store.tables import ModelCall
 
 
 @pytest.fixture(autouse=True)

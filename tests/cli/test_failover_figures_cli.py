@@ -27,7 +27,7 @@ from hunkwise.review.engine import ReviewOptions, run_review
 from hunkwise.sim import KeyConfig
 from hunkwise.store import database_url, open_store
 from hunkwise.store.db import use_session
-from hunkwise.store.models import ReviewRun
+from hunkwise.store.tables import ReviewRun
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "sample.diff"
 SPENT = "spent-coding-plan-key-0001"

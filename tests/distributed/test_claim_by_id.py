@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, create_engine
 
 from hunkwise.store import jobs as repo
-from hunkwise.store.models import utcnow
+from hunkwise.store.tables import utcnow
 
 
 def _job(engine: Engine, key: str = "k1", max_attempts: int = 2) -> int:

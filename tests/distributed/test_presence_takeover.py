@@ -17,8 +17,8 @@ from sqlalchemy import Engine, text
 from hunkwise.jobs.distributed.runner import NOT_PRESENT_DELAY_S, JobRunner
 from hunkwise.store import jobs as repo
 from hunkwise.store.db import make_engine
-from hunkwise.store.models import utcnow
 from hunkwise.store.presence import RECHECK_S, Presence, hold, registered
+from hunkwise.store.tables import utcnow
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -18,7 +18,7 @@ import pytest
 import redis as redis_sync
 from gateway_helpers import FAST, make_slot
 
-from hunkwise.config.runtime import limits_backend
+from hunkwise.config.gateway_wiring import limits_backend
 from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway import (

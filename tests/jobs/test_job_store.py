@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from hunkwise.store import jobs as repo
 from hunkwise.store.db import make_engine
-from hunkwise.store.models import utcnow
+from hunkwise.store.tables import utcnow
 
 
 def _enqueue(db: Engine, key: str = "k1", **kw: object) -> repo.Job:

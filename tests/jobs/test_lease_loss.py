@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import Engine, update
 
 from hunkwise.jobs.engine import JobContext
+from hunkwise.jobs.pool import WorkerPool
 from hunkwise.jobs.queue import DatabaseQueue
-from hunkwise.jobs.worker import WorkerPool
 from hunkwise.store import jobs as repo
 from hunkwise.store.jobs import Job
-from hunkwise.store.models import ReviewJob, utcnow
+from hunkwise.store.tables import ReviewJob, utcnow
 from waiting import attempt_ended
 
 KIND = "lease_test"

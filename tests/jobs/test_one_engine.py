@@ -17,8 +17,8 @@ from hunkwise.errors import Backoff, ConfigurationError, TransientError
 from hunkwise.jobs.distributed.runner import JobRunner
 from hunkwise.jobs.engine import JobContext
 from hunkwise.jobs.metrics import JobMetrics, MetricsHooks
+from hunkwise.jobs.pool import WorkerPool
 from hunkwise.jobs.queue import DatabaseQueue
-from hunkwise.jobs.worker import WorkerPool
 from hunkwise.store import jobs as repo
 from hunkwise.store.jobs import Job
 

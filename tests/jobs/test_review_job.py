@@ -11,17 +11,17 @@ from sqlalchemy import Engine, func, select
 
 from hunkwise.errors import Backoff
 from hunkwise.gateway.types import Secret, Slot
+from hunkwise.jobs.pool import WorkerPool
 from hunkwise.jobs.queue import DatabaseQueue
 from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND, ReviewDeps, make_handlers
-from hunkwise.jobs.worker import WorkerPool
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.gitlab import GitLabClient, MergeRequestEvent
 from hunkwise.platforms.review_post import marker, review_key
 from hunkwise.store import jobs as repo
 from hunkwise.store.db import use_session
-from hunkwise.store.models import ReviewRun
 from hunkwise.store.orgs import cost_ceiling_for_org, ensure_org, set_org_max_cost
+from hunkwise.store.tables import ReviewRun
 from platform_fakes import AUTHOR, GITLAB_AUTHOR, HUNKWISE_USER, FakeGitHub, FakeGitLab
 from simkeys import DEV_KEY
 from waiting import attempt_ended, eventually, sim_in_flight

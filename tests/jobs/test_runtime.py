@@ -9,7 +9,7 @@ from hunkwise.config.settings import Settings
 from hunkwise.config.spec import SlotEntry, SlotSpec
 from hunkwise.gateway.types import Secret
 from hunkwise.jobs.runtime import Runtime
-from hunkwise.store.byok import save_byok
+from hunkwise.store.byok_slots import save_byok
 from hunkwise.store.secrets import key_file_path
 from simkeys import DEV_KEY
 

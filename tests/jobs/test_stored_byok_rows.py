@@ -17,9 +17,9 @@ from hunkwise.jobs.resolver import SlotResolver
 from hunkwise.jobs.review_job import ReviewDeps
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.gitlab import GitLabClient
-from hunkwise.store.byok import save_byok
-from hunkwise.store.models import ByokSlot, Organization
+from hunkwise.store.byok_slots import save_byok
 from hunkwise.store.secrets import load_secret_box
+from hunkwise.store.tables import ByokSlot, Organization
 from platform_fakes import FakeGitHub
 from simkeys import DEV_KEY
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hunkwise.catalog.findings import ModelFinding
+from hunkwise.catalog.findings_contract import ModelFinding
 from hunkwise.review.answer import AnswerParseError, parse_answer
 from hunkwise.review.diff import parse_diff
 from hunkwise.review.findings import anchor_findings

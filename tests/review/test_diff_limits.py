@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from hunkwise.catalog.findings import iter_added_lines, render_file_header
+from hunkwise.catalog.findings_contract import iter_added_lines, render_file_header
 from hunkwise.platforms.gitlab import changes_to_diff
 from hunkwise.review.diff import DiffParseError, parse_diff
 from hunkwise.review.filters import NO_PATH, REPEATED_FILE, filter_files

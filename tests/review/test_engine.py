@@ -17,6 +17,7 @@ from hunkwise.gateway.types import Secret, Slot
 from hunkwise.review.engine import ChunkOutcome, ReviewOptions, run_review
 from hunkwise.review.errors import CostLimitExceeded, ReviewInputError
 from hunkwise.review.tokens import TokenEstimator
+from hunkwise.review.verification import VerifyOptions
 from hunkwise.sim import KeyConfig
 from rulesfile import repo_rules
 from simkeys import DEV_KEY
@@ -299,10 +300,22 @@ async def test_json_after_prose_with_code_is_read_without_a_repair(fake_openai) 
     assert [(f.path, f.start_line) for f in report.findings] == [("src/inventory/pricing.py", 13)]
 
 
+async def test_near_json_costs_no_repair_request(fake_openai) -> None:
+    near = (
+        "Found one:\n```json\n{findings: [{path: 'src/inventory/pricing.py', line: 13, "
+        "message: 'eval on a price string', severity: 'high', category: 'security',},]} // done\n```"
+    )
+    server = fake_openai([near])
+    async with Router([fake_slot(server.url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions())
+    assert len(server.bodies) == 1  # read as near-JSON: no second call
+    assert report.complete and [(f.start_line, f.severity) for f in report.findings] == [(13, "high")]
+
+
 async def test_finding_like_text_that_cannot_be_read_gets_the_repair_request(fake_openai) -> None:
     unreadable = (
         "Looks fine overall (`[]` is the default).\n"
-        '{"path": "src/inventory/pricing.py", "line": 13 "message": "eval on a price string"}'
+        '{"path": "src/inventory/pricing.py", "line": 13, "message": "eval on a price string", "see": [}'
     )
     repaired = json.dumps({"findings": [_sample_finding(13, "eval on a price string")]})
     server = fake_openai([unreadable, repaired])
@@ -336,3 +349,61 @@ async def test_a_cut_off_answer_and_its_repair_are_merged(fake_openai) -> None:
         report = await run_review(SAMPLE, router, ReviewOptions())
     assert report.complete and len(server.bodies) == 2
     assert sorted(f.start_line for f in report.findings) == [13, 19]
+
+
+# --- the verification pass (issue 13 item 5) ----------------------------------------------------
+async def test_verification_drops_what_it_scores_under_min_score(sim) -> None:
+    async with Router([zai_slot(sim.zai_developer_url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions(verify=VerifyOptions(enabled=True)))
+    # The simulator's verifier scores by severity: critical 9, high 8, medium 6, low 3.
+    assert {(f.start_line, f.severity, f.verification_score) for f in report.findings} == {
+        (10, "critical", 9),
+        (13, "high", 8),
+        (19, "medium", 6),
+    }
+    assert report.below_min_score == 1 and report.low_score == [] and report.unverified == 0
+    assert [c.purpose for c in report.calls] == ["review", "verify"]
+    verification = report.verification_usage()
+    assert verification["calls"] == 1 and verification["input_tokens"] > 0 and verification["cost_usd"] > 0
+    assert report.usage.calls == 2  # the total includes the pass; the JSON shows its share apart
+    assert report.to_json()["usage"]["verification"] == verification
+    assert "1 under the verification's min_score" in report.not_shown()
+
+
+async def test_verification_can_move_low_scores_to_the_summary(sim) -> None:
+    verify = VerifyOptions(enabled=True, min_score=7, action="summary")
+    async with Router([zai_slot(sim.zai_developer_url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions(verify=verify))
+    assert {f.severity for f in report.findings} == {"critical", "high"}
+    assert [(f.start_line, f.verification_score) for f in report.low_score] == [(12, 2), (19, 6)]
+    assert all(f.verification_reason.startswith("[simulator]") for f in report.low_score)
+    assert [f["start_line"] for f in report.to_json()["summary"]["low_score"]] == [12, 19]
+
+
+async def test_an_unreadable_verification_keeps_every_finding(fake_openai) -> None:
+    review = json.dumps(
+        {"findings": [_sample_finding(13, "eval on a price"), _sample_finding(19, "bare except")]}
+    )
+    server = fake_openai([review, "I think they are all fine."])
+    async with Router([fake_slot(server.url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions(verify=VerifyOptions(enabled=True)))
+    assert len(server.bodies) == 2 and "Candidate 2" in server.bodies[1]["messages"][-1]["content"]
+    assert sorted(f.start_line for f in report.findings) == [13, 19]  # fails open
+    assert report.unverified == 2 and report.below_min_score == 0 and report.complete
+    assert all(f.verification_score is None for f in report.findings)
+
+
+async def test_a_verification_over_the_cost_ceiling_is_not_run(sim) -> None:
+    options = ReviewOptions(verify=VerifyOptions(enabled=True), expected_output_tokens=1)
+    async with Router([zai_slot(sim.zai_developer_url)]) as router:
+        first = await run_review(SAMPLE, router, options)
+        spent = sum(c.usage.cost_usd for c in first.calls if c.purpose == "review")
+        ceiling = max(spent, first.estimated_cost_usd) * 1.000001
+        pass_estimate = first.verification_usage()["cost_usd"]
+        assert ceiling < spent + pass_estimate  # the set-up: the review fits, review + pass does not
+        options.max_cost = CostCeiling(ceiling, source="test")
+        second = await run_review(SAMPLE, router, options)
+    assert [c.purpose for c in second.calls] == ["review"]
+    assert second.verification_skipped.startswith("not run: its estimated $")
+    assert "the cost ceiling of" in second.verification_skipped
+    assert len(second.findings) == 4  # nothing was dropped by a pass that did not run

@@ -6,13 +6,12 @@ import json
 
 import pytest
 
-from hunkwise.catalog.findings import ModelFinding
+from hunkwise.catalog.findings_contract import ModelFinding
 from hunkwise.review.answer import MAX_ANSWER_CHARS, AnswerParseError, parse_answer
 from hunkwise.review.findings import (
     Finding,
     anchor_findings,
     dedupe_findings,
-    limit_findings,
     normalise_path,
 )
 
@@ -85,7 +84,7 @@ def test_empty_findings_is_valid() -> None:
         ("", "empty"),
         ("I could not find any problems, the code is great.", "no JSON"),
         ('{"findings": [{"path": "a.py"', "incomplete: it ends inside its JSON"),
-        ('{"findings": [{"path": "a.py", "line": 3, "title": "x" "body": "y"}]}', "look like findings"),
+        ('{"findings": [{"path": "a.py", "line": 3, "title": "x", "see": [}]}', "look like findings"),
         ('{"verdict": "ok"}', 'no "findings"'),
         (
             '{"findings": [{"path": "a.py", "start_line": 1, "end_line": 1, "severity": "urgent", '
@@ -180,19 +179,6 @@ def test_dedupe_across_chunks_keeps_the_most_severe() -> None:
     ]
 
 
-def test_limits_keep_most_severe_then_most_confident() -> None:
-    items = [
-        fd("a.py", 1, 1, "low"),
-        fd("a.py", 2, 2, "medium", conf=0.5),
-        fd("a.py", 3, 3, "medium", conf=0.9),
-        fd("a.py", 4, 4, "critical"),
-    ]
-    res = limit_findings(items, min_severity="medium", max_findings=2)
-    assert [(f.start_line, f.severity) for f in res.kept] == [(3, "medium"), (4, "critical")]
-    assert (res.below_min_severity, res.over_max_findings) == (1, 1)
-    assert len(limit_findings(items).kept) == 4
-
-
 # --- issue 11 item 7: answers that used to lose findings silently ------------------------------
 def _finding(path: str, line: int, title: str = "t", **kw: object) -> dict[str, object]:
     return (
@@ -236,10 +222,42 @@ def test_a_truncated_answer_salvages_every_complete_finding_and_says_so() -> Non
 def test_visible_findings_are_never_an_empty_review() -> None:
     text = (
         "Looks mostly fine, `setResults([]);` is ok. But:\n"
-        '{"path": "a.py", "line": 3 "message": "off by one"}'  # a finding with a missing comma
+        '{"path": "a.py", "line": 3, "message": "off by one", "see": [}'  # unreadable even repaired
     )
     with pytest.raises(AnswerParseError, match="look like findings"):
         parse_answer(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"path": "a.py", "line": 3 "message": "off by one"}',  # a missing comma
+        "{'findings': [{'path': 'a.py', 'line': 3, 'message': 'off by one', 'fixed': False}]}",
+        '{findings: [{path: "a.py", line: 3, message: "off by one",},],}',
+        '{"findings": [ // worst first\n {"path": "a.py", /* new */ "line": 3, "message": "off by one"}]}',
+        '{"findings": [{\u201cpath\u201d: "a.py", \u201cline\u201d: 3, \u201cmessage\u201d: "off by one"}]}',
+    ],
+)
+def test_near_json_is_read_without_a_repair_request(text: str) -> None:
+    [finding] = parse_answer(text).findings
+    assert (finding.path, finding.start_line, finding.title) == ("a.py", 3, "off by one")
+
+
+def test_a_comment_inside_one_finding_does_not_lose_it() -> None:
+    """The strict reading finds the two clean findings on their own; the refused list holds
+    findings' keys, so it is read again as near-JSON and all three come back."""
+    text = (
+        '{"findings": [{"path": "a.py", "line": 1, "message": "one"},\n'
+        '{"path": "a.py", "line": 2, "message": "two" /* the worst */},\n'
+        '{"path": "a.py", "line": 3, "message": "three"}]}'
+    )
+    assert [f.start_line for f in parse_answer(text).findings] == [1, 2, 3]
+
+
+def test_prose_brackets_are_not_repaired_into_findings() -> None:
+    answer = json.dumps({"findings": [mf("a.py", 1).model_dump(), mf("a.py", 1).model_dump()]})
+    text = "[[[[files[0] is read before the check. " + answer + "]]]]"
+    assert len(parse_answer(text).findings) == 2
 
 
 def test_an_empty_list_is_no_findings_only_when_it_is_the_answer() -> None:
@@ -314,7 +332,7 @@ def test_an_answer_after_a_run_of_prose_brackets_and_a_stray_quote_is_read_whole
     bracket in turn until its budget ran out, so it kept one finding of four (or none)."""
     import json
 
-    from hunkwise.catalog.findings import ModelFinding
+    from hunkwise.catalog.findings_contract import ModelFinding
     from hunkwise.review.answer import parse_answer
 
     findings = [

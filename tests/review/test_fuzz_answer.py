@@ -10,7 +10,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hunkwise.catalog.findings import CATEGORIES, SEVERITIES, ModelFinding
+from hunkwise.catalog.findings_contract import CATEGORIES, SEVERITIES, ModelFinding
 from hunkwise.review.answer import AnswerParseError, parse_answer
 
 _SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hunkwise.catalog.findings import iter_added_lines
+from hunkwise.catalog.findings_contract import iter_added_lines
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.review.diff import DiffLine, FileDiff, Hunk, parse_diff

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hunkwise.catalog.findings import CATEGORIES, SEVERITIES, answer_json_schema
+from hunkwise.catalog.findings_contract import CATEGORIES, SEVERITIES, answer_json_schema
 from hunkwise.config.files import load_config_files
 from hunkwise.config.problems import ConfigFileError
 from hunkwise.config.review_settings import review_config

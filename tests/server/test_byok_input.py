@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from srvkit import admin_headers
 from webkit import create_org, page_csrf, sign_in
 
-from hunkwise.store.models import ByokSlot, Organization
+from hunkwise.store.tables import ByokSlot, Organization
 from simkeys import DEV_KEY
 
 SMART_KEY = "zai-key\u201d0000-wxyz"  # a key pasted from a word processor: a smart quote inside

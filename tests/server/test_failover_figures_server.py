@@ -19,7 +19,7 @@ from webkit import create_org, sign_in
 
 from hunkwise.sim import KeyConfig
 from hunkwise.store.db import use_session
-from hunkwise.store.models import ReviewRun
+from hunkwise.store.tables import ReviewRun
 from platform_fakes import FakeGitHub, ServedFake
 from simkeys import OPENAI_KEY
 

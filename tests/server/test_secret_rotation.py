@@ -14,7 +14,7 @@ def test_secrets_rotate_then_prune_cli() -> None:
     from hunkwise.config.ssrf import SsrfPolicy
     from hunkwise.gateway.types import Secret
     from hunkwise.jobs.resolver import SlotResolver
-    from hunkwise.store.byok import save_byok
+    from hunkwise.store.byok_slots import save_byok
     from hunkwise.store.db import database_url, open_store
     from hunkwise.store.secrets import SecretBox, load_secret_box
 

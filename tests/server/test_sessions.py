@@ -54,7 +54,7 @@ def test_the_cookie_is_opaque_and_the_database_cannot_replay_it(client: TestClie
         for secret in ("acme", token, token_hash, token_hash[:16], "admin", '"o"', '"t"'):
             assert secret not in text, (secret, text)
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", value), value  # one random id, nothing else
-    from hunkwise.store.models import ConsoleSession
+    from hunkwise.store.tables import ConsoleSession
 
     engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
     with session_scope(engine) as s:

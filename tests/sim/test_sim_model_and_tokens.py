@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openai
 
-from hunkwise.catalog.findings import ModelAnswer, render_file_header, render_line
+from hunkwise.catalog.findings_contract import ModelAnswer, render_file_header, render_line
 from hunkwise.sim.model import answer, review_answer
 from hunkwise.sim.tokens import count_messages, count_tokens
 from simkeys import CODING_MAX_KEY

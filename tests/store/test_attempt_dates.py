@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from hunkwise.gateway.types import Attempt, Secret, Slot
 from hunkwise.store import RunRecord, record_run, window_usage
 from hunkwise.store.db import use_session
-from hunkwise.store.models import ModelCall
+from hunkwise.store.tables import ModelCall
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SLOT = Slot(

@@ -15,9 +15,8 @@ from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Secret
 from hunkwise.jobs.resolver import SlotResolver
-from hunkwise.store.byok import delete_byok, load_byok, save_byok
+from hunkwise.store.byok_slots import delete_byok, load_byok, save_byok
 from hunkwise.store.db import session_scope
-from hunkwise.store.models import ByokSlot, OrgToken
 from hunkwise.store.orgs import (
     OrgExists,
     cost_ceiling_for_org,
@@ -27,6 +26,7 @@ from hunkwise.store.orgs import (
     token_owner,
 )
 from hunkwise.store.secrets import MasterKey, SecretBox, SecretsError
+from hunkwise.store.tables import ByokSlot, OrgToken
 
 KEY = "zai-store-key-abcd"
 
@@ -81,7 +81,7 @@ def test_byok_round_trip_keep_key_and_delete(db: Engine, box: SecretBox) -> None
     )
     with session_scope(db) as session:
         row = session.scalars(select(ByokSlot)).one()
-        assert row.key_ciphertext and KEY not in row.key_ciphertext and row.key_ciphertext.startswith("pw1.")
+        assert row.key_ciphertext and KEY not in row.key_ciphertext and row.key_ciphertext.startswith("pw2.")
         assert KEY not in repr(row)
     save_byok(db, "acme", {"main": _spec(tier="max")}, box=box, policy=policy)  # no key: kept
     (slot,) = _byok(db, box, policy).slots_for("acme")

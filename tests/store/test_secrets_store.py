@@ -15,9 +15,8 @@ from hunkwise.config.spec import SlotEntry, SlotSpec
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.jobs.resolver import SlotResolver
-from hunkwise.store.byok import save_byok
+from hunkwise.store.byok_slots import save_byok
 from hunkwise.store.db import session_scope
-from hunkwise.store.models import ByokSlot
 from hunkwise.store.secrets import (
     MasterKey,
     SecretBox,
@@ -27,6 +26,7 @@ from hunkwise.store.secrets import (
     prune_old_keys,
     rotate_master_key,
 )
+from hunkwise.store.tables import ByokSlot
 
 KEY = "zai-rotate-key-5678"
 

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from hunkwise.store.db import session_scope
-from hunkwise.store.models import ConsoleSession, OrgToken
 from hunkwise.store.orgs import (
     LastActiveToken,
     create_org,
@@ -32,6 +31,7 @@ from hunkwise.store.sessions import (
     session_hash,
 )
 from hunkwise.store.signin import SigninLimits, lockout, record_failure
+from hunkwise.store.tables import ConsoleSession, OrgToken
 
 T0 = datetime(2026, 12, 5, 9, 0, 0, tzinfo=UTC)
 ADMIN_FP = admin_fingerprint("admin-token-for-store-tests-0123456789")

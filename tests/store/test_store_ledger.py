@@ -17,7 +17,7 @@ from hunkwise.store import (
     session_scope,
     usage_summary,
 )
-from hunkwise.store.models import ModelCall, ReviewRun
+from hunkwise.store.tables import ModelCall, ReviewRun
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 CANARY_KEY = "sk-canary-DO-NOT-STORE-1234567890"

@@ -19,7 +19,7 @@ from hunkwise.store import (
     window_usage,
 )
 from hunkwise.store.db import make_engine, upgrade
-from hunkwise.store.models import ModelCall, ReviewRun
+from hunkwise.store.tables import ModelCall, ReviewRun
 
 NOW = datetime.now(UTC)
 CODING = "zai|https://api.z.ai/api/coding/paas/v4|0123456789abcdef"

@@ -116,7 +116,7 @@ async def _ask(
     cfg: ResolvedConfig, settings: Settings, text: str, *, system: str | None, as_json: bool, stream: bool
 ) -> ChatResult:
     """Send the prompt and print the answer; raises ``AllSlotsFailed`` when no slot answered."""
-    from hunkwise.config.runtime import open_router
+    from hunkwise.config.gateway_wiring import open_router
     from hunkwise.gateway import ChatRequest
 
     request = ChatRequest.of(text, system=system, purpose="chat")

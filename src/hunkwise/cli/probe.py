@@ -57,7 +57,7 @@ def test_connection(
 
 
 async def _probe(cfg: ResolvedConfig, timeout_s: float) -> list[Diagnosis]:
-    from hunkwise.gateway.probe import probe_slots
+    from hunkwise.gateway import probe_slots
 
     return await probe_slots(cfg.slots, timeout_s=timeout_s)
 

@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from hunkwise.config.files import ConfigFiles
     from hunkwise.config.review_settings import ReviewConfig
     from hunkwise.config.settings import Settings
-    from hunkwise.gateway.types import Slot
+    from hunkwise.gateway import Slot
     from hunkwise.platforms.local_git import LocalChange
+    from hunkwise.review.context import ContextMode
     from hunkwise.review.engine import ReviewOptions
     from hunkwise.review.report import ReviewReport
+    from hunkwise.review.verification import VerifyOptions
 
 FORMATS = ("text", "json", "markdown", "sarif")
 SEVERITY_HELP = "critical, high, medium or low"
@@ -49,7 +51,25 @@ def review(
     min_severity: str | None = typer.Option(
         None, "--min-severity", help=f"Hide findings below: {SEVERITY_HELP}."
     ),
-    max_findings: int | None = typer.Option(None, "--max-findings", help="Keep at most this many findings."),
+    max_findings: int | None = typer.Option(
+        None, "--max-findings", help="Show at most this many (the rest are listed in the summary)."
+    ),
+    min_confidence: float | None = typer.Option(
+        None, "--min-confidence", help="Hide findings the model is less sure of (0 to 1, such as 0.6)."
+    ),
+    context: str | None = typer.Option(
+        None,
+        "--context",
+        help="Code sent around each change: none, hunk (the diff's, default), function, file.",
+    ),
+    verify: bool | None = typer.Option(
+        None,
+        "--verify/--no-verify",
+        help="A second request scores each finding 0-10 (default: [review] verify).",
+    ),
+    min_score: int | None = typer.Option(
+        None, "--min-score", help="With --verify: drop findings scored below this (0-10, default 5)."
+    ),
     fail_on: str | None = typer.Option(
         None, "--fail-on", help=f"Exit 1 on findings at or above: {SEVERITY_HELP}."
     ),
@@ -84,7 +104,7 @@ def review(
     with friendly_errors(no_model_hint=OFFLINE_HINT):
         settings = read_settings()
         flags = models.flags()
-        _check_options(fmt, min_severity, fail_on, max_findings, diff, base, head, staged)
+        _check_options(fmt, min_severity, fail_on, max_findings, min_confidence, diff, base, head, staged)
         if offline and (flags or profile):
             _usage_error(
                 "--offline reviews with the built-in simulator: drop the model options (--model, ...)"
@@ -93,7 +113,15 @@ def review(
         config = review_config(files, settings=settings, max_cost_flag=max_cost)
         remote = _remote_change(settings, github, pr, post, no_post, api_url, diff, base, head, staged)
         change = remote.change if remote else _read_change(diff, base, head, staged)
-        options = _options(settings, change, config, min_severity, max_findings, dry_run, offline)
+        options = _options(
+            settings, change, config, min_severity, max_findings, min_confidence, dry_run, offline
+        )
+        options.verify = _verify_options(options, verify, min_score)
+        options.context = _context_mode(context)
+        if options.context_mode() in ("function", "file"):
+            from hunkwise.cli.review_support import head_files
+
+            options.head = head_files(change, Path.cwd())
         after = None
         if remote is not None:
             options.change = remote.change_dict()
@@ -103,6 +131,35 @@ def review(
             fail_on=fail_on, ledger_source=remote.target.platform if remote else None, after=after,
         )  # fmt: skip
     raise typer.Exit(code)
+
+
+def _context_mode(value: str | None) -> ContextMode | None:
+    from hunkwise.review.context import CONTEXT_MODES
+
+    if value is None:
+        return None
+    mode = value.strip().lower()
+    if mode not in CONTEXT_MODES:
+        _usage_error(f"--context must be one of {', '.join(CONTEXT_MODES)}; got {value!r}")
+    return mode  # type: ignore[return-value]
+
+
+def _verify_options(
+    options: ReviewOptions, verify: bool | None, min_score: int | None
+) -> VerifyOptions | None:
+    """``--verify``/``--no-verify`` and ``--min-score`` over the rules file's settings."""
+    if verify is None and min_score is None:
+        return None
+    if min_score is not None and not 0 <= min_score <= 10:
+        _usage_error(f"--min-score must be a whole number from 0 to 10; got {min_score}")
+    from dataclasses import replace
+
+    base = options.verify_options()
+    return replace(
+        base,
+        enabled=verify if verify is not None else True,  # --min-score alone asks for the pass
+        min_score=base.min_score if min_score is None else min_score,
+    )
 
 
 def _usage_error(message: str) -> None:
@@ -116,12 +173,13 @@ def _check_options(
     min_severity: str | None,
     fail_on: str | None,
     max_findings: int | None,
+    min_confidence: float | None,
     diff: str | None,
     base: str | None,
     head: str | None,
     staged: bool,
 ) -> None:
-    from hunkwise.catalog.findings import SEVERITIES
+    from hunkwise.catalog.findings_contract import SEVERITIES
 
     if fmt not in FORMATS:
         _usage_error(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
@@ -130,6 +188,8 @@ def _check_options(
             _usage_error(f"{name} must be one of {', '.join(SEVERITIES)}; got {value!r}")
     if max_findings is not None and max_findings < 1:
         _usage_error(f"--max-findings must be at least 1; got {max_findings}")
+    if min_confidence is not None and not 0 <= min_confidence <= 1:
+        _usage_error(f"--min-confidence must be a number from 0 to 1, such as 0.6; got {min_confidence:g}")
     if diff is not None and (base or head or staged):
         _usage_error("--diff reviews a diff file; it cannot be combined with --base, --head or --staged")
 
@@ -221,6 +281,7 @@ def _options(
     config: ReviewConfig,
     min_severity: str | None,
     max_findings: int | None,
+    min_confidence: float | None,
     dry_run: bool,
     offline: bool,
 ) -> ReviewOptions:
@@ -228,12 +289,11 @@ def _options(
     from hunkwise.review.engine import ReviewOptions
     from hunkwise.review.rules import RepoRules
 
-    rules = RepoRules.from_config(config)
-    section = rules.settings  # [review] of the config files
     return ReviewOptions(
-        rules=rules,
-        min_severity=(min_severity.lower() if min_severity else section.min_severity),  # type: ignore[arg-type]
-        max_findings=max_findings if max_findings is not None else section.max_findings,
+        rules=RepoRules.from_config(config),  # its [review] settings apply where a flag is not given
+        min_severity=min_severity.lower() if min_severity else None,  # type: ignore[arg-type]
+        max_findings=max_findings,
+        min_confidence=min_confidence,
         dry_run=dry_run,
         # Offline too: it rehearses the real run, which would stop at the same estimate.
         max_cost=config.max_cost,
@@ -295,8 +355,7 @@ def _run(
 def _configuration_failure(report: ReviewReport) -> str | None:
     """When no request succeeded and every failure is one retrying can never fix (a bad key, an
     unknown model), the run is a configuration error (exit 2), not an incomplete review (3)."""
-    from hunkwise.gateway.errors import ErrorKind
-    from hunkwise.gateway.types import SKIPPED_OUTCOMES
+    from hunkwise.gateway import SKIPPED_OUTCOMES, ErrorKind
 
     if not report.failed_chunks or any(c.ok for c in report.calls):
         return None
@@ -326,8 +385,7 @@ async def _review(
     from rich.console import Console
 
     from hunkwise.cli.review_progress import ReviewProgress
-    from hunkwise.gateway.limits.local import LocalBackend
-    from hunkwise.gateway.router import Router
+    from hunkwise.gateway import LocalBackend, Router
     from hunkwise.review.engine import run_review
 
     console = Console(stderr=True)

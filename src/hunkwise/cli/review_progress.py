@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from hunkwise.gateway.policy import RouterEvent
+    from hunkwise.gateway import RouterEvent
     from hunkwise.review.engine import ChunkOutcome
 
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import httpx
 
     from hunkwise.config.settings import Settings
-    from hunkwise.gateway.types import Secret
+    from hunkwise.gateway import Secret
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.local_git import LocalChange

@@ -12,9 +12,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from pathlib import Path
 
     from hunkwise.config.settings import Settings
-    from hunkwise.gateway.types import Attempt, Slot
+    from hunkwise.gateway import Attempt, Slot
+    from hunkwise.platforms.local_git import LocalChange
+    from hunkwise.review.context import HeadFiles
     from hunkwise.review.report import ReviewReport
     from hunkwise.review.tokens import TokenEstimator
 
@@ -31,7 +34,7 @@ def offline_slots() -> Iterator[list[Slot]]:
     slot says ``simulated`` so the ledger records those costs as simulated, never as spend.
     """
     from hunkwise.catalog import load_catalog
-    from hunkwise.gateway.types import Secret, Slot
+    from hunkwise.gateway import Secret, Slot
     from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
 
     card = load_catalog().card(OFFLINE_MODEL)
@@ -121,3 +124,23 @@ def record_calls_only(attempts: Iterable[Attempt], *, settings: Settings) -> Non
             engine.dispose()
     except Exception as exc:
         _warn(f"usage not recorded ({type(exc).__name__}: {exc})")
+
+
+def head_files(change: LocalChange, cwd: Path) -> HeadFiles:
+    """Where a local change's head-revision files are, for code context: the reviewed commit, the
+    index for ``--staged``, the working tree for a diff file (checked line by line against the
+    diff before use, so a tree at another revision costs context, never correctness)."""
+    from pathlib import Path
+
+    from hunkwise.platforms.local_git import GitHead, GitInputError, repo_root
+    from hunkwise.review.context import DirectoryHead
+
+    d = change.description
+    if d.kind == "staged" and d.repo_root:
+        return GitHead(Path(d.repo_root), "")
+    if d.head_sha and d.repo_root:
+        return GitHead(Path(d.repo_root), d.head_sha)
+    try:
+        return DirectoryHead(repo_root(cwd))
+    except GitInputError:
+        return DirectoryHead(cwd)

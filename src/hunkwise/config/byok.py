@@ -1,6 +1,6 @@
 """Per-organization model configuration (BYOK): its rules, written once, from plain data to slots.
 
-Saving (:func:`hunkwise.store.byok.save_byok`), testing a configuration before it is saved (the
+Saving (:func:`hunkwise.store.byok_slots.save_byok`), testing a configuration before it is saved (the
 server's Test), showing a stored one, and using one for a review
 (:class:`hunkwise.jobs.resolver.SlotResolver`) all go through the functions here, so each rule
 has one text and one behaviour:
@@ -32,8 +32,7 @@ from hunkwise.config.spec import SlotEntry, SlotSpec, parse_spec
 from hunkwise.config.ssrf import SsrfPolicy, endpoint_origin, format_origin
 from hunkwise.config.urls import validate_base_url
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.adapters.base import ClientPool
-from hunkwise.gateway.types import Secret, Slot
+from hunkwise.gateway import ClientPool, Secret, Slot
 
 if TYPE_CHECKING:
     from hunkwise.config.settings import Settings

@@ -26,7 +26,7 @@ from hunkwise.config.schema import FILE_HELP, keys_of, model_at
 from hunkwise.config.spec import FIELD_HELP as SLOT_HELP
 from hunkwise.config.spec import SlotInput
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.types import Secret
+from hunkwise.gateway import Secret
 
 Loc = tuple[str | int, ...]
 API_KEY_ENV_HELP = (

@@ -21,7 +21,7 @@ from hunkwise.config.layers import SLOT_NAMES, Layer, env_layer, env_name, flags
 from hunkwise.config.slots import build_slot, slot_summary
 from hunkwise.config.spec import SlotSpec
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.types import Slot
+from hunkwise.gateway import Slot
 
 if TYPE_CHECKING:
     from hunkwise.config.settings import Settings

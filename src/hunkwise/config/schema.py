@@ -22,13 +22,14 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
-from hunkwise.catalog.findings import SEVERITIES, Severity
+from hunkwise.catalog.findings_contract import SEVERITIES, Severity
 from hunkwise.config.globs import compile_glob
 from hunkwise.config.spec import SlotInput
 
 COST_OFF = "off"
+CONFIDENCE_HELP = "a number from 0 to 1, such as 0.6"
 MaxCost = float | Literal["off"]
 MAX_COST_HELP = 'an amount in USD greater than 0, such as 2.50, or "off" to disable the ceiling'
 
@@ -108,6 +109,24 @@ class ReviewSection(_Strict):
     max_findings: StrictInt | None = Field(None, ge=1)
     fail_on: SeverityValue | None = None
     max_cost: MaxCostValue | None = None
+    # Noise controls (hunkwise.review.noise): what is shown of the findings.
+    min_confidence: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
+    severity_floor: dict[Glob, SeverityValue] = Field(default_factory=dict)  # the last match wins
+    tests: Literal["review", "relaxed", "skip"] = "review"
+    test_paths: Globs | None = None  # None: hunkwise.review.noise.DEFAULT_TEST_PATHS
+    merge_repeats: StrictBool = False
+    # The verification pass (hunkwise.review.verification): a second request scores findings 0-10.
+    context: Literal["none", "hunk", "function", "file"] = "hunk"  # hunkwise.review.context
+    verify: StrictBool = False
+    min_score: StrictInt = Field(5, ge=0, le=10)
+    verify_action: Literal["drop", "summary"] = "drop"
+
+    @field_validator("min_confidence", mode="before")
+    @classmethod
+    def _confidence_is_a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or (value is not None and not isinstance(value, int | float)):
+            raise ValueError(CONFIDENCE_HELP)
+        return value
 
 
 class RuleEntry(_Strict):
@@ -162,6 +181,15 @@ FILE_HELP: dict[str, str] = {
     "paths": GLOBS_HELP,
     "max_file_lines": "a whole number ≥ 1",
     "max_findings": "a whole number ≥ 1",
+    "min_confidence": CONFIDENCE_HELP,
+    "severity_floor": 'a table of glob = severity, such as { "docs/**" = "high" }',
+    "tests": 'one of "review" (like other files), "relaxed" (only high and critical), "skip"',
+    "test_paths": GLOBS_HELP,
+    "merge_repeats": "true or false",
+    "verify": "true or false",
+    "context": 'one of "none", "hunk", "function", "file"',
+    "min_score": "a whole number from 0 to 10",
+    "verify_action": 'one of "drop" (leave them out) or "summary" (list them in the summary)',
     "min_severity": SEVERITY_HELP,
     "fail_on": SEVERITY_HELP,
     "severity": SEVERITY_HELP,

@@ -40,7 +40,7 @@ from hunkwise.config.review_settings import MAX_COST_ENV, parse_max_cost_setting
 from hunkwise.config.schema import MaxCost
 from hunkwise.config.ssrf import ALLOW_ENV, parse_allow_list
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.types import Secret
+from hunkwise.gateway import Secret
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_JOB_WORKERS = 2

@@ -17,12 +17,11 @@ from typing import Any
 
 from hunkwise.catalog.loader import Catalog, ModelCard, load_catalog
 from hunkwise.config.spec import SlotSpec, _setting_name, key_from_text
-from hunkwise.config.thinking import parse_thinking
+from hunkwise.config.thinking_setting import parse_thinking
 from hunkwise.config.urls import is_loopback_host, swap_path, validate_base_url
 from hunkwise.config.validation import MAX_OUTPUT_TOKENS
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.thinking import unwrap_override
-from hunkwise.gateway.types import Secret, Slot
+from hunkwise.gateway import Secret, Slot, unwrap_override
 
 # Used for a model the catalog does not know when the user gives no context_window: small enough
 # that packing never overflows a typical self-hosted model, and said out loud in the notes.

@@ -45,7 +45,7 @@ from hunkwise.config.validation import (
     url_text_problem,
 )
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.types import PlanId, ProviderId, Secret, TierId
+from hunkwise.gateway import PlanId, ProviderId, Secret, TierId
 
 # What a valid value looks like, per field: used for every source (env, flag, TOML, JSON) so the
 # same mistake gets the same explanation wherever it was made.

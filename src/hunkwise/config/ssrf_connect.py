@@ -18,16 +18,16 @@ directly, because a proxy would make the dialled address invisible to the guard.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 import httpcore2
 import httpx2
 
 from hunkwise.config.ssrf import ALLOW_ENV, SsrfPolicy, blocked_reason
-from hunkwise.gateway.errors import ConnectBlocked
-from hunkwise.gateway.types import Slot
+from hunkwise.gateway import ConnectBlocked, Slot
 
 # The openai SDK's defaults for its own pool, kept for the guarded one.
 _LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
@@ -103,19 +103,105 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-class GuardedTransport(httpx2.AsyncHTTPTransport):
-    """``httpx2.AsyncHTTPTransport`` whose connections go through a :class:`GuardedBackend`."""
+# httpcore2's exceptions as httpx2's, most specific first (the first match wins): what
+# ``httpx2.AsyncHTTPTransport`` does, so the SDK above sees the same errors as with its own
+# transport (``openai.APIConnectionError``, ``APITimeoutError``, ...). Anything else, such as
+# :class:`ConnectBlocked`, passes through unchanged: the gateway finds it among the causes.
+_HTTPCORE_ERRORS: tuple[tuple[type[Exception], type[httpx2.HTTPError]], ...] = (
+    (httpcore2.ConnectTimeout, httpx2.ConnectTimeout),
+    (httpcore2.ReadTimeout, httpx2.ReadTimeout),
+    (httpcore2.WriteTimeout, httpx2.WriteTimeout),
+    (httpcore2.PoolTimeout, httpx2.PoolTimeout),
+    (httpcore2.TimeoutException, httpx2.TimeoutException),
+    (httpcore2.ConnectError, httpx2.ConnectError),
+    (httpcore2.ReadError, httpx2.ReadError),
+    (httpcore2.WriteError, httpx2.WriteError),
+    (httpcore2.NetworkError, httpx2.NetworkError),
+    (httpcore2.ProxyError, httpx2.ProxyError),
+    (httpcore2.UnsupportedProtocol, httpx2.UnsupportedProtocol),
+    (httpcore2.RemoteProtocolError, httpx2.RemoteProtocolError),
+    (httpcore2.LocalProtocolError, httpx2.LocalProtocolError),
+    (httpcore2.ProtocolError, httpx2.ProtocolError),
+)
+
+
+@contextlib.contextmanager
+def _httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        mapped = next((to for frm, to in _HTTPCORE_ERRORS if isinstance(exc, frm)), None)
+        if mapped is None:
+            raise
+        raise mapped(str(exc)) from exc
+
+
+class _ResponseStream(httpx2.AsyncByteStream):
+    """The body as httpcore2 streams it, chunk by chunk, with its errors translated; closing it
+    hands the connection back to the pool."""
+
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _httpx_errors():
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._stream, "aclose", None)
+        if aclose is not None:
+            with _httpx_errors():
+                await aclose()
+
+
+class GuardedTransport(httpx2.AsyncBaseTransport):
+    """An httpx2 transport whose connections go through a :class:`GuardedBackend`.
+
+    httpx2's own ``AsyncHTTPTransport`` takes no network backend, so this is the transport
+    interface implemented over an ``httpcore2.AsyncConnectionPool`` of our own (HTTP/1.1, the
+    SDK's limits, certificates verified as httpx2 does by default, no proxy), translating the
+    request, the streamed response and httpcore2's errors the way httpx2's transport does.
+    """
 
     def __init__(self, policy: SsrfPolicy, *, limits: httpx2.Limits = _LIMITS) -> None:
-        super().__init__(limits=limits)
-        # httpx2 does not expose the network backend: rebuild its pool with ours (same settings).
-        self._pool = httpcore2.AsyncConnectionPool(
+        self._connections = httpcore2.AsyncConnectionPool(
             ssl_context=httpx2.create_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=GuardedBackend(policy),
         )
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if not isinstance(request.stream, httpx2.AsyncByteStream):
+            raise TypeError("GuardedTransport sends only requests built by an httpx2.AsyncClient")
+        outgoing = httpcore2.Request(
+            method=request.method,
+            url=httpcore2.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _httpx_errors():
+            response = await self._connections.handle_async_request(outgoing)
+        if not isinstance(response.stream, AsyncIterable):  # httpcore2's async pool streams
+            raise TypeError(f"httpcore2 returned a {type(response.stream).__name__} body")
+        return httpx2.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        with _httpx_errors():
+            await self._connections.aclose()
 
 
 def connect_guard(policy: SsrfPolicy) -> Callable[[Slot], httpx2.AsyncBaseTransport]:

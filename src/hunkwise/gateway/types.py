@@ -168,7 +168,7 @@ class Attempt:
     The router fills every field when it makes the call, because only it knows them all (the
     slot's credential and plan, the request's purpose, the answer's usage, which slot it moved
     from). The review report carries these records unchanged and the store writes each as one
-    ``model_calls`` row (``store.models.ModelCall``, the stored shape); :meth:`as_dict` is the
+    ``model_calls`` row (``store.tables.ModelCall``, the stored shape); :meth:`as_dict` is the
     public shape ``chat --json`` prints. Nothing on the way re-derives a field.
 
     - ``outcome``: ``"ok"``, an ``ErrorKind`` value, or a skip (:data:`SKIPPED_OUTCOMES`:

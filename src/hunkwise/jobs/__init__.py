@@ -5,7 +5,7 @@ which both run.
 - :mod:`hunkwise.jobs.queue`: the :class:`JobQueue` interface and :class:`DatabaseQueue`.
 - :mod:`hunkwise.jobs.engine`: the one job engine both run (lease heartbeat, outcome, hooks).
 - :mod:`hunkwise.jobs.retry`: the one retry decision (by error family) and the job backoff.
-- :mod:`hunkwise.jobs.worker`: :class:`WorkerPool`, the embedded pool's polling loop.
+- :mod:`hunkwise.jobs.pool`: :class:`WorkerPool`, the embedded pool's polling loop.
 - :mod:`hunkwise.jobs.review_job`: fetch -> review -> record usage -> post, idempotently.
 - :mod:`hunkwise.jobs.posting`: a report -> the summary and inline comments to post.
 """

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from hunkwise.jobs.engine import JobHooks
+from hunkwise.jobs.pool import WorkerPool
 from hunkwise.jobs.queue import DatabaseQueue
 from hunkwise.jobs.review_job import ReviewDeps, make_handlers
 from hunkwise.jobs.runtime import Runtime
-from hunkwise.jobs.worker import WorkerPool
 
 WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
 

@@ -1,7 +1,7 @@
 """The one job engine: from "this worker claimed job 42" to "the job row says done, retry or dead".
 
 Both hosts run every attempt through :meth:`JobEngine.run`: the embedded pool
-(:mod:`hunkwise.jobs.worker`, a polling loop in the server) and the distributed runner
+(:mod:`hunkwise.jobs.pool`, a polling loop in the server) and the distributed runner
 (:mod:`hunkwise.jobs.distributed.runner`, a Dramatiq actor per message). The engine starts the
 job's handler, renews its lease while it runs (a heartbeat that cancels the handler when another
 worker has taken the job over), and records the end on the row: done, a retry with backoff, a
@@ -28,7 +28,7 @@ from hunkwise.errors import Backoff, HunkwiseError
 from hunkwise.jobs.queue import JobQueue
 from hunkwise.jobs.retry import JOB_BACKOFF, dead_reason, retry_delay
 from hunkwise.store.jobs import Job
-from hunkwise.store.models import utcnow
+from hunkwise.store.tables import utcnow
 
 log = logging.getLogger("hunkwise.jobs")
 

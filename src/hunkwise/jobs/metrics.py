@@ -74,7 +74,7 @@ class JobMetrics:
     def observe_run(self, engine: Engine, run_id: int) -> None:
         """Count the model calls the ledger recorded for one review run (blocking: a thread)."""
         from hunkwise.store.db import use_session
-        from hunkwise.store.models import ModelCall
+        from hunkwise.store.tables import ModelCall
 
         query = select(ModelCall.model, ModelCall.outcome, ModelCall.failover, ModelCall.waited_ms).where(
             ModelCall.run_id == run_id
@@ -188,7 +188,7 @@ def _read_cluster_calls(engine: Engine) -> list[Any]:
     process pays it at most every ``CLUSTER_CALLS_TTL_S``.
     """
     from hunkwise.store.db import use_session
-    from hunkwise.store.models import ModelCall
+    from hunkwise.store.tables import ModelCall
 
     query = select(
         ModelCall.model,

@@ -70,9 +70,20 @@ def summary_body(report: ReviewReport, *, key: str, since: str | None, extra: li
             f"⚠️ **Incomplete:** {unreviewed} changed line(s) could not be reviewed "
             f"({', '.join(sorted({c.reason for c in report.failed_chunks}))}).",
         ]
+    if hidden := report.not_shown():
+        lines += ["", f"**Not shown:** {', '.join(hidden)}."]
     if report.skipped:
         lines += ["", "<details><summary>Not reviewed (rules)</summary>", ""]
         lines += [f"- `{s.path}` {s.ranges or ''}: {s.rule}" for s in report.skipped[:30]]
+        lines += ["", "</details>"]
+    if report.low_score:
+        lines += [
+            "",
+            f"<details><summary>{len(report.low_score)} scored low by the verification</summary>",
+            "",
+        ]
+        for f in report.low_score:
+            lines.append(f"- {f.verification_score}/10 `{f.path}:{f.start_line}` **{f.title}**")
         lines += ["", "</details>"]
     if extra:
         lines += ["", f"<details><summary>{len(extra)} more finding(s)</summary>", ""]
@@ -95,7 +106,8 @@ def build_post(
 ) -> ReviewPost:
     key = review_key(platform, repository, number, head_sha)
     findings = sorted(report.findings, key=lambda f: (-f.rank, f.path, f.start_line))
-    inline, extra = findings[:MAX_INLINE], findings[MAX_INLINE:]
+    # Over MAX_INLINE, and what max_findings held back: listed in the summary, never dropped.
+    inline, extra = findings[:MAX_INLINE], findings[MAX_INLINE:] + report.held_back
     comments = [
         InlineComment(f.path, f.start_line, max(f.start_line, f.end_line), comment_body(f), finding_key(f))
         for f in inline

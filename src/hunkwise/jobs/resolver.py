@@ -18,9 +18,8 @@ from hunkwise.catalog.loader import Catalog
 from hunkwise.config.byok import build_org_slots, guarded_clients
 from hunkwise.config.resolve import ResolvedConfig
 from hunkwise.config.ssrf import SsrfPolicy
-from hunkwise.gateway.adapters.base import ClientPool
-from hunkwise.gateway.types import Slot
-from hunkwise.store.byok import stored_slots
+from hunkwise.gateway import ClientPool, Slot
+from hunkwise.store.byok_slots import stored_slots
 from hunkwise.store.secrets import SecretBox
 
 

@@ -17,7 +17,7 @@ next attempt would meet again.
 from __future__ import annotations
 
 from hunkwise.errors import Backoff, ConfigurationError, HunkwiseError, TransientError, in_family
-from hunkwise.gateway.errors import ErrorKind
+from hunkwise.gateway import ErrorKind
 
 JOB_BACKOFF = Backoff(base_s=10.0, max_s=15 * 60.0, factor=3.0)
 """Between attempts of a job: 10 s, 30 s, 90 s, ... capped at 15 minutes (``--backoff`` sets the

@@ -29,8 +29,7 @@ from sqlalchemy import Engine
 
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
 from hunkwise.errors import ConfigurationError, PermanentError
-from hunkwise.gateway.adapters.base import ClientPool
-from hunkwise.gateway.types import Slot
+from hunkwise.gateway import ClientPool, Slot
 from hunkwise.jobs.engine import JobContext
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
@@ -47,7 +46,7 @@ from hunkwise.store.jobs import Job
 from hunkwise.store.orgs import normalize_slug
 
 if TYPE_CHECKING:
-    from hunkwise.gateway.limits.base import LimitsBackend
+    from hunkwise.gateway import LimitsBackend
     from hunkwise.platforms.gitlab import GitLabClient, MergeRequestEvent
 
 log = logging.getLogger("hunkwise.jobs")
@@ -170,7 +169,7 @@ async def _review(
     extra: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run the models once and checkpoint everything posting needs."""
-    from hunkwise.gateway.router import Router
+    from hunkwise.gateway import Router
 
     if deps.mode is not None and (wrong := mismatch(job.payload.get(MODE_KEY), deps.mode)):
         raise JobFailed(wrong)

@@ -21,14 +21,14 @@ from hunkwise.config.byok import fixed_config
 from hunkwise.config.resolve import ResolvedConfig
 from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import SsrfPolicy
-from hunkwise.gateway.adapters.base import ClientPool
+from hunkwise.gateway import ClientPool
 from hunkwise.jobs.resolver import SlotResolver
-from hunkwise.store.secrets import SecretBox, load_secret_box
+from hunkwise.store.secrets import SecretBox, load_secret_box, upgrade_legacy_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from hunkwise.gateway.limits.base import LimitsBackend
+    from hunkwise.gateway import LimitsBackend
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,19 @@ class Runtime:
     ) -> Runtime:
         """The server's: the fixed configuration is resolved and the store opened (migrated)
         first, so a typo or a bad database URL fails before a port opens; the master key file
-        is created when missing (the one set-up path)."""
-        from hunkwise.gateway.limits.local import LocalBackend
+        is created when missing and stored keys in the pre-scrypt ``pw1`` format are re-sealed
+        (the one set-up path: upgrading hunkwise needs no command of its own)."""
+        from hunkwise.gateway import LocalBackend
 
-        return cls._build(settings, engine=engine, policy=policy, create_key=True, limits=LocalBackend())
+        runtime = cls._build(settings, engine=engine, policy=policy, create_key=True, limits=LocalBackend())
+        upgrade_legacy_rows(runtime.engine, runtime.box)
+        return runtime
 
     @classmethod
     def for_worker(cls, settings: Settings) -> Runtime:
         """A ``hunkwise worker``'s: it reads the master key (an empty box follows the key file
         until the server creates it), and its limits backend is the cluster's."""
-        from hunkwise.config.runtime import limits_backend
+        from hunkwise.config.gateway_wiring import limits_backend
 
         return cls._build(
             settings, engine=None, policy=None, create_key=False, limits=limits_backend(settings)

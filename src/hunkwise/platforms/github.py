@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from hunkwise.errors import HttpFailure
-from hunkwise.gateway.types import Secret
+from hunkwise.gateway import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.github_webhooks import DEFAULT_API_URL
 from hunkwise.platforms.rest import RestClient

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from hunkwise.errors import PermanentError
-from hunkwise.gateway.types import Secret
+from hunkwise.gateway import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.rest import RestClient

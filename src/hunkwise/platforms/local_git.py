@@ -34,6 +34,7 @@ _DIFF_OPTIONS = (
     "--dst-prefix=b/",
 )
 
+MAX_CONTEXT_FILE_BYTES = 2_000_000  # a larger head file is not read for context
 ChangeKind = Literal["branch", "last_commit", "range", "staged", "file", "stdin"]
 
 
@@ -63,6 +64,23 @@ class ChangeDescription:
 class LocalChange:
     diff: bytes
     description: ChangeDescription
+
+
+@dataclass(frozen=True, slots=True)
+class GitHead:
+    """Head-revision files for code context (hunkwise.review.context): ``git show REV:path``,
+    the index for ``rev == ""`` (a staged review). A path git does not know reads as ``None``."""
+
+    root: Path
+    rev: str
+
+    def read(self, path: str) -> str | None:
+        if not path or path.startswith("/") or "\0" in path:
+            return None
+        done = _git(self.root, "show", "--no-textconv", f"{self.rev}:{path}", check=False)
+        if done.returncode != 0 or len(done.stdout) > MAX_CONTEXT_FILE_BYTES or b"\0" in done.stdout[:8000]:
+            return None
+        return done.stdout.decode("utf-8", errors="replace")
 
 
 # --- git plumbing -----------------------------------------------------------------------------

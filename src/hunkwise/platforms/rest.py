@@ -23,7 +23,7 @@ from hunkwise.errors import (
     describe_transport,
     retry_after,
 )
-from hunkwise.gateway.types import Secret
+from hunkwise.gateway import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.review_post import (
     PlatformAuthError,

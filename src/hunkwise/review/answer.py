@@ -10,6 +10,10 @@ review tools' field names, and get cut off by their output limit. The rules, in 
 - "No findings" is believed only when said clearly: ``{"findings": []}``, or an empty list that
   is the whole answer (or a fenced block's whole body), and nothing in the text looks like a
   finding. A stray ``[]`` from quoted code is not an answer.
+- JSON that is *almost* JSON (comments, single quotes, Python's ``True``/``None``, unquoted keys,
+  trailing or missing commas, typographic quotes) is read by the maintained ``json_repair``
+  library, after the standard decoder refused it; an answer cut off by the output limit is not
+  "repaired": the findings after the cut are gone, so the model is asked again.
 - Anything else short of a clean answer is a parse problem (:class:`AnswerParseError`): the
   engine sends one repair request. Findings already readable (complete findings before a cut, the
   valid members of a partly invalid list) travel on the error as ``salvaged`` so none are lost.
@@ -21,15 +25,17 @@ review tools' field names, and get cut off by their output limit. The rules, in 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import json_repair
 from pydantic import ValidationError
 
-from hunkwise.catalog.findings import (
+from hunkwise.catalog.findings_contract import (
     CATEGORIES,
     CATEGORY_ALIASES,
     FIELD_ALIASES,
@@ -48,6 +54,10 @@ MAX_ANSWER_CHARS = 1_000_000  # far above any model's output limit; more is junk
 MAX_VALUE_DEPTH = 32  # a findings answer is 3-4 levels deep
 MAX_INT_DIGITS = 18
 _DECODE_ALLOWANCE = 65_536
+# json_repair is pure Python (bench/answer_parse.py times it): values larger than this that the
+# standard decoder refuses are looked into for smaller values instead of repaired whole.
+MAX_REPAIR_CHARS = 200_000
+_INT_LIMIT = 10**MAX_INT_DIGITS
 _TOO_DEEP = f"a JSON value is nested deeper than {MAX_VALUE_DEPTH} levels; a findings answer needs 3"
 
 # Key kinds the scanner reports per object; a "finding-shaped" object has all of PATH|LINE|MESSAGE.
@@ -58,7 +68,6 @@ _FIELD_KIND = {"path": PATH, "start_line": LINE, "end_line": LINE, "title": MESS
 _DEFAULTS = {"severity": "medium", "category": "maintainability"}
 _CONFIDENCE_WORDS = {"high": 0.9, "medium": 0.6, "low": 0.3}
 _LINE_RANGE_RE = re.compile(r"L?(\d{1,9})(?:\s*(?:-|–|:|\.\.)\s*L?(\d{1,9}))?")
-_TRAILING_COMMA_RE = re.compile(r'("(?:[^"\\]++|\\.)*+")|,(?=[ \t\r\n]*+[}\]])', re.DOTALL)
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s|\n")
 _SCORE_RE = re.compile(r"(\d{1,2})\s*/\s*10")
 _LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
@@ -111,16 +120,22 @@ def parse_answer(text: str) -> ModelAnswer:
     if oversized:
         text = text[:MAX_ANSWER_CHARS]
     scan = scan_json(text, classify_key)
-    decoded, decode_error = _decode(text, scan.roots)
+    decoded, decode_error, refused = _decode(text, scan.roots, repair=False)
     if scan.overnested and decode_error is None:
         decode_error = _TOO_DEEP
-    lists: list[_Candidate] = []
-    loose = _Candidate(start=-1, fenced=False, explicit=False)
-    for span, value in decoded:
-        _collect(value, span, lists, loose)
+    lists, loose, chosen = _candidates(decoded)
+    # Near-JSON is read again with json_repair when the strict reading found no clean answer, or
+    # refused a value that holds findings' keys (a comment inside one finding would otherwise
+    # leave the answer one finding short, silently). Not for every refused value: prose brackets
+    # around an answer ("[[files[0] is ...") repair into fragments that look like findings.
+    if refused and (
+        chosen is None or bool(chosen.problems) or any(span.keys & (SHAPE | LIST) for span in refused)
+    ):
+        repaired = _decode(text, scan.roots, repair=True)[0]
+        lists2, loose2, chosen2 = _candidates(repaired)
+        if chosen2 is not None and (chosen is None or chosen2.rank() > chosen.rank()):
+            decoded, lists, loose, chosen = repaired, lists2, loose2, chosen2
     cut = oversized or any(flags & (SHAPE | LIST) for flags in scan.open_at_end)
-    best = max((c for c in lists if c.size), key=_Candidate.rank, default=None)
-    chosen = loose if loose.size and (best is None or loose.rank() > best.rank()) else best
 
     if cut:
         salvaged = _salvage(chosen, loose)
@@ -160,6 +175,17 @@ def parse_answer(text: str) -> ModelAnswer:
     raise AnswerParseError('no JSON object or array found in the answer; expected {"findings": [...]}')
 
 
+def _candidates(decoded: list[tuple[Span, Any]]) -> tuple[list[_Candidate], _Candidate, _Candidate | None]:
+    """The findings lists in the decoded values, the loose findings, and the best of them."""
+    lists: list[_Candidate] = []
+    loose = _Candidate(start=-1, fenced=False, explicit=False)
+    for span, value in decoded:
+        _collect(value, span, lists, loose)
+    best = max((c for c in lists if c.size), key=_Candidate.rank, default=None)
+    chosen = loose if loose.size and (best is None or loose.rank() > best.rank()) else best
+    return lists, loose, chosen
+
+
 def _salvage(chosen: _Candidate | None, loose: _Candidate) -> list[ModelFinding]:
     out = list(chosen.valid) if chosen is not None else []
     if chosen is not loose:
@@ -185,10 +211,15 @@ def _bounded_int(digits: str) -> int | _OversizedNumber:
 _DECODER = json.JSONDecoder(strict=False, parse_int=_bounded_int)
 
 
-def _decode(text: str, roots: list[Span]) -> tuple[list[tuple[Span, Any]], str | None]:
+def _decode(
+    text: str, roots: list[Span], *, repair: bool
+) -> tuple[list[tuple[Span, Any]], str | None, list[Span]]:
     """Decode outermost values first; a value that is not valid JSON is looked into (its inner
-    values may be). Work is bounded by a budget proportional to the text."""
+    values may be) and, with ``repair``, read as near-JSON as well. Returns the values, the
+    error of the largest refused value, and the refused values. Work is bounded by a budget
+    proportional to the text."""
     out: list[tuple[Span, Any]] = []
+    refused: list[Span] = []
     error: str | None = None
     error_size = -1
     budget = 4 * len(text) + _DECODE_ALLOWANCE
@@ -204,23 +235,43 @@ def _decode(text: str, roots: list[Span]) -> tuple[list[tuple[Span, Any]], str |
         if size > budget:
             continue
         budget -= size
+        raw = text[span.start : span.end]
         try:
-            out.append((span, _loads(text[span.start : span.end])))
+            out.append((span, _DECODER.decode(raw)))
+            continue
         except (ValueError, RecursionError) as exc:
+            refused.append(span)
             if size > error_size:
                 error, error_size = _describe(exc), size
-            todo.extend(reversed(span.children))
-    return out, error
+        if repair and size <= MAX_REPAIR_CHARS and (value := _repair(raw)) is not None:
+            out.append((span, value))
+        todo.extend(reversed(span.children))
+    return out, error, refused
 
 
-def _loads(raw: str) -> Any:
+def _repair(raw: str) -> Any:
+    """``raw`` read by ``json_repair``, or ``None`` when it is not a JSON object or array even so.
+    Numbers get the same bound as the standard decoder's (:data:`MAX_INT_DIGITS`)."""
     try:
-        return _DECODER.decode(raw)
-    except json.JSONDecodeError:
-        fixed = _TRAILING_COMMA_RE.sub(lambda m: m.group(1) or "", raw)  # the commonest model slip
-        if fixed == raw:
-            raise
-        return _DECODER.decode(fixed)
+        value = json_repair.loads(raw, skip_json_loads=True)
+    except Exception:  # the library's own failures on hostile text: "not JSON", as for json.loads
+        return None
+    return _bound_numbers(value) if isinstance(value, dict | list) and value else None
+
+
+def _bound_numbers(value: Any) -> Any:
+    """Oversized integers as :class:`_OversizedNumber` (iteratively: repaired values are nested
+    at most :data:`MAX_VALUE_DEPTH` deep, but a walk never needs the call stack)."""
+    todo = [value]
+    while todo:
+        node = todo.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, item in list(items):
+            if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= _INT_LIMIT:
+                node[key] = _OversizedNumber(math.floor(abs(item).bit_length() * math.log10(2)) + 1)
+            elif isinstance(item, dict | list):
+                todo.append(item)
+    return value
 
 
 def _describe(exc: Exception) -> str:
@@ -301,7 +352,7 @@ def _validate(items: list[Any], into: _Candidate, where: str, *, indexed: bool =
 # --- one finding --------------------------------------------------------------------------------
 def normalise_finding(item: dict[str, Any]) -> dict[str, Any]:
     """Map a finding as a model wrote it onto the contract's fields: alias names (the table in
-    :mod:`hunkwise.catalog.findings`), spellings of severity and category, a line range written
+    :mod:`hunkwise.catalog.findings_contract`), spellings of severity and category, a line range written
     as ``"12-14"``, a 0-10 confidence; a missing title is taken from the body."""
     picked: dict[str, tuple[int, Any]] = {}
     for key, value in item.items():

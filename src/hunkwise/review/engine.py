@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hunkwise.catalog.findings import ModelFinding, Severity
-from hunkwise.config.review_settings import CostCeiling
+from hunkwise.catalog.findings_contract import ModelFinding, Severity
+from hunkwise.config.review_settings import CostCeiling, money
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.errors import AllSlotsFailed
-from hunkwise.gateway.types import (
+from hunkwise.gateway import (
     SKIPPED_OPEN_CIRCUIT,
     SKIPPED_OUTCOMES,
+    AllSlotsFailed,
     Attempt,
     ChatRequest,
     ChatResult,
@@ -33,6 +33,7 @@ from hunkwise.gateway.types import (
     count_failovers,
 )
 from hunkwise.review.answer import AnswerParseError, parse_answer
+from hunkwise.review.context import ContextMode, HeadFiles
 from hunkwise.review.diff import DiffParseError, FileDiff, parse_diff
 from hunkwise.review.errors import CostLimitExceeded, ReviewInputError
 from hunkwise.review.filters import FilterConfig
@@ -41,8 +42,9 @@ from hunkwise.review.findings import (
     Finding,
     anchor_findings,
     dedupe_findings,
-    limit_findings,
+    sort_for_report,
 )
+from hunkwise.review.noise import NoiseControls, apply_noise_controls
 from hunkwise.review.packing import DEFAULT_OUTPUT_TOKENS, Budget, Chunk, ReviewPlan, plan_review
 from hunkwise.review.prompt import build_repair_request, build_review_request, prompt_overhead_tokens
 from hunkwise.review.report import (
@@ -54,18 +56,10 @@ from hunkwise.review.report import (
 )
 from hunkwise.review.rules import RepoRules
 from hunkwise.review.tokens import TokenEstimator
+from hunkwise.review.verification import RouterLike, VerifyOptions, estimate_cost_usd, verify_findings
 
 DEFAULT_EXPECTED_OUTPUT_TOKENS = 2_000  # what a chunk's answer (findings + reasoning) costs, typically
 DEFAULT_MAX_WORKERS = 16
-
-
-class RouterLike(Protocol):
-    """The part of ``hunkwise.gateway.Router`` the engine uses."""
-
-    @property
-    def slots(self) -> tuple[Slot, ...]: ...
-
-    async def chat(self, request: ChatRequest) -> ChatResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +85,13 @@ class ProgressSink(Protocol):
 class ReviewOptions:
     rules: RepoRules = field(default_factory=RepoRules)
     filters: FilterConfig | None = None  # None: defaults + the rules file's [review] settings
+    # Flags of the command; ``None``: the ``[review]`` setting of the rules file, else no limit.
     min_severity: Severity | None = None
     max_findings: int | None = None
+    min_confidence: float | None = None
+    verify: VerifyOptions | None = None  # None: the rules file's [review] verify settings
+    context: ContextMode | None = None  # None: the rules file's [review] context, else "hunk"
+    head: HeadFiles | None = None  # where code context is read (review/context.py)
     dry_run: bool = False
     max_cost: CostCeiling | None = None  # None: no ceiling (callers pass the configured one)
     expected_output_tokens: int = DEFAULT_EXPECTED_OUTPUT_TOKENS
@@ -111,6 +110,30 @@ class ReviewOptions:
             ignore=s.ignore,
             include=s.include,
             max_changed_lines=s.max_file_lines if s.max_file_lines is not None else base.max_changed_lines,
+            skip_tests=s.test_paths if s.tests == "skip" else (),
+        )
+
+    def context_mode(self) -> ContextMode:
+        return self.context if self.context is not None else self.rules.settings.context
+
+    def verify_options(self) -> VerifyOptions:
+        """The flags' verification settings, else the rules file's ``[review]`` ones."""
+        if self.verify is not None:
+            return self.verify
+        s = self.rules.settings
+        return VerifyOptions(enabled=s.verify, min_score=s.min_score, action=s.verify_action)
+
+    def noise_controls(self) -> NoiseControls:
+        """The flags over the rules file's ``[review]`` settings (:mod:`hunkwise.review.noise`)."""
+        s = self.rules.settings
+        return NoiseControls(
+            min_severity=self.min_severity if self.min_severity is not None else s.min_severity,
+            min_confidence=self.min_confidence if self.min_confidence is not None else s.min_confidence,
+            max_findings=self.max_findings if self.max_findings is not None else s.max_findings,
+            severity_floor=s.severity_floor,
+            tests=s.tests,
+            test_paths=s.test_paths,
+            merge_repeats=s.merge_repeats,
         )
 
 
@@ -153,7 +176,14 @@ def plan(
     models = [s.model for s in slots]
     overhead = prompt_overhead_tokens(estimator, options.rules.rules, models=models)
     budget = Budget.for_slots(slots, prompt_overhead_tokens=overhead)
-    review_plan = plan_review(files, budget, estimator, filters=options.filter_config())
+    review_plan = plan_review(
+        files,
+        budget,
+        estimator,
+        filters=options.filter_config(),
+        context=options.context_mode(),
+        head=options.head,
+    )
     main = slots[0]
     out_tokens = min(options.expected_output_tokens, _output_cap(slots))
     planned = [
@@ -215,6 +245,11 @@ def _prepare(
         code=_code_map(files),
         planned_for=_planned_for(slots, budget),
         max_cost=options.max_cost,
+        context={
+            "mode": review_plan.context,
+            "lines": review_plan.context_lines,
+            "left_out": review_plan.context_lines_left_out,
+        },
     )
     return report, review_plan
 
@@ -260,17 +295,55 @@ async def run_review(
             if lines:
                 reviewed[path] = reviewed.get(path, 0) + len(lines)
     unique = dedupe_findings(anchored)
-    limited = limit_findings(unique, min_severity=options.min_severity, max_findings=options.max_findings)
-    report.findings = limited.kept
+    verify = options.verify_options()
+    if verify.enabled and unique:
+        unique = await _verified(unique, router, slots, options, verify, estimator, report)
+    shown = apply_noise_controls(unique, options.noise_controls())
+    report.findings = shown.kept
+    report.held_back = shown.held_back
     report.duplicates_merged = len(anchored) - len(unique)
-    report.below_min_severity = limited.below_min_severity
-    report.over_max_findings = limited.over_max_findings
+    report.below_min_severity = shown.below_min_severity
+    report.below_severity_floor = shown.below_severity_floor
+    report.below_min_confidence = shown.below_min_confidence
+    report.repeats_merged = shown.repeats_merged
     report.files_reviewed = len(reviewed)
     report.lines_reviewed = sum(reviewed.values())
     report.usage = sum((c.usage for c in report.calls), Usage())
     report.calibration = runner.calibration
     report.duration_s = time.perf_counter() - started
     return report
+
+
+async def _verified(
+    findings: list[Finding],
+    router: RouterLike,
+    slots: Sequence[Slot],
+    options: ReviewOptions,
+    verify: VerifyOptions,
+    estimator: TokenEstimator,
+    report: ReviewReport,
+) -> list[Finding]:
+    """The verification pass over the review's findings (review/verification.py), within the
+    cost ceiling: a pass that would take the review over it is not run, and says so."""
+    ratio = estimator.ratio_for([slots[0].model])
+    estimate = estimate_cost_usd(
+        findings, report.code, slots[0], verify.batch, lambda chars: estimator.estimate_chars(chars, ratio)
+    )
+    spent = sum(c.usage.cost_usd for c in report.calls)
+    ceiling = options.max_cost
+    if ceiling is not None and ceiling.exceeded_by(spent + estimate):
+        report.verification_skipped = (
+            f"not run: its estimated {money(estimate)} on top of the {money(spent)} spent would pass "
+            f"{ceiling.subject} of {ceiling.describe()}"
+        )
+        return findings
+    result = await verify_findings(router, findings, report.code, verify)
+    report.calls.extend(result.calls)
+    report.unverified = result.unverified
+    report.below_min_score = len(result.below)
+    if verify.action == "summary":
+        report.low_score = sort_for_report(result.below)
+    return result.kept
 
 
 class _Runner:

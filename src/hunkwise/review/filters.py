@@ -21,6 +21,7 @@ from hunkwise.review.diff import FileDiff
 DEFAULT_MAX_CHANGED_LINES = 2000
 REPEATED_FILE = "repeated-file"
 NO_PATH = "no-path"
+TESTS_SKIPPED = "tests:skip"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,8 @@ class FilterConfig:
     include: tuple[str, ...] = ()  # globs that override every ignore rule (not binary/deleted/size)
     max_changed_lines: int | None = DEFAULT_MAX_CHANGED_LINES  # per file; None = no limit
     default_ignores: bool = True
+    # Test-file globs not to review (``[review] tests = "skip"``); ``include`` still wins.
+    skip_tests: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -128,13 +131,15 @@ def _ignore_rule(file: FileDiff, config: FilterConfig) -> tuple[str, str] | None
                 return "ignore:generated-marker", f"generated-file marker {m.group(0)!r} in its first lines"
     if g := _first_glob(config.ignore, path):
         return f"ignore:glob:{g}", f"matches configured ignore '{g}'"
+    if g := _first_glob(config.skip_tests, path):
+        return TESTS_SKIPPED, f"a test file (matches '{g}'); [review] tests = \"skip\""
     return None
 
 
 def filter_files(files: Sequence[FileDiff], config: FilterConfig | None = None) -> FilterResult:
     """Split parsed files into those to review and :class:`Skipped` records for the rest."""
     config = config or FilterConfig()
-    for pattern in (*config.ignore, *config.include):
+    for pattern in (*config.ignore, *config.include, *config.skip_tests):
         compile_glob(pattern)  # a bad pattern fails here, naming itself
     if config.max_changed_lines is not None and config.max_changed_lines < 1:
         raise ValueError(

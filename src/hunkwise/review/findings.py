@@ -1,4 +1,5 @@
-"""From a model's findings to findings a reviewer can trust: anchor, de-duplicate, limit.
+"""From a model's findings to findings a reviewer can trust: anchor and de-duplicate (the noise
+controls that then choose what is shown are :mod:`hunkwise.review.noise`).
 
 Models cite lines a few off from the change or outside it entirely. Reading the answer is
 tolerant (:mod:`hunkwise.review.answer`) so a usable answer is never thrown away; anchoring is
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hunkwise.catalog.findings import SEVERITY_RANK, ModelFinding, Severity
+from hunkwise.catalog.findings_contract import SEVERITY_RANK, ModelFinding, Severity
 
 SNAP_DISTANCE = 3  # lines: a finding this close to a changed line is moved onto it
 
@@ -34,6 +35,9 @@ class Finding:
     confidence: float = 0.8
     chunk: int | None = None
     snapped: bool = False
+    # Set by the verification pass (review/verification.py): 0-10, and the verifier's reason.
+    verification_score: int | None = None
+    verification_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -49,6 +53,8 @@ class Finding:
             out["suggestion"] = self.suggestion
         out["model"] = self.model
         out["confidence"] = round(self.confidence, 3)
+        if self.verification_score is not None:
+            out["verification"] = {"score": self.verification_score, "reason": self.verification_reason}
         return out
 
     @property
@@ -198,27 +204,3 @@ def dedupe_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 def sort_for_report(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.path, f.start_line, -f.rank, f.end_line, f.title))
-
-
-@dataclass(slots=True)
-class LimitResult:
-    kept: list[Finding]
-    below_min_severity: int = 0
-    over_max_findings: int = 0
-
-
-def limit_findings(
-    findings: Iterable[Finding], *, min_severity: Severity | None = None, max_findings: int | None = None
-) -> LimitResult:
-    """Apply ``--min-severity`` then ``--max-findings`` (keep the most severe, then the most
-    confident: few high-signal comments beat many)."""
-    items = list(findings)
-    floor = SEVERITY_RANK[min_severity] if min_severity else 0
-    above = [f for f in items if f.rank >= floor]
-    result = LimitResult(kept=above, below_min_severity=len(items) - len(above))
-    if max_findings is not None and len(above) > max_findings:
-        best = sorted(above, key=lambda f: (-f.rank, -f.confidence, f.path, f.start_line))[:max_findings]
-        result.over_max_findings = len(above) - len(best)
-        result.kept = best
-    result.kept = sort_for_report(result.kept)
-    return result

@@ -25,10 +25,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hunkwise.catalog.findings import iter_added_lines, render_file_header, render_line
+from hunkwise.catalog.findings_contract import iter_added_lines, render_file_header, render_line
 from hunkwise.catalog.loader import Catalog, load_catalog
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.types import Slot
+from hunkwise.gateway import Slot
+from hunkwise.review.context import ContextMode, FileContext, HeadFiles, file_context
 from hunkwise.review.diff import FileDiff, Hunk
 from hunkwise.review.filters import FilterConfig, Skipped, filter_files
 from hunkwise.review.languages import language_of
@@ -38,6 +39,9 @@ DEFAULT_OUTPUT_TOKENS = 8192
 DEFAULT_MARGIN = 0.10
 DEFAULT_OVERLAP_LINES = 3
 TOO_LARGE = "too-large-for-context"
+# Shown before a file's context lines (review/context.py): unchanged code from the head revision.
+CONTEXT_MARKER = "CONTEXT (unchanged code around the change, from its new revision; not under review):"
+CONTEXT_GAP = "      ..."
 # Characters str.splitlines() treats as line breaks: inside a rendered line (a lone CR in a line's
 # text, a hunk header's section) they would split it and shift every number after it, so they are
 # shown escaped.
@@ -173,6 +177,9 @@ class ReviewPlan:
     # Removed lines of removal-only pieces of split files that found no room in a chunk; they
     # are context, not lines under the guarantee, so they never cost a request of their own.
     removed_lines_not_shown: int = 0
+    context: ContextMode = "hunk"
+    context_lines: int = 0  # head-revision lines sent around the changes (review/context.py)
+    context_lines_left_out: int = 0  # ... that did not fit next to their change
 
     @property
     def lower_bound(self) -> int:
@@ -243,10 +250,44 @@ class _Piece:
     body: list[str]
     chars: int  # including the file header line
     assigned: set[int]
+    context: list[str] = field(default_factory=list)  # rendered context lines, after the body
+
+
+def _distance(assigned: set[int], lo: int, hi: int) -> int:
+    """How far a piece's changed lines are from a context run (0: the run surrounds some)."""
+    if not assigned:
+        return 10**9
+    return min(0 if lo <= n <= hi else min(abs(n - lo), abs(n - hi)) for n in assigned)
+
+
+def _without_unchanged(file: FileDiff) -> FileDiff:
+    """``--context none``: the file with its hunks' unchanged lines left out (numbers kept)."""
+    hunks = [
+        Hunk(
+            h.old_start,
+            h.old_len,
+            h.new_start,
+            h.new_len,
+            h.section,
+            [ln for ln in h.lines if ln.kind != " "],
+        )
+        for h in file.hunks
+    ]
+    return FileDiff(
+        file.old_path, file.new_path, file.path, file.status, file.binary, file.old_mode, file.new_mode,
+        file.similarity, hunks, file.has_undecodable_bytes, file.crlf,
+    )  # fmt: skip
 
 
 class _Planner:
-    def __init__(self, budget: Budget, estimator: TokenEstimator, overlap: int) -> None:
+    def __init__(
+        self,
+        budget: Budget,
+        estimator: TokenEstimator,
+        overlap: int,
+        context: ContextMode = "hunk",
+        contexts: Mapping[str, FileContext] | None = None,
+    ) -> None:
         self.ratio = estimator.ratio_for(budget.models)
         self.cap = estimator.capacity(budget.tokens, self.ratio)
         self.budget = budget
@@ -254,11 +295,48 @@ class _Planner:
         self.pieces: list[_Piece] = []
         self.too_large: dict[int, list[int]] = {}
         self.context_dropped = 0
+        self.hunk_context = context != "none"  # "none": the diff's own unchanged lines go too
+        self.contexts = contexts or {}
+        self.context_lines = 0  # head-revision lines sent (review/context.py)
+        self.context_lines_left_out = 0  # ... that found no room next to their change
 
     def add_file(self, idx: int, file: FileDiff) -> int:
         """Cut one file into pieces; return its whole rendered size in characters."""
+        first = len(self.pieces)
+        total = self._add_diff(idx, file)
+        if (context := self.contexts.get(file.path)) is not None:
+            total += self._attach(context, self.pieces[first:])
+        return total
+
+    def _attach(self, context: FileContext, pieces: list[_Piece]) -> int:
+        """Add each context run to the piece holding the changes it surrounds, while it fits;
+        the diff always comes first. Returns the characters of every run (for the lower bound)."""
+        total = 0
+        for run in context.runs:
+            lines = [render_line(" ", _clean(text), n) for n, text in run]
+            cost = sum(len(s) + 1 for s in lines) + len(CONTEXT_GAP) + 1
+            total += cost
+            lo, hi = run[0][0], run[-1][0]
+            owners = [p for p in pieces if p.assigned] or pieces
+            piece = min(owners, key=lambda p: _distance(p.assigned, lo, hi))
+            marker = 0 if piece.context else len(CONTEXT_MARKER) + 1
+            if piece.chars + cost + marker > self.cap:
+                self.context_lines_left_out += len(run)
+                continue
+            if not piece.context:
+                piece.context.append(CONTEXT_MARKER)
+            else:
+                piece.context.append(CONTEXT_GAP)
+            piece.context.extend(lines)
+            piece.chars += cost + marker
+            self.context_lines += len(run)
+        return total
+
+    def _add_diff(self, idx: int, file: FileDiff) -> int:
         header = render_file_header(file.path, language_of(file))
         hcost = len(header) + 1
+        if not self.hunk_context:
+            file = _without_unchanged(file)
         rendered = [self._render_hunk(h) for h in file.hunks]
         total = hcost + sum(sum(len(s) + 1 for s in r) for r in rendered)
         seq = 0
@@ -384,11 +462,14 @@ def plan_chunks(
     *,
     overlap_lines: int = DEFAULT_OVERLAP_LINES,
     skipped: Iterable[Skipped] = (),
+    context: ContextMode = "hunk",
+    contexts: Mapping[str, FileContext] | None = None,
 ) -> ReviewPlan:
     """Pack already-filtered ``files``; ``skipped`` (the filter's records) is carried into the
-    plan so :meth:`ReviewPlan.coverage_check` can be run against every parsed file."""
+    plan so :meth:`ReviewPlan.coverage_check` can be run against every parsed file. ``contexts``
+    (path -> head-revision lines, review/context.py) ride with their file's changes where they fit."""
     estimator = estimator or TokenEstimator()
-    planner = _Planner(budget, estimator, overlap_lines)
+    planner = _Planner(budget, estimator, overlap_lines, context, contexts)
     total_chars = 0
     headers: list[str] = []
     for idx, f in enumerate(files):
@@ -410,6 +491,7 @@ def plan_chunks(
                 paths.append(path)
                 prev = p.file
             out.extend(p.body)
+            out.extend(p.context)
             assigned.setdefault(path, set()).update(p.assigned)
         text = "\n".join(out)
         chunks.append(Chunk(i, text, estimator.estimate_chars(len(text), planner.ratio), paths, assigned))
@@ -434,6 +516,9 @@ def plan_chunks(
         estimator.estimate_chars(total_chars, planner.ratio),
         [f.path for f in files],
         planner.context_dropped,
+        context,
+        planner.context_lines,
+        planner.context_lines_left_out,
     )
 
 
@@ -444,7 +529,24 @@ def plan_review(
     *,
     filters: FilterConfig | None = None,
     overlap_lines: int = DEFAULT_OVERLAP_LINES,
+    context: ContextMode = "hunk",
+    head: HeadFiles | None = None,
 ) -> ReviewPlan:
-    """Filter then pack: the one call the review engine needs."""
+    """Filter then pack: the one call the review engine needs. With ``context`` ``function`` or
+    ``file``, each kept file's head revision is read from ``head`` (once) for its context."""
     result = filter_files(files, filters)
-    return plan_chunks(result.kept, budget, estimator, overlap_lines=overlap_lines, skipped=result.skipped)
+    contexts: dict[str, FileContext] = {}
+    if head is not None and context in ("function", "file"):
+        for f in result.kept:
+            text = head.read(f.path)
+            if text is not None and (c := file_context(f, language_of(f) or "", text, context)) is not None:
+                contexts[f.path] = c
+    return plan_chunks(
+        result.kept,
+        budget,
+        estimator,
+        overlap_lines=overlap_lines,
+        skipped=result.skipped,
+        context=context,
+        contexts=contexts,
+    )

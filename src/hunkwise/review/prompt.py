@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from hunkwise.catalog.findings import CATEGORIES, SEVERITIES, answer_json_schema
-from hunkwise.gateway.types import ChatRequest, Message
+from hunkwise.catalog.findings_contract import CATEGORIES, SEVERITIES, answer_json_schema
+from hunkwise.gateway import ChatRequest, Message
 from hunkwise.review.rules import Rule
 from hunkwise.review.tokens import TokenEstimator
 
@@ -51,6 +51,8 @@ How to review:
 - No style or formatting nits unless a repository rule below asks for them.
 - Do not invent context you cannot see; if something depends on code outside the diff, say so
   in the body and lower your confidence.
+- Lines after a "CONTEXT" line are unchanged code around the change, from its new revision,
+  shown so you can see the whole function: read them, never report a finding on them.
 - Cite lines with the new-file numbers shown on the left; "start_line" and "end_line" must be
   lines marked "+". Use the file path exactly as shown after "FILE:".
 - "suggestion" (optional) is replacement code for lines start_line..end_line, without diff

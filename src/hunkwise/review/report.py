@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from hunkwise.catalog.findings import SEVERITY_RANK, Severity
-from hunkwise.gateway.types import Attempt, Usage, count_failovers
+from hunkwise.catalog.findings_contract import SEVERITY_RANK, Severity
+from hunkwise.gateway import Attempt, Usage, count_failovers
 from hunkwise.review.findings import Finding
 
 if TYPE_CHECKING:
@@ -121,8 +121,18 @@ class ReviewReport:
     plan: list[PlannedChunk] = field(default_factory=list)
     dropped_unanchored: int = 0
     duplicates_merged: int = 0
+    # What the noise controls (review/noise.py) did not show, by control; never silent.
     below_min_severity: int = 0
-    over_max_findings: int = 0
+    below_severity_floor: int = 0
+    below_min_confidence: int = 0
+    repeats_merged: int = 0
+    held_back: list[Finding] = field(default_factory=list)  # over max_findings: summary only
+    # The verification pass (review/verification.py): under min_score, dropped or kept for the
+    # summary (verify_action), findings it could not score, and why it did not run at all.
+    below_min_score: int = 0
+    low_score: list[Finding] = field(default_factory=list)
+    unverified: int = 0
+    verification_skipped: str = ""
     dry_run: bool = False
     source: Source = "llm"
     change: dict[str, Any] = field(default_factory=dict)
@@ -133,6 +143,8 @@ class ReviewReport:
     code: dict[str, dict[int, str]] = field(default_factory=dict, repr=False)
     # The slot whose context window sized the requests (slot, model, context_window, ...).
     planned_for: dict[str, Any] = field(default_factory=dict)
+    # Code context around the changes (review/context.py): mode, lines sent, lines left out.
+    context: dict[str, Any] = field(default_factory=lambda: {"mode": "hunk", "lines": 0, "left_out": 0})
     max_cost: CostCeiling | None = None  # the ceiling the plan was checked against
 
     @property
@@ -140,6 +152,36 @@ class ReviewReport:
         return self.max_cost is not None and self.max_cost.exceeded_by(self.estimated_cost_usd)
 
     # -- derived -------------------------------------------------------------------------------
+    @property
+    def over_max_findings(self) -> int:
+        return len(self.held_back)
+
+    def verification_usage(self) -> dict[str, Any]:
+        """The verification pass's share of the usage (its calls are in ``calls`` as well, so
+        totals stay whole): what the mechanism costs, reported apart."""
+        calls = [c for c in self.calls if c.purpose == "verify"]
+        usage = sum((c.usage for c in calls), Usage())
+        return {
+            "calls": len(calls),
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cost_usd": round(usage.cost_usd, 6),
+        }
+
+    def not_shown(self) -> list[str]:
+        """One phrase per noise control that removed findings, for every report's summary."""
+        parts = [
+            (self.below_min_severity, "below min_severity"),
+            (self.below_severity_floor, "below a path's severity floor"),
+            (self.below_min_confidence, "below min_confidence"),
+            (self.below_min_score, "under the verification's min_score"),
+            (self.over_max_findings, "over max_findings (listed below)"),
+            (self.dropped_unanchored, "not on a changed line"),
+            (self.duplicates_merged, "duplicate(s) merged"),
+            (self.repeats_merged, "repeat(s) merged into one finding"),
+        ]
+        return [f"{n} {what}" for n, what in parts if n]
+
     @property
     def failovers(self) -> int:
         return count_failovers(self.calls)
@@ -224,7 +266,15 @@ class ReviewReport:
                 "dropped_unanchored": self.dropped_unanchored,
                 "duplicates_merged": self.duplicates_merged,
                 "below_min_severity": self.below_min_severity,
+                "below_severity_floor": self.below_severity_floor,
+                "below_min_confidence": self.below_min_confidence,
+                "repeats_merged": self.repeats_merged,
                 "over_max_findings": self.over_max_findings,
+                "held_back": [f.as_dict() for f in self.held_back],
+                "below_min_score": self.below_min_score,
+                "low_score": [f.as_dict() for f in self.low_score],
+                "unverified": self.unverified,
+                "verification_skipped": self.verification_skipped or None,
             },
             "usage": {
                 "calls": usage.calls,
@@ -235,6 +285,7 @@ class ReviewReport:
                 "simulated": self.simulated,
                 "failovers": self.failovers,
                 "models": self.models(),
+                "verification": self.verification_usage(),
             },
             "plan": {
                 "chunks": [p.as_dict() for p in self.plan],
@@ -242,6 +293,7 @@ class ReviewReport:
                 "estimated_cost_usd": round(self.estimated_cost_usd, 6),
                 "dry_run": self.dry_run,
                 "planned_for": self.planned_for,
+                "context": self.context,
                 "max_cost_usd": self.max_cost.usd if self.max_cost is not None else None,
                 "over_max_cost": self.over_max_cost,
             },

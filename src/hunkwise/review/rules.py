@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from hunkwise.catalog.findings import Severity
+from hunkwise.catalog.findings_contract import Severity
 from hunkwise.config.globs import glob_match
 from hunkwise.config.review_settings import ReviewConfig
+from hunkwise.review.context import ContextMode
+from hunkwise.review.noise import DEFAULT_TEST_PATHS, TestsPolicy
+from hunkwise.review.verification import DEFAULT_MIN_SCORE, VerifyAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,15 @@ class ReviewSettings:
     min_severity: Severity | None = None
     max_findings: int | None = None
     fail_on: Severity | None = None
+    min_confidence: float | None = None
+    severity_floor: tuple[tuple[str, Severity], ...] = ()
+    tests: TestsPolicy = "review"
+    test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
+    merge_repeats: bool = False
+    context: ContextMode = "hunk"
+    verify: bool = False
+    min_score: int = DEFAULT_MIN_SCORE
+    verify_action: VerifyAction = "drop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,15 @@ class RepoRules:
                 min_severity=s.min_severity,
                 max_findings=s.max_findings,
                 fail_on=s.fail_on,
+                min_confidence=s.min_confidence,
+                severity_floor=tuple(s.severity_floor.items()),
+                tests=s.tests,
+                test_paths=s.test_paths if s.test_paths is not None else DEFAULT_TEST_PATHS,
+                merge_repeats=s.merge_repeats,
+                context=s.context,
+                verify=s.verify,
+                min_score=s.min_score,
+                verify_action=s.verify_action,
             ),
             rules=tuple(Rule(r.text, r.paths, r.severity, r.name) for r in config.rules),
             source=config.source,

@@ -25,7 +25,8 @@ from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.errors import ConfigurationError
 from hunkwise.jobs.distributed.service import job_service
 from hunkwise.jobs.runtime import Runtime
-from hunkwise.server.errors import BodyLimitMiddleware, install_error_handlers
+from hunkwise.server import web
+from hunkwise.server.error_handlers import BodyLimitMiddleware, install_error_handlers
 from hunkwise.server.headers import SecurityHeadersMiddleware
 from hunkwise.server.routes import include_routers
 
@@ -97,6 +98,7 @@ def create_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     include_routers(app)
+    web.install(app)
     # The last added runs first: headers outermost, then the client address, then the body limit.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     if settings.trusted_proxies:

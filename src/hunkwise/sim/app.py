@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from hunkwise.sim import errors
+from hunkwise.sim import error_responses
 from hunkwise.sim.config import SimConfig
 from hunkwise.sim.faults import RAW_SEND
 from hunkwise.sim.pipeline import Route, handle_chat
@@ -64,7 +64,7 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
                 raise
             except Exception:  # the simulator must never crash on a request
                 log.exception("simulator bug while serving %s", request.url.path)
-                return errors.http_fault(route.dialect, "500")
+                return error_responses.http_fault(route.dialect, "500")
 
         return chat
 
@@ -110,7 +110,7 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         key = sim.keys.get(token)
         if key is None or key.kind != "coding":
-            return errors.auth("zai", "unknown" if key is None else "wrong_plan")[0]
+            return error_responses.auth("zai", "unknown" if key is None else "wrong_plan")[0]
         windows = sim.usage_windows(token)
         limits = [
             {"type": "PROMPTS_5H", "unit": 3, "number": 5, **_window(windows["5h"])},
@@ -127,7 +127,7 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def unknown(path: str) -> Response:
-        return errors.not_found("/" + path)
+        return error_responses.not_found("/" + path)
 
     return app
 

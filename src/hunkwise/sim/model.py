@@ -1,6 +1,6 @@
 """The simulator's "model": deterministic answers computed from the prompt.
 
-When a prompt carries a diff (the numbered format of :mod:`hunkwise.catalog.findings` or a raw
+When a prompt carries a diff (the numbered format of :mod:`hunkwise.catalog.findings_contract` or a raw
 ``git diff``) and asks for a review, the answer is the findings JSON the review engine parses,
 built from the added lines by a few fixed rules. Everything else gets a short fixed answer.
 Every title, body and sentence is marked ``[simulator]`` so no output can pass for an LLM's.
@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from hunkwise.catalog.findings import ModelAnswer, ModelFinding, iter_added_lines
+from hunkwise.catalog.findings_contract import ModelAnswer, ModelFinding, iter_added_lines
 
 LABEL = "[simulator]"
 
@@ -89,6 +89,42 @@ def review_answer(prompt: str) -> ModelAnswer | None:
     return ModelAnswer(findings=findings)
 
 
+# The verification pass's prompt heading (hunkwise.review.verification.CANDIDATES_HEADING; the
+# simulator sits below the review layer, so the text is repeated and a test keeps them equal).
+VERIFY_HEADING = "## Candidate findings to verify"
+VERIFY_SYSTEM_START = "You are hunkwise's verifier."  # its system prompt's first words
+_CANDIDATE = re.compile(
+    r"^### Candidate (\d+)\n(?P<body>.*?)(?=^### Candidate \d+\n|\Z)", re.DOTALL | re.MULTILINE
+)
+_SEVERITY_LINE = re.compile(r"^severity: (\w+)", re.MULTILINE)
+_CITED_LINE = re.compile(r"^\s*\d+ > (?P<code>.*)$", re.MULTILINE)
+_COMMENT = re.compile(r"^\s*(?:#|//|/\*|\*|--)")
+# A fixed score per severity: the mechanism (batching, thresholds, drop or summary) is what the
+# simulator lets a test exercise, not a judgement.
+_SEVERITY_SCORE = {"critical": 9, "high": 8, "medium": 6, "low": 3}
+
+
+def verify_answer(prompt: str) -> str | None:
+    """Scores for a verification prompt, or ``None`` when the prompt is not one. A candidate
+    whose cited lines are all comments scores 2 (a finding about a comment is rarely a bug)."""
+    # By where the prompt starts (the system prompt), never by what it contains: a review of a
+    # diff that quotes the heading (hunkwise's own, say) is still a review.
+    if not prompt.startswith(VERIFY_SYSTEM_START) or VERIFY_HEADING not in prompt:
+        return None
+    scores = []
+    for m in _CANDIDATE.finditer(prompt[prompt.index(VERIFY_HEADING) :]):
+        body = m.group("body")
+        severity = _SEVERITY_LINE.search(body)
+        cited = [c.group("code") for c in _CITED_LINE.finditer(body)]
+        if cited and all(_COMMENT.match(code) for code in cited):
+            score, why = 2, "the cited lines are comments only"
+        else:
+            level = severity.group(1) if severity else "medium"
+            score, why = _SEVERITY_SCORE.get(level, 5), f"fixed score for severity {level}"
+        scores.append({"id": int(m.group(1)), "score": score, "reason": f"{LABEL} {why}"})
+    return json.dumps({"scores": scores})
+
+
 def _digest(prompt: str) -> str:
     return hashlib.sha256(prompt.encode("utf-8", "replace")).hexdigest()[:12]
 
@@ -96,6 +132,8 @@ def _digest(prompt: str) -> str:
 def answer(prompt: str, *, json_mode: bool) -> Reply:
     """The deterministic reply to a prompt (same prompt, same reply, every time)."""
     digest = _digest(prompt)
+    if (scores := verify_answer(prompt)) is not None:
+        return Reply(content=scores, reasoning=f"{LABEL} Fixed scores by severity. Prompt digest {digest}.")
     review = review_answer(prompt)
     if review is not None:
         files = {f.path for f in review.findings}

@@ -16,10 +16,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from hunkwise.catalog.loader import ModelCard
-from hunkwise.sim import anthropic_wire, errors, faults, openai_wire
+from hunkwise.sim import anthropic_wire, error_responses, faults, openai_wire
 from hunkwise.sim.compose import Completion, compose, prefix_hashes, prompt_tokens
 from hunkwise.sim.config import KeyKind
-from hunkwise.sim.errors import Dialect, Failure
+from hunkwise.sim.error_responses import Dialect, Failure
 from hunkwise.sim.requests import BadRequest, ChatCall, parse_anthropic, parse_json, parse_openai_chat
 from hunkwise.sim.state import SimState
 
@@ -68,14 +68,14 @@ def _credentials(request: Request, route: Route) -> str | None:
 
 def _auth_failure(state: SimState, route: Route, key: str | None) -> Failure | None:
     if key is None:
-        return errors.auth(route.dialect, "missing")
+        return error_responses.auth(route.dialect, "missing")
     configured = state.keys.get(key)
     if configured is None:
-        return errors.auth(route.dialect, "unknown")
+        return error_responses.auth(route.dialect, "unknown")
     if configured.kind != route.key_kind:
         zai_kinds = {"developer", "coding"}
         wrong_plan = configured.kind in zai_kinds and route.key_kind in zai_kinds
-        return errors.auth(route.dialect, "wrong_plan" if wrong_plan else "unknown")
+        return error_responses.auth(route.dialect, "wrong_plan" if wrong_plan else "unknown")
     return None
 
 
@@ -85,33 +85,33 @@ def _model_failure(
     d = route.dialect
     card = state.catalog.card(call.model)
     if card is None or card.provider != route.provider:
-        return None, errors.model_not_found(d, call.model)
+        return None, error_responses.model_not_found(d, call.model)
     allowed = state.keys[key].models
     if (allowed is not None and card.id not in allowed) or (route.plan and route.plan not in card.plans):
-        return None, errors.plan_lacks_model(d, call.model)
+        return None, error_responses.plan_lacks_model(d, call.model)
     if d == "openai" and card.reasoning_effort:
         if call.max_tokens_field == "max_tokens":
             msg = (
                 "Unsupported parameter: 'max_tokens' is not supported with this model. "
                 "Use 'max_completion_tokens' instead."
             )
-            return None, errors.unsupported(d, msg, "max_tokens")
+            return None, error_responses.unsupported(d, msg, "max_tokens")
         if call.temperature is not None and call.temperature != 1:
             msg = (
                 f"Unsupported value: 'temperature' does not support {call.temperature:g} with this model. "
                 "Only the default (1) value is supported."
             )
-            return None, errors.unsupported(d, msg, "temperature")
+            return None, error_responses.unsupported(d, msg, "temperature")
     if call.max_tokens is not None and call.max_tokens > card.max_output_tokens:
         field = call.max_tokens_field or "max_tokens"
         msg = (
             f"{field}: {call.max_tokens} is too large; "
             f"{card.id} supports at most {card.max_output_tokens} output tokens"
         )
-        return None, errors.bad_request(d, msg, field)
+        return None, error_responses.bad_request(d, msg, field)
     tokens = prompt_tokens(call)
     if tokens > card.context_window:
-        return None, errors.context_overflow(d, tokens, card.context_window)
+        return None, error_responses.context_overflow(d, tokens, card.context_window)
     return card, None
 
 
@@ -180,17 +180,17 @@ async def handle_chat(request: Request, state: SimState, route: Route, shutdown:
             raise parse_error
         call = parse_anthropic(body) if route.dialect == "anthropic" else parse_openai_chat(body)
     except BadRequest as exc:
-        return fail(errors.bad_request(route.dialect, str(exc), exc.param))
+        return fail(error_responses.bad_request(route.dialect, str(exc), exc.param))
     card, failure = _model_failure(state, route, key, call)
     if failure:
         return fail(failure)
     assert card is not None
     if denial := state.check_quota(key):
         if denial.reason == "balance":
-            return fail(errors.balance(route.dialect))
-        return fail(errors.quota(route.dialect, denial.reason, denial.reset_at))  # type: ignore[arg-type]
+            return fail(error_responses.balance(route.dialect))
+        return fail(error_responses.quota(route.dialect, denial.reason, denial.reset_at))  # type: ignore[arg-type]
     if not state.try_acquire(key):
-        return fail(errors.concurrency(route.dialect, state.limits[key].concurrency))
+        return fail(error_responses.concurrency(route.dialect, state.limits[key].concurrency))
     return await _run_admitted(request, state, route, shutdown, key, call, card, arrived)
 
 
@@ -227,11 +227,11 @@ async def _run_admitted(
             stats.error(fault)
             if fault == "hang":
                 await faults.hang(request, state.config.hang_seconds, shutdown)
-                return errors.http_fault(route.dialect, "503")
+                return error_responses.http_fault(route.dialect, "503")
             if fault == "reset":
                 faults.reset_connection(request)
                 return Response(status_code=500)  # never reaches the client: the socket is gone
-            return errors.http_fault(route.dialect, fault)
+            return error_responses.http_fault(route.dialect, fault)
         cached, hashes = _cached_tokens(state, key, call)
         completion = compose(call, card, cached_tokens=cached, show_reasoning=route.dialect != "openai")
         if fault == "truncated":

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hunkwise.store.db import Db, is_sqlite, use_session
-from hunkwise.store.models import TokenCalibration, utcnow
+from hunkwise.store.tables import TokenCalibration, utcnow
 
 MAX_WEIGHT = 500
 """Samples' worth of weight the stored ratio keeps when a new observation is merged in."""

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from hunkwise.store import presence
 from hunkwise.store.db import Db, use_session
-from hunkwise.store.models import ReviewJob, utcnow
+from hunkwise.store.tables import ReviewJob, utcnow
 
 STATUSES = ("queued", "running", "done", "failed")
 

@@ -1,7 +1,7 @@
 """The usage ledger: record review runs and model calls, and summarize them.
 
 A model call arrives as the router's own record (:class:`~hunkwise.gateway.types.Attempt`) and is
-stored as one ``model_calls`` row (:class:`~hunkwise.store.models.ModelCall`); every total here
+stored as one ``model_calls`` row (:class:`~hunkwise.store.tables.ModelCall`); every total here
 (a run's calls, tokens, cost and failovers, the summaries) is a sum over those rows.
 
 Recording is idempotent per ``RunRecord.idempotency_key`` (a unique column, checked inside the
@@ -21,10 +21,10 @@ from typing import Any, Literal
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from hunkwise.gateway.types import SKIPPED_OUTCOMES, Attempt, count_failovers
+from hunkwise.gateway import SKIPPED_OUTCOMES, Attempt, count_failovers
 from hunkwise.store.db import Db, open_store, use_session
-from hunkwise.store.models import ModelCall, ReviewRun, utcnow
 from hunkwise.store.records import RunRecord
+from hunkwise.store.tables import ModelCall, ReviewRun, utcnow
 
 GroupBy = Literal["model", "day", "slot"]
 GROUPINGS: tuple[GroupBy, ...] = ("model", "day", "slot")

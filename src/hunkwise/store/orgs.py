@@ -24,8 +24,8 @@ from hunkwise.config.review_settings import CostCeiling, org_cost_ceiling
 from hunkwise.config.schema import COST_OFF, MaxCost, parse_max_cost
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.store.db import Db, use_session
-from hunkwise.store.models import Organization, OrgToken, utcnow
 from hunkwise.store.sessions import end_token_sessions
+from hunkwise.store.tables import Organization, OrgToken, utcnow
 
 TOKEN_PREFIX = "hw_org_"
 PREFIX_CHARS = 4

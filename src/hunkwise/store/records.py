@@ -3,7 +3,7 @@
 ``RunRecord`` describes one review. Its model calls are the router's own records
 (:class:`hunkwise.gateway.types.Attempt`), passed to :func:`hunkwise.store.ledger.record_run`
 unchanged: one shape of a call from the router to the ledger, whose stored shape is the
-``model_calls`` row (:class:`hunkwise.store.models.ModelCall`). A plain dataclass, not an ORM row,
+``model_calls`` row (:class:`hunkwise.store.tables.ModelCall`). A plain dataclass, not an ORM row,
 so callers never touch SQLAlchemy and the review engine never imports the store.
 """
 

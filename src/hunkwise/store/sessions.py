@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from hunkwise.store.db import Db, use_session
-from hunkwise.store.models import ConsoleSession, Organization, OrgToken, utcnow
+from hunkwise.store.tables import ConsoleSession, Organization, OrgToken, utcnow
 
 MAX_AGE = timedelta(hours=12)
 IDLE = timedelta(hours=2)

@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hunkwise.store.db import Db, is_sqlite, use_session
-from hunkwise.store.models import SigninFailure, utcnow
+from hunkwise.store.tables import SigninFailure, utcnow
 
 GLOBAL_SCOPE = "*"
 Scope = Literal["client", "global"]

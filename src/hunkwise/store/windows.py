@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from hunkwise.catalog.loader import Catalog, load_catalog
 from hunkwise.store.db import Db, use_session
-from hunkwise.store.models import ModelCall
+from hunkwise.store.tables import ModelCall
 
 FIVE_HOURS = timedelta(hours=5)
 WEEK = timedelta(days=7)

@@ -68,7 +68,7 @@ def require_postgres(engine: Engine) -> None:
 
 def describe_limits(backend: Any) -> str:
     """The limits backend for the start-up line (a Redis password is masked)."""
-    from hunkwise.gateway.limits.redis_backend import RedisBackend
+    from hunkwise.gateway import RedisBackend
 
     if isinstance(backend, RedisBackend):
         return f"Redis {backend.url} namespace {backend.namespace}, shared by every worker"

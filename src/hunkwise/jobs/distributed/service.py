@@ -22,9 +22,9 @@ from hunkwise.jobs.distributed.broker import Publisher, QueueSettings
 from hunkwise.jobs.metrics import JobMetrics, MetricsHooks
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mode_record
+from hunkwise.jobs.pool import WorkerPool
 from hunkwise.jobs.queue import DatabaseQueue
 from hunkwise.jobs.runtime import Runtime
-from hunkwise.jobs.worker import WorkerPool
 from hunkwise.store.jobs import Job
 
 log = logging.getLogger("hunkwise.jobs")

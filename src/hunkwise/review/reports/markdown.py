@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from hunkwise.catalog.findings import SEVERITIES
+from hunkwise.catalog.findings_contract import SEVERITIES
 from hunkwise.review.findings import Finding
 from hunkwise.review.report import ReviewReport
 
@@ -89,6 +89,27 @@ def render_markdown(report: ReviewReport) -> str:
         for path in dict.fromkeys(f.path for f in report.findings):
             out += [f"#### `{path}`", ""]
             out += [_finding(f, report) + "\n" for f in report.findings if f.path == path]
+    if report.held_back:
+        out += [f"<details>\n<summary>{len(report.held_back)} more finding(s) over max_findings</summary>\n"]
+        out += [
+            f"- {ICONS[f.severity]} `{_cell(f.path)}:{_lines(f)}` **{_cell(f.title)}** "
+            f"(confidence {f.confidence:.0%})"
+            for f in report.held_back
+        ]
+        out += ["", "</details>", ""]
+    if report.low_score:
+        out += [
+            f"<details>\n<summary>{len(report.low_score)} finding(s) the verification scored under "
+            "min_score</summary>\n"
+        ]
+        out += [
+            f"- {f.verification_score}/10 `{_cell(f.path)}:{_lines(f)}` **{_cell(f.title)}**: "
+            f"{_cell(f.verification_reason)}"
+            for f in report.low_score
+        ]
+        out += ["", "</details>", ""]
+    if hidden := report.not_shown():
+        out += [f"Not shown: {', '.join(hidden)}.", ""]
     if report.failed_chunks:
         out += ["### Not reviewed", "", "| Files | Lines | Reason |", "|---|---:|---|"]
         out += [

@@ -22,6 +22,13 @@ def render_plan(report: ReviewReport) -> str:
             f"{target['context_window']:,} tokens, up to {target['diff_tokens_per_request']:,} diff tokens "
             f"per request{priced}"
         )
+    ctx = report.context
+    if ctx["mode"] in ("function", "file"):
+        what = "enclosing definitions" if ctx["mode"] == "function" else "whole files"
+        left = f"; {ctx['left_out']:,} left out for lack of room" if ctx["left_out"] else ""
+        out.append(f"Code context ({ctx['mode']}): {ctx['lines']:,} line(s) of {what}{left}")
+    elif ctx["mode"] == "none":
+        out.append("Code context (none): changed lines only, without the diff's unchanged lines")
     total_lines = sum(p.lines for p in report.plan)
     out.append(
         f"{len(report.plan)} request(s) covering {total_lines} changed line(s); "

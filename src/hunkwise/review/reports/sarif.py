@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hunkwise import __version__
-from hunkwise.catalog.findings import CATEGORIES
+from hunkwise.catalog.findings_contract import CATEGORIES
 from hunkwise.review.findings import Finding
 from hunkwise.review.prompt import CATEGORY_DEFINITIONS
 from hunkwise.review.report import ReviewReport

@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from hunkwise.catalog.findings import SEVERITIES
+from hunkwise.catalog.findings_contract import SEVERITIES
 from hunkwise.review.findings import Finding
 from hunkwise.review.report import ReviewReport
 
@@ -61,6 +61,18 @@ def _finding(f: Finding, report: ReviewReport) -> Group:
     return Group(*parts)
 
 
+def _verification(report: ReviewReport) -> str:
+    """The verification pass's line: its own calls, tokens and cost, or why it did not run."""
+    if report.verification_skipped:
+        return f"{report.verification_skipped}"
+    v = report.verification_usage()
+    if not v["calls"]:
+        return ""
+    line = f"{v['calls']} call(s), {v['input_tokens']:,} input / {v['output_tokens']:,} output tokens, "
+    line += f"${v['cost_usd']:.4f}" + (" simulated" if report.simulated else "")
+    return line + (f"; {report.unverified} finding(s) not scored" if report.unverified else "")
+
+
 def _summary(report: ReviewReport) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -69,17 +81,20 @@ def _summary(report: ReviewReport) -> Table:
     by_sev = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s]) or "none"
     table.add_row("Reviewed", f"{report.files_reviewed} file(s), {report.lines_reviewed} changed line(s)")
     table.add_row("Findings", f"{len(report.findings)} ({by_sev})")
-    hidden = []
-    if report.below_min_severity:
-        hidden.append(f"{report.below_min_severity} below --min-severity")
-    if report.over_max_findings:
-        hidden.append(f"{report.over_max_findings} over --max-findings")
-    if report.dropped_unanchored:
-        hidden.append(f"{report.dropped_unanchored} not on a changed line")
-    if report.duplicates_merged:
-        hidden.append(f"{report.duplicates_merged} duplicate(s) merged")
-    if hidden:
+    if hidden := report.not_shown():
         table.add_row("Not shown", ", ".join(hidden))
+    for f in report.held_back:
+        table.add_row(
+            "Held back",
+            escape(f"{f.severity} {f.path}:{f.start_line} {f.title} (confidence {f.confidence:.0%})"),
+        )
+    for f in report.low_score:
+        table.add_row(
+            "Low score",
+            escape(f"{f.verification_score}/10 {f.path}:{f.start_line} {f.title}: {f.verification_reason}"),
+        )
+    if verification := _verification(report):
+        table.add_row("Verification", escape(verification))
     for s in report.skipped:
         table.add_row(
             "Skipped",

@@ -2,14 +2,15 @@
 
 To add a resource, write ``hunkwise/server/routes/<name>.py`` exposing ``router`` and add it to
 :data:`ROUTERS` (plain imports, so the layering test sees every route module). The web console
-lives in its own package and mounts itself (it needs an exception handler too).
+lives in its own package and is mounted by the app beside these (:func:`hunkwise.server.web.install`,
+it needs an exception handler too); it is not imported here because its Models page calls the
+BYOK route functions, and the two packages importing each other would be an import cycle.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from hunkwise.server import web
 from hunkwise.server.routes import byok, docs, health, jobs, metrics, orgs, reviews, webhooks
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -27,4 +28,3 @@ ROUTERS: tuple[APIRouter, ...] = (
 def include_routers(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
-    web.install(app)

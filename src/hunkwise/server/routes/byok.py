@@ -18,7 +18,7 @@ from hunkwise.config.resolve import ResolvedConfig
 from hunkwise.config.spec import SlotEntry, SlotInput
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.types import Slot
+from hunkwise.gateway import Slot
 from hunkwise.server.deps import OrgAccess, RuntimeDep
 from hunkwise.server.schemas import (
     ByokIn,
@@ -29,7 +29,7 @@ from hunkwise.server.schemas import (
     DiagnosisPublic,
     PreviewPublic,
 )
-from hunkwise.store.byok import SlotView, delete_byok, load_byok, save_byok, stored_slots
+from hunkwise.store.byok_slots import SlotView, delete_byok, load_byok, save_byok, stored_slots
 from hunkwise.store.orgs import get_org
 from hunkwise.store.secrets import SecretBox, SecretsError
 
@@ -221,7 +221,7 @@ async def test(org: OrgAccess, runtime: RuntimeDep, body: ByokIn | None = None) 
     Without a body the stored configuration is tested. With a body (the ``PUT`` shape) that
     configuration is tested *before* saving; a slot without ``api_key`` uses the stored key of
     the same role when the endpoint's host is unchanged."""
-    from hunkwise.gateway.probe import probe_slots
+    from hunkwise.gateway import probe_slots
 
     if body is not None:
         _reject_in_fixed_mode(runtime)

@@ -30,7 +30,7 @@ from hunkwise.platforms import gitlab as gl
 from hunkwise.platforms.identity import IdentityError, shown
 from hunkwise.platforms.review_post import PlatformError, PlatformNotFound
 from hunkwise.server.deps import RuntimeDep
-from hunkwise.store.byok import load_byok
+from hunkwise.store.byok_slots import load_byok
 from hunkwise.store.orgs import normalize_slug
 
 log = logging.getLogger("hunkwise.webhooks")

@@ -1,6 +1,6 @@
 """The web console: server-rendered pages over the same functions as the JSON API.
 
-``install(app)`` is called by :func:`hunkwise.server.routes.include_routers`. Pages
+``install(app)`` is called by :func:`hunkwise.server.app.create_app`, after the API's routers. Pages
 need a console session (:mod:`.session`); a page request without one is redirected to
 ``/login``. Modules: ``session`` (opaque cookie, CSRF), ``auth`` (dependencies), ``render``
 (templates, formatting), ``routes_*`` (pages and the Models page's calls), ``*_view`` (what a

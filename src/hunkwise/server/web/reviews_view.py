@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hunkwise.catalog.findings import SEVERITIES
+from hunkwise.catalog.findings_contract import SEVERITIES
 from hunkwise.jobs.review_job import stored_review
 from hunkwise.store import jobs as repo
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.jobs import Job
-from hunkwise.store.models import ModelCall
+from hunkwise.store.tables import ModelCall
 
 
 @dataclass

@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hunkwise.gateway.types import SKIPPED_OUTCOMES
+from hunkwise.gateway import SKIPPED_OUTCOMES
 from hunkwise.store.db import Db, use_session
-from hunkwise.store.models import ModelCall, ReviewJob
+from hunkwise.store.tables import ModelCall, ReviewJob
 from hunkwise.store.windows import CODING_PLAN, WindowUsage, window_usage
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from hunkwise.store.models import Base
+from hunkwise.store.tables import Base
 
 target_metadata = Base.metadata
 

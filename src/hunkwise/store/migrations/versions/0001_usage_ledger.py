@@ -20,7 +20,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Times are naive UTC on disk (hunkwise.store.models.UTCDateTime converts at the boundary).
+# Times are naive UTC on disk (hunkwise.store.tables.UTCDateTime converts at the boundary).
 
 
 def _count(name: str) -> sa.Column:
