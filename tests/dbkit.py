@@ -4,10 +4,10 @@ The fixtures are in tests/conftest.py (section "databases"); this module makes t
 Migrating is the slow part of making a store (alembic
 loads every revision, and on PostgreSQL every DDL statement commits), so it runs once per backend
 per session (per xdist worker): a SQLite test gets a copy of one migrated file, a PostgreSQL test
-the session's migrated database emptied with one ``TRUNCATE``. Cloning a template database per
-test was measured too: ``CREATE DATABASE ... TEMPLATE`` plus its ``DROP`` cost ten times a
-``TRUNCATE`` on a busy server, so only the tests that need a database of their own (an empty one,
-to migrate themselves) get a new one.
+the session's migrated database emptied (a ``DELETE`` per table, sequences restarted: about 5 ms,
+where ``TRUNCATE`` took 30 ms). Cloning a template database per test was measured too:
+``CREATE DATABASE ... TEMPLATE`` plus its ``DROP`` cost 0.6 to 1.5 s on a busy server, so only the
+tests that need a database of their own (an empty one, to migrate themselves) get a new one.
 
 The fixtures:
 
@@ -49,7 +49,7 @@ class Databases:
         self._admin: Engine | None = None
         self._created: list[str] = []
         self._migrated_pg: str | None = None
-        self._truncate: str | None = None
+        self._empty: list[str] = []
 
     # -- SQLite ------------------------------------------------------------------------------------
     def sqlite(self, path: Path, *, migrated: bool = True) -> str:
@@ -84,22 +84,13 @@ class Databases:
 
             url = self._create()
             upgrade(url)
-            engine = create_engine(url)
-            with engine.connect() as conn:
-                tables = conn.scalars(
-                    text(
-                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                        "AND tablename <> 'alembic_version' ORDER BY tablename"
-                    )
-                ).all()
-            engine.dispose()
-            self._truncate = f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
+            self._empty = _emptying_statements(url)
             self._migrated_pg = url
             return url
-        assert self._truncate is not None
         engine = create_engine(self._migrated_pg)
         with engine.begin() as conn:
-            conn.exec_driver_sql(self._truncate)
+            for statement in self._empty:
+                conn.exec_driver_sql(statement)
         engine.dispose()
         return self._migrated_pg
 
@@ -119,6 +110,25 @@ class Databases:
             for name in self._created:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._admin.dispose()
+
+
+def _emptying_statements(url: str) -> list[str]:
+    """What empties the migrated database: a ``DELETE`` per table, children first, and every
+    sequence restarted (ids start at 1 again, as on a new database). On tables of a few rows this
+    is several times faster than ``TRUNCATE``, which makes a new file for each table; and unlike
+    skipping the foreign keys (``session_replication_role``) it needs no superuser."""
+    from hunkwise.store.tables import Base
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        present = set(conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")))
+        sequences = conn.scalars(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"))
+        restarts = [f'ALTER SEQUENCE "{name}" RESTART' for name in sorted(sequences)]
+    engine.dispose()
+    ordered = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    missing = present - set(ordered) - {"alembic_version"}
+    assert not missing, f"tables the migrations make but hunkwise.store.tables does not know: {missing}"
+    return [f'DELETE FROM "{name}"' for name in ordered if name in present] + restarts
 
 
 def ensure_database(url: str) -> None:
