@@ -42,7 +42,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 
 # --- parallel runs (pytest-xdist) ---------------------------------------------------------------
-# ``make test`` runs the suite on several processes (``-n auto --dist loadgroup``). Each worker is
+# ``make test`` runs the suite on several processes (``-n 4 --dist loadgroup``). Each worker is
 # a session of its own: its own SESSION, databases, simulator, Redis keys and queues. The tests of
 # a module that share a module-scoped service (a ``hunkwise serve`` process, a browser, the built
 # wheel) are one group, so one worker runs them, in order, and starts that service once.
