@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup review selfcheck test lint bench clean
+.PHONY: setup review selfcheck eval test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ review: $(STAMP)
 # Start the simulator, exercise it through the official SDKs, print a table of checks.
 selfcheck: $(STAMP)
 	$(BIN)/hunkwise sim --self-check
+
+# Measure the review pipeline on the bundled dataset, offline (the simulator's figures, labelled
+# as such; docs/eval.md). Skipped, saying so, until the dataset is there.
+eval: $(STAMP)
+	@if [ -d eval/cases ]; then $(BIN)/hunkwise eval eval/cases --offline; \
+	else echo "eval/cases does not exist: no bundled dataset to measure (docs/eval.md)"; fi
 
 # In parallel (pytest-xdist): four workers, also on two cores, since much of a test's time is spent
 # waiting for a subprocess, a server or a simulated latency; tests/conftest.py says what keeps
@@ -42,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/review_e2e.py
 	$(BIN)/python bench/gateway_overhead.py
 	$(BIN)/python bench/key_hops.py
+	$(BIN)/python bench/eval_replay.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

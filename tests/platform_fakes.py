@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -32,6 +33,10 @@ class FakeGitHub:
     # (GET /user answers 403) posting as ``app_bot``
     user: dict[str, Any] | None = field(default_factory=lambda: dict(HUNKWISE_USER))
     app_bot: dict[str, Any] = field(default_factory=lambda: dict(APP_BOT))
+    # the repository's files at ``files_ref`` (GET .../contents/{path}?ref=, raw media type)
+    files: dict[str, str] = field(default_factory=dict)
+    files_ref: str = "c" * 40
+    files_status: int = 200
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -63,6 +68,17 @@ class FakeGitHub:
             }
             self.reviews.append(review)
             return httpx.Response(200, json=review)
+        if "/contents/" in path and request.method == "GET":
+            if self.files_status != 200:
+                return httpx.Response(self.files_status, json={"message": "try later"})
+            name = path.split("/contents/", 1)[1]
+            if (
+                "raw" not in accept
+                or request.url.params.get("ref") != self.files_ref
+                or name not in self.files
+            ):
+                return httpx.Response(404, json={"message": "Not Found"})
+            return httpx.Response(200, text=self.files[name])
         if "/compare/" in path:
             if self.compare_diff is None:
                 return httpx.Response(200, json={"status": "diverged"})
@@ -107,6 +123,9 @@ class FakeGitLab:
     # the projects the token can see: id -> path_with_namespace (GET /projects/:id)
     projects: dict[int, str] = field(default_factory=lambda: {42: "acme/api"})
     fail_projects: list[int] = field(default_factory=list)  # statuses for the next GET /projects/:id
+    # the repository's files at ``files_ref`` (GET /projects/:id/repository/files/:path/raw?ref=)
+    files: dict[str, str] = field(default_factory=dict)
+    files_ref: str = "c" * 40
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -132,6 +151,12 @@ class FakeGitLab:
                 200,
                 json={"id": project_id, "path_with_namespace": full_path, "path": full_path.split("/")[-1]},
             )
+        raw = request.url.raw_path.decode().split("?")[0]
+        if (found := re.search(r"/repository/files/([^/]+)/raw$", raw)) and request.method == "GET":
+            name = unquote(found.group(1))
+            if request.url.params.get("ref") != self.files_ref or name not in self.files:
+                return httpx.Response(404, json={"message": "404 File Not Found"})
+            return httpx.Response(200, text=self.files[name])
         if path.endswith("/changes"):
             refs = {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": "h" * 40}
             return httpx.Response(200, json={"changes": gitlab_changes(self.diff), "diff_refs": refs})

@@ -39,9 +39,21 @@ BELOW: dict[str, set[str]] = {
     "store": {"config", "gateway", "catalog"},
     "review": {"config", "gateway", "catalog"},
     "platforms": {"config", "gateway", "catalog"},
+    "evaluation": {"review", "config", "gateway", "catalog"},
     "jobs": {"review", "platforms", "store", "config", "gateway", "catalog"},
     "server": {"jobs", "review", "platforms", "store", "config", "gateway", "catalog"},
-    "cli": {"server", "jobs", "review", "platforms", "store", "config", "gateway", "catalog", "sim"},
+    "cli": {
+        "server",
+        "jobs",
+        "evaluation",
+        "review",
+        "platforms",
+        "store",
+        "config",
+        "gateway",
+        "catalog",
+        "sim",
+    },
 }
 # Root modules every package may import. ``hunkwise.errors`` is the one error vocabulary (the
 # tree, the HTTP classifier, the backoff): every layer raises and catches it, so it depends on

@@ -514,3 +514,84 @@ async def test_gitlab_job_verifies_the_project_before_reading_the_merge_request(
     assert "beta" not in (done.error or "")
     assert [r.url.path for r in gl.requests] == ["/api/v4/projects/999"]
     assert gl.merge_request_reads(999) == [] and gl.notes == [] and runs(engine) == 0
+
+
+# -- code context read through the platform at the head commit (HUNKWISE_REVIEW_CONTEXT) -----------
+def head_from_diff(diff: str) -> dict[str, str]:
+    """Head files consistent with ``diff``: its new-side lines at their numbers, filler around."""
+    from hunkwise.review.diff import parse_diff
+
+    out = {}
+    for f in parse_diff(diff):
+        known = {ln.new_no: ln.text for h in f.hunks for ln in h.lines if ln.new_no is not None}
+        last = max(known) + 4
+        out[f.path] = "\n".join(known.get(n, f"# line {n} of {f.path}") for n in range(1, last + 1)) + "\n"
+    return out
+
+
+def with_context(deps: ReviewDeps, mode: str = "file") -> ReviewDeps:
+    from hunkwise.review.engine import ReviewOptions
+
+    return replace(deps, options=lambda: ReviewOptions(context=mode))  # type: ignore[arg-type]
+
+
+async def test_github_review_reads_context_at_the_head_commit(engine: Engine, sim) -> None:
+    from platform_fakes import SAMPLE
+
+    gh = FakeGitHub(files=head_from_diff(SAMPLE))
+    pool = pool_for(engine, with_context(deps_for(engine, sim.zai_developer_url, gh)))
+    job = enqueue(engine, pr_event())
+    pool.start()
+    try:
+        done = await wait_for(engine, job.id)
+    finally:
+        await pool.stop()
+    assert done.status == "done", done.error
+    reads = [r for r in gh.requests if "/contents/" in r.url.path]
+    assert sorted(r.url.path for r in reads) == sorted(
+        f"/repos/acme/api/contents/{p}" for p in head_from_diff(SAMPLE)
+    )
+    assert all(r.url.params["ref"] == HEAD and "raw" in r.headers["accept"] for r in reads)
+    context = done.checkpoint["report"]["plan"]["context"]
+    assert context["mode"] == "file" and context["lines"] > 0 and context["left_out"] == 0
+    assert {(c["path"], c["line"]) for c in gh.posts[0]["comments"]} == EXPECTED_LINES  # same review
+
+
+async def test_context_that_cannot_be_read_never_fails_the_review(engine: Engine, sim) -> None:
+    from platform_fakes import SAMPLE
+
+    gh = FakeGitHub(files=head_from_diff(SAMPLE), files_status=500)
+    pool = pool_for(engine, with_context(deps_for(engine, sim.zai_developer_url, gh)))
+    job = enqueue(engine, pr_event())
+    pool.start()
+    try:
+        done = await wait_for(engine, job.id)
+    finally:
+        await pool.stop()
+    assert done.status == "done", done.error
+    assert done.checkpoint["report"]["plan"]["context"]["lines"] == 0
+    assert {(c["path"], c["line"]) for c in gh.posts[0]["comments"]} == EXPECTED_LINES
+
+
+async def test_gitlab_review_reads_context_at_the_head_commit(engine: Engine, sim) -> None:
+    from platform_fakes import SAMPLE
+
+    gl = FakeGitLab(files=head_from_diff(SAMPLE))
+    deps = with_context(deps_for(engine, sim.zai_developer_url, gitlab=gl))
+    event = MergeRequestEvent(
+        action="open", owner="acme", project_id=42, project_path="acme/api", iid=3, head_sha=HEAD,
+        draft=False, api_url="https://gitlab.example.com/api/v4",
+    )  # fmt: skip
+    job, _ = repo.enqueue(
+        engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
+    )
+    pool = pool_for(engine, deps)
+    pool.start()
+    try:
+        done = await wait_for(engine, job.id)
+    finally:
+        await pool.stop()
+    assert done.status == "done", done.error
+    reads = [r.url.raw_path.decode() for r in gl.requests if "/repository/files/" in r.url.raw_path.decode()]
+    assert "/api/v4/projects/42/repository/files/src%2Finventory%2Fpricing.py/raw?ref=" + HEAD in reads
+    assert done.checkpoint["report"]["plan"]["context"]["lines"] > 0

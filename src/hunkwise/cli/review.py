@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from hunkwise.config.files import ConfigFiles
     from hunkwise.config.review_settings import ReviewConfig
     from hunkwise.config.settings import Settings
-    from hunkwise.gateway import Slot
+    from hunkwise.gateway import Recordings, Slot
     from hunkwise.platforms.local_git import LocalChange
     from hunkwise.review.context import ContextMode
     from hunkwise.review.engine import ReviewOptions
@@ -92,6 +92,12 @@ def review(
     api_url: str | None = typer.Option(
         None, "--api-url", help="With --github/--pr: the platform API base (default: from the URL/env)."
     ),
+    record_dir: Path | None = typer.Option(
+        None, "--record", help="Store every raw model answer in this directory (JSON, no secrets)."
+    ),
+    replay_dir: Path | None = typer.Option(
+        None, "--replay", help="Serve the answers recorded in this directory: no network, no key."
+    ),
     *,
     models: ModelChoice,
 ) -> None:
@@ -109,6 +115,7 @@ def review(
             _usage_error(
                 "--offline reviews with the built-in simulator: drop the model options (--model, ...)"
             )
+        recordings = _recordings(record_dir, replay_dir, offline=offline, dry_run=dry_run)
         files = load_config_files(settings)  # the same validation with and without --offline
         config = review_config(files, settings=settings, max_cost_flag=max_cost)
         remote = _remote_change(settings, github, pr, post, no_post, api_url, diff, base, head, staged)
@@ -129,6 +136,7 @@ def review(
         code = _run(
             settings, change, options, flags, profile, files, fmt=fmt, output=output, quiet=quiet,
             fail_on=fail_on, ledger_source=remote.target.platform if remote else None, after=after,
+            recordings=recordings,
         )  # fmt: skip
     raise typer.Exit(code)
 
@@ -166,6 +174,19 @@ def _usage_error(message: str) -> None:
     from hunkwise.cli.app import UsageError
 
     raise UsageError(message)
+
+
+def _recordings(
+    record_dir: Path | None, replay_dir: Path | None, *, offline: bool, dry_run: bool
+) -> Recordings | None:
+    """``--record`` / ``--replay``: checked against the other options, then opened."""
+    from hunkwise.cli.review_support import open_recordings
+
+    if replay_dir is not None and offline:
+        _usage_error("--replay serves recorded answers instead of a model: drop --offline")
+    if (record_dir or replay_dir) and dry_run:
+        _usage_error("--dry-run calls no model, so there is nothing to record or replay: drop --dry-run")
+    return open_recordings(record_dir, replay_dir)
 
 
 def _check_options(
@@ -317,28 +338,35 @@ def _run(
     fail_on: str | None,
     ledger_source: str | None = None,
     after: Callable[[ReviewReport, int], int] | None = None,
+    recordings: Recordings | None = None,
 ) -> int:
-    from hunkwise.cli.review_support import offline_slots, record
+    from hunkwise.cli.review_support import keyed_for_replay, offline_slots, record, report_misses
     from hunkwise.cli.slot_options import print_notes, resolve
     from hunkwise.review.errors import ReviewInputError
 
     offline = options.source == "offline-simulator"
+    replay = recordings is not None and recordings.mode == "replay"
     fail_on = (fail_on or options.rules.settings.fail_on or "").lower() or None
     try:
         if offline:
             with offline_slots() as slots:
-                report = _execute(change, slots, options, quiet=quiet, state=None)
+                report = _execute(change, slots, options, quiet=quiet, state=None, recordings=recordings)
         else:
             # A dry run calls nothing, so it plans without a key (and without any model configured:
-            # for the default card); the notes say which model it planned for.
-            cfg = resolve(profile, flags, settings=settings, files=files, require_key=not options.dry_run)
+            # for the default card); the notes say which model it planned for. A replay calls
+            # nothing either: it needs no key.
+            need_key = not (options.dry_run or replay)
+            cfg = resolve(profile, flags, settings=settings, files=files, require_key=need_key)
             if not quiet:
                 print_notes(cfg.notes)
-            slots = list(cfg.slots)
-            report = _execute(change, slots, options, quiet=quiet, state=settings.state_path)
+            slots = keyed_for_replay(cfg.slots) if replay else list(cfg.slots)
+            state = None if replay else settings.state_path  # a replay must not open real circuits
+            report = _execute(change, slots, options, quiet=quiet, state=state, recordings=recordings)
     except ReviewInputError as exc:
         _usage_error(str(exc))
-    if not options.dry_run and report.plan:
+    if recordings is not None:
+        report_misses(recordings, quiet=quiet)
+    if not options.dry_run and report.plan and not replay:  # a replay spends nothing: no ledger
         source = "offline" if offline else ("diff" if change.description.source_file else "local")
         source = ledger_source if ledger_source and not offline else source
         record(report, source=source, settings=settings)
@@ -367,37 +395,53 @@ def _configuration_failure(report: ReviewReport) -> str | None:
 
 
 def _execute(
-    change: LocalChange, slots: list[Slot], options: ReviewOptions, *, quiet: bool, state: Path | None
+    change: LocalChange,
+    slots: list[Slot],
+    options: ReviewOptions,
+    *,
+    quiet: bool,
+    state: Path | None,
+    recordings: Recordings | None = None,
 ) -> ReviewReport:
     """A dry run plans without a router (no client is built, so no key is needed)."""
     if options.dry_run:
         from hunkwise.review.engine import plan_only
 
         return plan_only(change.diff, slots, options)
-    return asyncio.run(_review(change, slots, options, quiet=quiet, state=state))
+    return asyncio.run(_review(change, slots, options, quiet=quiet, state=state, recordings=recordings))
 
 
 async def _review(
-    change: LocalChange, slots: list[Slot], options: ReviewOptions, *, quiet: bool, state: Path | None
+    change: LocalChange,
+    slots: list[Slot],
+    options: ReviewOptions,
+    *,
+    quiet: bool,
+    state: Path | None,
+    recordings: Recordings | None = None,
 ) -> ReviewReport:
     """``state``: where circuit state is shared with other runs on this machine (real slots);
     None keeps it in memory (the offline simulator's)."""
     from rich.console import Console
 
     from hunkwise.cli.review_progress import ReviewProgress
-    from hunkwise.gateway import LocalBackend, Router
+    from hunkwise.gateway import ClientPool, LocalBackend, Router
     from hunkwise.review.engine import run_review
 
     console = Console(stderr=True)
     progress = ReviewProgress(console) if (console.is_terminal and not quiet) else None
     backend = LocalBackend(state)
-    router = Router(slots, backend=backend, on_event=progress.on_event if progress else None)
+    clients = ClientPool(transport_factory=recordings.transport_factory()) if recordings else None
+    on_event = progress.on_event if progress else None
+    router = Router(slots, backend=backend, clients=clients, on_event=on_event)
     try:
         return await run_review(change.diff, router, options, progress=progress)
     finally:
         if progress is not None:
             progress.stop()
         await router.aclose()
+        if clients is not None:
+            await clients.aclose()
         await backend.aclose()
 
 

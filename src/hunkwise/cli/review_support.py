@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from hunkwise.config.settings import Settings
-    from hunkwise.gateway import Attempt, Slot
+    from hunkwise.gateway import Attempt, Recordings, Slot
     from hunkwise.platforms.local_git import LocalChange
     from hunkwise.review.context import HeadFiles
     from hunkwise.review.report import ReviewReport
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 OFFLINE_KEY = "hunkwise-offline-simulator-key"
 OFFLINE_MODEL = "glm-5.1"
+# The SDK clients refuse to be built without a key, even when a replay never sends it anywhere.
+REPLAY_PLACEHOLDER_KEY = "hunkwise-replay-needs-no-key"
 
 
 @contextmanager
@@ -56,6 +58,55 @@ def offline_slots() -> Iterator[list[Slot]]:
                 simulated=True,
             )
         ]
+
+
+def open_recordings(record_dir: Path | None, replay_dir: Path | None) -> Recordings | None:
+    """``--record DIR`` / ``--replay DIR`` of ``review`` and ``eval``: one of them, opened."""
+    from hunkwise.errors import ConfigurationError
+    from hunkwise.gateway import Recordings
+
+    if record_dir is not None and replay_dir is not None:
+        raise ConfigurationError(
+            "--record and --replay exclude each other: record a run first, then replay it",
+            setting="--replay",
+        )
+    if replay_dir is not None:
+        return Recordings(replay_dir, "replay")
+    if record_dir is not None:
+        return Recordings(record_dir, "record")
+    return None
+
+
+def keyed_for_replay(slots: Iterable[Slot]) -> list[Slot]:
+    """Slots resolved without a key get a placeholder one: a replay's transport never sends it
+    (nor any request), but the SDK client will not be built without some key."""
+    import dataclasses
+
+    from hunkwise.gateway import Secret
+
+    return [s if s.api_key else dataclasses.replace(s, api_key=Secret(REPLAY_PLACEHOLDER_KEY)) for s in slots]
+
+
+def report_misses(recordings: Recordings, *, quiet: bool) -> None:
+    """After a replay, name every request that had no recording (their chunks failed); after a
+    recording, say where the answers went."""
+    if recordings.mode == "record":
+        if not quiet:
+            distinct = len(recordings.keys)
+            _warn(f"recorded {recordings.recorded} answer(s) ({distinct} distinct) in {recordings.directory}")
+        return
+    misses = recordings.misses
+    if not misses:
+        if not quiet:
+            _warn(f"replayed {recordings.served} answer(s) from {recordings.directory}; no network used")
+        return
+    print(
+        f"replay: {len(misses)} request(s) had no recording in {recordings.directory} "
+        "(their chunks are failed, not reviewed):",
+        file=sys.stderr,
+    )
+    for miss in misses:
+        print(f"  - {miss.describe()}", file=sys.stderr)
 
 
 def _warn(message: str) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, PlainValidator, SecretStr, field_validator
 from pydantic_settings import (
@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     profile: str | None = Field(None, validation_alias="HUNKWISE_PROFILE")
     max_cost: MaxCost | None = Field(None, validation_alias="HUNKWISE_MAX_COST")
     """``HUNKWISE_MAX_COST``: the CLI's cost ceiling, a server's default for organizations."""
+    review_context: Literal["none", "hunk", "function", "file"] = Field(
+        "hunk", validation_alias="HUNKWISE_REVIEW_CONTEXT"
+    )
+    """``HUNKWISE_REVIEW_CONTEXT``: code context of the server's reviews (hunkwise.review.context);
+    ``function``/``file`` read each changed file at the head commit through the platform's API."""
 
     # -- the store --------------------------------------------------------------------------------
     database_url: str | None = Field(None, validation_alias="HUNKWISE_DATABASE_URL")

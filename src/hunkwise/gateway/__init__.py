@@ -16,12 +16,14 @@ from hunkwise.gateway.errors import (
     ErrorKind,
     GatewayError,
     LimitsUnavailable,
+    NotRecorded,
     ProviderError,
 )
 from hunkwise.gateway.limits import Circuit, LimitsBackend, LocalBackend, RedisBackend
 from hunkwise.gateway.limits.redis_backend import redact_url
 from hunkwise.gateway.policy import RetryPolicy, RouterEvent
 from hunkwise.gateway.probe import Diagnosis, probe_slot, probe_slots
+from hunkwise.gateway.recording import Miss, Recordings
 from hunkwise.gateway.router import Router
 from hunkwise.gateway.thinking import parse_override, preview_request_body, unwrap_override
 from hunkwise.gateway.types import (
@@ -61,9 +63,12 @@ __all__ = [
     "LimitsUnavailable",
     "LocalBackend",
     "Message",
+    "Miss",
+    "NotRecorded",
     "PlanId",
     "ProviderError",
     "ProviderId",
+    "Recordings",
     "RedisBackend",
     "RetryPolicy",
     "Router",

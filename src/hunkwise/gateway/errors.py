@@ -13,8 +13,10 @@ ever inspects a status code or an SDK exception.
     │                          configuration when every failure was, else transient
     ├── LimitsUnavailable      the cluster limits store (Redis) cannot be reached now: transient,
     │                          and a configuration error too (see its docstring)
-    └── ConnectBlocked         a caller-supplied transport refused to connect (SSRF guard);
-                               adapters translate it into a ``network`` ProviderError
+    ├── ConnectBlocked         a caller-supplied transport refused to connect (SSRF guard);
+    │                          adapters translate it into a ``network`` ProviderError
+    └── NotRecorded            a replayed request has no recording (gateway/recording.py);
+                               adapters translate it into a ``bad_request`` ProviderError
 
 A setting that can never work (a bad override, an unknown wire) is a plain
 :class:`hunkwise.errors.ConfigurationError`, the same class every layer raises.
@@ -93,6 +95,16 @@ class ConnectBlocked(GatewayError, ConfigurationError):
         super().__init__(message)
         self.host = host
         self.address = address
+
+
+class NotRecorded(GatewayError, PermanentError):
+    """A replayed request has no recording (:mod:`hunkwise.gateway.recording`). The adapters
+    translate it into a ``bad_request`` error of the slot carrying this message: not retried (the
+    answer will not appear), and the request's chunk fails visibly instead of silently."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class ProviderError(GatewayError):

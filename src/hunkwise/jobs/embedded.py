@@ -28,6 +28,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.gitlab import configured_api_url as gitlab_api_url
+    from hunkwise.review.engine import ReviewOptions
     from hunkwise.store.orgs import cost_ceiling_for_org
 
     settings, engine = runtime.settings, runtime.engine
@@ -51,6 +52,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         clients=runtime.clients,
         mode=mode_record(runtime.fixed, settings),
         max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, max_cost),
+        options=lambda: ReviewOptions(context=settings.review_context),
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,9 @@ from hunkwise.jobs.retry import ModelsFailed, configuration_only
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.identity import IdentityError
-from hunkwise.platforms.review_post import PostResult, ReviewPost
+from hunkwise.platforms.review_post import PlatformError, PostResult, ReviewPost
+from hunkwise.review.context import MappingHead
+from hunkwise.review.diff import DiffParseError, parse_diff
 from hunkwise.review.engine import ReviewOptions, run_review
 from hunkwise.review.errors import CostLimitExceeded
 from hunkwise.review.report import ReviewReport
@@ -120,8 +122,11 @@ async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
                     event.repository, event.number, event.head_sha, incremental=incremental
                 )
 
+            async def read(path: str) -> str | None:
+                return await gh.file_at(event.repository, path, event.head_sha)
+
             checkpoint = await _review(
-                job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha
+                job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha, read=read
             )
         post = ReviewPost.from_dict(checkpoint["post"])
         await ctx.ensure_lease()  # a worker that lost the job never posts
@@ -147,9 +152,13 @@ async def run_gitlab_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
                 refs.update(diff_refs)
                 return diff, None
 
+            async def read(path: str) -> str | None:
+                return await gl.file_at(event.project_id, path, event.head_sha)
+
             checkpoint = await _review(
-                job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha, extra=refs
-            )
+                job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha, extra=refs,
+                read=read,
+            )  # fmt: skip
         post = ReviewPost.from_dict(checkpoint["post"])
         await ctx.ensure_lease()  # a worker that lost the job never posts
         result = await gl.post_review(event.project_id, event.iid, post, checkpoint["diff_refs"])
@@ -167,8 +176,10 @@ async def _review(
     head_sha: str,
     *,
     extra: dict[str, str] | None = None,
+    read: Callable[[str], Awaitable[str | None]] | None = None,
 ) -> dict[str, Any]:
-    """Run the models once and checkpoint everything posting needs."""
+    """Run the models once and checkpoint everything posting needs. ``read(path)`` gives a file
+    at the head commit, for code context when the options ask for it."""
     from hunkwise.gateway import Router
 
     if deps.mode is not None and (wrong := mismatch(job.payload.get(MODE_KEY), deps.mode)):
@@ -189,6 +200,8 @@ async def _review(
     options.change = {"platform": platform, "repository": repository, "number": number, "head_sha": head_sha}
     if since:
         options.change["since"] = since
+    if read is not None and options.context_mode() in ("function", "file"):
+        options.head = await head_files(diff, read)
     pool = deps.clients() if deps.clients is not None else None
     try:
         async with Router(slots, backend=deps.backend, clients=pool) as router:
@@ -209,6 +222,35 @@ async def _review(
         checkpoint["diff_refs"] = extra
     await ctx.checkpoint(checkpoint)
     return checkpoint
+
+
+MAX_CONTEXT_FILES = 100  # files read for code context per review; the rest get the diff alone
+CONTEXT_READS = 8  # at once
+
+
+async def head_files(diff: str, read: Callable[[str], Awaitable[str | None]]) -> MappingHead:
+    """The changed files at the head commit, read once per review through the platform (at most
+    :data:`MAX_CONTEXT_FILES`, :data:`CONTEXT_READS` at a time). Context is best effort: a file
+    the platform cannot give (a rate limit, an odd path) is reviewed without it, never failed."""
+    try:
+        paths = [f.path for f in parse_diff(diff) if f.changed_lines()][:MAX_CONTEXT_FILES]
+    except DiffParseError:
+        return MappingHead({})  # the review itself reports the unreadable diff
+    gate = asyncio.Semaphore(CONTEXT_READS)
+    files: dict[str, str] = {}
+
+    async def one(path: str) -> None:
+        async with gate:
+            try:
+                text = await read(path)
+            except (PlatformError, IdentityError) as exc:
+                log.info("no code context for %s: %s", path, exc)
+                return
+        if text is not None:
+            files[path] = text
+
+    await asyncio.gather(*(one(p) for p in paths))
+    return MappingHead(files)
 
 
 def _models_failed(job: Job, report: ReviewReport) -> ModelsFailed:

@@ -38,6 +38,9 @@ TOKEN_ENVS = ("HUNKWISE_GITHUB_TOKEN", "GITHUB_TOKEN")
 DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
 
 
+RAW_MEDIA_TYPE = "application/vnd.github.raw+json"  # a file's bytes from the contents API
+
+
 class GitHubClient(RestClient):
     platform = "GitHub"
     default_api_url = DEFAULT_API_URL
@@ -96,6 +99,14 @@ class GitHubClient(RestClient):
             return None
         response = await self._request("GET", url, headers={"Accept": DIFF_MEDIA_TYPE})
         return response.text
+
+    async def file_at(self, repository: str, path: str, ref: str) -> str | None:
+        """A file's text at commit ``ref`` (code context for a review); ``None`` when absent there,
+        binary or too large. The path comes from a diff: it is validated and quoted segment by
+        segment, never joined into the URL as text."""
+        ref = identity.commit_sha(ref, "head commit")
+        url = self._repo(repository, "contents", *identity.repository_file_path(path))
+        return await self._file_text(url, ref, {"Accept": RAW_MEDIA_TYPE})
 
     async def list_reviews(self, repository: str, number: int) -> list[dict[str, Any]]:
         return await self._paginate(self._pull(repository, number, "reviews"))

@@ -196,6 +196,15 @@ class GitLabClient(RestClient):
         project = identity.gitlab_project(project)
         return self._url("projects", project, "merge_requests", identity.positive_int(iid, "iid"), *rest)
 
+    async def file_at(self, project: int | str, path: str, ref: str) -> str | None:
+        """A file's text at commit ``ref`` (code context for a review); ``None`` when absent there,
+        binary or too large. GitLab names the file as ONE url-encoded segment (``src%2Fapp.py``);
+        its segments are validated first."""
+        ref = identity.commit_sha(ref, "head commit")
+        file = "/".join(identity.repository_file_path(path))
+        url = self._url("projects", identity.gitlab_project(project), "repository", "files", file, "raw")
+        return await self._file_text(url, ref)
+
     async def verify_project(self, project_id: int, path: str) -> None:
         """Make sure project ``project_id`` IS ``path`` before anything is read from it: a webhook
         names both, and only the path says which organization it belongs to, so a delivery under

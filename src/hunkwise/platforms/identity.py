@@ -145,6 +145,20 @@ def commit_sha(value: object, field: str = "commit") -> str:
     return text.lower()
 
 
+MAX_FILE_PATH_CHARS = 4096
+
+
+def repository_file_path(path: str) -> list[str]:
+    """A file path inside a repository (from a diff: untrusted) as its segments: no leading
+    ``/``, no empty, ``.`` or ``..`` segment, no NUL, at most :data:`MAX_FILE_PATH_CHARS`."""
+    if not isinstance(path, str) or not path or len(path) > MAX_FILE_PATH_CHARS or "\0" in path:
+        raise IdentityError("file path", str(path)[:80], "is not a path inside a repository")
+    segments = path.split("/")
+    if any(s in ("", ".", "..") for s in segments):
+        raise IdentityError("file path", path[:80], "is not a path inside a repository")
+    return segments
+
+
 def api_path(*segments: str | int) -> str:
     """A relative API path from validated parts, each quoted as ONE segment (``/`` included:
     GitLab addresses ``group/project`` as ``group%2Fproject``). Refuses an empty or dot segment,

@@ -34,6 +34,7 @@ from hunkwise.platforms.review_post import (
     PlatformUnavailable,
 )
 
+MAX_FILE_BYTES = 2_000_000  # a larger file is not read for code context (review/context.py)
 MAX_PAGES = 50  # 5,000 items is far beyond any real pull request; stops a runaway next-page chain
 PER_PAGE = 100
 
@@ -111,6 +112,18 @@ class RestClient(ABC):
         return text[:300]
 
     # -- plumbing ---------------------------------------------------------------------------------
+    async def _file_text(self, url: httpx.URL, ref: str, headers: dict[str, str] | None = None) -> str | None:
+        """A file's raw content at ``ref`` as text, for code context: ``None`` when the platform
+        has no such file there, or it is binary or larger than :data:`MAX_FILE_BYTES`."""
+        try:
+            response = await self._request("GET", url, params={"ref": ref}, headers=headers or {})
+        except PlatformNotFound:
+            return None
+        data = response.content
+        if len(data) > MAX_FILE_BYTES or b"\0" in data[:8000]:
+            return None
+        return data.decode("utf-8", errors="replace")
+
     async def _request(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
         where = f"{self.platform} {method} {_where(url)}"
         try:

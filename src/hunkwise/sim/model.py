@@ -1,8 +1,11 @@
 """The simulator's "model": deterministic answers computed from the prompt.
 
-When a prompt carries a diff (the numbered format of :mod:`hunkwise.catalog.findings_contract` or a raw
-``git diff``) and asks for a review, the answer is the findings JSON the review engine parses,
-built from the added lines by a few fixed rules. Everything else gets a short fixed answer.
+When a prompt carries a diff (the numbered format of :mod:`hunkwise.catalog.findings_contract`
+or a raw ``git diff``) and asks for a review, the answer is the findings JSON the review engine
+parses, built from the added lines by a few fixed rules. A judge question of ``hunkwise eval
+--judge`` (:mod:`hunkwise.catalog.judge_contract`) gets a verdict computed from the two
+descriptions by a fixed rule (:func:`judge_verdict`); a verification request gets fixed scores
+(:func:`verify_answer`). Everything else gets a short fixed answer.
 Every title, body and sentence is marked ``[simulator]`` so no output can pass for an LLM's.
 """
 
@@ -14,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from hunkwise.catalog.findings_contract import ModelAnswer, ModelFinding, iter_added_lines
+from hunkwise.catalog.judge_contract import Described, judge_answer, read_judge_prompt
 
 LABEL = "[simulator]"
 
@@ -22,6 +26,8 @@ _SECRET = re.compile(r"AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9_\-]{20,}")
 _EVAL = re.compile(r"\b(?:eval|exec)\(")
 _BARE_EXCEPT = re.compile(r"^\s*except\s*:")
 _TODO = re.compile(r"\b(?:TODO|FIXME)\b")
+_WORD = re.compile(r"[a-z][a-z0-9_]{3,}")
+JUDGE_OVERLAP = 0.2  # Jaccard similarity of the two texts' words at which the simulator says "same"
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,27 @@ def review_answer(prompt: str) -> ModelAnswer | None:
     return ModelAnswer(findings=findings)
 
 
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.replace(LABEL, " ").lower()))
+
+
+def _category(name: str) -> str:
+    """``error-handling`` (as datasets write it) and ``error_handling`` (the findings contract's)."""
+    return name.strip().lower().replace("-", "_")
+
+
+def judge_verdict(finding: Described, issue: Described) -> tuple[bool, str]:
+    """[simulator] The same problem when both name the same category, or when their texts share
+    at least :data:`JUDGE_OVERLAP` of their words (Jaccard, words of four letters or more). A
+    fixed rule, not judgement: it makes ``--judge`` testable offline, nothing more."""
+    same_category = bool(finding.category) and _category(finding.category) == _category(issue.category)
+    a, b = _words(finding.text), _words(issue.text)
+    similarity = len(a & b) / len(a | b) if a | b else 0.0
+    same = same_category or similarity >= JUDGE_OVERLAP
+    why = "same category" if same_category else f"word overlap {similarity:.2f}"
+    return same, f"{LABEL} {why} ({'same' if same else 'different'} problem by a fixed rule)"
+
+
 # The verification pass's prompt heading (hunkwise.review.verification.CANDIDATES_HEADING; the
 # simulator sits below the review layer, so the text is repeated and a test keeps them equal).
 VERIFY_HEADING = "## Candidate findings to verify"
@@ -132,6 +159,10 @@ def _digest(prompt: str) -> str:
 def answer(prompt: str, *, json_mode: bool) -> Reply:
     """The deterministic reply to a prompt (same prompt, same reply, every time)."""
     digest = _digest(prompt)
+    question = read_judge_prompt(prompt)
+    if question is not None:
+        same, reason = judge_verdict(*question)
+        return Reply(content=judge_answer(same, reason), reasoning=f"{LABEL} Fixed judge rule. {reason}")
     if (scores := verify_answer(prompt)) is not None:
         return Reply(content=scores, reasoning=f"{LABEL} Fixed scores by severity. Prompt digest {digest}.")
     review = review_answer(prompt)

@@ -22,7 +22,7 @@ from typing import Any
 
 from hunkwise.catalog.loader import load_catalog
 from hunkwise.errors import HttpFailure, causes, classify_status, classify_transport, describe_transport
-from hunkwise.gateway.errors import ConnectBlocked, ErrorKind, ProviderError
+from hunkwise.gateway.errors import ConnectBlocked, ErrorKind, NotRecorded, ProviderError
 from hunkwise.gateway.types import Slot
 
 # Z.AI reports window resets in China Standard Time when it writes a wall-clock time.
@@ -179,6 +179,9 @@ def translate(exc: BaseException, slot: Slot) -> ProviderError:
     blocked = next((c for c in causes(exc) if isinstance(c, ConnectBlocked)), None)
     if blocked is not None:  # the SDK wraps it in a bare "Connection error.": say what happened
         return ProviderError(ErrorKind.NETWORK, str(blocked), **where)
+    missing = next((c for c in causes(exc) if isinstance(c, NotRecorded)), None)
+    if missing is not None:  # a replay without this answer: never retried, named as such
+        return ProviderError(ErrorKind.BAD_REQUEST, str(missing), code="not_recorded", **where)
     sdk = _sdk()
     if isinstance(exc, sdk["timeout"]):
         return _timeout(slot)

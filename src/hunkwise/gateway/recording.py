@@ -1,0 +1,211 @@
+"""Record every raw model answer, or serve recorded answers back with no network and no key.
+
+Recording sits at the gateway's lowest boundary, the HTTP transport of the SDK clients
+(``ClientPool(transport_factory=...)``), so every model call of every command passes through it
+and everything above it (the SDKs' parsing, usage, error translation, the router, the review
+engine's reading of the answer) runs again on a replay exactly as it did live. That is the point:
+a parser, an anchoring rule or a threshold can be re-scored on real models' answers for free.
+
+A request is keyed by a hash of what determines the answer: the endpoint kind (the URL path's
+``chat/completions`` or ``messages``) and the JSON body (model, messages, thinking, temperature,
+max tokens, response format). Headers are never part of the key or of a recording, so neither the
+key nor any credential can end up on disk; the host, port and plan prefix of the base URL are not
+part of the key either, so a recording made against one endpoint (or the simulator on a random
+port) replays under a configuration that points elsewhere but sends the same request.
+
+Only successful answers (HTTP status below 400) are recorded: an error is not a model's answer,
+and replaying a 429 forever would only exercise the retry loop. A replayed request without a
+recording fails as a ``bad_request`` error whose message says so (no retry, the router moves on),
+and is listed in :attr:`Recordings.misses` so the command can name every such request.
+
+One recording per key: the last answer recorded for a request wins (models are not
+deterministic; a replay reproduces one run, not a distribution).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx2
+
+from hunkwise.errors import ConfigurationError
+from hunkwise.gateway.adapters.base import TransportFactory
+from hunkwise.gateway.errors import NotRecorded
+from hunkwise.gateway.types import Slot
+
+FORMAT = "hunkwise-recording/1"
+Mode = Literal["record", "replay"]
+_ENDPOINTS = ("chat/completions", "messages")
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """A request a replay could not serve: its key, and what it asked (to find the case)."""
+
+    key: str
+    endpoint: str
+    model: str
+
+    def describe(self) -> str:
+        return f"{self.key[:16]} ({self.model}, {self.endpoint})"
+
+
+def endpoint_of(path: str) -> str:
+    """The kind of call a URL path makes, without the base URL's prefix (``/api/paas/v4``)."""
+    trimmed = path.rstrip("/")
+    for name in _ENDPOINTS:
+        if trimmed.endswith("/" + name):
+            return name
+    return trimmed
+
+
+def request_key(endpoint: str, body: Any) -> str:
+    """The recording's name: SHA-256 of the endpoint kind and the canonical JSON body."""
+    canonical = json.dumps(
+        {"endpoint": endpoint, "body": body}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _parse_body(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except (ValueError, UnicodeDecodeError):
+        return content.decode("utf-8", "replace")
+
+
+class Recordings:
+    """A directory of recordings, in ``record`` or ``replay`` mode.
+
+    ``transport_factory()`` is what :class:`~hunkwise.gateway.adapters.base.ClientPool` takes; in
+    record mode it wraps the transport the pool would have used (``inner``, e.g. the server's SSRF
+    guard, or httpx's default), in replay mode it replaces it and never opens a socket.
+    """
+
+    def __init__(self, directory: Path, mode: Mode) -> None:
+        self.directory = Path(directory)
+        self.mode: Mode = mode
+        self.recorded = 0  # answers written (record mode)
+        self.keys: set[str] = set()  # distinct requests recorded or served
+        self.served = 0  # answers served (replay mode)
+        self.misses: list[Miss] = []
+        if mode == "replay":
+            if not self.directory.is_dir():
+                raise ConfigurationError(
+                    f"--replay {self.directory}: no such directory; record one first with --record DIR",
+                    setting="--replay",
+                )
+        else:
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"--record {self.directory}: cannot create the directory ({exc.strerror or exc})",
+                    setting="--record",
+                ) from None
+
+    def path_for(self, key: str) -> Path:
+        return self.directory / f"{key}.json"
+
+    def transport_factory(self, inner: TransportFactory | None = None) -> TransportFactory:
+        def factory(slot: Slot) -> httpx2.AsyncBaseTransport:
+            if self.mode == "replay":
+                return _ReplayTransport(self)
+            wrapped = inner(slot) if inner is not None else None
+            return _RecordingTransport(self, wrapped or httpx2.AsyncHTTPTransport())
+
+        return factory
+
+    # -- the two directions ---------------------------------------------------------------------
+    def write(self, endpoint: str, body: Any, response: httpx2.Response, content: bytes) -> None:
+        key = request_key(endpoint, body)
+        doc = {
+            "format": FORMAT,
+            "key": key,
+            "endpoint": endpoint,
+            "model": body.get("model") if isinstance(body, dict) else None,
+            "request": body,
+            "response": {
+                "status": response.status_code,
+                "content_type": response.headers.get("content-type", "application/json"),
+                "body": content.decode("utf-8", "replace"),
+            },
+        }
+        target = self.path_for(key)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1, ensure_ascii=False)
+        os.replace(tmp, target)  # atomic: a concurrent reader never sees half a file
+        self.recorded += 1
+        self.keys.add(key)
+
+    def read(self, endpoint: str, body: Any) -> dict[str, Any]:
+        key = request_key(endpoint, body)
+        try:
+            doc = json.loads(self.path_for(key).read_text("utf-8"))
+            response = doc["response"]
+            if not isinstance(response, dict) or not isinstance(response.get("body"), str):
+                raise ValueError("no response body")
+        except FileNotFoundError:
+            model = str(body.get("model", "?")) if isinstance(body, dict) else "?"
+            miss = Miss(key, endpoint, model)
+            self.misses.append(miss)
+            raise NotRecorded(
+                f"replay: no recording of this request in {self.directory} (key {key[:16]}, model "
+                f"{model}); record it first with --record {self.directory}",
+                key=key,
+            ) from None
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigurationError(
+                f"replay: {self.path_for(key)} is not a readable recording ({exc}); "
+                "delete it and record again",
+                setting="--replay",
+            ) from None
+        self.served += 1
+        self.keys.add(key)
+        return response
+
+
+class _RecordingTransport(httpx2.AsyncBaseTransport):
+    def __init__(self, recordings: Recordings, inner: httpx2.AsyncBaseTransport) -> None:
+        self._recordings = recordings
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        content = await request.aread()
+        response = await self._inner.handle_async_request(request)
+        if response.status_code >= 400:
+            return response
+        raw = await response.aread()  # the whole answer (a stream too), then served from memory
+        await response.aclose()
+        self._recordings.write(endpoint_of(request.url.path), _parse_body(content), response, raw)
+        # aread() decoded any content-encoding: only the content type travels on.
+        headers = {"content-type": response.headers.get("content-type", "application/json")}
+        return httpx2.Response(response.status_code, headers=headers, content=raw, request=request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _ReplayTransport(httpx2.AsyncBaseTransport):
+    def __init__(self, recordings: Recordings) -> None:
+        self._recordings = recordings
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        content = await request.aread()
+        stored = self._recordings.read(endpoint_of(request.url.path), _parse_body(content))
+        return httpx2.Response(
+            int(stored.get("status", 200)),
+            headers={"content-type": str(stored.get("content_type") or "application/json")},
+            content=stored["body"].encode("utf-8"),
+            request=request,
+        )
+
+
+__all__ = ["FORMAT", "Miss", "NotRecorded", "Recordings", "endpoint_of", "request_key"]
