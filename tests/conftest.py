@@ -4,8 +4,9 @@ Every test runs with its own ``HUNKWISE_HOME`` (a temp dir) and without provider
 developer's environment, so nothing a test does touches real state or a paid API.
 Service fixtures (PostgreSQL, Redis, RabbitMQ) skip when the service is down on a developer
 machine, and fail when ``CI=true``: CI must exercise them. They use dedicated names (a
-``hunkwise_test`` database to connect to, Redis database 15, ``hw-test-<session>-*`` queues),
-delete what they create, and the session ends by checking that nothing it named is left.
+``hunkwise_test`` database to connect to, ``hunkwise_test_<session>_*`` databases, Redis database
+15, ``hw-test-<session>-*`` queues), delete what they create, and the session ends by checking
+that nothing it named is left. A store comes from one place: the "databases" section below.
 """
 
 from __future__ import annotations
