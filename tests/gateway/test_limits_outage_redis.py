@@ -25,6 +25,7 @@ from gateway_helpers import FAST, make_slot
 from hunkwise.errors import ConfigurationError, TransientError
 from hunkwise.gateway import AllSlotsFailed, ChatRequest, RedisBackend, Router
 from hunkwise.gateway.errors import LimitsUnavailable
+from ports import restartable_port
 from simkeys import CODING_PRO_KEY, DEV_KEY
 
 PASSWORD = "hunter2-outage"
@@ -40,7 +41,7 @@ class PrivateRedis:
     """One ``redis-server`` child process that a test can kill and start again on the same port."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = _free_port()
+        self.port = restartable_port()  # started again on the same port: see tests/ports.py
         self.workdir = workdir
         self.url = f"redis://:{PASSWORD}@127.0.0.1:{self.port}/0"
         self.redacted = f"redis://:***@127.0.0.1:{self.port}/0"
@@ -55,6 +56,8 @@ class PrivateRedis:
         )  # fmt: skip
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:  # e.g. the port is taken: never talk to a stranger
+                raise AssertionError(f"redis-server exited with {self.proc.returncode} on port {self.port}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
