@@ -24,6 +24,9 @@ layer above the gateway but must not depend on it for this, and the gateway cann
 platforms; a root module that imports nothing of hunkwise (and no HTTP library: an httpx error
 can only exist once httpx is loaded, so the classes are looked up in ``sys.modules``) is the one
 place both may import. docs/errors.md draws the whole tree.
+
+The layers' own ``errors`` modules (:mod:`hunkwise.gateway.errors`, :mod:`hunkwise.review.errors`)
+share this name on purpose: each holds its package's branch of this one tree.
 """
 
 from __future__ import annotations

@@ -362,6 +362,7 @@ async def test_verification_drops_what_it_scores_under_min_score(sim) -> None:
         (19, "medium", 6),
     }
     assert report.below_min_score == 1 and report.low_score == [] and report.unverified == 0
+    assert report.duplicates_merged == 0  # what the pass drops is counted once, as its own
     assert [c.purpose for c in report.calls] == ["review", "verify"]
     verification = report.verification_usage()
     assert verification["calls"] == 1 and verification["input_tokens"] > 0 and verification["cost_usd"] > 0
@@ -378,6 +379,20 @@ async def test_verification_can_move_low_scores_to_the_summary(sim) -> None:
     assert [(f.start_line, f.verification_score) for f in report.low_score] == [(12, 2), (19, 6)]
     assert all(f.verification_reason.startswith("[simulator]") for f in report.low_score)
     assert [f["start_line"] for f in report.to_json()["summary"]["low_score"]] == [12, 19]
+
+
+async def test_what_a_floor_hides_is_never_verified_and_max_findings_comes_last(sim) -> None:
+    rules = repo_rules('[review]\nmin_severity = "medium"\nmax_findings = 1\n')
+    options = ReviewOptions(rules=rules, verify=VerifyOptions(enabled=True, min_score=7))
+    async with Router([zai_slot(sim.zai_developer_url)]) as router:
+        report = await run_review(SAMPLE, router, options)
+    verify_prompt = next(m for m in sim.requests() if "verifier" in m["body"]["messages"][0]["content"])
+    asked = verify_prompt["body"]["messages"][1]["content"]
+    assert asked.count("### Candidate") == 3 and "Unresolved TODO" not in asked  # the low TODO was floored
+    assert report.below_min_severity == 1 and report.below_min_score == 1  # medium scores 6
+    # Of critical (9) and high (8), max_findings = 1 shows the critical; the high is held back.
+    assert [f.severity for f in report.findings] == ["critical"]
+    assert [f.severity for f in report.held_back] == ["high"]
 
 
 async def test_an_unreadable_verification_keeps_every_finding(fake_openai) -> None:

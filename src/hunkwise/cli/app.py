@@ -5,6 +5,9 @@ Each command (group) lives in its own module under ``hunkwise.cli`` and exposes
 them) and turns expected errors into one clear line and exit code 2 instead of a traceback.
 Command modules import heavy dependencies (SDKs, FastAPI, SQLAlchemy, Dramatiq) inside their
 functions, so importing every command module stays cheap and ``hunkwise --help`` fast.
+
+Named like :mod:`hunkwise.server.app` and :mod:`hunkwise.sim.app` on purpose: in each runnable
+package, ``app`` is the application object that package runs (here the Typer command).
 """
 
 from __future__ import annotations
@@ -73,9 +76,19 @@ def configure_logging(log_level: str) -> None:
 
 def main() -> None:
     """Entry point: run the app; any error of hunkwise's tree that a command let through is one
-    readable line and exit code 2 or 3 (:func:`exit_code`), never a traceback."""
+    readable line and exit code 2 or 3 (:func:`exit_code`), never a traceback. So is a command
+    whose optional dependencies are not installed (``hunkwise serve`` on a core install): the
+    line names the extra to install (:mod:`hunkwise.cli.extras`), exit code 2."""
     try:
         app()
+    except ModuleNotFoundError as exc:
+        from hunkwise.cli.extras import missing_extra_line
+
+        line = missing_extra_line(exc)
+        if line is None:
+            raise
+        typer.secho(f"error: {line}", err=True, fg="red")
+        sys.exit(2)
     except HunkwiseError as exc:
         from hunkwise.cli.slot_options import error_lines
 

@@ -2,6 +2,9 @@
 
 Reads the same store as the server (``HUNKWISE_DATABASE_URL``). ``retry`` queues a dead job with
 fresh attempts and, when ``HUNKWISE_QUEUE_URL`` is set, publishes it to the workers.
+
+Named like :mod:`hunkwise.store.jobs` (the rows) and :mod:`hunkwise.server.routes.jobs` (the HTTP
+routes) on purpose: a module of ``hunkwise.cli`` is named after the command it adds.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Named ``probe`` because a module called ``test`` would be collected by pytest. T
 words come from :mod:`hunkwise.gateway.probe` (shared with the web console); this module adds
 where each setting came from, because "this is a Coding Plan key" is only useful next to "your
 plan came from HUNKWISE_PLAN".
+
+Named like :mod:`hunkwise.gateway.probe` on purpose: this command is the CLI face of that probe.
 """
 
 from __future__ import annotations

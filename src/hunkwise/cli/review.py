@@ -340,7 +340,7 @@ def _run(
     after: Callable[[ReviewReport, int], int] | None = None,
     recordings: Recordings | None = None,
 ) -> int:
-    from hunkwise.cli.review_support import keyed_for_replay, offline_slots, record, report_misses
+    from hunkwise.cli.review_support import keyed_for_replay, offline_model, record, report_misses
     from hunkwise.cli.slot_options import print_notes, resolve
     from hunkwise.review.errors import ReviewInputError
 
@@ -349,8 +349,11 @@ def _run(
     fail_on = (fail_on or options.rules.settings.fail_on or "").lower() or None
     try:
         if offline:
-            with offline_slots() as slots:
-                report = _execute(change, slots, options, quiet=quiet, state=None, recordings=recordings)
+            model = offline_model()
+            report = _execute(
+                change, model.slots, options, quiet=quiet, state=None, recordings=recordings,
+                transport=model.transport,
+            )  # fmt: skip
         else:
             # A dry run calls nothing, so it plans without a key (and without any model configured:
             # for the default card); the notes say which model it planned for. A replay calls
@@ -402,13 +405,16 @@ def _execute(
     quiet: bool,
     state: Path | None,
     recordings: Recordings | None = None,
+    transport: Callable[[Slot], Any] | None = None,
 ) -> ReviewReport:
     """A dry run plans without a router (no client is built, so no key is needed)."""
     if options.dry_run:
         from hunkwise.review.engine import plan_only
 
         return plan_only(change.diff, slots, options)
-    return asyncio.run(_review(change, slots, options, quiet=quiet, state=state, recordings=recordings))
+    return asyncio.run(
+        _review(change, slots, options, quiet=quiet, state=state, recordings=recordings, transport=transport)
+    )
 
 
 async def _review(
@@ -419,9 +425,11 @@ async def _review(
     quiet: bool,
     state: Path | None,
     recordings: Recordings | None = None,
+    transport: Callable[[Slot], Any] | None = None,
 ) -> ReviewReport:
     """``state``: where circuit state is shared with other runs on this machine (real slots);
-    None keeps it in memory (the offline simulator's)."""
+    None keeps it in memory (the offline simulator's). ``transport``: how the SDK clients reach
+    their endpoint (the offline simulator's, in process); ``--record`` wraps it."""
     from rich.console import Console
 
     from hunkwise.cli.review_progress import ReviewProgress
@@ -431,7 +439,8 @@ async def _review(
     console = Console(stderr=True)
     progress = ReviewProgress(console) if (console.is_terminal and not quiet) else None
     backend = LocalBackend(state)
-    clients = ClientPool(transport_factory=recordings.transport_factory()) if recordings else None
+    factory = recordings.transport_factory(transport) if recordings else transport
+    clients = ClientPool(transport_factory=factory) if factory else None
     on_event = progress.on_event if progress else None
     router = Router(slots, backend=backend, clients=clients, on_event=on_event)
     try:

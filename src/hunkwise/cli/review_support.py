@@ -6,9 +6,10 @@ parse-call-print layer.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from hunkwise.review.context import HeadFiles
     from hunkwise.review.report import ReviewReport
     from hunkwise.review.tokens import TokenEstimator
+    from hunkwise.sim import SimConfig
 
 OFFLINE_KEY = "hunkwise-offline-simulator-key"
 OFFLINE_MODEL = "glm-5.1"
@@ -27,37 +29,79 @@ OFFLINE_MODEL = "glm-5.1"
 REPLAY_PLACEHOLDER_KEY = "hunkwise-replay-needs-no-key"
 
 
-@contextmanager
-def offline_slots() -> Iterator[list[Slot]]:
-    """A simulator on a loopback port and one slot (GLM-5.1 on the Developer API) pointed at it.
+OFFLINE_BASE_URL = "http://hunkwise-simulator/api/paas/v4"
+"""Where ``review --offline``'s slot points: a name only, never resolved; the SDK client's
+transport is the simulator app itself (:func:`offline_model`)."""
 
-    The simulator runs in this process (a server thread); nothing leaves the machine and no key
-    is needed. Prices are the catalog's, so costs show what the review would cost for real; the
-    slot says ``simulated`` so the ledger records those costs as simulated, never as spend.
-    """
+
+def _offline_slot(base_url: str) -> Slot:
+    """GLM-5.1 on the Developer API, answered by the simulator. Prices are the catalog's, so
+    costs show what the review would cost for real; the slot says ``simulated`` so the ledger
+    records those costs as simulated, never as spend."""
     from hunkwise.catalog import load_catalog
     from hunkwise.gateway import Secret, Slot
-    from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
 
     card = load_catalog().card(OFFLINE_MODEL)
     assert card is not None, "the catalog lost its default GLM card"
-    server = SimulatorServer(SimConfig(keys=(KeyConfig(key=OFFLINE_KEY, kind="developer"),)))
-    with server:
-        yield [
-            Slot(
-                name="main",
-                provider="zai",
-                base_url=server.zai_developer_url,
-                model=card.id,
-                api_key=Secret(OFFLINE_KEY),
-                plan="developer",
-                context_window=card.context_window,
-                input_price=card.input_price,
-                output_price=card.output_price,
-                timeout_s=60.0,
-                simulated=True,
-            )
-        ]
+    return Slot(
+        name="main",
+        provider="zai",
+        base_url=base_url,
+        model=card.id,
+        api_key=Secret(OFFLINE_KEY),
+        plan="developer",
+        context_window=card.context_window,
+        input_price=card.input_price,
+        output_price=card.output_price,
+        timeout_s=60.0,
+        simulated=True,
+    )
+
+
+def _offline_config() -> SimConfig:
+    from hunkwise.sim import KeyConfig, SimConfig
+
+    return SimConfig(keys=(KeyConfig(key=OFFLINE_KEY, kind="developer"),))
+
+
+@dataclass(frozen=True)
+class OfflineModel:
+    """The slot ``review --offline`` reviews with, and how its SDK client reaches the simulator."""
+
+    slots: list[Slot]
+    transport: Callable[[Slot], Any]
+    """A ``ClientPool`` transport factory: each client's requests go to the simulator app."""
+
+
+def offline_model() -> OfflineModel:
+    """The offline slot, answered by the simulator app in this process.
+
+    The SDK client is the real one (the request goes through the gateway's wire, the SDK and its
+    HTTP client, as any review's does, and ``--record`` can wrap it), but its transport hands each
+    request to the simulator's ASGI app instead of a socket: no server thread, no port, nothing
+    leaves the process, no key is needed. Before, a uvicorn server on a loopback port was started
+    for every run, a cost paid in every pre-commit hook (BENCHMARKS.md, "Start-up").
+    """
+    import httpx2
+
+    from hunkwise.sim import create_app
+
+    app = create_app(_offline_config())
+    # A client given its own transport ignores proxy variables, so nothing is routed off the host.
+    return OfflineModel(
+        slots=[_offline_slot(OFFLINE_BASE_URL)], transport=lambda slot: httpx2.ASGITransport(app=app)
+    )
+
+
+@contextmanager
+def offline_slots() -> Iterator[list[Slot]]:
+    """The offline slot pointed at a simulator on a loopback port (a server thread in this
+    process), for callers that need a real URL (``hunkwise eval``); ``review`` uses
+    :func:`offline_model`. Nothing leaves the machine and no key is needed."""
+    from hunkwise.sim import SimulatorServer
+
+    with SimulatorServer(_offline_config()) as server:
+        yield [_offline_slot(server.zai_developer_url)]
 
 
 def open_recordings(record_dir: Path | None, replay_dir: Path | None) -> Recordings | None:

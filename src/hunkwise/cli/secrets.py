@@ -1,4 +1,8 @@
-"""``hunkwise secrets``: manage the master key that encrypts organizations' API keys."""
+"""``hunkwise secrets``: manage the master key that encrypts organizations' API keys.
+
+Named like :mod:`hunkwise.store.secrets` on purpose: a module of ``hunkwise.cli`` is named after the
+command it adds, and this command manages that module's keys.
+"""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ def serve(
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
-    """Run the review server: webhooks, organizations, BYOK and the review API (docs at /docs)."""
+    """Run the review server: webhooks, organizations, BYOK and the review API (docs at /docs). Needs the optional 'server' extra (README, Install)."""  # noqa: E501
 
     import uvicorn
 

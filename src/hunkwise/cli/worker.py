@@ -39,7 +39,7 @@ def worker(
     check: bool = typer.Option(False, "--check", help="Check the database and the broker, then exit."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
-    """Run review jobs from the broker (HUNKWISE_QUEUE_URL) on this machine; PostgreSQL store."""
+    """Run review jobs from the broker (HUNKWISE_QUEUE_URL) on this machine; PostgreSQL store. Needs the optional 'worker' extra (README, Install)."""  # noqa: E501
     import json
     import logging
     from dataclasses import replace

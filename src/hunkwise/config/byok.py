@@ -15,6 +15,10 @@ has one text and one behaviour:
 
 Keys arrive as :class:`~hunkwise.gateway.types.Secret` (typed, or decrypted by the store) and go
 into the slot as they are.
+
+Named like :mod:`hunkwise.server.routes.byok` on purpose: that module is the HTTP surface of these
+rules, and route modules are named after the resource they serve. The rows are
+:mod:`hunkwise.store.byok_slots`.
 """
 
 from __future__ import annotations

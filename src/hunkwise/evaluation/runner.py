@@ -11,6 +11,9 @@ Cases run one after another per configuration by default: each review already se
 concurrently, and a case's latency is only meaningful when cases do not queue behind each other.
 ``jobs`` > 1 reviews several cases at once (faster on a large dataset; latency then includes the
 wait for the key's concurrency).
+
+Named like :mod:`hunkwise.jobs.distributed.runner` on purpose: each package's ``runner`` runs its
+unit of work (an evaluation over a dataset here, one distributed job per message there).
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ ever inspects a status code or an SDK exception.
 
 A setting that can never work (a bad override, an unknown wire) is a plain
 :class:`hunkwise.errors.ConfigurationError`, the same class every layer raises.
+
+Named like :mod:`hunkwise.errors` and :mod:`hunkwise.review.errors` on purpose: each package's
+``errors`` holds its branch of the one tree rooted in :mod:`hunkwise.errors`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ from hunkwise.errors import (
 
 
 class ErrorKind(StrEnum):
+    """What went wrong in the provider's terms, independent of wire and status code: the router's
+    retry, circuit and failover decisions read only this.
+    """
+
     AUTH = "auth"  # bad key, or key sent to the other plan's endpoint (401/403, 1000-1004)
     QUOTA_WINDOW = "quota_window"  # 5-hour / weekly window exhausted (1308, 1310)
     BALANCE = "balance"  # pay-per-token balance exhausted (1113)
@@ -161,6 +168,9 @@ class AllSlotsFailed(GatewayError):
 
     @property
     def configuration_errors(self) -> list[ProviderError]:
+        """The failures a person must fix (keys, plans, models), so the message leads
+        with them instead of with transient noise.
+        """
         return [e for e in self.errors if e.kind.is_configuration]
 
 

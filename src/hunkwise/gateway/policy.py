@@ -34,6 +34,9 @@ class RetryPolicy:
     plan_expired_default_s: float = 3600.0
 
     def retries_for(self, kind: ErrorKind) -> int:
+        """How many times a failure of this kind is retried on the same slot: rate limits get more
+        patience than server errors, permanent kinds none.
+        """
         if kind in BACKOFF_KINDS:
             return self.rate_retries
         if kind in RETRY_KINDS:
@@ -41,6 +44,9 @@ class RetryPolicy:
         return 0
 
     def circuit_default_s(self, kind: ErrorKind) -> float:
+        """How long a circuit stays open when the provider did not say: a balance or an expired
+        plan needs a person, a quota window only time.
+        """
         if kind is ErrorKind.BALANCE:
             return self.balance_default_s
         if kind is ErrorKind.PLAN_EXPIRED:

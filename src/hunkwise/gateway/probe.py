@@ -4,6 +4,8 @@ The CLI (``hunkwise test``) and the web console print these same sentences, so t
 part of the contract: ``summary`` is one line, ``advice`` the lines that say what to change.
 A probe bypasses the router on purpose: no retries, no failover, no circuits, so what it reports
 is this slot's own state.
+
+Named like :mod:`hunkwise.cli.probe` on purpose: that module is the CLI command over this probe.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ PROBE_PROMPT = "Reply with the single word: ok"
 
 @dataclasses.dataclass(slots=True)
 class Diagnosis:
+    """One slot's probe outcome in the words the CLI and the console both print,
+    so the advice is the same everywhere.
+    """
+
     slot: str  # the slot's label
     ok: bool
     kind: str | None = None  # an ErrorKind value, or "configuration"
@@ -45,6 +51,7 @@ class Diagnosis:
     model: str = ""
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of a diagnosis for ``hunkwise test --json`` and the console's Test button."""
         data = dataclasses.asdict(self)
         data["latency_ms"] = round(self.latency_ms, 1)
         return data

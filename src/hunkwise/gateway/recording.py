@@ -53,6 +53,9 @@ class Miss:
     model: str
 
     def describe(self) -> str:
+        """One line per unrecorded request (key prefix, model, endpoint), so the
+        command can say exactly what a replay lacked.
+        """
         return f"{self.key[:16]} ({self.model}, {self.endpoint})"
 
 
@@ -111,9 +114,16 @@ class Recordings:
                 ) from None
 
     def path_for(self, key: str) -> Path:
+        """One file per request key, so a recording is a plain directory that
+        can be diffed, pruned or committed.
+        """
         return self.directory / f"{key}.json"
 
     def transport_factory(self, inner: TransportFactory | None = None) -> TransportFactory:
+        """The ``ClientPool`` transport factory that records or replays, wrapping any inner transport (the
+        SSRF guard) so recording changes nothing else about a call.
+        """
+
         def factory(slot: Slot) -> httpx2.AsyncBaseTransport:
             if self.mode == "replay":
                 return _ReplayTransport(self)
@@ -124,6 +134,9 @@ class Recordings:
 
     # -- the two directions ---------------------------------------------------------------------
     def write(self, endpoint: str, body: Any, response: httpx2.Response, content: bytes) -> None:
+        """Store one successful answer under its request key, written atomically so an
+        interrupted run never leaves half a recording.
+        """
         key = request_key(endpoint, body)
         doc = {
             "format": FORMAT,
@@ -146,6 +159,9 @@ class Recordings:
         self.keys.add(key)
 
     def read(self, endpoint: str, body: Any) -> dict[str, Any]:
+        """The recorded answer for a request; a missing one is noted in ``misses`` and raised as
+        ``NotRecorded``, so the router moves on and the command lists it.
+        """
         key = request_key(endpoint, body)
         try:
             doc = json.loads(self.path_for(key).read_text("utf-8"))

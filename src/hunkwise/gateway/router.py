@@ -114,6 +114,10 @@ class _Step:
 
 
 class Router:
+    """The gateway's one entry point: a chat goes to the first usable slot under limits, retries and circuits,
+    failing over in order, so callers never handle a provider's failure themselves.
+    """
+
     def __init__(
         self,
         slots: Sequence[Slot],
@@ -149,13 +153,16 @@ class Router:
 
     @property
     def slots(self) -> tuple[Slot, ...]:
+        """The slots in failover order, for callers that size work for them (the review engine's budget)."""
         return self._slots
 
     @property
     def backend(self) -> LimitsBackend:
+        """The limits backend in use, so status commands can show open circuits and limits."""
         return self._backend
 
     async def open_circuits(self) -> list[Circuit]:
+        """Circuits open now, for status output: why a slot is being skipped."""
         return await self._backend.circuits(self._clock())
 
     # -- shared steps ------------------------------------------------------------------------------
@@ -311,6 +318,9 @@ class Router:
 
     # -- entry points ------------------------------------------------------------------------------
     async def chat(self, request: ChatRequest) -> ChatResult:
+        """One chat with the whole policy; every attempt is recorded on the result, so
+        usage and failovers are accounted once.
+        """
         run = _Run(request.purpose)
         answer: ChatResult | None = None
         answered: _Step | None = None
@@ -363,6 +373,9 @@ class Router:
         yield done[1]
 
     async def aclose(self) -> None:
+        """Close what the router made itself (clients, backend) and nothing it was
+        given, so a shared pool outlives one router.
+        """
         if self._own_clients:
             await self._clients.aclose()
         if self._own_backend:

@@ -29,10 +29,14 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
+        """The key itself, called only where it goes on the wire, so every other use is visibly a mistake."""
         return self._value
 
     @property
     def last4(self) -> str:
+        """The last four characters (none for short keys, which four characters would half
+        reveal), for telling keys apart on screen.
+        """
         return self._value[-4:] if len(self._value) >= 8 else ""
 
     @property
@@ -41,6 +45,7 @@ class Secret:
         return hashlib.sha256(self._value.encode()).hexdigest()[:16]
 
     def masked(self) -> str:
+        """The key as people may see it, in logs, consoles and errors."""
         return f"••••{self.last4}" if self.last4 else "••••"
 
     def __repr__(self) -> str:
@@ -96,21 +101,31 @@ class Slot:
 
     @property
     def label(self) -> str:
+        """How a slot is named in messages and reports (name, provider/model, plan), so
+        people can tell which configuration is meant.
+        """
         plan = f" ({self.plan}{'/' + self.tier if self.tier else ''})" if self.plan else ""
         return f"{self.name}: {self.provider}/{self.model}{plan}"
 
     def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
+        """The cost of a call at the slot's prices, for estimates and the usage ledger alike."""
         return (input_tokens * self.input_price + output_tokens * self.output_price) / 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One chat message; the wire adapters translate the roles each provider needs."""
+
     role: Role
     content: str
 
 
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
+    """What callers ask of the gateway, independent of provider: the router
+    and every adapter take this one shape.
+    """
+
     messages: tuple[Message, ...]
     json_mode: bool = False  # ask for a JSON object (response_format json_object where supported)
     max_output_tokens: int | None = None  # overrides the slot's for this call
@@ -118,6 +133,7 @@ class ChatRequest:
 
     @classmethod
     def of(cls, prompt: str, *, system: str | None = None, **kw: Any) -> ChatRequest:
+        """The common case, a prompt with an optional system message, without building ``Message`` tuples."""
         msgs = ([Message("system", system)] if system else []) + [Message("user", prompt)]
         return cls(messages=tuple(msgs), **kw)
 
@@ -144,6 +160,7 @@ class Usage:
         )
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of usage shared by reports, the ledger and the API."""
         return {
             "calls": self.calls,
             "input_tokens": self.input_tokens,
@@ -218,6 +235,7 @@ class Attempt:
         return self.outcome not in SKIPPED_OUTCOMES
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of one attempt in reports and the API, so failovers can be audited call by call."""
         return {
             "slot": self.slot,
             "provider": self.provider,
@@ -241,6 +259,10 @@ def count_failovers(attempts: Iterable[Attempt]) -> int:
 
 @dataclass(slots=True)
 class ChatResult:
+    """An answer with the slot, model and attempts that produced it, so the caller can
+    report which model answered and what it cost.
+    """
+
     content: str
     model: str  # the model that answered
     provider: str

@@ -14,6 +14,9 @@ jobs and their model calls for ``/metrics`` (:class:`hunkwise.jobs.metrics.Metri
 lease is not a hook: every host keeps it the same way, and the promises it carries (a worker
 that lost its job never posts, a stalled worker's job is taken over) must not depend on a host
 remembering to add it.
+
+Named like :mod:`hunkwise.review.engine` on purpose: each package's engine runs what the package is
+about (a job here, a review there, which a review job calls).
 """
 
 from __future__ import annotations

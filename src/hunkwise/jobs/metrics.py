@@ -14,6 +14,9 @@ Two kinds of numbers:
 
 The model-call numbers are read back from the usage ledger rows the job just wrote, so they count
 exactly what was billed and recorded, once per review (a resumed job does not count again).
+
+Named like :mod:`hunkwise.server.routes.metrics` on purpose: that is the route serving these
+numbers, and route modules are named after the resource they serve.
 """
 
 from __future__ import annotations

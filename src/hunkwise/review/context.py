@@ -81,7 +81,10 @@ _HEADER_RE = re.compile(
 class HeadFiles(Protocol):
     """Where the head revision's files are read from (``None``: not available)."""
 
-    def read(self, path: str) -> str | None: ...
+    def read(self, path: str) -> str | None:
+        """A file of the head revision, or None when it cannot be had: context is
+        best effort and never fails a review.
+        """
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,9 @@ class DirectoryHead:
     root: Path
 
     def read(self, path: str) -> str | None:
+        """Read inside the directory only, and nothing over ``MAX_HEAD_BYTES``:
+        the path comes from an untrusted diff.
+        """
         root = self.root.resolve()
         target = (root / path).resolve()
         if not target.is_relative_to(root) or not target.is_file():
@@ -108,6 +114,7 @@ class MappingHead:
     files: Mapping[str, str]
 
     def read(self, path: str) -> str | None:
+        """The given text for the path, so tests and the eval need no checkout."""
         return self.files.get(path)
 
 
@@ -119,6 +126,7 @@ class FileContext:
 
     @property
     def lines(self) -> int:
+        """How many context lines this file adds, charged to the packing budget."""
         return sum(len(run) for run in self.runs)
 
 

@@ -55,6 +55,10 @@ class DiffParseError(PermanentError, ValueError):
 
 @dataclass(slots=True)
 class DiffLine:
+    """One line of a hunk with both line numbers, so findings can be anchored to new-file lines and removed
+    lines still shown in context.
+    """
+
     kind: LineKind
     text: str  # without the marker and without the line ending (CR removed too)
     old_no: int | None  # None on added lines
@@ -65,6 +69,10 @@ class DiffLine:
 
 @dataclass(slots=True)
 class Hunk:
+    """One ``@@`` block; its own lines, so a file too big for one request can be split between hunks without
+    re-parsing.
+    """
+
     old_start: int
     old_len: int
     new_start: int
@@ -74,12 +82,19 @@ class Hunk:
 
     @property
     def header(self) -> str:
+        """The ``@@`` line as git prints it, so a rendered chunk reads like
+        the diff the model was trained on.
+        """
         tail = f" {self.section}" if self.section else ""
         return f"@@ -{self.old_start},{self.old_len} +{self.new_start},{self.new_len} @@{tail}"
 
 
 @dataclass(slots=True)
 class FileDiff:
+    """One file of a change as git describes it (paths, status, modes, hunks): the unit filters decide on and
+    packing renders.
+    """
+
     old_path: str | None  # None for an added file
     new_path: str | None  # None for a deleted file
     path: str  # the path to report: new path, or old path for a deleted file
@@ -98,10 +113,12 @@ class FileDiff:
 
     @property
     def added(self) -> int:
+        """Lines this change adds to the file: what size limits and reports count."""
         return sum(1 for h in self.hunks for ln in h.lines if ln.kind == "+")
 
     @property
     def removed(self) -> int:
+        """Lines this change removes from the file, for the same counts."""
         return sum(1 for h in self.hunks for ln in h.lines if ln.kind == "-")
 
     def first_lines(self, n: int = 10) -> list[str]:

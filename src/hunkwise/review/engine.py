@@ -8,6 +8,9 @@ of HTTP, the CLI or the store; what the store needs (calls, calibration samples)
 Concurrency: the router's limiter enforces each key's concurrency (and waits for a free slot),
 so the engine adds no cap of its own on requests in flight; it only bounds how many worker tasks
 exist, so a 2,000-chunk review does not create 2,000 coroutines at once.
+
+Named like :mod:`hunkwise.jobs.engine` on purpose: each package's engine runs what the package is
+about (a review here, a job there, which runs this engine).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from hunkwise.catalog.findings_contract import ModelFinding, Severity
@@ -44,7 +47,7 @@ from hunkwise.review.findings import (
     dedupe_findings,
     sort_for_report,
 )
-from hunkwise.review.noise import NoiseControls, apply_noise_controls
+from hunkwise.review.noise import NoiseControls, apply_noise_controls, hold_back
 from hunkwise.review.packing import DEFAULT_OUTPUT_TOKENS, Budget, Chunk, ReviewPlan, plan_review
 from hunkwise.review.prompt import build_repair_request, build_review_request, prompt_overhead_tokens
 from hunkwise.review.report import (
@@ -76,13 +79,27 @@ class ChunkOutcome:
 
 
 class ProgressSink(Protocol):
-    def review_started(self, chunks: int, estimated_cost_usd: float) -> None: ...
+    """Where the engine reports progress, so the CLI can draw a progress line and the server can stay
+    silent without the engine knowing either.
+    """
 
-    def chunk_done(self, outcome: ChunkOutcome) -> None: ...
+    def review_started(self, chunks: int, estimated_cost_usd: float) -> None:
+        """Called once the plan is known, so a progress display can show the chunk count and the estimated
+        cost before the first call.
+        """
+
+    def chunk_done(self, outcome: ChunkOutcome) -> None:
+        """Called as each chunk finishes (in completion order), so progress moves while slow chunks are still
+        running.
+        """
 
 
 @dataclass(slots=True)
 class ReviewOptions:
+    """Everything a review run may be told besides the diff, in one value the CLI, the server and the
+    benchmarks build the same way.
+    """
+
     rules: RepoRules = field(default_factory=RepoRules)
     filters: FilterConfig | None = None  # None: defaults + the rules file's [review] settings
     # Flags of the command; ``None``: the ``[review]`` setting of the rules file, else no limit.
@@ -102,6 +119,9 @@ class ReviewOptions:
     change: dict[str, Any] = field(default_factory=dict)
 
     def filter_config(self) -> FilterConfig:
+        """The filters in force: explicit ones if given, else the defaults overlaid with the rules file's
+        ``[review]`` settings, so both callers resolve them the same way.
+        """
         if self.filters is not None:
             return self.filters
         s = self.rules.settings
@@ -114,6 +134,9 @@ class ReviewOptions:
         )
 
     def context_mode(self) -> ContextMode:
+        """The flag if given, else the rules file's ``[review] context``: one
+        answer for the CLI and the server.
+        """
         return self.context if self.context is not None else self.rules.settings.context
 
     def verify_options(self) -> VerifyOptions:
@@ -295,12 +318,15 @@ async def run_review(
             if lines:
                 reviewed[path] = reviewed.get(path, 0) + len(lines)
     unique = dedupe_findings(anchored)
+    # The noise controls' floors, confidence and repeats first (nothing to verify that they hide),
+    # then the verification pass, then max_findings over what is left (review/noise.py).
+    controls = options.noise_controls()
+    shown = apply_noise_controls(unique, replace(controls, max_findings=None))
+    kept = shown.kept
     verify = options.verify_options()
-    if verify.enabled and unique:
-        unique = await _verified(unique, router, slots, options, verify, estimator, report)
-    shown = apply_noise_controls(unique, options.noise_controls())
-    report.findings = shown.kept
-    report.held_back = shown.held_back
+    if verify.enabled and kept:
+        kept = await _verified(kept, router, slots, options, verify, estimator, report)
+    report.findings, report.held_back = hold_back(kept, controls.max_findings)
     report.duplicates_merged = len(anchored) - len(unique)
     report.below_min_severity = shown.below_min_severity
     report.below_severity_floor = shown.below_severity_floor

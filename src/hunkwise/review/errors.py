@@ -3,6 +3,9 @@
 They carry a message fit to print as one line (what is wrong, how to fix it). They are
 configuration errors of :mod:`hunkwise.errors` (the input or an option must change): the CLI
 maps them to exit code 2; the server maps them to a failed job with that message.
+
+Named like :mod:`hunkwise.errors` and :mod:`hunkwise.gateway.errors` on purpose: each package's
+``errors`` holds its branch of the one tree rooted in :mod:`hunkwise.errors`.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ class Skipped:
     detail: str
 
     def as_dict(self) -> dict[str, object]:
+        """The JSON shape of a skipped file in the report, so people can see why a file got no review."""
         return {
             "path": self.path,
             "changed_lines": self.changed_lines,
@@ -44,6 +45,10 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True)
 class FilterConfig:
+    """Which files are not worth a model's tokens (generated, vendored, binary, huge): settable per
+    repository, never silently.
+    """
+
     ignore: tuple[str, ...] = ()  # extra globs to skip
     include: tuple[str, ...] = ()  # globs that override every ignore rule (not binary/deleted/size)
     max_changed_lines: int | None = DEFAULT_MAX_CHANGED_LINES  # per file; None = no limit
@@ -54,6 +59,8 @@ class FilterConfig:
 
 @dataclass(slots=True)
 class FilterResult:
+    """The files kept and, for the report, every file skipped with the rule that skipped it."""
+
     kept: list[FileDiff] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 

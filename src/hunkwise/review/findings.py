@@ -40,6 +40,9 @@ class Finding:
     verification_reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of a finding in the report, shared by the JSON
+        and SARIF renderers and the server.
+        """
         out: dict[str, Any] = {
             "path": self.path,
             "start_line": self.start_line,
@@ -59,6 +62,7 @@ class Finding:
 
     @property
     def rank(self) -> int:
+        """The severity as a number, for sorting and for ``--fail-on`` comparisons."""
         return SEVERITY_RANK[self.severity]
 
 
@@ -89,6 +93,10 @@ def normalise_path(path: str) -> str:
 
 @dataclass(slots=True)
 class AnchorResult:
+    """The findings that sit on lines this change touched, and how many were dropped for citing other lines
+    (reported, not hidden).
+    """
+
     kept: list[Finding] = field(default_factory=list)
     dropped_unanchored: int = 0
 
@@ -203,4 +211,7 @@ def dedupe_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def sort_for_report(findings: Iterable[Finding]) -> list[Finding]:
+    """A stable reading order (file, line, most severe first), so two runs of the same review print the same
+    report.
+    """
     return sorted(findings, key=lambda f: (f.path, f.start_line, -f.rank, f.end_line, f.title))

@@ -12,7 +12,8 @@ held-back ones by title):
 3. ``merge_repeats``: the same problem (same category, near-identical title) at several places of
    one file becomes one finding that names the other lines;
 4. ``max_findings``: the highest severity x confidence first; the rest are *held back*: listed in
-   the summary, not posted inline.
+   the summary, not posted inline. With the verification pass on, the engine runs it between
+   3 and 4 (:func:`hold_back` is step 4 on its own).
 
 The test-file policy ``skip`` acts earlier, in the filters (the files are not sent at all and
 are listed as skipped), so the coverage promise holds.
@@ -89,6 +90,9 @@ class NoiseControls:
             raise ValueError(f"tests must be one of {', '.join(TESTS_POLICIES)}, got {self.tests!r}")
 
     def is_test_file(self, path: str) -> bool:
+        """Whether the test-file policy (skip or lower the severity of
+        findings in tests) applies to a path.
+        """
         return any(glob_match(pattern, path) for pattern in self.test_paths)
 
     def floor_for(self, path: str) -> tuple[Severity | None, str]:
@@ -116,6 +120,7 @@ class NoiseResult:
 
     @property
     def over_max_findings(self) -> int:
+        """How many findings the cap held back: reported, so a capped review never looks clean."""
         return len(self.held_back)
 
 
@@ -144,12 +149,19 @@ def apply_noise_controls(findings: Iterable[Finding], controls: NoiseControls) -
         before = len(passed)
         passed = merge_repeats(passed)
         result.repeats_merged = before - len(passed)
-    best = sorted(passed, key=lambda f: (-score(f), -f.rank, f.path, f.start_line))
-    if controls.max_findings is not None and len(best) > controls.max_findings:
-        result.held_back = best[controls.max_findings :]
-        best = best[: controls.max_findings]
-    result.kept = sort_for_report(best)
+    result.kept, result.held_back = hold_back(passed, controls.max_findings)
     return result
+
+
+def hold_back(findings: Iterable[Finding], max_findings: int | None) -> tuple[list[Finding], list[Finding]]:
+    """``max_findings``: the best by :func:`score` are shown (in report order), the rest held
+    back for the summary (best first). The engine calls it on its own after the verification
+    pass, which runs between the other controls and this one (no need to verify what a floor
+    hides; the places verification frees go to the next best)."""
+    best = sorted(findings, key=lambda f: (-score(f), -f.rank, f.path, f.start_line))
+    if max_findings is None or len(best) <= max_findings:
+        return sort_for_report(best), []
+    return sort_for_report(best[:max_findings]), best[max_findings:]
 
 
 def _same_problem(a: Finding, b: Finding) -> bool:
@@ -191,6 +203,7 @@ __all__ = [
     "NoiseResult",
     "TestsPolicy",
     "apply_noise_controls",
+    "hold_back",
     "merge_repeats",
     "score",
 ]

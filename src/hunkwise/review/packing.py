@@ -63,6 +63,9 @@ class Budget:
 
     @classmethod
     def fixed(cls, tokens: int, models: Sequence[str] = ()) -> Budget:
+        """A budget of exactly ``tokens``, for tests and benchmarks that want a known chunk size without a
+        catalog.
+        """
         if tokens < 1:
             raise ValueError(f"a budget needs at least 1 token, got {tokens}")
         return cls(tokens=tokens, context_window=tokens, models=tuple(models))
@@ -77,6 +80,9 @@ class Budget:
         default_output_tokens: int = DEFAULT_OUTPUT_TOKENS,
         catalog: Catalog | None = None,
     ) -> Budget:
+        """How many tokens of diff fit one request to this slot, after the answer, the thinking reserve, the
+        prompt and a safety margin: packing against it never overflows the context.
+        """
         if not 0 <= margin < 1:
             raise ValueError(f"margin must be in [0, 1), got {margin}")
         reserved = (slot.max_output_tokens or default_output_tokens) + thinking_reserve(
@@ -114,6 +120,7 @@ class Budget:
         return cls(**{**{f: getattr(tightest, f) for f in cls.__slots__}, "models": models})
 
     def describe(self) -> str:
+        """The budget's arithmetic as one line, for the dry-run plan and error messages."""
         return (
             f"{self.context_window} context - {self.reserved_output} output - {self.prompt_overhead} prompt "
             f"- {self.margin_tokens} margin = {self.tokens} tokens of diff per request"
@@ -152,6 +159,10 @@ def lower_bound(total_tokens: int, budget_tokens: int) -> int:
 # --- plan -------------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Chunk:
+    """One request's worth of diff and the new-file lines it is responsible for, so each finding is kept by
+    exactly one chunk.
+    """
+
     index: int
     text: str
     estimated_tokens: int
@@ -160,6 +171,7 @@ class Chunk:
 
     @property
     def assigned_lines(self) -> int:
+        """How many changed lines this chunk is responsible for, for the plan and progress."""
         return sum(len(v) for v in self.assigned.values())
 
 
@@ -169,6 +181,10 @@ class CoverageError(AssertionError):
 
 @dataclass(slots=True)
 class ReviewPlan:
+    """The chunks to send, what was skipped, and the budget they were sized for: enough to estimate cost
+    before any call and to explain the plan in a dry run.
+    """
+
     chunks: list[Chunk]
     skipped: list[Skipped]
     budget: Budget
@@ -183,10 +199,12 @@ class ReviewPlan:
 
     @property
     def lower_bound(self) -> int:
+        """The fewest chunks any packing could use, to show how close this one comes."""
         return lower_bound(self.total_tokens, self.budget.tokens)
 
     @property
     def estimated_tokens(self) -> int:
+        """The input tokens the chunks are estimated to cost, for the pre-call cost estimate."""
         return sum(c.estimated_tokens for c in self.chunks)
 
     def coverage_check(self, files: Iterable[FileDiff], *, check_text: bool = False) -> int:

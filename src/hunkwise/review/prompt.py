@@ -88,6 +88,9 @@ def _rules_section(rules: Sequence[Rule]) -> str:
 
 
 def build_system_prompt(rules: Sequence[Rule] = ()) -> str:
+    """The system prompt: guidance, severity scale, the repository's rules and the answer schema, built from
+    the same contract the answer parser reads.
+    """
     schema = json.dumps(answer_json_schema(), separators=(",", ":"), sort_keys=True)
     parts = [GUIDANCE, _scale()]
     if section := _rules_section(rules):

@@ -33,9 +33,13 @@ class SkippedLines:
 
     @classmethod
     def of(cls, path: str, line_numbers: list[int], rule: str, detail: str = "") -> SkippedLines:
+        """Build a skip entry from line numbers, stored as compact ranges so a long skip does not bloat the
+        report.
+        """
         return cls(path, len(line_numbers), rule, detail, compact_ranges(line_numbers))
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of skipped lines in the report."""
         return {
             "path": self.path,
             "lines": self.lines,
@@ -78,6 +82,9 @@ class FailedChunk:
     kinds: frozenset[str] = frozenset()
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of a chunk that was not reviewed, so an
+        incomplete review says so in every format.
+        """
         return {
             "chunk": self.index,
             "paths": list(self.paths),
@@ -89,6 +96,10 @@ class FailedChunk:
 
 @dataclass(frozen=True, slots=True)
 class PlannedChunk:
+    """What one chunk was expected to cost before it ran, kept so a dry run and the cost ceiling use the same
+    numbers.
+    """
+
     index: int
     paths: tuple[str, ...]
     lines: int  # changed lines this chunk is responsible for
@@ -97,6 +108,7 @@ class PlannedChunk:
     estimated_cost_usd: float
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of a planned chunk, for the dry-run plan."""
         return {
             "chunk": self.index,
             "paths": list(self.paths),
@@ -109,6 +121,10 @@ class PlannedChunk:
 
 @dataclass(slots=True)
 class ReviewReport:
+    """The outcome of one review: what every renderer, the CLI's exit code, the server's comment and the
+    store's records read, so each reads the same facts.
+    """
+
     findings: list[Finding] = field(default_factory=list)
     files_reviewed: int = 0
     lines_reviewed: int = 0
@@ -149,11 +165,13 @@ class ReviewReport:
 
     @property
     def over_max_cost(self) -> bool:
+        """Whether the estimate exceeds the cost ceiling: then no model is called and the report says why."""
         return self.max_cost is not None and self.max_cost.exceeded_by(self.estimated_cost_usd)
 
     # -- derived -------------------------------------------------------------------------------
     @property
     def over_max_findings(self) -> int:
+        """How many findings the cap held back, so a capped review never looks clean."""
         return len(self.held_back)
 
     def verification_usage(self) -> dict[str, Any]:
@@ -184,14 +202,19 @@ class ReviewReport:
 
     @property
     def failovers(self) -> int:
+        """How many calls went to another slot than the one asked first, counted by the one rule in the
+        gateway.
+        """
         return count_failovers(self.calls)
 
     @property
     def estimated_cost_usd(self) -> float:
+        """The plan's estimated cost, compared with the ceiling before any call."""
         return sum(p.estimated_cost_usd for p in self.plan)
 
     @property
     def estimated_input_tokens(self) -> int:
+        """The plan's estimated input tokens, shown next to the measured ones."""
         return sum(p.estimated_input_tokens for p in self.plan)
 
     @property
@@ -207,10 +230,12 @@ class ReviewReport:
 
     @property
     def complete(self) -> bool:
+        """Whether every chunk was reviewed; an incomplete review must not pass a gate as if it were clean."""
         return not self.failed_chunks
 
     @property
     def skipped_lines(self) -> int:
+        """How many changed lines got no review, for the summary line."""
         return sum(s.lines for s in self.skipped)
 
     def models(self) -> dict[str, dict[str, Any]]:
@@ -231,12 +256,14 @@ class ReviewReport:
         return out
 
     def counts_by_severity(self) -> dict[str, int]:
+        """Findings per severity with every level present, so summaries and the API have a fixed shape."""
         counts = {s: 0 for s in ("critical", "high", "medium", "low")}
         for f in self.findings:
             counts[f.severity] += 1
         return counts
 
     def has_findings_at_or_above(self, severity: Severity) -> bool:
+        """The ``--fail-on`` question: whether anything at or above this severity was found."""
         return any(f.rank >= SEVERITY_RANK[severity] for f in self.findings)
 
     def exit_code(self, fail_on: Severity | None = None) -> int:
@@ -250,6 +277,9 @@ class ReviewReport:
 
     # -- JSON ----------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
+        """The versioned JSON report (``REPORT_VERSION``): the one shape the CLI prints, the server stores and
+        the web console reads.
+        """
         usage = self.usage
         out: dict[str, Any] = {
             "version": REPORT_VERSION,

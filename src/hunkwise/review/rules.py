@@ -30,6 +30,7 @@ class Rule:
     name: str | None = None
 
     def applies_to(self, path: str) -> bool:
+        """Whether this rule covers a path, so only rules relevant to a chunk's files go into its prompt."""
         return any(glob_match(pattern, path) for pattern in self.paths)
 
 
@@ -56,12 +57,19 @@ class ReviewSettings:
 
 @dataclass(frozen=True, slots=True)
 class RepoRules:
+    """A repository's own review settings and rules, read once from its rules file and passed to the engine,
+    so a review needs no file access of its own.
+    """
+
     settings: ReviewSettings = field(default_factory=ReviewSettings)
     rules: tuple[Rule, ...] = ()
     source: str | None = None  # the file(s) they came from, for messages
 
     @classmethod
     def from_config(cls, config: ReviewConfig) -> RepoRules:
+        """Build from the validated config file, so the review layer trusts its input and does not re-validate
+        it.
+        """
         s = config.settings
         return cls(
             settings=ReviewSettings(

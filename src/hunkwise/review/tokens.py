@@ -9,6 +9,9 @@ towards a context overflow.
 
 Arithmetic is done in integer milli-characters per token so that "fits" is exact: a text of
 ``capacity(t)`` characters is estimated at no more than ``t`` tokens, with no float rounding.
+
+Named like :mod:`hunkwise.sim.tokens` on purpose: the simulator's modules are named after the real
+thing they stand in for; that one counts the tokens this one estimates.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class TokenEstimator:
 
     # -- reading -------------------------------------------------------------------------------
     def ratio(self, model: str | None = None) -> float:
+        """The model's calibrated characters-per-token, or the deliberately low default until it has been
+        calibrated.
+        """
         return self._ratios.get(_key(model), self.default_ratio)
 
     def ratio_for(self, models: Iterable[str | None]) -> float:
@@ -52,6 +58,7 @@ class TokenEstimator:
         return min(ratios) if ratios else self.default_ratio
 
     def estimate(self, text: str, model: str | None = None) -> int:
+        """Tokens for a text on a model, rounded up so plans err towards smaller chunks."""
         return self.estimate_chars(len(text), self.ratio(model))
 
     @staticmethod

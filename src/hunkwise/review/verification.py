@@ -58,9 +58,13 @@ class RouterLike(Protocol):
     its slots, for prices and windows, and one call."""
 
     @property
-    def slots(self) -> tuple[Slot, ...]: ...
+    def slots(self) -> tuple[Slot, ...]:
+        """The configured slots, read to size chunks and price calls for the most constrained one."""
 
-    async def chat(self, request: ChatRequest) -> ChatResult: ...
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        """One chat through the gateway's policy (limits, retries, failover); a review never calls a
+        provider itself.
+        """
 
 
 @dataclass(frozen=True, slots=True)

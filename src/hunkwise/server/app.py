@@ -8,6 +8,9 @@ the error handlers, the body-size limit, the security headers and (only when
 and mounts the routers of :mod:`hunkwise.server.routes`. The job service
 (:func:`hunkwise.jobs.distributed.service.job_service`) lives as long as the app: the embedded
 worker pool, or the publisher for ``hunkwise worker`` processes when ``HUNKWISE_QUEUE_URL`` is set.
+
+Named like :mod:`hunkwise.cli.app` and :mod:`hunkwise.sim.app` on purpose: in each runnable package,
+``app`` is the application object that package runs (here the server's FastAPI app).
 """
 
 from __future__ import annotations

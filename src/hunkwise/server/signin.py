@@ -9,6 +9,9 @@ The client is the TCP peer. Behind a reverse proxy that is the proxy, unless the
 in ``HUNKWISE_TRUSTED_PROXIES``: then the app believes its ``X-Forwarded-For`` (uvicorn's proxy
 middleware, installed by :func:`hunkwise.server.app.create_app`). IPv6 clients are counted per /64,
 the block one subscriber usually holds, so rotating addresses inside it does not reset the count.
+
+Named like :mod:`hunkwise.store.signin` on purpose: the HTTP side of sign-in throttling here, its
+counters' rows there.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """Anthropic Messages responses: one JSON message or the SSE event sequence of the streaming
 protocol (message_start, content_block_start/delta/stop per block, message_delta, message_stop),
-which the official ``anthropic`` SDK consumes unmodified."""
+which the official ``anthropic`` SDK consumes unmodified.
+
+Named like :mod:`hunkwise.gateway.adapters.anthropic_wire` on purpose: the simulator's server side
+of the wire here, the gateway's client side there.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,16 @@
 """The simulator's ASGI app: provider endpoints plus ``/_sim/*`` introspection.
 
-``create_app`` returns a plain FastAPI app, usable in-process (httpx ASGITransport) or served by
-uvicorn (:class:`hunkwise.sim.server.SimulatorServer`). The app never lets an exception escape a
-request: anything unexpected becomes a provider-shaped 500 and is counted, because a simulator
-that crashes under garbage input would hide the client bugs it exists to find.
+``create_app`` returns a plain Starlette app, usable in-process (an ASGI transport, which is how
+``review --offline`` talks to it) or served by uvicorn (:class:`hunkwise.sim.server.SimulatorServer`).
+Starlette, not FastAPI: the simulator publishes no schema and validates its bodies itself, and
+FastAPI's import alone was about a fifth of an offline review's start-up (BENCHMARKS.md).
+
+The app never lets an exception escape a request: anything unexpected becomes a provider-shaped
+500 and is counted, because a simulator that crashes under garbage input would hide the client
+bugs it exists to find.
+
+Named like :mod:`hunkwise.server.app` and :mod:`hunkwise.cli.app` on purpose: in each runnable
+package, ``app`` is the application object that package runs (here the simulator's ASGI app).
 """
 
 from __future__ import annotations
@@ -13,9 +20,10 @@ import json
 import logging
 from typing import Any
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route as HttpRoute
 from starlette.types import Receive, Scope, Send
 
 from hunkwise.sim import error_responses
@@ -34,8 +42,8 @@ ROUTES: dict[str, Route] = {
 }
 
 
-class SimulatorApp(FastAPI):
-    """FastAPI that remembers the server's own ``send`` before any middleware wraps it, so a
+class SimulatorApp(Starlette):
+    """Starlette that remembers the server's own ``send`` before any middleware wraps it, so a
     simulated connection reset can reach the socket."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -52,9 +60,6 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
     """A simulator app for ``config``; its state is reachable as ``app.state.sim``."""
     sim = state or SimState(config)
     shutdown = asyncio.Event()
-    app = SimulatorApp(title="hunkwise simulator", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.sim = sim
-    app.state.shutdown = shutdown
 
     def make_chat_handler(route: Route) -> Any:
         async def chat(request: Request) -> Response:
@@ -68,15 +73,11 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
 
         return chat
 
-    for path, route in ROUTES.items():
-        app.add_api_route(path, make_chat_handler(route), methods=["POST"], include_in_schema=False)
+    async def stats(request: Request) -> Response:
+        return JSONResponse(sim.snapshot())
 
-    @app.get("/_sim/stats")
-    async def stats() -> dict[str, Any]:
-        return sim.snapshot()
-
-    @app.get("/_sim/requests")
-    async def requests(limit: str = "50") -> Response:
+    async def requests(request: Request) -> Response:
+        limit = request.query_params.get("limit", "50")
         try:
             n = int(limit)
             if n < 0:
@@ -86,12 +87,10 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
         entries = list(sim.log)[-n:] if n else []
         return JSONResponse([{"key": e["key"], "path": e["path"], "body": e["body"]} for e in entries])
 
-    @app.post("/_sim/reset")
-    async def reset() -> dict[str, bool]:
+    async def reset(request: Request) -> Response:
         sim.reset()
-        return {"ok": True}
+        return JSONResponse({"ok": True})
 
-    @app.post("/_sim/advance")
     async def advance(request: Request) -> Response:
         try:
             body = json.loads(await request.body() or b"null")
@@ -105,7 +104,6 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
         sim.advance(float(seconds))
         return JSONResponse({"ok": True, "offset_seconds": sim.offset, "clock": sim.now()})
 
-    @app.get("/api/monitor/usage/quota/limit")
     async def quota_limit(request: Request) -> Response:
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         key = sim.keys.get(token)
@@ -125,10 +123,21 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
             }
         )
 
-    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-    async def unknown(path: str) -> Response:
-        return error_responses.not_found("/" + path)
+    async def unknown(request: Request) -> Response:
+        return error_responses.not_found("/" + request.path_params["path"])
 
+    routes = [HttpRoute(path, make_chat_handler(r), methods=["POST"]) for path, r in ROUTES.items()]
+    routes += [
+        HttpRoute("/_sim/stats", stats, methods=["GET"]),
+        HttpRoute("/_sim/requests", requests, methods=["GET"]),
+        HttpRoute("/_sim/reset", reset, methods=["POST"]),
+        HttpRoute("/_sim/advance", advance, methods=["POST"]),
+        HttpRoute("/api/monitor/usage/quota/limit", quota_limit, methods=["GET"]),
+        HttpRoute("/{path:path}", unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+    app = SimulatorApp(routes=routes)
+    app.state.sim = sim
+    app.state.shutdown = shutdown
     return app
 
 

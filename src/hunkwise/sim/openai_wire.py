@@ -4,6 +4,9 @@ Z.AI differences, as modelled: the reasoning text travels in ``message.reasoning
 ``delta.reasoning_content`` and the last stream chunk always carries ``usage``. OpenAI never
 returns reasoning text, reports ``completion_tokens_details.reasoning_tokens``, and streams usage
 only when ``stream_options.include_usage`` is true (in an extra chunk with empty ``choices``).
+
+Named like :mod:`hunkwise.gateway.adapters.openai_wire` on purpose: the simulator's server side of
+the wire here, the gateway's client side there.
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ class SimState:
                 "input_tokens": s.input_tokens,
                 "output_tokens": s.output_tokens,
                 "spent_usd": round(s.spent_usd, 6),
-                "limits": limits.model_dump(),
+                "limits": limits.model_dump(mode="json"),
             }
         return {"keys": keys, "clock": now, "offset_seconds": self.offset}
 

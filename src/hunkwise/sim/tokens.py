@@ -15,6 +15,9 @@ The rule, applied to every piece matched by ``_PIECE``:
 * a run of other characters (punctuation, operators): one token per started 2 characters.
 
 Each chat message adds 4 tokens of framing and each reply 3 (the OpenAI chat convention).
+
+Named like :mod:`hunkwise.review.tokens` on purpose: the simulator's modules are named after the
+real thing they stand in for; this one counts the tokens that one estimates.
 """
 
 from __future__ import annotations

@@ -41,6 +41,10 @@ class SlotView:
 
 @dataclass
 class SaveResult:
+    """What a save did, so the route can answer with the slots as built (what a Test would use) and say
+    whether it created the organization.
+    """
+
     org: OrgInfo
     created_org: bool
     built: dict[str, BuiltSlot] = field(default_factory=dict)

@@ -29,6 +29,10 @@ MAX_WEIGHT = 500
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
+    """A model's learned characters-per-token ratio; kept with its sample count so one odd review cannot swing
+    the estimate, and its time so stale figures can be told apart.
+    """
+
     model: str
     chars_per_token: float
     samples: int

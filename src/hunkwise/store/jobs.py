@@ -16,6 +16,9 @@ other owners (the embedded pool, workers of older versions during a rolling upgr
 keep the lease-only rule. A job whose lease expired on its last allowed attempt is failed
 ("interrupted ...") instead of run again; presence alone never fails a job (a free presence lock
 may be a live worker whose presence connection dropped), so on the last attempt the lease decides.
+
+Named like :mod:`hunkwise.server.routes.jobs` (the HTTP routes) and :mod:`hunkwise.cli.jobs` (the
+command) on purpose: a store module is named after the rows it keeps.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Job:
 
     @classmethod
     def of(cls, row: ReviewJob) -> Job:
+        """A detached copy of a row, so a job can be read after its session closed (rows expire with it)."""
         return cls(**{name: getattr(row, name) for name in cls.__slots__})  # type: ignore[attr-defined]
 
 
@@ -196,6 +200,9 @@ def save_checkpoint(db: Db, job_id: int, owner: str, checkpoint: dict[str, Any])
 
 
 def complete(db: Db, job_id: int, owner: str, result: dict[str, Any]) -> bool:
+    """Mark a job done with its result, but only while ``owner`` still holds the lease: a worker that lost the
+    job to a takeover must not overwrite the new owner's outcome (False then).
+    """
     values = {
         "status": "done",
         "result": result,
@@ -250,6 +257,7 @@ def _update(db: Db, job_id: int, owner: str, values: dict[str, Any]) -> bool:
 
 
 def get_job(db: Db, job_id: int) -> Job | None:
+    """One job by id, detached from the session, for the routes and the CLI that show or retry it."""
     with use_session(db) as session:
         row = session.get(ReviewJob, job_id)
         return Job.of(row) if row is not None else None

@@ -170,6 +170,7 @@ class UsageRow:
             self.errors[outcome] = self.errors.get(outcome, 0) + count
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``hunkwise usage --json`` and the usage API, built in one place so both agree."""
         return {
             "key": self.key,
             "simulated": self.simulated,
@@ -210,10 +211,14 @@ class UsageSummary:
 
     @property
     def has_simulated(self) -> bool:
+        """Whether simulator traffic is in the period: reports show it apart, so a test run never looks like
+        spend.
+        """
         s = self.simulated
         return self.simulated_runs > 0 or s.calls > 0 or bool(s.errors)
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``hunkwise usage --json`` and the usage API, built in one place so both agree."""
         return {
             "since": self.since.isoformat() if self.since else None,
             "by": self.by,

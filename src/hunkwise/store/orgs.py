@@ -6,6 +6,9 @@ random, shown once, and stored as SHA-256 hashes: a database dump does not let a
 API. The tokens carry a recognisable prefix (``hw_org_``) so secret scanners can spot a leaked one.
 An organization may hold several tokens; each is listed with its first few characters, its label,
 when it was created and last used, and can be revoked on its own (revoked rows stay, marked).
+
+Named like :mod:`hunkwise.server.routes.orgs` on purpose: store modules are named after the rows
+they keep, route modules after the resource they serve.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9_])?$")
 
 @dataclass(frozen=True)
 class OrgInfo:
+    """An organization as the layers above see it: plain data, no session attached, safe to pass across
+    threads.
+    """
+
     id: int
     slug: str
     name: str
@@ -58,6 +65,10 @@ class TokenInfo:
 
 @dataclass(frozen=True)
 class TokenOwner:
+    """Who a Bearer token belongs to; the token's own id comes along so a request can revoke or label the
+    token it came with.
+    """
+
     org: OrgInfo
     token_id: int
 
@@ -75,6 +86,9 @@ def normalize_slug(slug: str, *, setting: str = "org") -> str:
 
 
 def hash_token(token: str) -> str:
+    """Tokens are stored only as SHA-256 hashes, so a database dump does not let anyone call the API; a token
+    is random and long, so no salt or slow hash is needed.
+    """
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -107,6 +121,7 @@ def get_org(db: Db, slug: str) -> OrgInfo | None:
 
 
 def list_orgs(db: Db) -> list[OrgInfo]:
+    """Every organization by slug, for the admin's console and API."""
     with use_session(db) as session:
         return [_info(r) for r in session.scalars(select(Organization).order_by(Organization.slug))]
 

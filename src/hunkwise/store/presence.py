@@ -73,6 +73,9 @@ def registered(owner: str) -> str:
 
 
 def uses_presence(owner: str | None) -> bool:
+    """Only owners registered for presence (``...+presence``) may lose their job to a free presence lock;
+    others keep the lease-only rule.
+    """
     return owner is not None and owner.endswith(SUFFIX)
 
 
@@ -135,6 +138,9 @@ class Presence:
 
     @property
     def held(self) -> bool:
+        """Whether this worker still holds its presence lock: a worker that lost it (its session dropped) must
+        stop claiming, or it could be taken over while it runs.
+        """
         return self._held
 
     @property

@@ -20,6 +20,9 @@ change) stretched a passphrase with one SHA-256; ``pw2`` uses scrypt. The sealin
 same, so a ``pw1`` token still decrypts: a passphrase yields both keys (the scrypt one encrypts,
 the SHA-256 one only decrypts), and the server re-seals every ``pw1`` row as ``pw2`` when it
 starts (:func:`upgrade_legacy_rows`), as do ``hunkwise secrets rotate`` and ``prune``.
+
+Named like :mod:`hunkwise.cli.secrets` on purpose: that module is the ``hunkwise secrets`` command
+over these keys.
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ class MasterKey:
 
     @classmethod
     def generate(cls) -> MasterKey:
+        """A new random 32-byte key, from the OS's CSPRNG: the only way a key file is created."""
         return cls(secrets.token_bytes(32))
 
     @classmethod
@@ -139,6 +143,7 @@ class MasterKey:
         return base64.urlsafe_b64encode(self._key).decode()
 
     def aead(self) -> AESGCM:
+        """The AES-256-GCM cipher for this key, made when needed and not kept, so one object holds the key."""
         return AESGCM(self._key)
 
     def __repr__(self) -> str:
@@ -217,10 +222,16 @@ class SecretBox:
 
     @property
     def primary(self) -> MasterKey:
+        """The key new ciphertexts are sealed with (the first listed), so rotation only has to put a new key
+        first.
+        """
         self.require_key()
         return self.keys[0]
 
     def encrypt(self, plaintext: str, *, org_id: int, role: str) -> str:
+        """Seal an organization's key, bound to the organization and role so a ciphertext copied into another
+        row does not decrypt; re-reads the key file first so a rotation done elsewhere is honoured.
+        """
         self.reload()
         nonce = os.urandom(12)
         sealed = self.primary.aead().encrypt(nonce, plaintext.encode(), _aad(org_id, role))
@@ -228,6 +239,9 @@ class SecretBox:
         return f"{FORMAT_PREFIX}.{self.primary.key_id}.{body}"
 
     def key_id_of(self, token: str) -> str:
+        """Which master key sealed a ciphertext, without decrypting it, so rotation can skip rows already
+        sealed under the new key.
+        """
         _, key_id, _ = self._split(token)
         return key_id
 
@@ -244,6 +258,9 @@ class SecretBox:
         return parts[0], parts[1], parts[2]
 
     def decrypt(self, token: str, *, org_id: int, role: str) -> str:
+        """Open a stored key with whichever listed master key sealed it (re-reading the key file once when it
+        is unknown, for a key rotated in by another process); names the missing key id otherwise.
+        """
         _, key_id, body = self._split(token)
         self.require_key()
         key = next((k for k in self.keys if k.key_id == key_id), None)
@@ -378,6 +395,10 @@ def reencrypt_all(engine: Engine, old: SecretBox, new: SecretBox, *, only_stale:
 
 @dataclass(frozen=True)
 class UpgradeResult:
+    """What the start-up upgrade did, so the server can log how many keys moved to
+    scrypt and how many it could not read.
+    """
+
     rows: int  # pw1 rows re-sealed as pw2
     unreadable: int  # pw1 rows this box cannot decrypt (left as they are)
 
@@ -418,6 +439,10 @@ def upgrade_legacy_rows(engine: Engine, box: SecretBox) -> UpgradeResult:
 
 @dataclass(frozen=True)
 class RotationResult:
+    """What a rotation did, so ``hunkwise secrets rotate`` can tell the operator where the new key is and what
+    to do next (env mode: update the variable).
+    """
+
     rows: int
     new_key_id: str
     key_file: Path | None  # None when the key lives in HUNKWISE_SECRET_KEY (operator must update it)
@@ -455,6 +480,10 @@ def rotate_master_key(engine: Engine, settings: Settings, *, new_key: str | None
 
 @dataclass(frozen=True)
 class PruneResult:
+    """What a prune did, so the operator sees which old keys are gone and whether any row still needed
+    re-encrypting.
+    """
+
     rows: int  # rows that were still sealed under an old key and were re-encrypted
     key_id: str  # the key that remains
     dropped_key_ids: tuple[str, ...]

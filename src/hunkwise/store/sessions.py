@@ -42,6 +42,9 @@ class SessionInfo:
 
 
 def session_hash(session_id: str) -> str:
+    """Console session ids are stored only hashed, so a database dump cannot be replayed as a signed-in
+    browser.
+    """
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 

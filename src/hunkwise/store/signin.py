@@ -9,6 +9,9 @@ installation at most ``overall``, however hard it is hammered.
 The counters live in the database rather than in process memory because ``hunkwise serve`` may
 run several processes behind one address (and several servers share one database): a per-process
 counter would multiply the limit by the number of processes.
+
+Named like :mod:`hunkwise.server.signin` on purpose: the counters' rows here, the HTTP side of
+sign-in throttling there.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ Scope = Literal["client", "global"]
 
 @dataclass(frozen=True)
 class SigninLimits:
+    """How many wrong tokens are tolerated per client and overall in one window: read from settings once and
+    passed in, so tests use tiny limits.
+    """
+
     per_client: int
     overall: int
     window: timedelta

@@ -49,6 +49,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes (their zone is a guess) and store the rest as naive UTC, the one convention
+        both backends share.
+        """
         if value is None:
             return None
         if value.tzinfo is None:
@@ -56,16 +59,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Hand stored naive UTC back timezone-aware, so window arithmetic never mixes naive and aware."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
 
 
 def utcnow() -> datetime:
+    """The one clock the store writes with: timezone-aware UTC, which :class:`UTCDateTime` requires."""
     return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
+    """The declarative base with the naming convention, so constraints get stable names the Alembic migrations
+    can refer to.
+    """
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 

@@ -48,17 +48,23 @@ class WindowCount:
 
     @property
     def fraction(self) -> float | None:
+        """How full the window is; None without a known limit (no made-up percentage)."""
         return None if not self.limit else self.used / self.limit
 
     @property
     def warning(self) -> bool:
+        """Whether the window is nearly spent (``WARN_AT``), so people can slow down before requests start
+        failing.
+        """
         return self.fraction is not None and self.fraction >= WARN_AT
 
     @property
     def exhausted(self) -> bool:
+        """Whether the window is spent: further requests on this key would be refused until it rolls."""
         return self.limit is not None and self.used >= self.limit
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of one window for ``hunkwise usage --windows --json`` and the console."""
         frac = self.fraction
         return {
             "used": self.used,
@@ -86,22 +92,29 @@ class WindowUsage:
 
     @property
     def provider(self) -> str:
+        """The provider part of the credential id, for display without parsing the id elsewhere."""
         return self.credential_id.split("|", 1)[0]
 
     @property
     def base_url(self) -> str:
+        """The endpoint part of the credential id (empty for old two-part ids), so two endpoints with one key
+        are told apart.
+        """
         parts = self.credential_id.split("|")
         return parts[1] if len(parts) == 3 else ""
 
     @property
     def fingerprint(self) -> str:
+        """The key's fingerprint part of the credential id: what is shown instead of the key."""
         return self.credential_id.rsplit("|", 1)[-1]
 
     @property
     def warning(self) -> bool:
+        """Whether either window (five hours or week) is nearly spent: one flag for the report line."""
         return self.five_hour.warning or self.week.warning
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of one key's windows for ``hunkwise usage --windows --json`` and the console."""
         return {
             "credential": self.fingerprint,
             "provider": self.provider,

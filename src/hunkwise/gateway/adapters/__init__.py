@@ -10,4 +10,7 @@ __all__ = ["Adapter", "AnthropicWire", "ClientPool", "OpenAIWire", "adapter_for"
 
 
 def adapter_for(wire: str, clients: ClientPool) -> Adapter:
+    """The adapter for a slot's wire; anything but ``anthropic`` speaks the OpenAI wire,
+    which every other supported endpoint implements.
+    """
     return AnthropicWire(clients) if wire == "anthropic" else OpenAIWire(clients)

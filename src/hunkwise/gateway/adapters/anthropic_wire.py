@@ -2,6 +2,9 @@
 
 Like the OpenAI wire, the SDK gets only its required typed arguments; everything else is the
 body :func:`hunkwise.gateway.thinking.build_body` computed, as ``extra_body``.
+
+Named like :mod:`hunkwise.sim.anthropic_wire` on purpose: the client side of the wire here, the
+simulator's server side there.
 """
 
 from __future__ import annotations
@@ -44,10 +47,17 @@ def _usage(slot: Slot, input_tokens: int, output_tokens: int, cached: int, reaso
 
 
 class AnthropicWire:
+    """The adapter for Anthropic's Messages API (Anthropic itself, Z.AI's compatible endpoint), so slots on
+    that wire get the same ``ChatResult`` as any other.
+    """
+
     def __init__(self, clients: ClientPool) -> None:
         self._clients = clients
 
     async def chat(self, slot: Slot, request: ChatRequest, profile: SlotProfile) -> ChatResult:
+        """One non-streaming call; SDK errors and malformed bodies become ``ProviderError`` here, the
+        only place that knows this SDK's exceptions.
+        """
         client = self._clients.anthropic(slot)
         args = _call_args(slot, request, profile)
         try:
@@ -88,6 +98,9 @@ class AnthropicWire:
     async def stream(
         self, slot: Slot, request: ChatRequest, profile: SlotProfile
     ) -> AsyncIterator[StreamEvent]:
+        """One streaming call as ``StreamEvent``s, ending with the usage the stream reported, so streamed
+        calls are billed and recorded like plain ones.
+        """
         client = self._clients.anthropic(slot)
         args = _call_args(slot, request, profile)
         content: list[str] = []

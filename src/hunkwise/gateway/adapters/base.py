@@ -3,6 +3,9 @@
 An adapter translates one call for one slot: ``ChatRequest`` -> SDK call -> ``ChatResult``, and
 SDK exceptions -> ``ProviderError``. It holds no policy (no retries, no limits, no failover):
 that is the router's job.
+
+Named like :mod:`hunkwise.gateway.limits.base` on purpose: ``base`` is the interface of its
+subpackage (adapters here, limits backends there).
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from hunkwise.gateway.types import ChatRequest, ChatResult, Secret, Slot, Stream
 
 
 class Adapter(Protocol):
-    async def chat(self, slot: Slot, request: ChatRequest, profile: SlotProfile) -> ChatResult: ...
+    """The one interface the router calls, so adding a wire never touches retry, limit or failover code."""
 
-    def stream(
-        self, slot: Slot, request: ChatRequest, profile: SlotProfile
-    ) -> AsyncIterator[StreamEvent]: ...
+    async def chat(self, slot: Slot, request: ChatRequest, profile: SlotProfile) -> ChatResult:
+        """One call to one slot, no policy: retries and failover are the router's."""
+
+    def stream(self, slot: Slot, request: ChatRequest, profile: SlotProfile) -> AsyncIterator[StreamEvent]:
+        """The same call streamed, for ``hunkwise chat`` to print as the answer arrives."""
 
 
 def estimate_tokens(text: str | None) -> int:
@@ -40,6 +45,9 @@ def make_usage(
     cached_tokens: int,
     reasoning_text: str | None,
 ) -> Usage:
+    """Usage for one call, estimating reasoning tokens from the reasoning text when the provider
+    reports none, so thinking is never counted as free.
+    """
     if reasoning_tokens is None or (reasoning_tokens == 0 and reasoning_text):
         reasoning_tokens = min(estimate_tokens(reasoning_text), output_tokens or 10**9)
     return Usage(
@@ -97,9 +105,15 @@ class ClientPool:
         self._transport_factory = transport_factory
 
     def openai(self, slot: Slot) -> Any:
+        """The shared OpenAI SDK client for this slot's endpoint and key, so
+        connections are reused across calls.
+        """
         return self._client("openai", slot)
 
     def anthropic(self, slot: Slot) -> Any:
+        """The shared Anthropic SDK client for this slot's endpoint and key, so
+        connections are reused across calls.
+        """
         return self._client("anthropic", slot)
 
     def _client(self, wire: str, slot: Slot) -> Any:
@@ -134,6 +148,7 @@ class ClientPool:
         return len(self._clients)
 
     async def aclose(self) -> None:
+        """Close every client the pool made, so a finished job or test leaves no open sockets behind."""
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.close()

@@ -3,6 +3,9 @@
 Only ``model`` and ``messages`` go through the SDK's typed arguments; every other parameter is
 the body :func:`hunkwise.gateway.thinking.build_body` computed, sent as ``extra_body`` so the
 request on the wire is exactly what :func:`preview_request_body` shows.
+
+Named like :mod:`hunkwise.sim.openai_wire` on purpose: the client side of the wire here, the
+simulator's server side there.
 """
 
 from __future__ import annotations
@@ -50,10 +53,17 @@ def _usage(slot: Slot, usage: Any, reasoning_text: str | None, content: str) -> 
 
 
 class OpenAIWire:
+    """The adapter for the OpenAI chat-completions wire, which Z.AI, OpenAI
+    and self-hosted servers all speak.
+    """
+
     def __init__(self, clients: ClientPool) -> None:
         self._clients = clients
 
     async def chat(self, slot: Slot, request: ChatRequest, profile: SlotProfile) -> ChatResult:
+        """One non-streaming call; SDK errors, Z.AI business codes and malformed
+        bodies become ``ProviderError`` here, once.
+        """
         client = self._clients.openai(slot)
         messages, _ = messages_for("openai", request)
         body = build_body(slot, request, profile)
@@ -97,6 +107,9 @@ class OpenAIWire:
     async def stream(
         self, slot: Slot, request: ChatRequest, profile: SlotProfile
     ) -> AsyncIterator[StreamEvent]:
+        """One streaming call as ``StreamEvent``s, asking for usage in the stream where the provider
+        needs asking, so streamed calls are billed too.
+        """
         client = self._clients.openai(slot)
         messages, _ = messages_for("openai", request)
         body = build_body(slot, request, profile)

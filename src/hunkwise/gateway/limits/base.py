@@ -4,6 +4,9 @@ Every method is async and every grant is a :class:`Lease` released explicitly, s
 shared across processes (Redis: a lease is a key with a TTL, refreshed while held) implements the
 same contract as the in-process one. Time is epoch seconds from the caller's clock, so circuits
 written by one process are read correctly by another.
+
+Named like :mod:`hunkwise.gateway.adapters.base` on purpose: ``base`` is the interface of its
+subpackage (limits backends here, adapters there).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ class Circuit:
     reason: str  # the provider's message, shown to operators
 
     def is_open(self, now: float) -> bool:
+        """Whether the circuit still blocks calls at ``now``; time is passed in so
+        every process judges it by the same clock.
+        """
         return now < self.until
 
 
@@ -30,13 +36,19 @@ class Lease(Protocol):
     """One granted concurrency slot. ``waited_ms`` is the time spent queued for it."""
 
     @property
-    def waited_ms(self) -> float: ...
+    def waited_ms(self) -> float:
+        """Time spent queued for this slot, recorded with the call so waits show up in metrics."""
 
-    async def release(self) -> None: ...
+    async def release(self) -> None:
+        """Give the slot back; explicit (not on garbage collection) so a shared backend frees it at once."""
 
 
 @runtime_checkable
 class LimitsBackend(Protocol):
+    """Where concurrency leases and circuits live: in the process or in Redis, one contract, so the
+    router is the same for one CLI run and a cluster.
+    """
+
     async def acquire(self, credential_id: str, limit: int | None, *, adaptive: bool = False) -> Lease:
         """Wait (FIFO) for a slot; never fails for being busy. ``limit=None`` means no cap."""
         ...
@@ -53,16 +65,23 @@ class LimitsBackend(Protocol):
         """The limit in force now (below the configured one after 1302s in adaptive mode)."""
         ...
 
-    async def open_circuit(self, circuit: Circuit) -> None: ...
+    async def open_circuit(self, circuit: Circuit) -> None:
+        """Stop calls to a (key, model) pair until the circuit's time, for
+        every process sharing the backend.
+        """
 
     async def circuit(self, credential_id: str, model: str, now: float) -> Circuit | None:
         """The open circuit for this pair at ``now``, or ``None``."""
         ...
 
-    async def close_circuit(self, credential_id: str, model: str) -> None: ...
+    async def close_circuit(self, credential_id: str, model: str) -> None:
+        """Lift a circuit early (a call through it succeeded), for every process sharing the backend."""
 
     async def circuits(self, now: float) -> list[Circuit]:
         """Every circuit open at ``now`` (for status pages)."""
         ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release what the backend holds (leases, connections, files) so
+        shutting down leaves no slot taken.
+        """

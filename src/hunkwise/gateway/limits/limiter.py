@@ -57,6 +57,10 @@ class _Lease:
 
 
 class ConcurrencyLimiter:
+    """Per-key FIFO concurrency in one process, with an adaptive limit that backs off on the
+    provider's concurrency refusals instead of hammering it.
+    """
+
     def __init__(self) -> None:
         self._states: dict[str, _State] = {}
 
@@ -72,6 +76,9 @@ class ConcurrencyLimiter:
         return state
 
     async def acquire(self, key: str, limit: int | None, *, adaptive: bool = False) -> _Lease | _NoLease:
+        """Wait for a slot under ``limit`` in arrival order, so no caller waits behind
+        later arrivals however busy the key is.
+        """
         if limit is None:
             return NO_LEASE
         state = self._state(key, max(1, limit))
@@ -115,6 +122,9 @@ class ConcurrencyLimiter:
             state.successes = 0
 
     def success(self, key: str) -> None:
+        """Count a success; after ``ADAPTIVE_RAISE_AFTER`` of them the adaptive limit rises by one, so a
+        passing squeeze does not cap the key for ever.
+        """
         state = self._states.get(key)
         if state is None or state.effective >= state.configured:
             return
@@ -125,10 +135,12 @@ class ConcurrencyLimiter:
             self._wake(state)
 
     def effective_limit(self, key: str) -> int | None:
+        """The limit in force now, for status output and tests."""
         state = self._states.get(key)
         return state.effective if state else None
 
     def in_flight(self, key: str) -> int:
+        """Calls holding a slot now, for status output and tests."""
         state = self._states.get(key)
         return state.in_flight if state else 0
 
@@ -139,5 +151,6 @@ class ConcurrencyLimiter:
         return sum(not w.done() for w in state.waiters) if state else 0
 
     def peak(self, key: str) -> int:
+        """The most calls ever in flight at once, so benchmarks can show the limit held."""
         state = self._states.get(key)
         return state.peak if state else 0

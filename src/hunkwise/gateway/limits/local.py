@@ -47,15 +47,19 @@ class LocalBackend:
 
     # -- concurrency -------------------------------------------------------------------------------
     async def acquire(self, credential_id: str, limit: int | None, *, adaptive: bool = False) -> Lease:
+        """A lease from the in-process limiter: the whole contract for one process."""
         return await self.limiter.acquire(credential_id, limit, adaptive=adaptive)
 
     async def report_concurrency_error(self, credential_id: str) -> None:
+        """Lower this process's adaptive limit for the key."""
         self.limiter.lower(credential_id)
 
     async def report_success(self, credential_id: str) -> None:
+        """Count a success towards raising this process's adaptive limit."""
         self.limiter.success(credential_id)
 
     def effective_limit(self, credential_id: str) -> int | None:
+        """The in-process limit in force now."""
         return self.limiter.effective_limit(credential_id)
 
     # -- circuits ----------------------------------------------------------------------------------
@@ -77,6 +81,9 @@ class LocalBackend:
             self._reload()
 
     async def open_circuit(self, circuit: Circuit) -> None:
+        """Open the circuit here and in the state file, so the next CLI run on this
+        machine skips the spent key without a call.
+        """
         self._circuits[(circuit.credential_id, circuit.model)] = circuit
         if self._db is not None:
             with self._lock:
@@ -86,11 +93,13 @@ class LocalBackend:
                 )
 
     async def circuit(self, credential_id: str, model: str, now: float) -> Circuit | None:
+        """The open circuit for the pair, re-reading the state file only when another process changed it."""
         self._refresh()
         found = self._circuits.get((credential_id, model))
         return found if found is not None and found.is_open(now) else None
 
     async def close_circuit(self, credential_id: str, model: str) -> None:
+        """Close the circuit here and in the state file, so the next run tries the key again."""
         self._circuits.pop((credential_id, model), None)
         if self._db is not None:
             with self._lock:
@@ -99,10 +108,12 @@ class LocalBackend:
                 )
 
     async def circuits(self, now: float) -> list[Circuit]:
+        """Every circuit open now, including ones other runs opened."""
         self._refresh()
         return [c for c in self._circuits.values() if c.is_open(now)]
 
     async def aclose(self) -> None:
+        """Close the state file's connection."""
         if self._db is not None:
             with self._lock:
                 self._db.close()

@@ -340,6 +340,9 @@ class RedisBackend:
 
     # -- concurrency -------------------------------------------------------------------------------
     async def acquire(self, credential_id: str, limit: int | None, *, adaptive: bool = False) -> Lease:
+        """A lease shared by every process: a queued ticket admitted in FIFO order by a Lua script and kept
+        alive by the heartbeat, so a crashed holder's slot comes back after the TTL.
+        """
         if limit is None:
             return NO_LEASE
         limit = max(1, limit)
@@ -396,6 +399,7 @@ class RedisBackend:
         await asyncio.shield(self._spawn_leave(keys, ticket, limit))
 
     async def report_concurrency_error(self, credential_id: str) -> None:
+        """Lower the key's adaptive limit for the whole cluster, atomically in Redis."""
         limit = self._limits.get(credential_id, "")
         try:
             effective = await self._scripts["LOWER"](keys=self._keys(credential_id), args=[limit])
@@ -405,6 +409,9 @@ class RedisBackend:
             self._effective[credential_id] = int(effective)
 
     async def report_success(self, credential_id: str) -> None:
+        """Count a success towards raising the cluster's adaptive limit; waiters are
+        woken through pub/sub when it rises.
+        """
         limit = self._limits.get(credential_id, "")
         args = [limit, ADAPTIVE_RAISE_AFTER, self._lease_ttl_ms, self._channel]
         try:
@@ -438,6 +445,7 @@ class RedisBackend:
             raise self._unavailable("count the leases in flight", exc) from None
 
     async def queued(self, credential_id: str) -> int:
+        """How many calls wait for this key across the cluster, for status and tests."""
         try:
             return int(await self._redis.zcard(self._keys(credential_id)[1]))
         except self._failures as exc:
@@ -445,10 +453,14 @@ class RedisBackend:
 
     # -- circuits ----------------------------------------------------------------------------------
     async def open_circuit(self, circuit: Circuit) -> None:
+        """Open the circuit for every process sharing this Redis."""
         await self._ready()
         await self._write_circuit(self._circuit_key(circuit.credential_id, circuit.model), circuit)
 
     async def circuit(self, credential_id: str, model: str, now: float) -> Circuit | None:
+        """The open circuit for the pair, from the pub/sub-fed mirror when it is live (no
+        round trip on the hot path), else from Redis.
+        """
         await self._ready()
         key = self._circuit_key(credential_id, model)
         if self._mirror is not None:
@@ -461,6 +473,7 @@ class RedisBackend:
         return found if found is not None and found.is_open(now) else None
 
     async def close_circuit(self, credential_id: str, model: str) -> None:
+        """Close the circuit for every process sharing this Redis."""
         await self._ready()
         await self._write_circuit(self._circuit_key(credential_id, model), None)
 
@@ -533,6 +546,7 @@ class RedisBackend:
         self._mirror_set(key, _parse_circuit(raw) if raw is not None else None)
 
     async def circuits(self, now: float) -> list[Circuit]:
+        """Every circuit open now in the cluster, for status pages."""
         await self._ready()
         try:
             keys = sorted(await self._redis.smembers(self._circuit_index))
@@ -549,6 +563,9 @@ class RedisBackend:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def aclose(self) -> None:
+        """Hand back held slots, stop the heartbeat and listener, and close both connections, so a stopping
+        worker frees its slots at once rather than after the TTL.
+        """
         if self._closed:
             return
         self._closed = True

@@ -16,6 +16,9 @@ redelivered message's claim takes the job over at once instead of waiting out th
 Dead letters: a job that fails permanently, or transiently on its last attempt, or whose worker
 died on its last attempt, ends ``failed`` with a reason that says which ("permanent failure",
 "gave up after attempt 3 of 3", "interrupted") followed by the last error.
+
+Named like :mod:`hunkwise.evaluation.runner` on purpose: each package's ``runner`` runs its unit of
+work (one job per message here, an evaluation over a dataset there).
 """
 
 from __future__ import annotations

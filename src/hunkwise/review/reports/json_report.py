@@ -8,4 +8,5 @@ from hunkwise.review.report import ReviewReport
 
 
 def render_json(report: ReviewReport) -> str:
+    """The report as JSON text, for ``--format json`` and tools that consume it."""
     return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"

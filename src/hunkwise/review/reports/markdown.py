@@ -70,6 +70,7 @@ def _finding(f: Finding, report: ReviewReport) -> str:
 
 
 def render_markdown(report: ReviewReport) -> str:
+    """The report as Markdown, ready to post as a pull-request comment (``--format markdown``)."""
     out = ["## hunkwise review", ""]
     if report.source == "offline-simulator":
         out += [OFFLINE_NOTE, ""]

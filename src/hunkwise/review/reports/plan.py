@@ -10,6 +10,9 @@ from hunkwise.review.report import ReviewReport
 
 
 def render_plan(report: ReviewReport) -> str:
+    """The dry-run plan in words: what would be sent, in how many requests, at what estimated cost, before
+    paying for any of it.
+    """
     out = ["Review plan (dry run: no model was called)"]
     if report.change.get("summary"):
         out.append(f"Change: {report.change['summary']}")

@@ -46,6 +46,9 @@ def _rules() -> list[dict[str, Any]]:
 
 
 def fingerprint(finding: Finding, code: dict[int, str] | None) -> str:
+    """A finding's identity across runs (path, category, title and the cited code, not line numbers), so code
+    scanning keeps an alert open or closed as lines move.
+    """
     lines = code or {}
     text = "\n".join(lines.get(n, "").strip() for n in range(finding.start_line, finding.end_line + 1))
     key = "\x1f".join((finding.path, finding.category, finding.title.strip().lower(), text))
@@ -90,6 +93,9 @@ def _result(finding: Finding, report: ReviewReport, rule_index: dict[str, int]) 
 
 
 def sarif_document(report: ReviewReport) -> dict[str, Any]:
+    """The report as a SARIF 2.1.0 document, so code-scanning UIs show findings and unreviewed chunks
+    natively.
+    """
     rule_index = {cat: i for i, cat in enumerate(CATEGORIES)}
     notifications = [
         {
@@ -138,4 +144,5 @@ def sarif_document(report: ReviewReport) -> dict[str, Any]:
 
 
 def render_sarif(report: ReviewReport) -> str:
+    """The SARIF document as text, for ``--format sarif``."""
     return json.dumps(sarif_document(report), indent=2, ensure_ascii=False) + "\n"

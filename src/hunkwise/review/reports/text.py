@@ -121,6 +121,9 @@ def _summary(report: ReviewReport) -> Table:
 
 
 def render_text(report: ReviewReport, *, color: bool = False, width: int = 100) -> str:
+    """The report for a terminal, colour optional and width fixed, so the same report prints the same way in a
+    pipe and a test.
+    """
     buf = io.StringIO()
     console = Console(
         file=buf,

@@ -2,6 +2,9 @@
 
 In fixed mode the server's global provider serves everyone: GET shows it read-only and writes
 answer 409, so nobody believes they changed a configuration that is not in use.
+
+Named like :mod:`hunkwise.config.byok` on purpose: route modules are named after the resource they
+serve; the rules they apply are that module's.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ A dead letter is a job that failed for good: a permanent error, the last allowed
 or its worker dying on the last attempt. Its reason is the ``error``. Retrying queues it again
 with fresh attempts (and publishes it in distributed mode). Admin sees all; an organization token
 its own, as for ``/api/reviews``.
+
+Named like :mod:`hunkwise.store.jobs` (the rows) and :mod:`hunkwise.cli.jobs` (the command) on
+purpose: route modules are named after the resource they serve.
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
 """``GET /metrics``: Prometheus text format (jobs by status, queue depth, the cluster's model calls,
 failovers and slot waits read from the usage ledger, and in embedded mode the per-process counts
 of the jobs this server ran). Counts only, no secrets, so it is unauthenticated like
-``/healthz``; keep it off the public listener if that matters to you."""
+``/healthz``; keep it off the public listener if that matters to you.
+
+Named like :mod:`hunkwise.jobs.metrics` on purpose: route modules are named after the resource they
+serve; the numbers are that module's.
+"""
 
 from __future__ import annotations
 

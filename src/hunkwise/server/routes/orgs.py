@@ -7,6 +7,9 @@ organization's models and keys. It also means a leaked token can mint another on
 leak revoke every token you do not recognise (the list shows labels, creation and last use).
 Revoking the organization's last working token needs ``confirm_last=true``: afterwards only the
 admin can issue a new one. Creation and revocation are logged with who did it.
+
+Named like :mod:`hunkwise.store.orgs` on purpose: route modules are named after the resource they
+serve, store modules after the rows they keep.
 """
 
 from __future__ import annotations
