@@ -29,8 +29,12 @@ eval: $(STAMP)
 	@if [ -d eval/cases ]; then $(BIN)/hunkwise eval eval/cases --offline; \
 	else echo "eval/cases does not exist: no bundled dataset to measure (docs/eval.md)"; fi
 
+# In parallel (pytest-xdist): four workers, also on two cores, since much of a test's time is spent
+# waiting for a subprocess, a server or a simulated latency; tests/conftest.py says what keeps
+# the workers apart. Byte code is written even where PYTHONDONTWRITEBYTECODE is set: pytest then
+# keeps its assertion-rewritten test modules, and a second run collects in half the CPU time.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 4 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

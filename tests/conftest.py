@@ -4,13 +4,13 @@ Every test runs with its own ``HUNKWISE_HOME`` (a temp dir) and without provider
 developer's environment, so nothing a test does touches real state or a paid API.
 Service fixtures (PostgreSQL, Redis, RabbitMQ) skip when the service is down on a developer
 machine, and fail when ``CI=true``: CI must exercise them. They use dedicated names (a
-``hunkwise_test`` database to connect to, Redis database 15, ``hw-test-<session>-*`` queues),
-delete what they create, and the session ends by checking that nothing it named is left.
+``hunkwise_test`` database to connect to, ``hunkwise_test_<session>_*`` databases, Redis database
+15, ``hw-test-<session>-*`` queues), delete what they create, and the session ends by checking
+that nothing it named is left. A store comes from one place: the "databases" section below.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import uuid
@@ -19,6 +19,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import Engine
+
+from dbkit import Databases, ensure_database
 
 _PROVIDER_ENV = (
     "ZAI_API_KEY",
@@ -37,6 +40,22 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         if (name.startswith("HUNKWISE_") and name != "HUNKWISE_HOME") or name in _PROVIDER_ENV:
             monkeypatch.delenv(name, raising=False)
     return home
+
+
+# --- parallel runs (pytest-xdist) ---------------------------------------------------------------
+# ``make test`` runs the suite on several processes (``-n 4 --dist loadgroup``). Each worker is
+# a session of its own: its own SESSION, databases, simulator, Redis keys and queues. The tests of
+# a module that share a module-scoped service (a ``hunkwise serve`` process, a browser, the built
+# wheel) are one group, so one worker runs them, in order, and starts that service once.
+_GROUPED_BY_MODULE = ("journeys", "browser", "packaging")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        where = item.path.relative_to(tests_dir)
+        if where.parts[0] in _GROUPED_BY_MODULE:
+            item.add_marker(pytest.mark.xdist_group(where.as_posix()))
 
 
 # --- services -------------------------------------------------------------------------------------
@@ -104,31 +123,6 @@ def shared_state() -> Iterator[SharedState]:
             left += [f"queue {q}" for q in _rabbit_queues_present(url, name)]
     if left:
         pytest.fail(f"the test session left {len(left)} thing(s) behind: {', '.join(left[:20])}")
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A server to create test databases on (each fixture creates and drops its own); the URL's
-    database, ``hunkwise_test`` by default, is created when missing and only used to connect."""
-    require_service("PostgreSQL", POSTGRES_URL)
-    _ensure_database(POSTGRES_URL)
-    yield POSTGRES_URL
-
-
-def _ensure_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ProgrammingError
-
-    name = make_url(url).database
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-                with contextlib.suppress(ProgrammingError):  # another session created it just now
-                    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -247,6 +241,96 @@ def _drop_dramatiq_redis(url: str, name: str, heartbeats: set[str]) -> None:
             client.zrem(f"{DRAMATIQ_REDIS_NAMESPACE}:__heartbeats__", *heartbeats)
     finally:
         client.close()
+
+
+# --- databases ------------------------------------------------------------------------------------
+# The one way a test gets a store (tests/dbkit.py says how the databases are made and why).
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A server to create test databases on; the URL's database, ``hunkwise_test`` by default, is
+    created when missing and only used to connect. Skips when the server is down on a developer
+    machine, fails under ``CI=true``."""
+    require_service("PostgreSQL", POSTGRES_URL)
+    ensure_database(POSTGRES_URL)
+    yield POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    dbs = Databases(tmp_path_factory.mktemp("databases"), SESSION)
+    yield dbs
+    dbs.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _server(request: pytest.FixtureRequest, databases: Databases) -> None:
+    databases.use_server(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def db_url(db_backend: str, databases: Databases, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database on ``db_backend`` with no rows in it."""
+    if db_backend == "sqlite":
+        return databases.sqlite(tmp_path / "store.db")
+    _server(request, databases)
+    return databases.postgres()
+
+
+@pytest.fixture
+def empty_db_url(
+    db_backend: str, databases: Databases, request: pytest.FixtureRequest, tmp_path: Path
+) -> str:
+    """A database with no tables at all (for tests of the migrations themselves)."""
+    if db_backend == "sqlite":
+        return databases.sqlite(tmp_path / "empty.db", migrated=False)
+    _server(request, databases)
+    return databases.postgres(migrated=False)
+
+
+@pytest.fixture
+def pg_db_url(databases: Databases, request: pytest.FixtureRequest) -> str:
+    """A migrated PostgreSQL database with no rows in it."""
+    _server(request, databases)
+    return databases.postgres()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a migrated, empty database (``db_url``)."""
+    from hunkwise.store.db import make_engine
+
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def engine_factory(engine: Engine) -> Iterator[Callable[[], Engine]]:
+    """More engines on the same database (what a second process would open)."""
+    from hunkwise.store.db import make_engine
+
+    made: list[Engine] = []
+
+    def factory() -> Engine:
+        made.append(make_engine(engine.url))
+        return made[-1]
+
+    yield factory
+    for e in made:
+        e.dispose()
+
+
+@pytest.fixture
+def sqlite_db_url(databases: Databases, tmp_path: Path) -> Callable[..., str]:
+    """``sqlite_db_url(name)`` -> a migrated SQLite database in the test's temp dir, for a server
+    or command the test starts with ``HUNKWISE_DATABASE_URL``."""
+    return lambda name="server.db": databases.sqlite(tmp_path / name)
 
 
 # --- offline simulator ----------------------------------------------------------------------------

@@ -220,7 +220,9 @@ class ServedFake:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # serve_forever's poll interval is how long shutdown() waits (0.5 s by default, paid by
+        # every test that stops a fake; the loopback servers in other tests use 0.05 s too).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def close(self) -> None:

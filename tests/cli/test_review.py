@@ -267,7 +267,7 @@ class ProseServer(BaseHTTPRequestHandler):
 def prose_url() -> Iterator[str]:
     ProseServer.calls = 0
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), ProseServer)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     httpd.shutdown()
     httpd.server_close()

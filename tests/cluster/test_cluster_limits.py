@@ -68,7 +68,7 @@ async def test_grants_follow_arrival_order_across_processes(
 async def test_a_killed_holders_slot_frees_when_its_lease_expires(
     redis_url: str, namespace: str, spawn: Any
 ) -> None:
-    ttl = 2.0
+    ttl = 1.2  # short, so the test is; still four heartbeats (ttl / 4) to renew each lease
     proc = spawn("hold", _cfg(redis_url, namespace, credential="cred", limit=1, lease_ttl_s=ttl))
     line = await asyncio.to_thread(proc.stdout.readline)
     assert line.strip() == "HELD"
@@ -118,7 +118,10 @@ async def test_adaptive_limit_lowered_by_one_process_binds_the_others(
     held = [await backend.acquire("cred", 4, adaptive=True) for _ in range(2)]
     assert backend.effective_limit("cred") == 2
     third = asyncio.create_task(backend.acquire("cred", 4, adaptive=True))
-    await asyncio.sleep(0.3)
+    for _ in range(1000):  # until it waits in the cluster-wide queue
+        if await backend.queued("cred") >= 1:
+            break
+        await asyncio.sleep(0.01)
     assert not third.done()  # two in flight is the cluster's limit now, not four
     await held[0].release()
     lease = await asyncio.wait_for(third, 5)

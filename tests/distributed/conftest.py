@@ -1,5 +1,6 @@
-"""Distributed-engine fixtures: the real RabbitMQ, PostgreSQL (a database per session) and
-simulator, the server app in-process, and ``hunkwise worker`` subprocesses.
+"""Distributed-engine fixtures: the real RabbitMQ, PostgreSQL (``pg_db_url`` of tests/conftest.py:
+the session's migrated database, emptied) and simulator, the server app in-process, and
+``hunkwise worker`` subprocesses.
 
 Each test gets its own queue name, so leftover messages of another test (or run) never reach it,
 and the queue is deleted when the test ends (``broker_queue`` in tests/conftest.py).
@@ -8,46 +9,21 @@ and the queue is deleted when the test ends (``broker_queue`` in tests/conftest.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from distkit import ADMIN, SECRET, Cluster
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from platform_fakes import FakeGitHub, ServedFake
 
 
-@pytest.fixture(scope="session")
-def dist_pg_url(postgres_url: str) -> Iterator[str]:
-    from hunkwise.store.db import upgrade
-
-    admin_engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    name = f"hunkwise_dist_{uuid.uuid4().hex[:12]}"
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin_engine.dispose()
-
-
 @pytest.fixture
 def make_cluster(
-    tmp_path: Path, rabbit_url: str, dist_pg_url: str, broker_queue: Callable[[str], str]
+    tmp_path: Path, rabbit_url: str, pg_db_url: str, broker_queue: Callable[[str], str]
 ) -> Iterator[Callable[..., Cluster]]:
     """``make_cluster(**env)`` -> a :class:`Cluster` on its own queue (deleted at teardown, on
     RabbitMQ or, with ``HUNKWISE_QUEUE_URL=redis://...``, on Redis)."""
-    engine = create_engine(dist_pg_url)
-    with engine.begin() as conn:
-        conn.execute(
-            text("TRUNCATE review_jobs, model_calls, review_runs, organizations RESTART IDENTITY CASCADE")
-        )
-    engine.dispose()
     made: list[Cluster] = []
     served: list[ServedFake] = []
 
@@ -58,7 +34,7 @@ def make_cluster(
         env = {
             **os.environ,
             "HUNKWISE_ADMIN_TOKEN": ADMIN,
-            "HUNKWISE_DATABASE_URL": dist_pg_url,
+            "HUNKWISE_DATABASE_URL": pg_db_url,
             "HUNKWISE_QUEUE_URL": queue_url,
             "HUNKWISE_QUEUE_NAME": broker_queue(queue_url),
             "HUNKWISE_GITHUB_WEBHOOK_SECRET": SECRET,

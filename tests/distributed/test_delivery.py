@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from test_distributed_jobs import byok
 
 from simkeys import DEV_KEY
+from waiting import sim_in_flight, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -38,9 +39,13 @@ def test_sigkilled_workers_job_is_taken_over_at_once_and_completes_once(
     doomed = cluster.worker("--concurrency", "1", "--lease", "60")
     job_id = cluster.deliver("kill-1")
     cluster.wait(job_id, ("running",), deadline_s=20)
-    survivor = cluster.worker("--concurrency", "1", "--lease", "60")
+    wait_until(sim_in_flight(sim, DEV_KEY), "the doomed worker's model request")
+    # Started now, ready later: were the kill to wait for its start-up (seconds on a loaded
+    # machine), the 2.5 s model call could finish first and there would be nothing to take over.
+    survivor = cluster.worker("--concurrency", "1", "--lease", "60", wait=False)
     doomed.kill()  # mid-review: the model call takes 2.5 s
     killed_at = time.monotonic()
+    survivor.wait_ready()
     got = cluster.wait(job_id, deadline_s=30)
     taken_over_s = time.monotonic() - killed_at
     assert got["status"] == "done", got
@@ -78,8 +83,10 @@ def test_sigterm_past_the_grace_hands_the_job_back(make_cluster: Callable[..., C
     leaving = cluster.worker("--concurrency", "1", "--grace", "0.5", "--lease", "30")
     job_id = cluster.deliver("handback-1")
     cluster.wait(job_id, ("running",), deadline_s=20)
-    staying = cluster.worker("--concurrency", "1")
+    wait_until(sim_in_flight(sim, DEV_KEY), "the leaving worker's model request")
+    staying = cluster.worker("--concurrency", "1", wait=False)  # ready later (see the SIGKILL test)
     assert leaving.term() == 0
+    staying.wait_ready()
     assert "handed back" in leaving.log.read_text()
     got = cluster.wait(job_id)
     assert got["status"] == "done", got
@@ -102,7 +109,7 @@ def test_dead_letters_carry_reasons_in_api_and_cli_and_can_be_retried(
     cluster = make_cluster()
     client = cluster.server()
     byok(cluster, overloaded.zai_developer_url)
-    worker = cluster.worker("--concurrency", "2", "--backoff", "0.2")
+    worker = cluster.worker("--concurrency", "2", "--backoff", "0.1")  # the least it takes
     job_id = cluster.deliver("dead-1")
     got = cluster.wait(job_id)
     assert got["status"] == "failed"

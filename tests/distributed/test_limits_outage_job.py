@@ -13,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from distkit import Cluster, admin, free_port
+from distkit import Cluster, admin
 
+from ports import restartable_port
 from simkeys import DEV_KEY
 
 pytestmark = pytest.mark.timeout(120)
@@ -32,6 +33,8 @@ def _redis_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
     import socket
 
     for _ in range(500):
+        if proc.poll() is not None:  # e.g. the port is taken: never talk to a stranger
+            raise AssertionError(f"redis-server exited with {proc.returncode} on port {port}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return proc
@@ -48,7 +51,7 @@ def test_job_retries_with_the_limits_message_and_succeeds_once_redis_is_back(
         if os.environ.get("CI") == "true":
             pytest.fail("redis-server is not installed (CI=true: service tests must run)")
         pytest.skip("redis-server is not installed")
-    port = free_port()
+    port = restartable_port()  # Redis comes back on the same port: see tests/ports.py
     redis = _redis_server(port, tmp_path)
     try:
         cluster = make_cluster(HUNKWISE_LIMITS_URL=f"redis://:{PASSWORD}@127.0.0.1:{port}/0")

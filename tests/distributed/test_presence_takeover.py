@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from hunkwise.jobs.distributed.runner import NOT_PRESENT_DELAY_S, JobRunner
 from hunkwise.store import jobs as repo
-from hunkwise.store.db import make_engine, upgrade
+from hunkwise.store.db import make_engine
 from hunkwise.store.presence import RECHECK_S, Presence, hold, registered
 from hunkwise.store.tables import utcnow
 
@@ -25,10 +24,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def pg(dist_pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(dist_pg_url)
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE review_jobs, model_calls, review_runs RESTART IDENTITY CASCADE"))
+def pg(pg_db_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_db_url)
     yield engine
     engine.dispose()
 
@@ -115,9 +112,8 @@ def test_unregistered_owners_keep_the_lease_rule(pg: Engine, presences: list[Pre
     assert repo.claim_by_id(pg, plain, "w2", lease_s=60, now=later).state == "claimed"
 
 
-def test_sqlite_keeps_the_lease_rule_for_registered_owners(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
-    upgrade(engine)
+def test_sqlite_keeps_the_lease_rule_for_registered_owners(sqlite_db_url: Callable[..., str]) -> None:
+    engine = make_engine(sqlite_db_url())
     try:
         job_id = job(engine, "lite")
         now = utcnow()

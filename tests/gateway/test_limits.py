@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hunkwise.gateway import Circuit, LocalBackend
 from hunkwise.gateway.limits import ADAPTIVE_RAISE_AFTER, ConcurrencyLimiter
+from waiting import eventually
 
 
 async def test_waiters_are_served_in_arrival_order_and_never_above_the_limit() -> None:
@@ -105,7 +106,7 @@ async def test_lowered_limit_is_enforced_for_new_acquirers() -> None:
     a = await limiter.acquire("c", 2)
     limiter.lower("c")
     pending = asyncio.create_task(limiter.acquire("c", 2))
-    await asyncio.sleep(0.01)
+    await eventually(lambda: limiter.queued("c") == 1, "the acquirer waiting")
     assert not pending.done()  # effective limit is 1 and one is in flight
     await a.release()
     b = await asyncio.wait_for(pending, 1)

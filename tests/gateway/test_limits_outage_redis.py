@@ -25,6 +25,7 @@ from gateway_helpers import FAST, make_slot
 from hunkwise.errors import ConfigurationError, TransientError
 from hunkwise.gateway import AllSlotsFailed, ChatRequest, RedisBackend, Router
 from hunkwise.gateway.errors import LimitsUnavailable
+from ports import restartable_port
 from simkeys import CODING_PRO_KEY, DEV_KEY
 
 PASSWORD = "hunter2-outage"
@@ -40,7 +41,7 @@ class PrivateRedis:
     """One ``redis-server`` child process that a test can kill and start again on the same port."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = _free_port()
+        self.port = restartable_port()  # started again on the same port: see tests/ports.py
         self.workdir = workdir
         self.url = f"redis://:{PASSWORD}@127.0.0.1:{self.port}/0"
         self.redacted = f"redis://:***@127.0.0.1:{self.port}/0"
@@ -55,6 +56,8 @@ class PrivateRedis:
         )  # fmt: skip
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:  # e.g. the port is taken: never talk to a stranger
+                raise AssertionError(f"redis-server exited with {self.proc.returncode} on port {self.port}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
@@ -142,6 +145,10 @@ async def test_outage_fails_waiting_and_new_calls_clearly_then_recovers(
     await backend.aclose()
 
 
+async def _true(value: bool) -> bool:
+    return value
+
+
 async def _at_least(count: Any, n: int) -> bool:
     return await count >= n
 
@@ -156,7 +163,10 @@ async def test_every_backend_touch_point_maps_the_outage(
     """Circuits, the adaptive limit and the status reads all say the same thing, the outage is
     logged once (not once per call), and the background listener and heartbeat survive it."""
     caplog.set_level(logging.WARNING, logger="hunkwise.gateway.limits")
-    backend = RedisBackend(private_redis.url, namespace="touch", lease_ttl_s=3, heartbeat_s=1)
+    backend = RedisBackend(private_redis.url, namespace="touch", lease_ttl_s=3, heartbeat_s=0.2)
+    failed: list[str] = []  # every failure the backend turns into LimitsUnavailable, by action
+    unavailable = backend._unavailable
+    backend._unavailable = lambda action, exc: failed.append(action) or unavailable(action, exc)  # type: ignore[method-assign]
     lease = await backend.acquire("cred", 1)
     private_redis.kill()
     # Circuit reads come from a local mirror while the pub/sub subscription keeps it exact; once
@@ -179,7 +189,8 @@ async def test_every_backend_touch_point_maps_the_outage(
         _assert_clear(info.value, private_redis)
         assert info.value.action == action and f": {action} failed (" in str(info.value), action
     await lease.release()
-    await asyncio.sleep(1.5)  # a heartbeat and several listener reconnects fail meanwhile
+    beats = failed.count("heartbeat")
+    await eventually(lambda: _true(failed.count("heartbeat") >= beats + 3))  # three more fail meanwhile
     outage_lines = [r for r in caplog.records if "is unavailable" in r.getMessage()]
     assert len(outage_lines) == 1, [r.getMessage() for r in caplog.records]
     assert all(PASSWORD not in r.getMessage() for r in caplog.records)

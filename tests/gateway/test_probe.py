@@ -12,6 +12,7 @@ from gateway_helpers import SimClock, make_slot
 from hunkwise.gateway import probe_slot, probe_slots
 from hunkwise.sim import KeyConfig
 from simkeys import CODING_LITE_KEY, CODING_PRO_KEY, DEV_KEY, OPENAI_KEY
+from waiting import eventually, sim_in_flight
 
 
 async def test_healthy_slot(sim: Any) -> None:
@@ -48,7 +49,7 @@ async def test_1302_names_the_tier_concurrency(sim_factory: Any) -> None:
     server = sim_factory(latency_ms=1500)
     slot = make_slot(server.zai_coding_url, CODING_PRO_KEY, tier="pro")
     busy = asyncio.create_task(probe_slot(slot))  # holds the Pro tier's single slot
-    await asyncio.sleep(0.5)
+    await eventually(sim_in_flight(server, CODING_PRO_KEY), "the first probe at the simulator")
     d = await probe_slot(slot)
     await busy
     assert d.kind == "concurrency" and d.code == "1302"

@@ -46,6 +46,10 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0)
     raise AssertionError("the expected state was not reached in time")
 
 
+async def _busy_and_queued(backend: RedisBackend, credential_id: str) -> bool:
+    return await backend.in_flight(credential_id) >= 1 and await backend.queued(credential_id) >= 1
+
+
 async def _at_least(count: Awaitable[int], n: int) -> bool:
     return await count >= n
 
@@ -150,7 +154,7 @@ async def test_cancelled_waiters_and_holders_leak_nothing(backend: RedisBackend)
             await inner.release()
 
     holding = asyncio.create_task(holder())
-    await asyncio.sleep(0.05)
+    await eventually(lambda: _at_least(backend.queued("c"), 1))  # the holder waits behind ``lease``
     await lease.release()
     await eventually(lambda: _at_least(backend.in_flight("c"), 1))
     holding.cancel()
@@ -175,7 +179,8 @@ async def test_cancellation_storm_keeps_the_books_balanced(backend: RedisBackend
             await lease.release()
 
     tasks = [asyncio.create_task(use()) for _ in range(40)]
-    await asyncio.sleep(0.03)
+    # The storm hits holders and waiters alike: it starts once some hold a slot and some queue.
+    await eventually(lambda: _busy_and_queued(backend, "storm"))
     for task in tasks[::2]:
         task.cancel()
     await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)
@@ -200,7 +205,7 @@ async def test_adaptive_limit_is_shared_and_bounded(redis_url: str, namespace: s
         first = await two.acquire("cred", 3, adaptive=True)
         assert two.effective_limit("cred") == 1
         blocked = asyncio.create_task(two.acquire("cred", 3, adaptive=True))
-        await asyncio.sleep(0.2)
+        await eventually(lambda: _at_least(two.queued("cred"), 1))
         assert not blocked.done()
         for _ in range(ADAPTIVE_RAISE_AFTER):  # successes reported by the *other* process
             await one.report_success("cred")
@@ -228,8 +233,8 @@ async def test_circuits_are_shared_listed_expire_and_close(redis_url: str, names
         assert await two.circuit("cred-a", "glm-5.1", now + 3601) is None  # past its reset time
         assert await two.circuit("cred-a", "glm-4.7", now) is None
         assert sorted(c.credential_id for c in await two.circuits(now)) == ["cred-a", "cred-b"]
-        await asyncio.sleep(1.2)  # Redis drops the short one at its PEXPIREAT
-        assert [c.credential_id for c in await two.circuits(time.time())] == ["cred-a"]
+        # Redis drops the short one at its PEXPIREAT, a second from ``now``
+        await eventually(lambda: _listed(two, ["cred-a"]))
         await two.close_circuit("cred-a", "glm-5.1")
         # ``one`` learns of the close by message (its reads are local): a moment later.
         await eventually(lambda: _is_closed(one, "cred-a"))
@@ -237,6 +242,10 @@ async def test_circuits_are_shared_listed_expire_and_close(redis_url: str, names
     finally:
         await one.aclose()
         await two.aclose()
+
+
+async def _listed(backend: RedisBackend, credential_ids: list[str]) -> bool:
+    return [c.credential_id for c in await backend.circuits(time.time())] == credential_ids
 
 
 async def _is_closed(backend: RedisBackend, credential_id: str) -> bool:
@@ -282,7 +291,10 @@ async def test_circuit_reads_are_local_and_kept_current_by_messages_and_reloads(
         # A circuit stored without a message (a peer too old to publish) is not seen by a local
         # read until the mirror reloads, which every heartbeat does.
         _write_circuit_like_an_old_peer(redis_url, namespace, two, "cred-old")
-        await asyncio.sleep(0.05)
+        # A message sent after that write reaches ``two`` after anything the write could have
+        # caused, so once ``two`` has it, a missing "cred-old" is missing for good.
+        await one.open_circuit(Circuit("cred-mark", "glm-5.1", time.time() + 600, "quota_weekly", "x"))
+        await eventually(lambda: _is_open(two, "cred-mark"))
         assert await _is_closed(two, "cred-old")
         await two._reload_mirror()
         assert await _is_open(two, "cred-old")
@@ -292,12 +304,18 @@ async def test_circuit_reads_are_local_and_kept_current_by_messages_and_reloads(
 
 
 async def test_circuit_mirror_reloads_after_the_subscription_drops(redis_url: str, namespace: str) -> None:
-    one = RedisBackend(redis_url, namespace=namespace)
-    two = RedisBackend(redis_url, namespace=namespace)
+    # Named connections, so the kill below reaches this test's subscribers only, not those of a
+    # test running beside it (pytest-xdist) or of another run on the same server.
+    named = f"{redis_url}?client_name={namespace}"
+    one = RedisBackend(named, namespace=namespace)
+    two = RedisBackend(named, namespace=namespace)
     admin = redis_sync.Redis.from_url(redis_url)
     try:
         assert await _is_closed(one, "cred-a") and await _is_closed(two, "cred-b")
-        admin.client_kill_filter(_type="pubsub")  # every subscriber loses its connection
+        ours = [c["id"] for c in admin.client_list(_type="pubsub") if c["name"] == namespace]
+        assert len(ours) == 2, ours
+        for client_id in ours:  # every subscriber of ours loses its connection
+            admin.client_kill_filter(_id=client_id)
         # Changes made while nobody listens: one by a peer that publishes into the void, one
         # written without a message at all. Both must be seen once the subscriber is back.
         await one.open_circuit(Circuit("cred-a", "glm-5.1", time.time() + 600, "quota_window", "5h"))

@@ -21,6 +21,7 @@ from hunkwise.gateway import (
 )
 from hunkwise.sim import KeyConfig
 from simkeys import ANTHROPIC_KEY, CODING_LITE_KEY, CODING_MAX_KEY, DEV_KEY, OPENAI_KEY
+from waiting import eventually, sim_in_flight
 
 
 def _outcomes(attempts: list[Any]) -> list[tuple[str, str]]:
@@ -225,7 +226,8 @@ async def test_cancelled_call_releases_its_slot(sim_factory: Any) -> None:
     router = Router([slot], policy=FAST)
     first = asyncio.create_task(router.chat(ChatRequest.of("a")))
     queued = asyncio.create_task(router.chat(ChatRequest.of("b")))
-    await asyncio.sleep(0.3)
+    await eventually(sim_in_flight(server, CODING_LITE_KEY), "the first call at the simulator")
+    await eventually(lambda: router.backend.limiter.queued(slot.credential_id) == 1, "the second queued")
     first.cancel()
     queued.cancel()
     await asyncio.gather(first, queued, return_exceptions=True)

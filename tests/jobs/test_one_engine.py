@@ -5,6 +5,7 @@ the same metrics; and a database blink while an outcome is written does not stop
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +81,14 @@ async def _settled(engine: Engine, job_id: int, deadline_s: float = 20.0) -> Job
     raise AssertionError(f"job {job_id} never settled: {repo.get_job(engine, job_id)}")
 
 
+async def _until(check: Callable[[], bool], what: str, deadline_s: float = 20.0) -> None:
+    for _ in range(int(deadline_s / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{what} was not reached in {deadline_s} s")
+
+
 def _processed(metrics: JobMetrics, outcome: str) -> float:
     return metrics.registry.get_sample_value("hunkwise_jobs_processed_total", {"outcome": outcome}) or 0.0
 
@@ -90,38 +99,40 @@ def _row(job: Job) -> tuple[str, int, str | None, dict[str, Any] | None]:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-async def test_both_hosts_record_the_same_outcome(store: Engine, case: str) -> None:
+async def test_both_hosts_record_the_same_outcome(engine: Engine, case: str) -> None:
     kind, handler, status, error, outcome = CASES[case]
 
     pool_metrics = JobMetrics()
     pool = WorkerPool(
-        DatabaseQueue(store),
+        DatabaseQueue(engine),
         {KIND: handler},
         concurrency=1,
         poll_s=0.05,
         backoff=FAST,
-        hooks=(MetricsHooks(pool_metrics, store),),
+        hooks=(MetricsHooks(pool_metrics, engine),),
     )
-    embedded_id = _enqueue(store, kind, f"{case}-embedded")
+    embedded_id = _enqueue(engine, kind, f"{case}-embedded")
     pool.start()
     try:
-        embedded = await _settled(store, embedded_id)
+        embedded = await _settled(engine, embedded_id)
+        # The row is written before the hooks run: stopping the pool now could cancel them.
+        await _until(lambda: _processed(pool_metrics, outcome) == 1.0, f"the pool's {outcome} count")
     finally:
         await pool.stop()
 
     runner_metrics = JobMetrics()
     published: list[tuple[int, float]] = []
     runner = JobRunner(
-        store,
+        engine,
         {KIND: handler},
         lambda job_id, delay: published.append((job_id, delay)),
         owner="w1",
         backoff=FAST,
         metrics=runner_metrics,
     )
-    distributed_id = _enqueue(store, kind, f"{case}-distributed")
+    distributed_id = _enqueue(engine, kind, f"{case}-distributed")
     assert await runner.process(distributed_id) == outcome
-    distributed = repo.get_job(store, distributed_id)
+    distributed = repo.get_job(engine, distributed_id)
     assert distributed is not None
 
     assert (
@@ -150,7 +161,7 @@ class _BlinkingQueue(DatabaseQueue):
         return await super().fail(job_id, owner, error, retry_at=retry_at)
 
 
-async def test_a_database_blink_while_recording_an_outcome_does_not_stop_the_pool(store: Engine) -> None:
+async def test_a_database_blink_while_recording_an_outcome_does_not_stop_the_pool(engine: Engine) -> None:
     attempts: list[int] = []
 
     async def flaky(job: Job, ctx: JobContext) -> dict[str, Any]:
@@ -159,12 +170,12 @@ async def test_a_database_blink_while_recording_an_outcome_does_not_stop_the_poo
             raise TransientError("overloaded")
         return {"ok": True}
 
-    queue = _BlinkingQueue(store)
+    queue = _BlinkingQueue(engine)
     pool = WorkerPool(queue, {KIND: flaky}, concurrency=1, poll_s=0.05, lease_s=0.6, backoff=FAST)
-    job_id = _enqueue(store, KIND, "blink", max_attempts=3)
+    job_id = _enqueue(engine, KIND, "blink", max_attempts=3)
     pool.start()
     try:
-        done = await _settled(store, job_id)
+        done = await _settled(engine, job_id)
     finally:
         await pool.stop()
     # The first attempt's failure was not recorded; its lease ran out and the same worker loop,

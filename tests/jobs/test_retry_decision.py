@@ -14,16 +14,16 @@ from hunkwise.gateway.types import Secret
 from platform_fakes import FakeGitHub
 
 
-async def test_a_rejected_key_is_dead_on_the_first_attempt_with_the_diagnosis(store: Engine, sim) -> None:
+async def test_a_rejected_key_is_dead_on_the_first_attempt_with_the_diagnosis(engine: Engine, sim) -> None:
     gh = FakeGitHub()
-    deps = deps_for(store, sim.zai_developer_url, gh)
+    deps = deps_for(engine, sim.zai_developer_url, gh)
     bad = dataclasses.replace(sim_slot(sim.zai_developer_url), api_key=Secret("sk-unknown-to-the-simulator"))
     deps.slots_for_org = lambda org: [bad]
-    pool = pool_for(store, deps)
-    job = enqueue(store, pr_event(), max_attempts=5)
+    pool = pool_for(engine, deps)
+    job = enqueue(engine, pr_event(), max_attempts=5)
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "failed" and done.attempts == 1, done
@@ -40,18 +40,18 @@ async def test_a_rejected_key_is_dead_on_the_first_attempt_with_the_diagnosis(st
     ("faults", "timeout_s"), [(("1305",), 120.0), (("hang",), 0.3)], ids=["overloaded", "timeout"]
 )
 async def test_an_overloaded_or_silent_provider_is_retried(
-    store: Engine, sim_factory, faults: tuple[str, ...], timeout_s: float
+    engine: Engine, sim_factory, faults: tuple[str, ...], timeout_s: float
 ) -> None:
     flaky = sim_factory(fault_rate=1.0, faults=faults, hang_seconds=5.0)
     gh = FakeGitHub()
-    deps = deps_for(store, flaky.zai_developer_url, gh)
+    deps = deps_for(engine, flaky.zai_developer_url, gh)
     slot = dataclasses.replace(sim_slot(flaky.zai_developer_url), timeout_s=timeout_s)
     deps.slots_for_org = lambda org: [slot]
-    pool = pool_for(store, deps)
-    job = enqueue(store, pr_event(), max_attempts=2)
+    pool = pool_for(engine, deps)
+    job = enqueue(engine, pr_event(), max_attempts=2)
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "failed" and done.attempts == 2, done  # retried, then out of attempts

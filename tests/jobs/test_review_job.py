@@ -24,6 +24,7 @@ from hunkwise.store.orgs import cost_ceiling_for_org, ensure_org, set_org_max_co
 from hunkwise.store.tables import ReviewRun
 from platform_fakes import AUTHOR, GITLAB_AUTHOR, HUNKWISE_USER, FakeGitHub, FakeGitLab
 from simkeys import DEV_KEY
+from waiting import attempt_ended, eventually, sim_in_flight
 
 HEAD = "c" * 40
 EXPECTED_LINES = {
@@ -108,13 +109,13 @@ def runs(engine: Engine) -> int:
         return int(conn.scalar(select(func.count(ReviewRun.id))) or 0)
 
 
-async def test_github_job_posts_one_review_on_the_right_lines(store: Engine, sim) -> None:
+async def test_github_job_posts_one_review_on_the_right_lines(engine: Engine, sim) -> None:
     gh = FakeGitHub()
-    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
-    job = enqueue(store, pr_event())
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gh))
+    job = enqueue(engine, pr_event())
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "done", done.error
@@ -136,17 +137,17 @@ async def test_github_job_posts_one_review_on_the_right_lines(store: Engine, sim
     assert "report" not in done.result  # stored once, beside the post in the checkpoint
     assert done.checkpoint is not None and len(done.checkpoint["report"]["findings"]) == 4
     assert done.attempts == 1
-    assert runs(store) == 1 and sim.key_stats(DEV_KEY)["ok"] == 1
+    assert runs(engine) == 1 and sim.key_stats(DEV_KEY)["ok"] == 1
 
 
-async def test_redelivered_event_never_posts_twice(store: Engine, sim) -> None:
+async def test_redelivered_event_never_posts_twice(engine: Engine, sim) -> None:
     gh = FakeGitHub()
-    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
-    first = enqueue(store, pr_event(), key="delivery-1")
-    second = enqueue(store, pr_event("reopened"), key="delivery-2")
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gh))
+    first = enqueue(engine, pr_event(), key="delivery-1")
+    second = enqueue(engine, pr_event("reopened"), key="delivery-2")
     pool.start()
     try:
-        a, b = await wait_for(store, first.id), await wait_for(store, second.id)
+        a, b = await wait_for(engine, first.id), await wait_for(engine, second.id)
     finally:
         await pool.stop()
     assert a.status == b.status == "done"
@@ -154,128 +155,125 @@ async def test_redelivered_event_never_posts_twice(store: Engine, sim) -> None:
     assert [a.result["posted"]["posted"], b.result["posted"]["posted"]].count(True) == 1
 
 
-async def test_failed_post_is_retried_without_calling_the_model_again(store: Engine, sim) -> None:
+async def test_failed_post_is_retried_without_calling_the_model_again(engine: Engine, sim) -> None:
     gh = FakeGitHub(fail_posts=[502])
-    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
-    job = enqueue(store, pr_event())
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gh))
+    job = enqueue(engine, pr_event())
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "done" and done.attempts == 2
     assert len(gh.reviews) == 1
     assert sim.key_stats(DEV_KEY)["ok"] == 1, "the report was checkpointed: one model call in total"
-    assert runs(store) == 1, "usage recorded once"
+    assert runs(engine) == 1, "usage recorded once"
 
 
-async def test_a_failed_job_redelivered_posts_without_calling_the_model_again(store: Engine, sim) -> None:
+async def test_a_failed_job_redelivered_posts_without_calling_the_model_again(engine: Engine, sim) -> None:
     """The post failed on the last attempt; the webhook is redelivered (``retry``): the checkpointed
     report is posted, no second model charge, usage recorded once."""
     gh = FakeGitHub(fail_posts=[502])
-    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
-    job = enqueue(store, pr_event(), max_attempts=1)
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gh))
+    job = enqueue(engine, pr_event(), max_attempts=1)
     pool.start()
     try:
-        failed = await wait_for(store, job.id)
+        failed = await wait_for(engine, job.id)
         assert failed.status == "failed" and gh.reviews == []
         assert sim.key_stats(DEV_KEY)["ok"] == 1
-        assert repo.retry(store, job.id)
+        assert repo.retry(engine, job.id)
         pool.notify()
-        done = await wait_for(store, job.id, ("done",))
+        done = await wait_for(engine, job.id, ("done",))
     finally:
         await pool.stop()
     assert len(gh.reviews) == 1, "one review on the pull request"
     assert sim.key_stats(DEV_KEY)["ok"] == 1, "the checkpointed report was posted: no new model call"
-    assert runs(store) == 1, "usage recorded once"
+    assert runs(engine) == 1, "usage recorded once"
     assert done.result is not None and done.result["posted"]["posted"] is True
 
 
-async def test_a_worker_that_lost_the_job_does_not_post(store: Engine, sim) -> None:
+async def test_a_worker_that_lost_the_job_does_not_post(engine: Engine, sim) -> None:
     """Between the models and the post the job is reclaimed by another worker: the lease is
     checked right before posting, so this worker posts nothing and records nothing."""
     from test_lease_loss import steal
 
     gh = FakeGitHub(fail_posts=[502])
-    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
-    job = enqueue(store, pr_event(), max_attempts=1)
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gh))
+    job = enqueue(engine, pr_event(), max_attempts=1)
     pool.start()
     try:
-        assert (await wait_for(store, job.id)).status == "failed"  # the report is checkpointed
+        assert (await wait_for(engine, job.id)).status == "failed"  # the report is checkpointed
     finally:
         await pool.stop()
-    assert repo.retry(store, job.id)
-    deps = deps_for(store, sim.zai_developer_url, gh)
+    assert repo.retry(engine, job.id)
+    deps = deps_for(engine, sim.zai_developer_url, gh)
     make_client = deps.github
 
     def stealing(ev: PullRequestEvent) -> GitHubClient:
-        steal(store, job.id)  # the job changes hands while this worker prepares to post
+        steal(engine, job.id)  # the job changes hands while this worker prepares to post
         return make_client(ev)
 
     deps.github = stealing
     before = len(gh.requests)
-    pool = pool_for(store, deps)
+    hook = attempt_ended()
+    pool = pool_for(engine, deps, hooks=(hook,))
     pool.start()
     try:
-        for _ in range(100):
-            await asyncio.sleep(0.05)
-            if repo.get_job(store, job.id).lease_owner == "thief/0":  # type: ignore[union-attr]
-                break
-        await asyncio.sleep(0.5)
+        await asyncio.wait_for(hook.ended.wait(), 20)  # the attempt is over, all it did is done
     finally:
         await pool.stop()
-    after = repo.get_job(store, job.id)
+    after = repo.get_job(engine, job.id)
     assert after is not None and after.status == "running" and after.lease_owner == "thief/0"
     assert gh.reviews == [] and gh.requests[before:] == [], "not even the fingerprint check"
 
 
-async def test_permanent_errors_fail_at_once_and_keep_the_reason(store: Engine, sim) -> None:
+async def test_permanent_errors_fail_at_once_and_keep_the_reason(engine: Engine, sim) -> None:
     gh = FakeGitHub(diff_status=404)
-    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
-    missing = enqueue(store, pr_event())
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gh))
+    missing = enqueue(engine, pr_event())
     stranger = PullRequestEvent.from_payload(
         {**pr_event().as_payload(), "owner": "nobody", "repository": "nobody/api"}
     )
-    unknown_org = enqueue(store, stranger, key="other")
+    unknown_org = enqueue(engine, stranger, key="other")
     pool.start()
     try:
-        a, b = await wait_for(store, missing.id), await wait_for(store, unknown_org.id)
+        a, b = await wait_for(engine, missing.id), await wait_for(engine, unknown_org.id)
     finally:
         await pool.stop()
     assert a.status == "failed" and a.attempts == 1 and "404 not found" in (a.error or "")
     assert b.status == "failed" and "has no model configuration" in (b.error or "")
-    assert gh.posts == [] and runs(store) == 0
+    assert gh.posts == [] and runs(engine) == 0
 
 
-async def test_a_review_above_the_org_ceiling_fails_at_once_without_a_request(store: Engine, sim) -> None:
+async def test_a_review_above_the_org_ceiling_fails_at_once_without_a_request(engine: Engine, sim) -> None:
     gh = FakeGitHub()
-    with use_session(store, write=True) as session:
+    with use_session(engine, write=True) as session:
         ensure_org(session, "acme")
-    set_org_max_cost(store, "acme", 0.001)
+    set_org_max_cost(engine, "acme", 0.001)
     deps = replace(
-        deps_for(store, sim.zai_developer_url, gh),
-        max_cost_for_org=lambda org: cost_ceiling_for_org(store, org, 2.0),
+        deps_for(engine, sim.zai_developer_url, gh),
+        max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, 2.0),
     )
-    pool = pool_for(store, deps)
-    job = enqueue(store, pr_event())
+    pool = pool_for(engine, deps)
+    job = enqueue(engine, pr_event())
     pool.start()
     try:
-        failed = await wait_for(store, job.id)
+        failed = await wait_for(engine, job.id)
     finally:
         await pool.stop()
-        set_org_max_cost(store, "acme", None)
+        set_org_max_cost(engine, "acme", None)
     assert failed.status == "failed" and failed.attempts == 1, failed.error
     assert "above this organization's ceiling of $0.0010 (organization setting)" in (failed.error or "")
-    assert sim.stats()["keys"][DEV_KEY]["requests"] == 0 and gh.posts == [] and runs(store) == 0
+    assert sim.stats()["keys"][DEV_KEY]["requests"] == 0 and gh.posts == [] and runs(engine) == 0
 
 
-async def test_model_outage_is_retried_then_fails_with_the_reason(store: Engine) -> None:
+async def test_model_outage_is_retried_then_fails_with_the_reason(engine: Engine) -> None:
     gh = FakeGitHub()
-    pool = pool_for(store, deps_for(store, "http://127.0.0.1:9/api/paas/v4", gh))
-    job = enqueue(store, pr_event(), max_attempts=2)
+    pool = pool_for(engine, deps_for(engine, "http://127.0.0.1:9/api/paas/v4", gh))
+    job = enqueue(engine, pr_event(), max_attempts=2)
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "failed" and done.attempts == 2
@@ -284,7 +282,7 @@ async def test_model_outage_is_retried_then_fails_with_the_reason(store: Engine)
     assert gh.posts == []
 
 
-async def test_synchronize_reviews_only_new_commits(store: Engine, sim) -> None:
+async def test_synchronize_reviews_only_new_commits(engine: Engine, sim) -> None:
     old = "b" * 40
     gh = FakeGitHub(
         compare_diff=FakeGitHub().diff.split("diff --git a/src/inventory/pricing.py")[0],
@@ -297,11 +295,11 @@ async def test_synchronize_reviews_only_new_commits(store: Engine, sim) -> None:
             }
         ],
     )
-    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
-    job = enqueue(store, pr_event("synchronize"))
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gh))
+    job = enqueue(engine, pr_event("synchronize"))
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "done", done.error
@@ -312,7 +310,7 @@ async def test_synchronize_reviews_only_new_commits(store: Engine, sim) -> None:
 
 
 async def test_a_marker_posted_by_someone_else_neither_suppresses_nor_moves_the_base(
-    store: Engine, sim
+    engine: Engine, sim
 ) -> None:
     """The pull request author types hunkwise's markers: the review of this head, and an earlier
     "review" of a later commit to hide the new commits. Neither is hunkwise's: the whole pull
@@ -330,11 +328,11 @@ async def test_a_marker_posted_by_someone_else_neither_suppresses_nor_moves_the_
             {"id": 2, "body": marker("review", "x@dddddddddddd"), "commit_id": forged_head, "user": AUTHOR},
         ],
     )
-    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
-    job = enqueue(store, pr_event("synchronize"))
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gh))
+    job = enqueue(engine, pr_event("synchronize"))
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "done", done.error
@@ -344,7 +342,7 @@ async def test_a_marker_posted_by_someone_else_neither_suppresses_nor_moves_the_
     assert gh.reviews[-1]["user"] == HUNKWISE_USER
 
 
-async def test_gitlab_markers_by_someone_else_do_not_suppress_the_review(store: Engine, sim) -> None:
+async def test_gitlab_markers_by_someone_else_do_not_suppress_the_review(engine: Engine, sim) -> None:
     event = MergeRequestEvent(
         action="open",
         owner="acme",
@@ -358,12 +356,12 @@ async def test_gitlab_markers_by_someone_else_do_not_suppress_the_review(store: 
     key = review_key("gitlab", "acme/api", 3, HEAD)
     gl = FakeGitLab(notes=[{"id": 1, "body": marker("review", key), "author": GITLAB_AUTHOR}])
     job, _ = repo.enqueue(
-        store, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
+        engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
     )
-    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gitlab=gl))
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gitlab=gl))
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "done", done.error
@@ -373,34 +371,34 @@ async def test_gitlab_markers_by_someone_else_do_not_suppress_the_review(store: 
 
 
 @pytest.mark.parametrize("graceful", [True, False])
-async def test_restart_mid_job_completes_once(store: Engine, sim_factory, graceful: bool) -> None:
+async def test_restart_mid_job_completes_once(engine: Engine, sim_factory, graceful: bool) -> None:
     slow = sim_factory(latency_ms=1500)
     gh = FakeGitHub()
-    deps = deps_for(store, slow.zai_developer_url, gh)
-    job = enqueue(store, pr_event())
-    first = pool_for(store, deps, lease_s=1.0 if not graceful else 60.0, name="first")
+    deps = deps_for(engine, slow.zai_developer_url, gh)
+    job = enqueue(engine, pr_event())
+    first = pool_for(engine, deps, lease_s=1.0 if not graceful else 60.0, name="first")
     first.start()
-    await wait_for(store, job.id, ("running",))
-    await asyncio.sleep(0.3)  # the model request is in flight
+    await wait_for(engine, job.id, ("running",))
+    await eventually(sim_in_flight(slow, DEV_KEY), "the model request in flight")
     if graceful:
         await first.stop()  # hands the job back
-        assert repo.get_job(store, job.id).status == "queued"
+        assert repo.get_job(engine, job.id).status == "queued"
     else:
         # a crash: the worker vanishes without handing the job back; its lease just expires
         for task in first._tasks:
             task.cancel()
         first.job_engine.queue = _Dead()  # type: ignore[assignment]
         await asyncio.gather(*first._tasks, return_exceptions=True)
-        assert repo.get_job(store, job.id).status == "running"
-    second = pool_for(store, deps, lease_s=60.0, name="second")
+        assert repo.get_job(engine, job.id).status == "running"
+    second = pool_for(engine, deps, lease_s=60.0, name="second")
     second.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await second.stop()
     assert done.status == "done", done.error
     assert len(gh.reviews) == 1 and len(gh.posts) == 1
-    assert runs(store) == 1
+    assert runs(engine) == 1
 
 
 class _Dead:
@@ -413,9 +411,9 @@ class _Dead:
         return False
 
 
-async def test_gitlab_job_posts_positioned_discussions_then_the_summary(store: Engine, sim) -> None:
+async def test_gitlab_job_posts_positioned_discussions_then_the_summary(engine: Engine, sim) -> None:
     gl = FakeGitLab(refuse_lines={19})
-    deps = deps_for(store, sim.zai_developer_url, gitlab=gl)
+    deps = deps_for(engine, sim.zai_developer_url, gitlab=gl)
     event = MergeRequestEvent(
         action="open",
         owner="acme",
@@ -427,16 +425,16 @@ async def test_gitlab_job_posts_positioned_discussions_then_the_summary(store: E
         api_url="https://gitlab.example.com/api/v4",
     )
     job, _ = repo.enqueue(
-        store, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
+        engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
     )
-    pool = pool_for(store, deps)
+    pool = pool_for(engine, deps)
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
         again, _ = repo.enqueue(
-            store, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key="redeliver"
+            engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key="redeliver"
         )
-        await wait_for(store, again.id)
+        await wait_for(engine, again.id)
     finally:
         await pool.stop()
     assert done.status == "done", done.error
@@ -473,26 +471,26 @@ async def test_gitlab_job_posts_positioned_discussions_then_the_summary(store: E
     ],
 )
 async def test_github_job_revalidates_its_stored_identity(
-    store: Engine, sim, changes: dict[str, object], message: str
+    engine: Engine, sim, changes: dict[str, object], message: str
 ) -> None:
     gh = FakeGitHub()
-    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gh))
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gh))
     job, _ = repo.enqueue(
-        store, org="acme", kind=GITHUB_KIND, payload=pr_event().as_payload() | changes, dedupe_key="pre-fix"
+        engine, org="acme", kind=GITHUB_KIND, payload=pr_event().as_payload() | changes, dedupe_key="pre-fix"
     )
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "failed" and done.attempts == 1
     assert "stored pull request is not acceptable" in (done.error or "") and message in (done.error or "")
-    assert gh.requests == [] and runs(store) == 0
+    assert gh.requests == [] and runs(engine) == 0
 
 
-async def test_gitlab_job_verifies_the_project_before_reading_the_merge_request(store: Engine, sim) -> None:
+async def test_gitlab_job_verifies_the_project_before_reading_the_merge_request(engine: Engine, sim) -> None:
     gl = FakeGitLab(projects={42: "acme/api", 999: "beta/secret-repo"})
-    pool = pool_for(store, deps_for(store, sim.zai_developer_url, gitlab=gl))
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gitlab=gl))
     row = MergeRequestEvent(
         action="open",
         owner="acme",
@@ -504,18 +502,18 @@ async def test_gitlab_job_verifies_the_project_before_reading_the_merge_request(
         api_url="https://gitlab.example.com/api/v4",
     )
     job, _ = repo.enqueue(
-        store, org="acme", kind=GITLAB_KIND, payload=row.as_payload(), dedupe_key=row.dedupe_key
+        engine, org="acme", kind=GITLAB_KIND, payload=row.as_payload(), dedupe_key=row.dedupe_key
     )
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "failed" and done.attempts == 1
     assert "project.id 999 is not project 'acme/anything'" in (done.error or "")
     assert "beta" not in (done.error or "")
     assert [r.url.path for r in gl.requests] == ["/api/v4/projects/999"]
-    assert gl.merge_request_reads(999) == [] and gl.notes == [] and runs(store) == 0
+    assert gl.merge_request_reads(999) == [] and gl.notes == [] and runs(engine) == 0
 
 
 # -- code context read through the platform at the head commit (HUNKWISE_REVIEW_CONTEXT) -----------
@@ -537,15 +535,15 @@ def with_context(deps: ReviewDeps, mode: str = "file") -> ReviewDeps:
     return replace(deps, options=lambda: ReviewOptions(context=mode))  # type: ignore[arg-type]
 
 
-async def test_github_review_reads_context_at_the_head_commit(store: Engine, sim) -> None:
+async def test_github_review_reads_context_at_the_head_commit(engine: Engine, sim) -> None:
     from platform_fakes import SAMPLE
 
     gh = FakeGitHub(files=head_from_diff(SAMPLE))
-    pool = pool_for(store, with_context(deps_for(store, sim.zai_developer_url, gh)))
-    job = enqueue(store, pr_event())
+    pool = pool_for(engine, with_context(deps_for(engine, sim.zai_developer_url, gh)))
+    job = enqueue(engine, pr_event())
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "done", done.error
@@ -559,15 +557,15 @@ async def test_github_review_reads_context_at_the_head_commit(store: Engine, sim
     assert {(c["path"], c["line"]) for c in gh.posts[0]["comments"]} == EXPECTED_LINES  # same review
 
 
-async def test_context_that_cannot_be_read_never_fails_the_review(store: Engine, sim) -> None:
+async def test_context_that_cannot_be_read_never_fails_the_review(engine: Engine, sim) -> None:
     from platform_fakes import SAMPLE
 
     gh = FakeGitHub(files=head_from_diff(SAMPLE), files_status=500)
-    pool = pool_for(store, with_context(deps_for(store, sim.zai_developer_url, gh)))
-    job = enqueue(store, pr_event())
+    pool = pool_for(engine, with_context(deps_for(engine, sim.zai_developer_url, gh)))
+    job = enqueue(engine, pr_event())
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "done", done.error
@@ -575,22 +573,22 @@ async def test_context_that_cannot_be_read_never_fails_the_review(store: Engine,
     assert {(c["path"], c["line"]) for c in gh.posts[0]["comments"]} == EXPECTED_LINES
 
 
-async def test_gitlab_review_reads_context_at_the_head_commit(store: Engine, sim) -> None:
+async def test_gitlab_review_reads_context_at_the_head_commit(engine: Engine, sim) -> None:
     from platform_fakes import SAMPLE
 
     gl = FakeGitLab(files=head_from_diff(SAMPLE))
-    deps = with_context(deps_for(store, sim.zai_developer_url, gitlab=gl))
+    deps = with_context(deps_for(engine, sim.zai_developer_url, gitlab=gl))
     event = MergeRequestEvent(
         action="open", owner="acme", project_id=42, project_path="acme/api", iid=3, head_sha=HEAD,
         draft=False, api_url="https://gitlab.example.com/api/v4",
     )  # fmt: skip
     job, _ = repo.enqueue(
-        store, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
+        engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
     )
-    pool = pool_for(store, deps)
+    pool = pool_for(engine, deps)
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "done", done.error

@@ -35,13 +35,13 @@ SMART_KEY = DEV_KEY[:4] + "\u201d" + DEV_KEY[4:]
     ],
 )
 async def test_a_stored_row_that_breaks_a_rule_fails_the_job_permanently(
-    store: Engine, sim: Any, spec_change: dict[str, Any], key: str | None, needle: str
+    engine: Engine, sim: Any, spec_change: dict[str, Any], key: str | None, needle: str
 ) -> None:
     box = load_secret_box(Settings.from_env(), create=True)
     policy = SsrfPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
     good = SlotSpec(provider="openai_compatible", base_url=sim.zai_developer_url, model="glm-5.1")
-    save_byok(store, "acme", {"main": SlotEntry(good, Secret(DEV_KEY))}, box=box, policy=policy)
-    with store.begin() as conn:  # what an older version could have stored
+    save_byok(engine, "acme", {"main": SlotEntry(good, Secret(DEV_KEY))}, box=box, policy=policy)
+    with engine.begin() as conn:  # what an older version could have stored
         org_id = conn.scalar(select(Organization.id).where(Organization.slug == "acme"))
         values: dict[str, Any] = {"spec": {**good.model_dump(exclude_none=True), **spec_change}}
         if key is not None:
@@ -49,17 +49,17 @@ async def test_a_stored_row_that_breaks_a_rule_fails_the_job_permanently(
         conn.execute(update(ByokSlot).where(ByokSlot.org_id == org_id).values(**values))
     gh = FakeGitHub()
     deps = ReviewDeps(
-        engine=store,
-        slots_for_org=SlotResolver(store, box=box, policy=policy, fixed=None).slots_for,
+        engine=engine,
+        slots_for_org=SlotResolver(engine, box=box, policy=policy, fixed=None).slots_for,
         github=lambda ev: GitHubClient(Secret("ghp_test"), ev.api_url, transport=gh.transport()),
         gitlab=lambda ev: GitLabClient(Secret("glpat_test"), ev.api_url),
     )
     before = len(sim.requests())
-    pool = pool_for(store, deps)
-    job = enqueue(store, pr_event(), max_attempts=3)
+    pool = pool_for(engine, deps)
+    job = enqueue(engine, pr_event(), max_attempts=3)
     pool.start()
     try:
-        done = await wait_for(store, job.id)
+        done = await wait_for(engine, job.id)
     finally:
         await pool.stop()
     assert done.status == "failed" and done.attempts == 1, done

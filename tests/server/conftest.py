@@ -1,4 +1,5 @@
-"""Server fixtures: an app over a fresh SQLite store (per test) with its own master key file.
+"""Server fixtures: an app over a fresh SQLite store (per test, a copy of the session's migrated
+file: the app's start-up finds it current) with its own master key file.
 
 ``make_client(**env)`` builds the app from an environment (admin token set), like the server's
 start-up does, and returns a TestClient speaking HTTP to it in-process.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +16,7 @@ from srvkit import ADMIN
 
 
 @pytest.fixture
-def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+def make_client(sqlite_db_url: Callable[..., str]) -> Iterator[Callable[..., TestClient]]:
     from hunkwise.config.settings import Settings
     from hunkwise.server.app import create_app
 
@@ -26,7 +26,7 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
         base = {
             "HUNKWISE_HOME": os.environ["HUNKWISE_HOME"],
             "HUNKWISE_ADMIN_TOKEN": ADMIN,
-            "HUNKWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+            "HUNKWISE_DATABASE_URL": sqlite_db_url("server.db"),
         }
         base.update(env)
         app = create_app(Settings.from_env(base), ssrf_policy=ssrf_policy)  # type: ignore[arg-type]

@@ -239,7 +239,7 @@ class _Portal(BaseHTTPRequestHandler):
 @pytest.fixture
 def portal() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Portal)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1"

@@ -12,6 +12,7 @@ from srvkit import ADMIN, admin_headers
 from hunkwise.platforms.github_webhooks import sign
 from platform_fakes import FakeGitHub, ServedFake
 from simkeys import DEV_KEY
+from waiting import sim_in_flight, wait_until
 
 SECRET = "webhook-secret-for-tests"
 BODY = (
@@ -66,7 +67,7 @@ def test_server_restart_mid_job(tmp_path: Path, sim_factory) -> None:
         }
         job_id = first.post("/webhooks/github", content=body, headers=headers).json()["job_id"]
         _until(first, job_id, ("running",))
-        time.sleep(0.3)  # the model request is in flight
+        wait_until(sim_in_flight(slow, DEV_KEY), "the model request in flight")
         first.__exit__(None, None, None)  # the server stops: the job is handed back
         first.app.state.runtime.engine.dispose()  # type: ignore[attr-defined]
 

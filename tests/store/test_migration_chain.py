@@ -31,8 +31,8 @@ def _counts(engine) -> dict[str, int]:
         return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in _COUNTED}
 
 
-def test_down_to_the_first_server_schema_and_back_keeps_every_row(empty_url: str) -> None:
-    engine = make_engine(empty_url)
+def test_down_to_the_first_server_schema_and_back_keeps_every_row(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
     try:
         upgrade(engine)
         for slug in ("acme", "beta"):

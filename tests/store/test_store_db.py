@@ -75,8 +75,8 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_migrates_from_empty_to_head_and_reruns_as_noop(empty_url: str) -> None:
-    engine = make_engine(empty_url)
+def test_migrates_from_empty_to_head_and_reruns_as_noop(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
     try:
         assert current_revision(engine) is None
         upgrade(engine)
@@ -97,19 +97,19 @@ def test_migrates_from_empty_to_head_and_reruns_as_noop(empty_url: str) -> None:
         engine.dispose()
 
 
-def test_upgrade_accepts_a_url(empty_url: str) -> None:
-    upgrade(empty_url)
-    engine = make_engine(empty_url)
+def test_upgrade_accepts_a_url(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    engine = make_engine(empty_db_url)
     assert current_revision(engine) == head_revision()
     engine.dispose()
 
 
-def test_downgrade_to_base_and_back(empty_url: str) -> None:
+def test_downgrade_to_base_and_back(empty_db_url: str) -> None:
     from alembic import command
 
     from hunkwise.store.db import _alembic_config
 
-    engine = make_engine(empty_url)
+    engine = make_engine(empty_db_url)
     try:
         upgrade(engine)
         with engine.begin() as conn:
@@ -121,9 +121,9 @@ def test_downgrade_to_base_and_back(empty_url: str) -> None:
         engine.dispose()
 
 
-def test_concurrent_upgrades_do_not_collide(empty_url: str) -> None:
+def test_concurrent_upgrades_do_not_collide(empty_db_url: str) -> None:
     """Several processes starting at once: each migrates or waits; none fails."""
-    engines: list[Engine] = [make_engine(empty_url) for _ in range(4)]
+    engines: list[Engine] = [make_engine(empty_db_url) for _ in range(4)]
     errors: list[BaseException] = []
     barrier = threading.Barrier(len(engines))
 

@@ -112,10 +112,10 @@ def test_coding_plan_windows_leave_simulated_prompts_out(engine: Engine) -> None
     assert both[CODING].five_hour.used == 4
 
 
-def test_migration_marks_offline_runs_recorded_before_it(empty_url: str) -> None:
+def test_migration_marks_offline_runs_recorded_before_it(empty_db_url: str) -> None:
     """An installation upgraded from 0003 had its offline reviews stored as real spend (source
     ``offline``); after the upgrade they are simulated, and every other row stays real."""
-    engine = make_engine(empty_url)
+    engine = make_engine(empty_db_url)
     try:
         upgrade(engine, "0003_jobs")
         created = NOW.replace(tzinfo=None)

@@ -12,6 +12,7 @@ CLI processes queue for the write lock instead of failing with "database is lock
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterator
@@ -202,8 +203,10 @@ def _alembic_config(connection: Any = None) -> Any:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest migration shipped with this version of hunkwise."""
+    """The newest migration shipped with this version of hunkwise (read once per process: alembic
+    compiles every revision file to find it, a few milliseconds each)."""
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
@@ -226,10 +229,15 @@ def upgrade(engine_or_url: Engine | str | URL, revision: str = "head") -> None:
     first takes a lock (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL advisory lock), so the second
     process waits, then finds the schema current and does nothing.
     """
-    from alembic import command
-
     engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
     try:
+        # Every command and server start opens the store: when the schema is current, one read of
+        # alembic_version answers (:func:`_at_head`), without importing Alembic or loading every
+        # revision under the migration lock.
+        if revision == "head" and _at_head(engine):
+            return
+        from alembic import command
+
         with (
             engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
             connection.begin(),
@@ -285,12 +293,11 @@ def _at_head(engine: Engine) -> bool:
 def open_store(url: str | URL, *, migrate: bool = True) -> Engine:
     """An engine for the database at ``url`` (:func:`database_url`), migrated to head: what
     commands and the server use. A database already at the head is opened without Alembic
-    (:func:`shipped_head`); anything else goes through :func:`upgrade`."""
+    (:func:`upgrade` checks :func:`shipped_head` first)."""
     engine = make_engine(url)
     if migrate:
         try:
-            if not _at_head(engine):
-                upgrade(engine)
+            upgrade(engine)
         except OperationalError as exc:
             engine.dispose()
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__

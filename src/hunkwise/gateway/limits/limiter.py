@@ -144,6 +144,12 @@ class ConcurrencyLimiter:
         state = self._states.get(key)
         return state.in_flight if state else 0
 
+    def queued(self, key: str) -> int:
+        """Callers waiting for a slot of ``key`` (what a test or a status page waits on; the Redis
+        backend has the same count cluster-wide)."""
+        state = self._states.get(key)
+        return sum(not w.done() for w in state.waiters) if state else 0
+
     def peak(self, key: str) -> int:
         """The most calls ever in flight at once, so benchmarks can show the limit held."""
         state = self._states.get(key)
