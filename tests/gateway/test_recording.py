@@ -45,7 +45,8 @@ class Upstream:
     def __call__(self, slot: Slot) -> httpx2.AsyncBaseTransport:
         def handle(request: httpx2.Request) -> httpx2.Response:
             self.seen.append(request)
-            body = ANSWER if self.status < 400 else {"error": {"message": "slow down", "code": "1302"}}
+            # An error the gateway does not retry (a 1302 would be retried with backoff: seconds).
+            body = ANSWER if self.status < 400 else {"error": {"message": "the request is invalid"}}
             return httpx2.Response(self.status, json=body)
 
         return httpx2.MockTransport(handle)
