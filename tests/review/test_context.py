@@ -291,3 +291,24 @@ def test_a_bad_context_mode_is_a_usage_error(repo: Path) -> None:
     (repo / ".hunkwise.toml").write_text('[review]\ncontext = "all"\n')
     bad = CliRunner().invoke(app, ["review", "--offline"], env={"HUNKWISE_HOME": str(repo.parent / "h")})
     assert bad.exit_code == 2 and "context" in bad.output and "Traceback" not in bad.output
+
+
+def test_context_is_added_run_by_run_while_it_fits_and_the_rest_is_counted() -> None:
+    funcs = [
+        f"def f{k}():\n" + "".join(f"    a{k}_{i} = {i}\n" for i in range(30)) + "    return 0\n"
+        for k in (1, 2)
+    ]
+    base = "\n\n".join(funcs)
+    head = base.replace("    a1_15 = 15\n", "    a1_15 = 15\n    one = 1\n").replace(
+        "    a2_15 = 15\n", "    a2_15 = 15\n    two = 2\n"
+    )
+    diff = _diff("two.py", base, head)
+    roomy = _plan(diff, {"two.py": head}, "function")
+    assert len(roomy.chunks) == 1 and roomy.context_lines_left_out == 0
+    assert "def f1():" in roomy.chunks[0].text and "def f2():" in roomy.chunks[0].text
+    # Room for the diff and one function's context, not both: one run goes, the other is counted.
+    tight = _plan(diff, {"two.py": head}, "function", tokens=int(roomy.chunks[0].estimated_tokens * 0.6))
+    assert [c.assigned for c in tight.chunks] == [c.assigned for c in roomy.chunks]
+    assert tight.context_lines + tight.context_lines_left_out == roomy.context_lines
+    assert tight.context_lines > 0 and tight.context_lines_left_out > 0
+    assert tight.coverage_check(parse_diff(diff), check_text=True) == 2

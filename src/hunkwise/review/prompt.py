@@ -51,8 +51,9 @@ How to review:
 - No style or formatting nits unless a repository rule below asks for them.
 - Do not invent context you cannot see; if something depends on code outside the diff, say so
   in the body and lower your confidence.
-- Lines after a "CONTEXT" line are unchanged code around the change, from its new revision,
-  shown so you can see the whole function: read them, never report a finding on them.
+- Lines after a "CONTEXT" line, up to the next "@@" hunk header or "FILE:" line, are unchanged
+  code around the change from its new revision, shown so you can see the whole function: read
+  them, never report a finding on them.
 - Cite lines with the new-file numbers shown on the left; "start_line" and "end_line" must be
   lines marked "+". Use the file path exactly as shown after "FILE:".
 - "suggestion" (optional) is replacement code for lines start_line..end_line, without diff
