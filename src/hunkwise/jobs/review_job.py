@@ -43,6 +43,7 @@ from hunkwise.review.context import MappingHead
 from hunkwise.review.diff import DiffParseError, parse_diff
 from hunkwise.review.engine import ReviewOptions, run_review
 from hunkwise.review.errors import CostLimitExceeded
+from hunkwise.review.filters import FilterConfig, filter_files
 from hunkwise.review.report import ReviewReport
 from hunkwise.store.jobs import Job
 from hunkwise.store.orgs import normalize_slug
@@ -201,7 +202,7 @@ async def _review(
     if since:
         options.change["since"] = since
     if read is not None and options.context_mode() in ("function", "file"):
-        options.head = await head_files(diff, read)
+        options.head = await head_files(diff, read, options.filter_config())
     pool = deps.clients() if deps.clients is not None else None
     try:
         async with Router(slots, backend=deps.backend, clients=pool) as router:
@@ -228,12 +229,15 @@ MAX_CONTEXT_FILES = 100  # files read for code context per review; the rest get 
 CONTEXT_READS = 8  # at once
 
 
-async def head_files(diff: str, read: Callable[[str], Awaitable[str | None]]) -> MappingHead:
-    """The changed files at the head commit, read once per review through the platform (at most
-    :data:`MAX_CONTEXT_FILES`, :data:`CONTEXT_READS` at a time). Context is best effort: a file
-    the platform cannot give (a rate limit, an odd path) is reviewed without it, never failed."""
+async def head_files(
+    diff: str, read: Callable[[str], Awaitable[str | None]], filters: FilterConfig
+) -> MappingHead:
+    """The files the review will send, at the head commit, read once per review through the
+    platform (at most :data:`MAX_CONTEXT_FILES`, :data:`CONTEXT_READS` at a time; a lockfile or
+    vendored file the filters skip is not read). Context is best effort: a file the platform
+    cannot give (a rate limit, an odd path) is reviewed without it, never failed."""
     try:
-        paths = [f.path for f in parse_diff(diff) if f.changed_lines()][:MAX_CONTEXT_FILES]
+        paths = [f.path for f in filter_files(parse_diff(diff), filters).kept][:MAX_CONTEXT_FILES]
     except DiffParseError:
         return MappingHead({})  # the review itself reports the unreadable diff
     gate = asyncio.Semaphore(CONTEXT_READS)
