@@ -371,6 +371,14 @@ async def test_verification_drops_what_it_scores_under_min_score(sim) -> None:
     assert "1 under the verification's min_score" in report.not_shown()
 
 
+async def test_verification_batches_go_together_and_scores_land_on_their_findings(sim) -> None:
+    async with Router([zai_slot(sim.zai_developer_url)]) as router:
+        report = await run_review(SAMPLE, router, ReviewOptions(verify=VerifyOptions(enabled=True, batch=1)))
+    assert [c.purpose for c in report.calls].count("verify") == 4  # one per finding
+    expected = {"critical": 9, "high": 8, "medium": 6}
+    assert {(f.severity, f.verification_score) for f in report.findings} == set(expected.items())
+
+
 async def test_verification_can_move_low_scores_to_the_summary(sim) -> None:
     verify = VerifyOptions(enabled=True, min_score=7, action="summary")
     async with Router([zai_slot(sim.zai_developer_url)]) as router:

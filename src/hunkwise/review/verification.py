@@ -16,7 +16,9 @@ review over its cost ceiling is not run. The pass can only remove findings, neve
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,8 +26,11 @@ from typing import Any, Literal, Protocol
 
 import json_repair
 
+from hunkwise.errors import ConfigurationError
 from hunkwise.gateway import AllSlotsFailed, Attempt, ChatRequest, ChatResult, Message, Slot
 from hunkwise.review.findings import Finding
+
+log = logging.getLogger("hunkwise.review")
 
 VerifyAction = Literal["drop", "summary"]
 DEFAULT_MIN_SCORE = 5
@@ -185,28 +190,39 @@ def estimate_cost_usd(
     return total
 
 
+async def _ask(
+    router: RouterLike, batch: Sequence[Finding], code: Mapping[str, Mapping[int, str]], lo: int
+) -> tuple[list[Attempt], dict[int, tuple[int, str]]]:
+    """One batch's request: its call records and the scores read (none when it failed)."""
+    request = build_verify_request(batch, code, first_id=lo + 1)
+    try:
+        answer = await router.chat(request)
+    except AllSlotsFailed as exc:
+        return list(exc.attempts), {}
+    except (ConfigurationError, asyncio.CancelledError):
+        raise
+    except Exception:  # like a review chunk: a bug here costs the scores, never the review
+        log.exception("the verification request failed; its findings are kept unscored")
+        return [], {}
+    return list(answer.attempts), parse_scores(answer.content, range(lo + 1, lo + 1 + len(batch)))
+
+
 async def verify_findings(
     router: RouterLike,
     findings: Sequence[Finding],
     code: Mapping[str, Mapping[int, str]],
     options: VerifyOptions,
 ) -> VerifyResult:
-    """Score ``findings`` in batches; set each scored finding's ``verification_score``."""
+    """Score ``findings`` in batches, sent together (the router's limits pace them); set each
+    scored finding's ``verification_score``. Results keep the findings' order."""
+    starts = range(0, len(findings), options.batch)
+    answers = await asyncio.gather(
+        *(_ask(router, findings[lo : lo + options.batch], code, lo) for lo in starts)
+    )
     result = VerifyResult()
-    for lo in range(0, len(findings), options.batch):
-        batch = list(findings[lo : lo + options.batch])
-        ids = list(range(lo + 1, lo + 1 + len(batch)))
-        request = build_verify_request(batch, code, first_id=lo + 1)
-        try:
-            answer = await router.chat(request)
-        except AllSlotsFailed as exc:
-            result.calls.extend(exc.attempts)
-            result.kept += batch
-            result.unverified += len(batch)
-            continue
-        result.calls.extend(answer.attempts)
-        scores = parse_scores(answer.content, ids)
-        for fid, finding in zip(ids, batch, strict=True):
+    for lo, (calls, scores) in zip(starts, answers, strict=True):
+        result.calls.extend(calls)
+        for fid, finding in enumerate(findings[lo : lo + options.batch], start=lo + 1):
             if fid not in scores:
                 result.kept.append(finding)
                 result.unverified += 1
