@@ -11,6 +11,7 @@ import pytest
 from gateway_helpers import make_slot
 
 from hunkwise.catalog.loader import load_catalog
+from hunkwise.errors import ConfigurationError, TransientError
 from hunkwise.gateway import ChatRequest, ClientPool, ErrorKind, ProviderError, Slot
 from hunkwise.gateway.adapters import adapter_for
 from hunkwise.gateway.adapters.translate import parse_reset
@@ -86,6 +87,25 @@ async def test_weekly_window_1310(sim_factory: Any) -> None:
     server = sim_factory(quota_week=0)
     err = await _fail(make_slot(server.zai_coding_url, CODING_LITE_KEY))
     assert err.kind is ErrorKind.QUOTA_WINDOW and err.code == "1310" and err.reset_at is not None
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "family"),
+    [
+        ("1309", ErrorKind.PLAN_EXPIRED, ConfigurationError),  # a person must renew the plan
+        ("1313", ErrorKind.RATE, TransientError),  # fair-use throttling: back off
+        ("1316", ErrorKind.QUOTA_WINDOW, TransientError),  # quota exhausted: circuit, fail over
+        ("1317", ErrorKind.QUOTA_WINDOW, TransientError),
+    ],
+)
+async def test_coding_plan_codes_forced_by_the_simulator(
+    sim_factory: Any, code: str, kind: ErrorKind, family: type
+) -> None:
+    server = sim_factory(keys=[KeyConfig(key="forced", kind="coding", force_error=code)])
+    err = await _fail(make_slot(server.zai_coding_url, "forced"))
+    assert err.kind is kind and err.code == code and err.status == 429
+    assert err.kind.family is family
+    assert err.kind.is_configuration is (family is ConfigurationError)
 
 
 async def test_balance_1113(sim_factory: Any) -> None:

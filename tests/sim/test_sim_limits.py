@@ -114,18 +114,3 @@ def test_reset_clears_windows_and_clock(sim) -> None:
     assert sim.stats()["offset_seconds"] == 3600
     sim.reset()
     assert sim.stats()["offset_seconds"] == 0
-
-
-def test_quota_monitor_endpoint_reports_window_usage(sim) -> None:
-    client = openai.OpenAI(api_key=CODING_LITE_KEY, base_url=sim.zai_coding_url, max_retries=0, timeout=10)
-    client.chat.completions.create(model="glm-5.1", messages=HELLO)
-    import httpx
-
-    r = httpx.get(
-        sim.base_url + "/api/monitor/usage/quota/limit",
-        headers={"Authorization": f"Bearer {CODING_LITE_KEY}"},
-    )
-    limits = {w["type"]: w for w in r.json()["data"]["limits"]}
-    assert limits["PROMPTS_5H"]["usage"] == 1
-    assert limits["PROMPTS_5H"]["limit"] == 120
-    assert limits["PROMPTS_5H"]["percentage"] == pytest.approx(100 / 120, abs=0.1)

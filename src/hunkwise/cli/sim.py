@@ -80,6 +80,7 @@ def build_sim_config(
     openai_keys: list[str],
     anthropic_keys: list[str],
     flags: dict[str, Any],
+    force_errors: list[str] | None = None,
 ) -> tuple[Any, bool]:
     """Merge ``--config`` and flags (flags win) into a SimConfig; returns ``(config, demo_keys)``
     where ``demo_keys`` says the standard demo keys were used because none were given."""
@@ -99,6 +100,8 @@ def build_sim_config(
     demo = not keys
     if demo:
         keys = [{"key": k, "kind": kind, **({"tier": t} if t else {})} for k, kind, t in DEMO_KEYS]
+    for spec in force_errors or []:
+        _force_error(keys, spec)
     data["keys"] = keys
     data.update({name: value for name, value in flags.items() if value is not None})
     where = f"simulator settings ({config_file})" if config_file else "simulator settings"
@@ -110,6 +113,22 @@ def build_sim_config(
             # Top-level settings only: "keys.0.balance" is the config file's, not a flag.
             message = re.sub(rf"(?<![.\w]){field}: ", f"{flag}: ", message)
         raise _usage_error(message) from None
+
+
+def _force_error(keys: list[dict[str, Any]], spec: str) -> None:
+    """``KEY:CODE``: make one configured Coding Plan key answer every chat request with CODE."""
+    from hunkwise.sim.config import FORCED_ERRORS
+
+    key, _, code = spec.rpartition(":")
+    if not key or code not in FORCED_ERRORS:
+        raise _usage_error(
+            f"--force-error {spec!r}: expected KEY:CODE with CODE one of {', '.join(FORCED_ERRORS)}"
+        )
+    for entry in keys:
+        if entry.get("key") == key:
+            entry["force_error"] = code
+            return
+    raise _usage_error(f"--force-error {spec!r}: no such key; add it with --coding-key first")
 
 
 def _print_served(server: Any, demo: bool) -> None:
@@ -218,6 +237,23 @@ def register(app: typer.Typer) -> None:
             help="Prepaid USD of every pay-per-token key (developer, OpenAI, Anthropic), spent at "
             "catalog prices; then 1113 / insufficient_quota.",
         ),
+        peak_multiplier: bool | None = typer.Option(
+            None,
+            "--peak-multiplier/--promotion",
+            help="GLM-5.1/GLM-5-Turbo prompts count 3x at peak (14-18 UTC+8) and 2x off-peak "
+            "(2026 FAQ); --promotion (the default) counts every prompt once.",
+        ),
+        monitor_usage_fields: bool | None = typer.Option(
+            None,
+            "--monitor-usage-fields/--monitor-percentage-only",
+            help="Whether the quota monitor adds usage/currentValue/remaining to percentage.",
+        ),
+        force_error: list[str] = typer.Option(
+            [],
+            "--force-error",
+            help="KEY:CODE, CODE 1309|1313|1316|1317: that coding key answers every chat request "
+            "with it (repeatable).",
+        ),
         config: Path | None = typer.Option(None, "--config", help="sim.toml with the same settings per key."),
         self_check: bool = typer.Option(
             False, "--self-check", help="Start a private simulator, test it, exit."
@@ -238,6 +274,8 @@ def register(app: typer.Typer) -> None:
             "quota_5h": quota_5h,
             "quota_week": quota_week,
             "balance": balance,
+            "peak_multiplier": peak_multiplier,
+            "monitor_usage_fields": monitor_usage_fields,
         }
         cfg, demo = build_sim_config(
             config_file=config,
@@ -246,6 +284,7 @@ def register(app: typer.Typer) -> None:
             openai_keys=openai_key,
             anthropic_keys=anthropic_key,
             flags=flags,
+            force_errors=force_error,
         )
         from hunkwise.sim.server import SimulatorServer
 

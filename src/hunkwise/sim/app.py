@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 
 from hunkwise.sim import error_responses
 from hunkwise.sim.config import SimConfig
+from hunkwise.sim.error_responses import ZAI_TZ
 from hunkwise.sim.faults import RAW_SEND
 from hunkwise.sim.pipeline import Route, handle_chat
 from hunkwise.sim.state import SimState
@@ -105,21 +107,23 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
         return JSONResponse({"ok": True, "offset_seconds": sim.offset, "clock": sim.now()})
 
     async def quota_limit(request: Request) -> Response:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        # The real monitor takes the bare key in Authorization; a "Bearer " prefix works too.
+        header = request.headers.get("authorization", "").strip()
+        scheme, _, rest = header.partition(" ")
+        token = rest.strip() if scheme.lower() == "bearer" else header
         key = sim.keys.get(token)
         if key is None or key.kind != "coding":
-            return error_responses.auth("zai", "unknown" if key is None else "wrong_plan")[0]
-        windows = sim.usage_windows(token)
-        limits = [
-            {"type": "PROMPTS_5H", "unit": 3, "number": 5, **_window(windows["5h"])},
-            {"type": "PROMPTS_WEEK", "unit": 6, "number": 1, **_window(windows["week"])},
-        ]
+            # Like the real service: HTTP 200, the failure in the body. A Developer (or any
+            # pay-per-token) key has no Coding Plan, hence no windows to report: same answer.
+            return JSONResponse(
+                {"code": 401, "msg": "token expired or incorrect", "success": False}, status_code=200
+            )
         return JSONResponse(
             {
                 "code": 200,
-                "msg": "[simulator] quota snapshot",
+                "msg": "Operation successful",
                 "success": True,
-                "data": {"level": key.effective_tier, "limits": limits},
+                "data": {"limits": quota_limits(sim, token), "level": key.effective_tier},
             }
         )
 
@@ -141,10 +145,44 @@ def create_app(config: SimConfig, *, state: SimState | None = None) -> Simulator
     return app
 
 
-def _window(w: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "usage": w["used"],
-        "limit": w["limit"],
-        "percentage": w["percentage"],
-        "nextResetTime": w["next_reset_time"],
-    }
+def quota_limits(sim: SimState, key: str) -> list[dict[str, Any]]:
+    """The monitor's ``data.limits`` for a coding key, from the simulator's own counters: the
+    5-hour window (unit 3, number 5), the weekly one (unit 6, number 1), both ``TOKENS_LIMIT``
+    like the real service, and the monthly tool-time entry (unit 5), always at 0 % because the
+    simulator runs no tools. ``usage``/``currentValue``/``remaining`` only with
+    ``monitor_usage_fields``."""
+    windows = sim.usage_windows(key)
+    limits = []
+    for name, unit, number in (("5h", 3, 5), ("week", 6, 1)):
+        w = windows[name]
+        entry: dict[str, Any] = {
+            "type": "TOKENS_LIMIT",
+            "unit": unit,
+            "number": number,
+            "percentage": round(w["percentage"]),
+            "nextResetTime": w["next_reset_time"],
+        }
+        if sim.config.monitor_usage_fields and w["limit"] is not None:
+            entry |= {
+                "usage": w["limit"],
+                "currentValue": w["used"],
+                "remaining": max(0, w["limit"] - w["used"]),
+            }
+        limits.append(entry)
+    limits.append(
+        {
+            "type": "TIME_LIMIT",
+            "unit": 5,
+            "number": 1,
+            "percentage": 0,
+            "nextResetTime": _next_month_ms(sim.now()),
+        }
+    )
+    return limits
+
+
+def _next_month_ms(now: float) -> int:
+    """Midnight Beijing time on the first of next month, in epoch milliseconds."""
+    t = datetime.fromtimestamp(now, ZAI_TZ)
+    first = (t.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=32)).replace(day=1)
+    return int(first.timestamp() * 1000)

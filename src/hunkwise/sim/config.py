@@ -28,6 +28,20 @@ ALL_FAULTS: tuple[FaultKind, ...] = ("500", "502", "503", "1305", "1312", "reset
 WINDOW_5H_SECONDS = 5 * 3600
 WINDOW_WEEK_SECONDS = 7 * 24 * 3600
 
+# Codes a key can be told to answer every chat request with (``force_error``): the Coding Plan's
+# quota-exhausted and throttling codes besides the windows the simulator meters itself.
+ForcedError = Literal["1309", "1313", "1316", "1317"]
+FORCED_ERRORS: tuple[ForcedError, ...] = ("1309", "1313", "1316", "1317")
+
+# Peak-hour multiplier (Z.AI Coding Plan FAQ, April-June 2026, recorded in
+# shared/reference/providers.md "Added 2026-12"): a GLM-5.1 or GLM-5-Turbo prompt counts 3x
+# against the 5-hour and weekly windows at peak, 14:00-18:00 Beijing time (UTC+8), and 2x
+# off-peak; every other model 1x. Z.AI runs temporary promotions at 1x.
+PEAK_MULTIPLIER_MODELS: frozenset[str] = frozenset({"glm-5.1", "glm-5-turbo"})
+PEAK_HOURS_UTC8 = (14, 18)  # [start, end) in Beijing wall-clock hours
+PEAK_MULTIPLIER = 3
+OFF_PEAK_MULTIPLIER = 2
+
 
 class SimConfigError(ValueError):
     """A simulator setting that cannot work; the message names the setting and the fix."""
@@ -47,6 +61,10 @@ class KeyConfig(BaseModel):
     quota_week: int | None = Field(default=None, ge=0)
     balance: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     models: tuple[str, ...] | None = None
+    # Answer every chat request with this Z.AI code (the catalog's message and status) once the
+    # request passes authentication and validation: a plan that expired (1309), fair-use
+    # throttling (1313), the quota-exhausted codes 1316/1317. Coding keys only.
+    force_error: ForcedError | None = None
 
     @field_validator("key")
     @classmethod
@@ -57,6 +75,11 @@ class KeyConfig(BaseModel):
 
     @model_validator(mode="after")
     def _limits_of_its_kind(self) -> KeyConfig:
+        if self.force_error is not None and self.kind != "coding":
+            raise ValueError(
+                f"force_error {self.force_error} is a Coding Plan code; set it on a coding key, "
+                f"not a {self.kind} key"
+            )
         if self.kind == "coding":
             if self.balance is not None:
                 raise ValueError(
@@ -97,6 +120,14 @@ class SimConfig(BaseModel):
     quota_5h: int | None = Field(default=None, ge=0)
     quota_week: int | None = Field(default=None, ge=0)
     balance: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    # The peak-hour multiplier of the 2026 FAQ (PEAK_MULTIPLIER_MODELS count 3x at peak, 2x
+    # off-peak). Off by default, which is a promotion period at 1x: one prompt, one count, the
+    # arithmetic every window test and benchmark was written against.
+    peak_multiplier: bool = False
+    # Whether the quota monitor's limits carry ``usage``/``currentValue``/``remaining``. The real
+    # service sends them only sometimes, so by default the simulator sends ``percentage`` alone:
+    # a client that needs the counts finds out here, not in production.
+    monitor_usage_fields: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> SimConfig:
@@ -174,7 +205,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
     The file mirrors the CLI flags: top-level ``latency_ms``, ``fault_rate``... and one
     ``[[keys]]`` table per key (``key``, ``kind``, ``tier``, ``concurrency``, ``quota_5h``,
-    ``quota_week``, ``balance``, ``models``).
+    ``quota_week``, ``balance``, ``models``, ``force_error``).
     """
     try:
         text = path.read_text("utf-8")

@@ -151,6 +151,12 @@ def quota(dialect: Dialect, window: Literal["5h", "week"], reset_at: float) -> F
     )
 
 
+def forced(code: str) -> Failure:
+    """A Coding Plan code a key was configured to answer with (``force_error``), with the
+    catalog's message and HTTP status."""
+    return _zai(code)
+
+
 def balance(dialect: Dialect) -> Failure:
     if dialect == "zai":
         return _zai("1113")

@@ -185,6 +185,8 @@ async def handle_chat(request: Request, state: SimState, route: Route, shutdown:
     if failure:
         return fail(failure)
     assert card is not None
+    if forced := state.keys[key].force_error:
+        return fail(error_responses.forced(forced))
     if denial := state.check_quota(key):
         if denial.reason == "balance":
             return fail(error_responses.balance(route.dialect))
@@ -215,7 +217,7 @@ async def _run_admitted(
     stats = state.stats[key]
     handed_off = False  # a stream releases the slot itself when it ends
     try:
-        state.charge(key)
+        state.charge(key, card.id)
         fault = faults.draw(state)
         if delay := state.latency_seconds():
             # The latency is a service time counted from the request's arrival, so the time

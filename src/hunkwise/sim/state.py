@@ -13,12 +13,24 @@ import random
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hunkwise.catalog.loader import Catalog, load_catalog
-from hunkwise.sim.config import WINDOW_5H_SECONDS, WINDOW_WEEK_SECONDS, KeyConfig, KeyLimits, SimConfig
+from hunkwise.sim.config import (
+    OFF_PEAK_MULTIPLIER,
+    PEAK_HOURS_UTC8,
+    PEAK_MULTIPLIER,
+    PEAK_MULTIPLIER_MODELS,
+    WINDOW_5H_SECONDS,
+    WINDOW_WEEK_SECONDS,
+    KeyConfig,
+    KeyLimits,
+    SimConfig,
+)
 
 REQUEST_LOG_SIZE = 1000
+BEIJING = timezone(timedelta(hours=8))
 
 
 @dataclass
@@ -31,7 +43,8 @@ class KeyStats:
     input_tokens: int = 0
     output_tokens: int = 0
     spent_usd: float = 0.0  # answered requests at the catalog's prices, against ``balance``
-    prompts: deque[float] = field(default_factory=deque)  # sim-clock times of admitted prompts
+    # (sim-clock time, weight) of admitted prompts; the weight is the peak-hour multiplier then.
+    prompts: deque[tuple[float, int]] = field(default_factory=deque)
     seen_prefixes: set[str] = field(default_factory=set)  # for prompt_tokens_details.cached_tokens
 
     def error(self, name: str) -> None:
@@ -79,13 +92,23 @@ class SimState:
             self.stats[key].requests += 1
 
     def _window_count(self, stats: KeyStats, seconds: float, now: float) -> tuple[int, float | None]:
+        """Weighted prompts inside the rolling window and when its oldest one leaves it."""
         cutoff = now - seconds
-        inside = [t for t in stats.prompts if t > cutoff]
-        return len(inside), (inside[0] + seconds if inside else None)
+        inside = [(t, w) for t, w in stats.prompts if t > cutoff]
+        return sum(w for _, w in inside), (inside[0][0] + seconds if inside else None)
 
     def _prune(self, stats: KeyStats, now: float) -> None:
-        while stats.prompts and stats.prompts[0] <= now - WINDOW_WEEK_SECONDS:
+        while stats.prompts and stats.prompts[0][0] <= now - WINDOW_WEEK_SECONDS:
             stats.prompts.popleft()
+
+    def multiplier(self, model: str, at: float | None = None) -> int:
+        """How many prompts one request to ``model`` counts for at sim time ``at``: the 2026 FAQ's
+        peak-hour rule when ``peak_multiplier`` is on, else 1 (a promotion period)."""
+        if not self.config.peak_multiplier or model.lower() not in PEAK_MULTIPLIER_MODELS:
+            return 1
+        hour = datetime.fromtimestamp(self.now() if at is None else at, BEIJING).hour
+        start, end = PEAK_HOURS_UTC8
+        return PEAK_MULTIPLIER if start <= hour < end else OFF_PEAK_MULTIPLIER
 
     def check_quota(self, key: str) -> Denial | None:
         """A quota or balance that forbids one more prompt now, if any."""
@@ -115,9 +138,10 @@ class SimState:
     def release(self, key: str) -> None:
         self.stats[key].in_flight -= 1
 
-    def charge(self, key: str) -> None:
-        """Count one admitted prompt against the windows."""
-        self.stats[key].prompts.append(self.now())
+    def charge(self, key: str, model: str = "") -> None:
+        """Count one admitted prompt against the windows, times the multiplier in force."""
+        now = self.now()
+        self.stats[key].prompts.append((now, self.multiplier(model, now)))
 
     def refund(self, key: str) -> None:
         """Undo :meth:`charge` for a request the server itself failed (an injected fault)."""
@@ -173,7 +197,7 @@ class SimState:
             out[name] = {
                 "used": used,
                 "limit": limit,
-                "percentage": round(100 * used / limit, 1) if limit else 0.0,
+                "percentage": min(100.0, round(100 * used / limit, 1)) if limit else 0.0,
                 "next_reset_time": int((reset_at or now + seconds) * 1000),
             }
         return out
