@@ -35,6 +35,55 @@ def test_flags_and_config_file_merge(tmp_path: Path) -> None:
     assert cfg.limits_for(by_key["flag-key"]).quota_5h == 600
 
 
+def test_force_error_and_multiplier_flags() -> None:
+    cfg, _ = build_sim_config(
+        config_file=None,
+        developer_keys=[],
+        coding_keys=["lite-k", "other"],
+        openai_keys=[],
+        anthropic_keys=[],
+        flags={"peak_multiplier": True, "monitor_usage_fields": None},
+        force_errors=["lite-k:1316"],
+    )
+    by_key = {k.key: k for k in cfg.keys}
+    assert by_key["lite-k"].force_error == "1316" and by_key["other"].force_error is None
+    assert cfg.peak_multiplier is True and cfg.monitor_usage_fields is False
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ("lite-k:1308", "CODE one of 1309, 1313, 1316, 1317"),
+        ("missing:1309", "no such key"),
+        ("1309", "expected KEY:CODE"),
+    ],
+)
+def test_bad_force_error_flag_is_a_usage_error(spec: str, needle: str) -> None:
+    with pytest.raises(UsageError, match=needle):
+        build_sim_config(
+            config_file=None,
+            developer_keys=["dev-k"],
+            coding_keys=["lite-k"],
+            openai_keys=[],
+            anthropic_keys=[],
+            flags={},
+            force_errors=[spec],
+        )
+
+
+def test_force_error_on_a_developer_key_names_the_fix() -> None:
+    with pytest.raises(UsageError, match="set it on a coding key"):
+        build_sim_config(
+            config_file=None,
+            developer_keys=["dev-k"],
+            coding_keys=[],
+            openai_keys=[],
+            anthropic_keys=[],
+            flags={},
+            force_errors=["dev-k:1309"],
+        )
+
+
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
