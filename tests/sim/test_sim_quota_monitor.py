@@ -84,6 +84,13 @@ def test_monitor_usage_fields_are_an_option() -> None:
         assert (five_h["usage"], five_h["currentValue"], five_h["remaining"]) == (100, 2, 98)
 
 
+def test_a_window_of_size_zero_reads_full() -> None:
+    keys = [KeyConfig(key="lite-m", kind="coding", quota_5h=0, quota_week=10)]
+    with SimulatorServer(SimConfig(keys=keys)) as sim:
+        limits = _limits(sim)
+        assert (limits[(3, 5)]["percentage"], limits[(6, 1)]["percentage"]) == (100, 0)
+
+
 def test_monitor_takes_the_key_with_or_without_bearer() -> None:
     with SimulatorServer(_config()) as sim:
         _prompts(sim, 1)

@@ -197,7 +197,15 @@ class SimState:
             out[name] = {
                 "used": used,
                 "limit": limit,
-                "percentage": min(100.0, round(100 * used / limit, 1)) if limit else 0.0,
+                "percentage": _percentage(used, limit),
                 "next_reset_time": int((reset_at or now + seconds) * 1000),
             }
         return out
+
+
+def _percentage(used: int, limit: int | None) -> float:
+    """Share of a window used, capped at 100 (a weighted prompt can overshoot). An unlimited
+    window reads 0 %; a window of size 0 is closed, so it reads full."""
+    if limit is None:
+        return 0.0
+    return min(100.0, round(100 * used / limit, 1)) if limit else 100.0
