@@ -27,7 +27,7 @@ def problems(text: str, kind: str = "repo") -> list[str]:
         # a union type (str | dict): pydantic's member tags never reach the message
         (
             "[main]\nthinking = 3\n",
-            "thinking = 3 in [main] of {p}: expected off, low, medium, high, or a JSON",
+            "thinking = 3 in [main] of {p}: expected off, low, medium, high, auto, or a JSON",
         ),
         # a bad item of a list: the whole list as written
         ('[review]\nignore = ["ok/**", 3]\n', 'ignore = ["ok/**", 3] in [review] of {p}: expected a list of'),

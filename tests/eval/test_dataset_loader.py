@@ -37,6 +37,14 @@ def test_one_case_directory_is_a_dataset_of_one() -> None:
     assert [c.id for c in load_dataset(DATA / "py-clean-todo")] == ["py-clean-todo"]
 
 
+def test_the_bundled_layout_is_read_from_its_cases_directory(tmp_path: Path) -> None:
+    """``hunkwise eval eval`` (the folder that holds cases/, sources/ and tools/) reads eval/cases."""
+    shutil.copytree(DATA, tmp_path / "cases")
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "README.md").write_text("how to add a case\n")
+    assert [c.id for c in load_dataset(tmp_path)] == [c.id for c in load_dataset(DATA)]
+
+
 def test_jsonl_reads_the_same_cases(tmp_path: Path) -> None:
     lines = []
     for case in load_dataset(DATA):

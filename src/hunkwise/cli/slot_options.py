@@ -60,7 +60,11 @@ MaxConcurrentOpt = Annotated[
 ]
 ThinkingOpt = Annotated[
     str | None,
-    typer.Option("--thinking", help="off, low, medium, high, or a JSON override.", rich_help_panel=_PANEL),
+    typer.Option(
+        "--thinking",
+        help="off, low, medium, high, auto (off for light review requests), or a JSON override.",
+        rich_help_panel=_PANEL,
+    ),
 ]
 
 _FB = "Fallback model (used when the main one cannot answer; flags win over env and config files)"
@@ -102,7 +106,9 @@ FallbackMaxConcurrentOpt = Annotated[
 FallbackThinkingOpt = Annotated[
     str | None,
     typer.Option(
-        "--fallback-thinking", help="off, low, medium, high, or a JSON override.", rich_help_panel=_FB
+        "--fallback-thinking",
+        help="off, low, medium, high, auto (off for light review requests), or a JSON override.",
+        rich_help_panel=_FB,
     ),
 ]
 NoFallbackOpt = Annotated[

@@ -59,7 +59,7 @@ FIELD_HELP: dict[str, str] = {
     "api_key": f"the API key text: printable ASCII without spaces, at most {MAX_API_KEY_CHARS:,} characters",
     "api_key_env": "the name of an environment variable that holds the key, e.g. ZAI_API_KEY",
     "max_concurrent_requests": f"a whole number from 1 to {MAX_CONCURRENT_REQUESTS:,}, or 0 for no cap",
-    "thinking": "off, low, medium, high, or a JSON object",
+    "thinking": "off, low, medium, high, auto, or a JSON object",
     "temperature": "a number from 0 to 2",
     "max_output_tokens": f"a whole number from 1 to {MAX_OUTPUT_TOKENS:,}, at most the model's own maximum",
     "timeout": "seconds, a number > 0 and ≤ 3600",

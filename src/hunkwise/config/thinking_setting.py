@@ -1,6 +1,7 @@
 """Early validation of the thinking setting.
 
-A level (``off|low|medium|high``) or a custom JSON object. JSON parsing and namespace rules
+A level (``off|low|medium|high``), ``auto`` (on, and off for the review's light requests), or a
+custom JSON object. JSON parsing and namespace rules
 belong to the gateway (:mod:`hunkwise.gateway.thinking`); this module only calls them at
 configuration time, so a typo fails when the config is read, not on the first review.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway import THINKING_LEVELS, ThinkingLevel, parse_override, unwrap_override
+from hunkwise.gateway import THINKING_AUTO, THINKING_LEVELS, ThinkingLevel, parse_override, unwrap_override
 
 
 def parse_thinking(
@@ -22,11 +23,11 @@ def parse_thinking(
         return None
     if isinstance(value, str):
         text = value.strip()
-        if text.lower() in THINKING_LEVELS:
+        if text.lower() in (*THINKING_LEVELS, THINKING_AUTO):
             return text.lower()  # type: ignore[return-value]
         if not text.startswith(("{", "[")):
             raise ConfigurationError(
-                f"{setting} = {text!r} is not valid: use off, low, medium, high, or a JSON object "
+                f"{setting} = {text!r} is not valid: use off, low, medium, high, auto, or a JSON object "
                 'such as {"thinking": {"type": "enabled"}}',
                 setting=setting,
             )

@@ -147,6 +147,10 @@ def load_dataset(path: Path) -> Dataset:
         cases = list(_jsonl_cases(path))
     elif (path / CASE_FILE).is_file():
         cases = [_directory_case(path)]
+    elif (path / "cases").is_dir() and not any(
+        (d / CASE_FILE).is_file() for d in path.iterdir() if d.is_dir()
+    ):
+        return load_dataset(path / "cases")  # the bundled layout: eval/ holds cases/, sources/, tools/
     else:
         dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
         cases = [_directory_case(d) for d in dirs]

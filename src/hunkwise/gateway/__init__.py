@@ -29,6 +29,7 @@ from hunkwise.gateway.thinking import parse_override, preview_request_body, unwr
 from hunkwise.gateway.types import (
     SKIPPED_OPEN_CIRCUIT,
     SKIPPED_OUTCOMES,
+    THINKING_AUTO,
     THINKING_LEVELS,
     Attempt,
     ChatRequest,
@@ -48,6 +49,7 @@ from hunkwise.gateway.types import (
 __all__ = [
     "SKIPPED_OPEN_CIRCUIT",
     "SKIPPED_OUTCOMES",
+    "THINKING_AUTO",
     "THINKING_LEVELS",
     "AllSlotsFailed",
     "Attempt",

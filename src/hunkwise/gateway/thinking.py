@@ -11,13 +11,14 @@ The per-slot work (catalog lookup, override parsing and namespace checks) is don
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from hunkwise.catalog.loader import ModelCard, load_catalog
 from hunkwise.errors import ConfigurationError
-from hunkwise.gateway.types import THINKING_LEVELS, ChatRequest, Slot, ThinkingLevel
+from hunkwise.gateway.types import THINKING_AUTO, THINKING_LEVELS, ChatRequest, Slot, ThinkingLevel
 
 Style = Literal["toggle", "effort", "budget", "none"]
 Wire = Literal["openai", "anthropic"]
@@ -75,6 +76,7 @@ class SlotProfile:
     card: ModelCard | None
     json_mode: bool  # the model accepts response_format json_object
     reasoning_effort: bool  # a toggle-style model that also takes reasoning_effort
+    auto: bool = False  # thinking = "auto": ``level`` unless the request is light, then off
 
 
 def _depth(value: Any) -> int:
@@ -206,7 +208,13 @@ def profile_for(slot: Slot) -> SlotProfile:
     style: Style = card.thinking if card is not None else _STYLE_BY_PROVIDER[slot.provider]
     override: dict[str, Any] | None = None
     level: ThinkingLevel | None
-    if isinstance(slot.thinking, (dict, str)) and slot.thinking not in THINKING_LEVELS:
+    auto = slot.thinking == THINKING_AUTO
+    if auto:
+        # On at the card's level (medium where the card's default is off or unknown); a light
+        # request turns it off (build_body).
+        default = card.thinking_default if card is not None else None
+        level = default if default not in (None, "off") else "medium"
+    elif isinstance(slot.thinking, (dict, str)) and slot.thinking not in THINKING_LEVELS:
         override = unwrap_override(parse_override(slot.thinking), slot.provider)
         level = card.thinking_default if card is not None else None
     elif slot.thinking is None:
@@ -222,6 +230,7 @@ def profile_for(slot: Slot) -> SlotProfile:
         card=card,
         json_mode=card.json_mode if card is not None else slot.provider != "anthropic",
         reasoning_effort=bool(card and card.reasoning_effort),
+        auto=auto,
     )
 
 
@@ -257,6 +266,8 @@ def _thinking_params(profile: SlotProfile, budgets: dict[str, int]) -> dict[str,
 def build_body(slot: Slot, request: ChatRequest, profile: SlotProfile) -> dict[str, Any]:
     """Every body parameter except ``model`` and the messages, in the provider's own shape."""
     output = request.max_output_tokens or slot.max_output_tokens
+    if profile.auto and request.light:
+        profile = dataclasses.replace(profile, level="off")
     body: dict[str, Any] = _thinking_params(profile, load_catalog().thinking_budgets)
     if profile.wire == "openai":
         if output is not None:

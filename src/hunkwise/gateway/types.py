@@ -14,6 +14,9 @@ from typing import Any, Literal
 
 ThinkingLevel = Literal["off", "low", "medium", "high"]
 THINKING_LEVELS: tuple[ThinkingLevel, ...] = ("off", "low", "medium", "high")
+# A slot's ``thinking = "auto"``: on (the card's level), and off for a request the caller marks
+# ``light`` (the review engine's rule for docs, tests, config and small changes).
+THINKING_AUTO = "auto"
 ProviderId = Literal["zai", "openai_compatible", "openai", "anthropic"]
 PlanId = Literal["developer", "coding"]
 TierId = Literal["lite", "pro", "max"]
@@ -80,7 +83,8 @@ class Slot:
     plan: PlanId | None = None
     tier: TierId | None = None
     max_concurrent: int | None = None  # None = no cap
-    thinking: ThinkingLevel | dict[str, Any] | None = None  # None = the card's default
+    # None = the card's default; "auto" = THINKING_AUTO
+    thinking: ThinkingLevel | Literal["auto"] | dict[str, Any] | None = None
     temperature: float | None = None
     max_output_tokens: int | None = None
     timeout_s: float = 120.0
@@ -130,6 +134,9 @@ class ChatRequest:
     json_mode: bool = False  # ask for a JSON object (response_format json_object where supported)
     max_output_tokens: int | None = None  # overrides the slot's for this call
     purpose: str = "chat"  # recorded with usage: "review", "repair", "probe", ...
+    # The caller judged this request easy: a slot with thinking = "auto" sends it with thinking
+    # off; a slot with any other setting ignores it (an explicit level is the user's choice).
+    light: bool = False
 
     @classmethod
     def of(cls, prompt: str, *, system: str | None = None, **kw: Any) -> ChatRequest:

@@ -101,15 +101,17 @@ def build_system_prompt(rules: Sequence[Rule] = ()) -> str:
 
 
 def build_review_request(
-    chunk_text: str, rules: Sequence[Rule] = (), *, max_output_tokens: int | None = None
+    chunk_text: str, rules: Sequence[Rule] = (), *, max_output_tokens: int | None = None, light: bool = False
 ) -> ChatRequest:
-    """The request for one chunk; ``rules`` should already be narrowed to the chunk's files."""
+    """The request for one chunk; ``rules`` should already be narrowed to the chunk's files.
+    ``light``: the chunk needs no thinking (review/thinking_rule.py; honoured by ``auto`` slots)."""
     user = "Review this change and report findings as JSON.\n\n" + chunk_text
     return ChatRequest(
         messages=(Message("system", build_system_prompt(rules)), Message("user", user)),
         json_mode=True,
         max_output_tokens=max_output_tokens,
         purpose="review",
+        light=light,
     )
 
 
@@ -127,6 +129,7 @@ def build_repair_request(original: ChatRequest, bad_answer: str, problem: str) -
         json_mode=True,
         max_output_tokens=original.max_output_tokens,
         purpose="repair",
+        light=original.light,
     )
 
 

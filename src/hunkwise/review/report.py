@@ -106,10 +106,12 @@ class PlannedChunk:
     estimated_input_tokens: int  # chunk + prompt overhead
     estimated_output_tokens: int
     estimated_cost_usd: float
+    # With a thinking = "auto" slot: "off: docs, tests or configuration only" (review/thinking_rule.py)
+    thinking: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of a planned chunk, for the dry-run plan."""
-        return {
+        out: dict[str, Any] = {
             "chunk": self.index,
             "paths": list(self.paths),
             "lines": self.lines,
@@ -117,6 +119,9 @@ class PlannedChunk:
             "estimated_output_tokens": self.estimated_output_tokens,
             "estimated_cost_usd": round(self.estimated_cost_usd, 6),
         }
+        if self.thinking:
+            out["thinking"] = self.thinking
+        return out
 
 
 @dataclass(slots=True)

@@ -51,6 +51,8 @@ def render_plan(report: ReviewReport) -> str:
             f"  #{p.index:<3} {p.lines:>5} line(s) {p.estimated_input_tokens:>8,} in "
             f"+ {p.estimated_output_tokens:,} out tokens  ${p.estimated_cost_usd:.4f}  {paths}"
         )
+        if p.thinking:
+            out.append(f"        thinking {p.thinking}")
     if report.skipped:
         out.append("")
         out.append(f"Skipped {report.skipped_lines} changed line(s):")

@@ -93,6 +93,11 @@ def _summary(report: ReviewReport) -> Table:
             "Low score",
             escape(f"{f.verification_score}/10 {f.path}:{f.start_line} {f.title}: {f.verification_reason}"),
         )
+    if decided := [p.thinking for p in report.plan if p.thinking]:
+        off = sum(1 for t in decided if t.startswith("off"))
+        table.add_row(
+            "Thinking", f"auto: off for {off} of {len(decided)} request(s) (docs, tests, config, small)"
+        )
     if verification := _verification(report):
         table.add_row("Verification", escape(verification))
     for s in report.skipped:

@@ -354,7 +354,7 @@ import { renderDiagnoses, request, showMessage } from "./diagnosis.js";
     if (thinking && typeof thinking === "object") {
       $(`${role}-thinking`).value = "custom";
       $(`${role}-custom`).value = JSON.stringify(thinking, null, 2);
-    } else if (typeof thinking === "string" && ["off", "low", "medium", "high"].includes(thinking)) {
+    } else if (typeof thinking === "string" && ["off", "low", "medium", "high", "auto"].includes(thinking)) {
       $(`${role}-thinking`).value = thinking;
     } else if (typeof thinking === "string" && thinking.trim()) {
       $(`${role}-thinking`).value = "custom";
