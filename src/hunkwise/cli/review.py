@@ -392,6 +392,9 @@ def _configuration_failure(report: ReviewReport) -> str | None:
         return None
     kinds = {c.outcome for c in report.calls if c.outcome not in SKIPPED_OUTCOMES}
     known = {k.value for k in ErrorKind}
+    # A slot skipped for an open circuit was not called, but its chunk's failure says why: a bad
+    # key that an earlier run (or chunk) met has a configuration circuit, and is still a bad key.
+    kinds |= {k for f in report.failed_chunks for k in f.kinds if k in known}
     if kinds and kinds <= known and all(ErrorKind(k).is_configuration for k in kinds):
         return f"no request could be served: {report.failed_chunks[0].detail}"
     return None

@@ -17,6 +17,11 @@ BACKOFF_KINDS = frozenset({ErrorKind.CONCURRENCY, ErrorKind.RATE})
 RETRY_KINDS = frozenset({ErrorKind.OVERLOADED, ErrorKind.TRANSIENT, ErrorKind.NETWORK, ErrorKind.TIMEOUT})
 # Stop using the slot until its reset time, fail over at once.
 CIRCUIT_KINDS = frozenset({ErrorKind.QUOTA_WINDOW, ErrorKind.BALANCE, ErrorKind.PLAN_EXPIRED})
+# A misconfigured slot (bad key, unknown model, a plan without the model): stop calling it for a
+# short while, fail over at once, then probe it again. Short because the fix (a new key, a plan
+# upgrade) may land at any moment and no reset time says when; a circuit at all because calling a
+# slot that cannot answer costs every request a round trip and repeats the warning per chunk.
+CONFIG_CIRCUIT_KINDS = frozenset({ErrorKind.AUTH, ErrorKind.MODEL_NOT_FOUND, ErrorKind.PLAN_LACKS_MODEL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,8 @@ class RetryPolicy:
     quota_window_default_s: float = 5 * 3600.0
     balance_default_s: float = 15 * 60.0
     plan_expired_default_s: float = 3600.0
+    # How long a misconfigured slot (CONFIG_CIRCUIT_KINDS) is skipped before the next call probes it.
+    configuration_circuit_s: float = 60.0
 
     def retries_for(self, kind: ErrorKind) -> int:
         """How many times a failure of this kind is retried on the same slot: rate limits get more

@@ -26,7 +26,7 @@ from hunkwise.gateway.adapters.base import Adapter
 from hunkwise.gateway.errors import AllSlotsFailed, ErrorKind, LimitsUnavailable, ProviderError
 from hunkwise.gateway.limits.base import Circuit, LimitsBackend
 from hunkwise.gateway.limits.local import LocalBackend
-from hunkwise.gateway.policy import CIRCUIT_KINDS, RetryPolicy, RouterEvent
+from hunkwise.gateway.policy import CIRCUIT_KINDS, CONFIG_CIRCUIT_KINDS, RetryPolicy, RouterEvent
 from hunkwise.gateway.thinking import SlotProfile, profile_for
 from hunkwise.gateway.types import (
     SKIPPED_OPEN_CIRCUIT,
@@ -48,13 +48,16 @@ _MIN_CIRCUIT_S = 60.0
 class _Run:
     """The bookkeeping of one request: every attempt and every error, in order."""
 
-    __slots__ = ("attempts", "errors", "overflow_window", "purpose")
+    __slots__ = ("attempts", "errors", "lowered", "overflow_window", "purpose")
 
     def __init__(self, purpose: str) -> None:
         self.attempts: list[Attempt] = []
         self.errors: list[ProviderError] = []
         self.overflow_window: int | None = None  # set after a context overflow
         self.purpose = purpose
+        # Credentials whose adaptive limit this request already lowered: a request retried after a
+        # 1302 is one caller over the limit, not several, so its later 1302s must not lower again.
+        self.lowered: set[str] = set()
 
     def record(
         self,
@@ -209,7 +212,8 @@ class Router:
     ) -> float | None:
         """After a failed call: the delay before retrying the same slot, or ``None`` to move on."""
         kind = err.kind
-        if kind is ErrorKind.CONCURRENCY and slot.adaptive_concurrency:
+        if kind is ErrorKind.CONCURRENCY and slot.adaptive_concurrency and cred not in run.lowered:
+            run.lowered.add(cred)
             await self._backend.report_concurrency_error(cred)
         if kind in CIRCUIT_KINDS:
             now = self._clock()
@@ -217,6 +221,22 @@ class Router:
             until = max(until, now + _MIN_CIRCUIT_S)
             await self._backend.open_circuit(Circuit(cred, slot.model, until, kind.value, err.message))
             self._emit(RouterEvent("circuit_open", slot.label, kind.value, err.message, until=until))
+        elif kind in CONFIG_CIRCUIT_KINDS:
+            # No reset time and no minimum: the operator chose how soon a fixed key is noticed.
+            until = self._clock() + self._policy.configuration_circuit_s
+            await self._backend.open_circuit(Circuit(cred, slot.model, until, kind.value, err.message))
+            log.warning(
+                "%s: configuration error (%s), slot skipped until %s: %s",
+                slot.label,
+                kind.value,
+                _fmt_epoch(until),
+                err.message,
+            )
+            self._emit(RouterEvent("circuit_open", slot.label, kind.value, err.message, until=until))
+            self._emit(RouterEvent("config_error", slot.label, kind.value, err.message))
+            if not last:
+                self._emit(RouterEvent("failover", slot.label, kind.value, err.message))
+            return None
         elif kind is ErrorKind.CONTEXT_OVERFLOW:
             run.overflow_window = max(run.overflow_window or 0, slot.context_window)
         elif retry < self._policy.retries_for(kind):
