@@ -517,6 +517,15 @@ async def test_gitlab_job_verifies_the_project_before_reading_the_merge_request(
 
 
 # -- code context read through the platform at the head commit (HUNKWISE_REVIEW_CONTEXT) -----------
+async def run_to_end(engine: Engine, pool: WorkerPool, job_id: int) -> repo.Job:
+    """Start the pool, wait until the job is done or failed, stop the pool."""
+    pool.start()
+    try:
+        return await wait_for(engine, job_id)
+    finally:
+        await pool.stop()
+
+
 def head_from_diff(diff: str) -> dict[str, str]:
     """Head files consistent with ``diff``: its new-side lines at their numbers, filler around."""
     from hunkwise.review.diff import parse_diff
@@ -541,11 +550,7 @@ async def test_github_review_reads_context_at_the_head_commit(engine: Engine, si
     gh = FakeGitHub(files=head_from_diff(SAMPLE))
     pool = pool_for(engine, with_context(deps_for(engine, sim.zai_developer_url, gh)))
     job = enqueue(engine, pr_event())
-    pool.start()
-    try:
-        done = await wait_for(engine, job.id)
-    finally:
-        await pool.stop()
+    done = await run_to_end(engine, pool, job.id)
     assert done.status == "done", done.error
     reads = [r for r in gh.requests if "/contents/" in r.url.path]
     assert sorted(r.url.path for r in reads) == sorted(
@@ -563,11 +568,7 @@ async def test_context_that_cannot_be_read_never_fails_the_review(engine: Engine
     gh = FakeGitHub(files=head_from_diff(SAMPLE), files_status=500)
     pool = pool_for(engine, with_context(deps_for(engine, sim.zai_developer_url, gh)))
     job = enqueue(engine, pr_event())
-    pool.start()
-    try:
-        done = await wait_for(engine, job.id)
-    finally:
-        await pool.stop()
+    done = await run_to_end(engine, pool, job.id)
     assert done.status == "done", done.error
     assert done.checkpoint["report"]["plan"]["context"]["lines"] == 0
     assert {(c["path"], c["line"]) for c in gh.posts[0]["comments"]} == EXPECTED_LINES
@@ -586,11 +587,7 @@ async def test_gitlab_review_reads_context_at_the_head_commit(engine: Engine, si
         engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
     )
     pool = pool_for(engine, deps)
-    pool.start()
-    try:
-        done = await wait_for(engine, job.id)
-    finally:
-        await pool.stop()
+    done = await run_to_end(engine, pool, job.id)
     assert done.status == "done", done.error
     reads = [r.url.raw_path.decode() for r in gl.requests if "/repository/files/" in r.url.raw_path.decode()]
     assert "/api/v4/projects/42/repository/files/src%2Finventory%2Fpricing.py/raw?ref=" + HEAD in reads
