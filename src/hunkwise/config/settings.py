@@ -202,11 +202,14 @@ class Settings(BaseSettings):
         "github_event_path",
         "github_repository",
         "gitlab_api_url",
+        "secret_key",
+        "new_secret_key",
+        "admin_token",
         mode="before",
     )
     @classmethod
     def _stripped(cls, value: Any) -> Any:
-        # A blank variable means "not set", as in the slot layers.
+        # A blank variable means "not set", as in the slot layers (secrets included).
         return (value.strip() or None) if isinstance(value, str) else value
 
     @field_validator("home_dir", "config_file", mode="before")
@@ -215,11 +218,6 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return Path(value.strip()).expanduser() if value.strip() else None
         return value
-
-    @field_validator("secret_key", "new_secret_key", "admin_token", mode="before")
-    @classmethod
-    def _secret(cls, value: Any) -> Any:
-        return (value.strip() or None) if isinstance(value, str) else value
 
     @field_validator("github_webhook_secret", "gitlab_webhook_secret", mode="before")
     @classmethod

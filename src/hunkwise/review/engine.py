@@ -59,7 +59,7 @@ from hunkwise.review.report import (
     Source,
 )
 from hunkwise.review.rules import RepoRules
-from hunkwise.review.thinking_rule import ThinkingChoice, choose
+from hunkwise.review.thinking_rule import choose
 from hunkwise.review.tokens import TokenEstimator
 from hunkwise.review.verification import RouterLike, VerifyOptions, estimate_cost_usd, verify_findings
 
@@ -219,7 +219,7 @@ def plan(
             estimated_input_tokens=c.estimated_tokens + overhead,
             estimated_output_tokens=out_tokens,
             estimated_cost_usd=main.cost_usd(c.estimated_tokens + overhead, out_tokens),
-            thinking=_thinking(c).describe() if _auto(slots) else "",
+            thinking=choose(c.files, c.assigned_lines).describe() if _auto(slots) else "",
         )
         for c in review_plan.chunks
     ]
@@ -229,11 +229,6 @@ def plan(
 def _auto(slots: Sequence[Slot]) -> bool:
     """Whether a slot leaves thinking to the review (``thinking = "auto"``)."""
     return any(s.thinking == THINKING_AUTO for s in slots)
-
-
-def _thinking(chunk: Chunk) -> ThinkingChoice:
-    """Whether ``chunk`` is light (review/thinking_rule.py); only ``auto`` slots act on it."""
-    return choose(chunk.files, chunk.assigned_lines)
 
 
 def _planned_for(slots: Sequence[Slot], budget: Budget) -> dict[str, Any]:
@@ -470,7 +465,7 @@ class _Runner:
     async def run_chunk(self, chunk: Chunk) -> _ChunkResult:
         out = _ChunkResult()
         rules = self.options.rules.rules_for(chunk.files)
-        light = _auto(self.router.slots) and _thinking(chunk).light
+        light = _auto(self.router.slots) and choose(chunk.files, chunk.assigned_lines).light
         request = build_review_request(
             chunk.text, rules, max_output_tokens=self.max_output_tokens, light=light
         )
