@@ -44,6 +44,9 @@ def worker(
     import logging
     from dataclasses import replace
 
+    from hunkwise.cli.startup import pause_collector, resume_collector
+
+    pause_collector()  # until the process runs: start-up is imports (hunkwise.cli.startup)
     from hunkwise.cli.app import UsageError, configure_logging
     from hunkwise.config.settings import Settings
     from hunkwise.jobs.distributed.broker import QUEUE_URL_ENV, QueueSettings
@@ -84,4 +87,5 @@ def worker(
                 process.broker.close()
         typer.echo(json.dumps({"ok": True, **report}))
         return
+    resume_collector()
     raise typer.Exit(process.run())
