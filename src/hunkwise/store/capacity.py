@@ -292,7 +292,8 @@ def _window(
     limit = count.limit
     if seen is not None:
         fraction = seen.used_fraction
-        remaining = None if limit is None else max(0, int(limit * (1 - fraction)))
+        # Rounded down (never promise a prompt that is not there), past float noise (120 x 0.1).
+        remaining = None if limit is None else max(0, int(limit * (1 - fraction) + 1e-9))
         source: Source = "monitor"
         percent = round(fraction * 100, 1)
         resets_at = seen.resets_at
