@@ -1,5 +1,8 @@
 """``hunkwise usage``: what the configured models cost, and how close Coding Plan windows are.
 
+Named like :mod:`hunkwise.server.routes.usage` on purpose: cli modules are named after their
+command, route modules after their resource (the same view over HTTP).
+
 Thin on purpose: parse options, ask the store, print. Heavy imports (SQLAlchemy, Rich tables)
 happen inside the command so ``hunkwise --help`` stays fast.
 """

@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from hunkwise.catalog.loader import Catalog, load_catalog
+from hunkwise.errors import TransientError
 from hunkwise.gateway.adapters.base import TransportFactory
 from hunkwise.gateway.errors import ConnectBlocked
 from hunkwise.gateway.types import Slot
@@ -55,8 +56,10 @@ DEFAULT_MAX_CALLS_PER_MINUTE = 30
 _MAX_TEXT = 120  # how much of a provider's message a diagnosis quotes
 
 
-class MonitorError(Exception):
-    """Why a monitor answer could not be used; ``str()`` is the one-line diagnosis."""
+class MonitorError(TransientError):
+    """Why a monitor answer could not be used; ``str()`` is the one-line diagnosis. Transient in
+    the error tree (the next read, a minute later, may succeed), and it never leaves
+    :meth:`QuotaMonitor.read`, which turns it into a diagnosis."""
 
 
 class MonitorRefused(MonitorError):
@@ -87,6 +90,7 @@ class MonitorWindow:
         return min(1.0, max(0.0, self.percentage / 100))
 
     def as_dict(self) -> dict[str, Any]:
+        """The entry as the window view's JSON shows it (``monitor.reading.windows``)."""
         return {
             "percentage": self.percentage,
             "resets_at": self.resets_at.isoformat() if self.resets_at else None,
@@ -106,6 +110,7 @@ class MonitorReading:
     level: str | None = None  # the plan level the provider names ("lite", "pro", ...)
 
     def as_dict(self) -> dict[str, Any]:
+        """The reading as the window view's JSON shows it (``monitor.reading``)."""
         return {
             "fetched_at": self.fetched_at.isoformat(),
             "level": self.level,

@@ -93,6 +93,7 @@ class Forecast:
         return f"{out}, {duration(margin)} before its reset" if margin is not None else out
 
     def as_dict(self, tz: tzinfo | None = None) -> dict[str, Any]:
+        """The forecast as JSON (``capacity.forecast``), its message's times in ``tz``."""
         return {
             "prompts_last_hour": self.prompts_last_hour,
             "multiplier": self.multiplier,
@@ -172,6 +173,7 @@ class WindowCapacity:
     ledger_weighted: int  # prompts this installation sent, weighted by the peak-hour rule
 
     def as_dict(self, tz: tzinfo | None = None) -> dict[str, Any]:
+        """The window's merged figures as JSON (``five_hour.capacity``, ``week.capacity``)."""
         return {
             "limit": self.limit,
             "remaining": self.remaining,
@@ -204,12 +206,14 @@ class CredentialCapacity:
 
     @property
     def monitor_status(self) -> str:
+        """``ok``, ``unavailable`` (see :attr:`monitor_diagnosis`) or ``not asked`` (no key at hand)."""
         if self.monitor is None:
             return "not asked"
         return "ok" if self.monitor.reading is not None else "unavailable"
 
     @property
     def monitor_diagnosis(self) -> str | None:
+        """Why the monitor's figures are missing, in one line (None when it answered)."""
         if self.monitor is None:
             return "no configured slot holds this key, so the monitor was not asked"
         return self.monitor.diagnosis

@@ -5,7 +5,8 @@ else the ledger), the source of each figure, the peak-hour multiplier in force, 
 the last hour's rate, and the monitor's one-line diagnosis when it did not answer. The same
 JSON as ``hunkwise usage --windows --json``'s ``windows``; keys are shown as fingerprints only.
 
-Named after the resource it serves, like the other route modules.
+Named like :mod:`hunkwise.cli.usage` on purpose: route modules are named after the resource they
+serve, cli modules after their command (``hunkwise usage --windows``, the same view).
 """
 
 from __future__ import annotations
