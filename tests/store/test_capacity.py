@@ -190,3 +190,16 @@ def test_remaining_window_capacity_for_a_slot(engine: Engine) -> None:
         plan="developer",
     )
     assert asyncio.run(remaining_window_capacity(engine, developer, now=OFF_PEAK)) is None
+
+
+def test_a_tier_the_monitor_disagrees_with_is_a_note(engine: Engine) -> None:
+    now = OFF_PEAK
+    five = MonitorWindow(span="5h", percentage=10, resets_at=now + H, kind="TOKENS_LIMIT")
+    reading = MonitorResult(MonitorReading(windows={"5h": five}, fetched_at=now, level="pro"))
+    cap = ledger_capacity(engine, CODING, now, monitor=reading, model="glm-5.1", tier="lite")
+    assert cap.notes == (
+        "Z.AI's quota monitor says this key is on the pro tier, configured as lite: "
+        'set tier = "pro" so the prompts left are scaled right',
+    )
+    same = MonitorResult(MonitorReading(windows={"5h": five}, fetched_at=now, level="lite"))
+    assert ledger_capacity(engine, CODING, now, monitor=same, tier="lite").notes == ()

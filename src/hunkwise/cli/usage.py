@@ -314,6 +314,8 @@ def _print_windows(console: Console, windows: list[CredentialCapacity], now: dat
                 console.print(f"forecast: {label} window of {w.fingerprint}: {cap.forecast.message()}.")
         if c.monitor_diagnosis:
             console.print(f"[dim]quota monitor for {w.fingerprint}: {c.monitor_diagnosis}[/dim]")
+        for note in c.notes:
+            console.print(f"[yellow]note:[/] {w.fingerprint}: {note}")
         if w.last_quota_error_at:
             console.print(
                 f"[red]note:[/] Z.AI reported a spent quota window for {w.fingerprint} "

@@ -197,6 +197,7 @@ class CredentialCapacity:
     five_hour: WindowCapacity
     week: WindowCapacity
     monitor: MonitorResult | None  # None: no key at hand to ask with
+    notes: tuple[str, ...] = ()  # what people should check (a tier the provider disagrees with)
 
     @property
     def remaining_prompts(self) -> int | None:
@@ -231,6 +232,7 @@ class CredentialCapacity:
             "peak": self.peak,
             "peak_hours": self.peak_hours,
             "remaining_prompts": self.remaining_prompts,
+            "notes": list(self.notes),
             "monitor": {
                 "status": self.monitor_status,
                 "diagnosis": self.monitor_diagnosis,
@@ -269,6 +271,14 @@ def merge_windows(
                 span, count, units, seen, prompts_last_hour=prompts_last_hour, multiplier=multiplier, now=now
             )
         )
+    notes: list[str] = []
+    level = reading.level.lower() if reading and reading.level else None
+    if level and level in catalog.tiers and level != ledger.tier:
+        # The remaining prompts are scaled by the configured tier's ceiling: a wrong tier skews them.
+        notes.append(
+            f"Z.AI's quota monitor says this key is on the {level} tier, configured as {ledger.tier}: "
+            f'set tier = "{level}" so the prompts left are scaled right'
+        )
     sign = "+" if rule.utc_offset_hours >= 0 else "-"
     hours = f"{rule.peak_start_hour:02d}:00-{rule.peak_end_hour:02d}:00"
     return CredentialCapacity(
@@ -280,6 +290,7 @@ def merge_windows(
         five_hour=windows[0],
         week=windows[1],
         monitor=monitor,
+        notes=tuple(notes),
     )
 
 
