@@ -256,3 +256,30 @@ def test_the_ssrf_guard_applies_to_the_monitor() -> None:
 
     with _sim() as sim:
         asyncio.run(run(sim))
+
+
+def test_a_provider_echoing_the_key_never_gets_it_into_a_diagnosis() -> None:
+    """A hostile or careless provider (the outside world, faked at the transport) answers with the
+    Authorization header in its message: the diagnosis shows the key masked."""
+    import httpx2
+
+    def hostile(request: httpx2.Request) -> httpx2.Response:
+        echoed = request.headers["authorization"]
+        # Long enough that a cut at the diagnosis's length limit would fall inside the key.
+        msg = "x" * 100 + f" bad header {echoed}"
+        return httpx2.Response(200, json={"code": 500, "msg": msg, "success": False})
+
+    async def run() -> None:
+        monitor = QuotaMonitor(transport_factory=lambda slot: httpx2.MockTransport(hostile))
+        try:
+            result = await monitor.read(_slot("https://api.z.ai/api/coding/paas/v4"))
+        finally:
+            await monitor.aclose()
+        assert result.reading is None and result.diagnosis is not None
+        # Unscrubbed, the 120-character cut would have kept the key's first 8 characters.
+        assert CODING_KEY[:8] not in result.diagnosis and "\n" not in result.diagnosis
+        assert (
+            result.diagnosis == "the quota monitor answered code 500: " + "x" * 100 + " bad header ••••0001"
+        )
+
+    asyncio.run(run())

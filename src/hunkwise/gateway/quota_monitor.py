@@ -288,6 +288,10 @@ class QuotaMonitor:
                     "minute is reached (the ledger's counts are shown instead)",
                 )
             result = await self._fetch(slot)
+            if result.diagnosis and slot.api_key.reveal() in result.diagnosis:
+                # A provider message is untrusted and could echo the Authorization header back.
+                masked = result.diagnosis.replace(slot.api_key.reveal(), slot.api_key.masked())
+                result = MonitorResult(None, masked)
             self._cache[credential] = _Entry(result, self._clock() + self._ttl_s)
             if result.diagnosis:
                 # The slot's label and key fingerprint only: never the key.
@@ -303,7 +307,7 @@ class QuotaMonitor:
         refused: MonitorRefused | None = None
         for bearer in forms:
             try:
-                body = await self._get(slot, url, f"Bearer {key}" if bearer else key, host)
+                body = _scrubbed(await self._get(slot, url, f"Bearer {key}" if bearer else key, host), slot)
                 reading = parse_quota_limits(body, fetched_at=self._now())
             except MonitorRefused as exc:
                 refused = exc
@@ -356,6 +360,15 @@ class QuotaMonitor:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+
+
+def _scrubbed(body: Any, slot: Slot) -> Any:
+    """The answer with the key masked in its message, before any truncation could cut it in half:
+    a provider's message is untrusted and could echo the Authorization header."""
+    key = slot.api_key.reveal()
+    if isinstance(body, dict) and isinstance(body.get("msg"), str) and key and key in body["msg"]:
+        return {**body, "msg": body["msg"].replace(key, slot.api_key.masked())}
+    return body
 
 
 def _network_diagnosis(exc: BaseException, host: str, timeout_s: float) -> str:
