@@ -27,7 +27,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from hunkwise.catalog.loader import Catalog, load_catalog
-from hunkwise.gateway import MonitorResult, MonitorSpan, QuotaMonitor, Slot, has_monitor
+from hunkwise.gateway import MonitorResult, MonitorSpan, MonitorWindow, QuotaMonitor, Slot, has_monitor
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.tables import ModelCall
 from hunkwise.store.windows import (
@@ -264,8 +264,12 @@ def merge_windows(
     multiplier = max((rule.multiplier(m, now) for m in models), default=1)
     reading = monitor.reading if monitor else None
     windows = []
-    for span, count, units in (("5h", ledger.five_hour, weighted[0]), ("week", ledger.week, weighted[1])):
-        seen = reading.windows.get(span) if reading else None  # type: ignore[call-overload]
+    spans: tuple[tuple[MonitorSpan, WindowCount, int], ...] = (
+        ("5h", ledger.five_hour, weighted[0]),
+        ("week", ledger.week, weighted[1]),
+    )
+    for span, count, units in spans:
+        seen = reading.windows.get(span) if reading else None
         windows.append(
             _window(
                 span, count, units, seen, prompts_last_hour=prompts_last_hour, multiplier=multiplier, now=now
@@ -295,10 +299,10 @@ def merge_windows(
 
 
 def _window(
-    span: Any,
+    span: MonitorSpan,
     count: WindowCount,
     units: int,
-    seen: Any,
+    seen: MonitorWindow | None,
     *,
     prompts_last_hour: int,
     multiplier: int,
