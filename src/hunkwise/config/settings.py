@@ -168,7 +168,7 @@ class Settings(BaseSettings):
     loaded_env_file: EnvFile = Field(default_factory=EnvFile, exclude=True, repr=False)
     """The ``.env`` file ``serve``/``worker`` read (hunkwise.config.env_file)."""
     from_env_file: frozenset[str] = Field(frozenset(), exclude=True, repr=False)
-    """The variables of :attr:`environ` that came from :attr:`loaded_env_file` (the process did not set them)."""
+    """The variables of :attr:`environ` taken from :attr:`loaded_env_file` (the process had none)."""
 
     @classmethod
     def from_env(
