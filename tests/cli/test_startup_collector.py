@@ -22,7 +22,7 @@ SAMPLE = Path(__file__).parents[2] / "examples" / "sample.diff"
 @pytest.fixture(autouse=True)
 def _restore() -> Iterator[None]:
     yield
-    startup._State.armed = startup._State.paused = False
+    startup._CollectorPause.armed = startup._CollectorPause.paused = False
     gc.unfreeze()
     gc.enable()
 

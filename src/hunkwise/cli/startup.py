@@ -20,28 +20,28 @@ from __future__ import annotations
 import gc
 
 
-class _State:
+class _CollectorPause:
     armed = False
     paused = False
 
 
 def arm() -> None:
     """This interpreter is a ``hunkwise`` process of its own: commands may pause its collector."""
-    _State.armed = True
+    _CollectorPause.armed = True
 
 
 def pause_collector() -> None:
     """Stop automatic collections until :func:`resume_collector` (only in an armed process, and
     only if the collector was on)."""
-    if _State.armed and not _State.paused and gc.isenabled():
+    if _CollectorPause.armed and not _CollectorPause.paused and gc.isenabled():
         gc.disable()
-        _State.paused = True
+        _CollectorPause.paused = True
 
 
 def resume_collector() -> None:
     """Freeze the objects made so far and collect automatically again. Idempotent, and a no-op
     when nothing was paused; :func:`hunkwise.cli.app.main` calls it on the way out as well."""
-    if _State.paused:
+    if _CollectorPause.paused:
         gc.freeze()
         gc.enable()
-        _State.paused = False
+        _CollectorPause.paused = False
