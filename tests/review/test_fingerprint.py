@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hunkwise.review.findings import Finding
 from hunkwise.review.fingerprint import (
     Fingerprint,
     FingerprintError,
@@ -11,7 +12,6 @@ from hunkwise.review.fingerprint import (
     fingerprints,
     same_finding,
 )
-from hunkwise.review.findings import Finding
 
 
 def _f(

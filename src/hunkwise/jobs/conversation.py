@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hunkwise.platforms.review_post import PriorThread
-from hunkwise.review.fingerprint import Fingerprint, FingerprintError, fingerprints, match
 from hunkwise.review.findings import Finding
+from hunkwise.review.fingerprint import Fingerprint, FingerprintError, fingerprints, match
 
 PriorState = Literal["open", "resolved", "wont_fix"]
 # A demotion rule: a reason ("category style: 12% accepted") when the finding goes to the summary only.
