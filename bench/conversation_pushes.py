@@ -72,12 +72,8 @@ def main() -> None:
         return
     for r in out["results"]:
         print(f"{r['platform']}: {r['pushes']} pushes")
-        print(
-            f"  naive re-review: {r['naive_comments']} comments, {r['naive_duplicates']} repeat an earlier one"
-        )
-        print(
-            f"  hunkwise:        {r['hunkwise_comments']} comments, {r['hunkwise_duplicates']} repeat an earlier one"
-        )
+        for who, key in (("naive re-review", "naive"), ("hunkwise       ", "hunkwise")):
+            print(f"  {who}: {r[key + '_comments']} comments, {r[key + '_duplicates']} repeat an earlier one")
         print(f"  summaries: {r['summaries']} (edited {r['summary_edits']} times)")
         for p in r["per_push"]:
             print(f"    push {p['push'] + 1}: found {p['findings']}, posted {p['posted']}")

@@ -195,7 +195,7 @@ def duplicates(fps: list[str]) -> int:
 def act(fake: FakeGitHub | FakeGitLab, push: int) -> None:
     """The author, after push ``push``: resolves the bare-except thread (after 0), answers
     "won't fix" on the TODO thread of util.py (after 1)."""
-    for fp, root in threads(fake):
+    for _, root in threads(fake):
         title = root["body"]
         if push == 0 and "Bare except" in title:
             _resolve(fake, root)
@@ -276,8 +276,8 @@ def make_fake(platform: str) -> FakeGitHub | FakeGitLab:
 def run_pushes(client: TestClient, platform: str, served: ServedFake, *, pushes: int = 5) -> Outcome:
     """Push the scripted versions one by one, each reviewed to the end before the next, with the
     author's actions between them."""
-    from hunkwise.review.fingerprint import fingerprints
     from hunkwise.review.findings import Finding
+    from hunkwise.review.fingerprint import fingerprints
 
     fake = served.fake
     out = Outcome(platform)

@@ -41,7 +41,7 @@ def test_five_pushes_post_no_finding_twice_and_keep_one_summary(
     # ... hunkwise posts every finding once, in one summary edited on each later push
     assert figures["hunkwise_duplicates"] == 0
     assert figures["summaries"] == 1 and figures["summary_edits"] == 4
-    assert [p["posted"] for p in figures["per_push"]][0] == figures["per_push"][0]["findings"]
+    assert figures["per_push"][0]["posted"] == figures["per_push"][0]["findings"]
     assert all(p["posted"] < p["findings"] for p in figures["per_push"][1:])
     # the resolved thread stayed resolved, nothing reopened it; the summary says so
     assert out.resolved_after == 1
