@@ -52,7 +52,10 @@ def run(platforms: list[str]) -> dict[str, Any]:
             }
             try:
                 with TestClient(create_app(Settings.from_env(env))) as client:
-                    results.append(run_pushes(client, platform, served).figures())
+                    outcome = run_pushes(client, platform, served)
+                    results.append(
+                        outcome.figures() | {"summary": outcome.summary, "thread": outcome.example_thread}
+                    )
             finally:
                 served.close()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -63,6 +66,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--platforms", default="github,gitlab")
+    parser.add_argument(
+        "--show",
+        action="store_true",
+        help="print each platform's summary and a thread as they read at the end",
+    )
     args = parser.parse_args()
     for name in ("HUNKWISE_MODEL", "ZAI_API_KEY", "HUNKWISE_QUEUE_URL", "HUNKWISE_SECRET_KEY"):
         os.environ.pop(name, None)
@@ -70,6 +78,12 @@ def main() -> None:
     if args.json:
         print(json.dumps(out, indent=2))
         return
+    if args.show:
+        for r in out["results"]:
+            print(f"===== {r['platform']}: the summary after push {r['pushes']} =====\n{r['summary']}\n")
+            print(
+                f"===== {r['platform']}: a thread =====\n" + "\n----- reply -----\n".join(r["thread"]) + "\n"
+            )
     for r in out["results"]:
         print(f"{r['platform']}: {r['pushes']} pushes")
         for who, key in (("naive re-review", "naive"), ("hunkwise       ", "hunkwise")):

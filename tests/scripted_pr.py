@@ -198,9 +198,24 @@ def act(fake: FakeGitHub | FakeGitLab, push: int) -> None:
     for _, root in threads(fake):
         title = root["body"]
         if push == 0 and "Bare except" in title:
+            _reply(fake, root, "Intentional: load() must never raise here.")
             _resolve(fake, root)
         if push == 1 and "TODO" in title and _path(root) == "app/util.py":
             _reply(fake, root, "Won't fix: the cache is bounded by the caller.")
+
+
+def _example_thread(fake: FakeGitHub | FakeGitLab) -> list[str]:
+    """The first thread whose comment carries a committable suggestion, as its comment bodies."""
+    for _, root in threads(fake):
+        if "```suggestion" not in root["body"]:
+            continue
+        if isinstance(fake, FakeGitHub):
+            replies = [c["body"] for c in fake.review_comments if c.get("in_reply_to_id") == root["id"]]
+        else:
+            notes = next(d["notes"] for d in fake.discussions if d["notes"][0] is root)
+            replies = [n["body"] for n in notes[1:]]
+        return [root["body"], *replies]
+    return []
 
 
 def _path(root: dict[str, Any]) -> str:
@@ -238,6 +253,7 @@ class Outcome:
     summaries: int = 0
     thread_fps: list[str] = field(default_factory=list)
     resolved_after: int = 0  # resolved threads on the PR at the end
+    example_thread: list[str] = field(default_factory=list)  # a thread with a committable fix: its bodies
 
     @property
     def naive_comments(self) -> int:
@@ -295,6 +311,7 @@ def run_pushes(client: TestClient, platform: str, served: ServedFake, *, pushes:
         out.pushes.append(PushFigures(push, len(found), len(threads(fake)) - before, len(fake.edits)))
         act(fake, push)
     out.thread_fps = [fp for fp, _ in threads(fake)]
+    out.example_thread = _example_thread(fake)
     found_summaries = summaries(fake)
     out.summaries = len(found_summaries)
     out.summary = found_summaries[-1] if found_summaries else ""

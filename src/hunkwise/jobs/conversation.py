@@ -55,6 +55,9 @@ class PostingInputs:
     prior: Sequence[Prior] = ()
     suppressed: Sequence[Fingerprint] = ()
     demote: Demotion | None = None
+    # The review saw only the commits since the last reviewed head: an earlier finding it did not
+    # find again is still open, not gone.
+    incremental: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +77,11 @@ class PostingPlan:
     closed: list[Placed] = field(default_factory=list)
     suppressed: list[Placed] = field(default_factory=list)
     demoted: list[Placed] = field(default_factory=list)
-    # Earlier threads still open that this review did not find again (an incremental review sees
-    # only the new commits; a full one may no longer see a fixed line): still open on the PR.
+    # Earlier open threads this review did not find again. An incremental review sees only the
+    # new commits: they are still open. A review of the whole change no longer sees them: the
+    # code changed or went away (most often: fixed); their threads are left as they are.
     open_elsewhere: list[Prior] = field(default_factory=list)
+    not_found_again: list[Prior] = field(default_factory=list)
 
     @property
     def still_open_count(self) -> int:
@@ -102,7 +107,11 @@ def decide(
             plan.demoted.append(Placed(f, fp, reason=reason))
         else:
             plan.post.append(Placed(f, fp))
-    plan.open_elsewhere = [p for p in inputs.prior if not p.closed and p.fingerprint not in matched]
+    unmatched = [p for p in inputs.prior if not p.closed and p.fingerprint not in matched]
+    if inputs.incremental:
+        plan.open_elsewhere = unmatched
+    else:
+        plan.not_found_again = unmatched
     return plan
 
 
@@ -135,10 +144,15 @@ def merge_prior(
         except FingerprintError:
             return
         old = best.get(fp.text)
-        if old is None or _RANK[state] > _RANK[old.state]:
-            best[fp.text] = Prior(
-                fp, state, where or (old.where if old else ""), title or (old.title if old else "")
-            )
+        if old is None:
+            best[fp.text] = Prior(fp, state, where, title)
+            return
+        best[fp.text] = Prior(
+            fp,
+            state if _RANK[state] > _RANK[old.state] else old.state,
+            old.where or where,
+            old.title or title,
+        )
 
     for t in threads:
         add(t.fingerprint, "wont_fix" if t.wont_fix else "resolved" if t.resolved else "open", t.where, "")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 
 from hunkwise.jobs.conversation import Placed, PostingInputs, PostingPlan, decide
 from hunkwise.platforms.review_post import InlineComment, ReviewPost, marker, review_key
@@ -156,6 +157,7 @@ def summary_body(
         (len(plan.post), "new, posted inline"),
         (plan.still_open_count, "still open from earlier"),
         (len(plan.closed), "resolved or won't fix earlier (not reopened)"),
+        (len(plan.not_found_again), "earlier, not found again"),
         (len(plan.suppressed), "ignored on request"),
         (len(plan.demoted), "demoted to this summary"),
     ]
@@ -185,6 +187,9 @@ def summary_body(
         items = [f"- `{_where(p.finding)}` **{p.finding.title}**" for p in plan.still_open]
         items += [f"- `{p.where}` {p.title}".rstrip() for p in plan.open_elsewhere]
         lines += _listed(f"{plan.still_open_count} still open from earlier", items)
+    if plan.not_found_again:
+        items = [f"- `{p.where}` {p.title}".rstrip() for p in plan.not_found_again]
+        lines += _listed(f"{len(plan.not_found_again)} earlier, not found again (changed or fixed)", items)
     if plan.closed:
         items = [f"- `{_where(p.finding)}` **{p.finding.title}** ({_state(p)})" for p in plan.closed]
         lines += _listed(f"{len(plan.closed)} resolved or won't fix earlier, not reopened", items)
@@ -247,7 +252,7 @@ def build_post(
     what was posted before, suppressed and demoted (:class:`PostingInputs`; none: a first review)."""
     key = review_key(platform, repository, number, head_sha)
     findings = sorted(report.findings, key=lambda f: (-f.rank, f.path, f.start_line))
-    plan = decide(findings, report.code, inputs or PostingInputs())
+    plan = decide(findings, report.code, replace(inputs or PostingInputs(), incremental=since is not None))
     # Over MAX_INLINE, and what max_findings held back: listed in the summary, never dropped.
     inline, overflow = plan.post[:MAX_INLINE], plan.post[MAX_INLINE:]
     extra = [p.finding for p in overflow] + report.held_back
