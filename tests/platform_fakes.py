@@ -43,6 +43,7 @@ class FakeGitHub:
     resolved: set[int] = field(default_factory=set)  # first comment ids of resolved threads
     refuse_lines: set[int] = field(default_factory=set)  # lines GitHub "cannot place" (422)
     edits: list[dict[str, Any]] = field(default_factory=list)  # PUT review / PATCH comment bodies
+    graphql_status: int = 200  # e.g. 403: a token GraphQL refuses
     _next_id: int = 5000
 
     def transport(self) -> httpx.MockTransport:
@@ -121,6 +122,10 @@ class FakeGitHub:
 
     def _graphql(self, request: httpx.Request) -> httpx.Response:
         """``reviewThreads`` of a pull request: one thread per first comment, ``isResolved``."""
+        if self.graphql_status != 200:
+            return httpx.Response(
+                self.graphql_status, json={"message": "Resource not accessible by integration"}
+            )
         query = json.loads(request.content)
         if "reviewThreads" not in query.get("query", ""):
             return httpx.Response(
