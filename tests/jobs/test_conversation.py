@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hunkwise.jobs.conversation import PostingInputs, Prior, decide, merge_prior
-from hunkwise.jobs.posting import build_post, committable, comment_body
+from hunkwise.jobs.posting import build_post, comment_body, committable
 from hunkwise.platforms.review_post import PriorThread, markers_in
 from hunkwise.review.findings import Finding
 from hunkwise.review.fingerprint import fingerprint
