@@ -58,6 +58,7 @@ class Fingerprint:
         return cls(found.group(1), found.group(2))
 
     def words(self) -> frozenset[str]:
+        """The title's words, for the similarity of two titles."""
         return frozenset(w for w in self.slug.split("-") if w)
 
 
@@ -69,6 +70,7 @@ def normalize_code(lines: Iterable[str]) -> str:
 
 
 def title_slug(title: str) -> str:
+    """The title's significant words, lower case, joined by ``-``: safe in a hidden marker."""
     words = [w for w in _WORD.findall(title.lower()) if w not in _NOISE]
     return "-".join(words[:SLUG_WORDS])
 
