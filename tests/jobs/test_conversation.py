@@ -44,20 +44,23 @@ def test_new_findings_are_posted_earlier_ones_never_twice_closed_ones_never_reop
     assert plan.still_open_count == 1 and plan.not_found_again == []
 
 
-def test_suppressed_and_demoted_are_not_posted_and_an_earlier_post_wins_over_both() -> None:
+def test_suppressed_and_demoted_are_not_posted_and_ignoring_a_posted_finding_closes_it() -> None:
     def demote(f: Finding) -> str | None:
         return "security: 10% accepted" if f.category == "security" else None
 
+    todo = Prior(fingerprint(TODO, CODE))
     inputs = PostingInputs(
-        prior=[Prior(fingerprint(TODO, CODE))],
-        suppressed=[fingerprint(BARE, CODE), fingerprint(TODO, CODE)],
-        demote=demote,
+        prior=[todo], suppressed=[fingerprint(BARE, CODE), fingerprint(TODO, CODE)], demote=demote
     )
     plan = decide([BARE, TODO, TOKEN], CODE, inputs)
-    assert plan.post == []
-    assert [p.finding for p in plan.suppressed] == [BARE]
+    assert plan.post == [] and plan.still_open == []
+    assert [(p.finding, p.prior) for p in plan.suppressed] == [(BARE, None), (TODO, todo)]
     assert [(p.finding, p.reason) for p in plan.demoted] == [(TOKEN, "security: 10% accepted")]
-    assert [p.finding for p in plan.still_open] == [TODO]
+    # an ignored finding the review no longer finds is not "open" either
+    assert decide([], CODE, inputs).not_found_again == []
+    # a demoted finding posted before stays "still open" (it was posted), never reposted
+    shown = decide([TOKEN], CODE, PostingInputs(prior=[Prior(fingerprint(TOKEN, CODE))], demote=demote))
+    assert [p.finding for p in shown.still_open] == [TOKEN] and shown.post == []
 
 
 def test_an_earlier_finding_not_found_again_is_open_only_when_the_review_was_incremental() -> None:

@@ -4,12 +4,12 @@ A review of a new push finds again much of what an earlier push's review already
 module decides, per finding, from plain inputs (:class:`PostingInputs`):
 
 - ``post``: new, post it inline;
-- ``still_open``: already posted and its thread is still open: not posted again, counted in the
-  summary as "still open from earlier";
 - ``closed``: already posted and the author resolved it or answered "won't fix": never reopened,
   counted in the summary;
 - ``suppressed``: a user asked not to see it (``@hunkwise ignore``: :mod:`hunkwise.store.posted_findings`),
-  counted in the summary;
+  counted in the summary; a posted finding ignored later counts here from then on;
+- ``still_open``: already posted and its thread is still open: not posted again, counted in the
+  summary as "still open from earlier";
 - ``demoted``: its category or path is demoted by feedback: listed in the summary only, with the
   reason, never silent.
 
@@ -91,23 +91,31 @@ class PostingPlan:
 def decide(
     findings: Sequence[Finding], code: Mapping[str, Mapping[int, str]], inputs: PostingInputs
 ) -> PostingPlan:
-    """The one "what gets posted" decision. Order of the rules: an earlier post wins (a finding
-    is never posted twice, and a closed thread never reopened, whatever else applies), then a
-    suppression, then a demotion; what is left is posted."""
+    """The one "what gets posted" decision. Order of the rules: a thread closed earlier stays
+    closed (never reopened, whatever else applies); then a suppression (``ignore`` on a posted
+    finding closes it from then on); then an earlier open post (never posted twice); then a
+    demotion; what is left is posted. Nothing already posted is ever posted again."""
     plan = PostingPlan()
     matched: set[Fingerprint] = set()
     for f, fp in zip(findings, fingerprints(findings, code), strict=True):
         earlier = _prior_match(fp, inputs.prior)
         if earlier is not None:
             matched.add(earlier.fingerprint)
-            (plan.closed if earlier.closed else plan.still_open).append(Placed(f, fp, earlier))
+        if earlier is not None and earlier.closed:
+            plan.closed.append(Placed(f, fp, earlier))
         elif match(fp, inputs.suppressed) is not None:
-            plan.suppressed.append(Placed(f, fp))
+            plan.suppressed.append(Placed(f, fp, earlier))
+        elif earlier is not None:
+            plan.still_open.append(Placed(f, fp, earlier))
         elif inputs.demote is not None and (reason := inputs.demote(f)):
             plan.demoted.append(Placed(f, fp, reason=reason))
         else:
             plan.post.append(Placed(f, fp))
-    unmatched = [p for p in inputs.prior if not p.closed and p.fingerprint not in matched]
+    unmatched = [
+        p
+        for p in inputs.prior
+        if not p.closed and p.fingerprint not in matched and match(p.fingerprint, inputs.suppressed) is None
+    ]
     if inputs.incremental:
         plan.open_elsewhere = unmatched
     else:
