@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -57,6 +58,63 @@ class Tier(_Frozen):
     prompts_5h: int
     prompts_week: int
     source: str
+    source_date: str = ""  # when the fee and the ceilings were read (YYYY-MM-DD)
+
+
+class QuotaMultiplier(_Frozen):
+    """How many window units one Coding Plan prompt burns, by model and time of day.
+
+    Z.AI counts GLM-5.1 and GLM-5-Turbo prompts 3x at peak (14:00-18:00 UTC+8) and 2x off-peak;
+    every other model 1x. Kept in the catalog, dated, because Z.AI changes it (1x promotions).
+    """
+
+    models: tuple[str, ...] = ()
+    peak: float = 1.0
+    off_peak: float = 1.0
+    peak_start: str = "14:00"  # [start, end) local wall-clock time at ``utc_offset_hours``
+    peak_end: str = "18:00"
+    utc_offset_hours: float = 8
+    source: str = ""
+    source_date: str = ""
+
+    def is_peak(self, when: datetime) -> bool:
+        """Whether ``when`` (an aware datetime) falls in the peak hours, read on the provider's clock."""
+        local = when.astimezone(timezone(timedelta(hours=self.utc_offset_hours)))
+        minute = local.hour * 60 + local.minute
+        start, end = _minutes(self.peak_start), _minutes(self.peak_end)
+        return start <= minute < end if start <= end else minute >= start or minute < end
+
+    def weight(self, model: str, when: datetime) -> float:
+        """Window units one prompt on ``model`` at ``when`` consumes (1 for models without a multiplier)."""
+        if model.strip().lower() not in self.models:
+            return 1.0
+        return self.peak if self.is_peak(when) else self.off_peak
+
+
+def _minutes(hhmm: str) -> int:
+    hours, _, minutes = hhmm.partition(":")
+    return int(hours) * 60 + int(minutes or 0)
+
+
+def price_usd(
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    input_price: float,
+    output_price: float,
+    cached_tokens: int = 0,
+    cached_input_price: float | None = None,
+) -> float:
+    """The one pricing rule (USD; prices per 1M tokens), shared by the gateway's per-call cost, the
+    simulator's bill and the plan advisor, so their totals agree.
+
+    ``input_tokens`` includes the cached part (OpenAI/Z.AI ``prompt_tokens``; the Anthropic adapter
+    adds cache reads in): cached tokens are billed at ``cached_input_price`` when the catalog knows
+    one, else at the full input price (never a guessed discount).
+    """
+    cached = min(max(cached_tokens, 0), input_tokens) if cached_input_price is not None else 0
+    cached_rate = cached_input_price if cached_input_price is not None else input_price
+    return ((input_tokens - cached) * input_price + cached * cached_rate + output_tokens * output_price) / 1_000_000
 
 
 class ModelCard(_Frozen):
@@ -69,6 +127,10 @@ class ModelCard(_Frozen):
     max_output_tokens: int
     input_price: float = Field(description="USD per 1M input tokens")
     output_price: float = Field(description="USD per 1M output tokens")
+    cached_input_price: float | None = Field(
+        None, description="USD per 1M cached input tokens; None = no discount known (full input price)"
+    )
+    cached_price_source: str = ""
     price_source: str
     price_date: str
     thinking: ThinkingStyle
@@ -78,8 +140,16 @@ class ModelCard(_Frozen):
     plans: tuple[PlanName, ...] = ()
     summary: str = ""
 
-    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.input_price + output_tokens * self.output_price) / 1_000_000
+    def cost_usd(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> float:
+        """A call's cost at this card's prices (:func:`price_usd`)."""
+        return price_usd(
+            input_tokens,
+            output_tokens,
+            input_price=self.input_price,
+            output_price=self.output_price,
+            cached_tokens=cached_tokens,
+            cached_input_price=self.cached_input_price,
+        )
 
 
 class ErrorCode(_Frozen):
@@ -98,6 +168,7 @@ class Catalog(_Frozen):
     cards: tuple[ModelCard, ...]
     thinking_budgets: dict[str, int]
     zai_errors: dict[str, ErrorCode]
+    quota_multiplier: QuotaMultiplier = QuotaMultiplier()
 
     # -- lookups -------------------------------------------------------------------------------
     def card(self, model_id: str) -> ModelCard | None:
@@ -146,7 +217,12 @@ class Catalog(_Frozen):
             raise ValueError(f"unknown model id(s) in overrides: {', '.join(sorted(models))}")
         tiers = _patch_map(self.tiers, overrides.get("tiers", {}), "tiers")
         plans = _patch_map(self.plans, overrides.get("plans", {}), "plans")
-        return self.model_copy(update={"cards": tuple(cards), "tiers": tiers, "plans": plans})
+        multiplier = self.quota_multiplier
+        if overrides.get("quota_multiplier"):
+            multiplier = _patched(multiplier, dict(overrides["quota_multiplier"]), "quota_multiplier")
+        return self.model_copy(
+            update={"cards": tuple(cards), "tiers": tiers, "plans": plans, "quota_multiplier": multiplier}
+        )
 
 
 def _patched(item: _Frozen, patch: dict[str, Any], where: str) -> Any:
@@ -176,6 +252,7 @@ def parse_catalog(raw: dict[str, Any]) -> Catalog:
         cards=tuple(ModelCard(**c) for c in raw["cards"]),
         thinking_budgets=dict(raw["thinking_budgets"]),
         zai_errors={k: ErrorCode(code=k, **v) for k, v in raw["zai_errors"].items()},
+        quota_multiplier=QuotaMultiplier(**raw.get("quota_multiplier", {})),
     )
 
 

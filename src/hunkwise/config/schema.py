@@ -7,6 +7,7 @@
     [main] / [fallback]              # slot settings every profile starts from (SlotInput)
     [profiles.<name>.main|fallback]  # named profiles (SlotInput)
     [models."<id>"] [tiers.<id>] [plans.<id>]   # catalog overrides (checked against the catalog)
+    [quota_multiplier]               # Coding Plan peak-hour multiplier (catalog override)
     [review]                         # review defaults: ignore/include globs, thresholds, max_cost
     [[rules]]                        # plain-language rules scoped by path globs
 
@@ -159,6 +160,7 @@ class ConfigFileSchema(_Strict):
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tiers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     plans: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    quota_multiplier: dict[str, Any] = Field(default_factory=dict)
     review: ReviewSection | None = None
     rules: tuple[RuleEntry, ...] = ()
 
@@ -174,6 +176,7 @@ FILE_HELP: dict[str, str] = {
     "models": 'tables like [models."glm-5.1"] with catalog fields to override',
     "tiers": "tables like [tiers.lite] with catalog fields to override",
     "plans": "tables like [plans.coding] with catalog fields to override",
+    "quota_multiplier": "a table: [quota_multiplier] with catalog fields to override (peak, off_peak, models, ...)",
     "review": "a table: [review]",
     "rules": 'an array of tables: write [[rules]] blocks with text = "..."',
     "ignore": GLOBS_HELP,

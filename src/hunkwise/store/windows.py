@@ -24,15 +24,12 @@ from typing import Any
 from sqlalchemy import select
 
 from hunkwise.catalog.loader import Catalog, load_catalog
+from hunkwise.catalog.plan_advice import CODING_PLAN, FIVE_HOURS, QUOTA_CONSUMING_OUTCOMES, WEEK
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.tables import ModelCall
 
-FIVE_HOURS = timedelta(hours=5)
-WEEK = timedelta(days=7)
 WARN_AT = 0.8
-QUOTA_CONSUMING_OUTCOMES: tuple[str, ...] = ("ok", "timeout")
 QUOTA_ERROR_OUTCOME = "quota_window"
-CODING_PLAN = "coding"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from hunkwise.gateway import SKIPPED_OUTCOMES
 from hunkwise.store.db import Db, use_session
-from hunkwise.store.tables import ModelCall, ReviewJob
+from hunkwise.store.ledger import org_run_ids
+from hunkwise.store.tables import ModelCall
 from hunkwise.store.windows import CODING_PLAN, WindowUsage, window_usage
 
 
@@ -47,14 +48,6 @@ class UsageData:
 SIMULATED_SUFFIX = " (simulated)"
 
 
-def _run_ids(session: Any, org: str) -> set[int]:
-    ids: set[int] = set()
-    for checkpoint in session.scalars(select(ReviewJob.checkpoint).where(ReviewJob.org == org)):
-        if isinstance(checkpoint, dict) and isinstance(checkpoint.get("run_id"), int):
-            ids.add(checkpoint["run_id"])
-    return ids
-
-
 def usage_data(
     db: Db, *, org: str | None, days: int = 14, now: datetime | None = None, include_simulated: bool = False
 ) -> UsageData:
@@ -71,7 +64,7 @@ def usage_data(
         if not include_simulated:
             week_query = week_query.where(ModelCall.simulated.is_(False))
         if org is not None:
-            ids = _run_ids(session, org)
+            ids = org_run_ids(session, org)
             query = query.where(ModelCall.run_id.in_(ids))
             week_query = week_query.where(ModelCall.run_id.in_(ids))
         calls = list(session.scalars(query))
