@@ -114,7 +114,9 @@ def price_usd(
     """
     cached = min(max(cached_tokens, 0), input_tokens) if cached_input_price is not None else 0
     cached_rate = cached_input_price if cached_input_price is not None else input_price
-    return ((input_tokens - cached) * input_price + cached * cached_rate + output_tokens * output_price) / 1_000_000
+    return (
+        (input_tokens - cached) * input_price + cached * cached_rate + output_tokens * output_price
+    ) / 1_000_000
 
 
 class ModelCard(_Frozen):

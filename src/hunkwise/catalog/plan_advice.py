@@ -188,7 +188,11 @@ class PlanAdvice:
         per_month = DAYS_PER_MONTH / self.days
         unpriced = sum(t.calls for t in self.unpriced_by_model.values())
         return {
-            "period": {"start": self.start.isoformat(), "end": self.end.isoformat(), "days": round(self.days, 3)},
+            "period": {
+                "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "days": round(self.days, 3),
+            },
             "calls": {
                 "real": self.real_calls,
                 "priced": self.real_calls - unpriced,
@@ -209,7 +213,11 @@ class PlanAdvice:
             "unpriced": [t.as_dict("model", m) for m, t in sorted(self.unpriced_by_model.items())],
             "tiers": [t.as_dict() for t in self.tiers],
             "fallback": self.fallback,
-            "recommendation": {"option": self.recommendation, "summary": self.summary, "reasons": self.reasons},
+            "recommendation": {
+                "option": self.recommendation,
+                "summary": self.summary,
+                "reasons": self.reasons,
+            },
             "assumptions": self.assumptions,
             "sources": self.sources,
         }
@@ -292,14 +300,20 @@ def advise(
     or inverted period or an unknown Fallback model.
     """
     if end <= start:
-        raise ValueError(f"the period must end after it starts (start {start.isoformat()}, end {end.isoformat()})")
+        raise ValueError(
+            f"the period must end after it starts (start {start.isoformat()}, end {end.isoformat()})"
+        )
     fallback_card: ModelCard | None = None
     if fallback_model:
         fallback_card = catalog.card(fallback_model)
         if fallback_card is None:
             near = catalog.suggest(fallback_model)
-            hint = f"; did you mean {', '.join(near)}?" if near else " (`hunkwise models` lists the known ids)"
-            raise ValueError(f"unknown Fallback model {fallback_model!r}: it has no price in the catalog{hint}")
+            hint = (
+                f"; did you mean {', '.join(near)}?" if near else " (`hunkwise models` lists the known ids)"
+            )
+            raise ValueError(
+                f"unknown Fallback model {fallback_model!r}: it has no price in the catalog{hint}"
+            )
     days = (end - start) / timedelta(days=1)
     rows = sorted((c for c in calls if start <= c.at <= end), key=lambda c: c.at)
     real = [c for c in rows if not c.simulated]
@@ -440,7 +454,9 @@ def _assumptions(a: PlanAdvice, catalog: Catalog) -> list[str]:
         "a team server before switching.",
     ]
     if a.days < 7:
-        notes.append(f"The period is {a.days:.1f} day(s), shorter than the weekly window: the weekly check is partial.")
+        notes.append(
+            f"The period is {a.days:.1f} day(s), shorter than the weekly window: the weekly check is partial."
+        )
     if a.simulated_calls:
         notes.append(f"{a.simulated_calls} simulated call(s) (served by hunkwise's simulator) were left out.")
     return notes
@@ -453,7 +469,8 @@ def _sources(catalog: Catalog, cards: dict[str, ModelCard]) -> list[dict[str, st
             "what": f"{c.id} prices: ${c.input_price}/M in, "
             + (f"${c.cached_input_price}/M cached in, " if c.cached_input_price is not None else "")
             + f"${c.output_price}/M out",
-            "source": c.price_source + (f"; cached: {c.cached_price_source}" if c.cached_price_source else ""),
+            "source": c.price_source
+            + (f"; cached: {c.cached_price_source}" if c.cached_price_source else ""),
             "date": c.price_date,
         }
         for c in sorted(cards.values(), key=lambda c: c.id)

@@ -245,7 +245,10 @@ async def _run_admitted(
             stats.output_tokens += completion.completion_tokens
             stats.seen_prefixes.update(hashes)
             state.bill(
-                key, card.cost_usd(completion.prompt_tokens, completion.completion_tokens, completion.cached_tokens)
+                key,
+                card.cost_usd(
+                    completion.prompt_tokens, completion.completion_tokens, completion.cached_tokens
+                ),
             )
         response = _render(state, route, call, completion, card.id, release, truncated=fault == "truncated")
         handed_off = isinstance(response, _ReleasingStream)

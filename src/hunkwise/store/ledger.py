@@ -335,9 +335,7 @@ def org_run_ids(db: Db, org: str) -> set[int]:
     return ids
 
 
-def advice_calls(
-    db: Db, start: datetime, end: datetime, *, run_ids: set[int] | None = None
-) -> list[CallRow]:
+def advice_calls(db: Db, start: datetime, end: datetime, *, run_ids: set[int] | None = None) -> list[CallRow]:
     """The period's model calls as the plan advisor's rows (oldest first), simulated ones included
     and flagged (the advisor counts and ignores them). Skipped slots made no request: left out.
     ``run_ids`` limits the rows to those runs (one organization's, :func:`org_run_ids`)."""
