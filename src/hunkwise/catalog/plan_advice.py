@@ -363,7 +363,8 @@ def advise(
         fallback=(
             f"spilled prompts priced at {fallback_card.id} (the Fallback), same token counts"
             if fallback_card
-            else "spilled prompts priced at each call's own Developer API price (a Developer API key as Fallback)"
+            else "spilled prompts priced at each call's own Developer API price "
+            "(a Developer API key as Fallback)"
         ),
         recommendation=None,
         summary="",
@@ -417,21 +418,22 @@ def _recommend(a: PlanAdvice) -> None:
         held = (
             "windows held"
             if t.holds
-            else f"{t.spilled_calls} of {t.prompts} prompt(s) spilled (${t.spilled_cost_usd:.2f}), first at "
-            f"{t.first_spill_at.isoformat() if t.first_spill_at else '?'}"
+            else f"{t.spilled_calls} of {t.prompts} prompt(s) spilled (${t.spilled_cost_usd:.2f}), "
+            f"first at {t.first_spill_at.isoformat() if t.first_spill_at else '?'}"
         )
         a.reasons.append(
-            f"{t.tier.display_name}: ${t.total_usd:.2f} (fee ${t.fee_period_usd:.2f}; {held}; busiest 5 hours "
-            f"{t.peak_5h_used:g}/{t.tier.prompts_5h}, busiest week {t.peak_week_used:g}/{t.tier.prompts_week})"
+            f"{t.tier.display_name}: ${t.total_usd:.2f} (fee ${t.fee_period_usd:.2f}; {held}; "
+            f"busiest 5 hours {t.peak_5h_used:g}/{t.tier.prompts_5h}, "
+            f"busiest week {t.peak_week_used:g}/{t.tier.prompts_week})"
         )
     if a.other_by_model:
         a.reasons.append(
-            f"Other providers ({', '.join(sorted(a.other_by_model))}): ${a.other_cost_usd:.2f}, the same under "
-            "every option and included in each total"
+            f"Other providers ({', '.join(sorted(a.other_by_model))}): ${a.other_cost_usd:.2f}, "
+            "the same under every option and included in each total"
         )
     if a.unpriced_by_model:
         a.reasons.append(
-            f"Not priced (unknown to the catalog, left out of every figure): "
+            "Not priced (unknown to the catalog, left out of every figure): "
             + ", ".join(f"{m} ({t.calls} call(s))" for m, t in sorted(a.unpriced_by_model.items()))
         )
 

@@ -176,7 +176,7 @@ FILE_HELP: dict[str, str] = {
     "models": 'tables like [models."glm-5.1"] with catalog fields to override',
     "tiers": "tables like [tiers.lite] with catalog fields to override",
     "plans": "tables like [plans.coding] with catalog fields to override",
-    "quota_multiplier": "a table: [quota_multiplier] with catalog fields to override (peak, off_peak, models, ...)",
+    "quota_multiplier": "a table: [quota_multiplier] with catalog fields to override (peak, off_peak, ...)",
     "review": "a table: [review]",
     "rules": 'an array of tables: write [[rules]] blocks with text = "..."',
     "ignore": GLOBS_HELP,

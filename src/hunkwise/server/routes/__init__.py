@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from hunkwise.server.routes import byok, docs, health, jobs, metrics, orgs, advice, reviews, webhooks
+from hunkwise.server.routes import advice, byok, docs, health, jobs, metrics, orgs, reviews, webhooks
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
