@@ -134,7 +134,9 @@ def test_spilled_prompts_are_priced_at_the_fallback() -> None:
     gpt = catalog.card("gpt-5")
     assert glm is not None and gpt is not None
     own = advise(rows, catalog, start=START, end=END)
-    assert tier(own.as_dict(), "lite")["spilled_cost_usd"] == pytest.approx(2 * glm.cost_usd(20_000, 2_000), abs=1e-6)
+    assert tier(own.as_dict(), "lite")["spilled_cost_usd"] == pytest.approx(
+        2 * glm.cost_usd(20_000, 2_000), abs=1e-6
+    )
     to_gpt = advise(rows, catalog, start=START, end=END, fallback_model="gpt-5")
     lite = tier(to_gpt.as_dict(), "lite")
     assert lite["spilled_cost_usd"] == pytest.approx(2 * gpt.cost_usd(20_000, 2_000), abs=1e-6)
