@@ -143,7 +143,7 @@ def test_spilled_prompts_are_priced_at_the_fallback() -> None:
     fee = catalog.tiers["lite"].price_usd_month * 30 / DAYS_PER_MONTH
     assert lite["total_usd"] == pytest.approx(fee + 2 * gpt.cost_usd(20_000, 2_000), abs=1e-5)
     assert "gpt-5" in to_gpt.fallback
-    with pytest.raises(ValueError, match="unknown Fallback model 'gpt-9'.*did you mean"):
+    with pytest.raises(ValueError, match=r"unknown Fallback model 'gpt-9'.*did you mean"):
         advise(rows, catalog, start=START, end=END, fallback_model="gpt-9")
 
 
