@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from call_records import call_record
@@ -84,3 +85,33 @@ def test_bad_input_is_one_line_and_exit_2() -> None:
     assert "Traceback" not in err
     code, _, err = _invoke("--fallback", "gpt-9")
     assert code == 2 and "unknown Fallback model 'gpt-9'" in err
+
+
+def test_config_overrides_set_the_ceilings_and_the_multiplier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    # Two GLM-5.1 prompts a minute apart, off-peak (2x each): Lite with a 3-unit window spills one...
+    now = datetime.now(UTC)
+    off_peak = now.replace(hour=13, minute=0, second=0, microsecond=0)  # 21:00 in UTC+8
+    if off_peak > now:
+        off_peak -= timedelta(days=1)
+    _record(_glm(now - off_peak), _glm(now - off_peak - timedelta(minutes=1)))
+    (tmp_path / ".hunkwise.toml").write_text("[tiers.lite]\nprompts_5h = 3\n")
+    lite = next(t for t in json.loads(_invoke("--json")[1])["tiers"] if t["tier"] == "lite")
+    assert (lite["prompts_5h"], lite["spilled_calls"]) == (3, 1)
+    # ...and during a 1x promotion both fit.
+    (tmp_path / ".hunkwise.toml").write_text(
+        "[tiers.lite]\nprompts_5h = 3\n\n[quota_multiplier]\noff_peak = 1.0\n"
+    )
+    data = json.loads(_invoke("--json")[1])
+    lite = next(t for t in data["tiers"] if t["tier"] == "lite")
+    assert (lite["spilled_calls"], lite["peak_5h_used"]) == (0, 2.0)
+    assert any("3x / 1x" in s["what"] for s in data["sources"])
+    (tmp_path / ".hunkwise.toml").write_text("[quota_multiplier]\noffpeak = 1.0\n")
+    code, _, err = _invoke("--json")
+    assert (
+        code == 2
+        and "unknown key `offpeak` in [quota_multiplier]" in err
+        and "did you mean `off_peak`" in err
+    )
