@@ -36,11 +36,16 @@ FORCED_ERRORS: tuple[ForcedError, ...] = ("1309", "1313", "1316", "1317")
 # Peak-hour multiplier (Z.AI Coding Plan FAQ, April-June 2026, recorded in
 # shared/reference/providers.md "Added 2026-12"): a GLM-5.1 or GLM-5-Turbo prompt counts 3x
 # against the 5-hour and weekly windows at peak, 14:00-18:00 Beijing time (UTC+8), and 2x
-# off-peak; every other model 1x. Z.AI runs temporary promotions at 1x.
-PEAK_MULTIPLIER_MODELS: frozenset[str] = frozenset({"glm-5.1", "glm-5-turbo"})
-PEAK_HOURS_UTC8 = (14, 18)  # [start, end) in Beijing wall-clock hours
-PEAK_MULTIPLIER = 3
-OFF_PEAK_MULTIPLIER = 2
+# off-peak; every other model 1x. Z.AI runs temporary promotions at 1x. Read from the packaged
+# catalog's [quota_multiplier], the fact the plan advisor replays windows with, so the two agree.
+_MULTIPLIER = load_catalog().quota_multiplier
+PEAK_MULTIPLIER_MODELS: frozenset[str] = frozenset(_MULTIPLIER.models)
+PEAK_HOURS_UTC8 = (  # [start, end) in Beijing wall-clock hours
+    int(_MULTIPLIER.peak_start.split(":")[0]),
+    int(_MULTIPLIER.peak_end.split(":")[0]),
+)
+PEAK_MULTIPLIER = int(_MULTIPLIER.peak)
+OFF_PEAK_MULTIPLIER = int(_MULTIPLIER.off_peak)
 
 
 class SimConfigError(ValueError):
