@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -79,8 +79,8 @@ class QuotaMultiplier(_Frozen):
 
     def is_peak(self, when: datetime) -> bool:
         """Whether ``when`` (an aware datetime) falls in the peak hours, read on the provider's clock."""
-        local = when.astimezone(timezone(timedelta(hours=self.utc_offset_hours)))
-        minute = local.hour * 60 + local.minute
+        # Minutes since local midnight, by arithmetic on the epoch (no tz objects: this runs per call).
+        minute = int((when.timestamp() + self.utc_offset_hours * 3600) // 60) % 1440
         start, end = _minutes(self.peak_start), _minutes(self.peak_end)
         return start <= minute < end if start <= end else minute >= start or minute < end
 

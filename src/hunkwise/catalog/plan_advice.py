@@ -236,6 +236,7 @@ def replay_tier(
     spill_price: dict[int, float],
     days: float,
     other_cost_usd: float = 0.0,
+    weights: Sequence[float] | None = None,
 ) -> TierOutcome:
     """Replay ``rows`` (Coding Plan models only, sorted by time) through ``tier``'s rolling 5-hour and
     weekly windows; a prompt that does not fit either spills at ``spill_price[index]``.
@@ -243,6 +244,7 @@ def replay_tier(
     A prompt weighs the catalog's multiplier at its own timestamp. A window holds the prompts sent in
     the last 5 hours (7 days) before the call, the call itself included: a prompt is admitted when
     ``used + weight <= limit`` in both. Refused prompts consume nothing, as with Z.AI's 1308/1310.
+    ``weights`` (one per row) saves recomputing them for every tier.
     """
     mult = catalog.quota_multiplier
     five: deque[tuple[datetime, float]] = deque()
@@ -259,7 +261,7 @@ def replay_tier(
             used_5h -= five.popleft()[1]
         while week and week[0][0] <= row.at - WEEK:
             used_week -= week.popleft()[1]
-        weight = mult.weight(row.model, row.at)
+        weight = weights[i] if weights is not None else mult.weight(row.model, row.at)
         if used_5h + weight <= tier.prompts_5h + 1e-9 and used_week + weight <= tier.prompts_week + 1e-9:
             five.append((row.at, weight))
             week.append((row.at, weight))
@@ -326,9 +328,12 @@ def advise(
     eligible: list[CallRow] = []
     spill: dict[int, float] = {}
     used_cards: dict[str, ModelCard] = {}
+    cards: dict[str, ModelCard | None] = {}
     for row in real:
         served_by[row.plan or row.provider] = served_by.get(row.plan or row.provider, 0) + 1
-        card = catalog.card(row.model)
+        if row.model not in cards:
+            cards[row.model] = catalog.card(row.model)
+        card = cards[row.model]
         if card is None:
             unpriced.setdefault(row.model, _Totals()).add(row, 0.0)
             continue
@@ -344,8 +349,11 @@ def advise(
     if fallback_card is not None:
         used_cards[fallback_card.id] = fallback_card
     other_cost = sum(t.cost_usd for t in other.values())
+    weights = [catalog.quota_multiplier.weight(r.model, r.at) for r in eligible]
     tiers = [
-        replay_tier(eligible, tier, catalog, spill_price=spill, days=days, other_cost_usd=other_cost)
+        replay_tier(
+            eligible, tier, catalog, spill_price=spill, days=days, other_cost_usd=other_cost, weights=weights
+        )
         for tier in sorted(catalog.tiers.values(), key=lambda t: t.price_usd_month)
     ]
     advice = PlanAdvice(
