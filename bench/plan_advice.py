@@ -79,7 +79,8 @@ def main() -> None:
         store_advise_s = time.perf_counter() - t
         engine.dispose()
     print(
-        f"advice_calls() on SQLite: {len(loaded):,} rows in {query_s:.2f} s; advise() on them {store_advise_s:.2f} s"
+        f"advice_calls() on SQLite: {len(loaded):,} rows in {query_s:.2f} s; "
+        f"advise() on them {store_advise_s:.2f} s"
     )
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
