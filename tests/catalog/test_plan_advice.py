@@ -188,7 +188,7 @@ def test_unknown_models_are_listed_and_left_out_of_every_figure() -> None:
     card = load_catalog().card("glm-5.1")
     assert card is not None
     assert a.developer_total_usd == pytest.approx(card.cost_usd(20_000, 2_000))
-    assert any("glm-9-preview (1 call(s))" in r for r in a.reasons)
+    assert any("glm-9-preview (1 call(s))" in n for n in a.notes)
 
 
 def test_other_providers_cost_the_same_under_every_option() -> None:
@@ -203,6 +203,19 @@ def test_other_providers_cost_the_same_under_every_option() -> None:
         assert t["other_providers_usd"] == pytest.approx(other, abs=1e-6)
         assert t["prompts"] == 1  # the Anthropic call never enters a Coding Plan window
     assert d["served_by"] == {"anthropic": 1, "developer": 1}
+    assert any(n.startswith("Other providers (claude-haiku-4-5)") for n in d["recommendation"]["notes"])
+
+
+def test_calls_a_real_window_refused_are_named_in_the_assumptions() -> None:
+    rows = [
+        row(OFF_PEAK, plan="coding"),
+        row(OFF_PEAK + S, outcome="quota_window", plan="coding", input_tokens=0, output_tokens=0),
+        row(OFF_PEAK + 2 * S, model="gpt-5-mini", provider="openai", plan=None),  # the failover
+    ]
+    a = advise(rows, load_catalog(), start=START, end=END)
+    assert a.window_refusals == 1
+    assert any(n.startswith("1 call(s) were refused by a spent Coding Plan window") for n in a.assumptions)
+    assert tier(a.as_dict(), "lite")["prompts"] == 1  # the refused one consumed no prompt
 
 
 def test_an_empty_period_says_so_and_recommends_nothing() -> None:

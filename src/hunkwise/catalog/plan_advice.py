@@ -40,6 +40,7 @@ DEVELOPER = "developer"
 # What counts as a prompt against a Coding Plan window: an answered call, and a call that timed out
 # (the provider likely ran it to the end). Rejected calls did not consume a prompt.
 QUOTA_CONSUMING_OUTCOMES: tuple[str, ...] = ("ok", "timeout")
+QUOTA_WINDOW_OUTCOME = "quota_window"  # the provider said a window was spent (1308/1310/...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,7 @@ class PlanAdvice:
     simulated_calls: int
     ledger_cost_usd: float  # every real row as the ledger priced it (unpriced rows included)
     served_by: dict[str, int]
+    window_refusals: int  # calls a real Coding Plan window refused (outcome quota_window)
     developer_by_model: dict[str, _Totals]
     other_by_model: dict[str, _Totals]
     unpriced_by_model: dict[str, _Totals]
@@ -156,7 +158,8 @@ class PlanAdvice:
     fallback: str  # how spilled prompts were priced
     recommendation: str | None  # "developer", a tier id, or None (nothing to compare)
     summary: str
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # one line per option
+    notes: list[str] = field(default_factory=list)  # other providers, unpriced rows
     assumptions: list[str] = field(default_factory=list)
     sources: list[dict[str, str]] = field(default_factory=list)
 
@@ -217,6 +220,7 @@ class PlanAdvice:
                 "option": self.recommendation,
                 "summary": self.summary,
                 "reasons": self.reasons,
+                "notes": self.notes,
             },
             "assumptions": self.assumptions,
             "sources": self.sources,
@@ -364,6 +368,7 @@ def advise(
         simulated_calls=simulated,
         ledger_cost_usd=sum(c.cost_usd for c in real),
         served_by=served_by,
+        window_refusals=sum(1 for c in real if c.outcome == QUOTA_WINDOW_OUTCOME),
         developer_by_model=dev,
         other_by_model=other,
         unpriced_by_model=unpriced,
@@ -435,12 +440,12 @@ def _recommend(a: PlanAdvice) -> None:
             f"busiest week {t.peak_week_used:g}/{t.tier.prompts_week})"
         )
     if a.other_by_model:
-        a.reasons.append(
+        a.notes.append(
             f"Other providers ({', '.join(sorted(a.other_by_model))}): ${a.other_cost_usd:.2f}, "
             "the same under every option and included in each total"
         )
     if a.unpriced_by_model:
-        a.reasons.append(
+        a.notes.append(
             "Not priced (unknown to the catalog, left out of every figure): "
             + ", ".join(f"{m} ({t.calls} call(s))" for m, t in sorted(a.unpriced_by_model.items()))
         )
@@ -469,6 +474,12 @@ def _assumptions(a: PlanAdvice, catalog: Catalog) -> list[str]:
         )
     if a.simulated_calls:
         notes.append(f"{a.simulated_calls} simulated call(s) (served by hunkwise's simulator) were left out.")
+    if a.window_refusals:
+        notes.append(
+            f"{a.window_refusals} call(s) were refused by a spent Coding Plan window (1308/1310) and failed "
+            "over: the Fallback's calls are priced as they happened under every option, and the refused "
+            "prompts (no tokens recorded) cost nothing on the Developer API figure, so it is a little low."
+        )
     return notes
 
 

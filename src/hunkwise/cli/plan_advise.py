@@ -145,8 +145,8 @@ def print_advice(console: Console, a: PlanAdvice) -> None:
         f"{d['calls']['real']} real call(s), ledger total ${a.ledger_cost_usd:.4f}"
         + (f"; {d['calls']['simulated_ignored']} simulated call(s) ignored" if a.simulated_calls else "")
     )
-    for reason in a.reasons[len(a.tiers) + 1 :]:  # other providers, unpriced rows
-        console.print(f"[yellow]note:[/] {reason}")
+    for note in a.notes:  # other providers, unpriced rows
+        console.print(f"[yellow]note:[/] {note}")
     console.print("[dim]Assumptions:[/]")
     for note in a.assumptions:
         console.print(f"[dim]- {note}[/]")
