@@ -237,7 +237,7 @@ def replay_tier(
     tier: Tier,
     catalog: Catalog,
     *,
-    spill_price: dict[int, float],
+    spill_price: Sequence[float],
     days: float,
     other_cost_usd: float = 0.0,
     weights: Sequence[float] | None = None,
@@ -330,7 +330,7 @@ def advise(
     other: dict[str, _Totals] = {}
     unpriced: dict[str, _Totals] = {}
     eligible: list[CallRow] = []
-    spill: dict[int, float] = {}
+    spill: list[float] = []  # per eligible row: its price at the Fallback
     used_cards: dict[str, ModelCard] = {}
     cards: dict[str, ModelCard | None] = {}
     for row in real:
@@ -346,7 +346,7 @@ def advise(
         if CODING_PLAN in card.plans:
             dev.setdefault(card.id, _Totals()).add(row, cost)
             to = fallback_card or card
-            spill[len(eligible)] = to.cost_usd(row.input_tokens, row.output_tokens, row.cached_tokens)
+            spill.append(to.cost_usd(row.input_tokens, row.output_tokens, row.cached_tokens))
             eligible.append(row)
         else:
             other.setdefault(card.id, _Totals()).add(row, cost)
