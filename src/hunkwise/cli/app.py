@@ -19,6 +19,7 @@ import typer
 from hunkwise import __version__
 from hunkwise.cli import (
     chat,
+    config_show,
     evaluate,
     jobs,
     models,
@@ -34,7 +35,21 @@ from hunkwise.cli import (
 from hunkwise.errors import ConfigurationError, HunkwiseError, TransientError
 
 # Order here is the order in ``hunkwise --help``.
-COMMANDS = (review, evaluate, models, chat, probe, sim, usage, plan_advise, serve, secrets, worker, jobs)
+COMMANDS = (
+    review,
+    evaluate,
+    models,
+    chat,
+    probe,
+    sim,
+    usage,
+    plan_advise,
+    serve,
+    secrets,
+    worker,
+    jobs,
+    config_show,
+)
 
 app = typer.Typer(
     name="hunkwise",
