@@ -12,7 +12,6 @@ A window belongs to a key, not to an organization, so the counts are the key's, 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
