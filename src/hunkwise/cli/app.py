@@ -23,6 +23,7 @@ from hunkwise.cli import (
     evaluate,
     jobs,
     models,
+    plan_advise,
     probe,
     review,
     secrets,
@@ -35,7 +36,21 @@ from hunkwise.cli.startup import arm, resume_collector
 from hunkwise.errors import ConfigurationError, HunkwiseError, TransientError
 
 # Order here is the order in ``hunkwise --help``.
-COMMANDS = (review, evaluate, models, chat, probe, sim, usage, serve, secrets, worker, jobs, config_show)
+COMMANDS = (
+    review,
+    evaluate,
+    models,
+    chat,
+    probe,
+    sim,
+    usage,
+    plan_advise,
+    serve,
+    secrets,
+    worker,
+    jobs,
+    config_show,
+)
 
 app = typer.Typer(
     name="hunkwise",
