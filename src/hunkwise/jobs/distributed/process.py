@@ -113,7 +113,7 @@ class WorkerProcess:
         from dramatiq.middleware import Middleware
 
         from hunkwise.jobs.embedded import review_deps
-        from hunkwise.jobs.review_job import make_handlers
+        from hunkwise.jobs.review_job import StatusHooks, make_handlers
 
         self.engine: Engine = runtime.engine
         require_postgres(self.engine)
@@ -162,6 +162,7 @@ class WorkerProcess:
             backoff=options.backoff,
             metrics=self.metrics,
             may_claim=lambda: self.presence is not None and self.presence.held,
+            hooks=(StatusHooks(self.deps),),
         )
         self.metrics.add_shared(self.engine, self.publisher.depth)
         self._stop = threading.Event()
