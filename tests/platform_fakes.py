@@ -246,6 +246,9 @@ class FakeGitLab:
     # -- the conversation (docs.gitlab.com/api: commits#set-the-pipeline-status-of-a-commit,
     # members#get-a-member-of-a-group-or-project-including-inherited-and-invited-members,
     # discussions, emoji_reactions)
+    diff_refs: dict[str, str] = field(
+        default_factory=lambda: {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": "h" * 40}
+    )
     statuses: list[dict[str, Any]] = field(default_factory=list)
     members: dict[int, int] = field(default_factory=dict)  # user id -> access level (else 404)
     awards: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # note id -> award emoji
@@ -336,7 +339,7 @@ class FakeGitLab:
                 return httpx.Response(404, json={"message": "404 File Not Found"})
             return httpx.Response(200, text=self.files[name])
         if path.endswith("/changes"):
-            refs = {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": "h" * 40}
+            refs = dict(self.diff_refs)
             return httpx.Response(200, json={"changes": gitlab_changes(self.diff), "diff_refs": refs})
         if path.endswith("/notes") and request.method == "GET":
             return httpx.Response(200, json=self.notes, headers={"x-next-page": ""})
