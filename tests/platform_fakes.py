@@ -145,7 +145,9 @@ class FakeGitHub:
             if parent is None or "in_reply_to_id" in parent:
                 return httpx.Response(404, json={"message": "Not Found"})
             body = json.loads(request.content)["body"]
-            return httpx.Response(201, json=self._comment(body, parent["path"], parent["line"], parent["id"]))
+            reply = self._comment(body, parent["path"], parent["line"], parent["id"])
+            reply["commit_id"] = parent.get("commit_id")
+            return httpx.Response(201, json=reply)
         if re.search(r"/pulls/[0-9]+/comments$", path) and method == "GET":
             return httpx.Response(200, json=self.review_comments)
         if re.search(r"/issues/[0-9]+/comments$", path) and method == "POST":
@@ -183,7 +185,7 @@ class FakeGitHub:
             }
             self.reviews.append(review)
             for c in body.get("comments") or []:  # each inline comment becomes a review comment
-                self._comment(c["body"], c["path"], c["line"], None)
+                self._comment(c["body"], c["path"], c["line"], None)["commit_id"] = body["commit_id"]
             return httpx.Response(200, json=review)
         if "/contents/" in path and request.method == "GET":
             if self.files_status != 200:

@@ -129,6 +129,7 @@ async def test_github_job_posts_one_review_on_the_right_lines(engine: Engine, si
     assert "**Failovers:** 0" in body and "**Cost:** $0.0" in body and "<!-- hunkwise:review:" in body
     paths = [r.url.path for r in gh.requests if not is_status(r)]
     assert paths == [
+        "/repos/acme/api/pulls/7/comments",  # reactions on earlier comments (feedback), none yet
         "/repos/acme/api/pulls/7",
         "/repos/acme/api/pulls/7/reviews",
         "/repos/acme/api/pulls/7/reviews",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from hunkwise.jobs.command_job import command_handlers
 from hunkwise.jobs.engine import JobHooks
 from hunkwise.jobs.pool import WorkerPool
 from hunkwise.jobs.queue import DatabaseQueue
@@ -59,6 +60,8 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
             incomplete=settings.status_incomplete,
             max_skipped_files=settings.status_max_skipped_files,
         ),
+        feedback_threshold=settings.feedback_threshold,
+        feedback_min_samples=settings.feedback_min_samples,
     )
 
 
@@ -71,7 +74,8 @@ async def embedded_workers(
     queue = DatabaseQueue(runtime.engine)
     count = runtime.settings.job_workers
     deps = review_deps(runtime)
-    pool = WorkerPool(queue, make_handlers(deps), concurrency=count, hooks=(*hooks, StatusHooks(deps)))
+    handlers = make_handlers(deps) | command_handlers(deps, runtime.settings.bot_handle)
+    pool = WorkerPool(queue, handlers, concurrency=count, hooks=(*hooks, StatusHooks(deps)))
     if count:
         pool.start()
     try:

@@ -8,6 +8,7 @@ always yields the same post, so a retry re-sends exactly what the first attempt 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from hunkwise.platforms.review_post import InlineComment, ReviewPost, marker, review_key
 from hunkwise.review.findings import Finding
@@ -43,7 +44,14 @@ def comment_body(f: Finding) -> str:
     return "\n".join(parts)
 
 
-def summary_body(report: ReviewReport, *, key: str, since: str | None, extra: list[Finding]) -> str:
+def summary_body(
+    report: ReviewReport,
+    *,
+    key: str,
+    since: str | None,
+    extra: list[Finding],
+    demoted: list[tuple[Finding, str]] | None = None,
+) -> str:
     counts = report.counts_by_severity()
     total = sum(counts.values())
     lines = ["## hunkwise review", ""]
@@ -91,6 +99,21 @@ def summary_body(report: ReviewReport, *, key: str, since: str | None, extra: li
             where = f"{f.path}:{f.start_line}" + (f"-{f.end_line}" if f.end_line > f.start_line else "")
             lines.append(f"- {_ICON.get(f.severity, '')} `{where}` **{f.title}**")
         lines += ["", "</details>"]
+    if demoted:
+        lines += [
+            "",
+            f"<details><summary>{len(demoted)} finding(s) demoted by feedback "
+            "(listed here, not inline)</summary>",
+            "",
+            "Their category or path is below this repository's acceptance threshold (👍/👎 and resolved "
+            "threads on earlier comments). Undo with `hunkwise feedback undemote` or the console's "
+            "Feedback page.",
+            "",
+        ]
+        for f, reason in demoted:
+            where = f"{f.path}:{f.start_line}" + (f"-{f.end_line}" if f.end_line > f.start_line else "")
+            lines.append(f"- {_ICON.get(f.severity, '')} `{where}` **{f.title}** ({reason})")
+        lines += ["", "</details>"]
     lines += ["", marker("review", key)]
     return "\n".join(lines)
 
@@ -103,9 +126,22 @@ def build_post(
     number: int,
     head_sha: str,
     since: str | None = None,
+    demote: Callable[[Finding], str | None] | None = None,
 ) -> ReviewPost:
+    """``demote``: feedback's rule (jobs/conversation_events.demotion_rule); a finding it gives a
+    reason for is listed in the summary with that reason, never inline, never dropped."""
     key = review_key(platform, repository, number, head_sha)
     findings = sorted(report.findings, key=lambda f: (-f.rank, f.path, f.start_line))
+    demoted: list[tuple[Finding, str]] = []
+    if demote is not None:
+        kept = []
+        for f in findings:
+            reason = demote(f)
+            if reason:
+                demoted.append((f, reason))
+            else:
+                kept.append(f)
+        findings = kept
     # Over MAX_INLINE, and what max_findings held back: listed in the summary, never dropped.
     inline, extra = findings[:MAX_INLINE], findings[MAX_INLINE:] + report.held_back
     comments = [
@@ -115,6 +151,6 @@ def build_post(
     return ReviewPost(
         key=key,
         head_sha=head_sha,
-        summary=summary_body(report, key=key, since=since, extra=extra),
+        summary=summary_body(report, key=key, since=since, extra=extra, demoted=demoted),
         comments=comments,
     )

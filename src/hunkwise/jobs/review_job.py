@@ -31,6 +31,7 @@ from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, o
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.gateway import ClientPool, Slot
 from hunkwise.jobs import review_status
+from hunkwise.jobs.conversation_events import best_effort, demotion_rule, learn_github, learn_gitlab
 from hunkwise.jobs.engine import JobContext, JobHooks, LeaseLost, Outcome, describe
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
@@ -96,6 +97,9 @@ class ReviewDeps:
     max_cost_for_org: Callable[[str], CostCeiling] = _default_ceiling
     # What the merge status says for an organization's reviews (fail_on, incomplete => ...).
     status_policy: Callable[[str], StatusPolicy] = lambda org: StatusPolicy()
+    # Feedback demotion (docs/conversation.md): acceptance below this, over this many samples.
+    feedback_threshold: float = 0.3
+    feedback_min_samples: int = 5
 
 
 def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
@@ -142,6 +146,10 @@ async def _github_review(
 ) -> dict[str, Any]:
     checkpoint = job.checkpoint or {}
     if "post" not in checkpoint:
+        await best_effort(
+            learn_github(gh, deps.engine, job.org, event.repository, event.number),
+            f"{event.repository}#{event.number}",
+        )
 
         async def fetch() -> tuple[str, str | None]:
             incremental = event.action == "synchronize"
@@ -189,6 +197,10 @@ async def _gitlab_review(
 ) -> dict[str, Any]:
     checkpoint = job.checkpoint or {}
     if "post" not in checkpoint:
+        await best_effort(
+            learn_gitlab(gl, deps.engine, job.org, event.project_id, event.project_path, event.iid),
+            f"{event.project_path}!{event.iid}",
+        )
         refs: dict[str, str] = {}
 
         async def fetch() -> tuple[str, str | None]:
@@ -258,9 +270,18 @@ async def _review(
             await pool.aclose()
     if report.plan and len(report.failed_chunks) == len(report.plan):
         raise _models_failed(job, report)
-    post = build_post(
-        report, platform=platform, repository=repository, number=number, head_sha=head_sha, since=since
+    demote = await asyncio.to_thread(
+        demotion_rule,
+        deps.engine,
+        job.org,
+        repository,
+        threshold=deps.feedback_threshold,
+        min_samples=deps.feedback_min_samples,
     )
+    post = build_post(
+        report, platform=platform, repository=repository, number=number, head_sha=head_sha, since=since,
+        demote=demote,
+    )  # fmt: skip
     run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, platform, repository)
     policy = await asyncio.to_thread(deps.status_policy, job.org)
     state = review_status.final(report, policy)

@@ -327,6 +327,13 @@ class GitLabClient(RestClient):
         level = level if isinstance(level, int) and not isinstance(level, bool) else 0
         return level >= self.DEVELOPER, f"access level {level}"
 
+    async def merge_request(self, project: int | str, iid: int) -> dict[str, Any]:
+        """The merge request object (``sha``: its head commit, ``draft``, ``web_url``)."""
+        data = (await self._request("GET", self._mr(project, iid))).json()
+        if not isinstance(data, dict):
+            raise PlatformError(f"GitLab answered merge request {project}!{iid} with an unexpected shape")
+        return data
+
     async def discussion(self, project: int | str, iid: int, discussion_id: str) -> dict[str, Any]:
         """One discussion of the merge request (its notes, positions and resolution)."""
         data = (

@@ -112,6 +112,7 @@ class WorkerProcess:
     def __init__(self, runtime: Runtime, queue: QueueSettings, options: WorkerOptions) -> None:
         from dramatiq.middleware import Middleware
 
+        from hunkwise.jobs.command_job import command_handlers
         from hunkwise.jobs.embedded import review_deps
         from hunkwise.jobs.review_job import StatusHooks, make_handlers
 
@@ -155,7 +156,7 @@ class WorkerProcess:
         self.publisher = Publisher(queue, self.broker)
         self.runner = JobRunner(
             self.engine,
-            make_handlers(self.deps),
+            make_handlers(self.deps) | command_handlers(self.deps, runtime.settings.bot_handle),
             lambda job_id, delay: self.publisher.publish(job_id, delay_s=delay),
             owner=self.owner,
             lease_s=options.lease_s,
