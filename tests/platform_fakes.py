@@ -50,6 +50,7 @@ class FakeGitHub:
     permissions: dict[str, str] = field(default_factory=dict)  # login -> admin|write|read (else 404)
     review_comments: list[dict[str, Any]] = field(default_factory=list)  # inline comments + replies
     issue_comments: list[dict[str, Any]] = field(default_factory=list)
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)  # GET /pulls/N as JSON
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -148,6 +149,11 @@ class FakeGitHub:
             reply = self._comment(body, parent["path"], parent["line"], parent["id"])
             reply["commit_id"] = parent.get("commit_id")
             return httpx.Response(201, json=reply)
+        found = re.search(r"/pulls/([0-9]+)$", path)
+        if found and method == "GET" and not request.headers.get("accept", "").endswith(".diff"):
+            pull = self.pulls.get(int(found.group(1)))
+            if pull is not None:
+                return httpx.Response(200, json=pull)
         if re.search(r"/pulls/[0-9]+/comments$", path) and method == "GET":
             return httpx.Response(200, json=self.review_comments)
         if re.search(r"/issues/[0-9]+/comments$", path) and method == "POST":

@@ -29,9 +29,13 @@ MAX_CODE_LINES = 60
 def build_explain_request(
     *, question: str, finding: str, path: str, line: int | None, code: Sequence[tuple[int, str]]
 ) -> ChatRequest:
-    """The chat request for one question. ``code``: ``(line number, text)`` around the finding."""
+    """The chat request for one question. ``code``: ``(line number, text)`` around the finding;
+    the finding's own line is marked ``>``."""
     where = f"{path}:{line}" if line else path or "(the pull request)"
-    shown = "\n".join(f"{n:>5} | {text}" for n, text in list(code)[:MAX_CODE_LINES]) or "(no code available)"
+    shown = (
+        "\n".join(f"{n:>5} {'>' if n == line else '|'} {text}" for n, text in list(code)[:MAX_CODE_LINES])
+        or "(no code available)"
+    )
     user = "\n".join(
         [
             FINDING_HEADING,

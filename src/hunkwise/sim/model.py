@@ -169,11 +169,12 @@ def explain_answer(prompt: str) -> str | None:
     finding = prompt[finding_start + len(EXPLAIN_HEADINGS[0]) : code_start].strip().splitlines()
     where = finding[0].removeprefix("where: ") if finding else "?"
     title = next((m.group(1) for line in finding if (m := re.search(r"\*\*([^*]+)\*\*\s*$", line))), "")
-    code = [
-        line.split("|", 1)[1].strip()
-        for line in prompt[code_start:question_start].splitlines()
-        if "|" in line and line.split("|", 1)[0].strip().isdigit() and line.split("|", 1)[1].strip()
+    # "   10 > text" marks the finding's line; "    9 | text" is context around it
+    numbered = [
+        re.match(r"\s*\d+ ([>|]) (.*)$", line) for line in prompt[code_start:question_start].splitlines()
     ]
+    marked = [m.group(2).strip() for m in numbered if m and m.group(1) == ">"]
+    code = marked or [m.group(2).strip() for m in numbered if m and m.group(2).strip()]
     question = " ".join(prompt[question_start + len(EXPLAIN_HEADINGS[2]) :].split())[:300]
     parts = [f"{LABEL} About {f'**{title}** ' if title else ''}at `{where}`."]
     if code:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from hunkwise.server.routes import byok, docs, health, jobs, metrics, orgs, reviews, webhooks
+from hunkwise.server.routes import byok, docs, feedback, health, jobs, metrics, orgs, reviews, webhooks
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     orgs.router,
+    feedback.router,
     byok.router,
     webhooks.router,
     reviews.router,
