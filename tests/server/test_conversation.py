@@ -374,3 +374,30 @@ def test_gitlab_status_explain_and_membership(
     issue_note = note_event(gitlab, "@hunkwise review", discussion=None, user=author)
     issue_note["object_attributes"]["noteable_type"] = "Issue"
     assert "not a merge request" in gitlab_post(client, issue_note, "Note Hook").json()["reason"]
+
+
+def test_console_feedback_page_shows_and_undoes_a_demotion(server: TestClient) -> None:
+    from webkit import page_csrf, sign_in
+
+    from hunkwise.store import feedback as store
+
+    engine = server.app.state.runtime.engine  # type: ignore[attr-defined]
+    store.record(
+        engine,
+        [
+            store.CommentFeedback("codertocat", "github", REPO, 2, str(n), "style", f"docs/x{n}.md", down=1)
+            for n in range(3)
+        ],
+    )
+    made = server.post("/api/orgs/codertocat/tokens", json={"label": "t"}, headers=admin_headers())
+    sign_in(server, made.json()["token"], "/console/feedback")
+    shown = server.get("/console/feedback")
+    assert shown.status_code == 200 and "demoted" in shown.text and ">style<" in shown.text
+    csrf = page_csrf(server, "/console/feedback")
+    form = {"csrf": csrf, "action": "undemote", "repository": REPO, "kind": "category", "value": "style"}
+    assert server.post("/console/feedback", data=form, follow_redirects=False).status_code == 303
+    after = server.get("/console/feedback").text
+    assert "kept inline" in after
+    api = server.get("/api/orgs/codertocat/feedback", headers=admin_headers()).json()
+    style = next(r for r in api["rates"] if r["value"] == "style")
+    assert style["demoted"] is False and style["overridden"] is True and style["samples"] == 3
