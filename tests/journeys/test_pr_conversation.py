@@ -115,6 +115,7 @@ def test_status_explain_ignore_a_stranger_and_learn_from_thumbs_down(
         demoted = fake.posts[-1]
         assert len(demoted["comments"]) == inline - len(security)
         assert "demoted by feedback" in demoted["body"] and "category security" in demoted["body"]
+        (journey_dir / "demoted-summary.md").write_text(demoted["body"])
 
     # the operator looks at the rates with the CLI, on the server's database, and undoes it
     shown = run_cli(["feedback", "--json"], env)

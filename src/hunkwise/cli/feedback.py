@@ -4,6 +4,9 @@ Reads the same store as the server (``HUNKWISE_DATABASE_URL``). Rates come from 
 (👍/👎) and resolved threads on hunkwise's comments, learned by the server (docs/conversation.md).
 ``undemote`` keeps a category or path pattern inline whatever its rate, ``redemote`` lets the
 rate decide again, ``unignore`` removes an ``@hunkwise ignore``.
+
+Named like :mod:`hunkwise.store.feedback` (the rows) and :mod:`hunkwise.server.routes.feedback`
+(the HTTP routes) on purpose: a module of ``hunkwise.cli`` is named after the command it adds.
 """
 
 from __future__ import annotations

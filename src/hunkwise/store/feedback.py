@@ -12,6 +12,9 @@ without a 👎 majority) or rejected (more 👎 than 👍). The acceptance rate 
 pattern is accepted / samples, per organization and repository. Below ``threshold`` with at
 least ``min_samples`` samples, it is demoted: its findings go to the summary only, which says
 so. A person can undo a demotion (:func:`undemote`): visible and reversible, never silent.
+
+Named like :mod:`hunkwise.server.routes.feedback` and :mod:`hunkwise.cli.feedback` on purpose:
+store modules are named after the rows they keep.
 """
 
 from __future__ import annotations
@@ -121,13 +124,16 @@ class Rate:
 
     @property
     def samples(self) -> int:
+        """Comments with a signal (accepted or rejected): what the threshold is judged over."""
         return self.accepted + self.rejected
 
     @property
     def acceptance(self) -> float | None:
+        """Accepted / samples; None without samples (no rate, never a demotion)."""
         return self.accepted / self.samples if self.samples else None
 
     def as_dict(self) -> dict[str, object]:
+        """The JSON shape the API and ``hunkwise feedback --json`` print."""
         return {
             "org": self.org,
             "repository": self.repository,

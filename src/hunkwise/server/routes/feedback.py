@@ -5,6 +5,9 @@ resolved threads on hunkwise's comments (docs/conversation.md). A category or pa
 below ``HUNKWISE_FEEDBACK_THRESHOLD`` (with ``HUNKWISE_FEEDBACK_MIN_SAMPLES`` samples) is
 demoted: its findings go to the summary only, which says so. ``undemote`` keeps it inline
 whatever its rate; ``redemote`` gives the decision back to the rate.
+
+Named like :mod:`hunkwise.store.feedback` (the rows) and :mod:`hunkwise.cli.feedback` (the
+command) on purpose: route modules are named after the resource they serve.
 """
 
 from __future__ import annotations
