@@ -28,7 +28,7 @@ NOT_OURS = {
     "head/src/db.py": "a file of the example evaluation case in docs/eval.md, not of this repository",
     "src/db.py": "the same example case's file, as its case.json names it (docs/eval.md)",
     "eval/cases/x/case.json": "the case 'x' of an example error message (docs/eval.md)",
-    "src/inventory/config.py": "a file of examples/sample.diff, the pull request of docs/conversation.md's thread",
+    "src/inventory/config.py": "a file of examples/sample.diff, the PR of the thread in docs/conversation.md",
     "src/inventory/pricing.py": "another file of examples/sample.diff (docs/conversation.md)",
 }
 
