@@ -42,13 +42,20 @@ class FakeGitHub:
     files: dict[str, str] = field(default_factory=dict)
     files_ref: str = "c" * 40
     files_status: int = 200
-    # -- the conversation (docs.github.com/rest: checks/runs, commits/statuses, collaborators,
-    # pulls/comments, issues/comments, reactions rollup on comments)
+    # Review comments (GET /pulls/{n}/comments), as the REST API shows them: ``line`` /
+    # ``start_line`` / ``side`` / ``start_side``, ``in_reply_to_id`` on replies.
+    review_comments: list[dict[str, Any]] = field(default_factory=list)
+    resolved: set[int] = field(default_factory=set)  # first comment ids of resolved threads
+    refuse_lines: set[int] = field(default_factory=set)  # lines GitHub "cannot place" (422)
+    edits: list[dict[str, Any]] = field(default_factory=list)  # PUT review / PATCH comment bodies
+    graphql_status: int = 200  # e.g. 403: a token GraphQL refuses
+    _next_id: int = 5000
+    # -- merge status, commands, feedback (docs.github.com/rest: checks/runs, commits/statuses,
+    # collaborators, pulls/comments replies, issues/comments, the reactions rollup on comments)
     checks_allowed: bool = True  # False: a user token (POST /check-runs answers 403)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)  # POST /statuses/{sha}, in order
     permissions: dict[str, str] = field(default_factory=dict)  # login -> admin|write|read (else 404)
-    review_comments: list[dict[str, Any]] = field(default_factory=list)  # inline comments + replies
     issue_comments: list[dict[str, Any]] = field(default_factory=list)
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)  # GET /pulls/N as JSON
 
@@ -57,11 +64,12 @@ class FakeGitHub:
 
     @property
     def posts(self) -> list[dict[str, Any]]:
-        """The reviews posted (each POST .../reviews body)."""
+        """The bodies of the REST POSTs (the GraphQL queries are reads; merge statuses are
+        apart: :meth:`status_history`)."""
         return [
             json.loads(r.content)
             for r in self.requests
-            if r.method == "POST" and r.url.path.endswith("/reviews")
+            if r.method == "POST" and not r.url.path.endswith("/graphql") and not is_status(r)
         ]
 
     def status_history(self) -> list[tuple[str, str]]:
@@ -69,40 +77,23 @@ class FakeGitHub:
         its conclusion once completed, ``pending`` before."""
         out = []
         for r in self.requests:
-            if r.method not in ("POST", "PATCH"):
+            if r.method not in ("POST", "PATCH") or not is_status(r):
                 continue
+            body = json.loads(r.content)
             if "/check-runs" in r.url.path:
-                body = json.loads(r.content)
-                state = body.get("conclusion") or "pending"
-                out.append((state, body["output"]["title"]))
-            elif "/statuses/" in r.url.path:
-                body = json.loads(r.content)
+                out.append((body.get("conclusion") or "pending", body["output"]["title"]))
+            else:
                 out.append((body["state"], body["description"]))
         return out
 
     def react(self, comment_id: int, content: str) -> None:
-        """Someone reacts to a review comment (GitHub sends no webhook for this)."""
+        """Someone reacts to a review comment (GitHub sends no webhook for this: hunkwise reads
+        the ``reactions`` rollup of the comment listing)."""
         for c in self.review_comments:
             if c["id"] == comment_id:
-                c["reactions"][content] = c["reactions"].get(content, 0) + 1
-                c["reactions"]["total_count"] += 1
-
-    def _user(self) -> dict[str, Any]:
-        return self.user if self.user is not None else self.app_bot
-
-    def _comment(self, body: str, path: str, line: int, reply_to: int | None) -> dict[str, Any]:
-        comment = {
-            "id": 5000 + len(self.review_comments),
-            "body": body,
-            "path": path,
-            "line": line,
-            "user": self._user(),
-            "reactions": {"total_count": 0, "+1": 0, "-1": 0},
-        }
-        if reply_to is not None:
-            comment["in_reply_to_id"] = reply_to
-        self.review_comments.append(comment)
-        return comment
+                rollup = c.setdefault("reactions", {"total_count": 0, "+1": 0, "-1": 0})
+                rollup[content] = rollup.get(content, 0) + 1
+                rollup["total_count"] += 1
 
     def _conversation(self, request: httpx.Request) -> httpx.Response | None:
         path, method = request.url.path, request.method
@@ -143,28 +134,107 @@ class FakeGitHub:
             return httpx.Response(404, json={"message": "Not Found"})
         if (found := re.search(r"/pulls/[0-9]+/comments/([0-9]+)/replies$", path)) and method == "POST":
             parent = next((c for c in self.review_comments if c["id"] == int(found.group(1))), None)
-            if parent is None or "in_reply_to_id" in parent:
+            if parent is None or parent.get("in_reply_to_id"):
                 return httpx.Response(404, json={"message": "Not Found"})
-            body = json.loads(request.content)["body"]
-            reply = self._comment(body, parent["path"], parent["line"], parent["id"])
-            reply["commit_id"] = parent.get("commit_id")
+            reply = self.reply(parent["id"], json.loads(request.content)["body"], self.user or self.app_bot)
             return httpx.Response(201, json=reply)
         found = re.search(r"/pulls/([0-9]+)$", path)
         if found and method == "GET" and not request.headers.get("accept", "").endswith(".diff"):
             pull = self.pulls.get(int(found.group(1)))
             if pull is not None:
                 return httpx.Response(200, json=pull)
-        if re.search(r"/pulls/[0-9]+/comments$", path) and method == "GET":
-            return httpx.Response(200, json=self.review_comments)
         if re.search(r"/issues/[0-9]+/comments$", path) and method == "POST":
             comment = {
                 "id": 7000 + len(self.issue_comments),
                 "body": json.loads(request.content)["body"],
-                "user": self._user(),
+                "user": self.user or self.app_bot,
             }
             self.issue_comments.append(comment)
             return httpx.Response(201, json=comment)
         return None
+
+    # -- what a user does on the pull request ------------------------------------------------------
+    def reply(self, comment_id: int, body: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Someone (the pull request's author by default) answers in a review thread."""
+        root = next(c for c in self.review_comments if c["id"] == comment_id)
+        self._next_id += 1
+        reply = {
+            **root,
+            "id": self._next_id,
+            "body": body,
+            "user": dict(user or AUTHOR),
+            "in_reply_to_id": root["id"],
+            "reactions": {"total_count": 0, "+1": 0, "-1": 0},
+        }
+        self.review_comments.append(reply)
+        return reply
+
+    def resolve(self, comment_id: int) -> None:
+        """The author resolves the thread that starts with ``comment_id``."""
+        self.resolved.add(comment_id)
+
+    def own_threads(self) -> list[dict[str, Any]]:
+        """The first comments of the threads the token's user (or app bot) started."""
+        me = (self.user or self.app_bot)["id"]
+        return [c for c in self.review_comments if c["user"]["id"] == me and not c.get("in_reply_to_id")]
+
+    def _create_comments(
+        self, review: dict[str, Any], comments: list[dict[str, Any]]
+    ) -> httpx.Response | None:
+        """Validate like GitHub (``line`` and ``side`` required; ``start_line`` before ``line``,
+        with ``start_side``) and add the comments; a 422 answer when one is refused."""
+        for c in comments:
+            line, start = c.get("line"), c.get("start_line")
+            problem = None
+            if not isinstance(line, int) or c.get("side") not in ("LEFT", "RIGHT") or not c.get("path"):
+                problem = "line, side and path are required"
+            elif start is not None and (
+                not isinstance(start, int) or start >= line or not c.get("start_side")
+            ):
+                problem = "start_line must precede line, with start_side"
+            elif line in self.refuse_lines or (start in self.refuse_lines):
+                problem = "Line could not be resolved"
+            if problem:
+                return httpx.Response(422, json={"message": "Unprocessable Entity", "errors": [problem]})
+        for c in comments:
+            self._next_id += 1
+            self.review_comments.append(
+                {
+                    "id": self._next_id,
+                    "pull_request_review_id": review["id"],
+                    "path": c["path"],
+                    "line": c["line"],
+                    "start_line": c.get("start_line"),
+                    "side": c["side"],
+                    "start_side": c.get("start_side"),
+                    "body": c["body"],
+                    "commit_id": review["commit_id"],
+                    "in_reply_to_id": None,
+                    "user": review["user"],
+                    "html_url": f"https://github.com/x/pull/1#discussion_r{self._next_id}",
+                    "reactions": {"total_count": 0, "+1": 0, "-1": 0},
+                }
+            )
+        return None
+
+    def _graphql(self, request: httpx.Request) -> httpx.Response:
+        """``reviewThreads`` of a pull request: one thread per first comment, ``isResolved``."""
+        if self.graphql_status != 200:
+            return httpx.Response(
+                self.graphql_status, json={"message": "Resource not accessible by integration"}
+            )
+        query = json.loads(request.content)
+        if "reviewThreads" not in query.get("query", ""):
+            return httpx.Response(
+                200, json={"errors": [{"message": "fake GitHub answers reviewThreads only"}]}
+            )
+        nodes = [
+            {"isResolved": c["id"] in self.resolved, "comments": {"nodes": [{"databaseId": c["id"]}]}}
+            for c in self.review_comments
+            if not c.get("in_reply_to_id")
+        ]
+        threads = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": nodes}
+        return httpx.Response(200, json={"data": {"repository": {"pullRequest": {"reviewThreads": threads}}}})
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -176,12 +246,18 @@ class FakeGitHub:
             if self.user is None:
                 return httpx.Response(403, json={"message": "Resource not accessible by integration"})
             return httpx.Response(200, json=self.user)
+        if path.endswith("/graphql") and request.method == "POST":
+            return self._graphql(request)
         if path.endswith("/reviews") and request.method == "GET":
             return httpx.Response(200, json=self.reviews)
         if path.endswith("/reviews") and request.method == "POST":
             if self.fail_posts:
                 return httpx.Response(self.fail_posts.pop(0), json={"message": "try later"})
             body = json.loads(request.content)
+            if body.get("event") == "COMMENT" and not body.get("body"):
+                return httpx.Response(
+                    422, json={"message": "Unprocessable Entity", "errors": ["body is required"]}
+                )
             review = {
                 "id": 1000 + len(self.reviews),
                 "body": body["body"],
@@ -189,10 +265,26 @@ class FakeGitHub:
                 "html_url": f"https://github.com/x/pull/1#review-{len(self.reviews)}",
                 "user": self.user if self.user is not None else self.app_bot,
             }
+            if (refused := self._create_comments(review, body.get("comments") or [])) is not None:
+                return refused
             self.reviews.append(review)
-            for c in body.get("comments") or []:  # each inline comment becomes a review comment
-                self._comment(c["body"], c["path"], c["line"], None)["commit_id"] = body["commit_id"]
             return httpx.Response(200, json=review)
+        if (found := re.search(r"/reviews/([0-9]+)$", path)) and request.method == "PUT":
+            review = next((r for r in self.reviews if r["id"] == int(found.group(1))), None)
+            if review is None:
+                return httpx.Response(404, json={"message": "Not Found"})
+            review["body"] = json.loads(request.content)["body"]
+            self.edits.append({"review": review["id"], "body": review["body"]})
+            return httpx.Response(200, json=review)
+        if path.endswith("/comments") and "/pulls/" in path and request.method == "GET":
+            return httpx.Response(200, json=self.review_comments)
+        if (found := re.search(r"/pulls/comments/([0-9]+)$", path)) and request.method == "PATCH":
+            comment = next((c for c in self.review_comments if c["id"] == int(found.group(1))), None)
+            if comment is None:
+                return httpx.Response(404, json={"message": "Not Found"})
+            comment["body"] = json.loads(request.content)["body"]
+            self.edits.append({"comment": comment["id"], "body": comment["body"]})
+            return httpx.Response(200, json=comment)
         if "/contents/" in path and request.method == "GET":
             if self.files_status != 200:
                 return httpx.Response(self.files_status, json={"message": "try later"})
@@ -251,36 +343,52 @@ class FakeGitLab:
     # the repository's files at ``files_ref`` (GET /projects/:id/repository/files/:path/raw?ref=)
     files: dict[str, str] = field(default_factory=dict)
     files_ref: str = "c" * 40
-    # -- the conversation (docs.gitlab.com/api: commits#set-the-pipeline-status-of-a-commit,
-    # members#get-a-member-of-a-group-or-project-including-inherited-and-invited-members,
-    # discussions, emoji_reactions)
-    diff_refs: dict[str, str] = field(
-        default_factory=lambda: {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": "h" * 40}
-    )
+    edits: list[dict[str, Any]] = field(default_factory=list)  # PUT note bodies
+    head_sha: str = "h" * 40  # diff_refs.head_sha of the merge request's current version
+    _next_id: int = 900
+    # -- merge status, commands, feedback (docs.gitlab.com/api: commits#set-the-pipeline-status-
+    # of-a-commit, members#get-a-member-of-a-group-or-project-including-inherited-and-invited-
+    # members, discussions, emoji_reactions)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     members: dict[int, int] = field(default_factory=dict)  # user id -> access level (else 404)
     awards: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # note id -> award emoji
+    merge_requests: dict[int, dict[str, Any]] = field(default_factory=dict)  # GET .../merge_requests/:iid
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
+
+    # -- what a user does on the merge request -----------------------------------------------------
+    def reply(self, discussion_id: str, body: str, author: dict[str, Any] | None = None) -> dict[str, Any]:
+        discussion = next(d for d in self.discussions if d["id"] == discussion_id)
+        self._next_id += 1
+        note = {
+            "id": self._next_id,
+            "body": body,
+            "author": dict(author or GITLAB_AUTHOR),
+            "resolvable": True,
+            "resolved": discussion["notes"][0]["resolved"],
+            "type": "DiffNote",
+        }
+        discussion["notes"].append(note)
+        return note
+
+    def resolve(self, discussion_id: str, resolved: bool = True) -> None:
+        """As ``PUT .../discussions/:id?resolved=true`` does: every note of the thread."""
+        discussion = next(d for d in self.discussions if d["id"] == discussion_id)
+        for note in discussion["notes"]:
+            note["resolved"] = resolved
+
+    def own_discussions(self) -> list[dict[str, Any]]:
+        return [d for d in self.discussions if d["notes"][0]["author"]["id"] == self.user["id"]]
 
     def status_history(self) -> list[tuple[str, str]]:
         return [(s["state"], s["description"]) for s in self.statuses]
 
     def award(self, note_id: int, name: str) -> None:
+        """Someone awards an emoji (``thumbsup``/``thumbsdown``) to a note."""
         self.awards.setdefault(note_id, []).append(
             {"id": len(self.awards) + 1, "name": name, "user": GITLAB_AUTHOR}
         )
-
-    def _note(self, body: str, author: dict[str, Any] | None = None) -> dict[str, Any]:
-        count = len(self.notes) + sum(len(d["notes"]) for d in self.discussions)
-        return {
-            "id": 300 + count,
-            "body": body,
-            "author": author or self.user,
-            "resolvable": True,
-            "resolved": False,
-        }
 
     def _conversation(self, request: httpx.Request) -> httpx.Response | None:
         path, method = request.url.path, request.method
@@ -299,22 +407,18 @@ class FakeGitLab:
             if uid not in self.members:
                 return httpx.Response(404, json={"message": "404 Not found"})
             return httpx.Response(200, json={"id": uid, "access_level": self.members[uid]})
-        if (found := re.search(r"/discussions/([0-9A-Za-z]+)/notes$", path)) and method == "POST":
-            for d in self.discussions:
-                if d["id"] == found.group(1):
-                    note = self._note(json.loads(request.content)["body"])
-                    d["notes"].append(note)
-                    return httpx.Response(201, json=note)
-            return httpx.Response(404, json={"message": "404 Not found"})
         if (found := re.search(r"/discussions/([0-9A-Za-z]+)$", path)) and method == "GET":
             for d in self.discussions:
                 if d["id"] == found.group(1):
                     return httpx.Response(200, json=d)
             return httpx.Response(404, json={"message": "404 Not found"})
         if (found := re.search(r"/notes/([0-9]+)/award_emoji$", path)) and method == "GET":
-            return httpx.Response(
-                200, json=self.awards.get(int(found.group(1)), []), headers={"x-next-page": ""}
-            )
+            awards = self.awards.get(int(found.group(1)), [])
+            return httpx.Response(200, json=awards, headers={"x-next-page": ""})
+        if (found := re.search(r"/merge_requests/([0-9]+)$", path)) and method == "GET":
+            mr = self.merge_requests.get(int(found.group(1)))
+            if mr is not None:
+                return httpx.Response(200, json=mr)
         return None
 
     def merge_request_reads(self, project: int | str) -> list[httpx.Request]:
@@ -347,14 +451,34 @@ class FakeGitLab:
                 return httpx.Response(404, json={"message": "404 File Not Found"})
             return httpx.Response(200, text=self.files[name])
         if path.endswith("/changes"):
-            refs = dict(self.diff_refs)
+            refs = {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": self.head_sha}
             return httpx.Response(200, json={"changes": gitlab_changes(self.diff), "diff_refs": refs})
         if path.endswith("/notes") and request.method == "GET":
             return httpx.Response(200, json=self.notes, headers={"x-next-page": ""})
         if path.endswith("/discussions") and request.method == "GET":
             return httpx.Response(200, json=self.discussions, headers={"x-next-page": ""})
+        if (found := re.search(r"/discussions/([0-9a-f]+)/notes$", path)) and request.method == "POST":
+            note = self.reply(found.group(1), json.loads(request.content)["body"], self.user)
+            return httpx.Response(201, json=note)
+        if (found := re.search(r"/discussions/([0-9a-f]+)$", path)) and request.method == "PUT":
+            discussion = next((d for d in self.discussions if d["id"] == found.group(1)), None)
+            if discussion is None:
+                return httpx.Response(404, json={"message": "404 Not found"})
+            self.resolve(discussion["id"], request.url.params.get("resolved") == "true")
+            return httpx.Response(200, json=discussion)
+        if (found := re.search(r"/notes/([0-9]+)$", path)) and request.method == "PUT":
+            note = next((n for n in self.notes if n["id"] == int(found.group(1))), None)
+            if note is None:
+                return httpx.Response(404, json={"message": "404 Note Not Found"})
+            note["body"] = json.loads(request.content)["body"]
+            self.edits.append({"note": note["id"], "body": note["body"]})
+            return httpx.Response(200, json=note)
         if path.endswith("/notes"):
-            note = self._note(json.loads(request.content)["body"])
+            note = {
+                "id": len(self.notes) + 1,
+                "body": json.loads(request.content)["body"],
+                "author": self.user,
+            }
             self.notes.append(note)
             return httpx.Response(201, json=note)
         if path.endswith("/discussions"):
@@ -363,8 +487,25 @@ class FakeGitLab:
                 return httpx.Response(
                     400, json={"message": '400 Bad request - Note {:line_code=>["can\'t be blank"]}'}
                 )
-            note = self._note(body["body"]) | {"position": body["position"]}
-            self.discussions.append({"id": f"d{len(self.discussions)}", "notes": [note]})
+            self._next_id += 1
+            position = body["position"]
+            self.discussions.append(
+                {
+                    "id": f"{len(self.discussions) + 1:040x}",
+                    "individual_note": False,
+                    "notes": [
+                        {
+                            "id": self._next_id,
+                            "type": "DiffNote",
+                            "body": body["body"],
+                            "author": self.user,
+                            "position": position,
+                            "resolvable": True,
+                            "resolved": False,
+                        }
+                    ],
+                }
+            )
             return httpx.Response(201, json=self.discussions[-1])
         return httpx.Response(404, json={"message": "404 Not Found"})
 
@@ -397,7 +538,7 @@ class ServedFake:
                 self.end_headers()
                 self.wfile.write(content)
 
-            do_GET = do_POST = do_PATCH = do_PUT = _serve
+            do_GET = do_POST = do_PUT = do_PATCH = _serve
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -30,6 +30,7 @@ NOT_OURS = {
     "eval/cases/x/case.json": "the case 'x' of an example error message (docs/eval.md)",
     "src/inventory/config.py": "a file of examples/sample.diff, the PR of the thread in docs/conversation.md",
     "src/inventory/pricing.py": "another file of examples/sample.diff (docs/conversation.md)",
+    "src/inventory/extra.py": "the file the journey of docs/conversation.md adds to that pull request",
 }
 
 _SPAN = re.compile(r"`([^`\n]+)`")

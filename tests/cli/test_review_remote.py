@@ -115,7 +115,7 @@ def test_github_actions_posts_one_review_on_the_right_lines(github) -> None:
     assert {(c["path"], c["line"], c["side"]) for c in body["comments"]} == {
         (p, n, "RIGHT") for p, n in EXPECTED
     }
-    assert all(any(k == "finding" for k, _ in markers_in(c["body"])) for c in body["comments"])
+    assert all(any(k == "fp" for k, _ in markers_in(c["body"])) for c in body["comments"])
     assert "posted the review to github Codertocat/Hello-World#2" in result.stderr
     assert TOKEN not in result.output
 
@@ -485,7 +485,7 @@ def test_a_user_token_falls_back_to_a_commit_status(github) -> None:
 
 def test_gitlab_mr_url_with_post_sets_a_commit_status(gitlab) -> None:
     fake, served = gitlab
-    fake.diff_refs = {"base_sha": "b" * 40, "start_sha": "5" * 40, "head_sha": "e" * 40}
+    fake.head_sha = "e" * 40
     url = "https://gitlab.example.com/group/sub/proj/-/merge_requests/12"
     env = {"GITLAB_TOKEN": "glpat-test"}
     result = review("--pr", url, "--post", "--offline", "-q", "--api-url", served.url, env=env)

@@ -54,6 +54,14 @@ def server(env: dict[str, str], journey_dir: Path) -> Iterator[Server]:
     srv.stop()
 
 
+def with_new_file(diff: str, name: str) -> str:
+    """The pull request's diff plus a new file with a line the simulator flags (eval: security)."""
+    return diff + (
+        f"diff --git a/{name} b/{name}\nnew file mode 100644\nindex 0000000..1111111\n"
+        f"--- /dev/null\n+++ b/{name}\n@@ -0,0 +1,2 @@\n+def run(expr):\n+    return eval(expr)\n"
+    )
+
+
 def comment(github: Any, body: str, *, reply_to: int | None, login: str = "Codertocat") -> tuple[str, dict]:
     if reply_to is None:
         event = github_event("issue_comment.created", github.url)
@@ -103,19 +111,22 @@ def test_status_explain_ignore_a_stranger_and_learn_from_thumbs_down(
         assert ignored.json()["status"] == "ignored"
         assert "command ignored" in server.logs() and "drive-by" in server.logs()
 
-        # thumbs-down on every security finding, thumbs-up on the rest; the next push demotes security
+        # thumbs-down on every security finding, thumbs-up on the rest; the next push brings a
+        # new security finding: demoted to the summary, which says why
         security = [c for c in fake.review_comments if "· security ·" in c["body"]]
         for c in fake.review_comments:
             if c.get("in_reply_to_id") is None:
                 fake.react(c["id"], "-1" if c in security else "+1")
+        posted = len(fake.posts)
+        fake.diff = with_new_file(fake.diff, "src/inventory/extra.py")
         push = github_event("pull_request.synchronize", github.url)
         push["pull_request"]["head"]["sha"] = "d" * 40
         pushed = deliver(server, push, delivery="push")
         assert server.wait_job(admin, pushed.json()["job_id"])["status"] == "done"
-        demoted = fake.posts[-1]
-        assert len(demoted["comments"]) == inline - len(security)
-        assert "demoted by feedback" in demoted["body"] and "category security" in demoted["body"]
-        (journey_dir / "demoted-summary.md").write_text(demoted["body"])
+        assert len(fake.posts) == posted  # nothing new inline
+        summary = fake.edits[-1]["body"]
+        assert "demoted to this summary" in summary and "category security: 0 of" in summary
+        (journey_dir / "demoted-summary.md").write_text(summary)
 
     # the operator looks at the rates with the CLI, on the server's database, and undoes it
     shown = run_cli(["feedback", "--json"], env)
@@ -129,5 +140,7 @@ def test_status_explain_ignore_a_stranger_and_learn_from_thumbs_down(
         push["pull_request"]["head"]["sha"] = "e" * 40
         again = deliver(server, push, delivery="push-again")
         assert server.wait_job(admin, again.json()["job_id"])["status"] == "done"
-    assert len(fake.posts[-1]["comments"]) == inline
+    inline_now = [c["path"] for c in fake.posts[-1].get("comments") or []]
+    assert inline_now == ["src/inventory/extra.py"]  # the demoted finding, now inline
+    assert inline
     assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200

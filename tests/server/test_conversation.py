@@ -250,54 +250,65 @@ def test_ignore_suppresses_the_threads_fingerprint(server: TestClient, github: S
 
 
 # -- feedback ------------------------------------------------------------------------------------------
+def with_new_file(diff: str, name: str) -> str:
+    """The pull request's diff plus a new file whose one line the simulator flags (eval: security)."""
+    return diff + (
+        f"diff --git a/{name} b/{name}\nnew file mode 100644\nindex 0000000..1111111\n"
+        f"--- /dev/null\n+++ b/{name}\n@@ -0,0 +1,2 @@\n+def run(expr):\n+    return eval(expr)\n"
+    )
+
+
 def test_thumbs_down_demotes_a_category_on_the_next_review(server: TestClient, github: ServedFake) -> None:
     assert opened(server, github)["status"] == "done"
     fake = fake_of(github)
-    first = fake.posts[0]
-    inline_before = len(first["comments"])
     security = [c for c in fake.review_comments if "· security ·" in c["body"]]
     assert len(security) >= 2
-    for c in security:
-        fake.react(c["id"], "-1")
-    for c in fake.review_comments:  # the rest liked: their path (src/inventory/**) stays above it
-        if c not in security:
-            fake.react(c["id"], "+1")
-    # a resolved thread is recorded too (pull_request_review_thread webhook)
+    for c in fake.review_comments:  # security disliked; the rest liked (their path stays above it)
+        fake.react(c["id"], "-1" if c in security else "+1")
+    # a resolved thread is recorded too (pull_request_review_thread webhook) once hunkwise knows it
     thread = json.loads((DATA / "pull_request_review_thread.resolved.payload.json").read_bytes())
-    other = next(c for c in fake.review_comments if "· security ·" not in c["body"])
+    other = next(c for c in fake.review_comments if c not in security)
     thread["thread"]["comments"][0]["id"] = other["id"]
     resolved = deliver(server, json.dumps(thread).encode(), event="pull_request_review_thread", delivery="t1")
-    assert resolved.json()["recorded"] == 0  # not known yet: reactions are learned at the next review
-    # the next push: reactions are read before it is reviewed; security is below the threshold
+    assert resolved.json()["recorded"] == 0  # reactions and comments are learned at the next review
+    # the next push adds a new security finding: reactions are read first; security is demoted
+    original, posted_before = fake.diff, len(fake.posts)
+    fake.diff = with_new_file(original, "src/inventory/extra.py")
     push = json.loads(load("pull_request.synchronize.payload.json", github.url))
     push["pull_request"]["head"]["sha"] = "d" * 40
     resp = deliver(server, json.dumps(push).encode(), delivery="push-2")
     assert wait_review(server, resp.json()["job_id"])["status"] == "done"
-    second = fake.posts[-1]
-    assert len(second["comments"]) == inline_before - len(security)
-    assert not any("· security ·" in c["body"] for c in second["comments"])
-    assert "demoted by feedback" in second["body"] and "category security: 0 of" in second["body"]
+    assert len(fake.posts) == posted_before  # nothing new inline: the one new finding is demoted
+    summary = fake.edits[-1]["body"]  # the one summary, edited in place, says so and why
+    assert "demoted to this summary" in summary and "src/inventory/extra.py:2" in summary
+    assert "category security: 0 of 2 accepted" in summary
     rates = server.get("/api/orgs/codertocat/feedback", headers=admin_headers()).json()
     security_rate = next(r for r in rates["rates"] if r["kind"] == "category" and r["value"] == "security")
     assert security_rate["demoted"] is True and security_rate["acceptance"] == 0.0
-    # reversible: un-demote through the API, the next review posts it inline again
+    # the resolution arrives again: now recorded against the comment hunkwise knows
+    again = deliver(server, json.dumps(thread).encode(), event="pull_request_review_thread", delivery="t2")
+    assert again.json()["recorded"] == 1
+    # reversible: un-demote through the API; at the next push the demoted finding (never posted
+    # inline) and a new one are posted inline
     undo = server.post(
         "/api/orgs/codertocat/feedback/undemote",
         json={"repository": REPO, "kind": "category", "value": "security"},
         headers=admin_headers(),
     )
     assert undo.status_code == 200 and undo.json()["changed"] is True
+    fake.diff = with_new_file(fake.diff, "src/inventory/more.py")
     push["pull_request"]["head"]["sha"] = "e" * 40
     resp = deliver(server, json.dumps(push).encode(), delivery="push-3")
     assert wait_review(server, resp.json()["job_id"])["status"] == "done"
-    assert len(fake.posts[-1]["comments"]) == inline_before
+    new = [c for c in fake.posts[-1].get("comments") or [] if "· security ·" in c["body"]]
+    assert sorted(c["path"] for c in new) == ["src/inventory/extra.py", "src/inventory/more.py"]
 
 
 # -- GitLab ----------------------------------------------------------------------------------------------
 @pytest.fixture
 def gitlab() -> Iterator[ServedFake]:
     fake = FakeGitLab(files_ref="c" * 40, files={"src/inventory/config.py": CONFIG_PY})
-    fake.diff_refs = {"base_sha": "b" * 40, "start_sha": "5" * 40, "head_sha": "c" * 40}
+    fake.head_sha = "c" * 40
     fake.members = {18: 30, 19: 20}  # mr-author: Developer; a Reporter
     served = ServedFake(fake)
     yield served

@@ -4,12 +4,12 @@ A review of a new push finds again much of what an earlier push's review already
 module decides, per finding, from plain inputs (:class:`PostingInputs`):
 
 - ``post``: new, post it inline;
-- ``still_open``: already posted and its thread is still open: not posted again, counted in the
-  summary as "still open from earlier";
 - ``closed``: already posted and the author resolved it or answered "won't fix": never reopened,
   counted in the summary;
 - ``suppressed``: a user asked not to see it (``@hunkwise ignore``: :mod:`hunkwise.store.posted_findings`),
-  counted in the summary;
+  counted in the summary; a posted finding ignored later counts here from then on;
+- ``still_open``: already posted and its thread is still open: not posted again, counted in the
+  summary as "still open from earlier";
 - ``demoted``: its category or path is demoted by feedback: listed in the summary only, with the
   reason, never silent.
 
@@ -55,6 +55,9 @@ class PostingInputs:
     prior: Sequence[Prior] = ()
     suppressed: Sequence[Fingerprint] = ()
     demote: Demotion | None = None
+    # The review saw only the commits since the last reviewed head: an earlier finding it did not
+    # find again is still open, not gone.
+    incremental: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +77,11 @@ class PostingPlan:
     closed: list[Placed] = field(default_factory=list)
     suppressed: list[Placed] = field(default_factory=list)
     demoted: list[Placed] = field(default_factory=list)
-    # Earlier threads still open that this review did not find again (an incremental review sees
-    # only the new commits; a full one may no longer see a fixed line): still open on the PR.
+    # Earlier open threads this review did not find again. An incremental review sees only the
+    # new commits: they are still open. A review of the whole change no longer sees them: the
+    # code changed or went away (most often: fixed); their threads are left as they are.
     open_elsewhere: list[Prior] = field(default_factory=list)
+    not_found_again: list[Prior] = field(default_factory=list)
 
     @property
     def still_open_count(self) -> int:
@@ -86,23 +91,35 @@ class PostingPlan:
 def decide(
     findings: Sequence[Finding], code: Mapping[str, Mapping[int, str]], inputs: PostingInputs
 ) -> PostingPlan:
-    """The one "what gets posted" decision. Order of the rules: an earlier post wins (a finding
-    is never posted twice, and a closed thread never reopened, whatever else applies), then a
-    suppression, then a demotion; what is left is posted."""
+    """The one "what gets posted" decision. Order of the rules: a thread closed earlier stays
+    closed (never reopened, whatever else applies); then a suppression (``ignore`` on a posted
+    finding closes it from then on); then an earlier open post (never posted twice); then a
+    demotion; what is left is posted. Nothing already posted is ever posted again."""
     plan = PostingPlan()
     matched: set[Fingerprint] = set()
     for f, fp in zip(findings, fingerprints(findings, code), strict=True):
         earlier = _prior_match(fp, inputs.prior)
         if earlier is not None:
             matched.add(earlier.fingerprint)
-            (plan.closed if earlier.closed else plan.still_open).append(Placed(f, fp, earlier))
+        if earlier is not None and earlier.closed:
+            plan.closed.append(Placed(f, fp, earlier))
         elif match(fp, inputs.suppressed) is not None:
-            plan.suppressed.append(Placed(f, fp))
+            plan.suppressed.append(Placed(f, fp, earlier))
+        elif earlier is not None:
+            plan.still_open.append(Placed(f, fp, earlier))
         elif inputs.demote is not None and (reason := inputs.demote(f)):
             plan.demoted.append(Placed(f, fp, reason=reason))
         else:
             plan.post.append(Placed(f, fp))
-    plan.open_elsewhere = [p for p in inputs.prior if not p.closed and p.fingerprint not in matched]
+    unmatched = [
+        p
+        for p in inputs.prior
+        if not p.closed and p.fingerprint not in matched and match(p.fingerprint, inputs.suppressed) is None
+    ]
+    if inputs.incremental:
+        plan.open_elsewhere = unmatched
+    else:
+        plan.not_found_again = unmatched
     return plan
 
 
@@ -135,10 +152,15 @@ def merge_prior(
         except FingerprintError:
             return
         old = best.get(fp.text)
-        if old is None or _RANK[state] > _RANK[old.state]:
-            best[fp.text] = Prior(
-                fp, state, where or (old.where if old else ""), title or (old.title if old else "")
-            )
+        if old is None:
+            best[fp.text] = Prior(fp, state, where, title)
+            return
+        best[fp.text] = Prior(
+            fp,
+            state if _RANK[state] > _RANK[old.state] else old.state,
+            old.where or where,
+            old.title or title,
+        )
 
     for t in threads:
         add(t.fingerprint, "wont_fix" if t.wont_fix else "resolved" if t.resolved else "open", t.where, "")

@@ -24,6 +24,7 @@ WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
 def review_deps(runtime: Runtime) -> ReviewDeps:
     """The review job's dependencies from the process's runtime."""
     from hunkwise.config.review_settings import server_cost_ceiling
+    from hunkwise.jobs.conversation_events import demotion_rule
     from hunkwise.jobs.mode import mode_record
     from hunkwise.jobs.review_status import StatusPolicy
     from hunkwise.platforms.github import GitHubClient
@@ -60,8 +61,13 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
             incomplete=settings.status_incomplete,
             max_skipped_files=settings.status_max_skipped_files,
         ),
-        feedback_threshold=settings.feedback_threshold,
-        feedback_min_samples=settings.feedback_min_samples,
+        demotion=lambda org, repository: demotion_rule(
+            engine,
+            org,
+            repository,
+            threshold=settings.feedback_threshold,
+            min_samples=settings.feedback_min_samples,
+        ),
     )
 
 

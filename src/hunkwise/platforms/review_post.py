@@ -72,8 +72,9 @@ class InlineComment:
     path: str
     start_line: int
     end_line: int
-    body: str  # already carries its finding marker
-    key: str  # the finding's fingerprint
+    body: str  # already carries its fingerprint marker
+    key: str  # the finding's fingerprint (review/fingerprint.py, text form)
+    title: str = ""  # the finding's title, for the store of posted findings
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +83,7 @@ class InlineComment:
             "end_line": self.end_line,
             "body": self.body,
             "key": self.key,
+            "title": self.title,
         }
 
 

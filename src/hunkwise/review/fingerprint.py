@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from hunkwise.errors import PermanentError
 from hunkwise.review.findings import Finding
 
 ANCHOR_CHARS = 16
@@ -32,8 +33,9 @@ _TEXT = re.compile(r"^([0-9a-f]{16})\.([a-z0-9-]{0,200})$")
 _NOISE = frozenset({"sim", "a", "an", "the", "possible", "potential", "of", "in", "on", "to"})
 
 
-class FingerprintError(ValueError):
-    """A fingerprint's text form is not ``<16 hex>.<slug>``; the message shows what was read."""
+class FingerprintError(PermanentError, ValueError):
+    """A fingerprint's text form is not ``<16 hex>.<slug>``; the message shows what was read
+    (a marker anyone could type is untrusted input: reading it again cannot help)."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -58,6 +60,7 @@ class Fingerprint:
         return cls(found.group(1), found.group(2))
 
     def words(self) -> frozenset[str]:
+        """The title's words, for the similarity of two titles."""
         return frozenset(w for w in self.slug.split("-") if w)
 
 
@@ -69,6 +72,7 @@ def normalize_code(lines: Iterable[str]) -> str:
 
 
 def title_slug(title: str) -> str:
+    """The title's significant words, lower case, joined by ``-``: safe in a hidden marker."""
     words = [w for w in _WORD.findall(title.lower()) if w not in _NOISE]
     return "-".join(words[:SLUG_WORDS])
 

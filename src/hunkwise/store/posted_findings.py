@@ -139,7 +139,9 @@ class SuppressionStore(Protocol):
     own suppressions and the repository-wide ones). A test or the ``--github`` mode (no
     database) passes any object with this method."""
 
-    def suppressed(self, pr: PullRef) -> list[str]: ...
+    def suppressed(self, pr: PullRef) -> list[str]:
+        """The fingerprints (text form) not to post on ``pr``."""
+        ...
 
 
 def suppress(
@@ -220,4 +222,5 @@ class DatabaseSuppressions:
     db: Engine
 
     def suppressed(self, pr: PullRef) -> list[str]:
+        """The pull request's and the repository's suppressions, from the database."""
         return suppressed(self.db, pr)
