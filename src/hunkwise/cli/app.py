@@ -19,6 +19,7 @@ import typer
 from hunkwise import __version__
 from hunkwise.cli import (
     chat,
+    config_show,
     evaluate,
     feedback,
     jobs,
@@ -34,7 +35,21 @@ from hunkwise.cli import (
 from hunkwise.errors import ConfigurationError, HunkwiseError, TransientError
 
 # Order here is the order in ``hunkwise --help``.
-COMMANDS = (review, evaluate, models, chat, probe, sim, usage, serve, secrets, worker, jobs, feedback)
+COMMANDS = (
+    review,
+    evaluate,
+    models,
+    chat,
+    probe,
+    sim,
+    usage,
+    serve,
+    secrets,
+    worker,
+    jobs,
+    config_show,
+    feedback,
+)
 
 app = typer.Typer(
     name="hunkwise",
