@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from hunkwise.jobs.engine import JobContext
@@ -144,7 +145,16 @@ async def _explain(
     finally:
         if pool is not None:
             await pool.aclose()
-    return result.content.strip(), list(result.attempts)
+    return without_comments(result.content), list(result.attempts)
+
+
+_HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
+
+
+def without_comments(answer: str) -> str:
+    """The model's answer without HTML comments: it is untrusted text, and a hunkwise marker in
+    it (``<!-- hunkwise:review:… -->``) would make a later run believe something was posted."""
+    return _HTML_COMMENT.sub("", answer).strip() or "(the model gave no answer)"
 
 
 def _record(deps: ReviewDeps, job: Job, event: CommentEvent, calls: list[Attempt]) -> int:
