@@ -412,3 +412,21 @@ def test_console_feedback_page_shows_and_undoes_a_demotion(server: TestClient) -
     api = server.get("/api/orgs/codertocat/feedback", headers=admin_headers()).json()
     style = next(r for r in api["rates"] if r["value"] == "style")
     assert style["demoted"] is False and style["overridden"] is True and style["samples"] == 3
+
+
+def test_rerunning_the_check_run_reviews_the_head_again(server: TestClient, github: ServedFake) -> None:
+    """GitHub's *Re-run* on the hunkwise check run (only people with write access see it)."""
+    assert opened(server, github)["status"] == "done"
+    fake = fake_of(github)
+    fake.pulls[2] = json.loads(load("pull_request.opened.payload.json", github.url))["pull_request"]
+    rerun = json.loads(load("check_run.rerequested.payload.json", github.url))
+    rerun["repository"] = json.loads(load("pull_request.opened.payload.json", github.url))["repository"]
+    rerun["check_run"] |= {"name": "hunkwise", "head_sha": HEAD, "pull_requests": [{"number": 2}]}
+    resp = deliver(server, json.dumps(rerun).encode(), event="check_run", delivery="rerun-1")
+    assert resp.json()["status"] == "queued", resp.text
+    assert wait_review(server, resp.json()["job_id"])["status"] == "done"
+    assert [s for s, _ in fake.status_history()] == ["pending", "success", "pending", "success"]
+    other = json.loads(json.dumps(rerun))
+    other["check_run"]["name"] = "ci"
+    ignored = deliver(server, json.dumps(other).encode(), event="check_run", delivery="rerun-2")
+    assert ignored.json()["status"] == "ignored" and "not ours" in ignored.json()["reason"]

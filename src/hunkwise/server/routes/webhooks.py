@@ -27,11 +27,12 @@ from hunkwise.jobs.command_job import GITHUB_COMMAND_KIND, GITLAB_COMMAND_KIND
 from hunkwise.jobs.queue import DatabaseQueue, JobQueue
 from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND
 from hunkwise.jobs.runtime import Runtime
-from hunkwise.platforms import commands
+from hunkwise.platforms import commands, identity
 from hunkwise.platforms import github_webhooks as gh
 from hunkwise.platforms import gitlab as gl
 from hunkwise.platforms.identity import IdentityError, shown
 from hunkwise.platforms.review_post import PlatformError, PlatformNotFound
+from hunkwise.platforms.status import STATUS_NAME
 from hunkwise.server.deps import RuntimeDep
 from hunkwise.store.byok_slots import load_byok
 from hunkwise.store.orgs import normalize_slug
@@ -128,6 +129,8 @@ async def github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     event_name = request.headers.get(gh.EVENT_HEADER)
     if event_name in commands.GITHUB_COMMENT_EVENTS:
         return await _github_command(request, runtime, event_name, payload, delivery)
+    if event_name == "check_run":
+        return await _github_rerun(request, runtime, payload, delivery)
     if event_name == "pull_request_review_thread":
         said, changed = await conversation.github_thread_event(runtime, payload, delivery)
         return _accepted(said, recorded=changed)
@@ -224,6 +227,56 @@ async def _github_command(
             )
     payload_out = event.as_payload() | {"delivery": delivery or None}
     return await _enqueue(request, org, GITHUB_COMMAND_KIND, payload_out, event.dedupe_key)
+
+
+async def _github_rerun(
+    request: Request, runtime: Runtime, payload: dict[str, Any], delivery: str
+) -> JSONResponse:
+    """``check_run`` ``rerequested`` on the ``hunkwise`` check run (GitHub's *Re-run* button,
+    which only people with write access see): a new review of that head, e.g. after a failure
+    for a spent quota. The pull request is read from the API, never taken from the payload."""
+    settings = runtime.settings
+    run = payload.get("check_run") if isinstance(payload.get("check_run"), dict) else {}
+    if payload.get("action") != "rerequested" or run.get("name") != STATUS_NAME:
+        action = payload.get("action") or "(none)"
+        return _accepted(f"check_run {action} of {shown(run.get('name'))} is not ours to re-run")
+    api_url = gh.configured_api_url(settings.github_api_url)
+    repo = payload.get("repository") if isinstance(payload.get("repository"), dict) else {}
+    pulls = [p for p in run.get("pull_requests") or [] if isinstance(p, dict)]
+    try:
+        repository = "/".join(identity.github_repository(repo.get("full_name"), "repository.full_name"))
+        head = identity.commit_sha(run.get("head_sha"), "check_run.head_sha")
+        numbers = [identity.positive_int(p.get("number"), "check_run.pull_requests.number") for p in pulls]
+    except IdentityError as exc:
+        return _refused("GitHub", delivery, exc)
+    if not numbers:
+        return _ignored_command("GitHub", delivery, "the re-run check run names no pull request")
+    org = await _organization(runtime, identity.owner_of(repository))
+    if org is None:
+        return _ignored_command(
+            "GitHub", delivery, "the repository's organization has no model configuration"
+        )
+    from hunkwise.platforms.github import GitHubClient
+
+    async with GitHubClient(settings.github_token, api_url, bot_login=settings.github_bot_login) as client:
+        try:
+            pr = await client.pull_request(repository, numbers[0])
+            base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
+            shaped = {
+                "action": "rerequested",
+                "number": numbers[0],
+                "pull_request": pr,
+                "repository": base.get("repo"),
+            }
+            review = gh.parse_pull_request(shaped, api_url=api_url)
+        except (PlatformError, IdentityError, gh.WebhookPayloadError) as exc:
+            return _ignored_command("GitHub", delivery, f"the pull request could not be read ({exc})")
+    if review.head_sha != head or review.repository.lower() != repository.lower():
+        return _ignored_command("GitHub", delivery, "the re-run check run is not on the pull request's head")
+    payload_out = review.as_payload() | {"delivery": delivery or None}
+    return await _enqueue(
+        request, org, GITHUB_KIND, payload_out, f"{review.dedupe_key}#rerun-{delivery or head}"
+    )
 
 
 async def _gitlab_command(
