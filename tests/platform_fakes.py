@@ -202,6 +202,7 @@ class FakeGitHub:
                 {
                     "id": self._next_id,
                     "pull_request_review_id": review["id"],
+                    "pull_number": review["pull_number"],
                     "path": c["path"],
                     "line": c["line"],
                     "start_line": c.get("start_line"),
@@ -228,10 +229,11 @@ class FakeGitHub:
             return httpx.Response(
                 200, json={"errors": [{"message": "fake GitHub answers reviewThreads only"}]}
             )
+        number = query.get("variables", {}).get("number")
         nodes = [
             {"isResolved": c["id"] in self.resolved, "comments": {"nodes": [{"databaseId": c["id"]}]}}
             for c in self.review_comments
-            if not c.get("in_reply_to_id")
+            if not c.get("in_reply_to_id") and c.get("pull_number", number) == number
         ]
         threads = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": nodes}
         return httpx.Response(200, json={"data": {"repository": {"pullRequest": {"reviewThreads": threads}}}})
@@ -248,8 +250,12 @@ class FakeGitHub:
             return httpx.Response(200, json=self.user)
         if path.endswith("/graphql") and request.method == "POST":
             return self._graphql(request)
+        pull = re.search(r"/pulls/([0-9]+)/", path)
+        number = int(pull.group(1)) if pull else None
         if path.endswith("/reviews") and request.method == "GET":
-            return httpx.Response(200, json=self.reviews)
+            return httpx.Response(
+                200, json=[r for r in self.reviews if r.get("pull_number", number) == number]
+            )
         if path.endswith("/reviews") and request.method == "POST":
             if self.fail_posts:
                 return httpx.Response(self.fail_posts.pop(0), json={"message": "try later"})
@@ -264,6 +270,7 @@ class FakeGitHub:
                 "commit_id": body["commit_id"],
                 "html_url": f"https://github.com/x/pull/1#review-{len(self.reviews)}",
                 "user": self.user if self.user is not None else self.app_bot,
+                "pull_number": number,  # the fake's bookkeeping: reviews belong to one pull request
             }
             if (refused := self._create_comments(review, body.get("comments") or [])) is not None:
                 return refused
@@ -276,8 +283,10 @@ class FakeGitHub:
             review["body"] = json.loads(request.content)["body"]
             self.edits.append({"review": review["id"], "body": review["body"]})
             return httpx.Response(200, json=review)
-        if path.endswith("/comments") and "/pulls/" in path and request.method == "GET":
-            return httpx.Response(200, json=self.review_comments)
+        if path.endswith("/comments") and number is not None and request.method == "GET":
+            return httpx.Response(
+                200, json=[c for c in self.review_comments if c.get("pull_number", number) == number]
+            )
         if (found := re.search(r"/pulls/comments/([0-9]+)$", path)) and request.method == "PATCH":
             comment = next((c for c in self.review_comments if c["id"] == int(found.group(1))), None)
             if comment is None:
