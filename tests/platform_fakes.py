@@ -21,6 +21,11 @@ GITLAB_USER = {"id": 77, "username": "project_42_bot"}
 GITLAB_AUTHOR = {"id": 18, "username": "mr-author"}
 
 
+def is_status(request: httpx.Request) -> bool:
+    """A merge status request (check runs, commit statuses), which most assertions set aside."""
+    return "/check-runs" in request.url.path or "/statuses/" in request.url.path
+
+
 @dataclass
 class FakeGitHub:
     diff: str = SAMPLE
@@ -45,18 +50,108 @@ class FakeGitHub:
     edits: list[dict[str, Any]] = field(default_factory=list)  # PUT review / PATCH comment bodies
     graphql_status: int = 200  # e.g. 403: a token GraphQL refuses
     _next_id: int = 5000
+    # -- merge status, commands, feedback (docs.github.com/rest: checks/runs, commits/statuses,
+    # collaborators, pulls/comments replies, issues/comments, the reactions rollup on comments)
+    checks_allowed: bool = True  # False: a user token (POST /check-runs answers 403)
+    check_runs: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[dict[str, Any]] = field(default_factory=list)  # POST /statuses/{sha}, in order
+    permissions: dict[str, str] = field(default_factory=dict)  # login -> admin|write|read (else 404)
+    issue_comments: list[dict[str, Any]] = field(default_factory=list)
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)  # GET /pulls/N as JSON
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
     @property
     def posts(self) -> list[dict[str, Any]]:
-        """The bodies of the REST POSTs (the GraphQL queries are reads)."""
+        """The bodies of the REST POSTs (the GraphQL queries are reads; merge statuses are
+        apart: :meth:`status_history`)."""
         return [
             json.loads(r.content)
             for r in self.requests
-            if r.method == "POST" and not r.url.path.endswith("/graphql")
+            if r.method == "POST" and not r.url.path.endswith("/graphql") and not is_status(r)
         ]
+
+    def status_history(self) -> list[tuple[str, str]]:
+        """Every merge status shown, in order: ``(state, description)``; a check run's state is
+        its conclusion once completed, ``pending`` before."""
+        out = []
+        for r in self.requests:
+            if r.method not in ("POST", "PATCH") or not is_status(r):
+                continue
+            body = json.loads(r.content)
+            if "/check-runs" in r.url.path:
+                out.append((body.get("conclusion") or "pending", body["output"]["title"]))
+            else:
+                out.append((body["state"], body["description"]))
+        return out
+
+    def react(self, comment_id: int, content: str) -> None:
+        """Someone reacts to a review comment (GitHub sends no webhook for this: hunkwise reads
+        the ``reactions`` rollup of the comment listing)."""
+        for c in self.review_comments:
+            if c["id"] == comment_id:
+                rollup = c.setdefault("reactions", {"total_count": 0, "+1": 0, "-1": 0})
+                rollup[content] = rollup.get(content, 0) + 1
+                rollup["total_count"] += 1
+
+    def _conversation(self, request: httpx.Request) -> httpx.Response | None:
+        path, method = request.url.path, request.method
+        if method == "GET" and (found := re.search(r"/commits/([0-9a-f]+)/check-runs$", path)):
+            runs = [r for r in self.check_runs if r["head_sha"] == found.group(1)]
+            name = request.url.params.get("check_name")
+            runs = [r for r in runs if name is None or r["name"] == name]
+            return httpx.Response(200, json={"total_count": len(runs), "check_runs": runs[::-1]})
+        if path.endswith("/check-runs") and method == "POST":
+            if not self.checks_allowed:
+                return httpx.Response(403, json={"message": "You must authenticate via a GitHub App."})
+            body = json.loads(request.content)
+            run = {"id": 9000 + len(self.check_runs), **body}
+            self.check_runs.append(run)
+            return httpx.Response(201, json=run)
+        if (found := re.search(r"/check-runs/([0-9]+)$", path)) and method == "PATCH":
+            for run in self.check_runs:
+                if run["id"] == int(found.group(1)):
+                    run.update(json.loads(request.content))
+                    return httpx.Response(200, json=run)
+            return httpx.Response(404, json={"message": "Not Found"})
+        if (found := re.search(r"/statuses/([0-9a-f]+)$", path)) and method == "POST":
+            status = {"sha": found.group(1), **json.loads(request.content)}
+            self.statuses.append(status)
+            return httpx.Response(201, json=status)
+        if (found := re.search(r"/collaborators/([^/]+)/permission$", path)) and method == "GET":
+            login = found.group(1)
+            if login not in self.permissions:
+                return httpx.Response(404, json={"message": "Not Found"})
+            level = self.permissions[login]
+            return httpx.Response(
+                200, json={"permission": level, "role_name": level, "user": {"login": login}}
+            )
+        if (found := re.search(r"/pulls/comments/([0-9]+)$", path)) and method == "GET":
+            for c in self.review_comments:
+                if c["id"] == int(found.group(1)):
+                    return httpx.Response(200, json=c)
+            return httpx.Response(404, json={"message": "Not Found"})
+        if (found := re.search(r"/pulls/[0-9]+/comments/([0-9]+)/replies$", path)) and method == "POST":
+            parent = next((c for c in self.review_comments if c["id"] == int(found.group(1))), None)
+            if parent is None or parent.get("in_reply_to_id"):
+                return httpx.Response(404, json={"message": "Not Found"})
+            reply = self.reply(parent["id"], json.loads(request.content)["body"], self.user or self.app_bot)
+            return httpx.Response(201, json=reply)
+        found = re.search(r"/pulls/([0-9]+)$", path)
+        if found and method == "GET" and not request.headers.get("accept", "").endswith(".diff"):
+            pull = self.pulls.get(int(found.group(1)))
+            if pull is not None:
+                return httpx.Response(200, json=pull)
+        if re.search(r"/issues/[0-9]+/comments$", path) and method == "POST":
+            comment = {
+                "id": 7000 + len(self.issue_comments),
+                "body": json.loads(request.content)["body"],
+                "user": self.user or self.app_bot,
+            }
+            self.issue_comments.append(comment)
+            return httpx.Response(201, json=comment)
+        return None
 
     # -- what a user does on the pull request ------------------------------------------------------
     def reply(self, comment_id: int, body: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -69,6 +164,7 @@ class FakeGitHub:
             "body": body,
             "user": dict(user or AUTHOR),
             "in_reply_to_id": root["id"],
+            "reactions": {"total_count": 0, "+1": 0, "-1": 0},
         }
         self.review_comments.append(reply)
         return reply
@@ -117,6 +213,7 @@ class FakeGitHub:
                     "in_reply_to_id": None,
                     "user": review["user"],
                     "html_url": f"https://github.com/x/pull/1#discussion_r{self._next_id}",
+                    "reactions": {"total_count": 0, "+1": 0, "-1": 0},
                 }
             )
         return None
@@ -145,6 +242,8 @@ class FakeGitHub:
         self.requests.append(request)
         path = request.url.path
         accept = request.headers.get("accept", "")
+        if (answered := self._conversation(request)) is not None:
+            return answered
         if path.endswith("/user") and request.method == "GET":
             if self.user is None:
                 return httpx.Response(403, json={"message": "Resource not accessible by integration"})
@@ -256,6 +355,13 @@ class FakeGitLab:
     edits: list[dict[str, Any]] = field(default_factory=list)  # PUT note bodies
     head_sha: str = "h" * 40  # diff_refs.head_sha of the merge request's current version
     _next_id: int = 900
+    # -- merge status, commands, feedback (docs.gitlab.com/api: commits#set-the-pipeline-status-
+    # of-a-commit, members#get-a-member-of-a-group-or-project-including-inherited-and-invited-
+    # members, discussions, emoji_reactions)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    members: dict[int, int] = field(default_factory=dict)  # user id -> access level (else 404)
+    awards: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # note id -> award emoji
+    merge_requests: dict[int, dict[str, Any]] = field(default_factory=dict)  # GET .../merge_requests/:iid
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -284,6 +390,46 @@ class FakeGitLab:
     def own_discussions(self) -> list[dict[str, Any]]:
         return [d for d in self.discussions if d["notes"][0]["author"]["id"] == self.user["id"]]
 
+    def status_history(self) -> list[tuple[str, str]]:
+        return [(s["state"], s["description"]) for s in self.statuses]
+
+    def award(self, note_id: int, name: str) -> None:
+        """Someone awards an emoji (``thumbsup``/``thumbsdown``) to a note."""
+        self.awards.setdefault(note_id, []).append(
+            {"id": len(self.awards) + 1, "name": name, "user": GITLAB_AUTHOR}
+        )
+
+    def _conversation(self, request: httpx.Request) -> httpx.Response | None:
+        path, method = request.url.path, request.method
+        if (found := re.search(r"/statuses/([0-9a-f]+)$", path)) and method == "POST":
+            body = json.loads(request.content)
+            last = next((s for s in reversed(self.statuses) if s["sha"] == found.group(1)), None)
+            if last is not None and last["state"] == body["state"]:
+                return httpx.Response(
+                    400, json={"message": f"Cannot transition status via :run from :{body['state']}"}
+                )
+            status = {"sha": found.group(1), **body}
+            self.statuses.append(status)
+            return httpx.Response(201, json=status)
+        if (found := re.search(r"/members/all/([0-9]+)$", path)) and method == "GET":
+            uid = int(found.group(1))
+            if uid not in self.members:
+                return httpx.Response(404, json={"message": "404 Not found"})
+            return httpx.Response(200, json={"id": uid, "access_level": self.members[uid]})
+        if (found := re.search(r"/discussions/([0-9A-Za-z]+)$", path)) and method == "GET":
+            for d in self.discussions:
+                if d["id"] == found.group(1):
+                    return httpx.Response(200, json=d)
+            return httpx.Response(404, json={"message": "404 Not found"})
+        if (found := re.search(r"/notes/([0-9]+)/award_emoji$", path)) and method == "GET":
+            awards = self.awards.get(int(found.group(1)), [])
+            return httpx.Response(200, json=awards, headers={"x-next-page": ""})
+        if (found := re.search(r"/merge_requests/([0-9]+)$", path)) and method == "GET":
+            mr = self.merge_requests.get(int(found.group(1)))
+            if mr is not None:
+                return httpx.Response(200, json=mr)
+        return None
+
     def merge_request_reads(self, project: int | str) -> list[httpx.Request]:
         """The requests about a merge request of ``project`` (its id or its encoded path)."""
         marker = f"/projects/{project}/merge_requests/"
@@ -292,6 +438,8 @@ class FakeGitLab:
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         path = request.url.path
+        if (answered := self._conversation(request)) is not None:
+            return answered
         if path.endswith("/user") and request.method == "GET":
             return httpx.Response(200, json=self.user)
         if (found := re.search(r"/projects/([0-9]+)$", path)) and request.method == "GET":

@@ -28,6 +28,9 @@ NOT_OURS = {
     "head/src/db.py": "a file of the example evaluation case in docs/eval.md, not of this repository",
     "src/db.py": "the same example case's file, as its case.json names it (docs/eval.md)",
     "eval/cases/x/case.json": "the case 'x' of an example error message (docs/eval.md)",
+    "src/inventory/config.py": "a file of examples/sample.diff, the PR of the thread in docs/conversation.md",
+    "src/inventory/pricing.py": "another file of examples/sample.diff (docs/conversation.md)",
+    "src/inventory/extra.py": "the file the journey of docs/conversation.md adds to that pull request",
 }
 
 _SPAN = re.compile(r"`([^`\n]+)`")

@@ -48,6 +48,10 @@ ALLOWED_REPEATS: dict[str, tuple[set[str], str]] = {
         "the command, the routes and the rows of review jobs (cli modules are named after their "
         "command, route modules after their resource, store modules after their rows)",
     ),
+    "feedback.py": (
+        {"cli/feedback.py", "server/routes/feedback.py", "store/feedback.py"},
+        "the command, the routes and the rows of feedback on hunkwise's comments (named like jobs.py)",
+    ),
     "metrics.py": (
         {"jobs/metrics.py", "server/routes/metrics.py"},
         "the numbers, and the route serving them",

@@ -450,3 +450,45 @@ def test_shipped_workflow_is_the_documented_one() -> None:
     review_step = next(s for s in steps if "hunkwise review --github" in s.get("run", ""))
     assert review_step["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
     assert workflow["permissions"]["pull-requests"] == "write"
+
+
+# -- the merge status in Action mode (docs/conversation.md) -----------------------------------------
+def test_github_actions_sets_a_check_run_pending_then_success(github) -> None:
+    fake, served = github
+    result = review("--github", "--offline", "-q", env=actions_env(served))
+    assert result.exit_code == 0, result.output
+    assert [s for s, _ in fake.status_history()] == ["pending", "success"]
+    [run] = fake.check_runs  # created in progress, then completed in place
+    assert run["head_sha"] == HEAD and run["name"] == "hunkwise" and run["conclusion"] == "success"
+    assert "4 line" not in run["output"]["title"] and "1 critical" in run["output"]["title"]
+
+
+def test_github_actions_fail_on_fails_the_check_run(github) -> None:
+    fake, served = github
+    result = review("--github", "--offline", "-q", "--fail-on", "high", env=actions_env(served))
+    assert result.exit_code == 1, result.output
+    assert fake.check_runs[0]["conclusion"] == "failure"
+    assert "fails on high" in fake.check_runs[0]["output"]["title"]
+
+
+def test_a_user_token_falls_back_to_a_commit_status(github) -> None:
+    fake, served = github
+    fake.checks_allowed = False  # a personal access token: only a GitHub App may create check runs
+    result = review("--github", "--offline", "-q", env=actions_env(served))
+    assert result.exit_code == 0, result.output
+    assert fake.check_runs == []
+    assert [(s["state"], s["context"], s["sha"]) for s in fake.statuses] == [
+        ("pending", "hunkwise", HEAD),
+        ("success", "hunkwise", HEAD),
+    ]
+
+
+def test_gitlab_mr_url_with_post_sets_a_commit_status(gitlab) -> None:
+    fake, served = gitlab
+    fake.head_sha = "e" * 40
+    url = "https://gitlab.example.com/group/sub/proj/-/merge_requests/12"
+    env = {"GITLAB_TOKEN": "glpat-test"}
+    result = review("--pr", url, "--post", "--offline", "-q", "--api-url", served.url, env=env)
+    assert result.exit_code == 0, result.output
+    assert [s for s, _ in fake.status_history()] == ["running", "success"]
+    assert fake.statuses[-1]["name"] == "hunkwise" and fake.statuses[-1]["sha"] == "e" * 40

@@ -22,7 +22,7 @@ from hunkwise.store import jobs as repo
 from hunkwise.store.db import use_session
 from hunkwise.store.orgs import cost_ceiling_for_org, ensure_org, set_org_max_cost
 from hunkwise.store.tables import ReviewRun
-from platform_fakes import AUTHOR, GITLAB_AUTHOR, HUNKWISE_USER, FakeGitHub, FakeGitLab
+from platform_fakes import AUTHOR, GITLAB_AUTHOR, HUNKWISE_USER, FakeGitHub, FakeGitLab, is_status
 from simkeys import DEV_KEY
 from waiting import attempt_ended, eventually, sim_in_flight
 
@@ -127,14 +127,19 @@ async def test_github_job_posts_one_review_on_the_right_lines(engine: Engine, si
     body = post["body"]
     assert "| 🛑 critical | 1 |" in body and "| 🔴 high | 1 |" in body and "`glm-5.1` (1 call(s))" in body
     assert "**Failovers:** 0" in body and "**Cost:** $0.0" in body and "<!-- hunkwise:review:" in body
-    paths = [r.url.path for r in gh.requests]
+    paths = [r.url.path for r in gh.requests if not is_status(r)]
     assert paths == [
+        "/repos/acme/api/pulls/7/comments",  # reactions on earlier comments (feedback), none yet
         "/repos/acme/api/pulls/7",  # the diff
         "/repos/acme/api/pulls/7/comments",  # what was posted before (nothing: no GraphQL query)
         "/repos/acme/api/pulls/7/reviews",  # ... and folded into a summary
         "/repos/acme/api/pulls/7/reviews",  # this head's review there already? a summary to edit?
         "/repos/acme/api/pulls/7/reviews",  # the first review: summary and comments
     ]
+    # the check run: in progress while reviewing, then completed (updated in place)
+    assert [state for state, _ in gh.status_history()] == ["pending", "success"]
+    assert len(gh.check_runs) == 1 and gh.check_runs[0]["status"] == "completed"
+    assert "1 critical" in gh.check_runs[0]["output"]["title"]
     assert done.result is not None and done.result["posted"]["posted"] is True
     assert "report" not in done.result  # stored once, beside the post in the checkpoint
     assert done.checkpoint is not None and len(done.checkpoint["report"]["findings"]) == 4
@@ -226,7 +231,8 @@ async def test_a_worker_that_lost_the_job_does_not_post(engine: Engine, sim) -> 
         await pool.stop()
     after = repo.get_job(engine, job.id)
     assert after is not None and after.status == "running" and after.lease_owner == "thief/0"
-    assert gh.reviews == [] and gh.requests[before:] == [], "not even the fingerprint check"
+    after_loss = [r for r in gh.requests[before:] if not is_status(r)]
+    assert gh.reviews == [] and after_loss == [], "not even the fingerprint check"
 
 
 async def test_permanent_errors_fail_at_once_and_keep_the_reason(engine: Engine, sim) -> None:
@@ -444,8 +450,10 @@ async def test_gitlab_job_posts_positioned_discussions_then_the_summary(engine: 
     finally:
         await pool.stop()
     assert done.status == "done", done.error
-    posted = [r for r in gl.requests if r.method == "POST"]
+    posted = [r for r in gl.requests if r.method == "POST" and not is_status(r)]
     assert [r.url.path for r in posted][-1] == "/api/v4/projects/42/merge_requests/3/notes"
+    states = [state for state, _ in gl.status_history()]
+    assert states[0] == "running" and states[-1] == "success" and set(states) == {"running", "success"}
     import json
 
     positions = [json.loads(r.content)["position"] for r in posted if r.url.path.endswith("/discussions")]

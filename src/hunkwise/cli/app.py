@@ -21,6 +21,7 @@ from hunkwise.cli import (
     chat,
     config_show,
     evaluate,
+    feedback,
     jobs,
     models,
     plan_advise,
@@ -50,6 +51,7 @@ COMMANDS = (
     worker,
     jobs,
     config_show,
+    feedback,
 )
 
 app = typer.Typer(

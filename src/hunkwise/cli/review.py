@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from hunkwise.config.review_settings import ReviewConfig
     from hunkwise.config.settings import Settings
     from hunkwise.gateway import Recordings, Slot
+    from hunkwise.jobs.review_status import StatusPolicy
     from hunkwise.platforms.local_git import LocalChange
+    from hunkwise.platforms.status import CommitState
     from hunkwise.review.context import ContextMode
     from hunkwise.review.engine import ReviewOptions
     from hunkwise.review.report import ReviewReport
@@ -132,15 +134,64 @@ def review(
 
             options.head = head_files(change, Path.cwd())
         after = None
+        status: StatusPolicy | None = None
         if remote is not None:
             options.change = remote.change_dict()
-            after = _poster(remote, quiet=quiet) if (github and not no_post) or post else None
-        code = _run(
-            settings, change, options, flags, profile, files, fmt=fmt, output=output, quiet=quiet,
-            fail_on=fail_on, ledger_source=remote.target.platform if remote else None, after=after,
-            recordings=recordings,
-        )  # fmt: skip
+            if (github and not no_post) or post:
+                status = _status_policy(settings, fail_on or options.rules.settings.fail_on)
+                after = _poster(remote, quiet=quiet, status=None if dry_run else status)
+        if status is not None and not dry_run:
+            _show_status(remote, pending_status(), quiet=quiet)
+        try:
+            code = _run(
+                settings, change, options, flags, profile, files, fmt=fmt, output=output, quiet=quiet,
+                fail_on=fail_on, ledger_source=remote.target.platform if remote else None, after=after,
+                recordings=recordings,
+            )  # fmt: skip
+        except BaseException as exc:  # the pending status must never outlive the run
+            if (
+                status is not None
+                and not dry_run
+                and not (isinstance(exc, typer.Exit) and exc.exit_code == 0)
+            ):
+                from hunkwise.jobs.review_status import Incomplete, incomplete
+
+                _show_status(remote, incomplete(Incomplete.ERROR, str(exc)[:200], status), quiet=quiet)
+            raise
     raise typer.Exit(code)
+
+
+def _status_policy(settings: Settings, fail_on: str | None) -> StatusPolicy:
+    """The merge status policy of an Action run: ``--fail-on`` (or the rules file's), and the
+    server's settings for an incomplete review (docs/conversation.md)."""
+    from hunkwise.jobs.review_status import StatusPolicy
+
+    return StatusPolicy(
+        fail_on=(fail_on or "").lower() or None,
+        incomplete=settings.status_incomplete,
+        max_skipped_files=settings.status_max_skipped_files,
+    )
+
+
+def pending_status() -> CommitState:
+    from hunkwise.jobs.review_status import pending
+
+    return pending()
+
+
+def _show_status(remote: RemoteChange | None, state: CommitState, *, quiet: bool) -> None:
+    """Best effort: a token that may not set statuses costs the status, never the review."""
+    from hunkwise.cli.review_remote import RemoteError, set_status
+
+    if remote is None:
+        return
+    try:
+        where = set_status(remote, state)
+    except RemoteError as exc:
+        typer.secho(f"warning: the merge status was not set: {exc}", err=True, fg="yellow")
+        return
+    if not quiet:
+        typer.echo(f"status: {state.state} ({where}): {state.short}", err=True)
 
 
 def _context_mode(value: str | None) -> ContextMode | None:
@@ -267,10 +318,21 @@ def _remote_change(
         raise typer.Exit(exc.code) from None
 
 
-def _poster(remote: RemoteChange, *, quiet: bool) -> Callable[[ReviewReport, int], int]:
-    """After the report is printed: post it, and turn a posting failure into exit 3."""
+def _poster(
+    remote: RemoteChange, *, quiet: bool, status: StatusPolicy | None = None
+) -> Callable[[ReviewReport, int], int]:
+    """After the report is printed: post it, and turn a posting failure into exit 3; then the
+    merge status (``status``: its policy; None: none is set)."""
 
     def after(report: ReviewReport, code: int) -> int:
+        code = _post_report(report, code)
+        if status is not None:
+            from hunkwise.jobs.review_status import final
+
+            _show_status(remote, final(report, status), quiet=quiet)
+        return code
+
+    def _post_report(report: ReviewReport, code: int) -> int:
         from hunkwise.cli.review_remote import RemoteError, post, should_post
 
         if reason := should_post(report):

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.local_git import LocalChange
     from hunkwise.platforms.review_post import PostResult
+    from hunkwise.platforms.status import CommitState
     from hunkwise.review.report import ReviewReport
 
 Platform = Literal["github", "gitlab"]
@@ -320,6 +321,24 @@ def post(remote: RemoteChange, report: ReviewReport, *, quiet: bool) -> PostResu
     if not quiet:
         typer.echo(_posted_line(t, result), err=True)
     return result
+
+
+def set_status(remote: RemoteChange, state: CommitState) -> str:
+    """Show ``state`` on the reviewed head (GitHub: a check run, else a commit status; GitLab:
+    a commit status); returns which. :class:`RemoteError` when the platform refuses."""
+    t = remote.target
+
+    async def send() -> str:
+        if t.platform == "gitlab":
+            async with t.gitlab() as gl:
+                return await gl.set_status(t.repository, remote.head_sha, state)
+        async with t.github() as gh:
+            return await gh.set_status(t.repository, remote.head_sha, state)
+
+    try:
+        return asyncio.run(send())
+    except Exception as exc:
+        raise _platform_error(exc, f"the {state.state} status was not set on {t.label}") from None
 
 
 def _posted_line(t: RemoteTarget, result: PostResult) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -167,6 +168,26 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("HUNKWISE_GITLAB_API_URL", "CI_API_V4_URL")
     )
 
+    # -- the pull-request conversation (docs/conversation.md) ------------------------------------
+    status_fail_on: Literal["critical", "high", "medium", "low"] | None = Field(
+        None, validation_alias="HUNKWISE_STATUS_FAIL_ON"
+    )
+    """``HUNKWISE_STATUS_FAIL_ON``: the least finding severity that fails the merge status."""
+    status_incomplete: Literal["failure", "neutral"] = Field(
+        "failure", validation_alias="HUNKWISE_STATUS_INCOMPLETE"
+    )
+    """``HUNKWISE_STATUS_INCOMPLETE``: what an incomplete review shows (never success)."""
+    status_max_skipped_files: int | None = Field(None, validation_alias="HUNKWISE_STATUS_MAX_SKIPPED_FILES")
+    """``HUNKWISE_STATUS_MAX_SKIPPED_FILES``: more files skipped than this is an incomplete review."""
+    bot_handle: str = Field("hunkwise", validation_alias="HUNKWISE_BOT_HANDLE")
+    """``HUNKWISE_BOT_HANDLE``: the ``@handle`` that commands hunkwise in a pull request thread."""
+    commands_per_hour: int = Field(10, validation_alias="HUNKWISE_COMMANDS_PER_HOUR")
+    """``HUNKWISE_COMMANDS_PER_HOUR``: commands accepted per pull request per hour (per server)."""
+    feedback_threshold: float = Field(0.3, validation_alias="HUNKWISE_FEEDBACK_THRESHOLD")
+    """``HUNKWISE_FEEDBACK_THRESHOLD``: acceptance below which a category or path is demoted."""
+    feedback_min_samples: int = Field(5, validation_alias="HUNKWISE_FEEDBACK_MIN_SAMPLES")
+    """``HUNKWISE_FEEDBACK_MIN_SAMPLES``: reactions needed before a demotion."""
+
     # -- everything else, for the slot layers (see the module docstring) --------------------------
     environ: Mapping[str, str] = Field(default_factory=dict, exclude=True, repr=False)
     loaded_env_file: EnvFile = Field(default_factory=EnvFile, exclude=True, repr=False)
@@ -232,12 +253,28 @@ class Settings(BaseSettings):
         "secret_key",
         "new_secret_key",
         "admin_token",
+        "status_fail_on",
+        "status_max_skipped_files",
         mode="before",
     )
     @classmethod
     def _stripped(cls, value: Any) -> Any:
         # A blank variable means "not set", as in the slot layers (secrets included).
         return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("status_fail_on", "status_incomplete", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("bot_handle", mode="before")
+    @classmethod
+    def _handle(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lstrip("@")
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,38}", value):
+                raise ValueError("must be a login such as hunkwise (letters, digits, '-', '_', '.')")
+        return value
 
     @field_validator("home_dir", "config_file", mode="before")
     @classmethod

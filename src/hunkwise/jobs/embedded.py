@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from hunkwise.jobs.command_job import command_handlers
 from hunkwise.jobs.engine import JobHooks
 from hunkwise.jobs.pool import WorkerPool
 from hunkwise.jobs.queue import DatabaseQueue
-from hunkwise.jobs.review_job import ReviewDeps, make_handlers
+from hunkwise.jobs.review_job import ReviewDeps, StatusHooks, make_handlers
 from hunkwise.jobs.runtime import Runtime
 
 WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
@@ -23,7 +24,9 @@ WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
 def review_deps(runtime: Runtime) -> ReviewDeps:
     """The review job's dependencies from the process's runtime."""
     from hunkwise.config.review_settings import server_cost_ceiling
+    from hunkwise.jobs.conversation_events import demotion_rule
     from hunkwise.jobs.mode import mode_record
+    from hunkwise.jobs.review_status import StatusPolicy
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient
@@ -53,6 +56,18 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         mode=mode_record(runtime.fixed, settings),
         max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, max_cost),
         options=lambda: ReviewOptions(context=settings.review_context),
+        status_policy=lambda org: StatusPolicy(
+            fail_on=settings.status_fail_on,
+            incomplete=settings.status_incomplete,
+            max_skipped_files=settings.status_max_skipped_files,
+        ),
+        demotion=lambda org, repository: demotion_rule(
+            engine,
+            org,
+            repository,
+            threshold=settings.feedback_threshold,
+            min_samples=settings.feedback_min_samples,
+        ),
     )
 
 
@@ -64,7 +79,9 @@ async def embedded_workers(
     go to their job engine (the server's metrics)."""
     queue = DatabaseQueue(runtime.engine)
     count = runtime.settings.job_workers
-    pool = WorkerPool(queue, make_handlers(review_deps(runtime)), concurrency=count, hooks=hooks)
+    deps = review_deps(runtime)
+    handlers = make_handlers(deps) | command_handlers(deps, runtime.settings.bot_handle)
+    pool = WorkerPool(queue, handlers, concurrency=count, hooks=(*hooks, StatusHooks(deps)))
     if count:
         pool.start()
     try:

@@ -81,6 +81,9 @@ class WorkerPool:
             except Exception:  # the database blinked; try again after a pause
                 log.exception("claiming a job failed")
                 job = None
+            take = getattr(self.queue, "take_interrupted", None)
+            for dead in take() if take is not None else ():
+                await self.job_engine.skipped(dead, "dead")  # the status hooks fail its status
             if job is None:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):

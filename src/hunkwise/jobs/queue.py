@@ -46,6 +46,12 @@ class DatabaseQueue:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._interrupted: list[int] = []
+
+    def take_interrupted(self) -> list[int]:
+        """Jobs a claim failed because their worker died on their last attempt (drained)."""
+        taken, self._interrupted = self._interrupted, []
+        return taken
 
     async def enqueue(
         self, *, org: str, kind: str, payload: dict[str, Any], dedupe_key: str, max_attempts: int = 5
@@ -65,7 +71,9 @@ class DatabaseQueue:
         return await asyncio.to_thread(repo.retry, self.engine, job_id)
 
     async def claim(self, owner: str, *, lease_s: float) -> Job | None:
-        return await asyncio.to_thread(repo.claim, self.engine, owner, lease_s=lease_s)
+        return await asyncio.to_thread(
+            repo.claim, self.engine, owner, lease_s=lease_s, interrupted=self._interrupted
+        )
 
     async def renew(self, job_id: int, owner: str, *, lease_s: float) -> bool:
         return await asyncio.to_thread(repo.renew, self.engine, job_id, owner, lease_s=lease_s)

@@ -30,16 +30,20 @@ from sqlalchemy import Engine
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.gateway import ClientPool, Slot
+from hunkwise.jobs import review_status
 from hunkwise.jobs.conversation import Demotion, PostingInputs, merge_prior
-from hunkwise.jobs.engine import JobContext
+from hunkwise.jobs.conversation_events import best_effort, learn_github, learn_gitlab
+from hunkwise.jobs.engine import JobContext, JobHooks, LeaseLost, Outcome, describe
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
 from hunkwise.jobs.posting import build_post
-from hunkwise.jobs.retry import ModelsFailed, configuration_only
+from hunkwise.jobs.retry import JOB_BACKOFF, ModelsFailed, configuration_only, retry_delay
+from hunkwise.jobs.review_status import Incomplete, StatusPolicy
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.review_post import PlatformError, PostResult, PriorThread, ReviewPost
+from hunkwise.platforms.status import CommitState
 from hunkwise.review.context import MappingHead
 from hunkwise.review.diff import DiffParseError, parse_diff
 from hunkwise.review.engine import ReviewOptions, run_review
@@ -70,7 +74,12 @@ GITLAB_KIND = "gitlab_review"
 
 
 class JobFailed(PermanentError):
-    """A permanent failure: retrying cannot help; the message says what to fix."""
+    """A permanent failure: retrying cannot help; the message says what to fix.
+    ``status_reason``: what the merge status says (an error, the cost ceiling, ...)."""
+
+    def __init__(self, message: str, *, status_reason: Incomplete = Incomplete.ERROR) -> None:
+        super().__init__(message)
+        self.status_reason = status_reason
 
 
 def _default_ceiling(org: str) -> CostCeiling:
@@ -97,6 +106,8 @@ class ReviewDeps:
     mode: dict[str, str] | None = None
     # The organization's review cost ceiling (blocking: database); default: the $2 default.
     max_cost_for_org: Callable[[str], CostCeiling] = _default_ceiling
+    # What the merge status says for an organization's reviews (fail_on, incomplete => ...).
+    status_policy: Callable[[str], StatusPolicy] = lambda org: StatusPolicy()
     # What ``@hunkwise ignore`` suppressed (blocking: database); None: the database's.
     suppressions: SuppressionStore | None = None
     # Feedback demotion for (organization, repository) (blocking: database); None: none.
@@ -129,29 +140,50 @@ def _event(job: Job, parse: Callable[[dict[str, Any]], Any]) -> Any:
 async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[str, Any]:
     event: PullRequestEvent = _event(job, PullRequestEvent.from_payload)
     async with deps.github(event) as gh:
-        checkpoint = job.checkpoint or {}
-        if "post" not in checkpoint:
 
-            async def fetch() -> tuple[str, str | None]:
-                incremental = event.action == "synchronize"
-                return await gh.review_diff(
-                    event.repository, event.number, event.head_sha, incremental=incremental
-                )
+        async def show(state: CommitState) -> None:
+            await gh.set_status(event.repository, event.head_sha, state)
 
-            async def read(path: str) -> str | None:
-                return await gh.file_at(event.repository, path, event.head_sha)
+        async with _StatusGuard(job, deps, show):
+            return await _github_review(job, ctx, deps, event, gh, show)
 
-            async def threads() -> list[PriorThread]:
-                return await gh.prior_threads(event.repository, event.number)
 
-            checkpoint = await _review(
-                job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha, read=read,
-                threads=threads,
-            )  # fmt: skip
-        post = ReviewPost.from_dict(checkpoint["post"])
-        await ctx.ensure_lease()  # a worker that lost the job never posts
-        result = await gh.post_review(event.repository, event.number, post)
+async def _github_review(
+    job: Job,
+    ctx: JobContext,
+    deps: ReviewDeps,
+    event: PullRequestEvent,
+    gh: GitHubClient,
+    show: Callable[[CommitState], Awaitable[None]],
+) -> dict[str, Any]:
+    checkpoint = job.checkpoint or {}
+    if "post" not in checkpoint:
+        await best_effort(
+            learn_github(gh, deps.engine, job.org, event.repository, event.number),
+            f"{event.repository}#{event.number}",
+        )
+
+        async def fetch() -> tuple[str, str | None]:
+            incremental = event.action == "synchronize"
+            return await gh.review_diff(
+                event.repository, event.number, event.head_sha, incremental=incremental
+            )
+
+        async def read(path: str) -> str | None:
+            return await gh.file_at(event.repository, path, event.head_sha)
+
+        async def threads() -> list[PriorThread]:
+            return await gh.prior_threads(event.repository, event.number)
+
+        checkpoint = await _review(
+            job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha, read=read,
+            threads=threads,
+        )  # fmt: skip
+    post = ReviewPost.from_dict(checkpoint["post"])
+    await ctx.ensure_lease()  # a worker that lost the job never posts
+    result = await gh.post_review(event.repository, event.number, post)
     await _remember(deps, PullRef("github", event.repository, event.number), post)
+    await _show_final(checkpoint, show)
     return _result(checkpoint, result)
 
 
@@ -164,29 +196,50 @@ async def run_gitlab_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
             await gl.verify_project(event.project_id, event.project_path)
         except IdentityError as exc:
             raise JobFailed(str(exc)) from None
-        checkpoint = job.checkpoint or {}
-        if "post" not in checkpoint:
-            refs: dict[str, str] = {}
 
-            async def fetch() -> tuple[str, str | None]:
-                diff, diff_refs = await gl.merge_request_diff(event.project_id, event.iid)
-                refs.update(diff_refs)
-                return diff, None
+        async def show(state: CommitState) -> None:
+            await gl.set_status(event.project_id, event.head_sha, state)
 
-            async def read(path: str) -> str | None:
-                return await gl.file_at(event.project_id, path, event.head_sha)
+        async with _StatusGuard(job, deps, show):
+            return await _gitlab_review(job, ctx, deps, event, gl, show)
 
-            async def threads() -> list[PriorThread]:
-                return await gl.prior_threads(event.project_id, event.iid)
 
-            checkpoint = await _review(
-                job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha, extra=refs,
-                read=read, threads=threads,
-            )  # fmt: skip
-        post = ReviewPost.from_dict(checkpoint["post"])
-        await ctx.ensure_lease()  # a worker that lost the job never posts
-        result = await gl.post_review(event.project_id, event.iid, post, checkpoint["diff_refs"])
+async def _gitlab_review(
+    job: Job,
+    ctx: JobContext,
+    deps: ReviewDeps,
+    event: MergeRequestEvent,
+    gl: GitLabClient,
+    show: Callable[[CommitState], Awaitable[None]],
+) -> dict[str, Any]:
+    checkpoint = job.checkpoint or {}
+    if "post" not in checkpoint:
+        await best_effort(
+            learn_gitlab(gl, deps.engine, job.org, event.project_id, event.project_path, event.iid),
+            f"{event.project_path}!{event.iid}",
+        )
+        refs: dict[str, str] = {}
+
+        async def fetch() -> tuple[str, str | None]:
+            diff, diff_refs = await gl.merge_request_diff(event.project_id, event.iid)
+            refs.update(diff_refs)
+            return diff, None
+
+        async def read(path: str) -> str | None:
+            return await gl.file_at(event.project_id, path, event.head_sha)
+
+        async def threads() -> list[PriorThread]:
+            return await gl.prior_threads(event.project_id, event.iid)
+
+        checkpoint = await _review(
+            job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha, extra=refs,
+            read=read, threads=threads,
+        )  # fmt: skip
+    post = ReviewPost.from_dict(checkpoint["post"])
+    await ctx.ensure_lease()  # a worker that lost the job never posts
+    result = await gl.post_review(event.project_id, event.iid, post, checkpoint["diff_refs"])
     await _remember(deps, PullRef("gitlab", event.project_path, event.iid), post)
+    await _show_final(checkpoint, show)
     return _result(checkpoint, result)
 
 
@@ -234,7 +287,7 @@ async def _review(
         async with Router(slots, backend=deps.backend, clients=pool) as router:
             report = await run_review(diff, router, options)
     except CostLimitExceeded as exc:  # nothing was sent; the same diff would stop again: permanent
-        raise JobFailed(f"review not started: {exc}") from None
+        raise JobFailed(f"review not started: {exc}", status_reason=Incomplete.COST_CAP) from None
     finally:
         if pool is not None:
             await pool.aclose()
@@ -253,11 +306,98 @@ async def _review(
         inputs=inputs,
     )
     run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, platform, repository)
-    checkpoint = {"report": report.to_json(), "post": post.as_dict(), "since": since, "run_id": run_id}
+    policy = await asyncio.to_thread(deps.status_policy, job.org)
+    state = review_status.final(report, policy)
+    checkpoint = {
+        "report": report.to_json(),
+        "post": post.as_dict(),
+        "since": since,
+        "run_id": run_id,
+        "status": {"state": state.state, "description": state.description},
+    }
     if extra is not None:
         checkpoint["diff_refs"] = extra
     await ctx.checkpoint(checkpoint)
     return checkpoint
+
+
+class _StatusGuard:
+    """Pending while the job runs; on a failure, what the next attempt (pending, "retrying")
+    or the end (failure or neutral, with the reason) means. Setting a status is best effort: a
+    token without the permission costs the status, never the review (logged)."""
+
+    def __init__(self, job: Job, deps: ReviewDeps, show: Callable[[CommitState], Awaitable[None]]) -> None:
+        self.job, self.deps, self.show = job, deps, show
+
+    async def __aenter__(self) -> None:
+        await _best_effort(self.show, review_status.pending(), self.job)
+
+    async def __aexit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if exc is None or isinstance(exc, (LeaseLost, asyncio.CancelledError)):
+            return  # done (the final status is set), or another worker / a restart carries on
+        if not isinstance(exc, Exception):
+            return
+        if retry_delay(exc, self.job.attempts, self.job.max_attempts, JOB_BACKOFF) is not None:
+            state = review_status.pending(f"retrying after: {describe(exc)}")
+        else:
+            policy = await asyncio.to_thread(self.deps.status_policy, self.job.org)
+            state = review_status.incomplete(review_status.reason_of(exc), describe(exc), policy)
+        await _best_effort(self.show, state, self.job)
+
+
+async def _best_effort(show: Callable[[CommitState], Awaitable[Any]], state: CommitState, job: Job) -> None:
+    try:
+        await show(state)
+    except (PlatformError, IdentityError) as exc:
+        log.warning("job %s: the %s status was not set: %s", job.id, state.state, exc)
+
+
+async def _show_final(checkpoint: dict[str, Any], show: Callable[[CommitState], Awaitable[Any]]) -> None:
+    """The status the review decided (checkpointed with it, so a retry shows the same)."""
+    saved = checkpoint.get("status") or {}
+    state = CommitState(saved.get("state", "success"), str(saved.get("description", "")))
+    try:
+        await show(state)
+    except (PlatformError, IdentityError) as exc:
+        log.warning("the final %s status was not set: %s", state.state, exc)
+
+
+class StatusHooks(JobHooks):
+    """A job whose worker died on its last attempt is failed by the store without running it
+    again (the embedded pool's claim, the distributed runner's ``gave_up``): its status would
+    stay pending forever. This hook sets it to the incomplete state, reason ``abandoned``."""
+
+    def __init__(self, deps: ReviewDeps) -> None:
+        self.deps = deps
+
+    async def after_skip_job(self, job_id: int, outcome: Outcome) -> None:
+        if outcome != "dead":
+            return
+        from hunkwise.store.jobs import get_job
+
+        job = await asyncio.to_thread(get_job, self.deps.engine, job_id)
+        if job is None or job.kind not in (GITHUB_KIND, GITLAB_KIND):
+            return
+        try:
+            await abandoned_status(job, self.deps)
+        except Exception:  # a hook never breaks the host; the log says what was not shown
+            log.exception("job %s: the abandoned status was not set", job_id)
+
+
+async def abandoned_status(job: Job, deps: ReviewDeps) -> None:
+    """Show the incomplete state (``abandoned``) on the head of a job that ended without a result."""
+    from hunkwise.platforms.gitlab import MergeRequestEvent
+
+    policy = await asyncio.to_thread(deps.status_policy, job.org)
+    state = review_status.incomplete(Incomplete.ABANDONED, str(job.error or ""), policy)
+    if job.kind == GITHUB_KIND:
+        event = _event(job, PullRequestEvent.from_payload)
+        async with deps.github(event) as gh:
+            await _best_effort(lambda s: gh.set_status(event.repository, event.head_sha, s), state, job)
+    else:
+        mr = _event(job, MergeRequestEvent.from_payload)
+        async with deps.gitlab(mr) as gl:
+            await _best_effort(lambda s: gl.set_status(mr.project_id, mr.head_sha, s), state, job)
 
 
 async def posting_inputs(

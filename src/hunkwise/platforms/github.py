@@ -38,6 +38,7 @@ from hunkwise.platforms.review_post import (
     markers_in,
     says_wont_fix,
 )
+from hunkwise.platforms.status import STATUS_NAME, CommitState, github_check_fields, github_commit_state
 
 # Where the settings read a token from, first set wins (named in messages).
 TOKEN_ENVS = ("HUNKWISE_GITHUB_TOKEN", "GITHUB_TOKEN")
@@ -80,6 +81,7 @@ class GitHubClient(RestClient):
     ) -> None:
         super().__init__(token, api_url, transport=transport, timeout_s=timeout_s)
         self.bot_login = (bot_login or "").strip() or None
+        self._checks_allowed = True  # until GitHub refuses a check run (a token of a user)
 
     # -- URLs -------------------------------------------------------------------------------------
     def _repo(self, repository: str, *rest: str | int) -> httpx.URL:
@@ -278,6 +280,89 @@ class GitHubClient(RestClient):
         body["body"] = fold_comments(post.summary, post.comments)
         created = (await self._request("POST", path, json=body)).json()
         return PostResult(True, created.get("id"), created.get("html_url"), folded=len(post.comments))
+
+    # -- the merge status -------------------------------------------------------------------------
+    async def set_status(self, repository: str, head_sha: str, state: CommitState) -> str:
+        """Show ``state`` on ``head_sha``: the ``hunkwise`` check run (created, or updated in
+        place when this head already has one of ours), else a commit status with context
+        ``hunkwise``. Only a GitHub App may create check runs; a personal access token is
+        answered 403, after which this client uses commit statuses. Returns which one it set."""
+        sha = identity.commit_sha(head_sha, "head commit")
+        if self._checks_allowed:
+            try:
+                await self._set_check_run(repository, sha, state)
+                return "check_run"
+            except (PlatformAuthError, PlatformNotFound) as exc:
+                if exc.status == 401:
+                    raise
+                self._checks_allowed = False  # a token without checks:write (or a user token)
+        body: dict[str, Any] = {
+            "state": github_commit_state(state),
+            "description": state.short,
+            "context": STATUS_NAME,
+        }
+        if state.target_url:
+            body["target_url"] = state.target_url
+        await self._request("POST", self._repo(repository, "statuses", sha), json=body)
+        return "commit_status"
+
+    async def _set_check_run(self, repository: str, sha: str, state: CommitState) -> None:
+        listed = (
+            await self._request(
+                "GET",
+                self._repo(repository, "commits", sha, "check-runs"),
+                params={"check_name": STATUS_NAME, "filter": "latest"},
+            )
+        ).json()
+        runs = listed.get("check_runs") if isinstance(listed, dict) else None
+        fields = github_check_fields(state)
+        for run in runs or []:
+            if isinstance(run, dict) and isinstance(run.get("id"), int) and run.get("name") == STATUS_NAME:
+                if state.state == "pending" and run.get("status") == "completed":
+                    break  # a new review of the same head: a fresh run, the old one stays history
+                await self._request("PATCH", self._repo(repository, "check-runs", run["id"]), json=fields)
+                return
+        body = {"name": STATUS_NAME, "head_sha": sha, **fields}
+        await self._request("POST", self._repo(repository, "check-runs"), json=body)
+
+    # -- conversation -----------------------------------------------------------------------------
+    async def can_write(self, repository: str, login: str) -> tuple[bool, str]:
+        """Whether user ``login`` may push to ``repository`` (the collaborator permission
+        endpoint): ``(allowed, permission)``. Only ``admin``/``maintain``/``write`` may command
+        hunkwise; a user GitHub does not know is ``none``."""
+        login = identity.github_owner(login, "comment.user.login")
+        try:
+            data = (
+                await self._request("GET", self._repo(repository, "collaborators", login, "permission"))
+            ).json()
+        except PlatformNotFound:
+            return False, "none"
+        permission = str(data.get("permission") or "none") if isinstance(data, dict) else "none"
+        role = str(data.get("role_name") or "") if isinstance(data, dict) else ""
+        allowed = permission in ("admin", "write") or role in ("admin", "maintain", "write")
+        return allowed, role or permission
+
+    async def review_comment(self, repository: str, comment_id: int) -> dict[str, Any]:
+        """One pull request review comment (the finding a thread replies to)."""
+        cid = identity.positive_int(comment_id, "comment id", maximum=identity.MAX_ID)
+        data = (await self._request("GET", self._repo(repository, "pulls", "comments", cid))).json()
+        if not isinstance(data, dict):
+            raise PlatformError(f"GitHub answered review comment {cid} with an unexpected shape")
+        return data
+
+    async def reply_in_thread(
+        self, repository: str, number: int, comment_id: int, body: str
+    ) -> dict[str, Any]:
+        """Answer in the review thread of top-level review comment ``comment_id``."""
+        cid = identity.positive_int(comment_id, "comment id", maximum=identity.MAX_ID)
+        url = self._pull(repository, number, "comments", str(cid), "replies")
+        return dict((await self._request("POST", url, json={"body": body})).json())
+
+    async def comment(self, repository: str, number: int, body: str) -> dict[str, Any]:
+        """A conversation comment on the pull request (an issue comment)."""
+        n = identity.positive_int(number, "pull request number")
+        url = self._repo(repository, "issues", n, "comments")
+        return dict((await self._request("POST", url, json={"body": body})).json())
 
     # -- the conversation so far --------------------------------------------------------------------
     async def prior_threads(self, repository: str, number: int) -> list[PriorThread]:

@@ -26,6 +26,7 @@ from hunkwise.platforms.rest import RestClient
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformError,
+    PlatformNotFound,
     PlatformRejected,
     PostResult,
     PriorThread,
@@ -35,6 +36,7 @@ from hunkwise.platforms.review_post import (
     markers_in,
     says_wont_fix,
 )
+from hunkwise.platforms.status import STATUS_NAME, CommitState, gitlab_commit_state
 
 TOKEN_HEADER = "X-Gitlab-Token"
 EVENT_HEADER = "X-Gitlab-Event"
@@ -313,6 +315,80 @@ class GitLabClient(RestClient):
             note = (await self._request("PUT", url, json={"body": summary})).json()
         return PostResult(True, note.get("id"), None, inline=posted, folded=len(refused))
 
+    # -- the merge status -------------------------------------------------------------------------
+    async def set_status(self, project: int | str, head_sha: str, state: CommitState) -> str:
+        """Show ``state`` as the ``hunkwise`` commit status of ``head_sha``. GitLab refuses a
+        transition to the state a status already has (400 "Cannot transition status"): that
+        means it already shows what we want, so it is not an error."""
+        sha = identity.commit_sha(head_sha, "head commit")
+        body: dict[str, Any] = {
+            "state": gitlab_commit_state(state),
+            "name": STATUS_NAME,
+            "description": state.short,
+        }
+        if state.target_url:
+            body["target_url"] = state.target_url
+        url = self._url("projects", identity.gitlab_project(project), "statuses", sha)
+        try:
+            await self._request("POST", url, json=body)
+        except PlatformRejected as exc:
+            if "transition" not in str(exc).lower():
+                raise
+        return "commit_status"
+
+    # -- conversation -----------------------------------------------------------------------------
+    DEVELOPER = 30  # GitLab's access level of a Developer: the least that may push
+
+    async def can_write(self, project: int | str, user_id: int) -> tuple[bool, str]:
+        """Whether user ``user_id`` is a member with Developer access or more (inherited
+        memberships included: ``members/all``): ``(allowed, "access level N")``."""
+        uid = identity.positive_int(user_id, "user.id", maximum=identity.MAX_ID)
+        url = self._url("projects", identity.gitlab_project(project), "members", "all", uid)
+        try:
+            data = (await self._request("GET", url)).json()
+        except PlatformNotFound:
+            return False, "not a member"
+        level = data.get("access_level") if isinstance(data, dict) else None
+        level = level if isinstance(level, int) and not isinstance(level, bool) else 0
+        return level >= self.DEVELOPER, f"access level {level}"
+
+    async def merge_request(self, project: int | str, iid: int) -> dict[str, Any]:
+        """The merge request object (``sha``: its head commit, ``draft``, ``web_url``)."""
+        data = (await self._request("GET", self._mr(project, iid))).json()
+        if not isinstance(data, dict):
+            raise PlatformError(f"GitLab answered merge request {project}!{iid} with an unexpected shape")
+        return data
+
+    async def discussion(self, project: int | str, iid: int, discussion_id: str) -> dict[str, Any]:
+        """One discussion of the merge request (its notes, positions and resolution)."""
+        data = (
+            await self._request("GET", self._mr(project, iid, "discussions", _discussion_id(discussion_id)))
+        ).json()
+        if not isinstance(data, dict):
+            raise PlatformError(f"GitLab answered discussion {discussion_id} with an unexpected shape")
+        return data
+
+    async def discussions(self, project: int | str, iid: int) -> list[dict[str, Any]]:
+        return await self._paginate(self._mr(project, iid, "discussions"))
+
+    async def reply_in_thread(
+        self, project: int | str, iid: int, discussion_id: str, body: str
+    ) -> dict[str, Any]:
+        """A note in discussion ``discussion_id``."""
+        url = self._mr(project, iid, "discussions", _discussion_id(discussion_id), "notes")
+        return dict((await self._request("POST", url, json={"body": body})).json())
+
+    async def comment(self, project: int | str, iid: int, body: str) -> dict[str, Any]:
+        """A note on the merge request itself."""
+        return dict(
+            (await self._request("POST", self._mr(project, iid, "notes"), json={"body": body})).json()
+        )
+
+    async def note_awards(self, project: int | str, iid: int, note_id: int) -> list[dict[str, Any]]:
+        """The award emoji on one note (``thumbsup``/``thumbsdown`` are feedback)."""
+        nid = identity.positive_int(note_id, "note id", maximum=identity.MAX_ID)
+        return await self._paginate(self._mr(project, iid, "notes", str(nid), "award_emoji"))
+
     async def prior_threads(self, project: int | str, iid: int) -> list[PriorThread]:
         """Every finding hunkwise posted on this merge request (the ``fp`` markers of the first
         note of its own discussions, and of findings folded into its summary), with the
@@ -364,6 +440,13 @@ class GitLabClient(RestClient):
         """``X-Next-Page``: the number of the next page of the same listing, empty after the last."""
         page = response.headers.get("x-next-page")
         return (url, {**(params or {}), "page": page}) if page else None
+
+
+def _discussion_id(value: object) -> str:
+    """A discussion id as GitLab makes them (40 hex digits; tests use short ones): untrusted."""
+    if not isinstance(value, str) or not value.isalnum() or len(value) > 64:
+        raise IdentityError("discussion_id", value, "is not a GitLab discussion id")
+    return value
 
 
 def _discussion(c: InlineComment, refs: Mapping[str, str]) -> dict[str, Any]:

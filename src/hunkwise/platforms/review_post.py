@@ -22,7 +22,8 @@ from hunkwise.errors import ConfigurationError, HunkwiseError, PermanentError, T
 # review: one review of one head (complete when on the summary); finding: a finding's old per-line
 # key; fp: a finding's fingerprint (review/fingerprint.py); summary: the one summary of a PR;
 # head: the head commit the summary describes; push: a later push's review of new comments.
-_MARKER = re.compile(r"<!-- hunkwise:(review|finding|fp|summary|head|push):([0-9A-Za-z_.:@#/-]+) -->")
+# reply: an answer to an @hunkwise command (convevents), never itself answered.
+_MARKER = re.compile(r"<!-- hunkwise:(review|finding|fp|summary|head|push|reply):([0-9A-Za-z_.:@#/-]+) -->")
 # An author's reply that closes a thread without resolving it.
 _WONT_FIX = re.compile(r"\bwon[\u2019']?t[ -]?fix\b|\bwontfix\b|\bwill not fix\b", re.IGNORECASE)
 

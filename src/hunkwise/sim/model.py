@@ -152,6 +152,37 @@ def verify_answer(prompt: str) -> str | None:
     return json.dumps({"scores": scores})
 
 
+# The explain request (hunkwise.review.explain; repeated here, a test keeps them equal).
+EXPLAIN_SYSTEM_START = "You are hunkwise's explainer."
+EXPLAIN_HEADINGS = ("## Finding", "## Code", "## Question")
+
+
+def explain_answer(prompt: str) -> str | None:
+    """[simulator] A fixed-form answer to an explain request: it names the finding's place and
+    title, quotes the first line of code it was given, and repeats the question, so a test can
+    see that each part reached the model. ``None`` when the prompt is not one."""
+    if not prompt.startswith(EXPLAIN_SYSTEM_START) or not all(h in prompt for h in EXPLAIN_HEADINGS):
+        return None
+    finding_start = prompt.index(EXPLAIN_HEADINGS[0])
+    code_start = prompt.index(EXPLAIN_HEADINGS[1], finding_start)
+    question_start = prompt.index(EXPLAIN_HEADINGS[2], code_start)
+    finding = prompt[finding_start + len(EXPLAIN_HEADINGS[0]) : code_start].strip().splitlines()
+    where = finding[0].removeprefix("where: ") if finding else "?"
+    title = next((m.group(1) for line in finding if (m := re.search(r"\*\*([^*]+)\*\*\s*$", line))), "")
+    # "   10 > text" marks the finding's line; "    9 | text" is context around it
+    numbered = [
+        re.match(r"\s*\d+ ([>|]) (.*)$", line) for line in prompt[code_start:question_start].splitlines()
+    ]
+    marked = [m.group(2).strip() for m in numbered if m and m.group(1) == ">"]
+    code = marked or [m.group(2).strip() for m in numbered if m and m.group(2).strip()]
+    question = " ".join(prompt[question_start + len(EXPLAIN_HEADINGS[2]) :].split())[:300]
+    parts = [f"{LABEL} About {f'**{title}** ' if title else ''}at `{where}`."]
+    if code:
+        parts.append(f"The line in question is `{code[0][:120]}`.")
+    parts.append(f'You asked: "{question}". A language model would explain the risk and a fix here.')
+    return " ".join(parts)
+
+
 def _digest(prompt: str) -> str:
     return hashlib.sha256(prompt.encode("utf-8", "replace")).hexdigest()[:12]
 
@@ -163,6 +194,8 @@ def answer(prompt: str, *, json_mode: bool) -> Reply:
     if question is not None:
         same, reason = judge_verdict(*question)
         return Reply(content=judge_answer(same, reason), reasoning=f"{LABEL} Fixed judge rule. {reason}")
+    if (explained := explain_answer(prompt)) is not None:
+        return Reply(content=explained, reasoning=f"{LABEL} Fixed explain form. Prompt digest {digest}.")
     if (scores := verify_answer(prompt)) is not None:
         return Reply(content=scores, reasoning=f"{LABEL} Fixed scores by severity. Prompt digest {digest}.")
     review = review_answer(prompt)

@@ -143,11 +143,14 @@ def _interrupted(row: ReviewJob, now: datetime) -> None:
     row.updated_at = now
 
 
-def claim(db: Db, owner: str, *, lease_s: float, now: datetime | None = None) -> Job | None:
+def claim(
+    db: Db, owner: str, *, lease_s: float, now: datetime | None = None, interrupted: list[int] | None = None
+) -> Job | None:
     """Take the next due job: a queued job whose time has come, or a running job whose worker
     died (its lease expired, or its presence lock is gone). A dead worker's job that has used all
     its attempts is failed instead, so a job that kills its worker every time cannot loop
-    forever."""
+    forever. The ids of jobs failed that way are appended to ``interrupted`` (their merge status
+    must not stay pending: :class:`hunkwise.jobs.review_job.StatusHooks`)."""
     now = now or utcnow()
     with use_session(db, write=True) as session:
         due = or_(
@@ -177,6 +180,8 @@ def claim(db: Db, owner: str, *, lease_s: float, now: datetime | None = None) ->
             if row.status == "running" and row.attempts >= row.max_attempts:
                 _interrupted(row, now)
                 session.flush()
+                if interrupted is not None:
+                    interrupted.append(row.id)
                 continue
             _take(row, owner, lease_s, now)
             session.flush()

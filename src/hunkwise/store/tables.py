@@ -334,3 +334,48 @@ __all__ = [
     "UTCDateTime",
     "utcnow",
 ]
+
+
+class FindingFeedback(Base):
+    """What people did with one comment hunkwise posted (convevents): thumbs up/down counts as
+    last read from the platform, and whether its thread was resolved. Keyed by the comment, so
+    reading the same reactions again updates, never double counts."""
+
+    __tablename__ = "finding_feedback"
+    __table_args__ = (
+        UniqueConstraint("platform", "repository", "comment_id", name="uq_finding_feedback_comment"),
+        Index("ix_finding_feedback_org_repository", "org", "repository"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org: Mapped[str] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(16))
+    repository: Mapped[str] = mapped_column(String(300))
+    number: Mapped[int] = mapped_column(Integer)
+    comment_id: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64), default="")
+    path: Mapped[str] = mapped_column(String(1000), default="")
+    path_pattern: Mapped[str] = mapped_column(String(1000), default="")
+    up: Mapped[int] = mapped_column(Integer, default=0)
+    down: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeedbackOverride(Base):
+    """An un-demotion: a category or path pattern a person decided to keep inline, whatever the
+    acceptance rate says (``repository`` empty: every repository of the organization)."""
+
+    __tablename__ = "feedback_overrides"
+    __table_args__ = (
+        UniqueConstraint("org", "repository", "kind", "value", name="uq_feedback_overrides_key"),
+        CheckConstraint("kind IN ('category', 'path')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org: Mapped[str] = mapped_column(String(100))
+    repository: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(1000))
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

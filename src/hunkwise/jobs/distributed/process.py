@@ -112,8 +112,9 @@ class WorkerProcess:
     def __init__(self, runtime: Runtime, queue: QueueSettings, options: WorkerOptions) -> None:
         from dramatiq.middleware import Middleware
 
+        from hunkwise.jobs.command_job import command_handlers
         from hunkwise.jobs.embedded import review_deps
-        from hunkwise.jobs.review_job import make_handlers
+        from hunkwise.jobs.review_job import StatusHooks, make_handlers
 
         self.engine: Engine = runtime.engine
         require_postgres(self.engine)
@@ -155,13 +156,14 @@ class WorkerProcess:
         self.publisher = Publisher(queue, self.broker)
         self.runner = JobRunner(
             self.engine,
-            make_handlers(self.deps),
+            make_handlers(self.deps) | command_handlers(self.deps, runtime.settings.bot_handle),
             lambda job_id, delay: self.publisher.publish(job_id, delay_s=delay),
             owner=self.owner,
             lease_s=options.lease_s,
             backoff=options.backoff,
             metrics=self.metrics,
             may_claim=lambda: self.presence is not None and self.presence.held,
+            hooks=(StatusHooks(self.deps),),
         )
         self.metrics.add_shared(self.engine, self.publisher.depth)
         self._stop = threading.Event()

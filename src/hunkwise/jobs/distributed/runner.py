@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import Engine
 
@@ -74,6 +74,7 @@ class JobRunner:
         backoff: Backoff = JOB_BACKOFF,
         metrics: JobMetrics | None = None,
         may_claim: Callable[[], bool] | None = None,
+        hooks: Sequence[JobHooks] = (),
     ) -> None:
         self.engine = engine
         self.publish = publish
@@ -85,7 +86,7 @@ class JobRunner:
             handlers,
             lease_s=lease_s,
             backoff=backoff,
-            hooks=(Republish(publish), MetricsHooks(self.metrics, engine)),
+            hooks=(Republish(publish), MetricsHooks(self.metrics, engine), *hooks),
         )
         # False while this worker's presence lock is lost: other workers would see every job it
         # claims as abandoned and take it over (a second run), so it claims nothing until then.

@@ -11,11 +11,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from hunkwise.server.routes import advice, byok, docs, health, jobs, metrics, orgs, reviews, usage, webhooks
+from hunkwise.server.routes import (
+    advice,
+    byok,
+    docs,
+    feedback,
+    health,
+    jobs,
+    metrics,
+    orgs,
+    reviews,
+    usage,
+    webhooks,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     orgs.router,
+    feedback.router,
     byok.router,
     webhooks.router,
     reviews.router,

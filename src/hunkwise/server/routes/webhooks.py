@@ -22,13 +22,17 @@ from starlette.concurrency import run_in_threadpool
 
 from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
+from hunkwise.jobs import conversation_events as conversation
+from hunkwise.jobs.command_job import GITHUB_COMMAND_KIND, GITLAB_COMMAND_KIND
 from hunkwise.jobs.queue import DatabaseQueue, JobQueue
 from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND
 from hunkwise.jobs.runtime import Runtime
+from hunkwise.platforms import commands, identity
 from hunkwise.platforms import github_webhooks as gh
 from hunkwise.platforms import gitlab as gl
 from hunkwise.platforms.identity import IdentityError, shown
 from hunkwise.platforms.review_post import PlatformError, PlatformNotFound
+from hunkwise.platforms.status import STATUS_NAME
 from hunkwise.server.deps import RuntimeDep
 from hunkwise.store.byok_slots import load_byok
 from hunkwise.store.orgs import normalize_slug
@@ -122,6 +126,14 @@ async def github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if decision.kind == "ping":
         return JSONResponse({"status": "pong", "zen": payload.get("zen")}, status_code=status.HTTP_200_OK)
+    event_name = request.headers.get(gh.EVENT_HEADER)
+    if event_name in commands.GITHUB_COMMENT_EVENTS:
+        return await _github_command(request, runtime, event_name, payload, delivery)
+    if event_name == "check_run":
+        return await _github_rerun(request, runtime, payload, delivery)
+    if event_name == "pull_request_review_thread":
+        said, changed = await conversation.github_thread_event(runtime, payload, delivery)
+        return _accepted(said, recorded=changed)
     return await _accept(request, runtime, "GitHub", GITHUB_KIND, decision, delivery)
 
 
@@ -136,6 +148,8 @@ async def gitlab_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing or invalid {gl.TOKEN_HEADER}")
     payload = _parse(body)
     delivery = request.headers.get(gl.DELIVERY_HEADER, "")
+    if payload.get("object_kind") == "note":
+        return await _gitlab_command(request, runtime, payload, delivery)
     try:
         decision = gl.classify(
             request.headers.get(gl.EVENT_HEADER),
@@ -147,6 +161,195 @@ async def gitlab_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     except gl.GitLabPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     return await _accept(request, runtime, "GitLab", GITLAB_KIND, decision, delivery)
+
+
+# -- @hunkwise commands (docs/conversation.md) -------------------------------------------------------
+async def _github_command(
+    request: Request, runtime: Runtime, event_name: str, payload: dict[str, Any], delivery: str
+) -> JSONResponse:
+    settings = runtime.settings
+    api_url = gh.configured_api_url(settings.github_api_url)
+    try:
+        decision = commands.classify_github(
+            event_name,
+            payload,
+            handle=settings.bot_handle,
+            api_url=api_url,
+            bot_login=settings.github_bot_login,
+        )
+    except IdentityError as exc:
+        return _refused("GitHub", delivery, exc)
+    except gh.WebhookPayloadError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    if decision.event is None or decision.command is None:
+        log.info("GitHub delivery %s ignored: %s", delivery or "-", decision.reason)
+        return _accepted(decision.reason)
+    event, command = decision.event, decision.command
+    org = await _organization(runtime, event.owner)
+    if org is None:
+        return _ignored_command(
+            "GitHub", delivery, f"organization {event.owner!r} has no model configuration"
+        )
+    from hunkwise.platforms.github import GitHubClient
+
+    async with GitHubClient(settings.github_token, api_url, bot_login=settings.github_bot_login) as client:
+        try:
+            if event.author_id == await client.own_user_id():
+                return _ignored_command("GitHub", delivery, "the comment is the bot's own: never answered")
+            allowed, level = await client.can_write(event.repository, event.author)
+        except (PlatformError, IdentityError) as exc:
+            return _ignored_command(
+                "GitHub", delivery, f"the permission of {event.author!r} could not be checked ({exc})"
+            )
+        if not allowed:
+            why = f"{event.author!r} may not command hunkwise on {event.repository}"
+            return _ignored_command("GitHub", delivery, f"{why} (permission {level}; write needed)")
+        if (limited := _rate_limited(request, runtime, event.pull_key)) is not None:
+            return _ignored_command("GitHub", delivery, limited)
+        if command.verb == "review":
+            try:
+                pr = await client.pull_request(event.repository, event.number)
+                base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
+                shaped = {
+                    "action": "requested",
+                    "number": event.number,
+                    "pull_request": pr,
+                    "repository": base.get("repo"),
+                }
+                review = gh.parse_pull_request(shaped, api_url=api_url)
+            except (PlatformError, IdentityError, gh.WebhookPayloadError) as exc:
+                return _ignored_command("GitHub", delivery, f"the pull request could not be read ({exc})")
+            if review.repository.lower() != event.repository.lower():
+                return _ignored_command("GitHub", delivery, "the pull request is in another repository")
+            payload_out = review.as_payload() | {"delivery": delivery or None, "asked_by": event.author}
+            return await _enqueue(
+                request, org, GITHUB_KIND, payload_out, f"{review.dedupe_key}#asked-{event.comment_id}"
+            )
+    payload_out = event.as_payload() | {"delivery": delivery or None}
+    return await _enqueue(request, org, GITHUB_COMMAND_KIND, payload_out, event.dedupe_key)
+
+
+async def _github_rerun(
+    request: Request, runtime: Runtime, payload: dict[str, Any], delivery: str
+) -> JSONResponse:
+    """``check_run`` ``rerequested`` on the ``hunkwise`` check run (GitHub's *Re-run* button,
+    which only people with write access see): a new review of that head, e.g. after a failure
+    for a spent quota. The pull request is read from the API, never taken from the payload."""
+    settings = runtime.settings
+    run = payload.get("check_run") if isinstance(payload.get("check_run"), dict) else {}
+    if payload.get("action") != "rerequested" or run.get("name") != STATUS_NAME:
+        action = payload.get("action") or "(none)"
+        return _accepted(f"check_run {action} of {shown(run.get('name'))} is not ours to re-run")
+    api_url = gh.configured_api_url(settings.github_api_url)
+    repo = payload.get("repository") if isinstance(payload.get("repository"), dict) else {}
+    pulls = [p for p in run.get("pull_requests") or [] if isinstance(p, dict)]
+    try:
+        repository = "/".join(identity.github_repository(repo.get("full_name"), "repository.full_name"))
+        head = identity.commit_sha(run.get("head_sha"), "check_run.head_sha")
+        numbers = [identity.positive_int(p.get("number"), "check_run.pull_requests.number") for p in pulls]
+    except IdentityError as exc:
+        return _refused("GitHub", delivery, exc)
+    if not numbers:
+        return _ignored_command("GitHub", delivery, "the re-run check run names no pull request")
+    org = await _organization(runtime, identity.owner_of(repository))
+    if org is None:
+        return _ignored_command(
+            "GitHub", delivery, "the repository's organization has no model configuration"
+        )
+    from hunkwise.platforms.github import GitHubClient
+
+    async with GitHubClient(settings.github_token, api_url, bot_login=settings.github_bot_login) as client:
+        try:
+            pr = await client.pull_request(repository, numbers[0])
+            base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
+            shaped = {
+                "action": "rerequested",
+                "number": numbers[0],
+                "pull_request": pr,
+                "repository": base.get("repo"),
+            }
+            review = gh.parse_pull_request(shaped, api_url=api_url)
+        except (PlatformError, IdentityError, gh.WebhookPayloadError) as exc:
+            return _ignored_command("GitHub", delivery, f"the pull request could not be read ({exc})")
+    if review.head_sha != head or review.repository.lower() != repository.lower():
+        return _ignored_command("GitHub", delivery, "the re-run check run is not on the pull request's head")
+    payload_out = review.as_payload() | {"delivery": delivery or None}
+    return await _enqueue(
+        request, org, GITHUB_KIND, payload_out, f"{review.dedupe_key}#rerun-{delivery or head}"
+    )
+
+
+async def _gitlab_command(
+    request: Request, runtime: Runtime, payload: dict[str, Any], delivery: str
+) -> JSONResponse:
+    settings = runtime.settings
+    api_url = gl.configured_api_url(settings.gitlab_api_url)
+    try:
+        decision = commands.classify_gitlab(payload, handle=settings.bot_handle, api_url=api_url)
+    except IdentityError as exc:
+        return _refused("GitLab", delivery, exc)
+    except gh.WebhookPayloadError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    if decision.event is None or decision.command is None:
+        log.info("GitLab delivery %s ignored: %s", delivery or "-", decision.reason)
+        return _accepted(decision.reason)
+    event, command = decision.event, decision.command
+    org = await _organization(runtime, event.owner)
+    if org is None:
+        return _ignored_command(
+            "GitLab", delivery, f"organization {event.owner!r} has no model configuration"
+        )
+    async with gl.GitLabClient(settings.gitlab_token, api_url) as client:
+        try:
+            await client.verify_project(event.project_id, event.repository)  # type: ignore[arg-type]
+            if event.author_id == await client.own_user_id():
+                return _ignored_command("GitLab", delivery, "the note is the bot's own: never answered")
+            allowed, level = await client.can_write(event.project_id, event.author_id)  # type: ignore[arg-type]
+        except IdentityError as exc:
+            return _refused("GitLab", delivery, exc)
+        except PlatformError as exc:
+            return _ignored_command(
+                "GitLab", delivery, f"the membership of {event.author!r} could not be checked ({exc})"
+            )
+        if not allowed:
+            why = f"{event.author!r} may not command hunkwise on {event.repository}"
+            return _ignored_command("GitLab", delivery, f"{why} ({level}; Developer needed)")
+        if (limited := _rate_limited(request, runtime, event.pull_key)) is not None:
+            return _ignored_command("GitLab", delivery, limited)
+        if command.verb == "review":
+            try:
+                mr = await client.merge_request(event.project_id, event.number)  # type: ignore[arg-type]
+                review = gl.MergeRequestEvent(
+                    action="update", owner=event.owner, project_id=event.project_id,  # type: ignore[arg-type]
+                    project_path=event.repository, iid=event.number, head_sha=mr.get("sha"),  # type: ignore[arg-type]
+                    draft=False, api_url=api_url,
+                )  # fmt: skip
+            except (PlatformError, IdentityError) as exc:
+                return _ignored_command("GitLab", delivery, f"the merge request could not be read ({exc})")
+            payload_out = review.as_payload() | {"delivery": delivery or None, "asked_by": event.author}
+            return await _enqueue(
+                request, org, GITLAB_KIND, payload_out, f"{review.dedupe_key}#asked-{event.comment_id}"
+            )
+    payload_out = event.as_payload() | {"delivery": delivery or None}
+    return await _enqueue(request, org, GITLAB_COMMAND_KIND, payload_out, event.dedupe_key)
+
+
+def _ignored_command(platform: str, delivery: str, reason: str) -> JSONResponse:
+    """A command we do not act on: acknowledged (the platform must not retry) and logged."""
+    log.info("%s delivery %s: command ignored: %s", platform, delivery or "-", reason)
+    return _accepted(reason)
+
+
+def _rate_limited(request: Request, runtime: Runtime, pull_key: str) -> str | None:
+    """At most ``HUNKWISE_COMMANDS_PER_HOUR`` commands per pull request per hour, per server
+    process (a sliding window; docs/conversation.md)."""
+    limiter = getattr(request.app.state, "command_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.command_limiter = conversation.CommandLimiter()
+    per_hour = runtime.settings.commands_per_hour
+    if limiter.allow(pull_key, per_hour):
+        return None
+    return f"rate limited: more than {per_hour} command(s) in the last hour on {pull_key}"
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from hunkwise.server.web import routes_auth, routes_models, routes_pages, routes_tokens
+from hunkwise.server.web import routes_auth, routes_feedback, routes_models, routes_pages, routes_tokens
 from hunkwise.server.web.auth import NeedsSignIn
 
 router = APIRouter(include_in_schema=False)
@@ -20,6 +20,7 @@ router.include_router(routes_auth.router)
 router.include_router(routes_models.router)
 router.include_router(routes_pages.router)
 router.include_router(routes_tokens.router)
+router.include_router(routes_feedback.router)
 
 
 async def _to_login(request: Request, exc: Exception) -> Response:
