@@ -52,6 +52,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         clients=runtime.clients,
         mode=mode_record(runtime.fixed, settings),
         max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, max_cost),
+        budget_for_org=runtime.budget_for,
         options=lambda: ReviewOptions(context=settings.review_context),
     )
 

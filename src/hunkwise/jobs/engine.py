@@ -198,12 +198,14 @@ class JobEngine:
 
     async def _failed(self, job: Job, owner: str, exc: Exception) -> Outcome:
         message = describe(exc)
+        why = getattr(exc, "reason", None)  # a machine-readable word some errors carry
+        why = why if isinstance(why, str) else None
         delay = retry_delay(exc, job.attempts, job.max_attempts, self.backoff)
         if delay is not None:
             for hook in self.hooks:
                 await hook.before_retry(job, delay)
             retry_at = utcnow() + timedelta(seconds=delay)
-            if await self.queue.fail(job.id, owner, message, retry_at=retry_at) is None:
+            if await self.queue.fail(job.id, owner, message, retry_at=retry_at, reason=why) is None:
                 log.warning("job %s failed after its lease was taken over: %s", job.id, message)
                 return "duplicate"
             log.warning(
@@ -216,7 +218,7 @@ class JobEngine:
             )
             return "retry"
         reason = dead_reason(exc, message, job.attempts, job.max_attempts)
-        if await self.queue.fail(job.id, owner, reason, retry_at=None) is None:
+        if await self.queue.fail(job.id, owner, reason, retry_at=None, reason=why) is None:
             log.warning("job %s failed after its lease was taken over: %s", job.id, message)
             return "duplicate"
         log.error("job %s dead: %s", job.id, reason)

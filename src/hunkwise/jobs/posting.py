@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from hunkwise.platforms.review_post import InlineComment, ReviewPost, marker, review_key
+from hunkwise.platforms.review_post import NOTICE, InlineComment, ReviewPost, marker, notice_key, review_key
 from hunkwise.review.findings import Finding
 from hunkwise.review.report import ReviewReport
 
@@ -118,3 +118,33 @@ def build_post(
         summary=summary_body(report, key=key, since=since, extra=extra),
         comments=comments,
     )
+
+
+def build_notice(
+    *,
+    platform: str,
+    repository: str,
+    number: int,
+    head_sha: str,
+    reason: str,
+    headline: str,
+    message: str,
+    period: str,
+) -> ReviewPost:
+    """The one comment a pull request gets when its review was not run (a budget or the ceiling):
+    what happened, the figures and how to raise the limit, fingerprinted per pull request,
+    ``reason`` and ``period`` (the month) so later pushes in the same state add nothing."""
+    key = notice_key(platform, repository, number, reason, period)
+    lines = [
+        "## hunkwise review not run",
+        "",
+        f"**{headline}**",
+        "",
+        message,
+        "",
+        f"<sub>Reason: `{reason}` · commit `{head_sha[:12]}` · this notice is posted once per pull request "
+        f"and month; later pushes are refused the same way until the limit is raised.</sub>",
+        "",
+        marker(NOTICE, key),
+    ]
+    return ReviewPost(key=key, head_sha=head_sha, summary="\n".join(lines), kind=NOTICE)

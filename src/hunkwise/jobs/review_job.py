@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
-from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
+from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, MonthlyBudget, org_cost_ceiling
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.gateway import ClientPool, Slot
+from hunkwise.jobs.budget import BudgetGate, ReviewRefused, ceiling_refusal
 from hunkwise.jobs.engine import JobContext
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
-from hunkwise.jobs.posting import build_post
+from hunkwise.jobs.posting import build_notice, build_post
 from hunkwise.jobs.retry import ModelsFailed, configuration_only
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
@@ -86,6 +87,9 @@ class ReviewDeps:
     mode: dict[str, str] | None = None
     # The organization's review cost ceiling (blocking: database); default: the $2 default.
     max_cost_for_org: Callable[[str], CostCeiling] = _default_ceiling
+    # The organization's monthly budget (blocking: database). None: no reservation is taken
+    # (a test's or a tool's deps); the server always passes one (hunkwise.jobs.embedded).
+    budget_for_org: Callable[[str], MonthlyBudget] | None = None
 
 
 def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
@@ -126,9 +130,15 @@ async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
             async def read(path: str) -> str | None:
                 return await gh.file_at(event.repository, path, event.head_sha)
 
-            checkpoint = await _review(
-                job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha, read=read
-            )
+            try:
+                checkpoint = await _review(
+                    job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha, read=read
+                )
+            except ReviewRefused as refused:
+                notice = _notice(refused, "github", event.repository, event.number, event.head_sha)
+                await ctx.ensure_lease()
+                await gh.post_review(event.repository, event.number, notice)
+                raise
         post = ReviewPost.from_dict(checkpoint["post"])
         await ctx.ensure_lease()  # a worker that lost the job never posts
         result = await gh.post_review(event.repository, event.number, post)
@@ -156,10 +166,16 @@ async def run_gitlab_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
             async def read(path: str) -> str | None:
                 return await gl.file_at(event.project_id, path, event.head_sha)
 
-            checkpoint = await _review(
-                job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha, extra=refs,
-                read=read,
-            )  # fmt: skip
+            try:
+                checkpoint = await _review(
+                    job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha,
+                    extra=refs, read=read,
+                )  # fmt: skip
+            except ReviewRefused as refused:
+                notice = _notice(refused, "gitlab", event.project_path, event.iid, event.head_sha)
+                await ctx.ensure_lease()
+                await gl.post_review(event.project_id, event.iid, notice, {})
+                raise
         post = ReviewPost.from_dict(checkpoint["post"])
         await ctx.ensure_lease()  # a worker that lost the job never posts
         result = await gl.post_review(event.project_id, event.iid, post, checkpoint["diff_refs"])
@@ -203,21 +219,30 @@ async def _review(
         options.change["since"] = since
     if read is not None and options.context_mode() in ("function", "file"):
         options.head = await head_files(diff, read, options.filter_config())
+    gate = None
+    if deps.budget_for_org is not None:
+        gate = BudgetGate(deps.engine, job.org, job.dedupe_key, deps.budget_for_org)
+        options.admit = gate.admit
     pool = deps.clients() if deps.clients is not None else None
     try:
-        async with Router(slots, backend=deps.backend, clients=pool) as router:
-            report = await run_review(diff, router, options)
-    except CostLimitExceeded as exc:  # nothing was sent; the same diff would stop again: permanent
-        raise JobFailed(f"review not started: {exc}") from None
-    finally:
-        if pool is not None:
-            await pool.aclose()
-    if report.plan and len(report.failed_chunks) == len(report.plan):
-        raise _models_failed(job, report)
-    post = build_post(
-        report, platform=platform, repository=repository, number=number, head_sha=head_sha, since=since
-    )
-    run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, platform, repository)
+        try:
+            async with Router(slots, backend=deps.backend, clients=pool) as router:
+                report = await run_review(diff, router, options)
+        except CostLimitExceeded as exc:  # nothing was sent; the same diff would stop again: permanent
+            raise ceiling_refusal(str(exc)) from None
+        finally:
+            if pool is not None:
+                await pool.aclose()
+        if report.plan and len(report.failed_chunks) == len(report.plan):
+            raise _models_failed(job, report)
+        post = build_post(
+            report, platform=platform, repository=repository, number=number, head_sha=head_sha, since=since
+        )
+        run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, platform, repository)
+    except BaseException:
+        if gate is not None:  # the review did not record a run: its hold goes back
+            await asyncio.shield(gate.release())
+        raise
     checkpoint = {"report": report.to_json(), "post": post.as_dict(), "since": since, "run_id": run_id}
     if extra is not None:
         checkpoint["diff_refs"] = extra
@@ -282,9 +307,28 @@ def _failure_kinds(report: ReviewReport) -> frozenset[str]:
     return frozenset(kinds)
 
 
+def _notice(refused: ReviewRefused, platform: str, repository: str, number: int, head_sha: str) -> ReviewPost:
+    from hunkwise.store.budget import month_of
+    from hunkwise.store.tables import utcnow
+
+    return build_notice(
+        platform=platform,
+        repository=repository,
+        number=number,
+        head_sha=head_sha,
+        reason=refused.reason,
+        headline=refused.headline,
+        message=str(refused),
+        period=month_of(utcnow()),
+    )
+
+
 def _record_usage(engine: Engine, job: Job, report: ReviewReport, platform: str, repository: str) -> int:
-    """Ledger entry keyed by the job: recorded once however many attempts the job takes."""
+    """Ledger entry keyed by the job: recorded once however many attempts the job takes. The
+    job's budget reservation, if any, is settled in the same transaction (hunkwise.store.budget)."""
+    from hunkwise.store.budget import settle
     from hunkwise.store.calibration import save_ratios
+    from hunkwise.store.db import use_session
     from hunkwise.store.ledger import record_run
     from hunkwise.store.records import RunRecord
 
@@ -301,7 +345,9 @@ def _record_usage(engine: Engine, job: Job, report: ReviewReport, platform: str,
         skipped_lines=report.skipped_lines,
         duration_ms=int(report.duration_s * 1000),
     )
-    run_id = record_run(engine, run, report.calls)
+    with use_session(engine, write=True) as session:
+        run_id = record_run(session, run, report.calls)
+        settle(session, job.dedupe_key, report.usage.cost_usd)
     samples = {m: v[2] for m, v in report.calibration.items() if v[1] > 0}
     if samples:
         try:

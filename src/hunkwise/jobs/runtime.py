@@ -14,11 +14,13 @@ limits and circuits hold across workers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hunkwise.config.byok import fixed_config
 from hunkwise.config.resolve import ResolvedConfig
+from hunkwise.config.review_settings import DEFAULT_SOURCE, server_budget_default
+from hunkwise.config.schema import COST_OFF, MaxCost
 from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway import ClientPool
@@ -28,6 +30,7 @@ from hunkwise.store.secrets import SecretBox, load_secret_box, upgrade_legacy_ro
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from hunkwise.config.review_settings import MonthlyBudget
     from hunkwise.gateway import LimitsBackend
 
 
@@ -42,6 +45,9 @@ class Runtime:
     limits: LimitsBackend  # per-key concurrency and circuits for every job of this process
     fixed: ResolvedConfig | None  # fixed mode's global configuration, resolved once; None: BYOK
     slots: SlotResolver
+    # The monthly budget of organizations without their own, and where it came from
+    # (hunkwise.config.review_settings.server_monthly_budget), read once.
+    monthly_budget: tuple[MaxCost, str] = field(default=(COST_OFF, DEFAULT_SOURCE))
 
     @classmethod
     def for_server(
@@ -84,7 +90,13 @@ class Runtime:
         box = load_secret_box(settings, create=create_key)
         policy = policy if policy is not None else SsrfPolicy(allowed_hosts=settings.allow_private_base_urls)
         slots = SlotResolver(engine, box=box, policy=policy, fixed=fixed)
-        return cls(settings, engine, box, policy, limits, fixed, slots)
+        return cls(settings, engine, box, policy, limits, fixed, slots, server_budget_default(settings))
+
+    def budget_for(self, org: str) -> MonthlyBudget:
+        """The monthly budget ``org``'s reviews run under (blocking: the database)."""
+        from hunkwise.store.orgs import monthly_budget_for_org
+
+        return monthly_budget_for_org(self.engine, org, self.monthly_budget)
 
     def clients(self) -> ClientPool | None:
         """SDK clients for one job's router, as :meth:`SlotResolver.clients` decides them."""

@@ -183,9 +183,11 @@ class GitHubClient(RestClient):
         return await self.pull_diff(repository, number), None
 
     # -- posting ----------------------------------------------------------------------------------
-    async def find_review(self, repository: str, number: int, key: str) -> dict[str, Any] | None:
+    async def find_review(
+        self, repository: str, number: int, key: str, kind: str = "review"
+    ) -> dict[str, Any] | None:
         for review in await self.own_reviews(repository, number):
-            if ("review", key) in markers_in(review.get("body")):
+            if (kind, key) in markers_in(review.get("body")):
                 return review
         return None
 
@@ -194,7 +196,7 @@ class GitHubClient(RestClient):
         the pull request. If GitHub refuses the inline comments (422: a line it cannot place on
         its diff), the review is posted once more with those comments folded into the summary,
         so findings are never lost to an anchoring disagreement."""
-        existing = await self.find_review(repository, number, post.key)
+        existing = await self.find_review(repository, number, post.key, post.kind)
         if existing is not None:
             return PostResult(False, existing.get("id"), existing.get("html_url"))
         body: dict[str, Any] = {

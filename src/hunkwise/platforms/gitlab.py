@@ -271,7 +271,7 @@ class GitLabClient(RestClient):
         self, project: int | str, iid: int, post: ReviewPost, diff_refs: Mapping[str, str]
     ) -> PostResult:
         existing = await self.existing_markers(project, iid)
-        if ("review", post.key) in existing:
+        if (post.kind, post.key) in existing:
             return PostResult(False, None)
         posted, refused = 0, []
         for c in post.comments:

@@ -19,7 +19,10 @@ from typing import Any
 
 from hunkwise.errors import ConfigurationError, HunkwiseError, PermanentError, TransientError
 
-_MARKER = re.compile(r"<!-- hunkwise:(review|finding):([0-9A-Za-z_.:@#/-]+) -->")
+_MARKER = re.compile(r"<!-- hunkwise:(review|finding|notice):([0-9A-Za-z_.:@#/-]+) -->")
+REVIEW, NOTICE = "review", "notice"
+"""A post's kinds: a review of a head, or a notice that a change was not reviewed (a budget
+reached). Only a ``review`` marks a head as reviewed (incremental reviews start from it)."""
 
 
 def marker(kind: str, key: str) -> str:
@@ -35,6 +38,13 @@ def review_key(platform: str, repository: str, number: int, head_sha: str) -> st
     """The fingerprint of one review of one head: stable across retries and re-deliveries."""
     raw = f"{platform}:{repository}#{number}@{head_sha}"
     return hashlib.sha256(raw.encode()).hexdigest()[:20] + f"@{head_sha[:12]}"
+
+
+def notice_key(platform: str, repository: str, number: int, reason: str, period: str) -> str:
+    """The fingerprint of a notice: one per pull request, reason and period (``2026-12``), so a
+    budget that stays reached is said once, not on every push."""
+    raw = f"{platform}:{repository}#{number}:{reason}:{period}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:20] + f"@{period}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +71,9 @@ class InlineComment:
 class ReviewPost:
     key: str  # review_key(...)
     head_sha: str
-    summary: str  # markdown, already carries the review marker
+    summary: str  # markdown, already carries the marker of its kind
     comments: list[InlineComment] = field(default_factory=list)
+    kind: str = REVIEW  # or NOTICE: posted the same way, never taken for a review of the head
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +81,7 @@ class ReviewPost:
             "head_sha": self.head_sha,
             "summary": self.summary,
             "comments": [c.as_dict() for c in self.comments],
+            "kind": self.kind,
         }
 
     @classmethod
@@ -79,6 +91,7 @@ class ReviewPost:
             head_sha=data["head_sha"],
             summary=data["summary"],
             comments=[InlineComment(**c) for c in data.get("comments", [])],
+            kind=data.get("kind", REVIEW),
         )
 
 

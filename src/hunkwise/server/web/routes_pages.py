@@ -9,13 +9,15 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.server.deps import EngineDep
+from hunkwise.server.deps import EngineDep, RuntimeDep
+from hunkwise.server.routes.orgs import org_burn
 from hunkwise.server.web.auth import ConsoleUserDep
 from hunkwise.server.web.charts import colour, stacked_bars
 from hunkwise.server.web.render import page, tokens, usd
 from hunkwise.server.web.reviews_view import list_reviews, review_detail
 from hunkwise.server.web.usage_view import usage_data
 from hunkwise.store.jobs import STATUSES
+from hunkwise.store.orgs import get_org
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -78,13 +80,16 @@ async def review_page(request: Request, review_id: int, user: ConsoleUserDep, en
 async def usage_page(
     request: Request,
     user: ConsoleUserDep,
-    engine: EngineDep,
+    runtime: RuntimeDep,
     days: Annotated[int, Query(ge=1, le=90)] = 14,
     include_simulated: Annotated[bool, Query()] = False,
 ) -> Response:
+    engine = runtime.engine
     data = await run_in_threadpool(
         lambda: usage_data(engine, org=user.org, days=days, include_simulated=include_simulated)
     )
+    found = await run_in_threadpool(get_org, engine, user.org) if user.org is not None else None
+    burn = await run_in_threadpool(org_burn, runtime, found) if found is not None else None
     charts = {
         "tokens": stacked_bars("Tokens per day by model", data.days, data.tokens, tokens),
         "cost": stacked_bars("Cost per day by model (USD)", data.days, data.cost, usd),
@@ -93,4 +98,4 @@ async def usage_page(
         ),
     }
     legend = [(m, colour(i)) for i, m in enumerate(data.models)]
-    return page(request, "usage.html", user, data=data, charts=charts, legend=legend, days=days)
+    return page(request, "usage.html", user, data=data, charts=charts, legend=legend, days=days, burn=burn)
