@@ -50,7 +50,7 @@ def budget_refusal(org: str, refused: store.Reservation, budget: MonthlyBudget) 
         f"{money(b.spent_usd)} spent and {money(b.reserved_usd)} reserved by running reviews of "
         f"{money(b.budget_usd or 0.0)} ({budget.source}) in {b.month} (UTC), and this review's estimated "
         f"{money(refused.estimate_usd)} does not fit; nothing was sent. The budget renews on "
-        f"{b.resets_at:%Y-%m-%d} 00:00 UTC. To review now, raise it to at least ${needed:.2f}: "
+        f"{b.resets_at:%Y-%m-%d} 00:00 UTC. To review now, it must be at least ${needed:.2f}. "
         + budget.raise_with(org)
     )
     return ReviewRefused(
