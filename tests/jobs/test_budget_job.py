@@ -1,0 +1,99 @@
+"""The review job's spend gate (hunkwise.jobs.budget): the reservation settled to the ledger's
+cost after a review, released when the review fails, and at the cap one notice per merge request
+on GitLab too (the GitHub side is in tests/server/test_budget_webhooks.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import Engine, select
+from test_review_job import HEAD, deps_for, enqueue, pool_for, pr_event, wait_for
+
+from hunkwise.config.review_settings import MonthlyBudget
+from hunkwise.jobs.review_job import GITLAB_KIND
+from hunkwise.platforms.gitlab import MergeRequestEvent
+from hunkwise.store import jobs as repo
+from hunkwise.store.budget import burn
+from hunkwise.store.db import use_session
+from hunkwise.store.tables import BudgetReservation, ReviewRun
+from platform_fakes import FakeGitHub, FakeGitLab
+from simkeys import DEV_KEY
+
+BUDGET = MonthlyBudget(5.0, "organization setting")
+
+
+def reservations(engine: Engine) -> list[BudgetReservation]:
+    with use_session(engine) as session:
+        return list(session.scalars(select(BudgetReservation)))
+
+
+async def test_a_review_settles_its_reservation_to_the_ledgers_cost(engine: Engine, sim) -> None:
+    gh = FakeGitHub()
+    deps = replace(deps_for(engine, sim.zai_developer_url, gh), budget_for_org=lambda org: BUDGET)
+    pool = pool_for(engine, deps)
+    job = enqueue(engine, pr_event())
+    pool.start()
+    try:
+        done = await wait_for(engine, job.id)
+    finally:
+        await pool.stop()
+    assert done.status == "done", done.error
+    [held] = reservations(engine)
+    with use_session(engine) as session:
+        cost = session.scalar(select(ReviewRun.cost_usd))
+    assert held.status == "settled" and held.job_key == job.dedupe_key and held.org == "acme"
+    assert held.estimate_usd > 0 and held.actual_usd == pytest.approx(cost) and cost > 0
+    month = burn(engine, "acme", BUDGET)
+    assert month.spent_usd == pytest.approx(cost) and month.reserved_usd == 0.0
+
+
+async def test_a_failed_review_releases_its_reservation(engine: Engine) -> None:
+    gh = FakeGitHub()
+    deps = replace(deps_for(engine, "http://127.0.0.1:9/api/paas/v4", gh), budget_for_org=lambda org: BUDGET)
+    pool = pool_for(engine, deps)
+    job = enqueue(engine, pr_event(), max_attempts=1)
+    pool.start()
+    try:
+        failed = await wait_for(engine, job.id)
+    finally:
+        await pool.stop()
+    assert failed.status == "failed" and failed.reason is None  # a model outage, not a budget
+    [held] = reservations(engine)
+    assert held.status == "released" and held.actual_usd is None
+    assert burn(engine, "acme", BUDGET).used_usd == 0.0
+
+
+async def test_gitlab_at_the_cap_gets_one_note_per_month(engine: Engine, sim) -> None:
+    gl = FakeGitLab()
+    spent = MonthlyBudget(0.0001, "organization setting")  # below any review's estimate
+    deps = replace(deps_for(engine, sim.zai_developer_url, gitlab=gl), budget_for_org=lambda org: spent)
+    pool = pool_for(engine, deps)
+    jobs = []
+    for head in (HEAD, "d" * 40):
+        event = MergeRequestEvent(
+            action="update",
+            owner="acme",
+            project_id=42,
+            project_path="acme/api",
+            iid=3,
+            head_sha=head,
+            draft=False,
+            api_url="https://gitlab.example.com/api/v4",
+        )
+        jobs.append(
+            repo.enqueue(
+                engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
+            )[0]
+        )
+    pool.start()
+    try:
+        ended = [await wait_for(engine, j.id) for j in jobs]
+    finally:
+        await pool.stop()
+    assert [(j.status, j.reason, j.attempts) for j in ended] == [("failed", "budget_exhausted", 1)] * 2
+    assert sim.stats()["keys"].get(DEV_KEY, {}).get("requests", 0) == 0
+    [note] = gl.notes  # the second merge request head was refused without a second note
+    assert "monthly review budget of this organization is reached" in note["body"]
+    assert "hunkwise:notice:" in note["body"] and gl.discussions == []
+    assert reservations(engine) == []  # a refused review holds nothing
