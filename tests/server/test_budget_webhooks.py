@@ -161,13 +161,15 @@ def test_fixed_mode_budget_from_the_environment_and_only_the_admin_changes_it(
         make_client(HUNKWISE_MONTHLY_BUDGET="lots")
 
 
-def test_server_config_file_sets_the_default_budget(
+def test_server_config_file_sets_the_default_budget_and_ceiling(
     make_client: Callable[..., TestClient], tmp_path: Path
 ) -> None:
     config = tmp_path / "server.toml"
-    config.write_text("[review]\nmonthly_budget = 40\n")
+    config.write_text("[review]\nmonthly_budget = 40\nmax_cost = 3\n")
     client = make_client(HUNKWISE_CONFIG=str(config))
-    token = client.post("/api/orgs", json={"slug": "acme"}, headers=admin_headers()).json()["token"]
+    made = client.post("/api/orgs", json={"slug": "acme"}, headers=admin_headers()).json()
+    token = made["token"]
+    assert made["cost_ceiling"] == {"usd": 3.0, "source": "server default"}  # both spend settings, one file
     shown = client.get("/api/orgs/acme/budget", headers=bearer(token)).json()
     assert (
         shown["budget_usd"] == 40.0

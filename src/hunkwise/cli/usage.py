@@ -146,11 +146,12 @@ def _run(
 
 
 def _burn(engine: Any, settings: Any, org: str, now: datetime) -> Burn:
-    from hunkwise.config.review_settings import server_budget_default
+    from hunkwise.config.review_settings import server_config_files, server_monthly_budget
     from hunkwise.store.budget import burn
     from hunkwise.store.orgs import monthly_budget_for_org
 
-    budget = monthly_budget_for_org(engine, org, server_budget_default(settings))
+    default = server_monthly_budget(settings, server_config_files(settings))
+    budget = monthly_budget_for_org(engine, org, default)
     return burn(engine, org, budget, now=now)
 
 

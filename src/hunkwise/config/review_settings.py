@@ -111,10 +111,16 @@ def cost_ceiling(
     return CostCeiling(DEFAULT_MAX_COST_USD)
 
 
-def server_cost_ceiling(settings: Settings) -> MaxCost:
-    """A server's default for organizations without their own: ``HUNKWISE_MAX_COST`` or $2.00
-    (validated when the settings are read, so a typo stops the server instead of every review)."""
-    return settings.max_cost if settings.max_cost is not None else DEFAULT_MAX_COST_USD
+def server_cost_ceiling(settings: Settings, files: ConfigFiles | None = None) -> MaxCost:
+    """A server's default for organizations without their own: ``HUNKWISE_MAX_COST``, else
+    ``max_cost`` in ``[review]`` of the server's config file (:func:`server_config_files`), else
+    $2.00 (validated when read, so a typo stops the server instead of every review)."""
+    if settings.max_cost is not None:
+        return settings.max_cost
+    for f in reversed(list(files or ())):
+        if f.data.review is not None and f.data.review.max_cost is not None:
+            return f.data.review.max_cost
+    return DEFAULT_MAX_COST_USD
 
 
 def org_cost_ceiling(org: str, own: MaxCost | None, server_default: MaxCost) -> CostCeiling:
@@ -160,15 +166,14 @@ def server_monthly_budget(settings: Settings, files: ConfigFiles | None = None) 
     return COST_OFF, DEFAULT_SOURCE
 
 
-def server_budget_default(settings: Settings) -> tuple[MaxCost, str]:
-    """:func:`server_monthly_budget` with the server's own config file (``HUNKWISE_CONFIG``, else
-    ``$HUNKWISE_HOME/config.toml``), read once when the process starts; a repository's
-    ``.hunkwise.toml`` never sets a server's budget."""
+def server_config_files(settings: Settings) -> ConfigFiles:
+    """The server's own config file (``HUNKWISE_CONFIG``, else ``$HUNKWISE_HOME/config.toml``) when
+    it exists: where a server's spend defaults may be written below the environment. Read once
+    when the process starts; a repository's ``.hunkwise.toml`` never sets a server's limits."""
     from hunkwise.config.files import read_config_file
 
     user = settings.user_config
-    files = ConfigFiles([read_config_file(user, "user")]) if user.is_file() else None
-    return server_monthly_budget(settings, files)
+    return ConfigFiles([read_config_file(user, "user")] if user.is_file() else [])
 
 
 def org_monthly_budget(own: MaxCost | None, server_default: tuple[MaxCost, str]) -> MonthlyBudget:

@@ -22,7 +22,6 @@ WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
 
 def review_deps(runtime: Runtime) -> ReviewDeps:
     """The review job's dependencies from the process's runtime."""
-    from hunkwise.config.review_settings import server_cost_ceiling
     from hunkwise.jobs.mode import mode_record
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
@@ -38,7 +37,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         github_api_url(settings.github_api_url),
         gitlab_api_url(settings.gitlab_api_url),
     )
-    max_cost = server_cost_ceiling(settings)
+    max_cost = runtime.max_cost
     return ReviewDeps(
         engine=engine,
         slots_for_org=runtime.slots.slots_for,

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING
 
 from hunkwise.config.byok import fixed_config
 from hunkwise.config.resolve import ResolvedConfig
-from hunkwise.config.review_settings import DEFAULT_SOURCE, server_budget_default
+from hunkwise.config.review_settings import (
+    DEFAULT_MAX_COST_USD,
+    DEFAULT_SOURCE,
+    server_config_files,
+    server_cost_ceiling,
+    server_monthly_budget,
+)
 from hunkwise.config.schema import COST_OFF, MaxCost
 from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import SsrfPolicy
@@ -45,8 +51,10 @@ class Runtime:
     limits: LimitsBackend  # per-key concurrency and circuits for every job of this process
     fixed: ResolvedConfig | None  # fixed mode's global configuration, resolved once; None: BYOK
     slots: SlotResolver
-    # The monthly budget of organizations without their own, and where it came from
-    # (hunkwise.config.review_settings.server_monthly_budget), read once.
+    # The spend limits of organizations without their own (the environment, else the server's
+    # config file, else the defaults; hunkwise.config.review_settings), read once: the per-review
+    # cost ceiling, and the monthly budget with where it came from.
+    max_cost: MaxCost = DEFAULT_MAX_COST_USD
     monthly_budget: tuple[MaxCost, str] = field(default=(COST_OFF, DEFAULT_SOURCE))
 
     @classmethod
@@ -90,7 +98,12 @@ class Runtime:
         box = load_secret_box(settings, create=create_key)
         policy = policy if policy is not None else SsrfPolicy(allowed_hosts=settings.allow_private_base_urls)
         slots = SlotResolver(engine, box=box, policy=policy, fixed=fixed)
-        return cls(settings, engine, box, policy, limits, fixed, slots, server_budget_default(settings))
+        files = server_config_files(settings)
+        return cls(
+            settings, engine, box, policy, limits, fixed, slots,
+            max_cost=server_cost_ceiling(settings, files),
+            monthly_budget=server_monthly_budget(settings, files),
+        )  # fmt: skip
 
     def budget_for(self, org: str) -> MonthlyBudget:
         """The monthly budget ``org``'s reviews run under (blocking: the database)."""

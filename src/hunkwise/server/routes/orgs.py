@@ -20,7 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling, org_monthly_budget, server_cost_ceiling
+from hunkwise.config.review_settings import org_cost_ceiling, org_monthly_budget
 from hunkwise.jobs.runtime import Runtime
 from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess, RuntimeDep
 from hunkwise.server.schemas import (
@@ -70,7 +70,7 @@ def org_burn(runtime: Runtime, org: OrgInfo) -> BudgetPublic:
 
 def _public(org: OrgInfo, runtime: Runtime) -> OrgPublic:
     """Blocking (the month's burn is read): call in a thread."""
-    ceiling = org_cost_ceiling(org.slug, org.max_cost, server_cost_ceiling(runtime.settings))
+    ceiling = org_cost_ceiling(org.slug, org.max_cost, runtime.max_cost)
     return OrgPublic(
         slug=org.slug,
         name=org.name,

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling, server_cost_ceiling
+from hunkwise.config.review_settings import org_cost_ceiling
 from hunkwise.server.deps import Caller, RuntimeDep
 from hunkwise.server.routes import byok as api
 from hunkwise.server.routes import orgs as orgs_api
@@ -62,7 +62,7 @@ async def _models(
     found = await run_in_threadpool(get_org, runtime.engine, org)
     own = found.max_cost if found is not None else None
     own_budget = found.monthly_budget if found is not None else None
-    ceiling = org_cost_ceiling(org, own, server_cost_ceiling(runtime.settings))
+    ceiling = org_cost_ceiling(org, own, runtime.max_cost)
     burn = await run_in_threadpool(orgs_api.org_burn, runtime, found) if found is not None else None
     return page(
         request, "models.html", user, status_code=status_code, byok=byok, state=models_state(byok),
