@@ -1,4 +1,4 @@
-"""The review job's spend gate (hunkwise.jobs.budget): the reservation settled to the ledger's
+"""The review job's spend gate (hunkwise.jobs.spend_gate): the reservation settled to the ledger's
 cost after a review, released when the review fails, and at the cap one notice per merge request
 on GitLab too (the GitHub side is in tests/server/test_budget_webhooks.py)."""
 

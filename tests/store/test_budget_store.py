@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from call_records import call_record
 from sqlalchemy import Engine
 
+from call_records import call_record
 from hunkwise.config.review_settings import MonthlyBudget, org_monthly_budget
 from hunkwise.store import jobs as jobs_repo
 from hunkwise.store.budget import burn, month_bounds, month_of, release, reserve, settle

@@ -30,12 +30,12 @@ from sqlalchemy import Engine
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, MonthlyBudget, org_cost_ceiling
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.gateway import ClientPool, Slot
-from hunkwise.jobs.budget import BudgetGate, ReviewRefused, ceiling_refusal
 from hunkwise.jobs.engine import JobContext
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
 from hunkwise.jobs.posting import build_notice, build_post
 from hunkwise.jobs.retry import ModelsFailed, configuration_only
+from hunkwise.jobs.spend_gate import BudgetGate, ReviewRefused, ceiling_refusal
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.identity import IdentityError

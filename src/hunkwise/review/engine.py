@@ -121,7 +121,7 @@ class ReviewOptions:
     change: dict[str, Any] = field(default_factory=dict)
     # Asked once, with the planned report (its estimate), after the cost ceiling and before the
     # first request; raising stops the review with nothing sent. A server reserves the estimate
-    # against the organization's monthly budget here (hunkwise.jobs.budget). Never on a dry run.
+    # against the organization's monthly budget here. Never on a dry run.
     admit: Callable[[ReviewReport], Awaitable[None]] | None = None
 
     def filter_config(self) -> FilterConfig:

@@ -77,10 +77,12 @@ class Burn:
 
     @property
     def used_usd(self) -> float:
+        """Spent plus reserved: what the next review's estimate is added to."""
         return self.spent_usd + self.reserved_usd
 
     @property
     def remaining_usd(self) -> float | None:
+        """What is left for new reviews this month (never negative); None without a budget."""
         return None if self.budget_usd is None else max(0.0, self.budget_usd - self.used_usd)
 
     @property
@@ -91,14 +93,17 @@ class Burn:
 
     @property
     def warning(self) -> bool:
+        """At or past :data:`WARN_AT` of the budget: the console and the API warn."""
         return self.percent is not None and self.percent >= 100 * WARN_AT
 
     @property
     def exhausted(self) -> bool:
+        """Nothing left: every review is refused until the budget is raised or the month ends."""
         return self.budget_usd is not None and self.used_usd >= self.budget_usd
 
     @property
     def resets_at(self) -> datetime:
+        """When the month ends and the budget renews (UTC)."""
         return month_bounds(self.month)[1]
 
     def allows(self, estimate_usd: float) -> bool:
