@@ -50,10 +50,16 @@ def test_reservations_fit_exactly_to_the_budget_and_no_further(engine: Engine) -
 
 
 def test_a_retry_replaces_its_own_hold(engine: Engine) -> None:
-    assert reserve(engine, "acme", "job-1", 0.6, DOLLAR, now=NOW).granted
+    first = reserve(engine, "acme", "job-1", 0.6, DOLLAR, now=NOW)
+    assert first.granted
     again = reserve(engine, "acme", "job-1", 0.7, DOLLAR, now=NOW)  # not 0.6 + 0.7
-    assert again.granted and again.burn.reserved_usd == 0.0
+    assert again.granted and again.burn.reserved_usd == 0.0 and again.token != first.token
     assert burn(engine, "acme", DOLLAR, now=NOW).reserved_usd == pytest.approx(0.7)
+    # The worker that lost the job cannot end the new owner's hold with its old token.
+    assert not release(engine, "job-1", token=first.token, now=NOW)
+    assert not settle(engine, "job-1", 0.1, token=first.token, now=NOW)
+    assert burn(engine, "acme", DOLLAR, now=NOW).reserved_usd == pytest.approx(0.7)
+    assert release(engine, "job-1", token=again.token, now=NOW)
 
 
 def test_a_crashed_workers_hold_expires(engine: Engine) -> None:

@@ -238,7 +238,8 @@ async def _review(
         post = build_post(
             report, platform=platform, repository=repository, number=number, head_sha=head_sha, since=since
         )
-        run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, platform, repository)
+        token = gate.token if gate is not None else None
+        run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, platform, repository, token)
     except BaseException:
         if gate is not None:  # the review did not record a run: its hold goes back
             await asyncio.shield(gate.release())
@@ -323,9 +324,12 @@ def _notice(refused: ReviewRefused, platform: str, repository: str, number: int,
     )
 
 
-def _record_usage(engine: Engine, job: Job, report: ReviewReport, platform: str, repository: str) -> int:
+def _record_usage(
+    engine: Engine, job: Job, report: ReviewReport, platform: str, repository: str, hold: str | None = None
+) -> int:
     """Ledger entry keyed by the job: recorded once however many attempts the job takes. The
-    job's budget reservation, if any, is settled in the same transaction (hunkwise.store.budget)."""
+    job's budget reservation ``hold`` (its token), if any, is settled in the same transaction
+    (hunkwise.store.budget)."""
     from hunkwise.store.budget import settle
     from hunkwise.store.calibration import save_ratios
     from hunkwise.store.db import use_session
@@ -347,7 +351,8 @@ def _record_usage(engine: Engine, job: Job, report: ReviewReport, platform: str,
     )
     with use_session(engine, write=True) as session:
         run_id = record_run(session, run, report.calls)
-        settle(session, job.dedupe_key, report.usage.cost_usd)
+        if hold is not None:
+            settle(session, job.dedupe_key, report.usage.cost_usd, token=hold)
     samples = {m: v[2] for m, v in report.calibration.items() if v[1] > 0}
     if samples:
         try:

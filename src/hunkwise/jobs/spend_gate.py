@@ -76,7 +76,7 @@ class BudgetGate:
     org: str
     job_key: str
     budget_for_org: Callable[[str], MonthlyBudget]
-    held: bool = False
+    token: str | None = None  # the hold this gate took (hunkwise.store.budget.Reservation.token)
 
     async def admit(self, report: ReviewReport) -> None:
         """The review engine's ``admit`` hook: reserve the plan's estimate or refuse the review."""
@@ -86,13 +86,13 @@ class BudgetGate:
         )
         if not outcome.granted:
             raise budget_refusal(self.org, outcome, budget)
-        self.held = True
+        self.token = outcome.token
 
     async def release(self) -> None:
         """Give the hold back (the review failed); a no-op when nothing is held."""
-        if self.held:
-            await asyncio.to_thread(store.release, self.engine, self.job_key)
-            self.held = False
+        if self.token is not None:
+            await asyncio.to_thread(store.release, self.engine, self.job_key, token=self.token)
+            self.token = None
 
 
 __all__ = ["BUDGET_EXHAUSTED", "REASONS", "REVIEW_CEILING", "BudgetGate", "ReviewRefused", "budget_refusal"]

@@ -22,6 +22,7 @@ long; a retry of the same job replaces its own reservation rather than adding a 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -131,11 +132,14 @@ class Burn:
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """What :func:`reserve` decided: ``granted``, and the month as it stood before this estimate."""
+    """What :func:`reserve` decided: ``granted``, and the month as it stood before this estimate.
+    ``token`` names the hold (granted only): :func:`settle` and :func:`release` take it, so they
+    end this hold and not a later one of the same job (a worker that lost its job to another)."""
 
     granted: bool
     estimate_usd: float
     burn: Burn
+    token: str | None = None
 
 
 def _lock(session: Session, org: str) -> None:
@@ -217,27 +221,36 @@ def reserve(
             session.add(row)
         row.month, row.status, row.estimate_usd, row.actual_usd = month_now.month, HELD, estimate, None
         row.created_at, row.expires_at, row.ended_at = now, now + ttl, None
+        row.token = uuid.uuid4().hex
         session.flush()
-        return Reservation(True, estimate, month_now)
+        return Reservation(True, estimate, month_now, row.token)
 
 
-def settle(db: Db, job_key: str, actual_usd: float, *, now: datetime | None = None) -> bool:
+def settle(
+    db: Db, job_key: str, actual_usd: float, *, token: str | None = None, now: datetime | None = None
+) -> bool:
     """The review ended and its run is in the ledger: the hold stops counting. Call it in the
     session that records the run, so the cost moves from reserved to spent in one commit.
-    False when the job held nothing (no budget check ran, or the hold was already ended)."""
-    return _end(db, job_key, SETTLED, actual_usd, now)
+    ``token``: only that hold (see :class:`Reservation`). False when nothing was held (no budget
+    check ran, the hold was already ended, or it is another worker's now)."""
+    return _end(db, job_key, token, SETTLED, actual_usd, now)
 
 
-def release(db: Db, job_key: str, *, now: datetime | None = None) -> bool:
+def release(db: Db, job_key: str, *, token: str | None = None, now: datetime | None = None) -> bool:
     """The review failed or was stopped before recording a run: give the hold back."""
-    return _end(db, job_key, RELEASED, None, now)
+    return _end(db, job_key, token, RELEASED, None, now)
 
 
-def _end(db: Db, job_key: str, status: str, actual: float | None, now: datetime | None) -> bool:
+def _end(
+    db: Db, job_key: str, token: str | None, status: str, actual: float | None, now: datetime | None
+) -> bool:
+    mine = (BudgetReservation.job_key == job_key) & (BudgetReservation.status == HELD)
+    if token is not None:
+        mine = mine & (BudgetReservation.token == token)
     with use_session(db, write=True) as session:
         result = session.execute(
             update(BudgetReservation)
-            .where((BudgetReservation.job_key == job_key) & (BudgetReservation.status == HELD))
+            .where(mine)
             .values(status=status, actual_usd=actual, ended_at=now or utcnow())
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]

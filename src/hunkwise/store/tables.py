@@ -288,6 +288,9 @@ class BudgetReservation(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org: Mapped[str] = mapped_column(String(100))
     job_key: Mapped[str] = mapped_column(String(300), unique=True)
+    # Who holds it: a random token per reservation, so a worker that lost its job to another one
+    # cannot release or settle the hold the new owner took under the same job key.
+    token: Mapped[str] = mapped_column(String(32))
     month: Mapped[str] = mapped_column(String(7))  # "2026-12", UTC
     status: Mapped[str] = mapped_column(String(16))  # held | settled | released
     estimate_usd: Mapped[float] = mapped_column(Float)

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("org", sa.String(100), nullable=False),
         sa.Column("job_key", sa.String(300), nullable=False),
+        sa.Column("token", sa.String(32), nullable=False),
         sa.Column("month", sa.String(7), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("estimate_usd", sa.Float(), nullable=False),
