@@ -129,6 +129,7 @@ def test_at_the_cap_no_model_call_one_comment_and_the_reason(
     sign_in(client, token, "/console/usage")
     usage = client.get("/console/usage").text
     assert 'id="burn-alert"' in usage and "monthly budget is reached" in usage
+    assert client.get("/console/reviews").text.count("budget reached</span>") == 2
 
     # Raised as the message says, the refused job runs when retried.
     assert (
