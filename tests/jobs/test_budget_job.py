@@ -97,3 +97,21 @@ async def test_gitlab_at_the_cap_gets_one_note_per_month(engine: Engine, sim) ->
     assert "monthly review budget of this organization is reached" in note["body"]
     assert "hunkwise:notice:" in note["body"] and gl.discussions == []
     assert reservations(engine) == []  # a refused review holds nothing
+
+
+@pytest.mark.parametrize(("fail", "attempts", "notices"), [(503, 2, 1), (422, 1, 0)])
+async def test_the_notice_is_retried_when_the_platform_blinks_and_the_reason_survives_a_refusal(
+    engine: Engine, sim, fail: int, attempts: int, notices: int
+) -> None:
+    gh = FakeGitHub(fail_posts=[fail])
+    none_left = MonthlyBudget(0.0001, "organization setting")
+    deps = replace(deps_for(engine, sim.zai_developer_url, gh), budget_for_org=lambda org: none_left)
+    pool = pool_for(engine, deps)
+    job = enqueue(engine, pr_event(), max_attempts=3)
+    pool.start()
+    try:
+        ended = await wait_for(engine, job.id)
+    finally:
+        await pool.stop()
+    assert (ended.status, ended.reason, ended.attempts) == ("failed", "budget_exhausted", attempts)
+    assert len(gh.reviews) == notices and sim.stats()["keys"].get(DEV_KEY, {}).get("requests", 0) == 0

@@ -8,7 +8,9 @@ Every external effect happens once however often the job runs:
   checkpoint is the report's one copy (:func:`stored_review`); the job's result holds what
   posting did and the id of the ledger run;
 - the usage: recorded with the job's dedupe key as the ledger's idempotency key;
-- the review on GitHub/GitLab: its fingerprint is checked on the pull request before posting.
+- the review on GitHub/GitLab: its fingerprint is checked on the pull request before posting;
+- a review refused for its cost (the ceiling, the monthly budget: :mod:`hunkwise.jobs.spend_gate`)
+  calls no model and posts one notice, fingerprinted per pull request, reason and month.
 
 What a job reads from its row is re-validated before any URL is built (the events check their
 identities when made, and the repository's owner must be the job's organization), and a GitLab
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, MonthlyBudget, org_cost_ceiling
-from hunkwise.errors import ConfigurationError, PermanentError
+from hunkwise.errors import ConfigurationError, PermanentError, TransientError
 from hunkwise.gateway import ClientPool, Slot
 from hunkwise.jobs.engine import JobContext
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
@@ -136,8 +138,7 @@ async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
                 )
             except ReviewRefused as refused:
                 notice = _notice(refused, "github", event.repository, event.number, event.head_sha)
-                await ctx.ensure_lease()
-                await gh.post_review(event.repository, event.number, notice)
+                await _post_notice(job, ctx, lambda: gh.post_review(event.repository, event.number, notice))
                 raise
         post = ReviewPost.from_dict(checkpoint["post"])
         await ctx.ensure_lease()  # a worker that lost the job never posts
@@ -173,8 +174,7 @@ async def run_gitlab_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
                 )  # fmt: skip
             except ReviewRefused as refused:
                 notice = _notice(refused, "gitlab", event.project_path, event.iid, event.head_sha)
-                await ctx.ensure_lease()
-                await gl.post_review(event.project_id, event.iid, notice, {})
+                await _post_notice(job, ctx, lambda: gl.post_review(event.project_id, event.iid, notice, {}))
                 raise
         post = ReviewPost.from_dict(checkpoint["post"])
         await ctx.ensure_lease()  # a worker that lost the job never posts
@@ -322,6 +322,19 @@ def _notice(refused: ReviewRefused, platform: str, repository: str, number: int,
         message=str(refused),
         period=month_of(utcnow()),
     )
+
+
+async def _post_notice(job: Job, ctx: JobContext, post: Callable[[], Awaitable[PostResult]]) -> None:
+    """Post the refusal's notice (once per pull request and month: its fingerprint). A transient
+    platform failure retries the job (which is refused again and posts then); a permanent one is
+    logged, and the job still ends with the refusal's reason rather than the platform's error."""
+    await ctx.ensure_lease()  # a worker that lost the job never posts
+    try:
+        await post()
+    except PlatformError as exc:
+        if isinstance(exc, TransientError):
+            raise
+        log.warning("job %s: the notice that the review was not run could not be posted: %s", job.id, exc)
 
 
 def _record_usage(
