@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from srvkit import admin_headers, bearer
+from srvkit import ADMIN, admin_headers, bearer
 from webkit import create_org, page_csrf, sign_in
 
 from hunkwise.errors import ConfigurationError
@@ -140,6 +140,19 @@ def test_at_the_cap_no_model_call_one_comment_and_the_reason(
     done = wait_review(client, second["id"])
     assert done["status"] == "done" and done["reason"] is None, done["error"]
     assert model_requests(sim) > calls and "<!-- hunkwise:review:" in fake.posts[-1]["body"]
+
+
+def test_the_admins_organizations_page_lists_each_months_burn(client: TestClient) -> None:
+    create_org(client, "acme")
+    create_org(client, "globex")
+    assert (
+        client.patch("/api/orgs/globex", json={"monthly_budget": 20}, headers=admin_headers()).status_code
+        == 200
+    )
+    sign_in(client, ADMIN, "/console/orgs")
+    html = client.get("/console/orgs").text
+    assert 'id="burns"' in html
+    assert '<td>acme</td><td class="num">$0</td>' in html and "$20.00" in html
 
 
 def test_fixed_mode_budget_from_the_environment_and_only_the_admin_changes_it(
