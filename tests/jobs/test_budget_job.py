@@ -115,3 +115,46 @@ async def test_the_notice_is_retried_when_the_platform_blinks_and_the_reason_sur
         await pool.stop()
     assert (ended.status, ended.reason, ended.attempts) == ("failed", "budget_exhausted", attempts)
     assert len(gh.reviews) == notices and sim.stats()["keys"].get(DEV_KEY, {}).get("requests", 0) == 0
+
+
+async def test_two_worker_pools_on_postgresql_racing_for_the_last_dollars(pg_db_url: str, sim) -> None:
+    """Two worker pools (two engines, as two processes) take two reviews of one organization at
+    once; the budget holds 1.2 reviews' estimates. Whichever order they meet in (both running,
+    or one settled first: a review's actual cost here is above 0.2 of its estimate), exactly one
+    is reviewed and the other refused before any model request."""
+    from test_review_job import sim_slot
+
+    from hunkwise.review.engine import plan_only
+    from hunkwise.store.db import make_engine
+    from platform_fakes import SAMPLE
+
+    estimate = plan_only(SAMPLE, [sim_slot(sim.zai_developer_url)]).estimated_cost_usd
+    budget = MonthlyBudget(estimate * 1.2, "organization setting")
+    engines = [make_engine(pg_db_url) for _ in range(2)]
+    gh = FakeGitHub()
+    pools = [
+        pool_for(
+            e,
+            replace(deps_for(e, sim.zai_developer_url, gh), budget_for_org=lambda org: budget),
+            concurrency=1,
+        )
+        for e in engines
+    ]
+    jobs = [enqueue(engines[0], pr_event(head=head)) for head in ("1" * 40, "2" * 40)]
+    for pool in pools:
+        pool.start()
+    try:
+        ended = [await wait_for(engines[0], j.id) for j in jobs]
+    finally:
+        for pool in pools:
+            await pool.stop()
+    try:
+        outcomes = sorted((j.status, j.reason) for j in ended)
+        assert outcomes == [("done", None), ("failed", "budget_exhausted")], [j.error for j in ended]
+        month = burn(engines[0], "acme", budget)
+        assert month.reservations == 0 and 0 < month.spent_usd <= budget.usd  # type: ignore[operator]
+        assert sum("hunkwise:notice:" in r["body"] for r in gh.reviews) == 1
+        assert sum("hunkwise:review:" in r["body"] for r in gh.reviews) == 1
+    finally:
+        for e in engines:
+            e.dispose()
