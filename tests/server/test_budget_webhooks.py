@@ -112,7 +112,8 @@ def test_at_the_cap_no_model_call_one_comment_and_the_reason(
     assert (
         "monthly review budget of this organization is reached" in body and "HUNKWISE_MONTHLY_BUDGET" in body
     )
-    assert "spent" in body and "`budget_exhausted`" in body and "<!-- hunkwise:notice:" in body
+    assert "| Spent in " in body and "| This review's estimate |" in body and "`budget_exhausted`" in body
+    assert "<!-- hunkwise:notice:" in body and "the budget must be at least $" in body
 
     # Another push in the same month: refused the same way, no second comment.
     third = wait_review(

@@ -130,17 +130,20 @@ def build_notice(
     headline: str,
     message: str,
     period: str,
+    facts: tuple[tuple[str, str], ...] = (),
+    advice: str = "",
 ) -> ReviewPost:
     """The one comment a pull request gets when its review was not run (a budget or the ceiling):
     what happened, the figures and how to raise the limit, fingerprinted per pull request,
     ``reason`` and ``period`` (the month) so later pushes in the same state add nothing."""
     key = notice_key(platform, repository, number, reason, period)
-    lines = [
-        "## hunkwise review not run",
-        "",
-        f"**{headline}**",
-        "",
-        message,
+    lines = ["## hunkwise review not run", "", f"**{headline}** Nothing was sent to a model.", ""]
+    if facts:
+        lines += ["| | |", "| --- | ---: |", *(f"| {label} | {value} |" for label, value in facts), ""]
+        lines += [advice or message]
+    else:
+        lines.append(message)
+    lines += [
         "",
         f"<sub>Reason: `{reason}` · commit `{head_sha[:12]}` · this notice is posted once per pull request "
         f"and month; later pushes are refused the same way until the limit is raised.</sub>",

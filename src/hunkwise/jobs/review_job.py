@@ -321,6 +321,8 @@ def _notice(refused: ReviewRefused, platform: str, repository: str, number: int,
         headline=refused.headline,
         message=str(refused),
         period=month_of(utcnow()),
+        facts=refused.facts,
+        advice=refused.advice,
     )
 
 

@@ -33,28 +33,54 @@ REASONS = (BUDGET_EXHAUSTED, REVIEW_CEILING)
 
 class ReviewRefused(PermanentError):
     """The review was not started because of its cost; nothing was sent to a model. ``reason``
-    is the machine-readable word, ``headline`` the notice's first line, the message the rest."""
+    is the machine-readable word, ``headline`` the notice's first line, the message the job's
+    error; ``facts`` (label, value) and ``advice`` say the same in the notice, as a table and a
+    line (without them the notice shows the message)."""
 
-    def __init__(self, reason: str, headline: str, message: str) -> None:
+    def __init__(
+        self,
+        reason: str,
+        headline: str,
+        message: str,
+        *,
+        facts: tuple[tuple[str, str], ...] = (),
+        advice: str = "",
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.headline = headline
+        self.facts = facts
+        self.advice = advice
 
 
 def budget_refusal(org: str, refused: store.Reservation, budget: MonthlyBudget) -> ReviewRefused:
     """What a job says when the month cannot take its estimate: spent, reserved, budget, how to raise it."""
     b = refused.burn
     needed = math.ceil((b.used_usd + refused.estimate_usd) * 100) / 100
+    renews = f"{b.resets_at:%Y-%m-%d} 00:00 UTC"
     message = (
         f"review not started: the monthly budget of organization {org!r} is reached: "
         f"{money(b.spent_usd)} spent and {money(b.reserved_usd)} reserved by running reviews of "
         f"{money(b.budget_usd or 0.0)} ({budget.source}) in {b.month} (UTC), and this review's estimated "
         f"{money(refused.estimate_usd)} does not fit; nothing was sent. The budget renews on "
-        f"{b.resets_at:%Y-%m-%d} 00:00 UTC. To review now, it must be at least ${needed:.2f}. "
-        + budget.raise_with(org)
+        f"{renews}. To review now, it must be at least ${needed:.2f}. " + budget.raise_with(org)
+    )
+    facts = (
+        (f"Spent in {b.month} (UTC)", money(b.spent_usd)),
+        ("Reserved by reviews running now", money(b.reserved_usd)),
+        (f"Monthly budget ({budget.source})", money(b.budget_usd or 0.0)),
+        ("This review's estimate", money(refused.estimate_usd)),
+        ("The budget renews", renews),
+    )
+    advice = f"To review this change now, the budget must be at least ${needed:.2f}. " + budget.raise_with(
+        org
     )
     return ReviewRefused(
-        BUDGET_EXHAUSTED, "The monthly review budget of this organization is reached.", message
+        BUDGET_EXHAUSTED,
+        "The monthly review budget of this organization is reached.",
+        message,
+        facts=facts,
+        advice=advice,
     )
 
 
