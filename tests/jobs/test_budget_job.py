@@ -158,3 +158,15 @@ async def test_two_worker_pools_on_postgresql_racing_for_the_last_dollars(pg_db_
     finally:
         for e in engines:
             e.dispose()
+
+
+def test_only_a_machine_readable_job_reason_reaches_the_row() -> None:
+    from hunkwise.gateway import LimitsUnavailable
+    from hunkwise.jobs.engine import job_reason
+    from hunkwise.jobs.spend_gate import ceiling_refusal
+
+    assert job_reason(ceiling_refusal("estimated cost $4.76 ...")) == "review_ceiling"
+    # Other errors carry a prose ``reason`` (here the Redis failure): it stays in the error text.
+    outage = LimitsUnavailable("redis://127.0.0.1:1/0", "acquire", "Connection refused by the server at once")
+    assert outage.reason and job_reason(outage) is None
+    assert job_reason(ValueError("x")) is None

@@ -33,7 +33,8 @@ REASONS = (BUDGET_EXHAUSTED, REVIEW_CEILING)
 
 class ReviewRefused(PermanentError):
     """The review was not started because of its cost; nothing was sent to a model. ``reason``
-    is the machine-readable word, ``headline`` the notice's first line, the message the job's
+    (also ``job_reason``, which the job engine writes on the row) is the machine-readable word,
+    ``headline`` the notice's first line, the message the job's
     error; ``facts`` (label, value) and ``advice`` say the same in the notice, as a table and a
     line (without them the notice shows the message)."""
 
@@ -47,7 +48,7 @@ class ReviewRefused(PermanentError):
         advice: str = "",
     ) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.reason = self.job_reason = reason
         self.headline = headline
         self.facts = facts
         self.advice = advice
