@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/budget_reserve.py
 	$(BIN)/python bench/eval_replay.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/conversation_pushes.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

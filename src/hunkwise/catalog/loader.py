@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -57,6 +58,30 @@ class Tier(_Frozen):
     prompts_5h: int
     prompts_week: int
     source: str
+    source_date: str = ""  # when the fee and the ceilings were read (YYYY-MM-DD)
+
+
+def price_usd(
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    input_price: float,
+    output_price: float,
+    cached_tokens: int = 0,
+    cached_input_price: float | None = None,
+) -> float:
+    """The one pricing rule (USD; prices per 1M tokens), shared by the gateway's per-call cost, the
+    simulator's bill and the plan advisor, so their totals agree.
+
+    ``input_tokens`` includes the cached part (OpenAI/Z.AI ``prompt_tokens``; the Anthropic adapter
+    adds cache reads in): cached tokens are billed at ``cached_input_price`` when the catalog knows
+    one, else at the full input price (never a guessed discount).
+    """
+    cached = min(max(cached_tokens, 0), input_tokens) if cached_input_price is not None else 0
+    cached_rate = cached_input_price if cached_input_price is not None else input_price
+    return (
+        (input_tokens - cached) * input_price + cached * cached_rate + output_tokens * output_price
+    ) / 1_000_000
 
 
 class ModelCard(_Frozen):
@@ -69,6 +94,10 @@ class ModelCard(_Frozen):
     max_output_tokens: int
     input_price: float = Field(description="USD per 1M input tokens")
     output_price: float = Field(description="USD per 1M output tokens")
+    cached_input_price: float | None = Field(
+        None, description="USD per 1M cached input tokens; None = no discount known (full input price)"
+    )
+    cached_price_source: str = ""
     price_source: str
     price_date: str
     thinking: ThinkingStyle
@@ -78,8 +107,16 @@ class ModelCard(_Frozen):
     plans: tuple[PlanName, ...] = ()
     summary: str = ""
 
-    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.input_price + output_tokens * self.output_price) / 1_000_000
+    def cost_usd(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> float:
+        """A call's cost at this card's prices (:func:`price_usd`)."""
+        return price_usd(
+            input_tokens,
+            output_tokens,
+            input_price=self.input_price,
+            output_price=self.output_price,
+            cached_tokens=cached_tokens,
+            cached_input_price=self.cached_input_price,
+        )
 
 
 class ErrorCode(_Frozen):
@@ -87,6 +124,42 @@ class ErrorCode(_Frozen):
     kind: str
     status: int
     message: str
+
+
+class PeakHours(_Frozen):
+    """How much one Coding Plan prompt weighs against the windows, by model and time of day.
+
+    One rule for everyone who needs it (the simulator's counters, the window view's forecast), so
+    a promotion at 1x is one override, not a hunt through the code."""
+
+    models: tuple[str, ...]
+    utc_offset_hours: int = Field(ge=-12, le=14)
+    peak_start_hour: int = Field(ge=0, le=23)
+    peak_end_hour: int = Field(ge=1, le=24)
+    peak_multiplier: int = Field(ge=1)
+    off_peak_multiplier: int = Field(ge=1)
+    source: str
+    date: str
+
+    def is_peak(self, at: datetime) -> bool:
+        """Whether ``at`` (timezone-aware) falls in the peak hours, judged on the provider's clock."""
+        hour = at.astimezone(timezone(timedelta(hours=self.utc_offset_hours))).hour
+        return self.peak_start_hour <= hour < self.peak_end_hour
+
+    def multiplier(self, model: str, at: datetime) -> int:
+        """How many prompts one request to ``model`` counts for at ``at``: 1 for models the rule
+        does not name."""
+        if model.strip().lower() not in self.models:
+            return 1
+        return self.peak_multiplier if self.is_peak(at) else self.off_peak_multiplier
+
+
+class QuotaMonitorFacts(_Frozen):
+    """Where the Coding Plan's quota monitor lives (same host as the plan's endpoint)."""
+
+    path: str
+    source: str
+    date: str
 
 
 class Catalog(_Frozen):
@@ -98,6 +171,8 @@ class Catalog(_Frozen):
     cards: tuple[ModelCard, ...]
     thinking_budgets: dict[str, int]
     zai_errors: dict[str, ErrorCode]
+    peak_hours: PeakHours
+    quota_monitor: QuotaMonitorFacts
 
     # -- lookups -------------------------------------------------------------------------------
     def card(self, model_id: str) -> ModelCard | None:
@@ -146,7 +221,11 @@ class Catalog(_Frozen):
             raise ValueError(f"unknown model id(s) in overrides: {', '.join(sorted(models))}")
         tiers = _patch_map(self.tiers, overrides.get("tiers", {}), "tiers")
         plans = _patch_map(self.plans, overrides.get("plans", {}), "plans")
-        return self.model_copy(update={"cards": tuple(cards), "tiers": tiers, "plans": plans})
+        peak = overrides.get("peak_hours")
+        peak_hours = _patched(self.peak_hours, peak, "peak_hours") if peak else self.peak_hours
+        return self.model_copy(
+            update={"cards": tuple(cards), "tiers": tiers, "plans": plans, "peak_hours": peak_hours}
+        )
 
 
 def _patched(item: _Frozen, patch: dict[str, Any], where: str) -> Any:
@@ -176,6 +255,8 @@ def parse_catalog(raw: dict[str, Any]) -> Catalog:
         cards=tuple(ModelCard(**c) for c in raw["cards"]),
         thinking_budgets=dict(raw["thinking_budgets"]),
         zai_errors={k: ErrorCode(code=k, **v) for k, v in raw["zai_errors"].items()},
+        peak_hours=PeakHours(**raw["peak_hours"]),
+        quota_monitor=QuotaMonitorFacts(**raw["quota_monitor"]),
     )
 
 

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     """``HUNKWISE_REVIEW_CONTEXT``: code context of the server's reviews (hunkwise.review.context);
     ``function``/``file`` read each changed file at the head commit through the platform's API."""
 
+    quota_monitor: bool = Field(True, validation_alias="HUNKWISE_QUOTA_MONITOR")
+    """``HUNKWISE_QUOTA_MONITOR``: ``off`` stops asking Z.AI's quota monitor for Coding Plan windows
+    (``usage --windows``, the console); the ledger's own counts are shown then."""
+
     # -- the store --------------------------------------------------------------------------------
     database_url: str | None = Field(None, validation_alias="HUNKWISE_DATABASE_URL")
     secret_key: SecretStr | None = Field(None, validation_alias="HUNKWISE_SECRET_KEY")
@@ -274,6 +278,21 @@ class Settings(BaseSettings):
     @classmethod
     def _dev(cls, value: Any) -> Any:
         return value.strip().lower() in _TRUE if isinstance(value, str) else value
+
+    @field_validator("quota_monitor", mode="before")
+    @classmethod
+    def _quota_monitor(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in ("0", "false", "no", "off"):
+            return False
+        raise ConfigurationError(
+            f"HUNKWISE_QUOTA_MONITOR must be on or off (1/0, true/false), got {value!r}",
+            setting="HUNKWISE_QUOTA_MONITOR",
+        )
 
     @field_validator("max_body_bytes", mode="before")
     @classmethod

@@ -29,7 +29,7 @@ from hunkwise.config.review_settings import (
 from hunkwise.config.schema import COST_OFF, MaxCost
 from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import SsrfPolicy
-from hunkwise.gateway import ClientPool
+from hunkwise.gateway import ClientPool, QuotaMonitor
 from hunkwise.jobs.resolver import SlotResolver
 from hunkwise.store.secrets import SecretBox, load_secret_box, upgrade_legacy_rows
 
@@ -51,6 +51,9 @@ class Runtime:
     limits: LimitsBackend  # per-key concurrency and circuits for every job of this process
     fixed: ResolvedConfig | None  # fixed mode's global configuration, resolved once; None: BYOK
     slots: SlotResolver
+    # Z.AI's quota monitor for Coding Plan keys, one per process so its cache and rate limit are
+    # shared by every request that asks (advisory: it never fails anything).
+    quota_monitor: QuotaMonitor = field(default_factory=lambda: QuotaMonitor(enabled=False))
     # The spend limits of organizations without their own (the environment, else the server's
     # config file, else the defaults; hunkwise.config.review_settings), read once: the per-review
     # cost ceiling, and the monthly budget with where it came from.
@@ -100,7 +103,7 @@ class Runtime:
         slots = SlotResolver(engine, box=box, policy=policy, fixed=fixed)
         files = server_config_files(settings)
         return cls(
-            settings, engine, box, policy, limits, fixed, slots,
+            settings, engine, box, policy, limits, fixed, slots, _quota_monitor(settings, policy, fixed),
             max_cost=server_cost_ceiling(settings, files),
             monthly_budget=server_monthly_budget(settings, files),
         )  # fmt: skip
@@ -118,6 +121,16 @@ class Runtime:
     async def aclose(self) -> None:
         """Release what the runtime holds open besides the engine (its owner disposes that)."""
         await self.limits.aclose()
+        await self.quota_monitor.aclose()
+
+
+def _quota_monitor(settings: Settings, policy: SsrfPolicy, fixed: ResolvedConfig | None) -> QuotaMonitor:
+    """The monitor connects like the slots it reads for: through the SSRF guard for organizations'
+    keys (BYOK), directly for the admin's fixed configuration (trusted, as on the CLI)."""
+    from hunkwise.config.ssrf_connect import connect_guard
+
+    guard = connect_guard(policy) if fixed is None else None
+    return QuotaMonitor(enabled=settings.quota_monitor, transport_factory=guard)
 
 
 __all__ = ["Runtime"]

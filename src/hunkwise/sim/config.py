@@ -33,15 +33,6 @@ WINDOW_WEEK_SECONDS = 7 * 24 * 3600
 ForcedError = Literal["1309", "1313", "1316", "1317"]
 FORCED_ERRORS: tuple[ForcedError, ...] = ("1309", "1313", "1316", "1317")
 
-# Peak-hour multiplier (Z.AI Coding Plan FAQ, April-June 2026, recorded in
-# shared/reference/providers.md "Added 2026-12"): a GLM-5.1 or GLM-5-Turbo prompt counts 3x
-# against the 5-hour and weekly windows at peak, 14:00-18:00 Beijing time (UTC+8), and 2x
-# off-peak; every other model 1x. Z.AI runs temporary promotions at 1x.
-PEAK_MULTIPLIER_MODELS: frozenset[str] = frozenset({"glm-5.1", "glm-5-turbo"})
-PEAK_HOURS_UTC8 = (14, 18)  # [start, end) in Beijing wall-clock hours
-PEAK_MULTIPLIER = 3
-OFF_PEAK_MULTIPLIER = 2
-
 
 class SimConfigError(ValueError):
     """A simulator setting that cannot work; the message names the setting and the fix."""
@@ -120,9 +111,9 @@ class SimConfig(BaseModel):
     quota_5h: int | None = Field(default=None, ge=0)
     quota_week: int | None = Field(default=None, ge=0)
     balance: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    # The peak-hour multiplier of the 2026 FAQ (PEAK_MULTIPLIER_MODELS count 3x at peak, 2x
-    # off-peak). Off by default, which is a promotion period at 1x: one prompt, one count, the
-    # arithmetic every window test and benchmark was written against.
+    # The peak-hour multiplier of the 2026 FAQ (the catalog's [peak_hours]: GLM-5.1 and
+    # GLM-5-Turbo count 3x at peak, 2x off-peak). Off by default, which is a promotion period at
+    # 1x: one prompt, one count, the arithmetic every window test and benchmark was written against.
     peak_multiplier: bool = False
     # Whether the quota monitor's limits carry ``usage``/``currentValue``/``remaining``. The real
     # service sends them only sometimes, so by default the simulator sends ``percentage`` alone:

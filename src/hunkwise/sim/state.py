@@ -18,10 +18,6 @@ from typing import Any
 
 from hunkwise.catalog.loader import Catalog, load_catalog
 from hunkwise.sim.config import (
-    OFF_PEAK_MULTIPLIER,
-    PEAK_HOURS_UTC8,
-    PEAK_MULTIPLIER,
-    PEAK_MULTIPLIER_MODELS,
     WINDOW_5H_SECONDS,
     WINDOW_WEEK_SECONDS,
     KeyConfig,
@@ -102,13 +98,13 @@ class SimState:
             stats.prompts.popleft()
 
     def multiplier(self, model: str, at: float | None = None) -> int:
-        """How many prompts one request to ``model`` counts for at sim time ``at``: the 2026 FAQ's
-        peak-hour rule when ``peak_multiplier`` is on, else 1 (a promotion period)."""
-        if not self.config.peak_multiplier or model.lower() not in PEAK_MULTIPLIER_MODELS:
+        """How many prompts one request to ``model`` counts for at sim time ``at``: the catalog's
+        peak-hour rule (``[peak_hours]``, the 2026 FAQ) when ``peak_multiplier`` is on, else 1 (a
+        promotion period)."""
+        if not self.config.peak_multiplier:
             return 1
-        hour = datetime.fromtimestamp(self.now() if at is None else at, BEIJING).hour
-        start, end = PEAK_HOURS_UTC8
-        return PEAK_MULTIPLIER if start <= hour < end else OFF_PEAK_MULTIPLIER
+        when = datetime.fromtimestamp(self.now() if at is None else at, BEIJING)
+        return self.catalog.peak_hours.multiplier(model, when)
 
     def check_quota(self, key: str) -> Denial | None:
         """A quota or balance that forbids one more prompt now, if any."""

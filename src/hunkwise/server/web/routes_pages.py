@@ -1,7 +1,8 @@
-"""The Reviews and Usage pages, and the console's static files."""
+"""The Reviews, Usage and Plan pages, and the console's static files."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from importlib import resources
 from typing import Annotated
 
@@ -10,7 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hunkwise.server.deps import EngineDep, RuntimeDep
+from hunkwise.server.routes.advice import plan_advice
 from hunkwise.server.routes.orgs import org_burn
+from hunkwise.server.usage_windows import org_windows
 from hunkwise.server.web.auth import ConsoleUserDep
 from hunkwise.server.web.charts import colour, stacked_bars
 from hunkwise.server.web.render import page, tokens, usd
@@ -80,16 +83,17 @@ async def review_page(request: Request, review_id: int, user: ConsoleUserDep, en
 async def usage_page(
     request: Request,
     user: ConsoleUserDep,
+    engine: EngineDep,
     runtime: RuntimeDep,
     days: Annotated[int, Query(ge=1, le=90)] = 14,
     include_simulated: Annotated[bool, Query()] = False,
 ) -> Response:
-    engine = runtime.engine
     data = await run_in_threadpool(
         lambda: usage_data(engine, org=user.org, days=days, include_simulated=include_simulated)
     )
     found = await run_in_threadpool(get_org, engine, user.org) if user.org is not None else None
     burn = await run_in_threadpool(org_burn, runtime, found) if found is not None else None
+    windows, windows_note = await org_windows(runtime, user.org, include_simulated=include_simulated)
     charts = {
         "tokens": stacked_bars("Tokens per day by model", data.days, data.tokens, tokens),
         "cost": stacked_bars("Cost per day by model (USD)", data.days, data.cost, usd),
@@ -98,4 +102,37 @@ async def usage_page(
         ),
     }
     legend = [(m, colour(i)) for i, m in enumerate(data.models)]
-    return page(request, "usage.html", user, data=data, charts=charts, legend=legend, days=days, burn=burn)
+    return page(
+        request,
+        "usage.html",
+        user,
+        data=data,
+        charts=charts,
+        legend=legend,
+        days=days,
+        windows=windows,
+        windows_note=windows_note,
+        utc=UTC,
+        burn=burn,
+    )
+
+
+PLAN_PERIODS = ("7d", "14d", "30d", "90d")
+
+
+@router.get("/console/plan", response_class=HTMLResponse)
+async def plan_page(
+    request: Request,
+    user: ConsoleUserDep,
+    engine: EngineDep,
+    since: Annotated[str, Query(max_length=40)] = "30d",
+) -> Response:
+    """Developer API or a Coding Plan tier: the same advice as ``GET /api/plan/advice``, scoped to the
+    signed-in organization (the admin without one sees the installation)."""
+    try:
+        advice = await run_in_threadpool(lambda: plan_advice(engine, org=user.org, since=since))
+    except ValueError as exc:
+        return page(
+            request, "plan.html", user, status_code=400, error=str(exc), since=since, periods=PLAN_PERIODS
+        )
+    return page(request, "plan.html", user, a=advice.as_dict(), since=since, periods=PLAN_PERIODS, error=None)

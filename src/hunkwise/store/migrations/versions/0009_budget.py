@@ -5,8 +5,8 @@ or USD per calendar month (UTC) as a decimal string, spelled like ``max_cost``.
 ``budget_reservations``: one review job's estimate held against its organization's month
 (hunkwise.store.budget). ``review_jobs.reason``: why a job ended without a review, for machines.
 
-Revision ID: 0008_budget
-Revises: 0007_simulated_calls
+Revision ID: 0009_budget
+Revises: 0008_convpost_posted_findings
 Create Date: 2026-12-05
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_budget"
-down_revision: str | None = "0007_simulated_calls"
+revision: str = "0009_budget"
+down_revision: str | None = "0008_convpost_posted_findings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
