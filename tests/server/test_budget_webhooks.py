@@ -140,7 +140,11 @@ def test_at_the_cap_no_model_call_one_comment_and_the_reason(
     assert client.post(f"/api/jobs/{second['id']}/retry", headers=bearer(token)).status_code == 200
     done = wait_review(client, second["id"])
     assert done["status"] == "done" and done["reason"] is None, done["error"]
-    assert model_requests(sim) > calls and "<!-- hunkwise:review:" in fake.posts[-1]["body"]
+    assert model_requests(sim) > calls
+    # Reviewed: the pull request's one summary now describes the refused head (edited in place);
+    # the notice stays a comment of its own.
+    assert f"<!-- hunkwise:head:{'d' * 40} -->" in fake.reviews[0]["body"]
+    assert sum("<!-- hunkwise:notice:" in r["body"] for r in fake.reviews) == 1
 
 
 def test_the_admins_organizations_page_lists_each_months_burn(client: TestClient) -> None:
