@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/review_e2e.py
 	$(BIN)/python bench/gateway_overhead.py
 	$(BIN)/python bench/key_hops.py
+	$(BIN)/python bench/budget_reserve.py
 	$(BIN)/python bench/eval_replay.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/conversation_pushes.py

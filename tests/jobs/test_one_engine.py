@@ -154,11 +154,13 @@ class _BlinkingQueue(DatabaseQueue):
         super().__init__(engine)
         self.refused = 0
 
-    async def fail(self, job_id: int, owner: str, error: str, *, retry_at: datetime | None) -> str | None:
+    async def fail(
+        self, job_id: int, owner: str, error: str, *, retry_at: datetime | None, reason: str | None = None
+    ) -> str | None:
         if not self.refused:
             self.refused += 1
             raise OperationalError("UPDATE review_jobs", {}, Exception("server closed the connection"))
-        return await super().fail(job_id, owner, error, retry_at=retry_at)
+        return await super().fail(job_id, owner, error, retry_at=retry_at, reason=reason)
 
 
 async def test_a_database_blink_while_recording_an_outcome_does_not_stop_the_pool(engine: Engine) -> None:

@@ -271,8 +271,12 @@ async def test_a_review_above_the_org_ceiling_fails_at_once_without_a_request(en
         await pool.stop()
         set_org_max_cost(engine, "acme", None)
     assert failed.status == "failed" and failed.attempts == 1, failed.error
+    assert failed.reason == "review_ceiling"
     assert "above this organization's ceiling of $0.0010 (organization setting)" in (failed.error or "")
-    assert sim.stats()["keys"][DEV_KEY]["requests"] == 0 and gh.posts == [] and runs(engine) == 0
+    assert sim.stats()["keys"][DEV_KEY]["requests"] == 0 and runs(engine) == 0
+    [notice] = gh.posts  # one notice saying why, no clean-looking review
+    assert notice["comments"] == [] and "per-review cost ceiling" in notice["body"]
+    assert "<!-- hunkwise:notice:" in notice["body"] and "<!-- hunkwise:review:" not in notice["body"]
 
 
 async def test_model_outage_is_retried_then_fails_with_the_reason(engine: Engine) -> None:

@@ -19,6 +19,7 @@ from hunkwise.platforms.review_post import (
     PlatformUnavailable,
     ReviewPost,
     marker,
+    notice_key,
 )
 
 API = "https://api.github.com"
@@ -39,6 +40,35 @@ def _post() -> ReviewPost:
             InlineComment("src/b.py", 10, 12, "range" + marker("finding", "f2"), "f2"),
         ],
     )
+
+
+@respx.mock
+async def test_a_notice_is_posted_once_and_never_taken_for_a_review_of_its_head() -> None:
+    reviews: list[dict] = []
+
+    def create(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        reviews.append({"id": 7, "body": body["body"], "commit_id": body["commit_id"], "user": ME})
+        return httpx.Response(200, json={"id": 7})
+
+    respx.get(f"{API}/user").mock(return_value=httpx.Response(200, json=ME))
+    respx.get(f"{API}/repos/{REPO}/pulls/7/reviews").mock(
+        side_effect=lambda r: httpx.Response(200, json=reviews)
+    )
+    post_route = respx.post(f"{API}/repos/{REPO}/pulls/7/reviews").mock(side_effect=create)
+    key = notice_key("github", REPO, 7, "budget_exhausted", "2026-12")
+    assert key != notice_key("github", REPO, 7, "budget_exhausted", "2027-01")  # said again next month
+    notice = ReviewPost(key=key, head_sha=HEAD, summary="not run\n" + marker("notice", key), kind="notice")
+    assert ReviewPost.from_dict(notice.as_dict()) == notice
+    async with GitHubClient(Secret(TOKEN)) as gh:
+        assert (await gh.post_review(REPO, 7, notice)).posted
+        later = ReviewPost(key=key, head_sha="c" * 40, summary=notice.summary, kind="notice")  # next push
+        assert not (await gh.post_review(REPO, 7, later)).posted
+        assert await gh.last_reviewed_head(REPO, 7) is None  # nothing was reviewed
+        # A review whose key equals the notice's is still posted: the kinds are apart.
+        same_key = ReviewPost(key=key, head_sha=HEAD, summary="s\n" + marker("review", key))
+        assert (await gh.post_review(REPO, 7, same_key)).posted
+    assert post_route.call_count == 2
 
 
 @respx.mock

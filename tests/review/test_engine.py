@@ -89,6 +89,37 @@ async def test_dry_run_and_max_cost_make_no_model_call(sim) -> None:
     assert sim.requests() == []
 
 
+async def test_admit_sees_the_dry_runs_estimate_before_any_call_and_can_stop_the_review(sim) -> None:
+    """The hook a server reserves its monthly budget with: after the ceiling, before the first
+    request, never on a dry run; raising stops the review with nothing sent."""
+    asked: list[float] = []
+
+    class Refused(Exception):
+        pass
+
+    async def refuse(report) -> None:  # type: ignore[no-untyped-def]
+        asked.append(report.estimated_cost_usd)
+        raise Refused
+
+    async with Router([zai_slot(sim.zai_developer_url)]) as router:
+        dry = await run_review(SAMPLE, router, ReviewOptions(dry_run=True, admit=refuse))
+        assert asked == []  # a dry run is never admitted: it sends nothing
+        tiny = CostCeiling(0.00001)
+        with pytest.raises(CostLimitExceeded):  # the ceiling is checked first
+            await run_review(SAMPLE, router, ReviewOptions(max_cost=tiny, admit=refuse))
+        assert asked == []
+        with pytest.raises(Refused):
+            await run_review(SAMPLE, router, ReviewOptions(admit=refuse))
+        assert asked == [dry.estimated_cost_usd]  # the same estimate the dry run shows
+        assert sim.requests() == []
+
+        async def admit(report) -> None:  # type: ignore[no-untyped-def]
+            asked.append(report.estimated_cost_usd)
+
+        done = await run_review(SAMPLE, router, ReviewOptions(admit=admit))
+    assert len(asked) == 2 and done.findings and sim.stats()["keys"][DEV_KEY]["ok"] == 1
+
+
 async def test_filters_and_limits_from_rules(sim) -> None:
     rules = repo_rules('[review]\nignore = ["tests/**"]\n[[rules]]\npaths=["src/**"]\ntext="No eval."\n')
     async with Router([zai_slot(sim.zai_developer_url)]) as router:

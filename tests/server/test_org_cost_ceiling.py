@@ -134,17 +134,21 @@ def test_a_job_above_the_org_ceiling_fails_for_good_before_any_request(
     assert "is above this organization's ceiling of $0.0010 (organization setting); nothing was sent" in error
     assert f'PATCH /api/orgs/{ORG} {{"max_cost": 0.02}}' in error and "HUNKWISE_MAX_COST" in error
     assert sum(k["requests"] for k in sim.stats()["keys"].values()) == 0  # no model request at all
+    assert review["reason"] == "review_ceiling"
     fake: FakeGitHub = github.fake  # type: ignore[assignment]
-    assert fake.posts == []  # no clean-looking review on the pull request
+    [notice] = fake.posts  # one notice saying why; no clean-looking review on the pull request
+    assert "review not run" in notice["body"] and "<!-- hunkwise:review:" not in notice["body"]
     dead = client.get("/api/jobs/dead", headers=admin_headers()).json()
     assert [d["id"] for d in dead] == [job_id] and dead[0]["reason"] == error
+    assert dead[0]["reason_code"] == "review_ceiling"
 
     # Raised as the message says, the same job runs when retried.
     assert client.patch(f"/api/orgs/{ORG}", json={"max_cost": 1}, headers=admin_headers()).status_code == 200
     assert client.post(f"/api/jobs/{job_id}/retry", headers=admin_headers()).status_code == 200
     done = wait_review(client, job_id)
     assert done["status"] == "done", done["error"]
-    assert len(fake.posts) == 1 and sim.key_stats(DEV_KEY)["ok"] == 1
+    assert len(fake.posts) == 2 and sim.key_stats(DEV_KEY)["ok"] == 1
+    assert "<!-- hunkwise:review:" in fake.posts[1]["body"]
 
 
 # --- the console field ---------------------------------------------------------------------------

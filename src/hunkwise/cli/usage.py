@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from hunkwise.config.settings import Settings
     from hunkwise.gateway import MonitorResult, Slot
+    from hunkwise.store.budget import Burn
     from hunkwise.store.capacity import CredentialCapacity, WindowCapacity
     from hunkwise.store.db import Db
     from hunkwise.store.ledger import UsageRow, UsageSummary
@@ -52,6 +53,12 @@ def usage(
         "--include-simulated",
         help="Also show calls served by the simulator (review --offline), labelled, apart from real spend.",
     ),
+    org: str | None = typer.Option(
+        None,
+        "--org",
+        help="Also show this organization's monthly budget: spent, reserved, budget and % used this "
+        "month (UTC). Read from a server's database (HUNKWISE_DATABASE_URL).",
+    ),
 ) -> None:
     """Totals, cost and failovers from the usage ledger; Coding Plan windows with --windows.
 
@@ -70,7 +77,9 @@ def usage(
     if by not in GROUPINGS:
         _fail(f"--by must be one of {', '.join(GROUPINGS)}; got {by!r}")
     try:
-        _run(start, by, as_json=as_json, windows=windows, include_simulated=include_simulated, now=now)
+        _run(
+            start, by, as_json=as_json, windows=windows, include_simulated=include_simulated, now=now, org=org
+        )
     except ConfigurationError as exc:
         from hunkwise.cli.slot_options import error_lines
 
@@ -86,7 +95,14 @@ def _fail(message: str) -> NoReturn:
 
 
 def _run(
-    since: datetime | None, by: Any, *, as_json: bool, windows: bool, include_simulated: bool, now: datetime
+    since: datetime | None,
+    by: Any,
+    *,
+    as_json: bool,
+    windows: bool,
+    include_simulated: bool,
+    now: datetime,
+    org: str | None = None,
 ) -> None:
     from rich.console import Console
 
@@ -97,6 +113,10 @@ def _run(
     console = Console(highlight=False)
     settings = Settings.from_env()
     url = database_url(settings)
+    if org is not None:
+        from hunkwise.store.orgs import normalize_slug
+
+        org = normalize_slug(org, setting="--org")
     if sqlite_file_missing(url):
         # Never create a database just to say it is empty.
         if as_json:
@@ -110,14 +130,19 @@ def _run(
         window_list = None
         if windows:
             window_list = _capacities(engine, settings, now, include_simulated=include_simulated)
+        burn = _burn(engine, settings, org, now) if org is not None else None
     finally:
         engine.dispose()
 
     if as_json:
         payload = summary.as_dict()
         payload["windows"] = None if window_list is None else [w.as_dict() for w in window_list]
+        if org is not None:
+            payload["budget"] = None if burn is None else burn.as_dict()
         typer.echo(json.dumps(payload, indent=2))
         return
+    if burn is not None:
+        _print_burn(console, burn)
     if summary.empty and not summary.has_simulated and since is None and not window_list:
         console.print(EMPTY_MESSAGE)
         return
@@ -190,6 +215,30 @@ def _read_monitor(slots: dict[str, Slot], *, enabled: bool) -> dict[str, Monitor
             await monitor.aclose()
 
     return asyncio.run(read_all())
+
+
+def _burn(engine: Any, settings: Any, org: str, now: datetime) -> Burn:
+    from hunkwise.config.review_settings import server_config_files, server_monthly_budget
+    from hunkwise.store.budget import burn
+    from hunkwise.store.orgs import monthly_budget_for_org
+
+    default = server_monthly_budget(settings, server_config_files(settings))
+    budget = monthly_budget_for_org(engine, org, default)
+    return burn(engine, org, budget, now=now)
+
+
+def _print_burn(console: Console, b: Burn) -> None:
+    """One line per fact, the same figures as the console's and ``GET /api/orgs/{org}/budget``."""
+    budget = "no budget" if b.budget_usd is None else f"budget ${b.budget_usd:,.2f} ({b.source})"
+    console.print(
+        f"[bold]{b.org}[/bold], {b.month} (UTC): ${b.spent_usd:.4f} spent, ${b.reserved_usd:.4f} reserved "
+        f"by {b.reservations} running review(s); {budget}"
+        + ("" if b.percent is None else f", {b.percent:.0f}% used")
+    )
+    if b.exhausted:
+        console.print("[red]The monthly budget is reached: new reviews are not run until it is raised.[/red]")
+    elif b.warning:
+        console.print(f"[yellow]{b.percent:.0f}% of the monthly budget is used.[/yellow]")
 
 
 def _empty_json(since: datetime | None, by: Any, windows: bool, include_simulated: bool) -> dict[str, Any]:

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hunkwise.config.files import ConfigFiles
-from hunkwise.config.schema import COST_OFF, MaxCost, ReviewSection, RuleEntry, parse_max_cost
+from hunkwise.config.schema import (
+    COST_OFF,
+    MaxCost,
+    ReviewSection,
+    RuleEntry,
+    parse_max_cost,
+    parse_monthly_budget,
+)
 from hunkwise.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
 # that and still small next to a mistaken review of a whole vendored tree (docs/reviewing.md).
 DEFAULT_MAX_COST_USD = 2.00
 MAX_COST_ENV = "HUNKWISE_MAX_COST"
+MONTHLY_BUDGET_ENV = "HUNKWISE_MONTHLY_BUDGET"
 DEFAULT_SOURCE = "default"
 
 CLI_RAISE_WITH = (
@@ -81,6 +89,14 @@ def parse_max_cost_setting(value: str, setting: str) -> MaxCost:
         raise ConfigurationError(f"{setting} = {value!r} is not valid: {exc}", setting=setting) from None
 
 
+def parse_budget_setting(value: str, setting: str) -> MaxCost:
+    """Parse an environment value of the monthly budget, raising a one-line error naming ``setting``."""
+    try:
+        return parse_monthly_budget(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{setting} = {value!r} is not valid: {exc}", setting=setting) from None
+
+
 def cost_ceiling(
     flag: str | None = None, *, settings: Settings, files: ConfigFiles | None = None
 ) -> CostCeiling:
@@ -95,10 +111,16 @@ def cost_ceiling(
     return CostCeiling(DEFAULT_MAX_COST_USD)
 
 
-def server_cost_ceiling(settings: Settings) -> MaxCost:
-    """A server's default for organizations without their own: ``HUNKWISE_MAX_COST`` or $2.00
-    (validated when the settings are read, so a typo stops the server instead of every review)."""
-    return settings.max_cost if settings.max_cost is not None else DEFAULT_MAX_COST_USD
+def server_cost_ceiling(settings: Settings, files: ConfigFiles | None = None) -> MaxCost:
+    """A server's default for organizations without their own: ``HUNKWISE_MAX_COST``, else
+    ``max_cost`` in ``[review]`` of the server's config file (:func:`server_config_files`), else
+    $2.00 (validated when read, so a typo stops the server instead of every review)."""
+    if settings.max_cost is not None:
+        return settings.max_cost
+    for f in reversed(list(files or ())):
+        if f.data.review is not None and f.data.review.max_cost is not None:
+            return f.data.review.max_cost
+    return DEFAULT_MAX_COST_USD
 
 
 def org_cost_ceiling(org: str, own: MaxCost | None, server_default: MaxCost) -> CostCeiling:
@@ -113,6 +135,53 @@ def org_cost_ceiling(org: str, own: MaxCost | None, server_default: MaxCost) -> 
             f"mode with the admin token), or set the server's default with {MAX_COST_ENV}"
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyBudget:
+    """What an organization's reviews may spend per calendar month (UTC); ``usd`` None: no budget.
+    ``source`` says where the value came from, as for :class:`CostCeiling`."""
+
+    usd: float | None
+    source: str = "server default"
+
+    def raise_with(self, org: str) -> str:
+        """How to raise it, for the refusal comment and the job's error."""
+        return (
+            f'Raise it with PATCH /api/orgs/{org} {{"monthly_budget": <USD>}} (or on the console\'s '
+            f'Models page; "off" removes it; in fixed mode with the admin token), or set the server\'s '
+            f"default with {MONTHLY_BUDGET_ENV} or monthly_budget under [review] in the server's config file"
+        )
+
+
+def server_monthly_budget(settings: Settings, files: ConfigFiles | None = None) -> tuple[MaxCost, str]:
+    """A server's default monthly budget for organizations without their own, and where it came
+    from: ``HUNKWISE_MONTHLY_BUDGET`` > ``monthly_budget`` in ``[review]`` of the server's config
+    file > ``"off"`` (no budget: spend is shown, never capped)."""
+    if settings.monthly_budget is not None:
+        return settings.monthly_budget, MONTHLY_BUDGET_ENV
+    for f in reversed(list(files or ())):
+        if f.data.review is not None and f.data.review.monthly_budget is not None:
+            return f.data.review.monthly_budget, f"monthly_budget in [review] of {f.path}"
+    return COST_OFF, DEFAULT_SOURCE
+
+
+def server_config_files(settings: Settings) -> ConfigFiles:
+    """The server's own config file (``HUNKWISE_CONFIG``, else ``$HUNKWISE_HOME/config.toml``) when
+    it exists: where a server's spend defaults may be written below the environment. Read once
+    when the process starts; a repository's ``.hunkwise.toml`` never sets a server's limits."""
+    from hunkwise.config.files import read_config_file
+
+    user = settings.user_config
+    return ConfigFiles([read_config_file(user, "user")] if user.is_file() else [])
+
+
+def org_monthly_budget(own: MaxCost | None, server_default: tuple[MaxCost, str]) -> MonthlyBudget:
+    """The budget a server applies to an organization: its own setting, else the server's."""
+    if own is not None:
+        return MonthlyBudget(None if own == COST_OFF else float(own), "organization setting")
+    value, source = server_default
+    return MonthlyBudget(None if value == COST_OFF else float(value), f"server default ({source})")
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,18 @@ MaxCost = float | Literal["off"]
 MAX_COST_HELP = 'an amount in USD greater than 0, such as 2.50, or "off" to disable the ceiling'
 
 
-def parse_max_cost(value: Any) -> MaxCost:
+MONTHLY_BUDGET_HELP = (
+    'an amount in USD per calendar month (UTC) greater than 0, such as 50, or "off" for none'
+)
+
+
+def parse_max_cost(value: Any, *, noun: str = "ceiling", help_text: str = MAX_COST_HELP) -> MaxCost:
     """A cost ceiling as written in a flag, the environment, TOML or JSON: a positive amount in
     USD (``2.5``, ``"2.50"``, ``"$2.50"``) or ``"off"``. Raises ``ValueError`` saying why.
 
     ``0`` is refused rather than read as "off": a $0 ceiling would stop every review, and "no
-    ceiling" deserves a word that cannot be mistaken for an amount.
+    ceiling" deserves a word that cannot be mistaken for an amount. The monthly budget is spelled
+    the same way (:func:`parse_monthly_budget`), only its messages name it.
     """
     if isinstance(value, str):
         text = value.strip().lower()
@@ -49,12 +55,18 @@ def parse_max_cost(value: Any) -> MaxCost:
         try:
             value = float(text.removeprefix("$"))
         except ValueError:
-            raise ValueError(f"expected {MAX_COST_HELP}") from None
+            raise ValueError(f"expected {help_text}") from None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"expected {MAX_COST_HELP}")
+        raise ValueError(f"expected {help_text}")
     if value <= 0:
-        raise ValueError(f'{value:g} would stop every review: write "off" to disable the ceiling')
+        raise ValueError(f'{value:g} would stop every review: write "off" to disable the {noun}')
     return float(value)
+
+
+def parse_monthly_budget(value: Any) -> MaxCost:
+    """A monthly budget (``[review] monthly_budget``, ``HUNKWISE_MONTHLY_BUDGET``, the API): USD
+    per calendar month in UTC, or ``"off"``; spelled like the cost ceiling."""
+    return parse_max_cost(value, noun="budget", help_text=MONTHLY_BUDGET_HELP)
 
 
 def _severity(value: Any) -> Any:
@@ -93,6 +105,7 @@ Glob = Annotated[str, BeforeValidator(_glob)]
 Globs = Annotated[tuple[Glob, ...], BeforeValidator(_one_or_many)]
 SeverityValue = Annotated[Severity, BeforeValidator(_severity)]
 MaxCostValue = Annotated[MaxCost, BeforeValidator(parse_max_cost)]
+BudgetValue = Annotated[MaxCost, BeforeValidator(parse_monthly_budget)]
 FileSlot = Annotated[SlotInput, BeforeValidator(_drop_blank)]
 
 
@@ -110,6 +123,8 @@ class ReviewSection(_Strict):
     max_findings: StrictInt | None = Field(None, ge=1)
     fail_on: SeverityValue | None = None
     max_cost: MaxCostValue | None = None
+    # A server's monthly budget per organization (hunkwise.store.budget); the CLI does not use it.
+    monthly_budget: BudgetValue | None = None
     # Noise controls (hunkwise.review.noise): what is shown of the findings.
     min_confidence: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     severity_floor: dict[Glob, SeverityValue] = Field(default_factory=dict)  # the last match wins
@@ -197,6 +212,7 @@ FILE_HELP: dict[str, str] = {
     "fail_on": SEVERITY_HELP,
     "severity": SEVERITY_HELP,
     "max_cost": MAX_COST_HELP,
+    "monthly_budget": MONTHLY_BUDGET_HELP,
     "text": "a non-empty string saying what to check",
     "name": "a string",
 }

@@ -38,7 +38,12 @@ from pydantic_settings import (
 
 from hunkwise.config.env_file import EnvFile, merged_environment
 from hunkwise.config.paths import APP_NAME
-from hunkwise.config.review_settings import MAX_COST_ENV, parse_max_cost_setting
+from hunkwise.config.review_settings import (
+    MAX_COST_ENV,
+    MONTHLY_BUDGET_ENV,
+    parse_budget_setting,
+    parse_max_cost_setting,
+)
 from hunkwise.config.schema import MaxCost
 from hunkwise.config.ssrf import ALLOW_ENV, parse_allow_list
 from hunkwise.errors import ConfigurationError
@@ -110,6 +115,9 @@ class Settings(BaseSettings):
     profile: str | None = Field(None, validation_alias="HUNKWISE_PROFILE")
     max_cost: MaxCost | None = Field(None, validation_alias="HUNKWISE_MAX_COST")
     """``HUNKWISE_MAX_COST``: the CLI's cost ceiling, a server's default for organizations."""
+    monthly_budget: MaxCost | None = Field(None, validation_alias=MONTHLY_BUDGET_ENV)
+    """``HUNKWISE_MONTHLY_BUDGET``: a server's default monthly budget per organization (USD per
+    calendar month, UTC; ``off`` or unset: none). See :mod:`hunkwise.store.budget`."""
     review_context: Literal["none", "hunk", "function", "file"] = Field(
         "hunk", validation_alias="HUNKWISE_REVIEW_CONTEXT"
     )
@@ -295,6 +303,13 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         return parse_max_cost_setting(value.strip(), MAX_COST_ENV) if value.strip() else None
+
+    @field_validator("monthly_budget", mode="before")
+    @classmethod
+    def _monthly_budget(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return parse_budget_setting(value.strip(), MONTHLY_BUDGET_ENV) if value.strip() else None
 
     @field_validator("dev", mode="before")
     @classmethod

@@ -23,7 +23,6 @@ WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
 
 def review_deps(runtime: Runtime) -> ReviewDeps:
     """The review job's dependencies from the process's runtime."""
-    from hunkwise.config.review_settings import server_cost_ceiling
     from hunkwise.jobs.conversation_events import demotion_rule
     from hunkwise.jobs.mode import mode_record
     from hunkwise.jobs.review_status import StatusPolicy
@@ -41,7 +40,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         github_api_url(settings.github_api_url),
         gitlab_api_url(settings.gitlab_api_url),
     )
-    max_cost = server_cost_ceiling(settings)
+    max_cost = runtime.max_cost
     return ReviewDeps(
         engine=engine,
         slots_for_org=runtime.slots.slots_for,
@@ -55,6 +54,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         clients=runtime.clients,
         mode=mode_record(runtime.fixed, settings),
         max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, max_cost),
+        budget_for_org=runtime.budget_for,
         options=lambda: ReviewOptions(context=settings.review_context),
         status_policy=lambda org: StatusPolicy(
             fail_on=settings.status_fail_on,

@@ -96,6 +96,14 @@ class JobHooks:
         """The job was given back unfinished (a stop): its row is queued again, attempt refunded."""
 
 
+def job_reason(exc: BaseException) -> str | None:
+    """The machine-readable word a failure gives its job row (``review_jobs.reason``), when it
+    carries one as ``job_reason`` (e.g. ``budget_exhausted``: hunkwise.jobs.spend_gate); other
+    errors' ``reason`` attributes are prose and stay in the error text."""
+    why = getattr(exc, "job_reason", None)
+    return why if isinstance(why, str) and why.isidentifier() and len(why) <= 32 else None
+
+
 def describe(exc: BaseException) -> str:
     """A failure as the job row keeps it: our own errors by their message (it says what to fix),
     anything else with its type (an unexpected exception is a bug worth naming)."""
@@ -198,12 +206,13 @@ class JobEngine:
 
     async def _failed(self, job: Job, owner: str, exc: Exception) -> Outcome:
         message = describe(exc)
+        why = job_reason(exc)
         delay = retry_delay(exc, job.attempts, job.max_attempts, self.backoff)
         if delay is not None:
             for hook in self.hooks:
                 await hook.before_retry(job, delay)
             retry_at = utcnow() + timedelta(seconds=delay)
-            if await self.queue.fail(job.id, owner, message, retry_at=retry_at) is None:
+            if await self.queue.fail(job.id, owner, message, retry_at=retry_at, reason=why) is None:
                 log.warning("job %s failed after its lease was taken over: %s", job.id, message)
                 return "duplicate"
             log.warning(
@@ -216,7 +225,7 @@ class JobEngine:
             )
             return "retry"
         reason = dead_reason(exc, message, job.attempts, job.max_attempts)
-        if await self.queue.fail(job.id, owner, reason, retry_at=None) is None:
+        if await self.queue.fail(job.id, owner, reason, retry_at=None, reason=why) is None:
             log.warning("job %s failed after its lease was taken over: %s", job.id, message)
             return "duplicate"
         log.error("job %s dead: %s", job.id, reason)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from hunkwise.jobs.conversation import Placed, PostingInputs, PostingPlan, decide
-from hunkwise.platforms.review_post import InlineComment, ReviewPost, marker, review_key
+from hunkwise.platforms.review_post import NOTICE, InlineComment, ReviewPost, marker, notice_key, review_key
 from hunkwise.review.diff import DiffParseError, parse_diff
 from hunkwise.review.findings import Finding
 from hunkwise.review.fingerprint import Fingerprint
@@ -268,3 +268,36 @@ def build_post(
         head_sha=head_sha,
     )
     return ReviewPost(key=key, head_sha=head_sha, summary=summary, comments=comments)
+
+
+def build_notice(
+    *,
+    platform: str,
+    repository: str,
+    number: int,
+    head_sha: str,
+    reason: str,
+    headline: str,
+    message: str,
+    period: str,
+    facts: tuple[tuple[str, str], ...] = (),
+    advice: str = "",
+) -> ReviewPost:
+    """The one comment a pull request gets when its review was not run (a budget or the ceiling):
+    what happened, the figures and how to raise the limit, fingerprinted per pull request,
+    ``reason`` and ``period`` (the month) so later pushes in the same state add nothing."""
+    key = notice_key(platform, repository, number, reason, period)
+    lines = ["## hunkwise review not run", "", f"**{headline}** Nothing was sent to a model.", ""]
+    if facts:
+        lines += ["| | |", "| --- | ---: |", *(f"| {label} | {value} |" for label, value in facts), ""]
+        lines += [advice or message]
+    else:
+        lines.append(message)
+    lines += [
+        "",
+        f"<sub>Reason: `{reason}` · commit `{head_sha[:12]}` · this notice is posted once per pull request "
+        f"and month; later pushes are refused the same way until the limit is raised.</sub>",
+        "",
+        marker(NOTICE, key),
+    ]
+    return ReviewPost(key=key, head_sha=head_sha, summary="\n".join(lines), kind=NOTICE)

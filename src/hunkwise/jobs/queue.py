@@ -32,7 +32,9 @@ class JobQueue(Protocol):
 
     async def complete(self, job_id: int, owner: str, result: dict[str, Any]) -> bool: ...
 
-    async def fail(self, job_id: int, owner: str, error: str, *, retry_at: datetime | None) -> str | None: ...
+    async def fail(
+        self, job_id: int, owner: str, error: str, *, retry_at: datetime | None, reason: str | None = None
+    ) -> str | None: ...
 
     async def release(self, job_id: int, owner: str) -> bool: ...
 
@@ -84,8 +86,12 @@ class DatabaseQueue:
     async def complete(self, job_id: int, owner: str, result: dict[str, Any]) -> bool:
         return await asyncio.to_thread(repo.complete, self.engine, job_id, owner, result)
 
-    async def fail(self, job_id: int, owner: str, error: str, *, retry_at: datetime | None) -> str | None:
-        return await asyncio.to_thread(repo.fail, self.engine, job_id, owner, error, retry_at=retry_at)
+    async def fail(
+        self, job_id: int, owner: str, error: str, *, retry_at: datetime | None, reason: str | None = None
+    ) -> str | None:
+        return await asyncio.to_thread(
+            repo.fail, self.engine, job_id, owner, error, retry_at=retry_at, reason=reason
+        )
 
     async def release(self, job_id: int, owner: str) -> bool:
         return await asyncio.to_thread(repo.release, self.engine, job_id, owner)

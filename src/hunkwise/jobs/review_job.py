@@ -8,7 +8,9 @@ Every external effect happens once however often the job runs:
   checkpoint is the report's one copy (:func:`stored_review`); the job's result holds what
   posting did and the id of the ledger run;
 - the usage: recorded with the job's dedupe key as the ledger's idempotency key;
-- the review on GitHub/GitLab: its fingerprint is checked on the pull request before posting.
+- the review on GitHub/GitLab: its fingerprint is checked on the pull request before posting;
+- a review refused for its cost (the ceiling, the monthly budget: :mod:`hunkwise.jobs.spend_gate`)
+  calls no model and posts one notice, fingerprinted per pull request, reason and month.
 
 What a job reads from its row is re-validated before any URL is built (the events check their
 identities when made, and the repository's owner must be the job's organization), and a GitLab
@@ -27,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
-from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
-from hunkwise.errors import ConfigurationError, PermanentError
+from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, MonthlyBudget, org_cost_ceiling
+from hunkwise.errors import ConfigurationError, PermanentError, TransientError
 from hunkwise.gateway import ClientPool, Slot
 from hunkwise.jobs import review_status
 from hunkwise.jobs.conversation import Demotion, PostingInputs, merge_prior
@@ -36,9 +38,10 @@ from hunkwise.jobs.conversation_events import best_effort, learn_github, learn_g
 from hunkwise.jobs.engine import JobContext, JobHooks, LeaseLost, Outcome, describe
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
-from hunkwise.jobs.posting import build_post
+from hunkwise.jobs.posting import build_notice, build_post
 from hunkwise.jobs.retry import JOB_BACKOFF, ModelsFailed, configuration_only, retry_delay
 from hunkwise.jobs.review_status import Incomplete, StatusPolicy
+from hunkwise.jobs.spend_gate import BudgetGate, ReviewRefused, ceiling_refusal
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.identity import IdentityError
@@ -108,6 +111,9 @@ class ReviewDeps:
     max_cost_for_org: Callable[[str], CostCeiling] = _default_ceiling
     # What the merge status says for an organization's reviews (fail_on, incomplete => ...).
     status_policy: Callable[[str], StatusPolicy] = lambda org: StatusPolicy()
+    # The organization's monthly budget (blocking: database). None: no reservation is taken
+    # (a test's or a tool's deps); the server always passes one (hunkwise.jobs.embedded).
+    budget_for_org: Callable[[str], MonthlyBudget] | None = None
     # What ``@hunkwise ignore`` suppressed (blocking: database); None: the database's.
     suppressions: SuppressionStore | None = None
     # Feedback demotion for (organization, repository) (blocking: database); None: none.
@@ -175,10 +181,15 @@ async def _github_review(
         async def threads() -> list[PriorThread]:
             return await gh.prior_threads(event.repository, event.number)
 
-        checkpoint = await _review(
-            job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha, read=read,
-            threads=threads,
-        )  # fmt: skip
+        try:
+            checkpoint = await _review(
+                job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha,
+                read=read, threads=threads,
+            )  # fmt: skip
+        except ReviewRefused as refused:
+            notice = _notice(refused, "github", event.repository, event.number, event.head_sha)
+            await _post_notice(job, ctx, lambda: gh.post_review(event.repository, event.number, notice))
+            raise
     post = ReviewPost.from_dict(checkpoint["post"])
     await ctx.ensure_lease()  # a worker that lost the job never posts
     result = await gh.post_review(event.repository, event.number, post)
@@ -231,10 +242,15 @@ async def _gitlab_review(
         async def threads() -> list[PriorThread]:
             return await gl.prior_threads(event.project_id, event.iid)
 
-        checkpoint = await _review(
-            job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha, extra=refs,
-            read=read, threads=threads,
-        )  # fmt: skip
+        try:
+            checkpoint = await _review(
+                job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha,
+                extra=refs, read=read, threads=threads,
+            )  # fmt: skip
+        except ReviewRefused as refused:
+            notice = _notice(refused, "gitlab", event.project_path, event.iid, event.head_sha)
+            await _post_notice(job, ctx, lambda: gl.post_review(event.project_id, event.iid, notice, {}))
+            raise
     post = ReviewPost.from_dict(checkpoint["post"])
     await ctx.ensure_lease()  # a worker that lost the job never posts
     result = await gl.post_review(event.project_id, event.iid, post, checkpoint["diff_refs"])
@@ -282,30 +298,40 @@ async def _review(
         options.change["since"] = since
     if read is not None and options.context_mode() in ("function", "file"):
         options.head = await head_files(diff, read, options.filter_config())
+    gate = None
+    if deps.budget_for_org is not None:
+        gate = BudgetGate(deps.engine, job.org, job.dedupe_key, deps.budget_for_org)
+        options.admit = gate.admit
     pool = deps.clients() if deps.clients is not None else None
     try:
-        async with Router(slots, backend=deps.backend, clients=pool) as router:
-            report = await run_review(diff, router, options)
-    except CostLimitExceeded as exc:  # nothing was sent; the same diff would stop again: permanent
-        raise JobFailed(f"review not started: {exc}", status_reason=Incomplete.COST_CAP) from None
-    finally:
-        if pool is not None:
-            await pool.aclose()
-    if report.plan and len(report.failed_chunks) == len(report.plan):
-        raise _models_failed(job, report)
-    pr = PullRef(platform, repository, number)
-    inputs = await posting_inputs(deps, job.org, pr, await threads() if threads is not None else [])
-    post = build_post(
-        report,
-        platform=platform,
-        repository=repository,
-        number=number,
-        head_sha=head_sha,
-        since=since,
-        diff=diff,
-        inputs=inputs,
-    )
-    run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, platform, repository)
+        try:
+            async with Router(slots, backend=deps.backend, clients=pool) as router:
+                report = await run_review(diff, router, options)
+        except CostLimitExceeded as exc:  # nothing was sent; the same diff would stop again: permanent
+            raise ceiling_refusal(str(exc)) from None
+        finally:
+            if pool is not None:
+                await pool.aclose()
+        if report.plan and len(report.failed_chunks) == len(report.plan):
+            raise _models_failed(job, report)
+        pr = PullRef(platform, repository, number)
+        inputs = await posting_inputs(deps, job.org, pr, await threads() if threads is not None else [])
+        post = build_post(
+            report,
+            platform=platform,
+            repository=repository,
+            number=number,
+            head_sha=head_sha,
+            since=since,
+            diff=diff,
+            inputs=inputs,
+        )
+        token = gate.token if gate is not None else None
+        run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, platform, repository, token)
+    except BaseException:
+        if gate is not None:  # the review did not record a run: its hold goes back
+            await asyncio.shield(gate.release())
+        raise
     policy = await asyncio.to_thread(deps.status_policy, job.org)
     state = review_status.final(report, policy)
     checkpoint = {
@@ -495,9 +521,46 @@ def _failure_kinds(report: ReviewReport) -> frozenset[str]:
     return frozenset(kinds)
 
 
-def _record_usage(engine: Engine, job: Job, report: ReviewReport, platform: str, repository: str) -> int:
-    """Ledger entry keyed by the job: recorded once however many attempts the job takes."""
+def _notice(refused: ReviewRefused, platform: str, repository: str, number: int, head_sha: str) -> ReviewPost:
+    from hunkwise.store.budget import month_of
+    from hunkwise.store.tables import utcnow
+
+    return build_notice(
+        platform=platform,
+        repository=repository,
+        number=number,
+        head_sha=head_sha,
+        reason=refused.reason,
+        headline=refused.headline,
+        message=str(refused),
+        period=month_of(utcnow()),
+        facts=refused.facts,
+        advice=refused.advice,
+    )
+
+
+async def _post_notice(job: Job, ctx: JobContext, post: Callable[[], Awaitable[PostResult]]) -> None:
+    """Post the refusal's notice (once per pull request and month: its fingerprint). A transient
+    platform failure retries the job (which is refused again and posts then); a permanent one is
+    logged, and the job still ends with the refusal's reason rather than the platform's error."""
+    await ctx.ensure_lease()  # a worker that lost the job never posts
+    try:
+        await post()
+    except PlatformError as exc:
+        if isinstance(exc, TransientError):
+            raise
+        log.warning("job %s: the notice that the review was not run could not be posted: %s", job.id, exc)
+
+
+def _record_usage(
+    engine: Engine, job: Job, report: ReviewReport, platform: str, repository: str, hold: str | None = None
+) -> int:
+    """Ledger entry keyed by the job: recorded once however many attempts the job takes. The
+    job's budget reservation ``hold`` (its token), if any, is settled in the same transaction
+    (hunkwise.store.budget)."""
+    from hunkwise.store.budget import settle
     from hunkwise.store.calibration import save_ratios
+    from hunkwise.store.db import use_session
     from hunkwise.store.ledger import record_run
     from hunkwise.store.records import RunRecord
 
@@ -514,7 +577,10 @@ def _record_usage(engine: Engine, job: Job, report: ReviewReport, platform: str,
         skipped_lines=report.skipped_lines,
         duration_ms=int(report.duration_s * 1000),
     )
-    run_id = record_run(engine, run, report.calls)
+    with use_session(engine, write=True) as session:
+        run_id = record_run(session, run, report.calls)
+        if hold is not None:
+            settle(session, job.dedupe_key, report.usage.cost_usd, token=hold)
     samples = {m: v[2] for m, v in report.calibration.items() if v[1] > 0}
     if samples:
         try:

@@ -19,6 +19,14 @@ from typing import TYPE_CHECKING
 
 from hunkwise.config.byok import fixed_config
 from hunkwise.config.resolve import ResolvedConfig
+from hunkwise.config.review_settings import (
+    DEFAULT_MAX_COST_USD,
+    DEFAULT_SOURCE,
+    server_config_files,
+    server_cost_ceiling,
+    server_monthly_budget,
+)
+from hunkwise.config.schema import COST_OFF, MaxCost
 from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway import ClientPool, QuotaMonitor
@@ -28,6 +36,7 @@ from hunkwise.store.secrets import SecretBox, load_secret_box, upgrade_legacy_ro
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from hunkwise.config.review_settings import MonthlyBudget
     from hunkwise.gateway import LimitsBackend
 
 
@@ -45,6 +54,11 @@ class Runtime:
     # Z.AI's quota monitor for Coding Plan keys, one per process so its cache and rate limit are
     # shared by every request that asks (advisory: it never fails anything).
     quota_monitor: QuotaMonitor = field(default_factory=lambda: QuotaMonitor(enabled=False))
+    # The spend limits of organizations without their own (the environment, else the server's
+    # config file, else the defaults; hunkwise.config.review_settings), read once: the per-review
+    # cost ceiling, and the monthly budget with where it came from.
+    max_cost: MaxCost = DEFAULT_MAX_COST_USD
+    monthly_budget: tuple[MaxCost, str] = field(default=(COST_OFF, DEFAULT_SOURCE))
 
     @classmethod
     def for_server(
@@ -87,9 +101,18 @@ class Runtime:
         box = load_secret_box(settings, create=create_key)
         policy = policy if policy is not None else SsrfPolicy(allowed_hosts=settings.allow_private_base_urls)
         slots = SlotResolver(engine, box=box, policy=policy, fixed=fixed)
+        files = server_config_files(settings)
         return cls(
-            settings, engine, box, policy, limits, fixed, slots, _quota_monitor(settings, policy, fixed)
-        )
+            settings, engine, box, policy, limits, fixed, slots, _quota_monitor(settings, policy, fixed),
+            max_cost=server_cost_ceiling(settings, files),
+            monthly_budget=server_monthly_budget(settings, files),
+        )  # fmt: skip
+
+    def budget_for(self, org: str) -> MonthlyBudget:
+        """The monthly budget ``org``'s reviews run under (blocking: the database)."""
+        from hunkwise.store.orgs import monthly_budget_for_org
+
+        return monthly_budget_for_org(self.engine, org, self.monthly_budget)
 
     def clients(self) -> ClientPool | None:
         """SDK clients for one job's router, as :meth:`SlotResolver.clients` decides them."""

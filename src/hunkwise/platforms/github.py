@@ -214,10 +214,13 @@ class GitHubClient(RestClient):
         return await self.pull_diff(repository, number), None
 
     # -- posting ----------------------------------------------------------------------------------
-    async def find_review(self, repository: str, number: int, key: str) -> dict[str, Any] | None:
-        """hunkwise's complete review of one head: the summary carrying its ``review`` marker."""
+    async def find_review(
+        self, repository: str, number: int, key: str, kind: str = "review"
+    ) -> dict[str, Any] | None:
+        """hunkwise's complete review of one head: the summary carrying its ``review`` marker (or,
+        with ``kind="notice"``, the notice with that fingerprint)."""
         for review in await self.own_reviews(repository, number):
-            if ("review", key) in markers_in(review.get("body")):
+            if (kind, key) in markers_in(review.get("body")):
                 return review
         return None
 
@@ -232,11 +235,15 @@ class GitHubClient(RestClient):
         comments with it. A later push posts its new inline comments as a short review of their
         own, then edits the first review's body to the new summary (``PUT .../reviews/{id}``), so
         there is one summary however many pushes. If GitHub refuses the inline comments (422: a
-        line it cannot place on its diff), they are folded into the summary instead."""
+        line it cannot place on its diff), they are folded into the summary instead. A notice
+        (``post.kind``: a review not run for its cost) is a review of its own, posted once, and
+        never edits the summary."""
         own = await self.own_reviews(repository, number)
-        existing = next((r for r in own if ("review", post.key) in markers_in(r.get("body"))), None)
+        existing = next((r for r in own if (post.kind, post.key) in markers_in(r.get("body"))), None)
         if existing is not None:
             return PostResult(False, existing.get("id"), existing.get("html_url"))
+        if post.kind != "review":
+            return await self._first_review(repository, number, post)
         summary = _summary_of(own)
         if summary is None:
             return await self._first_review(repository, number, post)

@@ -288,10 +288,16 @@ class GitLabClient(RestClient):
         """One discussion per new finding (one whose fingerprint is not on the merge request
         yet), then the summary: created on the first review, edited in place
         (``PUT .../notes/{id}``) on every later one. The summary is written last, so its
-        ``review`` marker means this head's review is complete."""
+        ``review`` marker means this head's review is complete. A notice (``post.kind``: a
+        review not run for its cost) is a note of its own, posted once, never the summary."""
         existing = await self.existing_markers(project, iid)
-        if ("review", post.key) in existing:
+        if (post.kind, post.key) in existing:
             return PostResult(False, None)
+        if post.kind != "review":
+            note = (
+                await self._request("POST", self._mr(project, iid, "notes"), json={"body": post.summary})
+            ).json()
+            return PostResult(True, note.get("id"), None)
         posted, refused = 0, []
         for c in post.comments:
             if ("fp", c.key) in existing or ("finding", c.key) in existing:

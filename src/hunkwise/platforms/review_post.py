@@ -21,11 +21,17 @@ from hunkwise.errors import ConfigurationError, HunkwiseError, PermanentError, T
 
 # review: one review of one head (complete when on the summary); finding: a finding's old per-line
 # key; fp: a finding's fingerprint (review/fingerprint.py); summary: the one summary of a PR;
-# head: the head commit the summary describes; push: a later push's review of new comments.
-# reply: an answer to an @hunkwise command (convevents), never itself answered.
-_MARKER = re.compile(r"<!-- hunkwise:(review|finding|fp|summary|head|push|reply):([0-9A-Za-z_.:@#/-]+) -->")
+# head: the head commit the summary describes; push: a later push's review of new comments;
+# reply: an answer to an @hunkwise command (convevents), never itself answered;
+# notice: a change that was not reviewed for its cost (a budget reached), once per PR and month.
+_MARKER = re.compile(
+    r"<!-- hunkwise:(review|finding|fp|summary|head|push|reply|notice):([0-9A-Za-z_.:@#/-]+) -->"
+)
 # An author's reply that closes a thread without resolving it.
 _WONT_FIX = re.compile(r"\bwon[\u2019']?t[ -]?fix\b|\bwontfix\b|\bwill not fix\b", re.IGNORECASE)
+REVIEW, NOTICE = "review", "notice"
+"""A post's kinds: a review of a head, or a notice that a change was not reviewed (a budget
+reached). Only a ``review`` marks a head as reviewed (incremental reviews start from it)."""
 
 
 def marker(kind: str, key: str) -> str:
@@ -65,6 +71,13 @@ def review_key(platform: str, repository: str, number: int, head_sha: str) -> st
     return hashlib.sha256(raw.encode()).hexdigest()[:20] + f"@{head_sha[:12]}"
 
 
+def notice_key(platform: str, repository: str, number: int, reason: str, period: str) -> str:
+    """The fingerprint of a notice: one per pull request, reason and period (``2026-12``), so a
+    budget that stays reached is said once, not on every push."""
+    raw = f"{platform}:{repository}#{number}:{reason}:{period}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:20] + f"@{period}"
+
+
 @dataclass(frozen=True, slots=True)
 class InlineComment:
     """A comment on new-file lines ``start_line..end_line`` of ``path`` (the right side)."""
@@ -91,8 +104,9 @@ class InlineComment:
 class ReviewPost:
     key: str  # review_key(...)
     head_sha: str
-    summary: str  # markdown, already carries the review marker
+    summary: str  # markdown, already carries the marker of its kind
     comments: list[InlineComment] = field(default_factory=list)
+    kind: str = REVIEW  # or NOTICE: posted the same way, never taken for a review of the head
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +114,7 @@ class ReviewPost:
             "head_sha": self.head_sha,
             "summary": self.summary,
             "comments": [c.as_dict() for c in self.comments],
+            "kind": self.kind,
         }
 
     @classmethod
@@ -109,6 +124,7 @@ class ReviewPost:
             head_sha=data["head_sha"],
             summary=data["summary"],
             comments=[InlineComment(**c) for c in data.get("comments", [])],
+            kind=data.get("kind", REVIEW),
         )
 
 

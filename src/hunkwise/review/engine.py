@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -119,6 +119,10 @@ class ReviewOptions:
     snap_distance: int = SNAP_DISTANCE
     source: Source = "llm"
     change: dict[str, Any] = field(default_factory=dict)
+    # Asked once, with the planned report (its estimate), after the cost ceiling and before the
+    # first request; raising stops the review with nothing sent. A server reserves the estimate
+    # against the organization's monthly budget here. Never on a dry run.
+    admit: Callable[[ReviewReport], Awaitable[None]] | None = None
 
     def filter_config(self) -> FilterConfig:
         """The filters in force: explicit ones if given, else the defaults overlaid with the rules file's
@@ -307,6 +311,8 @@ async def run_review(
     if options.dry_run or not review_plan.chunks:
         report.duration_s = time.perf_counter() - started
         return report
+    if options.admit is not None:
+        await options.admit(report)
 
     if progress is not None:
         progress.review_started(len(review_plan.chunks), report.estimated_cost_usd)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hunkwise.config.byok import key_env_problem
-from hunkwise.config.schema import parse_max_cost
+from hunkwise.config.schema import parse_max_cost, parse_monthly_budget
 from hunkwise.config.spec import SlotInput
 
 
@@ -121,6 +121,24 @@ class CostCeilingPublic(BaseModel):
     source: Literal["organization setting", "server default"]
 
 
+class BudgetPublic(BaseModel):
+    """The month's burn: ``GET /api/orgs/{org}/budget``, and ``budget`` on the organization."""
+
+    org: str
+    month: str = Field(description="the calendar month in UTC, YYYY-MM")
+    budget_usd: float | None = Field(description="the budget in force; null: none (spend is not capped)")
+    source: str = Field(description="where the budget came from: organization setting or server default")
+    spent_usd: float = Field(description="cost of this month's reviews recorded in the ledger")
+    reserved_usd: float = Field(description="estimates held by reviews running now")
+    reservations: int
+    used_usd: float = Field(description="spent + reserved")
+    remaining_usd: float | None
+    percent_used: float | None = Field(description="used / budget x 100; null without a budget")
+    warning: bool = Field(description="80% or more of the budget is used")
+    exhausted: bool
+    resets_at: str = Field(description="when the next month starts (UTC)")
+
+
 class OrgPublic(BaseModel):
     slug: str
     name: str
@@ -129,6 +147,11 @@ class OrgPublic(BaseModel):
         None, description='the organization\'s own review cost ceiling in USD, "off", or null (the default)'
     )
     cost_ceiling: CostCeilingPublic
+    monthly_budget: float | Literal["off"] | None = Field(
+        None,
+        description='the organization\'s own monthly budget in USD (calendar month, UTC), "off", or null',
+    )
+    budget: BudgetPublic
 
 
 class OrgSettingsIn(BaseModel):
@@ -142,10 +165,21 @@ class OrgSettingsIn(BaseModel):
         "the server's default (HUNKWISE_MAX_COST, else 2.00)",
     )
 
+    monthly_budget: float | Literal["off"] | None = Field(
+        None,
+        description='monthly budget: USD per calendar month (UTC) greater than 0, "off" for none, or null to '
+        "use the server's default (HUNKWISE_MONTHLY_BUDGET, else none)",
+    )
+
     @field_validator("max_cost", mode="before")
     @classmethod
     def _ceiling(cls, value: Any) -> Any:
         return None if value is None else parse_max_cost(value)
+
+    @field_validator("monthly_budget", mode="before")
+    @classmethod
+    def _budget(cls, value: Any) -> Any:
+        return None if value is None else parse_monthly_budget(value)
 
 
 class OrgCreated(OrgPublic):

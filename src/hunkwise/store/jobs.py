@@ -58,6 +58,7 @@ class Job:
     lease_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    reason: str | None = None  # why it ended without a review (budget_exhausted, review_ceiling)
 
     @classmethod
     def of(cls, row: ReviewJob) -> Job:
@@ -212,6 +213,7 @@ def complete(db: Db, job_id: int, owner: str, result: dict[str, Any]) -> bool:
         "status": "done",
         "result": result,
         "error": None,
+        "reason": None,
         "lease_owner": None,
         "lease_expires_at": None,
         "updated_at": utcnow(),
@@ -219,16 +221,26 @@ def complete(db: Db, job_id: int, owner: str, result: dict[str, Any]) -> bool:
     return _update(db, job_id, owner, values)
 
 
-def fail(db: Db, job_id: int, owner: str, error: str, *, retry_at: datetime | None = None) -> str | None:
+def fail(
+    db: Db,
+    job_id: int,
+    owner: str,
+    error: str,
+    *,
+    retry_at: datetime | None = None,
+    reason: str | None = None,
+) -> str | None:
     """Record a failed attempt: back to ``queued`` at ``retry_at`` while attempts remain, else
-    ``failed`` for good. The error is kept either way. Returns the new status (``None`` when the
-    job was not ours any more)."""
+    ``failed`` for good. The error is kept either way, and ``reason``, a machine-readable word
+    for why (``budget_exhausted``), replaces the last one. Returns the new status (``None`` when
+    the job was not ours any more)."""
     with use_session(db, write=True) as session:
         row = session.scalar(select(ReviewJob).where(_owned(job_id, owner)).with_for_update())
         if row is None:
             return None
         now = utcnow()
         row.error = error[:4000]
+        row.reason = reason
         row.lease_owner = None
         row.lease_expires_at = None
         row.updated_at = now

@@ -23,8 +23,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hunkwise.config.review_settings import CostCeiling, org_cost_ceiling
-from hunkwise.config.schema import COST_OFF, MaxCost, parse_max_cost
+from hunkwise.config.review_settings import CostCeiling, MonthlyBudget, org_cost_ceiling, org_monthly_budget
+from hunkwise.config.schema import COST_OFF, MaxCost, parse_max_cost, parse_monthly_budget
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.sessions import end_token_sessions
@@ -49,6 +49,7 @@ class OrgInfo:
     name: str
     created_at: datetime
     max_cost: MaxCost | None = None  # the review cost ceiling; None: the server's default
+    monthly_budget: MaxCost | None = None  # USD per calendar month (UTC); None: the server's default
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,15 @@ def hash_token(token: str) -> str:
 def _info(row: Organization) -> OrgInfo:
     # Stored values were validated when written; reading them back uses the same parser.
     max_cost = parse_max_cost(row.max_cost) if row.max_cost is not None else None
-    return OrgInfo(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at, max_cost=max_cost)
+    budget = parse_monthly_budget(row.monthly_budget) if row.monthly_budget is not None else None
+    return OrgInfo(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        created_at=row.created_at,
+        max_cost=max_cost,
+        monthly_budget=budget,
+    )
 
 
 def _token_info(row: OrgToken) -> TokenInfo:
@@ -265,17 +274,37 @@ def revoke_token(
         return _token_info(row), True
 
 
-def set_org_max_cost(db: Db, slug: str, value: MaxCost | None) -> OrgInfo | None:
-    """Set the organization's review cost ceiling (``None``: back to the server's default).
-    None when the organization does not exist."""
-    stored = None if value is None else (COST_OFF if value == COST_OFF else format(float(value), ".10g"))
+def _stored_amount(value: MaxCost | None) -> str | None:
+    return None if value is None else (COST_OFF if value == COST_OFF else format(float(value), ".10g"))
+
+
+def _set_amount(db: Db, slug: str, column: str, value: MaxCost | None) -> OrgInfo | None:
     with use_session(db, write=True) as session:
         row = session.scalar(select(Organization).where(Organization.slug == normalize_slug(slug)))
         if row is None:
             return None
-        row.max_cost = stored
+        setattr(row, column, _stored_amount(value))
         session.flush()
         return _info(row)
+
+
+def set_org_max_cost(db: Db, slug: str, value: MaxCost | None) -> OrgInfo | None:
+    """Set the organization's review cost ceiling (``None``: back to the server's default).
+    None when the organization does not exist."""
+    return _set_amount(db, slug, "max_cost", value)
+
+
+def set_org_monthly_budget(db: Db, slug: str, value: MaxCost | None) -> OrgInfo | None:
+    """Set the organization's monthly budget (``None``: back to the server's default).
+    None when the organization does not exist."""
+    return _set_amount(db, slug, "monthly_budget", value)
+
+
+def monthly_budget_for_org(db: Db, slug: str, server_default: tuple[MaxCost, str]) -> MonthlyBudget:
+    """The budget the organization's review jobs run under: its own setting, else the server's
+    default (:func:`hunkwise.config.review_settings.server_monthly_budget`)."""
+    org = get_org(db, slug)
+    return org_monthly_budget(org.monthly_budget if org else None, server_default)
 
 
 def cost_ceiling_for_org(db: Db, slug: str, server_default: MaxCost) -> CostCeiling:
@@ -312,8 +341,10 @@ __all__ = [
     "issue_token",
     "list_orgs",
     "list_tokens",
+    "monthly_budget_for_org",
     "normalize_slug",
     "revoke_token",
     "set_org_max_cost",
+    "set_org_monthly_budget",
     "token_owner",
 ]

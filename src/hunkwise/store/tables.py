@@ -164,6 +164,8 @@ class Organization(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The review cost ceiling: NULL = the server's default, "off", or USD as a decimal string.
     max_cost: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The monthly budget (calendar month, UTC): NULL = the server's default, "off", or USD.
+    monthly_budget: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class OrgToken(Base):
@@ -269,6 +271,33 @@ class ReviewJob(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Why a job ended without a review, for machines (``budget_exhausted``, ``review_ceiling``);
+    # ``error`` says it for people. NULL for every other outcome.
+    reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class BudgetReservation(Base):
+    """The estimate of one review job held against its organization's monthly budget
+    (:mod:`hunkwise.store.budget`): ``held`` while the review runs (until ``expires_at``, so a
+    crashed worker's hold lapses), then ``settled`` to the ledger's actual cost or ``released``.
+    One row per job (``job_key``, its dedupe key): a retry of the job replaces its own hold."""
+
+    __tablename__ = "budget_reservations"
+    __table_args__ = (Index("ix_budget_reservations_org_month", "org", "month", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org: Mapped[str] = mapped_column(String(100))
+    job_key: Mapped[str] = mapped_column(String(300), unique=True)
+    # Who holds it: a random token per reservation, so a worker that lost its job to another one
+    # cannot release or settle the hold the new owner took under the same job key.
+    token: Mapped[str] = mapped_column(String(32))
+    month: Mapped[str] = mapped_column(String(7))  # "2026-12", UTC
+    status: Mapped[str] = mapped_column(String(16))  # held | settled | released
+    estimate_usd: Mapped[float] = mapped_column(Float)
+    actual_usd: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PostedFinding(Base):
@@ -320,6 +349,7 @@ class FindingSuppression(Base):
 
 __all__ = [
     "Base",
+    "BudgetReservation",
     "ByokSlot",
     "ConsoleSession",
     "FindingSuppression",

@@ -35,6 +35,7 @@ def _dead(job: repo.Job) -> dict[str, Any]:
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
         "reason": job.error or "failed without a recorded reason",
+        "reason_code": job.reason,  # budget_exhausted, review_ceiling, or null
         "updated_at": job.updated_at.isoformat(),
     }
 

@@ -20,10 +20,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling, server_cost_ceiling
-from hunkwise.config.settings import Settings
-from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess, RuntimeDep, SettingsDep
+from hunkwise.config.review_settings import org_cost_ceiling, org_monthly_budget
+from hunkwise.jobs.runtime import Runtime
+from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess, RuntimeDep
 from hunkwise.server.schemas import (
+    BudgetPublic,
     CostCeilingPublic,
     OrgCreated,
     OrgIn,
@@ -33,6 +34,7 @@ from hunkwise.server.schemas import (
     OrgTokenIn,
     OrgTokenPublic,
 )
+from hunkwise.store.budget import burn
 from hunkwise.store.orgs import (
     LastActiveToken,
     OrgExists,
@@ -46,6 +48,7 @@ from hunkwise.store.orgs import (
     list_tokens,
     revoke_token,
     set_org_max_cost,
+    set_org_monthly_budget,
 )
 
 router = APIRouter(prefix="/api/orgs", tags=["organizations"])
@@ -53,18 +56,29 @@ log = logging.getLogger("hunkwise.server")
 
 FIXED_CEILING_MESSAGE = (
     "this server runs in fixed mode: its own key pays for every review, so only the administrator "
-    "(the admin token) sets an organization's cost ceiling; the server-wide default is HUNKWISE_MAX_COST"
+    "(the admin token) sets an organization's cost ceiling and monthly budget; the server-wide defaults "
+    "are HUNKWISE_MAX_COST and HUNKWISE_MONTHLY_BUDGET"
 )
+SPEND_FIELDS = ("max_cost", "monthly_budget")
 
 
-def _public(org: OrgInfo, settings: Settings) -> OrgPublic:
-    ceiling = org_cost_ceiling(org.slug, org.max_cost, server_cost_ceiling(settings))
+def org_burn(runtime: Runtime, org: OrgInfo) -> BudgetPublic:
+    """The organization's month (blocking: the database)."""
+    budget = org_monthly_budget(org.monthly_budget, runtime.monthly_budget)
+    return BudgetPublic(**burn(runtime.engine, org.slug, budget).as_dict())
+
+
+def _public(org: OrgInfo, runtime: Runtime) -> OrgPublic:
+    """Blocking (the month's burn is read): call in a thread."""
+    ceiling = org_cost_ceiling(org.slug, org.max_cost, runtime.max_cost)
     return OrgPublic(
         slug=org.slug,
         name=org.name,
         created_at=org.created_at,
         max_cost=org.max_cost,
         cost_ceiling=CostCeilingPublic(usd=ceiling.usd, source=ceiling.source),  # type: ignore[arg-type]
+        monthly_budget=org.monthly_budget,
+        budget=org_burn(runtime, org),
     )
 
 
@@ -73,26 +87,38 @@ def _no_org(org: str) -> HTTPException:
 
 
 @router.post("", response_model=OrgCreated, status_code=status.HTTP_201_CREATED)
-async def create(body: OrgIn, engine: EngineDep, settings: SettingsDep, _: Admin) -> OrgCreated:
+async def create(body: OrgIn, runtime: RuntimeDep, _: Admin) -> OrgCreated:
     """Create an organization (admin). The response carries its API token: the only time it is shown."""
     try:
-        org, token = await run_in_threadpool(create_org, engine, body.slug, body.name)
+        org, token = await run_in_threadpool(create_org, runtime.engine, body.slug, body.name)
     except OrgExists as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return OrgCreated(**_public(org, settings).model_dump(), token=token)
+    public = await run_in_threadpool(_public, org, runtime)
+    return OrgCreated(**public.model_dump(), token=token)
 
 
 @router.get("", response_model=list[OrgPublic])
-async def list_all(engine: EngineDep, settings: SettingsDep, _: Admin) -> list[OrgPublic]:
-    return [_public(o, settings) for o in await run_in_threadpool(list_orgs, engine)]
+async def list_all(runtime: RuntimeDep, _: Admin) -> list[OrgPublic]:
+    return await run_in_threadpool(lambda: [_public(o, runtime) for o in list_orgs(runtime.engine)])
 
 
 @router.get("/{org}", response_model=OrgPublic)
-async def read(org: OrgAccess, engine: EngineDep, settings: SettingsDep) -> OrgPublic:
-    found = await run_in_threadpool(get_org, engine, org)
+async def read(org: OrgAccess, runtime: RuntimeDep) -> OrgPublic:
+    found = await run_in_threadpool(get_org, runtime.engine, org)
     if found is None:
         raise _no_org(org)
-    return _public(found, settings)
+    return await run_in_threadpool(_public, found, runtime)
+
+
+@router.get("/{org}/budget", response_model=BudgetPublic, summary="This month's spend against the budget")
+async def budget(org: OrgAccess, runtime: RuntimeDep) -> BudgetPublic:
+    """The calendar month (UTC) so far: spent (the ledger's cost of the organization's reviews),
+    reserved (estimates of reviews running now), the budget in force and the share used;
+    ``warning`` from 80%. A review that does not fit what is left is not run (docs/server.md)."""
+    found = await run_in_threadpool(get_org, runtime.engine, org)
+    if found is None:
+        raise _no_org(org)
+    return await run_in_threadpool(org_burn, runtime, found)
 
 
 @router.patch(
@@ -101,17 +127,21 @@ async def read(org: OrgAccess, engine: EngineDep, settings: SettingsDep) -> OrgP
 async def update(body: OrgSettingsIn, org: OrgAccess, caller: CallerDep, runtime: RuntimeDep) -> OrgPublic:
     """Change the organization's settings. ``max_cost``: the most a review may be estimated to
     cost before its first request (USD), ``"off"``, or ``null`` for the server's default; a job
-    above it fails with the estimate and how to raise it. With BYOK the organization's own key
-    pays, so its token may change it; in fixed mode only the admin may."""
-    if "max_cost" in body.model_fields_set and runtime.fixed is not None and not caller.admin:
+    above it fails with the estimate and how to raise it. ``monthly_budget``: what the
+    organization's reviews may spend per calendar month (UTC), ``"off"``, or ``null`` for the
+    server's default; a review that does not fit what is left is not run. With BYOK the
+    organization's own key pays, so its token may change them; in fixed mode only the admin may."""
+    changing = body.model_fields_set & set(SPEND_FIELDS)
+    if changing and runtime.fixed is not None and not caller.admin:
         raise HTTPException(status.HTTP_409_CONFLICT, FIXED_CEILING_MESSAGE)
-    if "max_cost" in body.model_fields_set:
+    found = await run_in_threadpool(get_org, runtime.engine, org)
+    if "max_cost" in changing:
         found = await run_in_threadpool(set_org_max_cost, runtime.engine, org, body.max_cost)
-    else:
-        found = await run_in_threadpool(get_org, runtime.engine, org)
+    if "monthly_budget" in changing:
+        found = await run_in_threadpool(set_org_monthly_budget, runtime.engine, org, body.monthly_budget)
     if found is None:
         raise _no_org(org)
-    return _public(found, runtime.settings)
+    return await run_in_threadpool(_public, found, runtime)
 
 
 def _token_public(info: TokenInfo) -> OrgTokenPublic:

@@ -46,6 +46,7 @@ def _summary(job: Job) -> dict[str, Any]:
         "cost_usd": usage.get("cost_usd"),
         "failovers": usage.get("failovers"),
         "error": job.error,
+        "reason": job.reason,  # why it was not reviewed, for machines: budget_exhausted, review_ceiling
         "created_at": job.created_at.isoformat(),
         "updated_at": job.updated_at.isoformat(),
     }

@@ -39,6 +39,7 @@ class ReviewRow:
     error: str | None
     attempts: int
     max_attempts: int
+    reason: str | None = None  # not reviewed because of: budget_exhausted, review_ceiling
 
 
 @dataclass
@@ -78,6 +79,7 @@ def review_row(job: Job) -> ReviewRow:
         error=job.error,
         attempts=job.attempts,
         max_attempts=job.max_attempts,
+        reason=job.reason,
     )
 
 

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hunkwise.errors import ConfigurationError
-from hunkwise.server.deps import EngineDep, SettingsDep
+from hunkwise.server.deps import EngineDep, RuntimeDep, SettingsDep
+from hunkwise.server.routes.orgs import org_burn
 from hunkwise.server.signin import count_failure, current_lockout, lockout_message
 from hunkwise.server.web.auth import ConsoleUserDep, SessionDep
 from hunkwise.server.web.render import page
@@ -120,11 +121,14 @@ async def logout(request: Request, user: ConsoleUserDep, engine: EngineDep) -> R
 
 
 @router.get("/console/orgs", response_class=HTMLResponse)
-async def orgs_page(request: Request, user: ConsoleUserDep, engine: EngineDep) -> Response:
+async def orgs_page(request: Request, user: ConsoleUserDep, runtime: RuntimeDep) -> Response:
+    """The admin's organizations, with each one's month against its budget (the same figures
+    as ``GET /api/orgs/{org}/budget``)."""
     if not user.admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the admin manages organizations")
-    orgs = await run_in_threadpool(list_orgs, engine)
-    return page(request, "orgs.html", user, orgs=orgs, created=None, error=None)
+    orgs = await run_in_threadpool(list_orgs, runtime.engine)
+    burns = await run_in_threadpool(lambda: [org_burn(runtime, o) for o in orgs])
+    return page(request, "orgs.html", user, orgs=orgs, created=None, error=None, burns=burns)
 
 
 @router.post("/console/orgs", response_class=HTMLResponse)

@@ -1,5 +1,5 @@
 """The Models page (BYOK) and the three calls its script makes: save, test, preview; and the
-organization's review cost ceiling, a plain form on the same page.
+organization's review cost ceiling and monthly budget, plain forms on the same page.
 
 The calls reuse the JSON API's route functions (:mod:`hunkwise.server.routes.byok`) with the
 console session standing in for the Bearer token, so validation, key handling, fixed-mode
@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling, server_cost_ceiling
+from hunkwise.config.review_settings import org_cost_ceiling
 from hunkwise.server.deps import Caller, RuntimeDep
 from hunkwise.server.routes import byok as api
 from hunkwise.server.routes import orgs as orgs_api
@@ -55,16 +55,20 @@ async def _models(
     runtime: RuntimeDep,
     *,
     ceiling_error: str | None = None,
+    budget_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     byok = await api.read(org, runtime)
     found = await run_in_threadpool(get_org, runtime.engine, org)
     own = found.max_cost if found is not None else None
-    ceiling = org_cost_ceiling(org, own, server_cost_ceiling(runtime.settings))
+    own_budget = found.monthly_budget if found is not None else None
+    ceiling = org_cost_ceiling(org, own, runtime.max_cost)
+    burn = await run_in_threadpool(orgs_api.org_burn, runtime, found) if found is not None else None
     return page(
         request, "models.html", user, status_code=status_code, byok=byok, state=models_state(byok),
         ceiling=ceiling, ceiling_own="" if own is None else own, ceiling_error=ceiling_error,
         ceiling_locked=runtime.fixed is not None and not user.admin,
+        burn=burn, budget_own="" if own_budget is None else own_budget, budget_error=budget_error,
     )  # fmt: skip
 
 
@@ -84,6 +88,26 @@ async def cost_ceiling(
         err = exc.errors()[0]
         message = f"{max_cost!r}: {err.get('ctx', {}).get('error', err['msg'])}"
         return await _models(request, user, org, runtime, ceiling_error=message, status_code=422)
+    await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), runtime)
+    return RedirectResponse("/console/models", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/console/monthly-budget", response_class=HTMLResponse)
+async def monthly_budget(
+    request: Request,
+    user: ConsoleUserDep,
+    runtime: RuntimeDep,
+    monthly_budget: Annotated[str, Form()] = "",
+) -> Response:
+    """The organization's monthly budget, through the JSON API's rules (``PATCH
+    /api/orgs/{org}``): empty means the server's default."""
+    org = _org(user)
+    try:
+        body = OrgSettingsIn(monthly_budget=monthly_budget.strip() or None)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        message = f"{monthly_budget!r}: {err.get('ctx', {}).get('error', err['msg'])}"
+        return await _models(request, user, org, runtime, budget_error=message, status_code=422)
     await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), runtime)
     return RedirectResponse("/console/models", status_code=status.HTTP_303_SEE_OTHER)
 

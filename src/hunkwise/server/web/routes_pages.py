@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hunkwise.server.deps import EngineDep, RuntimeDep
 from hunkwise.server.routes.advice import plan_advice
+from hunkwise.server.routes.orgs import org_burn
 from hunkwise.server.usage_windows import org_windows
 from hunkwise.server.web.auth import ConsoleUserDep
 from hunkwise.server.web.charts import colour, stacked_bars
@@ -19,6 +20,7 @@ from hunkwise.server.web.render import page, tokens, usd
 from hunkwise.server.web.reviews_view import list_reviews, review_detail
 from hunkwise.server.web.usage_view import usage_data
 from hunkwise.store.jobs import STATUSES
+from hunkwise.store.orgs import get_org
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -89,6 +91,8 @@ async def usage_page(
     data = await run_in_threadpool(
         lambda: usage_data(engine, org=user.org, days=days, include_simulated=include_simulated)
     )
+    found = await run_in_threadpool(get_org, engine, user.org) if user.org is not None else None
+    burn = await run_in_threadpool(org_burn, runtime, found) if found is not None else None
     windows, windows_note = await org_windows(runtime, user.org, include_simulated=include_simulated)
     charts = {
         "tokens": stacked_bars("Tokens per day by model", data.days, data.tokens, tokens),
@@ -109,6 +113,7 @@ async def usage_page(
         windows=windows,
         windows_note=windows_note,
         utc=UTC,
+        burn=burn,
     )
 
 
