@@ -13,13 +13,21 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
+from hunkwise.config.schedule import DEFAULT_PRIORITY
 from hunkwise.store import jobs as repo
 from hunkwise.store.jobs import Job
 
 
 class JobQueue(Protocol):
     async def enqueue(
-        self, *, org: str, kind: str, payload: dict[str, Any], dedupe_key: str, max_attempts: int = 5
+        self,
+        *,
+        org: str,
+        kind: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        max_attempts: int = 5,
+        priority: int = DEFAULT_PRIORITY,
     ) -> tuple[Job, bool]: ...
 
     async def requeue(self, job_id: int) -> bool: ...
@@ -36,6 +44,8 @@ class JobQueue(Protocol):
 
     async def release(self, job_id: int, owner: str) -> bool: ...
 
+    async def defer(self, job_id: int, owner: str, until: datetime, reason: str) -> bool: ...
+
 
 class DatabaseQueue:
     """:class:`JobQueue` on the store's ``review_jobs`` table (SQLite or PostgreSQL).
@@ -48,7 +58,14 @@ class DatabaseQueue:
         self.engine = engine
 
     async def enqueue(
-        self, *, org: str, kind: str, payload: dict[str, Any], dedupe_key: str, max_attempts: int = 5
+        self,
+        *,
+        org: str,
+        kind: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        max_attempts: int = 5,
+        priority: int = DEFAULT_PRIORITY,
     ) -> tuple[Job, bool]:
         return await asyncio.to_thread(
             repo.enqueue,
@@ -58,6 +75,7 @@ class DatabaseQueue:
             payload=payload,
             dedupe_key=dedupe_key,
             max_attempts=max_attempts,
+            priority=priority,
         )
 
     async def requeue(self, job_id: int) -> bool:
@@ -81,3 +99,6 @@ class DatabaseQueue:
 
     async def release(self, job_id: int, owner: str) -> bool:
         return await asyncio.to_thread(repo.release, self.engine, job_id, owner)
+
+    async def defer(self, job_id: int, owner: str, until: datetime, reason: str) -> bool:
+        return await asyncio.to_thread(repo.defer, self.engine, job_id, owner, until, reason)

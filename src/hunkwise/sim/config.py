@@ -33,14 +33,8 @@ WINDOW_WEEK_SECONDS = 7 * 24 * 3600
 ForcedError = Literal["1309", "1313", "1316", "1317"]
 FORCED_ERRORS: tuple[ForcedError, ...] = ("1309", "1313", "1316", "1317")
 
-# Peak-hour multiplier (Z.AI Coding Plan FAQ, April-June 2026, recorded in
-# shared/reference/providers.md "Added 2026-12"): a GLM-5.1 or GLM-5-Turbo prompt counts 3x
-# against the 5-hour and weekly windows at peak, 14:00-18:00 Beijing time (UTC+8), and 2x
-# off-peak; every other model 1x. Z.AI runs temporary promotions at 1x.
-PEAK_MULTIPLIER_MODELS: frozenset[str] = frozenset({"glm-5.1", "glm-5-turbo"})
-PEAK_HOURS_UTC8 = (14, 18)  # [start, end) in Beijing wall-clock hours
-PEAK_MULTIPLIER = 3
-OFF_PEAK_MULTIPLIER = 2
+# The peak-hour multiplier (the 2026 FAQ) lives in hunkwise.catalog.peak_hours, shared with the
+# scheduler; SimState.multiplier applies it.
 
 
 class SimConfigError(ValueError):

@@ -13,15 +13,11 @@ import random
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hunkwise.catalog.loader import Catalog, load_catalog
+from hunkwise.catalog.peak_hours import window_multiplier
 from hunkwise.sim.config import (
-    OFF_PEAK_MULTIPLIER,
-    PEAK_HOURS_UTC8,
-    PEAK_MULTIPLIER,
-    PEAK_MULTIPLIER_MODELS,
     WINDOW_5H_SECONDS,
     WINDOW_WEEK_SECONDS,
     KeyConfig,
@@ -30,7 +26,6 @@ from hunkwise.sim.config import (
 )
 
 REQUEST_LOG_SIZE = 1000
-BEIJING = timezone(timedelta(hours=8))
 
 
 @dataclass
@@ -104,11 +99,8 @@ class SimState:
     def multiplier(self, model: str, at: float | None = None) -> int:
         """How many prompts one request to ``model`` counts for at sim time ``at``: the 2026 FAQ's
         peak-hour rule when ``peak_multiplier`` is on, else 1 (a promotion period)."""
-        if not self.config.peak_multiplier or model.lower() not in PEAK_MULTIPLIER_MODELS:
-            return 1
-        hour = datetime.fromtimestamp(self.now() if at is None else at, BEIJING).hour
-        start, end = PEAK_HOURS_UTC8
-        return PEAK_MULTIPLIER if start <= hour < end else OFF_PEAK_MULTIPLIER
+        when = self.now() if at is None else at
+        return window_multiplier(model, when, promotion=not self.config.peak_multiplier)
 
     def check_quota(self, key: str) -> Denial | None:
         """A quota or balance that forbids one more prompt now, if any."""

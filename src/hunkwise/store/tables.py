@@ -164,6 +164,8 @@ class Organization(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The review cost ceiling: NULL = the server's default, "off", or USD as a decimal string.
     max_cost: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The spill policy (hunkwise.jobs.schedule.SPILL_POLICIES); None: the server's default.
+    spill: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class OrgToken(Base):
@@ -251,6 +253,7 @@ class ReviewJob(Base):
     __table_args__ = (
         Index("ix_review_jobs_claim", "status", "next_run_at"),
         Index("ix_review_jobs_org_created", "org", "created_at"),
+        Index("ix_review_jobs_claim_order", "status", "priority", "next_run_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -269,6 +272,11 @@ class ReviewJob(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who asked (hunkwise.jobs.schedule.PRIORITIES): claimed highest first.
+    priority: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Waiting for a Coding Plan window's reset (next_run_at is the same time); None once it runs.
+    deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    defer_reason: Mapped[str | None] = mapped_column(Text)
 
 
 __all__ = [
