@@ -42,7 +42,9 @@ def parse_spill(value: Any, setting: str = "spill") -> Spill:
     setting and the accepted values when it is none of them."""
     text = str(value).strip().lower().replace("_", "-") if value is not None else ""
     if text not in SPILL_POLICIES:
-        raise ConfigurationError(f"{setting} = {value!r} is not a spill policy: {SPILL_HELP}", setting=setting)
+        raise ConfigurationError(
+            f"{setting} = {value!r} is not a spill policy: {SPILL_HELP}", setting=setting
+        )
     return text  # type: ignore[return-value]
 
 

@@ -23,30 +23,34 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
+from hunkwise.config.schedule import DEFAULT_SPILL, Spill
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.gateway import ClientPool, Slot
-from hunkwise.jobs.engine import JobContext
+from hunkwise.jobs.engine import JobContext, JobDeferred
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
 from hunkwise.jobs.posting import build_post
 from hunkwise.jobs.retry import ModelsFailed, configuration_only
+from hunkwise.jobs.schedule import Decision, RemainingCapacity, decide, estimate_for
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.review_post import PlatformError, PostResult, ReviewPost
 from hunkwise.review.context import MappingHead
 from hunkwise.review.diff import DiffParseError, parse_diff
-from hunkwise.review.engine import ReviewOptions, run_review
+from hunkwise.review.engine import ReviewOptions, plan_only, run_review
 from hunkwise.review.errors import CostLimitExceeded
 from hunkwise.review.filters import FilterConfig, filter_files
 from hunkwise.review.report import ReviewReport
 from hunkwise.store.jobs import Job
 from hunkwise.store.orgs import normalize_slug
+from hunkwise.store.tables import utcnow
 
 if TYPE_CHECKING:
     from hunkwise.gateway import LimitsBackend
@@ -86,6 +90,14 @@ class ReviewDeps:
     mode: dict[str, str] | None = None
     # The organization's review cost ceiling (blocking: database); default: the $2 default.
     max_cost_for_org: Callable[[str], CostCeiling] = _default_ceiling
+    # Scheduling around Main's window (hunkwise.jobs.schedule): the organization's spill policy
+    # (blocking: database), the remaining window capacity of a key (None: never deferred nor
+    # spilled ahead; the router still fails over on a spent window), the clock, and whether a
+    # 1x promotion is in force instead of the peak-hour multiplier.
+    spill_for_org: Callable[[str], Spill] = lambda org: DEFAULT_SPILL
+    capacity: RemainingCapacity | None = None
+    clock: Callable[[], datetime] = utcnow
+    promotion: bool = False
 
 
 def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
@@ -203,9 +215,10 @@ async def _review(
         options.change["since"] = since
     if read is not None and options.context_mode() in ("function", "file"):
         options.head = await head_files(diff, read, options.filter_config())
+    slots, decision = await schedule(job, deps, diff, slots, options)
     pool = deps.clients() if deps.clients is not None else None
     try:
-        async with Router(slots, backend=deps.backend, clients=pool) as router:
+        async with Router(slots, backend=deps.backend, clients=pool, spread=decision.spread) as router:
             report = await run_review(diff, router, options)
     except CostLimitExceeded as exc:  # nothing was sent; the same diff would stop again: permanent
         raise JobFailed(f"review not started: {exc}") from None
@@ -219,10 +232,48 @@ async def _review(
     )
     run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, platform, repository)
     checkpoint = {"report": report.to_json(), "post": post.as_dict(), "since": since, "run_id": run_id}
+    checkpoint["schedule"] = {"action": decision.action, "spread": decision.spread, "reason": decision.reason}
     if extra is not None:
         checkpoint["diff_refs"] = extra
     await ctx.checkpoint(checkpoint)
     return checkpoint
+
+
+async def schedule(
+    job: Job, deps: ReviewDeps, diff: str, slots: list[Slot], options: ReviewOptions
+) -> tuple[list[Slot], Decision]:
+    """Decide before the first request whether this review runs on Main, spills to the Fallback
+    or waits for Main's window to reset (:func:`hunkwise.jobs.schedule.decide`); raises
+    :class:`JobDeferred` for the last. The slots to review with and the decision come back."""
+    spill = await asyncio.to_thread(deps.spill_for_org, job.org)
+    if deps.capacity is None and spill != "to-finish-faster":
+        return slots, Decision("main", "no window planning")
+    try:
+        planned = plan_only(diff, slots, options)
+    except ConfigurationError:  # an unreadable diff too (ReviewInputError)
+        return slots, Decision("main", "the diff could not be planned; the review says why")
+    main, now = slots[0], deps.clock()
+    tokens = sum(p.estimated_input_tokens for p in planned.plan)
+    estimate = estimate_for(len(planned.plan), main.model, now, tokens=tokens, promotion=deps.promotion)
+    capacity = await asyncio.to_thread(deps.capacity, main, now) if deps.capacity is not None else None
+    decision = decide(
+        priority=job.priority,
+        spill=spill,
+        estimate=estimate,
+        capacity=capacity,
+        has_fallback=len(slots) > 1,
+        main_cap=main.max_concurrent,
+        now=now,
+    )
+    if decision.action != "main" or decision.spread:
+        log.info(
+            "job %s: %s%s", job.id, decision.reason, " (spread over Main and Fallback)" * decision.spread
+        )
+    if decision.action == "defer" and decision.until is not None:
+        raise JobDeferred(decision.until, decision.reason)
+    if decision.action == "fallback":
+        return slots[1:], decision
+    return slots, decision
 
 
 MAX_CONTEXT_FILES = 100  # files read for code context per review; the rest get the diff alone

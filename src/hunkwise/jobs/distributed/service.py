@@ -86,8 +86,7 @@ def preflight(runtime: Runtime) -> None:
     """What :func:`job_service` needs, checked before the server's port opens, so a misconfigured
     broker is one line (exit 2) instead of a failed start-up's traceback: a PostgreSQL store and
     a broker that accepts our credentials."""
-    from hunkwise.config.schedule import DEFAULT_PRIORITY
-from hunkwise.jobs.distributed.broker import quiet_libraries
+    from hunkwise.jobs.distributed.broker import quiet_libraries
     from hunkwise.jobs.distributed.process import require_postgres
 
     queue = QueueSettings.configured(runtime.settings)

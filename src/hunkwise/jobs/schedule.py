@@ -1,0 +1,165 @@
+"""Schedule a review around its Main key's Coding Plan window: run it, spill it to the Fallback,
+or defer it until the window resets.
+
+The decision (:func:`decide`) is a pure function of the review's estimate, the window's
+remaining capacity, who asked (the job's priority), the organization's spill policy and the
+clock, so it is tested without a server. Where the remaining capacity comes from is behind one
+protocol, :class:`RemainingCapacity`: today the usage ledger against the tier's limits
+(:func:`ledger_capacity`, :mod:`hunkwise.store.windows`); a source that also reads Z.AI's quota
+monitor plugs in the same way.
+
+The vocabulary (priorities, spill policies) is :mod:`hunkwise.config.schedule`; the peak-hour
+multiplier is :mod:`hunkwise.catalog.peak_hours`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+from sqlalchemy import Engine
+
+from hunkwise.catalog.peak_hours import window_multiplier
+from hunkwise.config.schedule import MANUAL_PRIORITY, Spill, priority_name
+from hunkwise.gateway import Slot
+
+Action = Literal["main", "fallback", "defer"]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowCapacity:
+    """What is left of a key's tightest window now, in prompts, and when it has room again.
+
+    ``resets_at``: when the window named ``window`` frees up (None: unknown, then a review is
+    never deferred for it); ``source`` says where the figures come from, for the reason shown."""
+
+    remaining: int
+    limit: int
+    resets_at: datetime | None
+    window: str = "5-hour"
+    source: str = "ledger"
+
+
+class RemainingCapacity(Protocol):
+    """The remaining window capacity of ``slot``'s credential at ``now``; None when the key has
+    no window (pay-per-token) or nothing is known. Blocking (database, HTTP): run in a thread."""
+
+    def __call__(self, slot: Slot, now: datetime) -> WindowCapacity | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What a review will take from a window: ``requests`` model requests, each counting
+    ``multiplier`` prompts (the peak-hour rule), and its estimated input tokens (shown)."""
+
+    requests: int
+    multiplier: int = 1
+    tokens: int = 0
+
+    @property
+    def prompts(self) -> int:
+        return self.requests * self.multiplier
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """``main``: run with the slots as configured (``spread``: chunks on Main and the Fallback at
+    once); ``fallback``: run without Main; ``defer``: wait until ``until``. ``reason`` is the
+    line shown in the API, the console and the log."""
+
+    action: Action
+    reason: str
+    until: datetime | None = None
+    spread: bool = False
+
+
+def estimate_for(
+    requests: int, model: str, now: datetime, *, tokens: int = 0, promotion: bool = False
+) -> Estimate:
+    """The estimate of ``requests`` requests to ``model`` sent at ``now`` (the multiplier in
+    force then; 1 during a ``promotion``)."""
+    return Estimate(requests, window_multiplier(model, now, promotion=promotion), tokens)
+
+
+def decide(
+    *,
+    priority: int,
+    spill: Spill,
+    estimate: Estimate,
+    capacity: WindowCapacity | None,
+    has_fallback: bool,
+    main_cap: int | None,
+    now: datetime,
+) -> Decision:
+    """Run, spill or defer one review (see the module and docs/quota-and-cost.md).
+
+    - The window covers the estimate (or nothing is known of it): run on Main; with
+      ``to-finish-faster`` and a Fallback, a review of more requests than Main's cap spreads.
+    - It does not: a person's review runs anyway (never deferred; on the Fallback when the
+      policy allows one); ``never`` defers until the reset; ``when-exhausted`` and
+      ``to-finish-faster`` go to the Fallback, or defer when there is none (waiting beats failing
+      on a spent window).
+    """
+    spread = (
+        spill == "to-finish-faster" and has_fallback and (main_cap is None or estimate.requests > main_cap)
+    )
+    if capacity is None or estimate.prompts <= capacity.remaining:
+        return Decision(
+            "main", "the window covers it" if capacity else "no window to plan for", spread=spread
+        )
+    short = (
+        f"{estimate.prompts} prompt(s) needed ({estimate.requests} request(s) x{estimate.multiplier} "
+        f"peak multiplier), {max(capacity.remaining, 0)} of {capacity.limit} left in the {capacity.window} "
+        f"window ({capacity.source})"
+    )
+    may_spill = spill != "never" and has_fallback
+    if priority >= MANUAL_PRIORITY:
+        if may_spill:
+            return Decision("fallback", f"{short}; asked for by a person: on the Fallback now")
+        return Decision("main", f"{short}; asked for by a person: never deferred")
+    if may_spill:
+        return Decision("fallback", f"{short}; spill = {spill!r}: on the Fallback")
+    if capacity.resets_at is None or capacity.resets_at <= now:
+        return Decision("main", f"{short}; the reset time is unknown: run now")
+    why = "no Fallback is configured" if spill != "never" else "spill = 'never'"
+    return Decision(
+        "defer",
+        f"{short}; {why}: {priority_name(priority)} review deferred until {when(capacity.resets_at)}",
+        until=capacity.resets_at,
+    )
+
+
+def when(moment: datetime) -> str:
+    """A deferral time as shown everywhere: the UTC date and time, and the zone spelled out."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ledger_capacity(db: Engine, *, include_simulated: bool = True) -> RemainingCapacity:
+    """:class:`RemainingCapacity` from the usage ledger: prompts recorded on the key in its
+    rolling windows against the tier's limits (:func:`hunkwise.store.windows.window_usage`). It
+    sees only this hunkwise's prompts, unweighted by the peak multiplier; the tightest of the
+    5-hour and weekly windows is reported. Simulated calls count by default: a simulator key's
+    windows are what they meter."""
+    from hunkwise.store.windows import window_usage
+
+    def capacity(slot: Slot, now: datetime) -> WindowCapacity | None:
+        if slot.plan != "coding":
+            return None
+        usage = window_usage(db, slot.credential_id, now, tier=slot.tier, include_simulated=include_simulated)
+        best: WindowCapacity | None = None
+        for name, count in (("5-hour", usage.five_hour), ("weekly", usage.week)):
+            if count.limit is None:
+                continue
+            left = WindowCapacity(
+                count.limit - count.used, count.limit, count.resets_at, name, "usage ledger"
+            )
+            if best is None or left.remaining < best.remaining:
+                best = left
+        return best
+
+    return capacity
+
+
+SpillFor = Callable[[str], Spill]
