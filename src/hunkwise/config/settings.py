@@ -37,6 +37,7 @@ from pydantic_settings import (
 
 from hunkwise.config.paths import APP_NAME
 from hunkwise.config.review_settings import MAX_COST_ENV, parse_max_cost_setting
+from hunkwise.config.schedule import SPILL_ENV, Spill, parse_spill
 from hunkwise.config.schema import MaxCost
 from hunkwise.config.ssrf import ALLOW_ENV, parse_allow_list
 from hunkwise.errors import ConfigurationError
@@ -108,6 +109,12 @@ class Settings(BaseSettings):
     profile: str | None = Field(None, validation_alias="HUNKWISE_PROFILE")
     max_cost: MaxCost | None = Field(None, validation_alias="HUNKWISE_MAX_COST")
     """``HUNKWISE_MAX_COST``: the CLI's cost ceiling, a server's default for organizations."""
+    spill: Spill | None = Field(None, validation_alias=SPILL_ENV)
+    """``HUNKWISE_SPILL``: a server's spill policy for organizations without their own
+    (hunkwise.config.schedule); unset: ``when-exhausted``."""
+    window_promotion: bool = Field(False, validation_alias="HUNKWISE_WINDOW_PROMOTION")
+    """``HUNKWISE_WINDOW_PROMOTION``: Z.AI counts every prompt once (a 1x promotion) instead of
+    the peak-hour multiplier; the scheduler's estimates follow."""
     review_context: Literal["none", "hunk", "function", "file"] = Field(
         "hunk", validation_alias="HUNKWISE_REVIEW_CONTEXT"
     )
@@ -231,6 +238,18 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         return parse_max_cost_setting(value.strip(), MAX_COST_ENV) if value.strip() else None
+
+    @field_validator("spill", mode="before")
+    @classmethod
+    def _spill(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return parse_spill(value, SPILL_ENV) if value.strip() else None
+
+    @field_validator("window_promotion", mode="before")
+    @classmethod
+    def _promotion(cls, value: Any) -> Any:
+        return value.strip().lower() in _TRUE if isinstance(value, str) else value
 
     @field_validator("dev", mode="before")
     @classmethod

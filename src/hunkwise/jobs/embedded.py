@@ -23,13 +23,15 @@ WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
 def review_deps(runtime: Runtime) -> ReviewDeps:
     """The review job's dependencies from the process's runtime."""
     from hunkwise.config.review_settings import server_cost_ceiling
+    from hunkwise.config.schedule import DEFAULT_SPILL
     from hunkwise.jobs.mode import mode_record
+    from hunkwise.jobs.schedule import ledger_capacity
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.gitlab import configured_api_url as gitlab_api_url
     from hunkwise.review.engine import ReviewOptions
-    from hunkwise.store.orgs import cost_ceiling_for_org
+    from hunkwise.store.orgs import cost_ceiling_for_org, spill_for_org
 
     settings, engine = runtime.settings, runtime.engine
     # Always the configured API root, never a job's payload: the server's token goes only there
@@ -39,6 +41,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         gitlab_api_url(settings.gitlab_api_url),
     )
     max_cost = server_cost_ceiling(settings)
+    spill = settings.spill or DEFAULT_SPILL
     return ReviewDeps(
         engine=engine,
         slots_for_org=runtime.slots.slots_for,
@@ -53,6 +56,9 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         mode=mode_record(runtime.fixed, settings),
         max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, max_cost),
         options=lambda: ReviewOptions(context=settings.review_context),
+        spill_for_org=lambda org: spill_for_org(engine, org, spill),
+        capacity=ledger_capacity(engine),
+        promotion=settings.window_promotion,
     )
 
 

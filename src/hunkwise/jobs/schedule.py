@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine
 
 from hunkwise.catalog.peak_hours import window_multiplier
 from hunkwise.config.schedule import MANUAL_PRIORITY, Spill, priority_name
 from hunkwise.gateway import Slot
+from hunkwise.store.jobs import Job
 
 Action = Literal["main", "fallback", "defer"]
 
@@ -163,3 +164,23 @@ def ledger_capacity(db: Engine, *, include_simulated: bool = True) -> RemainingC
 
 
 SpillFor = Callable[[str], Spill]
+
+
+def job_schedule(job: Job) -> dict[str, Any]:
+    """How a job is scheduled, as the API and the console show it: its priority, and while it
+    waits for a window, until when and why ("deferred until 2026-12-05 17:00 UTC"); after it ran,
+    what the scheduler decided (Main, the Fallback, spread)."""
+    until = job.deferred_until if job.status == "queued" else None
+    deferred = until is not None
+    decided = (job.checkpoint or {}).get("schedule")
+    return {
+        "priority": priority_name(job.priority),
+        "priority_value": job.priority,
+        "deferred": deferred,
+        "deferred_until": job.deferred_until.isoformat() if deferred and job.deferred_until else None,
+        "deferred_label": f"deferred until {when(job.deferred_until)}"
+        if deferred and job.deferred_until
+        else None,
+        "defer_reason": job.defer_reason if deferred else None,
+        "scheduled": decided if isinstance(decided, dict) else None,
+    }

@@ -14,8 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hunkwise.config.byok import key_env_problem
+from hunkwise.config.schedule import Spill, parse_spill
 from hunkwise.config.schema import parse_max_cost
 from hunkwise.config.spec import SlotInput
+from hunkwise.errors import ConfigurationError
 
 
 class ByokSlotIn(SlotInput):
@@ -121,6 +123,11 @@ class CostCeilingPublic(BaseModel):
     source: Literal["organization setting", "server default"]
 
 
+class SpillPublic(BaseModel):
+    policy: Spill = Field(description="the spill policy review jobs run under (docs/quota-and-cost.md)")
+    source: Literal["organization setting", "server default"]
+
+
 class OrgPublic(BaseModel):
     slug: str
     name: str
@@ -129,6 +136,10 @@ class OrgPublic(BaseModel):
         None, description='the organization\'s own review cost ceiling in USD, "off", or null (the default)'
     )
     cost_ceiling: CostCeilingPublic
+    spill: Spill | None = Field(
+        None, description="the organization's own spill policy, or null (the server's default)"
+    )
+    spill_policy: SpillPublic
 
 
 class OrgSettingsIn(BaseModel):
@@ -142,10 +153,27 @@ class OrgSettingsIn(BaseModel):
         "the server's default (HUNKWISE_MAX_COST, else 2.00)",
     )
 
+    spill: Spill | None = Field(
+        None,
+        description='"never" (wait for the window\'s reset), "when-exhausted" (go to the Fallback), '
+        '"to-finish-faster" (also spread large reviews over Main and the Fallback), or null to use the '
+        "server's default (HUNKWISE_SPILL, else when-exhausted)",
+    )
+
     @field_validator("max_cost", mode="before")
     @classmethod
     def _ceiling(cls, value: Any) -> Any:
         return None if value is None else parse_max_cost(value)
+
+    @field_validator("spill", mode="before")
+    @classmethod
+    def _spill(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return parse_spill(value)
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class OrgCreated(OrgPublic):

@@ -178,11 +178,7 @@ def claim(db: Db, owner: str, *, lease_s: float, now: datetime | None = None) ->
             )
         while True:
             row = session.scalar(
-                select(ReviewJob)
-                .where(due)
-                .order_by(*CLAIM_ORDER)
-                .limit(1)
-                .with_for_update(skip_locked=True)
+                select(ReviewJob).where(due).order_by(*CLAIM_ORDER).limit(1).with_for_update(skip_locked=True)
             )
             if row is None:
                 return None

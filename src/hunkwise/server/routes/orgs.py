@@ -21,6 +21,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from hunkwise.config.review_settings import org_cost_ceiling, server_cost_ceiling
+from hunkwise.config.schedule import DEFAULT_SPILL
 from hunkwise.config.settings import Settings
 from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess, RuntimeDep, SettingsDep
 from hunkwise.server.schemas import (
@@ -32,6 +33,7 @@ from hunkwise.server.schemas import (
     OrgTokenCreated,
     OrgTokenIn,
     OrgTokenPublic,
+    SpillPublic,
 )
 from hunkwise.store.orgs import (
     LastActiveToken,
@@ -46,6 +48,7 @@ from hunkwise.store.orgs import (
     list_tokens,
     revoke_token,
     set_org_max_cost,
+    set_org_spill,
 )
 
 router = APIRouter(prefix="/api/orgs", tags=["organizations"])
@@ -54,6 +57,11 @@ log = logging.getLogger("hunkwise.server")
 FIXED_CEILING_MESSAGE = (
     "this server runs in fixed mode: its own key pays for every review, so only the administrator "
     "(the admin token) sets an organization's cost ceiling; the server-wide default is HUNKWISE_MAX_COST"
+)
+
+FIXED_SPILL_MESSAGE = (
+    "this server runs in fixed mode: its own keys pay for the Fallback, so only the administrator "
+    "(the admin token) sets an organization's spill policy; the server-wide default is HUNKWISE_SPILL"
 )
 
 
@@ -65,6 +73,11 @@ def _public(org: OrgInfo, settings: Settings) -> OrgPublic:
         created_at=org.created_at,
         max_cost=org.max_cost,
         cost_ceiling=CostCeilingPublic(usd=ceiling.usd, source=ceiling.source),  # type: ignore[arg-type]
+        spill=org.spill,
+        spill_policy=SpillPublic(
+            policy=org.spill or settings.spill or DEFAULT_SPILL,
+            source="organization setting" if org.spill else "server default",
+        ),
     )
 
 
@@ -102,13 +115,20 @@ async def update(body: OrgSettingsIn, org: OrgAccess, caller: CallerDep, runtime
     """Change the organization's settings. ``max_cost``: the most a review may be estimated to
     cost before its first request (USD), ``"off"``, or ``null`` for the server's default; a job
     above it fails with the estimate and how to raise it. With BYOK the organization's own key
-    pays, so its token may change it; in fixed mode only the admin may."""
+    pays, so its token may change it; in fixed mode only the admin may. ``spill``: what a review
+    does when Main's Coding Plan window cannot cover it, ``"never"`` (wait for the reset),
+    ``"when-exhausted"`` (go to the Fallback), ``"to-finish-faster"`` (also spread a large
+    review over Main and the Fallback), or ``null`` for the server's default (docs/quota-and-cost.md);
+    in fixed mode only the admin may change it too (the Fallback's spend is the server's)."""
     if "max_cost" in body.model_fields_set and runtime.fixed is not None and not caller.admin:
         raise HTTPException(status.HTTP_409_CONFLICT, FIXED_CEILING_MESSAGE)
-    if "max_cost" in body.model_fields_set:
+    if "spill" in body.model_fields_set and runtime.fixed is not None and not caller.admin:
+        raise HTTPException(status.HTTP_409_CONFLICT, FIXED_SPILL_MESSAGE)
+    found = await run_in_threadpool(get_org, runtime.engine, org)
+    if found is not None and "max_cost" in body.model_fields_set:
         found = await run_in_threadpool(set_org_max_cost, runtime.engine, org, body.max_cost)
-    else:
-        found = await run_in_threadpool(get_org, runtime.engine, org)
+    if found is not None and "spill" in body.model_fields_set:
+        found = await run_in_threadpool(set_org_spill, runtime.engine, org, body.spill)
     if found is None:
         raise _no_org(org)
     return _public(found, runtime.settings)
