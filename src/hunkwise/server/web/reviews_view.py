@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hunkwise.catalog.findings_contract import SEVERITIES
 from hunkwise.jobs.review_job import stored_review
+from hunkwise.jobs.schedule import job_schedule
 from hunkwise.store import jobs as repo
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.jobs import Job
@@ -39,6 +40,8 @@ class ReviewRow:
     error: str | None
     attempts: int
     max_attempts: int
+    # Scheduling (hunkwise.jobs.schedule.job_schedule): priority name, deferral, decision.
+    schedule: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,6 +81,7 @@ def review_row(job: Job) -> ReviewRow:
         error=job.error,
         attempts=job.attempts,
         max_attempts=job.max_attempts,
+        schedule=job_schedule(job),
     )
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from hunkwise.config.review_settings import org_cost_ceiling, server_cost_ceiling
+from hunkwise.config.schedule import DEFAULT_SPILL
 from hunkwise.server.deps import Caller, RuntimeDep
 from hunkwise.server.routes import byok as api
 from hunkwise.server.routes import orgs as orgs_api
@@ -55,16 +56,20 @@ async def _models(
     runtime: RuntimeDep,
     *,
     ceiling_error: str | None = None,
+    spill_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     byok = await api.read(org, runtime)
     found = await run_in_threadpool(get_org, runtime.engine, org)
     own = found.max_cost if found is not None else None
     ceiling = org_cost_ceiling(org, own, server_cost_ceiling(runtime.settings))
+    spill_own = found.spill if found is not None else None
     return page(
         request, "models.html", user, status_code=status_code, byok=byok, state=models_state(byok),
         ceiling=ceiling, ceiling_own="" if own is None else own, ceiling_error=ceiling_error,
         ceiling_locked=runtime.fixed is not None and not user.admin,
+        spill_own=spill_own or "", spill_now=spill_own or runtime.settings.spill or DEFAULT_SPILL,
+        spill_source="organization setting" if spill_own else "server default", spill_error=spill_error,
     )  # fmt: skip
 
 
@@ -84,6 +89,26 @@ async def cost_ceiling(
         err = exc.errors()[0]
         message = f"{max_cost!r}: {err.get('ctx', {}).get('error', err['msg'])}"
         return await _models(request, user, org, runtime, ceiling_error=message, status_code=422)
+    await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), runtime)
+    return RedirectResponse("/console/models", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/console/spill", response_class=HTMLResponse)
+async def spill(
+    request: Request,
+    user: ConsoleUserDep,
+    runtime: RuntimeDep,
+    spill: Annotated[str, Form()] = "",
+) -> Response:
+    """The organization's spill policy, through the JSON API's rules (``PATCH /api/orgs/{org}``):
+    empty means the server's default."""
+    org = _org(user)
+    try:
+        body = OrgSettingsIn(spill=spill.strip() or None)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        message = f"{spill!r}: {err.get('ctx', {}).get('error', err['msg'])}"
+        return await _models(request, user, org, runtime, spill_error=message, status_code=422)
     await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), runtime)
     return RedirectResponse("/console/models", status_code=status.HTTP_303_SEE_OTHER)
 
