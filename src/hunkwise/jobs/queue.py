@@ -8,6 +8,7 @@ the same calls without touching the review job or the routes.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -54,8 +55,11 @@ class DatabaseQueue:
     in a thread and the event loop never blocks on the database.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
+        # Which jobs are due is judged by this clock (default: the store's); a test injects one
+        # to let a deferred job's time come without waiting for it.
+        self.clock = clock
 
     async def enqueue(
         self,
@@ -83,7 +87,8 @@ class DatabaseQueue:
         return await asyncio.to_thread(repo.retry, self.engine, job_id)
 
     async def claim(self, owner: str, *, lease_s: float) -> Job | None:
-        return await asyncio.to_thread(repo.claim, self.engine, owner, lease_s=lease_s)
+        now = self.clock() if self.clock is not None else None
+        return await asyncio.to_thread(repo.claim, self.engine, owner, lease_s=lease_s, now=now)
 
     async def renew(self, job_id: int, owner: str, *, lease_s: float) -> bool:
         return await asyncio.to_thread(repo.renew, self.engine, job_id, owner, lease_s=lease_s)
