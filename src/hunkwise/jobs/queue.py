@@ -57,8 +57,8 @@ class DatabaseQueue:
 
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
-        # Which jobs are due is judged by this clock (default: the store's); a test injects one
-        # to let a deferred job's time come without waiting for it.
+        # Which jobs are due and when leases run out is judged by this clock (default: the
+        # store's); a test injects one to let a deferred job's time come without waiting for it.
         self.clock = clock
 
     async def enqueue(
@@ -91,7 +91,8 @@ class DatabaseQueue:
         return await asyncio.to_thread(repo.claim, self.engine, owner, lease_s=lease_s, now=now)
 
     async def renew(self, job_id: int, owner: str, *, lease_s: float) -> bool:
-        return await asyncio.to_thread(repo.renew, self.engine, job_id, owner, lease_s=lease_s)
+        now = self.clock() if self.clock is not None else None
+        return await asyncio.to_thread(repo.renew, self.engine, job_id, owner, lease_s=lease_s, now=now)
 
     async def checkpoint(self, job_id: int, owner: str, data: dict[str, Any]) -> bool:
         return await asyncio.to_thread(repo.save_checkpoint, self.engine, job_id, owner, data)
