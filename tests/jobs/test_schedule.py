@@ -237,10 +237,12 @@ def test_ledger_capacity_counts_the_keys_prompts_against_the_tier(engine: Engine
         for i in range(117)
     ]
     record_run(engine, RunRecord(source="github", status="done", idempotency_key="fill"), calls)
-    capacity = ledger_capacity(engine)(slot, NOW)
+    capacity = ledger_capacity(engine, promotion=True)(slot, NOW)
     assert capacity is not None
     assert (capacity.remaining, capacity.limit, capacity.window) == (3, 120, "5-hour")
     assert capacity.resets_at == first + timedelta(hours=5)
+    weighted = ledger_capacity(engine)(slot, NOW)  # 10:00 in Beijing: GLM-5.1 counts 2x off-peak
+    assert weighted is not None and weighted.remaining == 120 - 2 * 117
     later = ledger_capacity(engine)(slot, first + timedelta(hours=5, seconds=200))
     assert later is not None and later.remaining == 120
     developer = Slot(

@@ -57,7 +57,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, max_cost),
         options=lambda: ReviewOptions(context=settings.review_context),
         spill_for_org=lambda org: spill_for_org(engine, org, spill),
-        capacity=ledger_capacity(engine),
+        capacity=ledger_capacity(engine, promotion=settings.window_promotion),
         promotion=settings.window_promotion,
     )
 

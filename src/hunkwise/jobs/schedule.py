@@ -137,25 +137,34 @@ def when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def ledger_capacity(db: Engine, *, include_simulated: bool = True) -> RemainingCapacity:
+def ledger_capacity(
+    db: Engine, *, include_simulated: bool = True, promotion: bool = False
+) -> RemainingCapacity:
     """:class:`RemainingCapacity` from the usage ledger: prompts recorded on the key in its
-    rolling windows against the tier's limits (:func:`hunkwise.store.windows.window_usage`). It
-    sees only this hunkwise's prompts, unweighted by the peak multiplier; the tightest of the
-    5-hour and weekly windows is reported. Simulated calls count by default: a simulator key's
-    windows are what they meter."""
-    from hunkwise.store.windows import window_usage
+    rolling 5-hour and weekly windows, each weighted by the peak-hour multiplier in force when it
+    was sent (1 during a ``promotion``), against the tier's limits
+    (:func:`hunkwise.store.windows.window_usage` resolves the tier). The tighter window is
+    reported; it frees up when its oldest prompt leaves it (a rolling window: a job woken then
+    that still does not fit waits again). It sees only this hunkwise's prompts. Simulated calls
+    count by default: a simulator key's windows are what the simulator meters."""
+    from hunkwise.store.windows import FIVE_HOURS, WEEK, window_prompts, window_usage
 
     def capacity(slot: Slot, now: datetime) -> WindowCapacity | None:
         if slot.plan != "coding":
             return None
         usage = window_usage(db, slot.credential_id, now, tier=slot.tier, include_simulated=include_simulated)
+        prompts = window_prompts(db, slot.credential_id, now - WEEK, now, include_simulated=include_simulated)
         best: WindowCapacity | None = None
-        for name, count in (("5-hour", usage.five_hour), ("weekly", usage.week)):
-            if count.limit is None:
+        for name, span, limit in (
+            ("5-hour", FIVE_HOURS, usage.five_hour.limit),
+            ("weekly", WEEK, usage.week.limit),
+        ):
+            if limit is None:
                 continue
-            left = WindowCapacity(
-                count.limit - count.used, count.limit, count.resets_at, name, "usage ledger"
-            )
+            inside = [(at, model) for at, model in prompts if at > now - span]
+            used = sum(window_multiplier(model, at, promotion=promotion) for at, model in inside)
+            resets = inside[0][0] + span if inside else None
+            left = WindowCapacity(limit - used, limit, resets, name, "usage ledger")
             if best is None or left.remaining < best.remaining:
                 best = left
         return best
