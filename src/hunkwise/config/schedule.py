@@ -15,7 +15,8 @@ with windows) cannot cover it:
   the Fallback at the same time, each chunk on whichever has a free slot first.
 
 Precedence on a server: the organization's own setting (API, console) > ``HUNKWISE_SPILL`` >
-``when-exhausted``. ``hunkwise review`` reads ``spill`` under ``[review]`` in ``.hunkwise.toml``.
+``when-exhausted`` (in fixed mode only the admin token may set an organization's, like its cost
+ceiling).
 """
 
 from __future__ import annotations

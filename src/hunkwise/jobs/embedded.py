@@ -22,6 +22,7 @@ WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
 
 def review_deps(runtime: Runtime) -> ReviewDeps:
     """The review job's dependencies from the process's runtime."""
+    from hunkwise.config.resolve import resolve_catalog
     from hunkwise.config.review_settings import server_cost_ceiling
     from hunkwise.config.schedule import DEFAULT_SPILL
     from hunkwise.jobs.mode import mode_record
@@ -57,7 +58,10 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, max_cost),
         options=lambda: ReviewOptions(context=settings.review_context),
         spill_for_org=lambda org: spill_for_org(engine, org, spill),
-        capacity=ledger_capacity(engine, promotion=settings.window_promotion),
+        # The windows' ceilings with the config files' [tiers.<name>] overrides, as the gateway reads them.
+        capacity=ledger_capacity(
+            engine, promotion=settings.window_promotion, catalog=resolve_catalog(settings=settings)
+        ),
         promotion=settings.window_promotion,
     )
 

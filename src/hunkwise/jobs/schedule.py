@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine
 
+from hunkwise.catalog.loader import Catalog
 from hunkwise.catalog.peak_hours import window_multiplier
 from hunkwise.config.schedule import MANUAL_PRIORITY, Spill, priority_name
 from hunkwise.gateway import Slot
@@ -138,12 +139,13 @@ def when(moment: datetime) -> str:
 
 
 def ledger_capacity(
-    db: Engine, *, include_simulated: bool = True, promotion: bool = False
+    db: Engine, *, include_simulated: bool = True, promotion: bool = False, catalog: Catalog | None = None
 ) -> RemainingCapacity:
     """:class:`RemainingCapacity` from the usage ledger: prompts recorded on the key in its
     rolling 5-hour and weekly windows, each weighted by the peak-hour multiplier in force when it
     was sent (1 during a ``promotion``), against the tier's limits
-    (:func:`hunkwise.store.windows.window_usage` resolves the tier). The tighter window is
+    (:func:`hunkwise.store.windows.window_usage` resolves the tier; ``catalog``: the one with the
+    user's ``[tiers.<name>]`` overrides). The tighter window is
     reported; it frees up when its oldest prompt leaves it (a rolling window: a job woken then
     that still does not fit waits again). It sees only this hunkwise's prompts. Simulated calls
     count by default: a simulator key's windows are what the simulator meters."""
@@ -152,7 +154,9 @@ def ledger_capacity(
     def capacity(slot: Slot, now: datetime) -> WindowCapacity | None:
         if slot.plan != "coding":
             return None
-        usage = window_usage(db, slot.credential_id, now, tier=slot.tier, include_simulated=include_simulated)
+        usage = window_usage(
+            db, slot.credential_id, now, tier=slot.tier, catalog=catalog, include_simulated=include_simulated
+        )
         prompts = window_prompts(db, slot.credential_id, now - WEEK, now, include_simulated=include_simulated)
         best: WindowCapacity | None = None
         for name, span, limit in (
