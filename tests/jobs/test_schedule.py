@@ -5,6 +5,7 @@ remaining-capacity source."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -254,3 +255,21 @@ def test_ledger_capacity_counts_the_keys_prompts_against_the_tier(engine: Engine
         plan="developer",
     )
     assert ledger_capacity(engine)(developer, NOW) is None
+
+
+def test_server_spill_env_then_config_file_then_default(tmp_path: Path) -> None:
+    from hunkwise.config.files import ConfigFileError, load_config_files
+    from hunkwise.config.review_settings import server_spill
+    from hunkwise.config.settings import Settings
+
+    config = tmp_path / "config.toml"
+    config.write_text('[review]\nspill = "never"\n')
+    from_file = Settings.from_env({"HUNKWISE_CONFIG": str(config)})
+    assert server_spill(from_file, load_config_files(from_file, tmp_path)) == "never"
+    both = Settings.from_env({"HUNKWISE_CONFIG": str(config), "HUNKWISE_SPILL": "to-finish-faster"})
+    assert server_spill(both, load_config_files(both, tmp_path)) == "to-finish-faster"
+    config.write_text("[review]\n")
+    assert server_spill(from_file, load_config_files(from_file, tmp_path)) == "when-exhausted"
+    config.write_text('[review]\nspill = "sometimes"\n')
+    with pytest.raises(ConfigFileError, match=r"spill.*never"):
+        load_config_files(from_file, tmp_path)

@@ -26,7 +26,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 
 from hunkwise.catalog.findings_contract import SEVERITIES, Severity
 from hunkwise.config.globs import compile_glob
+from hunkwise.config.schedule import SPILL_HELP, Spill, parse_spill
 from hunkwise.config.spec import SlotInput
+from hunkwise.errors import ConfigurationError
 
 COST_OFF = "off"
 CONFIDENCE_HELP = "a number from 0 to 1, such as 0.6"
@@ -92,6 +94,16 @@ Glob = Annotated[str, BeforeValidator(_glob)]
 Globs = Annotated[tuple[Glob, ...], BeforeValidator(_one_or_many)]
 SeverityValue = Annotated[Severity, BeforeValidator(_severity)]
 MaxCostValue = Annotated[MaxCost, BeforeValidator(parse_max_cost)]
+
+
+def _spill(value: Any) -> Any:
+    try:
+        return parse_spill(value)
+    except ConfigurationError as exc:
+        raise ValueError(SPILL_HELP) from exc
+
+
+SpillValue = Annotated[Spill, BeforeValidator(_spill)]
 FileSlot = Annotated[SlotInput, BeforeValidator(_drop_blank)]
 
 
@@ -109,6 +121,9 @@ class ReviewSection(_Strict):
     max_findings: StrictInt | None = Field(None, ge=1)
     fail_on: SeverityValue | None = None
     max_cost: MaxCostValue | None = None
+    # What a review does when Main's Coding Plan window cannot cover it (hunkwise.config.schedule):
+    # a server's default for its organizations; `hunkwise review` spreads with to-finish-faster.
+    spill: SpillValue | None = None
     # Noise controls (hunkwise.review.noise): what is shown of the findings.
     min_confidence: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     severity_floor: dict[Glob, SeverityValue] = Field(default_factory=dict)  # the last match wins
@@ -194,6 +209,7 @@ FILE_HELP: dict[str, str] = {
     "fail_on": SEVERITY_HELP,
     "severity": SEVERITY_HELP,
     "max_cost": MAX_COST_HELP,
+    "spill": SPILL_HELP,
     "text": "a non-empty string saying what to check",
     "name": "a string",
 }

@@ -23,8 +23,7 @@ WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
 def review_deps(runtime: Runtime) -> ReviewDeps:
     """The review job's dependencies from the process's runtime."""
     from hunkwise.config.resolve import resolve_catalog
-    from hunkwise.config.review_settings import server_cost_ceiling
-    from hunkwise.config.schedule import DEFAULT_SPILL
+    from hunkwise.config.review_settings import server_cost_ceiling, server_spill
     from hunkwise.jobs.mode import mode_record
     from hunkwise.jobs.schedule import ledger_capacity
     from hunkwise.platforms.github import GitHubClient
@@ -42,7 +41,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         gitlab_api_url(settings.gitlab_api_url),
     )
     max_cost = server_cost_ceiling(settings)
-    spill = settings.spill or DEFAULT_SPILL
+    spill = server_spill(settings)
     return ReviewDeps(
         engine=engine,
         slots_for_org=runtime.slots.slots_for,

@@ -20,8 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling, server_cost_ceiling
-from hunkwise.config.schedule import DEFAULT_SPILL
+from hunkwise.config.review_settings import org_cost_ceiling, server_cost_ceiling, server_spill
 from hunkwise.config.settings import Settings
 from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess, RuntimeDep, SettingsDep
 from hunkwise.server.schemas import (
@@ -75,7 +74,7 @@ def _public(org: OrgInfo, settings: Settings) -> OrgPublic:
         cost_ceiling=CostCeilingPublic(usd=ceiling.usd, source=ceiling.source),  # type: ignore[arg-type]
         spill=org.spill,
         spill_policy=SpillPublic(
-            policy=org.spill or settings.spill or DEFAULT_SPILL,
+            policy=org.spill or server_spill(settings),
             source="organization setting" if org.spill else "server default",
         ),
     )

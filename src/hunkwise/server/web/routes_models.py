@@ -15,8 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling, server_cost_ceiling
-from hunkwise.config.schedule import DEFAULT_SPILL
+from hunkwise.config.review_settings import org_cost_ceiling, server_cost_ceiling, server_spill
 from hunkwise.server.deps import Caller, RuntimeDep
 from hunkwise.server.routes import byok as api
 from hunkwise.server.routes import orgs as orgs_api
@@ -68,7 +67,7 @@ async def _models(
         request, "models.html", user, status_code=status_code, byok=byok, state=models_state(byok),
         ceiling=ceiling, ceiling_own="" if own is None else own, ceiling_error=ceiling_error,
         ceiling_locked=runtime.fixed is not None and not user.admin,
-        spill_own=spill_own or "", spill_now=spill_own or runtime.settings.spill or DEFAULT_SPILL,
+        spill_own=spill_own or "", spill_now=spill_own or server_spill(runtime.settings),
         spill_source="organization setting" if spill_own else "server default", spill_error=spill_error,
     )  # fmt: skip
 
