@@ -225,14 +225,17 @@ class Simulator(Service):
 class Server(Service):
     """``hunkwise serve`` on a free port, configured through its environment only."""
 
-    def __init__(self, env: Mapping[str, str], logdir: Path) -> None:
-        self.admin_token = env["HUNKWISE_ADMIN_TOKEN"]
+    def __init__(
+        self, env: Mapping[str, str], logdir: Path, args: Sequence[str] = (), admin_token: str | None = None
+    ) -> None:
+        """``args``: more ``serve`` options; ``admin_token``: when it is not in ``env`` (an env file)."""
+        self.admin_token = admin_token or env["HUNKWISE_ADMIN_TOKEN"]
         for attempt in range(3):  # a free port can be taken between choosing and binding it
             self.port = free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             super().__init__(
                 f"hunkwise-serve-{attempt}",
-                ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "info"],
+                ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "info", *args],
                 env,
                 logdir,
             )

@@ -17,11 +17,24 @@ import sys
 import typer
 
 from hunkwise import __version__
-from hunkwise.cli import chat, evaluate, jobs, models, probe, review, secrets, serve, sim, usage, worker
+from hunkwise.cli import (
+    chat,
+    config_show,
+    evaluate,
+    jobs,
+    models,
+    probe,
+    review,
+    secrets,
+    serve,
+    sim,
+    usage,
+    worker,
+)
 from hunkwise.errors import ConfigurationError, HunkwiseError, TransientError
 
 # Order here is the order in ``hunkwise --help``.
-COMMANDS = (review, evaluate, models, chat, probe, sim, usage, serve, secrets, worker, jobs)
+COMMANDS = (review, evaluate, models, chat, probe, sim, usage, serve, secrets, worker, jobs, config_show)
 
 app = typer.Typer(
     name="hunkwise",

@@ -8,7 +8,11 @@ start-up line states the mode and where jobs go.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from hunkwise.cli.service_settings import env_file_option, service_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -19,20 +23,20 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0 for all)."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    env_file: Path | None = env_file_option(),
 ) -> None:
     """Run the review server: webhooks, organizations, BYOK and the review API (docs at /docs). Needs the optional 'server' extra (README, Install)."""  # noqa: E501
 
     import uvicorn
 
     from hunkwise.cli.app import configure_logging
-    from hunkwise.config.settings import Settings
     from hunkwise.jobs.distributed.service import describe_jobs, preflight
     from hunkwise.jobs.mode import describe
     from hunkwise.jobs.runtime import Runtime
     from hunkwise.server.app import check_admin_token, create_app
 
     configure_logging(log_level)
-    settings = Settings.from_env()
+    settings = service_settings(env_file)
     check_admin_token(settings)
     runtime = Runtime.for_server(settings)
     app = create_app(runtime=runtime)

@@ -7,7 +7,11 @@ key for BYOK secrets, fixed-mode keys, ``HUNKWISE_LIMITS_URL`` for cluster-wide 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from hunkwise.cli.service_settings import env_file_option, service_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -38,6 +42,7 @@ def worker(
     ),
     check: bool = typer.Option(False, "--check", help="Check the database and the broker, then exit."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    env_file: Path | None = env_file_option(),
 ) -> None:
     """Run review jobs from the broker (HUNKWISE_QUEUE_URL) on this machine; PostgreSQL store. Needs the optional 'worker' extra (README, Install)."""  # noqa: E501
     import json
@@ -45,7 +50,6 @@ def worker(
     from dataclasses import replace
 
     from hunkwise.cli.app import UsageError, configure_logging
-    from hunkwise.config.settings import Settings
     from hunkwise.jobs.distributed.broker import QUEUE_URL_ENV, QueueSettings
     from hunkwise.jobs.distributed.process import WorkerOptions, WorkerProcess
     from hunkwise.jobs.retry import JOB_BACKOFF
@@ -53,7 +57,7 @@ def worker(
 
     configure_logging(log_level)
     logging.getLogger("pika").setLevel(logging.WARNING)
-    settings = Settings.from_env()
+    settings = service_settings(env_file)
     url = (queue_url or settings.queue_url or "").strip()
     if not url:
         raise UsageError(

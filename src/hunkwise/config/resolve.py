@@ -151,12 +151,21 @@ def resolve_config(
     return ResolvedConfig(
         slots=slots,
         notes=notes,
-        sources=sources,
+        sources={k: _env_file_source(v, settings) for k, v in sources.items()},
         catalog=catalog,
         fixed_mode=bool(env_l.values),
         profile=selected,
         files=files.paths,
     )
+
+
+def _env_file_source(source: str, settings: Settings) -> str:
+    """``env: NAME`` becomes ``.env (PATH): NAME`` when the variable came from the service's env
+    file, so ``config show`` tells the two apart."""
+    kind, _, name = source.partition(": ")
+    if kind == "env" and name in settings.from_env_file:
+        return f".env ({settings.loaded_env_file.path}): {name}"
+    return source
 
 
 def resolve_catalog(*, settings: Settings, cwd: Path | None = None) -> Catalog:

@@ -35,6 +35,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from hunkwise.config.env_file import EnvFile, merged_environment
 from hunkwise.config.paths import APP_NAME
 from hunkwise.config.review_settings import MAX_COST_ENV, parse_max_cost_setting
 from hunkwise.config.schedule import SPILL_ENV, Spill, parse_spill
@@ -171,15 +172,31 @@ class Settings(BaseSettings):
 
     # -- everything else, for the slot layers (see the module docstring) --------------------------
     environ: Mapping[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+    loaded_env_file: EnvFile = Field(default_factory=EnvFile, exclude=True, repr=False)
+    """The ``.env`` file ``serve``/``worker`` read (hunkwise.config.env_file)."""
+    from_env_file: frozenset[str] = Field(frozenset(), exclude=True, repr=False)
+    """The variables of :attr:`environ` taken from :attr:`loaded_env_file` (the process had none)."""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read ``env`` (default: the process environment) once. Raises
-        :class:`ConfigurationError` naming the first variable that is not valid."""
-        snapshot = MappingProxyType(dict(os.environ if env is None else env))
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, env_file: EnvFile | None = None, **overrides: Any
+    ) -> Settings:
+        """Read ``env`` (default: the process environment), over ``env_file``'s variables, once.
+        Raises :class:`ConfigurationError` naming the first variable that is not valid (and the
+        file, when the bad value came from it)."""
+        process = os.environ if env is None else env
+        env_file = env_file or EnvFile()
+        merged = merged_environment(process, env_file)
+        from_file = frozenset(k for k in env_file.values if merged.get(k) == env_file.values[k] and not
+                              str(process.get(k, "")).strip())  # fmt: skip
+        snapshot = MappingProxyType(merged)
         token = _SOURCE.set(snapshot)
         try:
-            return cls(environ=snapshot, **overrides)
+            return cls(environ=snapshot, loaded_env_file=env_file, from_env_file=from_file, **overrides)
+        except ConfigurationError as exc:
+            if exc.setting in from_file:
+                raise ConfigurationError(f"{exc} (set in {env_file.path})", setting=exc.setting) from None
+            raise
         finally:
             _SOURCE.reset(token)
 
@@ -194,6 +211,12 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         source = _SOURCE.get()
         return init_settings, _Environ(settings_cls, os.environ if source is None else source)
+
+    def source_of(self, name: str) -> str:
+        """Where the variable ``name`` came from: ``env``, ``.env (PATH)`` or ``default``."""
+        if not str(self.environ.get(name, "")).strip():
+            return "default"
+        return f".env ({self.loaded_env_file.path})" if name in self.from_env_file else "env"
 
     # -- checks: each names its variable ----------------------------------------------------------
     @field_validator(
