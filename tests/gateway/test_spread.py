@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 from gateway_helpers import FAST, make_slot
+
 from hunkwise.gateway import ChatRequest, Router
 from hunkwise.gateway.limits.local import LocalBackend
 from hunkwise.sim import KeyConfig
