@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spread_makespan import WINDOW, diff  # a sibling bench script, not a package
 
 from hunkwise.catalog.peak_hours import BEIJING
-from hunkwise.config.schedule import PRIORITIES
+from hunkwise.config.scheduling import PRIORITIES
 from hunkwise.gateway import Router, Secret, Slot
 from hunkwise.gateway.limits.local import LocalBackend
 from hunkwise.jobs.engine import JobDeferred

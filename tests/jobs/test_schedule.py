@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from call_records import call_record
 from hunkwise.catalog.peak_hours import window_multiplier
-from hunkwise.config.schedule import MANUAL_PRIORITY, PRIORITIES, parse_spill, priority_for, priority_name
+from hunkwise.config.scheduling import MANUAL_PRIORITY, PRIORITIES, parse_spill, priority_for, priority_name
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.jobs.schedule import (

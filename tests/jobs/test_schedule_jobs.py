@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from test_review_job import pr_event
 
 from call_records import call_record
-from hunkwise.config.schedule import MANUAL_PRIORITY, PRIORITIES
+from hunkwise.config.scheduling import MANUAL_PRIORITY, PRIORITIES
 from hunkwise.errors import Backoff
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.jobs.pool import WorkerPool

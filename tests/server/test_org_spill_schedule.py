@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from srvkit import admin_headers, bearer
 from webkit import create_org, page_csrf, sign_in
 
-from hunkwise.config.schedule import PRIORITIES
+from hunkwise.config.scheduling import PRIORITIES
 from hunkwise.store import jobs as repo
 from simkeys import DEV_KEY
 

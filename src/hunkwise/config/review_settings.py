@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hunkwise.config.files import ConfigFiles
-from hunkwise.config.schedule import DEFAULT_SPILL, Spill
+from hunkwise.config.scheduling import DEFAULT_SPILL, Spill
 from hunkwise.config.schema import COST_OFF, MaxCost, ReviewSection, RuleEntry, parse_max_cost
 from hunkwise.errors import ConfigurationError
 
@@ -99,7 +99,7 @@ def cost_ceiling(
 def server_spill(settings: Settings, files: ConfigFiles | None = None) -> Spill:
     """A server's spill policy for organizations without their own: ``HUNKWISE_SPILL``, else
     ``spill`` under ``[review]`` in its config files (``HUNKWISE_CONFIG``, the user file), else
-    ``when-exhausted`` (hunkwise.config.schedule)."""
+    ``when-exhausted`` (hunkwise.config.scheduling)."""
     if settings.spill is not None:
         return settings.spill
     if files is None:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 
 from hunkwise.catalog.findings_contract import SEVERITIES, Severity
 from hunkwise.config.globs import compile_glob
-from hunkwise.config.schedule import SPILL_HELP, Spill, parse_spill
+from hunkwise.config.scheduling import SPILL_HELP, Spill, parse_spill
 from hunkwise.config.spec import SlotInput
 from hunkwise.errors import ConfigurationError
 
@@ -121,7 +121,7 @@ class ReviewSection(_Strict):
     max_findings: StrictInt | None = Field(None, ge=1)
     fail_on: SeverityValue | None = None
     max_cost: MaxCostValue | None = None
-    # What a review does when Main's Coding Plan window cannot cover it (hunkwise.config.schedule):
+    # What a review does when Main's Coding Plan window cannot cover it (hunkwise.config.scheduling):
     # a server's default for its organizations; `hunkwise review` spreads with to-finish-faster.
     spill: SpillValue | None = None
     # Noise controls (hunkwise.review.noise): what is shown of the findings.

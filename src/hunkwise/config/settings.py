@@ -38,7 +38,7 @@ from pydantic_settings import (
 from hunkwise.config.env_file import EnvFile, merged_environment
 from hunkwise.config.paths import APP_NAME
 from hunkwise.config.review_settings import MAX_COST_ENV, parse_max_cost_setting
-from hunkwise.config.schedule import SPILL_ENV, Spill, parse_spill
+from hunkwise.config.scheduling import SPILL_ENV, Spill, parse_spill
 from hunkwise.config.schema import MaxCost
 from hunkwise.config.ssrf import ALLOW_ENV, parse_allow_list
 from hunkwise.errors import ConfigurationError
@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     """``HUNKWISE_MAX_COST``: the CLI's cost ceiling, a server's default for organizations."""
     spill: Spill | None = Field(None, validation_alias=SPILL_ENV)
     """``HUNKWISE_SPILL``: a server's spill policy for organizations without their own
-    (hunkwise.config.schedule); unset: ``when-exhausted``."""
+    (hunkwise.config.scheduling); unset: ``when-exhausted``."""
     window_promotion: bool = Field(False, validation_alias="HUNKWISE_WINDOW_PROMOTION")
     """``HUNKWISE_WINDOW_PROMOTION``: Z.AI counts every prompt once (a 1x promotion) instead of
     the peak-hour multiplier; the scheduler's estimates follow."""

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from hunkwise.config.schedule import DEFAULT_PRIORITY
+from hunkwise.config.scheduling import DEFAULT_PRIORITY
 from hunkwise.store import jobs as repo
 from hunkwise.store.jobs import Job
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, org_cost_ceiling
-from hunkwise.config.schedule import DEFAULT_SPILL, Spill
+from hunkwise.config.scheduling import DEFAULT_SPILL, Spill
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.gateway import ClientPool, Slot
 from hunkwise.jobs.engine import JobContext, JobDeferred
@@ -37,7 +37,7 @@ from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
 from hunkwise.jobs.posting import build_post
 from hunkwise.jobs.retry import ModelsFailed, configuration_only
-from hunkwise.jobs.schedule import Decision, RemainingCapacity, decide, estimate_for
+from hunkwise.jobs.schedule import RemainingCapacity, ScheduleDecision, decide, estimate_for
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.identity import IdentityError
@@ -241,17 +241,18 @@ async def _review(
 
 async def schedule(
     job: Job, deps: ReviewDeps, diff: str, slots: list[Slot], options: ReviewOptions
-) -> tuple[list[Slot], Decision]:
+) -> tuple[list[Slot], ScheduleDecision]:
     """Decide before the first request whether this review runs on Main, spills to the Fallback
     or waits for Main's window to reset (:func:`hunkwise.jobs.schedule.decide`); raises
     :class:`JobDeferred` for the last. The slots to review with and the decision come back."""
     spill = await asyncio.to_thread(deps.spill_for_org, job.org)
-    if deps.capacity is None and spill != "to-finish-faster":
-        return slots, Decision("main", "no window planning")
+    windowed = deps.capacity is not None and slots[0].plan == "coding"  # only Coding Plan keys have windows
+    if not windowed and spill != "to-finish-faster":
+        return slots, ScheduleDecision("main", "no window to plan for")
     try:
         planned = plan_only(diff, slots, options)
     except ConfigurationError:  # an unreadable diff too (ReviewInputError)
-        return slots, Decision("main", "the diff could not be planned; the review says why")
+        return slots, ScheduleDecision("main", "the diff could not be planned; the review says why")
     main, now = slots[0], deps.clock()
     tokens = sum(p.estimated_input_tokens for p in planned.plan)
     estimate = estimate_for(len(planned.plan), main.model, now, tokens=tokens, promotion=deps.promotion)

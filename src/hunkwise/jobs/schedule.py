@@ -8,7 +8,7 @@ protocol, :class:`RemainingCapacity`: today the usage ledger against the tier's 
 (:func:`ledger_capacity`, :mod:`hunkwise.store.windows`); a source that also reads Z.AI's quota
 monitor plugs in the same way.
 
-The vocabulary (priorities, spill policies) is :mod:`hunkwise.config.schedule`; the peak-hour
+The vocabulary (priorities, spill policies) is :mod:`hunkwise.config.scheduling`; the peak-hour
 multiplier is :mod:`hunkwise.catalog.peak_hours`.
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from hunkwise.catalog.loader import Catalog
 from hunkwise.catalog.peak_hours import window_multiplier
-from hunkwise.config.schedule import MANUAL_PRIORITY, Spill, priority_name
+from hunkwise.config.scheduling import MANUAL_PRIORITY, Spill, priority_name
 from hunkwise.gateway import Slot
 from hunkwise.store.jobs import Job
 
@@ -66,7 +66,7 @@ class Estimate:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class ScheduleDecision:
     """``main``: run with the slots as configured (``spread``: chunks on Main and the Fallback at
     once); ``fallback``: run without Main; ``defer``: wait until ``until``. ``reason`` is the
     line shown in the API, the console and the log."""
@@ -94,7 +94,7 @@ def decide(
     has_fallback: bool,
     main_cap: int | None,
     now: datetime,
-) -> Decision:
+) -> ScheduleDecision:
     """Run, spill or defer one review (see the module and docs/quota-and-cost.md).
 
     - The window covers the estimate (or nothing is known of it): run on Main; with
@@ -108,7 +108,7 @@ def decide(
         spill == "to-finish-faster" and has_fallback and (main_cap is None or estimate.requests > main_cap)
     )
     if capacity is None or estimate.prompts <= capacity.remaining:
-        return Decision(
+        return ScheduleDecision(
             "main", "the window covers it" if capacity else "no window to plan for", spread=spread
         )
     short = (
@@ -119,14 +119,14 @@ def decide(
     may_spill = spill != "never" and has_fallback
     if priority >= MANUAL_PRIORITY:
         if may_spill:
-            return Decision("fallback", f"{short}; asked for by a person: on the Fallback now")
-        return Decision("main", f"{short}; asked for by a person: never deferred")
+            return ScheduleDecision("fallback", f"{short}; asked for by a person: on the Fallback now")
+        return ScheduleDecision("main", f"{short}; asked for by a person: never deferred")
     if may_spill:
-        return Decision("fallback", f"{short}; spill = {spill!r}: on the Fallback")
+        return ScheduleDecision("fallback", f"{short}; spill = {spill!r}: on the Fallback")
     if capacity.resets_at is None or capacity.resets_at <= now:
-        return Decision("main", f"{short}; the reset time is unknown: run now")
+        return ScheduleDecision("main", f"{short}; the reset time is unknown: run now")
     why = "no Fallback is configured" if spill != "never" else "spill = 'never'"
-    return Decision(
+    return ScheduleDecision(
         "defer",
         f"{short}; {why}: {priority_name(priority)} review deferred until {when(capacity.resets_at)}",
         until=capacity.resets_at,

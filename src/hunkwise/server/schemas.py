@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hunkwise.config.byok import key_env_problem
-from hunkwise.config.schedule import Spill, parse_spill
+from hunkwise.config.scheduling import Spill, parse_spill
 from hunkwise.config.schema import parse_max_cost
 from hunkwise.config.spec import SlotInput
 from hunkwise.errors import ConfigurationError

@@ -58,7 +58,7 @@ class Job:
     lease_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    priority: int = 10  # hunkwise.config.schedule.PRIORITIES; claimed highest first
+    priority: int = 10  # hunkwise.config.scheduling.PRIORITIES; claimed highest first
     deferred_until: datetime | None = None  # waiting for a Coding Plan window's reset
     defer_reason: str | None = None
 
@@ -80,7 +80,7 @@ def enqueue(
     priority: int = 10,
 ) -> tuple[Job, bool]:
     """Add a job, or return the existing job with the same ``dedupe_key`` (``created`` False).
-    ``priority``: who asked (:data:`hunkwise.config.schedule.PRIORITIES`)."""
+    ``priority``: who asked (:data:`hunkwise.config.scheduling.PRIORITIES`)."""
     now = now or utcnow()
     with use_session(db, write=True) as session:
         existing = session.scalar(select(ReviewJob).where(ReviewJob.dedupe_key == dedupe_key))

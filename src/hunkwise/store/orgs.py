@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hunkwise.config.review_settings import CostCeiling, org_cost_ceiling
-from hunkwise.config.schedule import Spill, parse_spill
+from hunkwise.config.scheduling import Spill, parse_spill
 from hunkwise.config.schema import COST_OFF, MaxCost, parse_max_cost
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.store.db import Db, use_session
@@ -50,7 +50,7 @@ class OrgInfo:
     name: str
     created_at: datetime
     max_cost: MaxCost | None = None  # the review cost ceiling; None: the server's default
-    spill: Spill | None = None  # the spill policy (hunkwise.config.schedule); None: the server's default
+    spill: Spill | None = None  # the spill policy (hunkwise.config.scheduling); None: the server's default
 
 
 @dataclass(frozen=True)

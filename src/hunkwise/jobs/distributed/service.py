@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from hunkwise.config.schedule import DEFAULT_PRIORITY
+from hunkwise.config.scheduling import DEFAULT_PRIORITY
 from hunkwise.jobs.distributed.broker import Publisher, QueueSettings
 from hunkwise.jobs.metrics import JobMetrics, MetricsHooks
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY

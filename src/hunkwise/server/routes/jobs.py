@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.schedule import MANUAL_PRIORITY
+from hunkwise.config.scheduling import MANUAL_PRIORITY
 from hunkwise.jobs.schedule import job_schedule
 from hunkwise.server.deps import CallerDep, EngineDep
 from hunkwise.store import jobs as repo

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.schedule import priority_for
+from hunkwise.config.scheduling import priority_for
 from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
 from hunkwise.jobs.queue import DatabaseQueue, JobQueue
@@ -184,7 +184,7 @@ async def _accept(
         except IdentityError as exc:
             return _refused(platform, delivery, exc)
     payload_out = event.as_payload() | {"delivery": delivery or None}
-    # A new pull request before new commits on an open one (hunkwise.config.schedule).
+    # A new pull request before new commits on an open one (hunkwise.config.scheduling).
     return await _enqueue(request, org, kind, payload_out, event.dedupe_key, priority_for(event.action))
 
 
