@@ -38,19 +38,18 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spread_makespan import WINDOW, diff  # a sibling bench script, not a package
 
-from hunkwise.catalog.peak_hours import BEIJING
 from hunkwise.config.scheduling import PRIORITIES
 from hunkwise.gateway import Router, Secret, Slot
 from hunkwise.gateway.limits.local import LocalBackend
 from hunkwise.jobs.engine import JobDeferred
 from hunkwise.jobs.review_job import ReviewDeps, schedule
-from hunkwise.jobs.schedule import ledger_capacity
+from hunkwise.jobs.schedule import window_capacity
 from hunkwise.review.engine import ReviewOptions, run_review
 from hunkwise.sim import KeyConfig, SimConfig, SimulatorServer
 from hunkwise.store.db import open_store
@@ -59,6 +58,7 @@ from hunkwise.store.ledger import record_run
 from hunkwise.store.records import RunRecord
 
 LITE, DEV = "week-lite", "week-dev"
+BEIJING = timezone(timedelta(hours=8))
 # Arrivals per hour (Beijing time) on a weekday; weekends get a tenth.
 HOURLY = {h: 0.15 for h in range(24)} | {
     9: 1.5,
@@ -160,7 +160,7 @@ async def scenario(
         configured = slots(sim, fallback)
         deps = ReviewDeps(
             engine=engine, slots_for_org=lambda org: configured, github=None, gitlab=None,  # type: ignore[arg-type]
-            spill_for_org=lambda org: spill or "when-exhausted", capacity=ledger_capacity(engine),
+            spill_for_org=lambda org: spill or "when-exhausted", capacity=window_capacity(engine),
             clock=clock.now,
         )  # fmt: skip
         backend = LocalBackend()  # one server's circuits and limits for the whole week

@@ -70,6 +70,11 @@ ALLOWED_REPEATS: dict[str, tuple[set[str], str]] = {
         {"evaluation/runner.py", "jobs/distributed/runner.py"},
         "each package's runner runs its unit of work: an evaluation over a dataset, a job per message",
     ),
+    "usage.py": (
+        {"cli/usage.py", "server/routes/usage.py"},
+        "the command and the routes of the usage view (cli modules are named after their command, "
+        "route modules after their resource)",
+    ),
     "anthropic_wire.py": (
         {"gateway/adapters/anthropic_wire.py", "sim/anthropic_wire.py"},
         "the client and the simulated server side of one wire",

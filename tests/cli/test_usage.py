@@ -203,3 +203,32 @@ def test_windows_use_the_users_tier_overrides(cli: typer.Typer, _isolated_home: 
     assert window["five_hour"]["available_at"] is not None
     code, out, _ = _invoke(cli, "--windows")
     assert "exhausted: 5-hour window of 0123456789abcdef (lite) is at 10/10" in out
+
+
+def test_windows_survive_an_unreachable_quota_monitor(
+    cli: typer.Typer, ledger: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    key = "usage-cli-coding-key-0001"
+    monkeypatch.setenv("HUNKWISE_PLAN", "coding")
+    monkeypatch.setenv("HUNKWISE_TIER", "lite")
+    monkeypatch.setenv("ZAI_API_KEY", key)
+    monkeypatch.setenv("ZAI_BASE_URL", f"http://127.0.0.1:{port}")
+    code, out, err = _invoke(cli, "--windows")
+    assert code == 0, out + err
+    assert f"could not reach the quota monitor at 127.0.0.1:{port}" in out
+    assert "(ledger)" in out and "Traceback" not in out + err and key not in out + err
+    code, out, _ = _invoke(cli, "--windows", "--json")
+    (w,) = json.loads(out)["windows"]  # the configured key, though the ledger never saw it
+    assert w["monitor"]["status"] == "unavailable" and w["five_hour"]["capacity"]["remaining"] == 120
+
+
+def test_a_bad_quota_monitor_setting_is_one_line(cli: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUNKWISE_QUOTA_MONITOR", "sometimes")
+    code, out, err = _invoke(cli, "--windows")
+    assert code == 2
+    assert "HUNKWISE_QUOTA_MONITOR must be on or off" in err and "Traceback" not in out + err

@@ -37,11 +37,31 @@ def problems(text: str, kind: str = "repo") -> list[str]:
         ("[[rules]]\ntext = 'x'\n[[rules]]\ntext = 'y'\nnme = 'z'\n", "unknown key `nme` in [[rules]] #2"),
         ("[plans.gold]\nx = 1\n", "unknown plan `gold` in [plans] of {p}; known: developer, coding"),
         ('[profiles."my team".main]\nmodle = "x"\n', 'unknown key `modle` in [profiles."my team".main]'),
+        (
+            "[peak_hours]\npeak_multiplyer = 1\n",
+            "unknown key `peak_multiplyer` in [peak_hours] of {p}; did you",
+        ),
+        (
+            "[peak_hours]\npeak_multiplier = 0\n",
+            "peak_multiplier = 0 in [peak_hours] of {p}: input should be",
+        ),
     ],
 )
 def test_problem_messages(text: str, message: str) -> None:
     [got] = problems(text)
     assert got.startswith(message.format(p=PATH)), got
+
+
+def test_a_promotion_at_1x_is_a_peak_hours_override() -> None:
+    from datetime import UTC, datetime
+
+    from hunkwise.catalog.loader import load_catalog
+
+    config = parse_config_text("[peak_hours]\npeak_multiplier = 1\noff_peak_multiplier = 1\n", PATH)
+    catalog = load_catalog().with_overrides(config.overrides())
+    peak = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)  # 15:00 in Beijing
+    assert catalog.peak_hours.multiplier("glm-5.1", peak) == 1
+    assert load_catalog().peak_hours.multiplier("glm-5.1", peak) == 3  # the shared catalog is untouched
 
 
 def test_a_pasted_key_in_api_key_env_is_masked() -> None:

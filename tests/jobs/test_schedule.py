@@ -4,25 +4,25 @@ remaining-capacity source."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from call_records import call_record
-from hunkwise.catalog.peak_hours import window_multiplier
+from hunkwise.catalog.loader import load_catalog
 from hunkwise.config.scheduling import MANUAL_PRIORITY, PRIORITIES, parse_spill, priority_for, priority_name
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.types import Secret, Slot
 from hunkwise.jobs.schedule import (
     Estimate,
-    WindowCapacity,
+    WindowRoom,
     decide,
     estimate_for,
     job_schedule,
-    ledger_capacity,
     when,
+    window_capacity,
 )
 from hunkwise.store import jobs as repo
 from hunkwise.store.ledger import record_run
@@ -104,8 +104,8 @@ def test_run_now_gives_a_deferred_job_a_persons_priority(engine: Engine) -> None
 
 # --- the decision -----------------------------------------------------------------------------------
 
-SHORT = WindowCapacity(remaining=4, limit=120, resets_at=RESET)
-ROOMY = WindowCapacity(remaining=100, limit=120, resets_at=RESET)
+SHORT = WindowRoom(remaining=4, limit=120, resets_at=RESET)
+ROOMY = WindowRoom(remaining=100, limit=120, resets_at=RESET)
 
 
 def _decide(priority: int = PRIORITIES["opened"], spill: str = "never", **kw: object) -> object:
@@ -149,9 +149,9 @@ def test_when_exhausted_goes_to_the_fallback_or_waits_without_one() -> None:
 
 
 def test_an_unknown_or_past_reset_never_defers() -> None:
-    unknown = WindowCapacity(remaining=0, limit=120, resets_at=None)
+    unknown = WindowRoom(remaining=0, limit=120, resets_at=None)
     assert _decide(capacity=unknown).action == "main"  # type: ignore[attr-defined]
-    past = WindowCapacity(remaining=0, limit=120, resets_at=NOW - timedelta(minutes=1))
+    past = WindowRoom(remaining=0, limit=120, resets_at=NOW - timedelta(minutes=1))
     assert _decide(capacity=past).action == "main"  # type: ignore[attr-defined]
 
 
@@ -166,19 +166,20 @@ def test_to_finish_faster_spreads_only_a_review_larger_than_mains_cap_with_a_fal
 
 def test_the_peak_multiplier_in_force_decides_whether_the_window_covers_it() -> None:
     peak = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)  # 15:00 Beijing
-    assert window_multiplier("glm-5.1", peak) == 3 and window_multiplier("glm-5.1", NOW) == 2
-    assert (
-        window_multiplier("glm-4.5-air", peak) == 1
-        and window_multiplier("glm-5.1", peak, promotion=True) == 1
+    assert estimate_for(4, "glm-5.1", peak).prompts == 12 and estimate_for(4, "glm-5.1", NOW).prompts == 8
+    assert estimate_for(4, "glm-4.5-air", peak).prompts == 4
+    promotion = load_catalog().with_overrides(
+        {"peak_hours": {"peak_multiplier": 1, "off_peak_multiplier": 1}}
     )
-    capacity = WindowCapacity(remaining=10, limit=120, resets_at=RESET)
+    assert estimate_for(4, "glm-5.1", peak, catalog=promotion).prompts == 4
+    capacity = WindowRoom(remaining=10, limit=120, resets_at=RESET)
     off_peak = _decide(estimate=estimate_for(4, "glm-5.1", NOW), capacity=capacity)
     at_peak = _decide(estimate=estimate_for(4, "glm-5.1", peak), capacity=capacity, now=peak)
     assert off_peak.action == "main" and at_peak.action == "defer"  # type: ignore[attr-defined]
 
 
 def test_deferral_times_are_shown_in_utc_with_the_zone() -> None:
-    beijing = RESET.astimezone(__import__("hunkwise.catalog.peak_hours", fromlist=["BEIJING"]).BEIJING)
+    beijing = RESET.astimezone(timezone(timedelta(hours=8)))
     assert when(beijing) == "2026-12-05 09:00 UTC"
 
 
@@ -225,9 +226,9 @@ def _lite_slot() -> Slot:
     )  # fmt: skip
 
 
-def test_ledger_capacity_counts_the_keys_prompts_against_the_tier(engine: Engine) -> None:
+async def test_window_capacity_reports_the_tighter_window_from_the_ledger(engine: Engine) -> None:
     slot = _lite_slot()
-    first = NOW - timedelta(hours=1)
+    first = NOW - timedelta(hours=1)  # 10:00 in Beijing: GLM-5.1 counts 2x off-peak
     calls = [
         call_record(
             created_at=first + timedelta(seconds=i),
@@ -235,16 +236,14 @@ def test_ledger_capacity_counts_the_keys_prompts_against_the_tier(engine: Engine
             plan="coding",
             tier="lite",
         )
-        for i in range(117)
+        for i in range(50)
     ]
     record_run(engine, RunRecord(source="github", status="done", idempotency_key="fill"), calls)
-    capacity = ledger_capacity(engine, promotion=True)(slot, NOW)
+    capacity = await window_capacity(engine)(slot, NOW)
     assert capacity is not None
-    assert (capacity.remaining, capacity.limit, capacity.window) == (3, 120, "5-hour")
-    assert capacity.resets_at == first + timedelta(hours=5)
-    weighted = ledger_capacity(engine)(slot, NOW)  # 10:00 in Beijing: GLM-5.1 counts 2x off-peak
-    assert weighted is not None and weighted.remaining == 120 - 2 * 117
-    later = ledger_capacity(engine)(slot, first + timedelta(hours=5, seconds=200))
+    assert (capacity.remaining, capacity.limit, capacity.window) == (20, 120, "5-hour")
+    assert capacity.source == "usage ledger" and capacity.resets_at is not None
+    later = await window_capacity(engine)(slot, first + timedelta(hours=5, seconds=200))
     assert later is not None and later.remaining == 120
     developer = Slot(
         name="fb",
@@ -254,7 +253,7 @@ def test_ledger_capacity_counts_the_keys_prompts_against_the_tier(engine: Engine
         api_key=Secret("d"),
         plan="developer",
     )
-    assert ledger_capacity(engine)(developer, NOW) is None
+    assert await window_capacity(engine)(developer, NOW) is None
 
 
 def test_server_spill_env_then_config_file_then_default(tmp_path: Path) -> None:

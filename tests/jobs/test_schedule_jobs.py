@@ -19,7 +19,7 @@ from hunkwise.gateway.types import Secret, Slot
 from hunkwise.jobs.pool import WorkerPool
 from hunkwise.jobs.queue import DatabaseQueue
 from hunkwise.jobs.review_job import GITHUB_KIND, ReviewDeps, make_handlers
-from hunkwise.jobs.schedule import job_schedule, ledger_capacity
+from hunkwise.jobs.schedule import job_schedule, window_capacity
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.store import jobs as repo
 from hunkwise.store.ledger import record_run
@@ -79,7 +79,7 @@ def pool_for(engine: Engine, sim, gh: FakeGitHub, clock: Clock) -> WorkerPool:  
         github=lambda ev: GitHubClient(Secret("ghp_test"), ev.api_url, transport=gh.transport()),
         gitlab=lambda ev: None,  # type: ignore[arg-type,return-value]
         spill_for_org=lambda org: spill_for_org(engine, org, "when-exhausted"),
-        capacity=ledger_capacity(engine),
+        capacity=window_capacity(engine),
         clock=clock,
     )
     queue = DatabaseQueue(engine, clock=clock)

@@ -38,7 +38,7 @@ QUOTA = "3"  # prompts per 5 hours: one GLM-5.1 request counts 2 (off-peak) or 3
 @pytest.fixture(scope="module")
 def simulator(journey_dir: Path) -> Iterator[Simulator]:
     """This journey's own simulator: Lite's window as small as the server's config says, metered
-    with the peak multiplier (what the server assumes unless HUNKWISE_WINDOW_PROMOTION is set)."""
+    with the peak multiplier (what the server assumes unless its catalog's [peak_hours] says 1x)."""
     sim = Simulator(
         clean_env(journey_dir / "sim-home"), journey_dir, ["--quota-5h", QUOTA, "--peak-multiplier"]
     )

@@ -148,6 +148,20 @@ def test_byok_put_get_test_then_webhook_review_posted_once(
         assert detail["repository"] == REPO and detail["number"] == number
         assert len(detail["findings"]) == len(comments)
 
+        # The organization's Coding Plan window after the review: the simulator's quota monitor
+        # (through the server's SSRF guard) says how much is left; the ledger saw the review.
+        windows = org.get(f"/api/orgs/{slug}/usage/windows")
+        assert windows.status_code == 200, windows.text
+        assert CODING_KEY not in windows.text
+        (w,) = windows.json()["windows"]
+        assert w["monitor"]["status"] == "ok", w["monitor"]
+        assert w["five_hour"]["used"] >= 1 and w["multiplier"] in (2, 3) and w["model"] == "glm-5.1"
+        five = w["five_hour"]["capacity"]
+        assert five["source"] == "monitor" and five["limit"] == 120
+        percentage = w["monitor"]["reading"]["windows"]["5h"]["percentage"]
+        assert five["remaining"] == int(120 * (1 - percentage / 100) + 1e-9) < 120
+        assert five["forecast"]["prompts_last_hour"] == w["five_hour"]["used"]
+
 
 def test_byok_put_with_a_non_ascii_key_is_a_422_naming_the_field(
     server: Server, admin: httpx.Client, simulator: Simulator

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -89,6 +90,42 @@ class ErrorCode(_Frozen):
     message: str
 
 
+class PeakHours(_Frozen):
+    """How much one Coding Plan prompt weighs against the windows, by model and time of day.
+
+    One rule for everyone who needs it (the simulator's counters, the window view's forecast), so
+    a promotion at 1x is one override, not a hunt through the code."""
+
+    models: tuple[str, ...]
+    utc_offset_hours: int = Field(ge=-12, le=14)
+    peak_start_hour: int = Field(ge=0, le=23)
+    peak_end_hour: int = Field(ge=1, le=24)
+    peak_multiplier: int = Field(ge=1)
+    off_peak_multiplier: int = Field(ge=1)
+    source: str
+    date: str
+
+    def is_peak(self, at: datetime) -> bool:
+        """Whether ``at`` (timezone-aware) falls in the peak hours, judged on the provider's clock."""
+        hour = at.astimezone(timezone(timedelta(hours=self.utc_offset_hours))).hour
+        return self.peak_start_hour <= hour < self.peak_end_hour
+
+    def multiplier(self, model: str, at: datetime) -> int:
+        """How many prompts one request to ``model`` counts for at ``at``: 1 for models the rule
+        does not name."""
+        if model.strip().lower() not in self.models:
+            return 1
+        return self.peak_multiplier if self.is_peak(at) else self.off_peak_multiplier
+
+
+class QuotaMonitorFacts(_Frozen):
+    """Where the Coding Plan's quota monitor lives (same host as the plan's endpoint)."""
+
+    path: str
+    source: str
+    date: str
+
+
 class Catalog(_Frozen):
     version: str
     updated: str
@@ -98,6 +135,8 @@ class Catalog(_Frozen):
     cards: tuple[ModelCard, ...]
     thinking_budgets: dict[str, int]
     zai_errors: dict[str, ErrorCode]
+    peak_hours: PeakHours
+    quota_monitor: QuotaMonitorFacts
 
     # -- lookups -------------------------------------------------------------------------------
     def card(self, model_id: str) -> ModelCard | None:
@@ -146,7 +185,11 @@ class Catalog(_Frozen):
             raise ValueError(f"unknown model id(s) in overrides: {', '.join(sorted(models))}")
         tiers = _patch_map(self.tiers, overrides.get("tiers", {}), "tiers")
         plans = _patch_map(self.plans, overrides.get("plans", {}), "plans")
-        return self.model_copy(update={"cards": tuple(cards), "tiers": tiers, "plans": plans})
+        peak = overrides.get("peak_hours")
+        peak_hours = _patched(self.peak_hours, peak, "peak_hours") if peak else self.peak_hours
+        return self.model_copy(
+            update={"cards": tuple(cards), "tiers": tiers, "plans": plans, "peak_hours": peak_hours}
+        )
 
 
 def _patched(item: _Frozen, patch: dict[str, Any], where: str) -> Any:
@@ -176,6 +219,8 @@ def parse_catalog(raw: dict[str, Any]) -> Catalog:
         cards=tuple(ModelCard(**c) for c in raw["cards"]),
         thinking_budgets=dict(raw["thinking_budgets"]),
         zai_errors={k: ErrorCode(code=k, **v) for k, v in raw["zai_errors"].items()},
+        peak_hours=PeakHours(**raw["peak_hours"]),
+        quota_monitor=QuotaMonitorFacts(**raw["quota_monitor"]),
     )
 
 

@@ -1,5 +1,8 @@
 """``hunkwise usage``: what the configured models cost, and how close Coding Plan windows are.
 
+Named like :mod:`hunkwise.server.routes.usage` on purpose: cli modules are named after their
+command, route modules after their resource (the same view over HTTP).
+
 Thin on purpose: parse options, ask the store, print. Heavy imports (SQLAlchemy, Rich tables)
 happen inside the command so ``hunkwise --help`` stays fast.
 """
@@ -15,8 +18,12 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from hunkwise.config.settings import Settings
+    from hunkwise.gateway import MonitorResult, Slot
+    from hunkwise.store.capacity import CredentialCapacity, WindowCapacity
+    from hunkwise.store.db import Db
     from hunkwise.store.ledger import UsageRow, UsageSummary
-    from hunkwise.store.windows import WindowCount, WindowUsage
+    from hunkwise.store.windows import WindowCount
 
 EMPTY_MESSAGE = (
     "No usage recorded yet. Run `hunkwise review` (or `hunkwise review --offline`) and its "
@@ -35,7 +42,10 @@ def usage(
     by: str = typer.Option("model", "--by", help="Group rows by model, day (UTC) or slot."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON with stable keys instead of a table."),
     windows: bool = typer.Option(
-        False, "--windows", help="Also show Coding Plan prompts in the rolling 5-hour and weekly windows."
+        False,
+        "--windows",
+        help="Also show Coding Plan windows: prompts left (Z.AI's quota monitor, else the ledger), the "
+        "peak-hour multiplier in force and when the window runs out at the last hour's rate.",
     ),
     include_simulated: bool = typer.Option(
         False,
@@ -45,7 +55,9 @@ def usage(
 ) -> None:
     """Totals, cost and failovers from the usage ledger; Coding Plan windows with --windows.
 
-    Calls served by hunkwise's simulator cost nothing and are left out unless --include-simulated.
+    With --windows, the configured Coding Plan keys are also looked up in Z.AI's quota monitor
+    (HUNKWISE_QUOTA_MONITOR=off to skip it). Calls served by hunkwise's simulator cost nothing and
+    are left out unless --include-simulated.
     """
     from hunkwise.errors import ConfigurationError
     from hunkwise.store.ledger import GROUPINGS, parse_since
@@ -81,7 +93,6 @@ def _run(
     from hunkwise.config.settings import Settings
     from hunkwise.store.db import database_url, open_store, sqlite_file_missing
     from hunkwise.store.ledger import usage_summary
-    from hunkwise.store.windows import coding_plan_windows
 
     console = Console(highlight=False)
     settings = Settings.from_env()
@@ -98,12 +109,7 @@ def _run(
         summary = usage_summary(engine, since=since, by=by, include_simulated=include_simulated)
         window_list = None
         if windows:
-            from hunkwise.config.resolve import resolve_catalog
-
-            # The user's [tiers.<name>] overrides set the ceilings, as they do for the gateway.
-            window_list = coding_plan_windows(
-                engine, now, catalog=resolve_catalog(settings=settings), include_simulated=include_simulated
-            )
+            window_list = _capacities(engine, settings, now, include_simulated=include_simulated)
     finally:
         engine.dispose()
 
@@ -118,6 +124,72 @@ def _run(
     _print_summary(console, summary)
     if window_list is not None:
         _print_windows(console, window_list, now)
+
+
+def _capacities(
+    engine: Db, settings: Settings, now: datetime, *, include_simulated: bool
+) -> list[CredentialCapacity]:
+    """Every Coding Plan credential the ledger saw this week or the configuration names, merged
+    with what Z.AI's quota monitor says about the configured ones."""
+    from hunkwise.config.resolve import resolve_catalog
+    from hunkwise.store.capacity import ledger_capacity
+    from hunkwise.store.windows import coding_plan_windows
+
+    # The user's [tiers.<name>] overrides set the ceilings, as they do for the gateway.
+    catalog = resolve_catalog(settings=settings)
+    seen = [
+        w.credential_id
+        for w in coding_plan_windows(engine, now, catalog=catalog, include_simulated=include_simulated)
+    ]
+    slots = _coding_slots(settings)
+    readings = _read_monitor(slots, enabled=settings.quota_monitor)
+    credentials = seen + [c for c in slots if c not in seen]
+    return [
+        ledger_capacity(
+            engine,
+            credential,
+            now,
+            monitor=readings.get(credential),
+            model=slots[credential].model if credential in slots else None,
+            tier=slots[credential].tier if credential in slots else None,
+            catalog=catalog,
+            include_simulated=include_simulated,
+        )
+        for credential in credentials
+    ]
+
+
+def _coding_slots(settings: Settings) -> dict[str, Slot]:
+    """The configured Coding Plan slots with a key, by credential; none when the configuration
+    does not resolve (``usage`` must work without a model configured)."""
+    from hunkwise.config.resolve import resolve_config
+    from hunkwise.errors import ConfigurationError
+    from hunkwise.gateway import has_monitor
+
+    try:
+        resolved = resolve_config(settings=settings, require_key=False)
+    except ConfigurationError:
+        return {}
+    return {s.credential_id: s for s in resolved.slots if has_monitor(s) and s.api_key}
+
+
+def _read_monitor(slots: dict[str, Slot], *, enabled: bool) -> dict[str, MonitorResult]:
+    """One monitor reading per configured Coding Plan slot, never raising (advisory)."""
+    import asyncio
+
+    from hunkwise.gateway import QuotaMonitor
+
+    if not slots:
+        return {}
+
+    async def read_all() -> dict[str, MonitorResult]:
+        monitor = QuotaMonitor(enabled=enabled)
+        try:
+            return {credential: await monitor.read(slot) for credential, slot in slots.items()}
+        finally:
+            await monitor.aclose()
+
+    return asyncio.run(read_all())
 
 
 def _empty_json(since: datetime | None, by: Any, windows: bool, include_simulated: bool) -> dict[str, Any]:
@@ -200,27 +272,30 @@ def _hidden(summary: UsageSummary) -> str:
     return f"{summary.simulated.calls:,} simulated call(s){runs} hidden (--include-simulated to show them)"
 
 
-def _print_windows(console: Console, windows: list[WindowUsage], now: datetime) -> None:
+def _print_windows(console: Console, windows: list[CredentialCapacity], now: datetime) -> None:
     from rich.table import Table
 
     if not windows:
         console.print("No Coding Plan calls in the last 7 days, so no window is in use.")
         return
-    table = Table(title="Coding Plan windows (prompts sent from this installation)", title_justify="left")
+    table = Table(title="Coding Plan windows", title_justify="left")
     table.add_column("credential", overflow="fold")
-    for name in ("tier", "5 hours", "next frees", "week", "next frees"):
+    for name in ("tier", "now", "5 hours sent", "5 hours left", "week sent", "week left"):
         table.add_column(name, no_wrap=True)
-    for w in windows:
+    for c in windows:
+        w = c.ledger
         table.add_row(
             f"{w.fingerprint}{_SIM_MARK if w.simulated else ''}\n{_host(w.base_url)}\n{', '.join(w.models)}",
             w.tier,
+            f"x{c.multiplier}\n{'peak' if c.peak else 'off-peak'}",
             _used(w.five_hour),
-            _in(w.five_hour.resets_at, now),
+            _left(c.five_hour, now),
             _used(w.week),
-            _in(w.week.resets_at, now),
+            _left(c.week, now),
         )
     console.print(table)
-    for w in windows:
+    for c in windows:
+        w = c.ledger
         for label, count in (("5-hour", w.five_hour), ("weekly", w.week)):
             if count.exhausted:
                 console.print(
@@ -234,15 +309,29 @@ def _print_windows(console: Console, windows: list[WindowUsage], now: datetime) 
                     f"{_percent(count)} ({count.used}/{count.limit}); the oldest prompt leaves it "
                     f"{_relative(count.resets_at, now)}."
                 )
+        for label, cap in (("5-hour", c.five_hour), ("weekly", c.week)):
+            if cap.forecast.prompts_last_hour or cap.remaining == 0:
+                console.print(f"forecast: {label} window of {w.fingerprint}: {cap.forecast.message()}.")
+        if c.monitor_diagnosis:
+            console.print(f"[dim]quota monitor for {w.fingerprint}: {c.monitor_diagnosis}[/dim]")
+        for note in c.notes:
+            console.print(f"[yellow]note:[/] {w.fingerprint}: {note}")
         if w.last_quota_error_at:
             console.print(
                 f"[red]note:[/] Z.AI reported a spent quota window for {w.fingerprint} "
                 f"{_relative(w.last_quota_error_at, now)}."
             )
     console.print(
-        "Counts cover prompts sent by hunkwise only (other tools on the same key are not seen); "
-        "ceilings come from the catalog tier and can be overridden in your config."
+        f"'sent' counts prompts sent by hunkwise only; 'left' is Z.AI's quota monitor where it answered "
+        f"(monitor), else the catalog tier's ceiling minus what hunkwise sent weighted by the peak-hour "
+        f"multiplier (ledger). 'now' is how many prompts one request to the key's model counts for "
+        f"at this hour (peak hours: {windows[0].peak_hours})."
     )
+
+
+def _left(cap: WindowCapacity, now: datetime) -> str:
+    left = "?" if cap.remaining is None else f"{cap.remaining:,}"
+    return f"{left} ({cap.source})\nresets {_in(cap.resets_at, now)}"
 
 
 def _used(count: WindowCount) -> str:

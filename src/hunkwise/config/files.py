@@ -66,7 +66,10 @@ class ConfigFile:
         return self.data.profiles
 
     def overrides(self) -> dict[str, Any]:
-        return {k: getattr(self.data, k) for k in OVERRIDE_SECTIONS if getattr(self.data, k)}
+        found = {k: getattr(self.data, k) for k in OVERRIDE_SECTIONS if getattr(self.data, k)}
+        if self.data.peak_hours:
+            found["peak_hours"] = self.data.peak_hours
+        return found
 
     def slot_tables(self, profile: str | None) -> Iterator[tuple[str, tuple[str, ...], SlotInput]]:
         """``(slot, location, spec)`` for top-level [main]/[fallback], then the profile's tables."""
@@ -235,10 +238,12 @@ def _override_problems(raw: dict[str, Any], path: Path) -> list[Problem]:
                 )
                 continue
             problems += _patch_problems(path, (section, item_id), target, patch)
+    if isinstance(raw.get("peak_hours"), dict):
+        problems += _patch_problems(path, ("peak_hours",), catalog.peak_hours, raw["peak_hours"])
     return problems
 
 
-def _patch_problems(path: Path, loc: tuple[str, str], target: Any, patch: dict[str, Any]) -> list[Problem]:
+def _patch_problems(path: Path, loc: tuple[str, ...], target: Any, patch: dict[str, Any]) -> list[Problem]:
     fields = [f for f in type(target).model_fields if f != "id"]
     problems = [unknown_key(k, loc, path, fields, table=False) for k in patch if k not in fields]
     if problems:

@@ -7,6 +7,7 @@
     [main] / [fallback]              # slot settings every profile starts from (SlotInput)
     [profiles.<name>.main|fallback]  # named profiles (SlotInput)
     [models."<id>"] [tiers.<id>] [plans.<id>]   # catalog overrides (checked against the catalog)
+    [peak_hours]                              # the Coding Plan's peak-hour weighting (catalog)
     [review]                         # review defaults: ignore/include globs, thresholds, max_cost
     [[rules]]                        # plain-language rules scoped by path globs
 
@@ -174,6 +175,7 @@ class ConfigFileSchema(_Strict):
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tiers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     plans: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    peak_hours: dict[str, Any] = Field(default_factory=dict)
     review: ReviewSection | None = None
     rules: tuple[RuleEntry, ...] = ()
 
@@ -189,6 +191,7 @@ FILE_HELP: dict[str, str] = {
     "models": 'tables like [models."glm-5.1"] with catalog fields to override',
     "tiers": "tables like [tiers.lite] with catalog fields to override",
     "plans": "tables like [plans.coding] with catalog fields to override",
+    "peak_hours": "a table: [peak_hours] with catalog fields to override (1 and 1 for a promotion)",
     "review": "a table: [review]",
     "rules": 'an array of tables: write [[rules]] blocks with text = "..."',
     "ignore": GLOBS_HELP,

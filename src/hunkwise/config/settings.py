@@ -113,14 +113,15 @@ class Settings(BaseSettings):
     spill: Spill | None = Field(None, validation_alias=SPILL_ENV)
     """``HUNKWISE_SPILL``: a server's spill policy for organizations without their own
     (hunkwise.config.scheduling); unset: ``when-exhausted``."""
-    window_promotion: bool = Field(False, validation_alias="HUNKWISE_WINDOW_PROMOTION")
-    """``HUNKWISE_WINDOW_PROMOTION``: Z.AI counts every prompt once (a 1x promotion) instead of
-    the peak-hour multiplier; the scheduler's estimates follow."""
     review_context: Literal["none", "hunk", "function", "file"] = Field(
         "hunk", validation_alias="HUNKWISE_REVIEW_CONTEXT"
     )
     """``HUNKWISE_REVIEW_CONTEXT``: code context of the server's reviews (hunkwise.review.context);
     ``function``/``file`` read each changed file at the head commit through the platform's API."""
+
+    quota_monitor: bool = Field(True, validation_alias="HUNKWISE_QUOTA_MONITOR")
+    """``HUNKWISE_QUOTA_MONITOR``: ``off`` stops asking Z.AI's quota monitor for Coding Plan windows
+    (``usage --windows``, the console); the ledger's own counts are shown then."""
 
     # -- the store --------------------------------------------------------------------------------
     database_url: str | None = Field(None, validation_alias="HUNKWISE_DATABASE_URL")
@@ -269,15 +270,25 @@ class Settings(BaseSettings):
             return value
         return parse_spill(value, SPILL_ENV) if value.strip() else None
 
-    @field_validator("window_promotion", mode="before")
-    @classmethod
-    def _promotion(cls, value: Any) -> Any:
-        return value.strip().lower() in _TRUE if isinstance(value, str) else value
-
     @field_validator("dev", mode="before")
     @classmethod
     def _dev(cls, value: Any) -> Any:
         return value.strip().lower() in _TRUE if isinstance(value, str) else value
+
+    @field_validator("quota_monitor", mode="before")
+    @classmethod
+    def _quota_monitor(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in ("0", "false", "no", "off"):
+            return False
+        raise ConfigurationError(
+            f"HUNKWISE_QUOTA_MONITOR must be on or off (1/0, true/false), got {value!r}",
+            setting="HUNKWISE_QUOTA_MONITOR",
+        )
 
     @field_validator("max_body_bytes", mode="before")
     @classmethod

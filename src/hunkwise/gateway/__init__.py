@@ -23,6 +23,17 @@ from hunkwise.gateway.limits import Circuit, LimitsBackend, LocalBackend, RedisB
 from hunkwise.gateway.limits.redis_backend import redact_url
 from hunkwise.gateway.policy import RetryPolicy, RouterEvent
 from hunkwise.gateway.probe import Diagnosis, probe_slot, probe_slots
+from hunkwise.gateway.quota_monitor import (
+    MonitorError,
+    MonitorReading,
+    MonitorResult,
+    MonitorSpan,
+    MonitorWindow,
+    QuotaMonitor,
+    has_monitor,
+    monitor_url,
+    parse_quota_limits,
+)
 from hunkwise.gateway.recording import Miss, Recordings
 from hunkwise.gateway.router import Router
 from hunkwise.gateway.thinking import parse_override, preview_request_body, unwrap_override
@@ -66,10 +77,16 @@ __all__ = [
     "LocalBackend",
     "Message",
     "Miss",
+    "MonitorError",
+    "MonitorReading",
+    "MonitorResult",
+    "MonitorSpan",
+    "MonitorWindow",
     "NotRecorded",
     "PlanId",
     "ProviderError",
     "ProviderId",
+    "QuotaMonitor",
     "Recordings",
     "RedisBackend",
     "RetryPolicy",
@@ -82,7 +99,10 @@ __all__ = [
     "TierId",
     "Usage",
     "count_failovers",
+    "has_monitor",
+    "monitor_url",
     "parse_override",
+    "parse_quota_limits",
     "preview_request_body",
     "probe_slot",
     "probe_slots",

@@ -25,7 +25,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     from hunkwise.config.resolve import resolve_catalog
     from hunkwise.config.review_settings import server_cost_ceiling, server_spill
     from hunkwise.jobs.mode import mode_record
-    from hunkwise.jobs.schedule import ledger_capacity
+    from hunkwise.jobs.schedule import window_capacity
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient
@@ -42,6 +42,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     )
     max_cost = server_cost_ceiling(settings)
     spill = server_spill(settings)
+    catalog = resolve_catalog(settings=settings)
     return ReviewDeps(
         engine=engine,
         slots_for_org=runtime.slots.slots_for,
@@ -57,11 +58,10 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         max_cost_for_org=lambda org: cost_ceiling_for_org(engine, org, max_cost),
         options=lambda: ReviewOptions(context=settings.review_context),
         spill_for_org=lambda org: spill_for_org(engine, org, spill),
-        # The windows' ceilings with the config files' [tiers.<name>] overrides, as the gateway reads them.
-        capacity=ledger_capacity(
-            engine, promotion=settings.window_promotion, catalog=resolve_catalog(settings=settings)
-        ),
-        promotion=settings.window_promotion,
+        # The windows' ceilings and the peak-hour rule with the config files' [tiers.<name>] and
+        # [peak_hours] overrides, as the gateway and the usage views read them.
+        capacity=window_capacity(engine, monitor=runtime.quota_monitor, catalog=catalog),
+        catalog=catalog,
     )
 
 

@@ -53,6 +53,7 @@ from hunkwise.store.orgs import normalize_slug
 from hunkwise.store.tables import utcnow
 
 if TYPE_CHECKING:
+    from hunkwise.catalog.loader import Catalog
     from hunkwise.gateway import LimitsBackend
     from hunkwise.platforms.gitlab import GitLabClient, MergeRequestEvent
 
@@ -92,12 +93,12 @@ class ReviewDeps:
     max_cost_for_org: Callable[[str], CostCeiling] = _default_ceiling
     # Scheduling around Main's window (hunkwise.jobs.schedule): the organization's spill policy
     # (blocking: database), the remaining window capacity of a key (None: never deferred nor
-    # spilled ahead; the router still fails over on a spent window), the clock, and whether a
-    # 1x promotion is in force instead of the peak-hour multiplier.
+    # spilled ahead; the router still fails over on a spent window), the clock, and the catalog
+    # whose [peak_hours] rule weighs the estimate (None: the packaged one).
     spill_for_org: Callable[[str], Spill] = lambda org: DEFAULT_SPILL
     capacity: RemainingCapacity | None = None
     clock: Callable[[], datetime] = utcnow
-    promotion: bool = False
+    catalog: Catalog | None = None
 
 
 def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
@@ -255,8 +256,8 @@ async def schedule(
         return slots, ScheduleDecision("main", "the diff could not be planned; the review says why")
     main, now = slots[0], deps.clock()
     tokens = sum(p.estimated_input_tokens for p in planned.plan)
-    estimate = estimate_for(len(planned.plan), main.model, now, tokens=tokens, promotion=deps.promotion)
-    capacity = await asyncio.to_thread(deps.capacity, main, now) if deps.capacity is not None else None
+    estimate = estimate_for(len(planned.plan), main.model, now, tokens=tokens, catalog=deps.catalog)
+    capacity = await deps.capacity(main, now) if deps.capacity is not None else None
     decision = decide(
         priority=job.priority,
         spill=spill,

@@ -14,14 +14,14 @@ limits and circuits hold across workers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hunkwise.config.byok import fixed_config
 from hunkwise.config.resolve import ResolvedConfig
 from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import SsrfPolicy
-from hunkwise.gateway import ClientPool
+from hunkwise.gateway import ClientPool, QuotaMonitor
 from hunkwise.jobs.resolver import SlotResolver
 from hunkwise.store.secrets import SecretBox, load_secret_box, upgrade_legacy_rows
 
@@ -42,6 +42,9 @@ class Runtime:
     limits: LimitsBackend  # per-key concurrency and circuits for every job of this process
     fixed: ResolvedConfig | None  # fixed mode's global configuration, resolved once; None: BYOK
     slots: SlotResolver
+    # Z.AI's quota monitor for Coding Plan keys, one per process so its cache and rate limit are
+    # shared by every request that asks (advisory: it never fails anything).
+    quota_monitor: QuotaMonitor = field(default_factory=lambda: QuotaMonitor(enabled=False))
 
     @classmethod
     def for_server(
@@ -84,7 +87,9 @@ class Runtime:
         box = load_secret_box(settings, create=create_key)
         policy = policy if policy is not None else SsrfPolicy(allowed_hosts=settings.allow_private_base_urls)
         slots = SlotResolver(engine, box=box, policy=policy, fixed=fixed)
-        return cls(settings, engine, box, policy, limits, fixed, slots)
+        return cls(
+            settings, engine, box, policy, limits, fixed, slots, _quota_monitor(settings, policy, fixed)
+        )
 
     def clients(self) -> ClientPool | None:
         """SDK clients for one job's router, as :meth:`SlotResolver.clients` decides them."""
@@ -93,6 +98,16 @@ class Runtime:
     async def aclose(self) -> None:
         """Release what the runtime holds open besides the engine (its owner disposes that)."""
         await self.limits.aclose()
+        await self.quota_monitor.aclose()
+
+
+def _quota_monitor(settings: Settings, policy: SsrfPolicy, fixed: ResolvedConfig | None) -> QuotaMonitor:
+    """The monitor connects like the slots it reads for: through the SSRF guard for organizations'
+    keys (BYOK), directly for the admin's fixed configuration (trusted, as on the CLI)."""
+    from hunkwise.config.ssrf_connect import connect_guard
+
+    guard = connect_guard(policy) if fixed is None else None
+    return QuotaMonitor(enabled=settings.quota_monitor, transport_factory=guard)
 
 
 __all__ = ["Runtime"]

@@ -4,12 +4,12 @@ or defer it until the window resets.
 The decision (:func:`decide`) is a pure function of the review's estimate, the window's
 remaining capacity, who asked (the job's priority), the organization's spill policy and the
 clock, so it is tested without a server. Where the remaining capacity comes from is behind one
-protocol, :class:`RemainingCapacity`: today the usage ledger against the tier's limits
-(:func:`ledger_capacity`, :mod:`hunkwise.store.windows`); a source that also reads Z.AI's quota
-monitor plugs in the same way.
+protocol, :class:`RemainingCapacity`; the server's is :func:`window_capacity`, over
+:func:`hunkwise.store.capacity.remaining_window_capacity` (Z.AI's quota monitor merged with the
+usage ledger).
 
 The vocabulary (priorities, spill policies) is :mod:`hunkwise.config.scheduling`; the peak-hour
-multiplier is :mod:`hunkwise.catalog.peak_hours`.
+multiplier is the catalog's ``[peak_hours]`` rule.
 """
 
 from __future__ import annotations
@@ -21,17 +21,16 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine
 
-from hunkwise.catalog.loader import Catalog
-from hunkwise.catalog.peak_hours import window_multiplier
+from hunkwise.catalog.loader import Catalog, load_catalog
 from hunkwise.config.scheduling import MANUAL_PRIORITY, Spill, priority_name
-from hunkwise.gateway import Slot
+from hunkwise.gateway import QuotaMonitor, Slot
 from hunkwise.store.jobs import Job
 
 Action = Literal["main", "fallback", "defer"]
 
 
 @dataclass(frozen=True, slots=True)
-class WindowCapacity:
+class WindowRoom:
     """What is left of a key's tightest window now, in prompts, and when it has room again.
 
     ``resets_at``: when the window named ``window`` frees up (None: unknown, then a review is
@@ -46,9 +45,9 @@ class WindowCapacity:
 
 class RemainingCapacity(Protocol):
     """The remaining window capacity of ``slot``'s credential at ``now``; None when the key has
-    no window (pay-per-token) or nothing is known. Blocking (database, HTTP): run in a thread."""
+    no window (pay-per-token) or nothing is known."""
 
-    def __call__(self, slot: Slot, now: datetime) -> WindowCapacity | None: ...
+    async def __call__(self, slot: Slot, now: datetime) -> WindowRoom | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +77,11 @@ class ScheduleDecision:
 
 
 def estimate_for(
-    requests: int, model: str, now: datetime, *, tokens: int = 0, promotion: bool = False
+    requests: int, model: str, now: datetime, *, tokens: int = 0, catalog: Catalog | None = None
 ) -> Estimate:
-    """The estimate of ``requests`` requests to ``model`` sent at ``now`` (the multiplier in
-    force then; 1 during a ``promotion``)."""
-    return Estimate(requests, window_multiplier(model, now, promotion=promotion), tokens)
+    """The estimate of ``requests`` requests to ``model`` sent at ``now``: the catalog's peak-hour
+    rule in force then (``[peak_hours]``; a promotion at 1x is an override of it)."""
+    return Estimate(requests, (catalog or load_catalog()).peak_hours.multiplier(model, now), tokens)
 
 
 def decide(
@@ -90,7 +89,7 @@ def decide(
     priority: int,
     spill: Spill,
     estimate: Estimate,
-    capacity: WindowCapacity | None,
+    capacity: WindowRoom | None,
     has_fallback: bool,
     main_cap: int | None,
     now: datetime,
@@ -138,37 +137,28 @@ def when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def ledger_capacity(
-    db: Engine, *, include_simulated: bool = True, promotion: bool = False, catalog: Catalog | None = None
+def window_capacity(
+    db: Engine, *, monitor: QuotaMonitor | None = None, catalog: Catalog | None = None
 ) -> RemainingCapacity:
-    """:class:`RemainingCapacity` from the usage ledger: prompts recorded on the key in its
-    rolling 5-hour and weekly windows, each weighted by the peak-hour multiplier in force when it
-    was sent (1 during a ``promotion``), against the tier's limits
-    (:func:`hunkwise.store.windows.window_usage` resolves the tier; ``catalog``: the one with the
-    user's ``[tiers.<name>]`` overrides). The tighter window is
-    reported; it frees up when its oldest prompt leaves it (a rolling window: a job woken then
-    that still does not fit waits again). It sees only this hunkwise's prompts. Simulated calls
-    count by default: a simulator key's windows are what the simulator meters."""
-    from hunkwise.store.windows import FIVE_HOURS, WEEK, window_prompts, window_usage
+    """:class:`RemainingCapacity` from :func:`hunkwise.store.capacity.remaining_window_capacity`:
+    Z.AI's quota monitor when it answers (``monitor``, shared and cached by the process), else
+    the usage ledger's prompts weighted by the peak-hour rule, against the tier's ceilings
+    (``catalog``: the one with the config files' overrides). The tighter of the 5-hour and
+    weekly windows is reported, with when it resets (the monitor's ``nextResetTime``; for the
+    ledger's rolling window, when its oldest prompt leaves it: a job woken then that still does
+    not fit waits again)."""
+    from hunkwise.store.capacity import remaining_window_capacity
 
-    def capacity(slot: Slot, now: datetime) -> WindowCapacity | None:
-        if slot.plan != "coding":
+    async def capacity(slot: Slot, now: datetime) -> WindowRoom | None:
+        found = await remaining_window_capacity(db, slot, monitor=monitor, now=now, catalog=catalog)
+        if found is None:
             return None
-        usage = window_usage(
-            db, slot.credential_id, now, tier=slot.tier, catalog=catalog, include_simulated=include_simulated
-        )
-        prompts = window_prompts(db, slot.credential_id, now - WEEK, now, include_simulated=include_simulated)
-        best: WindowCapacity | None = None
-        for name, span, limit in (
-            ("5-hour", FIVE_HOURS, usage.five_hour.limit),
-            ("weekly", WEEK, usage.week.limit),
-        ):
-            if limit is None:
+        best: WindowRoom | None = None
+        for name, window in (("5-hour", found.five_hour), ("weekly", found.week)):
+            if window.remaining is None or window.limit is None:
                 continue
-            inside = [(at, model) for at, model in prompts if at > now - span]
-            used = sum(window_multiplier(model, at, promotion=promotion) for at, model in inside)
-            resets = inside[0][0] + span if inside else None
-            left = WindowCapacity(limit - used, limit, resets, name, "usage ledger")
+            source = "quota monitor" if window.source == "monitor" else "usage ledger"
+            left = WindowRoom(window.remaining, window.limit, window.resets_at, name, source)
             if best is None or left.remaining < best.remaining:
                 best = left
         return best

@@ -33,9 +33,6 @@ WINDOW_WEEK_SECONDS = 7 * 24 * 3600
 ForcedError = Literal["1309", "1313", "1316", "1317"]
 FORCED_ERRORS: tuple[ForcedError, ...] = ("1309", "1313", "1316", "1317")
 
-# The peak-hour multiplier (the 2026 FAQ) lives in hunkwise.catalog.peak_hours, shared with the
-# scheduler; SimState.multiplier applies it.
-
 
 class SimConfigError(ValueError):
     """A simulator setting that cannot work; the message names the setting and the fix."""
@@ -114,9 +111,9 @@ class SimConfig(BaseModel):
     quota_5h: int | None = Field(default=None, ge=0)
     quota_week: int | None = Field(default=None, ge=0)
     balance: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    # The peak-hour multiplier of the 2026 FAQ (PEAK_MULTIPLIER_MODELS count 3x at peak, 2x
-    # off-peak). Off by default, which is a promotion period at 1x: one prompt, one count, the
-    # arithmetic every window test and benchmark was written against.
+    # The peak-hour multiplier of the 2026 FAQ (the catalog's [peak_hours]: GLM-5.1 and
+    # GLM-5-Turbo count 3x at peak, 2x off-peak). Off by default, which is a promotion period at
+    # 1x: one prompt, one count, the arithmetic every window test and benchmark was written against.
     peak_multiplier: bool = False
     # Whether the quota monitor's limits carry ``usage``/``currentValue``/``remaining``. The real
     # service sends them only sometimes, so by default the simulator sends ``percentage`` alone:

@@ -13,10 +13,10 @@ import random
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hunkwise.catalog.loader import Catalog, load_catalog
-from hunkwise.catalog.peak_hours import window_multiplier
 from hunkwise.sim.config import (
     WINDOW_5H_SECONDS,
     WINDOW_WEEK_SECONDS,
@@ -26,6 +26,7 @@ from hunkwise.sim.config import (
 )
 
 REQUEST_LOG_SIZE = 1000
+BEIJING = timezone(timedelta(hours=8))
 
 
 @dataclass
@@ -97,10 +98,13 @@ class SimState:
             stats.prompts.popleft()
 
     def multiplier(self, model: str, at: float | None = None) -> int:
-        """How many prompts one request to ``model`` counts for at sim time ``at``: the 2026 FAQ's
-        peak-hour rule when ``peak_multiplier`` is on, else 1 (a promotion period)."""
-        when = self.now() if at is None else at
-        return window_multiplier(model, when, promotion=not self.config.peak_multiplier)
+        """How many prompts one request to ``model`` counts for at sim time ``at``: the catalog's
+        peak-hour rule (``[peak_hours]``, the 2026 FAQ) when ``peak_multiplier`` is on, else 1 (a
+        promotion period)."""
+        if not self.config.peak_multiplier:
+            return 1
+        when = datetime.fromtimestamp(self.now() if at is None else at, BEIJING)
+        return self.catalog.peak_hours.multiplier(model, when)
 
     def check_quota(self, key: str) -> Denial | None:
         """A quota or balance that forbids one more prompt now, if any."""

@@ -239,21 +239,3 @@ def _count(times: list[datetime], span: timedelta, limit: int | None) -> WindowC
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def window_prompts(
-    db: Db, credential_id: str, since: datetime, now: datetime, *, include_simulated: bool = False
-) -> list[tuple[datetime, str]]:
-    """``(time, model)`` of every prompt on ``credential_id`` in ``(since, now]``, oldest first:
-    what a caller weighting prompts (the peak-hour multiplier, ``hunkwise.jobs.schedule``) counts."""
-    mine = ModelCall.credential_id == credential_id
-    if not include_simulated:
-        mine = mine & ModelCall.simulated.is_(False)
-    query = (
-        select(ModelCall.created_at, ModelCall.model)
-        .where(mine & (ModelCall.created_at > since) & (ModelCall.created_at <= now))
-        .where(ModelCall.outcome.in_(QUOTA_CONSUMING_OUTCOMES))
-        .order_by(ModelCall.created_at)
-    )
-    with use_session(db) as session:
-        return [(at, model) for at, model in session.execute(query)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from hunkwise.server.routes import byok, docs, health, jobs, metrics, orgs, reviews, webhooks
+from hunkwise.server.routes import byok, docs, health, jobs, metrics, orgs, reviews, usage, webhooks
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -20,6 +20,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     webhooks.router,
     reviews.router,
     jobs.router,
+    usage.router,
     metrics.router,
     docs.router,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from importlib import resources
 from typing import Annotated
 
@@ -9,7 +10,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.server.deps import EngineDep
+from hunkwise.server.deps import EngineDep, RuntimeDep
+from hunkwise.server.usage_windows import org_windows
 from hunkwise.server.web.auth import ConsoleUserDep
 from hunkwise.server.web.charts import colour, stacked_bars
 from hunkwise.server.web.render import page, tokens, usd
@@ -79,12 +81,14 @@ async def usage_page(
     request: Request,
     user: ConsoleUserDep,
     engine: EngineDep,
+    runtime: RuntimeDep,
     days: Annotated[int, Query(ge=1, le=90)] = 14,
     include_simulated: Annotated[bool, Query()] = False,
 ) -> Response:
     data = await run_in_threadpool(
         lambda: usage_data(engine, org=user.org, days=days, include_simulated=include_simulated)
     )
+    windows, windows_note = await org_windows(runtime, user.org, include_simulated=include_simulated)
     charts = {
         "tokens": stacked_bars("Tokens per day by model", data.days, data.tokens, tokens),
         "cost": stacked_bars("Cost per day by model (USD)", data.days, data.cost, usd),
@@ -93,4 +97,15 @@ async def usage_page(
         ),
     }
     legend = [(m, colour(i)) for i, m in enumerate(data.models)]
-    return page(request, "usage.html", user, data=data, charts=charts, legend=legend, days=days)
+    return page(
+        request,
+        "usage.html",
+        user,
+        data=data,
+        charts=charts,
+        legend=legend,
+        days=days,
+        windows=windows,
+        windows_note=windows_note,
+        utc=UTC,
+    )

@@ -1,5 +1,5 @@
-"""The Usage page's numbers: tokens and cost per day per model, failovers per day, and the
-Coding Plan windows of the keys in scope.
+"""The Usage page's numbers: tokens and cost per day per model and failovers per day (the Coding
+Plan windows of the keys in scope come from :mod:`hunkwise.server.usage_windows`).
 
 Scope: the ledger (``model_calls``) is installation-wide, so an organization sees only the
 calls of the runs its own review jobs recorded (``run_id`` beside the job's report, in its checkpoint);
@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import select
 
 from hunkwise.gateway import SKIPPED_OUTCOMES
+from hunkwise.server.usage_windows import org_run_ids
 from hunkwise.store.db import Db, use_session
-from hunkwise.store.tables import ModelCall, ReviewJob
-from hunkwise.store.windows import CODING_PLAN, WindowUsage, window_usage
+from hunkwise.store.tables import ModelCall
 
 
 @dataclass
@@ -37,7 +37,6 @@ class UsageData:
     total_tokens: int
     total_cost: float
     total_failovers: int
-    windows: list[WindowUsage]
     table: list[dict[str, Any]]  # one row per (day, model) for the accessible table
     include_simulated: bool = False
     simulated_calls: int = 0  # in the period, shown or not
@@ -45,14 +44,6 @@ class UsageData:
 
 
 SIMULATED_SUFFIX = " (simulated)"
-
-
-def _run_ids(session: Any, org: str) -> set[int]:
-    ids: set[int] = set()
-    for checkpoint in session.scalars(select(ReviewJob.checkpoint).where(ReviewJob.org == org)):
-        if isinstance(checkpoint, dict) and isinstance(checkpoint.get("run_id"), int):
-            ids.add(checkpoint["run_id"])
-    return ids
 
 
 def usage_data(
@@ -63,19 +54,9 @@ def usage_data(
     since = datetime.combine(start_day, datetime.min.time(), tzinfo=UTC)
     with use_session(db) as session:
         query = select(ModelCall).where(ModelCall.created_at >= since)
-        week_query = select(ModelCall.credential_id).where(
-            (ModelCall.plan == CODING_PLAN)
-            & ModelCall.credential_id.is_not(None)
-            & (ModelCall.created_at > now - timedelta(days=7))
-        )
-        if not include_simulated:
-            week_query = week_query.where(ModelCall.simulated.is_(False))
         if org is not None:
-            ids = _run_ids(session, org)
-            query = query.where(ModelCall.run_id.in_(ids))
-            week_query = week_query.where(ModelCall.run_id.in_(ids))
+            query = query.where(ModelCall.run_id.in_(org_run_ids(session, org)))
         calls = list(session.scalars(query))
-        credentials = sorted({c for c in session.scalars(week_query.distinct()) if c})
     day_list = [(start_day + timedelta(days=i)).isoformat() for i in range(days)]
     index = {d: i for i, d in enumerate(day_list)}
     tokens: dict[str, list[float]] = defaultdict(lambda: [0.0] * days)
@@ -129,7 +110,6 @@ def usage_data(
         total_tokens=total_tokens,
         total_cost=total_cost,
         total_failovers=int(sum(failovers)),
-        windows=[window_usage(db, cid, now, include_simulated=include_simulated) for cid in credentials],
         table=table,
         include_simulated=include_simulated,
         simulated_calls=simulated_calls,
