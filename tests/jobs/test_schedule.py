@@ -138,12 +138,13 @@ def test_never_defers_a_lower_priority_review_until_the_reset() -> None:
 def test_a_persons_review_is_never_deferred() -> None:
     assert _decide(priority=MANUAL_PRIORITY, spill="never").action == "main"  # type: ignore[attr-defined]
     assert _decide(priority=MANUAL_PRIORITY, spill="never", has_fallback=False).action == "main"  # type: ignore[attr-defined]
-    assert _decide(priority=MANUAL_PRIORITY, spill="when-exhausted").action == "fallback"  # type: ignore[attr-defined]
+    assert _decide(priority=MANUAL_PRIORITY, spill="when-exhausted").action == "main"  # type: ignore[attr-defined]
 
 
 def test_when_exhausted_goes_to_the_fallback_or_waits_without_one() -> None:
-    assert _decide(spill="when-exhausted").action == "fallback"  # type: ignore[attr-defined]
-    assert _decide(spill="to-finish-faster").action == "fallback"  # type: ignore[attr-defined]
+    exhausted = _decide(spill="when-exhausted")
+    assert exhausted.action == "main" and "the Fallback takes over when Main refuses" in exhausted.reason  # type: ignore[attr-defined]
+    assert _decide(spill="to-finish-faster").spread  # type: ignore[attr-defined]
     alone = _decide(spill="when-exhausted", has_fallback=False)
     assert alone.action == "defer" and "no Fallback is configured" in alone.reason  # type: ignore[attr-defined]
 

@@ -98,10 +98,10 @@ def decide(
 
     - The window covers the estimate (or nothing is known of it): run on Main; with
       ``to-finish-faster`` and a Fallback, a review of more requests than Main's cap spreads.
-    - It does not: a person's review runs anyway (never deferred; on the Fallback when the
-      policy allows one); ``never`` defers until the reset; ``when-exhausted`` and
-      ``to-finish-faster`` go to the Fallback, or defer when there is none (waiting beats failing
-      on a spent window).
+    - It does not: a person's review runs anyway (never deferred); ``never`` defers the others
+      until the reset; ``when-exhausted`` and ``to-finish-faster`` run with the Fallback taking
+      over when Main refuses (the router's failover), or defer when there is no Fallback (waiting
+      beats failing on a spent window).
     """
     spread = (
         spill == "to-finish-faster" and has_fallback and (main_cap is None or estimate.requests > main_cap)
@@ -116,12 +116,14 @@ def decide(
         f"window ({capacity.source})"
     )
     may_spill = spill != "never" and has_fallback
-    if priority >= MANUAL_PRIORITY:
-        if may_spill:
-            return ScheduleDecision("fallback", f"{short}; asked for by a person: on the Fallback now")
+    if priority >= MANUAL_PRIORITY and not may_spill:
         return ScheduleDecision("main", f"{short}; asked for by a person: never deferred")
     if may_spill:
-        return ScheduleDecision("fallback", f"{short}; spill = {spill!r}: on the Fallback")
+        # Today's failover: Main serves what it still can, its first 1308 opens a circuit until
+        # the reset and the Fallback takes the rest (counted as failovers, as before).
+        return ScheduleDecision(
+            "main", f"{short}; spill = {spill!r}: the Fallback takes over when Main refuses", spread=spread
+        )
     if capacity.resets_at is None or capacity.resets_at <= now:
         return ScheduleDecision("main", f"{short}; the reset time is unknown: run now")
     why = "no Fallback is configured" if spill != "never" else "spill = 'never'"
@@ -158,7 +160,10 @@ def window_capacity(
             if window.remaining is None or window.limit is None:
                 continue
             source = "quota monitor" if window.source == "monitor" else "usage ledger"
-            left = WindowRoom(window.remaining, window.limit, window.resets_at, name, source)
+            # The monitor's figure is cached: prompts this installation sent since may be missing
+            # from it, and the ledger's weighted count is a floor of the usage. The tighter wins.
+            remaining = min(window.remaining, window.limit - window.ledger_weighted)
+            left = WindowRoom(remaining, window.limit, window.resets_at, name, source)
             if best is None or left.remaining < best.remaining:
                 best = left
         return best
