@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/key_hops.py
 	$(BIN)/python bench/eval_replay.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/conversation_pushes.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

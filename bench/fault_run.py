@@ -40,7 +40,8 @@ REPO = "codertocat/hello-world"
 
 class FakeGitHub:
     """Just enough of the GitHub REST API for the review job: the PR diff, the reviews list
-    (read for idempotency fingerprints) and review POSTs, per pull request."""
+    (read for idempotency fingerprints), the review comments (none: no finding was posted on an
+    earlier push) and review POSTs, per pull request."""
 
     def __init__(self, diff: str) -> None:
         self.diff = diff
@@ -58,6 +59,9 @@ class FakeGitHub:
                     if len(parts) == 6 and parts[5] == "reviews":
                         with outer.lock:
                             self._json(200, outer.reviews.get(number, []))
+                        return
+                    if len(parts) == 6 and parts[5] == "comments":
+                        self._json(200, [])
                         return
                     if self.headers.get("accept", "").endswith(".diff"):
                         self._send(200, outer.diff.encode(), "text/plain")

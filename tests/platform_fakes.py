@@ -37,13 +37,109 @@ class FakeGitHub:
     files: dict[str, str] = field(default_factory=dict)
     files_ref: str = "c" * 40
     files_status: int = 200
+    # Review comments (GET /pulls/{n}/comments), as the REST API shows them: ``line`` /
+    # ``start_line`` / ``side`` / ``start_side``, ``in_reply_to_id`` on replies.
+    review_comments: list[dict[str, Any]] = field(default_factory=list)
+    resolved: set[int] = field(default_factory=set)  # first comment ids of resolved threads
+    refuse_lines: set[int] = field(default_factory=set)  # lines GitHub "cannot place" (422)
+    edits: list[dict[str, Any]] = field(default_factory=list)  # PUT review / PATCH comment bodies
+    graphql_status: int = 200  # e.g. 403: a token GraphQL refuses
+    _next_id: int = 5000
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
     @property
     def posts(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests if r.method == "POST"]
+        """The bodies of the REST POSTs (the GraphQL queries are reads)."""
+        return [
+            json.loads(r.content)
+            for r in self.requests
+            if r.method == "POST" and not r.url.path.endswith("/graphql")
+        ]
+
+    # -- what a user does on the pull request ------------------------------------------------------
+    def reply(self, comment_id: int, body: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Someone (the pull request's author by default) answers in a review thread."""
+        root = next(c for c in self.review_comments if c["id"] == comment_id)
+        self._next_id += 1
+        reply = {
+            **root,
+            "id": self._next_id,
+            "body": body,
+            "user": dict(user or AUTHOR),
+            "in_reply_to_id": root["id"],
+        }
+        self.review_comments.append(reply)
+        return reply
+
+    def resolve(self, comment_id: int) -> None:
+        """The author resolves the thread that starts with ``comment_id``."""
+        self.resolved.add(comment_id)
+
+    def own_threads(self) -> list[dict[str, Any]]:
+        """The first comments of the threads the token's user (or app bot) started."""
+        me = (self.user or self.app_bot)["id"]
+        return [c for c in self.review_comments if c["user"]["id"] == me and not c.get("in_reply_to_id")]
+
+    def _create_comments(
+        self, review: dict[str, Any], comments: list[dict[str, Any]]
+    ) -> httpx.Response | None:
+        """Validate like GitHub (``line`` and ``side`` required; ``start_line`` before ``line``,
+        with ``start_side``) and add the comments; a 422 answer when one is refused."""
+        for c in comments:
+            line, start = c.get("line"), c.get("start_line")
+            problem = None
+            if not isinstance(line, int) or c.get("side") not in ("LEFT", "RIGHT") or not c.get("path"):
+                problem = "line, side and path are required"
+            elif start is not None and (
+                not isinstance(start, int) or start >= line or not c.get("start_side")
+            ):
+                problem = "start_line must precede line, with start_side"
+            elif line in self.refuse_lines or (start in self.refuse_lines):
+                problem = "Line could not be resolved"
+            if problem:
+                return httpx.Response(422, json={"message": "Unprocessable Entity", "errors": [problem]})
+        for c in comments:
+            self._next_id += 1
+            self.review_comments.append(
+                {
+                    "id": self._next_id,
+                    "pull_request_review_id": review["id"],
+                    "pull_number": review["pull_number"],
+                    "path": c["path"],
+                    "line": c["line"],
+                    "start_line": c.get("start_line"),
+                    "side": c["side"],
+                    "start_side": c.get("start_side"),
+                    "body": c["body"],
+                    "commit_id": review["commit_id"],
+                    "in_reply_to_id": None,
+                    "user": review["user"],
+                    "html_url": f"https://github.com/x/pull/1#discussion_r{self._next_id}",
+                }
+            )
+        return None
+
+    def _graphql(self, request: httpx.Request) -> httpx.Response:
+        """``reviewThreads`` of a pull request: one thread per first comment, ``isResolved``."""
+        if self.graphql_status != 200:
+            return httpx.Response(
+                self.graphql_status, json={"message": "Resource not accessible by integration"}
+            )
+        query = json.loads(request.content)
+        if "reviewThreads" not in query.get("query", ""):
+            return httpx.Response(
+                200, json={"errors": [{"message": "fake GitHub answers reviewThreads only"}]}
+            )
+        number = query.get("variables", {}).get("number")
+        nodes = [
+            {"isResolved": c["id"] in self.resolved, "comments": {"nodes": [{"databaseId": c["id"]}]}}
+            for c in self.review_comments
+            if not c.get("in_reply_to_id") and c.get("pull_number", number) == number
+        ]
+        threads = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": nodes}
+        return httpx.Response(200, json={"data": {"repository": {"pullRequest": {"reviewThreads": threads}}}})
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -53,21 +149,52 @@ class FakeGitHub:
             if self.user is None:
                 return httpx.Response(403, json={"message": "Resource not accessible by integration"})
             return httpx.Response(200, json=self.user)
+        if path.endswith("/graphql") and request.method == "POST":
+            return self._graphql(request)
+        pull = re.search(r"/pulls/([0-9]+)/", path)
+        number = int(pull.group(1)) if pull else None
         if path.endswith("/reviews") and request.method == "GET":
-            return httpx.Response(200, json=self.reviews)
+            return httpx.Response(
+                200, json=[r for r in self.reviews if r.get("pull_number", number) == number]
+            )
         if path.endswith("/reviews") and request.method == "POST":
             if self.fail_posts:
                 return httpx.Response(self.fail_posts.pop(0), json={"message": "try later"})
             body = json.loads(request.content)
+            if body.get("event") == "COMMENT" and not body.get("body"):
+                return httpx.Response(
+                    422, json={"message": "Unprocessable Entity", "errors": ["body is required"]}
+                )
             review = {
                 "id": 1000 + len(self.reviews),
                 "body": body["body"],
                 "commit_id": body["commit_id"],
                 "html_url": f"https://github.com/x/pull/1#review-{len(self.reviews)}",
                 "user": self.user if self.user is not None else self.app_bot,
+                "pull_number": number,  # the fake's bookkeeping: reviews belong to one pull request
             }
+            if (refused := self._create_comments(review, body.get("comments") or [])) is not None:
+                return refused
             self.reviews.append(review)
             return httpx.Response(200, json=review)
+        if (found := re.search(r"/reviews/([0-9]+)$", path)) and request.method == "PUT":
+            review = next((r for r in self.reviews if r["id"] == int(found.group(1))), None)
+            if review is None:
+                return httpx.Response(404, json={"message": "Not Found"})
+            review["body"] = json.loads(request.content)["body"]
+            self.edits.append({"review": review["id"], "body": review["body"]})
+            return httpx.Response(200, json=review)
+        if path.endswith("/comments") and number is not None and request.method == "GET":
+            return httpx.Response(
+                200, json=[c for c in self.review_comments if c.get("pull_number", number) == number]
+            )
+        if (found := re.search(r"/pulls/comments/([0-9]+)$", path)) and request.method == "PATCH":
+            comment = next((c for c in self.review_comments if c["id"] == int(found.group(1))), None)
+            if comment is None:
+                return httpx.Response(404, json={"message": "Not Found"})
+            comment["body"] = json.loads(request.content)["body"]
+            self.edits.append({"comment": comment["id"], "body": comment["body"]})
+            return httpx.Response(200, json=comment)
         if "/contents/" in path and request.method == "GET":
             if self.files_status != 200:
                 return httpx.Response(self.files_status, json={"message": "try later"})
@@ -126,9 +253,36 @@ class FakeGitLab:
     # the repository's files at ``files_ref`` (GET /projects/:id/repository/files/:path/raw?ref=)
     files: dict[str, str] = field(default_factory=dict)
     files_ref: str = "c" * 40
+    edits: list[dict[str, Any]] = field(default_factory=list)  # PUT note bodies
+    head_sha: str = "h" * 40  # diff_refs.head_sha of the merge request's current version
+    _next_id: int = 900
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
+
+    # -- what a user does on the merge request -----------------------------------------------------
+    def reply(self, discussion_id: str, body: str, author: dict[str, Any] | None = None) -> dict[str, Any]:
+        discussion = next(d for d in self.discussions if d["id"] == discussion_id)
+        self._next_id += 1
+        note = {
+            "id": self._next_id,
+            "body": body,
+            "author": dict(author or GITLAB_AUTHOR),
+            "resolvable": True,
+            "resolved": discussion["notes"][0]["resolved"],
+            "type": "DiffNote",
+        }
+        discussion["notes"].append(note)
+        return note
+
+    def resolve(self, discussion_id: str, resolved: bool = True) -> None:
+        """As ``PUT .../discussions/:id?resolved=true`` does: every note of the thread."""
+        discussion = next(d for d in self.discussions if d["id"] == discussion_id)
+        for note in discussion["notes"]:
+            note["resolved"] = resolved
+
+    def own_discussions(self) -> list[dict[str, Any]]:
+        return [d for d in self.discussions if d["notes"][0]["author"]["id"] == self.user["id"]]
 
     def merge_request_reads(self, project: int | str) -> list[httpx.Request]:
         """The requests about a merge request of ``project`` (its id or its encoded path)."""
@@ -158,12 +312,28 @@ class FakeGitLab:
                 return httpx.Response(404, json={"message": "404 File Not Found"})
             return httpx.Response(200, text=self.files[name])
         if path.endswith("/changes"):
-            refs = {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": "h" * 40}
+            refs = {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": self.head_sha}
             return httpx.Response(200, json={"changes": gitlab_changes(self.diff), "diff_refs": refs})
         if path.endswith("/notes") and request.method == "GET":
             return httpx.Response(200, json=self.notes, headers={"x-next-page": ""})
         if path.endswith("/discussions") and request.method == "GET":
             return httpx.Response(200, json=self.discussions, headers={"x-next-page": ""})
+        if (found := re.search(r"/discussions/([0-9a-f]+)/notes$", path)) and request.method == "POST":
+            note = self.reply(found.group(1), json.loads(request.content)["body"], self.user)
+            return httpx.Response(201, json=note)
+        if (found := re.search(r"/discussions/([0-9a-f]+)$", path)) and request.method == "PUT":
+            discussion = next((d for d in self.discussions if d["id"] == found.group(1)), None)
+            if discussion is None:
+                return httpx.Response(404, json={"message": "404 Not found"})
+            self.resolve(discussion["id"], request.url.params.get("resolved") == "true")
+            return httpx.Response(200, json=discussion)
+        if (found := re.search(r"/notes/([0-9]+)$", path)) and request.method == "PUT":
+            note = next((n for n in self.notes if n["id"] == int(found.group(1))), None)
+            if note is None:
+                return httpx.Response(404, json={"message": "404 Note Not Found"})
+            note["body"] = json.loads(request.content)["body"]
+            self.edits.append({"note": note["id"], "body": note["body"]})
+            return httpx.Response(200, json=note)
         if path.endswith("/notes"):
             note = {
                 "id": len(self.notes) + 1,
@@ -178,8 +348,24 @@ class FakeGitLab:
                 return httpx.Response(
                     400, json={"message": '400 Bad request - Note {:line_code=>["can\'t be blank"]}'}
                 )
+            self._next_id += 1
+            position = body["position"]
             self.discussions.append(
-                {"id": str(len(self.discussions)), "notes": [{"body": body["body"], "author": self.user}]}
+                {
+                    "id": f"{len(self.discussions) + 1:040x}",
+                    "individual_note": False,
+                    "notes": [
+                        {
+                            "id": self._next_id,
+                            "type": "DiffNote",
+                            "body": body["body"],
+                            "author": self.user,
+                            "position": position,
+                            "resolvable": True,
+                            "resolved": False,
+                        }
+                    ],
+                }
             )
             return httpx.Response(201, json=self.discussions[-1])
         return httpx.Response(404, json={"message": "404 Not Found"})
@@ -213,7 +399,7 @@ class ServedFake:
                 self.end_headers()
                 self.wfile.write(content)
 
-            do_GET = do_POST = _serve
+            do_GET = do_POST = do_PUT = do_PATCH = _serve
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -115,7 +115,7 @@ def test_github_actions_posts_one_review_on_the_right_lines(github) -> None:
     assert {(c["path"], c["line"], c["side"]) for c in body["comments"]} == {
         (p, n, "RIGHT") for p, n in EXPECTED
     }
-    assert all(any(k == "finding" for k, _ in markers_in(c["body"])) for c in body["comments"])
+    assert all(any(k == "fp" for k, _ in markers_in(c["body"])) for c in body["comments"])
     assert "posted the review to github Codertocat/Hello-World#2" in result.stderr
     assert TOKEN not in result.output
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -418,3 +419,32 @@ async def test_router_through_redis_serialises_a_lite_key(
     assert all(r.slot == "main" for r in results)
     stats = server.key_stats(CODING_LITE_KEY)
     assert stats["max_in_flight"] == 1 and stats["errors"] == {} and stats["ok"] == 8
+
+
+async def test_aclose_does_not_hang_on_a_task_that_swallows_its_cancellation(
+    redis_url: str, namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """redis-py's PubSub reader has been seen to stay "cancelling" for good after a Redis restart;
+    a stopping worker must still stop: aclose() waits a bounded time, closes the connections (which
+    ends a blocked read) and says what it left behind."""
+    backend = RedisBackend(redis_url, namespace=namespace)
+    lease = await backend.acquire("cred", 1)
+    await lease.release()
+    never = asyncio.Event()
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await never.wait()
+            except asyncio.CancelledError:
+                continue  # the cancellation is lost, as in the reader
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)  # running, inside its try: a task cancelled before it starts just ends
+    backend._tasks.append(task)
+    caplog.set_level(logging.WARNING, logger="hunkwise.gateway.limits")
+    await backend.aclose()
+    assert any("1 background task(s) did not stop" in r.getMessage() for r in caplog.records)
+    assert all(t.done() for t in backend._tasks if t is not task)  # the real listener and heartbeat stopped
+    never.set()
+    task.cancel()

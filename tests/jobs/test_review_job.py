@@ -17,7 +17,7 @@ from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND, ReviewDeps, make_
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.gitlab import GitLabClient, MergeRequestEvent
-from hunkwise.platforms.review_post import marker, review_key
+from hunkwise.platforms.review_post import marker, markers_in, review_key
 from hunkwise.store import jobs as repo
 from hunkwise.store.db import use_session
 from hunkwise.store.orgs import cost_ceiling_for_org, ensure_org, set_org_max_cost
@@ -123,15 +123,17 @@ async def test_github_job_posts_one_review_on_the_right_lines(engine: Engine, si
     post = gh.posts[0]
     assert post["commit_id"] == HEAD and post["event"] == "COMMENT"
     assert {(c["path"], c["line"]) for c in post["comments"]} == EXPECTED_LINES
-    assert all(c["side"] == "RIGHT" and "<!-- hunkwise:finding:" in c["body"] for c in post["comments"])
+    assert all(c["side"] == "RIGHT" and "<!-- hunkwise:fp:" in c["body"] for c in post["comments"])
     body = post["body"]
     assert "| 🛑 critical | 1 |" in body and "| 🔴 high | 1 |" in body and "`glm-5.1` (1 call(s))" in body
     assert "**Failovers:** 0" in body and "**Cost:** $0.0" in body and "<!-- hunkwise:review:" in body
     paths = [r.url.path for r in gh.requests]
     assert paths == [
-        "/repos/acme/api/pulls/7",
-        "/repos/acme/api/pulls/7/reviews",
-        "/repos/acme/api/pulls/7/reviews",
+        "/repos/acme/api/pulls/7",  # the diff
+        "/repos/acme/api/pulls/7/comments",  # what was posted before (nothing: no GraphQL query)
+        "/repos/acme/api/pulls/7/reviews",  # ... and folded into a summary
+        "/repos/acme/api/pulls/7/reviews",  # this head's review there already? a summary to edit?
+        "/repos/acme/api/pulls/7/reviews",  # the first review: summary and comments
     ]
     assert done.result is not None and done.result["posted"]["posted"] is True
     assert "report" not in done.result  # stored once, beside the post in the checkpoint
@@ -304,9 +306,13 @@ async def test_synchronize_reviews_only_new_commits(engine: Engine, sim) -> None
         await pool.stop()
     assert done.status == "done", done.error
     assert any(f"/compare/{old}...{HEAD}" in r.url.path for r in gh.requests)
+    # the new findings in a short review of their own; the earlier review's body, the summary,
+    # edited in place (one summary however many pushes)
     post = gh.posts[0]
     assert {c["path"] for c in post["comments"]} == {"src/inventory/config.py"}
-    assert f"commits since `{old[:12]}`" in post["body"]
+    assert ("push", review_key("github", "acme/api", 7, HEAD)) in markers_in(post["body"])
+    assert [e["review"] for e in gh.edits] == [1]
+    assert f"commits since `{old[:12]}`" in gh.reviews[0]["body"]
 
 
 async def test_a_marker_posted_by_someone_else_neither_suppresses_nor_moves_the_base(

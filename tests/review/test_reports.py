@@ -117,7 +117,7 @@ def test_sarif_is_valid_against_the_official_schema() -> None:
     assert uri == "src/dir%20with%20space/%C3%BC.py"
     for r in run["results"]:
         assert rule_ids[r["ruleIndex"]] == r["ruleId"]
-        assert r["partialFingerprints"]["hunkwise/v1"]
+        assert r["partialFingerprints"]["hunkwise/v2"]
     assert run["invocations"][0]["executionSuccessful"] is False
 
 

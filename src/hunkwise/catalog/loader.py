@@ -58,6 +58,30 @@ class Tier(_Frozen):
     prompts_5h: int
     prompts_week: int
     source: str
+    source_date: str = ""  # when the fee and the ceilings were read (YYYY-MM-DD)
+
+
+def price_usd(
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    input_price: float,
+    output_price: float,
+    cached_tokens: int = 0,
+    cached_input_price: float | None = None,
+) -> float:
+    """The one pricing rule (USD; prices per 1M tokens), shared by the gateway's per-call cost, the
+    simulator's bill and the plan advisor, so their totals agree.
+
+    ``input_tokens`` includes the cached part (OpenAI/Z.AI ``prompt_tokens``; the Anthropic adapter
+    adds cache reads in): cached tokens are billed at ``cached_input_price`` when the catalog knows
+    one, else at the full input price (never a guessed discount).
+    """
+    cached = min(max(cached_tokens, 0), input_tokens) if cached_input_price is not None else 0
+    cached_rate = cached_input_price if cached_input_price is not None else input_price
+    return (
+        (input_tokens - cached) * input_price + cached * cached_rate + output_tokens * output_price
+    ) / 1_000_000
 
 
 class ModelCard(_Frozen):
@@ -70,6 +94,10 @@ class ModelCard(_Frozen):
     max_output_tokens: int
     input_price: float = Field(description="USD per 1M input tokens")
     output_price: float = Field(description="USD per 1M output tokens")
+    cached_input_price: float | None = Field(
+        None, description="USD per 1M cached input tokens; None = no discount known (full input price)"
+    )
+    cached_price_source: str = ""
     price_source: str
     price_date: str
     thinking: ThinkingStyle
@@ -79,8 +107,16 @@ class ModelCard(_Frozen):
     plans: tuple[PlanName, ...] = ()
     summary: str = ""
 
-    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.input_price + output_tokens * self.output_price) / 1_000_000
+    def cost_usd(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> float:
+        """A call's cost at this card's prices (:func:`price_usd`)."""
+        return price_usd(
+            input_tokens,
+            output_tokens,
+            input_price=self.input_price,
+            output_price=self.output_price,
+            cached_tokens=cached_tokens,
+            cached_input_price=self.cached_input_price,
+        )
 
 
 class ErrorCode(_Frozen):

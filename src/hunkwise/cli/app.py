@@ -23,6 +23,7 @@ from hunkwise.cli import (
     evaluate,
     jobs,
     models,
+    plan_advise,
     probe,
     review,
     secrets,
@@ -31,10 +32,25 @@ from hunkwise.cli import (
     usage,
     worker,
 )
+from hunkwise.cli.startup import arm, resume_collector
 from hunkwise.errors import ConfigurationError, HunkwiseError, TransientError
 
 # Order here is the order in ``hunkwise --help``.
-COMMANDS = (review, evaluate, models, chat, probe, sim, usage, serve, secrets, worker, jobs, config_show)
+COMMANDS = (
+    review,
+    evaluate,
+    models,
+    chat,
+    probe,
+    sim,
+    usage,
+    plan_advise,
+    serve,
+    secrets,
+    worker,
+    jobs,
+    config_show,
+)
 
 app = typer.Typer(
     name="hunkwise",
@@ -91,7 +107,10 @@ def main() -> None:
     """Entry point: run the app; any error of hunkwise's tree that a command let through is one
     readable line and exit code 2 or 3 (:func:`exit_code`), never a traceback. So is a command
     whose optional dependencies are not installed (``hunkwise serve`` on a core install): the
-    line names the extra to install (:mod:`hunkwise.cli.extras`), exit code 2."""
+    line names the extra to install (:mod:`hunkwise.cli.extras`), exit code 2. The process is
+    hunkwise's own, so its commands may pause the collector while they start
+    (:mod:`hunkwise.cli.startup`)."""
+    arm()
     try:
         app()
     except ModuleNotFoundError as exc:
@@ -108,3 +127,5 @@ def main() -> None:
         for line in error_lines(exc):
             typer.secho(f"error: {line}", err=True, fg="red")
         sys.exit(exit_code(exc))
+    finally:
+        resume_collector()

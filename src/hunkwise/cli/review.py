@@ -103,9 +103,11 @@ def review(
 ) -> None:
     """Review a change: the current branch vs its merge-base with the default branch (on the default branch: the last commit), --base/--head, --staged, --diff FILE, a PR/MR URL (--pr), or the pull request of a GitHub Actions job (--github)."""  # noqa: E501
     from hunkwise.cli.slot_options import friendly_errors, read_settings
+    from hunkwise.cli.startup import pause_collector
     from hunkwise.config.files import load_config_files
     from hunkwise.config.review_settings import review_config
 
+    pause_collector()  # until the router is built (_review): start-up is imports
     profile = models.profile
     with friendly_errors(no_model_hint=OFFLINE_HINT):
         settings = read_settings()
@@ -446,6 +448,7 @@ async def _review(
     from rich.console import Console
 
     from hunkwise.cli.review_progress import ReviewProgress
+    from hunkwise.cli.startup import resume_collector
     from hunkwise.gateway import ClientPool, LocalBackend, Router
     from hunkwise.review.engine import run_review
 
@@ -456,6 +459,7 @@ async def _review(
     clients = ClientPool(transport_factory=factory) if factory else None
     on_event = progress.on_event if progress else None
     router = Router(slots, backend=backend, clients=clients, on_event=on_event, spread=spread)
+    resume_collector()  # the SDK is imported (Router warms its clients): the review starts
     try:
         return await run_review(change.diff, router, options, progress=progress)
     finally:

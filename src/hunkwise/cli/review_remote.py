@@ -282,24 +282,35 @@ def _remote(
 
 # -- post -------------------------------------------------------------------------------------------
 def post(remote: RemoteChange, report: ReviewReport, *, quiet: bool) -> PostResult:
-    """Post the review once (idempotent: an existing fingerprint means nothing new is posted)."""
+    """Post the review once (idempotent: an existing fingerprint means nothing new is posted).
+    Without a database, what was posted on earlier pushes is read back from hunkwise's own
+    comments (their hidden fingerprints, their threads' resolution), so a finding is not posted
+    twice and a resolved thread not reopened, exactly as the review server decides."""
+    from hunkwise.jobs.conversation import PostingInputs, merge_prior
     from hunkwise.jobs.posting import build_post
+    from hunkwise.platforms.review_post import PriorThread, ReviewPost
 
     t = remote.target
-    review_post = build_post(
-        report,
-        platform=t.platform,
-        repository=t.repository,
-        number=t.number,
-        head_sha=remote.head_sha,
-        since=remote.since,
-    )
+
+    def build(threads: list[PriorThread]) -> ReviewPost:
+        return build_post(
+            report,
+            platform=t.platform,
+            repository=t.repository,
+            number=t.number,
+            head_sha=remote.head_sha,
+            since=remote.since,
+            diff=remote.change.diff,
+            inputs=PostingInputs(prior=merge_prior(threads)),
+        )
 
     async def send() -> PostResult:
         if t.platform == "gitlab":
             async with t.gitlab() as gl:
+                review_post = build(await gl.prior_threads(t.repository, t.number))
                 return await gl.post_review(t.repository, t.number, review_post, remote.diff_refs)
         async with t.github() as gh:
+            review_post = build(await gh.prior_threads(t.repository, t.number))
             return await gh.post_review(t.repository, t.number, review_post)
 
     try:

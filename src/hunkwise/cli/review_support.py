@@ -53,6 +53,7 @@ def _offline_slot(base_url: str) -> Slot:
         context_window=card.context_window,
         input_price=card.input_price,
         output_price=card.output_price,
+        cached_input_price=card.cached_input_price,
         timeout_s=60.0,
         simulated=True,
     )

@@ -26,7 +26,9 @@ def serve(
     env_file: Path | None = env_file_option(),
 ) -> None:
     """Run the review server: webhooks, organizations, BYOK and the review API (docs at /docs). Needs the optional 'server' extra (README, Install)."""  # noqa: E501
+    from hunkwise.cli.startup import pause_collector, resume_collector
 
+    pause_collector()  # until uvicorn runs: start-up is imports (hunkwise.cli.startup)
     import uvicorn
 
     from hunkwise.cli.app import configure_logging
@@ -49,4 +51,5 @@ def serve(
     )
     # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app decides instead,
     # from HUNKWISE_TRUSTED_PROXIES (sign-in throttling counts per client address).
+    resume_collector()
     uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), proxy_headers=False)

@@ -49,6 +49,9 @@ def worker(
     import logging
     from dataclasses import replace
 
+    from hunkwise.cli.startup import pause_collector, resume_collector
+
+    pause_collector()  # until the process runs: start-up is imports (hunkwise.cli.startup)
     from hunkwise.cli.app import UsageError, configure_logging
     from hunkwise.jobs.distributed.broker import QUEUE_URL_ENV, QueueSettings
     from hunkwise.jobs.distributed.process import WorkerOptions, WorkerProcess
@@ -88,4 +91,5 @@ def worker(
                 process.broker.close()
         typer.echo(json.dumps({"ok": True, **report}))
         return
+    resume_collector()
     raise typer.Exit(process.run())

@@ -175,6 +175,8 @@ def _resolve(
         context_window=context_window,
         input_price=input_price,
         output_price=output_price,
+        # A slot that sets its own input price gets no catalog discount it did not ask for.
+        cached_input_price=card.cached_input_price if card and spec.input_price is None else None,
         adaptive_concurrency=bool(spec.adaptive_concurrency),
     )
 

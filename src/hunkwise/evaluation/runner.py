@@ -212,7 +212,7 @@ async def _run_case(
     except CostLimitExceeded as exc:
         return CaseRun(case.id, complete=False, failure=str(exc))
     _stop_on_configuration_failure(config, report)
-    run = CaseRun.of(case.id, report)
+    run = CaseRun.of(case.id, report, config.slots)
     if cache is not None and run.complete:
         cache.put("runs", (config.digest, case.digest), run.as_dict())
     return run

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hunkwise.gateway import Usage
+from hunkwise.gateway import Attempt, Slot, Usage
 from hunkwise.review.report import ReviewReport
 
 
@@ -41,7 +42,22 @@ class CaseRun:
     cached: bool = False
 
     @classmethod
-    def of(cls, case_id: str, report: ReviewReport) -> CaseRun:
+    def of(cls, case_id: str, report: ReviewReport, slots: Sequence[Slot] = ()) -> CaseRun:
+        """The case's figures from its review. Costs are at list prices when ``slots`` (the
+        configuration's) are given: a provider's prompt cache, warmed by whichever configuration or
+        run came first, must not make one configuration look cheaper than another, and a replay
+        (one recording per request) must give the live run's figures."""
+        by_name = {s.name: s for s in slots}
+
+        def list_cost(calls: Sequence[Attempt]) -> float:
+            total = 0.0
+            for c in calls:
+                slot = by_name.get(c.slot)
+                total += (
+                    slot.cost_usd(c.usage.input_tokens, c.usage.output_tokens) if slot else c.usage.cost_usd
+                )
+            return total
+
         failure = None
         if report.failed_chunks:
             first = report.failed_chunks[0]
@@ -57,13 +73,13 @@ class CaseRun:
             failure=failure,
             input_tokens=report.usage.input_tokens,
             output_tokens=report.usage.output_tokens,
-            cost_usd=report.usage.cost_usd,
+            cost_usd=list_cost(report.calls),
             calls=sum(1 for c in report.calls if c.is_call),
             failovers=report.failovers,
             latency_s=report.duration_s,
             verify_input_tokens=verify.input_tokens,
             verify_output_tokens=verify.output_tokens,
-            verify_cost_usd=verify.cost_usd,
+            verify_cost_usd=list_cost([c for c in report.calls if c.purpose == "verify"]),
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hunkwise.catalog.loader import price_usd
+
 ThinkingLevel = Literal["off", "low", "medium", "high"]
 THINKING_LEVELS: tuple[ThinkingLevel, ...] = ("off", "low", "medium", "high")
 # A slot's ``thinking = "auto"``: on (the card's level), and off for a request the caller marks
@@ -91,6 +93,7 @@ class Slot:
     context_window: int = 128_000
     input_price: float = 0.0  # USD per 1M tokens
     output_price: float = 0.0
+    cached_input_price: float | None = None  # None: cached input tokens cost the full input price
     adaptive_concurrency: bool = False
     # Served by hunkwise's own simulator (``review --offline`` sets it where it builds the slot).
     # Its calls spend nothing, so the usage ledger records them as simulated and keeps them out of
@@ -111,9 +114,17 @@ class Slot:
         plan = f" ({self.plan}{'/' + self.tier if self.tier else ''})" if self.plan else ""
         return f"{self.name}: {self.provider}/{self.model}{plan}"
 
-    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
-        """The cost of a call at the slot's prices, for estimates and the usage ledger alike."""
-        return (input_tokens * self.input_price + output_tokens * self.output_price) / 1_000_000
+    def cost_usd(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> float:
+        """The cost of a call at the slot's prices, for estimates and the usage ledger alike (the
+        catalog's one pricing rule, so the plan advisor re-prices the ledger to the cent)."""
+        return price_usd(
+            input_tokens,
+            output_tokens,
+            input_price=self.input_price,
+            output_price=self.output_price,
+            cached_tokens=cached_tokens,
+            cached_input_price=self.cached_input_price,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, o
 from hunkwise.config.scheduling import DEFAULT_SPILL, Spill
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.gateway import ClientPool, Slot
+from hunkwise.jobs.conversation import Demotion, PostingInputs, merge_prior
 from hunkwise.jobs.engine import JobContext, JobDeferred
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
@@ -41,15 +42,25 @@ from hunkwise.jobs.schedule import RemainingCapacity, ScheduleDecision, decide, 
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.identity import IdentityError
-from hunkwise.platforms.review_post import PlatformError, PostResult, ReviewPost
+from hunkwise.platforms.review_post import PlatformError, PostResult, PriorThread, ReviewPost
 from hunkwise.review.context import MappingHead
 from hunkwise.review.diff import DiffParseError, parse_diff
 from hunkwise.review.engine import ReviewOptions, plan_only, run_review
 from hunkwise.review.errors import CostLimitExceeded
 from hunkwise.review.filters import FilterConfig, filter_files
+from hunkwise.review.fingerprint import Fingerprint, FingerprintError
 from hunkwise.review.report import ReviewReport
 from hunkwise.store.jobs import Job
 from hunkwise.store.orgs import normalize_slug
+from hunkwise.store.posted_findings import (
+    DatabaseSuppressions,
+    PostedRecord,
+    PullRef,
+    SuppressionStore,
+    posted,
+    record_posted,
+    set_state,
+)
 from hunkwise.store.tables import utcnow
 
 if TYPE_CHECKING:
@@ -99,6 +110,10 @@ class ReviewDeps:
     capacity: RemainingCapacity | None = None
     clock: Callable[[], datetime] = utcnow
     catalog: Catalog | None = None
+    # What ``@hunkwise ignore`` suppressed (blocking: database); None: the database's.
+    suppressions: SuppressionStore | None = None
+    # Feedback demotion for (organization, repository) (blocking: database); None: none.
+    demotion: Callable[[str, str], Demotion | None] | None = None
 
 
 def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
@@ -139,12 +154,17 @@ async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
             async def read(path: str) -> str | None:
                 return await gh.file_at(event.repository, path, event.head_sha)
 
+            async def threads() -> list[PriorThread]:
+                return await gh.prior_threads(event.repository, event.number)
+
             checkpoint = await _review(
-                job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha, read=read
-            )
+                job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha, read=read,
+                threads=threads,
+            )  # fmt: skip
         post = ReviewPost.from_dict(checkpoint["post"])
         await ctx.ensure_lease()  # a worker that lost the job never posts
         result = await gh.post_review(event.repository, event.number, post)
+    await _remember(deps, PullRef("github", event.repository, event.number), post)
     return _result(checkpoint, result)
 
 
@@ -169,13 +189,17 @@ async def run_gitlab_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[st
             async def read(path: str) -> str | None:
                 return await gl.file_at(event.project_id, path, event.head_sha)
 
+            async def threads() -> list[PriorThread]:
+                return await gl.prior_threads(event.project_id, event.iid)
+
             checkpoint = await _review(
                 job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha, extra=refs,
-                read=read,
+                read=read, threads=threads,
             )  # fmt: skip
         post = ReviewPost.from_dict(checkpoint["post"])
         await ctx.ensure_lease()  # a worker that lost the job never posts
         result = await gl.post_review(event.project_id, event.iid, post, checkpoint["diff_refs"])
+    await _remember(deps, PullRef("gitlab", event.project_path, event.iid), post)
     return _result(checkpoint, result)
 
 
@@ -191,9 +215,11 @@ async def _review(
     *,
     extra: dict[str, str] | None = None,
     read: Callable[[str], Awaitable[str | None]] | None = None,
+    threads: Callable[[], Awaitable[list[PriorThread]]] | None = None,
 ) -> dict[str, Any]:
     """Run the models once and checkpoint everything posting needs. ``read(path)`` gives a file
-    at the head commit, for code context when the options ask for it."""
+    at the head commit, for code context when the options ask for it; ``threads()`` what
+    hunkwise posted on the pull request before, for the conversation decision."""
     from hunkwise.gateway import Router
 
     if deps.mode is not None and (wrong := mismatch(job.payload.get(MODE_KEY), deps.mode)):
@@ -228,8 +254,17 @@ async def _review(
             await pool.aclose()
     if report.plan and len(report.failed_chunks) == len(report.plan):
         raise _models_failed(job, report)
+    pr = PullRef(platform, repository, number)
+    inputs = await posting_inputs(deps, job.org, pr, await threads() if threads is not None else [])
     post = build_post(
-        report, platform=platform, repository=repository, number=number, head_sha=head_sha, since=since
+        report,
+        platform=platform,
+        repository=repository,
+        number=number,
+        head_sha=head_sha,
+        since=since,
+        diff=diff,
+        inputs=inputs,
     )
     run_id = await asyncio.to_thread(_record_usage, deps.engine, job, report, platform, repository)
     checkpoint = {"report": report.to_json(), "post": post.as_dict(), "since": since, "run_id": run_id}
@@ -276,6 +311,44 @@ async def schedule(
     if decision.action == "fallback":
         return slots[1:], decision
     return slots, decision
+
+
+async def posting_inputs(
+    deps: ReviewDeps, org: str, pr: PullRef, threads: list[PriorThread]
+) -> PostingInputs:
+    """What the conversation decision reads: the earlier findings as the platform shows them
+    (their threads' resolution) merged with the store's memory, the suppressions, and the
+    organization's demotion rule. A thread the platform shows closed is written back to the
+    store, so the store stays right after the comment is deleted."""
+
+    def read() -> PostingInputs:
+        stored = posted(deps.engine, pr)
+        known = {r.fingerprint: r.state for r in stored}
+        for t in threads:
+            state = "wont_fix" if t.wont_fix else "resolved" if t.resolved else None
+            if state is not None and known.get(t.fingerprint, state) != state:
+                set_state(deps.engine, pr, t.fingerprint, state)
+        prior = merge_prior(threads, [(r.fingerprint, r.state, r.path, r.title) for r in stored])
+        store = deps.suppressions or DatabaseSuppressions(deps.engine)
+        suppressed = [fp for fp in map(_fingerprint, store.suppressed(pr)) if fp is not None]
+        demote = deps.demotion(org, pr.repository) if deps.demotion is not None else None
+        return PostingInputs(prior=prior, suppressed=suppressed, demote=demote)
+
+    return await asyncio.to_thread(read)
+
+
+def _fingerprint(text: str) -> Fingerprint | None:
+    try:
+        return Fingerprint.parse(text)
+    except FingerprintError:
+        return None
+
+
+async def _remember(deps: ReviewDeps, pr: PullRef, post: ReviewPost) -> None:
+    """Record what this post put on the pull request (idempotent, so a retry may repeat it)."""
+    records = [PostedRecord(c.key, path=c.path, title=c.title, head_sha=post.head_sha) for c in post.comments]
+    if records:
+        await asyncio.to_thread(record_posted, deps.engine, pr, records)
 
 
 MAX_CONTEXT_FILES = 100  # files read for code context per review; the rest get the diff alone

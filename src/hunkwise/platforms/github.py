@@ -11,6 +11,8 @@ The token is a personal access token or a GitHub App installation token
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from typing import Any
 
@@ -28,17 +30,37 @@ from hunkwise.platforms.review_post import (
     PlatformNotFound,
     PlatformRejected,
     PostResult,
+    PriorThread,
     ReviewPost,
     fold_comments,
+    marker,
+    marker_values,
     markers_in,
+    says_wont_fix,
 )
 
 # Where the settings read a token from, first set wins (named in messages).
 TOKEN_ENVS = ("HUNKWISE_GITHUB_TOKEN", "GITHUB_TOKEN")
 DIFF_MEDIA_TYPE = "application/vnd.github.v3.diff"
+log = logging.getLogger("hunkwise.platforms.github")
 
 
 RAW_MEDIA_TYPE = "application/vnd.github.raw+json"  # a file's bytes from the contents API
+# Which review threads are resolved: REST does not say; GraphQL's reviewThreads does. Each thread
+# is named by the REST id (databaseId) of its first comment, the comment hunkwise posted.
+THREADS_QUERY = """
+query($owner: String!, $name: String!, $number: Int!, $cursor: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: 100, after: $cursor) {
+        pageInfo { hasNextPage endCursor }
+        nodes { isResolved comments(first: 1) { nodes { databaseId } } }
+      }
+    }
+  }
+}
+"""
+MAX_THREAD_PAGES = 20
 
 
 class GitHubClient(RestClient):
@@ -160,12 +182,19 @@ class GitHubClient(RestClient):
         """The commit of the newest review hunkwise posted on this pull request, if any (a
         ``commit_id`` that is not a commit id is no head: it would end up in a compare URL)."""
         head: str | None = None
-        for review in await self.own_reviews(repository, number):
-            if any(kind == "review" for kind, _ in markers_in(review.get("body"))):
+        own = await self.own_reviews(repository, number)
+        for review in own:
+            found = markers_in(review.get("body"))
+            if any(kind in ("review", "push") for kind, _ in found):
                 try:
                     head = identity.commit_sha(review.get("commit_id"), "commit_id")
                 except identity.IdentityError:
                     continue
+        summary = _summary_of(own)
+        for value in marker_values(summary.get("body") if summary else None, "head")[-1:]:
+            # the summary is edited last on every push: its head is the newest reviewed
+            with contextlib.suppress(identity.IdentityError):
+                head = identity.commit_sha(value, "head marker")
         return head
 
     async def review_diff(
@@ -184,19 +213,54 @@ class GitHubClient(RestClient):
 
     # -- posting ----------------------------------------------------------------------------------
     async def find_review(self, repository: str, number: int, key: str) -> dict[str, Any] | None:
+        """hunkwise's complete review of one head: the summary carrying its ``review`` marker."""
         for review in await self.own_reviews(repository, number):
             if ("review", key) in markers_in(review.get("body")):
                 return review
         return None
 
+    async def summary_review(self, repository: str, number: int) -> dict[str, Any] | None:
+        """The review whose body is the pull request's one summary: the one with a ``summary``
+        marker, else (posted before summaries were edited) the first with a ``review`` marker."""
+        return _summary_of(await self.own_reviews(repository, number))
+
     async def post_review(self, repository: str, number: int, post: ReviewPost) -> PostResult:
-        """Post ``post`` as ONE review (``event: COMMENT``) unless its fingerprint is already on
-        the pull request. If GitHub refuses the inline comments (422: a line it cannot place on
-        its diff), the review is posted once more with those comments folded into the summary,
-        so findings are never lost to an anchoring disagreement."""
-        existing = await self.find_review(repository, number, post.key)
+        """Post ``post`` unless its fingerprint is already on the pull request. The first review
+        of a pull request is ONE review (``event: COMMENT``): the summary as its body, the inline
+        comments with it. A later push posts its new inline comments as a short review of their
+        own, then edits the first review's body to the new summary (``PUT .../reviews/{id}``), so
+        there is one summary however many pushes. If GitHub refuses the inline comments (422: a
+        line it cannot place on its diff), they are folded into the summary instead."""
+        own = await self.own_reviews(repository, number)
+        existing = next((r for r in own if ("review", post.key) in markers_in(r.get("body"))), None)
         if existing is not None:
             return PostResult(False, existing.get("id"), existing.get("html_url"))
+        summary = _summary_of(own)
+        if summary is None:
+            return await self._first_review(repository, number, post)
+        inline, refused = 0, []
+        # Posted already when a retry follows a crash between the push review and the summary edit.
+        pushed = any(("push", post.key) in markers_in(r.get("body")) for r in own)
+        if post.comments and not pushed:
+            body = {
+                "commit_id": identity.commit_sha(post.head_sha, "head commit"),
+                "event": "COMMENT",
+                "body": push_body(post),
+                "comments": [_inline(c) for c in post.comments],
+            }
+            try:
+                await self._request("POST", self._pull(repository, number, "reviews"), json=body)
+                inline = len(post.comments)
+            except PlatformRejected:
+                refused = post.comments
+        text = fold_comments(post.summary, refused) if refused else post.summary
+        url = self._pull(
+            repository, number, "reviews", str(identity.positive_int(summary.get("id"), "review id"))
+        )
+        edited = (await self._request("PUT", url, json={"body": text})).json()
+        return PostResult(True, edited.get("id"), edited.get("html_url"), inline=inline, folded=len(refused))
+
+    async def _first_review(self, repository: str, number: int, post: ReviewPost) -> PostResult:
         body: dict[str, Any] = {
             "commit_id": identity.commit_sha(post.head_sha, "head commit"),
             "event": "COMMENT",
@@ -214,6 +278,70 @@ class GitHubClient(RestClient):
         body["body"] = fold_comments(post.summary, post.comments)
         created = (await self._request("POST", path, json=body)).json()
         return PostResult(True, created.get("id"), created.get("html_url"), folded=len(post.comments))
+
+    # -- the conversation so far --------------------------------------------------------------------
+    async def prior_threads(self, repository: str, number: int) -> list[PriorThread]:
+        """Every finding hunkwise posted on this pull request (the ``fp`` markers of its own
+        review comments, and of findings folded into its summary), with its thread's state: resolved
+        (GraphQL ``reviewThreads``: REST does not say), or answered "won't fix" by someone else."""
+        comments = await self.list_review_comments(repository, number)
+        roots: dict[int, PriorThread] = {}
+        for c in comments:
+            if c.get("in_reply_to_id") or not isinstance(c.get("id"), int):
+                continue
+            fps = marker_values(c.get("body"), "fp")
+            if fps and await self.is_own(c):
+                where = f"{c.get('path')}:{c.get('line') or c.get('original_line') or ''}"
+                roots[c["id"]] = PriorThread(fps[0], where=where)
+        wont_fix = {
+            c.get("in_reply_to_id")
+            for c in comments
+            if c.get("in_reply_to_id") in roots and says_wont_fix(c.get("body")) and not await self.is_own(c)
+        }
+        resolved = await self.resolved_threads(repository, number) if roots else {}
+        out = [
+            PriorThread(t.fingerprint, resolved=resolved.get(i, False), wont_fix=i in wont_fix, where=t.where)
+            for i, t in roots.items()
+        ]
+        summary = await self.summary_review(repository, number)
+        folded = marker_values(summary.get("body"), "fp") if summary else []
+        return out + [PriorThread(fp, where="summary") for fp in folded]
+
+    def graphql_url(self) -> httpx.URL:
+        """``https://api.github.com/graphql``; on GitHub Enterprise (``…/api/v3``) ``…/api/graphql``."""
+        root = str(self._root).rstrip("/")
+        if root.endswith("/api/v3"):
+            return httpx.URL(root.removesuffix("/v3") + "/graphql")
+        return self._url("graphql")
+
+    async def resolved_threads(self, repository: str, number: int) -> dict[int, bool]:
+        """``{first comment id: resolved}`` for the pull request's review threads. Best effort:
+        a token GraphQL refuses, or an answer we cannot read, gives ``{}`` (every thread counts as
+        open, so nothing is reposted either way) and a log line."""
+        owner, name = identity.github_repository(repository)
+        out: dict[int, bool] = {}
+        cursor: str | None = None
+        for _ in range(MAX_THREAD_PAGES):
+            variables = {"owner": owner, "name": name, "number": number, "cursor": cursor}
+            try:
+                data = (
+                    await self._request(
+                        "POST", self.graphql_url(), json={"query": THREADS_QUERY, "variables": variables}
+                    )
+                ).json()
+                threads = data["data"]["repository"]["pullRequest"]["reviewThreads"]
+                for node in threads["nodes"]:
+                    first = (node.get("comments") or {}).get("nodes") or []
+                    if first and isinstance(first[0].get("databaseId"), int):
+                        out[first[0]["databaseId"]] = bool(node.get("isResolved"))
+            except (PlatformError, KeyError, TypeError, ValueError) as exc:
+                log.warning("review thread resolution unknown on %s#%s: %s", repository, number, exc)
+                return out
+            page = threads.get("pageInfo") or {}
+            if not page.get("hasNextPage"):
+                break
+            cursor = page.get("endCursor")
+        return out
 
     # -- what GitHub says on top of the shared classification --------------------------------------
     def _headers(self, token: Secret | None) -> dict[str, str]:
@@ -261,6 +389,21 @@ class GitHubClient(RestClient):
         ):
             raise PlatformError(f"GitHub answered GET {url.path} with a next page on another host")
         return following, None
+
+
+def _summary_of(own: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for review in own:
+        if marker_values(review.get("body"), "summary"):
+            return review
+    return next((r for r in own if marker_values(r.get("body"), "review")), None)
+
+
+def push_body(post: ReviewPost) -> str:
+    """The body of a later push's review: GitHub requires one for a ``COMMENT`` review."""
+    return (
+        f"hunkwise: {len(post.comments)} new finding(s) at `{post.head_sha[:12]}`; "
+        "the summary at the top of this pull request is updated.\n\n" + marker("push", post.key)
+    )
 
 
 def _inline(c: InlineComment) -> dict[str, Any]:

@@ -28,9 +28,12 @@ from hunkwise.platforms.review_post import (
     PlatformError,
     PlatformRejected,
     PostResult,
+    PriorThread,
     ReviewPost,
     fold_comments,
+    marker_values,
     markers_in,
+    says_wont_fix,
 )
 
 TOKEN_HEADER = "X-Gitlab-Token"
@@ -267,15 +270,29 @@ class GitLabClient(RestClient):
                 found |= await self._own_markers(note)
         return found
 
+    async def summary_note(self, project: int | str, iid: int) -> dict[str, Any] | None:
+        """The merge request's one summary note hunkwise wrote: the one with a ``summary``
+        marker, else (posted before summaries were edited) the newest with a ``review`` marker."""
+        notes = await self._paginate(self._mr(project, iid, "notes"))
+        own = [n for n in notes if await self._own_markers(n)]
+        for note in own:
+            if marker_values(note.get("body"), "summary"):
+                return note
+        return next((n for n in reversed(own) if marker_values(n.get("body"), "review")), None)
+
     async def post_review(
         self, project: int | str, iid: int, post: ReviewPost, diff_refs: Mapping[str, str]
     ) -> PostResult:
+        """One discussion per new finding (one whose fingerprint is not on the merge request
+        yet), then the summary: created on the first review, edited in place
+        (``PUT .../notes/{id}``) on every later one. The summary is written last, so its
+        ``review`` marker means this head's review is complete."""
         existing = await self.existing_markers(project, iid)
         if ("review", post.key) in existing:
             return PostResult(False, None)
         posted, refused = 0, []
         for c in post.comments:
-            if ("finding", c.key) in existing:
+            if ("fp", c.key) in existing or ("finding", c.key) in existing:
                 continue
             try:
                 await self._request(
@@ -285,8 +302,49 @@ class GitLabClient(RestClient):
             except PlatformRejected:
                 refused.append(c)  # GitLab could not place the line: keep the finding in the summary
         summary = fold_comments(post.summary, refused) if refused else post.summary
-        note = (await self._request("POST", self._mr(project, iid, "notes"), json={"body": summary})).json()
+        current = await self.summary_note(project, iid)
+        if current is None:
+            note = (
+                await self._request("POST", self._mr(project, iid, "notes"), json={"body": summary})
+            ).json()
+        else:
+            note_id = identity.positive_int(current.get("id"), "note id")
+            url = self._mr(project, iid, "notes", str(note_id))
+            note = (await self._request("PUT", url, json={"body": summary})).json()
         return PostResult(True, note.get("id"), None, inline=posted, folded=len(refused))
+
+    async def prior_threads(self, project: int | str, iid: int) -> list[PriorThread]:
+        """Every finding hunkwise posted on this merge request (the ``fp`` markers of the first
+        note of its own discussions, and of findings folded into its summary), with the
+        discussion's state: ``resolved`` as GitLab reports it on the notes, or a reply by
+        someone else answering "won't fix"."""
+        out: list[PriorThread] = []
+        for discussion in await self._paginate(self._mr(project, iid, "discussions")):
+            notes = [n for n in discussion.get("notes") or [] if isinstance(n, dict)]
+            if not notes:
+                continue
+            fps = marker_values(notes[0].get("body"), "fp")
+            if not fps or not await self._own_markers(notes[0]):
+                continue
+            resolved = bool(notes[0].get("resolved")) or bool(discussion.get("resolved"))
+            wont_fix = False
+            for n in notes[1:]:
+                if says_wont_fix(n.get("body")) and not await self._own_markers_or_author(n):
+                    wont_fix = True
+            position = notes[0].get("position") or {}
+            out.append(
+                PriorThread(
+                    fps[0], resolved, wont_fix, f"{position.get('new_path')}:{position.get('new_line')}"
+                )
+            )
+        summary = await self.summary_note(project, iid)
+        folded = marker_values(summary.get("body"), "fp") if summary else []
+        return out + [PriorThread(fp, where="summary") for fp in folded]
+
+    async def _own_markers_or_author(self, note: dict[str, Any]) -> bool:
+        """Whether hunkwise's own user wrote ``note`` (its own replies never close a thread)."""
+        author = note.get("author")
+        return isinstance(author, dict) and author.get("id") == await self.own_user_id()
 
     # -- what GitLab says on top of the shared classification --------------------------------------
     def _headers(self, token: Secret | None) -> dict[str, str]:

@@ -19,7 +19,12 @@ from typing import Any
 
 from hunkwise.errors import ConfigurationError, HunkwiseError, PermanentError, TransientError
 
-_MARKER = re.compile(r"<!-- hunkwise:(review|finding):([0-9A-Za-z_.:@#/-]+) -->")
+# review: one review of one head (complete when on the summary); finding: a finding's old per-line
+# key; fp: a finding's fingerprint (review/fingerprint.py); summary: the one summary of a PR;
+# head: the head commit the summary describes; push: a later push's review of new comments.
+_MARKER = re.compile(r"<!-- hunkwise:(review|finding|fp|summary|head|push):([0-9A-Za-z_.:@#/-]+) -->")
+# An author's reply that closes a thread without resolving it.
+_WONT_FIX = re.compile(r"\bwon[\u2019']?t[ -]?fix\b|\bwontfix\b|\bwill not fix\b", re.IGNORECASE)
 
 
 def marker(kind: str, key: str) -> str:
@@ -29,6 +34,28 @@ def marker(kind: str, key: str) -> str:
 def markers_in(text: str | None) -> set[tuple[str, str]]:
     """Every ``(kind, key)`` marker in a body we (or anyone) posted."""
     return set(_MARKER.findall(text or ""))
+
+
+def marker_values(text: str | None, kind: str) -> list[str]:
+    """The keys of every ``kind`` marker in ``text``, in order."""
+    return [key for k, key in _MARKER.findall(text or "") if k == kind]
+
+
+def says_wont_fix(text: str | None) -> bool:
+    """Whether a reply answers "won't fix" (``won't fix``, ``wontfix``, ``will not fix``)."""
+    return bool(_WONT_FIX.search(text or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class PriorThread:
+    """A finding hunkwise posted earlier on this pull request, as the platform shows it now: its
+    fingerprint (the ``fp`` marker of its comment), whether its thread was resolved, whether
+    someone answered "won't fix", and where it was posted."""
+
+    fingerprint: str
+    resolved: bool = False
+    wont_fix: bool = False
+    where: str = ""
 
 
 def review_key(platform: str, repository: str, number: int, head_sha: str) -> str:
@@ -44,8 +71,9 @@ class InlineComment:
     path: str
     start_line: int
     end_line: int
-    body: str  # already carries its finding marker
-    key: str  # the finding's fingerprint
+    body: str  # already carries its fingerprint marker
+    key: str  # the finding's fingerprint (review/fingerprint.py, text form)
+    title: str = ""  # the finding's title, for the store of posted findings
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +82,7 @@ class InlineComment:
             "end_line": self.end_line,
             "body": self.body,
             "key": self.key,
+            "title": self.title,
         }
 
 

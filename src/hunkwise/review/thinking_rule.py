@@ -66,9 +66,15 @@ class ThinkingChoice:
         return f"{'off' if self.light else 'on'}: {self.reason}"
 
 
+def security_relevant(path: str) -> bool:
+    """Whether a path's words (auth, token, sql, migration, payment...) make a change to it
+    worth the closest attention: the thinking rule and the pull-request walkthrough's risk areas."""
+    return bool(_SECURITY_RE.search(path))
+
+
 def choose(paths: Sequence[str], changed_lines: int) -> ThinkingChoice:
     """The rule above, for one request's files and its number of changed lines."""
-    if risky := next((p for p in paths if _SECURITY_RE.search(p)), None):
+    if risky := next((p for p in paths if security_relevant(p)), None):
         return ThinkingChoice(False, f"security-relevant path {risky}")
     patterns = (*DOC_AND_CONFIG_PATHS, *DEFAULT_TEST_PATHS)
     if paths and all(any(glob_match(g, p) for g in patterns) for p in paths):
@@ -78,4 +84,4 @@ def choose(paths: Sequence[str], changed_lines: int) -> ThinkingChoice:
     return ThinkingChoice(False, f"code change of {changed_lines} changed line(s)")
 
 
-__all__ = ["SMALL_CHANGE_LINES", "ThinkingChoice", "choose"]
+__all__ = ["DOC_AND_CONFIG_PATHS", "SMALL_CHANGE_LINES", "ThinkingChoice", "choose", "security_relevant"]

@@ -12,7 +12,6 @@ A window belongs to a key, not to an organization, so the counts are the key's, 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -22,17 +21,9 @@ from hunkwise.gateway import MonitorResult, Slot, has_monitor
 from hunkwise.jobs.runtime import Runtime
 from hunkwise.store.capacity import CredentialCapacity, ledger_capacity
 from hunkwise.store.db import Db, use_session
-from hunkwise.store.tables import ModelCall, ReviewJob
+from hunkwise.store.ledger import org_run_ids
+from hunkwise.store.tables import ModelCall
 from hunkwise.store.windows import CODING_PLAN
-
-
-def org_run_ids(session: Any, org: str) -> set[int]:
-    """The ledger runs an organization's review jobs recorded (``run_id`` in each job's checkpoint)."""
-    ids: set[int] = set()
-    for checkpoint in session.scalars(select(ReviewJob.checkpoint).where(ReviewJob.org == org)):
-        if isinstance(checkpoint, dict) and isinstance(checkpoint.get("run_id"), int):
-            ids.add(checkpoint["run_id"])
-    return ids
 
 
 def window_credentials(
@@ -46,9 +37,9 @@ def window_credentials(
     )
     if not include_simulated:
         query = query.where(ModelCall.simulated.is_(False))
+    if org is not None:
+        query = query.where(ModelCall.run_id.in_(org_run_ids(db, org)))
     with use_session(db) as session:
-        if org is not None:
-            query = query.where(ModelCall.run_id.in_(org_run_ids(session, org)))
         return sorted({c for c in session.scalars(query.distinct()) if c})
 
 
@@ -90,4 +81,4 @@ async def org_windows(
     return await run_in_threadpool(build), note
 
 
-__all__ = ["org_run_ids", "org_windows", "window_credentials"]
+__all__ = ["org_windows", "window_credentials"]

@@ -244,7 +244,12 @@ async def _run_admitted(
             stats.input_tokens += completion.prompt_tokens
             stats.output_tokens += completion.completion_tokens
             stats.seen_prefixes.update(hashes)
-            state.bill(key, card.cost_usd(completion.prompt_tokens, completion.completion_tokens))
+            state.bill(
+                key,
+                card.cost_usd(
+                    completion.prompt_tokens, completion.completion_tokens, completion.cached_tokens
+                ),
+            )
         response = _render(state, route, call, completion, card.id, release, truncated=fault == "truncated")
         handed_off = isinstance(response, _ReleasingStream)
         return response

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from hunkwise.store.db import Db, is_sqlite, use_session
+from hunkwise.store.db import Db, is_sqlite, upsert_insert, use_session
 from hunkwise.store.tables import TokenCalibration, utcnow
 
 MAX_WEIGHT = 500
@@ -73,13 +72,13 @@ def save_ratios(db: Db, ratios: Mapping[str, float], samples: int | Mapping[str,
         return
     now = utcnow()
     with use_session(db, write=True) as session:
-        dialect = sqlite if is_sqlite(session) else postgresql
+        insert, on_sqlite = upsert_insert(session), is_sqlite(session)
         table = TokenCalibration.__table__
         for model, ratio, n in batch:
-            stmt = dialect.insert(table).values(model=model, chars_per_token=ratio, samples=n, updated_at=now)
+            stmt = insert(table).values(model=model, chars_per_token=ratio, samples=n, updated_at=now)
             weight = (
                 func.min(table.c.samples, MAX_WEIGHT)
-                if dialect is sqlite
+                if on_sqlite
                 else func.least(table.c.samples, MAX_WEIGHT)
             )
             merged = (table.c.chars_per_token * weight + stmt.excluded.chars_per_token * n) / (weight + n)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -76,6 +76,21 @@ def is_sqlite(db: Engine | Session) -> bool:
     """
     bind = db.get_bind() if isinstance(db, Session) else db
     return bind.dialect.name == "sqlite"
+
+
+def upsert_insert(db: Engine | Session) -> Callable[..., Any]:
+    """The ``insert`` of ``db``'s dialect, the one with ``on_conflict_do_update``.
+
+    Imported by name when asked: a SQLite store (every CLI review's ledger) then never imports
+    SQLAlchemy's PostgreSQL dialect, ~20 ms of a ``review --offline`` (BENCHMARKS.md, "Start-up").
+    """
+    if is_sqlite(db):
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+    return postgresql_insert
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:

@@ -21,10 +21,11 @@ from typing import Any, Literal
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
+from hunkwise.catalog.plan_advice import CallRow
 from hunkwise.gateway import SKIPPED_OUTCOMES, Attempt, count_failovers
 from hunkwise.store.db import Db, open_store, use_session
 from hunkwise.store.records import RunRecord
-from hunkwise.store.tables import ModelCall, ReviewRun, utcnow
+from hunkwise.store.tables import ModelCall, ReviewJob, ReviewRun, utcnow
 
 GroupBy = Literal["model", "day", "slot"]
 GROUPINGS: tuple[GroupBy, ...] = ("model", "day", "slot")
@@ -320,6 +321,51 @@ def usage_summary(
 
 def _key(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
+
+
+# -- plan advice ----------------------------------------------------------------------------------
+def org_run_ids(db: Db, org: str) -> set[int]:
+    """The review runs an organization's jobs recorded (``run_id`` in each job's checkpoint): the
+    ledger is installation-wide, so this is how a page or an API call is scoped to one tenant."""
+    ids: set[int] = set()
+    with use_session(db) as session:
+        for checkpoint in session.scalars(select(ReviewJob.checkpoint).where(ReviewJob.org == org)):
+            if isinstance(checkpoint, dict) and isinstance(checkpoint.get("run_id"), int):
+                ids.add(checkpoint["run_id"])
+    return ids
+
+
+def advice_calls(db: Db, start: datetime, end: datetime, *, run_ids: set[int] | None = None) -> list[CallRow]:
+    """The period's model calls as the plan advisor's rows (oldest first), simulated ones included
+    and flagged (the advisor counts and ignores them). Skipped slots made no request: left out.
+    ``run_ids`` limits the rows to those runs (one organization's, :func:`org_run_ids`)."""
+    query = (
+        select(ModelCall)
+        .where(
+            (ModelCall.created_at >= start)
+            & (ModelCall.created_at <= end)
+            & ModelCall.outcome.not_in(SKIPPED_OUTCOMES)
+        )
+        .order_by(ModelCall.created_at, ModelCall.id)
+    )
+    if run_ids is not None:
+        query = query.where(ModelCall.run_id.in_(run_ids))
+    with use_session(db) as session:
+        return [
+            CallRow(
+                at=c.created_at,
+                provider=c.provider,
+                model=c.model,
+                outcome=c.outcome,
+                input_tokens=c.input_tokens,
+                output_tokens=c.output_tokens,
+                cached_tokens=c.cached_tokens,
+                cost_usd=c.cost_usd,
+                plan=c.plan,
+                simulated=c.simulated,
+            )
+            for c in session.scalars(query)
+        ]
 
 
 # -- periods --------------------------------------------------------------------------------------

@@ -22,9 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from hunkwise.store.db import Db, is_sqlite, use_session
+from hunkwise.store.db import Db, upsert_insert, use_session
 from hunkwise.store.tables import SigninFailure, utcnow
 
 GLOBAL_SCOPE = "*"
@@ -94,13 +93,13 @@ def record_failure(
     start = _window_start(now, limits.window)
     started: list[Lockout] = []
     with use_session(db, write=True) as session:
-        dialect = sqlite if is_sqlite(session) else postgresql
+        insert = upsert_insert(session)
         table = SigninFailure.__table__
         for scope, kind, limit in (
             (_client_scope(client), "client", limits.per_client),
             (GLOBAL_SCOPE, "global", limits.overall),
         ):
-            stmt = dialect.insert(table).values(scope=scope, window_start=start, failures=1)
+            stmt = insert(table).values(scope=scope, window_start=start, failures=1)
             count = session.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[table.c.scope, table.c.window_start],

@@ -279,13 +279,62 @@ class ReviewJob(Base):
     defer_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class PostedFinding(Base):
+    """A finding hunkwise posted on a pull request, by fingerprint (``review/fingerprint.py``), and
+    what became of its thread: ``open``, ``resolved`` or ``wont_fix`` (the author said so). Read
+    on the next push so a finding is never posted twice and a closed thread never reopened; the
+    same fingerprints ride in the comments' hidden markers for runs without this table."""
+
+    __tablename__ = "posted_findings"
+    __table_args__ = (
+        UniqueConstraint("platform", "repository", "number", "fingerprint", name="uq_posted_findings_key"),
+        CheckConstraint("state IN ('open', 'resolved', 'wont_fix')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    repository: Mapped[str] = mapped_column(String(300))
+    number: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(240))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    path: Mapped[str] = mapped_column(String(1000), default="")
+    title: Mapped[str] = mapped_column(String(300), default="")
+    head_sha: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FindingSuppression(Base):
+    """A fingerprint a user asked not to see again (``@hunkwise ignore``): on one pull request
+    (``number`` > 0) or on the whole repository (``number`` = 0)."""
+
+    __tablename__ = "finding_suppressions"
+    __table_args__ = (
+        UniqueConstraint(
+            "platform", "repository", "number", "fingerprint", name="uq_finding_suppressions_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org: Mapped[str] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(16))
+    repository: Mapped[str] = mapped_column(String(300))
+    number: Mapped[int] = mapped_column(Integer, default=0)
+    fingerprint: Mapped[str] = mapped_column(String(240))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 __all__ = [
     "Base",
     "ByokSlot",
     "ConsoleSession",
+    "FindingSuppression",
     "ModelCall",
     "OrgToken",
     "Organization",
+    "PostedFinding",
     "ReviewJob",
     "ReviewRun",
     "SigninFailure",

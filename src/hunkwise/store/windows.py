@@ -24,15 +24,17 @@ from typing import Any
 from sqlalchemy import select
 
 from hunkwise.catalog.loader import Catalog, load_catalog
+from hunkwise.catalog.plan_advice import (
+    CODING_PLAN,
+    FIVE_HOURS,
+    QUOTA_CONSUMING_OUTCOMES,
+    QUOTA_WINDOW_OUTCOME,
+    WEEK,
+)
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.tables import ModelCall
 
-FIVE_HOURS = timedelta(hours=5)
-WEEK = timedelta(days=7)
 WARN_AT = 0.8
-QUOTA_CONSUMING_OUTCOMES: tuple[str, ...] = ("ok", "timeout")
-QUOTA_ERROR_OUTCOME = "quota_window"
-CODING_PLAN = "coding"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +173,7 @@ def window_usage(
         ).first()
         quota_error = session.scalar(
             select(ModelCall.created_at)
-            .where(in_week & (ModelCall.outcome == QUOTA_ERROR_OUTCOME))
+            .where(in_week & (ModelCall.outcome == QUOTA_WINDOW_OUTCOME))
             .order_by(ModelCall.created_at.desc())
             .limit(1)
         )

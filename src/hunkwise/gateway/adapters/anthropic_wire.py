@@ -36,9 +36,11 @@ def _call_args(slot: Slot, request: ChatRequest, profile: SlotProfile) -> dict[s
 
 def _usage(slot: Slot, input_tokens: int, output_tokens: int, cached: int, reasoning: str | None) -> Usage:
     # Anthropic folds thinking into output_tokens and never reports it apart: estimate it.
+    # Its input_tokens leave cache reads out; ours include them (as OpenAI's prompt_tokens do), so
+    # one pricing rule bills the cached part at the cached price whatever the wire.
     return make_usage(
         slot,
-        input_tokens=input_tokens,
+        input_tokens=input_tokens + cached,
         output_tokens=output_tokens,
         reasoning_tokens=None,
         cached_tokens=cached,

@@ -56,7 +56,7 @@ def make_usage(
         output_tokens=output_tokens,
         reasoning_tokens=reasoning_tokens,
         cached_tokens=cached_tokens,
-        cost_usd=slot.cost_usd(input_tokens, output_tokens),
+        cost_usd=slot.cost_usd(input_tokens, output_tokens, cached_tokens),
     )
 
 

@@ -48,6 +48,7 @@ from hunkwise.gateway.limits import redis_lua
 from hunkwise.gateway.limits.base import Circuit, Lease
 from hunkwise.gateway.limits.limiter import ADAPTIVE_RAISE_AFTER, NO_LEASE
 
+_CLOSE_WAIT_S = 2.0  # how long aclose() waits for the listener and heartbeat to stop
 log = logging.getLogger("hunkwise.gateway.limits")
 
 # Unused per-credential state disappears after a day; an active credential refreshes it.
@@ -576,11 +577,22 @@ class RedisBackend:
             await asyncio.gather(*self._cleanups, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        # Bounded, then by force: a listener cancelled while redis-py's PubSub is blocked reading
+        # can stay "cancelling" for good (seen after a Redis restart: the read's future never
+        # resolves and the cancellation is not delivered). Closing the clients closes the
+        # PubSub's socket too (the pool disconnects in-use connections), which ends that read.
+        pending: set[asyncio.Task[None]] = set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=_CLOSE_WAIT_S)
         await self._redis.aclose()
         await self._subscriber.aclose()
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=_CLOSE_WAIT_S)
+        if pending:  # never block a stopping worker on it; the process is going away
+            log.warning("limits: %d background task(s) did not stop; left behind", len(pending))
+        for task in self._tasks:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: no "exception was never retrieved" at shutdown
 
     def __repr__(self) -> str:
         return f"RedisBackend({self.url!r}, namespace={self.namespace!r})"

@@ -8,7 +8,6 @@ keeps its identity when unrelated lines shift between pushes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +15,7 @@ from urllib.parse import quote
 from hunkwise import __version__
 from hunkwise.catalog.findings_contract import CATEGORIES
 from hunkwise.review.findings import Finding
+from hunkwise.review.fingerprint import fingerprint as finding_fingerprint
 from hunkwise.review.prompt import CATEGORY_DEFINITIONS
 from hunkwise.review.report import ReviewReport
 
@@ -46,13 +46,11 @@ def _rules() -> list[dict[str, Any]]:
 
 
 def fingerprint(finding: Finding, code: dict[int, str] | None) -> str:
-    """A finding's identity across runs (path, category, title and the cited code, not line numbers), so code
-    scanning keeps an alert open or closed as lines move.
-    """
-    lines = code or {}
-    text = "\n".join(lines.get(n, "").strip() for n in range(finding.start_line, finding.end_line + 1))
-    key = "\x1f".join((finding.path, finding.category, finding.title.strip().lower(), text))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    """A finding's identity across runs (path, category, the cited code and the title's words,
+    not line numbers), so code scanning keeps an alert open or closed as lines move: the same
+    identity the pull-request conversation uses (:mod:`hunkwise.review.fingerprint`), in its
+    text form."""
+    return finding_fingerprint(finding, {finding.path: code or {}}).text
 
 
 def _message(finding: Finding) -> dict[str, str]:
@@ -77,7 +75,7 @@ def _result(finding: Finding, report: ReviewReport, rule_index: dict[str, int]) 
                 }
             }
         ],
-        "partialFingerprints": {"hunkwise/v1": fingerprint(finding, report.code.get(finding.path))},
+        "partialFingerprints": {"hunkwise/v2": fingerprint(finding, report.code.get(finding.path))},
         "properties": {
             "severity": finding.severity,
             "category": finding.category,

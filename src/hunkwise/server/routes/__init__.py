@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from hunkwise.server.routes import byok, docs, health, jobs, metrics, orgs, reviews, usage, webhooks
+from hunkwise.server.routes import advice, byok, docs, health, jobs, metrics, orgs, reviews, usage, webhooks
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -21,6 +21,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     reviews.router,
     jobs.router,
     usage.router,
+    advice.router,
     metrics.router,
     docs.router,
 )

@@ -1,4 +1,4 @@
-"""The Reviews and Usage pages, and the console's static files."""
+"""The Reviews, Usage and Plan pages, and the console's static files."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hunkwise.server.deps import EngineDep, RuntimeDep
+from hunkwise.server.routes.advice import plan_advice
 from hunkwise.server.usage_windows import org_windows
 from hunkwise.server.web.auth import ConsoleUserDep
 from hunkwise.server.web.charts import colour, stacked_bars
@@ -109,3 +110,24 @@ async def usage_page(
         windows_note=windows_note,
         utc=UTC,
     )
+
+
+PLAN_PERIODS = ("7d", "14d", "30d", "90d")
+
+
+@router.get("/console/plan", response_class=HTMLResponse)
+async def plan_page(
+    request: Request,
+    user: ConsoleUserDep,
+    engine: EngineDep,
+    since: Annotated[str, Query(max_length=40)] = "30d",
+) -> Response:
+    """Developer API or a Coding Plan tier: the same advice as ``GET /api/plan/advice``, scoped to the
+    signed-in organization (the admin without one sees the installation)."""
+    try:
+        advice = await run_in_threadpool(lambda: plan_advice(engine, org=user.org, since=since))
+    except ValueError as exc:
+        return page(
+            request, "plan.html", user, status_code=400, error=str(exc), since=since, periods=PLAN_PERIODS
+        )
+    return page(request, "plan.html", user, a=advice.as_dict(), since=since, periods=PLAN_PERIODS, error=None)

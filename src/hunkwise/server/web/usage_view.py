@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import select
 
 from hunkwise.gateway import SKIPPED_OUTCOMES
-from hunkwise.server.usage_windows import org_run_ids
 from hunkwise.store.db import Db, use_session
+from hunkwise.store.ledger import org_run_ids
 from hunkwise.store.tables import ModelCall
 
 
@@ -52,10 +52,10 @@ def usage_data(
     now = now or datetime.now(UTC)
     start_day = (now - timedelta(days=days - 1)).date()
     since = datetime.combine(start_day, datetime.min.time(), tzinfo=UTC)
+    query = select(ModelCall).where(ModelCall.created_at >= since)
+    if org is not None:
+        query = query.where(ModelCall.run_id.in_(org_run_ids(db, org)))
     with use_session(db) as session:
-        query = select(ModelCall).where(ModelCall.created_at >= since)
-        if org is not None:
-            query = query.where(ModelCall.run_id.in_(org_run_ids(session, org)))
         calls = list(session.scalars(query))
     day_list = [(start_day + timedelta(days=i)).isoformat() for i in range(days)]
     index = {d: i for i, d in enumerate(day_list)}

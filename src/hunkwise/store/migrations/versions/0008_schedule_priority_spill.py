@@ -9,7 +9,7 @@
   server's default (``HUNKWISE_SPILL``, else ``when-exhausted``, today's behaviour).
 
 Revision ID: 0008_schedule_priority_spill
-Revises: 0007_simulated_calls
+Revises: 0008_convpost_posted_findings
 Create Date: 2026-12-05
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_schedule_priority_spill"
-down_revision: str | None = "0007_simulated_calls"
+down_revision: str | None = "0008_convpost_posted_findings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
