@@ -162,7 +162,8 @@ class Service:
 class Simulator(Service):
     """``hunkwise sim --port 0``: it picks a free port and prints where it listens."""
 
-    def __init__(self, env: Mapping[str, str], logdir: Path) -> None:
+    def __init__(self, env: Mapping[str, str], logdir: Path, extra: Sequence[str] = ()) -> None:
+        """``extra``: more ``hunkwise sim`` flags (a smaller window, the peak multiplier)."""
         args = [
             "sim",
             "--port",
@@ -173,6 +174,7 @@ class Simulator(Service):
             f"{CODING_KEY}:lite",
             "--openai-key",
             OPENAI_KEY,
+            *extra,
         ]
         super().__init__("hunkwise-sim", args, env, logdir)
         try:

@@ -406,6 +406,7 @@ def _run(
 ) -> int:
     from hunkwise.cli.review_support import keyed_for_replay, offline_model, record, report_misses
     from hunkwise.cli.slot_options import print_notes, resolve
+    from hunkwise.config.review_settings import review_config
     from hunkwise.review.errors import ReviewInputError
 
     offline = options.source == "offline-simulator"
@@ -428,7 +429,10 @@ def _run(
                 print_notes(cfg.notes)
             slots = keyed_for_replay(cfg.slots) if replay else list(cfg.slots)
             state = None if replay else settings.state_path  # a replay must not open real circuits
-            report = _execute(change, slots, options, quiet=quiet, state=state, recordings=recordings)
+            spread = review_config(files, settings=settings).settings.spill == "to-finish-faster"
+            report = _execute(
+                change, slots, options, quiet=quiet, state=state, recordings=recordings, spread=spread
+            )
     except ReviewInputError as exc:
         _usage_error(str(exc))
     if recordings is not None:
@@ -473,15 +477,20 @@ def _execute(
     state: Path | None,
     recordings: Recordings | None = None,
     transport: Callable[[Slot], Any] | None = None,
+    spread: bool = False,
 ) -> ReviewReport:
-    """A dry run plans without a router (no client is built, so no key is needed)."""
+    """A dry run plans without a router (no client is built, so no key is needed). ``spread``:
+    ``spill = "to-finish-faster"`` under ``[review]``: chunks on Main and Fallback at once."""
     if options.dry_run:
         from hunkwise.review.engine import plan_only
 
         return plan_only(change.diff, slots, options)
     return asyncio.run(
-        _review(change, slots, options, quiet=quiet, state=state, recordings=recordings, transport=transport)
-    )
+        _review(
+            change, slots, options, quiet=quiet, state=state, recordings=recordings, transport=transport,
+            spread=spread,
+        )
+    )  # fmt: skip
 
 
 async def _review(
@@ -493,6 +502,7 @@ async def _review(
     state: Path | None,
     recordings: Recordings | None = None,
     transport: Callable[[Slot], Any] | None = None,
+    spread: bool = False,
 ) -> ReviewReport:
     """``state``: where circuit state is shared with other runs on this machine (real slots);
     None keeps it in memory (the offline simulator's). ``transport``: how the SDK clients reach
@@ -510,7 +520,7 @@ async def _review(
     factory = recordings.transport_factory(transport) if recordings else transport
     clients = ClientPool(transport_factory=factory) if factory else None
     on_event = progress.on_event if progress else None
-    router = Router(slots, backend=backend, clients=clients, on_event=on_event)
+    router = Router(slots, backend=backend, clients=clients, on_event=on_event, spread=spread)
     resume_collector()  # the SDK is imported (Router warms its clients): the review starts
     try:
         return await run_review(change.diff, router, options, progress=progress)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hunkwise.config.files import ConfigFiles
+from hunkwise.config.scheduling import DEFAULT_SPILL, Spill
 from hunkwise.config.schema import (
     COST_OFF,
     MaxCost,
@@ -109,6 +110,22 @@ def cost_ceiling(
         if f.data.review is not None and f.data.review.max_cost is not None:
             return _ceiling(f.data.review.max_cost, source=f"max_cost in [review] of {f.path}")
     return CostCeiling(DEFAULT_MAX_COST_USD)
+
+
+def server_spill(settings: Settings, files: ConfigFiles | None = None) -> Spill:
+    """A server's spill policy for organizations without their own: ``HUNKWISE_SPILL``, else
+    ``spill`` under ``[review]`` in its config files (``HUNKWISE_CONFIG``, the user file), else
+    ``when-exhausted`` (hunkwise.config.scheduling)."""
+    if settings.spill is not None:
+        return settings.spill
+    if files is None:
+        from hunkwise.config.files import load_config_files
+
+        files = load_config_files(settings)
+    for f in reversed(files.files):  # the repository file wins over the user file
+        if f.data.review is not None and f.data.review.spill is not None:
+            return f.data.review.spill
+    return DEFAULT_SPILL
 
 
 def server_cost_ceiling(settings: Settings, files: ConfigFiles | None = None) -> MaxCost:

@@ -27,7 +27,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 
 from hunkwise.catalog.findings_contract import SEVERITIES, Severity
 from hunkwise.config.globs import compile_glob
+from hunkwise.config.scheduling import SPILL_HELP, Spill, parse_spill
 from hunkwise.config.spec import SlotInput
+from hunkwise.errors import ConfigurationError
 
 COST_OFF = "off"
 CONFIDENCE_HELP = "a number from 0 to 1, such as 0.6"
@@ -106,6 +108,16 @@ Globs = Annotated[tuple[Glob, ...], BeforeValidator(_one_or_many)]
 SeverityValue = Annotated[Severity, BeforeValidator(_severity)]
 MaxCostValue = Annotated[MaxCost, BeforeValidator(parse_max_cost)]
 BudgetValue = Annotated[MaxCost, BeforeValidator(parse_monthly_budget)]
+
+
+def _spill(value: Any) -> Any:
+    try:
+        return parse_spill(value)
+    except ConfigurationError as exc:
+        raise ValueError(SPILL_HELP) from exc
+
+
+SpillValue = Annotated[Spill, BeforeValidator(_spill)]
 FileSlot = Annotated[SlotInput, BeforeValidator(_drop_blank)]
 
 
@@ -125,6 +137,9 @@ class ReviewSection(_Strict):
     max_cost: MaxCostValue | None = None
     # A server's monthly budget per organization (hunkwise.store.budget); the CLI does not use it.
     monthly_budget: BudgetValue | None = None
+    # What a review does when Main's Coding Plan window cannot cover it (hunkwise.config.scheduling):
+    # a server's default for its organizations; `hunkwise review` spreads with to-finish-faster.
+    spill: SpillValue | None = None
     # Noise controls (hunkwise.review.noise): what is shown of the findings.
     min_confidence: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     severity_floor: dict[Glob, SeverityValue] = Field(default_factory=dict)  # the last match wins
@@ -213,6 +228,7 @@ FILE_HELP: dict[str, str] = {
     "severity": SEVERITY_HELP,
     "max_cost": MAX_COST_HELP,
     "monthly_budget": MONTHLY_BUDGET_HELP,
+    "spill": SPILL_HELP,
     "text": "a non-empty string saying what to check",
     "name": "a string",
 }

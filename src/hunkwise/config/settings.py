@@ -44,6 +44,7 @@ from hunkwise.config.review_settings import (
     parse_budget_setting,
     parse_max_cost_setting,
 )
+from hunkwise.config.scheduling import SPILL_ENV, Spill, parse_spill
 from hunkwise.config.schema import MaxCost
 from hunkwise.config.ssrf import ALLOW_ENV, parse_allow_list
 from hunkwise.errors import ConfigurationError
@@ -118,6 +119,9 @@ class Settings(BaseSettings):
     monthly_budget: MaxCost | None = Field(None, validation_alias=MONTHLY_BUDGET_ENV)
     """``HUNKWISE_MONTHLY_BUDGET``: a server's default monthly budget per organization (USD per
     calendar month, UTC; ``off`` or unset: none). See :mod:`hunkwise.store.budget`."""
+    spill: Spill | None = Field(None, validation_alias=SPILL_ENV)
+    """``HUNKWISE_SPILL``: a server's spill policy for organizations without their own
+    (hunkwise.config.scheduling); unset: ``when-exhausted``."""
     review_context: Literal["none", "hunk", "function", "file"] = Field(
         "hunk", validation_alias="HUNKWISE_REVIEW_CONTEXT"
     )
@@ -310,6 +314,13 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         return parse_budget_setting(value.strip(), MONTHLY_BUDGET_ENV) if value.strip() else None
+
+    @field_validator("spill", mode="before")
+    @classmethod
+    def _spill(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return parse_spill(value, SPILL_ENV) if value.strip() else None
 
     @field_validator("dev", mode="before")
     @classmethod

@@ -24,7 +24,7 @@ from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.adapters import AnthropicWire, ClientPool, OpenAIWire
 from hunkwise.gateway.adapters.base import Adapter
 from hunkwise.gateway.errors import AllSlotsFailed, ErrorKind, LimitsUnavailable, ProviderError
-from hunkwise.gateway.limits.base import Circuit, LimitsBackend
+from hunkwise.gateway.limits.base import Circuit, Lease, LimitsBackend
 from hunkwise.gateway.limits.local import LocalBackend
 from hunkwise.gateway.policy import CIRCUIT_KINDS, CONFIG_CIRCUIT_KINDS, RetryPolicy, RouterEvent
 from hunkwise.gateway.thinking import SlotProfile, profile_for
@@ -130,7 +130,13 @@ class Router:
         clients: ClientPool | None = None,
         clock: Callable[[], float] | None = None,
         on_event: Callable[[RouterEvent], None] | None = None,
+        spread: bool = False,
     ) -> None:
+        """``spread``: each call starts on whichever usable slot has a free concurrency lease
+        first (the first slot when several do), instead of waiting for the first slot; the
+        others stay its failover, in order. Many concurrent calls then share Main and Fallback
+        like work-stealing workers, within every key's (cluster-wide) cap. Off: Main first,
+        always (the Fallback is for failures)."""
         if not slots:
             raise ConfigurationError(
                 "no model is configured: set ZAI_API_KEY (or HUNKWISE_MODEL and HUNKWISE_API_KEY)",
@@ -153,6 +159,7 @@ class Router:
         self._policy = policy or RetryPolicy()
         self._clock = clock or time.time
         self.on_event = on_event
+        self._spread = spread and len(self._slots) > 1
 
     @property
     def slots(self) -> tuple[Slot, ...]:
@@ -256,18 +263,21 @@ class Router:
         decide: retry the same slot after a delay, or move on. The lease is released when the
         caller is done with the step, including when it stops early (an answer, a cancellation):
         iterate under ``aclosing`` (or close it in a ``finally``)."""
-        count = len(self._slots)
-        for index, (slot, profile, cred) in enumerate(
-            zip(self._slots, self._profiles, self._creds, strict=True)
-        ):
-            if not await self._usable(slot, cred, run):
+        order: list[int] = list(range(len(self._slots)))
+        ready: tuple[int, Lease] | None = None
+        if self._spread:
+            order, ready = await self._first_free(run)
+        for position, index in enumerate(order):
+            slot, profile, cred = self._slots[index], self._profiles[index], self._creds[index]
+            if not self._spread and not await self._usable(slot, cred, run):
                 continue
             adapter = self._adapters[profile.wire]
             retry = 0
             while True:
-                lease = await self._backend.acquire(
-                    cred, slot.max_concurrent, adaptive=slot.adaptive_concurrency
-                )
+                if ready is not None and ready[0] == index:
+                    lease, ready = ready[1], None
+                else:
+                    lease = await self._lease(index)
                 # Queued behind the lease or retrying: another call may have opened the circuit
                 # meanwhile (a spent quota): look again rather than call a key known to be spent.
                 if retry or lease.waited_ms:
@@ -289,11 +299,53 @@ class Router:
                 if step.error is None:
                     return
                 self._record_failure(step, step.error, run)
-                delay = await self._decide(slot, cred, step.error, retry, run, last=index == count - 1)
+                delay = await self._decide(
+                    slot, cred, step.error, retry, run, last=position == len(order) - 1
+                )
                 if delay is None:
                     break
                 retry += 1
                 await asyncio.sleep(delay)
+
+    async def _lease(self, index: int) -> Lease:
+        """A concurrency lease on slot ``index``'s key (waits for a free one)."""
+        slot = self._slots[index]
+        return await self._backend.acquire(
+            self._creds[index], slot.max_concurrent, adaptive=slot.adaptive_concurrency
+        )
+
+    async def _first_free(self, run: _Run) -> tuple[list[int], tuple[int, Lease] | None]:
+        """Spread mode: the usable slots, the one whose lease came first at their head (with that
+        lease). Every usable slot's lease is asked for at once; the first granted wins (the
+        earliest slot when several are granted together) and the other requests are withdrawn,
+        or released if they were granted meanwhile, so no lease is held that is not used."""
+        usable = [
+            i for i, (slot, cred) in enumerate(zip(self._slots, self._creds, strict=True))
+            if await self._usable(slot, cred, run)
+        ]  # fmt: skip
+        if len(usable) < 2:
+            return usable, None
+        asks = {i: asyncio.create_task(self._lease(i)) for i in usable}
+        cancelled = False
+        try:
+            await asyncio.wait(asks.values(), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            cancelled = True
+        for task in asks.values():
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*asks.values(), return_exceptions=True)
+        granted = [i for i in usable if not asks[i].cancelled() and asks[i].exception() is None]
+        winner = None if cancelled or not granted else granted[0]
+        for i in granted:
+            if i != winner:
+                await asks[i].result().release()
+        if cancelled:
+            raise asyncio.CancelledError
+        if winner is None:  # every request failed (the limits backend): the first failure says why
+            raise next(exc for i in usable if (exc := asks[i].exception()) is not None)
+        first = [winner] + [i for i in usable if i != winner]
+        return first, (winner, asks[winner].result())
 
     @staticmethod
     def _record_failure(step: _Step, err: ProviderError, run: _Run) -> None:

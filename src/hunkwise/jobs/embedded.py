@@ -23,15 +23,18 @@ WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
 
 def review_deps(runtime: Runtime) -> ReviewDeps:
     """The review job's dependencies from the process's runtime."""
+    from hunkwise.config.resolve import resolve_catalog
+    from hunkwise.config.review_settings import server_spill
     from hunkwise.jobs.conversation_events import demotion_rule
     from hunkwise.jobs.mode import mode_record
     from hunkwise.jobs.review_status import StatusPolicy
+    from hunkwise.jobs.schedule import window_capacity
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.gitlab import configured_api_url as gitlab_api_url
     from hunkwise.review.engine import ReviewOptions
-    from hunkwise.store.orgs import cost_ceiling_for_org
+    from hunkwise.store.orgs import cost_ceiling_for_org, spill_for_org
 
     settings, engine = runtime.settings, runtime.engine
     # Always the configured API root, never a job's payload: the server's token goes only there
@@ -41,6 +44,8 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         gitlab_api_url(settings.gitlab_api_url),
     )
     max_cost = runtime.max_cost
+    spill = server_spill(settings)
+    catalog = resolve_catalog(settings=settings)
     return ReviewDeps(
         engine=engine,
         slots_for_org=runtime.slots.slots_for,
@@ -68,6 +73,11 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
             threshold=settings.feedback_threshold,
             min_samples=settings.feedback_min_samples,
         ),
+        spill_for_org=lambda org: spill_for_org(engine, org, spill),
+        # The windows' ceilings and the peak-hour rule with the config files' [tiers.<name>] and
+        # [peak_hours] overrides, as the gateway and the usage views read them.
+        capacity=window_capacity(engine, monitor=runtime.quota_monitor, catalog=catalog),
+        catalog=catalog,
     )
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from hunkwise.errors import Backoff, HunkwiseError
@@ -43,6 +43,16 @@ class LeaseLost(HunkwiseError):
     """The job is no longer ours (another worker reclaimed it, or it finished elsewhere): stop
     without any further effect; the new owner runs it. Control flow of the engine, which ends the
     attempt quietly: it never reaches the retry decision."""
+
+
+class JobDeferred(HunkwiseError):
+    """The handler decided this job waits (a Coding Plan window that cannot cover it, see
+    :mod:`hunkwise.jobs.schedule`): no failure, no attempt used; the job runs again at ``until``."""
+
+    def __init__(self, until: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until = until
+        self.reason = reason
 
 
 class JobContext:
@@ -94,6 +104,10 @@ class JobHooks:
 
     async def after_hand_back(self, job: Job) -> None:
         """The job was given back unfinished (a stop): its row is queued again, attempt refunded."""
+
+    async def before_defer(self, job: Job, delay_s: float) -> None:
+        """The job waits ``delay_s`` for a window's reset (:class:`JobDeferred`); called before the
+        row says so, like :meth:`before_retry`."""
 
 
 def job_reason(exc: BaseException) -> str | None:
@@ -193,6 +207,8 @@ class JobEngine:
         except LeaseLost as exc:
             log.warning("%s; stopped without posting", exc)
             return "duplicate", None
+        except JobDeferred as exc:
+            return await self._deferred(job, owner, exc), None
         except Exception as exc:
             return await self._failed(job, owner, exc), None
         finally:
@@ -230,6 +246,16 @@ class JobEngine:
             return "duplicate"
         log.error("job %s dead: %s", job.id, reason)
         return "dead"
+
+    async def _deferred(self, job: Job, owner: str, exc: JobDeferred) -> Outcome:
+        delay = max(0.0, (exc.until - utcnow()).total_seconds())
+        for hook in self.hooks:
+            await hook.before_defer(job, delay)
+        if not await self.queue.defer(job.id, owner, exc.until, exc.reason):
+            log.warning("job %s deferred after its lease was taken over", job.id)
+            return "duplicate"
+        log.info("job %s deferred until %s: %s", job.id, exc.until.isoformat(), exc.reason)
+        return "deferred"
 
     async def _hand_back(self, job: Job, owner: str) -> None:
         try:

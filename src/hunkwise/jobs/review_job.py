@@ -25,22 +25,25 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from hunkwise.config.review_settings import DEFAULT_MAX_COST_USD, CostCeiling, MonthlyBudget, org_cost_ceiling
+from hunkwise.config.scheduling import DEFAULT_SPILL, Spill
 from hunkwise.errors import ConfigurationError, PermanentError, TransientError
 from hunkwise.gateway import ClientPool, Slot
 from hunkwise.jobs import review_status
 from hunkwise.jobs.conversation import Demotion, PostingInputs, merge_prior
 from hunkwise.jobs.conversation_events import best_effort, learn_github, learn_gitlab
-from hunkwise.jobs.engine import JobContext, JobHooks, LeaseLost, Outcome, describe
+from hunkwise.jobs.engine import JobContext, JobDeferred, JobHooks, LeaseLost, Outcome, describe
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
 from hunkwise.jobs.posting import build_notice, build_post
 from hunkwise.jobs.retry import JOB_BACKOFF, ModelsFailed, configuration_only, retry_delay
 from hunkwise.jobs.review_status import Incomplete, StatusPolicy
+from hunkwise.jobs.schedule import RemainingCapacity, ScheduleDecision, decide, estimate_for
 from hunkwise.jobs.spend_gate import BudgetGate, ReviewRefused, ceiling_refusal
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_webhooks import PullRequestEvent
@@ -49,7 +52,7 @@ from hunkwise.platforms.review_post import PlatformError, PostResult, PriorThrea
 from hunkwise.platforms.status import CommitState
 from hunkwise.review.context import MappingHead
 from hunkwise.review.diff import DiffParseError, parse_diff
-from hunkwise.review.engine import ReviewOptions, run_review
+from hunkwise.review.engine import ReviewOptions, plan_only, run_review
 from hunkwise.review.errors import CostLimitExceeded
 from hunkwise.review.filters import FilterConfig, filter_files
 from hunkwise.review.fingerprint import Fingerprint, FingerprintError
@@ -65,8 +68,10 @@ from hunkwise.store.posted_findings import (
     record_posted,
     set_state,
 )
+from hunkwise.store.tables import utcnow
 
 if TYPE_CHECKING:
+    from hunkwise.catalog.loader import Catalog
     from hunkwise.gateway import LimitsBackend
     from hunkwise.platforms.gitlab import GitLabClient, MergeRequestEvent
 
@@ -114,6 +119,14 @@ class ReviewDeps:
     # The organization's monthly budget (blocking: database). None: no reservation is taken
     # (a test's or a tool's deps); the server always passes one (hunkwise.jobs.embedded).
     budget_for_org: Callable[[str], MonthlyBudget] | None = None
+    # Scheduling around Main's window (hunkwise.jobs.schedule): the organization's spill policy
+    # (blocking: database), the remaining window capacity of a key (None: never deferred nor
+    # spilled ahead; the router still fails over on a spent window), the clock, and the catalog
+    # whose [peak_hours] rule weighs the estimate (None: the packaged one).
+    spill_for_org: Callable[[str], Spill] = lambda org: DEFAULT_SPILL
+    capacity: RemainingCapacity | None = None
+    clock: Callable[[], datetime] = utcnow
+    catalog: Catalog | None = None
     # What ``@hunkwise ignore`` suppressed (blocking: database); None: the database's.
     suppressions: SuppressionStore | None = None
     # Feedback demotion for (organization, repository) (blocking: database); None: none.
@@ -298,6 +311,7 @@ async def _review(
         options.change["since"] = since
     if read is not None and options.context_mode() in ("function", "file"):
         options.head = await head_files(diff, read, options.filter_config())
+    slots, decision = await schedule(job, deps, diff, slots, options)
     gate = None
     if deps.budget_for_org is not None:
         gate = BudgetGate(deps.engine, job.org, job.dedupe_key, deps.budget_for_org)
@@ -305,7 +319,7 @@ async def _review(
     pool = deps.clients() if deps.clients is not None else None
     try:
         try:
-            async with Router(slots, backend=deps.backend, clients=pool) as router:
+            async with Router(slots, backend=deps.backend, clients=pool, spread=decision.spread) as router:
                 report = await run_review(diff, router, options)
         except CostLimitExceeded as exc:  # nothing was sent; the same diff would stop again: permanent
             raise ceiling_refusal(str(exc)) from None
@@ -341,6 +355,7 @@ async def _review(
         "run_id": run_id,
         "status": {"state": state.state, "description": state.description},
     }
+    checkpoint["schedule"] = {"action": decision.action, "spread": decision.spread, "reason": decision.reason}
     if extra is not None:
         checkpoint["diff_refs"] = extra
     await ctx.checkpoint(checkpoint)
@@ -363,7 +378,10 @@ class _StatusGuard:
             return  # done (the final status is set), or another worker / a restart carries on
         if not isinstance(exc, Exception):
             return
-        if retry_delay(exc, self.job.attempts, self.job.max_attempts, JOB_BACKOFF) is not None:
+        if isinstance(exc, JobDeferred):  # waiting for a window's reset: not done, not failed
+            when = exc.until.strftime("%Y-%m-%d %H:%M UTC")
+            state = review_status.pending(f"deferred until {when}: {exc.reason}")
+        elif retry_delay(exc, self.job.attempts, self.job.max_attempts, JOB_BACKOFF) is not None:
             state = review_status.pending(f"retrying after: {describe(exc)}")
         else:
             policy = await asyncio.to_thread(self.deps.status_policy, self.job.org)
@@ -424,6 +442,44 @@ async def abandoned_status(job: Job, deps: ReviewDeps) -> None:
         mr = _event(job, MergeRequestEvent.from_payload)
         async with deps.gitlab(mr) as gl:
             await _best_effort(lambda s: gl.set_status(mr.project_id, mr.head_sha, s), state, job)
+
+
+async def schedule(
+    job: Job, deps: ReviewDeps, diff: str, slots: list[Slot], options: ReviewOptions
+) -> tuple[list[Slot], ScheduleDecision]:
+    """Decide before the first request whether this review runs on Main, spills to the Fallback
+    or waits for Main's window to reset (:func:`hunkwise.jobs.schedule.decide`); raises
+    :class:`JobDeferred` for the last. The slots to review with and the decision come back."""
+    spill = await asyncio.to_thread(deps.spill_for_org, job.org)
+    windowed = deps.capacity is not None and slots[0].plan == "coding"  # only Coding Plan keys have windows
+    if not windowed and spill != "to-finish-faster":
+        return slots, ScheduleDecision("main", "no window to plan for")
+    try:
+        planned = plan_only(diff, slots, options)
+    except ConfigurationError:  # an unreadable diff too (ReviewInputError)
+        return slots, ScheduleDecision("main", "the diff could not be planned; the review says why")
+    main, now = slots[0], deps.clock()
+    tokens = sum(p.estimated_input_tokens for p in planned.plan)
+    estimate = estimate_for(len(planned.plan), main.model, now, tokens=tokens, catalog=deps.catalog)
+    capacity = await deps.capacity(main, now) if deps.capacity is not None else None
+    decision = decide(
+        priority=job.priority,
+        spill=spill,
+        estimate=estimate,
+        capacity=capacity,
+        has_fallback=len(slots) > 1,
+        main_cap=main.max_concurrent,
+        now=now,
+    )
+    if decision.action != "main" or decision.spread:
+        log.info(
+            "job %s: %s%s", job.id, decision.reason, " (spread over Main and Fallback)" * decision.spread
+        )
+    if decision.action == "defer" and decision.until is not None:
+        raise JobDeferred(decision.until, decision.reason)
+    if decision.action == "fallback":
+        return slots[1:], decision
+    return slots, decision
 
 
 async def posting_inputs(

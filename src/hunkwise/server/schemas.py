@@ -14,8 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hunkwise.config.byok import key_env_problem
+from hunkwise.config.scheduling import Spill, parse_spill
 from hunkwise.config.schema import parse_max_cost, parse_monthly_budget
 from hunkwise.config.spec import SlotInput
+from hunkwise.errors import ConfigurationError
 
 
 class ByokSlotIn(SlotInput):
@@ -139,6 +141,11 @@ class BudgetPublic(BaseModel):
     resets_at: str = Field(description="when the next month starts (UTC)")
 
 
+class SpillPublic(BaseModel):
+    policy: Spill = Field(description="the spill policy review jobs run under (docs/quota-and-cost.md)")
+    source: Literal["organization setting", "server default"]
+
+
 class OrgPublic(BaseModel):
     slug: str
     name: str
@@ -152,6 +159,10 @@ class OrgPublic(BaseModel):
         description='the organization\'s own monthly budget in USD (calendar month, UTC), "off", or null',
     )
     budget: BudgetPublic
+    spill: Spill | None = Field(
+        None, description="the organization's own spill policy, or null (the server's default)"
+    )
+    spill_policy: SpillPublic
 
 
 class OrgSettingsIn(BaseModel):
@@ -170,6 +181,12 @@ class OrgSettingsIn(BaseModel):
         description='monthly budget: USD per calendar month (UTC) greater than 0, "off" for none, or null to '
         "use the server's default (HUNKWISE_MONTHLY_BUDGET, else none)",
     )
+    spill: Spill | None = Field(
+        None,
+        description='"never" (wait for the window\'s reset), "when-exhausted" (go to the Fallback), '
+        '"to-finish-faster" (also spread large reviews over Main and the Fallback), or null to use the '
+        "server's default (HUNKWISE_SPILL, else when-exhausted)",
+    )
 
     @field_validator("max_cost", mode="before")
     @classmethod
@@ -180,6 +197,16 @@ class OrgSettingsIn(BaseModel):
     @classmethod
     def _budget(cls, value: Any) -> Any:
         return None if value is None else parse_monthly_budget(value)
+
+    @field_validator("spill", mode="before")
+    @classmethod
+    def _spill(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return parse_spill(value)
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class OrgCreated(OrgPublic):

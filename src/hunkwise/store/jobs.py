@@ -59,6 +59,9 @@ class Job:
     created_at: datetime
     updated_at: datetime
     reason: str | None = None  # why it ended without a review (budget_exhausted, review_ceiling)
+    priority: int = 10  # hunkwise.config.scheduling.PRIORITIES; claimed highest first
+    deferred_until: datetime | None = None  # waiting for a Coding Plan window's reset
+    defer_reason: str | None = None
 
     @classmethod
     def of(cls, row: ReviewJob) -> Job:
@@ -75,8 +78,10 @@ def enqueue(
     dedupe_key: str,
     max_attempts: int = 5,
     now: datetime | None = None,
+    priority: int = 10,
 ) -> tuple[Job, bool]:
-    """Add a job, or return the existing job with the same ``dedupe_key`` (``created`` False)."""
+    """Add a job, or return the existing job with the same ``dedupe_key`` (``created`` False).
+    ``priority``: who asked (:data:`hunkwise.config.scheduling.PRIORITIES`)."""
     now = now or utcnow()
     with use_session(db, write=True) as session:
         existing = session.scalar(select(ReviewJob).where(ReviewJob.dedupe_key == dedupe_key))
@@ -90,6 +95,7 @@ def enqueue(
             status="queued",
             attempts=0,
             max_attempts=max_attempts,
+            priority=priority,
             next_run_at=now,
             created_at=now,
             updated_at=now,
@@ -125,8 +131,10 @@ def _abandoned_owners(session: Session, now: datetime) -> set[str]:
 
 def _take(row: ReviewJob, owner: str, lease_s: float, now: datetime) -> None:
     """Start an attempt under ``owner``'s lease (the one way :func:`claim` and
-    :func:`claim_by_id` take a row)."""
+    :func:`claim_by_id` take a row). A deferral ends when the job runs."""
     row.status = "running"
+    row.deferred_until = None
+    row.defer_reason = None
     row.attempts += 1
     row.lease_owner = owner
     row.lease_expires_at = now + timedelta(seconds=lease_s)
@@ -144,14 +152,19 @@ def _interrupted(row: ReviewJob, now: datetime) -> None:
     row.updated_at = now
 
 
+# The claim order: who asked first (a person's review before a backfill), then the longest due.
+CLAIM_ORDER = (ReviewJob.priority.desc(), ReviewJob.next_run_at, ReviewJob.id)
+
+
 def claim(
     db: Db, owner: str, *, lease_s: float, now: datetime | None = None, interrupted: list[int] | None = None
 ) -> Job | None:
-    """Take the next due job: a queued job whose time has come, or a running job whose worker
-    died (its lease expired, or its presence lock is gone). A dead worker's job that has used all
-    its attempts is failed instead, so a job that kills its worker every time cannot loop
-    forever. The ids of jobs failed that way are appended to ``interrupted`` (their merge status
-    must not stay pending: :class:`hunkwise.jobs.review_job.StatusHooks`)."""
+    """Take the next due job, highest priority first (:data:`CLAIM_ORDER`): a queued job whose
+    time has come, or a running job whose worker died (its lease expired, or its presence lock is
+    gone). A dead worker's job that has used all its attempts is failed instead, so a job that
+    kills its worker every time cannot loop forever. The ids of jobs failed that way are appended
+    to ``interrupted`` (their merge status must not stay pending:
+    :class:`hunkwise.jobs.review_job.StatusHooks`)."""
     now = now or utcnow()
     with use_session(db, write=True) as session:
         due = or_(
@@ -170,11 +183,7 @@ def claim(
             )
         while True:
             row = session.scalar(
-                select(ReviewJob)
-                .where(due)
-                .order_by(ReviewJob.next_run_at, ReviewJob.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
+                select(ReviewJob).where(due).order_by(*CLAIM_ORDER).limit(1).with_for_update(skip_locked=True)
             )
             if row is None:
                 return None
@@ -267,6 +276,40 @@ def release(db: Db, job_id: int, owner: str) -> bool:
         return True
 
 
+def defer(db: Db, job_id: int, owner: str, until: datetime, reason: str) -> bool:
+    """Give a claimed job back to wait until ``until`` (a Coding Plan window's reset): queued,
+    attempt refunded (waiting is no failure), ``deferred_until`` and its reason kept for the API
+    and the console. False when the job was not ours any more."""
+    with use_session(db, write=True) as session:
+        row = session.scalar(select(ReviewJob).where(_owned(job_id, owner)).with_for_update())
+        if row is None:
+            return False
+        row.status = "queued"
+        row.attempts = max(0, row.attempts - 1)
+        row.lease_owner = None
+        row.lease_expires_at = None
+        row.next_run_at = row.deferred_until = until
+        row.defer_reason = reason[:2000]
+        row.updated_at = utcnow()
+        return True
+
+
+def run_now(db: Db, job_id: int, *, priority: int) -> Job | None:
+    """A person asked for a queued job now: it takes ``priority`` (a person's, never deferred)
+    and is due at once. None unless the job is queued."""
+    now = utcnow()
+    with use_session(db, write=True) as session:
+        row = session.scalar(select(ReviewJob).where(ReviewJob.id == job_id).with_for_update())
+        if row is None or row.status != "queued":
+            return None
+        row.priority = max(row.priority, priority)
+        row.next_run_at = row.updated_at = now
+        row.deferred_until = None
+        row.defer_reason = None
+        session.flush()
+        return Job.of(row)
+
+
 def _update(db: Db, job_id: int, owner: str, values: dict[str, Any]) -> bool:
     with use_session(db, write=True) as session:
         result = session.execute(update(ReviewJob).where(_owned(job_id, owner)).values(**values))
@@ -325,12 +368,15 @@ class ClaimById:
 
     ``abandoned_by`` names the dead worker whose live lease was overridden (``claimed`` or
     ``gave_up`` by presence, see :mod:`hunkwise.store.presence`), else ``None``.
+    ``instead_of`` (with ``claimed``): the named job was runnable, but ``job`` (another, of higher
+    priority and due) was claimed in its place; the named job stays queued and needs a message.
     """
 
     state: str
     job: Job | None = None
     wait_s: float = 0.0
     abandoned_by: str | None = None
+    instead_of: int | None = None
 
 
 def claim_by_id(db: Db, job_id: int, owner: str, *, lease_s: float, now: datetime | None = None) -> ClaimById:
@@ -369,6 +415,24 @@ def claim_by_id(db: Db, job_id: int, owner: str, *, lease_s: float, now: datetim
                 _interrupted(row, now)
                 session.flush()
                 return ClaimById("gave_up", Job.of(row), abandoned_by=abandoned_by)
+        if row.status == "queued":
+            better = session.scalar(
+                select(ReviewJob)
+                .where(
+                    (ReviewJob.status == "queued")
+                    & (ReviewJob.next_run_at <= now)
+                    & (ReviewJob.priority > row.priority)
+                )
+                .order_by(*CLAIM_ORDER)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if better is not None:
+                # Priority across the broker: a message is a turn to run a job, and a person's
+                # review waiting behind a backfill's message takes this turn.
+                _take(better, owner, lease_s, now)
+                session.flush()
+                return ClaimById("claimed", Job.of(better), instead_of=row.id)
         _take(row, owner, lease_s, now)
         session.flush()
         return ClaimById("claimed", Job.of(row), abandoned_by=abandoned_by)

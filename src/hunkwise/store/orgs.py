@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hunkwise.config.review_settings import CostCeiling, MonthlyBudget, org_cost_ceiling, org_monthly_budget
+from hunkwise.config.scheduling import Spill, parse_spill
 from hunkwise.config.schema import COST_OFF, MaxCost, parse_max_cost, parse_monthly_budget
 from hunkwise.errors import ConfigurationError, PermanentError
 from hunkwise.store.db import Db, use_session
@@ -50,6 +51,7 @@ class OrgInfo:
     created_at: datetime
     max_cost: MaxCost | None = None  # the review cost ceiling; None: the server's default
     monthly_budget: MaxCost | None = None  # USD per calendar month (UTC); None: the server's default
+    spill: Spill | None = None  # the spill policy (hunkwise.config.scheduling); None: the server's default
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def _info(row: Organization) -> OrgInfo:
     # Stored values were validated when written; reading them back uses the same parser.
     max_cost = parse_max_cost(row.max_cost) if row.max_cost is not None else None
     budget = parse_monthly_budget(row.monthly_budget) if row.monthly_budget is not None else None
+    spill = parse_spill(row.spill) if row.spill is not None else None
     return OrgInfo(
         id=row.id,
         slug=row.slug,
@@ -104,6 +107,7 @@ def _info(row: Organization) -> OrgInfo:
         created_at=row.created_at,
         max_cost=max_cost,
         monthly_budget=budget,
+        spill=spill,
     )
 
 
@@ -314,6 +318,26 @@ def cost_ceiling_for_org(db: Db, slug: str, server_default: MaxCost) -> CostCeil
     return org_cost_ceiling(slug, org.max_cost if org else None, server_default)
 
 
+def set_org_spill(db: Db, slug: str, value: Spill | None) -> OrgInfo | None:
+    """Set the organization's spill policy (``None``: back to the server's default). None when
+    the organization does not exist."""
+    with use_session(db, write=True) as session:
+        row = session.scalar(select(Organization).where(Organization.slug == normalize_slug(slug)))
+        if row is None:
+            return None
+        row.spill = None if value is None else parse_spill(value)
+        session.flush()
+        return _info(row)
+
+
+def spill_for_org(db: Db, slug: str, server_default: Spill) -> Spill:
+    """The spill policy the organization's review jobs run under: its own, else the server's
+    (``HUNKWISE_SPILL``, else ``when-exhausted``). Organizations without a row (fixed mode)
+    get the server's."""
+    org = get_org(db, slug)
+    return org.spill if org is not None and org.spill is not None else server_default
+
+
 def delete_org(db: Db, slug: str) -> bool:
     """Delete an organization with its tokens and BYOK slots (cascade). False when unknown."""
     with use_session(db, write=True) as session:
@@ -346,5 +370,7 @@ __all__ = [
     "revoke_token",
     "set_org_max_cost",
     "set_org_monthly_budget",
+    "set_org_spill",
+    "spill_for_org",
     "token_owner",
 ]

@@ -166,6 +166,8 @@ class Organization(Base):
     max_cost: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # The monthly budget (calendar month, UTC): NULL = the server's default, "off", or USD.
     monthly_budget: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The spill policy (hunkwise.jobs.schedule.SPILL_POLICIES); None: the server's default.
+    spill: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class OrgToken(Base):
@@ -253,6 +255,7 @@ class ReviewJob(Base):
     __table_args__ = (
         Index("ix_review_jobs_claim", "status", "next_run_at"),
         Index("ix_review_jobs_org_created", "org", "created_at"),
+        Index("ix_review_jobs_claim_order", "status", "priority", "next_run_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -298,6 +301,11 @@ class BudgetReservation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who asked (hunkwise.jobs.schedule.PRIORITIES): claimed highest first.
+    priority: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Waiting for a Coding Plan window's reset (next_run_at is the same time); None once it runs.
+    deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    defer_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class PostedFinding(Base):

@@ -59,6 +59,9 @@ class Republish(JobHooks):
     async def after_hand_back(self, job: Job) -> None:
         await asyncio.to_thread(self.publish, job.id, 0.0)
 
+    async def before_defer(self, job: Job, delay_s: float) -> None:
+        await asyncio.to_thread(self.publish, job.id, delay_s)
+
 
 class JobRunner:
     """Runs job messages on one event loop; shared by every worker thread of a process."""
@@ -132,6 +135,10 @@ class JobRunner:
             log.info("job %s %s; looking again in %.1f s", job_id, found.state, found.wait_s)
             return await self.job_engine.skipped(job_id, "deferred")
         assert found.job is not None
+        if found.instead_of is not None:
+            # The named job was passed over for a higher-priority one: it keeps a message.
+            await self._publish(found.instead_of, 0.0)
+            log.info("job %s runs before job %s (higher priority)", found.job.id, found.instead_of)
         return await self.job_engine.run(found.job, self.owner)
 
     async def _publish(self, job_id: int, delay_s: float) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from hunkwise.config.scheduling import DEFAULT_PRIORITY
 from hunkwise.jobs.distributed.broker import Publisher, QueueSettings
 from hunkwise.jobs.metrics import JobMetrics, MetricsHooks
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
@@ -45,7 +46,14 @@ class DistributedQueue(DatabaseQueue):
         self.mode = mode  # recorded on every job, so a worker in the other mode can say so
 
     async def enqueue(
-        self, *, org: str, kind: str, payload: dict[str, Any], dedupe_key: str, max_attempts: int = 5
+        self,
+        *,
+        org: str,
+        kind: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        max_attempts: int = 5,
+        priority: int = DEFAULT_PRIORITY,
     ) -> tuple[Job, bool]:
         job, created = await super().enqueue(
             org=org,
@@ -53,6 +61,7 @@ class DistributedQueue(DatabaseQueue):
             payload={**payload, MODE_KEY: self.mode},
             dedupe_key=dedupe_key,
             max_attempts=max_attempts,
+            priority=priority,
         )
         if created:
             await self.publish(job.id)

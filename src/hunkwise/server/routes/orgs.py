@@ -20,7 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling, org_monthly_budget
+from hunkwise.config.review_settings import org_cost_ceiling, org_monthly_budget, server_spill
 from hunkwise.jobs.runtime import Runtime
 from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess, RuntimeDep
 from hunkwise.server.schemas import (
@@ -33,6 +33,7 @@ from hunkwise.server.schemas import (
     OrgTokenCreated,
     OrgTokenIn,
     OrgTokenPublic,
+    SpillPublic,
 )
 from hunkwise.store.budget import burn
 from hunkwise.store.orgs import (
@@ -49,6 +50,7 @@ from hunkwise.store.orgs import (
     revoke_token,
     set_org_max_cost,
     set_org_monthly_budget,
+    set_org_spill,
 )
 
 router = APIRouter(prefix="/api/orgs", tags=["organizations"])
@@ -60,6 +62,11 @@ FIXED_CEILING_MESSAGE = (
     "are HUNKWISE_MAX_COST and HUNKWISE_MONTHLY_BUDGET"
 )
 SPEND_FIELDS = ("max_cost", "monthly_budget")
+
+FIXED_SPILL_MESSAGE = (
+    "this server runs in fixed mode: its own keys pay for the Fallback, so only the administrator "
+    "(the admin token) sets an organization's spill policy; the server-wide default is HUNKWISE_SPILL"
+)
 
 
 def org_burn(runtime: Runtime, org: OrgInfo) -> BudgetPublic:
@@ -79,6 +86,11 @@ def _public(org: OrgInfo, runtime: Runtime) -> OrgPublic:
         cost_ceiling=CostCeilingPublic(usd=ceiling.usd, source=ceiling.source),  # type: ignore[arg-type]
         monthly_budget=org.monthly_budget,
         budget=org_burn(runtime, org),
+        spill=org.spill,
+        spill_policy=SpillPublic(
+            policy=org.spill or server_spill(runtime.settings),
+            source="organization setting" if org.spill else "server default",
+        ),
     )
 
 
@@ -130,15 +142,24 @@ async def update(body: OrgSettingsIn, org: OrgAccess, caller: CallerDep, runtime
     above it fails with the estimate and how to raise it. ``monthly_budget``: what the
     organization's reviews may spend per calendar month (UTC), ``"off"``, or ``null`` for the
     server's default; a review that does not fit what is left is not run. With BYOK the
-    organization's own key pays, so its token may change them; in fixed mode only the admin may."""
+    organization's own key pays, so its token may change them; in fixed mode only the admin may.
+    ``spill``: what a review
+    does when Main's Coding Plan window cannot cover it, ``"never"`` (wait for the reset),
+    ``"when-exhausted"`` (go to the Fallback), ``"to-finish-faster"`` (also spread a large
+    review over Main and the Fallback), or ``null`` for the server's default (docs/quota-and-cost.md);
+    in fixed mode only the admin may change it too (the Fallback's spend is the server's)."""
     changing = body.model_fields_set & set(SPEND_FIELDS)
     if changing and runtime.fixed is not None and not caller.admin:
         raise HTTPException(status.HTTP_409_CONFLICT, FIXED_CEILING_MESSAGE)
+    if "spill" in body.model_fields_set and runtime.fixed is not None and not caller.admin:
+        raise HTTPException(status.HTTP_409_CONFLICT, FIXED_SPILL_MESSAGE)
     found = await run_in_threadpool(get_org, runtime.engine, org)
     if "max_cost" in changing:
         found = await run_in_threadpool(set_org_max_cost, runtime.engine, org, body.max_cost)
     if "monthly_budget" in changing:
         found = await run_in_threadpool(set_org_monthly_budget, runtime.engine, org, body.monthly_budget)
+    if found is not None and "spill" in body.model_fields_set:
+        found = await run_in_threadpool(set_org_spill, runtime.engine, org, body.spill)
     if found is None:
         raise _no_org(org)
     return await run_in_threadpool(_public, found, runtime)

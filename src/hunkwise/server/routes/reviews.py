@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from hunkwise.jobs.review_job import stored_review
+from hunkwise.jobs.schedule import job_schedule
 from hunkwise.server.deps import CallerDep, EngineDep
 from hunkwise.store import jobs as repo
 from hunkwise.store.jobs import STATUSES, Job
@@ -49,7 +50,7 @@ def _summary(job: Job) -> dict[str, Any]:
         "reason": job.reason,  # why it was not reviewed, for machines: budget_exhausted, review_ceiling
         "created_at": job.created_at.isoformat(),
         "updated_at": job.updated_at.isoformat(),
-    }
+    } | job_schedule(job)
 
 
 @router.get("", summary="Review jobs, newest first")

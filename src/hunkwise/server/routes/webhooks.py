@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
+from hunkwise.config.scheduling import priority_for
 from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
 from hunkwise.jobs import conversation_events as conversation
@@ -80,9 +81,11 @@ async def _organization(runtime: Runtime, owner: str) -> str | None:
     return slug if views else None
 
 
-async def _enqueue(request: Request, org: str, kind: str, payload: dict[str, Any], key: str) -> JSONResponse:
+async def _enqueue(
+    request: Request, org: str, kind: str, payload: dict[str, Any], key: str, priority: int
+) -> JSONResponse:
     queue = _queue(request)
-    job, created = await queue.enqueue(org=org, kind=kind, payload=payload, dedupe_key=key)
+    job, created = await queue.enqueue(org=org, kind=kind, payload=payload, dedupe_key=key, priority=priority)
     requeued = False
     if not created and job.status == "failed":
         requeued = await queue.requeue(job.id)
@@ -384,7 +387,8 @@ async def _accept(
         except IdentityError as exc:
             return _refused(platform, delivery, exc)
     payload_out = event.as_payload() | {"delivery": delivery or None}
-    return await _enqueue(request, org, kind, payload_out, event.dedupe_key)
+    # A new pull request before new commits on an open one (hunkwise.config.scheduling).
+    return await _enqueue(request, org, kind, payload_out, event.dedupe_key, priority_for(event.action))
 
 
 async def _verify_gitlab_project(settings: Settings, event: gl.MergeRequestEvent) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hunkwise.catalog.findings_contract import SEVERITIES
 from hunkwise.jobs.review_job import stored_review
+from hunkwise.jobs.schedule import job_schedule
 from hunkwise.store import jobs as repo
 from hunkwise.store.db import Db, use_session
 from hunkwise.store.jobs import Job
@@ -40,6 +41,8 @@ class ReviewRow:
     attempts: int
     max_attempts: int
     reason: str | None = None  # not reviewed because of: budget_exhausted, review_ceiling
+    # Scheduling (hunkwise.jobs.schedule.job_schedule): priority name, deferral, decision.
+    schedule: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +83,7 @@ def review_row(job: Job) -> ReviewRow:
         attempts=job.attempts,
         max_attempts=job.max_attempts,
         reason=job.reason,
+        schedule=job_schedule(job),
     )
 
 

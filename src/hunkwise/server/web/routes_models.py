@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling
+from hunkwise.config.review_settings import org_cost_ceiling, server_spill
 from hunkwise.server.deps import Caller, RuntimeDep
 from hunkwise.server.routes import byok as api
 from hunkwise.server.routes import orgs as orgs_api
@@ -56,6 +56,7 @@ async def _models(
     *,
     ceiling_error: str | None = None,
     budget_error: str | None = None,
+    spill_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     byok = await api.read(org, runtime)
@@ -64,11 +65,14 @@ async def _models(
     own_budget = found.monthly_budget if found is not None else None
     ceiling = org_cost_ceiling(org, own, runtime.max_cost)
     burn = await run_in_threadpool(orgs_api.org_burn, runtime, found) if found is not None else None
+    spill_own = found.spill if found is not None else None
     return page(
         request, "models.html", user, status_code=status_code, byok=byok, state=models_state(byok),
         ceiling=ceiling, ceiling_own="" if own is None else own, ceiling_error=ceiling_error,
         ceiling_locked=runtime.fixed is not None and not user.admin,
         burn=burn, budget_own="" if own_budget is None else own_budget, budget_error=budget_error,
+        spill_own=spill_own or "", spill_now=spill_own or server_spill(runtime.settings),
+        spill_source="organization setting" if spill_own else "server default", spill_error=spill_error,
     )  # fmt: skip
 
 
@@ -108,6 +112,26 @@ async def monthly_budget(
         err = exc.errors()[0]
         message = f"{monthly_budget!r}: {err.get('ctx', {}).get('error', err['msg'])}"
         return await _models(request, user, org, runtime, budget_error=message, status_code=422)
+    await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), runtime)
+    return RedirectResponse("/console/models", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/console/spill", response_class=HTMLResponse)
+async def spill(
+    request: Request,
+    user: ConsoleUserDep,
+    runtime: RuntimeDep,
+    spill: Annotated[str, Form()] = "",
+) -> Response:
+    """The organization's spill policy, through the JSON API's rules (``PATCH /api/orgs/{org}``):
+    empty means the server's default."""
+    org = _org(user)
+    try:
+        body = OrgSettingsIn(spill=spill.strip() or None)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        message = f"{spill!r}: {err.get('ctx', {}).get('error', err['msg'])}"
+        return await _models(request, user, org, runtime, spill_error=message, status_code=422)
     await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), runtime)
     return RedirectResponse("/console/models", status_code=status.HTTP_303_SEE_OTHER)
 
