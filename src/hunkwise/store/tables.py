@@ -277,6 +277,11 @@ class ReviewJob(Base):
     # Why a job ended without a review, for machines (``budget_exhausted``, ``review_ceiling``);
     # ``error`` says it for people. NULL for every other outcome.
     reason: Mapped[str | None] = mapped_column(String(32))
+    # Who asked (hunkwise.jobs.schedule.PRIORITIES): claimed highest first.
+    priority: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Waiting for a Coding Plan window's reset (next_run_at is the same time); None once it runs.
+    deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    defer_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class BudgetReservation(Base):
@@ -301,11 +306,6 @@ class BudgetReservation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Who asked (hunkwise.jobs.schedule.PRIORITIES): claimed highest first.
-    priority: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
-    # Waiting for a Coding Plan window's reset (next_run_at is the same time); None once it runs.
-    deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    defer_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class PostedFinding(Base):

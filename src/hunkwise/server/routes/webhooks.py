@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.scheduling import priority_for
+from hunkwise.config.scheduling import MANUAL_PRIORITY, priority_for
 from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
 from hunkwise.jobs import conversation_events as conversation
@@ -226,10 +226,15 @@ async def _github_command(
                 return _ignored_command("GitHub", delivery, "the pull request is in another repository")
             payload_out = review.as_payload() | {"delivery": delivery or None, "asked_by": event.author}
             return await _enqueue(
-                request, org, GITHUB_KIND, payload_out, f"{review.dedupe_key}#asked-{event.comment_id}"
+                request,
+                org,
+                GITHUB_KIND,
+                payload_out,
+                f"{review.dedupe_key}#asked-{event.comment_id}",
+                MANUAL_PRIORITY,
             )
     payload_out = event.as_payload() | {"delivery": delivery or None}
-    return await _enqueue(request, org, GITHUB_COMMAND_KIND, payload_out, event.dedupe_key)
+    return await _enqueue(request, org, GITHUB_COMMAND_KIND, payload_out, event.dedupe_key, MANUAL_PRIORITY)
 
 
 async def _github_rerun(
@@ -278,7 +283,12 @@ async def _github_rerun(
         return _ignored_command("GitHub", delivery, "the re-run check run is not on the pull request's head")
     payload_out = review.as_payload() | {"delivery": delivery or None}
     return await _enqueue(
-        request, org, GITHUB_KIND, payload_out, f"{review.dedupe_key}#rerun-{delivery or head}"
+        request,
+        org,
+        GITHUB_KIND,
+        payload_out,
+        f"{review.dedupe_key}#rerun-{delivery or head}",
+        MANUAL_PRIORITY,
     )
 
 
@@ -331,10 +341,15 @@ async def _gitlab_command(
                 return _ignored_command("GitLab", delivery, f"the merge request could not be read ({exc})")
             payload_out = review.as_payload() | {"delivery": delivery or None, "asked_by": event.author}
             return await _enqueue(
-                request, org, GITLAB_KIND, payload_out, f"{review.dedupe_key}#asked-{event.comment_id}"
+                request,
+                org,
+                GITLAB_KIND,
+                payload_out,
+                f"{review.dedupe_key}#asked-{event.comment_id}",
+                MANUAL_PRIORITY,
             )
     payload_out = event.as_payload() | {"delivery": delivery or None}
-    return await _enqueue(request, org, GITLAB_COMMAND_KIND, payload_out, event.dedupe_key)
+    return await _enqueue(request, org, GITLAB_COMMAND_KIND, payload_out, event.dedupe_key, MANUAL_PRIORITY)
 
 
 def _ignored_command(platform: str, delivery: str, reason: str) -> JSONResponse:
