@@ -128,6 +128,14 @@ async def test_a_new_pr_waits_for_the_reset_under_never_then_runs_on_main(pg_eng
         await asyncio.sleep(0.3)  # several polls: still not due by the injected clock
         assert repo.get_job(pg_engine, job.id).status == "queued"  # type: ignore[union-attr]
         assert sim.stats()["keys"][CODING_LITE_KEY]["ok"] == 0 and gh.posts == []
+        # The merge status says the review waits, and until when: pending, never green or red.
+        shown_status = (gh.check_runs or gh.statuses)[-1]
+        text = str(shown_status.get("output", {}).get("summary", "")) + str(
+            shown_status.get("description", "")
+        )
+        text += str(shown_status.get("output", {}).get("title", ""))
+        assert shown_status.get("status", shown_status.get("state")) in ("in_progress", "queued", "pending")
+        assert "deferred until" in text, shown_status
 
         clock.now = waiting.deferred_until + timedelta(seconds=1)  # type: ignore[operator]
         sim.advance(5 * 3600)
