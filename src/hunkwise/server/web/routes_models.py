@@ -76,64 +76,45 @@ async def _models(
     )  # fmt: skip
 
 
-@router.post("/console/cost-ceiling", response_class=HTMLResponse)
-async def cost_ceiling(
-    request: Request,
-    user: ConsoleUserDep,
-    runtime: RuntimeDep,
-    max_cost: Annotated[str, Form()] = "",
+async def _save_setting(
+    request: Request, user: ConsoleUser, runtime: RuntimeDep, field: str, raw: str, error_key: str
 ) -> Response:
-    """The organization's review cost ceiling, through the JSON API's rules (``PATCH
-    /api/orgs/{org}``): empty means the server's default."""
+    """One organization setting from a console form, through the JSON API's rules (``PATCH
+    /api/orgs/{org}``, empty meaning the server's default): a bad value re-renders the page with
+    the message beside its form (``error_key``), a good one is saved and the page reloaded."""
     org = _org(user)
     try:
-        body = OrgSettingsIn(max_cost=max_cost.strip() or None)  # type: ignore[arg-type]
+        body = OrgSettingsIn.model_validate({field: raw.strip() or None})
     except ValidationError as exc:
         err = exc.errors()[0]
-        message = f"{max_cost!r}: {err.get('ctx', {}).get('error', err['msg'])}"
-        return await _models(request, user, org, runtime, ceiling_error=message, status_code=422)
+        message = f"{raw!r}: {err.get('ctx', {}).get('error', err['msg'])}"
+        return await _models(request, user, org, runtime, status_code=422, **{error_key: message})
     await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), runtime)
     return RedirectResponse("/console/models", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/console/cost-ceiling", response_class=HTMLResponse)
+async def cost_ceiling(
+    request: Request, user: ConsoleUserDep, runtime: RuntimeDep, max_cost: Annotated[str, Form()] = ""
+) -> Response:
+    """The organization's review cost ceiling."""
+    return await _save_setting(request, user, runtime, "max_cost", max_cost, "ceiling_error")
 
 
 @router.post("/console/monthly-budget", response_class=HTMLResponse)
 async def monthly_budget(
-    request: Request,
-    user: ConsoleUserDep,
-    runtime: RuntimeDep,
-    monthly_budget: Annotated[str, Form()] = "",
+    request: Request, user: ConsoleUserDep, runtime: RuntimeDep, monthly_budget: Annotated[str, Form()] = ""
 ) -> Response:
-    """The organization's monthly budget, through the JSON API's rules (``PATCH
-    /api/orgs/{org}``): empty means the server's default."""
-    org = _org(user)
-    try:
-        body = OrgSettingsIn(monthly_budget=monthly_budget.strip() or None)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        message = f"{monthly_budget!r}: {err.get('ctx', {}).get('error', err['msg'])}"
-        return await _models(request, user, org, runtime, budget_error=message, status_code=422)
-    await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), runtime)
-    return RedirectResponse("/console/models", status_code=status.HTTP_303_SEE_OTHER)
+    """The organization's monthly budget."""
+    return await _save_setting(request, user, runtime, "monthly_budget", monthly_budget, "budget_error")
 
 
 @router.post("/console/spill", response_class=HTMLResponse)
 async def spill(
-    request: Request,
-    user: ConsoleUserDep,
-    runtime: RuntimeDep,
-    spill: Annotated[str, Form()] = "",
+    request: Request, user: ConsoleUserDep, runtime: RuntimeDep, spill: Annotated[str, Form()] = ""
 ) -> Response:
-    """The organization's spill policy, through the JSON API's rules (``PATCH /api/orgs/{org}``):
-    empty means the server's default."""
-    org = _org(user)
-    try:
-        body = OrgSettingsIn(spill=spill.strip() or None)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        message = f"{spill!r}: {err.get('ctx', {}).get('error', err['msg'])}"
-        return await _models(request, user, org, runtime, spill_error=message, status_code=422)
-    await orgs_api.update(body, org, Caller(admin=user.admin, org=user.org), runtime)
-    return RedirectResponse("/console/models", status_code=status.HTTP_303_SEE_OTHER)
+    """The organization's spill policy."""
+    return await _save_setting(request, user, runtime, "spill", spill, "spill_error")
 
 
 @router.put("/console/api/byok", response_model=ByokPublic)
