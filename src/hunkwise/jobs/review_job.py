@@ -447,9 +447,10 @@ async def abandoned_status(job: Job, deps: ReviewDeps) -> None:
 async def schedule(
     job: Job, deps: ReviewDeps, diff: str, slots: list[Slot], options: ReviewOptions
 ) -> tuple[list[Slot], ScheduleDecision]:
-    """Decide before the first request whether this review runs on Main, spills to the Fallback
-    or waits for Main's window to reset (:func:`hunkwise.jobs.schedule.decide`); raises
-    :class:`JobDeferred` for the last. The slots to review with and the decision come back."""
+    """Decide before the first request whether this review runs now (spread over Main and the
+    Fallback with ``to-finish-faster``; a spent window still fails over in the router) or waits
+    for Main's window to reset (:func:`hunkwise.jobs.schedule.decide`); raises
+    :class:`JobDeferred` for the latter. The slots to review with and the decision come back."""
     spill = await asyncio.to_thread(deps.spill_for_org, job.org)
     windowed = deps.capacity is not None and slots[0].plan == "coding"  # only Coding Plan keys have windows
     if not windowed and spill != "to-finish-faster":
@@ -477,8 +478,6 @@ async def schedule(
         )
     if decision.action == "defer" and decision.until is not None:
         raise JobDeferred(decision.until, decision.reason)
-    if decision.action == "fallback":
-        return slots[1:], decision
     return slots, decision
 
 

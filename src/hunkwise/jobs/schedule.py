@@ -26,7 +26,8 @@ from hunkwise.config.scheduling import MANUAL_PRIORITY, Spill, priority_name
 from hunkwise.gateway import QuotaMonitor, Slot
 from hunkwise.store.jobs import Job
 
-Action = Literal["main", "fallback", "defer"]
+# "main": run now (the router still fails over on a spent window); "defer": wait for the reset.
+Action = Literal["main", "defer"]
 
 
 @dataclass(frozen=True, slots=True)
