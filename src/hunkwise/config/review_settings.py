@@ -114,15 +114,12 @@ def cost_ceiling(
 
 def server_spill(settings: Settings, files: ConfigFiles | None = None) -> Spill:
     """A server's spill policy for organizations without their own: ``HUNKWISE_SPILL``, else
-    ``spill`` under ``[review]`` in its config files (``HUNKWISE_CONFIG``, the user file), else
-    ``when-exhausted`` (hunkwise.config.scheduling)."""
+    ``spill`` under ``[review]`` in ``files`` (a server passes :func:`server_config_files`, read
+    once by its runtime, like the spend defaults), else ``when-exhausted``
+    (hunkwise.config.scheduling)."""
     if settings.spill is not None:
         return settings.spill
-    if files is None:
-        from hunkwise.config.files import load_config_files
-
-        files = load_config_files(settings)
-    for f in reversed(files.files):  # the repository file wins over the user file
+    for f in reversed(list(files or ())):  # a later file (the repository's) wins over the user's
         if f.data.review is not None and f.data.review.spill is not None:
             return f.data.review.spill
     return DEFAULT_SPILL

@@ -24,7 +24,6 @@ WORKERS_ENV = "HUNKWISE_JOB_WORKERS"
 def review_deps(runtime: Runtime) -> ReviewDeps:
     """The review job's dependencies from the process's runtime."""
     from hunkwise.config.resolve import resolve_catalog
-    from hunkwise.config.review_settings import server_spill
     from hunkwise.jobs.conversation_events import demotion_rule
     from hunkwise.jobs.mode import mode_record
     from hunkwise.jobs.review_status import StatusPolicy
@@ -44,7 +43,6 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         gitlab_api_url(settings.gitlab_api_url),
     )
     max_cost = runtime.max_cost
-    spill = server_spill(settings)
     catalog = resolve_catalog(settings=settings)
     return ReviewDeps(
         engine=engine,
@@ -73,7 +71,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
             threshold=settings.feedback_threshold,
             min_samples=settings.feedback_min_samples,
         ),
-        spill_for_org=lambda org: spill_for_org(engine, org, spill),
+        spill_for_org=lambda org: spill_for_org(engine, org, runtime.spill),
         # The windows' ceilings and the peak-hour rule with the config files' [tiers.<name>] and
         # [peak_hours] overrides, as the gateway and the usage views read them.
         capacity=window_capacity(engine, monitor=runtime.quota_monitor, catalog=catalog),

@@ -25,7 +25,9 @@ from hunkwise.config.review_settings import (
     server_config_files,
     server_cost_ceiling,
     server_monthly_budget,
+    server_spill,
 )
+from hunkwise.config.scheduling import DEFAULT_SPILL, Spill
 from hunkwise.config.schema import COST_OFF, MaxCost
 from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import SsrfPolicy
@@ -59,6 +61,8 @@ class Runtime:
     # cost ceiling, and the monthly budget with where it came from.
     max_cost: MaxCost = DEFAULT_MAX_COST_USD
     monthly_budget: tuple[MaxCost, str] = field(default=(COST_OFF, DEFAULT_SOURCE))
+    # The spill policy of organizations without their own, read the same way and as often.
+    spill: Spill = DEFAULT_SPILL
 
     @classmethod
     def for_server(
@@ -106,6 +110,7 @@ class Runtime:
             settings, engine, box, policy, limits, fixed, slots, _quota_monitor(settings, policy, fixed),
             max_cost=server_cost_ceiling(settings, files),
             monthly_budget=server_monthly_budget(settings, files),
+            spill=server_spill(settings, files),
         )  # fmt: skip
 
     def budget_for(self, org: str) -> MonthlyBudget:

@@ -20,7 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling, org_monthly_budget, server_spill
+from hunkwise.config.review_settings import org_cost_ceiling, org_monthly_budget
 from hunkwise.jobs.runtime import Runtime
 from hunkwise.server.deps import Admin, CallerDep, EngineDep, OrgAccess, RuntimeDep
 from hunkwise.server.schemas import (
@@ -88,7 +88,7 @@ def _public(org: OrgInfo, runtime: Runtime) -> OrgPublic:
         budget=org_burn(runtime, org),
         spill=org.spill,
         spill_policy=SpillPublic(
-            policy=org.spill or server_spill(runtime.settings),
+            policy=org.spill or runtime.spill,
             source="organization setting" if org.spill else "server default",
         ),
     )

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from hunkwise.config.review_settings import org_cost_ceiling, server_spill
+from hunkwise.config.review_settings import org_cost_ceiling
 from hunkwise.server.deps import Caller, RuntimeDep
 from hunkwise.server.routes import byok as api
 from hunkwise.server.routes import orgs as orgs_api
@@ -71,7 +71,7 @@ async def _models(
         ceiling=ceiling, ceiling_own="" if own is None else own, ceiling_error=ceiling_error,
         ceiling_locked=runtime.fixed is not None and not user.admin,
         burn=burn, budget_own="" if own_budget is None else own_budget, budget_error=budget_error,
-        spill_own=spill_own or "", spill_now=spill_own or server_spill(runtime.settings),
+        spill_own=spill_own or "", spill_now=spill_own or runtime.spill,
         spill_source="organization setting" if spill_own else "server default", spill_error=spill_error,
     )  # fmt: skip
 
