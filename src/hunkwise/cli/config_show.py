@@ -86,10 +86,8 @@ def slot_rows(settings: Any, cwd: Path) -> tuple[list[dict[str, Any]], list[str]
             if key == "name" or value is None:
                 continue
             name = f"{slot.name}.{key}"
-            source = resolved.sources.get(name) or resolved.sources.get(
-                f"{slot.name}.model" if key == "model" else ""
-            )
-            rows.append({"setting": name, "value": _shown(value), "source": source or "derived"})
+            source = resolved.sources.get(name) or "derived"  # from the catalog card, e.g. prices
+            rows.append({"setting": name, "value": _shown(value), "source": source})
     return rows, list(resolved.notes)
 
 

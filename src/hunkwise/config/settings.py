@@ -217,8 +217,7 @@ class Settings(BaseSettings):
         process = os.environ if env is None else env
         env_file = env_file or EnvFile()
         merged = merged_environment(process, env_file)
-        from_file = frozenset(k for k in env_file.values if merged.get(k) == env_file.values[k] and not
-                              str(process.get(k, "")).strip())  # fmt: skip
+        from_file = frozenset(k for k in env_file.values if not str(process.get(k, "")).strip())
         snapshot = MappingProxyType(merged)
         token = _SOURCE.set(snapshot)
         try:

@@ -207,7 +207,7 @@ async def _github_review(
     await ctx.ensure_lease()  # a worker that lost the job never posts
     result = await gh.post_review(event.repository, event.number, post)
     await _remember(deps, PullRef("github", event.repository, event.number), post)
-    await _show_final(checkpoint, show)
+    await _show_final(job, checkpoint, show)
     return _result(checkpoint, result)
 
 
@@ -268,7 +268,7 @@ async def _gitlab_review(
     await ctx.ensure_lease()  # a worker that lost the job never posts
     result = await gl.post_review(event.project_id, event.iid, post, checkpoint["diff_refs"])
     await _remember(deps, PullRef("gitlab", event.project_path, event.iid), post)
-    await _show_final(checkpoint, show)
+    await _show_final(job, checkpoint, show)
     return _result(checkpoint, result)
 
 
@@ -396,14 +396,13 @@ async def _best_effort(show: Callable[[CommitState], Awaitable[Any]], state: Com
         log.warning("job %s: the %s status was not set: %s", job.id, state.state, exc)
 
 
-async def _show_final(checkpoint: dict[str, Any], show: Callable[[CommitState], Awaitable[Any]]) -> None:
+async def _show_final(
+    job: Job, checkpoint: dict[str, Any], show: Callable[[CommitState], Awaitable[Any]]
+) -> None:
     """The status the review decided (checkpointed with it, so a retry shows the same)."""
     saved = checkpoint.get("status") or {}
     state = CommitState(saved.get("state", "success"), str(saved.get("description", "")))
-    try:
-        await show(state)
-    except (PlatformError, IdentityError) as exc:
-        log.warning("the final %s status was not set: %s", state.state, exc)
+    await _best_effort(show, state, job)
 
 
 class StatusHooks(JobHooks):
