@@ -27,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, PlainValidator, SecretStr, field_validator
+from pydantic import AliasChoices, Field, PlainValidator, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -68,6 +68,50 @@ def _token(value: Any) -> Secret | None:
 
 
 Token = Annotated[Secret | None, PlainValidator(_token)]
+
+
+GITHUB_APP_ID_ENV = "HUNKWISE_GITHUB_APP_ID"
+GITHUB_APP_KEY_ENV = "HUNKWISE_GITHUB_APP_PRIVATE_KEY"
+_PEM_BEGIN = "-----BEGIN"
+
+
+def app_private_key_pem(value: str) -> str:
+    """The PEM text of ``HUNKWISE_GITHUB_APP_PRIVATE_KEY`` (the PEM itself, or a file's path),
+    checked to be an RSA private key, so a wrong value fails at start-up with the variable's
+    name, not at the first pull request. The key is never put in a message."""
+    text = value.strip()
+    if _PEM_BEGIN not in text:
+        path = Path(text).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise ConfigurationError(
+                f"{GITHUB_APP_KEY_ENV}: cannot read the private key file {str(path)[:200]!r} ({reason}); "
+                "set it to the path of the .pem file GitHub gave you (App settings > Private keys), "
+                "or to the PEM text itself",
+                setting=GITHUB_APP_KEY_ENV,
+            ) from None
+    text = text.replace("\\n", "\n").strip()  # a PEM pasted into one line of an env file
+    try:
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    except ImportError:  # pragma: no cover - the server and worker extras install it
+        raise ConfigurationError(
+            f"{GITHUB_APP_KEY_ENV} needs the 'cryptography' package: pip install 'hunkwise[server]'",
+            setting=GITHUB_APP_KEY_ENV,
+        ) from None
+    try:
+        key = load_pem_private_key(text.encode(), password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, RSAPrivateKey):
+        raise ConfigurationError(
+            f"{GITHUB_APP_KEY_ENV} is not an unencrypted RSA private key in PEM form "
+            "(-----BEGIN RSA PRIVATE KEY----- ...); use the .pem file GitHub generated for the App",
+            setting=GITHUB_APP_KEY_ENV,
+        )
+    return text
 
 
 def _whole(name: str, value: Any, what: str, low: int, high: int | None = None) -> int:
@@ -172,6 +216,13 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("HUNKWISE_GITHUB_API_URL", "GITHUB_API_URL")
     )
     github_bot_login: str | None = Field(None, validation_alias="HUNKWISE_GITHUB_BOT_LOGIN")
+    github_app_id: int | None = Field(None, validation_alias="HUNKWISE_GITHUB_APP_ID")
+    """``HUNKWISE_GITHUB_APP_ID``: the GitHub App's id; with the private key, App mode
+    (installation tokens per installation, docs/github.md) instead of one personal token."""
+    github_app_private_key: Token = Field(None, validation_alias="HUNKWISE_GITHUB_APP_PRIVATE_KEY")
+    """``HUNKWISE_GITHUB_APP_PRIVATE_KEY``: the App's private key, a PEM file's path or the PEM
+    itself; held as the PEM text in a :class:`Secret` (masked wherever it is shown), checked at
+    start-up to be an RSA private key."""
     github_event_name: str | None = Field(None, validation_alias="GITHUB_EVENT_NAME")
     github_event_path: str | None = Field(None, validation_alias="GITHUB_EVENT_PATH")
     github_repository: str | None = Field(None, validation_alias="GITHUB_REPOSITORY")
@@ -286,6 +337,52 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,38}", value):
                 raise ValueError("must be a login such as hunkwise (letters, digits, '-', '_', '.')")
         return value
+
+    @field_validator("github_app_id", mode="before")
+    @classmethod
+    def _app_id(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return None
+        if not text.isdigit() or int(text) < 1:
+            raise ConfigurationError(
+                f"{GITHUB_APP_ID_ENV} = {text[:40]!r} is not an App ID: use the number shown as "
+                "'App ID' on the GitHub App's settings page",
+                setting=GITHUB_APP_ID_ENV,
+            )
+        return int(text)
+
+    @field_validator("github_app_private_key", mode="before")
+    @classmethod
+    def _app_key(cls, value: Any) -> Any:
+        if value is None or isinstance(value, Secret):
+            return value
+        return Secret(app_private_key_pem(str(value))) if str(value).strip() else None
+
+    @property
+    def github_app(self) -> tuple[int, Secret] | None:
+        """``(app id, private key PEM)`` when App mode is on (both variables set), else None.
+        One of the two without the other is refused by :meth:`_app_pair` at start-up."""
+        if self.github_app_id is None or self.github_app_private_key is None:
+            return None
+        return self.github_app_id, self.github_app_private_key
+
+    @model_validator(mode="after")
+    def _app_pair(self) -> Settings:
+        if (self.github_app_id is None) != (self.github_app_private_key is None):
+            have, missing = (
+                (GITHUB_APP_ID_ENV, GITHUB_APP_KEY_ENV)
+                if self.github_app_id is not None
+                else (GITHUB_APP_KEY_ENV, GITHUB_APP_ID_ENV)
+            )
+            raise ConfigurationError(
+                f"{have} is set but {missing} is not: GitHub App mode needs both (or unset {have} "
+                "for the personal-token mode, HUNKWISE_GITHUB_TOKEN)",
+                setting=missing,
+            )
+        return self
 
     @field_validator("home_dir", "config_file", mode="before")
     @classmethod

@@ -6,7 +6,11 @@ hidden fingerprint, and an existing review with that fingerprint means "already 
 
 The token is a personal access token or a GitHub App installation token
 (``HUNKWISE_GITHUB_TOKEN``, else ``GITHUB_TOKEN`` as in Actions); it is held as a
-:class:`~hunkwise.gateway.types.Secret` and never appears in an error or a log line.
+:class:`~hunkwise.gateway.types.Secret` and never appears in an error or a log line. In GitHub
+App mode the client is given a :class:`TokenProvider` instead (an installation's tokens,
+:mod:`hunkwise.platforms.github_app`): every request asks it for the current token, so a long
+review crosses a token rotation without noticing, and a token GitHub refuses (401) is dropped and
+the request sent once more with a new one.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -64,6 +68,18 @@ query($owner: String!, $name: String!, $number: Int!, $cursor: String) {
 MAX_THREAD_PAGES = 20
 
 
+class TokenProvider(Protocol):
+    """Where a client in App mode gets its token for each request (an installation's)."""
+
+    async def token(self) -> Secret:
+        """The token to send now (cached by the provider while it is fresh)."""
+        ...
+
+    async def refused(self, token: Secret) -> None:
+        """GitHub answered 401 to ``token``: drop it, so :meth:`token` fetches another."""
+        ...
+
+
 class GitHubClient(RestClient):
     platform = "GitHub"
     default_api_url = DEFAULT_API_URL
@@ -72,14 +88,19 @@ class GitHubClient(RestClient):
 
     def __init__(
         self,
-        token: Secret | None,
+        token: Secret | TokenProvider | None,
         api_url: str | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_s: float = 30.0,
         bot_login: str | None = None,
     ) -> None:
-        super().__init__(token, api_url, transport=transport, timeout_s=timeout_s)
+        # A provider's token goes into each request (_request), never into the client's headers.
+        self._provider = None if token is None or isinstance(token, Secret) else token
+        super().__init__(
+            token if self._provider is None else None, api_url, transport=transport, timeout_s=timeout_s
+        )  # type: ignore[arg-type]
+        self._has_token = token is not None
         self.bot_login = (bot_login or "").strip() or None
         self._checks_allowed = True  # until GitHub refuses a check run (a token of a user)
 
@@ -436,6 +457,24 @@ class GitHubClient(RestClient):
         return out
 
     # -- what GitHub says on top of the shared classification --------------------------------------
+    async def _request(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
+        """With a :class:`TokenProvider`: the provider's current token on this request; a 401
+        drops that token and the request is sent once more with a fresh one (a token revoked or
+        expired early, e.g. by a clock that is off)."""
+        if self._provider is None:
+            return await super()._request(method, url, **kwargs)
+        headers = dict(kwargs.pop("headers", None) or {})
+        for attempt in (1, 2):
+            token = await self._provider.token()
+            headers["Authorization"] = f"Bearer {token.reveal()}"
+            try:
+                return await super()._request(method, url, headers=headers, **kwargs)
+            except PlatformAuthError as exc:
+                if exc.status != 401 or attempt == 2:
+                    raise
+                await self._provider.refused(token)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _headers(self, token: Secret | None) -> dict[str, str]:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
         if token is not None:
@@ -443,6 +482,13 @@ class GitHubClient(RestClient):
         return headers
 
     def _auth_hint(self, status: int) -> str:
+        if self._provider is not None:
+            if status == 403:
+                return (
+                    "the GitHub App needs 'Pull requests: read and write' and 'Contents: read' (and the "
+                    "installation must include this repository): see the App's permissions (docs/github.md)"
+                )
+            return "GitHub refused the installation's token twice (is the installation suspended?)"
         if status == 403:
             return "the token needs 'Pull requests: read and write' and 'Contents: read' on this repository"
         return "the token is invalid or expired" if self._has_token else "set HUNKWISE_GITHUB_TOKEN"
