@@ -28,8 +28,6 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     from hunkwise.jobs.mode import mode_record
     from hunkwise.jobs.review_status import StatusPolicy
     from hunkwise.jobs.schedule import window_capacity
-    from hunkwise.platforms.github import GitHubClient
-    from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.gitlab import configured_api_url as gitlab_api_url
     from hunkwise.review.engine import ReviewOptions
@@ -37,19 +35,15 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
 
     settings, engine = runtime.settings, runtime.engine
     # Always the configured API root, never a job's payload: the server's token goes only there
-    # (jobs stored before the webhook route refused foreign hosts included).
-    github_root, gitlab_root = (
-        github_api_url(settings.github_api_url),
-        gitlab_api_url(settings.gitlab_api_url),
-    )
+    # (jobs stored before the webhook route refused foreign hosts included). GitHub's clients
+    # come from the runtime's one factory (personal token or App installation tokens).
+    gitlab_root = gitlab_api_url(settings.gitlab_api_url)
     max_cost = runtime.max_cost
     catalog = resolve_catalog(settings=settings)
     return ReviewDeps(
         engine=engine,
         slots_for_org=runtime.slots.slots_for,
-        github=lambda ev: GitHubClient(
-            settings.github_token, github_root, bot_login=settings.github_bot_login
-        ),
+        github=runtime.github_clients().for_event,
         gitlab=lambda ev: GitLabClient(settings.gitlab_token, gitlab_root),
         backend=runtime.limits,  # one limiter/circuit state for every job of this process
         # BYOK: every connection re-checks the SSRF policy on the address it dials (not in fixed

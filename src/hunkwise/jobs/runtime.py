@@ -32,6 +32,7 @@ from hunkwise.config.schema import COST_OFF, MaxCost
 from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway import ClientPool, QuotaMonitor
+from hunkwise.jobs.github_clients import GitHubClients
 from hunkwise.jobs.resolver import SlotResolver
 from hunkwise.store.secrets import SecretBox, load_secret_box, upgrade_legacy_rows
 
@@ -63,6 +64,9 @@ class Runtime:
     monthly_budget: tuple[MaxCost, str] = field(default=(COST_OFF, DEFAULT_SOURCE))
     # The spill policy of organizations without their own, read the same way and as often.
     spill: Spill = DEFAULT_SPILL
+    # Every GitHub client of this process (personal token or App installation tokens, decided
+    # once; the App's token cache shared by every job). None: made on first use.
+    github: GitHubClients | None = None
 
     @classmethod
     def for_server(
@@ -111,6 +115,7 @@ class Runtime:
             max_cost=server_cost_ceiling(settings, files),
             monthly_budget=server_monthly_budget(settings, files),
             spill=server_spill(settings, files),
+            github=GitHubClients(settings, engine),
         )  # fmt: skip
 
     def budget_for(self, org: str) -> MonthlyBudget:
@@ -118,6 +123,14 @@ class Runtime:
         from hunkwise.store.orgs import monthly_budget_for_org
 
         return monthly_budget_for_org(self.engine, org, self.monthly_budget)
+
+    def github_clients(self) -> GitHubClients:
+        """The process's GitHub client factory (made once, also for a runtime built in a test
+        without one)."""
+        if self.github is None:
+            object.__setattr__(self, "github", GitHubClients(self.settings, self.engine))
+        assert self.github is not None
+        return self.github
 
     def clients(self) -> ClientPool | None:
         """SDK clients for one job's router, as :meth:`SlotResolver.clients` decides them."""

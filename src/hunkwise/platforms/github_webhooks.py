@@ -1,4 +1,4 @@
-"""GitHub webhook deliveries: signature check and ``pull_request`` payload parsing.
+"""GitHub webhook deliveries: signature check, ``pull_request`` and App installation payload parsing.
 
 Kept apart from the REST client so the webhook route can verify and classify a delivery without
 importing httpx, and so the parsing is testable on GitHub's own example payloads. Everything here
@@ -201,6 +201,87 @@ def parse_pull_request(payload: dict[str, Any], *, api_url: str | None = None) -
         api_url=root,
         html_url=str(pr.get("html_url") or ""),
         before_sha=identity.commit_sha(before, "before") if before is not None else None,
+    )
+
+
+# -- GitHub App installations (docs/github.md) -------------------------------------------------------
+INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories"})
+INSTALLATION_ACTIONS = frozenset({"created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"})
+REPOSITORY_ACTIONS = frozenset({"added", "removed"})
+
+
+@dataclass(frozen=True, slots=True)
+class InstallationEvent:
+    """An ``installation`` or ``installation_repositories`` delivery, its identities validated:
+    the installation, the account it is on (the hunkwise organization), the repositories it
+    adds and removes (``owner/name``, each on that account)."""
+
+    event: str  # "installation" | "installation_repositories"
+    action: str
+    installation_id: int
+    account_login: str
+    account_type: str
+    repository_selection: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+def installation_id_of(payload: dict[str, Any]) -> int | None:
+    """The delivery's ``installation.id`` (validated), None when it names no installation (a
+    repository webhook, not an App's)."""
+    installation = payload.get("installation")
+    if not isinstance(installation, dict) or installation.get("id") is None:
+        return None
+    return identity.positive_int(installation.get("id"), "installation.id", maximum=identity.MAX_ID)
+
+
+def parse_installation(event_name: str, payload: dict[str, Any]) -> InstallationEvent | None:
+    """The installation event of a delivery; None for an action that changes nothing here.
+    Raises :class:`WebhookPayloadError` for a missing object, :class:`IdentityError` for an id,
+    account or repository that is not one (or a repository of another account)."""
+    action = str(payload.get("action") or "")
+    known = INSTALLATION_ACTIONS if event_name == "installation" else REPOSITORY_ACTIONS
+    if action not in known:
+        return None
+    installation = _obj(payload, "installation")
+    account = _obj(installation, "account", where="installation.account")
+    installation_id = identity.positive_int(
+        installation.get("id"), "installation.id", maximum=identity.MAX_ID
+    )
+    login = identity.github_owner(
+        _field(account, "login", "installation.account.login"), "installation.account.login"
+    )
+    account_type = str(account.get("type") or "Organization")
+    if account_type not in ("Organization", "User", "Enterprise"):
+        raise IdentityError(
+            "installation.account.type", account_type, "is not Organization, User or Enterprise"
+        )
+    selection = str(
+        installation.get("repository_selection") or payload.get("repository_selection") or "selected"
+    )
+    if selection not in ("all", "selected"):
+        raise IdentityError("installation.repository_selection", selection, "is not 'all' or 'selected'")
+
+    def names(key: str) -> tuple[str, ...]:
+        out = []
+        for i, repo in enumerate(payload.get(key) or []):
+            where = f"{key}.{i}.full_name"
+            if not isinstance(repo, dict):
+                raise WebhookPayloadError(f"the payload's {key} lists something that is not a repository")
+            owner, name = identity.github_repository(repo.get("full_name"), where)
+            if owner.lower() != login.lower():
+                raise IdentityError(
+                    where, f"{owner}/{name}", f"is not a repository of the installation's account {login!r}"
+                )
+            out.append(f"{owner}/{name}")
+        return tuple(out)
+
+    if event_name == "installation":
+        added, removed = names("repositories"), ()
+    else:
+        added, removed = names("repositories_added"), names("repositories_removed")
+    return InstallationEvent(
+        event_name, action, installation_id, login, account_type, selection, added, removed
     )
 
 

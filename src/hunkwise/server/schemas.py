@@ -247,3 +247,29 @@ class Ready(BaseModel):
     status: Literal["ready"] = "ready"
     database: str
     mode: Literal["byok", "fixed"]
+
+
+class GitHubRepositoryPublic(BaseModel):
+    """A repository of a GitHub App installation and whether hunkwise reviews it."""
+
+    full_name: str
+    enabled: bool
+
+
+class GitHubInstallationPublic(BaseModel):
+    """A GitHub App installation on the organization's account (docs/github.md)."""
+
+    id: int
+    account_login: str
+    account_type: str
+    repository_selection: str
+    suspended: bool
+    repositories: list[GitHubRepositoryPublic]
+
+
+class GitHubRepositoryIn(BaseModel):
+    """``PUT /api/orgs/{org}/github/repositories/{owner}/{repo}``: turn reviews on or off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool

@@ -417,3 +417,36 @@ class FeedbackOverride(Base):
     value: Mapped[str] = mapped_column(String(1000))
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GitHubInstallation(Base):
+    """A GitHub App installation (``installation`` webhooks): the account it is installed on,
+    which is the hunkwise organization (``org``, its normalized login), and whether GitHub has
+    it suspended. ``repository_selection``: ``all`` or ``selected``, as GitHub says."""
+
+    __tablename__ = "github_installations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    org: Mapped[str] = mapped_column(String(100), index=True)
+    account_login: Mapped[str] = mapped_column(String(100))
+    account_type: Mapped[str] = mapped_column(String(32))
+    repository_selection: Mapped[str] = mapped_column(String(16), default="selected")
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GitHubRepository(Base):
+    """A repository an installation can see, and whether hunkwise reviews its pull requests
+    (``enabled``: new repositories get ``True``; a person turns one off in the API or console)."""
+
+    __tablename__ = "github_repositories"
+    __table_args__ = (UniqueConstraint("installation_id", "full_name", name="uq_github_repositories_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    installation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("github_installations.id", ondelete="CASCADE"), index=True
+    )
+    full_name: Mapped[str] = mapped_column(String(300))  # "owner/name", lower-cased
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -35,6 +35,7 @@ from hunkwise.platforms.identity import IdentityError, shown
 from hunkwise.platforms.review_post import PlatformError, PlatformNotFound
 from hunkwise.platforms.status import STATUS_NAME
 from hunkwise.server.deps import RuntimeDep
+from hunkwise.server.routes import installations
 from hunkwise.store.byok_slots import load_byok
 from hunkwise.store.orgs import normalize_slug
 
@@ -117,6 +118,8 @@ async def github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
         )
     payload = _parse(body)
     delivery = request.headers.get(gh.DELIVERY_HEADER, "")
+    if (event_name := request.headers.get(gh.EVENT_HEADER)) in gh.INSTALLATION_EVENTS:
+        return await _github_installation(runtime, event_name, payload, delivery)
     try:
         decision = gh.classify(
             request.headers.get(gh.EVENT_HEADER),
@@ -129,7 +132,6 @@ async def github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if decision.kind == "ping":
         return JSONResponse({"status": "pong", "zen": payload.get("zen")}, status_code=status.HTTP_200_OK)
-    event_name = request.headers.get(gh.EVENT_HEADER)
     if event_name in commands.GITHUB_COMMENT_EVENTS:
         return await _github_command(request, runtime, event_name, payload, delivery)
     if event_name == "check_run":
@@ -137,7 +139,36 @@ async def github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     if event_name == "pull_request_review_thread":
         said, changed = await conversation.github_thread_event(runtime, payload, delivery)
         return _accepted(said, recorded=changed)
+    if decision.event is not None and decision.kind == "review":
+        pr = decision.event
+        if (
+            why := await installations.app_gate(runtime, pr.installation_id, pr.owner, pr.repository)
+        ) is not None:
+            log.info("GitHub delivery %s ignored: %s", delivery or "-", why)
+            return _accepted(why)
     return await _accept(request, runtime, "GitHub", GITHUB_KIND, decision, delivery)
+
+
+async def _github_installation(
+    runtime: Runtime, event_name: str, payload: dict[str, Any], delivery: str
+) -> JSONResponse:
+    """``installation`` / ``installation_repositories``: the App's installations in the store
+    (server/routes/installations.py); nothing is queued."""
+    try:
+        event = gh.parse_installation(event_name, payload)
+        if event is None:
+            return _accepted(f"{event_name} {shown(payload.get('action'))} changes nothing here")
+        said = await installations.installation_delivery(runtime, event, delivery)
+    except IdentityError as exc:
+        return _refused("GitHub", delivery, exc)
+    except gh.WebhookPayloadError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    return JSONResponse({"status": "recorded", "reason": said}, status_code=status.HTTP_202_ACCEPTED)
+
+
+def _installation_id(payload: dict[str, Any]) -> int | None:
+    """The delivery's installation (validated: :class:`IdentityError` when not an id)."""
+    return gh.installation_id_of(payload)
 
 
 @router.post("/gitlab", status_code=202, summary="GitLab webhook (merge request events)")
@@ -180,6 +211,7 @@ async def _github_command(
             api_url=api_url,
             bot_login=settings.github_bot_login,
         )
+        installation = _installation_id(payload)
     except IdentityError as exc:
         return _refused("GitHub", delivery, exc)
     except gh.WebhookPayloadError as exc:
@@ -193,9 +225,11 @@ async def _github_command(
         return _ignored_command(
             "GitHub", delivery, f"organization {event.owner!r} has no model configuration"
         )
-    from hunkwise.platforms.github import GitHubClient
-
-    async with GitHubClient(settings.github_token, api_url, bot_login=settings.github_bot_login) as client:
+    if (
+        why := await installations.app_gate(runtime, installation, event.owner, event.repository)
+    ) is not None:
+        return _ignored_command("GitHub", delivery, why)
+    async with runtime.github_clients().client(event.owner, installation) as client:
         try:
             if event.author_id == await client.own_user_id():
                 return _ignored_command("GitHub", delivery, "the comment is the bot's own: never answered")
@@ -218,6 +252,7 @@ async def _github_command(
                     "number": event.number,
                     "pull_request": pr,
                     "repository": base.get("repo"),
+                    "installation": {"id": installation} if installation else None,
                 }
                 review = gh.parse_pull_request(shaped, api_url=api_url)
             except (PlatformError, IdentityError, gh.WebhookPayloadError) as exc:
@@ -255,6 +290,7 @@ async def _github_rerun(
         repository = "/".join(identity.github_repository(repo.get("full_name"), "repository.full_name"))
         head = identity.commit_sha(run.get("head_sha"), "check_run.head_sha")
         numbers = [identity.positive_int(p.get("number"), "check_run.pull_requests.number") for p in pulls]
+        installation = _installation_id(payload)
     except IdentityError as exc:
         return _refused("GitHub", delivery, exc)
     if not numbers:
@@ -264,9 +300,10 @@ async def _github_rerun(
         return _ignored_command(
             "GitHub", delivery, "the repository's organization has no model configuration"
         )
-    from hunkwise.platforms.github import GitHubClient
-
-    async with GitHubClient(settings.github_token, api_url, bot_login=settings.github_bot_login) as client:
+    gate = await installations.app_gate(runtime, installation, identity.owner_of(repository), repository)
+    if gate is not None:
+        return _ignored_command("GitHub", delivery, gate)
+    async with runtime.github_clients().client(identity.owner_of(repository), installation) as client:
         try:
             pr = await client.pull_request(repository, numbers[0])
             base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
@@ -275,6 +312,7 @@ async def _github_rerun(
                 "number": numbers[0],
                 "pull_request": pr,
                 "repository": base.get("repo"),
+                "installation": {"id": installation} if installation else None,
             }
             review = gh.parse_pull_request(shaped, api_url=api_url)
         except (PlatformError, IdentityError, gh.WebhookPayloadError) as exc:
