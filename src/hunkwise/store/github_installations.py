@@ -26,6 +26,8 @@ SELECTIONS = ("all", "selected")
 
 @dataclass(frozen=True, slots=True)
 class RepositoryView:
+    """A repository of an installation, and whether its pull requests are reviewed."""
+
     full_name: str
     enabled: bool
 
@@ -126,6 +128,7 @@ def change_repositories(
 
 
 def get_installation(db: Db, installation_id: int) -> InstallationView | None:
+    """One installation with its repositories (None: no installation event seen for it)."""
     with use_session(db) as session:
         row = session.get(GitHubInstallation, installation_id)
         return _view(row, _repos(session, installation_id)) if row is not None else None
