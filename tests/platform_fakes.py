@@ -26,6 +26,120 @@ def is_status(request: httpx.Request) -> bool:
     return "/check-runs" in request.url.path or "/statuses/" in request.url.path
 
 
+def rsa_key_pair(bits: int = 2048) -> tuple[str, str]:
+    """A fresh RSA key pair as PEM text ``(private, public)``: a GitHub App's key, made in the test
+    (no key file is committed)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+@dataclass
+class FakeGitHubApp:
+    """GitHub's side of one GitHub App (docs.github.com: "Generating a JSON Web Token (JWT) for a
+    GitHub App", "Create an installation access token for an app"): ``POST
+    /app/installations/{id}/access_tokens`` verifies the JWT with the App's PUBLIC key (RS256,
+    ``iss`` the App ID, ``exp`` not past and at most 10 minutes ahead, ``iat`` not in the future)
+    and issues a token with an ``expires_at``; every other request must carry a token it issued
+    that has not expired (else 401, as GitHub answers). Its clock is injectable, like the client's."""
+
+    app_id: int
+    public_key: str
+    # installation id -> its account login; suspended installations answer 403, unknown ones 404
+    installations: dict[int, str] = field(default_factory=dict)
+    suspended: set[int] = field(default_factory=set)
+    token_ttl_s: float = 3600.0
+    clock: Any = None  # () -> epoch seconds; None: time.time
+    issued: dict[str, tuple[int, float]] = field(default_factory=dict)  # token -> (installation, expires)
+    refused: list[str] = field(default_factory=list)  # why each request was refused, in order
+
+    def now(self) -> float:
+        import time
+
+        return float(self.clock()) if self.clock is not None else time.time()
+
+    def _refuse(self, status: int, message: str) -> httpx.Response:
+        self.refused.append(message)
+        return httpx.Response(status, json={"message": message})
+
+    def exchange(self, request: httpx.Request, installation_id: int) -> httpx.Response:
+        import jwt
+
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer "):
+            return self._refuse(401, "A JSON web token could not be decoded")
+        try:
+            claims = jwt.decode(
+                auth.removeprefix("Bearer "),
+                self.public_key,
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_iat": False, "require": ["iat", "exp", "iss"]},
+            )
+        except jwt.PyJWTError as exc:
+            return self._refuse(401, f"A JSON web token could not be decoded ({type(exc).__name__})")
+        now = self.now()
+        if str(claims["iss"]) != str(self.app_id):
+            return self._refuse(401, "'Issuer' claim ('iss') must be an Integer")
+        if claims["exp"] <= now:
+            return self._refuse(
+                401,
+                "'Expiration time' claim ('exp') must be a numeric value representing the future "
+                "time at which the assertion expires",
+            )
+        if claims["exp"] > now + 600:
+            return self._refuse(401, "'Expiration time' claim ('exp') is too far in the future")
+        if claims["iat"] > now + 60:
+            return self._refuse(
+                401,
+                "'Issued at' claim ('iat') must be an Integer representing the time that the "
+                "assertion was issued",
+            )
+        if installation_id not in self.installations:
+            return self._refuse(404, "Not Found")
+        if installation_id in self.suspended:
+            return self._refuse(403, "This installation has been suspended")
+        from datetime import UTC, datetime
+
+        token = f"ghs_fake{len(self.issued) + 1:04d}i{installation_id}"
+        expires = now + self.token_ttl_s
+        self.issued[token] = (installation_id, expires)
+        stamp = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return httpx.Response(
+            201,
+            json={"token": token, "expires_at": stamp, "repository_selection": "selected", "permissions": {}},
+        )
+
+    def check(self, request: httpx.Request) -> httpx.Response | None:
+        """None when the request carries a live installation token, else GitHub's 401."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").removeprefix("token ")
+        found = self.issued.get(token)
+        if found is None:
+            return self._refuse(401, "Bad credentials")
+        if found[1] <= self.now():
+            return self._refuse(401, "Bad credentials (the installation token has expired)")
+        return None
+
+    def tokens_used(self, requests: list[httpx.Request]) -> list[str]:
+        """The tokens the requests (other than the token exchange) were sent with, in order."""
+        return [
+            r.headers.get("authorization", "").removeprefix("Bearer ")
+            for r in requests
+            if not r.url.path.startswith("/app/")
+        ]
+
+
 @dataclass
 class FakeGitHub:
     diff: str = SAMPLE
@@ -58,6 +172,8 @@ class FakeGitHub:
     permissions: dict[str, str] = field(default_factory=dict)  # login -> admin|write|read (else 404)
     issue_comments: list[dict[str, Any]] = field(default_factory=list)
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)  # GET /pulls/N as JSON
+    # A GitHub App: every request needs one of its installation tokens (None: any token passes)
+    app: FakeGitHubApp | None = None
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -242,6 +358,12 @@ class FakeGitHub:
         self.requests.append(request)
         path = request.url.path
         accept = request.headers.get("accept", "")
+        if self.app is not None:
+            exchange = re.search(r"/app/installations/([0-9]+)/access_tokens$", path)
+            if exchange and request.method == "POST":
+                return self.app.exchange(request, int(exchange.group(1)))
+            if (refused := self.app.check(request)) is not None:
+                return refused
         if (answered := self._conversation(request)) is not None:
             return answered
         if path.endswith("/user") and request.method == "GET":

@@ -65,6 +65,11 @@ class _AppApi(GitHubClient):
             "the installation is suspended or the App lacks a permission; see the App's installation settings"
         )
 
+    async def access_token(self, installation_id: int, app_jwt: str) -> httpx.Response:
+        """``POST /app/installations/{id}/access_tokens``, authenticated as the App."""
+        url = self._url("app", "installations", installation_id, "access_tokens")
+        return await self._request("POST", url, headers={"Authorization": f"Bearer {app_jwt}"})
+
 
 class GitHubApp:
     """One GitHub App's credentials and its installation tokens, shared by every client of a
@@ -140,11 +145,9 @@ class GitHubApp:
         return None
 
     async def _exchange(self, installation_id: int) -> InstallationToken:
-        headers = {"Authorization": f"Bearer {self.jwt()}"}
         async with _AppApi(None, self.api_url, transport=self._transport, timeout_s=self._timeout) as api:
-            url = api._url("app", "installations", installation_id, "access_tokens")
             try:
-                response = await api._request("POST", url, headers=headers)
+                response = await api.access_token(installation_id, self.jwt())
             except PlatformNotFound:
                 raise PlatformNotFound(
                     f"GitHub has no installation {installation_id} of App {self.app_id}: it was uninstalled, "
