@@ -64,6 +64,7 @@ class FakeGitHubApp:
     clock: Any = None  # () -> epoch seconds; None: time.time
     issued: dict[str, tuple[int, float]] = field(default_factory=dict)  # token -> (installation, expires)
     refused: list[str] = field(default_factory=list)  # why each request was refused, in order
+    minted: int = 0  # tokens issued so far (each one new, even after ``issued`` is cleared)
 
     def now(self) -> float:
         import time
@@ -112,7 +113,8 @@ class FakeGitHubApp:
             return self._refuse(403, "This installation has been suspended")
         from datetime import UTC, datetime
 
-        token = f"ghs_fake{len(self.issued) + 1:04d}i{installation_id}"
+        self.minted += 1
+        token = f"ghs_fake{self.minted:04d}i{installation_id}"
         expires = now + self.token_ttl_s
         self.issued[token] = (installation_id, expires)
         stamp = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

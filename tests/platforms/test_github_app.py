@@ -9,6 +9,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from tests.platform_fakes import FakeGitHub, FakeGitHubApp, rsa_key_pair
 
 from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
@@ -16,7 +17,6 @@ from hunkwise.gateway import Secret
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_app import JWT_BACKDATE_S, REFRESH_MARGIN_S, GitHubApp
 from hunkwise.platforms.review_post import PlatformAuthError, PlatformNotFound
-from tests.platform_fakes import FakeGitHub, FakeGitHubApp, rsa_key_pair
 
 API = "https://api.github.com"
 APP_ID = 424242
