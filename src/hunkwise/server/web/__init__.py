@@ -12,7 +12,14 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from hunkwise.server.web import routes_auth, routes_feedback, routes_models, routes_pages, routes_tokens
+from hunkwise.server.web import (
+    routes_auth,
+    routes_feedback,
+    routes_github,
+    routes_models,
+    routes_pages,
+    routes_tokens,
+)
 from hunkwise.server.web.auth import NeedsSignIn
 
 router = APIRouter(include_in_schema=False)
@@ -21,6 +28,7 @@ router.include_router(routes_models.router)
 router.include_router(routes_pages.router)
 router.include_router(routes_tokens.router)
 router.include_router(routes_feedback.router)
+router.include_router(routes_github.router)
 
 
 async def _to_login(request: Request, exc: Exception) -> Response:
