@@ -183,11 +183,14 @@ class FakeGitHub:
     @property
     def posts(self) -> list[dict[str, Any]]:
         """The bodies of the REST POSTs (the GraphQL queries are reads; merge statuses are
-        apart: :meth:`status_history`)."""
+        apart: :meth:`status_history`; an App's token exchanges are not posts)."""
         return [
             json.loads(r.content)
             for r in self.requests
-            if r.method == "POST" and not r.url.path.endswith("/graphql") and not is_status(r)
+            if r.method == "POST"
+            and not r.url.path.endswith("/graphql")
+            and not is_status(r)
+            and not r.url.path.startswith("/app/")  # a GitHub App's token exchange
         ]
 
     def status_history(self) -> list[tuple[str, str]]:
