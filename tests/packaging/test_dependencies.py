@@ -42,6 +42,8 @@ EXTRA_AREAS: dict[str, set[str]] = {
     "jobs/": {"server", "worker"},  # the job engine runs in `serve` (embedded) and `worker`
     "jobs/distributed/": {"worker"},
     "store/secrets.py": {"server", "worker"},  # encrypted BYOK keys
+    "config/github_app_key.py": {"server", "worker"},  # the GitHub App's key (serve/worker only)
+    "platforms/github_app.py": {"server", "worker"},  # the GitHub App's JWT (docs/github.md)
     "gateway/limits/redis_backend.py": {"redis", "worker"},  # HUNKWISE_LIMITS_URL=redis://
 }
 

@@ -20,7 +20,11 @@ from importlib import metadata
 
 DIST = "hunkwise"
 # Import names that are not their distribution's (normalized) name.
-MODULE_DISTRIBUTIONS = {"multipart": "python-multipart", "python_multipart": "python-multipart"}
+MODULE_DISTRIBUTIONS = {
+    "multipart": "python-multipart",
+    "python_multipart": "python-multipart",
+    "jwt": "pyjwt",
+}
 # Extras that are tool sets, never what a command "needs".
 NOT_SUGGESTED = {"dev", "bench"}
 # The extra a command comes with, preferred when it provides the missing module.

@@ -72,46 +72,6 @@ Token = Annotated[Secret | None, PlainValidator(_token)]
 
 GITHUB_APP_ID_ENV = "HUNKWISE_GITHUB_APP_ID"
 GITHUB_APP_KEY_ENV = "HUNKWISE_GITHUB_APP_PRIVATE_KEY"
-_PEM_BEGIN = "-----BEGIN"
-
-
-def app_private_key_pem(value: str) -> str:
-    """The PEM text of ``HUNKWISE_GITHUB_APP_PRIVATE_KEY`` (the PEM itself, or a file's path),
-    checked to be an RSA private key, so a wrong value fails at start-up with the variable's
-    name, not at the first pull request. The key is never put in a message."""
-    text = value.strip()
-    if _PEM_BEGIN not in text:
-        path = Path(text).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-            raise ConfigurationError(
-                f"{GITHUB_APP_KEY_ENV}: cannot read the private key file {str(path)[:200]!r} ({reason}); "
-                "set it to the path of the .pem file GitHub gave you (App settings > Private keys), "
-                "or to the PEM text itself",
-                setting=GITHUB_APP_KEY_ENV,
-            ) from None
-    text = text.replace("\\n", "\n").strip()  # a PEM pasted into one line of an env file
-    try:
-        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-        from cryptography.hazmat.primitives.serialization import load_pem_private_key
-    except ImportError:  # pragma: no cover - the server and worker extras install it
-        raise ConfigurationError(
-            f"{GITHUB_APP_KEY_ENV} needs the 'cryptography' package: pip install 'hunkwise[server]'",
-            setting=GITHUB_APP_KEY_ENV,
-        ) from None
-    try:
-        key = load_pem_private_key(text.encode(), password=None)
-    except (ValueError, TypeError):
-        key = None
-    if not isinstance(key, RSAPrivateKey):
-        raise ConfigurationError(
-            f"{GITHUB_APP_KEY_ENV} is not an unencrypted RSA private key in PEM form "
-            "(-----BEGIN RSA PRIVATE KEY----- ...); use the .pem file GitHub generated for the App",
-            setting=GITHUB_APP_KEY_ENV,
-        )
-    return text
 
 
 def _whole(name: str, value: Any, what: str, low: int, high: int | None = None) -> int:
@@ -359,7 +319,11 @@ class Settings(BaseSettings):
     def _app_key(cls, value: Any) -> Any:
         if value is None or isinstance(value, Secret):
             return value
-        return Secret(app_private_key_pem(str(value))) if str(value).strip() else None
+        if not str(value).strip():
+            return None
+        from hunkwise.config.github_app_key import app_private_key_pem
+
+        return Secret(app_private_key_pem(str(value), GITHUB_APP_KEY_ENV))
 
     @property
     def github_app(self) -> tuple[int, Secret] | None:
