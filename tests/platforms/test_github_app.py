@@ -9,7 +9,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from tests.platform_fakes import FakeGitHub, FakeGitHubApp, rsa_key_pair
 
 from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
@@ -17,6 +16,7 @@ from hunkwise.gateway import Secret
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_app import JWT_BACKDATE_S, REFRESH_MARGIN_S, GitHubApp
 from hunkwise.platforms.review_post import PlatformAuthError, PlatformNotFound
+from platform_fakes import FakeGitHub, FakeGitHubApp, rsa_key_pair
 
 API = "https://api.github.com"
 APP_ID = 424242
