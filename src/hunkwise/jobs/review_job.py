@@ -1,5 +1,7 @@
 """The review job: slots for the organization -> router -> fetch the diff -> review -> record
-usage -> post one review. Shared by the embedded worker pool and the future distributed worker.
+usage -> post one review. Shared by the embedded worker pool and the distributed worker, and by
+every platform: a platform is a :class:`ReviewKind` (its event and its
+:class:`~hunkwise.platforms.pull_request.PullRequest`), never a copy of this job.
 
 Every external effect happens once however often the job runs:
 
@@ -8,7 +10,7 @@ Every external effect happens once however often the job runs:
   checkpoint is the report's one copy (:func:`stored_review`); the job's result holds what
   posting did and the id of the ledger run;
 - the usage: recorded with the job's dedupe key as the ledger's idempotency key;
-- the review on GitHub/GitLab: its fingerprint is checked on the pull request before posting;
+- the review on the platform: its fingerprint is checked on the pull request before posting;
 - a review refused for its cost (the ceiling, the monthly budget: :mod:`hunkwise.jobs.spend_gate`)
   calls no model and posts one notice, fingerprinted per pull request, reason and month.
 
@@ -23,7 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -45,9 +48,11 @@ from hunkwise.jobs.retry import JOB_BACKOFF, ModelsFailed, configuration_only, r
 from hunkwise.jobs.review_status import Incomplete, StatusPolicy
 from hunkwise.jobs.schedule import RemainingCapacity, ScheduleDecision, decide, estimate_for
 from hunkwise.jobs.spend_gate import BudgetGate, ReviewRefused, ceiling_refusal
-from hunkwise.platforms.github import GitHubClient
+from hunkwise.platforms.github import GitHubClient, GitHubPullRequest
 from hunkwise.platforms.github_webhooks import PullRequestEvent
+from hunkwise.platforms.gitlab import GitLabClient, GitLabMergeRequest, MergeRequestEvent
 from hunkwise.platforms.identity import IdentityError
+from hunkwise.platforms.pull_request import PullRequest
 from hunkwise.platforms.review_post import PlatformError, PostResult, PriorThread, ReviewPost
 from hunkwise.platforms.status import CommitState
 from hunkwise.review.context import MappingHead
@@ -73,7 +78,6 @@ from hunkwise.store.tables import utcnow
 if TYPE_CHECKING:
     from hunkwise.catalog.loader import Catalog
     from hunkwise.gateway import LimitsBackend
-    from hunkwise.platforms.gitlab import GitLabClient, MergeRequestEvent
 
 log = logging.getLogger("hunkwise.jobs")
 
@@ -104,6 +108,9 @@ class ReviewDeps:
     # Platform clients for an event (the configured API root and token, never the payload's).
     github: Callable[[PullRequestEvent], GitHubClient]
     gitlab: Callable[[MergeRequestEvent], GitLabClient]
+    # Client factories of the other platforms the server is configured for, by platform name
+    # ("bitbucket", "azure_devops", "gitea"); their REVIEW_KINDS entries open their clients here.
+    platform_clients: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     backend: LimitsBackend | None = None  # shared limits/circuits across jobs; None: per job
     options: Callable[[], ReviewOptions] = field(default=ReviewOptions)
     # SDK clients for one job's router (BYOK: config.byok.guarded_clients, the connect-time SSRF
@@ -133,16 +140,58 @@ class ReviewDeps:
     demotion: Callable[[str, str], Demotion | None] | None = None
 
 
+@dataclass(frozen=True)
+class ReviewKind:
+    """A platform's review job: how its stored event is read back (``parse``, which re-checks
+    every identity), and how the job opens the pull request over the platform's client
+    (``open``: an async context manager yielding a
+    :class:`~hunkwise.platforms.pull_request.PullRequest`). ``learn`` reads what people did
+    with earlier findings (reactions, replies) before reviewing; best effort."""
+
+    kind: str
+    parse: Callable[[dict[str, Any]], Any]
+    open: Callable[[ReviewDeps, Any], AbstractAsyncContextManager[PullRequest]]
+    learn: Callable[[Any, Engine, str], Awaitable[Any]] | None = None
+
+
+@asynccontextmanager
+async def _open_github(deps: ReviewDeps, event: PullRequestEvent) -> AsyncIterator[PullRequest]:
+    async with deps.github(event) as gh:
+        yield GitHubPullRequest(gh, event)
+
+
+@asynccontextmanager
+async def _open_gitlab(deps: ReviewDeps, event: MergeRequestEvent) -> AsyncIterator[PullRequest]:
+    async with deps.gitlab(event) as gl:
+        yield GitLabMergeRequest(gl, event)
+
+
+def _learn_github(pr: GitHubPullRequest, engine: Engine, org: str) -> Awaitable[int]:
+    return learn_github(pr.client, engine, org, pr.repository, pr.number)
+
+
+def _learn_gitlab(pr: GitLabMergeRequest, engine: Engine, org: str) -> Awaitable[int]:
+    return learn_gitlab(pr.client, engine, org, pr.event.project_id, pr.repository, pr.number)
+
+
+REVIEW_KINDS: dict[str, ReviewKind] = {
+    GITHUB_KIND: ReviewKind(GITHUB_KIND, PullRequestEvent.from_payload, _open_github, _learn_github),
+    GITLAB_KIND: ReviewKind(GITLAB_KIND, MergeRequestEvent.from_payload, _open_gitlab, _learn_gitlab),
+}
+"""Every platform's review job, by job kind: the worker's handler table and the abandoned-status
+hook both read it, so a new platform is one entry here."""
+
+
 def make_handlers(deps: ReviewDeps) -> dict[str, Any]:
     """The worker pool's handler table for review jobs."""
 
-    async def github(job: Job, ctx: JobContext) -> dict[str, Any]:
-        return await run_github_job(job, ctx, deps)
+    def handler(spec: ReviewKind) -> Callable[[Job, JobContext], Awaitable[dict[str, Any]]]:
+        async def run(job: Job, ctx: JobContext) -> dict[str, Any]:
+            return await run_review_job(job, ctx, deps, spec)
 
-    async def gitlab(job: Job, ctx: JobContext) -> dict[str, Any]:
-        return await run_gitlab_job(job, ctx, deps)
+        return run
 
-    return {GITHUB_KIND: github, GITLAB_KIND: gitlab}
+    return {kind: handler(spec) for kind, spec in REVIEW_KINDS.items()}
 
 
 def _event(job: Job, parse: Callable[[dict[str, Any]], Any]) -> Any:
@@ -156,139 +205,44 @@ def _event(job: Job, parse: Callable[[dict[str, Any]], Any]) -> Any:
     return event
 
 
-async def run_github_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[str, Any]:
-    event: PullRequestEvent = _event(job, PullRequestEvent.from_payload)
-    async with deps.github(event) as gh:
-
-        async def show(state: CommitState) -> None:
-            await gh.set_status(event.repository, event.head_sha, state)
-
-        async with _StatusGuard(job, deps, show):
-            return await _github_review(job, ctx, deps, event, gh, show)
-
-
-async def _github_review(
-    job: Job,
-    ctx: JobContext,
-    deps: ReviewDeps,
-    event: PullRequestEvent,
-    gh: GitHubClient,
-    show: Callable[[CommitState], Awaitable[None]],
-) -> dict[str, Any]:
-    checkpoint = job.checkpoint or {}
-    if "post" not in checkpoint:
-        await best_effort(
-            learn_github(gh, deps.engine, job.org, event.repository, event.number),
-            f"{event.repository}#{event.number}",
-        )
-
-        async def fetch() -> tuple[str, str | None]:
-            incremental = event.action == "synchronize"
-            return await gh.review_diff(
-                event.repository, event.number, event.head_sha, incremental=incremental
-            )
-
-        async def read(path: str) -> str | None:
-            return await gh.file_at(event.repository, path, event.head_sha)
-
-        async def threads() -> list[PriorThread]:
-            return await gh.prior_threads(event.repository, event.number)
-
+async def run_review_job(job: Job, ctx: JobContext, deps: ReviewDeps, spec: ReviewKind) -> dict[str, Any]:
+    """One review of one pull request head on any platform: verify, review once (checkpointed),
+    post once, show the merge status throughout."""
+    event = _event(job, spec.parse)
+    async with spec.open(deps, event) as pr:
         try:
-            checkpoint = await _review(
-                job, ctx, deps, fetch, "github", event.repository, event.number, event.head_sha,
-                read=read, threads=threads,
-            )  # fmt: skip
-        except ReviewRefused as refused:
-            notice = _notice(refused, "github", event.repository, event.number, event.head_sha)
-            await _post_notice(job, ctx, lambda: gh.post_review(event.repository, event.number, notice))
-            raise
-    post = ReviewPost.from_dict(checkpoint["post"])
-    await ctx.ensure_lease()  # a worker that lost the job never posts
-    result = await gh.post_review(event.repository, event.number, post)
-    await _remember(deps, PullRef("github", event.repository, event.number), post)
-    await _show_final(job, checkpoint, show)
-    return _result(checkpoint, result)
-
-
-async def run_gitlab_job(job: Job, ctx: JobContext, deps: ReviewDeps) -> dict[str, Any]:
-    from hunkwise.platforms.gitlab import MergeRequestEvent
-
-    event: MergeRequestEvent = _event(job, MergeRequestEvent.from_payload)
-    async with deps.gitlab(event) as gl:
-        try:
-            await gl.verify_project(event.project_id, event.project_path)
+            await pr.verify()
         except IdentityError as exc:
             raise JobFailed(str(exc)) from None
-
-        async def show(state: CommitState) -> None:
-            await gl.set_status(event.project_id, event.head_sha, state)
-
-        async with _StatusGuard(job, deps, show):
-            return await _gitlab_review(job, ctx, deps, event, gl, show)
+        async with _StatusGuard(job, deps, pr.set_status):
+            return await _review_and_post(job, ctx, deps, spec, pr)
 
 
-async def _gitlab_review(
-    job: Job,
-    ctx: JobContext,
-    deps: ReviewDeps,
-    event: MergeRequestEvent,
-    gl: GitLabClient,
-    show: Callable[[CommitState], Awaitable[None]],
+async def _review_and_post(
+    job: Job, ctx: JobContext, deps: ReviewDeps, spec: ReviewKind, pr: PullRequest
 ) -> dict[str, Any]:
     checkpoint = job.checkpoint or {}
     if "post" not in checkpoint:
-        await best_effort(
-            learn_gitlab(gl, deps.engine, job.org, event.project_id, event.project_path, event.iid),
-            f"{event.project_path}!{event.iid}",
-        )
-        refs: dict[str, str] = {}
-
-        async def fetch() -> tuple[str, str | None]:
-            diff, diff_refs = await gl.merge_request_diff(event.project_id, event.iid)
-            refs.update(diff_refs)
-            return diff, None
-
-        async def read(path: str) -> str | None:
-            return await gl.file_at(event.project_id, path, event.head_sha)
-
-        async def threads() -> list[PriorThread]:
-            return await gl.prior_threads(event.project_id, event.iid)
-
+        if spec.learn is not None:
+            await best_effort(spec.learn(pr, deps.engine, job.org), pr.label)
         try:
-            checkpoint = await _review(
-                job, ctx, deps, fetch, "gitlab", event.project_path, event.iid, event.head_sha,
-                extra=refs, read=read, threads=threads,
-            )  # fmt: skip
+            checkpoint = await _review(job, ctx, deps, pr)
         except ReviewRefused as refused:
-            notice = _notice(refused, "gitlab", event.project_path, event.iid, event.head_sha)
-            await _post_notice(job, ctx, lambda: gl.post_review(event.project_id, event.iid, notice, {}))
+            notice = _notice(refused, pr.platform, pr.repository, pr.number, pr.head_sha)
+            await _post_notice(job, ctx, lambda: pr.post(notice, {}))
             raise
     post = ReviewPost.from_dict(checkpoint["post"])
     await ctx.ensure_lease()  # a worker that lost the job never posts
-    result = await gl.post_review(event.project_id, event.iid, post, checkpoint["diff_refs"])
-    await _remember(deps, PullRef("gitlab", event.project_path, event.iid), post)
-    await _show_final(job, checkpoint, show)
+    result = await pr.post(post, checkpoint.get("diff_refs") or {})
+    await _remember(deps, PullRef(pr.platform, pr.repository, pr.number), post)
+    await _show_final(job, checkpoint, pr.set_status)
     return _result(checkpoint, result)
 
 
-async def _review(
-    job: Job,
-    ctx: JobContext,
-    deps: ReviewDeps,
-    fetch: Callable[[], Any],
-    platform: str,
-    repository: str,
-    number: int,
-    head_sha: str,
-    *,
-    extra: dict[str, str] | None = None,
-    read: Callable[[str], Awaitable[str | None]] | None = None,
-    threads: Callable[[], Awaitable[list[PriorThread]]] | None = None,
-) -> dict[str, Any]:
-    """Run the models once and checkpoint everything posting needs. ``read(path)`` gives a file
-    at the head commit, for code context when the options ask for it; ``threads()`` what
-    hunkwise posted on the pull request before, for the conversation decision."""
+async def _review(job: Job, ctx: JobContext, deps: ReviewDeps, pr: PullRequest) -> dict[str, Any]:
+    """Run the models once and checkpoint everything posting needs: the report, the post, the
+    ledger run and the merge status the review decided. Files at the head are read for code
+    context when the options ask for it; what hunkwise posted before feeds the conversation."""
     from hunkwise.gateway import Router
 
     if deps.mode is not None and (wrong := mismatch(job.payload.get(MODE_KEY), deps.mode)):
@@ -303,14 +257,16 @@ async def _review(
             f"(PUT /api/orgs/{job.org}/byok, or run the server in fixed mode)"
         )
     ceiling = await asyncio.to_thread(deps.max_cost_for_org, job.org)
-    diff, since = await fetch()
+    fetched = await pr.diff()
+    diff, since = fetched.text, fetched.since
+    platform, repository, number, head_sha = pr.platform, pr.repository, pr.number, pr.head_sha
     options = deps.options()
     options.max_cost = ceiling
     options.change = {"platform": platform, "repository": repository, "number": number, "head_sha": head_sha}
     if since:
         options.change["since"] = since
-    if read is not None and options.context_mode() in ("function", "file"):
-        options.head = await head_files(diff, read, options.filter_config())
+    if options.context_mode() in ("function", "file"):
+        options.head = await head_files(diff, pr.file_at, options.filter_config())
     slots, decision = await schedule(job, deps, diff, slots, options)
     gate = None
     if deps.budget_for_org is not None:
@@ -328,8 +284,8 @@ async def _review(
                 await pool.aclose()
         if report.plan and len(report.failed_chunks) == len(report.plan):
             raise _models_failed(job, report)
-        pr = PullRef(platform, repository, number)
-        inputs = await posting_inputs(deps, job.org, pr, await threads() if threads is not None else [])
+        ref = PullRef(platform, repository, number)
+        inputs = await posting_inputs(deps, job.org, ref, await pr.prior_threads())
         post = build_post(
             report,
             platform=platform,
@@ -356,8 +312,8 @@ async def _review(
         "status": {"state": state.state, "description": state.description},
     }
     checkpoint["schedule"] = {"action": decision.action, "spread": decision.spread, "reason": decision.reason}
-    if extra is not None:
-        checkpoint["diff_refs"] = extra
+    if fetched.refs:
+        checkpoint["diff_refs"] = dict(fetched.refs)
     await ctx.checkpoint(checkpoint)
     return checkpoint
 
@@ -419,7 +375,7 @@ class StatusHooks(JobHooks):
         from hunkwise.store.jobs import get_job
 
         job = await asyncio.to_thread(get_job, self.deps.engine, job_id)
-        if job is None or job.kind not in (GITHUB_KIND, GITLAB_KIND):
+        if job is None or job.kind not in REVIEW_KINDS:
             return
         try:
             await abandoned_status(job, self.deps)
@@ -429,18 +385,11 @@ class StatusHooks(JobHooks):
 
 async def abandoned_status(job: Job, deps: ReviewDeps) -> None:
     """Show the incomplete state (``abandoned``) on the head of a job that ended without a result."""
-    from hunkwise.platforms.gitlab import MergeRequestEvent
-
+    spec = REVIEW_KINDS[job.kind]
     policy = await asyncio.to_thread(deps.status_policy, job.org)
     state = review_status.incomplete(Incomplete.ABANDONED, str(job.error or ""), policy)
-    if job.kind == GITHUB_KIND:
-        event = _event(job, PullRequestEvent.from_payload)
-        async with deps.github(event) as gh:
-            await _best_effort(lambda s: gh.set_status(event.repository, event.head_sha, s), state, job)
-    else:
-        mr = _event(job, MergeRequestEvent.from_payload)
-        async with deps.gitlab(mr) as gl:
-            await _best_effort(lambda s: gl.set_status(mr.project_id, mr.head_sha, s), state, job)
+    async with spec.open(deps, _event(job, spec.parse)) as pr:
+        await _best_effort(pr.set_status, state, job)
 
 
 async def schedule(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -25,7 +26,8 @@ import httpx
 from hunkwise.errors import HttpFailure
 from hunkwise.gateway import Secret
 from hunkwise.platforms import identity
-from hunkwise.platforms.github_webhooks import DEFAULT_API_URL
+from hunkwise.platforms.github_webhooks import DEFAULT_API_URL, PullRequestEvent
+from hunkwise.platforms.pull_request import FetchedDiff, PullRequest
 from hunkwise.platforms.rest import RestClient
 from hunkwise.platforms.review_post import (
     InlineComment,
@@ -551,3 +553,33 @@ def _inline(c: InlineComment) -> dict[str, Any]:
         out["start_line"] = c.start_line
         out["start_side"] = "RIGHT"
     return out
+
+
+class GitHubPullRequest(PullRequest):
+    """A pull request for the review job (:class:`~hunkwise.platforms.pull_request.PullRequest`).
+    A ``synchronize`` event is reviewed incrementally, from the last head hunkwise reviewed."""
+
+    platform = "github"
+
+    def __init__(self, client: GitHubClient, event: PullRequestEvent) -> None:
+        super().__init__(event.repository, event.number, event.head_sha)
+        self.client, self.event = client, event
+
+    async def diff(self) -> FetchedDiff:
+        incremental = self.event.action == "synchronize"
+        text, since = await self.client.review_diff(
+            self.repository, self.number, self.head_sha, incremental=incremental
+        )
+        return FetchedDiff(text, since)
+
+    async def file_at(self, path: str) -> str | None:
+        return await self.client.file_at(self.repository, path, self.head_sha)
+
+    async def prior_threads(self) -> list[PriorThread]:
+        return await self.client.prior_threads(self.repository, self.number)
+
+    async def post(self, post: ReviewPost, refs: Mapping[str, str]) -> PostResult:
+        return await self.client.post_review(self.repository, self.number, post)
+
+    async def set_status(self, state: CommitState) -> None:
+        await self.client.set_status(self.repository, self.head_sha, state)

@@ -22,6 +22,7 @@ from hunkwise.errors import PermanentError
 from hunkwise.gateway import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.identity import IdentityError
+from hunkwise.platforms.pull_request import FetchedDiff, MarkerPosting, PullRequest, post_with_markers
 from hunkwise.platforms.rest import RestClient
 from hunkwise.platforms.review_post import (
     InlineComment,
@@ -31,7 +32,6 @@ from hunkwise.platforms.review_post import (
     PostResult,
     PriorThread,
     ReviewPost,
-    fold_comments,
     marker_values,
     markers_in,
     says_wont_fix,
@@ -285,41 +285,29 @@ class GitLabClient(RestClient):
     async def post_review(
         self, project: int | str, iid: int, post: ReviewPost, diff_refs: Mapping[str, str]
     ) -> PostResult:
-        """One discussion per new finding (one whose fingerprint is not on the merge request
-        yet), then the summary: created on the first review, edited in place
-        (``PUT .../notes/{id}``) on every later one. The summary is written last, so its
-        ``review`` marker means this head's review is complete. A notice (``post.kind``: a
-        review not run for its cost) is a note of its own, posted once, never the summary."""
-        existing = await self.existing_markers(project, iid)
-        if (post.kind, post.key) in existing:
-            return PostResult(False, None)
-        if post.kind != "review":
-            note = (
-                await self._request("POST", self._mr(project, iid, "notes"), json={"body": post.summary})
-            ).json()
-            return PostResult(True, note.get("id"), None)
-        posted, refused = 0, []
-        for c in post.comments:
-            if ("fp", c.key) in existing or ("finding", c.key) in existing:
-                continue
-            try:
-                await self._request(
-                    "POST", self._mr(project, iid, "discussions"), json=_discussion(c, diff_refs)
-                )
-                posted += 1
-            except PlatformRejected:
-                refused.append(c)  # GitLab could not place the line: keep the finding in the summary
-        summary = fold_comments(post.summary, refused) if refused else post.summary
-        current = await self.summary_note(project, iid)
-        if current is None:
-            note = (
-                await self._request("POST", self._mr(project, iid, "notes"), json={"body": summary})
-            ).json()
-        else:
-            note_id = identity.positive_int(current.get("id"), "note id")
+        """One discussion per new finding, positioned with ``diff_refs``, then the summary note,
+        created once and edited in place (``PUT .../notes/{id}``) on every later review
+        (:func:`~hunkwise.platforms.pull_request.post_with_markers`)."""
+
+        async def markers() -> set[tuple[str, str]]:
+            return await self.existing_markers(project, iid)
+
+        async def inline(c: InlineComment) -> None:
+            await self._request("POST", self._mr(project, iid, "discussions"), json=_discussion(c, diff_refs))
+
+        async def summary() -> int | None:
+            current = await self.summary_note(project, iid)
+            return None if current is None else identity.positive_int(current.get("id"), "note id")
+
+        async def create(body: str) -> int | str | None:
+            note = await self._request("POST", self._mr(project, iid, "notes"), json={"body": body})
+            return note.json().get("id")
+
+        async def edit(note_id: int | str, body: str) -> int | str | None:
             url = self._mr(project, iid, "notes", str(note_id))
-            note = (await self._request("PUT", url, json={"body": summary})).json()
-        return PostResult(True, note.get("id"), None, inline=posted, folded=len(refused))
+            return (await self._request("PUT", url, json={"body": body})).json().get("id")
+
+        return await post_with_markers(post, MarkerPosting(markers, inline, summary, create, edit))
 
     # -- the merge status -------------------------------------------------------------------------
     async def set_status(self, project: int | str, head_sha: str, state: CommitState) -> str:
@@ -473,3 +461,37 @@ def _discussion(c: InlineComment, refs: Mapping[str, str]) -> dict[str, Any]:
             "new_line": c.start_line,
         },
     }
+
+
+class GitLabMergeRequest(PullRequest):
+    """A merge request for the review job (:class:`~hunkwise.platforms.pull_request.PullRequest`).
+    GitLab addresses it by project id; the id is verified to be the path before anything else."""
+
+    platform = "gitlab"
+
+    def __init__(self, client: GitLabClient, event: MergeRequestEvent) -> None:
+        super().__init__(event.project_path, event.iid, event.head_sha)
+        self.client, self.event = client, event
+
+    @property
+    def label(self) -> str:
+        return f"{self.repository}!{self.number}"
+
+    async def verify(self) -> None:
+        await self.client.verify_project(self.event.project_id, self.event.project_path)
+
+    async def diff(self) -> FetchedDiff:
+        text, refs = await self.client.merge_request_diff(self.event.project_id, self.number)
+        return FetchedDiff(text, None, refs)
+
+    async def file_at(self, path: str) -> str | None:
+        return await self.client.file_at(self.event.project_id, path, self.head_sha)
+
+    async def prior_threads(self) -> list[PriorThread]:
+        return await self.client.prior_threads(self.event.project_id, self.number)
+
+    async def post(self, post: ReviewPost, refs: Mapping[str, str]) -> PostResult:
+        return await self.client.post_review(self.event.project_id, self.number, post, refs)
+
+    async def set_status(self, state: CommitState) -> None:
+        await self.client.set_status(self.event.project_id, self.head_sha, state)

@@ -49,7 +49,7 @@ def _accepted(reason: str, **extra: Any) -> JSONResponse:
     )
 
 
-def _refused(platform: str, delivery: str, exc: IdentityError) -> JSONResponse:
+def refuse_identity(platform: str, delivery: str, exc: IdentityError) -> JSONResponse:
     """422 naming the field, in the API's validation shape (``loc`` is the payload field); logged
     once (the message shows a cut-down value, never a whole payload string)."""
     log.warning("%s delivery %s refused: %s", platform, shown(delivery), exc)
@@ -57,7 +57,7 @@ def _refused(platform: str, delivery: str, exc: IdentityError) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
-def _parse(body: bytes) -> dict[str, Any]:
+def parse_body(body: bytes) -> dict[str, Any]:
     try:
         return gh.parse_json(body)
     except gh.WebhookPayloadError as exc:
@@ -109,14 +109,14 @@ async def _enqueue(
 async def github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     body = await request.body()
     settings = runtime.settings
-    secret = _secret(settings.github_webhook_secret)
+    secret = secret_value(settings.github_webhook_secret)
     if not secret:
         log.warning("GitHub webhook refused: %s is not set on the server", gh.SECRET_ENV)
     if not gh.verify_signature(secret, body, request.headers.get(gh.SIGNATURE_HEADER)):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, f"missing or invalid {gh.SIGNATURE_HEADER} signature"
         )
-    payload = _parse(body)
+    payload = parse_body(body)
     delivery = request.headers.get(gh.DELIVERY_HEADER, "")
     if (event_name := request.headers.get(gh.EVENT_HEADER)) in gh.INSTALLATION_EVENTS:
         return await _github_installation(runtime, event_name, payload, delivery)
@@ -127,7 +127,7 @@ async def github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
             api_url=gh.configured_api_url(settings.github_api_url),
         )
     except IdentityError as exc:
-        return _refused("GitHub", delivery, exc)
+        return refuse_identity("GitHub", delivery, exc)
     except gh.WebhookPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if decision.kind == "ping":
@@ -146,7 +146,7 @@ async def github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
         ) is not None:
             log.info("GitHub delivery %s ignored: %s", delivery or "-", why)
             return _accepted(why)
-    return await _accept(request, runtime, "GitHub", GITHUB_KIND, decision, delivery)
+    return await accept_review(request, runtime, "GitHub", GITHUB_KIND, decision, delivery)
 
 
 async def _github_installation(
@@ -160,7 +160,7 @@ async def _github_installation(
             return _accepted(f"{event_name} {shown(payload.get('action'))} changes nothing here")
         said = await installations.installation_delivery(runtime, event, delivery)
     except IdentityError as exc:
-        return _refused("GitHub", delivery, exc)
+        return refuse_identity("GitHub", delivery, exc)
     except gh.WebhookPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     return JSONResponse({"status": "recorded", "reason": said}, status_code=status.HTTP_202_ACCEPTED)
@@ -175,12 +175,12 @@ def _installation_id(payload: dict[str, Any]) -> int | None:
 async def gitlab_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     body = await request.body()
     settings = runtime.settings
-    secret = _secret(settings.gitlab_webhook_secret)
+    secret = secret_value(settings.gitlab_webhook_secret)
     if not secret:
         log.warning("GitLab webhook refused: %s is not set on the server", gl.SECRET_ENV)
     if not gl.verify_token(secret, request.headers.get(gl.TOKEN_HEADER)):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing or invalid {gl.TOKEN_HEADER}")
-    payload = _parse(body)
+    payload = parse_body(body)
     delivery = request.headers.get(gl.DELIVERY_HEADER, "")
     if payload.get("object_kind") == "note":
         return await _gitlab_command(request, runtime, payload, delivery)
@@ -191,10 +191,10 @@ async def gitlab_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
             api_url=gl.configured_api_url(settings.gitlab_api_url),
         )
     except IdentityError as exc:
-        return _refused("GitLab", delivery, exc)
+        return refuse_identity("GitLab", delivery, exc)
     except gl.GitLabPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    return await _accept(request, runtime, "GitLab", GITLAB_KIND, decision, delivery)
+    return await accept_review(request, runtime, "GitLab", GITLAB_KIND, decision, delivery)
 
 
 # -- @hunkwise commands (docs/conversation.md) -------------------------------------------------------
@@ -213,7 +213,7 @@ async def _github_command(
         )
         installation = _installation_id(payload)
     except IdentityError as exc:
-        return _refused("GitHub", delivery, exc)
+        return refuse_identity("GitHub", delivery, exc)
     except gh.WebhookPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if decision.event is None or decision.command is None:
@@ -292,7 +292,7 @@ async def _github_rerun(
         numbers = [identity.positive_int(p.get("number"), "check_run.pull_requests.number") for p in pulls]
         installation = _installation_id(payload)
     except IdentityError as exc:
-        return _refused("GitHub", delivery, exc)
+        return refuse_identity("GitHub", delivery, exc)
     if not numbers:
         return _ignored_command("GitHub", delivery, "the re-run check run names no pull request")
     org = await _organization(runtime, identity.owner_of(repository))
@@ -338,7 +338,7 @@ async def _gitlab_command(
     try:
         decision = commands.classify_gitlab(payload, handle=settings.bot_handle, api_url=api_url)
     except IdentityError as exc:
-        return _refused("GitLab", delivery, exc)
+        return refuse_identity("GitLab", delivery, exc)
     except gh.WebhookPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     if decision.event is None or decision.command is None:
@@ -357,7 +357,7 @@ async def _gitlab_command(
                 return _ignored_command("GitLab", delivery, "the note is the bot's own: never answered")
             allowed, level = await client.can_write(event.project_id, event.author_id)  # type: ignore[arg-type]
         except IdentityError as exc:
-            return _refused("GitLab", delivery, exc)
+            return refuse_identity("GitLab", delivery, exc)
         except PlatformError as exc:
             return _ignored_command(
                 "GitLab", delivery, f"the membership of {event.author!r} could not be checked ({exc})"
@@ -408,11 +408,11 @@ def _rate_limited(request: Request, runtime: Runtime, pull_key: str) -> str | No
     return f"rate limited: more than {per_hour} command(s) in the last hour on {pull_key}"
 
 
-def _secret(value: SecretStr | None) -> str:
+def secret_value(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
-async def _accept(
+async def accept_review(
     request: Request,
     runtime: Runtime,
     platform: str,
@@ -420,7 +420,8 @@ async def _accept(
     decision: Any,
     delivery: str,
 ) -> JSONResponse:
-    """The platform-neutral end of both webhooks: ignore, or find the organization and enqueue."""
+    """The platform-neutral end of every pull request webhook: ignore (202 with the reason), or
+    find the organization and enqueue one review job of ``kind`` per head."""
     if decision.kind == "ignore" or decision.event is None:
         log.info("%s delivery %s ignored: %s", platform, delivery or "-", decision.reason)
         return _accepted(decision.reason)
@@ -438,7 +439,7 @@ async def _accept(
         try:
             await _verify_gitlab_project(runtime.settings, event)
         except IdentityError as exc:
-            return _refused(platform, delivery, exc)
+            return refuse_identity(platform, delivery, exc)
     payload_out = event.as_payload() | {"delivery": delivery or None}
     # A new pull request before new commits on an open one (hunkwise.config.scheduling).
     return await _enqueue(request, org, kind, payload_out, event.dedupe_key, priority_for(event.action))
