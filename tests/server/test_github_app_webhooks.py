@@ -249,3 +249,30 @@ def test_console_lists_installations_and_turns_a_repository_off(server: TestClie
     assert installations(server)[0]["repositories"][0]["enabled"] is False
     after = server.get("/console/github")
     assert "Turn on" in after.text and 'status-failed">off' in after.text
+
+
+def test_commands_use_the_installation_and_respect_its_state(server: TestClient, github: ServedFake) -> None:
+    """``@hunkwise`` in App mode: the permission check and the answer go out with the
+    installation's token (the command job finds the installation from its organization), and a
+    suspended installation's commands are acknowledged and not acted on."""
+    fake: FakeGitHub = github.fake  # type: ignore[assignment]
+    fake.permissions = {"Codertocat": "write"}
+    deliver(server, payload("installation.created.payload.json"), "installation")
+    question = payload("issue_comment.created.payload.json", github.url)
+    question["issue"]["number"] = 2
+    question["issue"]["pull_request"] = {"url": f"{github.url}/repos/Codertocat/Hello-World/pulls/2"}
+    question["comment"]["body"] = "@hunkwise is this safe to merge?"
+    resp = deliver(server, question, "issue_comment", "c-1")
+    assert resp.json()["status"] == "queued", resp.text
+    assert wait_review(server, resp.json()["job_id"])["status"] == "done"
+    [answer] = fake.issue_comments
+    assert "is this safe to merge?" in answer["body"]
+    app = fake.app
+    assert app is not None and app.refused == []
+    assert set(app.tokens_used(fake.requests)) == set(app.issued)  # only installation tokens
+
+    deliver(server, payload("installation.suspend.payload.json"), "installation", "c-2")
+    question["comment"]["id"] += 1
+    again = deliver(server, question, "issue_comment", "c-3")
+    assert again.json() == {"status": "ignored", "reason": f"installation {INSTALLATION} is suspended"}
+    assert len(fake.issue_comments) == 1
