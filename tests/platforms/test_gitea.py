@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from gitea_fake import AUTHOR, BOT, HEAD, TOKEN, FakeGitea
@@ -242,13 +243,17 @@ async def test_a_review_stranded_pending_is_removed_not_posted_twice() -> None:
 async def test_a_persons_pending_draft_is_never_deleted() -> None:
     fake = FakeGitea()
     draft = {"path": "src/inventory/pricing.py", "body": "hmm", "new_position": 3}  # no hunkwise fingerprint
-    async with client(fake) as gt:
-        await gt._request(
-            "POST", gt._pull("acme/api", 7, "reviews"), json={"event": "PENDING", "comments": [draft]}
+    async with httpx.AsyncClient(
+        transport=fake.transport(), headers={"Authorization": f"token {TOKEN}"}
+    ) as ui:
+        started = await ui.post(
+            "https://gitea.example.com/api/v1/repos/acme/api/pulls/7/reviews",
+            json={"event": "PENDING", "comments": [draft]},
         )
-        assert [r["state"] for r in fake.reviews] == ["PENDING"]
+    assert started.status_code == 200 and [r["state"] for r in fake.reviews] == ["PENDING"]
+    async with client(fake) as gt:
         assert await gt.drop_stranded("acme/api", 7) == 0
-    assert not any(r.method == "DELETE" for r in fake.requests)
+    assert not any(r.method == "DELETE" for r in fake.requests) and len(fake.comments) == 1
 
 
 async def test_prior_threads_resolved_and_wont_fix() -> None:
