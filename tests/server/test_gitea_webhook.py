@@ -136,3 +136,12 @@ def test_a_signed_pull_request_is_reviewed_once_per_head(server: TestClient, git
             and again.json()["duplicate"] is True
         )
     assert len(jobs(server)) == 1 and len(fake.submitted()) == 4
+
+
+def test_a_signed_delivery_to_a_server_without_an_instance_says_what_to_set(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(HUNKWISE_GITEA_WEBHOOK_SECRET=SECRET, HUNKWISE_JOB_WORKERS="0")
+    resp = deliver(client, (DATA / "pull_request.opened.json").read_bytes())
+    assert resp.status_code == 400 and "HUNKWISE_GITEA_URL" in resp.json()["detail"]
+    assert jobs(client) == []
