@@ -130,3 +130,22 @@ async def test_a_stored_identity_is_checked_again_before_any_request(engine: Eng
     done = await run_to_end(engine, pool, job.id)
     assert done.status == "failed" and "stored pull request is not acceptable" in (done.error or "")
     assert fake.requests == [] and runs(engine) == 0
+
+
+async def test_at_the_budget_cap_one_notice_per_month_and_no_model_call(engine: Engine, sim) -> None:
+    from hunkwise.config.review_settings import MonthlyBudget
+
+    fake = FakeGitea()
+    spent = MonthlyBudget(0.0001, "organization setting")  # below any review's estimate
+    pool = pool_for(engine, gitea_deps(engine, sim.zai_developer_url, fake, budget_for_org=lambda org: spent))
+    jobs = [enqueue(engine, event(head)) for head in (HEAD, NEXT)]
+    pool.start()
+    try:
+        ended = [await wait_for(engine, j.id) for j in jobs]
+    finally:
+        await pool.stop()
+    assert [(j.status, j.reason) for j in ended] == [("failed", "budget_exhausted")] * 2
+    assert sim.stats()["keys"].get(DEV_KEY, {}).get("requests", 0) == 0
+    [notice] = fake.issue_comments  # the second head was refused without a second notice
+    assert "hunkwise:notice:" in notice["body"] and fake.reviews == []
+    assert {state for state, _ in fake.status_history()} >= {"pending", "failure"}
