@@ -266,6 +266,7 @@ async def test_prior_threads_resolved_and_wont_fix() -> None:
         fake.resolve(first["id"])
         fake.reply(second["id"], "won't fix: intended")
         fake.reply(first["id"], "won't fix", BOT)  # hunkwise's own reply never closes a thread
+        fake.comments.reverse()  # Gitea lists a review's comments by file and line, in no set order
         threads = {t.fingerprint: t for t in await gt.prior_threads("acme/api", 7)}
     assert threads["fp-a"].resolved and not threads["fp-a"].wont_fix
     assert threads["fp-b"].wont_fix and not threads["fp-b"].resolved
@@ -296,3 +297,24 @@ async def test_status_states_and_paging() -> None:
     ]
     assert pages[-3:] == [None, "2", "3"]
     assert markers_in(fake.issue_comments[0]["body"]) >= {("review", "r1")}
+
+
+async def test_gitea_itself_accepts_a_line_outside_the_diff_without_its_code() -> None:
+    """Why the client checks lines itself: without the diff's ranges (a checkpoint from before
+    them), the comment is accepted by Gitea and shown with no code (an empty diff hunk)."""
+    fake = FakeGitea()
+    async with client(fake) as gt:
+        result = await gt.post_review("acme/api", 7, review_post(comment(40, "fp-outside")), {})
+    assert result.inline == 1 and result.folded == 0
+    [shown] = fake.submitted()
+    assert shown["position"] == 40 and shown["diff_hunk"] == ""
+
+
+async def test_a_repository_the_token_cannot_see_is_not_found() -> None:
+    from hunkwise.platforms.review_post import PlatformNotFound
+
+    async with client(FakeGitea()) as gt:
+        with pytest.raises(PlatformNotFound, match="token's user can see"):
+            await gt.pull_diff("beta/secret", 7)
+        with pytest.raises(IdentityError):
+            await gt.pull_diff("beta/../acme", 7)

@@ -207,22 +207,27 @@ class GiteaClient(RestClient):
         folded into the summary."""
         out: list[PriorThread] = []
         for review, comments in await self.own_reviews(repository, number):
-            if review.get("state") == PENDING or not comments:
+            if review.get("state") == PENDING:
                 continue
-            first = comments[0]
+            # Gitea lists a review's comments per file and line, not in one order: the thread's
+            # root is hunkwise's own comment with a fingerprint, its replies the others there.
+            roots = [c for c in comments if marker_values(c.get("body"), "fp") and await self._is_own(c)]
+            if not roots:
+                continue
+            first = roots[0]
             fps = marker_values(first.get("body"), "fp")
-            if not fps or not await self._is_own(first):
-                continue
             thread = [
                 c
-                for c in comments[1:]
-                if c.get("path") == first.get("path") and c.get("position") == first.get("position")
+                for c in comments
+                if c is not first
+                and c.get("path") == first.get("path")
+                and c.get("position") == first.get("position")
             ]
             wont_fix = False
             for reply in thread:
                 if says_wont_fix(reply.get("body")) and not await self._is_own(reply):
                     wont_fix = True
-            resolved = first.get("resolver") is not None
+            resolved = any(c.get("resolver") is not None for c in (first, *thread))
             out.append(
                 PriorThread(fps[0], resolved, wont_fix, f"{first.get('path')}:{first.get('position')}")
             )
