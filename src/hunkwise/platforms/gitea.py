@@ -60,6 +60,7 @@ from hunkwise.platforms.status import STATUS_NAME, CommitState, gitea_commit_sta
 
 PLACEABLE = "placeable"  # the diff refs' key: the new-file line ranges a comment may go on
 PENDING = "PENDING"  # a review not submitted yet (only its author sees it)
+OwnReviews = list[tuple[dict[str, Any], list[dict[str, Any]]]]  # (review, its comments)
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -150,9 +151,7 @@ class GiteaClient(RestClient):
             self._repo(repository, "issues", identity.positive_int(number, "number"), "comments")
         )
 
-    async def own_reviews(
-        self, repository: str, number: int
-    ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    async def own_reviews(self, repository: str, number: int) -> OwnReviews:
         """The token user's reviews with their comments (replies by others included)."""
         out = []
         for review in await self.reviews(repository, number):
@@ -160,13 +159,16 @@ class GiteaClient(RestClient):
                 out.append((review, await self.review_comments(repository, number, review.get("id"))))
         return out
 
-    async def drop_stranded(self, repository: str, number: int) -> int:
+    async def drop_stranded(self, repository: str, number: int, reviews: OwnReviews | None = None) -> int:
         """Delete the token user's pending reviews whose every comment is hunkwise's (an attempt
         that failed between adding a comment and submitting it): Gitea would submit them with the
         next review, and the finding would be there twice. A pending review with any comment
-        without a hunkwise fingerprint (a person's draft, when the token is a person's) is kept."""
+        without a hunkwise fingerprint (a person's draft, when the token is a person's) is kept.
+        ``reviews``: :meth:`own_reviews` when the caller has them already."""
         dropped = 0
-        for review, comments in await self.own_reviews(repository, number):
+        for review, comments in (
+            reviews if reviews is not None else await self.own_reviews(repository, number)
+        ):
             if review.get("state") != PENDING:
                 continue
             if comments and all(marker_values(c.get("body"), "fp") for c in comments):
@@ -175,11 +177,15 @@ class GiteaClient(RestClient):
                 dropped += 1
         return dropped
 
-    async def existing_markers(self, repository: str, number: int) -> set[tuple[str, str]]:
+    async def existing_markers(
+        self, repository: str, number: int, reviews: OwnReviews | None = None
+    ) -> set[tuple[str, str]]:
         """Every hunkwise fingerprint on the pull request, from what the token's user wrote:
         submitted reviews' comments and the conversation's comments."""
         found: set[tuple[str, str]] = set()
-        for review, comments in await self.own_reviews(repository, number):
+        for review, comments in (
+            reviews if reviews is not None else await self.own_reviews(repository, number)
+        ):
             if review.get("state") == PENDING:
                 continue
             found |= markers_in(review.get("body"))
@@ -245,8 +251,9 @@ class GiteaClient(RestClient):
         head = identity.commit_sha(post.head_sha, "head commit")
 
         async def markers() -> set[tuple[str, str]]:
-            await self.drop_stranded(repository, number)
-            return await self.existing_markers(repository, number)
+            reviews = await self.own_reviews(repository, number)
+            await self.drop_stranded(repository, number, reviews)
+            return await self.existing_markers(repository, number, reviews)
 
         async def inline(c: InlineComment) -> None:
             if placeable is not None and not _inside(placeable.get(c.path), c.start_line):
