@@ -15,7 +15,8 @@ swagger at ``/api/swagger``; Forgejo serves the same. What it models, because hu
   comment (403 otherwise);
 - listings page with ``page``/``limit`` and say ``X-Total-Count`` (reviews page, default size
   ``page_size``; an issue's comments come whole, as Gitea sends them);
-- ``GET .../pulls/{index}.diff`` the diff as text; ``GET .../raw/{path}?ref=`` a file.
+- ``GET .../pulls/{index}.diff`` the diff as text; ``GET .../raw/{path}?ref=`` a file;
+- ``GET .../issues/comments/{id}/reactions``: the reactions on any comment, review comments too.
 
 It records every request; :class:`platform_fakes.ServedFake` serves it over loopback HTTP.
 """
@@ -72,6 +73,7 @@ class FakeGitea:
     comments: list[dict[str, Any]] = field(default_factory=list)  # review (code) comments
     issue_comments: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
+    reactions: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # comment id -> reactions
     fail_reviews: list[int] = field(default_factory=list)  # statuses for the next POST .../reviews
     fail_submit: list[int] = field(default_factory=list)  # ... answered after the comments were added
     requests: list[httpx.Request] = field(default_factory=list)
@@ -110,6 +112,10 @@ class FakeGitea:
         for c in self.comments:
             if c["id"] == comment_id:
                 c["resolver"] = dict(user or AUTHOR)
+
+    def react(self, comment_id: int, content: str, user: dict[str, Any] | None = None) -> None:
+        """Someone reacts to a comment (``+1``, ``-1``, ``laugh``, ...): Gitea sends no webhook."""
+        self.reactions.setdefault(comment_id, []).append({"user": dict(user or AUTHOR), "content": content})
 
     def say(self, body: str, user: dict[str, Any] | None = None) -> dict[str, Any]:
         """An issue comment on the pull request, by someone (the author by default)."""
@@ -254,6 +260,11 @@ class FakeGitea:
                 )
             if method == "POST":
                 return httpx.Response(201, json=self.say(json.loads(request.content)["body"], self.user))
+        if (found := re.fullmatch(r"issues/comments/(\d+)/reactions", rest)) and method == "GET":
+            cid = int(found.group(1))
+            if not any(c["id"] == cid for c in self.comments + self.issue_comments):
+                return httpx.Response(404, json=_NOT_FOUND)
+            return httpx.Response(200, json=self.reactions.get(cid, []))
         if (found := re.fullmatch(r"issues/comments/(\d+)", rest)) and method == "PATCH":
             comment = next((c for c in self.issue_comments if c["id"] == int(found.group(1))), None)
             if comment is None:

@@ -149,3 +149,34 @@ async def test_at_the_budget_cap_one_notice_per_month_and_no_model_call(engine: 
     [notice] = fake.issue_comments  # the second head was refused without a second notice
     assert "hunkwise:notice:" in notice["body"] and fake.reviews == []
     assert {state for state, _ in fake.status_history()} >= {"pending", "failure"}
+
+
+async def test_reactions_and_resolutions_are_learned_before_the_next_review(engine: Engine, sim) -> None:
+    from sqlalchemy import select
+
+    from hunkwise.store.db import use_session
+    from hunkwise.store.tables import FindingFeedback
+
+    fake = FakeGitea()
+    pool = pool_for(engine, gitea_deps(engine, sim.zai_developer_url, fake))
+    first = enqueue(engine, event())
+    pool.start()
+    try:
+        await wait_for(engine, first.id)
+        liked, disliked, resolved = fake.submitted()[:3]
+        fake.react(liked["id"], "+1")
+        fake.react(disliked["id"], "-1")
+        fake.react(disliked["id"], "laugh")  # not feedback
+        fake.resolve(resolved["id"])
+        second = enqueue(engine, event(NEXT, "synchronized"))
+        done = await wait_for(engine, second.id)
+    finally:
+        await pool.stop()
+    assert done.status == "done", done.error
+    with use_session(engine) as session:
+        rows = {r.comment_id: r for r in session.scalars(select(FindingFeedback))}
+    assert {r.platform for r in rows.values()} == {"gitea"} and len(rows) == 4
+    assert (rows[str(liked["id"])].up, rows[str(liked["id"])].down) == (1, 0)
+    assert (rows[str(disliked["id"])].up, rows[str(disliked["id"])].down) == (0, 1)
+    assert rows[str(resolved["id"])].resolved and not rows[str(liked["id"])].resolved
+    assert len(fake.submitted()) == 4, "the resolved finding is not posted again"

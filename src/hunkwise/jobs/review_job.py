@@ -39,7 +39,7 @@ from hunkwise.errors import ConfigurationError, PermanentError, TransientError
 from hunkwise.gateway import ClientPool, Slot
 from hunkwise.jobs import review_status
 from hunkwise.jobs.conversation import Demotion, PostingInputs, merge_prior
-from hunkwise.jobs.conversation_events import best_effort, learn_github, learn_gitlab
+from hunkwise.jobs.conversation_events import best_effort, learn_gitea, learn_github, learn_gitlab
 from hunkwise.jobs.engine import JobContext, JobDeferred, JobHooks, LeaseLost, Outcome, describe
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
@@ -190,10 +190,14 @@ def _learn_gitlab(pr: GitLabMergeRequest, engine: Engine, org: str) -> Awaitable
     return learn_gitlab(pr.client, engine, org, pr.event.project_id, pr.repository, pr.number)
 
 
+def _learn_gitea(pr: GiteaPullRequest, engine: Engine, org: str) -> Awaitable[int]:
+    return learn_gitea(pr.client, engine, org, pr.repository, pr.number)
+
+
 REVIEW_KINDS: dict[str, ReviewKind] = {
     GITHUB_KIND: ReviewKind(GITHUB_KIND, PullRequestEvent.from_payload, _open_github, _learn_github),
     GITLAB_KIND: ReviewKind(GITLAB_KIND, MergeRequestEvent.from_payload, _open_gitlab, _learn_gitlab),
-    GITEA_KIND: ReviewKind(GITEA_KIND, GiteaPullRequestEvent.from_payload, _open_gitea),
+    GITEA_KIND: ReviewKind(GITEA_KIND, GiteaPullRequestEvent.from_payload, _open_gitea, _learn_gitea),
 }
 """Every platform's review job, by job kind: the worker's handler table and the abandoned-status
 hook both read it, so a new platform is one entry here."""

@@ -129,7 +129,8 @@ class GiteaClient(RestClient):
             self._me_known = True
         return self._me
 
-    async def _is_own(self, item: dict[str, Any]) -> bool:
+    async def is_own(self, item: dict[str, Any]) -> bool:
+        """Whether the token's user wrote ``item`` (a review, a comment)."""
         user = item.get("user")
         me = await self.own_user_id()
         return me is not None and isinstance(user, dict) and user.get("id") == me
@@ -155,9 +156,18 @@ class GiteaClient(RestClient):
         """The token user's reviews with their comments (replies by others included)."""
         out = []
         for review in await self.reviews(repository, number):
-            if await self._is_own(review):
+            if await self.is_own(review):
                 out.append((review, await self.review_comments(repository, number, review.get("id"))))
         return out
+
+    async def comment_reactions(self, repository: str, comment_id: object) -> list[dict[str, Any]]:
+        """The reactions on one comment (a review comment is a comment of the pull request's issue
+        too): ``[{"user": ..., "content": "+1"}, ...]``."""
+        cid = identity.positive_int(comment_id, "comment id", maximum=identity.MAX_ID)
+        data = (
+            await self._request("GET", self._repo(repository, "issues", "comments", cid, "reactions"))
+        ).json()
+        return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
 
     async def drop_stranded(self, repository: str, number: int, reviews: OwnReviews | None = None) -> int:
         """Delete the token user's pending reviews whose every comment is hunkwise's (an attempt
@@ -190,17 +200,17 @@ class GiteaClient(RestClient):
                 continue
             found |= markers_in(review.get("body"))
             for c in comments:
-                if await self._is_own(c):
+                if await self.is_own(c):
                     found |= markers_in(c.get("body"))
         for comment in await self.issue_comments(repository, number):
-            if await self._is_own(comment):
+            if await self.is_own(comment):
                 found |= markers_in(comment.get("body"))
         return found
 
     async def summary_comment(self, repository: str, number: int) -> dict[str, Any] | None:
         """The pull request's one summary: the own comment with a ``summary`` marker, else the
         newest with a ``review`` marker."""
-        own = [c for c in await self.issue_comments(repository, number) if await self._is_own(c)]
+        own = [c for c in await self.issue_comments(repository, number) if await self.is_own(c)]
         for comment in own:
             if marker_values(comment.get("body"), "summary"):
                 return comment
@@ -217,7 +227,7 @@ class GiteaClient(RestClient):
                 continue
             # Gitea lists a review's comments per file and line, not in one order: the thread's
             # root is hunkwise's own comment with a fingerprint, its replies the others there.
-            roots = [c for c in comments if marker_values(c.get("body"), "fp") and await self._is_own(c)]
+            roots = [c for c in comments if marker_values(c.get("body"), "fp") and await self.is_own(c)]
             if not roots:
                 continue
             first = roots[0]
@@ -231,7 +241,7 @@ class GiteaClient(RestClient):
             ]
             wont_fix = False
             for reply in thread:
-                if says_wont_fix(reply.get("body")) and not await self._is_own(reply):
+                if says_wont_fix(reply.get("body")) and not await self.is_own(reply):
                     wont_fix = True
             resolved = any(c.get("resolver") is not None for c in (first, *thread))
             out.append(
