@@ -139,7 +139,8 @@ class GiteaClient(RestClient):
         return await self._paginate(self._pull(repository, number, "reviews"))
 
     async def review_comments(self, repository: str, number: int, review_id: object) -> list[dict[str, Any]]:
-        """The code comments of one review (replies in its threads included), oldest first."""
+        """The code comments of one review, replies in its threads included (Gitea files a reply
+        in the review of the comment it answers, and lists them per file and line)."""
         rid = identity.positive_int(review_id, "review id", maximum=identity.MAX_ID)
         data = (await self._request("GET", self._pull(repository, number, "reviews", rid, "comments"))).json()
         if not isinstance(data, list):
