@@ -318,3 +318,28 @@ async def test_a_repository_the_token_cannot_see_is_not_found() -> None:
             await gt.pull_diff("beta/secret", 7)
         with pytest.raises(IdentityError):
             await gt.pull_diff("beta/../acme", 7)
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("acme/api", True),
+        ("my.org_x-1/repo.name_2", True),
+        ("o" * 40 + "/r", True),
+        ("o" * 41 + "/r", False),
+        ("acme/" + "r" * 101, False),
+        ("-acme/api", False),
+        ("acme/..", False),
+        ("acme/api/extra", False),
+        ("acme/a%2Fb", False),
+        ("acme/ api", False),
+    ],
+)
+def test_gitea_repository_names(value: str, ok: bool) -> None:
+    from hunkwise.platforms.identity import gitea_repository
+
+    if ok:
+        assert "/".join(gitea_repository(value)) == value
+    else:
+        with pytest.raises(IdentityError, match="is not a Gitea repository"):
+            gitea_repository(value)
