@@ -8,8 +8,9 @@ once on this server; 0 disables the pool (a separate worker runs jobs).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from hunkwise.jobs.command_job import command_handlers
 from hunkwise.jobs.engine import JobHooks
@@ -43,6 +44,13 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         gitlab_api_url(settings.gitlab_api_url),
     )
     max_cost = runtime.max_cost
+    platform_clients: dict[str, Callable[[Any], Any]] = {}
+    if settings.gitea_url:  # the configured instance only: a payload's host is never used
+        from hunkwise.platforms.gitea import GiteaClient
+        from hunkwise.platforms.gitea_webhooks import api_root
+
+        gitea_root = api_root(settings.gitea_url)
+        platform_clients["gitea"] = lambda ev: GiteaClient(settings.gitea_token, gitea_root)
     catalog = resolve_catalog(settings=settings)
     return ReviewDeps(
         engine=engine,
@@ -51,6 +59,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
             settings.github_token, github_root, bot_login=settings.github_bot_login
         ),
         gitlab=lambda ev: GitLabClient(settings.gitlab_token, gitlab_root),
+        platform_clients=platform_clients,
         backend=runtime.limits,  # one limiter/circuit state for every job of this process
         # BYOK: every connection re-checks the SSRF policy on the address it dials (not in fixed
         # mode: the admin's own configuration is trusted, like the CLI's).
