@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from hunkwise.config.outbound import platform_transport
 from hunkwise.jobs.command_job import command_handlers
 from hunkwise.jobs.engine import JobHooks
 from hunkwise.jobs.pool import WorkerPool
@@ -43,14 +44,20 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         gitlab_api_url(settings.gitlab_api_url),
     )
     max_cost = runtime.max_cost
+    network = settings.network
     catalog = resolve_catalog(settings=settings)
     return ReviewDeps(
         engine=engine,
         slots_for_org=runtime.slots.slots_for,
         github=lambda ev: GitHubClient(
-            settings.github_token, github_root, bot_login=settings.github_bot_login
+            settings.github_token,
+            github_root,
+            bot_login=settings.github_bot_login,
+            transport=platform_transport(network, github_root),  # the proxy, the CA bundle
         ),
-        gitlab=lambda ev: GitLabClient(settings.gitlab_token, gitlab_root),
+        gitlab=lambda ev: GitLabClient(
+            settings.gitlab_token, gitlab_root, transport=platform_transport(network, gitlab_root)
+        ),
         backend=runtime.limits,  # one limiter/circuit state for every job of this process
         # BYOK: every connection re-checks the SSRF policy on the address it dials (not in fixed
         # mode: the admin's own configuration is trusted, like the CLI's).
