@@ -193,7 +193,15 @@ class Network:
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context trusting :attr:`ca_bundle` only; None: the library's default bundle."""
-        return None if self.ca_bundle is None else _context(str(self.ca_bundle))
+        if self.ca_bundle is None:
+            return None
+        try:
+            return _context(str(self.ca_bundle))
+        except (OSError, ssl.SSLError) as exc:
+            name = self.ca_bundle_env or CA_BUNDLE_ENV
+            raise ConfigurationError(
+                f"{name} = {str(self.ca_bundle)!r} cannot be loaded as a CA bundle ({exc})", setting=name
+            ) from None
 
     def describe(self) -> list[str]:
         """One line per setting in effect, credentials masked (``hunkwise test``, the docs)."""
@@ -225,14 +233,21 @@ def check_ca_bundle(name: str, path: Path) -> Path:
             "to trust (for a TLS-intercepting proxy: its root CA, plus the public CAs if you need them)",
             setting=name,
         )
+    # Read, not loaded: loading a system bundle into a TLS context costs ~50 ms, paid once later
+    # by the first client (and cached); every command builds Settings, so start-up stays cheap.
     try:
-        ssl.create_default_context(cafile=str(path))
-    except (OSError, ssl.SSLError) as exc:
+        text = path.read_bytes()
+    except OSError as exc:
         raise ConfigurationError(
-            f"{name} = {str(path)!r} cannot be read as a PEM CA bundle ({exc}); export the proxy's "
-            "root certificate as PEM (-----BEGIN CERTIFICATE-----)",
+            f"{name} = {str(path)!r} cannot be read ({exc.strerror or exc}); check the file's permissions",
             setting=name,
         ) from None
+    if b"-----BEGIN CERTIFICATE-----" not in text:
+        raise ConfigurationError(
+            f"{name} = {str(path)!r} holds no PEM certificate; export the proxy's root certificate as "
+            "PEM (-----BEGIN CERTIFICATE-----)",
+            setting=name,
+        )
     return path
 
 
