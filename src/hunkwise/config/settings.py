@@ -27,7 +27,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, PlainValidator, SecretStr, ValidationInfo, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PlainValidator,
+    SecretStr,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -448,6 +456,11 @@ class Settings(BaseSettings):
             return value
         name = _variable(info.field_name or "", ("https_proxy", "http_proxy", "all_proxy"))
         return parse_proxy_url(name, value) if value.strip() else None
+
+    @field_serializer("https_proxy", "http_proxy", "all_proxy")
+    def _masked_proxy(self, value: ProxyUrl | None) -> str | None:
+        # A dump of the settings (a log, a debug print) never carries proxy credentials.
+        return value.masked if value is not None else None
 
     @field_validator("no_proxy", mode="before")
     @classmethod
