@@ -37,6 +37,9 @@ from hunkwise.platforms.review_post import PlatformUnavailable
 from netkit import ProxyServer, TlsFront, free_port
 from platform_fakes import FakeGitHub, ServedFake
 
+# One worker runs this module, so the proxies are started once (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("proxy-network")
+
 NO_RETRY = RetryPolicy(
     rate_retries=0, transient_retries=0, backoff=Backoff(base_s=0.01, max_s=0.01, jitter=0.5)
 )
