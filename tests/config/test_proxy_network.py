@@ -272,3 +272,13 @@ async def test_a_platform_call_through_a_proxy_wanting_credentials_says_so(
         await transport.handle_async_request(httpx.Request("GET", github.url + "/user"))
     assert isinstance(info.value, ConfigurationError)
     assert not github.fake.requests
+
+
+async def test_a_forwarded_http_call_refused_with_407_is_the_proxys_refusal(
+    sim: Any, auth_proxy: ProxyServer
+) -> None:
+    before = len(sim.requests())
+    err = await _failure(_slot(_plain(sim)), Network(http_proxy=ProxyUrl(auth_proxy.url)))
+    assert err.kind is ErrorKind.NETWORK and err.code == "proxy"
+    assert "407" in err.message and "put them in the proxy URL" in err.message
+    assert len(sim.requests()) == before  # the proxy kept the request
