@@ -282,3 +282,37 @@ async def test_a_forwarded_http_call_refused_with_407_is_the_proxys_refusal(
     assert err.kind is ErrorKind.NETWORK and err.code == "proxy"
     assert "407" in err.message and "put them in the proxy URL" in err.message
     assert len(sim.requests()) == before  # the proxy kept the request
+
+
+# -- the server's clients, as jobs/runtime.py builds them ------------------------------------------
+async def test_byok_clients_and_the_quota_monitor_go_through_the_proxy(sim: Any, proxy: ProxyServer) -> None:
+    from hunkwise.config.byok import guarded_clients
+    from hunkwise.gateway import QuotaMonitor
+
+    port = urlsplit(sim.base_url).port
+    network = Network(http_proxy=ProxyUrl(proxy.url))
+    policy = SsrfPolicy(allowed_hosts=frozenset({"localhost"}))  # a self-hosted model, allow-listed
+    pool = guarded_clients(policy, network)
+    try:
+        async with Router([_slot(_plain(sim))], clients=pool, policy=NO_RETRY) as router:
+            assert (await router.chat(ChatRequest.of("hello"))).content
+    finally:
+        await pool.aclose()
+    assert proxy.wait_for(f"POST localhost:{port}/api/paas/v4/chat/completions")
+
+    coding = Slot(
+        name="main",
+        provider="zai",
+        base_url=f"http://localhost:{port}/api/coding/paas/v4",
+        model="glm-5.1",
+        api_key=Secret(simkeys.CODING_LITE_KEY),
+        plan="coding",
+        tier="lite",
+    )
+    monitor = QuotaMonitor(transport_factory=sdk_transports(network, policy))
+    try:
+        result = await monitor.read(coding)
+    finally:
+        await monitor.aclose()
+    assert result.reading is not None, result.diagnosis
+    assert proxy.wait_for(f"GET localhost:{port}/api/monitor/usage/quota/limit")
