@@ -28,7 +28,15 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, PlainValidator, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PlainValidator,
+    SecretStr,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -39,6 +47,14 @@ from pydantic_settings import (
 
 from hunkwise.config.env_file import EnvFile, merged_environment
 from hunkwise.config.paths import APP_NAME
+from hunkwise.config.proxies import (
+    CA_BUNDLE_ENV,
+    Network,
+    ProxyUrl,
+    check_ca_bundle,
+    parse_no_proxy,
+    parse_proxy_url,
+)
 from hunkwise.config.review_settings import (
     MAX_COST_ENV,
     MONTHLY_BUDGET_ENV,
@@ -81,6 +97,15 @@ def _whole(name: str, value: Any, what: str, low: int, high: int | None = None) 
         bound = f"from {low} to {high}" if high is not None else f"at least {low}"
         raise ConfigurationError(f"{name} must be {bound} (got {number})", setting=name)
     return number
+
+
+def _variable(field: str, lowercase_first: tuple[str, ...], environ: Mapping[str, str] | None = None) -> str:
+    """The spelling of a proxy variable that was set (``https_proxy`` or ``HTTPS_PROXY``), for
+    messages that name it; the lowercase one when both are (it wins, as in curl)."""
+    source = environ if environ is not None else (_SOURCE.get() or {})
+    if field in lowercase_first and str(source.get(field, "")).strip():
+        return field
+    return field.upper()
 
 
 class _Environ(EnvSettingsSource):
@@ -187,6 +212,17 @@ class Settings(BaseSettings):
     """``HUNKWISE_GITEA_URL``: the instance's web address (``https://codeberg.org``); its API is
     ``<url>/api/v1``. Deliveries from repositories elsewhere are refused."""
     gitea_token: Token = Field(None, validation_alias="HUNKWISE_GITEA_TOKEN")
+
+    # -- corporate networks: outbound proxies and CAs (docs/proxies.md) -------------------------
+    # Lowercase first: when both spellings are set, the lowercase one wins (curl, urllib).
+    https_proxy: ProxyUrl | None = Field(None, validation_alias=AliasChoices("https_proxy", "HTTPS_PROXY"))
+    http_proxy: ProxyUrl | None = Field(None, validation_alias=AliasChoices("http_proxy", "HTTP_PROXY"))
+    all_proxy: ProxyUrl | None = Field(None, validation_alias=AliasChoices("all_proxy", "ALL_PROXY"))
+    no_proxy: str | None = Field(None, validation_alias=AliasChoices("no_proxy", "NO_PROXY"))
+    ca_bundle: Path | None = Field(None, validation_alias=CA_BUNDLE_ENV)
+    """``HUNKWISE_CA_BUNDLE``: the PEM bundle every outbound TLS connection trusts (wins over
+    ``SSL_CERT_FILE``): a TLS-intercepting proxy's root CA."""
+    ssl_cert_file: Path | None = Field(None, validation_alias="SSL_CERT_FILE")
 
     # -- the pull-request conversation (docs/conversation.md) ------------------------------------
     status_fail_on: Literal["critical", "high", "medium", "low"] | None = Field(
@@ -445,6 +481,35 @@ class Settings(BaseSettings):
                 ) from None
         return entries
 
+    @field_validator("https_proxy", "http_proxy", "all_proxy", mode="before")
+    @classmethod
+    def _proxy(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        name = _variable(info.field_name or "", ("https_proxy", "http_proxy", "all_proxy"))
+        return parse_proxy_url(name, value) if value.strip() else None
+
+    @field_serializer("https_proxy", "http_proxy", "all_proxy")
+    def _masked_proxy(self, value: ProxyUrl | None) -> str | None:
+        # A dump of the settings (a log, a debug print) never carries proxy credentials.
+        return value.masked if value is not None else None
+
+    @field_validator("no_proxy", mode="before")
+    @classmethod
+    def _no_proxy(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parse_no_proxy(_variable("no_proxy", ("no_proxy",)), value)  # refuse a bad entry now
+            return value.strip() or None
+        return value
+
+    @field_validator("ca_bundle", "ssl_cert_file", mode="before")
+    @classmethod
+    def _ca_file(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        name = CA_BUNDLE_ENV if info.field_name == "ca_bundle" else "SSL_CERT_FILE"
+        return check_ca_bundle(name, Path(value.strip()).expanduser()) if value.strip() else None
+
     @field_validator("allow_private_base_urls", mode="before")
     @classmethod
     def _allowed(cls, value: Any) -> Any:
@@ -477,6 +542,31 @@ class Settings(BaseSettings):
         from platformdirs import user_config_path
 
         return user_config_path(APP_NAME, appauthor=False) / "config.toml"
+
+    @property
+    def network(self) -> Network:
+        """How outbound calls leave this machine (proxies, ``NO_PROXY``, the CA bundle), for every
+        client that is built (hunkwise.config.outbound); see hunkwise.config.proxies."""
+        everything, entries = parse_no_proxy("NO_PROXY", self.no_proxy or "")
+        ca, ca_env = (
+            (self.ca_bundle, CA_BUNDLE_ENV)
+            if self.ca_bundle is not None
+            else (self.ssl_cert_file, "SSL_CERT_FILE")
+        )
+        sources = {
+            label: _variable(label.lower() + "_proxy", (label.lower() + "_proxy",), self.environ)
+            for label in ("HTTPS", "HTTP", "ALL", "NO")
+        }
+        return Network(
+            https_proxy=self.https_proxy,
+            http_proxy=self.http_proxy,
+            all_proxy=self.all_proxy,
+            no_proxy_all=everything,
+            no_proxy=entries,
+            ca_bundle=ca,
+            ca_bundle_env=ca_env if ca is not None else "",
+            sources=sources,
+        )
 
     @property
     def limits(self) -> tuple[str, str] | None:
