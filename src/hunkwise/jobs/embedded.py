@@ -8,9 +8,11 @@ once on this server; 0 disables the pool (a separate worker runs jobs).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
+from hunkwise.config.outbound import platform_transport
 from hunkwise.jobs.command_job import command_handlers
 from hunkwise.jobs.engine import JobHooks
 from hunkwise.jobs.pool import WorkerPool
@@ -39,12 +41,25 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     # come from the runtime's one factory (personal token or App installation tokens).
     gitlab_root = gitlab_api_url(settings.gitlab_api_url)
     max_cost = runtime.max_cost
+    network = settings.network
+    platform_clients: dict[str, Callable[[Any], Any]] = {}
+    if settings.gitea_url:  # the configured instance only: a payload's host is never used
+        from hunkwise.platforms.gitea import GiteaClient
+        from hunkwise.platforms.gitea_webhooks import api_root
+
+        gitea_root = api_root(settings.gitea_url)
+        platform_clients["gitea"] = lambda ev: GiteaClient(
+            settings.gitea_token, gitea_root, transport=platform_transport(network, gitea_root)
+        )
     catalog = resolve_catalog(settings=settings)
     return ReviewDeps(
         engine=engine,
         slots_for_org=runtime.slots.slots_for,
-        github=runtime.github_clients().for_event,
-        gitlab=lambda ev: GitLabClient(settings.gitlab_token, gitlab_root),
+        github=runtime.github_clients().for_event,  # personal token or App installation tokens
+        gitlab=lambda ev: GitLabClient(
+            settings.gitlab_token, gitlab_root, transport=platform_transport(network, gitlab_root)
+        ),
+        platform_clients=platform_clients,
         backend=runtime.limits,  # one limiter/circuit state for every job of this process
         # BYOK: every connection re-checks the SSRF policy on the address it dials (not in fixed
         # mode: the admin's own configuration is trusted, like the CLI's).

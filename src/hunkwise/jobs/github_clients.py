@@ -10,7 +10,8 @@ here, once.
   ``installation.id``, validated when parsed); a job that names none (a command, a re-run, a
   job stored before App mode) uses the active installation of the organization it belongs to.
 
-The API root is always the configured one, never a payload's: a token goes nowhere else.
+The API root is always the configured one, never a payload's: a token goes nowhere else. Every
+client (and the App's token requests) goes through the configured proxy and CA bundle.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from hunkwise.config.outbound import platform_transport
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_app import Clock, GitHubApp
 from hunkwise.platforms.github_webhooks import PullRequestEvent, configured_api_url
@@ -49,11 +51,21 @@ class GitHubClients:
         self._token = settings.github_token
         self._bot_login = settings.github_bot_login
         self._engine = engine
-        self._transport = transport
+        self._network = settings.network
+        self._transport = transport  # a test's fake; else each client gets its own (below)
         pair = settings.github_app
         self.app: GitHubApp | None = (
-            GitHubApp(pair[0], pair[1], self.api_url, transport=transport, clock=clock) if pair else None
+            GitHubApp(pair[0], pair[1], self.api_url, transport_factory=self._new_transport, clock=clock)
+            if pair
+            else None
         )
+
+    def _new_transport(self) -> httpx.AsyncBaseTransport | None:
+        """A transport for one client: the test's, else through the configured proxy with the CA
+        bundle (docs/proxies.md), else httpx's default. One per client: a client closes its own."""
+        if self._transport is not None:
+            return self._transport
+        return platform_transport(self._network, self.api_url)
 
     @property
     def mode(self) -> str:
@@ -76,7 +88,9 @@ class GitHubClients:
                 return await self._installation_of(owner)
 
             provider = self.app.provider(find)
-        return GitHubClient(provider, self.api_url, transport=self._transport, bot_login=self._bot_login)
+        return GitHubClient(
+            provider, self.api_url, transport=self._new_transport(), bot_login=self._bot_login
+        )
 
     def for_event(self, event: PullRequestEvent) -> GitHubClient:
         """The client of a pull request job (``ReviewDeps.github``)."""

@@ -82,6 +82,7 @@ class GitHubApp:
         api_url: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        transport_factory: Callable[[], httpx.AsyncBaseTransport | None] | None = None,
         clock: Clock = time.time,
         margin_s: float = REFRESH_MARGIN_S,
         timeout_s: float = 30.0,
@@ -89,7 +90,8 @@ class GitHubApp:
         self.app_id = identity.positive_int(app_id, APP_ID_ENV, maximum=identity.MAX_ID)
         self._key = private_key
         self.api_url = api_url.rstrip("/")
-        self._transport = transport
+        self._transport = transport  # one for every request (a test's fake), else one per request
+        self._transport_factory = transport_factory
         self._clock = clock
         self._margin = margin_s
         self._timeout = timeout_s
@@ -145,7 +147,10 @@ class GitHubApp:
         return None
 
     async def _exchange(self, installation_id: int) -> InstallationToken:
-        async with _AppApi(None, self.api_url, transport=self._transport, timeout_s=self._timeout) as api:
+        transport = self._transport
+        if transport is None and self._transport_factory is not None:
+            transport = self._transport_factory()
+        async with _AppApi(None, self.api_url, transport=transport, timeout_s=self._timeout) as api:
             try:
                 response = await api.access_token(installation_id, self.jwt())
             except PlatformNotFound:

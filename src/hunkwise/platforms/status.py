@@ -67,3 +67,12 @@ def gitlab_commit_state(state: CommitState) -> str:
     return {"pending": "running", "success": "success", "neutral": "canceled", "failure": "failed"}[
         state.state
     ]
+
+
+def gitea_commit_state(state: CommitState) -> str:
+    """Gitea's and Forgejo's commit status ``state`` (``pending | success | error | failure |
+    warning``): neutral is ``warning``, Gitea's own "not green, not wrong" (a required status
+    check passes on ``success`` only)."""
+    return {"pending": "pending", "success": "success", "neutral": "warning", "failure": "failure"}[
+        state.state
+    ]

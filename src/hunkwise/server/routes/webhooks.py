@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
+from hunkwise.config.outbound import platform_transport
 from hunkwise.config.scheduling import MANUAL_PRIORITY, priority_for
 from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
@@ -350,7 +351,9 @@ async def _gitlab_command(
         return _ignored_command(
             "GitLab", delivery, f"organization {event.owner!r} has no model configuration"
         )
-    async with gl.GitLabClient(settings.gitlab_token, api_url) as client:
+    async with gl.GitLabClient(
+        settings.gitlab_token, api_url, transport=platform_transport(settings.network, api_url)
+    ) as client:
         try:
             await client.verify_project(event.project_id, event.repository)  # type: ignore[arg-type]
             if event.author_id == await client.own_user_id():
@@ -451,7 +454,10 @@ async def _verify_gitlab_project(settings: Settings, event: gl.MergeRequestEvent
     (:class:`IdentityError`). When GitLab cannot answer now (down, rate limited, a token problem)
     the delivery is still queued: the job asks again before it reads anything, and keeps the
     error the operator has to see."""
-    client = gl.GitLabClient(settings.gitlab_token, gl.configured_api_url(settings.gitlab_api_url))
+    api_url = gl.configured_api_url(settings.gitlab_api_url)
+    client = gl.GitLabClient(
+        settings.gitlab_token, api_url, transport=platform_transport(settings.network, api_url)
+    )
     async with client:
         try:
             await client.verify_project(event.project_id, event.project_path)
