@@ -8,8 +8,9 @@ once on this server; 0 disables the pool (a separate worker runs jobs).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from hunkwise.jobs.command_job import command_handlers
 from hunkwise.jobs.engine import JobHooks
@@ -28,6 +29,8 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     from hunkwise.jobs.mode import mode_record
     from hunkwise.jobs.review_status import StatusPolicy
     from hunkwise.jobs.schedule import window_capacity
+    from hunkwise.platforms.azure_devops import AzureDevOpsClient
+    from hunkwise.platforms.azure_devops_events import configured_api_url as azure_api_url
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient
@@ -44,6 +47,11 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     )
     max_cost = runtime.max_cost
     catalog = resolve_catalog(settings=settings)
+    platform_clients: dict[str, Callable[[Any], Any]] = {}
+    azure_root = azure_api_url(settings.azure_devops_url)
+    if azure_root and settings.azure_devops_token is not None:
+        token = settings.azure_devops_token
+        platform_clients["azure_devops"] = lambda ev: AzureDevOpsClient(token, azure_root)
     return ReviewDeps(
         engine=engine,
         slots_for_org=runtime.slots.slots_for,
@@ -51,6 +59,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
             settings.github_token, github_root, bot_login=settings.github_bot_login
         ),
         gitlab=lambda ev: GitLabClient(settings.gitlab_token, gitlab_root),
+        platform_clients=platform_clients,
         backend=runtime.limits,  # one limiter/circuit state for every job of this process
         # BYOK: every connection re-checks the SSRF policy on the address it dials (not in fixed
         # mode: the admin's own configuration is trusted, like the CLI's).

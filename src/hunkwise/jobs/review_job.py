@@ -48,6 +48,8 @@ from hunkwise.jobs.retry import JOB_BACKOFF, ModelsFailed, configuration_only, r
 from hunkwise.jobs.review_status import Incomplete, StatusPolicy
 from hunkwise.jobs.schedule import RemainingCapacity, ScheduleDecision, decide, estimate_for
 from hunkwise.jobs.spend_gate import BudgetGate, ReviewRefused, ceiling_refusal
+from hunkwise.platforms.azure_devops import AzureDevOpsPullRequest
+from hunkwise.platforms.azure_devops_events import AzurePullRequestEvent
 from hunkwise.platforms.github import GitHubClient, GitHubPullRequest
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.gitlab import GitLabClient, GitLabMergeRequest, MergeRequestEvent
@@ -83,6 +85,7 @@ log = logging.getLogger("hunkwise.jobs")
 
 GITHUB_KIND = "github_review"
 GITLAB_KIND = "gitlab_review"
+AZURE_DEVOPS_KIND = "azure_devops_review"
 
 
 class JobFailed(PermanentError):
@@ -166,6 +169,18 @@ async def _open_gitlab(deps: ReviewDeps, event: MergeRequestEvent) -> AsyncItera
         yield GitLabMergeRequest(gl, event)
 
 
+@asynccontextmanager
+async def _open_azure_devops(deps: ReviewDeps, event: AzurePullRequestEvent) -> AsyncIterator[PullRequest]:
+    factory = deps.platform_clients.get("azure_devops")
+    if factory is None:
+        raise JobFailed(
+            "this server is not configured for Azure DevOps: set HUNKWISE_AZURE_DEVOPS_URL "
+            "(https://dev.azure.com/ORGANIZATION) and HUNKWISE_AZURE_DEVOPS_TOKEN"
+        )
+    async with factory(event) as client:
+        yield AzureDevOpsPullRequest(client, event)
+
+
 def _learn_github(pr: GitHubPullRequest, engine: Engine, org: str) -> Awaitable[int]:
     return learn_github(pr.client, engine, org, pr.repository, pr.number)
 
@@ -177,6 +192,7 @@ def _learn_gitlab(pr: GitLabMergeRequest, engine: Engine, org: str) -> Awaitable
 REVIEW_KINDS: dict[str, ReviewKind] = {
     GITHUB_KIND: ReviewKind(GITHUB_KIND, PullRequestEvent.from_payload, _open_github, _learn_github),
     GITLAB_KIND: ReviewKind(GITLAB_KIND, MergeRequestEvent.from_payload, _open_gitlab, _learn_gitlab),
+    AZURE_DEVOPS_KIND: ReviewKind(AZURE_DEVOPS_KIND, AzurePullRequestEvent.from_payload, _open_azure_devops),
 }
 """Every platform's review job, by job kind: the worker's handler table and the abandoned-status
 hook both read it, so a new platform is one entry here."""
