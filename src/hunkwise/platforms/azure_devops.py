@@ -400,7 +400,8 @@ class AzureDevOpsClient(RestClient):
         response = await super()._request(method, url, **kwargs)
         if response.status_code == 203:
             raise PlatformAuthError(
-                f"Azure DevOps {method} {url.path}: 203 (a sign-in page, not an answer); {self._auth_hint(401)}",
+                f"Azure DevOps {method} {url.path}: 203 (a sign-in page, not an answer); "
+                f"{self._auth_hint(401)}",
                 status=203,
             )
         return response

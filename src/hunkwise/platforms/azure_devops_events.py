@@ -88,9 +88,7 @@ def repository_name(value: object, field: str = "repository") -> str:
 def guid(value: object, field: str) -> str:
     """An Azure id (repository, project, identity): a GUID, lower-cased."""
     if not isinstance(value, str) or not _GUID.fullmatch(value):
-        raise IdentityError(
-            field, value, "is not an Azure DevOps id: expected a GUID (8-4-4-4-12 hex digits)"
-        )
+        raise IdentityError(field, value, "is not an Azure DevOps id: expected a GUID (8-4-4-4-12 hex)")
     return value.lower()
 
 

@@ -30,9 +30,7 @@ log = logging.getLogger("hunkwise.webhooks")
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
-@router.post(
-    "/azure-devops", status_code=202, summary="Azure DevOps service hook (pull request created/updated)"
-)
+@router.post("/azure-devops", status_code=202, summary="Azure DevOps service hook (pull requests)")
 async def azure_devops_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     body = await request.body()
     settings = runtime.settings
