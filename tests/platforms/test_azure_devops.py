@@ -345,3 +345,32 @@ def test_the_status_is_a_pull_request_status_on_the_reviewed_iteration(state: st
     [status] = fake.statuses
     assert status["state"] == azure and status["iterationId"] == 1 and status["targetUrl"] == "https://h/r/1"
     assert status["context"] == {"name": "hunkwise", "genre": "ai-review"} and status["description"] == "why"
+
+
+# -- settings -------------------------------------------------------------------------------------
+def test_the_settings_check_the_root_and_config_show_masks_the_secrets() -> None:
+    from pydantic import ValidationError
+
+    from hunkwise.cli.config_show import settings_rows
+    from hunkwise.config.settings import Settings
+
+    env = {
+        "HUNKWISE_AZURE_DEVOPS_URL": "https://dev.azure.com/fabrikam/",
+        "HUNKWISE_AZURE_DEVOPS_TOKEN": "pat-0123456789abcdef",
+        "HUNKWISE_AZURE_DEVOPS_WEBHOOK_PASSWORD": "hook-password-0123",
+    }
+    settings = Settings.from_env(env)
+    assert settings.azure_devops_url == "https://dev.azure.com/fabrikam"
+    shown = {r["setting"]: r["value"] for r in settings_rows(settings)}
+    assert "pat-0123456789abcdef" not in str(shown) and "hook-password-0123" not in str(shown)
+    assert str(shown["HUNKWISE_AZURE_DEVOPS_TOKEN"]).endswith("cdef")
+    assert str(shown["HUNKWISE_AZURE_DEVOPS_WEBHOOK_PASSWORD"]).endswith("0123")
+    for bad in ("https://dev.azure.com", "dev.azure.com/fabrikam"):
+        with pytest.raises(ValidationError, match="HUNKWISE_AZURE_DEVOPS_URL"):
+            Settings.from_env({"HUNKWISE_AZURE_DEVOPS_URL": bad})
+
+
+def test_a_client_on_a_root_naming_no_organization_is_refused() -> None:
+    with pytest.raises(IdentityError, match="HUNKWISE_AZURE_DEVOPS_URL"):
+        AzureDevOpsClient(Secret(PAT), "https://example.com")
+    assert AzureDevOpsClient(Secret(PAT), "http://127.0.0.1:8080/fabrikam").organization == "fabrikam"

@@ -302,6 +302,20 @@ class Settings(BaseSettings):
                 raise ValueError("must be a login such as hunkwise (letters, digits, '-', '_', '.')")
         return value
 
+    @field_validator("azure_devops_url", mode="after")
+    @classmethod
+    def _azure_devops_url(cls, value: str | None) -> str | None:
+        # The organization's root: an http(s) URL with a host and (on dev.azure.com) the
+        # organization as its path; the token is sent only there.
+        if value is None:
+            return None
+        match = re.fullmatch(r"https?://[^/\s?#@]+(/[^\s?#]*)?", value)
+        if not match or (
+            value.lower().startswith("https://dev.azure.com") and not (match.group(1) or "").strip("/")
+        ):
+            raise ValueError("must be the organization's URL, e.g. https://dev.azure.com/ORGANIZATION")
+        return value.rstrip("/")
+
     @field_validator("home_dir", "config_file", mode="before")
     @classmethod
     def _path(cls, value: Any) -> Any:

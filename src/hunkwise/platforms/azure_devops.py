@@ -46,6 +46,7 @@ from hunkwise.platforms.azure_devops_events import (
     URL_ENV,
     AzurePullRequestEvent,
     guid,
+    organization_of,
     project_name,
     repository_name,
 )
@@ -105,6 +106,7 @@ class AzureDevOpsClient(RestClient):
     ) -> None:
         if not api_url:
             raise IdentityError(URL_ENV, api_url, "is not set: use https://dev.azure.com/ORGANIZATION")
+        self.organization = organization_of(api_url)  # refuses a root that names none
         super().__init__(token, api_url, transport=transport, timeout_s=timeout_s)
         self._http.params = httpx.QueryParams({"api-version": API_VERSION})
         self._identity: str | None = None

@@ -30,6 +30,17 @@ log = logging.getLogger("hunkwise.webhooks")
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
+def _names_organization(api_url: str) -> bool:
+    """Whether the configured root names an organization; logged when not (every delivery is
+    then refused: the server cannot tell whose they are)."""
+    try:
+        az.organization_of(api_url)
+    except IdentityError as exc:
+        log.warning("Azure DevOps webhook refused: %s", exc)
+        return False
+    return True
+
+
 @router.post("/azure-devops", status_code=202, summary="Azure DevOps service hook (pull requests)")
 async def azure_devops_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     body = await request.body()
@@ -39,6 +50,8 @@ async def azure_devops_webhook(request: Request, runtime: RuntimeDep) -> JSONRes
     if not password or not api_url:
         missing = [name for name, value in ((az.PASSWORD_ENV, password), (az.URL_ENV, api_url)) if not value]
         log.warning("Azure DevOps webhook refused: %s not set on the server", " and ".join(missing))
+    elif not _names_organization(api_url):
+        api_url = None
     authorized = az.verify_basic_auth(
         settings.azure_devops_webhook_username, password, request.headers.get("authorization")
     )
