@@ -374,3 +374,12 @@ def test_a_client_on_a_root_naming_no_organization_is_refused() -> None:
     with pytest.raises(IdentityError, match="HUNKWISE_AZURE_DEVOPS_URL"):
         AzureDevOpsClient(Secret(PAT), "https://example.com")
     assert AzureDevOpsClient(Secret(PAT), "http://127.0.0.1:8080/fabrikam").organization == "fabrikam"
+
+
+def test_lines_are_numbered_as_git_numbers_them() -> None:
+    from hunkwise.platforms.azure_devops_diff import lines_of
+
+    text = "a\r\nb\fstill b\u2028still b\nc"
+    assert lines_of(text) == ["a", "b\fstill b\u2028still b", "c"]
+    [file] = parse_diff(render([FileChange("edit", "x.py", "x.py", "one\fx\ntwo\n", "one\fx\ntwo\nthree\n")]))
+    assert file.changed_lines() == [3]

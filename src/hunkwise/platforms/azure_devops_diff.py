@@ -51,6 +51,16 @@ def kind_of(change_type: str) -> Kind | None:
     return None
 
 
+def lines_of(text: str) -> list[str]:
+    """A file's lines as git and Azure number them: split at ``\n`` only (``str.splitlines``
+    also splits at form feeds, ``\u2028`` and other separators, which would shift every later
+    line number and put comments on the wrong lines), a ``\r`` before it dropped."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
 def render(changes: list[FileChange]) -> str:
     """The unified diff of ``changes``, in order, as ``git diff`` would write it."""
     out: list[str] = []
@@ -71,8 +81,8 @@ def _file(c: FileChange) -> list[str]:
         lines += [f"rename from {c.old_path}", f"rename to {c.path}"]
     if c.unreadable:
         return [*lines, f"Binary files {old} and {new} differ"]
-    before = (c.old_text or "").splitlines() if c.kind != "add" else []
-    after = (c.new_text or "").splitlines()
+    before = lines_of(c.old_text or "") if c.kind != "add" else []
+    after = lines_of(c.new_text or "")
     hunks = list(difflib.unified_diff(before, after, lineterm="", n=CONTEXT_LINES))[2:]
     if not hunks:
         return lines
