@@ -383,3 +383,56 @@ def test_lines_are_numbered_as_git_numbers_them() -> None:
     assert lines_of(text) == ["a", "b\fstill b\u2028still b", "c"]
     [file] = parse_diff(render([FileChange("edit", "x.py", "x.py", "one\fx\ntwo\n", "one\fx\ntwo\nthree\n")]))
     assert file.changed_lines() == [3]
+
+
+def test_a_huge_file_is_read_only_up_to_the_limit_and_listed_as_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hunkwise.platforms.rest import MAX_FILE_BYTES
+
+    fake = FakeAzureDevOps(commits={BASE_SHA: {}})
+    fake.push(
+        HEAD_SHA, {"big.sql": "x" * (MAX_FILE_BYTES + 5000) + "\n", "a.py": "a = 1\n", "b.py": "b = 2\n"}
+    )
+
+    async def go() -> tuple[bytes | None, str]:
+        async with client(fake) as c:
+            data = await c.item(PROJECT, REPO, "big.sql", HEAD_SHA)
+            return data, (await c.pull_request_diff(PROJECT, REPO, 7, HEAD_SHA))[0]
+
+    data, text = run(go())
+    assert data is not None and len(data) == MAX_FILE_BYTES + 1
+    result = filter_files(parse_diff(text))
+    assert [f.path for f in result.kept] == ["a.py", "b.py"] and [s.path for s in result.skipped] == [
+        "big.sql"
+    ]
+    # a review reads at most MAX_DIFF_BYTES of content: what is past it is listed, not read
+    monkeypatch.setattr("hunkwise.platforms.azure_devops.MAX_DIFF_BYTES", 10)
+    monkeypatch.setattr("hunkwise.platforms.azure_devops.FILE_READS", 1)
+    reads = len(fake.requests)
+    result = filter_files(parse_diff(run(go())[1]))
+    assert [f.path for f in result.kept] == ["a.py"] and {s.path for s in result.skipped} == {
+        "big.sql",
+        "b.py",
+    }
+    assert len(fake.requests) - reads < 6
+
+
+def test_a_network_failure_reading_a_file_is_transient() -> None:
+    import httpx
+
+    from hunkwise.errors import TransientError
+
+    fake = FakeAzureDevOps.with_diff(SAMPLE)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/items"):
+            raise httpx.ConnectError("connection refused", request=request)
+        return fake.handle(request)
+
+    async def go() -> None:
+        async with AzureDevOpsClient(Secret(PAT), ROOT, transport=httpx.MockTransport(handle)) as c:
+            await c.pull_request_diff(PROJECT, REPO, 7, HEAD_SHA)
+
+    with pytest.raises(TransientError, match=r"Azure DevOps GET .*/items failed"):
+        run(go())

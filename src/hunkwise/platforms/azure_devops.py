@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from hunkwise.errors import classify_transport, describe_transport
 from hunkwise.gateway import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.azure_devops_diff import FileChange, kind_of, render
@@ -57,7 +58,6 @@ from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
     PlatformError,
-    PlatformNotFound,
     PlatformUnavailable,
     PostResult,
     PriorThread,
@@ -72,6 +72,7 @@ API_VERSION = "7.1"
 CONNECTION_DATA_VERSION = "7.1-preview.1"  # connectionData has only preview versions
 STATUS_GENRE = "ai-review"  # shown as "ai-review/hunkwise"; a status policy names both
 MAX_DIFF_FILES = 300  # files read per review; the rest are listed as skipped, never dropped
+MAX_DIFF_BYTES = 20_000_000  # file content read per review (base and head); the rest: skipped
 FILE_READS = 8  # at once
 CHANGES_PAGE = 100
 RESOLVED = frozenset({"fixed", "closed", "byDesign"})
@@ -204,20 +205,38 @@ class AzureDevOpsClient(RestClient):
         return entries
 
     async def item(self, project: str, repository: str, path: str, commit: str) -> bytes | None:
-        """A file's bytes at ``commit``; None when the file is not there."""
+        """A file's bytes at ``commit``, at most :data:`MAX_FILE_BYTES` + 1 of them (a longer
+        file is cut there, which :func:`_unreadable` reads as too large): the file is streamed,
+        so a huge one is never held whole. None when the file is not there."""
         params = {
             "path": _path(path),
             "versionDescriptor.version": identity.commit_sha(commit, "commit"),
             "versionDescriptor.versionType": "commit",
         }
         url = self._repo(project, repository, "items")
+        headers = {"Accept": "application/octet-stream"}
         try:
-            response = await self._request(
-                "GET", url, params=params, headers={"Accept": "application/octet-stream"}
-            )
-        except PlatformNotFound:
-            return None
-        return response.content
+            async with self._http.stream("GET", url, params=params, headers=headers) as response:
+                if response.status_code == 404:
+                    return None
+                if not response.is_success or response.status_code == 203:
+                    await response.aread()
+                    self._check(response, "GET", url)
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > MAX_FILE_BYTES:
+                        break
+                return bytes(data[: MAX_FILE_BYTES + 1])
+        except PlatformError:
+            raise
+        except Exception as exc:
+            if classify_transport(exc) is None:
+                raise
+            reason = describe_transport(exc, self.api_url)
+            raise PlatformUnavailable(
+                f"Azure DevOps GET {url.path} failed ({reason}); {self.url_hint}"
+            ) from exc
 
     async def file_at(self, project: str, repository: str, path: str, commit: str) -> str | None:
         """A file's text at ``commit`` (code context); None when absent, binary or too large."""
@@ -244,17 +263,22 @@ class AzureDevOpsClient(RestClient):
             if (c := _change(e)) is not None
         ]
         gate = asyncio.Semaphore(FILE_READS)
+        left = [MAX_DIFF_BYTES]  # what the review may still read, shared by the reads
 
         async def read(index: int, c: FileChange) -> FileChange:
+            skipped = FileChange(c.kind, c.path, c.old_path, unreadable=True)
             if c.kind == "delete":
                 return c
             if index >= MAX_DIFF_FILES:
-                return FileChange(c.kind, c.path, c.old_path, unreadable=True)
+                return skipped
             async with gate:
+                if left[0] <= 0:
+                    return skipped
                 new = await self.item(project, repository, c.path, head)
                 old = await self.item(project, repository, c.old_path, base) if c.kind != "add" else b""
-            if new is None or old is None or _unreadable(new) or _unreadable(old):
-                return FileChange(c.kind, c.path, c.old_path, unreadable=True)
+                left[0] -= len(new or b"") + len(old or b"")
+            if new is None or old is None or _unreadable(new) or _unreadable(old) or left[0] < 0:
+                return skipped
             text = (old.decode("utf-8", errors="replace"), new.decode("utf-8", errors="replace"))
             return FileChange(c.kind, c.path, c.old_path, text[0], text[1])
 
@@ -397,15 +421,20 @@ class AzureDevOpsClient(RestClient):
 
     # -- what Azure DevOps says on top of the shared classification --------------------------------
     async def _request(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
+        return self._check(await super()._request(method, url, **kwargs), method, url)
+
+    def _check(self, response: httpx.Response, method: str, url: httpx.URL) -> httpx.Response:
         """Azure answers a refused personal access token with 401, or with 203 and its HTML
-        sign-in page (an expired or revoked token in some organizations): that is an auth error."""
-        response = await super()._request(method, url, **kwargs)
+        sign-in page (an expired or revoked token in some organizations): that is an auth error.
+        Any other failure is the shared translation's (:class:`~hunkwise.platforms.rest.RestClient`)."""
         if response.status_code == 203:
             raise PlatformAuthError(
                 f"Azure DevOps {method} {url.path}: 203 (a sign-in page, not an answer); "
                 f"{self._auth_hint(401)}",
                 status=203,
             )
+        if not response.is_success:
+            raise self._error(f"{self.platform} {method} {url.path}", response)
         return response
 
     def _headers(self, token: Secret | None) -> dict[str, str]:
