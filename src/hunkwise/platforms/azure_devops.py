@@ -1,11 +1,11 @@
 """Azure DevOps Services: an async REST client (API version 7.1) and the pull request the review
 job reads and posts on (docs/azure-devops.md).
 
-Why no client library: Microsoft's ``azure-devops`` Python package is synchronous (built on
-``msrest`` and ``requests``, which Microsoft has deprecated), so it would need a thread per call
-in hunkwise's async jobs, and it cannot take an ``httpx`` transport, which the SSRF-guarded
-connections, the loopback fakes and the one error translation (:mod:`hunkwise.platforms.rest`)
-rely on. The handful of endpoints used here are plain JSON over HTTPS.
+Why no client library: Microsoft's ``azure-devops`` Python package is synchronous (generated
+clients on ``msrest``, whose last release was in 2022, over ``requests``), so every call would
+need a thread in hunkwise's async jobs, and it cannot take an ``httpx`` transport, which the
+one error translation (:mod:`hunkwise.platforms.rest`), the loopback fakes and the tests rely on.
+The handful of endpoints used here are plain JSON over HTTPS.
 
 What the client does, endpoint by endpoint (every path is built from validated names under
 the configured organization root, ``{project}/_apis/git/repositories/{repository}/...``):
