@@ -96,6 +96,10 @@ def test_bad_identities_422_foreign_hosts_400_other_events_202(server: TestClien
     foreign = load("git.pullrequest.created.json", "https://dev.azure.com/contoso")
     resp = post(server, foreign)
     assert resp.status_code == 400 and "configured Azure DevOps organization" in resp.json()["detail"]
+    spaced = load("git.pullrequest.created.json", root)
+    spaced["resource"]["repository"]["project"]["name"] = "Fabrikam Fiber"
+    resp = post(server, spaced)
+    assert resp.status_code == 202 and "cannot name a hunkwise organization" in resp.json()["reason"]
     push = {"eventType": "git.push", "resource": {}}
     resp = post(server, push)
     assert resp.status_code == 202 and resp.json() == {

@@ -53,7 +53,6 @@ _PROJECT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9_-])?")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9_-])?")
 _ORGANIZATION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_SLUG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")  # store.orgs' organization slug, lower-cased
 
 
 class AzurePayloadError(PermanentError, ValueError):
@@ -254,12 +253,6 @@ def classify(payload: dict[str, Any], *, api_url: str) -> AzureDecision:
         ),
         draft=resource.get("isDraft") is True,
     )
-    if not _SLUG.fullmatch(project.lower()):
-        return AzureDecision(
-            "ignore",
-            f"project {project!r} cannot name a hunkwise organization (letters, digits, '-', '_', '.'; "
-            "no spaces): docs/azure-devops.md",
-        )
     if event.draft:
         return AzureDecision("ignore", "draft pull requests are reviewed when published", event)
     return AzureDecision("review", event.action, event)

@@ -19,12 +19,14 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from hunkwise.errors import ConfigurationError
 from hunkwise.jobs.review_job import AZURE_DEVOPS_KIND
 from hunkwise.platforms import azure_devops_events as az
 from hunkwise.platforms.identity import IdentityError, shown
 from hunkwise.server.deps import RuntimeDep
 from hunkwise.server.routes.webhooks import accept_review, parse_body, refuse_identity, secret_value
 from hunkwise.store.jobs import job_by_dedupe_key
+from hunkwise.store.orgs import normalize_slug
 
 log = logging.getLogger("hunkwise.webhooks")
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -70,6 +72,16 @@ async def azure_devops_webhook(request: Request, runtime: RuntimeDep) -> JSONRes
     except az.AzurePayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     event = decision.event
+    if decision.kind == "review" and event is not None:
+        try:
+            normalize_slug(event.owner)
+        except ConfigurationError:
+            reason = (
+                f"project {event.owner!r} cannot name a hunkwise organization (letters, digits, '-', "
+                "'_' or '.', no spaces): docs/azure-devops.md"
+            )
+            log.info("Azure DevOps delivery %s ignored: %s", shown(delivery or "-"), reason)
+            return JSONResponse({"status": "ignored", "reason": reason}, status_code=status.HTTP_202_ACCEPTED)
     if decision.kind == "review" and event is not None and payload.get("eventType") == az.UPDATED:
         known = await run_in_threadpool(job_by_dedupe_key, runtime.engine, event.dedupe_key)
         if known is not None:
