@@ -135,3 +135,15 @@ async def test_a_server_without_azure_settings_fails_the_job_naming_them(engine:
     assert "HUNKWISE_AZURE_DEVOPS_URL" in str(failed.error) and "HUNKWISE_AZURE_DEVOPS_TOKEN" in str(
         failed.error
     )
+
+
+async def test_findings_at_the_fail_on_severity_fail_the_status(engine: Engine, sim) -> None:
+    from hunkwise.jobs.review_status import StatusPolicy
+
+    fake = FakeAzureDevOps.with_diff(SAMPLE)
+    deps = deps_for(engine, sim.zai_developer_url, fake)
+    deps.status_policy = lambda org: StatusPolicy(fail_on="critical")
+    [done] = await run_jobs(engine, deps, enqueue(engine, event()))
+    assert done.status == "done", done.error
+    assert fake.status_history() == ["pending", "failed"]
+    assert "critical" in fake.statuses[-1]["description"]
