@@ -41,7 +41,7 @@ import httpx
 from hunkwise.errors import classify_transport, describe_transport
 from hunkwise.gateway import Secret
 from hunkwise.platforms import identity
-from hunkwise.platforms.azure_devops_diff import FileChange, kind_of, render
+from hunkwise.platforms.azure_devops_diff import FileChange, azure_path, change_of, render, unreadable
 from hunkwise.platforms.azure_devops_events import (
     TOKEN_ENV,
     URL_ENV,
@@ -77,11 +77,6 @@ FILE_READS = 8  # at once
 CHANGES_PAGE = 100
 RESOLVED = frozenset({"fixed", "closed", "byDesign"})
 WONT_FIX = "wontFix"
-
-
-def _path(path: str) -> str:
-    """A repository path from a diff or a change (untrusted) as Azure names it: ``/a/b.py``."""
-    return "/" + "/".join(identity.repository_file_path(path.lstrip("/")))
 
 
 def _id(value: object, field: str) -> int:
@@ -209,7 +204,7 @@ class AzureDevOpsClient(RestClient):
         file is cut there, which :func:`_unreadable` reads as too large): the file is streamed,
         so a huge one is never held whole. None when the file is not there."""
         params = {
-            "path": _path(path),
+            "path": azure_path(path),
             "versionDescriptor.version": identity.commit_sha(commit, "commit"),
             "versionDescriptor.versionType": "commit",
         }
@@ -260,7 +255,7 @@ class AzureDevOpsClient(RestClient):
         changes = [
             c
             for e in await self.iteration_changes(project, repository, number, iteration)
-            if (c := _change(e)) is not None
+            if (c := change_of(e)) is not None
         ]
         gate = asyncio.Semaphore(FILE_READS)
         left = [MAX_DIFF_BYTES]  # what the review may still read, shared by the reads
@@ -460,22 +455,7 @@ class AzureDevOpsClient(RestClient):
 
 
 def _unreadable(data: bytes) -> bool:
-    return len(data) > MAX_FILE_BYTES or b"\0" in data[:8000]
-
-
-def _change(entry: dict[str, Any]) -> FileChange | None:
-    """A change entry as a file change (None: a folder, or a change without content)."""
-    item = entry.get("item") if isinstance(entry.get("item"), dict) else {}
-    if item.get("isFolder") or item.get("gitObjectType") == "tree":
-        return None
-    kind = kind_of(str(entry.get("changeType") or ""))
-    path = item.get("path")
-    if kind is None or not isinstance(path, str):
-        return None
-    new = _path(path).lstrip("/")
-    original = entry.get("originalPath") or entry.get("sourceServerItem")
-    old = _path(original).lstrip("/") if kind == "rename" and isinstance(original, str) else new
-    return FileChange(kind, new, old)
+    return unreadable(data, MAX_FILE_BYTES)
 
 
 def _inline_thread(c: InlineComment) -> dict[str, Any]:
@@ -484,7 +464,7 @@ def _inline_thread(c: InlineComment) -> dict[str, Any]:
         "comments": [{"parentCommentId": 0, "content": c.body, "commentType": "text"}],
         "status": "active",
         "threadContext": {
-            "filePath": _path(c.path),
+            "filePath": azure_path(c.path),
             "rightFileStart": {"line": c.start_line, "offset": 1},
             "rightFileEnd": {"line": c.end_line, "offset": 1},
         },

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from hunkwise.platforms import identity
 
 Kind = Literal["add", "edit", "delete", "rename"]
 CONTEXT_LINES = 3
@@ -59,6 +61,33 @@ def lines_of(text: str) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [line.removesuffix("\r") for line in lines]
+
+
+def azure_path(path: str) -> str:
+    """A repository path from a diff or a change (untrusted) as Azure names it: ``/a/b.py``."""
+    return "/" + "/".join(identity.repository_file_path(path.lstrip("/")))
+
+
+def change_of(entry: dict[str, Any]) -> FileChange | None:
+    """An iteration's change entry (``item.path``, ``changeType``, ``originalPath`` of a rename)
+    as a file change, contents not read yet; None for a folder or a change without content."""
+    item = entry.get("item") if isinstance(entry.get("item"), dict) else {}
+    if item.get("isFolder") or item.get("gitObjectType") == "tree":
+        return None
+    kind = kind_of(str(entry.get("changeType") or ""))
+    path = item.get("path")
+    if kind is None or not isinstance(path, str):
+        return None
+    new = azure_path(path).lstrip("/")
+    original = entry.get("originalPath") or entry.get("sourceServerItem")
+    old = azure_path(original).lstrip("/") if kind == "rename" and isinstance(original, str) else new
+    return FileChange(kind, new, old)
+
+
+def unreadable(data: bytes, limit: int) -> bool:
+    """Whether a file is not reviewed as text: longer than ``limit`` bytes, or binary (a NUL
+    byte in its first 8,000, git's own test)."""
+    return len(data) > limit or b"\0" in data[:8000]
 
 
 def render(changes: list[FileChange]) -> str:
