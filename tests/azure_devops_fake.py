@@ -89,6 +89,7 @@ class FakeAzureDevOps:
     sign_in_page: bool = False  # answer every request with 203 and HTML (a revoked token)
     number: int = 7
     _next: int = 100
+    _tracking: dict[str, int] = field(default_factory=dict)  # path -> changeTrackingId
 
     # -- set-up -----------------------------------------------------------------------------------
     @classmethod
@@ -160,7 +161,7 @@ class FakeAzureDevOps:
         base = self.commits[iteration["commonRefCommit"]["commitId"]]
         head = self.commits[iteration["sourceRefCommit"]["commitId"]]
         entries = []
-        for i, path in enumerate(sorted(set(base) | set(head))):
+        for path in sorted(set(base) | set(head)):
             if path in head and path not in base:
                 kind = "add"
             elif path not in head:
@@ -169,10 +170,11 @@ class FakeAzureDevOps:
                 kind = "edit"
             else:
                 continue
+            tracking = self._tracking.setdefault(path, len(self._tracking) + 1)  # stable across iterations
             entries.append(
                 {
-                    "changeTrackingId": i + 1,
-                    "changeId": i + 1,
+                    "changeTrackingId": tracking,
+                    "changeId": tracking,
                     "item": {"path": "/" + path},
                     "changeType": kind,
                 }
@@ -180,14 +182,30 @@ class FakeAzureDevOps:
         return entries
 
     def _refuse_thread(self, body: dict[str, Any]) -> str | None:
+        """Why a thread cannot be placed: its iteration context names no iteration or another
+        file's tracking id, its file is not changed, or its lines are past the end of the file."""
         context = body.get("threadContext")
         if not context:
             return None
         path = str(context.get("filePath", "")).lstrip("/")
-        changed = {e["item"]["path"].lstrip("/") for e in self._changes(self.iterations[-1])}
+        iteration = self.iterations[-1]
+        if (pr_context := body.get("pullRequestThreadContext")) is not None:
+            compared = pr_context.get("iterationContext", {})
+            number = compared.get("secondComparingIteration")
+            if not isinstance(number, int) or not 1 <= compared.get("firstComparingIteration", 0) <= number:
+                return "The iteration context is not valid."
+            if number > len(self.iterations):
+                return f"Iteration {number} does not exist."
+            iteration = self.iterations[number - 1]
+            tracking = {
+                e["item"]["path"].lstrip("/"): e["changeTrackingId"] for e in self._changes(iteration)
+            }
+            if tracking.get(path) != pr_context.get("changeTrackingId"):
+                return "The change tracking id does not match the file."
+        changed = {e["item"]["path"].lstrip("/") for e in self._changes(iteration)}
         if path not in changed:
             return f"The file path '/{path}' is not part of the pull request's changes."
-        text = self.commits[self.iterations[-1]["sourceRefCommit"]["commitId"]].get(path, "")
+        text = self.commits[iteration["sourceRefCommit"]["commitId"]].get(path, "")
         lines = len(text.splitlines()) if isinstance(text, str) else 0
         end = int(context.get("rightFileEnd", {}).get("line", 0))
         if not 1 <= int(context.get("rightFileStart", {}).get("line", 0)) <= end <= lines:
@@ -262,8 +280,9 @@ class FakeAzureDevOps:
             self._next += 1
             thread = {"id": self._next, "isDeleted": False, "status": body.get("status", "unknown")}
             thread["comments"] = [self._comment(c["content"], ME) for c in body.get("comments", [])[:1]]
-            if body.get("threadContext"):
-                thread["threadContext"] = body["threadContext"]
+            for key in ("threadContext", "pullRequestThreadContext"):
+                if body.get(key):
+                    thread[key] = body[key]
             self.threads.append(thread)
             return httpx.Response(200, json=thread)
         if (c := re.fullmatch(r"/threads/(\d+)/comments/(\d+)", sub)) and method == "PATCH":

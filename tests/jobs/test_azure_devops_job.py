@@ -83,6 +83,8 @@ async def test_a_review_posts_threads_a_summary_with_coverage_and_the_status(eng
     assert done.status == "done", done.error
     assert lines(fake) == EXPECTED_LINES
     assert all(t["status"] == "active" for t in fake.inline_threads())
+    contexts = [t["pullRequestThreadContext"]["iterationContext"] for t in fake.inline_threads()]
+    assert contexts == [{"firstComparingIteration": 1, "secondComparingIteration": 1}] * len(contexts)
     [summary] = fake.summary_threads()
     body = summary["comments"][0]["content"]
     assert "### Coverage" in body and "<!-- hunkwise:review:" in body and "| 🛑 critical | 1 |" in body
@@ -118,6 +120,8 @@ async def test_a_second_push_edits_the_one_summary_in_place(engine: Engine, sim)
     assert "dddddddddddd" in summary["comments"][0]["content"]
     assert len(fake.inline_threads()) >= first and len(lines(fake)) == len(fake.inline_threads())
     assert fake.statuses[-1]["iterationId"] == 2 and fake.status_history()[-1] == "succeeded"
+    added = [t for t in fake.inline_threads() if t["threadContext"]["filePath"] == "/src/inventory/export.py"]
+    assert added and added[0]["pullRequestThreadContext"]["iterationContext"]["secondComparingIteration"] == 2
     assert sum(r.method == "PATCH" for r in fake.requests) == 1
 
 

@@ -277,12 +277,17 @@ def test_posting_threads_summary_once_then_editing_it_in_place() -> None:
 
     async def go(p: ReviewPost) -> Any:
         async with client(fake) as c:
-            return await c.post_review(PROJECT, REPO, 7, p)
+            return await c.post_review(PROJECT, REPO, 7, p, iteration=1)
 
     result = run(go(first))
     assert result.posted and result.inline == 1 and result.folded == 1  # README.md is not in the pull request
     [inline] = fake.inline_threads()
     assert inline["status"] == "active"
+    tracking = fake._changes(fake.iterations[0])[1]["changeTrackingId"]  # pricing.py's
+    assert inline["pullRequestThreadContext"] == {
+        "changeTrackingId": tracking,
+        "iterationContext": {"firstComparingIteration": 1, "secondComparingIteration": 1},
+    }
     assert inline["threadContext"] == {
         "filePath": "/src/inventory/pricing.py",
         "rightFileStart": {"line": 14, "offset": 1},

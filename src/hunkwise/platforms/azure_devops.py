@@ -329,17 +329,40 @@ class AzureDevOpsClient(RestClient):
                 return entry
         return next((e for e in reversed(own) if marker_values(e[2], "review")), None)
 
-    async def post_review(self, project: str, repository: str, number: int, post: ReviewPost) -> PostResult:
+    async def change_tracking(
+        self, project: str, repository: str, number: int, iteration: int
+    ) -> dict[str, int]:
+        """Each changed file's ``changeTrackingId`` in ``iteration`` (by path), which anchors a
+        thread to the file across iterations."""
+        out: dict[str, int] = {}
+        for entry in await self.iteration_changes(project, repository, number, iteration):
+            change, tracking = change_of(entry), entry.get("changeTrackingId")
+            if change is not None and isinstance(tracking, int) and not isinstance(tracking, bool):
+                out[change.path] = tracking
+        return out
+
+    async def post_review(
+        self, project: str, repository: str, number: int, post: ReviewPost, iteration: int | None = None
+    ) -> PostResult:
         """One ``active`` thread per new finding, then the summary thread, created once and its
         first comment edited in place on every later review
-        (:func:`~hunkwise.platforms.pull_request.post_with_markers`)."""
+        (:func:`~hunkwise.platforms.pull_request.post_with_markers`). ``iteration``: the one
+        reviewed; each thread is anchored to it (``pullRequestThreadContext``), so its lines are
+        the reviewed head's even when the pull request has moved on since."""
         threads_url = self._pr(project, repository, number, "threads")
+        tracking: dict[str, int] | None = None
 
         async def markers() -> set[tuple[str, str]]:
             return await self.existing_markers(project, repository, number)
 
         async def inline(c: InlineComment) -> None:
-            await self._request("POST", threads_url, json=_inline_thread(c))
+            nonlocal tracking
+            if tracking is None:  # read once, when there is a comment to anchor
+                tracking = (
+                    await self.change_tracking(project, repository, number, iteration) if iteration else {}
+                )
+            thread = _inline_thread(c, iteration, tracking.get(c.path))
+            await self._request("POST", threads_url, json=thread)
 
         async def summary() -> str | None:
             found = await self.summary_comment(project, repository, number)
@@ -458,9 +481,12 @@ def _unreadable(data: bytes) -> bool:
     return unreadable(data, MAX_FILE_BYTES)
 
 
-def _inline_thread(c: InlineComment) -> dict[str, Any]:
-    """An ``active`` thread on the new file's lines ``start_line..end_line``."""
-    return {
+def _inline_thread(c: InlineComment, iteration: int | None, tracking: int | None) -> dict[str, Any]:
+    """An ``active`` thread on the new file's lines ``start_line..end_line`` (both ends given: a
+    start without an end breaks the pull request page). With the reviewed ``iteration`` and the
+    file's ``tracking`` id, the thread is placed on that iteration against the merge base (Azure:
+    a first comparing iteration equal to the second means the common commit on the left)."""
+    thread: dict[str, Any] = {
         "comments": [{"parentCommentId": 0, "content": c.body, "commentType": "text"}],
         "status": "active",
         "threadContext": {
@@ -469,6 +495,12 @@ def _inline_thread(c: InlineComment) -> dict[str, Any]:
             "rightFileEnd": {"line": c.end_line, "offset": 1},
         },
     }
+    if iteration is not None and tracking is not None:
+        thread["pullRequestThreadContext"] = {
+            "changeTrackingId": tracking,
+            "iterationContext": {"firstComparingIteration": iteration, "secondComparingIteration": iteration},
+        }
+    return thread
 
 
 class AzureDevOpsPullRequest(PullRequest):
@@ -505,7 +537,7 @@ class AzureDevOpsPullRequest(PullRequest):
     async def post(self, post: ReviewPost, refs: Mapping[str, str]) -> PostResult:
         if refs.get("iteration", "").isdigit():
             self._iteration = int(refs["iteration"])
-        return await self.client.post_review(*self._where, post)
+        return await self.client.post_review(*self._where, post, self._iteration)
 
     async def set_status(self, state: CommitState) -> None:
         if self._iteration is None:
