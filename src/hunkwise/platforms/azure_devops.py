@@ -140,15 +140,23 @@ class AzureDevOpsClient(RestClient):
             page = self._next_page(response, url, page[1])
         return items
 
-    async def own_identity(self) -> str | None:
-        """The id of the token's identity (``connectionData``: ``authenticatedUser.id``), once."""
+    async def own_identity(self) -> str:
+        """The id of the token's identity (``connectionData``: ``authenticatedUser.id``), once.
+        Without it nothing on the pull request could be told to be hunkwise's, and every retry
+        would post again: no answer is an error, not "nobody"."""
         if self._identity is None:
             url = self._url("_apis", "connectionData")
             data = await self._json(url, params={"api-version": CONNECTION_DATA_VERSION})
             user = data.get("authenticatedUser")
             found = user.get("id") if isinstance(user, dict) else None
-            self._identity = guid(found, "connectionData.authenticatedUser.id") if found else ""
-        return self._identity or None
+            if not found:
+                raise PlatformError(
+                    f"Azure DevOps did not say whose token this is (GET {url.path}: no "
+                    "authenticatedUser.id), so hunkwise cannot tell its own comments; check "
+                    f"{TOKEN_ENV} (a personal access token of a user)"
+                )
+            self._identity = guid(found, "connectionData.authenticatedUser.id")
+        return self._identity
 
     async def verify_repository(self, project: str, repository: str, repository_id: str) -> None:
         """Make sure ``project/repository`` IS the delivered ``repository_id`` before anything is
@@ -299,7 +307,7 @@ class AzureDevOpsClient(RestClient):
     async def _is_own(self, comment: dict[str, Any]) -> bool:
         author = comment.get("author")
         me = await self.own_identity()
-        return me is not None and isinstance(author, dict) and str(author.get("id", "")).lower() == me
+        return isinstance(author, dict) and str(author.get("id", "")).lower() == me
 
     async def existing_markers(self, project: str, repository: str, number: int) -> set[tuple[str, str]]:
         """Every hunkwise fingerprint on the pull request, from comments its own identity wrote."""
