@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 
 from hunkwise.server.routes import (
     advice,
+    azure_devops_webhook,
     byok,
     docs,
     feedback,
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     byok.router,
     webhooks.router,
     gitea_webhook.router,
+    azure_devops_webhook.router,
     reviews.router,
     jobs.router,
     usage.router,
