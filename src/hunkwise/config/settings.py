@@ -188,6 +188,14 @@ class Settings(BaseSettings):
     github_webhook_secret: SecretStr | None = Field(None, validation_alias="HUNKWISE_GITHUB_WEBHOOK_SECRET")
     gitlab_webhook_secret: SecretStr | None = Field(None, validation_alias="HUNKWISE_GITLAB_WEBHOOK_SECRET")
     gitea_webhook_secret: SecretStr | None = Field(None, validation_alias="HUNKWISE_GITEA_WEBHOOK_SECRET")
+    azure_devops_webhook_password: SecretStr | None = Field(
+        None, validation_alias="HUNKWISE_AZURE_DEVOPS_WEBHOOK_PASSWORD"
+    )
+    """The basic-auth password of the Azure DevOps service hook (docs/azure-devops.md)."""
+    azure_devops_webhook_username: str | None = Field(
+        None, validation_alias="HUNKWISE_AZURE_DEVOPS_WEBHOOK_USERNAME"
+    )
+    """Its user name, when one is required (any is accepted when unset)."""
 
     # -- jobs (docs/scale-out.md, docs/cluster.md) ------------------------------------------------
     job_workers: int = Field(DEFAULT_JOB_WORKERS, validation_alias="HUNKWISE_JOB_WORKERS")
@@ -218,6 +226,11 @@ class Settings(BaseSettings):
     gitlab_api_url: str | None = Field(
         None, validation_alias=AliasChoices("HUNKWISE_GITLAB_API_URL", "CI_API_V4_URL")
     )
+    # -- Azure DevOps Services (docs/azure-devops.md) ---------------------------------------------
+    azure_devops_token: Token = Field(None, validation_alias="HUNKWISE_AZURE_DEVOPS_TOKEN")
+    """A personal access token of the organization (Code: Read & write)."""
+    azure_devops_url: str | None = Field(None, validation_alias="HUNKWISE_AZURE_DEVOPS_URL")
+    """The organization's root, ``https://dev.azure.com/ORGANIZATION``: the only place the token goes."""
 
     # -- Gitea and Forgejo (docs/gitea.md) ----------------------------------------------------------
     gitea_url: str | None = Field(None, validation_alias="HUNKWISE_GITEA_URL")
@@ -317,6 +330,8 @@ class Settings(BaseSettings):
         "github_event_path",
         "github_repository",
         "gitlab_api_url",
+        "azure_devops_url",
+        "azure_devops_webhook_username",
         "secret_key",
         "new_secret_key",
         "admin_token",
@@ -393,6 +408,20 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("azure_devops_url", mode="after")
+    @classmethod
+    def _azure_devops_url(cls, value: str | None) -> str | None:
+        # The organization's root: an http(s) URL with a host and (on dev.azure.com) the
+        # organization as its path; the token is sent only there.
+        if value is None:
+            return None
+        match = re.fullmatch(r"https?://[^/\s?#@]+(/[^\s?#]*)?", value)
+        if not match or (
+            value.lower().startswith("https://dev.azure.com") and not (match.group(1) or "").strip("/")
+        ):
+            raise ValueError("must be the organization's URL, e.g. https://dev.azure.com/ORGANIZATION")
+        return value.rstrip("/")
+
     @field_validator("home_dir", "config_file", mode="before")
     @classmethod
     def _path(cls, value: Any) -> Any:
@@ -400,7 +429,13 @@ class Settings(BaseSettings):
             return Path(value.strip()).expanduser() if value.strip() else None
         return value
 
-    @field_validator("github_webhook_secret", "gitlab_webhook_secret", "gitea_webhook_secret", mode="before")
+    @field_validator(
+        "github_webhook_secret",
+        "gitlab_webhook_secret",
+        "gitea_webhook_secret",
+        "azure_devops_webhook_password",
+        mode="before",
+    )
     @classmethod
     def _shared_secret(cls, value: Any) -> Any:
         # Compared byte for byte with what the platform sends: kept as written.

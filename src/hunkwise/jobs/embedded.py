@@ -30,6 +30,8 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     from hunkwise.jobs.mode import mode_record
     from hunkwise.jobs.review_status import StatusPolicy
     from hunkwise.jobs.schedule import window_capacity
+    from hunkwise.platforms.azure_devops import AzureDevOpsClient
+    from hunkwise.platforms.azure_devops_events import configured_api_url as azure_api_url
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.gitlab import configured_api_url as gitlab_api_url
     from hunkwise.review.engine import ReviewOptions
@@ -50,6 +52,12 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         gitea_root = api_root(settings.gitea_url)
         platform_clients["gitea"] = lambda ev: GiteaClient(
             settings.gitea_token, gitea_root, transport=platform_transport(network, gitea_root)
+        )
+    azure_root = azure_api_url(settings.azure_devops_url)
+    if azure_root and settings.azure_devops_token is not None:
+        token = settings.azure_devops_token
+        platform_clients["azure_devops"] = lambda ev: AzureDevOpsClient(
+            token, azure_root, transport=platform_transport(network, azure_root)
         )
     catalog = resolve_catalog(settings=settings)
     return ReviewDeps(

@@ -76,3 +76,12 @@ def gitea_commit_state(state: CommitState) -> str:
     return {"pending": "pending", "success": "success", "neutral": "warning", "failure": "failure"}[
         state.state
     ]
+
+
+def azure_devops_state(state: CommitState) -> str:
+    """An Azure DevOps pull request status ``state`` (``pending | succeeded | failed | error |
+    notApplicable | notSet``): neutral is ``error``, never ``succeeded`` nor ``notApplicable``
+    (a branch policy skips a status that is not applicable: it would let the merge through)."""
+    return {"pending": "pending", "success": "succeeded", "neutral": "error", "failure": "failed"}[
+        state.state
+    ]
