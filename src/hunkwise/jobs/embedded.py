@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from hunkwise.jobs.command_job import command_handlers
 from hunkwise.jobs.engine import JobHooks
@@ -28,6 +29,8 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     from hunkwise.jobs.mode import mode_record
     from hunkwise.jobs.review_status import StatusPolicy
     from hunkwise.jobs.schedule import window_capacity
+    from hunkwise.platforms.bitbucket import BitbucketClient
+    from hunkwise.platforms.bitbucket import configured_api_url as bitbucket_api_url
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient
@@ -42,6 +45,16 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         github_api_url(settings.github_api_url),
         gitlab_api_url(settings.gitlab_api_url),
     )
+    # The other platforms a token is configured for (their review kinds refuse a job otherwise).
+    platform_clients: dict[str, Any] = {}
+    if settings.bitbucket_token is not None:
+        bitbucket_root = bitbucket_api_url(settings.bitbucket_api_url)
+        platform_clients["bitbucket"] = lambda ev: BitbucketClient(
+            settings.bitbucket_token,
+            bitbucket_root,
+            username=settings.bitbucket_username,
+            bot_uuid=settings.bitbucket_bot_uuid,
+        )
     max_cost = runtime.max_cost
     catalog = resolve_catalog(settings=settings)
     return ReviewDeps(
@@ -51,6 +64,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
             settings.github_token, github_root, bot_login=settings.github_bot_login
         ),
         gitlab=lambda ev: GitLabClient(settings.gitlab_token, gitlab_root),
+        platform_clients=platform_clients,
         backend=runtime.limits,  # one limiter/circuit state for every job of this process
         # BYOK: every connection re-checks the SSRF policy on the address it dials (not in fixed
         # mode: the admin's own configuration is trusted, like the CLI's).

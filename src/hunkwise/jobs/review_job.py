@@ -48,6 +48,7 @@ from hunkwise.jobs.retry import JOB_BACKOFF, ModelsFailed, configuration_only, r
 from hunkwise.jobs.review_status import Incomplete, StatusPolicy
 from hunkwise.jobs.schedule import RemainingCapacity, ScheduleDecision, decide, estimate_for
 from hunkwise.jobs.spend_gate import BudgetGate, ReviewRefused, ceiling_refusal
+from hunkwise.platforms.bitbucket import BitbucketClient, BitbucketPullRequest, BitbucketPullRequestEvent
 from hunkwise.platforms.github import GitHubClient, GitHubPullRequest
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.gitlab import GitLabClient, GitLabMergeRequest, MergeRequestEvent
@@ -83,6 +84,7 @@ log = logging.getLogger("hunkwise.jobs")
 
 GITHUB_KIND = "github_review"
 GITLAB_KIND = "gitlab_review"
+BITBUCKET_KIND = "bitbucket_review"
 
 
 class JobFailed(PermanentError):
@@ -166,6 +168,19 @@ async def _open_gitlab(deps: ReviewDeps, event: MergeRequestEvent) -> AsyncItera
         yield GitLabMergeRequest(gl, event)
 
 
+@asynccontextmanager
+async def _open_bitbucket(deps: ReviewDeps, event: BitbucketPullRequestEvent) -> AsyncIterator[PullRequest]:
+    factory = deps.platform_clients.get("bitbucket")
+    if factory is None:
+        raise JobFailed(
+            "this server has no Bitbucket token: set HUNKWISE_BITBUCKET_TOKEN (and, for an access "
+            "token, HUNKWISE_BITBUCKET_BOT_UUID; docs/bitbucket.md) on the server and its workers"
+        )
+    client: BitbucketClient = factory(event)
+    async with client:
+        yield BitbucketPullRequest(client, event)
+
+
 def _learn_github(pr: GitHubPullRequest, engine: Engine, org: str) -> Awaitable[int]:
     return learn_github(pr.client, engine, org, pr.repository, pr.number)
 
@@ -177,6 +192,7 @@ def _learn_gitlab(pr: GitLabMergeRequest, engine: Engine, org: str) -> Awaitable
 REVIEW_KINDS: dict[str, ReviewKind] = {
     GITHUB_KIND: ReviewKind(GITHUB_KIND, PullRequestEvent.from_payload, _open_github, _learn_github),
     GITLAB_KIND: ReviewKind(GITLAB_KIND, MergeRequestEvent.from_payload, _open_gitlab, _learn_gitlab),
+    BITBUCKET_KIND: ReviewKind(BITBUCKET_KIND, BitbucketPullRequestEvent.from_payload, _open_bitbucket),
 }
 """Every platform's review job, by job kind: the worker's handler table and the abandoned-status
 hook both read it, so a new platform is one entry here."""

@@ -67,3 +67,11 @@ def gitlab_commit_state(state: CommitState) -> str:
     return {"pending": "running", "success": "success", "neutral": "canceled", "failure": "failed"}[
         state.state
     ]
+
+
+def bitbucket_commit_state(state: CommitState) -> str:
+    """Bitbucket Cloud's build status ``state`` (``INPROGRESS | SUCCESSFUL | FAILED | STOPPED``):
+    reviewing is ``INPROGRESS``, neutral is ``STOPPED``, never ``SUCCESSFUL``."""
+    return {"pending": "INPROGRESS", "success": "SUCCESSFUL", "neutral": "STOPPED", "failure": "FAILED"}[
+        state.state
+    ]

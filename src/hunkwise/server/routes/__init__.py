@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 
 from hunkwise.server.routes import (
     advice,
+    bitbucket_webhook,
     byok,
     docs,
     feedback,
@@ -31,6 +32,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     feedback.router,
     byok.router,
     webhooks.router,
+    bitbucket_webhook.router,
     reviews.router,
     jobs.router,
     usage.router,
