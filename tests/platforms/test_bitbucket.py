@@ -124,11 +124,11 @@ def test_identities_that_are_not_ones_are_refused_naming_the_field(
 def test_a_delivery_linking_to_another_host_is_refused() -> None:
     data = payload()
     data["repository"]["links"]["html"]["href"] = "https://evil.example/acme/api"
-    with pytest.raises(bb.BitbucketPayloadError, match="evil.example.*HUNKWISE_BITBUCKET_API_URL"):
+    with pytest.raises(bb.BitbucketPayloadError, match=r"evil\.example.*HUNKWISE_BITBUCKET_API_URL"):
         bb.classify("pullrequest:created", data, api_url=API)
     data = payload()
     data["pullrequest"]["links"]["html"]["href"] = "https://evil.example/acme/api/pull-requests/7"
-    with pytest.raises(bb.BitbucketPayloadError, match="pullrequest.links.html.href"):
+    with pytest.raises(bb.BitbucketPayloadError, match=r"pullrequest\.links\.html\.href"):
         bb.classify("pullrequest:created", data, api_url=API)
     # a self-hosted root: its own host is the web host
     local = json.loads(json.dumps(payload()).replace("https://bitbucket.org", "http://127.0.0.1:9"))
@@ -138,7 +138,7 @@ def test_a_delivery_linking_to_another_host_is_refused() -> None:
 def test_missing_fields_are_named() -> None:
     data = payload()
     del data["pullrequest"]["source"]["commit"]
-    with pytest.raises(bb.BitbucketPayloadError, match="pullrequest.source.commit.hash"):
+    with pytest.raises(bb.BitbucketPayloadError, match=r"pullrequest\.source\.commit\.hash"):
         bb.classify("pullrequest:created", data, api_url=API)
     with pytest.raises(bb.BitbucketPayloadError, match="no pullrequest or repository"):
         bb.classify("pullrequest:created", {"repository": {}}, api_url=API)
@@ -199,7 +199,7 @@ async def test_access_token_identity_comes_from_the_setting_or_a_clear_error() -
 async def test_a_wrong_token_is_a_configuration_error_naming_the_scope() -> None:
     fake = FakeBitbucket()
     async with bb.BitbucketClient(Secret("wrong"), API, transport=fake.transport()) as c:
-        with pytest.raises(PlatformAuthError, match="401 unauthorized.*Token is invalid.*pullrequest:write"):
+        with pytest.raises(PlatformAuthError, match=r"401 unauthorized.*Token is invalid.*pullrequest:write"):
             await c.diff("acme/api", 7)
     async with client(fake) as c:
         with pytest.raises(PlatformNotFound, match="workspace, repository and pull request"):
