@@ -92,6 +92,7 @@ class FakeBitbucket:
     requests: list[httpx.Request] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # path -> text at the head commit
     fail_posts: list[int] = field(default_factory=list)  # statuses to answer the next comment POSTs with
+    fail_top_posts: list[int] = field(default_factory=list)  # ... the next top-level (summary) POSTs
     redirect_to: str | None = None  # where the diff redirects (None: the repository's diff resource)
     edits: list[dict[str, Any]] = field(default_factory=list)  # PUT comment bodies
     _next_id: int = 100
@@ -218,6 +219,8 @@ class FakeBitbucket:
             if self.fail_posts:
                 return error(self.fail_posts.pop(0), "Something went wrong")
             body = json.loads(request.content)
+            if self.fail_top_posts and body.get("inline") is None:
+                return error(self.fail_top_posts.pop(0), "Something went wrong")
             raw = (body.get("content") or {}).get("raw")
             if not isinstance(raw, str) or not raw:
                 return error(400, "Bad request", fields={"content": ["This field is required."]})
