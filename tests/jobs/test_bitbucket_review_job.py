@@ -31,9 +31,11 @@ def event(head: str = HEAD[:12], action: str = "opened") -> BitbucketPullRequest
     )
 
 
-def deps_for(engine: Engine, url: str, fake: FakeBitbucket, **kw: object) -> ReviewDeps:
+def deps_for(
+    engine: Engine, url: str, fake: FakeBitbucket, bot_uuid: str | None = TOKEN_USER["uuid"], **kw: object
+) -> ReviewDeps:
     def factory(ev: BitbucketPullRequestEvent) -> BitbucketClient:
-        return BitbucketClient(Secret(TOKEN), API, bot_uuid=TOKEN_USER["uuid"], transport=fake.transport())
+        return BitbucketClient(Secret(TOKEN), API, bot_uuid=bot_uuid, transport=fake.transport())
 
     return ReviewDeps(
         engine=engine,
@@ -166,3 +168,12 @@ async def test_a_stored_event_is_checked_again(engine: Engine, sim) -> None:
         await pool.stop()
     assert done.status == "failed" and "stored pull request is not acceptable" in (done.error or "")
     assert fake.requests == []
+
+
+async def test_an_access_token_without_its_uuid_fails_before_any_model_call(engine: Engine, sim) -> None:
+    fake = FakeBitbucket()
+    [done] = await run(engine, deps_for(engine, sim.zai_developer_url, fake, bot_uuid=None), (event(), "k1"))
+    assert done.status == "failed" and done.attempts == 1
+    assert "HUNKWISE_BITBUCKET_BOT_UUID" in (done.error or "")
+    assert [r.url.path for r in fake.requests] == ["/2.0/user"]
+    assert sim.key_stats(DEV_KEY)["ok"] == 0 and runs(engine) == 0

@@ -577,8 +577,10 @@ class BitbucketPullRequest(PullRequest):
         return f"{scheme}://{host}/{self.repository}/pull-requests/{self.number}"
 
     async def verify(self) -> None:
-        """The head's full commit id, asked of the pull request's commits (the commit must be
+        """Who hunkwise is (before any model is called: without it nothing could be posted),
+        and the head's full commit id, asked of the pull request's commits (the commit must be
         one of them)."""
+        await self.client.own_uuid()
         try:
             self.head_sha = await self.client.full_commit(self.repository, self.number, self.head_sha)
         except PlatformNotFound as exc:
