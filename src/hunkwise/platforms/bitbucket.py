@@ -211,7 +211,7 @@ def classify(
         if host not in allowed:
             raise BitbucketPayloadError(
                 f"{where}.links.html.href is on {identity.shown(host or href)}, not on the configured "
-                f"Bitbucket host {sorted(allowed)[0]!r} (HUNKWISE_BITBUCKET_API_URL)"
+                f"Bitbucket host {min(allowed, key=len)!r} (HUNKWISE_BITBUCKET_API_URL)"
             )
         if where == "pullrequest":
             html_url = href
