@@ -10,7 +10,8 @@ from bitbucket_fake import HEAD, TOKEN, TOKEN_USER, FakeBitbucket
 from hunkwise.gateway.types import Secret
 from hunkwise.jobs.review_job import BITBUCKET_KIND, ReviewDeps
 from hunkwise.jobs.review_status import StatusPolicy
-from hunkwise.platforms.bitbucket import BitbucketClient, BitbucketPullRequestEvent
+from hunkwise.platforms.bitbucket import BitbucketClient
+from hunkwise.platforms.bitbucket_webhooks import BitbucketPullRequestEvent
 from hunkwise.platforms.review_post import marker, review_key
 from hunkwise.store import jobs as repo
 from simkeys import DEV_KEY

@@ -18,7 +18,7 @@ import pytest
 from journeykit import DEV_KEY, Server, Simulator, server_env
 
 from bitbucket_fake import HEAD, TOKEN, TOKEN_USER, FakeBitbucket
-from hunkwise.platforms.bitbucket import sign
+from hunkwise.platforms.bitbucket_webhooks import sign
 from platform_fakes import ServedFake
 
 pytestmark = pytest.mark.journey

@@ -12,6 +12,7 @@ import pytest
 from bitbucket_fake import EMAIL, HEAD, HUMAN, TOKEN, TOKEN_USER, FakeBitbucket
 from hunkwise.gateway import Secret
 from hunkwise.platforms import bitbucket as bb
+from hunkwise.platforms import bitbucket_webhooks as bw
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.review_post import (
     InlineComment,
@@ -45,27 +46,27 @@ def client(fake: FakeBitbucket, **kw: object) -> bb.BitbucketClient:
 # -- signatures --------------------------------------------------------------------------------------
 def test_signature_is_checked_on_the_raw_bytes() -> None:
     body = (DATA / "pullrequest_created.json").read_bytes()
-    good = bb.sign("s3cret", body)
+    good = bw.sign("s3cret", body)
     assert good.startswith("sha256=") and len(good) == 7 + 64
-    assert bb.verify_signature("s3cret", body, good)
-    assert bb.verify_signature("s3cret", body, f"  {good} ")
-    assert not bb.verify_signature("s3cret", body + b" ", good), "one more byte is another body"
-    assert not bb.verify_signature("other", body, good)
-    assert not bb.verify_signature("s3cret", body, good.replace("sha256=", "sha1="))
-    assert not bb.verify_signature("s3cret", body, None)
-    assert not bb.verify_signature("", body, bb.sign("", body)), "an unset secret verifies nothing"
+    assert bw.verify_signature("s3cret", body, good)
+    assert bw.verify_signature("s3cret", body, f"  {good} ")
+    assert not bw.verify_signature("s3cret", body + b" ", good), "one more byte is another body"
+    assert not bw.verify_signature("other", body, good)
+    assert not bw.verify_signature("s3cret", body, good.replace("sha256=", "sha1="))
+    assert not bw.verify_signature("s3cret", body, None)
+    assert not bw.verify_signature("", body, bw.sign("", body)), "an unset secret verifies nothing"
 
 
 # -- classification ----------------------------------------------------------------------------------
 def test_created_and_updated_are_reviewed_with_the_delivered_head() -> None:
-    created = bb.classify("pullrequest:created", payload(), api_url=API)
+    created = bw.classify("pullrequest:created", payload(), api_url=API)
     assert created.kind == "review" and created.event is not None
     ev = created.event
     assert (ev.owner, ev.repository, ev.number, ev.head_sha) == ("acme", "acme/api", 7, "c0ffee111111")
     assert ev.action == "opened" and ev.html_url == "https://bitbucket.org/acme/api/pull-requests/7"
     assert ev.dedupe_key == "bitbucket:acme/api#7@c0ffee111111"
-    assert bb.BitbucketPullRequestEvent.from_payload(ev.as_payload()) == ev
-    updated = bb.classify("pullrequest:updated", payload("pullrequest_updated.json"), api_url=API)
+    assert bw.BitbucketPullRequestEvent.from_payload(ev.as_payload()) == ev
+    updated = bw.classify("pullrequest:updated", payload("pullrequest_updated.json"), api_url=API)
     assert updated.kind == "review" and updated.event is not None
     assert updated.event.action == "updated" and updated.event.head_sha == "d00d1e333333"
 
@@ -84,14 +85,14 @@ def test_created_and_updated_are_reviewed_with_the_delivered_head() -> None:
     ],
 )
 def test_other_events_and_states_are_ignored(key: str | None, name: str, reason: str) -> None:
-    decision = bb.classify(key, payload(name), api_url=API)
+    decision = bw.classify(key, payload(name), api_url=API)
     assert decision.kind == "ignore" and reason in decision.reason
 
 
 def test_a_draft_is_ignored_until_ready() -> None:
     data = payload()
     data["pullrequest"]["draft"] = True
-    decision = bb.classify("pullrequest:created", data, api_url=API)
+    decision = bw.classify("pullrequest:created", data, api_url=API)
     assert decision.kind == "ignore" and "draft" in decision.reason
 
 
@@ -117,40 +118,40 @@ def test_identities_that_are_not_ones_are_refused_naming_the_field(
         target = target[key]
     target[path[-1]] = value
     with pytest.raises(IdentityError) as info:
-        bb.classify("pullrequest:created", data, api_url=API)
+        bw.classify("pullrequest:created", data, api_url=API)
     assert info.value.field == field
 
 
 def test_a_delivery_linking_to_another_host_is_refused() -> None:
     data = payload()
     data["repository"]["links"]["html"]["href"] = "https://evil.example/acme/api"
-    with pytest.raises(bb.BitbucketPayloadError, match=r"evil\.example.*HUNKWISE_BITBUCKET_API_URL"):
-        bb.classify("pullrequest:created", data, api_url=API)
+    with pytest.raises(bw.BitbucketPayloadError, match=r"evil\.example.*HUNKWISE_BITBUCKET_API_URL"):
+        bw.classify("pullrequest:created", data, api_url=API)
     data = payload()
     data["pullrequest"]["links"]["html"]["href"] = "https://evil.example/acme/api/pull-requests/7"
-    with pytest.raises(bb.BitbucketPayloadError, match=r"pullrequest\.links\.html\.href"):
-        bb.classify("pullrequest:created", data, api_url=API)
+    with pytest.raises(bw.BitbucketPayloadError, match=r"pullrequest\.links\.html\.href"):
+        bw.classify("pullrequest:created", data, api_url=API)
     # a self-hosted root: its own host is the web host
     local = json.loads(json.dumps(payload()).replace("https://bitbucket.org", "http://127.0.0.1:9"))
-    assert bb.classify("pullrequest:created", local, api_url="http://127.0.0.1:9/2.0").kind == "review"
+    assert bw.classify("pullrequest:created", local, api_url="http://127.0.0.1:9/2.0").kind == "review"
 
 
 def test_missing_fields_are_named() -> None:
     data = payload()
     del data["pullrequest"]["source"]["commit"]
-    with pytest.raises(bb.BitbucketPayloadError, match=r"pullrequest\.source\.commit\.hash"):
-        bb.classify("pullrequest:created", data, api_url=API)
-    with pytest.raises(bb.BitbucketPayloadError, match="no pullrequest or repository"):
-        bb.classify("pullrequest:created", {"repository": {}}, api_url=API)
+    with pytest.raises(bw.BitbucketPayloadError, match=r"pullrequest\.source\.commit\.hash"):
+        bw.classify("pullrequest:created", data, api_url=API)
+    with pytest.raises(bw.BitbucketPayloadError, match="no pullrequest or repository"):
+        bw.classify("pullrequest:created", {"repository": {}}, api_url=API)
 
 
 def test_a_stored_event_is_checked_again() -> None:
-    ev = bb.classify("pullrequest:created", payload(), api_url=API).event
+    ev = bw.classify("pullrequest:created", payload(), api_url=API).event
     assert ev is not None
     with pytest.raises(IdentityError, match="owner 'beta' is not the workspace"):
-        bb.BitbucketPullRequestEvent.from_payload(ev.as_payload() | {"owner": "beta"})
+        bw.BitbucketPullRequestEvent.from_payload(ev.as_payload() | {"owner": "beta"})
     with pytest.raises(IdentityError, match="repository"):
-        bb.BitbucketPullRequestEvent.from_payload(ev.as_payload() | {"repository": "acme/.."})
+        bw.BitbucketPullRequestEvent.from_payload(ev.as_payload() | {"repository": "acme/.."})
 
 
 # -- the client against the fake ---------------------------------------------------------------------
@@ -288,7 +289,7 @@ async def test_prior_threads_read_resolution_and_wont_fix_replies() -> None:
 
 async def test_status_uses_the_full_commit_and_bitbuckets_states() -> None:
     fake = FakeBitbucket()
-    ev = bb.classify("pullrequest:created", payload(), api_url=API).event
+    ev = bw.classify("pullrequest:created", payload(), api_url=API).event
     assert ev is not None
     async with client(fake) as c:
         pr = bb.BitbucketPullRequest(c, ev)
@@ -307,7 +308,7 @@ async def test_status_uses_the_full_commit_and_bitbuckets_states() -> None:
 
 async def test_verify_refuses_a_head_that_is_not_the_pull_requests() -> None:
     fake = FakeBitbucket()
-    ev = bb.BitbucketPullRequestEvent("opened", "acme", "acme/api", 7, "deadbeef0000", False, API)
+    ev = bw.BitbucketPullRequestEvent("opened", "acme", "acme/api", 7, "deadbeef0000", False, API)
     async with client(fake) as c:
         with pytest.raises(IdentityError, match="head_sha 'deadbeef0000'"):
             await bb.BitbucketPullRequest(c, ev).verify()

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from srvkit import admin_headers
 
 from bitbucket_fake import HEAD, TOKEN, TOKEN_USER, FakeBitbucket
-from hunkwise.platforms.bitbucket import sign
+from hunkwise.platforms.bitbucket_webhooks import sign
 from platform_fakes import ServedFake
 from simkeys import DEV_KEY
 

@@ -30,7 +30,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     from hunkwise.jobs.review_status import StatusPolicy
     from hunkwise.jobs.schedule import window_capacity
     from hunkwise.platforms.bitbucket import BitbucketClient
-    from hunkwise.platforms.bitbucket import configured_api_url as bitbucket_api_url
+    from hunkwise.platforms.bitbucket_webhooks import configured_api_url as bitbucket_api_url
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.github_webhooks import configured_api_url as github_api_url
     from hunkwise.platforms.gitlab import GitLabClient

@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
 from hunkwise.jobs.review_job import BITBUCKET_KIND
-from hunkwise.platforms import bitbucket as bb
+from hunkwise.platforms import bitbucket_webhooks as bb
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.server.deps import RuntimeDep
 from hunkwise.server.routes.webhooks import accept_review, parse_body, refuse_identity, secret_value
