@@ -336,3 +336,21 @@ def test_transport_errors_name_the_configured_root() -> None:
 
     with pytest.raises(PlatformError, match="HUNKWISE_BITBUCKET_API_URL"):
         asyncio.run(run())
+
+
+async def test_a_redirect_loop_and_a_foreign_next_page_are_refused() -> None:
+    loop = FakeBitbucket(redirect_to=f"{API}/repositories/acme/api/pullrequests/7/diff")
+    async with client(loop) as c:
+        with pytest.raises(PlatformError, match="more than 3 redirects"):
+            await c.diff("acme/api", 7)
+    assert len(loop.requests) == 4, "the first request and three redirects, then it stopped"
+
+    def foreign_next(request: httpx.Request) -> httpx.Response:
+        page = {"values": [{"hash": "1" * 40}], "next": "https://evil.example/2.0/commits?page=2"}
+        return httpx.Response(200, json=page)
+
+    async with bb.BitbucketClient(
+        Secret("t"), API, bot_uuid=TOKEN_USER["uuid"], transport=httpx.MockTransport(foreign_next)
+    ) as c:
+        with pytest.raises(PlatformError, match=r"next page .*evil\.example.* is outside"):
+            await c.full_commit("acme/api", 7, "c0ffee111111")

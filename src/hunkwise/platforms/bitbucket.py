@@ -324,7 +324,11 @@ class BitbucketClient(RestClient):
                 return await super()._request(method, url, **kwargs)
             except _Redirect as redirect:
                 target = url.join(redirect.location)
-                if method != "GET" or not self._on_root(target):
+                if method != "GET":
+                    raise PlatformError(
+                        f"Bitbucket answered {method} {_where(url)} with a redirect; only reads are followed"
+                    ) from None
+                if not self._on_root(target):
                     raise PlatformError(
                         f"Bitbucket {method} {_where(url)} redirected to {identity.shown(str(target))}, "
                         f"outside the configured API root {self.api_url}; refusing to follow it"
