@@ -89,7 +89,7 @@ async def test_job_posts_inline_comments_then_the_summary_and_the_status(engine:
     [summary] = fake.top_comments()
     raw = summary["content"]["raw"]
     assert "### Coverage" in raw and marker("review", review_key("bitbucket", "acme/api", 7, HEAD)) in raw
-    assert "| 🛑 critical | 1 |" in raw
+    assert "| 🛑 critical | 1 |" in raw and f"Reviewed the whole change at `{HEAD[:12]}`" in raw
     # the review's fingerprint is on the full head: the 12-digit delivery was looked up first
     assert [s for s, _ in fake.status_history()] == ["INPROGRESS", "FAILED"]
     assert "1 critical" in fake.status_history()[-1][1] and list(fake.statuses) == [(HEAD, "hunkwise")]
