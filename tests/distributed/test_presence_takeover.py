@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from hunkwise.jobs.distributed.runner import NOT_PRESENT_DELAY_S, JobRunner
 from hunkwise.store import jobs as repo
 from hunkwise.store.db import make_engine
-from hunkwise.store.presence import RECHECK_S, Presence, hold, registered
+from hunkwise.store.presence import RECHECK_S, Presence, gone, hold, registered
 from hunkwise.store.tables import utcnow
+from waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -43,6 +45,15 @@ def live(pg: Engine, made: list[Presence], name: str, check_s: float = 3.0) -> P
     made.append(presence)
     assert presence.acquire()
     return presence
+
+
+def die(pg: Engine, presence: Presence) -> None:
+    """The worker's process ends: its session closes, and the database releases the lock when it
+    has processed the disconnect (not always before ``close()`` returns on a loaded machine)."""
+    presence.close()
+    with pg.connect() as conn:
+        session = Session(bind=conn)
+        wait_until(lambda: gone(session, presence.owner), f"{presence.owner}'s presence lock released")
 
 
 def job(engine: Engine, key: str, max_attempts: int = 3) -> int:
@@ -91,7 +102,7 @@ def test_a_dead_owners_job_is_taken_over_at_once_a_live_ones_stays_busy(
     assert busy.wait_s == RECHECK_S  # a registered owner is looked at again soon, not in 60 s
     assert repo.claim_by_id(pg, lost, "w2", lease_s=60, now=now).state == "busy"  # alive: busy
 
-    doomed.close()  # the process died: its session, and the lock, are gone
+    die(pg, doomed)  # the process died: its session, and the lock, are gone
     took = repo.claim_by_id(pg, lost, "w2", lease_s=60, now=now + timedelta(seconds=1))
     assert took.state == "claimed", took  # the lease had 59 s left
     assert took.abandoned_by == doomed.owner
@@ -136,7 +147,7 @@ def test_a_dead_owner_on_the_last_attempt_is_failed_by_the_lease_not_by_presence
     job_id = job(pg, "last", max_attempts=1)
     now = utcnow()
     assert repo.claim_by_id(pg, job_id, doomed.owner, lease_s=60, now=now).state == "claimed"
-    doomed.close()
+    die(pg, doomed)
     waiting = repo.claim_by_id(pg, job_id, "w2", lease_s=60, now=now)
     assert waiting.state == "busy" and 59 < waiting.wait_s <= 60
     assert repo.claim(pg, "w2", lease_s=60, now=now) is None
@@ -150,7 +161,7 @@ def test_claim_and_the_sweeper_see_abandoned_jobs_only(pg: Engine, presences: li
     _alive, doomed, _kept, lost, now = two_running_jobs(pg, presences)
     assert repo.claim(pg, "w2", lease_s=60, now=now) is None
     assert repo.stranded(pg, idle_s=30, now=now + timedelta(seconds=40)) == []
-    doomed.close()
+    die(pg, doomed)
     # The sweeper re-publishes an abandoned job once it went unrenewed for idle_s (its message
     # had time to be redelivered), while both leases still run (expiry at now + 60 s).
     assert repo.stranded(pg, idle_s=30, now=now + timedelta(seconds=10)) == []

@@ -26,6 +26,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, PlainValidator, SecretStr, field_validator
 from pydantic_settings import (
@@ -156,6 +157,7 @@ class Settings(BaseSettings):
     )
     github_webhook_secret: SecretStr | None = Field(None, validation_alias="HUNKWISE_GITHUB_WEBHOOK_SECRET")
     gitlab_webhook_secret: SecretStr | None = Field(None, validation_alias="HUNKWISE_GITLAB_WEBHOOK_SECRET")
+    gitea_webhook_secret: SecretStr | None = Field(None, validation_alias="HUNKWISE_GITEA_WEBHOOK_SECRET")
     bitbucket_webhook_secret: SecretStr | None = Field(
         None, validation_alias="HUNKWISE_BITBUCKET_WEBHOOK_SECRET"
     )
@@ -182,6 +184,12 @@ class Settings(BaseSettings):
     gitlab_api_url: str | None = Field(
         None, validation_alias=AliasChoices("HUNKWISE_GITLAB_API_URL", "CI_API_V4_URL")
     )
+
+    # -- Gitea and Forgejo (docs/gitea.md) ----------------------------------------------------------
+    gitea_url: str | None = Field(None, validation_alias="HUNKWISE_GITEA_URL")
+    """``HUNKWISE_GITEA_URL``: the instance's web address (``https://codeberg.org``); its API is
+    ``<url>/api/v1``. Deliveries from repositories elsewhere are refused."""
+    gitea_token: Token = Field(None, validation_alias="HUNKWISE_GITEA_TOKEN")
 
     # -- Bitbucket Cloud (docs/bitbucket.md) ------------------------------------------------------
     bitbucket_token: Token = Field(None, validation_alias="HUNKWISE_BITBUCKET_TOKEN")
@@ -314,12 +322,40 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "github_webhook_secret", "gitlab_webhook_secret", "bitbucket_webhook_secret", mode="before"
+        "github_webhook_secret",
+        "gitlab_webhook_secret",
+        "gitea_webhook_secret",
+        "bitbucket_webhook_secret",
+        mode="before",
     )
     @classmethod
     def _shared_secret(cls, value: Any) -> Any:
         # Compared byte for byte with what the platform sends: kept as written.
         return value or None
+
+    @field_validator("gitea_url", mode="before")
+    @classmethod
+    def _gitea_url(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip().rstrip("/")
+        if not text:
+            return None
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ConfigurationError(
+                f"HUNKWISE_GITEA_URL = {text!r} is not an instance's web address: expected "
+                "http(s)://HOST[/PATH] as you open it in a browser, e.g. https://codeberg.org or "
+                "https://git.example.com (without /api/v1)",
+                setting="HUNKWISE_GITEA_URL",
+            )
+        if parts.path.rstrip("/").endswith("/api/v1"):
+            raise ConfigurationError(
+                f"HUNKWISE_GITEA_URL = {text!r} is the API root; set the instance's web address "
+                f"({text[: -len('/api/v1')]!r}): hunkwise adds /api/v1 itself",
+                setting="HUNKWISE_GITEA_URL",
+            )
+        return text
 
     @field_validator("bitbucket_bot_uuid", mode="after")
     @classmethod

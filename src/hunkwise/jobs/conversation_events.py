@@ -1,10 +1,11 @@
 """What people do on hunkwise's comments, read back: reactions, resolutions, and the demotion
 they lead to; and the per-PR limit on ``@hunkwise`` commands.
 
-- :func:`learn_github` / :func:`learn_gitlab`: before a review of a pull request runs, read the
-  reactions (GitHub's ``reactions`` rollup on each review comment, GitLab's award emoji) and
-  resolutions (GitLab discussions) of hunkwise's own earlier comments on it into the feedback
-  store. GitHub sends no webhook for reactions; this is when they are learned.
+- :func:`learn_github` / :func:`learn_gitlab` / :func:`learn_gitea`: before a review of a pull
+  request runs, read the reactions (GitHub's ``reactions`` rollup on each review comment, GitLab's
+  award emoji, Gitea's comment reactions) and resolutions (GitLab discussions, Gitea's
+  resolver) of hunkwise's own earlier comments on it into the feedback store. GitHub and Gitea
+  send no webhook for reactions; this is when they are learned.
 - :func:`github_thread_event`: GitHub's ``pull_request_review_thread`` webhook (resolved,
   unresolved) marks the feedback rows of the thread's comments.
 - :func:`demotion_rule`: the posting decision's ``demote`` input: a finding whose category or
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from hunkwise.jobs.runtime import Runtime
+    from hunkwise.platforms.gitea import GiteaClient
     from hunkwise.platforms.github import GitHubClient
     from hunkwise.platforms.gitlab import GitLabClient
 
@@ -103,6 +105,34 @@ async def learn_gitlab(
                 resolved=bool(first.get("resolved")),
             )
         )
+    return await asyncio.to_thread(store.record, engine, items) if items else 0
+
+
+async def learn_gitea(gt: GiteaClient, engine: Engine, org: str, repository: str, number: int) -> int:
+    """Read the reactions (``+1``/``-1``) and resolutions (a ``resolver``) of hunkwise's finding
+    comments on one Gitea/Forgejo pull request. Gitea sends no webhook for either."""
+    items = []
+    for review, comments in await gt.own_reviews(repository, number):
+        if review.get("state") == "PENDING":
+            continue
+        for c in comments:
+            if not _is_finding(c.get("body")) or not await gt.is_own(c):
+                continue
+            names = [str(r.get("content")) for r in await gt.comment_reactions(repository, c.get("id"))]
+            items.append(
+                store.CommentFeedback(
+                    org=org,
+                    platform="gitea",
+                    repository=repository,
+                    number=number,
+                    comment_id=str(c.get("id")),
+                    category=category_of(c.get("body")),
+                    path=str(c.get("path") or ""),
+                    up=sum(n in THUMBS_UP for n in names),
+                    down=sum(n in THUMBS_DOWN for n in names),
+                    resolved=c.get("resolver") is not None,
+                )
+            )
     return await asyncio.to_thread(store.record, engine, items) if items else 0
 
 

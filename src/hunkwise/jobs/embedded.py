@@ -8,7 +8,7 @@ once on this server; 0 disables the pool (a separate worker runs jobs).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -45,9 +45,9 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         github_api_url(settings.github_api_url),
         gitlab_api_url(settings.gitlab_api_url),
     )
-    # The other platforms a token is configured for (their review kinds refuse a job otherwise).
-    platform_clients: dict[str, Any] = {}
-    if settings.bitbucket_token is not None:
+    max_cost = runtime.max_cost
+    platform_clients: dict[str, Callable[[Any], Any]] = {}
+    if settings.bitbucket_token is not None:  # the configured API root only, never a payload's
         bitbucket_root = bitbucket_api_url(settings.bitbucket_api_url)
         platform_clients["bitbucket"] = lambda ev: BitbucketClient(
             settings.bitbucket_token,
@@ -55,7 +55,12 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
             username=settings.bitbucket_username,
             bot_uuid=settings.bitbucket_bot_uuid,
         )
-    max_cost = runtime.max_cost
+    if settings.gitea_url:  # the configured instance only: a payload's host is never used
+        from hunkwise.platforms.gitea import GiteaClient
+        from hunkwise.platforms.gitea_webhooks import api_root
+
+        gitea_root = api_root(settings.gitea_url)
+        platform_clients["gitea"] = lambda ev: GiteaClient(settings.gitea_token, gitea_root)
     catalog = resolve_catalog(settings=settings)
     return ReviewDeps(
         engine=engine,

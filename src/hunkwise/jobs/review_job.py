@@ -39,7 +39,7 @@ from hunkwise.errors import ConfigurationError, PermanentError, TransientError
 from hunkwise.gateway import ClientPool, Slot
 from hunkwise.jobs import review_status
 from hunkwise.jobs.conversation import Demotion, PostingInputs, merge_prior
-from hunkwise.jobs.conversation_events import best_effort, learn_github, learn_gitlab
+from hunkwise.jobs.conversation_events import best_effort, learn_gitea, learn_github, learn_gitlab
 from hunkwise.jobs.engine import JobContext, JobDeferred, JobHooks, LeaseLost, Outcome, describe
 from hunkwise.jobs.mode import PAYLOAD_KEY as MODE_KEY
 from hunkwise.jobs.mode import mismatch
@@ -48,6 +48,8 @@ from hunkwise.jobs.retry import JOB_BACKOFF, ModelsFailed, configuration_only, r
 from hunkwise.jobs.review_status import Incomplete, StatusPolicy
 from hunkwise.jobs.schedule import RemainingCapacity, ScheduleDecision, decide, estimate_for
 from hunkwise.jobs.spend_gate import BudgetGate, ReviewRefused, ceiling_refusal
+from hunkwise.platforms.gitea import GiteaPullRequest
+from hunkwise.platforms.gitea_webhooks import GiteaPullRequestEvent
 from hunkwise.platforms.bitbucket import BitbucketClient, BitbucketPullRequest
 from hunkwise.platforms.bitbucket_webhooks import BitbucketPullRequestEvent
 from hunkwise.platforms.github import GitHubClient, GitHubPullRequest
@@ -85,6 +87,7 @@ log = logging.getLogger("hunkwise.jobs")
 
 GITHUB_KIND = "github_review"
 GITLAB_KIND = "gitlab_review"
+GITEA_KIND = "gitea_review"
 BITBUCKET_KIND = "bitbucket_review"
 
 
@@ -170,7 +173,21 @@ async def _open_gitlab(deps: ReviewDeps, event: MergeRequestEvent) -> AsyncItera
 
 
 @asynccontextmanager
+async def _open_gitea(deps: ReviewDeps, event: GiteaPullRequestEvent) -> AsyncIterator[PullRequest]:
+    """A Gitea/Forgejo client on the configured instance (never the job payload's)."""
+    factory = deps.platform_clients.get("gitea")
+    if factory is None:
+        raise JobFailed(
+            "this server has no Gitea instance configured: set HUNKWISE_GITEA_URL (and HUNKWISE_GITEA_TOKEN) "
+            "on the server and its workers, then retry the job"
+        )
+    async with factory(event) as client:
+        yield GiteaPullRequest(client, event)
+
+
+@asynccontextmanager
 async def _open_bitbucket(deps: ReviewDeps, event: BitbucketPullRequestEvent) -> AsyncIterator[PullRequest]:
+    """A Bitbucket client on the configured API root (never the job payload's)."""
     factory = deps.platform_clients.get("bitbucket")
     if factory is None:
         raise JobFailed(
@@ -190,9 +207,14 @@ def _learn_gitlab(pr: GitLabMergeRequest, engine: Engine, org: str) -> Awaitable
     return learn_gitlab(pr.client, engine, org, pr.event.project_id, pr.repository, pr.number)
 
 
+def _learn_gitea(pr: GiteaPullRequest, engine: Engine, org: str) -> Awaitable[int]:
+    return learn_gitea(pr.client, engine, org, pr.repository, pr.number)
+
+
 REVIEW_KINDS: dict[str, ReviewKind] = {
     GITHUB_KIND: ReviewKind(GITHUB_KIND, PullRequestEvent.from_payload, _open_github, _learn_github),
     GITLAB_KIND: ReviewKind(GITLAB_KIND, MergeRequestEvent.from_payload, _open_gitlab, _learn_gitlab),
+    GITEA_KIND: ReviewKind(GITEA_KIND, GiteaPullRequestEvent.from_payload, _open_gitea, _learn_gitea),
     BITBUCKET_KIND: ReviewKind(BITBUCKET_KIND, BitbucketPullRequestEvent.from_payload, _open_bitbucket),
 }
 """Every platform's review job, by job kind: the worker's handler table and the abandoned-status

@@ -172,6 +172,38 @@ def api_path(*segments: str | int) -> str:
     return "/".join(out)
 
 
+# -- Gitea and Forgejo ------------------------------------------------------------------------------
+# Gitea's rule for a user or organization name (modules/validation: ``^[\da-zA-Z][-.\w]*$``, at most
+# 40 characters; new names may not double or end in '-', '.', '_', which existing ones predating
+# the rule may). Forgejo keeps the same rule. Repository names: letters, digits, '-', '_', '.'.
+_GITEA_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+_GITEA_REPO = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def gitea_repository(value: object, field: str = "repository") -> tuple[str, str]:
+    """A Gitea or Forgejo ``owner/name`` -> ``(owner, name)``, each part valid."""
+    text = _text(value, field)
+    parts = text.split("/")
+    if len(parts) != 2:
+        raise IdentityError(field, value, "is not a Gitea repository: expected OWNER/NAME")
+    owner, name = parts
+    if not _GITEA_OWNER.fullmatch(owner):
+        raise IdentityError(
+            field,
+            value,
+            "is not a Gitea repository: the owner takes 1-40 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit",
+        )
+    if not _GITEA_REPO.fullmatch(name) or name in (".", ".."):
+        raise IdentityError(
+            field,
+            value,
+            "is not a Gitea repository: the name takes 1-100 letters, digits, '-', '_' or '.' "
+            "(not '.' or '..')",
+        )
+    return owner, name
+
+
 # -- Bitbucket Cloud --------------------------------------------------------------------------------
 # A workspace ID (slug) is lower-case letters, digits, '-' and '_' for new workspaces; accounts that
 # predate workspaces carry their username, which could hold upper case. A repository slug adds '.'

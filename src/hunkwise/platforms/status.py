@@ -69,6 +69,15 @@ def gitlab_commit_state(state: CommitState) -> str:
     ]
 
 
+def gitea_commit_state(state: CommitState) -> str:
+    """Gitea's and Forgejo's commit status ``state`` (``pending | success | error | failure |
+    warning``): neutral is ``warning``, Gitea's own "not green, not wrong" (a required status
+    check passes on ``success`` only)."""
+    return {"pending": "pending", "success": "success", "neutral": "warning", "failure": "failure"}[
+        state.state
+    ]
+
+
 def bitbucket_commit_state(state: CommitState) -> str:
     """Bitbucket Cloud's build status ``state`` (``INPROGRESS | SUCCESSFUL | FAILED | STOPPED``):
     reviewing is ``INPROGRESS``, neutral is ``STOPPED``, never ``SUCCESSFUL``."""
