@@ -48,10 +48,10 @@ from hunkwise.jobs.retry import JOB_BACKOFF, ModelsFailed, configuration_only, r
 from hunkwise.jobs.review_status import Incomplete, StatusPolicy
 from hunkwise.jobs.schedule import RemainingCapacity, ScheduleDecision, decide, estimate_for
 from hunkwise.jobs.spend_gate import BudgetGate, ReviewRefused, ceiling_refusal
-from hunkwise.platforms.gitea import GiteaPullRequest
-from hunkwise.platforms.gitea_webhooks import GiteaPullRequestEvent
 from hunkwise.platforms.bitbucket import BitbucketClient, BitbucketPullRequest
 from hunkwise.platforms.bitbucket_webhooks import BitbucketPullRequestEvent
+from hunkwise.platforms.gitea import GiteaPullRequest
+from hunkwise.platforms.gitea_webhooks import GiteaPullRequestEvent
 from hunkwise.platforms.github import GitHubClient, GitHubPullRequest
 from hunkwise.platforms.github_webhooks import PullRequestEvent
 from hunkwise.platforms.gitlab import GitLabClient, GitLabMergeRequest, MergeRequestEvent
