@@ -67,6 +67,30 @@ class PermanentError(HunkwiseError):
     """Neither a setting nor a passing condition: the same input would fail the same way."""
 
 
+class ProxyUnreachable(TransientError, ConnectionError):
+    """The configured outbound proxy (``HTTPS_PROXY``/``HTTP_PROXY``) could not be connected to:
+    nothing was asked of the target. Transient (a proxy restarts); the message names the proxy
+    with its credentials masked, so a diagnosis never blames the provider or the platform."""
+
+    def __init__(self, message: str, *, proxy: str = "") -> None:
+        super().__init__(message)
+        self.proxy = proxy
+
+
+class ProxyRefused(ConfigurationError, ConnectionError):
+    """The proxy answered, but refused to carry the request (``407`` proxy authentication
+    required, ``403`` forbidden by its policy, ...): its credentials or its rules must change."""
+
+    def __init__(self, message: str, *, proxy: str = "", status: int | None = None) -> None:
+        super().__init__(message, setting="HTTPS_PROXY")
+        self.proxy = proxy
+        self.status = status
+
+
+PROXY_FAILURES = (ProxyUnreachable, ProxyRefused)
+"""The proxy's own failures: a transport failure of the request, described as the proxy's."""
+
+
 Family = type[ConfigurationError] | type[TransientError] | type[PermanentError]
 _E = TypeVar("_E", bound=HunkwiseError)
 _VARIANTS: dict[tuple[type, type], type] = {}
@@ -177,6 +201,8 @@ def classify_transport(exc: BaseException) -> HttpFailure | None:
     exchange a request at all: an httpx/httpcore transport error, a socket error, a timeout.
     ``None`` for anything else, which the caller must let through: it is not the network's."""
     chain = list(causes(exc))
+    if any(isinstance(c, PROXY_FAILURES) for c in chain):  # a proxy that timed out is still the proxy
+        return HttpFailure.NETWORK
     timeouts = (TimeoutError, *_loaded(_TIMEOUTS))
     if any(isinstance(c, timeouts) for c in chain):
         return HttpFailure.TIMEOUT
@@ -205,6 +231,9 @@ def describe_transport(exc: BaseException, url: str) -> str:
     host = parts.hostname or url
     where = f"{host}:{parts.port}" if parts.port else host
     chain = list(causes(exc))
+    proxy = next((c for c in chain if isinstance(c, PROXY_FAILURES)), None)
+    if proxy is not None:  # already says which proxy, and what to change
+        return str(proxy)
     low = " | ".join(str(c) for c in chain if str(c)).lower()
     detail = next((str(c) for c in reversed(chain) if str(c)), type(exc).__name__)
     ssl_error = getattr(sys.modules.get("ssl"), "SSLError", ())

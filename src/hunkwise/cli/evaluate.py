@@ -242,10 +242,13 @@ async def _evaluate(
     quiet: bool,
     jobs: int,
 ) -> EvalResult:
+    from hunkwise.config.outbound import sdk_transports
     from hunkwise.evaluation.runner import evaluate
     from hunkwise.gateway import ClientPool
 
-    clients = ClientPool(transport_factory=recordings.transport_factory()) if recordings else None
+    network = sdk_transports(settings.network)  # the configured proxy and CA bundle, if any
+    factory = recordings.transport_factory(network) if recordings else network
+    clients = ClientPool(transport_factory=factory) if factory is not None else None
     progress = _progress(quiet)
     judge: Judge | None = None
     judge_router: Router | None = None

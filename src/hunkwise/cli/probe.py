@@ -5,6 +5,10 @@ words come from :mod:`hunkwise.gateway.probe` (shared with the web console); thi
 where each setting came from, because "this is a Coding Plan key" is only useful next to "your
 plan came from HUNKWISE_PLAN".
 
+Behind a proxy (docs/proxies.md) each line says which proxy the probe went through, and a
+failure of the proxy itself (unreachable, ``407``, ``403``) is diagnosed as the proxy's, not the
+endpoint's: the probe's clients are built from the same ``Settings.network`` as every command's.
+
 Named like :mod:`hunkwise.gateway.probe` on purpose: this command is the CLI face of that probe.
 """
 
@@ -18,6 +22,7 @@ import typer
 from hunkwise.cli.slot_options import ModelChoice, with_model_options
 
 if TYPE_CHECKING:
+    from hunkwise.config.proxies import Network
     from hunkwise.config.resolve import ResolvedConfig
     from hunkwise.gateway import Diagnosis, Slot
 
@@ -45,37 +50,68 @@ def test_connection(
 
     with friendly_errors():
         flags = models.flags()
-        cfg = resolve(models.profile, flags, settings=read_settings())
+        settings = read_settings()
+        cfg = resolve(models.profile, flags, settings=settings)
     print_notes(cfg.notes)
     import asyncio
 
-    diagnoses = asyncio.run(_probe(cfg, timeout))
+    network = settings.network
+    diagnoses = asyncio.run(_probe(cfg, timeout, network))
+    name_proxies(cfg, diagnoses, network)
     ok = all(d.ok for d in diagnoses)
     if as_json:
-        typer.echo(json.dumps(report_json(cfg, diagnoses), indent=2))
+        typer.echo(json.dumps(report_json(cfg, diagnoses, network), indent=2))
     else:
+        if network.configured:
+            typer.secho(f"network: {'; '.join(network.describe())}", dim=True)
         _print_report(cfg, diagnoses)
     raise typer.Exit(0 if ok else 1)
 
 
-async def _probe(cfg: ResolvedConfig, timeout_s: float) -> list[Diagnosis]:
-    from hunkwise.gateway import probe_slots
+async def _probe(cfg: ResolvedConfig, timeout_s: float, network: Network) -> list[Diagnosis]:
+    from hunkwise.config.outbound import sdk_transports
+    from hunkwise.gateway import ClientPool, probe_slots
 
-    return await probe_slots(cfg.slots, timeout_s=timeout_s)
+    factory = sdk_transports(network)
+    pool = ClientPool(transport_factory=factory) if factory is not None else None
+    try:
+        return await probe_slots(cfg.slots, timeout_s=timeout_s, clients=pool)
+    finally:
+        if pool is not None:
+            await pool.aclose()
 
 
-def report_json(cfg: ResolvedConfig, diagnoses: list[Diagnosis]) -> dict[str, Any]:
+def name_proxies(cfg: ResolvedConfig, diagnoses: list[Diagnosis], network: Network) -> None:
+    """Each summary says which proxy its probe went through (``via proxy http://proxy:3128``,
+    credentials masked), by the same routing decision the transport made."""
+    for slot, d in zip(cfg.slots, diagnoses, strict=True):
+        proxy = network.proxy_for(slot.base_url)
+        if proxy is not None:
+            d.summary += f" (via proxy {proxy.masked})"
+
+
+def report_json(
+    cfg: ResolvedConfig, diagnoses: list[Diagnosis], network: Network | None = None
+) -> dict[str, Any]:
+    from hunkwise.config.proxies import Network
     from hunkwise.config.slots import slot_summary
 
+    network = network or Network()
     return {
         "ok": all(d.ok for d in diagnoses),
         "slots": [
-            {**d.as_dict(), "config": slot_summary(s), "sources": _sources_for(cfg, s.name)}
+            {
+                **d.as_dict(),
+                "config": slot_summary(s),
+                "sources": _sources_for(cfg, s.name),
+                "proxy": proxy.masked if (proxy := network.proxy_for(s.base_url)) else None,
+            }
             for s, d in zip(cfg.slots, diagnoses, strict=True)
         ],
         "notes": cfg.notes,
         "profile": cfg.profile,
         "fixed_mode": cfg.fixed_mode,
+        "network": network.describe(),
     }
 
 

@@ -406,6 +406,7 @@ def _run(
 ) -> int:
     from hunkwise.cli.review_support import keyed_for_replay, offline_model, record, report_misses
     from hunkwise.cli.slot_options import print_notes, resolve
+    from hunkwise.config.outbound import sdk_transports
     from hunkwise.config.review_settings import review_config
     from hunkwise.review.errors import ReviewInputError
 
@@ -430,9 +431,12 @@ def _run(
             slots = keyed_for_replay(cfg.slots) if replay else list(cfg.slots)
             state = None if replay else settings.state_path  # a replay must not open real circuits
             spread = review_config(files, settings=settings).settings.spill == "to-finish-faster"
+            # Through the configured proxy and CA bundle (None: the SDK's defaults).
+            network = None if replay else sdk_transports(settings.network)
             report = _execute(
-                change, slots, options, quiet=quiet, state=state, recordings=recordings, spread=spread
-            )
+                change, slots, options, quiet=quiet, state=state, recordings=recordings, spread=spread,
+                transport=network,
+            )  # fmt: skip
     except ReviewInputError as exc:
         _usage_error(str(exc))
     if recordings is not None:

@@ -122,6 +122,7 @@ class RemoteChange:
 # -- where ------------------------------------------------------------------------------------------
 def github_actions_target(api_url: str | None, settings: Settings) -> RemoteTarget:
     """The pull request of the running GitHub Actions job, from ``GITHUB_EVENT_PATH``."""
+    from hunkwise.config.outbound import platform_transport
     from hunkwise.platforms.github_webhooks import REVIEW_ACTIONS, WebhookPayloadError, parse_pull_request
     from hunkwise.platforms.identity import IdentityError, github_repository
 
@@ -168,8 +169,9 @@ def github_actions_target(api_url: str | None, settings: Settings) -> RemoteTarg
         raise RemoteError(str(exc)) from None
     base = api_url or settings.github_api_url or event.api_url
     return RemoteTarget(
-        "github", repository, event.number, base, token, head_sha=event.head_sha, action=event.action
-    )
+        "github", repository, event.number, base, token, head_sha=event.head_sha, action=event.action,
+        transport=platform_transport(settings.network, base),
+    )  # fmt: skip
 
 
 def target_from_url(url: str, api_url: str | None, *, post: bool, settings: Settings) -> RemoteTarget:
@@ -177,6 +179,7 @@ def target_from_url(url: str, api_url: str | None, *, post: bool, settings: Sett
     GitHub Enterprise and self-hosted GitLab hosts work without configuration. The owner,
     repository or project path must be one as the platform spells it (the clients build API URLs
     from these parts only): an encoded or dotted segment is refused, not decoded."""
+    from hunkwise.config.outbound import platform_transport
     from hunkwise.platforms import identity
 
     parts = urlsplit(url.strip())
@@ -209,7 +212,10 @@ def target_from_url(url: str, api_url: str | None, *, post: bool, settings: Sett
     if token is None and post:
         names = _token_envs(platform)
         raise RemoteError(f"--post needs a token with write access: set {names[1]} (or {names[0]})")
-    return RemoteTarget(platform, repository, number, api_url or default_api, token)
+    base = api_url or default_api
+    return RemoteTarget(
+        platform, repository, number, base, token, transport=platform_transport(settings.network, base)
+    )
 
 
 def _token_envs(platform: Platform) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from hunkwise.config.proxies import Network
     from hunkwise.config.settings import Settings
     from hunkwise.gateway import MonitorResult, Slot
     from hunkwise.store.budget import Burn
@@ -167,7 +168,7 @@ def _capacities(
         for w in coding_plan_windows(engine, now, catalog=catalog, include_simulated=include_simulated)
     ]
     slots = _coding_slots(settings)
-    readings = _read_monitor(slots, enabled=settings.quota_monitor)
+    readings = _read_monitor(slots, enabled=settings.quota_monitor, network=settings.network)
     credentials = seen + [c for c in slots if c not in seen]
     return [
         ledger_capacity(
@@ -198,17 +199,19 @@ def _coding_slots(settings: Settings) -> dict[str, Slot]:
     return {s.credential_id: s for s in resolved.slots if has_monitor(s) and s.api_key}
 
 
-def _read_monitor(slots: dict[str, Slot], *, enabled: bool) -> dict[str, MonitorResult]:
-    """One monitor reading per configured Coding Plan slot, never raising (advisory)."""
+def _read_monitor(slots: dict[str, Slot], *, enabled: bool, network: Network) -> dict[str, MonitorResult]:
+    """One monitor reading per configured Coding Plan slot, never raising (advisory); through the
+    configured proxy and CA bundle."""
     import asyncio
 
+    from hunkwise.config.outbound import sdk_transports
     from hunkwise.gateway import QuotaMonitor
 
     if not slots:
         return {}
 
     async def read_all() -> dict[str, MonitorResult]:
-        monitor = QuotaMonitor(enabled=enabled)
+        monitor = QuotaMonitor(enabled=enabled, transport_factory=sdk_transports(network))
         try:
             return {credential: await monitor.read(slot) for credential, slot in slots.items()}
         finally:

@@ -39,6 +39,7 @@ from hunkwise.errors import ConfigurationError
 from hunkwise.gateway import ClientPool, Secret, Slot
 
 if TYPE_CHECKING:
+    from hunkwise.config.proxies import Network
     from hunkwise.config.settings import Settings
 
 ROLES: tuple[str, ...] = ("main", "fallback")
@@ -227,15 +228,16 @@ def build_org_slots(
     return slots
 
 
-def guarded_clients(policy: SsrfPolicy) -> ClientPool:
+def guarded_clients(policy: SsrfPolicy, network: Network | None = None) -> ClientPool:
     """SDK clients for an organization's slots: every connection re-checks the SSRF policy on the
     address it dials (:mod:`hunkwise.config.ssrf_connect`), so a DNS answer that changed since
     :func:`build_org_slots` checked the host cannot reach an internal address. Pass it as
     ``Router(..., clients=...)`` / ``probe_slots(..., clients=...)``; the router closes its clients
-    only when it created them, so close this pool after use (``await pool.aclose()``)."""
+    only when it created them, so close this pool after use (``await pool.aclose()``).
+    ``network``: the server's outbound proxies and CA bundle (the policy still checks the target)."""
     from hunkwise.config.ssrf_connect import connect_guard
 
-    return ClientPool(transport_factory=connect_guard(policy))
+    return ClientPool(transport_factory=connect_guard(policy, network))
 
 
 def fixed_model(settings: Settings) -> str | None:

@@ -59,14 +59,24 @@ async def open_router(
     on_event: Callable[[RouterEvent], None] | None = None,
 ) -> AsyncIterator[Router]:
     """``async with open_router(cfg, settings=...) as router:`` over the resolved slots with the
-    configured limits backend (:func:`limits_backend`); closes the clients and the backend."""
-    from hunkwise.gateway import Router
+    configured limits backend (:func:`limits_backend`), through the configured proxy and CA
+    bundle (:mod:`hunkwise.config.outbound`); closes the clients and the backend."""
+    from hunkwise.config.outbound import sdk_transports
+    from hunkwise.gateway import ClientPool, Router
 
-    router = Router(resolved.slots, backend=limits_backend(settings), policy=policy, on_event=on_event)
+    factory = sdk_transports(settings.network)
+    clients = ClientPool(transport_factory=factory) if factory is not None else None
+    router = Router(
+        resolved.slots, backend=limits_backend(settings), policy=policy, on_event=on_event, clients=clients
+    )
     try:
         yield router
     finally:
         try:
             await router.aclose()
         finally:
-            await router.backend.aclose()
+            try:
+                await router.backend.aclose()
+            finally:
+                if clients is not None:  # the router closes only the clients it made
+                    await clients.aclose()

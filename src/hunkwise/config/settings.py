@@ -28,7 +28,15 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, PlainValidator, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PlainValidator,
+    SecretStr,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -39,6 +47,14 @@ from pydantic_settings import (
 
 from hunkwise.config.env_file import EnvFile, merged_environment
 from hunkwise.config.paths import APP_NAME
+from hunkwise.config.proxies import (
+    CA_BUNDLE_ENV,
+    Network,
+    ProxyUrl,
+    check_ca_bundle,
+    parse_no_proxy,
+    parse_proxy_url,
+)
 from hunkwise.config.review_settings import (
     MAX_COST_ENV,
     MONTHLY_BUDGET_ENV,
@@ -81,6 +97,15 @@ def _whole(name: str, value: Any, what: str, low: int, high: int | None = None) 
         bound = f"from {low} to {high}" if high is not None else f"at least {low}"
         raise ConfigurationError(f"{name} must be {bound} (got {number})", setting=name)
     return number
+
+
+def _variable(field: str, lowercase_first: tuple[str, ...], environ: Mapping[str, str] | None = None) -> str:
+    """The spelling of a proxy variable that was set (``https_proxy`` or ``HTTPS_PROXY``), for
+    messages that name it; the lowercase one when both are (it wins, as in curl)."""
+    source = environ if environ is not None else (_SOURCE.get() or {})
+    if field in lowercase_first and str(source.get(field, "")).strip():
+        return field
+    return field.upper()
 
 
 class _Environ(EnvSettingsSource):
@@ -158,6 +183,14 @@ class Settings(BaseSettings):
     github_webhook_secret: SecretStr | None = Field(None, validation_alias="HUNKWISE_GITHUB_WEBHOOK_SECRET")
     gitlab_webhook_secret: SecretStr | None = Field(None, validation_alias="HUNKWISE_GITLAB_WEBHOOK_SECRET")
     gitea_webhook_secret: SecretStr | None = Field(None, validation_alias="HUNKWISE_GITEA_WEBHOOK_SECRET")
+    azure_devops_webhook_password: SecretStr | None = Field(
+        None, validation_alias="HUNKWISE_AZURE_DEVOPS_WEBHOOK_PASSWORD"
+    )
+    """The basic-auth password of the Azure DevOps service hook (docs/azure-devops.md)."""
+    azure_devops_webhook_username: str | None = Field(
+        None, validation_alias="HUNKWISE_AZURE_DEVOPS_WEBHOOK_USERNAME"
+    )
+    """Its user name, when one is required (any is accepted when unset)."""
     bitbucket_webhook_secret: SecretStr | None = Field(
         None, validation_alias="HUNKWISE_BITBUCKET_WEBHOOK_SECRET"
     )
@@ -184,12 +217,28 @@ class Settings(BaseSettings):
     gitlab_api_url: str | None = Field(
         None, validation_alias=AliasChoices("HUNKWISE_GITLAB_API_URL", "CI_API_V4_URL")
     )
+    # -- Azure DevOps Services (docs/azure-devops.md) ---------------------------------------------
+    azure_devops_token: Token = Field(None, validation_alias="HUNKWISE_AZURE_DEVOPS_TOKEN")
+    """A personal access token of the organization (Code: Read & write)."""
+    azure_devops_url: str | None = Field(None, validation_alias="HUNKWISE_AZURE_DEVOPS_URL")
+    """The organization's root, ``https://dev.azure.com/ORGANIZATION``: the only place the token goes."""
 
     # -- Gitea and Forgejo (docs/gitea.md) ----------------------------------------------------------
     gitea_url: str | None = Field(None, validation_alias="HUNKWISE_GITEA_URL")
     """``HUNKWISE_GITEA_URL``: the instance's web address (``https://codeberg.org``); its API is
     ``<url>/api/v1``. Deliveries from repositories elsewhere are refused."""
     gitea_token: Token = Field(None, validation_alias="HUNKWISE_GITEA_TOKEN")
+
+    # -- corporate networks: outbound proxies and CAs (docs/proxies.md) -------------------------
+    # Lowercase first: when both spellings are set, the lowercase one wins (curl, urllib).
+    https_proxy: ProxyUrl | None = Field(None, validation_alias=AliasChoices("https_proxy", "HTTPS_PROXY"))
+    http_proxy: ProxyUrl | None = Field(None, validation_alias=AliasChoices("http_proxy", "HTTP_PROXY"))
+    all_proxy: ProxyUrl | None = Field(None, validation_alias=AliasChoices("all_proxy", "ALL_PROXY"))
+    no_proxy: str | None = Field(None, validation_alias=AliasChoices("no_proxy", "NO_PROXY"))
+    ca_bundle: Path | None = Field(None, validation_alias=CA_BUNDLE_ENV)
+    """``HUNKWISE_CA_BUNDLE``: the PEM bundle every outbound TLS connection trusts (wins over
+    ``SSL_CERT_FILE``): a TLS-intercepting proxy's root CA."""
+    ssl_cert_file: Path | None = Field(None, validation_alias="SSL_CERT_FILE")
 
     # -- Bitbucket Cloud (docs/bitbucket.md) ------------------------------------------------------
     bitbucket_token: Token = Field(None, validation_alias="HUNKWISE_BITBUCKET_TOKEN")
@@ -285,6 +334,8 @@ class Settings(BaseSettings):
         "github_event_path",
         "github_repository",
         "gitlab_api_url",
+        "azure_devops_url",
+        "azure_devops_webhook_username",
         "bitbucket_username",
         "bitbucket_api_url",
         "bitbucket_bot_uuid",
@@ -314,6 +365,20 @@ class Settings(BaseSettings):
                 raise ValueError("must be a login such as hunkwise (letters, digits, '-', '_', '.')")
         return value
 
+    @field_validator("azure_devops_url", mode="after")
+    @classmethod
+    def _azure_devops_url(cls, value: str | None) -> str | None:
+        # The organization's root: an http(s) URL with a host and (on dev.azure.com) the
+        # organization as its path; the token is sent only there.
+        if value is None:
+            return None
+        match = re.fullmatch(r"https?://[^/\s?#@]+(/[^\s?#]*)?", value)
+        if not match or (
+            value.lower().startswith("https://dev.azure.com") and not (match.group(1) or "").strip("/")
+        ):
+            raise ValueError("must be the organization's URL, e.g. https://dev.azure.com/ORGANIZATION")
+        return value.rstrip("/")
+
     @field_validator("home_dir", "config_file", mode="before")
     @classmethod
     def _path(cls, value: Any) -> Any:
@@ -325,6 +390,7 @@ class Settings(BaseSettings):
         "github_webhook_secret",
         "gitlab_webhook_secret",
         "gitea_webhook_secret",
+        "azure_devops_webhook_password",
         "bitbucket_webhook_secret",
         mode="before",
     )
@@ -480,6 +546,35 @@ class Settings(BaseSettings):
                 ) from None
         return entries
 
+    @field_validator("https_proxy", "http_proxy", "all_proxy", mode="before")
+    @classmethod
+    def _proxy(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        name = _variable(info.field_name or "", ("https_proxy", "http_proxy", "all_proxy"))
+        return parse_proxy_url(name, value) if value.strip() else None
+
+    @field_serializer("https_proxy", "http_proxy", "all_proxy")
+    def _masked_proxy(self, value: ProxyUrl | None) -> str | None:
+        # A dump of the settings (a log, a debug print) never carries proxy credentials.
+        return value.masked if value is not None else None
+
+    @field_validator("no_proxy", mode="before")
+    @classmethod
+    def _no_proxy(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parse_no_proxy(_variable("no_proxy", ("no_proxy",)), value)  # refuse a bad entry now
+            return value.strip() or None
+        return value
+
+    @field_validator("ca_bundle", "ssl_cert_file", mode="before")
+    @classmethod
+    def _ca_file(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        name = CA_BUNDLE_ENV if info.field_name == "ca_bundle" else "SSL_CERT_FILE"
+        return check_ca_bundle(name, Path(value.strip()).expanduser()) if value.strip() else None
+
     @field_validator("allow_private_base_urls", mode="before")
     @classmethod
     def _allowed(cls, value: Any) -> Any:
@@ -512,6 +607,31 @@ class Settings(BaseSettings):
         from platformdirs import user_config_path
 
         return user_config_path(APP_NAME, appauthor=False) / "config.toml"
+
+    @property
+    def network(self) -> Network:
+        """How outbound calls leave this machine (proxies, ``NO_PROXY``, the CA bundle), for every
+        client that is built (hunkwise.config.outbound); see hunkwise.config.proxies."""
+        everything, entries = parse_no_proxy("NO_PROXY", self.no_proxy or "")
+        ca, ca_env = (
+            (self.ca_bundle, CA_BUNDLE_ENV)
+            if self.ca_bundle is not None
+            else (self.ssl_cert_file, "SSL_CERT_FILE")
+        )
+        sources = {
+            label: _variable(label.lower() + "_proxy", (label.lower() + "_proxy",), self.environ)
+            for label in ("HTTPS", "HTTP", "ALL", "NO")
+        }
+        return Network(
+            https_proxy=self.https_proxy,
+            http_proxy=self.http_proxy,
+            all_proxy=self.all_proxy,
+            no_proxy_all=everything,
+            no_proxy=entries,
+            ca_bundle=ca,
+            ca_bundle_env=ca_env if ca is not None else "",
+            sources=sources,
+        )
 
     @property
     def limits(self) -> tuple[str, str] | None:

@@ -138,6 +138,13 @@ def advise(
         if d.suggestions:
             d.summary += f"; nearest catalog ids: {', '.join(d.suggestions)}"
         d.advice = [f"Set {prefix}MODEL to one of the ids above (see `hunkwise models`)."]
+    elif kind is ErrorKind.NETWORK and err.code == "proxy":
+        d.summary = f"{label}: the proxy failed, {slot.base_url} was not reached: {err.message}"
+        d.advice = [
+            "Check HTTPS_PROXY / HTTP_PROXY (host, port, credentials) and the proxy's rules for this "
+            "host; `hunkwise config show` lists the proxy settings and where they came from.",
+            "If this endpoint is reachable without the proxy, add its host to NO_PROXY.",
+        ]
     elif kind is ErrorKind.NETWORK:
         d.summary = f"{label}: cannot reach {slot.base_url}: {err.message}"
         d.advice = ["Check the base URL, DNS, proxy and firewall settings of this machine."]

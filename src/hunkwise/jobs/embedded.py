@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from hunkwise.config.outbound import platform_transport
 from hunkwise.jobs.command_job import command_handlers
 from hunkwise.jobs.engine import JobHooks
 from hunkwise.jobs.pool import WorkerPool
@@ -29,6 +30,8 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     from hunkwise.jobs.mode import mode_record
     from hunkwise.jobs.review_status import StatusPolicy
     from hunkwise.jobs.schedule import window_capacity
+    from hunkwise.platforms.azure_devops import AzureDevOpsClient
+    from hunkwise.platforms.azure_devops_events import configured_api_url as azure_api_url
     from hunkwise.platforms.bitbucket import BitbucketClient
     from hunkwise.platforms.bitbucket_webhooks import configured_api_url as bitbucket_api_url
     from hunkwise.platforms.github import GitHubClient
@@ -46,6 +49,7 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
         gitlab_api_url(settings.gitlab_api_url),
     )
     max_cost = runtime.max_cost
+    network = settings.network
     platform_clients: dict[str, Callable[[Any], Any]] = {}
     if settings.bitbucket_token is not None:  # the configured API root only, never a payload's
         bitbucket_root = bitbucket_api_url(settings.bitbucket_api_url)
@@ -54,21 +58,35 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
             bitbucket_root,
             username=settings.bitbucket_username,
             bot_uuid=settings.bitbucket_bot_uuid,
+            transport=platform_transport(network, bitbucket_root),
         )
     if settings.gitea_url:  # the configured instance only: a payload's host is never used
         from hunkwise.platforms.gitea import GiteaClient
         from hunkwise.platforms.gitea_webhooks import api_root
 
         gitea_root = api_root(settings.gitea_url)
-        platform_clients["gitea"] = lambda ev: GiteaClient(settings.gitea_token, gitea_root)
+        platform_clients["gitea"] = lambda ev: GiteaClient(
+            settings.gitea_token, gitea_root, transport=platform_transport(network, gitea_root)
+        )
+    azure_root = azure_api_url(settings.azure_devops_url)
+    if azure_root and settings.azure_devops_token is not None:
+        token = settings.azure_devops_token
+        platform_clients["azure_devops"] = lambda ev: AzureDevOpsClient(
+            token, azure_root, transport=platform_transport(network, azure_root)
+        )
     catalog = resolve_catalog(settings=settings)
     return ReviewDeps(
         engine=engine,
         slots_for_org=runtime.slots.slots_for,
         github=lambda ev: GitHubClient(
-            settings.github_token, github_root, bot_login=settings.github_bot_login
+            settings.github_token,
+            github_root,
+            bot_login=settings.github_bot_login,
+            transport=platform_transport(network, github_root),  # the proxy, the CA bundle
         ),
-        gitlab=lambda ev: GitLabClient(settings.gitlab_token, gitlab_root),
+        gitlab=lambda ev: GitLabClient(
+            settings.gitlab_token, gitlab_root, transport=platform_transport(network, gitlab_root)
+        ),
         platform_clients=platform_clients,
         backend=runtime.limits,  # one limiter/circuit state for every job of this process
         # BYOK: every connection re-checks the SSRF policy on the address it dials (not in fixed

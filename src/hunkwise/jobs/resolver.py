@@ -16,6 +16,8 @@ from sqlalchemy import Engine
 
 from hunkwise.catalog.loader import Catalog
 from hunkwise.config.byok import build_org_slots, guarded_clients
+from hunkwise.config.outbound import sdk_transports
+from hunkwise.config.proxies import Network
 from hunkwise.config.resolve import ResolvedConfig
 from hunkwise.config.ssrf import SsrfPolicy
 from hunkwise.gateway import ClientPool, Slot
@@ -34,8 +36,10 @@ class SlotResolver:
         policy: SsrfPolicy,
         fixed: ResolvedConfig | None,
         catalog: Catalog | None = None,
+        network: Network | None = None,
     ) -> None:
         self.engine = engine
+        self.network = network or Network()  # outbound proxies and CA bundle (docs/proxies.md)
         self.box = box
         self.policy = policy
         self.fixed = fixed
@@ -66,9 +70,12 @@ class SlotResolver:
     def clients(self) -> ClientPool | None:
         """SDK clients for one job's router. BYOK: every connection re-checks the SSRF policy on
         the address it dials (:func:`hunkwise.config.byok.guarded_clients`); the caller closes the
-        pool. Fixed mode: None, the gateway's own clients (the admin's configuration is trusted,
-        like the CLI's)."""
-        return guarded_clients(self.policy) if self.fixed is None else None
+        pool. Fixed mode: the gateway's own clients (the admin's configuration is trusted, like
+        the CLI's): None, unless a proxy or CA bundle is configured for the network."""
+        if self.fixed is None:
+            return guarded_clients(self.policy, self.network)
+        factory = sdk_transports(self.network)
+        return ClientPool(transport_factory=factory) if factory is not None else None
 
 
 __all__ = ["SlotResolver"]

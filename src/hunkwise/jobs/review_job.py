@@ -48,6 +48,8 @@ from hunkwise.jobs.retry import JOB_BACKOFF, ModelsFailed, configuration_only, r
 from hunkwise.jobs.review_status import Incomplete, StatusPolicy
 from hunkwise.jobs.schedule import RemainingCapacity, ScheduleDecision, decide, estimate_for
 from hunkwise.jobs.spend_gate import BudgetGate, ReviewRefused, ceiling_refusal
+from hunkwise.platforms.azure_devops import AzureDevOpsPullRequest
+from hunkwise.platforms.azure_devops_events import AzurePullRequestEvent
 from hunkwise.platforms.bitbucket import BitbucketClient, BitbucketPullRequest
 from hunkwise.platforms.bitbucket_webhooks import BitbucketPullRequestEvent
 from hunkwise.platforms.gitea import GiteaPullRequest
@@ -88,6 +90,7 @@ log = logging.getLogger("hunkwise.jobs")
 GITHUB_KIND = "github_review"
 GITLAB_KIND = "gitlab_review"
 GITEA_KIND = "gitea_review"
+AZURE_DEVOPS_KIND = "azure_devops_review"
 BITBUCKET_KIND = "bitbucket_review"
 
 
@@ -186,6 +189,18 @@ async def _open_gitea(deps: ReviewDeps, event: GiteaPullRequestEvent) -> AsyncIt
 
 
 @asynccontextmanager
+async def _open_azure_devops(deps: ReviewDeps, event: AzurePullRequestEvent) -> AsyncIterator[PullRequest]:
+    factory = deps.platform_clients.get("azure_devops")
+    if factory is None:
+        raise JobFailed(
+            "this server is not configured for Azure DevOps: set HUNKWISE_AZURE_DEVOPS_URL "
+            "(https://dev.azure.com/ORGANIZATION) and HUNKWISE_AZURE_DEVOPS_TOKEN"
+        )
+    async with factory(event) as client:
+        yield AzureDevOpsPullRequest(client, event)
+
+
+@asynccontextmanager
 async def _open_bitbucket(deps: ReviewDeps, event: BitbucketPullRequestEvent) -> AsyncIterator[PullRequest]:
     """A Bitbucket client on the configured API root (never the job payload's)."""
     factory = deps.platform_clients.get("bitbucket")
@@ -215,6 +230,7 @@ REVIEW_KINDS: dict[str, ReviewKind] = {
     GITHUB_KIND: ReviewKind(GITHUB_KIND, PullRequestEvent.from_payload, _open_github, _learn_github),
     GITLAB_KIND: ReviewKind(GITLAB_KIND, MergeRequestEvent.from_payload, _open_gitlab, _learn_gitlab),
     GITEA_KIND: ReviewKind(GITEA_KIND, GiteaPullRequestEvent.from_payload, _open_gitea, _learn_gitea),
+    AZURE_DEVOPS_KIND: ReviewKind(AZURE_DEVOPS_KIND, AzurePullRequestEvent.from_payload, _open_azure_devops),
     BITBUCKET_KIND: ReviewKind(BITBUCKET_KIND, BitbucketPullRequestEvent.from_payload, _open_bitbucket),
 }
 """Every platform's review job, by job kind: the worker's handler table and the abandoned-status

@@ -104,7 +104,7 @@ class Runtime:
         engine = engine if engine is not None else open_store(database_url(settings))
         box = load_secret_box(settings, create=create_key)
         policy = policy if policy is not None else SsrfPolicy(allowed_hosts=settings.allow_private_base_urls)
-        slots = SlotResolver(engine, box=box, policy=policy, fixed=fixed)
+        slots = SlotResolver(engine, box=box, policy=policy, fixed=fixed, network=settings.network)
         files = server_config_files(settings)
         return cls(
             settings, engine, box, policy, limits, fixed, slots, _quota_monitor(settings, policy, fixed),
@@ -131,11 +131,12 @@ class Runtime:
 
 def _quota_monitor(settings: Settings, policy: SsrfPolicy, fixed: ResolvedConfig | None) -> QuotaMonitor:
     """The monitor connects like the slots it reads for: through the SSRF guard for organizations'
-    keys (BYOK), directly for the admin's fixed configuration (trusted, as on the CLI)."""
-    from hunkwise.config.ssrf_connect import connect_guard
+    keys (BYOK), directly for the admin's fixed configuration (trusted, as on the CLI); both
+    through the configured proxy, trusting the configured CA bundle (docs/proxies.md)."""
+    from hunkwise.config.outbound import sdk_transports
 
-    guard = connect_guard(policy) if fixed is None else None
-    return QuotaMonitor(enabled=settings.quota_monitor, transport_factory=guard)
+    factory = sdk_transports(settings.network, policy if fixed is None else None)
+    return QuotaMonitor(enabled=settings.quota_monitor, transport_factory=factory)
 
 
 __all__ = ["Runtime"]

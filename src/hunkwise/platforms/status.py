@@ -78,6 +78,15 @@ def gitea_commit_state(state: CommitState) -> str:
     ]
 
 
+def azure_devops_state(state: CommitState) -> str:
+    """An Azure DevOps pull request status ``state`` (``pending | succeeded | failed | error |
+    notApplicable | notSet``): neutral is ``error``, never ``succeeded`` nor ``notApplicable``
+    (a branch policy skips a status that is not applicable: it would let the merge through)."""
+    return {"pending": "pending", "success": "succeeded", "neutral": "error", "failure": "failed"}[
+        state.state
+    ]
+
+
 def bitbucket_commit_state(state: CommitState) -> str:
     """Bitbucket Cloud's build status ``state`` (``INPROGRESS | SUCCESSFUL | FAILED | STOPPED``):
     reviewing is ``INPROGRESS``, neutral is ``STOPPED``, never ``SUCCESSFUL``."""

@@ -469,3 +469,12 @@ def stranded(db: Db, *, idle_s: float, limit: int = 500, now: datetime | None = 
             )
         query = select(ReviewJob.id).where(stale).order_by(ReviewJob.id).limit(limit)
         return list(session.scalars(query))
+
+
+def job_by_dedupe_key(db: Db, dedupe_key: str) -> Job | None:
+    """The job with ``dedupe_key`` (one per pull request head), if there is one: a webhook that
+    cannot tell a push from a vote (Azure DevOps' "pull request updated") asks whether the head
+    it names was already queued."""
+    with use_session(db) as session:
+        row = session.scalar(select(ReviewJob).where(ReviewJob.dedupe_key == dedupe_key))
+        return Job.of(row) if row is not None else None

@@ -21,7 +21,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from hunkwise.catalog.loader import load_catalog
-from hunkwise.errors import HttpFailure, causes, classify_status, classify_transport, describe_transport
+from hunkwise.errors import (
+    PROXY_FAILURES,
+    HttpFailure,
+    causes,
+    classify_status,
+    classify_transport,
+    describe_transport,
+)
 from hunkwise.gateway.errors import ConnectBlocked, ErrorKind, NotRecorded, ProviderError
 from hunkwise.gateway.types import Slot
 
@@ -179,6 +186,9 @@ def translate(exc: BaseException, slot: Slot) -> ProviderError:
     blocked = next((c for c in causes(exc) if isinstance(c, ConnectBlocked)), None)
     if blocked is not None:  # the SDK wraps it in a bare "Connection error.": say what happened
         return ProviderError(ErrorKind.NETWORK, str(blocked), **where)
+    proxy = next((c for c in causes(exc) if isinstance(c, PROXY_FAILURES)), None)
+    if proxy is not None:  # the proxy's failure, not the provider's: code "proxy" says so
+        return ProviderError(ErrorKind.NETWORK, str(proxy), code="proxy", **where)
     missing = next((c for c in causes(exc) if isinstance(c, NotRecorded)), None)
     if missing is not None:  # a replay without this answer: never retried, named as such
         return ProviderError(ErrorKind.BAD_REQUEST, str(missing), code="not_recorded", **where)

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
+from hunkwise.config.outbound import platform_transport
 from hunkwise.config.scheduling import MANUAL_PRIORITY, priority_for
 from hunkwise.config.settings import Settings
 from hunkwise.errors import ConfigurationError
@@ -195,7 +196,12 @@ async def _github_command(
         )
     from hunkwise.platforms.github import GitHubClient
 
-    async with GitHubClient(settings.github_token, api_url, bot_login=settings.github_bot_login) as client:
+    async with GitHubClient(
+        settings.github_token,
+        api_url,
+        bot_login=settings.github_bot_login,
+        transport=platform_transport(settings.network, api_url),
+    ) as client:
         try:
             if event.author_id == await client.own_user_id():
                 return _ignored_command("GitHub", delivery, "the comment is the bot's own: never answered")
@@ -266,7 +272,12 @@ async def _github_rerun(
         )
     from hunkwise.platforms.github import GitHubClient
 
-    async with GitHubClient(settings.github_token, api_url, bot_login=settings.github_bot_login) as client:
+    async with GitHubClient(
+        settings.github_token,
+        api_url,
+        bot_login=settings.github_bot_login,
+        transport=platform_transport(settings.network, api_url),
+    ) as client:
         try:
             pr = await client.pull_request(repository, numbers[0])
             base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
@@ -312,7 +323,9 @@ async def _gitlab_command(
         return _ignored_command(
             "GitLab", delivery, f"organization {event.owner!r} has no model configuration"
         )
-    async with gl.GitLabClient(settings.gitlab_token, api_url) as client:
+    async with gl.GitLabClient(
+        settings.gitlab_token, api_url, transport=platform_transport(settings.network, api_url)
+    ) as client:
         try:
             await client.verify_project(event.project_id, event.repository)  # type: ignore[arg-type]
             if event.author_id == await client.own_user_id():
@@ -413,7 +426,10 @@ async def _verify_gitlab_project(settings: Settings, event: gl.MergeRequestEvent
     (:class:`IdentityError`). When GitLab cannot answer now (down, rate limited, a token problem)
     the delivery is still queued: the job asks again before it reads anything, and keeps the
     error the operator has to see."""
-    client = gl.GitLabClient(settings.gitlab_token, gl.configured_api_url(settings.gitlab_api_url))
+    api_url = gl.configured_api_url(settings.gitlab_api_url)
+    client = gl.GitLabClient(
+        settings.gitlab_token, api_url, transport=platform_transport(settings.network, api_url)
+    )
     async with client:
         try:
             await client.verify_project(event.project_id, event.project_path)
