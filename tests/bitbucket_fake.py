@@ -203,10 +203,10 @@ class FakeBitbucket:
         method = request.method
         if rest == "/diff" and method == "GET":
             spec = f"{repo}:{self.commits[0][:12]}%0D{BASE[:12]}"
-            target = (
-                self.redirect_to
-                or f"{request.url.scheme}://{request.url.netloc.decode()}/2.0/repositories/{repo}/diff/{spec}"
-            )
+            # Bitbucket answers with its own API host: the one the client asked for (behind
+            # ServedFake, the Host header).
+            host = request.headers.get("host") or request.url.netloc.decode()
+            target = self.redirect_to or f"{request.url.scheme}://{host}/2.0/repositories/{repo}/diff/{spec}"
             return httpx.Response(
                 302, headers={"location": f"{target}?from_pullrequest_id={self.number}&topic=true"}
             )
