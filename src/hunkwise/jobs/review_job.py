@@ -50,6 +50,8 @@ from hunkwise.jobs.schedule import RemainingCapacity, ScheduleDecision, decide, 
 from hunkwise.jobs.spend_gate import BudgetGate, ReviewRefused, ceiling_refusal
 from hunkwise.platforms.azure_devops import AzureDevOpsPullRequest
 from hunkwise.platforms.azure_devops_events import AzurePullRequestEvent
+from hunkwise.platforms.bitbucket import BitbucketPullRequest
+from hunkwise.platforms.bitbucket_webhooks import BitbucketPullRequestEvent
 from hunkwise.platforms.gitea import GiteaPullRequest
 from hunkwise.platforms.gitea_webhooks import GiteaPullRequestEvent
 from hunkwise.platforms.github import GitHubClient, GitHubPullRequest
@@ -89,6 +91,7 @@ GITHUB_KIND = "github_review"
 GITLAB_KIND = "gitlab_review"
 GITEA_KIND = "gitea_review"
 AZURE_DEVOPS_KIND = "azure_devops_review"
+BITBUCKET_KIND = "bitbucket_review"
 
 
 class JobFailed(PermanentError):
@@ -221,6 +224,15 @@ REVIEW_KINDS: dict[str, ReviewKind] = {
             "azure_devops",
             AzureDevOpsPullRequest,
             "HUNKWISE_AZURE_DEVOPS_URL (https://dev.azure.com/ORGANIZATION) and HUNKWISE_AZURE_DEVOPS_TOKEN",
+        ),
+    ),
+    BITBUCKET_KIND: ReviewKind(
+        BITBUCKET_KIND,
+        BitbucketPullRequestEvent.from_payload,
+        _configured(
+            "bitbucket",
+            BitbucketPullRequest,
+            "HUNKWISE_BITBUCKET_TOKEN (an access token also needs HUNKWISE_BITBUCKET_BOT_UUID)",
         ),
     ),
 }

@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 from hunkwise.server.routes import (
     advice,
     azure_devops_webhook,
+    bitbucket_webhook,
     byok,
     docs,
     feedback,
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     feedback.router,
     byok.router,
     webhooks.router,
+    bitbucket_webhook.router,
     gitea_webhook.router,
     azure_devops_webhook.router,
     reviews.router,
