@@ -196,6 +196,9 @@ class Settings(BaseSettings):
         None, validation_alias="HUNKWISE_AZURE_DEVOPS_WEBHOOK_USERNAME"
     )
     """Its user name, when one is required (any is accepted when unset)."""
+    bitbucket_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="HUNKWISE_BITBUCKET_WEBHOOK_SECRET"
+    )
 
     # -- jobs (docs/scale-out.md, docs/cluster.md) ------------------------------------------------
     job_workers: int = Field(DEFAULT_JOB_WORKERS, validation_alias="HUNKWISE_JOB_WORKERS")
@@ -248,6 +251,19 @@ class Settings(BaseSettings):
     """``HUNKWISE_CA_BUNDLE``: the PEM bundle every outbound TLS connection trusts (wins over
     ``SSL_CERT_FILE``): a TLS-intercepting proxy's root CA."""
     ssl_cert_file: Path | None = Field(None, validation_alias="SSL_CERT_FILE")
+
+    # -- Bitbucket Cloud (docs/bitbucket.md) ------------------------------------------------------
+    bitbucket_token: Token = Field(None, validation_alias="HUNKWISE_BITBUCKET_TOKEN")
+    """``HUNKWISE_BITBUCKET_TOKEN``: a repository, project or workspace access token (sent as
+    ``Bearer``), or, with :attr:`bitbucket_username`, an Atlassian API token (basic auth)."""
+    bitbucket_username: str | None = Field(None, validation_alias="HUNKWISE_BITBUCKET_USERNAME")
+    """``HUNKWISE_BITBUCKET_USERNAME``: the Atlassian account e-mail an API token belongs to;
+    set, the token is sent as basic auth instead of ``Bearer``."""
+    bitbucket_api_url: str | None = Field(None, validation_alias="HUNKWISE_BITBUCKET_API_URL")
+    """``HUNKWISE_BITBUCKET_API_URL``: the REST API root; default ``https://api.bitbucket.org/2.0``."""
+    bitbucket_bot_uuid: str | None = Field(None, validation_alias="HUNKWISE_BITBUCKET_BOT_UUID")
+    """``HUNKWISE_BITBUCKET_BOT_UUID``: the account uuid the token posts as (``{...}``). An
+    access token cannot ask ``GET /user`` who it is, so this says which comments are hunkwise's."""
 
     # -- the pull-request conversation (docs/conversation.md) ------------------------------------
     status_fail_on: Literal["critical", "high", "medium", "low"] | None = Field(
@@ -332,6 +348,9 @@ class Settings(BaseSettings):
         "gitlab_api_url",
         "azure_devops_url",
         "azure_devops_webhook_username",
+        "bitbucket_username",
+        "bitbucket_api_url",
+        "bitbucket_bot_uuid",
         "secret_key",
         "new_secret_key",
         "admin_token",
@@ -434,6 +453,7 @@ class Settings(BaseSettings):
         "gitlab_webhook_secret",
         "gitea_webhook_secret",
         "azure_devops_webhook_password",
+        "bitbucket_webhook_secret",
         mode="before",
     )
     @classmethod
@@ -464,6 +484,16 @@ class Settings(BaseSettings):
                 setting="HUNKWISE_GITEA_URL",
             )
         return text
+
+    @field_validator("bitbucket_bot_uuid", mode="after")
+    @classmethod
+    def _bitbucket_uuid(cls, value: str | None) -> str | None:
+        # Compared with the ``user.uuid`` of comments, which Bitbucket writes in braces.
+        if value is not None and not re.fullmatch(
+            r"\{?[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}?", value
+        ):
+            raise ValueError("must be an account uuid such as {01234567-89ab-cdef-0123-456789abcdef}")
+        return value if value is None or value.startswith("{") else "{" + value.strip("{}") + "}"
 
     @field_validator("max_cost", mode="before")
     @classmethod

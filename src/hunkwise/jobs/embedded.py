@@ -32,6 +32,8 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     from hunkwise.jobs.schedule import window_capacity
     from hunkwise.platforms.azure_devops import AzureDevOpsClient
     from hunkwise.platforms.azure_devops_events import configured_api_url as azure_api_url
+    from hunkwise.platforms.bitbucket import BitbucketClient
+    from hunkwise.platforms.bitbucket_webhooks import configured_api_url as bitbucket_api_url
     from hunkwise.platforms.gitlab import GitLabClient
     from hunkwise.platforms.gitlab import configured_api_url as gitlab_api_url
     from hunkwise.review.engine import ReviewOptions
@@ -45,6 +47,15 @@ def review_deps(runtime: Runtime) -> ReviewDeps:
     max_cost = runtime.max_cost
     network = settings.network
     platform_clients: dict[str, Callable[[Any], Any]] = {}
+    if settings.bitbucket_token is not None:  # the configured API root only, never a payload's
+        bitbucket_root = bitbucket_api_url(settings.bitbucket_api_url)
+        platform_clients["bitbucket"] = lambda ev: BitbucketClient(
+            settings.bitbucket_token,
+            bitbucket_root,
+            username=settings.bitbucket_username,
+            bot_uuid=settings.bitbucket_bot_uuid,
+            transport=platform_transport(network, bitbucket_root),
+        )
     if settings.gitea_url:  # the configured instance only: a payload's host is never used
         from hunkwise.platforms.gitea import GiteaClient
         from hunkwise.platforms.gitea_webhooks import api_root

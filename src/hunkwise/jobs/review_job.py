@@ -50,6 +50,8 @@ from hunkwise.jobs.schedule import RemainingCapacity, ScheduleDecision, decide, 
 from hunkwise.jobs.spend_gate import BudgetGate, ReviewRefused, ceiling_refusal
 from hunkwise.platforms.azure_devops import AzureDevOpsPullRequest
 from hunkwise.platforms.azure_devops_events import AzurePullRequestEvent
+from hunkwise.platforms.bitbucket import BitbucketPullRequest
+from hunkwise.platforms.bitbucket_webhooks import BitbucketPullRequestEvent
 from hunkwise.platforms.gitea import GiteaPullRequest
 from hunkwise.platforms.gitea_webhooks import GiteaPullRequestEvent
 from hunkwise.platforms.github import GitHubClient, GitHubPullRequest
@@ -89,6 +91,7 @@ GITHUB_KIND = "github_review"
 GITLAB_KIND = "gitlab_review"
 GITEA_KIND = "gitea_review"
 AZURE_DEVOPS_KIND = "azure_devops_review"
+BITBUCKET_KIND = "bitbucket_review"
 
 
 class JobFailed(PermanentError):
@@ -172,28 +175,25 @@ async def _open_gitlab(deps: ReviewDeps, event: MergeRequestEvent) -> AsyncItera
         yield GitLabMergeRequest(gl, event)
 
 
-@asynccontextmanager
-async def _open_gitea(deps: ReviewDeps, event: GiteaPullRequestEvent) -> AsyncIterator[PullRequest]:
-    """A Gitea/Forgejo client on the configured instance (never the job payload's)."""
-    factory = deps.platform_clients.get("gitea")
-    if factory is None:
-        raise JobFailed(
-            "this server has no Gitea instance configured: set HUNKWISE_GITEA_URL (and HUNKWISE_GITEA_TOKEN) "
-            "on the server and its workers, then retry the job"
-        )
-    async with factory(event) as client:
-        yield GiteaPullRequest(client, event)
+def _configured(
+    platform: str, wrap: Callable[[Any, Any], PullRequest], settings: str
+) -> Callable[[ReviewDeps, Any], AbstractAsyncContextManager[PullRequest]]:
+    """``open`` for a platform whose client factory is in ``deps.platform_clients`` only when the
+    server is configured for it (the configured instance and token, never the job payload's); a
+    job for an unconfigured platform fails naming the ``settings`` to set."""
 
+    @asynccontextmanager
+    async def open_pull_request(deps: ReviewDeps, event: Any) -> AsyncIterator[PullRequest]:
+        factory = deps.platform_clients.get(platform)
+        if factory is None:
+            raise JobFailed(
+                f"this server is not configured for {platform}: set {settings} on the server and "
+                "its workers, then retry the job"
+            )
+        async with factory(event) as client:
+            yield wrap(client, event)
 
-async def _open_azure_devops(deps: ReviewDeps, event: AzurePullRequestEvent) -> AsyncIterator[PullRequest]:
-    factory = deps.platform_clients.get("azure_devops")
-    if factory is None:
-        raise JobFailed(
-            "this server is not configured for Azure DevOps: set HUNKWISE_AZURE_DEVOPS_URL "
-            "(https://dev.azure.com/ORGANIZATION) and HUNKWISE_AZURE_DEVOPS_TOKEN"
-        )
-    async with factory(event) as client:
-        yield AzureDevOpsPullRequest(client, event)
+    return open_pull_request
 
 
 def _learn_github(pr: GitHubPullRequest, engine: Engine, org: str) -> Awaitable[int]:
@@ -211,8 +211,30 @@ def _learn_gitea(pr: GiteaPullRequest, engine: Engine, org: str) -> Awaitable[in
 REVIEW_KINDS: dict[str, ReviewKind] = {
     GITHUB_KIND: ReviewKind(GITHUB_KIND, PullRequestEvent.from_payload, _open_github, _learn_github),
     GITLAB_KIND: ReviewKind(GITLAB_KIND, MergeRequestEvent.from_payload, _open_gitlab, _learn_gitlab),
-    GITEA_KIND: ReviewKind(GITEA_KIND, GiteaPullRequestEvent.from_payload, _open_gitea, _learn_gitea),
-    AZURE_DEVOPS_KIND: ReviewKind(AZURE_DEVOPS_KIND, AzurePullRequestEvent.from_payload, _open_azure_devops),
+    GITEA_KIND: ReviewKind(
+        GITEA_KIND,
+        GiteaPullRequestEvent.from_payload,
+        _configured("gitea", GiteaPullRequest, "HUNKWISE_GITEA_URL and HUNKWISE_GITEA_TOKEN"),
+        _learn_gitea,
+    ),
+    AZURE_DEVOPS_KIND: ReviewKind(
+        AZURE_DEVOPS_KIND,
+        AzurePullRequestEvent.from_payload,
+        _configured(
+            "azure_devops",
+            AzureDevOpsPullRequest,
+            "HUNKWISE_AZURE_DEVOPS_URL (https://dev.azure.com/ORGANIZATION) and HUNKWISE_AZURE_DEVOPS_TOKEN",
+        ),
+    ),
+    BITBUCKET_KIND: ReviewKind(
+        BITBUCKET_KIND,
+        BitbucketPullRequestEvent.from_payload,
+        _configured(
+            "bitbucket",
+            BitbucketPullRequest,
+            "HUNKWISE_BITBUCKET_TOKEN (an access token also needs HUNKWISE_BITBUCKET_BOT_UUID)",
+        ),
+    ),
 }
 """Every platform's review job, by job kind: the worker's handler table and the abandoned-status
 hook both read it, so a new platform is one entry here."""

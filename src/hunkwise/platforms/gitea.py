@@ -120,15 +120,6 @@ class GiteaClient(RestClient):
         url = self._repo(repository, "raw", *identity.repository_file_path(path))
         return await self._file_text(url, ref)
 
-    async def own_user_id(self) -> int | None:
-        """The id of the token's user (``GET /user``, once per client): only what it wrote counts."""
-        if not self._me_known:
-            data = (await self._request("GET", self._url("user"))).json()
-            user_id = data.get("id") if isinstance(data, dict) else None
-            self._me = user_id if isinstance(user_id, int) else None
-            self._me_known = True
-        return self._me
-
     async def is_own(self, item: dict[str, Any]) -> bool:
         """Whether the token's user wrote ``item`` (a review, a comment)."""
         user = item.get("user")

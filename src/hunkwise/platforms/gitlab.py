@@ -241,15 +241,6 @@ class GitLabClient(RestClient):
             k: refs[k] for k in ("base_sha", "start_sha", "head_sha")
         }
 
-    async def own_user_id(self) -> int | None:
-        """The id of the token's user (``GET /user``, once per client)."""
-        if not self._me_known:
-            data = (await self._request("GET", self._url("user"))).json()
-            user_id = data.get("id") if isinstance(data, dict) else None
-            self._me = user_id if isinstance(user_id, int) else None
-            self._me_known = True
-        return self._me
-
     async def _own_markers(self, note: dict[str, Any]) -> set[tuple[str, str]]:
         """The note's markers if hunkwise wrote it (anyone can type a marker into a note)."""
         found = markers_in(note.get("body"))

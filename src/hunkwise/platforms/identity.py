@@ -202,3 +202,67 @@ def gitea_repository(value: object, field: str = "repository") -> tuple[str, str
             "(not '.' or '..')",
         )
     return owner, name
+
+
+# -- Bitbucket Cloud --------------------------------------------------------------------------------
+# A workspace ID (slug) is lower-case letters, digits, '-' and '_' for new workspaces; accounts that
+# predate workspaces carry their username, which could hold upper case. A repository slug adds '.'
+# and is at most 62 characters for new repositories (laxer here for old ones).
+_BITBUCKET_WORKSPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,61}")
+_BITBUCKET_REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# Bitbucket Cloud's pull request objects (webhooks and REST) abbreviate commits to 12 digits.
+_BITBUCKET_COMMIT = re.compile(r"[0-9a-fA-F]{7,40}|[0-9a-fA-F]{64}")
+_BITBUCKET_UUID = re.compile(
+    r"\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}"
+)
+
+
+def bitbucket_workspace(value: object, field: str = "workspace") -> str:
+    """A Bitbucket Cloud workspace ID (its slug, the first segment of a repository's path)."""
+    text = _text(value, field)
+    if not _BITBUCKET_WORKSPACE.fullmatch(text):
+        raise IdentityError(
+            field,
+            value,
+            "is not a Bitbucket workspace ID: use 1-62 letters, digits, '-' or '_', "
+            "starting with a letter or digit",
+        )
+    return text
+
+
+def bitbucket_repo_slug(value: object, field: str = "repository slug") -> str:
+    text = _text(value, field)
+    if not _BITBUCKET_REPO.fullmatch(text) or text in (".", ".."):
+        raise IdentityError(
+            field,
+            value,
+            "is not a Bitbucket repository slug: use 1-100 letters, digits, '.', '-' or '_' "
+            "(not '.' or '..')",
+        )
+    return text
+
+
+def bitbucket_repository(value: object, field: str = "repository.full_name") -> tuple[str, str]:
+    """``workspace/repo_slug`` -> ``(workspace, repo_slug)``, each part valid."""
+    text = _text(value, field)
+    parts = text.split("/")
+    if len(parts) != 2:
+        raise IdentityError(field, value, "is not a Bitbucket repository: expected WORKSPACE/REPO_SLUG")
+    return bitbucket_workspace(parts[0], field), bitbucket_repo_slug(parts[1], field)
+
+
+def bitbucket_commit(value: object, field: str = "commit") -> str:
+    """A commit as Bitbucket Cloud names it in a pull request: 7 to 40 hexadecimal digits (its
+    payloads abbreviate to 12), or 64; lower-cased. The full id is looked up before use."""
+    text = _text(value, field)
+    if not _BITBUCKET_COMMIT.fullmatch(text):
+        raise IdentityError(field, value, "is not a commit id: expected 7 to 40 (or 64) hexadecimal digits")
+    return text.lower()
+
+
+def bitbucket_uuid(value: object, field: str = "uuid") -> str:
+    """An account uuid as Bitbucket writes it, braces included: ``{xxxxxxxx-xxxx-...}``."""
+    text = _text(value, field)
+    if not _BITBUCKET_UUID.fullmatch(text):
+        raise IdentityError(field, value, "is not a Bitbucket uuid: expected {8-4-4-4-12 hexadecimal digits}")
+    return text.lower()

@@ -77,6 +77,17 @@ class RestClient(ABC):
     def _url(self, *segments: str | int) -> httpx.URL:
         return self._root.join(identity.api_path(*segments))
 
+    async def own_user_id(self) -> int | None:
+        """The numeric id of the token's user (``GET /user``, once per client): only what it
+        wrote is hunkwise's (anyone can type a marker into a comment). GitHub overrides it (an
+        installation token may not ask)."""
+        if not self._me_known:
+            data = (await self._request("GET", self._url("user"))).json()
+            user_id = data.get("id") if isinstance(data, dict) else None
+            self._me = user_id if isinstance(user_id, int) else None
+            self._me_known = True
+        return self._me
+
     # -- what a platform says on top of the shared classification ---------------------------------
     @abstractmethod
     def _headers(self, token: Secret | None) -> dict[str, str]:

@@ -85,3 +85,11 @@ def azure_devops_state(state: CommitState) -> str:
     return {"pending": "pending", "success": "succeeded", "neutral": "error", "failure": "failed"}[
         state.state
     ]
+
+
+def bitbucket_commit_state(state: CommitState) -> str:
+    """Bitbucket Cloud's build status ``state`` (``INPROGRESS | SUCCESSFUL | FAILED | STOPPED``):
+    reviewing is ``INPROGRESS``, neutral is ``STOPPED``, never ``SUCCESSFUL``."""
+    return {"pending": "INPROGRESS", "success": "SUCCESSFUL", "neutral": "STOPPED", "failure": "FAILED"}[
+        state.state
+    ]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 from hunkwise.server.routes import (
     advice,
     azure_devops_webhook,
+    bitbucket_webhook,
     byok,
     docs,
     feedback,
@@ -35,6 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     byok.router,
     installations.router,
     webhooks.router,
+    bitbucket_webhook.router,
     gitea_webhook.router,
     azure_devops_webhook.router,
     reviews.router,
