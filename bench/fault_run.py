@@ -36,6 +36,9 @@ ADMIN = "fault-run-admin-token-0123456789abcdef"
 SECRET = "fault-run-webhook-secret"
 SIM_KEY = "fault-run-developer-key-0001"
 REPO = "codertocat/hello-world"
+# The token's user, the author of every review it posts: hunkwise trusts a review's fingerprint
+# only when it wrote the review (GET /user), as on GitHub, so the fake must say who wrote what.
+BOT_USER = {"id": 4242, "login": "hunkwise-bot", "type": "User"}
 
 
 class FakeGitHub:
@@ -53,6 +56,9 @@ class FakeGitHub:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 parts = self.path.split("?")[0].strip("/").split("/")
+                if parts == ["user"]:
+                    self._json(200, BOT_USER)
+                    return
                 # repos/{owner}/{repo}/pulls/{n}[/reviews]
                 if len(parts) >= 5 and parts[3] == "pulls":
                     number = int(parts[4])
@@ -74,11 +80,15 @@ class FakeGitHub:
             def do_POST(self) -> None:
                 parts = self.path.split("?")[0].strip("/").split("/")
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
+                if len(parts) >= 4 and parts[3] in ("check-runs", "statuses"):
+                    self._json(201, {"id": 1, **body})  # the merge status: not a review post
+                    return
                 number = int(parts[4])
                 with outer.lock:
                     outer.posts[number] += 1
                     reviews = outer.reviews.setdefault(number, [])
                     review = {"id": 1000 + number * 10 + len(reviews), "body": body.get("body", "")}
+                    review["user"] = dict(BOT_USER)
                     review.update(commit_id=body.get("commit_id"), html_url=f"https://x/pull/{number}")
                     reviews.append(review)
                 self._json(200, review)
