@@ -20,6 +20,7 @@ import pytest
 import simkeys
 from hunkwise.config.outbound import platform_transport, sdk_transports
 from hunkwise.config.proxies import Network, ProxyUrl, parse_no_proxy
+from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import ALLOW_ENV, SsrfPolicy
 from hunkwise.errors import Backoff, ConfigurationError, ProxyRefused
 from hunkwise.gateway import (
@@ -316,3 +317,20 @@ async def test_byok_clients_and_the_quota_monitor_go_through_the_proxy(sim: Any,
         await monitor.aclose()
     assert result.reading is not None, result.diagnosis
     assert proxy.wait_for(f"GET localhost:{port}/api/monitor/usage/quota/limit")
+
+
+async def test_the_servers_github_clients_go_through_the_proxy(
+    github: ServedFake, proxy: ProxyServer
+) -> None:
+    """The serving and working processes make GitHub clients in one place (jobs/github_clients.py):
+    in personal-token mode too, every one goes through the configured proxy."""
+    from hunkwise.jobs.github_clients import GitHubClients
+
+    api = github.url.replace("127.0.0.1", "localhost")
+    settings = Settings.from_env(
+        {"HUNKWISE_GITHUB_TOKEN": "ghp_test", "HUNKWISE_GITHUB_API_URL": api, "HTTP_PROXY": proxy.url}
+    )
+    clients = GitHubClients(settings, engine=None)  # type: ignore[arg-type]  # token mode reads no store
+    async with clients.client("octo") as client:
+        await client.list_reviews("octo/repo", 3)
+    assert proxy.wait_for(f"GET {urlsplit(api).netloc}/repos/octo/repo/pulls/3/reviews"), proxy.access_log()

@@ -78,7 +78,7 @@ class GitHubClients:
         the first request)."""
         if self.app is None:
             return GitHubClient(
-                self._token, self.api_url, transport=self._transport, bot_login=self._bot_login
+                self._token, self.api_url, transport=self._new_transport(), bot_login=self._bot_login
             )
         if installation_id is not None:
             provider = self.app.provider(installation_id)
