@@ -114,3 +114,18 @@ def test_credentials_are_masked_wherever_the_settings_are_shown() -> None:
     # ...while the client still gets them.
     proxy = settings.network.proxy_for("https://api.z.ai/")
     assert proxy is not None and proxy.url == "http://alice:s3cret@proxy.corp:3128"
+
+
+@pytest.mark.parametrize("secret", ["pa/ss", "pa#ss", "pa?ss", "p@ss/w"])
+def test_a_password_with_an_unencoded_special_character_is_never_shown(secret: str) -> None:
+    """``/``, ``?`` or ``#`` in a password not percent-encoded ends the URL's authority early, so
+    the URL parser sees no credentials; the error must still mask them and say how to fix it."""
+    from hunkwise.config.proxies import masked_url
+
+    url = f"http://alice:{secret}@proxy.corp:3128"
+    assert secret not in masked_url(url) and "alice" not in masked_url(url)
+    with pytest.raises(ConfigurationError) as info:
+        Settings.from_env({"HTTPS_PROXY": url})
+    message = str(info.value)
+    assert secret not in message and "alice" not in message
+    assert "percent-encode" in message and info.value.setting == "HTTPS_PROXY"
