@@ -44,6 +44,8 @@ def test_lowercase_wins_over_uppercase_and_a_bare_host_port_is_http() -> None:
         ("10.0.0.0/8", "http://11.0.0.1/v1", False),
         ("192.168.1.5", "https://192.168.1.5/", True),
         ("[::1]", "http://[::1]:8000/", True),
+        ("corp.example.", "https://git.corp.example/api", True),  # a fully qualified name
+        ("Corp.Example:443 , other", "https://GIT.corp.example./", True),
         ("*", "https://api.z.ai/", True),
         (" , ", "https://api.z.ai/", False),
     ],

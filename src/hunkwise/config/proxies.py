@@ -150,7 +150,7 @@ def parse_no_proxy(name: str, value: str) -> tuple[bool, tuple[NoProxyEntry, ...
                     setting=name,
                 )
             port = int(port_text)
-        host = host.removeprefix("*").removeprefix(".")
+        host = host.removeprefix("*").removeprefix(".").rstrip(".")  # as the target's is
         try:
             entries.append(NoProxyEntry(network=ipaddress.ip_network(host, strict=False), port=port))
         except ValueError:
