@@ -334,3 +334,29 @@ async def test_the_servers_github_clients_go_through_the_proxy(
     async with clients.client("octo") as client:
         await client.list_reviews("octo/repo", 3)
     assert proxy.wait_for(f"GET {urlsplit(api).netloc}/repos/octo/repo/pulls/3/reviews"), proxy.access_log()
+
+
+async def test_an_https_proxys_own_certificate_is_checked_against_the_ca_bundle(
+    github: ServedFake, proxy: ProxyServer, tmp_path: Path
+) -> None:
+    """An ``https://`` proxy (TLS to the proxy itself, here a TLS front on proxy.py) whose
+    certificate a corporate CA signed: the platform clients trust the CA bundle for the proxy's
+    certificate too, as the model SDKs' transports do, not only for the target's."""
+    tls_proxy = TlsFront(proxy.port, tmp_path)
+    try:
+        api = github.url.replace("127.0.0.1", "localhost")
+        network = Network(
+            http_proxy=ProxyUrl(f"https://localhost:{tls_proxy.port}"),
+            ca_bundle=tls_proxy.ca_file,
+            ca_bundle_env="HUNKWISE_CA_BUNDLE",
+        )
+        async with GitHubClient(
+            Secret("ghp_test"), api, transport=platform_transport(network, api)
+        ) as client:
+            await client.list_reviews("octo/repo", 5)
+        assert tls_proxy.handshakes >= 1  # TLS to the proxy, verified with the bundle
+        assert proxy.wait_for(f"GET {urlsplit(api).netloc}/repos/octo/repo/pulls/5/reviews"), (
+            proxy.access_log()
+        )
+    finally:
+        tls_proxy.close()
