@@ -178,3 +178,18 @@ def test_config_show_masks_the_key(keys: tuple[str, str]) -> None:
     assert rows["HUNKWISE_GITHUB_APP_ID"] == 42
     shown = rows["HUNKWISE_GITHUB_APP_PRIVATE_KEY"]
     assert shown.startswith("••••") and "PRIVATE" not in shown and len(shown) <= 8
+
+
+def test_a_key_pasted_without_its_pem_lines_is_refused_without_being_echoed(keys: tuple[str, str]) -> None:
+    """A value with no ``-----BEGIN`` line is taken for a file's path; when it is really key
+    material (the PEM's body alone, or the PEM base64-encoded as some secret stores keep it) the
+    error must not print it back into a terminal or a log."""
+    import base64
+
+    body = "".join(keys[0].splitlines()[1:-1])
+    for value in (body, base64.b64encode(keys[0].encode()).decode()):
+        with pytest.raises(ConfigurationError) as info:
+            Settings.from_env({"HUNKWISE_GITHUB_APP_ID": "42", "HUNKWISE_GITHUB_APP_PRIVATE_KEY": value})
+        message = str(info.value)
+        assert value[:16] not in message and value[-16:] not in message
+        assert "HUNKWISE_GITHUB_APP_PRIVATE_KEY" in message and "-----BEGIN" in message
