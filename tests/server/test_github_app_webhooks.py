@@ -313,3 +313,19 @@ def test_a_known_installation_never_moves_to_another_account(server: TestClient)
     [inst] = installations(server)
     assert inst["account_login"] == "Codertocat" and inst["suspended"] is False
     assert inst["repositories"] == [{"full_name": "codertocat/hello-world", "enabled": True}]
+
+
+def test_a_personal_token_server_records_no_installation(make_client: Callable[..., TestClient]) -> None:
+    """Without App credentials no GitHub App points its webhook here, and the webhook secret is the
+    one every repository webhook is given: an installation delivery signed with it is not GitHub's
+    word, so it is acknowledged and nothing is stored (else any holder of the secret could write
+    installations, or take installation ids before the App goes live)."""
+    client = make_client(HUNKWISE_GITHUB_WEBHOOK_SECRET=SECRET, HUNKWISE_GITHUB_TOKEN="ghp_personal")
+    for name, event in (
+        ("installation.created.payload.json", "installation"),
+        ("installation_repositories.added.payload.json", "installation_repositories"),
+    ):
+        answer = deliver(client, payload(name), event)
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["status"] == "ignored" and "HUNKWISE_GITHUB_APP_ID" in answer.json()["reason"]
+    assert installations(client) == []
