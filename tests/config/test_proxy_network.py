@@ -208,6 +208,23 @@ async def test_no_proxy_goes_direct(sim: Any, proxy: ProxyServer) -> None:
     assert len(proxy.wait_for(f"localhost:{port}", timeout=0)) == direct
 
 
+async def test_a_target_in_no_proxy_is_still_held_to_the_ssrf_policy(sim: Any, proxy: ProxyServer) -> None:
+    """NO_PROXY sends a target direct, where the guard dials only what the policy allows: an
+    organization cannot reach a loopback service by naming a host the operator excepted."""
+    everything, entries = parse_no_proxy("NO_PROXY", "localhost,127.0.0.1")
+    network = Network(
+        https_proxy=ProxyUrl(proxy.url),
+        http_proxy=ProxyUrl(proxy.url),
+        no_proxy_all=everything,
+        no_proxy=entries,
+    )
+    before, carried = len(sim.requests()), len(proxy.access_log())
+    policy = SsrfPolicy(resolver=Resolver({"localhost": ["127.0.0.1"]}))
+    err = await _failure(_slot(_plain(sim)), network, policy)
+    assert err.kind is ErrorKind.NETWORK and "SSRF policy" in err.message and "127.0.0.1" in err.message
+    assert len(sim.requests()) == before and len(proxy.access_log()) == carried
+
+
 # -- the proxy's own failures -----------------------------------------------------------------------
 async def test_an_unreachable_proxy_is_named_as_the_proxy(sim: Any) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
