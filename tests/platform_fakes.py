@@ -65,6 +65,7 @@ class FakeGitHubApp:
     issued: dict[str, tuple[int, float]] = field(default_factory=dict)  # token -> (installation, expires)
     refused: list[str] = field(default_factory=list)  # why each request was refused, in order
     minted: int = 0  # tokens issued so far (each one new, even after ``issued`` is cleared)
+    slug: str = "hunkwise-acme"  # GET /app's slug: the App's bot is ``<slug>[bot]``
 
     def now(self) -> float:
         import time
@@ -75,7 +76,26 @@ class FakeGitHubApp:
         self.refused.append(message)
         return httpx.Response(status, json={"message": message})
 
+    def app_info(self, request: httpx.Request) -> httpx.Response:
+        """``GET /app`` as the App (its JWT): the App's id and slug."""
+        refused = self._jwt_refused(request)
+        if refused is not None:
+            return refused
+        return httpx.Response(200, json={"id": self.app_id, "slug": self.slug, "name": self.slug})
+
     def exchange(self, request: httpx.Request, installation_id: int) -> httpx.Response:
+        refused = self._jwt_refused(request)
+        if refused is not None:
+            return refused
+        now = self.now()
+        if installation_id not in self.installations:
+            return self._refuse(404, "Not Found")
+        if installation_id in self.suspended:
+            return self._refuse(403, "This installation has been suspended")
+        return self._mint(installation_id, now)
+
+    def _jwt_refused(self, request: httpx.Request) -> httpx.Response | None:
+        """GitHub's 401 for a request whose App JWT is not valid now, else None."""
         import jwt
 
         auth = request.headers.get("authorization", "")
@@ -107,10 +127,9 @@ class FakeGitHubApp:
                 "'Issued at' claim ('iat') must be an Integer representing the time that the "
                 "assertion was issued",
             )
-        if installation_id not in self.installations:
-            return self._refuse(404, "Not Found")
-        if installation_id in self.suspended:
-            return self._refuse(403, "This installation has been suspended")
+        return None
+
+    def _mint(self, installation_id: int, now: float) -> httpx.Response:
         from datetime import UTC, datetime
 
         self.minted += 1
@@ -367,6 +386,8 @@ class FakeGitHub:
             exchange = re.search(r"/app/installations/([0-9]+)/access_tokens$", path)
             if exchange and request.method == "POST":
                 return self.app.exchange(request, int(exchange.group(1)))
+            if path.endswith("/app") and request.method == "GET":
+                return self.app.app_info(request)
             if (refused := self.app.check(request)) is not None:
                 return refused
         if (answered := self._conversation(request)) is not None:

@@ -208,6 +208,23 @@ async def test_no_proxy_goes_direct(sim: Any, proxy: ProxyServer) -> None:
     assert len(proxy.wait_for(f"localhost:{port}", timeout=0)) == direct
 
 
+async def test_a_target_in_no_proxy_is_still_held_to_the_ssrf_policy(sim: Any, proxy: ProxyServer) -> None:
+    """NO_PROXY sends a target direct, where the guard dials only what the policy allows: an
+    organization cannot reach a loopback service by naming a host the operator excepted."""
+    everything, entries = parse_no_proxy("NO_PROXY", "localhost,127.0.0.1")
+    network = Network(
+        https_proxy=ProxyUrl(proxy.url),
+        http_proxy=ProxyUrl(proxy.url),
+        no_proxy_all=everything,
+        no_proxy=entries,
+    )
+    before, carried = len(sim.requests()), len(proxy.access_log())
+    policy = SsrfPolicy(resolver=Resolver({"localhost": ["127.0.0.1"]}))
+    err = await _failure(_slot(_plain(sim)), network, policy)
+    assert err.kind is ErrorKind.NETWORK and "SSRF policy" in err.message and "127.0.0.1" in err.message
+    assert len(sim.requests()) == before and len(proxy.access_log()) == carried
+
+
 # -- the proxy's own failures -----------------------------------------------------------------------
 async def test_an_unreachable_proxy_is_named_as_the_proxy(sim: Any) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
@@ -334,3 +351,29 @@ async def test_the_servers_github_clients_go_through_the_proxy(
     async with clients.client("octo") as client:
         await client.list_reviews("octo/repo", 3)
     assert proxy.wait_for(f"GET {urlsplit(api).netloc}/repos/octo/repo/pulls/3/reviews"), proxy.access_log()
+
+
+async def test_an_https_proxys_own_certificate_is_checked_against_the_ca_bundle(
+    github: ServedFake, proxy: ProxyServer, tmp_path: Path
+) -> None:
+    """An ``https://`` proxy (TLS to the proxy itself, here a TLS front on proxy.py) whose
+    certificate a corporate CA signed: the platform clients trust the CA bundle for the proxy's
+    certificate too, as the model SDKs' transports do, not only for the target's."""
+    tls_proxy = TlsFront(proxy.port, tmp_path)
+    try:
+        api = github.url.replace("127.0.0.1", "localhost")
+        network = Network(
+            http_proxy=ProxyUrl(f"https://localhost:{tls_proxy.port}"),
+            ca_bundle=tls_proxy.ca_file,
+            ca_bundle_env="HUNKWISE_CA_BUNDLE",
+        )
+        async with GitHubClient(
+            Secret("ghp_test"), api, transport=platform_transport(network, api)
+        ) as client:
+            await client.list_reviews("octo/repo", 5)
+        assert tls_proxy.handshakes >= 1  # TLS to the proxy, verified with the bundle
+        assert proxy.wait_for(f"GET {urlsplit(api).netloc}/repos/octo/repo/pulls/5/reviews"), (
+            proxy.access_log()
+        )
+    finally:
+        tls_proxy.close()

@@ -44,6 +44,8 @@ def test_lowercase_wins_over_uppercase_and_a_bare_host_port_is_http() -> None:
         ("10.0.0.0/8", "http://11.0.0.1/v1", False),
         ("192.168.1.5", "https://192.168.1.5/", True),
         ("[::1]", "http://[::1]:8000/", True),
+        ("corp.example.", "https://git.corp.example/api", True),  # a fully qualified name
+        ("Corp.Example:443 , other", "https://GIT.corp.example./", True),
         ("*", "https://api.z.ai/", True),
         (" , ", "https://api.z.ai/", False),
     ],
@@ -114,3 +116,18 @@ def test_credentials_are_masked_wherever_the_settings_are_shown() -> None:
     # ...while the client still gets them.
     proxy = settings.network.proxy_for("https://api.z.ai/")
     assert proxy is not None and proxy.url == "http://alice:s3cret@proxy.corp:3128"
+
+
+@pytest.mark.parametrize("secret", ["pa/ss", "pa#ss", "pa?ss", "p@ss/w"])
+def test_a_password_with_an_unencoded_special_character_is_never_shown(secret: str) -> None:
+    """``/``, ``?`` or ``#`` in a password not percent-encoded ends the URL's authority early, so
+    the URL parser sees no credentials; the error must still mask them and say how to fix it."""
+    from hunkwise.config.proxies import masked_url
+
+    url = f"http://alice:{secret}@proxy.corp:3128"
+    assert secret not in masked_url(url) and "alice" not in masked_url(url)
+    with pytest.raises(ConfigurationError) as info:
+        Settings.from_env({"HTTPS_PROXY": url})
+    message = str(info.value)
+    assert secret not in message and "alice" not in message
+    assert "percent-encode" in message and info.value.setting == "HTTPS_PROXY"

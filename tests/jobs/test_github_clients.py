@@ -63,3 +63,52 @@ async def test_app_mode_finds_the_organizations_installation(engine: Engine, key
     assert token.endswith(f"i{INSTALLATION}")
     assert fake.requests[-1].headers["authorization"] == f"Bearer {token}"
     assert "ghp_not_for_app_mode" not in str([r.headers for r in fake.requests])
+
+
+def _save(engine: Engine, installation: int, login: str, **kw: object) -> None:
+    installations.save_installation(
+        engine, installation, org=login.lower(), account_login=login, account_type="Organization",
+        repository_selection="selected", suspended=bool(kw.get("suspended", False)),
+        repositories=list(kw.get("repositories", ["Acme/api"])),  # type: ignore[call-overload]
+    )  # fmt: skip
+
+
+async def test_a_jobs_installation_is_checked_again_when_it_runs(
+    engine: Engine, keys: tuple[str, str]
+) -> None:
+    """The worker side of the webhook's gate: a job's stored installation id must be one the store
+    knows, active, on the repository owner's account, and the repository must not be turned off;
+    otherwise no token is asked for (the job may have waited while an owner changed that)."""
+    from hunkwise.platforms.github_webhooks import PullRequestEvent
+
+    fake = FakeGitHub(user=None)
+    fake.app = FakeGitHubApp(APP_ID, keys[1], installations={INSTALLATION: "Acme", 99: "Other"})
+    clients = GitHubClients(app_settings(keys), engine, transport=fake.transport())
+    _save(engine, INSTALLATION, "Acme")
+    _save(engine, 99, "Other", repositories=["Other/web"])
+
+    def event(owner: str, installation: int | None) -> PullRequestEvent:
+        return PullRequestEvent(
+            action="opened", owner=owner, repository=f"{owner}/api", number=1, head_sha="a" * 40,
+            base_sha="b" * 40, draft=False, installation_id=installation, api_url=clients.api_url,
+        )  # fmt: skip
+
+    async def refused(ev: PullRequestEvent, why: str) -> None:
+        async with clients.for_event(ev) as gh:
+            with pytest.raises(PlatformAuthError, match=why):
+                await gh.list_reviews(ev.repository, 1)
+
+    # installation 99 is Other's: never used for Acme's repository (job payload vs owner)
+    await refused(event("Acme", 99), "repository owner 'Acme' is not the installation's account 'Other'")
+    await refused(event("Acme", 4242), "installation 4242 is not known here")
+    installations.set_repository_enabled(engine, "acme", "Acme/api", False)
+    await refused(event("Acme", INSTALLATION), "reviews of Acme/api are turned off")
+    await refused(event("Acme", None), "reviews of Acme/api are turned off")  # a command's job
+    installations.set_repository_enabled(engine, "acme", "Acme/api", True)
+    installations.set_suspended(engine, INSTALLATION, True)
+    await refused(event("Acme", INSTALLATION), f"installation {INSTALLATION} is suspended")
+    assert fake.app.minted == 0 and fake.requests == []  # no token was asked for, nothing sent
+    installations.set_suspended(engine, INSTALLATION, False)
+    async with clients.for_event(event("Acme", INSTALLATION)) as gh:
+        await gh.list_reviews("Acme/api", 1)
+    assert fake.app.minted == 1

@@ -178,3 +178,44 @@ def test_config_show_masks_the_key(keys: tuple[str, str]) -> None:
     assert rows["HUNKWISE_GITHUB_APP_ID"] == 42
     shown = rows["HUNKWISE_GITHUB_APP_PRIVATE_KEY"]
     assert shown.startswith("••••") and "PRIVATE" not in shown and len(shown) <= 8
+
+
+def test_a_key_pasted_without_its_pem_lines_is_refused_without_being_echoed(keys: tuple[str, str]) -> None:
+    """A value with no ``-----BEGIN`` line is taken for a file's path; when it is really key
+    material (the PEM's body alone, or the PEM base64-encoded as some secret stores keep it) the
+    error must not print it back into a terminal or a log."""
+    import base64
+
+    body = "".join(keys[0].splitlines()[1:-1])
+    for value in (body, base64.b64encode(keys[0].encode()).decode()):
+        with pytest.raises(ConfigurationError) as info:
+            Settings.from_env({"HUNKWISE_GITHUB_APP_ID": "42", "HUNKWISE_GITHUB_APP_PRIVATE_KEY": value})
+        message = str(info.value)
+        assert value[:16] not in message and value[-16:] not in message
+        assert "HUNKWISE_GITHUB_APP_PRIVATE_KEY" in message and "-----BEGIN" in message
+
+
+async def test_without_a_bot_login_only_this_apps_bot_is_trusted(keys: tuple[str, str]) -> None:
+    """In App mode without ``HUNKWISE_GITHUB_BOT_LOGIN`` the App's own bot (``<slug>[bot]``, the
+    slug from ``GET /app``) is hunkwise: a review with a hunkwise marker by any other App's bot
+    (a workflow's ``github-actions[bot]``, another App) is not trusted, else a pull request's
+    author could post a marker naming the head and have the push skipped as already reviewed."""
+    clock = Clock()
+    fake, app = _world(keys, clock)
+    fake.app.slug = "hunkwise-acme"  # type: ignore[union-attr]
+    marker = "<!-- hunkwise:review:" + "a" * 40 + " -->"
+
+    def review(login: str) -> dict[str, object]:
+        return {
+            "user": {"id": 1, "login": login, "type": "Bot"},
+            "body": marker,
+            "performed_via_github_app": {},
+        }
+
+    async with GitHubClient(app.provider(INSTALLATION), API, transport=fake.transport()) as gh:
+        assert not await gh.is_own(review("github-actions[bot]"))
+        assert not await gh.is_own(review("someone-elses-app[bot]"))
+        assert await gh.is_own(review("hunkwise-acme[bot]"))
+        assert await gh.is_own(review("Hunkwise-Acme[bot]"))
+    asked = [r for r in fake.requests if r.url.path == "/app"]
+    assert len(asked) == 1  # once per App, not per review

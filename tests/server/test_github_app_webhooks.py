@@ -276,3 +276,56 @@ def test_commands_use_the_installation_and_respect_its_state(server: TestClient,
     again = deliver(server, question, "issue_comment", "c-3")
     assert again.json() == {"status": "ignored", "reason": f"installation {INSTALLATION} is suspended"}
     assert len(fake.issue_comments) == 1
+
+
+def test_a_known_installation_never_moves_to_another_account(server: TestClient) -> None:
+    """An installation is bound to one account on GitHub. A delivery naming a known installation
+    with another account (forged by someone holding the webhook secret, e.g. a tenant that had
+    it for a repository webhook before App mode) must not move it, its repositories or its state
+    to that account: 422, and the installation stays where it was."""
+    assert deliver(server, payload("installation.created.payload.json"), "installation").status_code == 202
+    moved = json.loads(
+        json.dumps(payload("installation.created.payload.json")).replace("Codertocat", "mallory")
+    )
+    suspend = json.loads(
+        json.dumps(payload("installation.suspend.payload.json")).replace("Codertocat", "mallory")
+    )
+    added = json.loads(
+        json.dumps(payload("installation_repositories.added.payload.json")).replace("Codertocat", "mallory")
+    )
+    for data, event in (
+        (moved, "installation"),
+        (suspend, "installation"),
+        (added, "installation_repositories"),
+    ):
+        assert (
+            data["installation"]["id"] == INSTALLATION
+            and data["installation"]["account"]["login"] == "mallory"
+        )
+        refused = deliver(server, data, event, "d-forged")
+        assert refused.status_code == 422, refused.text
+        assert "installation.account.login" in refused.text
+    deleted = json.loads(
+        json.dumps(payload("installation.deleted.payload.json")).replace("octocat", "mallory")
+    )
+    assert deliver(server, deleted, "installation", "d-forged-delete").status_code == 422
+    assert installations(server, "mallory") == []
+    [inst] = installations(server)
+    assert inst["account_login"] == "Codertocat" and inst["suspended"] is False
+    assert inst["repositories"] == [{"full_name": "codertocat/hello-world", "enabled": True}]
+
+
+def test_a_personal_token_server_records_no_installation(make_client: Callable[..., TestClient]) -> None:
+    """Without App credentials no GitHub App points its webhook here, and the webhook secret is the
+    one every repository webhook is given: an installation delivery signed with it is not GitHub's
+    word, so it is acknowledged and nothing is stored (else any holder of the secret could write
+    installations, or take installation ids before the App goes live)."""
+    client = make_client(HUNKWISE_GITHUB_WEBHOOK_SECRET=SECRET, HUNKWISE_GITHUB_TOKEN="ghp_personal")
+    for name, event in (
+        ("installation.created.payload.json", "installation"),
+        ("installation_repositories.added.payload.json", "installation_repositories"),
+    ):
+        answer = deliver(client, payload(name), event)
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["status"] == "ignored" and "HUNKWISE_GITHUB_APP_ID" in answer.json()["reason"]
+    assert installations(client) == []

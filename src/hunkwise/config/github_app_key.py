@@ -7,11 +7,21 @@ only when the variable is set, and a CLI-only install that sets it is told which
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from hunkwise.errors import ConfigurationError
 
 _PEM_BEGIN = "-----BEGIN"
+_KEYISH = re.compile(r"[A-Za-z0-9+=]{40,}")  # a run of base64: key material, not a file name
+
+
+def _shown_path(text: str) -> str:
+    """The value as a path in a message, unless it looks like key material without its PEM lines
+    (the body alone, or a base64-encoded PEM), which is never printed back."""
+    if _KEYISH.search(text):
+        return "(the value is not a file's path: it looks like key material without its PEM lines)"
+    return repr(text[:200])
 
 
 def app_private_key_pem(value: str, setting: str) -> str:
@@ -26,9 +36,9 @@ def app_private_key_pem(value: str, setting: str) -> str:
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
             raise ConfigurationError(
-                f"{setting}: cannot read the private key file {str(path)[:200]!r} ({reason}); "
+                f"{setting}: cannot read the private key file {_shown_path(text)} ({reason}); "
                 "set it to the path of the .pem file GitHub gave you (App settings > Private keys), "
-                "or to the PEM text itself",
+                "or to the PEM text itself, -----BEGIN line included",
                 setting=setting,
             ) from None
     text = text.replace("\\n", "\n").strip()  # a PEM pasted into one line of an env file

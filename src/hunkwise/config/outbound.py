@@ -50,9 +50,13 @@ def platform_transport(network: Network, api_url: str) -> httpx.AsyncBaseTranspo
     if not network.configured:
         return None
     proxy = network.proxy_for(api_url)
-    verify: ssl.SSLContext | bool = network.ssl_context() or True
+    context = network.ssl_context()
+    # The bundle is trusted for an https:// proxy's own certificate too: httpx.Proxy's default
+    # context for the proxy is its library's bundle, which knows no corporate CA.
     inner = httpx.AsyncHTTPTransport(
-        verify=verify, trust_env=False, proxy=httpx.Proxy(proxy.url) if proxy is not None else None
+        verify=context or True,
+        trust_env=False,
+        proxy=httpx.Proxy(proxy.url, ssl_context=context) if proxy is not None else None,
     )
     return inner if proxy is None else ProxiedPlatformTransport(inner, proxy)
 

@@ -54,11 +54,16 @@ class ProxyUrl:
 
 
 def masked_url(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@``."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
+    """``url`` with any ``user:password@`` replaced by ``***@``: everything between the scheme
+    and the last ``@``, not only what a URL parser calls the credentials, because a password
+    with an unencoded ``/``, ``?`` or ``#`` ends the parsed authority early (a proxy URL has no
+    reason to carry an ``@`` anywhere else)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" not in rest:
         return url
-    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+    return f"{scheme}{sep}***@{rest.rsplit('@', 1)[1]}"
 
 
 def parse_proxy_url(name: str, value: str) -> ProxyUrl:
@@ -72,6 +77,12 @@ def parse_proxy_url(name: str, value: str) -> ProxyUrl:
         text = "http://" + text
     parts = urlsplit(text)
     shown = masked_url(text)
+    if text.partition("://")[2].rpartition("@")[0] != parts.netloc.rpartition("@")[0]:
+        raise ConfigurationError(
+            f"{name} = {shown!r}: the credentials hold a character that must be percent-encoded "
+            "(@ as %40, / as %2F, ? as %3F, # as %23, : in the user name as %3A)",
+            setting=name,
+        )
     if parts.scheme.lower() not in PROXY_SCHEMES:
         raise ConfigurationError(
             f"{name} = {shown!r}: only http:// and https:// proxies are supported (an HTTP CONNECT "
@@ -139,7 +150,7 @@ def parse_no_proxy(name: str, value: str) -> tuple[bool, tuple[NoProxyEntry, ...
                     setting=name,
                 )
             port = int(port_text)
-        host = host.removeprefix("*").removeprefix(".")
+        host = host.removeprefix("*").removeprefix(".").rstrip(".")  # as the target's is
         try:
             entries.append(NoProxyEntry(network=ipaddress.ip_network(host, strict=False), port=port))
         except ValueError:

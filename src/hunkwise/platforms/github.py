@@ -81,6 +81,10 @@ class TokenProvider(Protocol):
         """GitHub answered 401 to ``token``: drop it, so :meth:`token` fetches another."""
         ...
 
+    async def bot_login(self) -> str:
+        """The login of the bot the tokens post as (a GitHub App's ``<slug>[bot]``)."""
+        ...
+
 
 class GitHubClient(RestClient):
     platform = "GitHub"
@@ -180,7 +184,9 @@ class GitHubClient(RestClient):
         """Whether hunkwise itself wrote ``review``: only then are its markers trusted (anyone
         can type a marker into a review). With a user token: the author is ``GET /user``. With an
         installation token: a ``Bot`` author whose login is ``HUNKWISE_GITHUB_BOT_LOGIN`` when
-        set, else any App bot (``…[bot]``, posted via an app)."""
+        set, else the App's own bot when the tokens are an App's (its slug asked of GitHub once),
+        else any App bot (``…[bot]``, posted via an app: an installation token given as a plain
+        token, where nothing says which App it is)."""
         user = review.get("user")
         if not isinstance(user, dict):
             return False
@@ -190,6 +196,8 @@ class GitHubClient(RestClient):
         login = str(user.get("login") or "")
         if user.get("type") != "Bot":
             return False
+        if self.bot_login is None and self._provider is not None:
+            self.bot_login = await self._provider.bot_login()
         if self.bot_login is not None:
             return login.lower() == self.bot_login.lower()
         via_app = review.get("performed_via_github_app", True)  # absent on some review payloads

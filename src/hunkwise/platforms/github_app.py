@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ APP_ID_ENV = "HUNKWISE_GITHUB_APP_ID"
 APP_KEY_ENV = "HUNKWISE_GITHUB_APP_PRIVATE_KEY"
 
 Clock = Callable[[], float]
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}")  # a GitHub App's slug (its URL name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,10 @@ class _AppApi(GitHubClient):
         return (
             "the installation is suspended or the App lacks a permission; see the App's installation settings"
         )
+
+    async def app_info(self, app_jwt: str) -> httpx.Response:
+        """``GET /app``, authenticated as the App: its id and slug."""
+        return await self._request("GET", self._url("app"), headers={"Authorization": f"Bearer {app_jwt}"})
 
     async def access_token(self, installation_id: int, app_jwt: str) -> httpx.Response:
         """``POST /app/installations/{id}/access_tokens``, authenticated as the App."""
@@ -97,6 +103,7 @@ class GitHubApp:
         self._timeout = timeout_s
         self._tokens: dict[int, InstallationToken] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._bot_login: str | None = None
         self.exchanges = 0  # tokens fetched from GitHub (for logs and tests)
 
     def jwt(self) -> str:
@@ -127,6 +134,25 @@ class GitHubApp:
             fetched = await self._exchange(installation_id)
             self._tokens[installation_id] = fetched
             return fetched.token
+
+    async def bot_login(self) -> str:
+        """The login of the App's bot, ``<slug>[bot]`` (the slug from ``GET /app``, asked once):
+        the author of what hunkwise posts with installation tokens, so that only its markers
+        are trusted when ``HUNKWISE_GITHUB_BOT_LOGIN`` is not set."""
+        if self._bot_login is None:
+            transport = self._transport
+            if transport is None and self._transport_factory is not None:
+                transport = self._transport_factory()
+            async with _AppApi(None, self.api_url, transport=transport, timeout_s=self._timeout) as api:
+                data = (await api.app_info(self.jwt())).json()
+            slug = data.get("slug") if isinstance(data, dict) else None
+            if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
+                raise PlatformError(
+                    f"GitHub's GET /app answered no usable slug ({identity.shown(slug)}); set "
+                    "HUNKWISE_GITHUB_BOT_LOGIN to the App's bot login (<app-slug>[bot])"
+                )
+            self._bot_login = f"{slug}[bot]"
+        return self._bot_login
 
     def invalidate(self, installation_id: int, token: Secret) -> None:
         """Forget ``token`` (GitHub refused it: revoked, or the clock here is off), so the next
@@ -202,6 +228,9 @@ class InstallationTokens:
 
     async def refused(self, token: Secret) -> None:
         self._app.invalidate(await self.installation_id(), token)
+
+    async def bot_login(self) -> str:
+        return await self._app.bot_login()
 
 
 __all__ = ["GitHubApp", "InstallationToken", "InstallationTokens"]

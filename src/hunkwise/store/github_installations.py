@@ -179,23 +179,50 @@ def review_gate(db: Db, installation_id: int, owner: str, full_name: str) -> str
     the installation's account, or the repository is disabled. A repository the installation
     has not listed yet (a new one on an ``all`` installation) is added, enabled."""
     with use_session(db, write=True) as session:
-        row = session.get(GitHubInstallation, installation_id)
-        if row is None:
-            return f"installation {installation_id} is not known here (no installation event was received)"
-        if row.suspended:
-            return f"installation {installation_id} is suspended"
-        if owner.lower() != row.account_login.lower():
-            return f"repository owner {owner!r} is not the installation's account {row.account_login!r}"
-        repo = session.scalar(
-            select(GitHubRepository).where(
-                GitHubRepository.installation_id == installation_id,
-                GitHubRepository.full_name == full_name.lower(),
-            )
-        )
+        refused = _refusal(session, installation_id, owner)
+        if refused is not None:
+            return refused
+        repo = _repo(session, installation_id, full_name)
         if repo is None:
             _add(session, installation_id, [full_name])
             return None
         return None if repo.enabled else f"reviews of {full_name} are turned off for this installation"
+
+
+def use_refusal(db: Db, installation_id: int, owner: str, full_name: str | None = None) -> str | None:
+    """Why a job may not use ``installation_id``'s token for a repository of ``owner`` now, or
+    None: :func:`review_gate`'s rules, read again when the job runs (the worker side), because
+    a job can wait in the queue while its installation is suspended, deleted or its repository
+    turned off, and its stored installation id must belong to the repository's owner. Reads
+    only: a repository the installation has not listed is not refused (GitHub decides)."""
+    with use_session(db) as session:
+        refused = _refusal(session, installation_id, owner)
+        if refused is not None or full_name is None:
+            return refused
+        repo = _repo(session, installation_id, full_name)
+        if repo is not None and not repo.enabled:
+            return f"reviews of {full_name} are turned off for this installation"
+        return None
+
+
+def _refusal(session: Session, installation_id: int, owner: str) -> str | None:
+    row = session.get(GitHubInstallation, installation_id)
+    if row is None:
+        return f"installation {installation_id} is not known here (no installation event was received)"
+    if row.suspended:
+        return f"installation {installation_id} is suspended"
+    if owner.lower() != row.account_login.lower():
+        return f"repository owner {owner!r} is not the installation's account {row.account_login!r}"
+    return None
+
+
+def _repo(session: Session, installation_id: int, full_name: str) -> GitHubRepository | None:
+    return session.scalar(
+        select(GitHubRepository).where(
+            GitHubRepository.installation_id == installation_id,
+            GitHubRepository.full_name == full_name.lower(),
+        )
+    )
 
 
 def _repos(session: Session, installation_id: int) -> list[GitHubRepository]:
@@ -225,4 +252,5 @@ __all__ = [
     "save_installation",
     "set_repository_enabled",
     "set_suspended",
+    "use_refusal",
 ]

@@ -41,6 +41,17 @@ async def installation_delivery(runtime: Runtime, event: gh.InstallationEvent, d
     except ConfigurationError as exc:
         raise IdentityError("installation.account.login", event.account_login, str(exc)) from None
     engine, iid = runtime.engine, event.installation_id
+    known = await run_in_threadpool(store.get_installation, engine, iid)
+    if known is not None and known.account_login.lower() != event.account_login.lower():
+        # GitHub binds an installation to one account for its life: a delivery that moves it is
+        # forged (the webhook secret is known to someone else) or the account was renamed; either
+        # way its repositories and state stay with the account the store has.
+        raise IdentityError(
+            "installation.account.login",
+            event.account_login,
+            f"is not the account installation {iid} is on ({known.account_login!r}); an account "
+            "renamed on GitHub is a new organization here: uninstall and reinstall the App",
+        )
     if event.event == "installation" and event.action == "deleted":
         gone = await run_in_threadpool(store.delete_installation, engine, iid)
         said = (

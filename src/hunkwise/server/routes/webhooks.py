@@ -154,7 +154,15 @@ async def _github_installation(
     runtime: Runtime, event_name: str, payload: dict[str, Any], delivery: str
 ) -> JSONResponse:
     """``installation`` / ``installation_repositories``: the App's installations in the store
-    (server/routes/installations.py); nothing is queued."""
+    (server/routes/installations.py); nothing is queued. Only in App mode: without the App's
+    credentials no App delivers here, and the secret is the one given to every repository
+    webhook, so such a delivery is not GitHub's word and is not recorded."""
+    if runtime.github_clients().app is None:
+        return _accepted(
+            f"{event_name} deliveries are recorded only when the server runs as a GitHub App "
+            "(set HUNKWISE_GITHUB_APP_ID and HUNKWISE_GITHUB_APP_PRIVATE_KEY, then redeliver it from "
+            "the App's advanced settings)"
+        )
     try:
         event = gh.parse_installation(event_name, payload)
         if event is None:
