@@ -469,3 +469,13 @@ def test_without_the_tokens_identity_nothing_is_posted() -> None:
     with pytest.raises(PlatformError, match="cannot tell its own comments"):
         run(go())
     assert len(fake.threads) == 1 and not fake.own_threads()
+
+
+@pytest.mark.parametrize("event_type", [[], {}, ["git.pullrequest.created"], {"a": 1}, 7, None])
+def test_an_event_type_that_is_not_a_string_is_ignored_not_a_crash(event_type: object) -> None:
+    # A list or an object is unhashable: looking it up among the reviewed events raised
+    # TypeError, which the route answered with a 500 (and a traceback in the log).
+    payload = load("git.pullrequest.created.json")
+    payload["eventType"] = event_type
+    decision = az.classify(payload, api_url=ROOT)
+    assert decision.kind == "ignore" and "is not reviewed" in decision.reason
