@@ -25,6 +25,7 @@ from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
+    PlatformError,
     ReviewPost,
     marker,
     markers_in,
@@ -343,3 +344,14 @@ def test_gitea_repository_names(value: str, ok: bool) -> None:
     else:
         with pytest.raises(IdentityError, match="is not a Gitea repository"):
             gitea_repository(value)
+
+
+async def test_without_the_tokens_user_id_nothing_is_posted() -> None:
+    # GET /user answering without an id made every comment look foreign: each attempt found no
+    # marker and no summary, and a retry posted every finding and the summary again.
+    fake = FakeGitea()
+    fake.user = {"login": BOT["login"]}
+    async with client(fake) as gt:
+        with pytest.raises(PlatformError, match="GET /user"):
+            await gt.post_review("acme/api", 7, review_post(comment(12, "fp-a")), REFS)
+    assert fake.writes() == []

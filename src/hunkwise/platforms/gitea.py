@@ -120,6 +120,18 @@ class GiteaClient(RestClient):
         url = self._repo(repository, "raw", *identity.repository_file_path(path))
         return await self._file_text(url, ref)
 
+    async def own_id(self) -> int:
+        """The token user's id, which every "is this hunkwise's?" check compares with. No answer
+        is an error, not "nobody": without it every marker would look foreign and a retry would
+        post every finding and the summary again (as Bitbucket and Azure DevOps refuse too)."""
+        me = await self.own_user_id()
+        if me is None:
+            raise PlatformError(
+                "Gitea did not say who the token's user is (GET /user answered no numeric id), so "
+                f"hunkwise cannot tell its own comments and posts nothing; check {TOKEN_ENV}"
+            )
+        return me
+
     async def is_own(self, item: dict[str, Any]) -> bool:
         """Whether the token's user wrote ``item`` (a review, a comment)."""
         user = item.get("user")
@@ -251,6 +263,7 @@ class GiteaClient(RestClient):
         comment, created once and edited in place (``PATCH .../issues/comments/{id}``)."""
         placeable = _placeable(refs)
         head = identity.commit_sha(post.head_sha, "head commit")
+        await self.own_id()  # no identity, no posting: every marker would look foreign
 
         async def markers() -> set[tuple[str, str]]:
             reviews = await self.own_reviews(repository, number)
@@ -358,6 +371,11 @@ class GiteaPullRequest(PullRequest):
     def __init__(self, client: GiteaClient, event: GiteaPullRequestEvent) -> None:
         super().__init__(event.repository, event.number, event.head_sha)
         self.client, self.event = client, event
+
+    async def verify(self) -> None:
+        """Who the token's user is, before any model is called: without it nothing could be
+        posted (:meth:`GiteaClient.own_id`)."""
+        await self.client.own_id()
 
     async def diff(self) -> FetchedDiff:
         text = await self.client.pull_diff(self.repository, self.number)
