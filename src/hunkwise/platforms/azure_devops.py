@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -91,6 +91,8 @@ class AzureDevOpsClient(RestClient):
     default_api_url = ""  # none: the root names the organization and must be configured
     url_hint = f"check {URL_ENV} (https://dev.azure.com/ORGANIZATION) and the network"
     not_found_hint = "check the project, repository and pull request, and that the token can read them"
+    # Azure's listings are not paged by size: a continuation token says what is left.
+    first_page: ClassVar[Mapping[str, Any] | None] = None
 
     def __init__(
         self,
@@ -124,21 +126,11 @@ class AzureDevOpsClient(RestClient):
             raise PlatformError(f"Azure DevOps answered GET {url.path} with an unexpected shape")
         return data
 
-    async def _values(self, url: httpx.URL) -> list[dict[str, Any]]:
-        """Every item of a ``{"value": [...]}`` listing, following ``x-ms-continuationtoken``."""
-        items: list[dict[str, Any]] = []
-        page: tuple[httpx.URL, dict[str, Any] | None] | None = (url, None)
-        for _ in range(MAX_PAGES):
-            if page is None:
-                break
-            response = await self._request("GET", page[0], params=page[1])
-            data = response.json()
-            values = data.get("value") if isinstance(data, dict) else None
-            if not isinstance(values, list):
-                raise PlatformError(f"Azure DevOps answered GET {url.path} with an unexpected shape")
-            items.extend(v for v in values if isinstance(v, dict))
-            page = self._next_page(response, url, page[1])
-        return items
+    def _page_items(self, data: object) -> list[Any] | None:
+        """Azure's listings: ``{"count": n, "value": [...]}``, the next page named by the
+        ``x-ms-continuationtoken`` header (:meth:`_next_page`)."""
+        values = data.get("value") if isinstance(data, dict) else None
+        return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else None
 
     async def own_identity(self) -> str:
         """The id of the token's identity (``connectionData``: ``authenticatedUser.id``), once.
@@ -179,7 +171,7 @@ class AzureDevOpsClient(RestClient):
         """The newest iteration whose source commit is ``head_sha``. Azure creates it shortly
         after the push: until then this is :class:`PlatformUnavailable` (the job retries)."""
         head = identity.commit_sha(head_sha, "head commit")
-        iterations = await self._values(self._pr(project, repository, number, "iterations"))
+        iterations = await self._paginate(self._pr(project, repository, number, "iterations"))
         for it in reversed(iterations):
             commit = it.get("sourceRefCommit") if isinstance(it.get("sourceRefCommit"), dict) else {}
             if str(commit.get("commitId", "")).lower() == head:
@@ -292,7 +284,7 @@ class AzureDevOpsClient(RestClient):
     async def threads(self, project: str, repository: str, number: int) -> list[dict[str, Any]]:
         return [
             t
-            for t in await self._values(self._pr(project, repository, number, "threads"))
+            for t in await self._paginate(self._pr(project, repository, number, "threads"))
             if not t.get("isDeleted")
         ]
 
