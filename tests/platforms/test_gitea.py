@@ -355,3 +355,28 @@ async def test_without_the_tokens_user_id_nothing_is_posted() -> None:
         with pytest.raises(PlatformError, match="GET /user"):
             await gt.post_review("acme/api", 7, review_post(comment(12, "fp-a")), REFS)
     assert fake.writes() == []
+
+
+def test_placeable_lines_read_quoted_and_spaced_paths_as_git_writes_them() -> None:
+    # git quotes a path with non-ASCII or special characters ("b/na\303\257ve.py") and ends a
+    # path with a space with a tab; the quoted one was read as no path at all, so every finding
+    # on such a file was folded into the summary instead of going inline.
+    diff = (
+        'diff --git "a/na\\303\\257ve.py" "b/na\\303\\257ve.py"\n'
+        "index 7898192..0b60a5f 100644\n"
+        '--- "a/na\\303\\257ve.py"\n'
+        '+++ "b/na\\303\\257ve.py"\n'
+        "@@ -1 +1,2 @@\n a\n+c\n"
+        "diff --git a/my file.py b/my file.py\n"
+        "index 6178079..9f3ae6c 100644\n"
+        "--- a/my file.py\t\n"
+        "+++ b/my file.py\t\n"
+        "@@ -1 +1,2 @@\n b\n+d\n"
+        'diff --git "a/tab\\there.py" "b/tab\\there.py"\n'
+        '--- "a/tab\\there.py"\n'
+        '+++ "b/tab\\there.py"\n'
+        "@@ -1 +1,2 @@\n b\n+d\n"
+    )
+    assert placeable_lines(diff) == {"naïve.py": [[1, 2]], "my file.py": [[1, 2]], "tab\there.py": [[1, 2]]}
+    broken = '--- "a/x\\\\"\n+++ "b/x\\"\n@@ -1 +1,2 @@\n b\n+d\n'
+    assert placeable_lines(broken) == {}, "a quoting git would not write places nothing (and does not crash)"

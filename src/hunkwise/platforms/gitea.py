@@ -33,6 +33,7 @@ here are eleven.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Mapping
@@ -73,13 +74,29 @@ def placeable_lines(diff: str) -> dict[str, list[list[int]]]:
         if line.startswith("diff --git "):
             path = None
         elif line.startswith("+++ "):
-            target = line[4:].split("\t", 1)[0]
+            target = _git_path(line[4:])
             path = target[2:] if target.startswith("b/") else None  # /dev/null: a deleted file
         elif path is not None and (found := _HUNK.match(line)):
             first, count = int(found.group(1)), int(found.group(2) or 1)
             if count:
                 out.setdefault(path, []).append([first, first + count - 1])
     return out
+
+
+def _git_path(field: str) -> str:
+    """A ``---``/``+++`` path as git writes it: C-quoted (``"b/tab\\there.py"``) when it holds a
+    tab, a newline, a quote or a backslash (and non-ASCII, unless ``core.quotePath`` is off, as
+    Gitea sets it), followed by a tab when it holds a space. A quoting git would not write is
+    kept as it is (no file matches it: its findings go into the summary)."""
+    if field.startswith('"'):
+        end = field.rfind('"')
+        if end > 0:
+            try:
+                raw: bytes = codecs.escape_decode(field[1:end].encode("utf-8"))[0]
+            except ValueError:  # a trailing backslash: not git's quoting
+                return field
+            return raw.decode("utf-8", errors="replace")
+    return field.split("\t", 1)[0]
 
 
 def _placeable(refs: Mapping[str, str]) -> dict[str, list[list[int]]] | None:
