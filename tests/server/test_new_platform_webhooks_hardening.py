@@ -60,9 +60,12 @@ SETTING = {
 HEADER = {"bitbucket": "X-Hub-Signature", "gitea": "X-Gitea-Signature", "azure": "basic authentication"}
 
 
-@pytest.fixture
-def clients(make_client: Callable[..., TestClient]) -> Iterator[dict[str, TestClient]]:
-    yield {name: make_client(**settings) for name, (_, settings, _, _) in ROUTES.items()}
+@pytest.fixture(params=list(ROUTES))
+def route(request: pytest.FixtureRequest, make_client: Callable[..., TestClient]) -> tuple[str, TestClient]:
+    """One route's name and a server configured for it alone (one app per test: the apps would
+    share one SQLite file)."""
+    name: str = request.param
+    return name, make_client(**ROUTES[name][1])
 
 
 def _post(client: TestClient, name: str, body: bytes, secret: str = SECRET) -> Any:
@@ -72,16 +75,16 @@ def _post(client: TestClient, name: str, body: bytes, secret: str = SECRET) -> A
     )
 
 
-@pytest.mark.parametrize("name", ROUTES)
 def test_a_delivery_without_valid_credentials_is_401_naming_the_header_and_the_setting(
-    clients: dict[str, TestClient], name: str
+    route: tuple[str, TestClient],
 ) -> None:
+    name, client = route
     body = ROUTES[name][2].read_bytes()
-    resp = _post(clients[name], name, body, secret="not-the-secret")
+    resp = _post(client, name, body, secret="not-the-secret")
     assert resp.status_code == 401
     detail = resp.json()["detail"]
     assert HEADER[name] in detail and SETTING[name] in detail, detail
-    assert jobs(clients[name]) == []
+    assert jobs(client) == []
 
 
 def test_azure_with_the_right_password_and_no_organization_says_what_to_set(
@@ -129,9 +132,8 @@ def _mutations(value: Any, depth: int = 0) -> Iterator[Any]:
             yield changed
 
 
-@pytest.mark.parametrize("name", ROUTES)
-def test_no_authenticated_body_is_a_server_error(clients: dict[str, TestClient], name: str) -> None:
-    client = clients[name]
+def test_no_authenticated_body_is_a_server_error(route: tuple[str, TestClient]) -> None:
+    name, client = route
     base = json.loads(ROUTES[name][2].read_text())
     bodies = [b"", b"not json", b"[]", b"null", b'"x"', b"1e999", b'{"a":' * 50, b"\xff\xfe"]
     bodies += [json.dumps(m).encode() for m in _mutations(base)]
