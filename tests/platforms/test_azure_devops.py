@@ -447,28 +447,31 @@ def test_a_network_failure_reading_a_file_is_transient() -> None:
 
 def test_without_the_tokens_identity_nothing_is_posted() -> None:
     """Which comments are hunkwise's is the token's identity: without it a retry would post
-    everything again, so posting stops with the reason (once there is a thread to tell apart)."""
+    everything again, so posting stops with the reason, even on a pull request with no thread yet
+    (which once let the first review through and failed every later one)."""
     import httpx
 
     from hunkwise.platforms.review_post import PlatformError
 
-    fake = FakeAzureDevOps.with_diff(SAMPLE)
-    fake.add_thread("looks good", AUTHOR)
+    for others in (["looks good"], []):
+        fake = FakeAzureDevOps.with_diff(SAMPLE)
+        for text in others:
+            fake.add_thread(text, AUTHOR)
 
-    def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/connectionData"):
-            return httpx.Response(200, json={"authenticatedUser": {}})
-        return fake.handle(request)
+        def handle(request: httpx.Request, fake: FakeAzureDevOps = fake) -> httpx.Response:
+            if request.url.path.endswith("/connectionData"):
+                return httpx.Response(200, json={"authenticatedUser": {}})
+            return fake.handle(request)
 
-    async def go() -> None:
-        async with AzureDevOpsClient(Secret(PAT), ROOT, transport=httpx.MockTransport(handle)) as c:
-            await c.post_review(
-                PROJECT, REPO, 7, post("k1", [finding("src/inventory/pricing.py", 14, "fp-1")])
-            )
+        async def go() -> None:
+            async with AzureDevOpsClient(Secret(PAT), ROOT, transport=httpx.MockTransport(handle)) as c:
+                await c.post_review(
+                    PROJECT, REPO, 7, post("k1", [finding("src/inventory/pricing.py", 14, "fp-1")])
+                )
 
-    with pytest.raises(PlatformError, match="cannot tell its own comments"):
-        run(go())
-    assert len(fake.threads) == 1 and not fake.own_threads()
+        with pytest.raises(PlatformError, match="cannot tell its own comments"):
+            run(go())
+        assert len(fake.threads) == len(others) and not fake.own_threads()
 
 
 @pytest.mark.parametrize("event_type", [[], {}, ["git.pullrequest.created"], {"a": 1}, 7, None])

@@ -349,6 +349,7 @@ class AzureDevOpsClient(RestClient):
         (:func:`~hunkwise.platforms.pull_request.post_with_markers`). ``iteration``: the one
         reviewed; each thread is anchored to it (``pullRequestThreadContext``), so its lines are
         the reviewed head's even when the pull request has moved on since."""
+        await self.own_identity()  # no identity, no posting: every marker would look foreign
         threads_url = self._pr(project, repository, number, "threads")
         tracking: dict[str, int] | None = None
 
@@ -519,9 +520,12 @@ class AzureDevOpsPullRequest(PullRequest):
         return self.event.project, self.event.repository_name, self.number
 
     async def verify(self) -> None:
+        """The repository is the delivered one, and who the token is, before any model is called
+        (without the identity nothing could be posted, :meth:`AzureDevOpsClient.own_identity`)."""
         await self.client.verify_repository(
             self.event.project, self.event.repository_name, self.event.repository_id
         )
+        await self.client.own_identity()
 
     async def diff(self) -> FetchedDiff:
         text, refs = await self.client.pull_request_diff(*self._where, self.head_sha)
