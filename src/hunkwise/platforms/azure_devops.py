@@ -349,7 +349,6 @@ class AzureDevOpsClient(RestClient):
         (:func:`~hunkwise.platforms.pull_request.post_with_markers`). ``iteration``: the one
         reviewed; each thread is anchored to it (``pullRequestThreadContext``), so its lines are
         the reviewed head's even when the pull request has moved on since."""
-        await self.own_identity()  # no identity, no posting: every marker would look foreign
         threads_url = self._pr(project, repository, number, "threads")
         tracking: dict[str, int] | None = None
 
@@ -390,7 +389,9 @@ class AzureDevOpsClient(RestClient):
             await self._request("PATCH", url, json={"content": body})
             return str(ref)
 
-        return await post_with_markers(post, MarkerPosting(markers, inline, summary, create, edit))
+        return await post_with_markers(
+            post, MarkerPosting(markers, inline, summary, create, edit, self.own_identity)
+        )
 
     async def prior_threads(self, project: str, repository: str, number: int) -> list[PriorThread]:
         """Every finding hunkwise posted here (the ``fp`` marker of its own threads' first

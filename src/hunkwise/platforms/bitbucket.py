@@ -229,7 +229,6 @@ class BitbucketClient(RestClient):
         """One inline comment per new finding, then the summary comment, created once and edited
         in place (``PUT .../comments/{id}``) on every later review
         (:func:`~hunkwise.platforms.pull_request.post_with_markers`)."""
-        await self.own_uuid()  # no identity, no posting: every marker would look foreign
 
         async def markers() -> set[tuple[str, str]]:
             return await self.existing_markers(repository, number)
@@ -250,7 +249,9 @@ class BitbucketClient(RestClient):
             url = self._pr(repository, number, "comments", cid)
             return (await self._request("PUT", url, json={"content": {"raw": body}})).json().get("id")
 
-        return await post_with_markers(post, MarkerPosting(markers, inline, summary, create, edit))
+        return await post_with_markers(
+            post, MarkerPosting(markers, inline, summary, create, edit, self.own_uuid)
+        )
 
     async def set_status(
         self, repository: str, number: int, head_sha: str, state: CommitState, url: str

@@ -280,7 +280,6 @@ class GiteaClient(RestClient):
         comment, created once and edited in place (``PATCH .../issues/comments/{id}``)."""
         placeable = _placeable(refs)
         head = identity.commit_sha(post.head_sha, "head commit")
-        await self.own_id()  # no identity, no posting: every marker would look foreign
 
         async def markers() -> set[tuple[str, str]]:
             reviews = await self.own_reviews(repository, number)
@@ -312,7 +311,9 @@ class GiteaClient(RestClient):
             url = self._repo(repository, "issues", "comments", cid)
             return (await self._request("PATCH", url, json={"body": body})).json().get("id")
 
-        return await post_with_markers(post, MarkerPosting(markers, inline, summary, create, edit))
+        return await post_with_markers(
+            post, MarkerPosting(markers, inline, summary, create, edit, self.own_id)
+        )
 
     async def set_status(self, repository: str, head_sha: str, state: CommitState) -> None:
         """The ``hunkwise`` commit status of ``head_sha`` (each POST adds one; Gitea shows the

@@ -298,7 +298,9 @@ class GitLabClient(RestClient):
             url = self._mr(project, iid, "notes", str(note_id))
             return (await self._request("PUT", url, json={"body": body})).json().get("id")
 
-        return await post_with_markers(post, MarkerPosting(markers, inline, summary, create, edit))
+        return await post_with_markers(
+            post, MarkerPosting(markers, inline, summary, create, edit, self.own_user_id)
+        )
 
     # -- the merge status -------------------------------------------------------------------------
     async def set_status(self, project: int | str, head_sha: str, state: CommitState) -> str:
