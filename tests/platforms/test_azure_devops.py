@@ -482,3 +482,25 @@ def test_an_event_type_that_is_not_a_string_is_ignored_not_a_crash(event_type: o
     payload["eventType"] = event_type
     decision = az.classify(payload, api_url=ROOT)
     assert decision.kind == "ignore" and "is not reviewed" in decision.reason
+
+
+def test_a_created_summary_whose_answer_names_no_thread_is_still_posted() -> None:
+    # The thread was created (201) but the answer did not name it: _id(None) raised IdentityError,
+    # a permanent failure of a review that was posted (its status then "incomplete").
+    import httpx
+
+    fake = FakeAzureDevOps.with_diff(SAMPLE)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        answer = fake.handle(request)
+        if request.method == "POST" and request.url.path.endswith("/threads"):
+            return httpx.Response(answer.status_code, json={"status": "created"})
+        return answer
+
+    async def go() -> object:
+        async with AzureDevOpsClient(Secret(PAT), ROOT, transport=httpx.MockTransport(handle)) as c:
+            return await c.post_review(PROJECT, REPO, 7, post("k1", []))
+
+    result = run(go())
+    assert result.posted and result.review_id is None  # type: ignore[attr-defined]
+    assert len(fake.own_threads()) == 1

@@ -380,3 +380,22 @@ def test_placeable_lines_read_quoted_and_spaced_paths_as_git_writes_them() -> No
     assert placeable_lines(diff) == {"naïve.py": [[1, 2]], "my file.py": [[1, 2]], "tab\there.py": [[1, 2]]}
     broken = '--- "a/x\\\\"\n+++ "b/x\\"\n@@ -1 +1,2 @@\n b\n+d\n'
     assert placeable_lines(broken) == {}, "a quoting git would not write places nothing (and does not crash)"
+
+
+async def test_a_write_whose_answer_is_not_json_is_not_a_crash() -> None:
+    # The summary was created (or edited), but the answer (a proxy's page, an empty body) is not
+    # the comment: ``.json().get("id")`` raised JSONDecodeError or AttributeError, a traceback
+    # instead of a posted review. The id is only informative; the next read finds the comment.
+    fake = FakeGitea()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        answer = fake.handle(request)
+        if request.method in ("POST", "PATCH") and "/comments" in request.url.path:
+            return httpx.Response(answer.status_code, content=b"<html>ok</html>")
+        return answer
+
+    async with GiteaClient(Secret(TOKEN), f"{WEB}/api/v1", transport=httpx.MockTransport(handle)) as gt:
+        first = await gt.post_review("acme/api", 7, review_post(key="r1"), REFS)
+        again = await gt.post_review("acme/api", 7, review_post(key="r2"), REFS)
+    assert first.posted and first.review_id is None
+    assert again.posted and len([c for c in fake.issue_comments if "summary" in c["body"]]) == 1

@@ -53,7 +53,7 @@ from hunkwise.platforms.azure_devops_events import (
 )
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.pull_request import FetchedDiff, MarkerPosting, PullRequest, post_with_markers
-from hunkwise.platforms.rest import MAX_FILE_BYTES, MAX_PAGES, RestClient
+from hunkwise.platforms.rest import MAX_FILE_BYTES, MAX_PAGES, RestClient, answered_id
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
@@ -368,12 +368,20 @@ class AzureDevOpsClient(RestClient):
             found = await self.summary_comment(project, repository, number)
             return None if found is None else f"{found[0]}/{found[1]}"
 
-        async def create(body: str) -> str:
+        async def create(body: str) -> str | None:
             thread = {"comments": [{"parentCommentId": 0, "content": body, "commentType": "text"}]}
-            data = (await self._request("POST", threads_url, json=thread)).json()
-            comments = data.get("comments") if isinstance(data, dict) else None
+            response = await self._request("POST", threads_url, json=thread)
+            # The thread is there (2xx); an answer that does not name it is not a failed post
+            # (failing would post it again on retry): the next read finds it by its marker.
+            comments = _json_object(response).get("comments")
             first = comments[0] if isinstance(comments, list) and comments else {}
-            return f"{_id(data.get('id'), 'thread id')}/{_id(first.get('id'), 'comment id')}"
+            thread_id, comment_id = (
+                answered_id(response),
+                first.get("id") if isinstance(first, dict) else None,
+            )
+            if isinstance(thread_id, int) and isinstance(comment_id, int):
+                return f"{thread_id}/{comment_id}"
+            return None
 
         async def edit(ref: int | str, body: str) -> str:
             thread_id, _, comment_id = str(ref).partition("/")
@@ -477,6 +485,14 @@ class AzureDevOpsClient(RestClient):
         """``x-ms-continuationtoken``: the same listing again with ``continuationToken``."""
         token = response.headers.get("x-ms-continuationtoken")
         return (url, {**(params or {}), "continuationToken": token}) if token else None
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _unreadable(data: bytes) -> bool:

@@ -41,7 +41,7 @@ from hunkwise.platforms import identity
 from hunkwise.platforms.bitbucket_webhooks import DEFAULT_API_URL, BitbucketPullRequestEvent, web_hosts
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.pull_request import FetchedDiff, MarkerPosting, PullRequest, post_with_markers
-from hunkwise.platforms.rest import PER_PAGE, RestClient, request_path
+from hunkwise.platforms.rest import PER_PAGE, RestClient, answered_id, request_path
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
@@ -242,12 +242,12 @@ class BitbucketClient(RestClient):
 
         async def create(body: str) -> int | str | None:
             url = self._pr(repository, number, "comments")
-            return (await self._request("POST", url, json={"content": {"raw": body}})).json().get("id")
+            return answered_id(await self._request("POST", url, json={"content": {"raw": body}}))
 
         async def edit(comment_id: int | str, body: str) -> int | str | None:
             cid = identity.positive_int(int(comment_id), "comment id", maximum=identity.MAX_ID)
             url = self._pr(repository, number, "comments", cid)
-            return (await self._request("PUT", url, json={"content": {"raw": body}})).json().get("id")
+            return answered_id(await self._request("PUT", url, json={"content": {"raw": body}}))
 
         return await post_with_markers(
             post, MarkerPosting(markers, inline, summary, create, edit, self.own_uuid)

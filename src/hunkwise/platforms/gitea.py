@@ -45,7 +45,7 @@ from hunkwise.gateway import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.gitea_webhooks import TOKEN_ENV, URL_ENV, GiteaPullRequestEvent
 from hunkwise.platforms.pull_request import FetchedDiff, MarkerPosting, PullRequest, post_with_markers
-from hunkwise.platforms.rest import RestClient
+from hunkwise.platforms.rest import RestClient, answered_id
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformError,
@@ -304,12 +304,12 @@ class GiteaClient(RestClient):
 
         async def create(body: str) -> int | str | None:
             url = self._repo(repository, "issues", identity.positive_int(number, "number"), "comments")
-            return (await self._request("POST", url, json={"body": body})).json().get("id")
+            return answered_id(await self._request("POST", url, json={"body": body}))
 
         async def edit(comment_id: int | str, body: str) -> int | str | None:
             cid = identity.positive_int(comment_id, "comment id", maximum=identity.MAX_ID)
             url = self._repo(repository, "issues", "comments", cid)
-            return (await self._request("PATCH", url, json={"body": body})).json().get("id")
+            return answered_id(await self._request("PATCH", url, json={"body": body}))
 
         return await post_with_markers(
             post, MarkerPosting(markers, inline, summary, create, edit, self.own_id)

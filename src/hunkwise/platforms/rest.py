@@ -222,6 +222,18 @@ class RestClient(ABC):
         return items
 
 
+def answered_id(response: httpx.Response) -> int | str | None:
+    """The ``id`` of what a write created or edited, None when the answer does not say (not JSON,
+    not an object). The write succeeded (a 2xx): failing it over its answer would make a retry
+    post again, and the id is only reported; the next read finds the comment by its marker."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+
+
 def request_path(url: httpx.URL) -> str:
     """The request path as sent (a GitLab project path stays one ``%2F``-encoded segment), no query."""
     return url.raw_path.decode("ascii").split("?", 1)[0]
