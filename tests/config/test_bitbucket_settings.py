@@ -55,3 +55,20 @@ def test_config_show_masks_the_token_and_secret(tmp_path: Path, monkeypatch: pyt
     assert rows["HUNKWISE_BITBUCKET_TOKEN"] == "••••7777"
     assert rows["HUNKWISE_BITBUCKET_WEBHOOK_SECRET"] == "••••8888"
     assert rows["HUNKWISE_BITBUCKET_BOT_UUID"] == "{" + UUID + "}"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["api.bitbucket.org/2.0", "ftp://api.bitbucket.org/2.0", "https://api.bitbucket.org/2.0?x=1", "https://"],
+)
+def test_an_api_url_that_is_not_one_is_refused_at_start_up_naming_the_variable(value: str) -> None:
+    # Was accepted: every delivery was then refused as "not on the configured Bitbucket host ''"
+    # and every job failed on a URL httpx cannot send; Gitea's and Azure's URLs are checked here.
+    from hunkwise.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({"HUNKWISE_BITBUCKET_API_URL": value})
+    assert caught.value.setting == "HUNKWISE_BITBUCKET_API_URL"
+    assert "https://api.bitbucket.org/2.0" in str(caught.value)
+    ok = Settings.from_env({"HUNKWISE_BITBUCKET_API_URL": "http://127.0.0.1:8080/2.0/"})
+    assert ok.bitbucket_api_url == "http://127.0.0.1:8080/2.0"

@@ -151,3 +151,25 @@ async def test_findings_at_the_fail_on_severity_fail_the_status(engine: Engine, 
     assert done.status == "done", done.error
     assert fake.status_history() == ["pending", "failed"]
     assert "critical" in fake.statuses[-1]["description"]
+
+
+async def test_without_the_tokens_identity_the_job_fails_before_any_model_call(engine: Engine, sim) -> None:
+    # Bitbucket and Gitea ask who the token is in verify(); Azure DevOps asked only when posting,
+    # after the models had been paid for a review that could not be posted.
+    import httpx
+
+    fake = FakeAzureDevOps.with_diff(SAMPLE)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/connectionData"):
+            return httpx.Response(200, json={"authenticatedUser": {}})
+        return fake.handle(request)
+
+    deps = deps_for(engine, sim.zai_developer_url, None)
+    deps.platform_clients = {
+        "azure_devops": lambda ev: AzureDevOpsClient(Secret(PAT), ROOT, transport=httpx.MockTransport(handle))
+    }
+    [done] = await run_jobs(engine, deps, enqueue(engine, event()))
+    assert done.status == "failed" and "authenticatedUser.id" in (done.error or "")
+    assert sim.key_stats(DEV_KEY)["ok"] == 0 and runs(engine) == 0
+    assert fake.threads == [], "nothing posted"

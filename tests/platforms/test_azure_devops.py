@@ -447,25 +447,60 @@ def test_a_network_failure_reading_a_file_is_transient() -> None:
 
 def test_without_the_tokens_identity_nothing_is_posted() -> None:
     """Which comments are hunkwise's is the token's identity: without it a retry would post
-    everything again, so posting stops with the reason (once there is a thread to tell apart)."""
+    everything again, so posting stops with the reason, even on a pull request with no thread yet
+    (which once let the first review through and failed every later one)."""
     import httpx
 
     from hunkwise.platforms.review_post import PlatformError
 
+    for others in (["looks good"], []):
+        fake = FakeAzureDevOps.with_diff(SAMPLE)
+        for text in others:
+            fake.add_thread(text, AUTHOR)
+
+        def handle(request: httpx.Request, fake: FakeAzureDevOps = fake) -> httpx.Response:
+            if request.url.path.endswith("/connectionData"):
+                return httpx.Response(200, json={"authenticatedUser": {}})
+            return fake.handle(request)
+
+        async def go() -> None:
+            async with AzureDevOpsClient(Secret(PAT), ROOT, transport=httpx.MockTransport(handle)) as c:
+                await c.post_review(
+                    PROJECT, REPO, 7, post("k1", [finding("src/inventory/pricing.py", 14, "fp-1")])
+                )
+
+        with pytest.raises(PlatformError, match="cannot tell its own comments"):
+            run(go())
+        assert len(fake.threads) == len(others) and not fake.own_threads()
+
+
+@pytest.mark.parametrize("event_type", [[], {}, ["git.pullrequest.created"], {"a": 1}, 7, None])
+def test_an_event_type_that_is_not_a_string_is_ignored_not_a_crash(event_type: object) -> None:
+    # A list or an object is unhashable: looking it up among the reviewed events raised
+    # TypeError, which the route answered with a 500 (and a traceback in the log).
+    payload = load("git.pullrequest.created.json")
+    payload["eventType"] = event_type
+    decision = az.classify(payload, api_url=ROOT)
+    assert decision.kind == "ignore" and "is not reviewed" in decision.reason
+
+
+def test_a_created_summary_whose_answer_names_no_thread_is_still_posted() -> None:
+    # The thread was created (201) but the answer did not name it: _id(None) raised IdentityError,
+    # a permanent failure of a review that was posted (its status then "incomplete").
+    import httpx
+
     fake = FakeAzureDevOps.with_diff(SAMPLE)
-    fake.add_thread("looks good", AUTHOR)
 
     def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/connectionData"):
-            return httpx.Response(200, json={"authenticatedUser": {}})
-        return fake.handle(request)
+        answer = fake.handle(request)
+        if request.method == "POST" and request.url.path.endswith("/threads"):
+            return httpx.Response(answer.status_code, json={"status": "created"})
+        return answer
 
-    async def go() -> None:
+    async def go() -> object:
         async with AzureDevOpsClient(Secret(PAT), ROOT, transport=httpx.MockTransport(handle)) as c:
-            await c.post_review(
-                PROJECT, REPO, 7, post("k1", [finding("src/inventory/pricing.py", 14, "fp-1")])
-            )
+            return await c.post_review(PROJECT, REPO, 7, post("k1", []))
 
-    with pytest.raises(PlatformError, match="cannot tell its own comments"):
-        run(go())
-    assert len(fake.threads) == 1 and not fake.own_threads()
+    result = run(go())
+    assert result.posted and result.review_id is None  # type: ignore[attr-defined]
+    assert len(fake.own_threads()) == 1

@@ -25,6 +25,7 @@ from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
+    PlatformError,
     ReviewPost,
     marker,
     markers_in,
@@ -343,3 +344,58 @@ def test_gitea_repository_names(value: str, ok: bool) -> None:
     else:
         with pytest.raises(IdentityError, match="is not a Gitea repository"):
             gitea_repository(value)
+
+
+async def test_without_the_tokens_user_id_nothing_is_posted() -> None:
+    # GET /user answering without an id made every comment look foreign: each attempt found no
+    # marker and no summary, and a retry posted every finding and the summary again.
+    fake = FakeGitea()
+    fake.user = {"login": BOT["login"]}
+    async with client(fake) as gt:
+        with pytest.raises(PlatformError, match="GET /user"):
+            await gt.post_review("acme/api", 7, review_post(comment(12, "fp-a")), REFS)
+    assert fake.writes() == []
+
+
+def test_placeable_lines_read_quoted_and_spaced_paths_as_git_writes_them() -> None:
+    # git quotes a path with non-ASCII or special characters ("b/na\303\257ve.py") and ends a
+    # path with a space with a tab; the quoted one was read as no path at all, so every finding
+    # on such a file was folded into the summary instead of going inline.
+    diff = (
+        'diff --git "a/na\\303\\257ve.py" "b/na\\303\\257ve.py"\n'
+        "index 7898192..0b60a5f 100644\n"
+        '--- "a/na\\303\\257ve.py"\n'
+        '+++ "b/na\\303\\257ve.py"\n'
+        "@@ -1 +1,2 @@\n a\n+c\n"
+        "diff --git a/my file.py b/my file.py\n"
+        "index 6178079..9f3ae6c 100644\n"
+        "--- a/my file.py\t\n"
+        "+++ b/my file.py\t\n"
+        "@@ -1 +1,2 @@\n b\n+d\n"
+        'diff --git "a/tab\\there.py" "b/tab\\there.py"\n'
+        '--- "a/tab\\there.py"\n'
+        '+++ "b/tab\\there.py"\n'
+        "@@ -1 +1,2 @@\n b\n+d\n"
+    )
+    assert placeable_lines(diff) == {"naïve.py": [[1, 2]], "my file.py": [[1, 2]], "tab\there.py": [[1, 2]]}
+    broken = '--- "a/x\\\\"\n+++ "b/x\\"\n@@ -1 +1,2 @@\n b\n+d\n'
+    assert placeable_lines(broken) == {}, "a quoting git would not write places nothing (and does not crash)"
+
+
+async def test_a_write_whose_answer_is_not_json_is_not_a_crash() -> None:
+    # The summary was created (or edited), but the answer (a proxy's page, an empty body) is not
+    # the comment: ``.json().get("id")`` raised JSONDecodeError or AttributeError, a traceback
+    # instead of a posted review. The id is only informative; the next read finds the comment.
+    fake = FakeGitea()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        answer = fake.handle(request)
+        if request.method in ("POST", "PATCH") and "/comments" in request.url.path:
+            return httpx.Response(answer.status_code, content=b"<html>ok</html>")
+        return answer
+
+    async with GiteaClient(Secret(TOKEN), f"{WEB}/api/v1", transport=httpx.MockTransport(handle)) as gt:
+        first = await gt.post_review("acme/api", 7, review_post(key="r1"), REFS)
+        again = await gt.post_review("acme/api", 7, review_post(key="r2"), REFS)
+    assert first.posted and first.review_id is None
+    assert again.posted and len([c for c in fake.issue_comments if "summary" in c["body"]]) == 1

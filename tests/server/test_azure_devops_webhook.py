@@ -81,7 +81,8 @@ def test_an_unconfigured_server_accepts_no_delivery(
     resp = post(client, load("git.pullrequest.created.json", f"{azure.url}/fabrikam"), auth(""))
     assert resp.status_code == 401
     client = make_client(HUNKWISE_AZURE_DEVOPS_WEBHOOK_PASSWORD=PASSWORD)  # no organization root
-    assert post(client, load("git.pullrequest.created.json", f"{azure.url}/fabrikam")).status_code == 401
+    resp = post(client, load("git.pullrequest.created.json", f"{azure.url}/fabrikam"))
+    assert resp.status_code == 400 and "HUNKWISE_AZURE_DEVOPS_URL" in resp.json()["detail"]
     assert jobs(client) == []
 
 

@@ -485,6 +485,28 @@ class Settings(BaseSettings):
             )
         return text
 
+    @field_validator("bitbucket_api_url", mode="after")
+    @classmethod
+    def _bitbucket_api_url(cls, value: str | None) -> str | None:
+        # The only place the token goes, and what a delivery's links are compared with: checked
+        # at start-up like HUNKWISE_GITEA_URL and HUNKWISE_AZURE_DEVOPS_URL.
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.query
+            or parts.fragment
+        ):
+            raise ConfigurationError(
+                f"HUNKWISE_BITBUCKET_API_URL = {value[:80]!r} is not an API root: expected "
+                "http(s)://HOST[/PATH], e.g. https://api.bitbucket.org/2.0 (the default; unset it)",
+                setting="HUNKWISE_BITBUCKET_API_URL",
+            )
+        return value.rstrip("/")
+
     @field_validator("bitbucket_bot_uuid", mode="after")
     @classmethod
     def _bitbucket_uuid(cls, value: str | None) -> str | None:

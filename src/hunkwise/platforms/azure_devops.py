@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -53,7 +53,7 @@ from hunkwise.platforms.azure_devops_events import (
 )
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.pull_request import FetchedDiff, MarkerPosting, PullRequest, post_with_markers
-from hunkwise.platforms.rest import MAX_FILE_BYTES, MAX_PAGES, RestClient
+from hunkwise.platforms.rest import MAX_FILE_BYTES, MAX_PAGES, RestClient, answered_id
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
@@ -91,6 +91,8 @@ class AzureDevOpsClient(RestClient):
     default_api_url = ""  # none: the root names the organization and must be configured
     url_hint = f"check {URL_ENV} (https://dev.azure.com/ORGANIZATION) and the network"
     not_found_hint = "check the project, repository and pull request, and that the token can read them"
+    # Azure's listings are not paged by size: a continuation token says what is left.
+    first_page: ClassVar[Mapping[str, Any] | None] = None
 
     def __init__(
         self,
@@ -124,21 +126,11 @@ class AzureDevOpsClient(RestClient):
             raise PlatformError(f"Azure DevOps answered GET {url.path} with an unexpected shape")
         return data
 
-    async def _values(self, url: httpx.URL) -> list[dict[str, Any]]:
-        """Every item of a ``{"value": [...]}`` listing, following ``x-ms-continuationtoken``."""
-        items: list[dict[str, Any]] = []
-        page: tuple[httpx.URL, dict[str, Any] | None] | None = (url, None)
-        for _ in range(MAX_PAGES):
-            if page is None:
-                break
-            response = await self._request("GET", page[0], params=page[1])
-            data = response.json()
-            values = data.get("value") if isinstance(data, dict) else None
-            if not isinstance(values, list):
-                raise PlatformError(f"Azure DevOps answered GET {url.path} with an unexpected shape")
-            items.extend(v for v in values if isinstance(v, dict))
-            page = self._next_page(response, url, page[1])
-        return items
+    def _page_items(self, data: object) -> list[Any] | None:
+        """Azure's listings: ``{"count": n, "value": [...]}``, the next page named by the
+        ``x-ms-continuationtoken`` header (:meth:`_next_page`)."""
+        values = data.get("value") if isinstance(data, dict) else None
+        return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else None
 
     async def own_identity(self) -> str:
         """The id of the token's identity (``connectionData``: ``authenticatedUser.id``), once.
@@ -179,7 +171,7 @@ class AzureDevOpsClient(RestClient):
         """The newest iteration whose source commit is ``head_sha``. Azure creates it shortly
         after the push: until then this is :class:`PlatformUnavailable` (the job retries)."""
         head = identity.commit_sha(head_sha, "head commit")
-        iterations = await self._values(self._pr(project, repository, number, "iterations"))
+        iterations = await self._paginate(self._pr(project, repository, number, "iterations"))
         for it in reversed(iterations):
             commit = it.get("sourceRefCommit") if isinstance(it.get("sourceRefCommit"), dict) else {}
             if str(commit.get("commitId", "")).lower() == head:
@@ -292,7 +284,7 @@ class AzureDevOpsClient(RestClient):
     async def threads(self, project: str, repository: str, number: int) -> list[dict[str, Any]]:
         return [
             t
-            for t in await self._values(self._pr(project, repository, number, "threads"))
+            for t in await self._paginate(self._pr(project, repository, number, "threads"))
             if not t.get("isDeleted")
         ]
 
@@ -376,12 +368,20 @@ class AzureDevOpsClient(RestClient):
             found = await self.summary_comment(project, repository, number)
             return None if found is None else f"{found[0]}/{found[1]}"
 
-        async def create(body: str) -> str:
+        async def create(body: str) -> str | None:
             thread = {"comments": [{"parentCommentId": 0, "content": body, "commentType": "text"}]}
-            data = (await self._request("POST", threads_url, json=thread)).json()
-            comments = data.get("comments") if isinstance(data, dict) else None
+            response = await self._request("POST", threads_url, json=thread)
+            # The thread is there (2xx); an answer that does not name it is not a failed post
+            # (failing would post it again on retry): the next read finds it by its marker.
+            comments = _json_object(response).get("comments")
             first = comments[0] if isinstance(comments, list) and comments else {}
-            return f"{_id(data.get('id'), 'thread id')}/{_id(first.get('id'), 'comment id')}"
+            thread_id, comment_id = (
+                answered_id(response),
+                first.get("id") if isinstance(first, dict) else None,
+            )
+            if isinstance(thread_id, int) and isinstance(comment_id, int):
+                return f"{thread_id}/{comment_id}"
+            return None
 
         async def edit(ref: int | str, body: str) -> str:
             thread_id, _, comment_id = str(ref).partition("/")
@@ -397,7 +397,9 @@ class AzureDevOpsClient(RestClient):
             await self._request("PATCH", url, json={"content": body})
             return str(ref)
 
-        return await post_with_markers(post, MarkerPosting(markers, inline, summary, create, edit))
+        return await post_with_markers(
+            post, MarkerPosting(markers, inline, summary, create, edit, self.own_identity)
+        )
 
     async def prior_threads(self, project: str, repository: str, number: int) -> list[PriorThread]:
         """Every finding hunkwise posted here (the ``fp`` marker of its own threads' first
@@ -485,6 +487,14 @@ class AzureDevOpsClient(RestClient):
         return (url, {**(params or {}), "continuationToken": token}) if token else None
 
 
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def _unreadable(data: bytes) -> bool:
     return unreadable(data, MAX_FILE_BYTES)
 
@@ -527,9 +537,12 @@ class AzureDevOpsPullRequest(PullRequest):
         return self.event.project, self.event.repository_name, self.number
 
     async def verify(self) -> None:
+        """The repository is the delivered one, and who the token is, before any model is called
+        (without the identity nothing could be posted, :meth:`AzureDevOpsClient.own_identity`)."""
         await self.client.verify_repository(
             self.event.project, self.event.repository_name, self.event.repository_id
         )
+        await self.client.own_identity()
 
     async def diff(self) -> FetchedDiff:
         text, refs = await self.client.pull_request_diff(*self._where, self.head_sha)

@@ -218,7 +218,7 @@ def classify(payload: dict[str, Any], *, api_url: str) -> AzureDecision:
     a project, repository, id, number or commit that is not one raises :class:`IdentityError`
     naming the field."""
     event_type = payload.get("eventType")
-    if event_type not in ACTIONS:
+    if not isinstance(event_type, str) or event_type not in ACTIONS:  # a list is unhashable
         return AzureDecision("ignore", f"event {shown(event_type or '(none)')} is not reviewed")
     resource = payload.get("resource")
     if not isinstance(resource, dict):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,7 +41,7 @@ from hunkwise.platforms import identity
 from hunkwise.platforms.bitbucket_webhooks import DEFAULT_API_URL, BitbucketPullRequestEvent, web_hosts
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.pull_request import FetchedDiff, MarkerPosting, PullRequest, post_with_markers
-from hunkwise.platforms.rest import MAX_FILE_BYTES, MAX_PAGES, PER_PAGE, RestClient
+from hunkwise.platforms.rest import PER_PAGE, RestClient, answered_id, request_path
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
@@ -81,6 +81,7 @@ class BitbucketClient(RestClient):
     default_api_url = DEFAULT_API_URL
     url_hint = "check the Bitbucket API URL (HUNKWISE_BITBUCKET_API_URL) and the network"
     not_found_hint = "check the workspace, repository and pull request, and that the token can see them"
+    first_page: ClassVar[Mapping[str, Any] | None] = {"pagelen": PER_PAGE}
 
     def __init__(
         self,
@@ -120,7 +121,8 @@ class BitbucketClient(RestClient):
             return commit
         key = (repository, number, commit)
         if key not in self._full:
-            for item in await self._paginate(self._pr(repository, number, "commits"), until=commit):
+            listing = self._pr(repository, number, "commits")
+            for item in await self._paginate(listing, until=lambda items: _has_commit(items, commit)):
                 full = item.get("hash")
                 if isinstance(full, str) and full.lower().startswith(commit):
                     self._full[key] = identity.commit_sha(full, "commit hash")
@@ -138,18 +140,7 @@ class BitbucketClient(RestClient):
         ``None`` when absent there, binary or too large."""
         ref = identity.commit_sha(ref, "head commit")
         segments = identity.repository_file_path(path)
-        return await self._file_text(self._repo(repository, "src", ref, *segments), ref)
-
-    async def _file_text(self, url: httpx.URL, ref: str, headers: dict[str, str] | None = None) -> str | None:
-        """As :meth:`RestClient._file_text`, with the commit in the path (no ``ref`` query)."""
-        try:
-            response = await self._request("GET", url, headers=headers or {})
-        except PlatformNotFound:
-            return None
-        data = response.content
-        if len(data) > MAX_FILE_BYTES or b"\0" in data[:8000]:
-            return None
-        return data.decode("utf-8", errors="replace")
+        return await self._file_text(self._repo(repository, "src", ref, *segments), None)
 
     # -- who hunkwise is --------------------------------------------------------------------------
     async def own_uuid(self) -> str:
@@ -238,7 +229,6 @@ class BitbucketClient(RestClient):
         """One inline comment per new finding, then the summary comment, created once and edited
         in place (``PUT .../comments/{id}``) on every later review
         (:func:`~hunkwise.platforms.pull_request.post_with_markers`)."""
-        await self.own_uuid()  # no identity, no posting: every marker would look foreign
 
         async def markers() -> set[tuple[str, str]]:
             return await self.existing_markers(repository, number)
@@ -252,14 +242,16 @@ class BitbucketClient(RestClient):
 
         async def create(body: str) -> int | str | None:
             url = self._pr(repository, number, "comments")
-            return (await self._request("POST", url, json={"content": {"raw": body}})).json().get("id")
+            return answered_id(await self._request("POST", url, json={"content": {"raw": body}}))
 
         async def edit(comment_id: int | str, body: str) -> int | str | None:
             cid = identity.positive_int(int(comment_id), "comment id", maximum=identity.MAX_ID)
             url = self._pr(repository, number, "comments", cid)
-            return (await self._request("PUT", url, json={"content": {"raw": body}})).json().get("id")
+            return answered_id(await self._request("PUT", url, json={"content": {"raw": body}}))
 
-        return await post_with_markers(post, MarkerPosting(markers, inline, summary, create, edit))
+        return await post_with_markers(
+            post, MarkerPosting(markers, inline, summary, create, edit, self.own_uuid)
+        )
 
     async def set_status(
         self, repository: str, number: int, head_sha: str, state: CommitState, url: str
@@ -326,15 +318,17 @@ class BitbucketClient(RestClient):
                 target = url.join(redirect.location)
                 if method != "GET":
                     raise PlatformError(
-                        f"Bitbucket answered {method} {_where(url)} with a redirect; only reads are followed"
+                        f"Bitbucket answered {method} {request_path(url)} with a redirect; "
+                        "only reads are followed"
                     ) from None
                 if not self._on_root(target):
                     raise PlatformError(
-                        f"Bitbucket {method} {_where(url)} redirected to {identity.shown(str(target))}, "
+                        f"Bitbucket {method} {request_path(url)} redirected to "
+                        f"{identity.shown(str(target))}, "
                         f"outside the configured API root {self.api_url}; refusing to follow it"
                     ) from None
                 url = target
-        raise PlatformError(f"Bitbucket {method} {_where(url)}: more than {MAX_REDIRECTS} redirects")
+        raise PlatformError(f"Bitbucket {method} {request_path(url)}: more than {MAX_REDIRECTS} redirects")
 
     def _on_root(self, url: httpx.URL) -> bool:
         root = self._root
@@ -358,29 +352,14 @@ class BitbucketClient(RestClient):
             raise PlatformError(f"Bitbucket's next page {identity.shown(nxt)} is outside {self.api_url}")
         return target, None
 
-    async def _paginate(self, url: httpx.URL, until: str | None = None) -> list[dict[str, Any]]:
-        """Every item of a listing (Bitbucket's ``{"values": [...], "next": URL}`` pages), at most
-        :data:`~hunkwise.platforms.rest.MAX_PAGES`; ``until``: stop after the page holding an item
-        whose ``hash`` starts with it."""
-        items: list[dict[str, Any]] = []
-        page: tuple[httpx.URL, dict[str, Any] | None] | None = (url, {"pagelen": PER_PAGE})
-        for _ in range(MAX_PAGES):
-            if page is None:
-                break
-            response = await self._request("GET", page[0], params=page[1])
-            values = _dict(response.json()).get("values")
-            if not isinstance(values, list):
-                raise PlatformError(f"Bitbucket answered GET {_where(url)} with an unexpected shape")
-            items.extend(v for v in values if isinstance(v, dict))
-            if until is not None and any(str(v.get("hash", "")).startswith(until) for v in items):
-                break
-            page = self._next_page(response, url, page[1])
-        return items
+    def _page_items(self, data: object) -> list[Any] | None:
+        """Bitbucket's pages: ``{"values": [...], "next": URL}``."""
+        values = _dict(data).get("values")
+        return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else None
 
 
-def _where(url: httpx.URL) -> str:
-    """The request path as sent, no query (how messages name a request)."""
-    return url.raw_path.decode("ascii").split("?", 1)[0]
+def _has_commit(items: list[dict[str, Any]], prefix: str) -> bool:
+    return any(str(v.get("hash", "")).lower().startswith(prefix) for v in items)
 
 
 def _raw(comment: dict[str, Any]) -> str:

@@ -33,6 +33,7 @@ here are eleven.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Mapping
@@ -44,7 +45,7 @@ from hunkwise.gateway import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.gitea_webhooks import TOKEN_ENV, URL_ENV, GiteaPullRequestEvent
 from hunkwise.platforms.pull_request import FetchedDiff, MarkerPosting, PullRequest, post_with_markers
-from hunkwise.platforms.rest import RestClient
+from hunkwise.platforms.rest import RestClient, answered_id
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformError,
@@ -73,13 +74,29 @@ def placeable_lines(diff: str) -> dict[str, list[list[int]]]:
         if line.startswith("diff --git "):
             path = None
         elif line.startswith("+++ "):
-            target = line[4:].split("\t", 1)[0]
+            target = _git_path(line[4:])
             path = target[2:] if target.startswith("b/") else None  # /dev/null: a deleted file
         elif path is not None and (found := _HUNK.match(line)):
             first, count = int(found.group(1)), int(found.group(2) or 1)
             if count:
                 out.setdefault(path, []).append([first, first + count - 1])
     return out
+
+
+def _git_path(field: str) -> str:
+    """A ``---``/``+++`` path as git writes it: C-quoted (``"b/tab\\there.py"``) when it holds a
+    tab, a newline, a quote or a backslash (and non-ASCII, unless ``core.quotePath`` is off, as
+    Gitea sets it), followed by a tab when it holds a space. A quoting git would not write is
+    kept as it is (no file matches it: its findings go into the summary)."""
+    if field.startswith('"'):
+        end = field.rfind('"')
+        if end > 0:
+            try:
+                raw: bytes = codecs.escape_decode(field[1:end].encode("utf-8"))[0]
+            except ValueError:  # a trailing backslash: not git's quoting
+                return field
+            return raw.decode("utf-8", errors="replace")
+    return field.split("\t", 1)[0]
 
 
 def _placeable(refs: Mapping[str, str]) -> dict[str, list[list[int]]] | None:
@@ -119,6 +136,18 @@ class GiteaClient(RestClient):
         ref = identity.commit_sha(ref, "head commit")
         url = self._repo(repository, "raw", *identity.repository_file_path(path))
         return await self._file_text(url, ref)
+
+    async def own_id(self) -> int:
+        """The token user's id, which every "is this hunkwise's?" check compares with. No answer
+        is an error, not "nobody": without it every marker would look foreign and a retry would
+        post every finding and the summary again (as Bitbucket and Azure DevOps refuse too)."""
+        me = await self.own_user_id()
+        if me is None:
+            raise PlatformError(
+                "Gitea did not say who the token's user is (GET /user answered no numeric id), so "
+                f"hunkwise cannot tell its own comments and posts nothing; check {TOKEN_ENV}"
+            )
+        return me
 
     async def is_own(self, item: dict[str, Any]) -> bool:
         """Whether the token's user wrote ``item`` (a review, a comment)."""
@@ -275,14 +304,16 @@ class GiteaClient(RestClient):
 
         async def create(body: str) -> int | str | None:
             url = self._repo(repository, "issues", identity.positive_int(number, "number"), "comments")
-            return (await self._request("POST", url, json={"body": body})).json().get("id")
+            return answered_id(await self._request("POST", url, json={"body": body}))
 
         async def edit(comment_id: int | str, body: str) -> int | str | None:
             cid = identity.positive_int(comment_id, "comment id", maximum=identity.MAX_ID)
             url = self._repo(repository, "issues", "comments", cid)
-            return (await self._request("PATCH", url, json={"body": body})).json().get("id")
+            return answered_id(await self._request("PATCH", url, json={"body": body}))
 
-        return await post_with_markers(post, MarkerPosting(markers, inline, summary, create, edit))
+        return await post_with_markers(
+            post, MarkerPosting(markers, inline, summary, create, edit, self.own_id)
+        )
 
     async def set_status(self, repository: str, head_sha: str, state: CommitState) -> None:
         """The ``hunkwise`` commit status of ``head_sha`` (each POST adds one; Gitea shows the
@@ -358,6 +389,11 @@ class GiteaPullRequest(PullRequest):
     def __init__(self, client: GiteaClient, event: GiteaPullRequestEvent) -> None:
         super().__init__(event.repository, event.number, event.head_sha)
         self.client, self.event = client, event
+
+    async def verify(self) -> None:
+        """Who the token's user is, before any model is called: without it nothing could be
+        posted (:meth:`GiteaClient.own_id`)."""
+        await self.client.own_id()
 
     async def diff(self) -> FetchedDiff:
         text = await self.client.pull_diff(self.repository, self.number)

@@ -23,7 +23,7 @@ from hunkwise.gateway import Secret
 from hunkwise.platforms import identity
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.pull_request import FetchedDiff, MarkerPosting, PullRequest, post_with_markers
-from hunkwise.platforms.rest import RestClient
+from hunkwise.platforms.rest import RestClient, answered_id
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformError,
@@ -292,13 +292,15 @@ class GitLabClient(RestClient):
 
         async def create(body: str) -> int | str | None:
             note = await self._request("POST", self._mr(project, iid, "notes"), json={"body": body})
-            return note.json().get("id")
+            return answered_id(note)
 
         async def edit(note_id: int | str, body: str) -> int | str | None:
             url = self._mr(project, iid, "notes", str(note_id))
-            return (await self._request("PUT", url, json={"body": body})).json().get("id")
+            return answered_id(await self._request("PUT", url, json={"body": body}))
 
-        return await post_with_markers(post, MarkerPosting(markers, inline, summary, create, edit))
+        return await post_with_markers(
+            post, MarkerPosting(markers, inline, summary, create, edit, self.own_user_id)
+        )
 
     # -- the merge status -------------------------------------------------------------------------
     async def set_status(self, project: int | str, head_sha: str, state: CommitState) -> str:

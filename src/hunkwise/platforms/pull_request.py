@@ -24,6 +24,7 @@ from typing import ClassVar
 from hunkwise.platforms.review_post import (
     REVIEW,
     InlineComment,
+    PlatformError,
     PlatformRejected,
     PostResult,
     PriorThread,
@@ -94,19 +95,30 @@ class MarkerPosting:
     ``inline`` posts one comment on its line and raises
     :class:`~hunkwise.platforms.review_post.PlatformRejected` when the platform cannot place it;
     ``summary`` finds our summary (its id) or None; ``create`` posts a new top-level comment and
-    ``edit`` replaces one's body; both answer the comment's id."""
+    ``edit`` replaces one's body; both answer the comment's id. ``identity``: who the token
+    posts as (its user id, uuid, identity id), the one all "is this ours?" checks compare with;
+    None (or an error it raises, naming what to set) when the platform does not say."""
 
     markers: Callable[[], Awaitable[set[tuple[str, str]]]]
     inline: Callable[[InlineComment], Awaitable[None]]
     summary: Callable[[], Awaitable[int | str | None]]
     create: Callable[[str], Awaitable[int | str | None]]
     edit: Callable[[int | str, str], Awaitable[int | str | None]]
+    identity: Callable[[], Awaitable[object]]
 
 
 async def post_with_markers(post: ReviewPost, writes: MarkerPosting) -> PostResult:
     """One comment per new finding (one whose fingerprint is not on the pull request yet), then
     the summary, created on the first review and edited in place on every later one. A notice
-    (``post.kind``: a review not run for its cost) is a comment of its own, posted once."""
+    (``post.kind``: a review not run for its cost) is a comment of its own, posted once.
+
+    Nothing is read or written before the token's identity is known: without it no marker on
+    the pull request would count as ours, and every retry would post everything again."""
+    if await writes.identity() is None:
+        raise PlatformError(
+            "the platform did not say who the token is (no user id), so hunkwise cannot tell its "
+            "own comments from others' and posts nothing; check the token and its read-user scope"
+        )
     existing = await writes.markers()
     if (post.kind, post.key) in existing:
         return PostResult(False, None)

@@ -11,6 +11,7 @@ the hint for a refused token, GitHub's 403 that is a rate limit, where the next 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Self
 
 import httpx
@@ -47,6 +48,8 @@ class RestClient(ABC):
     default_api_url: ClassVar[str]
     url_hint: ClassVar[str]  # what to check when the API cannot be reached
     not_found_hint: ClassVar[str]
+    # The first page's query (the platform's page-size parameter); None: the platform's default.
+    first_page: ClassVar[Mapping[str, Any] | None] = {"per_page": PER_PAGE}
 
     def __init__(
         self,
@@ -123,11 +126,15 @@ class RestClient(ABC):
         return text[:300]
 
     # -- plumbing ---------------------------------------------------------------------------------
-    async def _file_text(self, url: httpx.URL, ref: str, headers: dict[str, str] | None = None) -> str | None:
+    async def _file_text(
+        self, url: httpx.URL, ref: str | None, headers: dict[str, str] | None = None
+    ) -> str | None:
         """A file's raw content at ``ref`` as text, for code context: ``None`` when the platform
-        has no such file there, or it is binary or larger than :data:`MAX_FILE_BYTES`."""
+        has no such file there, or it is binary or larger than :data:`MAX_FILE_BYTES`. ``ref``
+        None: the commit is in ``url`` already (Bitbucket's ``src/{commit}/{path}``)."""
+        params = {"ref": ref} if ref is not None else None
         try:
-            response = await self._request("GET", url, params={"ref": ref}, headers=headers or {})
+            response = await self._request("GET", url, params=params, headers=headers or {})
         except PlatformNotFound:
             return None
         data = response.content
@@ -136,7 +143,7 @@ class RestClient(ABC):
         return data.decode("utf-8", errors="replace")
 
     async def _request(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
-        where = f"{self.platform} {method} {_where(url)}"
+        where = f"{self.platform} {method} {request_path(url)}"
         try:
             response = await self._http.request(method, url, **kwargs)
         except Exception as exc:
@@ -145,7 +152,7 @@ class RestClient(ABC):
                 raise
             if failure is HttpFailure.TIMEOUT:
                 raise PlatformUnavailable(
-                    f"{self.platform} did not answer {method} {_where(url)} in time"
+                    f"{self.platform} did not answer {method} {request_path(url)} in time"
                 ) from exc
             if failure is HttpFailure.TRUNCATED:
                 raise PlatformUnavailable(f"{where}: the answer was cut short; retry later") from exc
@@ -186,22 +193,47 @@ class RestClient(ABC):
     ) -> tuple[httpx.URL, dict[str, Any] | None] | None:
         """Where the page after ``response`` is (URL and query), or ``None`` after the last."""
 
-    async def _paginate(self, url: httpx.URL) -> list[dict[str, Any]]:
-        """Every item of a listing, page after page (at most :data:`MAX_PAGES`)."""
+    def _page_items(self, data: object) -> list[Any] | None:
+        """The items of one page's JSON answer, or None when it is not a listing. A JSON array by
+        default; Bitbucket and Azure DevOps wrap theirs in an object."""
+        return data if isinstance(data, list) else None
+
+    async def _paginate(
+        self, url: httpx.URL, *, until: Callable[[list[dict[str, Any]]], bool] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of a listing, page after page (at most :data:`MAX_PAGES`), the one loop of
+        every client. ``until``: stop after the page where it holds for the items read so far."""
         items: list[dict[str, Any]] = []
-        page: tuple[httpx.URL, dict[str, Any] | None] | None = (url, {"per_page": PER_PAGE})
+        first = dict(self.first_page) if self.first_page is not None else None
+        page: tuple[httpx.URL, dict[str, Any] | None] | None = (url, first)
         for _ in range(MAX_PAGES):
             if page is None:
                 break
             response = await self._request("GET", page[0], params=page[1])
-            data = response.json()
-            if not isinstance(data, list):
-                raise PlatformError(f"{self.platform} answered GET {_where(url)} with an unexpected shape")
-            items.extend(data)
+            values = self._page_items(response.json())
+            if values is None:
+                raise PlatformError(
+                    f"{self.platform} answered GET {request_path(url)} with an unexpected shape"
+                )
+            items.extend(values)
+            if until is not None and until(items):
+                break
             page = self._next_page(response, url, page[1])
         return items
 
 
-def _where(url: httpx.URL) -> str:
+def answered_id(response: httpx.Response) -> int | str | None:
+    """The ``id`` of what a write created or edited, None when the answer does not say (not JSON,
+    not an object). The write succeeded (a 2xx): failing it over its answer would make a retry
+    post again, and the id is only reported; the next read finds the comment by its marker."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+
+
+def request_path(url: httpx.URL) -> str:
     """The request path as sent (a GitLab project path stays one ``%2F``-encoded segment), no query."""
     return url.raw_path.decode("ascii").split("?", 1)[0]

@@ -3,12 +3,14 @@
 
 Order as for every platform (:mod:`hunkwise.server.routes.webhooks`): the basic-auth password
 (``HUNKWISE_AZURE_DEVOPS_WEBHOOK_PASSWORD``, and the user name when
-``HUNKWISE_AZURE_DEVOPS_WEBHOOK_USERNAME`` is set) is checked before the body is parsed, 401 and
-nothing stored when it is missing or wrong, or when the server has no password or organization
-root configured; then the delivery is classified (another event, a draft, a closed pull request:
-202 with the reason), identities are validated (422 naming the field), and one review job per
-pull request head is queued. Azure sends ``git.pullrequest.updated`` for votes, reviewers and
-titles too, with an unchanged head: an update whose head already has a job is ignored (202).
+``HUNKWISE_AZURE_DEVOPS_WEBHOOK_USERNAME`` is set) is checked before the body is parsed: 401
+and nothing stored when it is missing or wrong or the server has no password. An authenticated
+delivery to a server without an organization root (``HUNKWISE_AZURE_DEVOPS_URL``) is 400
+naming it, as Gitea's route does for its instance. Then the delivery is classified (another
+event, a draft, a closed pull request: 202 with the reason), identities are validated (422
+naming the field), and one review job per pull request head is queued. Azure sends
+``git.pullrequest.updated`` for votes, reviewers and titles too, with an unchanged head: an
+update whose head already has a job is ignored (202).
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ from hunkwise.jobs.review_job import AZURE_DEVOPS_KIND
 from hunkwise.platforms import azure_devops_events as az
 from hunkwise.platforms.identity import IdentityError, shown
 from hunkwise.server.deps import RuntimeDep
-from hunkwise.server.routes.webhooks import accept_review, parse_body, refuse_identity, secret_value
+from hunkwise.server.routes.webhooks import (
+    accept_review,
+    authenticate,
+    parse_body,
+    refuse_identity,
+    secret_value,
+)
 from hunkwise.store.jobs import job_by_dedupe_key
 from hunkwise.store.orgs import normalize_slug
 
@@ -48,20 +56,25 @@ async def azure_devops_webhook(request: Request, runtime: RuntimeDep) -> JSONRes
     body = await request.body()
     settings = runtime.settings
     password = secret_value(settings.azure_devops_webhook_password)
-    api_url = az.configured_api_url(settings.azure_devops_url)
-    if not password or not api_url:
-        missing = [name for name, value in ((az.PASSWORD_ENV, password), (az.URL_ENV, api_url)) if not value]
-        log.warning("Azure DevOps webhook refused: %s not set on the server", " and ".join(missing))
-    elif not _names_organization(api_url):
-        api_url = None
-    authorized = az.verify_basic_auth(
-        settings.azure_devops_webhook_username, password, request.headers.get("authorization")
+    authenticate(
+        "Azure DevOps",
+        az.verify_basic_auth(
+            settings.azure_devops_webhook_username, password, request.headers.get("authorization")
+        ),
+        secret_set=bool(password),
+        credential="basic authentication (the service hook's user name and password)",
+        setting=az.PASSWORD_ENV,
+        headers={"WWW-Authenticate": 'Basic realm="hunkwise"'},
     )
-    if not authorized or not api_url:
+    # Authenticated: the caller may learn what the server lacks (Gitea's route does the same).
+    api_url = az.configured_api_url(settings.azure_devops_url)
+    if not api_url or not _names_organization(api_url):
+        if not api_url:
+            log.warning("Azure DevOps delivery refused: %s is not set on the server", az.URL_ENV)
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or invalid basic authentication (the service hook's user name and password)",
-            headers={"WWW-Authenticate": 'Basic realm="hunkwise"'},
+            status.HTTP_400_BAD_REQUEST,
+            f"this server has no Azure DevOps organization configured: set {az.URL_ENV} to "
+            "https://dev.azure.com/ORGANIZATION",
         )
     payload = parse_body(body)
     delivery = str(payload.get("id") or "")[:64]

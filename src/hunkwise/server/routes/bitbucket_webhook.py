@@ -19,7 +19,13 @@ from hunkwise.jobs.review_job import BITBUCKET_KIND
 from hunkwise.platforms import bitbucket_webhooks as bb
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.server.deps import RuntimeDep
-from hunkwise.server.routes.webhooks import accept_review, parse_body, refuse_identity, secret_value
+from hunkwise.server.routes.webhooks import (
+    accept_review,
+    authenticate,
+    parse_body,
+    refuse_identity,
+    secret_value,
+)
 
 log = logging.getLogger("hunkwise.webhooks")
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -34,14 +40,13 @@ async def bitbucket_webhook(request: Request, runtime: RuntimeDep) -> JSONRespon
     body = await request.body()
     settings = runtime.settings
     secret = secret_value(settings.bitbucket_webhook_secret)
-    if not secret:
-        log.warning("Bitbucket webhook refused: %s is not set on the server", bb.SECRET_ENV)
-    if not bb.verify_signature(secret, body, request.headers.get(bb.SIGNATURE_HEADER)):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            f"missing or invalid {bb.SIGNATURE_HEADER} signature (set a secret on the Bitbucket webhook, "
-            f"the same as {bb.SECRET_ENV})",
-        )
+    authenticate(
+        "Bitbucket",
+        bb.verify_signature(secret, body, request.headers.get(bb.SIGNATURE_HEADER)),
+        secret_set=bool(secret),
+        credential=f"{bb.SIGNATURE_HEADER} signature",
+        setting=bb.SECRET_ENV,
+    )
     payload = parse_body(body)
     delivery = request.headers.get(bb.DELIVERY_HEADER, "")
     try:

@@ -19,7 +19,13 @@ from hunkwise.jobs.review_job import GITEA_KIND
 from hunkwise.platforms import gitea_webhooks as gt
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.server.deps import RuntimeDep
-from hunkwise.server.routes.webhooks import accept_review, parse_body, refuse_identity, secret_value
+from hunkwise.server.routes.webhooks import (
+    accept_review,
+    authenticate,
+    parse_body,
+    refuse_identity,
+    secret_value,
+)
 
 log = logging.getLogger("hunkwise.webhooks")
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -30,12 +36,13 @@ async def gitea_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     body = await request.body()
     settings = runtime.settings
     secret = secret_value(settings.gitea_webhook_secret)
-    if not secret:
-        log.warning("Gitea webhook refused: %s is not set on the server", gt.SECRET_ENV)
-    if not gt.verify_signature(secret, body, request.headers):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "missing or invalid X-Gitea-Signature (or X-Forgejo-Signature)"
-        )
+    authenticate(
+        "Gitea",
+        gt.verify_signature(secret, body, request.headers),
+        secret_set=bool(secret),
+        credential=" (or ".join(gt.SIGNATURE_HEADERS) + ")",
+        setting=gt.SECRET_ENV,
+    )
     payload = parse_body(body)
     delivery = gt.header(request.headers, gt.DELIVERY_HEADERS)
     if not settings.gitea_url:

@@ -111,12 +111,13 @@ async def github_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     body = await request.body()
     settings = runtime.settings
     secret = secret_value(settings.github_webhook_secret)
-    if not secret:
-        log.warning("GitHub webhook refused: %s is not set on the server", gh.SECRET_ENV)
-    if not gh.verify_signature(secret, body, request.headers.get(gh.SIGNATURE_HEADER)):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, f"missing or invalid {gh.SIGNATURE_HEADER} signature"
-        )
+    authenticate(
+        "GitHub",
+        gh.verify_signature(secret, body, request.headers.get(gh.SIGNATURE_HEADER)),
+        secret_set=bool(secret),
+        credential=f"{gh.SIGNATURE_HEADER} signature",
+        setting=gh.SECRET_ENV,
+    )
     payload = parse_body(body)
     delivery = request.headers.get(gh.DELIVERY_HEADER, "")
     if (event_name := request.headers.get(gh.EVENT_HEADER)) in gh.INSTALLATION_EVENTS:
@@ -185,10 +186,13 @@ async def gitlab_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     body = await request.body()
     settings = runtime.settings
     secret = secret_value(settings.gitlab_webhook_secret)
-    if not secret:
-        log.warning("GitLab webhook refused: %s is not set on the server", gl.SECRET_ENV)
-    if not gl.verify_token(secret, request.headers.get(gl.TOKEN_HEADER)):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing or invalid {gl.TOKEN_HEADER}")
+    authenticate(
+        "GitLab",
+        gl.verify_token(secret, request.headers.get(gl.TOKEN_HEADER)),
+        secret_set=bool(secret),
+        credential=gl.TOKEN_HEADER,
+        setting=gl.SECRET_ENV,
+    )
     payload = parse_body(body)
     delivery = request.headers.get(gl.DELIVERY_HEADER, "")
     if payload.get("object_kind") == "note":
@@ -421,6 +425,29 @@ def _rate_limited(request: Request, runtime: Runtime, pull_key: str) -> str | No
 
 def secret_value(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
+
+
+def authenticate(
+    platform: str,
+    verified: bool,
+    *,
+    secret_set: bool,
+    credential: str,
+    setting: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Every webhook route's refusal, in one wording: when ``verified`` is false (the check ran on
+    the raw bytes, in constant time, before anything is parsed), 401 naming the ``credential``
+    the platform sends and the server ``setting`` it must equal; an unset setting is logged for
+    the operator (every delivery is then refused: an empty secret accepts nothing)."""
+    if not secret_set:
+        log.warning("%s webhook refused: %s is not set on the server", platform, setting)
+    if not verified:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"missing or invalid {credential} (it must match the server's {setting})",
+            headers=headers,
+        )
 
 
 async def accept_review(
