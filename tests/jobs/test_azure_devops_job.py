@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from test_review_job import EXPECTED_LINES, pool_for, runs, sim_slot, wait_for
 
@@ -131,6 +132,23 @@ async def test_binary_files_are_in_the_coverage_not_dropped(engine: Engine, sim)
     [done] = await run_jobs(engine, deps_for(engine, sim.zai_developer_url, fake), enqueue(engine, event()))
     assert done.status == "done", done.error
     assert "by `binary`" in fake.summary_threads()[0]["comments"][0]["content"]
+
+
+async def test_a_file_too_large_to_read_is_listed_and_the_status_says_incomplete(
+    engine: Engine, sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text file the platform could not give (past a cap, too large) is skipped as ``unread``
+    in the summary's coverage, and the merge status is incomplete, never green."""
+    monkeypatch.setattr("hunkwise.platforms.azure_devops.MAX_FILE_BYTES", 300)
+    fake = FakeAzureDevOps.with_diff(SAMPLE)
+    fake.commits[HEAD_SHA]["src/inventory/big.py"] = "x = 1\n" * 100
+    [done] = await run_jobs(engine, deps_for(engine, sim.zai_developer_url, fake), enqueue(engine, event()))
+    assert done.status == "done", done.error
+    body = fake.summary_threads()[0]["comments"][0]["content"]
+    assert "by `unread`" in body and "src/inventory/big.py" in body
+    assert fake.status_history()[-1] == "failed"
+    assert "incomplete (unread_files)" in fake.statuses[-1]["description"]
+    assert "src/inventory/big.py" in fake.statuses[-1]["description"]
 
 
 async def test_a_server_without_azure_settings_fails_the_job_naming_them(engine: Engine, sim) -> None:

@@ -17,10 +17,11 @@ from hunkwise.platforms import azure_devops_events as az
 from hunkwise.platforms.azure_devops import MAX_DIFF_FILES, AzureDevOpsClient, AzureDevOpsPullRequest
 from hunkwise.platforms.azure_devops_diff import FileChange, kind_of, render
 from hunkwise.platforms.identity import IdentityError
+from hunkwise.platforms.pull_request import FetchedDiff
 from hunkwise.platforms.review_post import InlineComment, PlatformAuthError, ReviewPost, marker
 from hunkwise.platforms.status import CommitState
 from hunkwise.review.diff import parse_diff
-from hunkwise.review.filters import filter_files
+from hunkwise.review.filters import FilterConfig, FilterResult, filter_files
 from platform_fakes import SAMPLE
 
 DATA = Path(__file__).parents[1] / "data" / "azure-devops"
@@ -183,12 +184,14 @@ def run(coro: Any) -> Any:
 def test_the_diff_is_read_from_the_iteration_at_the_head_with_basic_auth_and_api_version() -> None:
     fake = FakeAzureDevOps.with_diff(SAMPLE)
 
-    async def go() -> tuple[str, dict[str, str]]:
+    async def go() -> FetchedDiff:
         async with client(fake) as c:
             return await c.pull_request_diff(PROJECT, REPO, 7, HEAD_SHA)
 
-    text, refs = run(go())
-    assert refs == {"base_sha": BASE_SHA, "head_sha": HEAD_SHA, "iteration": "1"}
+    fetched = run(go())
+    text = fetched.text
+    assert fetched.refs == {"base_sha": BASE_SHA, "head_sha": HEAD_SHA, "iteration": "1"}
+    assert fetched.unread == {}
     assert {f.path for f in parse_diff(text)} == {
         "src/inventory/config.py",
         "src/inventory/pricing.py",
@@ -206,19 +209,52 @@ def test_the_diff_is_read_from_the_iteration_at_the_head_with_basic_auth_and_api
     assert len(items) == 5  # two edits read twice, one addition read at the head only
 
 
+def _filtered(fetched: FetchedDiff) -> FilterResult:
+    """The files the review keeps and skips, as the job's review options filter them."""
+    return filter_files(parse_diff(fetched.text), FilterConfig(unread=tuple(fetched.unread.items())))
+
+
 def test_binary_large_and_capped_files_become_skipped_entries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A binary file is skipped as git would (``binary``); a text file past the per-review file
+    cap is in the diff, skipped as ``unread`` with why, never taken for a binary one."""
     fake = FakeAzureDevOps(commits={BASE_SHA: {}})
     fake.push(HEAD_SHA, {"a.py": "x = 1\n", "b.bin": b"\x89PNG\0\0data", "c.py": "y = 2\n"})
     monkeypatch.setattr("hunkwise.platforms.azure_devops.MAX_DIFF_FILES", 2)
 
-    async def go() -> str:
+    async def go() -> FetchedDiff:
         async with client(fake) as c:
-            return (await c.pull_request_diff(PROJECT, REPO, 7, HEAD_SHA))[0]
+            return await c.pull_request_diff(PROJECT, REPO, 7, HEAD_SHA)
 
-    result = filter_files(parse_diff(run(go())))
+    fetched = run(go())
+    assert fetched.unread == {"c.py": "past the 2 files a review reads"}
+    result = _filtered(fetched)
     assert [f.path for f in result.kept] == ["a.py"]
-    assert {(s.path, s.rule) for s in result.skipped} == {("b.bin", "binary"), ("c.py", "binary")}
+    assert {(s.path, s.rule) for s in result.skipped} == {("b.bin", "binary"), ("c.py", "unread")}
+    assert "not read from the platform: past the 2 files" in next(
+        s.detail for s in result.skipped if s.path == "c.py"
+    )
     assert MAX_DIFF_FILES == 300
+
+
+def test_a_change_too_large_to_list_whole_is_refused_not_reviewed_in_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the listing's page cap the rest of the files would be left out of the review and of
+    its coverage: the change is refused, naming why, before any file is read."""
+    from hunkwise.errors import PermanentError
+
+    fake = FakeAzureDevOps(commits={BASE_SHA: {}})
+    fake.push(HEAD_SHA, {"a.py": "a = 1\n", "b.py": "b = 2\n", "c.py": "c = 3\n"})
+    monkeypatch.setattr("hunkwise.platforms.azure_devops.CHANGES_PAGE", 1)
+    monkeypatch.setattr("hunkwise.platforms.azure_devops.MAX_PAGES", 2)
+
+    async def go() -> None:
+        async with client(fake) as c:
+            await c.pull_request_diff(PROJECT, REPO, 7, HEAD_SHA)
+
+    with pytest.raises(PermanentError, match="changes more than 2 files"):
+        run(go())
+    assert not [r for r in fake.requests if r.url.path.endswith("/items")]
 
 
 def test_a_head_without_its_iteration_yet_is_a_transient_error() -> None:
@@ -402,25 +438,28 @@ def test_a_huge_file_is_read_only_up_to_the_limit_and_listed_as_skipped(
         HEAD_SHA, {"big.sql": "x" * (MAX_FILE_BYTES + 5000) + "\n", "a.py": "a = 1\n", "b.py": "b = 2\n"}
     )
 
-    async def go() -> tuple[bytes | None, str]:
+    async def go() -> tuple[bytes | None, FetchedDiff]:
         async with client(fake) as c:
             data = await c.item(PROJECT, REPO, "big.sql", HEAD_SHA)
-            return data, (await c.pull_request_diff(PROJECT, REPO, 7, HEAD_SHA))[0]
+            return data, await c.pull_request_diff(PROJECT, REPO, 7, HEAD_SHA)
 
-    data, text = run(go())
+    data, fetched = run(go())
     assert data is not None and len(data) == MAX_FILE_BYTES + 1
-    result = filter_files(parse_diff(text))
-    assert [f.path for f in result.kept] == ["a.py", "b.py"] and [s.path for s in result.skipped] == [
-        "big.sql"
-    ]
+    assert fetched.unread == {"big.sql": "larger than 2 MB"}
+    result = _filtered(fetched)
+    assert [f.path for f in result.kept] == ["a.py", "b.py"] and [
+        (s.path, s.rule) for s in result.skipped
+    ] == [("big.sql", "unread")]
     # a review reads at most MAX_DIFF_BYTES of content: what is past it is listed, not read
     monkeypatch.setattr("hunkwise.platforms.azure_devops.MAX_DIFF_BYTES", 10)
     monkeypatch.setattr("hunkwise.platforms.azure_devops.FILE_READS", 1)
     reads = len(fake.requests)
-    result = filter_files(parse_diff(run(go())[1]))
-    assert [f.path for f in result.kept] == ["a.py"] and {s.path for s in result.skipped} == {
-        "big.sql",
-        "b.py",
+    fetched = run(go())[1]
+    assert set(fetched.unread) == {"big.sql", "b.py"}
+    result = _filtered(fetched)
+    assert [f.path for f in result.kept] == ["a.py"] and {(s.path, s.rule) for s in result.skipped} == {
+        ("big.sql", "unread"),
+        ("b.py", "unread"),
     }
     assert len(fake.requests) - reads < 6
 

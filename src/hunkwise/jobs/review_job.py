@@ -319,6 +319,7 @@ async def _review(job: Job, ctx: JobContext, deps: ReviewDeps, pr: PullRequest) 
     diff, since = fetched.text, fetched.since
     platform, repository, number, head_sha = pr.platform, pr.repository, pr.number, pr.head_sha
     options = deps.options()
+    options.unread = dict(fetched.unread)
     options.max_cost = ceiling
     options.change = {"platform": platform, "repository": repository, "number": number, "head_sha": head_sha}
     if since:

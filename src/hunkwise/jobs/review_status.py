@@ -23,6 +23,7 @@ from typing import Literal
 from hunkwise.catalog.findings_contract import SEVERITY_RANK
 from hunkwise.platforms.status import CommitState
 from hunkwise.review.errors import CostLimitExceeded
+from hunkwise.review.filters import UNREAD
 from hunkwise.review.report import ReviewReport
 
 QUOTA_KINDS = frozenset({"quota_window", "balance", "plan_expired"})  # gateway ErrorKind values
@@ -36,6 +37,7 @@ class Incomplete(StrEnum):
     COST_CAP = "cost_cap"
     BUDGET_EXHAUSTED = "budget_exhausted"
     SKIPPED_FILES = "skipped_files"
+    UNREAD_FILES = "unread_files"
     ERROR = "error"
     ABANDONED = "abandoned"
 
@@ -50,6 +52,7 @@ _WORDS = {
     Incomplete.COST_CAP: "the review would exceed the cost ceiling",
     Incomplete.BUDGET_EXHAUSTED: "the organization's budget is exhausted",
     Incomplete.SKIPPED_FILES: "too many files were skipped",
+    Incomplete.UNREAD_FILES: "files the platform could not give were not reviewed",
     Incomplete.ERROR: "the review failed",
     Incomplete.ABANDONED: "the review was abandoned",
 }
@@ -90,6 +93,10 @@ def incomplete_reason(report: ReviewReport, policy: StatusPolicy) -> tuple[Incom
         return reason, f"{lines} changed line(s) not reviewed ({', '.join(sorted(kinds))})"
     if report.over_max_cost:
         return Incomplete.COST_CAP, f"estimated ${report.estimated_cost_usd:.2f}"
+    unread = sorted({s.path for s in report.skipped if s.rule == UNREAD})
+    if unread:
+        shown = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
+        return Incomplete.UNREAD_FILES, f"{len(unread)} changed file(s) not read: {shown}"
     skipped = {s.path for s in report.skipped}
     if policy.max_skipped_files is not None and len(skipped) > policy.max_skipped_files:
         return Incomplete.SKIPPED_FILES, f"{len(skipped)} file(s) skipped, limit {policy.max_skipped_files}"

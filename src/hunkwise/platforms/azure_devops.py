@@ -58,6 +58,7 @@ from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
     PlatformError,
+    PlatformRejected,
     PlatformUnavailable,
     PostResult,
     PriorThread,
@@ -195,9 +196,13 @@ class AzureDevOpsClient(RestClient):
             entries.extend(page)
             following = data.get("nextSkip")
             if not page or not isinstance(following, int) or following <= skip:
-                break
+                return entries
             skip = following
-        return entries
+        # Reviewing the first pages only would leave the rest out of the review AND its coverage.
+        raise PlatformRejected(
+            f"Azure DevOps pull request {project}/{repository}#{number} changes more than "
+            f"{MAX_PAGES * CHANGES_PAGE} files; hunkwise does not review a change it cannot list whole"
+        )
 
     async def item(self, project: str, repository: str, path: str, commit: str) -> bytes | None:
         """A file's bytes at ``commit``, at most :data:`MAX_FILE_BYTES` + 1 of them (a longer
@@ -242,9 +247,11 @@ class AzureDevOpsClient(RestClient):
 
     async def pull_request_diff(
         self, project: str, repository: str, number: int, head_sha: str
-    ) -> tuple[str, dict[str, str]]:
-        """``(unified diff, refs)`` of the pull request at ``head_sha`` against its merge base;
-        refs: ``base_sha``, ``head_sha`` and the ``iteration`` reviewed."""
+    ) -> FetchedDiff:
+        """The unified diff of the pull request at ``head_sha`` against its merge base; its refs:
+        ``base_sha``, ``head_sha`` and the ``iteration`` reviewed; its ``unread``: the files in it
+        whose text was not read (too large, past the per-review caps), which the review lists as
+        skipped and the merge status calls incomplete (a binary file is skipped as git would)."""
         it = await self.iteration_at(project, repository, number, head_sha)
         iteration = _id(it.get("id"), "iteration id")
         base_ref = it.get("commonRefCommit") or it.get("targetRefCommit")
@@ -259,26 +266,37 @@ class AzureDevOpsClient(RestClient):
         ]
         gate = asyncio.Semaphore(FILE_READS)
         left = [MAX_DIFF_BYTES]  # what the review may still read, shared by the reads
+        unread: dict[str, str] = {}
+
+        def not_read(c: FileChange, why: str) -> FileChange:
+            unread[c.path] = why
+            return FileChange(c.kind, c.path, c.old_path, unreadable=True)
 
         async def read(index: int, c: FileChange) -> FileChange:
-            skipped = FileChange(c.kind, c.path, c.old_path, unreadable=True)
             if c.kind == "delete":
                 return c
             if index >= MAX_DIFF_FILES:
-                return skipped
+                return not_read(c, f"past the {MAX_DIFF_FILES} files a review reads")
             async with gate:
                 if left[0] <= 0:
-                    return skipped
+                    return not_read(c, f"past the {MAX_DIFF_BYTES // 1_000_000} MB of files a review reads")
                 new = await self.item(project, repository, c.path, head)
                 old = await self.item(project, repository, c.old_path, base) if c.kind != "add" else b""
                 left[0] -= len(new or b"") + len(old or b"")
-            if new is None or old is None or _unreadable(new) or _unreadable(old) or left[0] < 0:
-                return skipped
+            if new is None or old is None:
+                return not_read(c, "Azure DevOps did not give the file at both commits")
+            if len(new) > MAX_FILE_BYTES or len(old) > MAX_FILE_BYTES:
+                return not_read(c, f"larger than {MAX_FILE_BYTES // 1_000_000} MB")
+            if left[0] < 0:
+                return not_read(c, f"past the {MAX_DIFF_BYTES // 1_000_000} MB of files a review reads")
+            if _unreadable(new) or _unreadable(old):  # binary: git shows no text either
+                return FileChange(c.kind, c.path, c.old_path, unreadable=True)
             text = (old.decode("utf-8", errors="replace"), new.decode("utf-8", errors="replace"))
             return FileChange(c.kind, c.path, c.old_path, text[0], text[1])
 
         read_changes = await asyncio.gather(*(read(i, c) for i, c in enumerate(changes)))
-        return render(list(read_changes)), {"base_sha": base, "head_sha": head, "iteration": str(iteration)}
+        refs = {"base_sha": base, "head_sha": head, "iteration": str(iteration)}
+        return FetchedDiff(render(list(read_changes)), None, refs, unread)
 
     # -- threads ----------------------------------------------------------------------------------
     async def threads(self, project: str, repository: str, number: int) -> list[dict[str, Any]]:
@@ -545,9 +563,9 @@ class AzureDevOpsPullRequest(PullRequest):
         await self.client.own_identity()
 
     async def diff(self) -> FetchedDiff:
-        text, refs = await self.client.pull_request_diff(*self._where, self.head_sha)
-        self._iteration = int(refs["iteration"])
-        return FetchedDiff(text, None, refs)
+        fetched = await self.client.pull_request_diff(*self._where, self.head_sha)
+        self._iteration = int(fetched.refs["iteration"])
+        return fetched
 
     async def file_at(self, path: str) -> str | None:
         return await self.client.file_at(self.event.project, self.event.repository_name, path, self.head_sha)

@@ -38,11 +38,14 @@ from hunkwise.platforms.status import CommitState
 class FetchedDiff:
     """A pull request's diff as the review reads it. ``since``: the head an incremental diff
     starts from (None: the whole pull request). ``refs``: what posting needs later that only the
-    diff's answer carries (GitLab's ``diff_refs``); checkpointed with the review."""
+    diff's answer carries (GitLab's ``diff_refs``); checkpointed with the review. ``unread``:
+    files in the diff whose text the platform could not give (path -> why: too large, past a
+    cap), which the review lists as skipped and the merge status calls incomplete."""
 
     text: str
     since: str | None = None
     refs: Mapping[str, str] = field(default_factory=dict)
+    unread: Mapping[str, str] = field(default_factory=dict)
 
 
 class PullRequest(ABC):

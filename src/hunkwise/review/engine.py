@@ -119,6 +119,9 @@ class ReviewOptions:
     snap_distance: int = SNAP_DISTANCE
     source: Source = "llm"
     change: dict[str, Any] = field(default_factory=dict)
+    # Files the platform could not give in full (path -> why): skipped with rule ``unread``, and
+    # the merge status says the review is incomplete (jobs/review_status.py).
+    unread: dict[str, str] = field(default_factory=dict)
     # Asked once, with the planned report (its estimate), after the cost ceiling and before the
     # first request; raising stops the review with nothing sent. A server reserves the estimate
     # against the organization's monthly budget here. Never on a dry run.
@@ -128,8 +131,9 @@ class ReviewOptions:
         """The filters in force: explicit ones if given, else the defaults overlaid with the rules file's
         ``[review]`` settings, so both callers resolve them the same way.
         """
+        unread = tuple(self.unread.items())
         if self.filters is not None:
-            return self.filters
+            return replace(self.filters, unread=unread) if unread else self.filters
         s = self.rules.settings
         base = FilterConfig()
         return FilterConfig(
@@ -137,6 +141,7 @@ class ReviewOptions:
             include=s.include,
             max_changed_lines=s.max_file_lines if s.max_file_lines is not None else base.max_changed_lines,
             skip_tests=s.test_paths if s.tests == "skip" else (),
+            unread=unread,
         )
 
     def context_mode(self) -> ContextMode:

@@ -55,6 +55,9 @@ class FilterConfig:
     default_ignores: bool = True
     # Test-file globs not to review (``[review] tests = "skip"``); ``include`` still wins.
     skip_tests: tuple[str, ...] = ()
+    # Files the platform could not give in full, ``(path, why)``: in the diff without their text,
+    # skipped with rule ``unread`` (never silently, and never taken for a binary file).
+    unread: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -64,6 +67,8 @@ class FilterResult:
     kept: list[FileDiff] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
+
+UNREAD = "unread"  # the rule of a file the platform could not give (FilterConfig.unread)
 
 # rule name -> globs. Checked in this order; the first match names the rule.
 DEFAULT_RULES: dict[str, tuple[str, ...]] = {
@@ -199,6 +204,9 @@ def _skip_reason(file: FileDiff, lines: list[int], config: FilterConfig) -> tupl
         return NO_PATH, "the diff names no path for this file ('+++ ' with nothing after it)"
     if file.status == "deleted":
         return "deleted", "file deleted: nothing to review on the new side"
+    for path, why in config.unread:
+        if path == file.path:
+            return UNREAD, f"not read from the platform: {why}"
     if file.binary:
         return "binary", "binary file: no text to review"
     if not lines:
