@@ -66,6 +66,9 @@ class FakeGitHubApp:
     refused: list[str] = field(default_factory=list)  # why each request was refused, in order
     minted: int = 0  # tokens issued so far (each one new, even after ``issued`` is cleared)
     slug: str = "hunkwise-acme"  # GET /app's slug: the App's bot is ``<slug>[bot]``
+    # installation id -> its account's type (GET /app/installations/{id}); default "User"
+    account_types: dict[int, str] = field(default_factory=dict)
+    down: bool = False  # GET /app/installations/{id} answers 503 (GitHub unavailable)
 
     def now(self) -> float:
         import time
@@ -82,6 +85,34 @@ class FakeGitHubApp:
         if refused is not None:
             return refused
         return httpx.Response(200, json={"id": self.app_id, "slug": self.slug, "name": self.slug})
+
+    def installation_info(self, request: httpx.Request, installation_id: int) -> httpx.Response:
+        """``GET /app/installations/{id}`` as the App (its JWT; docs.github.com "Get an
+        installation for the authenticated app"): the installation's account, ``suspended_at``
+        (None unless suspended) and ``repository_selection``; 404 for one it does not have."""
+        refused = self._jwt_refused(request)
+        if refused is not None:
+            return refused
+        if self.down:
+            return self._refuse(503, "Service Unavailable")
+        if installation_id not in self.installations:
+            return self._refuse(404, "Not Found")
+        suspended = installation_id in self.suspended
+        account = {
+            "login": self.installations[installation_id],
+            "type": self.account_types.get(installation_id, "User"),
+        }
+        return httpx.Response(
+            200,
+            json={
+                "id": installation_id,
+                "app_id": self.app_id,
+                "account": account,
+                "repository_selection": "selected",
+                "suspended_at": "2026-01-01T00:00:00Z" if suspended else None,
+                "suspended_by": {"login": account["login"]} if suspended else None,
+            },
+        )
 
     def exchange(self, request: httpx.Request, installation_id: int) -> httpx.Response:
         refused = self._jwt_refused(request)
@@ -388,6 +419,9 @@ class FakeGitHub:
                 return self.app.exchange(request, int(exchange.group(1)))
             if path.endswith("/app") and request.method == "GET":
                 return self.app.app_info(request)
+            info = re.search(r"/app/installations/([0-9]+)$", path)
+            if info and request.method == "GET":
+                return self.app.installation_info(request, int(info.group(1)))
             if (refused := self.app.check(request)) is not None:
                 return refused
         if (answered := self._conversation(request)) is not None:

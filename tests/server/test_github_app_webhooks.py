@@ -8,6 +8,7 @@ nothing but the tokens it issued). Payloads: octokit/webhooks examples (tests/da
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -329,3 +330,106 @@ def test_a_personal_token_server_records_no_installation(make_client: Callable[.
         assert answer.status_code == 202, answer.text
         assert answer.json()["status"] == "ignored" and "HUNKWISE_GITHUB_APP_ID" in answer.json()["reason"]
     assert installations(client) == []
+
+
+def _as(data: dict[str, Any], login: str) -> dict[str, Any]:
+    """``data`` with its account (and its repositories' owner) renamed to ``login``."""
+    out: dict[str, Any] = json.loads(re.sub(r"\b(Codertocat|octocat)\b", login, json.dumps(data)))
+    return out
+
+
+def test_a_delivery_whose_account_github_contradicts_is_refused(
+    server: TestClient, github: ServedFake
+) -> None:
+    """Someone holding the webhook secret signs deliveries for an installation the store has not
+    seen, naming their own account. GitHub (``GET /app/installations/{id}``, asked with the App's
+    JWT) says the installation is on Codertocat: 422 naming the account, nothing stored."""
+    fake: FakeGitHub = github.fake  # type: ignore[assignment]
+    for name, event in (
+        ("installation.created.payload.json", "installation"),
+        ("installation.suspend.payload.json", "installation"),
+        ("installation.unsuspend.payload.json", "installation"),
+        ("installation_repositories.added.payload.json", "installation_repositories"),
+    ):
+        refused = deliver(server, _as(payload(name), "mallory"), event, "d-forged")
+        assert refused.status_code == 422, refused.text
+        [problem] = refused.json()["detail"]
+        assert problem["loc"] == ["body", "installation", "account", "login"]
+        assert "'Codertocat'" in problem["msg"] and "GitHub" in problem["msg"]
+    assert installations(server, "mallory") == [] and installations(server) == []
+    asked = [r for r in fake.requests if r.url.path == f"/app/installations/{INSTALLATION}"]
+    assert len(asked) == 4 and all(r.method == "GET" for r in asked)
+    assert fake.app is not None and fake.app.refused == []  # each JWT passed the public-key check
+
+
+def test_an_installation_github_does_not_have_is_not_stored(server: TestClient, github: ServedFake) -> None:
+    """A signed delivery naming an installation id GitHub answers 404 for is acknowledged (202,
+    with the reason) and nothing is stored: it cannot take that id or that account."""
+    for name, event in (
+        ("installation.created.payload.json", "installation"),
+        ("installation.new_permissions_accepted.payload.json", "installation"),
+        ("installation_repositories.added.payload.json", "installation_repositories"),
+    ):
+        data = payload(name, id=4242)
+        data["installation"]["account"]["login"] = "Codertocat"
+        resp = deliver(server, data, event, "d-unknown")
+        assert resp.status_code == 202, resp.text
+        body = resp.json()
+        assert body["status"] == "ignored" and "GitHub has no installation 4242" in body["reason"]
+    assert installations(server) == []
+
+
+def test_suspension_is_what_github_says(server: TestClient, github: ServedFake) -> None:
+    """A suspend delivery suspends only when GitHub's answer has ``suspended_at``; an unsuspend
+    delivery while GitHub still reports it suspended leaves it suspended."""
+    app = github.fake.app  # type: ignore[attr-defined]
+    assert deliver(server, payload("installation.created.payload.json"), "installation").status_code == 202
+    early = deliver(server, payload("installation.suspend.payload.json"), "installation", "d-s0")
+    assert early.status_code == 202 and "not suspended" in early.json()["reason"]
+    assert installations(server)[0]["suspended"] is False
+
+    app.suspended.add(INSTALLATION)
+    confirmed = deliver(server, payload("installation.suspend.payload.json"), "installation", "d-s1")
+    assert confirmed.status_code == 202 and confirmed.json()["status"] == "recorded"
+    assert installations(server)[0]["suspended"] is True
+    stale = deliver(server, payload("installation.unsuspend.payload.json"), "installation", "d-s2")
+    assert stale.status_code == 202 and installations(server)[0]["suspended"] is True
+
+    app.suspended.discard(INSTALLATION)
+    deliver(server, payload("installation.unsuspend.payload.json"), "installation", "d-s3")
+    assert installations(server)[0]["suspended"] is False
+
+
+def test_a_deletion_is_believed_once_github_answers_404(server: TestClient, github: ServedFake) -> None:
+    app = github.fake.app  # type: ignore[attr-defined]
+    deliver(server, payload("installation.created.payload.json"), "installation")
+    deleted = _as(payload("installation.deleted.payload.json"), "Codertocat")
+    kept = deliver(server, deleted, "installation", "d-del0")
+    assert kept.status_code == 202 and kept.json()["status"] == "ignored"
+    assert "GitHub still has installation" in kept.json()["reason"]
+    assert [i["id"] for i in installations(server)] == [INSTALLATION]
+
+    del app.installations[INSTALLATION]
+    gone = deliver(server, deleted, "installation", "d-del1")
+    assert gone.status_code == 202 and gone.json()["status"] == "recorded"
+    assert installations(server) == []
+
+
+def test_unreachable_github_stores_nothing_and_fails_the_delivery(
+    server: TestClient, github: ServedFake
+) -> None:
+    """GitHub does not redeliver a failed delivery by itself: the answer is a 503 (so the delivery
+    shows as failed in the App's "Recent Deliveries", where it can be redelivered), saying why
+    and what to do, with no Retry-After (nobody would honour it); nothing is stored."""
+    app = github.fake.app  # type: ignore[attr-defined]
+    deliver(server, payload("installation.created.payload.json"), "installation")
+    app.down = True
+    app.suspended.add(INSTALLATION)
+    resp = deliver(server, payload("installation.suspend.payload.json"), "installation", "d-down")
+    assert resp.status_code == 503, resp.text
+    assert "retry-after" not in resp.headers
+    assert "Redeliver" in resp.json()["detail"] and "503" in resp.json()["detail"]
+    assert installations(server)[0]["suspended"] is False
+    created = payload("installation.created.payload.json", id=777)
+    assert deliver(server, created, "installation", "d-down2").status_code == 503
+    assert [i["id"] for i in installations(server)] == [INSTALLATION]
