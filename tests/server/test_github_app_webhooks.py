@@ -124,6 +124,8 @@ def test_installation_lifecycle_gates_pull_requests(server: TestClient, github: 
     names = [r["full_name"] for r in installations(server)[0]["repositories"]]
     assert names == ["codertocat/hello-world", "codertocat/space"]
 
+    assert fake.app is not None
+    fake.app.suspended.add(INSTALLATION)  # GitHub suspends it, then delivers "suspend"
     suspend = deliver(server, payload("installation.suspend.payload.json"), "installation", "d-2")
     assert suspend.status_code == 202 and installations(server)[0]["suspended"] is True
     refused = deliver(server, pr, "pull_request", "d-3")
@@ -132,7 +134,12 @@ def test_installation_lifecycle_gates_pull_requests(server: TestClient, github: 
     )
 
     # a repository turned off by the organization
+    fake.app.suspended.discard(INSTALLATION)
     deliver(server, payload("installation.unsuspend.payload.json"), "installation", "d-4")
+    assert installations(server)[0]["suspended"] is False
+    confirmations = [r for r in fake.requests if r.url.path == f"/app/installations/{INSTALLATION}"]
+    assert len(confirmations) == 4 and len(fake.requests) == 4  # each delivery asked GitHub once
+    fake.requests.clear()
     off = server.put(
         "/api/orgs/codertocat/github/repositories/Codertocat/Hello-World",
         json={"enabled": False},
@@ -159,6 +166,7 @@ def test_installation_lifecycle_gates_pull_requests(server: TestClient, github: 
     deleted = json.loads(
         json.dumps(payload("installation.deleted.payload.json")).replace("octocat", "Codertocat")
     )
+    del fake.app.installations[INSTALLATION]  # uninstalled: GitHub answers 404 for it now
     assert deliver(server, deleted, "installation", "d-8").status_code == 202
     assert installations(server) == []
     gone = deliver(server, pr, "pull_request", "d-9")
@@ -272,6 +280,7 @@ def test_commands_use_the_installation_and_respect_its_state(server: TestClient,
     assert app is not None and app.refused == []
     assert set(app.tokens_used(fake.requests)) == set(app.issued)  # only installation tokens
 
+    app.suspended.add(INSTALLATION)
     deliver(server, payload("installation.suspend.payload.json"), "installation", "c-2")
     question["comment"]["id"] += 1
     again = deliver(server, question, "issue_comment", "c-3")

@@ -13,6 +13,10 @@ installation's token at once share one request (one :class:`asyncio.Lock` per in
 clock is injectable, so a test can fast-forward past expiry. GitHub's refusals become the platform
 errors of :mod:`hunkwise.platforms.review_post` with what to fix: a wrong App ID or key (401), a
 suspended installation (403), a deleted one (404).
+
+:meth:`GitHubApp.installation` asks GitHub what it knows of one installation (``GET
+/app/installations/{id}``, with the JWT): the webhook route believes an ``installation`` delivery
+only once GitHub's answer agrees with it (the webhook secret alone is not GitHub's word).
 """
 
 from __future__ import annotations
@@ -52,6 +56,18 @@ class InstallationToken:
     expires_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class InstallationFacts:
+    """What GitHub says of one installation of the App (``GET /app/installations/{id}``): the
+    account it is on, whether it is suspended (``suspended_at`` set), its repository selection."""
+
+    id: int
+    account_login: str
+    account_type: str
+    suspended: bool
+    repository_selection: str
+
+
 class _AppApi(GitHubClient):
     """The REST calls made as the App itself (with its JWT): only the token exchange. Its
     refusals name the App's settings, not a personal token."""
@@ -70,6 +86,11 @@ class _AppApi(GitHubClient):
     async def app_info(self, app_jwt: str) -> httpx.Response:
         """``GET /app``, authenticated as the App: its id and slug."""
         return await self._request("GET", self._url("app"), headers={"Authorization": f"Bearer {app_jwt}"})
+
+    async def installation(self, installation_id: int, app_jwt: str) -> httpx.Response:
+        """``GET /app/installations/{id}``, authenticated as the App."""
+        url = self._url("app", "installations", installation_id)
+        return await self._request("GET", url, headers={"Authorization": f"Bearer {app_jwt}"})
 
     async def access_token(self, installation_id: int, app_jwt: str) -> httpx.Response:
         """``POST /app/installations/{id}/access_tokens``, authenticated as the App."""
@@ -154,6 +175,43 @@ class GitHubApp:
             self._bot_login = f"{slug}[bot]"
         return self._bot_login
 
+    async def installation(self, installation_id: int) -> InstallationFacts | None:
+        """What GitHub says of ``installation_id`` (None: GitHub answered 404, it has no such
+        installation of this App: never created, uninstalled, or another App's). Its other
+        failures propagate as platform errors: :class:`PlatformUnavailable` (network, 5xx),
+        :class:`PlatformRateLimited`, :class:`PlatformAuthError` (the JWT refused: App ID, key or
+        clock), :class:`PlatformError` (an answer without a usable account)."""
+        installation_id = identity.positive_int(installation_id, "installation id", maximum=identity.MAX_ID)
+        transport = self._transport
+        if transport is None and self._transport_factory is not None:
+            transport = self._transport_factory()
+        async with _AppApi(None, self.api_url, transport=transport, timeout_s=self._timeout) as api:
+            try:
+                response = await api.installation(installation_id, self.jwt())
+            except PlatformNotFound:
+                return None
+        data = response.json() if response.content else None
+        account = data.get("account") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(account, dict):
+            raise PlatformError(
+                f"GitHub's GET /app/installations/{installation_id} answered without an account"
+            )
+        try:
+            login = identity.github_owner(account.get("login"), "account.login")
+        except identity.IdentityError as exc:
+            raise PlatformError(
+                f"GitHub's GET /app/installations/{installation_id} answered an unusable account ({exc})"
+            ) from None
+        kind = account.get("type")
+        selection = data.get("repository_selection")
+        return InstallationFacts(
+            id=installation_id,
+            account_login=login,
+            account_type=kind if kind in ("Organization", "User", "Enterprise") else "Organization",
+            suspended=data.get("suspended_at") is not None,
+            repository_selection=selection if selection in ("all", "selected") else "selected",
+        )
+
     def invalidate(self, installation_id: int, token: Secret) -> None:
         """Forget ``token`` (GitHub refused it: revoked, or the clock here is off), so the next
         call fetches another. A newer token already cached is kept."""
@@ -233,4 +291,4 @@ class InstallationTokens:
         return await self._app.bot_login()
 
 
-__all__ = ["GitHubApp", "InstallationToken", "InstallationTokens"]
+__all__ = ["GitHubApp", "InstallationFacts", "InstallationToken", "InstallationTokens"]

@@ -3,8 +3,9 @@ an installation is reviewed, and the organization's API over them (docs/github.m
 
 - :func:`installation_delivery`: an ``installation`` (created, deleted, suspend, unsuspend,
   new_permissions_accepted) or ``installation_repositories`` (added, removed) delivery, already
-  verified and parsed, creates, suspends or updates the installation in the store. The account is
-  the organization (its login, normalized like every slug).
+  verified and parsed, is confirmed with GitHub (``GET /app/installations/{id}``) and then
+  creates, suspends or updates the installation in the store as GitHub reports it. The account
+  is the organization (its login, normalized like every slug).
 - :func:`app_gate`: in App mode, why a delivery for an installation is not reviewed (unknown or
   suspended installation, a repository of another account, a disabled repository), or None.
 - ``GET /api/orgs/{org}/github/installations`` and
@@ -15,6 +16,7 @@ an installation is reviewed, and the organization's API over them (docs/github.m
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from fastapi import APIRouter, HTTPException, status
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +25,7 @@ from hunkwise.errors import ConfigurationError
 from hunkwise.jobs.runtime import Runtime
 from hunkwise.platforms import github_webhooks as gh
 from hunkwise.platforms import identity
+from hunkwise.platforms.github_app import GitHubApp
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.server.deps import CallerDep, OrgAccess, RuntimeDep
 from hunkwise.server.schemas import GitHubInstallationPublic, GitHubRepositoryIn, GitHubRepositoryPublic
@@ -33,68 +36,99 @@ log = logging.getLogger("hunkwise.webhooks")
 router = APIRouter(prefix="/api/orgs", tags=["github"])
 
 
-async def installation_delivery(runtime: Runtime, event: gh.InstallationEvent, delivery: str) -> str:
-    """Apply one installation delivery to the store; returns what was done (for the 202 body
-    and the log). Raises :class:`IdentityError` when the account is no organization slug."""
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    """What an installation delivery did: ``recorded`` False when GitHub's answer did not
+    confirm it and nothing was changed; ``said`` the reason (the 202 body and the log)."""
+
+    recorded: bool
+    said: str
+
+
+async def installation_delivery(
+    runtime: Runtime, app: GitHubApp, event: gh.InstallationEvent, delivery: str
+) -> DeliveryOutcome:
+    """Apply one installation delivery to the store, as far as GitHub confirms it.
+
+    The webhook secret is shared with every repository webhook, so a signed delivery is not yet
+    GitHub's word: GitHub is asked (``GET /app/installations/{id}`` with the App's JWT) and what
+    is stored is its answer (account, type, selection, suspended), never the delivery's. A
+    delivery whose account is not GitHub's is refused (:class:`IdentityError` on
+    ``installation.account.login``); an installation GitHub answers 404 for is deleted when the
+    delivery says ``deleted`` and otherwise not stored; a ``deleted`` delivery for one GitHub
+    still has changes nothing. Only the repositories added and removed come from the delivery
+    (GitHub's answer does not list them), and they are on the account GitHub confirmed.
+    GitHub's other failures (:class:`PlatformError`) propagate: the caller fails the delivery."""
     try:
-        org = normalize_slug(event.account_login)
+        normalize_slug(event.account_login)
     except ConfigurationError as exc:
         raise IdentityError("installation.account.login", event.account_login, str(exc)) from None
     engine, iid = runtime.engine, event.installation_id
-    known = await run_in_threadpool(store.get_installation, engine, iid)
-    if known is not None and known.account_login.lower() != event.account_login.lower():
-        # GitHub binds an installation to one account for its life: a delivery that moves it is
-        # forged (the webhook secret is known to someone else) or the account was renamed; either
-        # way its repositories and state stay with the account the store has.
+    facts = await app.installation(iid)
+    deleting = event.event == "installation" and event.action == "deleted"
+    if facts is None:
+        if not deleting:
+            said = (
+                f"GitHub has no installation {iid} of this App (GET /app/installations/{iid} answered "
+                f"404): the {event.event} {event.action} delivery is not recorded"
+            )
+            log.warning("GitHub delivery %s: %s", delivery or "-", said)
+            return DeliveryOutcome(False, said)
+        gone = await run_in_threadpool(store.delete_installation, engine, iid)
+        said = (
+            f"installation {iid} deleted (GitHub confirms it is gone)"
+            if gone
+            else f"installation {iid} was not known (GitHub confirms it is gone)"
+        )
+        log.info("GitHub delivery %s: %s", delivery or "-", said)
+        return DeliveryOutcome(True, said)
+    if facts.account_login.lower() != event.account_login.lower():
         raise IdentityError(
             "installation.account.login",
             event.account_login,
-            f"is not the account installation {iid} is on ({known.account_login!r}); an account "
+            f"is not the account GitHub says installation {iid} is on ({facts.account_login!r}, "
+            "GET /app/installations/{id}); the delivery is not GitHub's (check who knows the "
+            "webhook secret) and nothing was stored",
+        )
+    org = normalize_slug(facts.account_login)
+    known = await run_in_threadpool(store.get_installation, engine, iid)
+    if known is not None and known.account_login.lower() != facts.account_login.lower():
+        # GitHub binds an installation to one account for its life, so this is an account renamed
+        # on GitHub: its repositories and state stay with the organization the store has.
+        raise IdentityError(
+            "installation.account.login",
+            event.account_login,
+            f"is not the account installation {iid} is on here ({known.account_login!r}); an account "
             "renamed on GitHub is a new organization here: uninstall and reinstall the App",
         )
-    if event.event == "installation" and event.action == "deleted":
-        gone = await run_in_threadpool(store.delete_installation, engine, iid)
+    if deleting:
         said = (
-            f"installation {iid} on {event.account_login} deleted"
-            if gone
-            else f"installation {iid} was not known"
+            f"GitHub still has installation {iid} on {facts.account_login} (GET /app/installations/{iid} "
+            "answered it): the deleted delivery changes nothing; if it was uninstalled since, redeliver it"
         )
-    elif event.event == "installation" and event.action in ("suspend", "unsuspend"):
-        suspended = event.action == "suspend"
-        known = await run_in_threadpool(store.set_suspended, engine, iid, suspended)
-        if not known:  # suspended before we saw it created: remember it, in that state
-            await _save(runtime, event, org, suspended=suspended)
-        said = f"installation {iid} on {event.account_login} {'suspended' if suspended else 'unsuspended'}"
-    elif event.event == "installation":  # created, new_permissions_accepted
-        suspended = False if event.action == "created" else None
-        await _save(runtime, event, org, suspended=suspended)
-        count = len(event.added)
-        said = f"installation {iid} on {event.account_login} saved ({event.action}, {count} repositories)"
-    else:
-        known = await run_in_threadpool(
-            lambda: store.change_repositories(engine, iid, added=event.added, removed=event.removed)
-        )
-        if not known:
-            await _save(runtime, event, org, suspended=None)
-            await run_in_threadpool(lambda: store.change_repositories(engine, iid, removed=event.removed))
-        said = f"installation {iid}: {len(event.added)} repositories added, {len(event.removed)} removed"
-    log.info("GitHub delivery %s: %s (organization %s)", delivery or "-", said, org)
-    return said
-
-
-async def _save(runtime: Runtime, event: gh.InstallationEvent, org: str, *, suspended: bool | None) -> None:
+        log.warning("GitHub delivery %s: %s", delivery or "-", said)
+        return DeliveryOutcome(False, said)
     await run_in_threadpool(
         lambda: store.save_installation(
-            runtime.engine,
-            event.installation_id,
+            engine,
+            iid,
             org=org,
-            account_login=event.account_login,
-            account_type=event.account_type,
-            repository_selection=event.repository_selection,
-            suspended=suspended,
+            account_login=facts.account_login,
+            account_type=facts.account_type,
+            repository_selection=facts.repository_selection,
+            suspended=facts.suspended,
             repositories=event.added,
         )
     )
+    if event.removed:
+        await run_in_threadpool(lambda: store.change_repositories(engine, iid, removed=event.removed))
+    state = "suspended" if facts.suspended else "not suspended"
+    said = (
+        f"installation {iid} on {facts.account_login} saved as GitHub reports it ({event.event} "
+        f"{event.action}: {state}, {len(event.added)} repositories added, {len(event.removed)} removed)"
+    )
+    log.info("GitHub delivery %s: %s (organization %s)", delivery or "-", said, org)
+    return DeliveryOutcome(True, said)
 
 
 async def app_gate(runtime: Runtime, installation_id: int | None, owner: str, repository: str) -> str | None:

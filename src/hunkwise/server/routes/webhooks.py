@@ -155,10 +155,17 @@ async def _github_installation(
     runtime: Runtime, event_name: str, payload: dict[str, Any], delivery: str
 ) -> JSONResponse:
     """``installation`` / ``installation_repositories``: the App's installations in the store
-    (server/routes/installations.py); nothing is queued. Only in App mode: without the App's
-    credentials no App delivers here, and the secret is the one given to every repository
-    webhook, so such a delivery is not GitHub's word and is not recorded."""
-    if runtime.github_clients().app is None:
+    (server/routes/installations.py), as GitHub confirms them; nothing is queued. Only in App
+    mode: without the App's credentials no App delivers here, and the secret is the one given to
+    every repository webhook, so such a delivery is not GitHub's word and is not recorded.
+
+    When GitHub cannot confirm the delivery (unreachable, 5xx, rate limited, the App's JWT
+    refused) nothing is stored and the answer is 503 with the reason. GitHub does not redeliver a
+    failed delivery by itself (docs.github.com "Handling failed webhook deliveries"), so there is
+    no Retry-After: the 503 marks the delivery failed in the App's "Recent Deliveries", where the
+    operator (or a redelivery script, which looks for failed deliveries) redelivers it."""
+    app = runtime.github_clients().app
+    if app is None:
         return _accepted(
             f"{event_name} deliveries are recorded only when the server runs as a GitHub App "
             "(set HUNKWISE_GITHUB_APP_ID and HUNKWISE_GITHUB_APP_PRIVATE_KEY, then redeliver it from "
@@ -168,12 +175,22 @@ async def _github_installation(
         event = gh.parse_installation(event_name, payload)
         if event is None:
             return _accepted(f"{event_name} {shown(payload.get('action'))} changes nothing here")
-        said = await installations.installation_delivery(runtime, event, delivery)
+        outcome = await installations.installation_delivery(runtime, app, event, delivery)
     except IdentityError as exc:
         return refuse_identity("GitHub", delivery, exc)
     except gh.WebhookPayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    return JSONResponse({"status": "recorded", "reason": said}, status_code=status.HTTP_202_ACCEPTED)
+    except PlatformError as exc:
+        detail = (
+            f"could not confirm the {event_name} delivery with GitHub (GET /app/installations/{{id}}): "
+            f"{exc}. Nothing was stored; GitHub does not retry a failed delivery: once GitHub answers "
+            "again, open the App's settings > Advanced > Recent Deliveries and click Redeliver on it"
+        )
+        log.warning("GitHub delivery %s not confirmed: %s", shown(delivery), exc)
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+    if not outcome.recorded:
+        return _accepted(outcome.said)
+    return JSONResponse({"status": "recorded", "reason": outcome.said}, status_code=status.HTTP_202_ACCEPTED)
 
 
 def _installation_id(payload: dict[str, Any]) -> int | None:
