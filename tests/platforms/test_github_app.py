@@ -6,6 +6,7 @@ with the App's public key and refuses expired tokens (tests/platform_fakes.py)."
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from hunkwise.errors import ConfigurationError
 from hunkwise.gateway import Secret
 from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.github_app import JWT_BACKDATE_S, REFRESH_MARGIN_S, GitHubApp
-from hunkwise.platforms.review_post import PlatformAuthError, PlatformNotFound
+from hunkwise.platforms.review_post import PlatformAuthError, PlatformNotFound, PlatformUnavailable
 from platform_fakes import FakeGitHub, FakeGitHubApp, rsa_key_pair
 
 API = "https://api.github.com"
@@ -146,6 +147,44 @@ async def test_suspended_and_deleted_installations_say_so(keys: tuple[str, str])
     assert suspended.value.status == 403
     with pytest.raises(PlatformNotFound, match="uninstalled"):
         await app.installation_token(INSTALLATION + 1)
+
+
+async def test_github_says_what_an_installation_is(keys: tuple[str, str]) -> None:
+    """``GET /app/installations/{id}`` as the App (its JWT, checked by the fake): the account,
+    ``suspended_at`` as a flag, None for a 404; no installation token is minted for it."""
+    clock = Clock()
+    fake, app = _world(keys, clock)
+    assert fake.app is not None
+    fake.app.account_types[INSTALLATION] = "Organization"
+    facts = await app.installation(INSTALLATION)
+    assert facts is not None
+    assert (facts.id, facts.account_login, facts.account_type) == (INSTALLATION, "acme", "Organization")
+    assert facts.suspended is False and facts.repository_selection == "selected"
+    fake.app.suspended.add(INSTALLATION)
+    suspended = await app.installation(INSTALLATION)
+    assert suspended is not None and suspended.suspended is True
+    assert await app.installation(INSTALLATION + 1) is None
+    assert fake.app.refused == ["Not Found"] and app.exchanges == 0
+    assert [r.url.path for r in fake.requests] == [f"/app/installations/{INSTALLATION}"] * 2 + [
+        f"/app/installations/{INSTALLATION + 1}"
+    ]
+
+
+async def test_an_unreachable_github_is_unavailable_not_a_404(keys: tuple[str, str]) -> None:
+    """A 5xx and a refused connection are :class:`PlatformUnavailable` (the webhook route fails
+    the delivery so it can be redelivered), never "no such installation"."""
+    clock = Clock()
+    fake, app = _world(keys, clock)
+    assert fake.app is not None
+    fake.app.down = True
+    with pytest.raises(PlatformUnavailable, match="503"):
+        await app.installation(INSTALLATION)
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    closed = GitHubApp(APP_ID, Secret(keys[0]), f"http://127.0.0.1:{port}", clock=clock, timeout_s=5)
+    with pytest.raises(PlatformUnavailable, match="cannot reach GitHub"):
+        await closed.installation(INSTALLATION)
 
 
 def test_settings_read_the_key_from_a_file_and_refuse_what_is_not_one(
