@@ -4,7 +4,9 @@ Order matters: the signature (or token) is checked on the raw bytes before anyth
 stored, so an unsigned request costs one HMAC and leaves no trace. The secret is shared by every
 tenant, so a signed delivery's identities are still untrusted: an owner, repository, project path,
 number or commit that is not one is refused with 422 naming the field (nothing stored), and a GitLab
-project id must be the project its path names, which GitLab is asked. A delivery we do not act on
+project id must be the project its path names, which GitLab is asked; in GitHub App mode an
+``installation`` delivery is stored only as GitHub's ``GET /app/installations/{id}`` confirms it
+(503 when GitHub cannot be asked: GitHub does not redeliver by itself). A delivery we do not act on
 (another event, a draft, an organization without a model configuration) is acknowledged with 202
 so the platform does not retry it, and logged with the reason. An acted-on delivery becomes at
 most one job per pull request head (the job's dedupe key), in one transaction.
