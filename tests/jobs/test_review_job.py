@@ -678,3 +678,28 @@ async def test_a_head_that_cannot_be_read_is_reviewed_as_before(engine: Engine, 
     )
     assert done.status == "done" and done.result is not None and done.result["posted"]["posted"] is True
     assert sim.key_stats(DEV_KEY)["ok"] == 1 and len(gh.posts) == 1
+
+
+async def test_a_gitlab_job_whose_head_was_pushed_over_reviews_nothing(engine: Engine, sim) -> None:
+    """GitLab's changes API answers the merge request's CURRENT version too (``diff_refs`` place
+    its lines, but the review would carry the old head and be paid for twice)."""
+    gl = FakeGitLab(merge_requests={3: {"iid": 3, "sha": NEWER}})
+    event = MergeRequestEvent(
+        action="update",
+        owner="acme",
+        project_id=42,
+        project_path="acme/api",
+        iid=3,
+        head_sha=HEAD,
+        draft=False,
+        api_url="https://gitlab.example.com/api/v4",
+    )
+    job, _ = repo.enqueue(
+        engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
+    )
+    done = await run_to_end(
+        engine, pool_for(engine, deps_for(engine, sim.zai_developer_url, gitlab=gl)), job.id
+    )
+    assert done.status == "done" and done.result == {"run_id": None, "posted": None, "superseded_by": NEWER}
+    assert sim.key_stats(DEV_KEY)["ok"] == 0 and runs(engine) == 0 and gl.notes == [] and gl.discussions == []
+    assert [(s["sha"], s["state"]) for s in gl.statuses] == [(HEAD, "running"), (HEAD, "canceled")]
