@@ -205,3 +205,17 @@ async def test_a_job_whose_head_was_pushed_over_reviews_nothing_and_the_newer_he
     assert posted_lines(fake) == EXPECTED_LINES and f"`{NEXT[:12]}`" in fake.issue_comments[0]["body"]
     assert sim.key_stats(DEV_KEY)["ok"] == 1 and runs(engine) == 1
     assert fake.statuses[-1]["sha"] == NEXT and fake.statuses[-1]["status"] == "success"
+
+
+async def test_a_head_that_is_no_commit_id_is_logged_and_the_review_goes_on(
+    engine: Engine, sim, caplog
+) -> None:
+    """The current head is best effort: an answer that is not a commit id is never compared
+    with (or sent anywhere); the job reviews its own head as before."""
+    fake = FakeGitea(heads={7: "main; rm -rf /"})
+    deps = gitea_deps(engine, sim.zai_developer_url, fake)
+    with caplog.at_level("WARNING", logger="hunkwise.jobs"):
+        done = await run_to_end(engine, pool_for(engine, deps), enqueue(engine, event()).id)
+    assert done.status == "done" and done.result["posted"]["posted"] is True  # type: ignore[index]
+    assert "the current head was not read" in caplog.text and "head.sha" in caplog.text
+    assert sim.key_stats(DEV_KEY)["ok"] == 1 and fake.statuses[-1]["sha"] == HEAD
