@@ -201,6 +201,12 @@ class FakeBitbucket:
 
     def _pull_request(self, request: httpx.Request, repo: str, rest: str) -> httpx.Response:
         method = request.method
+        if rest == "" and method == "GET":  # the pull request object: its head, abbreviated as Bitbucket does
+            source = {
+                "branch": {"name": "feature"},
+                "commit": {"type": "commit", "hash": self.commits[0][:12]},
+            }
+            return httpx.Response(200, json={"type": "pullrequest", "id": self.number, "source": source})
         if rest == "/diff" and method == "GET":
             spec = f"{repo}:{self.commits[0][:12]}%0D{BASE[:12]}"
             # Bitbucket answers with its own API host: the one the client asked for (behind

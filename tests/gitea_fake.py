@@ -66,6 +66,9 @@ class FakeGitea:
     user: dict[str, Any] = field(default_factory=lambda: dict(BOT))  # the token's user
     repository: str = "acme/api"  # the one repository the token can see
     diffs: dict[int, str] = field(default_factory=lambda: {7: SAMPLE})  # pull request index -> diff
+    heads: dict[int, str] = field(
+        default_factory=dict
+    )  # index -> head.sha of GET .../pulls/{index} (else 404)
     files: dict[str, str] = field(default_factory=dict)  # path -> text at ``files_ref``
     files_ref: str = HEAD
     page_size: int = 30  # Gitea's default page size (setting API.DEFAULT_PAGING_NUM)
@@ -223,6 +226,13 @@ class FakeGitea:
             diff = self.diffs.get(int(found.group(1)))
             return (
                 httpx.Response(200, text=diff) if diff is not None else httpx.Response(404, json=_NOT_FOUND)
+            )
+        if (found := re.fullmatch(r"pulls/(\d+)", rest)) and method == "GET":
+            index = int(found.group(1))
+            if index not in self.diffs or index not in self.heads:
+                return httpx.Response(404, json=_NOT_FOUND)
+            return httpx.Response(
+                200, json={"number": index, "state": "open", "head": {"sha": self.heads[index]}}
             )
         if rest.startswith("raw/") and method == "GET":
             name = rest[len("raw/") :]

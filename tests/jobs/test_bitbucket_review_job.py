@@ -178,3 +178,28 @@ async def test_an_access_token_without_its_uuid_fails_before_any_model_call(engi
     assert "HUNKWISE_BITBUCKET_BOT_UUID" in (done.error or "")
     assert [r.url.path for r in fake.requests] == ["/2.0/user"]
     assert sim.key_stats(DEV_KEY)["ok"] == 0 and runs(engine) == 0
+
+
+async def test_a_job_whose_head_was_pushed_over_reviews_nothing_and_the_newer_head_is_reviewed(
+    engine: Engine, sim
+) -> None:
+    """Bitbucket's diff endpoint answers the CURRENT diff: a job for an older head that runs
+    after a push calls no model, posts nothing and stops its commit's build status."""
+    fake = FakeBitbucket()
+    nxt = "d00d1e" + "3" * 34
+    fake.commits = [nxt, HEAD]  # pushed before the job for HEAD ran
+    deps = deps_for(engine, sim.zai_developer_url, fake)
+    stale, newer = await run(engine, deps, (event(), "old-push"), (event(nxt[:12], "updated"), "new-push"))
+    assert stale.status == "done", stale.error
+    assert stale.result == {"run_id": None, "posted": None, "superseded_by": nxt}, "the full id, looked up"
+    assert fake.statuses[(HEAD, "hunkwise")]["state"] == "STOPPED"
+    assert fake.statuses[(HEAD, "hunkwise")]["description"] == (
+        f"incomplete (superseded): a newer push is reviewed instead - {nxt[:12]}"
+    )
+    # the newer head's own job reviews the change, once, on its own commit
+    assert newer.status == "done" and newer.result["posted"]["inline"] == 4  # type: ignore[index]
+    assert sim.key_stats(DEV_KEY)["ok"] == 1 and runs(engine) == 1, "one review paid, not two"
+    [summary] = fake.top_comments()
+    assert marker("review", review_key("bitbucket", "acme/api", 7, nxt)) in summary["content"]["raw"]
+    assert marker("review", review_key("bitbucket", "acme/api", 7, HEAD)) not in summary["content"]["raw"]
+    assert fake.statuses[(nxt, "hunkwise")]["state"] == "SUCCESSFUL"

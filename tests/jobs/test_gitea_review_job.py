@@ -180,3 +180,42 @@ async def test_reactions_and_resolutions_are_learned_before_the_next_review(engi
     assert (rows[str(disliked["id"])].up, rows[str(disliked["id"])].down) == (0, 1)
     assert rows[str(resolved["id"])].resolved and not rows[str(liked["id"])].resolved
     assert len(fake.submitted()) == 4, "the resolved finding is not posted again"
+
+
+async def test_a_job_whose_head_was_pushed_over_reviews_nothing_and_the_newer_head_is_reviewed(
+    engine: Engine, sim
+) -> None:
+    """Gitea's ``.diff`` answers the CURRENT diff: a job for an older head that runs after a
+    push calls no model, posts nothing and shows ``warning`` (neutral) on its commit."""
+    fake = FakeGitea(heads={7: NEXT})  # pushed before the job for HEAD ran
+    deps = gitea_deps(engine, sim.zai_developer_url, fake)
+    stale = await run_to_end(engine, pool_for(engine, deps), enqueue(engine, event(), key="old-push").id)
+    assert stale.status == "done", stale.error
+    assert stale.result == {"run_id": None, "posted": None, "superseded_by": NEXT}
+    assert sim.key_stats(DEV_KEY)["ok"] == 0 and runs(engine) == 0 and fake.writes() == []
+    assert [(s["sha"], s["status"]) for s in fake.statuses] == [(HEAD, "pending"), (HEAD, "warning")]
+    assert (
+        fake.status_history()[-1][1]
+        == f"incomplete (superseded): a newer push is reviewed instead - {NEXT[:12]}"
+    )
+    # the newer head's own job reviews the change, once
+    newer = enqueue(engine, event(NEXT, "synchronized"), key="new-push")
+    reviewed = await run_to_end(engine, pool_for(engine, deps), newer.id)
+    assert reviewed.status == "done" and reviewed.result["posted"]["posted"] is True  # type: ignore[index]
+    assert posted_lines(fake) == EXPECTED_LINES and f"`{NEXT[:12]}`" in fake.issue_comments[0]["body"]
+    assert sim.key_stats(DEV_KEY)["ok"] == 1 and runs(engine) == 1
+    assert fake.statuses[-1]["sha"] == NEXT and fake.statuses[-1]["status"] == "success"
+
+
+async def test_a_head_that_is_no_commit_id_is_logged_and_the_review_goes_on(
+    engine: Engine, sim, caplog
+) -> None:
+    """The current head is best effort: an answer that is not a commit id is never compared
+    with (or sent anywhere); the job reviews its own head as before."""
+    fake = FakeGitea(heads={7: "main; rm -rf /"})
+    deps = gitea_deps(engine, sim.zai_developer_url, fake)
+    with caplog.at_level("WARNING", logger="hunkwise.jobs"):
+        done = await run_to_end(engine, pool_for(engine, deps), enqueue(engine, event()).id)
+    assert done.status == "done" and done.result["posted"]["posted"] is True  # type: ignore[index]
+    assert "the current head was not read" in caplog.text and "head.sha" in caplog.text
+    assert sim.key_stats(DEV_KEY)["ok"] == 1 and fake.statuses[-1]["sha"] == HEAD

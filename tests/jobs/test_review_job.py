@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
@@ -129,6 +130,7 @@ async def test_github_job_posts_one_review_on_the_right_lines(engine: Engine, si
     assert "**Failovers:** 0" in body and "**Cost:** $0.0" in body and "<!-- hunkwise:review:" in body
     paths = [r.url.path for r in gh.requests if not is_status(r)]
     assert paths == [
+        "/repos/acme/api/pulls/7",  # the pull request's head now (this fake cannot tell: reviewed)
         "/repos/acme/api/pulls/7/comments",  # reactions on earlier comments (feedback), none yet
         "/repos/acme/api/pulls/7",  # the diff
         "/repos/acme/api/pulls/7/comments",  # what was posted before (nothing: no GraphQL query)
@@ -610,3 +612,94 @@ async def test_gitlab_review_reads_context_at_the_head_commit(engine: Engine, si
     reads = [r.url.raw_path.decode() for r in gl.requests if "/repository/files/" in r.url.raw_path.decode()]
     assert "/api/v4/projects/42/repository/files/src%2Finventory%2Fpricing.py/raw?ref=" + HEAD in reads
     assert done.checkpoint["report"]["plan"]["context"]["lines"] > 0
+
+
+NEWER = "e" * 40
+
+
+async def test_a_job_whose_head_was_pushed_over_reviews_nothing_and_the_newer_head_is_reviewed(
+    engine: Engine, sim
+) -> None:
+    """GitHub answers the whole-change diff of the CURRENT head: a job for an older head that
+    runs after a push would review the newer diff under the old head and pay for it twice."""
+    gh = FakeGitHub()
+    gh.pulls[7] = {"number": 7, "head": {"sha": NEWER}}
+    pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gh))
+    stale = enqueue(engine, pr_event(), key="old-push")
+    done = await run_to_end(engine, pool, stale.id)
+    assert done.status == "done", done.error
+    assert done.result == {"run_id": None, "posted": None, "superseded_by": NEWER}
+    assert sim.key_stats(DEV_KEY)["ok"] == 0 and runs(engine) == 0, "no model was called"
+    assert gh.posts == [] and done.checkpoint in (None, {})
+    assert not any(r.url.path.endswith("/comments") for r in gh.requests), "not even the feedback read"
+    states = gh.status_history()
+    assert [s for s, _ in states] == ["pending", "neutral"] and {r["head_sha"] for r in gh.check_runs} == {
+        HEAD
+    }
+    assert states[-1][1] == f"incomplete (superseded): a newer push is reviewed instead - {NEWER[:12]}"
+    # the newer head's own job reviews the change, once
+    newer = enqueue(engine, pr_event("synchronize", NEWER), key="new-push")
+    reviewed = await run_to_end(
+        engine, pool_for(engine, deps_for(engine, sim.zai_developer_url, gh)), newer.id
+    )
+    assert reviewed.status == "done" and reviewed.result["posted"]["posted"] is True  # type: ignore[index]
+    assert [p["commit_id"] for p in gh.posts] == [NEWER]
+    assert sim.key_stats(DEV_KEY)["ok"] == 1 and runs(engine) == 1
+
+
+async def test_a_checkpointed_review_is_posted_even_when_the_head_moved_since(engine: Engine, sim) -> None:
+    """The models were paid before the head moved: the retry posts what they answered."""
+    gh = FakeGitHub(fail_posts=[502])
+    serve = gh.handle
+
+    def push_during_the_post(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/reviews"):
+            gh.pulls[7] = {"number": 7, "head": {"sha": NEWER}}  # someone pushes meanwhile
+        return serve(request)
+
+    gh.handle = push_during_the_post  # type: ignore[method-assign]
+    done = await run_to_end(
+        engine, pool_for(engine, deps_for(engine, sim.zai_developer_url, gh)), enqueue(engine, pr_event()).id
+    )
+    assert done.status == "done" and done.attempts == 2, done.error
+    assert (
+        done.result is not None
+        and done.result["posted"]["posted"] is True
+        and "superseded_by" not in done.result
+    )
+    assert [r["commit_id"] for r in gh.reviews] == [HEAD]
+    assert sim.key_stats(DEV_KEY)["ok"] == 1 and runs(engine) == 1
+
+
+async def test_a_head_that_cannot_be_read_is_reviewed_as_before(engine: Engine, sim) -> None:
+    gh = FakeGitHub()  # GET /pulls/7 answers 404 here: best effort, the review goes on
+    done = await run_to_end(
+        engine, pool_for(engine, deps_for(engine, sim.zai_developer_url, gh)), enqueue(engine, pr_event()).id
+    )
+    assert done.status == "done" and done.result is not None and done.result["posted"]["posted"] is True
+    assert sim.key_stats(DEV_KEY)["ok"] == 1 and len(gh.posts) == 1
+
+
+async def test_a_gitlab_job_whose_head_was_pushed_over_reviews_nothing(engine: Engine, sim) -> None:
+    """GitLab's changes API answers the merge request's CURRENT version too (``diff_refs`` place
+    its lines, but the review would carry the old head and be paid for twice)."""
+    gl = FakeGitLab(merge_requests={3: {"iid": 3, "sha": NEWER}})
+    event = MergeRequestEvent(
+        action="update",
+        owner="acme",
+        project_id=42,
+        project_path="acme/api",
+        iid=3,
+        head_sha=HEAD,
+        draft=False,
+        api_url="https://gitlab.example.com/api/v4",
+    )
+    job, _ = repo.enqueue(
+        engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
+    )
+    done = await run_to_end(
+        engine, pool_for(engine, deps_for(engine, sim.zai_developer_url, gitlab=gl)), job.id
+    )
+    assert done.status == "done" and done.result == {"run_id": None, "posted": None, "superseded_by": NEWER}
+    assert sim.key_stats(DEV_KEY)["ok"] == 0 and runs(engine) == 0 and gl.notes == [] and gl.discussions == []
+    assert [(s["sha"], s["state"]) for s in gl.statuses] == [(HEAD, "running"), (HEAD, "canceled")]

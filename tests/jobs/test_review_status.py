@@ -8,7 +8,15 @@ import pytest
 from hunkwise.config.review_settings import CostCeiling
 from hunkwise.jobs.retry import ModelsFailed
 from hunkwise.jobs.review_job import JobFailed
-from hunkwise.jobs.review_status import Incomplete, StatusPolicy, final, incomplete, pending, reason_of
+from hunkwise.jobs.review_status import (
+    Incomplete,
+    StatusPolicy,
+    final,
+    incomplete,
+    pending,
+    reason_of,
+    superseded,
+)
 from hunkwise.platforms.status import (
     CommitState,
     github_check_fields,
@@ -81,3 +89,11 @@ def test_platform_shapes_never_turn_neutral_green() -> None:
     assert gitlab_commit_state(pending()) == "running"
     long = CommitState("failure", "x" * 500)
     assert len(long.short) == 140 and long.short.endswith("…")
+
+
+def test_a_superseded_head_is_neutral_on_every_platform_never_green() -> None:
+    state = superseded("e" * 40)
+    assert state.state == "neutral" and Incomplete.SUPERSEDED.words == "a newer push is reviewed instead"
+    assert state.description == "incomplete (superseded): a newer push is reviewed instead - eeeeeeeeeeee"
+    assert github_commit_state(state) == "error" and gitlab_commit_state(state) == "canceled"
+    assert github_check_fields(state)["conclusion"] == "neutral"

@@ -280,7 +280,10 @@ async def _review_and_post(
     job: Job, ctx: JobContext, deps: ReviewDeps, spec: ReviewKind, pr: PullRequest
 ) -> dict[str, Any]:
     checkpoint = job.checkpoint or {}
-    if "post" not in checkpoint:
+    if "post" not in checkpoint:  # with a checkpointed post the models are paid: it is posted
+        newer = await _newer_head(job, pr)
+        if newer is not None:
+            return await _superseded(job, pr, newer)
         if spec.learn is not None:
             await best_effort(spec.learn(pr, deps.engine, job.org), pr.label)
         try:
@@ -295,6 +298,42 @@ async def _review_and_post(
     await _remember(deps, PullRef(pr.platform, pr.repository, pr.number), post)
     await _show_final(job, checkpoint, pr.set_status)
     return _result(checkpoint, result)
+
+
+async def _newer_head(job: Job, pr: PullRequest) -> str | None:
+    """The pull request's head now when it is no longer this job's head, else None. Best effort:
+    a platform that cannot tell (None), or a read that fails, reviews as before (logged)."""
+    try:
+        now = await pr.current_head()
+    except (PlatformError, IdentityError) as exc:
+        log.warning(
+            "job %s: %s: the current head was not read (%s); reviewing %s",
+            job.id,
+            pr.label,
+            exc,
+            pr.head_sha[:12],
+        )
+        return None
+    if now is None or now.lower() == pr.head_sha.lower():
+        return None
+    return now
+
+
+async def _superseded(job: Job, pr: PullRequest, newer: str) -> dict[str, Any]:
+    """End a job whose head was pushed over before it ran: the diff endpoints of GitHub (the
+    whole change), Bitbucket, Gitea and GitLab answer the CURRENT diff, which this job would
+    review under its old head (lines anchored to the wrong commit) and pay for a second time,
+    since the newer head has its own job. No model is called, nothing is posted; the old commit
+    shows the ``superseded`` status (neutral, never green)."""
+    log.info(
+        "job %s: %s: head %s was superseded by %s; not reviewed (the newer head's job reviews it)",
+        job.id,
+        pr.label,
+        pr.head_sha[:12],
+        newer[:12],
+    )
+    await _best_effort(pr.set_status, review_status.superseded(newer), job)
+    return {"run_id": None, "posted": None, "superseded_by": newer}
 
 
 async def _review(job: Job, ctx: JobContext, deps: ReviewDeps, pr: PullRequest) -> dict[str, Any]:

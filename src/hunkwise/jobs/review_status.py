@@ -8,7 +8,9 @@ One rule for the webhook server's jobs and the ``--github`` Action mode alike:
 - an INCOMPLETE review (failed chunks, a quota or balance spent, the cost ceiling or budget,
   more files skipped than allowed, an error, a job abandoned) is never ``success``: it is
   ``failure`` (default) or ``neutral`` (``HUNKWISE_STATUS_INCOMPLETE=neutral``), and the
-  description starts with the reason, so whoever looks at the pull request sees why.
+  description starts with the reason, so whoever looks at the pull request sees why;
+- a head the pull request moved past before its job ran is not reviewed at all: ``neutral``,
+  reason ``superseded`` (:func:`superseded`; the newer head's job reviews the change).
 
 The reason is an enum (:class:`Incomplete`), so a new cause (the budget helper's
 ``budget_exhausted``) is one member, and every text says it the same way.
@@ -40,6 +42,7 @@ class Incomplete(StrEnum):
     UNREAD_FILES = "unread_files"
     ERROR = "error"
     ABANDONED = "abandoned"
+    SUPERSEDED = "superseded"
 
     @property
     def words(self) -> str:
@@ -55,6 +58,7 @@ _WORDS = {
     Incomplete.UNREAD_FILES: "files the platform could not give were not reviewed",
     Incomplete.ERROR: "the review failed",
     Incomplete.ABANDONED: "the review was abandoned",
+    Incomplete.SUPERSEDED: "a newer push is reviewed instead",
 }
 
 
@@ -80,6 +84,21 @@ def incomplete(
     detail = " ".join(detail.split())
     text = f"incomplete ({reason.value}): {reason.words}" + (f" - {detail}" if detail else "")
     return CommitState(policy.incomplete, text, summary=text, target_url=target_url)
+
+
+def superseded(new_head: str, *, target_url: str | None = None) -> CommitState:
+    """The status of a head that was not reviewed because the pull request moved on to
+    ``new_head`` before its job ran (the newer head's own job reviews the change).
+
+    Never ``success`` (nothing was reviewed at this commit) and always ``neutral``, whatever
+    :attr:`StatusPolicy.incomplete` says: that setting decides whether an incomplete review
+    BLOCKS a merge, and this commit is no longer what the pull request would merge; the
+    current head carries its own status. Neutral is each platform's "not green, not wrong"
+    (a check run's ``neutral``, Bitbucket's ``STOPPED``, Gitea's ``warning``, GitLab's
+    ``canceled``, a GitHub commit status' ``error``: :mod:`hunkwise.platforms.status`)."""
+    reason = Incomplete.SUPERSEDED
+    text = f"incomplete ({reason.value}): {reason.words} - {new_head[:12]}"
+    return CommitState("neutral", text, summary=text, target_url=target_url)
 
 
 def incomplete_reason(report: ReviewReport, policy: StatusPolicy) -> tuple[Incomplete, str] | None:

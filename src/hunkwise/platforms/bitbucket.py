@@ -112,6 +112,16 @@ class BitbucketClient(RestClient):
         """The pull request's unified diff (git style), as Bitbucket renders it at its head."""
         return (await self._request("GET", self._pr(repository, number, "diff"))).text
 
+    async def pull_request_head(self, repository: str, number: int) -> str:
+        """The pull request's head commit now (``source.commit.hash``, abbreviated as Bitbucket
+        writes it in pull request objects)."""
+        data = (await self._request("GET", self._pr(repository, number))).json()
+        source = data.get("source") if isinstance(data, dict) else None
+        commit = source.get("commit") if isinstance(source, dict) else None
+        return identity.bitbucket_commit(
+            commit.get("hash") if isinstance(commit, dict) else None, "source.commit.hash"
+        )
+
     async def full_commit(self, repository: str, number: int, commit: str) -> str:
         """The full id of ``commit`` (an abbreviation, as pull request objects carry it) among the
         pull request's commits (a fork's commits included). :class:`PlatformNotFound` when the
@@ -403,6 +413,18 @@ class BitbucketPullRequest(PullRequest):
             self.head_sha = await self.client.full_commit(self.repository, self.number, self.head_sha)
         except PlatformNotFound as exc:
             raise IdentityError("head_sha", self.event.head_sha, str(exc)) from None
+
+    async def current_head(self) -> str | None:
+        """The pull request's head now, in full: its diff endpoint answers the CURRENT diff. The
+        object's abbreviated hash is this job's head when it is a prefix of it; another is looked
+        up among the pull request's commits (kept abbreviated if it cannot be)."""
+        now = await self.client.pull_request_head(self.repository, self.number)
+        if self.head_sha.startswith(now):
+            return self.head_sha
+        try:
+            return await self.client.full_commit(self.repository, self.number, now)
+        except PlatformNotFound:
+            return now
 
     async def diff(self) -> FetchedDiff:
         return FetchedDiff(await self.client.diff(self.repository, self.number))

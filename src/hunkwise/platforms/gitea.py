@@ -130,6 +130,12 @@ class GiteaClient(RestClient):
         url = self._repo(repository, "pulls", f"{identity.positive_int(number, 'number')}.diff")
         return (await self._request("GET", url, headers={"Accept": "text/plain"})).text
 
+    async def pull_head(self, repository: str, number: int) -> str:
+        """The pull request's head commit now (``head.sha`` of ``GET .../pulls/{index}``)."""
+        data = (await self._request("GET", self._pull(repository, number))).json()
+        head = data.get("head") if isinstance(data, dict) else None
+        return identity.commit_sha(head.get("sha") if isinstance(head, dict) else None, "head.sha")
+
     async def file_at(self, repository: str, path: str, ref: str) -> str | None:
         """A file's text at commit ``ref`` (``GET .../raw/{path}?ref=``), for code context;
         ``None`` when absent there, binary or too large."""
@@ -394,6 +400,10 @@ class GiteaPullRequest(PullRequest):
         """Who the token's user is, before any model is called: without it nothing could be
         posted (:meth:`GiteaClient.own_id`)."""
         await self.client.own_id()
+
+    async def current_head(self) -> str | None:
+        """The pull request's head now: its ``.diff`` endpoint answers the CURRENT diff."""
+        return await self.client.pull_head(self.repository, self.number)
 
     async def diff(self) -> FetchedDiff:
         text = await self.client.pull_diff(self.repository, self.number)

@@ -580,6 +580,12 @@ class GitHubPullRequest(PullRequest):
         )
         return FetchedDiff(text, since)
 
+    async def current_head(self) -> str | None:
+        """``head.sha`` of the pull request now: the whole-change diff (``pull_diff``) is the
+        CURRENT one, not the one at :attr:`head_sha`."""
+        head = (await self.client.pull_request(self.repository, self.number)).get("head")
+        return identity.commit_sha((head or {}).get("sha") if isinstance(head, dict) else None, "head.sha")
+
     async def file_at(self, path: str) -> str | None:
         return await self.client.file_at(self.repository, path, self.head_sha)
 

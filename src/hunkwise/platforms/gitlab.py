@@ -473,6 +473,12 @@ class GitLabMergeRequest(PullRequest):
     async def verify(self) -> None:
         await self.client.verify_project(self.event.project_id, self.event.project_path)
 
+    async def current_head(self) -> str | None:
+        """The merge request's head now (``sha``): the changes API answers the CURRENT version
+        (its ``diff_refs`` place the lines right, but the review would carry this older head)."""
+        data = await self.client.merge_request(self.event.project_id, self.number)
+        return identity.commit_sha(data.get("sha"), "sha")
+
     async def diff(self) -> FetchedDiff:
         text, refs = await self.client.merge_request_diff(self.event.project_id, self.number)
         return FetchedDiff(text, None, refs)

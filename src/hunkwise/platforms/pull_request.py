@@ -69,6 +69,14 @@ class PullRequest(ABC):
         :class:`~hunkwise.platforms.identity.IdentityError`. Nothing to ask by default."""
         return None
 
+    async def current_head(self) -> str | None:
+        """The pull request's head commit as the platform shows it now, or None when this
+        platform cannot tell or need not (its diff is pinned to :attr:`head_sha`, like Azure
+        DevOps' iteration). Asked before any model is called: a platform whose diff endpoint
+        answers the CURRENT diff would otherwise review a newer push under this (older) head,
+        and pay for it twice, since the newer push has its own job."""
+        return None
+
     @abstractmethod
     async def diff(self) -> FetchedDiff:
         """The diff to review at :attr:`head_sha`."""
