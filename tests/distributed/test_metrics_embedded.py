@@ -50,7 +50,14 @@ def test_embedded_server_metrics_count_jobs_and_model_calls(tmp_path: Path, sim)
                 if client.get(f"/api/reviews/{job_id}", headers=admin()).json()["status"] == "done":
                     break
                 time.sleep(0.05)
-            text = client.get("/metrics").text
+            # The job row is done before the engine's after-job hook counts its model calls (read
+            # from the ledger in a thread): wait for the hook's figure, not for the row (a loaded
+            # machine ran them apart).
+            for _ in range(600):
+                text = client.get("/metrics").text
+                if 'hunkwise_model_calls_total{model="glm-5.1",outcome="ok"}' in text:
+                    break
+                time.sleep(0.05)
             assert 'hunkwise_jobs{status="done"} 1.0' in text
             assert 'hunkwise_model_calls_total{model="glm-5.1",outcome="ok"}' in text
             calls = sum(float(v) for v in re.findall(r"^hunkwise_model_calls_total\{.*\} (\S+)$", text, re.M))
