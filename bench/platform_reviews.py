@@ -289,6 +289,18 @@ def _slot(url: str) -> Any:
     )
 
 
+async def _finished(engine: Any, job_id: int, deadline_s: float = 60) -> Any:
+    """The job once done or failed (polled every 5 ms, so the wall time is the job's own)."""
+    from hunkwise.store import jobs as repo
+
+    for _ in range(int(deadline_s / 0.005)):
+        got = repo.get_job(engine, job_id)
+        if got is None or got.status in ("done", "failed"):
+            return got
+        await asyncio.sleep(0.005)
+    raise SystemExit(f"job {job_id} did not finish in {deadline_s} s")
+
+
 async def review_steps(name: str, diff: str, sim: Any, home: Path) -> dict[str, Any]:
     """The three steps on one platform, on a fresh store."""
     from hunkwise.errors import Backoff
@@ -317,7 +329,7 @@ async def review_steps(name: str, diff: str, sim: Any, home: Path) -> dict[str, 
     pool.start()
     try:
         plan = [("first", diff, 0, ""), ("redelivery", diff, 0, ""), ("rerun", diff, 0, "#rerun")]
-        for label, d, push, suffix in plan + [("push", pushed_diff(diff), 1, "")]:
+        for label, d, push, suffix in [*plan, ("push", pushed_diff(diff), 1, "")]:
             head = heads(push)
             t.push(d, head)
             seen, calls = len(t.fake.requests), sim.key_stats(DEV_KEY)["ok"]
@@ -333,8 +345,7 @@ async def review_steps(name: str, diff: str, sim: Any, home: Path) -> dict[str, 
                 dedupe_key=event.dedupe_key + suffix,
             )
             pool.notify()
-            while (got := repo.get_job(engine, job.id)) is not None and got.status not in ("done", "failed"):
-                await asyncio.sleep(0.005)
+            got = await _finished(engine, job.id)
             wall = time.perf_counter() - started
             if got is None or got.status != "done":
                 raise SystemExit(f"{name}: the {label} review did not finish: {got and got.error}")
@@ -360,10 +371,42 @@ async def review_steps(name: str, diff: str, sim: Any, home: Path) -> dict[str, 
     return {"platform": name, "steps": steps}
 
 
-def app_tokens(jobs: int = 100, hours: float = 3.0) -> dict[str, Any]:
-    """A GitHub App serving ``jobs`` jobs spread over ``hours`` simulated hours: how many
-    installation tokens it asked GitHub for (a token lives an hour; the app reuses it)."""
-    return {}
+async def app_tokens(jobs: int = 100, hours: float = 3.0) -> dict[str, Any]:
+    """A GitHub App (platforms/github_app.py, the process's one instance) serving ``jobs`` jobs
+    spread evenly over ``hours`` of an injected clock, each job asking for the installation's
+    token and reading the pull request with it from the fake GitHub (which checks the token was
+    issued and has not expired): how many installation tokens the App asked GitHub for."""
+    import httpx
+
+    from hunkwise.gateway.types import Secret
+    from hunkwise.platforms.github_app import GitHubApp
+    from platform_fakes import FakeGitHub, FakeGitHubApp, rsa_key_pair
+
+    now = [1_800_000_000.0]
+    private, public = rsa_key_pair()
+    fake = FakeGitHub(user=None)
+    fake.app = FakeGitHubApp(1234, public, installations={77: "acme"}, clock=lambda: now[0])
+    app = GitHubApp(
+        1234, Secret(private), "https://api.github.com", transport=fake.transport(), clock=lambda: now[0]
+    )
+    fake.pulls[7] = {"number": 7, "head": {"sha": heads(0)}}
+    refused = 0
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        for _ in range(jobs):
+            token = await app.installation_token(77)
+            got = await http.get(
+                "https://api.github.com/repos/acme/api/pulls/7",
+                headers={"Authorization": f"Bearer {token.reveal()}"},
+            )
+            refused += got.status_code == 401
+            now[0] += hours * 3600 / jobs
+    return {
+        "jobs": jobs,
+        "hours": hours,
+        "token_requests": app.exchanges,
+        "minted": fake.app.minted,
+        "refused": refused,
+    }
 
 
 def run(platforms: list[str], diff: str) -> dict[str, Any]:
@@ -379,7 +422,7 @@ def run(platforms: list[str], diff: str) -> dict[str, Any]:
     return {
         "diff_files": diff.count("diff --git"),
         "results": results,
-        "github_app": app_tokens(),
+        "github_app": asyncio.run(app_tokens()),
         "total_s": round(time.perf_counter() - started, 1),
         "peak_rss_mb": round(peak_kb / 1024, 1),
     }
@@ -399,15 +442,20 @@ def main() -> None:
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    print(
-        f"{'platform':<13} {'step':<11} {'reads':>5} {'writes':>6} {'status':>6} {'model':>5} {'inline':>6} {'summ.':>5} {'wall ms':>8}"
-    )
+    columns = [("platform", 13), ("step", 11), ("reads", 5), ("writes", 6), ("status", 6)]
+    columns += [("model", 5), ("inline", 6), ("summ.", 5), ("wall ms", 8)]
+    print(" ".join(f"{name:<{w}}" if i < 2 else f"{name:>{w}}" for i, (name, w) in enumerate(columns)))
     for r in out["results"]:
         for s in r["steps"]:
-            print(
-                f"{r['platform']:<13} {s['step']:<11} {s['reads']:>5} {s['writes']:>6} {s['status_writes']:>6} {s['model_calls']:>5} "
-                f"{s['inline_comments']:>6} {s['summaries']:>5} {s['wall_ms']:>8}"
-            )
+            values = [r["platform"], s["step"], s["reads"], s["writes"], s["status_writes"]]
+            values += [s["model_calls"], s["inline_comments"], s["summaries"], s["wall_ms"]]
+            cells = zip(values, columns, strict=True)
+            print(" ".join(f"{v:<{w}}" if i < 2 else f"{v:>{w}}" for i, (v, (_, w)) in enumerate(cells)))
+    a = out["github_app"]
+    print(
+        f"GitHub App: {a['jobs']} jobs over {a['hours']:g} simulated hours -> {a['token_requests']} "
+        f"installation-token requests ({a['refused']} requests refused for an expired token)"
+    )
     print(f"total {out['total_s']} s; peak RSS: {out['peak_rss_mb']} MB")
 
 
