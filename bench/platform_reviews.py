@@ -414,10 +414,12 @@ def run(platforms: list[str], diff: str) -> dict[str, Any]:
 
     started = time.perf_counter()
     results = []
-    home = Path(tempfile.mkdtemp(prefix="hunkwise-platform-bench-"))
-    with SimulatorServer(SimConfig(keys=[KeyConfig(key=DEV_KEY, kind="developer")])) as sim:
+    with (
+        tempfile.TemporaryDirectory(prefix="hunkwise-platform-bench-") as home,
+        SimulatorServer(SimConfig(keys=[KeyConfig(key=DEV_KEY, kind="developer")])) as sim,
+    ):
         for name in platforms:
-            results.append(asyncio.run(review_steps(name, diff, sim, home)))
+            results.append(asyncio.run(review_steps(name, diff, sim, Path(home))))
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "diff_files": diff.count("diff --git"),
