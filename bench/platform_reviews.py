@@ -363,6 +363,7 @@ async def review_steps(name: str, diff: str, sim: Any, home: Path) -> dict[str, 
                     "summaries": summaries,
                     "wall_ms": round(wall * 1000, 1),
                     "write_paths": [f"{r.method} {r.url.path}" for r in made if is_write(r)],
+                    "read_paths": [f"{r.method} {r.url.path}" for r in made if not is_write(r)],
                 }
             )
     finally:
