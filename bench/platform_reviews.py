@@ -6,7 +6,8 @@ tests/bitbucket_fake.py, tests/azure_devops_fake.py, tests/gitea_fake.py; each p
 client over the fake's transport) with the in-process simulator as the model over loopback HTTP
 (the normal provider path, fixed mode on the Developer API). Per platform, three steps:
 
-1. ``first``: the first review of examples/sample.diff (three files, four findings);
+1. ``first``: the first review of examples/sample.diff (three files, four findings), or with
+   ``--files N`` a synthetic diff of N new files with two findings each;
 2. ``redelivery``: the same head's webhook again, enqueued as the server does (its dedupe key:
    one job per head, so no new job);
 3. ``rerun``: a new job on the same head (``@hunkwise review``, a reopened pull request): the
@@ -19,7 +20,7 @@ among them and shown apart), the model calls, the inline comments and summaries 
 the pull request afterwards and the wall time; then a GitHub App line (100 jobs over a simulated
 3 hours: installation-token requests made) and the peak RSS.
 
-    .venv/bin/python bench/platform_reviews.py [--json] [--platforms github,gitlab,...]
+    .venv/bin/python bench/platform_reviews.py [--json] [--platforms github,gitlab,...] [--files 10]
 """
 
 from __future__ import annotations
@@ -70,6 +71,21 @@ def pushed_diff(diff: str) -> str:
     added = [f"diff --git a/{NEW_FILE} b/{NEW_FILE}", "new file mode 100644", "--- /dev/null"]
     added += [f"+++ b/{NEW_FILE}", f"@@ -0,0 +1,{len(_NEW_FILE_TEXT)} @@"]
     return diff + "\n".join(added + [f"+{line}" for line in _NEW_FILE_TEXT]) + "\n"
+
+
+def synthetic_diff(files: int) -> str:
+    """A pull request of ``files`` new modules, each 30 lines with two findings (an ``eval`` and
+    a bare ``except``) for the simulator's fixed rules."""
+    out = []
+    for n in range(files):
+        body = [f'"""Module {n}."""', "", "import logging", "", "log = logging.getLogger(__name__)", ""]
+        body += ["", f"def parse_{n}(text):", "    try:", "        return int(text)", "    except:"]
+        body += ["        return 0", "", "", f"def run_{n}(expr):", "    return eval(expr)", ""]
+        body += [f"VALUE_{n}_{i} = {i}" for i in range(30 - len(body))]
+        path = f"src/pkg/module_{n:02d}.py"
+        out += [f"diff --git a/{path} b/{path}", "new file mode 100644", "--- /dev/null", f"+++ b/{path}"]
+        out += [f"@@ -0,0 +1,{len(body)} @@", *[f"+{line}" for line in body]]
+    return "\n".join(out) + "\n"
 
 
 @dataclass
@@ -437,10 +453,18 @@ def main() -> None:
     parser.add_argument(
         "--platforms", default=",".join(PLATFORMS), help="comma-separated: " + ",".join(PLATFORMS)
     )
+    parser.add_argument(
+        "--files",
+        type=int,
+        default=0,
+        help="review a synthetic diff of this many new files (two findings each), not examples/sample.diff",
+    )
     args = parser.parse_args()
+    if args.files < 0 or args.files > 200:
+        parser.error(f"--files {args.files}: give 1-200 (0: examples/sample.diff)")
     for name in ("HUNKWISE_MODEL", "ZAI_API_KEY", "HUNKWISE_QUEUE_URL", "HUNKWISE_SECRET_KEY"):
         os.environ.pop(name, None)
-    diff = (ROOT / "examples" / "sample.diff").read_text()
+    diff = synthetic_diff(args.files) if args.files else (ROOT / "examples" / "sample.diff").read_text()
     out = run([p.strip() for p in args.platforms.split(",") if p.strip()], diff)
     if args.json:
         print(json.dumps(out, indent=2))
