@@ -116,7 +116,7 @@ def _inline(bodies: list[str]) -> int:
 
 def target(name: str, diff: str) -> tuple[Target, Any]:
     """The platform's :class:`Target` and the client factory the review job opens it with."""
-    from hunkwise.gateway.types import Secret
+    from hunkwise.gateway import Secret
     from hunkwise.jobs import review_job as rj
 
     if name == "github":
@@ -290,7 +290,7 @@ def target(name: str, diff: str) -> tuple[Target, Any]:
 
 
 def _slot(url: str) -> Any:
-    from hunkwise.gateway.types import Secret, Slot
+    from hunkwise.gateway import Secret, Slot
 
     return Slot(
         name="main",
@@ -395,7 +395,7 @@ async def app_tokens(jobs: int = 100, hours: float = 3.0) -> dict[str, Any]:
     issued and has not expired): how many installation tokens the App asked GitHub for."""
     import httpx
 
-    from hunkwise.gateway.types import Secret
+    from hunkwise.gateway import Secret
     from hunkwise.platforms.github_app import GitHubApp
     from platform_fakes import FakeGitHub, FakeGitHubApp, rsa_key_pair
 
