@@ -268,11 +268,7 @@ def release(db: Db, job_id: int, owner: str) -> bool:
         row = session.scalar(select(ReviewJob).where(_owned(job_id, owner)).with_for_update())
         if row is None:
             return False
-        row.status = "queued"
-        row.attempts = max(0, row.attempts - 1)
-        row.lease_owner = None
-        row.lease_expires_at = None
-        row.next_run_at = row.updated_at = utcnow()
+        _give_back(row, utcnow())
         return True
 
 
@@ -284,14 +280,19 @@ def defer(db: Db, job_id: int, owner: str, until: datetime, reason: str) -> bool
         row = session.scalar(select(ReviewJob).where(_owned(job_id, owner)).with_for_update())
         if row is None:
             return False
-        row.status = "queued"
-        row.attempts = max(0, row.attempts - 1)
-        row.lease_owner = None
-        row.lease_expires_at = None
-        row.next_run_at = row.deferred_until = until
-        row.defer_reason = reason[:2000]
+        _give_back(row, until)
+        row.deferred_until, row.defer_reason = until, reason[:2000]
         row.updated_at = utcnow()
         return True
+
+
+def _give_back(row: ReviewJob, run_at: datetime) -> None:
+    """Queued again to run at ``run_at``, unowned, the attempt refunded (not a failure)."""
+    row.status = "queued"
+    row.attempts = max(0, row.attempts - 1)
+    row.lease_owner = None
+    row.lease_expires_at = None
+    row.next_run_at = row.updated_at = run_at
 
 
 def run_now(db: Db, job_id: int, *, priority: int) -> Job | None:

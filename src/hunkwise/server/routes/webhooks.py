@@ -34,6 +34,7 @@ from hunkwise.jobs.runtime import Runtime
 from hunkwise.platforms import commands, identity
 from hunkwise.platforms import github_webhooks as gh
 from hunkwise.platforms import gitlab as gl
+from hunkwise.platforms.github import GitHubClient
 from hunkwise.platforms.identity import IdentityError, shown
 from hunkwise.platforms.review_post import PlatformError, PlatformNotFound
 from hunkwise.platforms.status import STATUS_NAME
@@ -277,16 +278,9 @@ async def _github_command(
             return _ignored_command("GitHub", delivery, limited)
         if command.verb == "review":
             try:
-                pr = await client.pull_request(event.repository, event.number)
-                base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
-                shaped = {
-                    "action": "requested",
-                    "number": event.number,
-                    "pull_request": pr,
-                    "repository": base.get("repo"),
-                    "installation": {"id": installation} if installation else None,
-                }
-                review = gh.parse_pull_request(shaped, api_url=api_url)
+                review = await _read_pull_request(
+                    client, event.repository, event.number, "requested", installation, api_url
+                )
             except (PlatformError, IdentityError, gh.WebhookPayloadError) as exc:
                 return _ignored_command("GitHub", delivery, f"the pull request could not be read ({exc})")
             if review.repository.lower() != event.repository.lower():
@@ -302,6 +296,24 @@ async def _github_command(
             )
     payload_out = event.as_payload() | {"delivery": delivery or None}
     return await _enqueue(request, org, GITHUB_COMMAND_KIND, payload_out, event.dedupe_key, MANUAL_PRIORITY)
+
+
+async def _read_pull_request(
+    client: GitHubClient, repository: str, number: int, action: str, installation: int | None, api_url: str
+) -> gh.PullRequestEvent:
+    """A pull request read from the API (never taken from a comment's or a check run's payload),
+    as the event a review job stores, its identities validated like a delivery's. Raises
+    :class:`PlatformError`, :class:`IdentityError` or :class:`gh.WebhookPayloadError`."""
+    pr = await client.pull_request(repository, number)
+    base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
+    shaped = {
+        "action": action,
+        "number": number,
+        "pull_request": pr,
+        "repository": base.get("repo"),
+        "installation": {"id": installation} if installation else None,
+    }
+    return gh.parse_pull_request(shaped, api_url=api_url)
 
 
 async def _github_rerun(
@@ -337,16 +349,9 @@ async def _github_rerun(
         return _ignored_command("GitHub", delivery, gate)
     async with runtime.github_clients().client(identity.owner_of(repository), installation) as client:
         try:
-            pr = await client.pull_request(repository, numbers[0])
-            base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
-            shaped = {
-                "action": "rerequested",
-                "number": numbers[0],
-                "pull_request": pr,
-                "repository": base.get("repo"),
-                "installation": {"id": installation} if installation else None,
-            }
-            review = gh.parse_pull_request(shaped, api_url=api_url)
+            review = await _read_pull_request(
+                client, repository, numbers[0], "rerequested", installation, api_url
+            )
         except (PlatformError, IdentityError, gh.WebhookPayloadError) as exc:
             return _ignored_command("GitHub", delivery, f"the pull request could not be read ({exc})")
     if review.head_sha != head or review.repository.lower() != repository.lower():
