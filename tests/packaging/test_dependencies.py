@@ -14,9 +14,11 @@ in this (dev) environment, where every extra is installed.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 import tomllib
+from collections.abc import Mapping
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -78,14 +80,22 @@ def _third_party_imports() -> dict[str, set[str]]:
     return out
 
 
-IMPORTS = _third_party_imports()
-DISTRIBUTIONS = packages_distributions()
+@functools.cache
+def imports() -> dict[str, set[str]]:
+    """The scan, made once per process and only by the tests that read it: parsing every module
+    at collection cost each test worker half a second, and one worker runs this module."""
+    return _third_party_imports()
+
+
+@functools.cache
+def distributions() -> Mapping[str, list[str]]:
+    return packages_distributions()
 
 
 def _distribution(module: str) -> str:
     """The distribution providing ``module``; when several do (typer 0.12 shipped ``typer`` as
     ``typer`` and ``typer-slim``), the declared one."""
-    dists = [canonicalize_name(d) for d in DISTRIBUTIONS.get(module, [])]
+    dists = [canonicalize_name(d) for d in distributions().get(module, [])]
     assert dists, f"{module!r} is imported but no installed distribution provides it"
     declared = CORE.union(*EXTRAS.values())
     return next((d for d in dists if d in declared), dists[0])
@@ -98,43 +108,50 @@ def _area(rel: str) -> set[str]:
 
 def test_the_scan_sees_the_imports_we_know_of() -> None:
     """The scan is not vacuous: it finds the imports the architecture is built on."""
-    assert {"httpx2", "httpcore2"} <= IMPORTS["config/ssrf_connect.py"]
-    assert "fastapi" in IMPORTS["server/app.py"]
-    assert "openai" in IMPORTS["gateway/adapters/base.py"]
-    assert "dramatiq" in set().union(*(v for k, v in IMPORTS.items() if k.startswith("jobs/distributed/")))
+    found = imports()
+    assert {"httpx2", "httpcore2"} <= found["config/ssrf_connect.py"]
+    assert "fastapi" in found["server/app.py"]
+    assert "openai" in found["gateway/adapters/base.py"]
+    assert "dramatiq" in set().union(*(v for k, v in found.items() if k.startswith("jobs/distributed/")))
 
 
-@pytest.mark.parametrize("rel", sorted(IMPORTS))
-def test_every_import_is_declared_where_it_is_needed(rel: str) -> None:
+def test_every_import_is_declared_where_it_is_needed() -> None:
+    """Each module's third-party imports are core dependencies, or declared in every extra of the
+    area the module belongs to; one failure lists every module that breaks the rule."""
+    problems = [p for rel, names in sorted(imports().items()) for p in _undeclared(rel, names)]
+    assert not problems, "\n".join(problems)
+
+
+def _undeclared(rel: str, names: set[str]) -> list[str]:
     area = _area(rel)
     problems = []
-    for module in sorted(IMPORTS[rel]):
+    for module in sorted(names):
         dist = _distribution(module)
         if dist in CORE:
             continue
         if not area:
-            where = sorted(e for e, names in EXTRAS.items() if dist in names)
+            where = sorted(e for e, extra in EXTRAS.items() if dist in extra)
             problems.append(
-                f"{module} ({dist}) is not a core dependency"
+                f"src/hunkwise/{rel}: {module} ({dist}) is not a core dependency"
                 + (f" (only in extras {where})" if where else " and is declared nowhere")
             )
             continue
         lacking = sorted(e for e in area if dist not in EXTRAS.get(e, set()))
         if lacking:
-            problems.append(f"{module} ({dist}) is missing from extras {lacking}")
-    assert not problems, f"src/hunkwise/{rel}: " + "; ".join(problems)
+            problems.append(f"src/hunkwise/{rel}: {module} ({dist}) is missing from extras {lacking}")
+    return problems
 
 
 def test_every_core_dependency_is_imported_by_the_code() -> None:
     """No dead weight in `pip install hunkwise`: each core distribution is imported somewhere."""
-    imported = {_distribution(m) for names in IMPORTS.values() for m in names}
+    imported = {_distribution(m) for names in imports().values() for m in names}
     assert CORE - imported == set()
 
 
 def test_a_missing_extra_is_named_from_the_installed_metadata() -> None:
     """The CLI's "install hunkwise[...]" line (hunkwise.cli.extras) finds the extra for every
     module an extra area imports, from the same declarations this test reads."""
-    for rel, names in IMPORTS.items():
+    for rel, names in imports().items():
         area = _area(rel)
         for module in names:
             dist = _distribution(module)
