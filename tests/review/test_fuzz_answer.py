@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +102,23 @@ def test_garbage_gives_findings_or_a_parse_error(text: str) -> None:
         assert all(isinstance(f, ModelFinding) for f in exc.salvaged)
     else:
         assert all(isinstance(f, ModelFinding) for f in answer.findings)
+
+
+def test_a_stray_quote_in_the_prose_does_not_hide_the_answer() -> None:
+    """Found by the fuzzer above: an unbalanced quote before the answer put the bracket scanner
+    inside a string until the end, and the answer was refused (or read one finding short, from a
+    fragment the scan did see). Our key written out is decoded from where it starts."""
+    first = ModelFinding(path="src/app.py", start_line=1, end_line=1, severity="critical",
+                         category="security", title="}, []);", body="", confidence=0.0)  # fmt: skip
+    second = first.model_copy(update={"title": "x"})
+    answer = json.dumps({"findings": [first.model_dump(), second.model_dump()]})
+    for prose in [
+        '{"x": [files[0] is read before the check. "{"verdict": "ok", "n": ' + "1" * 5000 + "}",
+        'The "fix is to check first. ',
+        '" ',
+    ]:
+        assert parse_answer(prose + answer).findings == [first, second], prose[:40]
+        assert parse_answer(prose + '{"findings": []}').findings == []
+    # The anchors are bounded: a megabyte of our key opened and never closed stays a quick refusal.
+    with pytest.raises(AnswerParseError, match="incomplete"):
+        parse_answer('"{"findings": [' * 60_000)

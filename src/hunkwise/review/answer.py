@@ -24,6 +24,7 @@ review tools' field names, and get cut off by their output limit. The rules, in 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -135,6 +136,17 @@ def parse_answer(text: str) -> ModelAnswer:
         lists2, loose2, chosen2 = _candidates(repaired)
         if chosen2 is not None and (chosen is None or chosen2.rank() > chosen.rank()):
             decoded, lists, loose, chosen = repaired, lists2, loose2, chosen2
+    # A stray quote in the prose before the answer ("the "fix" is...) puts the scanner inside a
+    # string for the rest of the text, and our own answer is never seen. Our key written out is
+    # unambiguous: decode from each place it starts, when the scan found no clean answer under it
+    # (nothing, findings with problems, or loose finding-shaped fragments of our answer).
+    unclean = chosen is None or bool(chosen.problems) or not chosen.explicit
+    if unclean and (anchored := _anchored(text, {span.start for span, _ in decoded})):
+        lists3, loose3, chosen3 = _candidates(decoded + anchored)
+        if chosen3 is not None and (chosen is None or chosen3.rank() > chosen.rank()):
+            decoded, lists, loose, chosen = decoded + anchored, lists3, loose3, chosen3
+        elif chosen is None:
+            decoded, lists = decoded + anchored, lists3
     cut = oversized or any(flags & (SHAPE | LIST) for flags in scan.open_at_end)
 
     if cut:
@@ -247,6 +259,29 @@ def _decode(
             out.append((span, value))
         todo.extend(reversed(span.children))
     return out, error, refused
+
+
+_ANCHOR_RE = re.compile(r'\{\s*"findings"\s*:')
+_MAX_ANCHORS = 64
+
+
+def _anchored(text: str, decoded_at: set[int]) -> list[tuple[Span, Any]]:
+    """The values that start at ``{"findings":`` in ``text`` and were not decoded by the scan (it
+    read them as inside a string). Each is read by the standard decoder from its anchor to the
+    next one: inside a JSON string our key's quotes would be escaped, so a clean answer never
+    spans an anchor, and the pieces are disjoint (the work stays linear in the text, also for
+    ``{"findings": {"findings": ...`` repeated). At most :data:`_MAX_ANCHORS` are tried."""
+    starts = [m.start() for m in itertools.islice(_ANCHOR_RE.finditer(text), _MAX_ANCHORS)]
+    out: list[tuple[Span, Any]] = []
+    for start, stop in zip(starts, [*starts[1:], len(text)], strict=False):
+        if start in decoded_at:
+            continue
+        try:
+            value, used = _DECODER.raw_decode(text[start:stop])
+        except (ValueError, RecursionError):
+            continue
+        out.append((Span(start=start, end=start + used, depth=1, keys=LIST), value))
+    return out
 
 
 def _repair(raw: str) -> Any:
