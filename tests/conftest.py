@@ -11,6 +11,7 @@ that nothing it named is left. A store comes from one place: the "databases" sec
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import uuid
@@ -56,6 +57,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         where = item.path.relative_to(tests_dir)
         if where.parts[0] in _GROUPED_BY_MODULE:
             item.add_marker(pytest.mark.xdist_group(where.as_posix()))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collection leaves a large heap of long-lived objects (every test module, hunkwise, the
+    SDKs, SQLAlchemy, pydantic models) that the collector would walk again at every full
+    collection for the rest of the session: measured on tests/server + tests/review, 9 s of 80 s
+    of CPU went to it. Frozen, they are skipped; the larger first threshold makes the young
+    collections rarer too (2.2 s of GC, 73 s in all; peak RSS 0.4 GB)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 100, 100)
 
 
 # --- services -------------------------------------------------------------------------------------
