@@ -8,7 +8,8 @@ start-up does, and returns a TestClient speaking HTTP to it in-process.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,14 +23,16 @@ def make_client(sqlite_db_url: Callable[..., str]) -> Iterator[Callable[..., Tes
 
     clients: list[TestClient] = []
 
-    def make(ssrf_policy: object = None, **env: str) -> TestClient:
+    def make(ssrf_policy: object = None, settings: Mapping[str, Any] | None = None, **env: str) -> TestClient:
+        """A server on its own migrated SQLite store; ``env`` is its environment, ``settings``
+        fields that have no variable (:meth:`Settings.from_env` overrides)."""
         base = {
             "HUNKWISE_HOME": os.environ["HUNKWISE_HOME"],
             "HUNKWISE_ADMIN_TOKEN": ADMIN,
             "HUNKWISE_DATABASE_URL": sqlite_db_url("server.db"),
         }
         base.update(env)
-        app = create_app(Settings.from_env(base), ssrf_policy=ssrf_policy)  # type: ignore[arg-type]
+        app = create_app(Settings.from_env(base, **(settings or {})), ssrf_policy=ssrf_policy)  # type: ignore[arg-type]
         client = TestClient(app)
         client.__enter__()
         clients.append(client)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import hashlib
 import logging
 import re
@@ -77,6 +78,22 @@ def test_signing_in_again_replaces_the_previous_session(client: TestClient) -> N
     assert client.get("/console/models", follow_redirects=False).status_code == 303
 
 
+# Wrong tokens are counted in windows aligned to the epoch (hunkwise.store.signin): a test that
+# straddled the end of the default 300 s window saw its count start again (a 401 among the 429s,
+# once in a loaded suite run). A ten-year window puts the next boundary out of reach.
+WINDOW_S = 10 * 365 * 86_400
+
+
+@pytest.fixture
+def make_client(make_client: Callable[..., TestClient]) -> Callable[..., TestClient]:
+    return functools.partial(make_client, settings={"signin_window_s": WINDOW_S})
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
 def test_sixty_wrong_tokens_then_the_right_one_is_refused_with_retry_after(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -86,7 +103,7 @@ def test_sixty_wrong_tokens_then_the_right_one_is_refused_with_retry_after(
     assert answers[:10] == [401] * 10 and set(answers[10:]) == {429}
     refused = _login(client, token)
     assert refused.status_code == 429 and "hunkwise_session" not in refused.headers.get("set-cookie", "")
-    assert 1 <= int(refused.headers["retry-after"]) <= 300
+    assert 300 < int(refused.headers["retry-after"]) <= WINDOW_S  # the long window is in force
     assert "Too many wrong tokens from your address" in refused.text
     bursts = [r for r in caplog.records if "sign-in throttled" in r.getMessage()]
     assert len(bursts) == 1 and "testclient" in bursts[0].getMessage()
