@@ -219,3 +219,29 @@ async def test_a_head_that_is_no_commit_id_is_logged_and_the_review_goes_on(
     assert done.status == "done" and done.result["posted"]["posted"] is True  # type: ignore[index]
     assert "the current head was not read" in caplog.text and "head.sha" in caplog.text
     assert sim.key_stats(DEV_KEY)["ok"] == 1 and fake.statuses[-1]["sha"] == HEAD
+
+
+async def test_a_job_reads_each_submitted_review_of_hunkwise_once(engine: Engine, sim) -> None:
+    """The learner, the prior threads and the marker check each list the reviews; a submitted
+    review's comments are read once per job (they were read three times: 88 requests for a re-run
+    with 20 findings), and a review that is new at the marker check is read then."""
+    fake = FakeGitea()
+    pool = pool_for(engine, gitea_deps(engine, sim.zai_developer_url, fake))
+    first = enqueue(engine, event())
+    pool.start()
+    try:
+        await wait_for(engine, first.id)
+        mark = len(fake.requests)
+        second = enqueue(engine, event(NEXT, "synchronized"))
+        done = await wait_for(engine, second.id)
+    finally:
+        await pool.stop()
+    assert done.status == "done", done.error
+    job_reads = [r for r in fake.requests[mark:] if r.method == "GET"]
+    per_review = [
+        r.url.path for r in job_reads if r.url.path.endswith("/comments") and "/reviews/" in r.url.path
+    ]
+    assert len(fake.reviews) == 4 and sorted(per_review) == sorted(set(per_review)), per_review
+    assert len(per_review) == 4, "each of the first job's four reviews read once"
+    listings = [r for r in job_reads if r.url.path.endswith("/pulls/7/reviews")]
+    assert len(listings) == 3, "the list of reviews is still read fresh each time"

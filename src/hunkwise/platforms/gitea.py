@@ -117,6 +117,18 @@ class GiteaClient(RestClient):
     url_hint = f"check {URL_ENV} (the instance's web address; the API is under /api/v1) and the network"
     not_found_hint = "check the repository and pull request, and that the token's user can see them"
 
+    def __init__(
+        self,
+        token: Secret | None,
+        api_url: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        super().__init__(token, api_url, transport=transport, timeout_s=timeout_s)
+        self._submitted_comments: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+        """Comments of submitted reviews already read by this client (:meth:`own_reviews`)."""
+
     def _repo(self, repository: str, *rest: str | int) -> httpx.URL:
         owner, name = identity.gitea_repository(repository)
         return self._url("repos", owner, name, *rest)
@@ -180,11 +192,28 @@ class GiteaClient(RestClient):
         )
 
     async def own_reviews(self, repository: str, number: int) -> OwnReviews:
-        """The token user's reviews with their comments (replies by others included)."""
+        """The token user's reviews with their comments (replies by others included).
+
+        hunkwise posts one review per finding, and a job asks three times (the feedback learner,
+        the prior threads, the marker check before posting): reading every review's comments
+        each time made a re-run with 20 findings cost 88 requests. A client serves one job, so a
+        *submitted* review's comments are read once per client: hunkwise's own comment in it is
+        never edited, so its fingerprint cannot change, and the replies and resolutions are as
+        of the job's first read, seconds earlier. The list of reviews is read every time (a
+        review posted since is read then), and a pending review always (it is about to be
+        submitted or dropped)."""
         out = []
         for review in await self.reviews(repository, number):
-            if await self.is_own(review):
-                out.append((review, await self.review_comments(repository, number, review.get("id"))))
+            if not await self.is_own(review):
+                continue
+            rid = identity.positive_int(review.get("id"), "review id", maximum=identity.MAX_ID)
+            submitted = review.get("state") != PENDING
+            comments = self._submitted_comments.get((repository, number, rid)) if submitted else None
+            if comments is None:
+                comments = await self.review_comments(repository, number, rid)
+                if submitted:
+                    self._submitted_comments[(repository, number, rid)] = comments
+            out.append((review, comments))
         return out
 
     async def comment_reactions(self, repository: str, comment_id: object) -> list[dict[str, Any]]:
