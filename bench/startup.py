@@ -10,7 +10,11 @@ is not mixed with another's).
 Cases: ``--version``, ``--help``, and ``review --offline --diff`` of a one-file change (the first
 file of ``examples/sample.diff``). Target (issue 12): the offline one-file review in 0.5 s.
 
-    .venv/bin/python bench/startup.py [--runs 7] [--hunkwise PATH ...] [--json]
+    .venv/bin/python bench/startup.py [--runs 7] [--hunkwise PATH ...] [--imports] [--json]
+
+``--imports`` also runs each case ``--runs`` more times under ``PYTHONPROFILEIMPORTTIME=1`` and
+prints the fastest total of its imports (the top-level rows' cumulative times; the profiler's own
+overhead makes it larger than the imports' share of the CPU figure, but it moves with it).
 
 Several ``--hunkwise`` scripts (say, a checkout of main's and this branch's) are run interleaved,
 run by run, so that a before/after comparison sees the same machine load. The machine is shared
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -40,29 +45,47 @@ def one_file_diff() -> str:
     return "diff --git " + parts[1]
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds (user + system) and peak RSS (KiB) of one run of ``argv``;
-    exits on a failed run."""
-    started = time.perf_counter()
-    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env) as proc:
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not all children's
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds (user + system), peak RSS (KiB) and the standard error of one
+    run of ``argv``; exits on a failed run."""
+    # Standard error goes to a file, not a pipe: an import-time profile is larger than a pipe's
+    # buffer, and a child blocked writing to it would never exit while we wait for it.
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env) as proc:
+            _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not all children's
+            wall = time.perf_counter() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
     if proc.returncode not in (0, 1):
         sys.exit(f"{' '.join(argv)} exited {proc.returncode}: {stderr[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss  # KiB on Linux
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, stderr  # KiB on Linux
 
 
-def summary(samples: list[tuple[float, float, int]]) -> dict[str, float | int]:
+def import_ms(profile: str) -> float:
+    """Total import time of a ``PYTHONPROFILEIMPORTTIME`` profile: the sum of the cumulative
+    times of its top-level rows (a nested row's time is already in its parent's)."""
+    total_us = 0
+    for line in profile.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S)", line)
+        if match:
+            total_us += int(match.group(1))
+    return total_us / 1000
+
+
+def summary(samples: list[tuple[float, float, int]], imports: list[float]) -> dict[str, float | int]:
     walls = [w for w, _, _ in samples]
-    return {
+    result: dict[str, float | int] = {
         "median_s": round(statistics.median(walls), 3),
         "best_s": round(min(walls), 3),
         "cpu_s": round(statistics.median(c for _, c, _ in samples), 3),
         "peak_rss_mb": round(max(r for _, _, r in samples) / 1024, 1),
         "runs": len(samples),
     }
+    if imports:
+        result["import_ms"] = round(min(imports), 1)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         "--hunkwise",
         action="append",
         help="A console script to time; repeat to compare (default: the one next to this Python).",
+    )
+    ap.add_argument(
+        "--imports", action="store_true", help="Also time each case's imports (PYTHONPROFILEIMPORTTIME)."
     )
     ap.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
     args = ap.parse_args(argv)
@@ -98,21 +124,27 @@ def main(argv: list[str] | None = None) -> int:
             run_once([exe, *cases["review --offline (1 file)"]], home)
         for name, case in cases.items():
             samples: dict[str, list[tuple[float, float, int]]] = {exe: [] for exe in exes}
+            imports: dict[str, list[float]] = {exe: [] for exe in exes}
             for _ in range(args.runs):
                 for exe_no, exe in enumerate(exes):
                     home = {**env, "HUNKWISE_HOME": str(Path(tmp, f"home{exe_no}"))}
-                    samples[exe].append(run_once([exe, *case], home))
+                    samples[exe].append(run_once([exe, *case], home)[:3])
+                    if args.imports:
+                        profiled = {**home, "PYTHONPROFILEIMPORTTIME": "1"}
+                        imports[exe].append(import_ms(run_once([exe, *case], profiled)[3]))
             for exe in exes:
-                results.setdefault(exe, {})[name] = summary(samples[exe])
+                results.setdefault(exe, {})[name] = summary(samples[exe], imports[exe])
     if args.json:
         print(json.dumps(results))
         return 0
     for exe, cases_done in results.items():
         print(exe)
-        print(f"  {'case':<28}{'median s':>10}{'best s':>9}{'CPU s':>8}{'peak RSS MB':>13}")
+        head = f"  {'case':<28}{'median s':>10}{'best s':>9}{'CPU s':>8}{'peak RSS MB':>13}"
+        print(head + (f"{'imports ms':>12}" if args.imports else ""))
         for name, r in cases_done.items():
             wall = f"{r['median_s']:>10.3f}{r['best_s']:>9.3f}"
-            print(f"  {name:<28}{wall}{r['cpu_s']:>8.3f}{r['peak_rss_mb']:>13.1f}")
+            imported = f"{r['import_ms']:>12.1f}" if "import_ms" in r else ""
+            print(f"  {name:<28}{wall}{r['cpu_s']:>8.3f}{r['peak_rss_mb']:>13.1f}{imported}")
         review = cases_done["review --offline (1 file)"]["median_s"]
         verdict = "OK" if review <= TARGET_S else "OVER"
         print(f"  target: review --offline (1 file) median <= {TARGET_S} s: {verdict} ({args.runs} runs)")

@@ -36,7 +36,6 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -259,6 +258,8 @@ def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> f
         return None
     if raw.isdigit():
         return float(raw)
+    from email.utils import parsedate_to_datetime  # only for an HTTP date; not every process's import
+
     try:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):

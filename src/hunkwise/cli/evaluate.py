@@ -8,7 +8,6 @@ recordings): the figures are printed either way, and count what those reviews mi
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Iterator
@@ -68,6 +67,8 @@ def eval_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no notes."),
 ) -> None:
     """Review every case of DATASET with each --config and compare precision, recall, F1, noise, tokens, cost and latency side by side."""  # noqa: E501
+    import asyncio
+
     from hunkwise.cli.review_support import open_recordings, report_misses
     from hunkwise.cli.slot_options import friendly_errors, read_settings
     from hunkwise.evaluation.dataset import load_dataset

@@ -9,7 +9,6 @@ Remote inputs (``--github`` in GitHub Actions, ``--pr URL``) live in :mod:`revie
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -485,6 +484,8 @@ def _execute(
 ) -> ReviewReport:
     """A dry run plans without a router (no client is built, so no key is needed). ``spread``:
     ``spill = "to-finish-faster"`` under ``[review]``: chunks on Main and Fallback at once."""
+    import asyncio  # here, like every command's heavy imports: ``hunkwise --help`` does not load it
+
     if options.dry_run:
         from hunkwise.review.engine import plan_only
 

@@ -15,18 +15,14 @@ clients ``httpx`` (:func:`platform_transport`). A proxy's own failure becomes a
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import httpx
-import httpx2
-
-from hunkwise.config.proxies import Network, ProxyUrl
-from hunkwise.config.ssrf_connect import OutboundTransport, connect_guard, refused_by_proxy
-from hunkwise.errors import ProxyUnreachable, causes
-
 if TYPE_CHECKING:
+    import httpx
+    import httpx2
+
+    from hunkwise.config.proxies import Network
     from hunkwise.config.ssrf import SsrfPolicy
     from hunkwise.gateway import Slot
 
@@ -36,19 +32,34 @@ def sdk_transports(
 ) -> Callable[[Slot], httpx2.AsyncBaseTransport] | None:
     """A ``ClientPool`` / ``QuotaMonitor`` transport factory for ``network``: through the SSRF
     guard when ``policy`` is given (organizations' slots), plain otherwise (the admin's or the
-    CLI user's own slots); None when there is nothing to configure (the SDK's defaults)."""
+    CLI user's own slots); None when there is nothing to configure (the SDK's defaults).
+
+    The transports' module (``httpcore2``, the SSRF guard) is imported only when one is built: a
+    CLI review on a plain network, the common case, never loads it."""
     if policy is not None:
+        from hunkwise.config.ssrf_connect import connect_guard
+
         return connect_guard(policy, network)
     if not network.configured:
         return None
+    from hunkwise.config.ssrf_connect import OutboundTransport
+
     return lambda slot: OutboundTransport(None, network=network)
 
 
 def platform_transport(network: Network, api_url: str) -> httpx.AsyncBaseTransport | None:
     """The transport of a GitHub/GitLab client on ``api_url``: through the proxy ``network``
-    chooses for that root, trusting its CA bundle; None when nothing is configured."""
+    chooses for that root, trusting its CA bundle; None when nothing is configured.
+
+    ``httpx`` (~40 ms of imports: its command-line module loads ``rich`` and ``click``) is imported
+    here, not with this module, so the processes that only call models (``hunkwise review``, whose
+    SDKs speak ``httpx2``) never load it."""
     if not network.configured:
         return None
+    import httpx
+
+    from hunkwise.config.platform_proxy import ProxiedPlatformTransport
+
     proxy = network.proxy_for(api_url)
     context = network.ssl_context()
     # The bundle is trusted for an https:// proxy's own certificate too: httpx.Proxy's default
@@ -61,40 +72,4 @@ def platform_transport(network: Network, api_url: str) -> httpx.AsyncBaseTranspo
     return inner if proxy is None else ProxiedPlatformTransport(inner, proxy)
 
 
-class ProxiedPlatformTransport(httpx.AsyncBaseTransport):
-    """httpx's proxy transport, with the proxy's failures named as the proxy's: a refused
-    ``CONNECT`` (``407``, ``403``) is :class:`ProxyRefused`, a proxy that cannot be connected to
-    :class:`ProxyUnreachable`; a TLS failure after the tunnel is the target's and passes through."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, proxy: ProxyUrl) -> None:
-        self._inner = inner
-        self._proxy = proxy
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        target = f"{request.url.host}:{request.url.port or (443 if request.url.scheme == 'https' else 80)}"
-        try:
-            response = await self._inner.handle_async_request(request)
-        except httpx.ProxyError as exc:
-            head = str(exc).split(" ", 1)[0]
-            raise refused_by_proxy(
-                self._proxy, target, int(head) if head.isdigit() else None, str(exc)
-            ) from exc
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            if any(isinstance(c, ssl.SSLError) for c in causes(exc)) or "ssl" in str(exc).lower():
-                raise  # the tunnel was open: the target's certificate failed
-            what = "did not accept a connection in time" if isinstance(exc, httpx.ConnectTimeout) else exc
-            raise ProxyUnreachable(
-                f"cannot connect to the proxy {self._proxy.masked} ({what}); check HTTPS_PROXY/HTTP_PROXY, "
-                "or list the target in NO_PROXY if it is reachable directly",
-                proxy=self._proxy.masked,
-            ) from exc
-        if request.url.scheme == "http" and response.status_code == 407:  # forwarded, not tunnelled
-            await response.aclose()
-            raise refused_by_proxy(self._proxy, target, 407, "407 Proxy Authentication Required")
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-__all__ = ["ProxiedPlatformTransport", "platform_transport", "sdk_transports"]
+__all__ = ["platform_transport", "sdk_transports"]

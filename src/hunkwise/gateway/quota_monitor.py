@@ -36,16 +36,17 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
-
-import httpx2
 
 from hunkwise.catalog.loader import Catalog, load_catalog
 from hunkwise.errors import TransientError
 from hunkwise.gateway.adapters.base import TransportFactory
 from hunkwise.gateway.errors import ConnectBlocked
 from hunkwise.gateway.types import Slot
+
+if TYPE_CHECKING:
+    import httpx2
 
 log = logging.getLogger("hunkwise.gateway.quota_monitor")
 
@@ -344,7 +345,11 @@ class QuotaMonitor:
             raise MonitorError(f"the quota monitor at {host} answered something that is not JSON") from None
 
     def _client(self, slot: Slot) -> httpx2.AsyncClient:
-        """One client per transport identity: the guarded transport is per slot, a plain one shared."""
+        """One client per transport identity: the guarded transport is per slot, a plain one shared.
+        ``httpx2`` is imported here, on the first reading: every command imports this module with
+        the gateway, and only those that read a Coding Plan's quota need it."""
+        import httpx2
+
         cache_key = slot.credential_id if self._transport_factory else ""
         client = self._clients.get(cache_key)
         if client is None:
@@ -377,6 +382,8 @@ def _network_diagnosis(exc: BaseException, host: str, timeout_s: float) -> str:
         if isinstance(cause, ConnectBlocked):
             return str(cause)
         cause = cause.__cause__ or cause.__context__
+    import httpx2  # already loaded: the failed request was httpx2's
+
     if isinstance(exc, httpx2.TimeoutException):
         return f"the quota monitor at {host} did not answer within {timeout_s:g} s"
     return f"could not reach the quota monitor at {host} ({type(exc).__name__})"

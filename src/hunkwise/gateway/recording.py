@@ -30,14 +30,15 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-import httpx2
+from typing import TYPE_CHECKING, Any, Literal
 
 from hunkwise.errors import ConfigurationError
 from hunkwise.gateway.adapters.base import TransportFactory
 from hunkwise.gateway.errors import NotRecorded
 from hunkwise.gateway.types import Slot
+
+if TYPE_CHECKING:
+    import httpx2
 
 FORMAT = "hunkwise-recording/1"
 Mode = Literal["record", "replay"]
@@ -74,13 +75,6 @@ def request_key(endpoint: str, body: Any) -> str:
         {"endpoint": endpoint, "body": body}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _parse_body(content: bytes) -> Any:
-    try:
-        return json.loads(content) if content else None
-    except (ValueError, UnicodeDecodeError):
-        return content.decode("utf-8", "replace")
 
 
 class Recordings:
@@ -122,13 +116,19 @@ class Recordings:
     def transport_factory(self, inner: TransportFactory | None = None) -> TransportFactory:
         """The ``ClientPool`` transport factory that records or replays, wrapping any inner transport (the
         SSRF guard) so recording changes nothing else about a call.
+
+        The transports (and ``httpx2``) are imported when the factory is made: only ``--record``
+        and ``--replay`` runs need them, and every command imports this module with the gateway.
         """
+        import httpx2
+
+        from hunkwise.gateway.recording_transports import RecordingTransport, ReplayTransport
 
         def factory(slot: Slot) -> httpx2.AsyncBaseTransport:
             if self.mode == "replay":
-                return _ReplayTransport(self)
+                return ReplayTransport(self)
             wrapped = inner(slot) if inner is not None else None
-            return _RecordingTransport(self, wrapped or httpx2.AsyncHTTPTransport())
+            return RecordingTransport(self, wrapped or httpx2.AsyncHTTPTransport())
 
         return factory
 
@@ -186,42 +186,6 @@ class Recordings:
         self.served += 1
         self.keys.add(key)
         return response
-
-
-class _RecordingTransport(httpx2.AsyncBaseTransport):
-    def __init__(self, recordings: Recordings, inner: httpx2.AsyncBaseTransport) -> None:
-        self._recordings = recordings
-        self._inner = inner
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        content = await request.aread()
-        response = await self._inner.handle_async_request(request)
-        if response.status_code >= 400:
-            return response
-        raw = await response.aread()  # the whole answer (a stream too), then served from memory
-        await response.aclose()
-        self._recordings.write(endpoint_of(request.url.path), _parse_body(content), response, raw)
-        # aread() decoded any content-encoding: only the content type travels on.
-        headers = {"content-type": response.headers.get("content-type", "application/json")}
-        return httpx2.Response(response.status_code, headers=headers, content=raw, request=request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-class _ReplayTransport(httpx2.AsyncBaseTransport):
-    def __init__(self, recordings: Recordings) -> None:
-        self._recordings = recordings
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        content = await request.aread()
-        stored = self._recordings.read(endpoint_of(request.url.path), _parse_body(content))
-        return httpx2.Response(
-            int(stored.get("status", 200)),
-            headers={"content-type": str(stored.get("content_type") or "application/json")},
-            content=stored["body"].encode("utf-8"),
-            request=request,
-        )
 
 
 __all__ = ["FORMAT", "Miss", "NotRecorded", "Recordings", "endpoint_of", "request_key"]
