@@ -22,7 +22,7 @@ from hunkwise.config.outbound import platform_transport, sdk_transports
 from hunkwise.config.proxies import Network, ProxyUrl, parse_no_proxy
 from hunkwise.config.settings import Settings
 from hunkwise.config.ssrf import ALLOW_ENV, SsrfPolicy
-from hunkwise.errors import Backoff, ConfigurationError, ProxyRefused
+from hunkwise.errors import Backoff, ConfigurationError, ProxyRefused, TransientError
 from hunkwise.gateway import (
     AllSlotsFailed,
     ChatRequest,
@@ -33,8 +33,9 @@ from hunkwise.gateway import (
     Secret,
     Slot,
 )
+from hunkwise.jobs.retry import dead_reason, retry_delay
 from hunkwise.platforms.github import GitHubClient
-from hunkwise.platforms.review_post import PlatformUnavailable
+from hunkwise.platforms.review_post import PlatformProxyRefused, PlatformUnavailable
 from netkit import ProxyServer, TlsFront, free_port
 from platform_fakes import FakeGitHub, ServedFake
 
@@ -289,6 +290,24 @@ async def test_a_platform_call_through_a_proxy_wanting_credentials_says_so(
     with pytest.raises(ProxyRefused, match="407") as info:
         await transport.handle_async_request(httpx.Request("GET", github.url + "/user"))
     assert isinstance(info.value, ConfigurationError)
+    assert not github.fake.requests
+
+
+async def test_a_platform_client_refused_by_the_proxy_fails_the_job_at_once(
+    github: ServedFake, auth_proxy: ProxyServer
+) -> None:
+    """A 407 is the proxy's configuration, not an unavailable platform: the job is not retried
+    against the same proxy (it was, as PlatformUnavailable, then died with the same message)."""
+    network = Network(http_proxy=ProxyUrl(auth_proxy.url))
+    async with GitHubClient(
+        Secret("ghp_test"), github.url, transport=platform_transport(network, github.url)
+    ) as client:
+        with pytest.raises(PlatformProxyRefused, match="407") as info:
+            await client.own_user_id()
+    assert "put them in the proxy URL" in str(info.value) and "GitHub GET /user" in str(info.value)
+    assert isinstance(info.value, ConfigurationError) and not isinstance(info.value, TransientError)
+    assert retry_delay(info.value, attempts=1, max_attempts=5, backoff=Backoff(30, 600)) is None
+    assert dead_reason(info.value, str(info.value), 1, 5).startswith("permanent failure on attempt 1")
     assert not github.fake.requests
 
 

@@ -53,7 +53,7 @@ from hunkwise.platforms.azure_devops_events import (
 )
 from hunkwise.platforms.identity import IdentityError
 from hunkwise.platforms.pull_request import FetchedDiff, MarkerPosting, PullRequest, post_with_markers
-from hunkwise.platforms.rest import MAX_FILE_BYTES, MAX_PAGES, RestClient, answered_id
+from hunkwise.platforms.rest import MAX_FILE_BYTES, MAX_PAGES, RestClient, answered_id, proxy_refusal
 from hunkwise.platforms.review_post import (
     InlineComment,
     PlatformAuthError,
@@ -231,6 +231,8 @@ class AzureDevOpsClient(RestClient):
         except PlatformError:
             raise
         except Exception as exc:
+            if (refused := proxy_refusal(exc, f"Azure DevOps GET {url.path}")) is not None:
+                raise refused from exc
             if classify_transport(exc) is None:
                 raise
             reason = describe_transport(exc, self.api_url)

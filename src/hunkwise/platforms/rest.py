@@ -18,7 +18,9 @@ import httpx
 
 from hunkwise.errors import (
     HttpFailure,
+    ProxyRefused,
     TransientError,
+    causes,
     classify_status,
     classify_transport,
     describe_transport,
@@ -30,10 +32,19 @@ from hunkwise.platforms.review_post import (
     PlatformAuthError,
     PlatformError,
     PlatformNotFound,
+    PlatformProxyRefused,
     PlatformRateLimited,
     PlatformRejected,
     PlatformUnavailable,
 )
+
+
+def proxy_refusal(exc: BaseException, where: str) -> PlatformProxyRefused | None:
+    """``exc`` as the permanent error it is when the outbound proxy refused to carry the request
+    (its credentials or its rules must change); None when it is anything else."""
+    refused = next((c for c in causes(exc) if isinstance(c, ProxyRefused)), None)
+    return None if refused is None else PlatformProxyRefused(f"{where}: {refused}", status=refused.status)
+
 
 MAX_FILE_BYTES = 2_000_000  # a larger file is not read for code context (review/context.py)
 MAX_PAGES = 50  # 5,000 items is far beyond any real pull request; stops a runaway next-page chain
@@ -147,6 +158,8 @@ class RestClient(ABC):
         try:
             response = await self._http.request(method, url, **kwargs)
         except Exception as exc:
+            if (refused := proxy_refusal(exc, where)) is not None:
+                raise refused from exc
             failure = classify_transport(exc)
             if failure is None:
                 raise

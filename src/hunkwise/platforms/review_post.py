@@ -169,6 +169,13 @@ class PlatformError(HunkwiseError):
         self.retry_after_s = retry_after_s
 
 
+class PlatformProxyRefused(PlatformError, ConfigurationError):
+    """The outbound proxy refused to carry a platform request (``407``: it wants credentials;
+    ``403``: its rules forbid the host). Permanent: a retry meets the same proxy until
+    ``HTTPS_PROXY`` or the proxy's rules change, so a job fails at once saying which (it was
+    retried as an unavailable platform, then died with the same message)."""
+
+
 class PlatformAuthError(PlatformError, ConfigurationError):
     """401/403: the token is missing, wrong, or lacks a permission (message says which)."""
 
