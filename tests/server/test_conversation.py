@@ -229,6 +229,30 @@ def test_commands_are_rate_limited_per_pull_request(
     assert "rate limited" in said[2]["reason"]
 
 
+def test_two_servers_on_one_database_share_the_command_limit(
+    make_client: Callable[..., TestClient], sim: Any, github: ServedFake
+) -> None:
+    """Two server processes behind one address (here two apps on one store): the limit is the
+    pull request's, not each process's (it was a counter in each process's memory)."""
+    byok = {"main": {"card": "glm-5.1", "base_url": sim.zai_developer_url, "api_key": DEV_KEY}}
+    env = {"HUNKWISE_COMMANDS_PER_HOUR": "2", "HUNKWISE_JOB_WORKERS": "0"}
+    first = make_server(make_client, github, byok, **env)
+    second = make_client(  # the same SQLite file (make_client's), the organization already there
+        HUNKWISE_GITHUB_WEBHOOK_SECRET=SECRET,
+        HUNKWISE_ALLOW_PRIVATE_BASE_URLS="127.0.0.1",
+        GITHUB_API_URL=github.url,
+        HUNKWISE_GITHUB_TOKEN="ghp_conversation_test_token",
+        **env,
+    )
+    said = [
+        say(server, github, f"@hunkwise question {n}?").json()
+        for n, server in enumerate([first, second, first])
+    ]
+    assert [s["status"] for s in said] == ["queued", "queued", "ignored"], said
+    assert "rate limited" in said[2]["reason"]
+    assert say(second, github, "@hunkwise one more?").json()["status"] == "ignored"
+
+
 def test_ignore_suppresses_the_threads_fingerprint(server: TestClient, github: ServedFake) -> None:
     from hunkwise.store.posted_findings import PullRef, suppressed
 

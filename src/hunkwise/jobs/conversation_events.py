@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -196,22 +194,3 @@ async def github_thread_event(runtime: Runtime, payload: dict[str, Any], deliver
         changed,
     )
     return f"thread {action}: {changed} comment(s) recorded", changed
-
-
-class CommandLimiter:
-    """A sliding one-hour window of commands per pull request, in this process."""
-
-    WINDOW_S = 3600.0
-
-    def __init__(self) -> None:
-        self._seen: dict[str, deque[float]] = {}
-
-    def allow(self, key: str, per_hour: int, *, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        seen = self._seen.setdefault(key, deque())
-        while seen and now - seen[0] > self.WINDOW_S:
-            seen.popleft()
-        if len(seen) >= per_hour:
-            return False
-        seen.append(now)
-        return True

@@ -219,6 +219,17 @@ class SigninFailure(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class CommandCount(Base):
+    """``@hunkwise`` commands accepted on one pull request in one clock hour (UTC): the rate
+    limit's counter, shared by every server process (:mod:`hunkwise.store.command_counts`)."""
+
+    __tablename__ = "command_counts"
+
+    pull_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    commands: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ByokSlot(Base):
     """One model slot (main or fallback) of an organization: the spec without its key, the key
     encrypted (``hunkwise.store.secrets``) and its last four characters for display."""

@@ -41,6 +41,7 @@ from hunkwise.platforms.status import STATUS_NAME
 from hunkwise.server.deps import RuntimeDep
 from hunkwise.server.routes import installations
 from hunkwise.store.byok_slots import load_byok
+from hunkwise.store.command_counts import take_command
 from hunkwise.store.orgs import normalize_slug
 
 log = logging.getLogger("hunkwise.webhooks")
@@ -274,7 +275,7 @@ async def _github_command(
         if not allowed:
             why = f"{event.author!r} may not command hunkwise on {event.repository}"
             return _ignored_command("GitHub", delivery, f"{why} (permission {level}; write needed)")
-        if (limited := _rate_limited(request, runtime, event.pull_key)) is not None:
+        if (limited := await _rate_limited(runtime, event.pull_key)) is not None:
             return _ignored_command("GitHub", delivery, limited)
         if command.verb == "review":
             try:
@@ -404,7 +405,7 @@ async def _gitlab_command(
         if not allowed:
             why = f"{event.author!r} may not command hunkwise on {event.repository}"
             return _ignored_command("GitLab", delivery, f"{why} ({level}; Developer needed)")
-        if (limited := _rate_limited(request, runtime, event.pull_key)) is not None:
+        if (limited := await _rate_limited(runtime, event.pull_key)) is not None:
             return _ignored_command("GitLab", delivery, limited)
         if command.verb == "review":
             try:
@@ -435,14 +436,11 @@ def _ignored_command(platform: str, delivery: str, reason: str) -> JSONResponse:
     return _accepted(reason)
 
 
-def _rate_limited(request: Request, runtime: Runtime, pull_key: str) -> str | None:
-    """At most ``HUNKWISE_COMMANDS_PER_HOUR`` commands per pull request per hour, per server
-    process (a sliding window; docs/conversation.md)."""
-    limiter = getattr(request.app.state, "command_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.command_limiter = conversation.CommandLimiter()
+async def _rate_limited(runtime: Runtime, pull_key: str) -> str | None:
+    """At most ``HUNKWISE_COMMANDS_PER_HOUR`` commands per pull request in any hour, counted in
+    the store so that every server process shares the limit (docs/conversation.md)."""
     per_hour = runtime.settings.commands_per_hour
-    if limiter.allow(pull_key, per_hour):
+    if await run_in_threadpool(take_command, runtime.engine, pull_key, per_hour):
         return None
     return f"rate limited: more than {per_hour} command(s) in the last hour on {pull_key}"
 
