@@ -34,6 +34,7 @@ here are eleven.
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -117,17 +118,10 @@ class GiteaClient(RestClient):
     url_hint = f"check {URL_ENV} (the instance's web address; the API is under /api/v1) and the network"
     not_found_hint = "check the repository and pull request, and that the token's user can see them"
 
-    def __init__(
-        self,
-        token: Secret | None,
-        api_url: str | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_s: float = 30.0,
-    ) -> None:
-        super().__init__(token, api_url, transport=transport, timeout_s=timeout_s)
-        self._submitted_comments: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+    @functools.cached_property
+    def _submitted_comments(self) -> dict[tuple[str, int, int], list[dict[str, Any]]]:
         """Comments of submitted reviews already read by this client (:meth:`own_reviews`)."""
+        return {}
 
     def _repo(self, repository: str, *rest: str | int) -> httpx.URL:
         owner, name = identity.gitea_repository(repository)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from hunkwise.store.db import Db, upsert_insert, use_session
+from hunkwise.store.db import Db, increment, use_session
 from hunkwise.store.tables import CommandCount, utcnow
 
 WINDOW = timedelta(hours=1)
@@ -41,15 +41,10 @@ def take_command(db: Db, pull_key: str, per_hour: int, *, now: datetime | None =
     start = _hour(now)
     key = pull_key[:MAX_KEY]
     carried = 1 - (now - start) / WINDOW  # the share of the previous hour still in the last 60 min
-    table = CommandCount.__table__
     with use_session(db, write=True) as session:
-        stmt = upsert_insert(session)(table).values(pull_key=key, window_start=start, commands=1)
-        count = session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[table.c.pull_key, table.c.window_start],
-                set_={"commands": table.c.commands + 1},
-            ).returning(table.c.commands)
-        ).scalar_one()
+        count = increment(
+            session, CommandCount.__table__, {"pull_key": key, "window_start": start}, "commands"
+        )
         previous = session.scalar(
             select(CommandCount.commands).where(
                 (CommandCount.pull_key == key) & (CommandCount.window_start == start - WINDOW)

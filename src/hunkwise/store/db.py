@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -91,6 +91,22 @@ def upsert_insert(db: Engine | Session) -> Callable[..., Any]:
     from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
     return postgresql_insert
+
+
+def increment(session: Session, table: Any, keys: Mapping[str, Any], column: str) -> int:
+    """Add one to ``column`` of the row of ``table`` at ``keys`` (created at 1), and return the new
+    value: one atomic statement, so processes sharing the database each see their own count (the
+    row stays locked to the end of the transaction on PostgreSQL; SQLite's write lock is taken
+    by ``session_scope(write=True)``). The counters of sign-in throttling and of commands."""
+    counter = table.c[column]
+    stmt = upsert_insert(session)(table).values(**keys, **{column: 1})
+    return int(
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[table.c[name] for name in keys], set_={column: counter + 1}
+            ).returning(counter)
+        ).scalar_one()
+    )
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:

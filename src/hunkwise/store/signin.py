@@ -23,7 +23,7 @@ from typing import Literal
 
 from sqlalchemy import delete, select
 
-from hunkwise.store.db import Db, upsert_insert, use_session
+from hunkwise.store.db import Db, increment, use_session
 from hunkwise.store.tables import SigninFailure, utcnow
 
 GLOBAL_SCOPE = "*"
@@ -93,19 +93,12 @@ def record_failure(
     start = _window_start(now, limits.window)
     started: list[Lockout] = []
     with use_session(db, write=True) as session:
-        insert = upsert_insert(session)
-        table = SigninFailure.__table__
         for scope, kind, limit in (
             (_client_scope(client), "client", limits.per_client),
             (GLOBAL_SCOPE, "global", limits.overall),
         ):
-            stmt = insert(table).values(scope=scope, window_start=start, failures=1)
-            count = session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[table.c.scope, table.c.window_start],
-                    set_={"failures": table.c.failures + 1},
-                ).returning(table.c.failures)
-            ).scalar_one()
+            keys = {"scope": scope, "window_start": start}
+            count = increment(session, SigninFailure.__table__, keys, "failures")
             if count == limit:
                 started.append(Lockout(kind, start + limits.window))  # type: ignore[arg-type]
             if scope == GLOBAL_SCOPE and count == 1:  # first failure of a window: drop old windows
