@@ -38,17 +38,16 @@ from hunkwise.platforms.review_post import (
     PlatformUnavailable,
 )
 
+MAX_FILE_BYTES = 2_000_000  # a larger file is not read for code context (review/context.py)
+MAX_PAGES = 50  # 5,000 items is far beyond any real pull request; stops a runaway next-page chain
+PER_PAGE = 100
+
 
 def proxy_refusal(exc: BaseException, where: str) -> PlatformProxyRefused | None:
     """``exc`` as the permanent error it is when the outbound proxy refused to carry the request
     (its credentials or its rules must change); None when it is anything else."""
     refused = next((c for c in causes(exc) if isinstance(c, ProxyRefused)), None)
     return None if refused is None else PlatformProxyRefused(f"{where}: {refused}", status=refused.status)
-
-
-MAX_FILE_BYTES = 2_000_000  # a larger file is not read for code context (review/context.py)
-MAX_PAGES = 50  # 5,000 items is far beyond any real pull request; stops a runaway next-page chain
-PER_PAGE = 100
 
 
 class RestClient(ABC):

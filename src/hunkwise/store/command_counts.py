@@ -17,20 +17,15 @@ are one transaction on the counter's row, so two processes cannot both take the 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from hunkwise.store.db import Db, increment, use_session
+from hunkwise.store.db import Db, increment, use_session, window_start
 from hunkwise.store.tables import CommandCount, utcnow
 
 WINDOW = timedelta(hours=1)
 MAX_KEY = 300
-
-
-def _hour(now: datetime) -> datetime:
-    size = WINDOW.total_seconds()
-    return datetime.fromtimestamp(math.floor(now.timestamp() / size) * size, UTC)
 
 
 def take_command(db: Db, pull_key: str, per_hour: int, *, now: datetime | None = None) -> bool:
@@ -38,7 +33,7 @@ def take_command(db: Db, pull_key: str, per_hour: int, *, now: datetime | None =
     if per_hour <= 0:
         return False
     now = now or utcnow()
-    start = _hour(now)
+    start = window_start(now, WINDOW)
     key = pull_key[:MAX_KEY]
     carried = 1 - (now - start) / WINDOW  # the share of the previous hour still in the last 60 min
     with use_session(db, write=True) as session:

@@ -13,10 +13,12 @@ CLI processes queue for the write lock instead of failing with "database is lock
 from __future__ import annotations
 
 import functools
+import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,6 +93,13 @@ def upsert_insert(db: Engine | Session) -> Callable[..., Any]:
     from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
     return postgresql_insert
+
+
+def window_start(now: datetime, window: timedelta) -> datetime:
+    """The start of the fixed window of length ``window`` that holds ``now``, windows aligned to
+    the epoch (so every process agrees on them): the counters' row key."""
+    size = window.total_seconds()
+    return datetime.fromtimestamp(math.floor(now.timestamp() / size) * size, UTC)
 
 
 def increment(session: Session, table: Any, keys: Mapping[str, Any], column: str) -> int:

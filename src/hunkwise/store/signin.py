@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete, select
 
-from hunkwise.store.db import Db, increment, use_session
+from hunkwise.store.db import Db, increment, use_session, window_start
 from hunkwise.store.tables import SigninFailure, utcnow
 
 GLOBAL_SCOPE = "*"
@@ -54,11 +54,6 @@ class Lockout:
         return max(1, math.ceil(left))
 
 
-def _window_start(now: datetime, window: timedelta) -> datetime:
-    size = window.total_seconds()
-    return datetime.fromtimestamp(math.floor(now.timestamp() / size) * size, UTC)
-
-
 def _client_scope(client: str) -> str:
     return f"client:{client}"[:100]
 
@@ -66,7 +61,7 @@ def _client_scope(client: str) -> str:
 def lockout(db: Db, client: str, limits: SigninLimits, *, now: datetime | None = None) -> Lockout | None:
     """The lockout in force for ``client`` (its own, or the installation's), or None."""
     now = now or utcnow()
-    start = _window_start(now, limits.window)
+    start = window_start(now, limits.window)
     mine = _client_scope(client)
     with use_session(db) as session:
         rows = session.execute(
@@ -90,7 +85,7 @@ def record_failure(
     (each scope reaches its limit exactly once per window, even across processes, because the
     increment and the read of the new count are one atomic statement)."""
     now = now or utcnow()
-    start = _window_start(now, limits.window)
+    start = window_start(now, limits.window)
     started: list[Lockout] = []
     with use_session(db, write=True) as session:
         for scope, kind, limit in (
