@@ -22,14 +22,19 @@ def make_client(sqlite_db_url: Callable[..., str]) -> Iterator[Callable[..., Tes
     from hunkwise.server.app import create_app
 
     clients: list[TestClient] = []
+    store: list[str] = []  # the test's one SQLite store, migrated when the first app is made
 
     def make(ssrf_policy: object = None, settings: Mapping[str, Any] | None = None, **env: str) -> TestClient:
-        """A server on its own migrated SQLite store; ``env`` is its environment, ``settings``
-        fields that have no variable (:meth:`Settings.from_env` overrides)."""
+        """A server app; ``env`` is its environment, ``settings`` fields that have no variable
+        (:meth:`Settings.from_env` overrides). Every app a test makes uses the same migrated
+        SQLite store, as servers on one database do (a second app used to copy a fresh store
+        over the first one's file while it was open)."""
+        if not store:
+            store.append(sqlite_db_url("server.db"))
         base = {
             "HUNKWISE_HOME": os.environ["HUNKWISE_HOME"],
             "HUNKWISE_ADMIN_TOKEN": ADMIN,
-            "HUNKWISE_DATABASE_URL": sqlite_db_url("server.db"),
+            "HUNKWISE_DATABASE_URL": store[0],
         }
         base.update(env)
         app = create_app(Settings.from_env(base, **(settings or {})), ssrf_policy=ssrf_policy)  # type: ignore[arg-type]
