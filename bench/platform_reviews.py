@@ -289,22 +289,6 @@ def target(name: str, diff: str) -> tuple[Target, Any]:
     raise SystemExit(f"unknown platform {name!r}: choose from {', '.join(PLATFORMS)}")
 
 
-def _slot(url: str) -> Any:
-    from hunkwise.gateway import Secret, Slot
-
-    return Slot(
-        name="main",
-        provider="zai",
-        base_url=url,
-        model="glm-5.1",
-        api_key=Secret(DEV_KEY),
-        plan="developer",
-        input_price=1.4,
-        output_price=4.4,
-        context_window=200_000,
-    )
-
-
 async def _finished(engine: Any, job_id: int, deadline_s: float = 60) -> Any:
     """The job once done or failed (polled every 5 ms, so the wall time is the job's own)."""
     from hunkwise.store import jobs as repo
@@ -325,12 +309,13 @@ async def review_steps(name: str, diff: str, sim: Any, home: Path) -> dict[str, 
     from hunkwise.jobs.review_job import ReviewDeps, make_handlers
     from hunkwise.store import jobs as repo
     from hunkwise.store.db import open_store
+    from simkeys import sim_slot
 
     t, client = target(name, diff)
     engine = open_store(f"sqlite:///{home / f'{name}.db'}")
     deps = ReviewDeps(
         engine=engine,
-        slots_for_org=lambda org: [_slot(sim.zai_developer_url)],
+        slots_for_org=lambda org: [sim_slot(sim.zai_developer_url, DEV_KEY)],
         github=client if name == "github" else (lambda ev: None),  # type: ignore[arg-type,return-value]
         gitlab=client if name == "gitlab" else (lambda ev: None),  # type: ignore[arg-type,return-value]
         platform_clients={} if name in ("github", "gitlab") else {name: client},

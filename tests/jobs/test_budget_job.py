@@ -8,11 +8,10 @@ from dataclasses import replace
 
 import pytest
 from sqlalchemy import Engine, select
-from test_review_job import HEAD, deps_for, enqueue, pool_for, pr_event, wait_for
+from test_review_job import HEAD, deps_for, enqueue, mr_event, pool_for, pr_event, wait_for
 
 from hunkwise.config.review_settings import MonthlyBudget
 from hunkwise.jobs.review_job import GITLAB_KIND
-from hunkwise.platforms.gitlab import MergeRequestEvent
 from hunkwise.store import jobs as repo
 from hunkwise.store.budget import burn
 from hunkwise.store.db import use_session
@@ -71,16 +70,7 @@ async def test_gitlab_at_the_cap_gets_one_note_per_month(engine: Engine, sim) ->
     pool = pool_for(engine, deps)
     jobs = []
     for head in (HEAD, "d" * 40):
-        event = MergeRequestEvent(
-            action="update",
-            owner="acme",
-            project_id=42,
-            project_path="acme/api",
-            iid=3,
-            head_sha=head,
-            draft=False,
-            api_url="https://gitlab.example.com/api/v4",
-        )
+        event = mr_event("update", head)
         jobs.append(
             repo.enqueue(
                 engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key

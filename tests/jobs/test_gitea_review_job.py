@@ -4,6 +4,7 @@ model over loopback HTTP, and the fake Gitea (tests/gitea_fake.py) recording wha
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import Engine
 from test_review_job import EXPECTED_LINES, deps_for, pool_for, run_to_end, runs, wait_for
@@ -43,6 +44,21 @@ def enqueue(engine: Engine, ev: GiteaPullRequestEvent, key: str | None = None, *
 
 def posted_lines(fake: FakeGitea) -> set[tuple[str, int]]:
     return {(c["path"], c["position"]) for c in fake.submitted()}
+
+
+async def review_then_push(engine: Engine, sim: Any, fake: FakeGitea) -> tuple[repo.Job, int]:
+    """The first head reviewed, then a push to NEXT reviewed: the second job, and how many
+    requests the fake had seen when it was queued."""
+    pool = pool_for(engine, gitea_deps(engine, sim.zai_developer_url, fake))
+    first = enqueue(engine, event())
+    pool.start()
+    try:
+        await wait_for(engine, first.id)
+        mark = len(fake.requests)
+        second = enqueue(engine, event(NEXT, "synchronized"))
+        return await wait_for(engine, second.id), mark
+    finally:
+        await pool.stop()
 
 
 async def test_webhook_job_posts_inline_reviews_a_summary_with_coverage_and_the_status(
@@ -96,15 +112,7 @@ async def test_a_failed_post_is_retried_without_the_model_and_without_posting_tw
 
 async def test_a_second_push_edits_the_one_summary_in_place(engine: Engine, sim) -> None:
     fake = FakeGitea()
-    pool = pool_for(engine, gitea_deps(engine, sim.zai_developer_url, fake))
-    first = enqueue(engine, event())
-    pool.start()
-    try:
-        await wait_for(engine, first.id)
-        second = enqueue(engine, event(NEXT, "synchronized"))
-        done = await wait_for(engine, second.id)
-    finally:
-        await pool.stop()
+    done, _ = await review_then_push(engine, sim, fake)
     assert done.status == "done", done.error
     [summary] = fake.issue_comments
     assert f"`{NEXT[:12]}`" in summary["body"] and f"`{HEAD[:12]}`" not in summary["body"]
@@ -226,16 +234,7 @@ async def test_a_job_reads_each_submitted_review_of_hunkwise_once(engine: Engine
     review's comments are read once per job (they were read three times: 88 requests for a re-run
     with 20 findings), and a review that is new at the marker check is read then."""
     fake = FakeGitea()
-    pool = pool_for(engine, gitea_deps(engine, sim.zai_developer_url, fake))
-    first = enqueue(engine, event())
-    pool.start()
-    try:
-        await wait_for(engine, first.id)
-        mark = len(fake.requests)
-        second = enqueue(engine, event(NEXT, "synchronized"))
-        done = await wait_for(engine, second.id)
-    finally:
-        await pool.stop()
+    done, mark = await review_then_push(engine, sim, fake)
     assert done.status == "done", done.error
     job_reads = [r for r in fake.requests[mark:] if r.method == "GET"]
     per_review = [

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from hunkwise.errors import Backoff
-from hunkwise.gateway.types import Secret, Slot
+from hunkwise.gateway.types import Secret
 from hunkwise.jobs.pool import WorkerPool
 from hunkwise.jobs.queue import DatabaseQueue
 from hunkwise.jobs.review_job import GITHUB_KIND, GITLAB_KIND, ReviewDeps, make_handlers
@@ -24,7 +24,7 @@ from hunkwise.store.db import use_session
 from hunkwise.store.orgs import cost_ceiling_for_org, ensure_org, set_org_max_cost
 from hunkwise.store.tables import ReviewRun
 from platform_fakes import AUTHOR, GITLAB_AUTHOR, HUNKWISE_USER, FakeGitHub, FakeGitLab, is_status
-from simkeys import DEV_KEY
+from simkeys import DEV_KEY, sim_slot
 from waiting import attempt_ended, eventually, sim_in_flight
 
 HEAD = "c" * 40
@@ -34,20 +34,6 @@ EXPECTED_LINES = {
     ("src/inventory/pricing.py", 13),
     ("src/inventory/pricing.py", 19),
 }
-
-
-def sim_slot(url: str) -> Slot:
-    return Slot(
-        name="main",
-        provider="zai",
-        base_url=url,
-        model="glm-5.1",
-        api_key=Secret(DEV_KEY),
-        plan="developer",
-        input_price=1.4,
-        output_price=4.4,
-        context_window=200_000,
-    )
 
 
 def pr_event(action: str = "opened", head: str = HEAD) -> PullRequestEvent:
@@ -62,6 +48,15 @@ def pr_event(action: str = "opened", head: str = HEAD) -> PullRequestEvent:
         installation_id=None,
         api_url="https://api.github.com",
     )
+
+
+def mr_event(action: str = "open", head: str = HEAD, **changes: object) -> MergeRequestEvent:
+    """Merge request 3 of project 42 (acme/api) on the fake GitLab; ``changes`` replace fields."""
+    fields: dict[str, object] = {
+        "action": action, "owner": "acme", "project_id": 42, "project_path": "acme/api", "iid": 3,
+        "head_sha": head, "draft": False, "api_url": "https://gitlab.example.com/api/v4",
+    }  # fmt: skip
+    return MergeRequestEvent(**(fields | changes))  # type: ignore[arg-type]
 
 
 def deps_for(
@@ -361,16 +356,7 @@ async def test_a_marker_posted_by_someone_else_neither_suppresses_nor_moves_the_
 
 
 async def test_gitlab_markers_by_someone_else_do_not_suppress_the_review(engine: Engine, sim) -> None:
-    event = MergeRequestEvent(
-        action="open",
-        owner="acme",
-        project_id=42,
-        project_path="acme/api",
-        iid=3,
-        head_sha=HEAD,
-        draft=False,
-        api_url="https://gitlab.example.com/api/v4",
-    )
+    event = mr_event()
     key = review_key("gitlab", "acme/api", 3, HEAD)
     gl = FakeGitLab(notes=[{"id": 1, "body": marker("review", key), "author": GITLAB_AUTHOR}])
     job, _ = repo.enqueue(
@@ -432,16 +418,7 @@ class _Dead:
 async def test_gitlab_job_posts_positioned_discussions_then_the_summary(engine: Engine, sim) -> None:
     gl = FakeGitLab(refuse_lines={19})
     deps = deps_for(engine, sim.zai_developer_url, gitlab=gl)
-    event = MergeRequestEvent(
-        action="open",
-        owner="acme",
-        project_id=42,
-        project_path="acme/api",
-        iid=3,
-        head_sha=HEAD,
-        draft=False,
-        api_url="https://gitlab.example.com/api/v4",
-    )
+    event = mr_event()
     job, _ = repo.enqueue(
         engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
     )
@@ -511,16 +488,7 @@ async def test_github_job_revalidates_its_stored_identity(
 async def test_gitlab_job_verifies_the_project_before_reading_the_merge_request(engine: Engine, sim) -> None:
     gl = FakeGitLab(projects={42: "acme/api", 999: "beta/secret-repo"})
     pool = pool_for(engine, deps_for(engine, sim.zai_developer_url, gitlab=gl))
-    row = MergeRequestEvent(
-        action="open",
-        owner="acme",
-        project_id=999,
-        project_path="acme/anything",
-        iid=3,
-        head_sha=HEAD,
-        draft=False,
-        api_url="https://gitlab.example.com/api/v4",
-    )
+    row = mr_event(project_id=999, project_path="acme/anything")
     job, _ = repo.enqueue(
         engine, org="acme", kind=GITLAB_KIND, payload=row.as_payload(), dedupe_key=row.dedupe_key
     )
@@ -599,10 +567,7 @@ async def test_gitlab_review_reads_context_at_the_head_commit(engine: Engine, si
 
     gl = FakeGitLab(files=head_from_diff(SAMPLE))
     deps = with_context(deps_for(engine, sim.zai_developer_url, gitlab=gl))
-    event = MergeRequestEvent(
-        action="open", owner="acme", project_id=42, project_path="acme/api", iid=3, head_sha=HEAD,
-        draft=False, api_url="https://gitlab.example.com/api/v4",
-    )  # fmt: skip
+    event = mr_event()
     job, _ = repo.enqueue(
         engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
     )
@@ -684,16 +649,7 @@ async def test_a_gitlab_job_whose_head_was_pushed_over_reviews_nothing(engine: E
     """GitLab's changes API answers the merge request's CURRENT version too (``diff_refs`` place
     its lines, but the review would carry the old head and be paid for twice)."""
     gl = FakeGitLab(merge_requests={3: {"iid": 3, "sha": NEWER}})
-    event = MergeRequestEvent(
-        action="update",
-        owner="acme",
-        project_id=42,
-        project_path="acme/api",
-        iid=3,
-        head_sha=HEAD,
-        draft=False,
-        api_url="https://gitlab.example.com/api/v4",
-    )
+    event = mr_event("update")
     job, _ = repo.enqueue(
         engine, org="acme", kind=GITLAB_KIND, payload=event.as_payload(), dedupe_key=event.dedupe_key
     )

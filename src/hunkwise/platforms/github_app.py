@@ -156,15 +156,20 @@ class GitHubApp:
             self._tokens[installation_id] = fetched
             return fetched.token
 
+    def _app_api(self) -> _AppApi:
+        """A client for the App's own endpoints (signed with the JWT): the given transport, or a
+        new one from the factory (the proxy, the CA bundle)."""
+        transport = self._transport
+        if transport is None and self._transport_factory is not None:
+            transport = self._transport_factory()
+        return _AppApi(None, self.api_url, transport=transport, timeout_s=self._timeout)
+
     async def bot_login(self) -> str:
         """The login of the App's bot, ``<slug>[bot]`` (the slug from ``GET /app``, asked once):
         the author of what hunkwise posts with installation tokens, so that only its markers
         are trusted when ``HUNKWISE_GITHUB_BOT_LOGIN`` is not set."""
         if self._bot_login is None:
-            transport = self._transport
-            if transport is None and self._transport_factory is not None:
-                transport = self._transport_factory()
-            async with _AppApi(None, self.api_url, transport=transport, timeout_s=self._timeout) as api:
+            async with self._app_api() as api:
                 data = (await api.app_info(self.jwt())).json()
             slug = data.get("slug") if isinstance(data, dict) else None
             if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
@@ -182,10 +187,7 @@ class GitHubApp:
         :class:`PlatformRateLimited`, :class:`PlatformAuthError` (the JWT refused: App ID, key or
         clock), :class:`PlatformError` (an answer without a usable account)."""
         installation_id = identity.positive_int(installation_id, "installation id", maximum=identity.MAX_ID)
-        transport = self._transport
-        if transport is None and self._transport_factory is not None:
-            transport = self._transport_factory()
-        async with _AppApi(None, self.api_url, transport=transport, timeout_s=self._timeout) as api:
+        async with self._app_api() as api:
             try:
                 response = await api.installation(installation_id, self.jwt())
             except PlatformNotFound:
@@ -231,10 +233,7 @@ class GitHubApp:
         return None
 
     async def _exchange(self, installation_id: int) -> InstallationToken:
-        transport = self._transport
-        if transport is None and self._transport_factory is not None:
-            transport = self._transport_factory()
-        async with _AppApi(None, self.api_url, transport=transport, timeout_s=self._timeout) as api:
+        async with self._app_api() as api:
             try:
                 response = await api.access_token(installation_id, self.jwt())
             except PlatformNotFound:
